@@ -1,0 +1,616 @@
+/* core/config.c — JSON configs with HF MambaConfig keys; see config.h for the rules.
+ *
+ * Keys are described by tables (name, type, where the value goes, its lower bound), so the
+ * parser, the alias checks and the messages all come from one place. The "ssm_cfg", "krait"
+ * and "train" objects have their own tables. This file does not know about weights. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+typedef enum { K_INT, K_FLOAT, K_DOUBLE, K_BOOL, K_STR, K_SEED, K_IGNORE } key_type;
+
+typedef struct key_desc {
+    const char *name;
+    key_type type;
+    size_t off;          /* into krait_config or krait_train_config */
+    double min;          /* lower bound (inclusive) for numbers */
+    size_t cap;          /* buffer size for strings */
+} key_desc;
+
+#define CF(f) offsetof(krait_config, f)
+#define TF(f) offsetof(krait_train_config, f)
+#define STR(f) K_STR, CF(f), 0, sizeof(((krait_config *)0)->f)
+
+/* Top-level model keys (HF names first, then the state-spaces names). Sizes: min 1. */
+static const key_desc model_keys[] = {
+    { "hidden_size", K_INT, CF(d_model), 1, 0 },
+    { "d_model", K_INT, CF(d_model), 1, 0 },
+    { "num_hidden_layers", K_INT, CF(n_layer), 1, 0 },
+    { "n_layer", K_INT, CF(n_layer), 1, 0 },
+    { "vocab_size", K_INT, CF(vocab_size_raw), 2, 0 },
+    { "state_size", K_INT, CF(d_state), 1, 0 },
+    { "conv_kernel", K_INT, CF(d_conv), 1, 0 },
+    { "expand", K_FLOAT, CF(expand), 1e-9, 0 },
+    { "intermediate_size", K_INT, CF(d_inner), 1, 0 },
+    { "d_inner", K_INT, CF(d_inner), 1, 0 },
+    { "layer_norm_epsilon", K_FLOAT, CF(norm_eps), 1e-30, 0 },
+    { "norm_epsilon", K_FLOAT, CF(norm_eps), 1e-30, 0 },
+    { "use_bias", K_BOOL, CF(use_bias), 0, 0 },
+    { "use_conv_bias", K_BOOL, CF(use_conv_bias), 0, 0 },
+    { "tie_word_embeddings", K_BOOL, CF(tie_embeddings), 0, 0 },
+    { "tie_embeddings", K_BOOL, CF(tie_embeddings), 0, 0 },
+    { "pad_vocab_size_multiple", K_INT, CF(pad_vocab_multiple), 1, 0 },
+    { "time_step_min", K_FLOAT, CF(dt_min), 1e-30, 0 },
+    { "time_step_max", K_FLOAT, CF(dt_max), 1e-30, 0 },
+    { "time_step_floor", K_FLOAT, CF(dt_init_floor), 0, 0 },
+    { "time_step_scale", K_FLOAT, CF(dt_scale), 0, 0 },
+    /* known to HF / state-spaces, no effect on krait's math (or checked specially below) */
+    { "architectures", K_IGNORE, 0, 0, 0 },      { "model_type", K_IGNORE, 0, 0, 0 },
+    { "torch_dtype", K_IGNORE, 0, 0, 0 },        { "dtype", K_IGNORE, 0, 0, 0 },
+    { "transformers_version", K_IGNORE, 0, 0, 0 }, { "_name_or_path", K_IGNORE, 0, 0, 0 },
+    { "bos_token_id", K_IGNORE, 0, 0, 0 },       { "eos_token_id", K_IGNORE, 0, 0, 0 },
+    { "pad_token_id", K_IGNORE, 0, 0, 0 },       { "use_cache", K_IGNORE, 0, 0, 0 },
+    { "use_mambapy", K_IGNORE, 0, 0, 0 },        { "residual_in_fp32", K_IGNORE, 0, 0, 0 },
+    { "fused_add_norm", K_IGNORE, 0, 0, 0 },     { "initializer_range", K_IGNORE, 0, 0, 0 },
+    { "rescale_prenorm_residual", K_IGNORE, 0, 0, 0 },
+};
+
+static const key_desc ssm_keys[] = {
+    { "d_state", K_INT, CF(d_state), 1, 0 },
+    { "d_conv", K_INT, CF(d_conv), 1, 0 },
+    { "expand", K_FLOAT, CF(expand), 1e-9, 0 },
+    { "dt_min", K_FLOAT, CF(dt_min), 1e-30, 0 },
+    { "dt_max", K_FLOAT, CF(dt_max), 1e-30, 0 },
+    { "dt_scale", K_FLOAT, CF(dt_scale), 0, 0 },
+    { "dt_init_floor", K_FLOAT, CF(dt_init_floor), 0, 0 },
+    { "conv_bias", K_BOOL, CF(use_conv_bias), 0, 0 },
+    { "bias", K_BOOL, CF(use_bias), 0, 0 },
+    { "use_fast_path", K_IGNORE, 0, 0, 0 },
+    { "dt_rank", K_IGNORE, 0, 0, 0 },   /* "auto" or an integer: apply_rank */
+    { "dt_init", K_IGNORE, 0, 0, 0 },   /* "random" or "constant": apply_init_scheme */
+    { "layer", K_IGNORE, 0, 0, 0 },     /* must be "Mamba1" */
+};
+
+static const key_desc krait_keys[] = {
+    { "modality", STR(modality) },
+    { "head", STR(head) },
+    { "classes", K_INT, CF(n_classes), 0, 0 },
+    { "pooling", STR(pooling) },
+    { "bidirectional", K_BOOL, CF(bidirectional), 0, 0 },
+    { "tokenizer", STR(tokenizer) },
+    { "init_std", K_FLOAT, CF(init_std), 0, 0 },
+    { "rescale_prenorm_residual", K_BOOL, CF(rescale_prenorm_residual), 0, 0 },
+};
+
+static const key_desc train_keys[] = {
+    { "steps", K_INT, TF(steps), 0, 0 },
+    { "minutes", K_DOUBLE, TF(minutes), 0, 0 },
+    { "batch", K_INT, TF(batch), 1, 0 },
+    { "seq_len", K_INT, TF(seq_len), 1, 0 },
+    { "lr", K_FLOAT, TF(lr), 1e-30, 0 },
+    { "min_lr", K_FLOAT, TF(min_lr), 0, 0 },
+    { "warmup", K_INT, TF(warmup), 0, 0 },
+    { "weight_decay", K_FLOAT, TF(weight_decay), 0, 0 },
+    { "beta1", K_FLOAT, TF(beta1), 0, 0 },
+    { "beta2", K_FLOAT, TF(beta2), 0, 0 },
+    { "eps", K_FLOAT, TF(eps), 1e-30, 0 },
+    { "grad_clip", K_FLOAT, TF(grad_clip), 0, 0 },
+    { "seed", K_SEED, TF(seed), 0, 0 },
+    { "log_every", K_INT, TF(log_every), 1, 0 },
+    { "eval_every", K_INT, TF(eval_every), 0, 0 },
+    { "ckpt_every", K_INT, TF(ckpt_every), 0, 0 },
+    { "keep_ckpts", K_INT, TF(keep_ckpts), 1, 0 },
+};
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+
+void krait_config_default(krait_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->d_state = 16;
+    cfg->d_conv = 4;
+    cfg->expand = 2.0f;
+    cfg->norm_eps = 1e-5f;
+    cfg->use_bias = 0;
+    cfg->use_conv_bias = 1;
+    cfg->tie_embeddings = 1;
+    cfg->pad_vocab_multiple = 8;
+    cfg->dt_min = 1e-3f;
+    cfg->dt_max = 1e-1f;
+    cfg->dt_init_floor = 1e-4f;
+    cfg->dt_scale = 1.0f;
+    cfg->dt_init_random = 1;
+    cfg->init_std = 0.02f;
+    cfg->rescale_prenorm_residual = 1;
+    strcpy(cfg->modality, "text");
+    strcpy(cfg->head, "lm");
+    strcpy(cfg->pooling, "mean");
+}
+
+void krait_train_default(krait_train_config *tc)
+{
+    memset(tc, 0, sizeof *tc);
+    tc->steps = 1000;
+    tc->batch = 8;
+    tc->seq_len = 256;
+    tc->lr = 1e-3f;
+    tc->min_lr = 1e-5f;
+    tc->warmup = 100;
+    tc->weight_decay = 0.1f;
+    tc->beta1 = 0.9f;
+    tc->beta2 = 0.95f;
+    tc->eps = 1e-8f;
+    tc->grad_clip = 1.0f;
+    tc->seed = 1;
+    tc->log_every = 10;
+    tc->eval_every = 0;
+    tc->ckpt_every = 0;
+    tc->keep_ckpts = 3;
+}
+
+static const key_desc *find_key(const key_desc *t, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0) return &t[i];
+    return NULL;
+}
+
+/* Store one JSON value through its descriptor. where = "key" or "section.key" for messages. */
+static krait_status apply_value(void *base, const key_desc *k, const cJSON *v, const char *origin,
+                                const char *where)
+{
+    char *p = (char *)base + k->off;
+    switch (k->type) {
+    case K_IGNORE:
+        return KRAIT_STATUS_OK;
+    case K_BOOL:
+        if (!cJSON_IsBool(v)) {
+            KRAIT_ERROR("%s: key \"%s\" must be true or false", origin, where);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        *(int *)p = cJSON_IsTrue(v);
+        return KRAIT_STATUS_OK;
+    case K_STR:
+        if (!cJSON_IsString(v) || strlen(v->valuestring) >= k->cap) {
+            KRAIT_ERROR("%s: key \"%s\" must be a string of at most %zu characters", origin,
+                        where, k->cap - 1);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        strcpy(p, v->valuestring);
+        return KRAIT_STATUS_OK;
+    case K_INT:
+    case K_SEED: {
+        double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+        double hi = k->type == K_SEED ? 9007199254740992.0 : 2147483647.0;
+        if (!cJSON_IsNumber(v) || d != floor(d) || d < k->min || d > hi) {
+            if (cJSON_IsNumber(v) && d == floor(d) && d < k->min)
+                KRAIT_ERROR("%s: key \"%s\" must be %s (got %.0f)", origin, where,
+                            k->min >= 1 ? "a positive integer" : "a non-negative integer", d);
+            else
+                KRAIT_ERROR("%s: key \"%s\" must be an integer%s", origin, where,
+                            k->min >= 1 ? " >= 1" : " >= 0");
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (k->type == K_SEED)
+            *(uint64_t *)p = (uint64_t)d;
+        else
+            *(int *)p = (int)d;
+        return KRAIT_STATUS_OK;
+    }
+    case K_FLOAT:
+    case K_DOUBLE: {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < k->min) {
+            KRAIT_ERROR("%s: key \"%s\" must be a %s number", origin, where,
+                        k->min > 0 ? "positive" : "non-negative");
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (k->type == K_DOUBLE)
+            *(double *)p = v->valuedouble;
+        else
+            *(float *)p = (float)v->valuedouble;
+        return KRAIT_STATUS_OK;
+    }
+    }
+    return KRAIT_STATUS_BAD_INPUT;
+}
+
+/* Apply every member of a JSON object through a key table. */
+static krait_status apply_object(void *base, const key_desc *t, size_t n, const cJSON *obj,
+                                 const char *origin, const char *section, int lenient)
+{
+    if (!cJSON_IsObject(obj)) {
+        KRAIT_ERROR("%s: \"%s\" must be a JSON object", origin, section);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char where[160];
+        snprintf(where, sizeof where, "%s.%s", section, it->string);
+        const key_desc *k = find_key(t, n, it->string);
+        if (!k) {
+            if (lenient) continue;
+            KRAIT_ERROR("%s: unknown key \"%s\"", origin, where);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (base) {
+            krait_status s = apply_value(base, k, it, origin, where);
+            if (s) return s;
+        }
+    }
+    return KRAIT_STATUS_OK;
+}
+
+/* Two names for one field (hidden_size / d_model) must agree when both are given. */
+static krait_status check_alias(const cJSON *root, const char *a, const char *b, const char *origin)
+{
+    const cJSON *va = cJSON_GetObjectItemCaseSensitive(root, a);
+    const cJSON *vb = cJSON_GetObjectItemCaseSensitive(root, b);
+    if (va && vb && cJSON_IsNumber(va) && cJSON_IsNumber(vb) && va->valuedouble != vb->valuedouble) {
+        KRAIT_ERROR("%s: keys \"%s\" (%g) and \"%s\" (%g) disagree", origin, a, va->valuedouble,
+                    b, vb->valuedouble);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+/* Keys whose only allowed value is the plain Mamba-1 LM (no MLP, no attention, RMSNorm). */
+static krait_status check_structure(const cJSON *root, const char *origin)
+{
+    const cJSON *v;
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "d_intermediate")) &&
+        !(cJSON_IsNumber(v) && v->valuedouble == 0)) {
+        KRAIT_ERROR("%s: \"d_intermediate\" must be 0 (krait has no MLP blocks)", origin);
+        return KRAIT_STATUS_UNSUPPORTED;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "attn_layer_idx")) &&
+        !(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0)) {
+        KRAIT_ERROR("%s: \"attn_layer_idx\" must be empty (krait has no attention layers)", origin);
+        return KRAIT_STATUS_UNSUPPORTED;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "rms_norm")) && !cJSON_IsTrue(v)) {
+        KRAIT_ERROR("%s: \"rms_norm\" must be true (krait implements RMSNorm only)", origin);
+        return KRAIT_STATUS_UNSUPPORTED;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "hidden_act")) &&
+        !(cJSON_IsString(v) && strcmp(v->valuestring, "silu") == 0)) {
+        KRAIT_ERROR("%s: \"hidden_act\" must be \"silu\"", origin);
+        return KRAIT_STATUS_UNSUPPORTED;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+/* "auto" or a positive integer, for time_step_rank / ssm_cfg.dt_rank. */
+static krait_status apply_rank(krait_config *cfg, const cJSON *v, const char *origin, const char *key)
+{
+    if (cJSON_IsString(v) && strcmp(v->valuestring, "auto") == 0) {
+        cfg->dt_rank_set = 0;
+        return KRAIT_STATUS_OK;
+    }
+    if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) && v->valuedouble >= 1 &&
+        v->valuedouble < 1e9) {
+        cfg->dt_rank = (int)v->valuedouble;
+        cfg->dt_rank_set = 1;
+        return KRAIT_STATUS_OK;
+    }
+    KRAIT_ERROR("%s: key \"%s\" must be \"auto\" or a positive integer", origin, key);
+    return KRAIT_STATUS_BAD_INPUT;
+}
+
+static krait_status apply_init_scheme(krait_config *cfg, const cJSON *v, const char *origin,
+                                      const char *key)
+{
+    if (cJSON_IsString(v) && strcmp(v->valuestring, "random") == 0) cfg->dt_init_random = 1;
+    else if (cJSON_IsString(v) && strcmp(v->valuestring, "constant") == 0) cfg->dt_init_random = 0;
+    else {
+        KRAIT_ERROR("%s: key \"%s\" must be \"random\" or \"constant\"", origin, key);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+static void report_parse_error(const char *json, const char *err, const char *origin)
+{
+    int line = 1, col = 1;
+    for (const char *p = json; err && p < err && *p; p++) {
+        if (*p == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    KRAIT_ERROR("%s: malformed JSON at line %d, column %d", origin, line, col);
+}
+
+krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const char *json,
+                                const char *origin)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
+    if (!root) {
+        report_parse_error(json, end ? end : cJSON_GetErrorPtr(), origin);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    krait_status s = KRAIT_STATUS_OK;
+    if (!cJSON_IsObject(root)) {
+        KRAIT_ERROR("%s: a config must be a JSON object", origin);
+        s = KRAIT_STATUS_BAD_INPUT;
+        goto done;
+    }
+    /* transformers writes keys krait does not know; tolerate those (with one warning). */
+    int from_hf = cJSON_HasObjectItem(root, "transformers_version") ||
+                  cJSON_HasObjectItem(root, "architectures");
+    static const char *aliases[][2] = { { "hidden_size", "d_model" },
+                                        { "num_hidden_layers", "n_layer" },
+                                        { "intermediate_size", "d_inner" },
+                                        { "layer_norm_epsilon", "norm_epsilon" },
+                                        { "tie_word_embeddings", "tie_embeddings" } };
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if ((s = check_alias(root, aliases[i][0], aliases[i][1], origin))) goto done;
+    if ((s = check_structure(root, origin))) goto done;
+
+    int n_unknown = 0;
+    const char *first_unknown = NULL;
+    for (const cJSON *it = root->child; it; it = it->next) {
+        const char *key = it->string;
+        if (strcmp(key, "ssm_cfg") == 0) {
+            if ((s = apply_object(cfg, ssm_keys, NKEYS(ssm_keys), it, origin, "ssm_cfg", 0))) goto done;
+            const cJSON *v;
+            if ((v = cJSON_GetObjectItemCaseSensitive(it, "dt_rank")) &&
+                (s = apply_rank(cfg, v, origin, "ssm_cfg.dt_rank")))
+                goto done;
+            if ((v = cJSON_GetObjectItemCaseSensitive(it, "dt_init")) &&
+                (s = apply_init_scheme(cfg, v, origin, "ssm_cfg.dt_init")))
+                goto done;
+            if ((v = cJSON_GetObjectItemCaseSensitive(it, "layer")) &&
+                !(cJSON_IsString(v) && strcmp(v->valuestring, "Mamba1") == 0)) {
+                KRAIT_ERROR("%s: \"ssm_cfg.layer\" must be \"Mamba1\" (krait implements Mamba-1)", origin);
+                s = KRAIT_STATUS_UNSUPPORTED;
+                goto done;
+            }
+            continue;
+        }
+        if (strcmp(key, "krait") == 0) {
+            if ((s = apply_object(cfg, krait_keys, NKEYS(krait_keys), it, origin, "krait", 0))) goto done;
+            continue;
+        }
+        if (strcmp(key, "train") == 0) {
+            krait_train_config scratch;
+            krait_train_default(&scratch);
+            if ((s = apply_object(tc ? (void *)tc : (void *)&scratch, train_keys, NKEYS(train_keys),
+                                  it, origin, "train", 0)))
+                goto done;
+            continue;
+        }
+        if (strcmp(key, "time_step_rank") == 0 || strcmp(key, "dt_rank") == 0) {
+            if ((s = apply_rank(cfg, it, origin, key))) goto done;
+            continue;
+        }
+        if (strcmp(key, "time_step_init_scheme") == 0) {
+            if ((s = apply_init_scheme(cfg, it, origin, key))) goto done;
+            continue;
+        }
+        if (!strcmp(key, "d_intermediate") || !strcmp(key, "attn_layer_idx") ||
+            !strcmp(key, "attn_cfg") || !strcmp(key, "rms_norm") || !strcmp(key, "hidden_act"))
+            continue; /* checked in check_structure */
+        const key_desc *k = find_key(model_keys, NKEYS(model_keys), key);
+        if (!k) {
+            if (!from_hf) {
+                KRAIT_ERROR("%s: unknown key \"%s\"", origin, key);
+                s = KRAIT_STATUS_BAD_INPUT;
+                goto done;
+            }
+            if (!n_unknown++) first_unknown = key;
+            continue;
+        }
+        if ((s = apply_value(cfg, k, it, origin, key))) goto done;
+        if (k->off == CF(d_inner)) cfg->d_inner_set = 1;
+    }
+    if (n_unknown)
+        KRAIT_WARN("%s: ignored %d key%s krait does not use (first: \"%s\")", origin, n_unknown,
+                   n_unknown > 1 ? "s" : "", first_unknown);
+    s = krait_config_finalize(cfg, origin);
+done:
+    cJSON_Delete(root);
+    return s;
+}
+
+krait_status krait_config_finalize(krait_config *cfg, const char *origin)
+{
+#define REQUIRE(cond, ...)                                                                         \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            char msg_[256];                                                                        \
+            snprintf(msg_, sizeof msg_, __VA_ARGS__);                                              \
+            KRAIT_ERROR("%s: %s", origin, msg_);                                                   \
+            return KRAIT_STATUS_BAD_INPUT;                                                         \
+        }                                                                                          \
+    } while (0)
+    REQUIRE(cfg->d_model >= 1, "\"hidden_size\" (d_model) must be a positive integer");
+    REQUIRE(cfg->n_layer >= 1, "\"num_hidden_layers\" (n_layer) must be a positive integer");
+    REQUIRE(cfg->vocab_size_raw >= 2, "\"vocab_size\" must be an integer >= 2");
+    REQUIRE(cfg->d_state >= 1 && cfg->d_state <= 256, "\"state_size\" must be in 1..256");
+    REQUIRE(cfg->d_conv >= 1 && cfg->d_conv <= 16, "\"conv_kernel\" must be in 1..16");
+    REQUIRE(cfg->expand > 0, "\"expand\" must be positive");
+    REQUIRE(cfg->norm_eps > 0, "\"layer_norm_epsilon\" must be positive");
+    REQUIRE(cfg->dt_min > 0 && cfg->dt_max >= cfg->dt_min,
+            "time_step_min/max must satisfy 0 < min <= max");
+    if (!cfg->d_inner_set) {
+        double e = floor((double)cfg->expand * cfg->d_model);
+        REQUIRE(e >= 1 && e < 1e8, "expand * hidden_size must be a positive size");
+        cfg->d_inner = (int)e;
+    }
+    REQUIRE(cfg->d_inner >= 1, "\"intermediate_size\" must be a positive integer");
+    if (!cfg->dt_rank_set) cfg->dt_rank = (cfg->d_model + 15) / 16;
+    int mult = cfg->pad_vocab_multiple > 0 ? cfg->pad_vocab_multiple : 1;
+    long long v = cfg->vocab_size_raw;
+    if (v % mult) v += mult - v % mult;
+    REQUIRE(v < 100000000, "\"vocab_size\" is too large");
+    cfg->vocab_size = (int)v;
+    /* Every op indexes with size_t, but one weight matrix must stay below 2^31 elements. */
+    REQUIRE((long long)cfg->vocab_size * cfg->d_model < 2147483647LL &&
+                2LL * cfg->d_inner * cfg->d_model < 2147483647LL,
+            "model too large: a weight matrix would exceed 2^31 elements");
+    REQUIRE(!strcmp(cfg->head, "lm") || !strcmp(cfg->head, "classify"),
+            "\"krait.head\" must be \"lm\" or \"classify\"");
+    REQUIRE(strcmp(cfg->head, "classify") || cfg->n_classes >= 2,
+            "\"krait.classes\" must be >= 2 for a classify head");
+    REQUIRE(!strcmp(cfg->pooling, "mean") || !strcmp(cfg->pooling, "last"),
+            "\"krait.pooling\" must be \"mean\" or \"last\"");
+    return KRAIT_STATUS_OK;
+#undef REQUIRE
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            if (cap > (64u << 20)) break; /* a config is never this large */
+            char *nb = realloc(buf, cap);
+            if (!nb) break;
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) {
+            fclose(f);
+            buf[n] = 0;
+            return buf;
+        }
+    }
+    fclose(f);
+    free(buf);
+    return NULL;
+}
+
+krait_status krait_config_load(krait_config *cfg, krait_train_config *tc, const char *path)
+{
+    char *text = read_text(path);
+    if (!text) {
+        KRAIT_ERROR("%s: cannot read the config file", path);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    krait_status s = krait_config_parse(cfg, tc, text, path);
+    free(text);
+    return s;
+}
+
+krait_status krait_config_set(krait_config *cfg, krait_train_config *tc, const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq || eq == assignment) {
+        KRAIT_ERROR("--set %s: expected key=value", assignment);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    char key[128];
+    size_t klen = (size_t)(eq - assignment);
+    if (klen >= sizeof key) klen = sizeof key - 1;
+    memcpy(key, assignment, klen);
+    key[klen] = 0;
+    const char *val = eq + 1;
+    /* The value is JSON when it parses as JSON (numbers, true/false), else a string. */
+    cJSON *v = cJSON_Parse(val);
+    if (!v) v = cJSON_CreateString(val);
+    cJSON *root = cJSON_CreateObject(), *obj = root;
+    char *dot = strchr(key, '.');
+    if (dot) {
+        *dot = 0;
+        obj = cJSON_AddObjectToObject(root, key);
+        cJSON_AddItemToObject(obj, dot + 1, v);
+    } else {
+        cJSON_AddItemToObject(root, key, v);
+    }
+    char *json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!json) return KRAIT_STATUS_NO_MEMORY;
+    char origin[160];
+    snprintf(origin, sizeof origin, "--set %s", assignment);
+    krait_status s = krait_config_parse(cfg, tc, json, origin);
+    free(json);
+    return s;
+}
+
+char *krait_config_to_json(const krait_config *c, const char *torch_dtype)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
+    cJSON_AddItemToArray(arch, cJSON_CreateString("MambaForCausalLM"));
+    cJSON_AddStringToObject(r, "model_type", "mamba");
+    cJSON_AddNumberToObject(r, "hidden_size", c->d_model);
+    cJSON_AddNumberToObject(r, "num_hidden_layers", c->n_layer);
+    cJSON_AddNumberToObject(r, "vocab_size", c->vocab_size);
+    cJSON_AddNumberToObject(r, "state_size", c->d_state);
+    cJSON_AddNumberToObject(r, "expand", c->expand);
+    cJSON_AddNumberToObject(r, "conv_kernel", c->d_conv);
+    cJSON_AddNumberToObject(r, "intermediate_size", c->d_inner);
+    cJSON_AddNumberToObject(r, "time_step_rank", c->dt_rank);
+    cJSON_AddNumberToObject(r, "layer_norm_epsilon", c->norm_eps);
+    cJSON_AddBoolToObject(r, "use_bias", c->use_bias);
+    cJSON_AddBoolToObject(r, "use_conv_bias", c->use_conv_bias);
+    cJSON_AddBoolToObject(r, "tie_word_embeddings", c->tie_embeddings);
+    cJSON_AddNumberToObject(r, "pad_vocab_size_multiple", c->pad_vocab_multiple);
+    cJSON_AddNumberToObject(r, "time_step_min", c->dt_min);
+    cJSON_AddNumberToObject(r, "time_step_max", c->dt_max);
+    cJSON_AddNumberToObject(r, "time_step_floor", c->dt_init_floor);
+    cJSON_AddNumberToObject(r, "time_step_scale", c->dt_scale);
+    cJSON_AddStringToObject(r, "time_step_init_scheme", c->dt_init_random ? "random" : "constant");
+    cJSON_AddStringToObject(r, "hidden_act", "silu");
+    cJSON_AddBoolToObject(r, "residual_in_fp32", 1);
+    cJSON_AddBoolToObject(r, "rms_norm", 1);
+    cJSON_AddNumberToObject(r, "bos_token_id", 0);
+    cJSON_AddNumberToObject(r, "eos_token_id", 0);
+    cJSON_AddNumberToObject(r, "pad_token_id", 0);
+    cJSON_AddStringToObject(r, "torch_dtype", torch_dtype ? torch_dtype : "float32");
+    /* the original state-spaces keys, as the -hf configs carry them */
+    cJSON_AddNumberToObject(r, "d_model", c->d_model);
+    cJSON_AddNumberToObject(r, "n_layer", c->n_layer);
+    cJSON_AddNumberToObject(r, "d_inner", c->d_inner);
+    cJSON *k = cJSON_AddObjectToObject(r, "krait");
+    cJSON_AddStringToObject(k, "modality", c->modality);
+    cJSON_AddStringToObject(k, "head", c->head);
+    if (!strcmp(c->head, "classify")) {
+        cJSON_AddNumberToObject(k, "classes", c->n_classes);
+        cJSON_AddStringToObject(k, "pooling", c->pooling);
+    }
+    if (c->bidirectional) cJSON_AddBoolToObject(k, "bidirectional", 1);
+    if (c->tokenizer[0]) cJSON_AddStringToObject(k, "tokenizer", c->tokenizer);
+    char *out = cJSON_Print(r);
+    cJSON_Delete(r);
+    return out;
+}
+
+char *krait_train_to_json(const krait_train_config *t)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "steps", t->steps);
+    cJSON_AddNumberToObject(r, "minutes", t->minutes);
+    cJSON_AddNumberToObject(r, "batch", t->batch);
+    cJSON_AddNumberToObject(r, "seq_len", t->seq_len);
+    cJSON_AddNumberToObject(r, "lr", t->lr);
+    cJSON_AddNumberToObject(r, "min_lr", t->min_lr);
+    cJSON_AddNumberToObject(r, "warmup", t->warmup);
+    cJSON_AddNumberToObject(r, "weight_decay", t->weight_decay);
+    cJSON_AddNumberToObject(r, "beta1", t->beta1);
+    cJSON_AddNumberToObject(r, "beta2", t->beta2);
+    cJSON_AddNumberToObject(r, "eps", t->eps);
+    cJSON_AddNumberToObject(r, "grad_clip", t->grad_clip);
+    cJSON_AddNumberToObject(r, "seed", (double)t->seed);
+    cJSON_AddNumberToObject(r, "log_every", t->log_every);
+    cJSON_AddNumberToObject(r, "eval_every", t->eval_every);
+    cJSON_AddNumberToObject(r, "ckpt_every", t->ckpt_every);
+    cJSON_AddNumberToObject(r, "keep_ckpts", t->keep_ckpts);
+    char *out = cJSON_PrintUnformatted(r);
+    cJSON_Delete(r);
+    return out;
+}

@@ -1,0 +1,39 @@
+/* core/evaluate.h — evaluation of sequences of any length in constant memory.
+ *
+ * B sequences of L tokens are fed in chunks of `chunk` tokens; the recurrent state (conv rows
+ * and SSM state) is carried from one chunk to the next, so the result equals one forward over
+ * the whole sequence while memory depends only on B x chunk. Tokens come from a callback, so
+ * the sequence itself never has to be held either. */
+#ifndef KRAIT_EVALUATE_H
+#define KRAIT_EVALUATE_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Fill ids and targets (B, len) row-major for positions [t0, t0 + len) of the B sequences.
+ * targets < 0 are not scored. */
+typedef krait_status (*krait_token_fn)(void *ctx, int32_t *ids, int32_t *targets, int B, long t0, int len);
+
+typedef struct krait_eval_result {
+    double loss_sum;      /* summed over scored positions (nats) */
+    long long n_scored;
+    long long n_correct;  /* argmax == target */
+} krait_eval_result;
+
+/* Progress callback (may be NULL): positions done of L. */
+typedef void (*krait_eval_progress_fn)(void *user, long done, long total);
+
+krait_status krait_eval_stream(const krait_model *m, int B, long L, int chunk, krait_token_fn fill,
+                               void *ctx, krait_eval_result *res, krait_eval_progress_fn progress,
+                               void *progress_user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KRAIT_EVALUATE_H */

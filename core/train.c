@@ -1,0 +1,126 @@
+/* core/train.c — the training loop; see train.h. */
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "log.h"
+
+double krait_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc)
+{
+    krait_trainer *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->model = m;
+    t->tc = *tc;
+    size_t n = (size_t)tc->batch * tc->seq_len;
+    t->ids = malloc(n * sizeof *t->ids);
+    t->targets = malloc(n * sizeof *t->targets);
+    t->opt = krait_optim_init(m);
+    t->acts = t->opt ? krait_acts_init(m, tc->batch, tc->seq_len, 1) : NULL;
+    if (!t->ids || !t->targets || !t->acts) {
+        krait_trainer_free(t);
+        return NULL;
+    }
+    krait_rng_init_stream(&t->data_rng, tc->seed, 1);
+    return t;
+}
+
+void krait_trainer_free(krait_trainer *t)
+{
+    if (!t) return;
+    krait_acts_free(t->model, t->acts);
+    krait_optim_free(t->model, t->opt);
+    free(t->ids);
+    free(t->targets);
+    free(t);
+}
+
+static double progress_of(const krait_trainer *t, double elapsed)
+{
+    double p = 0;
+    if (t->tc.steps > 0) p = (double)t->opt->step / t->tc.steps;
+    if (t->tc.minutes > 0) {
+        double q = elapsed / (t->tc.minutes * 60.0);
+        if (t->tc.steps <= 0 || q > p) p = q;
+    }
+    return p > 1 ? 1 : p;
+}
+
+krait_status krait_trainer_step(krait_trainer *t, krait_data_source *ds, krait_step_info *info)
+{
+    krait_model *m = t->model;
+    const krait_train_config *tc = &t->tc;
+    double t0 = krait_now();
+    krait_status s = ds->next_batch(ds->ctx, t->ids, t->targets, tc->batch, tc->seq_len, &t->data_rng);
+    if (s) return s;
+    if ((s = krait_optim_zero_grad(m, t->opt))) return s;
+    double loss = 0;
+    long nv = 0;
+    if ((s = krait_lm_forward_backward(m, t->acts, t->opt->grads, t->ids, t->targets, &loss, &nv)))
+        return s;
+    double progress = progress_of(t, t->elapsed_s);
+    double lr = krait_lr_at(tc, t->opt->step, progress), gn = 0;
+    s = krait_optim_step(m, t->opt, tc, lr, &gn);
+    if (s == KRAIT_STATUS_NUMERIC) {
+        KRAIT_ERROR("step %d: the gradient norm is not finite (loss %g)", t->opt->step + 1, loss);
+        return s;
+    }
+    if (s) return s;
+    t->tokens += (long long)tc->batch * tc->seq_len;
+    t->elapsed_s += krait_now() - t0;
+    t->last_loss = loss;
+    if (info) {
+        info->step = t->opt->step;
+        info->total_steps = tc->steps;
+        info->loss = loss;
+        info->grad_norm = gn;
+        info->lr = lr;
+        info->progress = progress_of(t, t->elapsed_s);
+        info->elapsed_s = t->elapsed_s;
+        info->tokens = t->tokens;
+        double run_time = t->elapsed_s - t->run_elapsed0;
+        info->tokens_per_s = run_time > 0 ? (t->tokens - t->run_tokens0) / run_time : 0;
+        info->eta_s = info->progress > 0 ? t->elapsed_s * (1 - info->progress) / info->progress : 0;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+static int done(const krait_trainer *t)
+{
+    if (t->tc.steps > 0 && t->opt->step >= t->tc.steps) return 1;
+    if (t->tc.minutes > 0 && t->elapsed_s >= t->tc.minutes * 60.0) return 1;
+    return t->tc.steps <= 0 && t->tc.minutes <= 0;
+}
+
+krait_status krait_trainer_run(krait_trainer *t, krait_data_source *ds, const krait_train_hooks *h)
+{
+    t->run_start = krait_now();
+    t->run_elapsed0 = t->elapsed_s;
+    t->run_tokens0 = t->tokens;
+    krait_status s;
+    while (!done(t)) {
+        if (h && h->stop_requested && h->stop_requested(h->user)) {
+            if (h->on_checkpoint && (s = h->on_checkpoint(h->user, t))) return s;
+            return KRAIT_STATUS_INTERRUPTED;
+        }
+        krait_step_info info;
+        if ((s = krait_trainer_step(t, ds, &info))) return s;
+        if (h && h->on_step) h->on_step(h->user, &info);
+        int step = t->opt->step;
+        if (h && h->on_eval && t->tc.eval_every > 0 && step % t->tc.eval_every == 0 &&
+            (s = h->on_eval(h->user, t)))
+            return s;
+        if (h && h->on_checkpoint && t->tc.ckpt_every > 0 && step % t->tc.ckpt_every == 0 &&
+            (s = h->on_checkpoint(h->user, t)))
+            return s;
+    }
+    return KRAIT_STATUS_OK;
+}

@@ -1,0 +1,83 @@
+/* core/train.h — the trainer: batches from a data source, forward/backward, clipping, AdamW on
+ * a warm-up + cosine schedule, with hooks for progress, evaluation and checkpoints.
+ *
+ * Modalities plug in through krait_data_source: a callback that fills one batch of token ids
+ * and next-token targets (targets < 0 are not scored) using the trainer's data RNG, so a run is
+ * a function of its seed. The trainer knows nothing of files, terminals or signals: apps show
+ * progress in on_step, write checkpoints in on_checkpoint and ask it to stop through
+ * stop_requested. */
+#ifndef KRAIT_TRAIN_H
+#define KRAIT_TRAIN_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "model.h"
+#include "optim.h"
+#include "rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct krait_data_source {
+    void *ctx;
+    /* Fill ids and targets (B, L) row-major for one training batch. */
+    krait_status (*next_batch)(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng);
+} krait_data_source;
+
+typedef struct krait_step_info {
+    int step;              /* optimizer steps done (1-based after the first) */
+    int total_steps;       /* tc.steps, or 0 when running on the clock only */
+    double loss;           /* mean loss of this step's batch */
+    double grad_norm;      /* before clipping */
+    double lr;
+    double progress;       /* 0..1 of the run */
+    double elapsed_s;      /* training time so far, over resumes */
+    double eta_s;          /* estimate of the time left */
+    double tokens_per_s;   /* over this run's steps */
+    long long tokens;      /* tokens seen so far */
+} krait_step_info;
+
+typedef struct krait_trainer {
+    krait_model *model;    /* not owned */
+    krait_train_config tc;
+    krait_optim *opt;
+    krait_acts *acts;
+    krait_rng data_rng;
+    int32_t *ids, *targets;    /* (B * L) host batch */
+    long long tokens;
+    double elapsed_s;      /* training time before this process (resume) plus this run */
+    double run_start;      /* monotonic clock at the start of krait_trainer_run */
+    double run_elapsed0;
+    long long run_tokens0;
+    double last_loss;
+} krait_trainer;
+
+typedef struct krait_train_hooks {
+    void *user;
+    void (*on_step)(void *user, const krait_step_info *info);
+    krait_status (*on_eval)(void *user, krait_trainer *t);        /* every tc.eval_every steps */
+    krait_status (*on_checkpoint)(void *user, krait_trainer *t);  /* every tc.ckpt_every steps */
+    int (*stop_requested)(void *user);
+} krait_train_hooks;
+
+/* Allocates the optimizer and training activations for tc->batch x tc->seq_len and seeds the
+ * data RNG from tc->seed. The model must already hold its initial weights. */
+krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc);
+void krait_trainer_free(krait_trainer *t);
+
+/* One optimizer step on the next batch from ds. */
+krait_status krait_trainer_step(krait_trainer *t, krait_data_source *ds, krait_step_info *info);
+
+/* Run until tc.steps or tc.minutes is reached (whichever comes first), or stop_requested
+ * (returns KRAIT_STATUS_INTERRUPTED after on_checkpoint). */
+krait_status krait_trainer_run(krait_trainer *t, krait_data_source *ds, const krait_train_hooks *h);
+
+double krait_now(void);   /* monotonic seconds */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KRAIT_TRAIN_H */
