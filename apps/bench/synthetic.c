@@ -1,0 +1,238 @@
+/* apps/bench/synthetic.c — `krait-bench synthetic`: the Mamba paper's synthetic tasks.
+ *
+ * Trains a small Mamba (default 2 layers, d_model 64, vocab 16) on freshly generated batches,
+ * checks accuracy on fresh sequences every --check-every steps and stops early once it holds
+ * the target, then reports accuracy at the training length and at --eval-len. Evaluation runs
+ * in chunks with the recurrent state carried (core/evaluate.c), so --eval-len 1048576 needs no
+ * more memory than the training length does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "evaluate.h"
+#include "log.h"
+#include "model.h"
+#include "synthetic.h"
+#include "train.h"
+
+typedef struct synth_opts {
+    int task;
+    long train_len, eval_len;
+    int n_data, vocab;
+} synth_opts;
+
+static krait_status synth_batch(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng)
+{
+    const synth_opts *o = ctx;
+    krait_synth s;
+    krait_status st = krait_synth_init(&s, o->task, o->vocab, L, o->n_data, B, rng);
+    if (st) return st;
+    krait_synth_fill(&s, ids, targets, 0, L);
+    krait_synth_free(&s);
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status synth_stream(void *ctx, int32_t *ids, int32_t *targets, int B, long t0, int len)
+{
+    krait_synth *s = ctx;
+    (void)B;
+    krait_synth_fill(s, ids, targets, t0, len);
+    return KRAIT_STATUS_OK;
+}
+
+typedef struct eval_progress {
+    krait_progress *p;
+    const char *what;
+    int group, groups;
+} eval_progress;
+
+static void on_eval_progress(void *user, long done, long total)
+{
+    eval_progress *e = user;
+    krait_progress_line(e->p, 0, "%s: sequences %d/%d, position %ld/%ld", e->what, e->group + 1, e->groups,
+                        done, total);
+}
+
+/* Accuracy over n_seqs fresh sequences of length len, B at a time, streamed in chunks. */
+static krait_status accuracy(const krait_model *m, const synth_opts *o, long len, int n_seqs, int chunk,
+                             krait_rng *rng, krait_progress *prog, const char *what, double *acc)
+{
+    int B = n_seqs < 32 ? n_seqs : 32;
+    long long correct = 0, scored = 0;
+    eval_progress ep = { prog, what, 0, (n_seqs + B - 1) / B };
+    for (int done = 0; done < n_seqs; done += B, ep.group++) {
+        int b = n_seqs - done < B ? n_seqs - done : B;
+        krait_synth s;
+        krait_status st = krait_synth_init(&s, o->task, o->vocab, len, o->n_data, b, rng);
+        if (st) return st;
+        krait_eval_result r;
+        st = krait_eval_stream(m, b, len, chunk, synth_stream, &s, &r, prog ? on_eval_progress : NULL, &ep);
+        krait_synth_free(&s);
+        if (st) return st;
+        correct += r.n_correct;
+        scored += r.n_scored;
+    }
+    *acc = scored ? (double)correct / scored : 0;
+    return KRAIT_STATUS_OK;
+}
+
+typedef struct train_ctx {
+    const krait_model *m;
+    const synth_opts *o;
+    krait_progress *prog;
+    krait_rng check_rng;
+    double target, last_acc;
+    int hits, stop;
+    int check_every;
+    double last_loss;
+} train_ctx;
+
+static void on_step(void *user, const krait_step_info *i)
+{
+    train_ctx *c = user;
+    char eta[32];
+    c->last_loss = i->loss;
+    krait_progress_line(c->prog, 0, "step %d loss %.4f acc %.3f lr %.2e %.0f tok/s elapsed %.0fs ETA %s", i->step,
+                        i->loss, c->last_acc, i->lr, i->tokens_per_s, i->elapsed_s,
+                        krait_fmt_duration(i->eta_s, eta));
+}
+
+static krait_status on_check(void *user, krait_trainer *t)
+{
+    train_ctx *c = user;
+    double acc = 0;
+    krait_status s = accuracy(c->m, c->o, c->o->train_len, 128, (int)c->o->train_len, &c->check_rng, NULL, "", &acc);
+    if (s) return s;
+    c->last_acc = acc;
+    c->hits = acc >= c->target ? c->hits + 1 : 0;
+    if (c->hits >= 2) c->stop = 1;
+    krait_progress_line(c->prog, 1, "step %d loss %.4f check accuracy %.4f (train length %ld)",
+                        t->opt->step, c->last_loss, acc, c->o->train_len);
+    return KRAIT_STATUS_OK;
+}
+
+static int stop_requested(void *user)
+{
+    train_ctx *c = user;
+    return c->stop || krait_cli_stop_requested();
+}
+
+int bench_synthetic(int argc, char **argv)
+{
+    const char *task = NULL;
+    int train_len = 256, eval_len = 0, d_model = 64, layers = 2, vocab = 16, n_data = 16;
+    int batch = 16, steps = 20000, check_every = 250, eval_seqs = 128, chunk = 16384;
+    double minutes = 8.0, lr = 2e-3, target = 0.995;
+    krait_opt opts[] = {
+        { "--task", OPT_STR, &task, "T", "induction | selective-copy" },
+        { "--train-len", OPT_INT, &train_len, "N", "training sequence length (default 256)" },
+        { "--eval-len", OPT_INT, &eval_len, "N", "evaluation length (default 65536 induction, train-len copy)" },
+        { "--minutes", OPT_DOUBLE, &minutes, "M", "training time budget (default 8)" },
+        { "--steps", OPT_INT, &steps, "N", "at most this many steps (default 20000)" },
+        { "--batch", OPT_INT, &batch, "N", "sequences per step (default 16)" },
+        { "--lr", OPT_DOUBLE, &lr, "LR", "peak learning rate (default 2e-3)" },
+        { "--d-model", OPT_INT, &d_model, "D", "model width (default 64)" },
+        { "--layers", OPT_INT, &layers, "NL", "layers (default 2)" },
+        { "--vocab", OPT_INT, &vocab, "V", "vocabulary (default 16)" },
+        { "--n-data", OPT_INT, &n_data, "N", "selective copy: tokens to copy (default 16)" },
+        { "--target", OPT_DOUBLE, &target, "A", "stop once two checks reach this accuracy (default 0.995)" },
+        { "--check-every", OPT_INT, &check_every, "N", "steps between accuracy checks (default 250)" },
+        { "--eval-seqs", OPT_INT, &eval_seqs, "N", "sequences per final evaluation (default 128)" },
+        { "--chunk", OPT_INT, &chunk, "N", "evaluation chunk length (default 16384)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-bench synthetic --task induction|selective-copy [--train-len N] [--eval-len N] [--minutes M]");
+    if (!task) krait_cli_die(2, "synthetic: --task is required (induction or selective-copy)");
+    int t = krait_synth_task_from_name(task);
+    if (t < 0) krait_cli_die(2, "synthetic: unknown task '%s' (induction or selective-copy)", task);
+    if (eval_len <= 0) eval_len = t == KRAIT_SYNTH_INDUCTION ? 65536 : train_len;
+    if (train_len < 4 || batch < 1 || d_model < 1 || layers < 1 || vocab < 4 || eval_seqs < 1 || chunk < 1 ||
+        check_every < 1 || minutes < 0 || steps < 0)
+        krait_cli_die(2, "synthetic: sizes must be positive (train-len >= 4, vocab >= 4)");
+    synth_opts so = { t, train_len, eval_len, n_data, vocab };
+
+    krait_config cfg;
+    krait_config_default(&cfg);
+    cfg.d_model = d_model;
+    cfg.n_layer = layers;
+    cfg.vocab_size_raw = vocab;
+    strcpy(cfg.modality, "synthetic");
+    if (krait_config_finalize(&cfg, "synthetic")) return 2;
+    krait_train_config tc;
+    krait_train_default(&tc);
+    tc.batch = batch;
+    tc.seq_len = train_len;
+    tc.steps = steps;
+    tc.minutes = minutes;
+    tc.lr = (float)lr;
+    tc.warmup = 200;
+    tc.weight_decay = 0.1f;
+    tc.seed = c.seed;
+    tc.eval_every = check_every;
+
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_model *m = krait_model_init(&cfg, be);
+    if (!m) krait_cli_die(1, "cannot create the model");
+    krait_rng rng;
+    krait_rng_init_stream(&rng, c.seed, 0);
+    krait_status s = krait_model_init_weights(m, &rng);
+    krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);
+    if (!tr) krait_cli_die(1, "cannot set up training");
+    krait_progress prog;
+    krait_progress_init(&prog, 50);
+    krait_cli_catch_signals();
+    train_ctx tctx = { .m = m, .o = &so, .prog = &prog, .target = target, .check_every = check_every };
+    krait_rng_init_stream(&tctx.check_rng, c.seed, 7);
+    krait_data_source ds = { &so, synth_batch };
+    krait_train_hooks hooks = { .user = &tctx, .on_step = on_step, .on_eval = on_check,
+                                .stop_requested = stop_requested };
+    fprintf(stderr, "krait-bench: %s, %d layers, d_model %d, vocab %d, %.0fk params; batch %d x %d, lr %g, "
+                    "budget %g min / %d steps\n",
+            task, layers, d_model, vocab, m->n_params / 1e3, batch, train_len, lr, minutes, steps);
+    double t0 = krait_now();
+    s = krait_trainer_run(tr, &ds, &hooks);
+    krait_progress_done(&prog);
+    if (s && s != KRAIT_STATUS_INTERRUPTED) return krait_cli_exit_code(s);
+    if (krait_cli_stop_requested()) krait_cli_die(130, "interrupted");
+    double train_s = krait_now() - t0;
+    int steps_done = tr->opt->step;
+
+    krait_rng erng;
+    krait_rng_init_stream(&erng, c.seed, 11);
+    double train_acc = 0, eval_acc = 0;
+    if ((s = accuracy(m, &so, train_len, eval_seqs < 256 ? 256 : eval_seqs, chunk, &erng, &prog, "eval train-len",
+                      &train_acc)))
+        return krait_cli_exit_code(s);
+    if ((s = accuracy(m, &so, eval_len, eval_seqs, chunk, &erng, &prog, "eval eval-len", &eval_acc)))
+        return krait_cli_exit_code(s);
+    krait_progress_done(&prog);
+    double seconds = krait_now() - t0;
+    printf("task %s: %d steps in %.0fs; train_acc %.4f at length %d; eval_acc %.4f at length %d; total %.0fs\n",
+           task, steps_done, train_s, train_acc, train_len, eval_acc, eval_len, seconds);
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "task", task);
+        cJSON_AddNumberToObject(o, "train_len", train_len);
+        cJSON_AddNumberToObject(o, "eval_len", eval_len);
+        cJSON_AddNumberToObject(o, "train_acc", train_acc);
+        cJSON_AddNumberToObject(o, "eval_acc", eval_acc);
+        cJSON_AddNumberToObject(o, "seconds", seconds);
+        cJSON_AddNumberToObject(o, "train_seconds", train_s);
+        cJSON_AddNumberToObject(o, "steps", steps_done);
+        cJSON_AddNumberToObject(o, "eval_seqs", eval_seqs);
+        if (t == KRAIT_SYNTH_SELECTIVE_COPY) cJSON_AddNumberToObject(o, "n_data", n_data);
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+    krait_trainer_free(tr);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    return 0;
+}

@@ -1,0 +1,127 @@
+/* apps/bench/train_bench.c — `krait-bench train`: training throughput of a model shape.
+ *
+ * FLOP counting (documented in README): model FLOPs per token = 6 x the weights of every
+ * matrix product a token passes through (in_proj 2ED, x_proj (R+2N)E, dt_proj ER, out_proj DE per
+ * layer, and the LM head VD): 2 FLOPs per multiply-add in the forward and twice that in the
+ * backward (input and weight gradients). The scan, conv, norms and elementwise ops are not
+ * counted (they are O(E N) per token, under 2% of the GEMM FLOPs at the 130m shape); their time
+ * is still in the measurement, so the fraction is a conservative model-FLOP utilisation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "log.h"
+#include "model.h"
+#include "train.h"
+
+void bench_load_shape(const char *shape, krait_config *cfg, krait_train_config *tc)
+{
+    const char *name = shape;
+    if (!strcmp(shape, "130m")) name = "mamba-130m";
+    else if (!strcmp(shape, "small")) name = "small";
+    krait_config_default(cfg);
+    krait_status s = krait_config_load(cfg, tc, krait_cli_config_path(name));
+    if (s) exit(krait_cli_exit_code(s));
+}
+
+/* Uniform random tokens, next-token targets: the cost of training does not depend on data. */
+static krait_status random_batch(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng)
+{
+    int V = *(int *)ctx;
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t <= L; t++) {
+            int32_t v = (int32_t)krait_rng_below(rng, (uint32_t)V);
+            if (t < L) ids[b * L + t] = v;
+            if (t > 0) targets[b * L + t - 1] = v;
+        }
+    }
+    return KRAIT_STATUS_OK;
+}
+
+double bench_model_flops_per_token(const krait_config *c)
+{
+    double D = c->d_model, E = c->d_inner, N = c->d_state, R = c->dt_rank, V = c->vocab_size;
+    double per_layer = 2 * E * D + (R + 2 * N) * E + E * R + D * E;
+    return 6.0 * (c->n_layer * per_layer + V * D);
+}
+
+int bench_train(int argc, char **argv)
+{
+    const char *shape = "small";
+    int seq_len = 0, batch = 0, steps = 3;
+    krait_opt opts[] = {
+        { "--shape", OPT_STR, &shape, "S", "130m | small | CONFIG.json (default small)" },
+        { "--seq-len", OPT_INT, &seq_len, "N", "tokens per sequence (default 1024)" },
+        { "--batch", OPT_INT, &batch, "N", "sequences per step (default 4 for 130m, 8 otherwise)" },
+        { "--steps", OPT_INT, &steps, "N", "timed steps after one warm-up step (default 3)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-bench train --shape 130m|small|CONFIG.json [--seq-len N] [--batch N]");
+    krait_config cfg;
+    krait_train_config tc;
+    krait_train_default(&tc);
+    bench_load_shape(shape, &cfg, &tc);
+    tc.seq_len = seq_len > 0 ? seq_len : 1024;
+    tc.batch = batch > 0 ? batch : (cfg.d_model >= 768 ? 4 : 8);
+    tc.steps = 0;
+    tc.warmup = 10;
+    tc.seed = c.seed;
+    if (steps < 1) krait_cli_die(2, "--steps must be >= 1");
+
+    krait_backend *be = krait_cli_backend(&c, "bf16");
+    krait_model *m = krait_model_init(&cfg, be);
+    if (!m) krait_cli_die(1, "cannot create the model");
+    krait_rng rng;
+    krait_rng_init_stream(&rng, c.seed, 0);
+    krait_status s = krait_model_init_weights(m, &rng);
+    krait_trainer *t = s ? NULL : krait_trainer_init(m, &tc);
+    if (!t) krait_cli_die(1, "cannot set up training for batch %d x %d", tc.batch, tc.seq_len);
+    int V = cfg.vocab_size;
+    krait_data_source ds = { &V, random_batch };
+
+    fprintf(stderr, "krait-bench: measuring this machine's GEMM rate and copy bandwidth...\n");
+    double sgemm = bench_sgemm_gflops(be);
+    fprintf(stderr, "krait-bench: %s shape: D %d, layers %d, E %d, N %d, V %d, %.1fM params; batch %d x %d\n",
+            shape, cfg.d_model, cfg.n_layer, cfg.d_inner, cfg.d_state, cfg.vocab_size, m->n_params / 1e6,
+            tc.batch, tc.seq_len);
+    krait_step_info info;
+    if ((s = krait_trainer_step(t, &ds, &info))) krait_cli_die(krait_cli_exit_code(s), "warm-up step failed");
+    be->sync(be);
+    double t0 = krait_now();
+    for (int i = 0; i < steps; i++) {
+        if ((s = krait_trainer_step(t, &ds, &info))) krait_cli_die(krait_cli_exit_code(s), "step failed");
+        fprintf(stderr, "krait-bench: step %d/%d loss %.4f\n", i + 1, steps, info.loss);
+    }
+    be->sync(be);
+    double dt = krait_now() - t0;
+    double tokens = (double)steps * tc.batch * tc.seq_len, tps = tokens / dt;
+    double fpt = bench_model_flops_per_token(&cfg), gflops = tps * fpt / 1e9;
+    printf("shape %s: %.0f tokens/s, %.1f GFLOP/s model (%.3g GFLOP/token), sgemm %.1f GFLOP/s -> %.1f%% of sgemm\n",
+           shape, tps, gflops, fpt / 1e9, sgemm, 100 * gflops / sgemm);
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "shape", shape);
+        cJSON_AddStringToObject(o, "device", be->name);
+        cJSON_AddNumberToObject(o, "batch", tc.batch);
+        cJSON_AddNumberToObject(o, "seq_len", tc.seq_len);
+        cJSON_AddNumberToObject(o, "params", (double)m->n_params);
+        cJSON_AddNumberToObject(o, "tokens_per_s", tps);
+        cJSON_AddNumberToObject(o, "flops_per_token", fpt);
+        cJSON_AddNumberToObject(o, "gflops", gflops);
+        cJSON_AddNumberToObject(o, "sgemm_gflops", sgemm);
+        cJSON_AddNumberToObject(o, "sgemm_fraction", gflops / sgemm);
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+    krait_trainer_free(t);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    return 0;
+}

@@ -1,0 +1,265 @@
+/* apps/common/cli.c — see cli.h. */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blas_tune.h"
+#include "log.h"
+#include "train.h"
+
+#ifndef KRAIT_CONFIG_DIR
+#define KRAIT_CONFIG_DIR "configs"
+#endif
+
+static const char *prog_name = "krait";
+static volatile sig_atomic_t stop_flag;
+
+const char *krait_cli_prog(void) { return prog_name; }
+
+static void log_to_stderr(krait_log_level level, const char *msg, void *user)
+{
+    (void)user;
+    static const char *tag[] = { "error: ", "warning: ", "", "debug: " };
+    fprintf(stderr, "%s: %s%s\n", prog_name, tag[level], msg);
+}
+
+void krait_cli_start(const char *prog, int argc, char **argv)
+{
+    (void)argc;
+    prog_name = prog;
+    krait_log_set(log_to_stderr, NULL, getenv("KRAIT_DEBUG") ? KRAIT_LOG_DEBUG : KRAIT_LOG_INFO);
+    /* OpenBLAS reads OPENBLAS_CORETYPE when it loads: set it and start again, once. */
+    if (!getenv("OPENBLAS_CORETYPE") && !getenv("KRAIT_NO_BLAS_TUNE")) {
+        const char *core = krait_blas_better_coretype();
+        if (core) {
+            setenv("OPENBLAS_CORETYPE", core, 1);
+            setenv("KRAIT_NO_BLAS_TUNE", "1", 1);
+            execv("/proc/self/exe", argv);
+            /* if exec fails we simply run with the slower kernels */
+        }
+    }
+}
+
+void krait_cli_die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog_name);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(code);
+}
+
+int krait_cli_exit_code(krait_status s)
+{
+    switch (s) {
+    case KRAIT_STATUS_OK: return 0;
+    case KRAIT_STATUS_BAD_INPUT:
+    case KRAIT_STATUS_UNSUPPORTED: return 2;
+    case KRAIT_STATUS_INTERRUPTED: return 130;
+    default: return 1;
+    }
+}
+
+static void print_usage(const char *usage, const krait_opt *opts, int nopts)
+{
+    printf("%s\n\nOptions:\n", usage);
+    for (int i = 0; i < nopts; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s%s%s", opts[i].name, opts[i].meta ? " " : "",
+                 opts[i].meta ? opts[i].meta : "");
+        printf("  %-24s %s\n", left, opts[i].help);
+    }
+    printf("  %-24s %s\n", "--device D", "auto | cpu | cpu-ref | cuda (default auto)");
+    printf("  %-24s %s\n", "--threads N", "CPU threads (default: all cores)");
+    printf("  %-24s %s\n", "--seed N", "random seed");
+    printf("  %-24s %s\n", "--json", "last stdout line is one JSON object");
+    printf("  %-24s %s\n", "--help", "this text");
+}
+
+static int parse_long(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return 0;
+    *out = v;
+    return 1;
+}
+
+void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, int nopts,
+                     krait_common *c, const char *usage)
+{
+    memset(c, 0, sizeof *c);
+    c->device = "auto";
+    c->seed = 1;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        const krait_opt *o = NULL;
+        krait_opt common[] = {
+            { "--device", OPT_STR, &c->device, "D", "" },
+            { "--threads", OPT_INT, &c->threads, "N", "" },
+            { "--seed", OPT_U64, &c->seed, "N", "" },
+            { "--json", OPT_FLAG, &c->json, NULL, "" },
+            { "--help", OPT_FLAG, &c->help, NULL, "" },
+            { "-h", OPT_FLAG, &c->help, NULL, "" },
+        };
+        for (int k = 0; k < nopts && !o; k++)
+            if (!strcmp(a, opts[k].name)) o = &opts[k];
+        for (size_t k = 0; k < sizeof common / sizeof common[0] && !o; k++)
+            if (!strcmp(a, common[k].name)) o = &common[k];
+        if (!o) krait_cli_die(2, "unknown option '%s' (see --help)", a);
+        if (o->dst == &c->help) {
+            print_usage(usage, opts, nopts);
+            exit(0);
+        }
+        if (o->dst == &c->seed) c->seed_set = 1;
+        if (o->type == OPT_FLAG) {
+            *(int *)o->dst = 1;
+            continue;
+        }
+        if (i + 1 >= argc) krait_cli_die(2, "option %s needs a value", a);
+        const char *v = argv[++i];
+        long long n;
+        char *end;
+        switch (o->type) {
+        case OPT_INT:
+            if (!parse_long(v, INT_MIN, INT_MAX, &n)) krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
+            *(int *)o->dst = (int)n;
+            break;
+        case OPT_U64:
+            if (!parse_long(v, 0, LLONG_MAX, &n)) krait_cli_die(2, "option %s: '%s' is not a non-negative integer", a, v);
+            *(uint64_t *)o->dst = (uint64_t)n;
+            break;
+        case OPT_DOUBLE:
+            errno = 0;
+            *(double *)o->dst = strtod(v, &end);
+            if (errno || end == v || *end) krait_cli_die(2, "option %s: '%s' is not a number", a, v);
+            break;
+        case OPT_STR:
+            *(const char **)o->dst = v;
+            break;
+        case OPT_LIST: {
+            krait_str_list *l = o->dst;
+            if (l->n >= 64) krait_cli_die(2, "option %s: too many values", a);
+            l->items[l->n++] = v;
+            break;
+        }
+        case OPT_FLAG:
+            break;
+        }
+    }
+    if (c->threads < 0) krait_cli_die(2, "option --threads: must be >= 0");
+}
+
+krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype)
+{
+    const char *d = c->device;
+    krait_backend *be = NULL;
+    if (!strcmp(d, "auto")) {
+        d = krait_cuda_compiled() && krait_cuda_device_count() > 0 ? "cuda" : "cpu";
+    }
+    if (!strcmp(d, "cpu")) {
+        be = krait_backend_cpu_init(c->threads);
+        if (be) fprintf(stderr, "%s: device cpu (%s threads, OpenBLAS %s)\n", prog_name,
+                        c->threads ? "" : "all", krait_blas_corename());
+    } else if (!strcmp(d, "cpu-ref")) {
+        be = krait_backend_cpu_ref_init();
+        if (be) fprintf(stderr, "%s: device cpu-ref (plain-C reference ops, one thread)\n", prog_name);
+    } else if (!strcmp(d, "cuda")) {
+        if (!krait_cuda_compiled())
+            krait_cli_die(2, "--device cuda: this krait was built without CUDA");
+        if (krait_cuda_device_count() <= 0)
+            krait_cli_die(2, "--device cuda: no CUDA device answers on this machine");
+        krait_dtype t = cuda_dtype && !strcmp(cuda_dtype, "f32") ? KRAIT_DTYPE_F32 : KRAIT_DTYPE_BF16;
+        be = krait_backend_cuda_init(0, t);
+        if (be) fprintf(stderr, "%s: device cuda (%s activations)\n", prog_name, krait_dtype_name(t));
+    } else {
+        krait_cli_die(2, "--device: unknown device '%s' (auto, cpu, cpu-ref or cuda)", d);
+    }
+    if (!be) krait_cli_die(1, "cannot start the %s backend", d);
+    return be;
+}
+
+const char *krait_cli_config_path(const char *name)
+{
+    static char buf[4096];
+    if (access(name, R_OK) == 0 || strchr(name, '/') || strstr(name, ".json")) return name;
+    const char *dirs[] = { getenv("KRAIT_CONFIGS"), KRAIT_CONFIG_DIR, "configs" };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (!dirs[i]) continue;
+        snprintf(buf, sizeof buf, "%s/%s.json", dirs[i], name);
+        if (access(buf, R_OK) == 0) return buf;
+    }
+    return name; /* let the loader report it */
+}
+
+/* ---- progress ------------------------------------------------------------------------------ */
+
+void krait_progress_init(krait_progress *p, int every)
+{
+    p->tty = isatty(2);
+    p->last = 0;
+    p->calls = 0;
+    p->every = every > 0 ? every : 1;
+}
+
+void krait_progress_line(krait_progress *p, int force, const char *fmt, ...)
+{
+    p->calls++;
+    double now = krait_now();
+    if (p->tty) {
+        if (!force && now - p->last < 0.2) return;
+    } else if (!force && (p->calls % p->every) != 0) {
+        return;
+    }
+    p->last = now;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, p->tty ? "\r\033[K%s: " : "%s: ", prog_name);
+    vfprintf(stderr, fmt, ap);
+    if (!p->tty) fprintf(stderr, "\n");
+    va_end(ap);
+    fflush(stderr);
+}
+
+void krait_progress_done(krait_progress *p)
+{
+    if (p->tty) fprintf(stderr, "\n");
+}
+
+const char *krait_fmt_duration(double s, char buf[32])
+{
+    if (s < 0) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, 32, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60) snprintf(buf, 32, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, 32, "%lds", t);
+    return buf;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (stop_flag) _exit(130); /* a second Ctrl-C stops at once */
+    stop_flag = 1;
+}
+
+void krait_cli_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int krait_cli_stop_requested(void) { return stop_flag != 0; }

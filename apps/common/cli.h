@@ -1,0 +1,83 @@
+/* apps/common/cli.h — what every krait app shares: option parsing, the common options
+ * (--device --threads --seed --json --help), picking a backend, progress on stderr, presets,
+ * and turning a status into an exit code (0 done, 1 runtime failure, 2 bad usage or input,
+ * 130 interrupted). Only apps may exit(); this layer is where they decide to. */
+#ifndef KRAIT_CLI_H
+#define KRAIT_CLI_H
+
+#include <stdint.h>
+
+#include "backend.h"
+
+typedef enum krait_opt_type { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STR, OPT_U64, OPT_LIST } krait_opt_type;
+
+typedef struct krait_opt {
+    const char *name;      /* "--steps" */
+    krait_opt_type type;
+    void *dst;             /* int*, double*, const char**, uint64_t*; OPT_LIST: krait_str_list* */
+    const char *meta;      /* "N" in the help text */
+    const char *help;
+} krait_opt;
+
+typedef struct krait_str_list {
+    const char *items[64];
+    int n;
+} krait_str_list;
+
+typedef struct krait_common {
+    const char *device;    /* auto | cpu | cpu-ref | cuda */
+    int threads;           /* 0 = all cores */
+    uint64_t seed;
+    int seed_set;
+    int json;
+    int help;
+} krait_common;
+
+/* Call first in main(): fixes the OpenBLAS kernel choice (may re-execute the program once)
+ * and routes library messages to stderr as "prog: ...". */
+void krait_cli_start(const char *prog, int argc, char **argv);
+const char *krait_cli_prog(void);
+
+/* Parse argv[first..] against opts plus the common options. Returns 0, or exits 2 with one
+ * line on a bad option. --help prints usage (from usage + opts) and exits 0. */
+void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, int nopts,
+                     krait_common *common, const char *usage);
+
+/* The backend --device asks for; says on stderr which one it picked. Exits 2 when the
+ * device is unknown or absent. act dtype: "f32" or "bf16" (CUDA only). */
+krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype);
+
+/* Exit code for a status (1 runtime, 2 bad input/unsupported, 130 interrupted). */
+int krait_cli_exit_code(krait_status s);
+/* One line "prog: message" on stderr and exit(code). */
+void krait_cli_die(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3), noreturn))
+#endif
+    ;
+
+/* A preset name ("induction-small") or a path: returns a readable path (static buffer). */
+const char *krait_cli_config_path(const char *name_or_path);
+
+/* Progress on stderr: a redrawn line on a terminal, a plain line every `every` calls otherwise. */
+typedef struct krait_progress {
+    int tty;
+    double last;
+    long calls;
+    int every;
+} krait_progress;
+void krait_progress_init(krait_progress *p, int every);
+void krait_progress_line(krait_progress *p, int force, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void krait_progress_done(krait_progress *p);
+/* "1h02m", "3m10s", "42s" */
+const char *krait_fmt_duration(double s, char buf[32]);
+
+/* SIGINT / SIGTERM set a flag instead of killing the process (training writes a checkpoint). */
+void krait_cli_catch_signals(void);
+int krait_cli_stop_requested(void);
+
+#endif /* KRAIT_CLI_H */
