@@ -1,0 +1,149 @@
+/* tests/core/test_config.c — config parsing: the pretrained HF and state-spaces key families,
+ * derived sizes, overrides, the round trip through krait_config_to_json, and bad configs that
+ * must fail with one line naming the source and the problem. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "testutil.h"
+
+static char last_msg[1024];
+static int n_msgs;
+
+static void capture(krait_log_level level, const char *msg, void *user)
+{
+    (void)level;
+    (void)user;
+    snprintf(last_msg, sizeof last_msg, "%s", msg);
+    n_msgs++;
+}
+
+/* The state-spaces/mamba-130m-hf config.json as published (keys and values). */
+static const char *hf_130m =
+    "{\"architectures\":[\"MambaForCausalLM\"],\"bos_token_id\":0,\"conv_kernel\":4,\"d_inner\":1536,"
+    "\"d_model\":768,\"eos_token_id\":0,\"expand\":2,\"fused_add_norm\":true,\"hidden_act\":\"silu\","
+    "\"hidden_size\":768,\"initializer_range\":0.1,\"intermediate_size\":1536,\"layer_norm_epsilon\":1e-05,"
+    "\"model_type\":\"mamba\",\"n_layer\":24,\"num_hidden_layers\":24,\"pad_token_id\":0,"
+    "\"pad_vocab_size_multiple\":8,\"rescale_prenorm_residual\":false,\"residual_in_fp32\":true,"
+    "\"rms_norm\":true,\"ssm_cfg\":{},\"state_size\":16,\"time_step_floor\":0.0001,"
+    "\"time_step_init_scheme\":\"random\",\"time_step_max\":0.1,\"time_step_min\":0.001,"
+    "\"time_step_rank\":48,\"time_step_scale\":1.0,\"torch_dtype\":\"float32\","
+    "\"transformers_version\":\"4.39.0.dev0\",\"use_bias\":false,\"use_cache\":true,"
+    "\"use_conv_bias\":true,\"vocab_size\":50280}";
+
+/* The original state-spaces/mamba-370m config.json. */
+static const char *orig_370m =
+    "{\"d_model\": 1024, \"n_layer\": 48, \"vocab_size\": 50277, \"ssm_cfg\": {}, \"rms_norm\": true,"
+    " \"residual_in_fp32\": true, \"fused_add_norm\": true, \"pad_vocab_size_multiple\": 8}";
+
+static void expect_ok(const char *what, const char *json, krait_config *c, krait_train_config *t)
+{
+    krait_config_default(c);
+    if (t) krait_train_default(t);
+    n_msgs = 0;
+    krait_status s = krait_config_parse(c, t, json, what);
+    tu_check(s == KRAIT_STATUS_OK, "%s: parse failed (%s)", what, last_msg);
+}
+
+static void expect_bad(const char *what, const char *json, const char *fragment)
+{
+    krait_config c;
+    krait_train_config t;
+    krait_config_default(&c);
+    krait_train_default(&t);
+    n_msgs = 0;
+    last_msg[0] = 0;
+    krait_status s = krait_config_parse(&c, &t, json, "bad.json");
+    int ok = (s == KRAIT_STATUS_BAD_INPUT || s == KRAIT_STATUS_UNSUPPORTED) && n_msgs == 1 &&
+             strstr(last_msg, "bad.json") && strstr(last_msg, fragment);
+    tu_check(ok, "%s: status %d, %d messages, last '%s' (want '%s')", what, s, n_msgs, last_msg, fragment);
+    if (ok) printf("  ok   %-28s -> %s\n", what, last_msg);
+}
+
+int main(void)
+{
+    tu_init("test_config");
+    krait_log_set(capture, NULL, KRAIT_LOG_DEBUG);
+    krait_config c;
+    krait_train_config t;
+
+    expect_ok("mamba-130m-hf", hf_130m, &c, NULL);
+    tu_check(c.d_model == 768 && c.n_layer == 24 && c.vocab_size == 50280 && c.d_inner == 1536 &&
+                 c.dt_rank == 48 && c.d_state == 16 && c.d_conv == 4 && !c.use_bias && c.use_conv_bias &&
+                 c.tie_embeddings,
+             "130m-hf shape: D %d NL %d V %d E %d R %d", c.d_model, c.n_layer, c.vocab_size, c.d_inner, c.dt_rank);
+
+    expect_ok("mamba-370m original keys", orig_370m, &c, NULL);
+    tu_check(c.d_model == 1024 && c.n_layer == 48 && c.vocab_size_raw == 50277 && c.vocab_size == 50280 &&
+                 c.d_inner == 2048 && c.dt_rank == 64,
+             "370m shape: D %d NL %d V %d (raw %d) E %d R %d", c.d_model, c.n_layer, c.vocab_size,
+             c.vocab_size_raw, c.d_inner, c.dt_rank);
+
+    expect_ok("hf config with a new key", "{\"transformers_version\":\"9.9\",\"hidden_size\":64,"
+              "\"num_hidden_layers\":2,\"vocab_size\":16,\"use_associative_scan\":true}", &c, NULL);
+    tu_check(n_msgs == 1 && strstr(last_msg, "use_associative_scan"), "unknown HF key warned once: '%s'", last_msg);
+
+    expect_ok("krait preset", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,"
+              "\"krait\":{\"modality\":\"dna\",\"head\":\"classify\",\"classes\":2,\"pooling\":\"last\"},"
+              "\"train\":{\"lr\":3e-4,\"batch\":32,\"seq_len\":512,\"minutes\":2.5,\"seed\":42}}", &c, &t);
+    tu_check(t.lr > 2.99e-4f && t.lr < 3.01e-4f && t.batch == 32 && t.seq_len == 512 && t.minutes == 2.5 &&
+                 t.seed == 42 && !strcmp(c.head, "classify") && c.n_classes == 2 && !strcmp(c.pooling, "last"),
+             "preset values: lr %g batch %d head %s", t.lr, t.batch, c.head);
+
+    /* overrides re-derive E and R from the new width */
+    tu_check(krait_config_set(&c, &t, "hidden_size=128") == KRAIT_STATUS_OK && c.d_inner == 256 && c.dt_rank == 8,
+             "override hidden_size: E %d R %d", c.d_inner, c.dt_rank);
+    tu_check(krait_config_set(&c, &t, "train.lr=0.01") == KRAIT_STATUS_OK && t.lr == 0.01f, "override train.lr");
+    tu_check(krait_config_set(&c, &t, "train.nope=1") == KRAIT_STATUS_BAD_INPUT, "override of an unknown key fails");
+
+    /* round trip */
+    expect_ok("mamba-130m-hf", hf_130m, &c, NULL);
+    char *j = krait_config_to_json(&c, "bfloat16");
+    krait_config c2;
+    expect_ok("round trip", j, &c2, NULL);
+    tu_check(c2.d_model == c.d_model && c2.n_layer == c.n_layer && c2.vocab_size == c.vocab_size &&
+                 c2.d_inner == c.d_inner && c2.dt_rank == c.dt_rank && c2.norm_eps == c.norm_eps &&
+                 c2.dt_min == c.dt_min && c2.tie_embeddings == c.tie_embeddings && !strcmp(c2.head, c.head),
+             "config survives to_json -> parse");
+    tu_check(strstr(j, "\"bfloat16\"") != NULL, "torch_dtype written");
+    free(j);
+
+    printf("bad configs:\n");
+    expect_bad("malformed JSON", "{\"hidden_size\": 64,\n \"num_hidden_layers\": }", "malformed JSON at line 2");
+    expect_bad("not an object", "[1, 2]", "must be a JSON object");
+    expect_bad("unknown key", "{\"hidden_sizee\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16}",
+               "unknown key \"hidden_sizee\"");
+    expect_bad("unknown krait key", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"krait\":{\"moda\":1}}",
+               "unknown key \"krait.moda\"");
+    expect_bad("unknown train key", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"lrr\":1}}",
+               "unknown key \"train.lrr\"");
+    expect_bad("zero size", "{\"hidden_size\": 0, \"num_hidden_layers\": 2, \"vocab_size\": 16}",
+               "\"hidden_size\" must be a positive integer (got 0)");
+    expect_bad("negative size", "{\"hidden_size\": 64, \"num_hidden_layers\": -3, \"vocab_size\": 16}",
+               "\"num_hidden_layers\" must be a positive integer (got -3)");
+    expect_bad("missing size", "{\"hidden_size\": 64, \"vocab_size\": 16}", "num_hidden_layers");
+    expect_bad("fractional size", "{\"hidden_size\": 64.5, \"num_hidden_layers\": 2, \"vocab_size\": 16}",
+               "must be an integer");
+    expect_bad("string size", "{\"hidden_size\": \"64\", \"num_hidden_layers\": 2, \"vocab_size\": 16}",
+               "must be an integer");
+    expect_bad("zero batch", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"batch\":0}}",
+               "\"train.batch\" must be a positive integer (got 0)");
+    expect_bad("negative lr", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"lr\":-1}}",
+               "\"train.lr\" must be a positive number");
+    expect_bad("alias disagreement", "{\"hidden_size\": 64, \"d_model\": 32, \"num_hidden_layers\": 2, \"vocab_size\": 16}",
+               "disagree");
+    expect_bad("mlp blocks", "{\"d_model\": 64, \"n_layer\": 2, \"vocab_size\": 16, \"d_intermediate\": 128}",
+               "d_intermediate");
+    expect_bad("mamba2 layer", "{\"d_model\": 64, \"n_layer\": 2, \"vocab_size\": 16, \"ssm_cfg\": {\"layer\": \"Mamba2\"}}",
+               "Mamba1");
+    expect_bad("bad head", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"krait\":{\"head\":\"mlp\"}}",
+               "krait.head");
+    expect_bad("classify without classes", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,"
+               "\"krait\":{\"head\":\"classify\"}}", "krait.classes");
+    expect_bad("state too large", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"state_size\":1000}",
+               "state_size");
+    expect_bad("empty file", "", "malformed JSON at line 1");
+    return tu_finish();
+}
