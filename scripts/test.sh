@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# scripts/test.sh — set up (scripts/setup.sh) and run every test. GPU tests report "skipped"
+# without a GPU; tests that need ../shared/data skip when it is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+cd build
+ctest --output-on-failure -j"$(nproc 2>/dev/null || echo 2)" "$@"
