@@ -16,6 +16,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +136,7 @@ static const char *st_uint(uint64_t *out, const cJSON *v)
 {
     if (!cJSON_IsNumber(v)) return "is not a number";
     double d = v->valuedouble;
-    if (d < 0) return "is negative";
+    if (d < 0 || signbit(d)) return "is negative";   /* -0 too: no signs at all */
     if (!(d < KRAIT_ST_MAX_INT)) return "is too large (limit 2^53)";
     if (d != (double)(uint64_t)d) return "is not an integer";
     *out = (uint64_t)d;
