@@ -2,9 +2,10 @@
  * strictly (rules in safetensors.h), and hand out tensor views and fp32 copies.
  *
  * Validation runs in stages, each with its own one-line message: the 8-byte length; a lexical
- * scan of the header bytes (UTF-8, control characters, \u0000, integer-only numbers: things cJSON
- * lets through); cJSON parse; structure of each entry; then duplicates and coverage of the data
- * buffer. Per-file storage is measured first and carved from one allocation.
+ * scan of the header bytes (krait_sti_json_scan in safetensors_util.c: UTF-8, control characters,
+ * \u0000, integer-only numbers, which cJSON lets through); cJSON parse; structure of each entry;
+ * then duplicates and coverage of the data buffer. Per-file storage is measured first and carved
+ * from one allocation.
  * It does not write files (safetensors_write.c) or know about model folders (safetensors_model.c).
  */
 #include "safetensors.h"
@@ -56,80 +57,7 @@ static void st_err(const char *path, const char *fmt, ...)
     KRAIT_ERROR("%s: %s", path, msg);
 }
 
-/* ---- stage 2: lexical scan ------------------------------------------------------------------ */
-
-static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
-
-int krait_sti_json_scan(const char *path, const uint8_t *h, size_t n, uint64_t base,
-                        int integers_only)
-{
-    int in_str = 0;
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = h[i];
-        if (c >= 0x80) {
-            size_t k = krait_sti_utf8_len(h + i, n - i);
-            if (k == 0) {
-                st_err(path, "invalid UTF-8 at file offset %llu",
-                       (unsigned long long)(base + i));
-                return 0;
-            }
-            i += k;
-            continue;
-        }
-        if (in_str) {
-            if (c == '"') {
-                in_str = 0;
-            } else if (c == '\\') {
-                if (i + 5 < n && h[i + 1] == 'u' && memcmp(h + i + 2, "0000", 4) == 0) {
-                    st_err(path, "\\u0000 in a string at file offset %llu is not allowed",
-                           (unsigned long long)(base + i));
-                    return 0;
-                }
-                i++;   /* skip the escaped character (cJSON checks the escape itself) */
-            } else if (c < 0x20) {
-                st_err(path, "raw control character 0x%02x in a string at file offset %llu",
-                       c, (unsigned long long)(base + i));
-                return 0;
-            }
-            i++;
-            continue;
-        }
-        if (c == '"') {
-            in_str = 1;
-        } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            st_err(path, "control character 0x%02x at file offset %llu",
-                   c, (unsigned long long)(base + i));
-            return 0;
-        } else if (integers_only && (c == '-' || is_digit(c))) {
-            size_t start = i, d;
-            if (c == '-') i++;
-            d = i;
-            while (i < n && is_digit(h[i])) i++;
-            int frac = i < n && (h[i] == '.' || h[i] == 'e' || h[i] == 'E');
-            if (frac || (i - d > 1 && h[d] == '0')) {
-                char tok[32];
-                size_t k = 0;
-                for (size_t j = start; j < n && k < sizeof tok - 1; j++, k++) {
-                    uint8_t t = h[j];
-                    if (!(is_digit(t) || t == '-' || t == '+' || t == '.' || t == 'e' || t == 'E'))
-                        break;
-                    tok[k] = (char)t;
-                }
-                tok[k] = '\0';
-                st_err(path, "number '%s' at file offset %llu is not an integer%s", tok,
-                       (unsigned long long)(base + start),
-                       frac ? "" : " (leading zero)");
-                return 0;
-            }
-            continue;
-        }
-        i++;
-    }
-    return 1;
-}
-
-/* ---- stage 4: entries ------------------------------------------------------------------------- */
+/* ---- stage 4 (after the lexical scan and cJSON): entries ------------------------------------------------------------------------- */
 
 /* A JSON integer 0 <= v < 2^53. Returns NULL when fine, else a reason. */
 static const char *st_uint(uint64_t *out, const cJSON *v)

@@ -319,18 +319,16 @@ static krait_st_model *st_model_index(const char *ipath, const char *dir, krait_
         }
     }
     *status = KRAIT_STATUS_OK;
+fail:
+    if (*status != KRAIT_STATUS_OK) {
+        krait_st_model_close(m);
+        m = NULL;
+    }
     free(names);
     free(e);
     cJSON_Delete(root);
     free(text);
     return m;
-fail:
-    krait_st_model_close(m);
-    free(names);
-    free(e);
-    cJSON_Delete(root);
-    free(text);
-    return NULL;
 }
 
 krait_st_model *krait_st_model_open(const char *path, krait_status *status)

@@ -1,10 +1,14 @@
 /* core/safetensors_util.c — the small pieces the safetensors reader, model and writer share:
  * the dtype table and its string conversions, UTF-8 checks, overflow-checked tensor sizes and
- * the text helpers that keep error messages on one line. No file access here. */
+ * the text helpers that keep error messages on one line, and the lexical JSON checks that cJSON
+ * does not make. No file access here. */
 #include "safetensors.h"
 #include "safetensors_impl.h"
 
+#include "log.h"
+
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -165,6 +169,94 @@ const char *krait_sti_size(uint64_t *numel, uint64_t *nbytes, const int64_t *sha
     *numel = n;
     *nbytes = n * bits / 8;
     return NULL;
+}
+
+/* ---- lexical JSON checks ------------------------------------------------------------------ */
+
+static void scan_err(const char *path, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void scan_err(const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    KRAIT_ERROR("%s: %s", path, msg);
+}
+
+static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+int krait_sti_json_scan(const char *path, const uint8_t *h, size_t n, uint64_t base,
+                        int integers_only)
+{
+    int in_str = 0;
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = h[i];
+        if (c >= 0x80) {
+            size_t k = krait_sti_utf8_len(h + i, n - i);
+            if (k == 0) {
+                scan_err(path, "invalid UTF-8 at file offset %llu",
+                       (unsigned long long)(base + i));
+                return 0;
+            }
+            i += k;
+            continue;
+        }
+        if (in_str) {
+            if (c == '"') {
+                in_str = 0;
+            } else if (c == '\\') {
+                if (i + 5 < n && h[i + 1] == 'u' && memcmp(h + i + 2, "0000", 4) == 0) {
+                    scan_err(path, "\\u0000 in a string at file offset %llu is not allowed",
+                           (unsigned long long)(base + i));
+                    return 0;
+                }
+                i++;   /* skip the escaped character (cJSON checks the escape itself) */
+            } else if (c < 0x20) {
+                scan_err(path, "raw control character 0x%02x in a string at file offset %llu",
+                       c, (unsigned long long)(base + i));
+                return 0;
+            }
+            i++;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+        } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            scan_err(path, "control character 0x%02x at file offset %llu",
+                   c, (unsigned long long)(base + i));
+            return 0;
+        } else if (integers_only && (c == '-' || is_digit(c))) {
+            size_t start = i, d;
+            if (c == '-') i++;
+            d = i;
+            while (i < n && is_digit(h[i])) i++;
+            int frac = i < n && (h[i] == '.' || h[i] == 'e' || h[i] == 'E');
+            if (frac || (i - d > 1 && h[d] == '0')) {
+                char tok[32];
+                size_t k = 0;
+                for (size_t j = start; j < n && k < sizeof tok - 1; j++, k++) {
+                    uint8_t t = h[j];
+                    if (!(is_digit(t) || t == '-' || t == '+' || t == '.' || t == 'e' || t == 'E'))
+                        break;
+                    tok[k] = (char)t;
+                }
+                tok[k] = '\0';
+                scan_err(path, "number '%s' at file offset %llu is not an integer%s", tok,
+                       (unsigned long long)(base + start),
+                       frac ? "" : " (leading zero)");
+                return 0;
+            }
+            continue;
+        }
+        i++;
+    }
+    return 1;
 }
 
 krait_status krait_sti_errno_status(int err)
