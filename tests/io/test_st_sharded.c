@@ -1,7 +1,7 @@
 /* tests/io/test_st_sharded.c — model folders: the sharded writer (HF shard names, size limit,
  * index contents, clean-up of an earlier save) and krait_st_model over a folder, an index path
  * or one file, values read back across shards; then malformed indexes and disagreements between
- * index and shards, each BAD_INPUT with one line. */
+ * index and shards, each BAD_INPUT with one line, and random edits of a valid index. */
 #include "safetensors.h"
 
 #include "io_util.h"
@@ -245,6 +245,44 @@ static void test_bad_indexes(const char *dir)
     io_cap_reset(&cap);
 }
 
+/* Random byte edits of a valid index: opened or refused with one line, never a crash. */
+static void test_index_mutations(const char *dir, int iters)
+{
+    float v[4] = { 1, 2, 3, 4 };
+    int64_t s4[1] = { 4 };
+    krait_st_writer *w = krait_st_writer_init();
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%d", i);
+        krait_st_writer_add_f32(w, name, KRAIT_ST_DTYPE_F32, v, s4, 1);
+    }
+    krait_st_writer_write_sharded(w, dir, 16);
+    krait_st_writer_free(w);
+    size_t n;
+    const char *ipath = io_path(dir, "model.safetensors.index.json");
+    uint8_t *orig = io_read(ipath, &n), *m = malloc(n);
+    static const uint8_t pick[] = { '"', '{', '}', ',', ':', '/', '.', '0', '1', '2', '3', 0x00, 0xff };
+    int wrong = 0, accepted = 0;
+    for (int it = 0; it < iters; it++) {
+        memcpy(m, orig, n);
+        uint64_t r = tu_next();
+        m[r % n] = pick[(r >> 32) % sizeof pick];
+        io_write(ipath, m, n);
+        krait_status st;
+        krait_st_model *mod = krait_st_model_open(dir, &st);
+        if (mod) accepted++;
+        if (mod ? (st != 0 || cap.errors != 0) : (st != KRAIT_STATUS_BAD_INPUT || cap.errors != 1)) {
+            if (!wrong) printf("  index mutation %d: status %d, %d error lines\n", it, st, cap.errors);
+            wrong++;
+        }
+        io_cap_reset(&cap);
+        krait_st_model_close(mod);
+    }
+    tu_check(wrong == 0, "%d index mutations (%d accepted): one line per refusal", iters, accepted);
+    free(m);
+    free(orig);
+}
+
 static void test_bad_folders(const char *dir)
 {
     expect_bad(dir, "empty folder", "no model.safetensors or model.safetensors.index.json");
@@ -254,20 +292,23 @@ static void test_bad_folders(const char *dir)
 int main(void)
 {
     tu_init("test_st_sharded");
-    char d1[512], d2[512], d3[512];
+    char d1[512], d2[512], d3[512], d4[512];
     snprintf(d1, sizeof d1, "%s", io_tmpdir("st-shard"));
     snprintf(d2, sizeof d2, "%s", io_tmpdir("st-index"));
     snprintf(d3, sizeof d3, "%s", io_tmpdir("st-empty"));
+    snprintf(d4, sizeof d4, "%s", io_tmpdir("st-imut"));
     model_data d;
     make_data(&d);
     io_cap_begin(&cap);
     test_round_trip(d1, &d);
     test_bad_indexes(d2);
     test_bad_folders(d3);
+    test_index_mutations(d4, 1000);
     io_cap_end();
     for (int i = 0; i < NT; i++) free(d.x[i]);
     io_rmdir(d1);
     io_rmdir(d2);
     io_rmdir(d3);
+    io_rmdir(d4);
     return tu_finish();
 }
