@@ -57,7 +57,7 @@ static void st_err(const char *path, const char *fmt, ...)
     KRAIT_ERROR("%s: %s", path, msg);
 }
 
-/* ---- stage 4 (after the lexical scan and cJSON): entries ------------------------------------------------------------------------- */
+/* ---- entries (after the lexical scan and cJSON) ------------------------------------------ */
 
 /* A JSON integer 0 <= v < 2^53. Returns NULL when fine, else a reason. */
 static const char *st_uint(uint64_t *out, const cJSON *v)
@@ -210,7 +210,7 @@ static int st_metadata(st_parse *p, st_meta *meta, size_t *nmeta, const cJSON *m
     return 1;
 }
 
-/* ---- stage 5: duplicates and coverage --------------------------------------------------------- */
+/* ---- duplicates and coverage ------------------------------------------------------------ */
 
 static int cmp_name(const void *a, const void *b)
 {

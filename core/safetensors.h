@@ -146,7 +146,8 @@ const krait_st_tensor *krait_st_model_tensor_at(const krait_st_model *m, size_t 
 const krait_st_tensor *krait_st_model_find(const krait_st_model *m, const char *name);
 size_t krait_st_model_file_count(const krait_st_model *m);
 const krait_st_file *krait_st_model_file_at(const krait_st_model *m, size_t i);
-krait_status krait_st_model_read_f32(const krait_st_model *m, float *dst, const char *name, size_t n);
+krait_status krait_st_model_read_f32(const krait_st_model *m, float *dst, const char *name,
+                                     size_t n);
 krait_status krait_st_model_read_f32_shape(const krait_st_model *m, float *dst, const char *name,
                                            const int64_t *shape, int rank);
 

@@ -423,7 +423,8 @@ static const krait_st_tensor *st_model_need(const krait_st_model *m, const char 
     return t;
 }
 
-krait_status krait_st_model_read_f32(const krait_st_model *m, float *dst, const char *name, size_t n)
+krait_status krait_st_model_read_f32(const krait_st_model *m, float *dst, const char *name,
+                                     size_t n)
 {
     const krait_st_tensor *t = st_model_need(m, name);
     return t ? krait_st_tensor_read_f32(t, dst, n) : KRAIT_STATUS_BAD_INPUT;

@@ -88,16 +88,17 @@ static krait_status st_add(krait_st_writer *w, const char *name, krait_st_dtype 
         bad = "fp32 data can only be stored as F32, F16 or BF16";
     else if (rank < 0 || (rank > 0 && !shape)) bad = "bad rank or NULL shape";
     for (int i = 0; !bad && i < rank; i++)
-        if (shape[i] < 0 || !((double)shape[i] < KRAIT_ST_MAX_INT)) bad = "dimension < 0 or >= 2^53";
+        if (shape[i] < 0 || !((double)shape[i] < KRAIT_ST_MAX_INT))
+            bad = "dimension < 0 or >= 2^53";
     for (size_t i = 0; !bad && i < w->n; i++)
         if (strcmp(w->items[i].name, name) == 0) bad = "name already added";
     st_item it = { 0 };
     if (!bad) bad = krait_sti_size(&it.numel, &it.nbytes, shape, rank, dtype);
     if (!bad && it.nbytes > 0 && !data) bad = "data is NULL";
     if (bad) {
+        int show = rank >= 0 && (shape || rank == 0);
         KRAIT_ERROR("safetensors writer: tensor '%s' %s: %s", q,
-                    rank >= 0 && (shape || rank == 0) ? krait_sti_shape_str(sh, sizeof sh, shape, rank)
-                                                      : "", bad);
+                    show ? krait_sti_shape_str(sh, sizeof sh, shape, rank) : "", bad);
         return KRAIT_STATUS_BAD_INPUT;
     }
     if (w->n == w->cap) {
