@@ -136,7 +136,10 @@ typedef struct krait_st_model krait_st_model;
  * names unique; file names plain, no '/' and not "." or "..") and `metadata` (optional object,
  * not interpreted); other keys are refused. Every mapped shard must exist and contain the named
  * tensor, and every tensor of a shard must be mapped to that shard: a tensor missing from the
- * map is an error, not ignored, so a model reads the same whichever way it was opened. */
+ * map is an error, not ignored, so a model reads the same whichever way it was opened. The index
+ * metadata and every shard's __metadata__ must hold the same "krait_save_id" (krait's sharded
+ * writer puts one there) or none of them any, so shards mixed by an interrupted save are refused.
+ * An index file larger than KRAIT_ST_MAX_HEADER bytes is refused. */
 krait_st_model *krait_st_model_open(const char *path, krait_status *status);
 void krait_st_model_close(krait_st_model *m);                /* NULL is fine */
 
@@ -184,7 +187,11 @@ krait_status krait_st_writer_write(const krait_st_writer *w, const char *path);
  * {"total_size": bytes}, "weight_map": {name: file}}). If everything fits in one shard, a plain
  * `model.safetensors` is written and no index (as transformers does). Each file is written
  * crash-safely, the index last; then model files of an earlier save that the new set does not
- * use (model.safetensors, the index, model-*-of-*.safetensors) are removed. */
+ * use (model.safetensors, the index, model-*-of-*.safetensors) are removed. The index and every
+ * shard carry one fresh "krait_save_id" in their metadata (see krait_st_model_open): a crash in
+ * the middle leaves either the old set, or a set that is refused on opening, never a silent mix.
+ * (A whole checkpoint folder that must switch atomically is the caller's: write a new folder and
+ * rename it.) */
 krait_status krait_st_writer_write_sharded(const krait_st_writer *w, const char *dir,
                                            uint64_t max_shard_bytes);
 

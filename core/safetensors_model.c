@@ -148,8 +148,10 @@ static int st_plain_file_name(const char *s)
     return s[0] && strchr(s, '/') == NULL && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
-/* Validates the parsed index; fills entries (sorted by name) and *wm. Logs one line on error. */
-static int st_index_entries(const char *ipath, const cJSON *root, st_entry **out, size_t *nout)
+/* Validates the parsed index; fills entries (sorted by name) and *save_id (metadata
+ * "krait_save_id" or NULL). Logs one line on error. */
+static int st_index_entries(const char *ipath, const cJSON *root, st_entry **out, size_t *nout,
+                            const char **save_id)
 {
     char q[96];
     const cJSON *wm = NULL, *meta = NULL;
@@ -175,6 +177,8 @@ static int st_index_entries(const char *ipath, const cJSON *root, st_entry **out
         KRAIT_ERROR("%s: metadata is not a JSON object", ipath);
         return 0;
     }
+    const cJSON *id = meta ? cJSON_GetObjectItemCaseSensitive(meta, "krait_save_id") : NULL;
+    *save_id = cJSON_IsString(id) ? id->valuestring : NULL;
     if (!wm || !cJSON_IsObject(wm) || !wm->child) {
         KRAIT_ERROR("%s: %s", ipath, !wm ? "missing weight_map"
                                          : !cJSON_IsObject(wm) ? "weight_map is not a JSON object"
@@ -245,7 +249,8 @@ static krait_st_model *st_model_index(const char *ipath, const char *dir, krait_
             goto fail;
         }
     }
-    if (!st_index_entries(ipath, root, &e, &n)) goto fail;
+    const char *save_id = NULL;
+    if (!st_index_entries(ipath, root, &e, &n, &save_id)) goto fail;
 
     /* The distinct shard names, sorted. */
     names = malloc(n * sizeof *names);
@@ -286,6 +291,17 @@ static krait_st_model *st_model_index(const char *ipath, const char *dir, krait_
         free(sp);
         if (!m->files[k]) goto fail;
         m->nfiles++;
+    }
+    /* One save id across index and shards, or none anywhere. */
+    for (size_t k = 0; k < nfiles; k++) {
+        const char *sid = krait_st_metadata_get(m->files[k], "krait_save_id");
+        if (save_id == sid || (save_id && sid && strcmp(save_id, sid) == 0)) continue;
+        KRAIT_ERROR("%s: krait_save_id %s but %s has %s: an interrupted save left index and "
+                    "shards from different saves", krait_st_path(m->files[k]),
+                    sid ? krait_sti_quote(q, sizeof q, sid) : "missing", ST_INDEX,
+                    save_id ? krait_sti_quote(fq, sizeof fq, save_id) : "none");
+        *status = KRAIT_STATUS_BAD_INPUT;
+        goto fail;
     }
     *status = KRAIT_STATUS_BAD_INPUT;
     for (size_t i = 0; i < n; i++) {

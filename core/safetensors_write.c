@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct st_item {
@@ -252,18 +253,33 @@ static int cmp_item(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Header JSON of the items in order, padded with spaces to a multiple of 8. */
-static void st_header(st_buf *b, const krait_st_writer *w, st_item *const *order, size_t n)
+static void buf_pair(st_buf *b, int *first, const char *key, const char *value)
+{
+    if (!*first) buf_cat(b, ",");
+    *first = 0;
+    buf_str(b, key);
+    buf_cat(b, ":");
+    buf_str(b, value);
+}
+
+/* Header JSON of the items in order, padded with spaces to a multiple of 8. The metadata is the
+ * writer's plus (xkey, xval) when xkey is not NULL, keys sorted. */
+static void st_header(st_buf *b, const krait_st_writer *w, const char *xkey, const char *xval,
+                      st_item *const *order, size_t n)
 {
     buf_cat(b, "{");
-    if (w->nmeta) {
+    if (w->nmeta || xkey) {
+        int first = 1;
         buf_cat(b, "\"__metadata__\":{");
         for (size_t i = 0; i < w->nmeta; i++) {
-            if (i) buf_cat(b, ",");
-            buf_str(b, w->mkey[i]);
-            buf_cat(b, ":");
-            buf_str(b, w->mval[i]);
+            int c = xkey ? strcmp(xkey, w->mkey[i]) : 1;
+            if (c <= 0) {
+                buf_pair(b, &first, xkey, xval);
+                xkey = NULL;
+            }
+            if (c != 0) buf_pair(b, &first, w->mkey[i], w->mval[i]);
         }
+        if (xkey) buf_pair(b, &first, xkey, xval);
         buf_cat(b, n ? "}," : "}");
     }
     uint64_t off = 0;
@@ -410,12 +426,12 @@ fail:
 }
 
 /* Writes items (in any order) as one safetensors file. */
-static krait_status st_write_file(const krait_st_writer *w, const char *path, st_item **order,
-                                  size_t n)
+static krait_status st_write_file(const krait_st_writer *w, const char *path, const char *save_id,
+                                  st_item **order, size_t n)
 {
     st_buf b = { 0 };
     qsort(order, n, sizeof *order, cmp_item);
-    st_header(&b, w, order, n);
+    st_header(&b, w, save_id ? "krait_save_id" : NULL, save_id, order, n);
     if (b.oom) {
         free(b.p);
         KRAIT_ERROR("%s: out of memory for the header", path);
@@ -435,7 +451,7 @@ krait_status krait_st_writer_write(const krait_st_writer *w, const char *path)
         return KRAIT_STATUS_NO_MEMORY;
     }
     for (size_t i = 0; i < w->n; i++) order[i] = &w->items[i];
-    krait_status st = st_write_file(w, path, order, w->n);
+    krait_status st = st_write_file(w, path, NULL, order, w->n);
     free(order);
     return st;
 }
@@ -535,11 +551,20 @@ krait_status krait_st_writer_write_sharded(const krait_st_writer *w, const char 
         path = st_join(dir, ST_SINGLE);
         if (!path) goto fail;
         for (size_t i = 0; i < w->n; i++) order[i] = &w->items[i];
-        st = st_write_file(w, path, order, w->n);
+        st = st_write_file(w, path, NULL, order, w->n);
         if (st == KRAIT_STATUS_OK) st = st_remove_stale(dir, 0);
         goto fail;
     }
-    char name[64];
+    /* One id in every shard and in the index: a reader can tell a set that an interrupted save
+     * left mixed (some shards new, some old) from a consistent one. */
+    char name[64], save_id[32];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 40;
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 29;
+    snprintf(save_id, sizeof save_id, "%016llx", (unsigned long long)x);
     for (unsigned s = 1; s <= nshards; s++) {
         size_t n = 0;
         for (size_t i = 0; i < w->n; i++)
@@ -547,13 +572,15 @@ krait_status krait_st_writer_write_sharded(const krait_st_writer *w, const char 
         snprintf(name, sizeof name, "model-%05u-of-%05u.safetensors", s, nshards);
         free(path);
         if (!(path = st_join(dir, name))) goto fail;
-        st = st_write_file(w, path, order, n);
+        st = st_write_file(w, path, save_id, order, n);
         if (st != KRAIT_STATUS_OK) goto fail;
     }
     /* The index, as transformers writes it: sorted keys, two-space indent. */
     for (size_t i = 0; i < w->n; i++) order[i] = &w->items[i];
     qsort(order, w->n, sizeof *order, cmp_item_name);
-    buf_cat(&idx, "{\n  \"metadata\": {\n    \"total_size\": ");
+    buf_cat(&idx, "{\n  \"metadata\": {\n    \"krait_save_id\": ");
+    buf_str(&idx, save_id);
+    buf_cat(&idx, ",\n    \"total_size\": ");
     buf_u64(&idx, total);
     buf_cat(&idx, "\n  },\n  \"weight_map\": {");
     for (size_t i = 0; i < w->n; i++) {

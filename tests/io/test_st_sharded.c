@@ -127,6 +127,29 @@ static void test_round_trip(const char *dir, const model_data *d)
              "one shard opens as a single file");
     krait_st_model_close(m);
 
+    /* An interrupted re-save: shard 1 from an earlier save of the same shape beside the rest. */
+    size_t n_old, n_idx;
+    uint8_t *old1 = io_read(io_path(dir, first), &n_old);
+    uint8_t *idx_old = io_read(io_path(dir, "model.safetensors.index.json"), &n_idx);
+    tu_check(krait_st_writer_write_sharded(w, dir, limit) == 0, "save again");
+    m = krait_st_model_open(dir, &st);
+    tu_check(m && cap.errors == 0, "the new save opens");
+    krait_st_model_close(m);
+    io_write(io_path(dir, first), old1, n_old);
+    m = krait_st_model_open(dir, &st);
+    tu_check(!m && st == KRAIT_STATUS_BAD_INPUT, "mixed saves refused");
+    io_cap_one_error(&cap, "mixed saves", "an interrupted save left index and shards");
+    /* The old index with all the old shards would be fine again; an index without the id is not. */
+    char noid[256];
+    snprintf(noid, sizeof noid, "{\"weight_map\":{\"%s\":\"%s\"}}", d->name[0], first);
+    io_write(io_path(dir, "model.safetensors.index.json"), noid, strlen(noid));
+    m = krait_st_model_open(dir, &st);
+    tu_check(!m && st == KRAIT_STATUS_BAD_INPUT, "index without the shards' save id refused");
+    io_cap_one_error(&cap, "index without id", "has none");
+    io_write(io_path(dir, "model.safetensors.index.json"), idx_old, n_idx);
+    free(old1);
+    free(idx_old);
+
     /* A save that fits in one file replaces the shards and the index... */
     tu_check(krait_st_writer_write_sharded(w, dir, total) == 0, "write unsharded");
     tu_check(io_exists(io_path(dir, "model.safetensors")) && io_count_names(dir, "-of-") == 0 &&
