@@ -23,6 +23,11 @@
  * naming the file, the place (tensor name or file offset) and the problem. A file that cannot be
  * found or is not a regular file is also BAD_INPUT; other OS failures are KRAIT_STATUS_IO.
  *
+ * Stricter than the reference on purpose: unknown fields in an entry, a null __metadata__, a -0,
+ * and integers >= 2^53 (cJSON reads numbers as doubles; above 2^53 they would be rounded).
+ *
+ * Threads: an open file or model is immutable; any number of threads may find and read at once.
+ *
  * Not handled: big-endian hosts (refused at compile time); files truncated by another process
  * while mapped (SIGBUS, as with any mmap reader); slicing; dtype conversion other than
  * F32/F16/BF16 -> fp32.
