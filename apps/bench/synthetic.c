@@ -188,7 +188,7 @@ int bench_synthetic(int argc, char **argv)
     krait_cli_catch_signals();
     train_ctx tctx = { .m = m, .o = &so, .prog = &prog, .target = target, .check_every = check_every };
     krait_rng_init_stream(&tctx.check_rng, c.seed, 7);
-    krait_data_source ds = { &so, synth_batch };
+    krait_data_source ds = { .ctx = &so, .next_batch = synth_batch };
     krait_train_hooks hooks = { .user = &tctx, .on_step = on_step, .on_eval = on_check,
                                 .stop_requested = stop_requested };
     fprintf(stderr, "krait-bench: %s, %d layers, d_model %d, vocab %d, %.0fk params; batch %d x %d, lr %g, "
