@@ -176,7 +176,7 @@ krait_status krait_fs_publish(const char *dst, const char *src)
         tmp = NULL;
         goto fail;
     }
-    if (unlink(tmp) != 0 || link(src, tmp) != 0) {
+    if (unlink(tmp) != 0 || linkat(AT_FDCWD, src, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
         /* no hard links here (or the name was taken again): copy into a fresh temporary */
         close(fd);
         memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);

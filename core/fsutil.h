@@ -31,9 +31,10 @@ krait_status krait_fs_write_atomic(const char *path, const void *data, size_t n)
 /* fsync a folder so that renames and creations inside it are durable. */
 krait_status krait_fs_sync_dir(const char *dir);
 
-/* Make dst hold the same bytes as the regular file src, atomically: a hard link to src under a
- * temporary name beside dst renamed over dst (no copy); where hard links are impossible, a
- * copy written through krait_fs_write-style temp + fsync + rename. Then fsync dst's folder. */
+/* Make dst hold the same bytes as the regular file src (a symlink is followed), atomically: a
+ * hard link to src under a temporary name beside dst renamed over dst (no copy); where hard
+ * links are impossible (another file system, no support), a copy written to a temporary
+ * name, fsynced and renamed. Then dst's folder is fsynced. */
 krait_status krait_fs_publish(const char *dst, const char *src);
 
 /* mkdir -p with mode 0755; an existing folder is fine. */
