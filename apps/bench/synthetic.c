@@ -141,21 +141,25 @@ static char *app_state(const train_ctx *c)
     return j;
 }
 
-static void restore_app_state(train_ctx *c, const char *json, const char *dir)
+static krait_status restore_app_state(train_ctx *c, const char *json, const char *dir)
 {
     cJSON *o = json ? cJSON_Parse(json) : NULL;
     const char *keys[] = { "task", "train_len", "vocab", "n_data" };
     const double want[] = { c->o->task, (double)c->o->train_len, c->o->vocab, c->o->n_data };
     for (int i = 0; i < 4; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
-        if (!cJSON_IsNumber(v) || v->valuedouble != want[i])
-            krait_cli_die(2, "--resume %s: the checkpoint's %s differs from this run's (use the same options)",
-                          dir, keys[i]);
+        if (!cJSON_IsNumber(v) || v->valuedouble != want[i]) {
+            KRAIT_ERROR("--resume %s: the checkpoint's %s differs from this run's (use the same options)",
+                        dir, keys[i]);
+            cJSON_Delete(o);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
     }
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "hits"), *a = cJSON_GetObjectItemCaseSensitive(o, "last_acc");
     if (cJSON_IsNumber(h)) c->hits = (int)h->valuedouble;
     if (cJSON_IsNumber(a)) c->last_acc = a->valuedouble;
     cJSON_Delete(o);
+    return KRAIT_STATUS_OK;
 }
 
 static krait_status on_checkpoint(void *user, krait_trainer *t)
@@ -252,15 +256,18 @@ int bench_synthetic(int argc, char **argv)
     krait_progress_init(&prog, 50);
     krait_cli_catch_signals();
     krait_data_source ds = { .ctx = &so, .next_batch = synth_batch };
-    krait_run_files rf;
+    krait_run_files rf = { 0 };
     train_ctx tctx = { .m = m, .o = &so, .prog = &prog, .target = target, .check_every = check_every,
                        .t = tr, .ds = &ds, .rf = &rf, .stop_at = stop_at };
-    int resumed_step = -1;
+    int resumed_step = -1, rc = 0;
     if (resume) {
         char *app = NULL;
-        if ((s = krait_checkpoint_resume(tr, &ds, &app, resume))) return krait_cli_exit_code(s);
-        restore_app_state(&tctx, app, resume);
+        if (!(s = krait_checkpoint_resume(tr, &ds, &app, resume))) s = restore_app_state(&tctx, app, resume);
         free(app);
+        if (s) {
+            rc = krait_cli_exit_code(s);
+            goto done;
+        }
         resumed_step = tr->opt->step;
     }
     krait_run_files_open(&rf, out, keep, resumed_step);
@@ -274,9 +281,16 @@ int bench_synthetic(int argc, char **argv)
     if (s == KRAIT_STATUS_OK) s = on_checkpoint(&tctx, tr); /* the end of the run */
     krait_progress_done(&prog);
     krait_run_files_close(&rf);
-    if (s && s != KRAIT_STATUS_INTERRUPTED) return krait_cli_exit_code(s);
-    if (krait_cli_stop_requested())
-        krait_cli_die(130, "interrupted at step %d%s%s", tr->opt->step, out ? "; checkpoint in " : "", out ? out : "");
+    if (s && s != KRAIT_STATUS_INTERRUPTED) {
+        rc = krait_cli_exit_code(s);
+        goto done;
+    }
+    if (krait_cli_stop_requested()) {
+        fprintf(stderr, "krait-bench: interrupted at step %d%s%s\n", tr->opt->step, out ? "; checkpoint in " : "",
+                out ? out : "");
+        rc = 130;
+        goto done;
+    }
     if (stop_at > 0 && tr->opt->step >= stop_at && !tctx.stop) {
         printf("stopped at step %d; checkpoint in %s (continue with --resume %s)\n", tr->opt->step, out, out);
         if (c.json) {
@@ -289,7 +303,7 @@ int bench_synthetic(int argc, char **argv)
             free(j);
             cJSON_Delete(o);
         }
-        return 0;
+        goto done;
     }
     double train_s = krait_now() - t0;
     int steps_done = tr->opt->step;
@@ -298,10 +312,11 @@ int bench_synthetic(int argc, char **argv)
     krait_rng_init_stream(&erng, c.seed, 11);
     double train_acc = 0, eval_acc = 0;
     if ((s = accuracy(m, &so, train_len, eval_seqs < 256 ? 256 : eval_seqs, chunk, &erng, &prog, "eval train-len",
-                      &train_acc)))
-        return krait_cli_exit_code(s);
-    if ((s = accuracy(m, &so, eval_len, eval_seqs, chunk, &erng, &prog, "eval eval-len", &eval_acc)))
-        return krait_cli_exit_code(s);
+                      &train_acc)) ||
+        (s = accuracy(m, &so, eval_len, eval_seqs, chunk, &erng, &prog, "eval eval-len", &eval_acc))) {
+        rc = krait_cli_exit_code(s);
+        goto done;
+    }
     krait_progress_done(&prog);
     double seconds = krait_now() - t0;
     printf("task %s: %d steps in %.0fs; train_acc %.4f at length %d; eval_acc %.4f at length %d; total %.0fs\n",
@@ -323,8 +338,10 @@ int bench_synthetic(int argc, char **argv)
         free(j);
         cJSON_Delete(o);
     }
+done:
+    krait_run_files_close(&rf);
     krait_trainer_free(tr);
     krait_model_free(m);
     krait_backend_destroy(be);
-    return 0;
+    return rc;
 }
