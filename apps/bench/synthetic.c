@@ -4,7 +4,11 @@
  * checks accuracy on fresh sequences every --check-every steps and stops early once it holds
  * the target, then reports accuracy at the training length and at --eval-len. Evaluation runs
  * in chunks with the recurrent state carried (core/evaluate.c), so --eval-len 1048576 needs no
- * more memory than the training length does. */
+ * more memory than the training length does.
+ *
+ * With --out DIR the run writes checkpoints (every --ckpt-every steps, on Ctrl-C, at the end)
+ * and metrics.jsonl; --resume DIR continues a run exactly (with --minutes 0 the schedule is
+ * by steps alone and a resumed run repeats the losses of an uninterrupted one bit for bit). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +16,12 @@
 #include <cjson/cJSON.h>
 
 #include "bench.h"
+#include "checkpoint.h"
 #include "cli.h"
 #include "evaluate.h"
 #include "log.h"
 #include "model.h"
+#include "runfiles.h"
 #include "synthetic.h"
 #include "train.h"
 
@@ -84,11 +90,14 @@ typedef struct train_ctx {
     const krait_model *m;
     const synth_opts *o;
     krait_progress *prog;
-    krait_rng check_rng;
     double target, last_acc;
     int hits, stop;
     int check_every;
     double last_loss;
+    const krait_trainer *t;
+    krait_data_source *ds;
+    krait_run_files *rf;
+    int stop_at;
 } train_ctx;
 
 static void on_step(void *user, const krait_step_info *i)
@@ -96,6 +105,7 @@ static void on_step(void *user, const krait_step_info *i)
     train_ctx *c = user;
     char eta[32];
     c->last_loss = i->loss;
+    krait_run_files_step(c->rf, i);
     krait_progress_line(c->prog, 0, "step %d loss %.4f acc %.3f lr %.2e %.0f tok/s elapsed %.0fs ETA %s", i->step,
                         i->loss, c->last_acc, i->lr, i->tokens_per_s, i->elapsed_s,
                         krait_fmt_duration(i->eta_s, eta));
@@ -105,7 +115,7 @@ static krait_status on_check(void *user, krait_trainer *t)
 {
     train_ctx *c = user;
     double acc = 0;
-    krait_status s = accuracy(c->m, c->o, c->o->train_len, 128, (int)c->o->train_len, &c->check_rng, NULL, "", &acc);
+    krait_status s = accuracy(c->m, c->o, c->o->train_len, 128, (int)c->o->train_len, &t->eval_rng, NULL, "", &acc);
     if (s) return s;
     c->last_acc = acc;
     c->hits = acc >= c->target ? c->hits + 1 : 0;
@@ -115,10 +125,58 @@ static krait_status on_check(void *user, krait_trainer *t)
     return KRAIT_STATUS_OK;
 }
 
+/* What the run needs back on resume besides the trainer: the task (checked) and the counters
+ * of the early stop. */
+static char *app_state(const train_ctx *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "task", c->o->task);
+    cJSON_AddNumberToObject(o, "train_len", (double)c->o->train_len);
+    cJSON_AddNumberToObject(o, "vocab", c->o->vocab);
+    cJSON_AddNumberToObject(o, "n_data", c->o->n_data);
+    cJSON_AddNumberToObject(o, "hits", c->hits);
+    cJSON_AddNumberToObject(o, "last_acc", c->last_acc);
+    char *j = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return j;
+}
+
+static krait_status restore_app_state(train_ctx *c, const char *json, const char *dir)
+{
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    const char *keys[] = { "task", "train_len", "vocab", "n_data" };
+    const double want[] = { c->o->task, (double)c->o->train_len, c->o->vocab, c->o->n_data };
+    for (int i = 0; i < 4; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
+        if (!cJSON_IsNumber(v) || v->valuedouble != want[i]) {
+            KRAIT_ERROR("--resume %s: the checkpoint's %s differs from this run's (use the same options)",
+                        dir, keys[i]);
+            cJSON_Delete(o);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+    }
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "hits"), *a = cJSON_GetObjectItemCaseSensitive(o, "last_acc");
+    if (cJSON_IsNumber(h)) c->hits = (int)h->valuedouble;
+    if (cJSON_IsNumber(a)) c->last_acc = a->valuedouble;
+    cJSON_Delete(o);
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status on_checkpoint(void *user, krait_trainer *t)
+{
+    train_ctx *c = user;
+    if (!c->rf->out || t->opt->step == c->rf->saved_step) return KRAIT_STATUS_OK;
+    char *app = app_state(c);
+    krait_status s = app ? krait_run_files_checkpoint(c->rf, t, c->ds, app) : KRAIT_STATUS_NO_MEMORY;
+    free(app);
+    if (!s) krait_progress_line(c->prog, 1, "step %d: checkpoint written to %s", t->opt->step, c->rf->out);
+    return s;
+}
+
 static int stop_requested(void *user)
 {
     train_ctx *c = user;
-    return c->stop || krait_cli_stop_requested();
+    return c->stop || krait_cli_stop_requested() || (c->stop_at > 0 && c->t->opt->step >= c->stop_at);
 }
 
 int bench_synthetic(int argc, char **argv)
@@ -127,11 +185,13 @@ int bench_synthetic(int argc, char **argv)
     int train_len = 256, eval_len = 0, d_model = 64, layers = 2, vocab = 16, n_data = 16;
     int batch = 16, steps = 20000, check_every = 250, eval_seqs = 128, chunk = 16384;
     double minutes = 8.0, lr = 2e-3, target = 0.995;
+    const char *out = NULL, *resume = NULL;
+    int ckpt_every = 0, keep = 3, stop_at = 0;
     krait_opt opts[] = {
         { "--task", OPT_STR, &task, "T", "induction | selective-copy" },
         { "--train-len", OPT_INT, &train_len, "N", "training sequence length (default 256)" },
         { "--eval-len", OPT_INT, &eval_len, "N", "evaluation length (default 65536 induction, train-len copy)" },
-        { "--minutes", OPT_DOUBLE, &minutes, "M", "training time budget (default 8)" },
+        { "--minutes", OPT_DOUBLE, &minutes, "M", "training time budget (default 8; 0 = by --steps only, reproducible)" },
         { "--steps", OPT_INT, &steps, "N", "at most this many steps (default 20000)" },
         { "--batch", OPT_INT, &batch, "N", "sequences per step (default 16)" },
         { "--lr", OPT_DOUBLE, &lr, "LR", "peak learning rate (default 2e-3)" },
@@ -143,6 +203,11 @@ int bench_synthetic(int argc, char **argv)
         { "--check-every", OPT_INT, &check_every, "N", "steps between accuracy checks (default 250)" },
         { "--eval-seqs", OPT_INT, &eval_seqs, "N", "sequences per final evaluation (default 128)" },
         { "--chunk", OPT_INT, &chunk, "N", "evaluation chunk length (default 16384)" },
+        { "--out", OPT_STR, &out, "DIR", "run folder: checkpoints, latest model, metrics.jsonl" },
+        { "--ckpt-every", OPT_INT, &ckpt_every, "N", "checkpoint every N steps (default 0: on stop and at the end)" },
+        { "--keep", OPT_INT, &keep, "K", "checkpoints kept (default 3; 0 keeps all)" },
+        { "--resume", OPT_STR, &resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" },
+        { "--stop-at", OPT_INT, &stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
@@ -152,8 +217,10 @@ int bench_synthetic(int argc, char **argv)
     if (t < 0) krait_cli_die(2, "synthetic: unknown task '%s' (induction or selective-copy)", task);
     if (eval_len <= 0) eval_len = t == KRAIT_SYNTH_INDUCTION ? 65536 : train_len;
     if (train_len < 4 || batch < 1 || d_model < 1 || layers < 1 || vocab < 4 || eval_seqs < 1 || chunk < 1 ||
-        check_every < 1 || minutes < 0 || steps < 0)
+        check_every < 1 || minutes < 0 || steps < 0 || ckpt_every < 0 || keep < 0 || stop_at < 0)
         krait_cli_die(2, "synthetic: sizes must be positive (train-len >= 4, vocab >= 4)");
+    if (!out) out = krait_run_default_out(resume);
+    if (stop_at && !out) krait_cli_die(2, "synthetic: --stop-at needs --out (where the checkpoint goes)");
     synth_opts so = { t, train_len, eval_len, n_data, vocab };
 
     krait_config cfg;
@@ -174,6 +241,8 @@ int bench_synthetic(int argc, char **argv)
     tc.weight_decay = 0.1f;
     tc.seed = c.seed;
     tc.eval_every = check_every;
+    tc.ckpt_every = ckpt_every;
+    tc.keep_ckpts = keep > 0 ? keep : 1;
 
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_model *m = krait_model_init(&cfg, be);
@@ -186,19 +255,56 @@ int bench_synthetic(int argc, char **argv)
     krait_progress prog;
     krait_progress_init(&prog, 50);
     krait_cli_catch_signals();
-    train_ctx tctx = { .m = m, .o = &so, .prog = &prog, .target = target, .check_every = check_every };
-    krait_rng_init_stream(&tctx.check_rng, c.seed, 7);
-    krait_data_source ds = { &so, synth_batch };
+    krait_data_source ds = { .ctx = &so, .next_batch = synth_batch };
+    krait_run_files rf = { 0 };
+    train_ctx tctx = { .m = m, .o = &so, .prog = &prog, .target = target, .check_every = check_every,
+                       .t = tr, .ds = &ds, .rf = &rf, .stop_at = stop_at };
+    int resumed_step = -1, rc = 0;
+    if (resume) {
+        char *app = NULL;
+        if (!(s = krait_checkpoint_resume(tr, &ds, &app, resume))) s = restore_app_state(&tctx, app, resume);
+        free(app);
+        if (s) {
+            rc = krait_cli_exit_code(s);
+            goto done;
+        }
+        resumed_step = tr->opt->step;
+    }
+    krait_run_files_open(&rf, out, keep, resumed_step);
     krait_train_hooks hooks = { .user = &tctx, .on_step = on_step, .on_eval = on_check,
-                                .stop_requested = stop_requested };
+                                .on_checkpoint = on_checkpoint, .stop_requested = stop_requested };
     fprintf(stderr, "krait-bench: %s, %d layers, d_model %d, vocab %d, %.0fk params; batch %d x %d, lr %g, "
                     "budget %g min / %d steps\n",
             task, layers, d_model, vocab, m->n_params / 1e3, batch, train_len, lr, minutes, steps);
     double t0 = krait_now();
     s = krait_trainer_run(tr, &ds, &hooks);
+    if (s == KRAIT_STATUS_OK) s = on_checkpoint(&tctx, tr); /* the end of the run */
     krait_progress_done(&prog);
-    if (s && s != KRAIT_STATUS_INTERRUPTED) return krait_cli_exit_code(s);
-    if (krait_cli_stop_requested()) krait_cli_die(130, "interrupted");
+    krait_run_files_close(&rf);
+    if (s && s != KRAIT_STATUS_INTERRUPTED) {
+        rc = krait_cli_exit_code(s);
+        goto done;
+    }
+    if (krait_cli_stop_requested()) {
+        fprintf(stderr, "krait-bench: interrupted at step %d%s%s\n", tr->opt->step, out ? "; checkpoint in " : "",
+                out ? out : "");
+        rc = 130;
+        goto done;
+    }
+    if (stop_at > 0 && tr->opt->step >= stop_at && !tctx.stop) {
+        printf("stopped at step %d; checkpoint in %s (continue with --resume %s)\n", tr->opt->step, out, out);
+        if (c.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "task", task);
+            cJSON_AddNumberToObject(o, "stopped_at", tr->opt->step);
+            cJSON_AddStringToObject(o, "out", out);
+            char *j = cJSON_PrintUnformatted(o);
+            printf("%s\n", j);
+            free(j);
+            cJSON_Delete(o);
+        }
+        goto done;
+    }
     double train_s = krait_now() - t0;
     int steps_done = tr->opt->step;
 
@@ -206,10 +312,11 @@ int bench_synthetic(int argc, char **argv)
     krait_rng_init_stream(&erng, c.seed, 11);
     double train_acc = 0, eval_acc = 0;
     if ((s = accuracy(m, &so, train_len, eval_seqs < 256 ? 256 : eval_seqs, chunk, &erng, &prog, "eval train-len",
-                      &train_acc)))
-        return krait_cli_exit_code(s);
-    if ((s = accuracy(m, &so, eval_len, eval_seqs, chunk, &erng, &prog, "eval eval-len", &eval_acc)))
-        return krait_cli_exit_code(s);
+                      &train_acc)) ||
+        (s = accuracy(m, &so, eval_len, eval_seqs, chunk, &erng, &prog, "eval eval-len", &eval_acc))) {
+        rc = krait_cli_exit_code(s);
+        goto done;
+    }
     krait_progress_done(&prog);
     double seconds = krait_now() - t0;
     printf("task %s: %d steps in %.0fs; train_acc %.4f at length %d; eval_acc %.4f at length %d; total %.0fs\n",
@@ -231,8 +338,10 @@ int bench_synthetic(int argc, char **argv)
         free(j);
         cJSON_Delete(o);
     }
+done:
+    krait_run_files_close(&rf);
     krait_trainer_free(tr);
     krait_model_free(m);
     krait_backend_destroy(be);
-    return 0;
+    return rc;
 }
