@@ -2,8 +2,9 @@
  *
  * `vf` is 16 floats as a GCC/Clang vector extension: with AVX-512 it is one zmm register, with
  * AVX2 two ymm, with SSE four xmm, and plain scalar code elsewhere, so there is one code path and
- * no per-ISA copies. The only ISA-specific lines are min/max, which use the AVX-512 instruction
- * when it is there and a compare-and-blend otherwise.
+ * no per-ISA copies. The only ISA-specific lines are min/max, rounding and scaling by 2^k, which
+ * use one AVX-512 instruction each when it is there and compare-and-blend or exponent-bit
+ * arithmetic otherwise.
  *
  * Math (all branch-free, for use inside vector loops):
  *   vexp      e^x by Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, degree-7 Taylor for e^r,
@@ -11,7 +12,7 @@
  *             (e^-86.5 ~ 2.6e-38, never 0 or denormal). Max relative error 7.7e-8 measured
  *             over the range (test_cpu_math checks <= 1.5e-7 against libm in double).
  *   vexp2_np  2^x for x <= 0 (the scan's exp(delta A) with A pre-scaled by log2 e), clamped
- *             below at -125. Same polynomial; max relative error 7.1e-8 measured.
+ *             below at -60 (see there). Same polynomial; max relative error 7.1e-8 measured.
  *   vlog1p01  log(1 + y) for y in [0, 1] as 2 atanh(y / (2 + y)) (odd series to s^15).
  *   vsoftplus max(v, 0) + log1p(e^-|v|): for v > 20 this rounds to v, PyTorch's threshold.
  *             Max relative error 2.6e-7 measured on [-80, 80].
@@ -67,12 +68,14 @@ static inline void vstore_n(float *p, vf v, int w)
     memcpy(p, &v, (size_t)w * sizeof(float));
 }
 
-/* Sum of the lanes, always in lane order (deterministic). */
+/* Sum of the lanes as a fixed pairwise tree (deterministic, short dependency chain). */
 static inline float vhsum(vf v)
 {
-    float s = 0.0f;
-    for (int i = 0; i < VL; i++) s += v[i];
-    return s;
+    float t[VL];
+    vstore(t, v);
+    for (int w = VL / 2; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) t[j] += t[j + w];
+    return t[0];
 }
 
 static inline vf vmax(vf a, vf b)
@@ -114,25 +117,45 @@ static inline vf vexp2_poly(vf r)
     return p;
 }
 
-/* 2^x for x <= 0 (x below -125 gives 2^-125). */
+/* n * 2^k for integer-valued k (|k| < 2^22), and round-to-nearest of x: one instruction each on
+ * AVX-512 (vscalefps, vrndscaleps), bit arithmetic elsewhere. */
+static inline vf vround(vf x)
+{
+#if defined(__AVX512F__)
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#else
+    return (x + KRAIT_ROUND_MAGIC) - KRAIT_ROUND_MAGIC;
+#endif
+}
+
+static inline vf vscale2(vf p, vf k)
+{
+#if defined(__AVX512F__)
+    return _mm512_scalef_ps(p, k);
+#else
+    vi ki = (vi)(k + KRAIT_ROUND_MAGIC) - (vi)vset1(KRAIT_ROUND_MAGIC);
+    return (vf)((vi)p + (ki << 23));
+#endif
+}
+
+/* 2^x for x <= 0, with x clamped below at -60: the scan's decay exp(delta A) with A pre-scaled
+ * by log2 e. The floor (2^-60 ~ 8.7e-19 instead of something smaller) keeps every product with
+ * the decay clear of denormals, which cost a microcode assist each; next to fp32 states it is
+ * invisible. */
 static inline vf vexp2_np(vf x)
 {
-    x = vmax(x, vset1(-125.0f));
-    vf t = x + KRAIT_ROUND_MAGIC;
-    vi n = (vi)t - (vi)vset1(KRAIT_ROUND_MAGIC);
-    vf r = x - (t - KRAIT_ROUND_MAGIC);
-    return (vf)((vi)vexp2_poly(r) + (n << 23));
+    x = vmax(x, vset1(-60.0f));
+    vf k = vround(x);
+    return vscale2(vexp2_poly(x - k), k);
 }
 
 /* e^x, x clamped to [-86.5, 88]. */
 static inline vf vexp(vf x)
 {
     x = vmin(vmax(x, vset1(-86.5f)), vset1(88.0f));
-    vf t = x * 1.44269504088896341f + KRAIT_ROUND_MAGIC;
-    vf nf = t - KRAIT_ROUND_MAGIC;
-    vi n = (vi)t - (vi)vset1(KRAIT_ROUND_MAGIC);
-    vf r = x - nf * 0.693145751953125f;          /* ln 2 high part (exact in nf * hi) */
-    r = r - nf * 1.428606765330187e-06f;         /* ln 2 low part */
+    vf k = vround(x * 1.44269504088896341f);
+    vf r = x - k * 0.693145751953125f;           /* ln 2 high part (exact in k * hi) */
+    r = r - k * 1.428606765330187e-06f;          /* ln 2 low part */
     vf p = vset1(1.9841269841269841e-04f);       /* 1/7! ... 1/0!: |r| <= 0.347, trunc < 5.2e-9 */
     p = p * r + 1.3888888888888889e-03f;
     p = p * r + 8.3333333333333333e-03f;
@@ -141,7 +164,7 @@ static inline vf vexp(vf x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    return (vf)((vi)p + (n << 23));
+    return vscale2(p, k);
 }
 
 /* log(1 + y) for y in [0, 1]: s = y / (2 + y) <= 1/3, log1p(y) = 2 (s + s^3/3 + ... + s^15/15). */
