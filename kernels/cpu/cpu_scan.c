@@ -2,8 +2,8 @@
  * ref_scan.c; see there for the adjoint equations).
  *
  * Layout: u, delta, y are (B, L, E) with E contiguous, so one vf holds 16 consecutive channels of
- * one token. A "block" is (b, 16 channels); its N states are N vf kept in registers (N = 16 is
- * compiled as its own specialisation so that the state loop unrolls) or L1. Bm_t[n] and Cm_t[n]
+ * one token. A "block" is (b, 16 channels); its N states are N vf in L1 (N = 16 is compiled as
+ * its own specialisation so that the state loop unrolls). Bm_t[n] and Cm_t[n]
  * are scalars broadcast to all lanes. exp(delta A) is computed as 2^(delta A log2 e) with
  * vexp2_np. A last, narrower block (E not a multiple of 16) runs with zero-padded lanes, which
  * stay exactly zero through the recurrence.
@@ -11,9 +11,11 @@
  * Forward: blocks in parallel (static), each walks all L steps, storing y, the chunk-boundary
  * states and h_last. Backward: never stores (B, L, E, N). Each thread owns a fixed range of
  * blocks and walks b and the chunks from last to first; per chunk and block it recomputes the
- * states and decays a_t into a per-thread chunk buffer, runs the adjoint backwards, and adds
- * g delta u and dy h lane-wise into per-thread (chunk, N) vectors, whose lanes it then sums
- * (fixed tree) into its own (B, L, N) partials. After the one barrier the threads' partials are
+ * states exactly as the forward did, keeping the decays a_t and the products a_t h_{t-1} in a
+ * per-thread chunk buffer (and adding dy h lane-wise into per-thread (chunk, N) vectors on the
+ * way, since dCm needs no adjoint), then runs the adjoint backwards, adding g delta u into a
+ * second set of (chunk, N) vectors. It then sums the lanes of both (fixed tree) into its own
+ * (B, L, N) partials. After the one barrier the threads' partials are
  * added in thread order into dBm and dCm, so the result is bitwise deterministic for a given
  * thread count. dA and dD stay per channel (no reduction). The loops prefetch the strided
  * (B, L, E) rows a few steps ahead.
@@ -38,13 +40,13 @@ size_t scan_fwd_scratch_cpu(const krait_dims *d, int nthreads)
     return (size_t)nthreads * 2 * (size_t)d->N * VL;                /* A2, h per thread */
 }
 
-/* Per thread: A, A2 (N each), hs ((chunk+1) N), as, dBp, dCp (chunk N each), each buffer
+/* Per thread: h (N), ahs, as, dBp, dCp (chunk N each), each buffer
  * followed by BUF_PAD vf so that the same (k, n) of different buffers never sits at the same
  * offset modulo 4 KiB (which would alias loads with stores and crowd one cache set). */
 #define BUF_PAD 7
 static size_t bwd_per_thread(size_t N, size_t chunk)
 {
-    return (chunk + 1) * N + 3 * chunk * N + 4 * BUF_PAD;   /* in vf */
+    return N + 4 * chunk * N + 4 * BUF_PAD;   /* in vf */
 }
 
 /* ... plus, shared per block: A, A2, gcarry, dA (N each) and dD (1) (in vf), plus per thread
@@ -184,8 +186,9 @@ krait_status ssm_scan_fwd_cpu(krait_backend *be,
 /* Per-thread views into the backward scratch. */
 typedef struct bwd_bufs {
     vf *A, *A2;      /* (N) of the current block (shared arrays) */
-    vf *hs;          /* (chunk + 1, N): hs[k] is the state before step t0 + k */
-    vf *as;          /* (chunk, N): decay of step t0 + k */
+    vf *h;           /* (N) running state of the recompute */
+    vf *ahs;         /* (chunk, N): a_t h_{t-1} of step t0 + k */
+    vf *as;          /* (chunk, N): decay a_t of step t0 + k */
     vf *dBp, *dCp;   /* (chunk, N) lane-wise partial sums over this thread's blocks */
 } bwd_bufs;
 
@@ -193,8 +196,9 @@ static bwd_bufs bufs_for(float *scratch, size_t per_thread, int th, int N, int c
 {
     bwd_bufs bb;
     bb.A = bb.A2 = NULL;
-    bb.hs = (vf *)scratch + (size_t)th * per_thread + BUF_PAD;
-    bb.as = bb.hs + ((size_t)chunk + 1) * N + BUF_PAD;
+    bb.h = (vf *)scratch + (size_t)th * per_thread;
+    bb.ahs = bb.h + N + BUF_PAD;
+    bb.as = bb.ahs + (size_t)chunk * N + BUF_PAD;
     bb.dBp = bb.as + (size_t)chunk * N + BUF_PAD;
     bb.dCp = bb.dBp + (size_t)chunk * N + BUF_PAD;
     return bb;
@@ -207,28 +211,34 @@ scan_bwd_block(float *du, float *ddelta, const float *dy, const float *u, const 
                const float *hstart, const bwd_bufs *bb, vf *gc, vf *dA, vf *dD,
                int b, int e0, int w, int t0, int t1, int L, int E, int N)
 {
-    vf *hs = bb->hs, *as = bb->as, *A = bb->A, *A2 = bb->A2, *dBp = bb->dBp, *dCp = bb->dCp;
-    gather_state(hs, hstart, e0, w, N);
+    vf *h = bb->h, *ahs = bb->ahs, *as = bb->as, *A = bb->A, *A2 = bb->A2;
+    vf *dBp = bb->dBp, *dCp = bb->dCp;
+    gather_state(h, hstart, e0, w, N);
     for (int t = t0; t < t0 + PREFETCH_ROWS && t < t1; t++) {
         __builtin_prefetch(delta + ((size_t)b * L + t) * E + e0);
         __builtin_prefetch(u + ((size_t)b * L + t) * E + e0);
+        __builtin_prefetch(dy + ((size_t)b * L + t) * E + e0);
     }
+    /* Recompute: the decays a_t and the products a_t h_{t-1}, and (needing no adjoint) the
+     * lane-wise dCm partials dy_t h_t. h itself is computed exactly as the forward does. */
     for (int t = t0; t < t1; t++) {
+        int k = t - t0;
         size_t i = ((size_t)b * L + t) * E + e0;
         if (t + PREFETCH_ROWS < t1) {
             __builtin_prefetch(delta + i + (size_t)PREFETCH_ROWS * E);
             __builtin_prefetch(u + i + (size_t)PREFETCH_ROWS * E);
+            __builtin_prefetch(dy + i + (size_t)PREFETCH_ROWS * E);
         }
-        if (t - t0 < PREFETCH_ROWS && t1 - 1 - (t - t0) >= t0)   /* dy, read backwards next */
-            __builtin_prefetch(dy + ((size_t)b * L + t1 - 1 - (t - t0)) * E + e0);
         const float *Brow = Bm + ((size_t)b * L + t) * ldbc;
-        vf d = vload_n(delta + i, w), dU = d * vload_n(u + i, w);
-        vf *hp = hs + (size_t)(t - t0) * N, *hn = hp + N, *ap = as + (size_t)(t - t0) * N;
+        vf d = vload_n(delta + i, w), dU = d * vload_n(u + i, w), g_y = vload_n(dy + i, w);
+        vf *ap = as + (size_t)k * N, *ahp = ahs + (size_t)k * N, *cp = dCp + (size_t)k * N;
 #pragma GCC unroll 16
         for (int n = 0; n < N; n++) {
             vf a = vexp2_np(d * A2[n]);
             ap[n] = a;
-            hn[n] = a * hp[n] + dU * Brow[n];
+            ahp[n] = a * h[n];
+            h[n] = a * h[n] + dU * Brow[n];
+            cp[n] = cp[n] + g_y * h[n];
         }
     }
     vf dsk = Dskip ? vload_n(Dskip + e0, w) : vset1(0.0f), dDacc = *dD;
@@ -239,17 +249,15 @@ scan_bwd_block(float *du, float *ddelta, const float *dy, const float *u, const 
         const float *Brow = Bm + ((size_t)b * L + t) * ldbc, *Crow = Cm + ((size_t)b * L + t) * ldbc;
         vf d = vload_n(delta + i, w), uu = vload_n(u + i, w), g_y = vload_n(dy + i, w);
         vf dU = d * uu, S1[2] = { vset1(0.0f), vset1(0.0f) }, S2[2] = { vset1(0.0f), vset1(0.0f) };
-        vf *hn = hs + (size_t)(k + 1) * N, *ap = as + (size_t)k * N;
-        vf *bp = dBp + (size_t)k * N, *cp = dCp + (size_t)k * N;
+        vf *ap = as + (size_t)k * N, *ahp = ahs + (size_t)k * N, *bp = dBp + (size_t)k * N;
 #pragma GCC unroll 16
         for (int n = 0; n < N; n++) {
             vf g = g_y * Crow[n] + gc[n];
             S1[n & 1] = S1[n & 1] + g * Brow[n];
-            vf gah = g * (hn[n] - dU * Brow[n]);   /* a_t h_{t-1} = h_t - delta_t Bm_t u_t */
+            vf gah = g * ahp[n];
             S2[n & 1] = S2[n & 1] + A[n] * gah;
             dA[n] = dA[n] + d * gah;
             bp[n] = bp[n] + g * dU;
-            cp[n] = cp[n] + g_y * hn[n];
             gc[n] = ap[n] * g;
         }
         vf s1 = S1[0] + S1[1];
