@@ -184,7 +184,8 @@ int bench_synthetic(int argc, char **argv)
     const char *task = NULL;
     int train_len = 256, eval_len = 0, d_model = 64, layers = 2, vocab = 16, n_data = 16;
     int batch = 16, steps = 20000, check_every = 250, eval_seqs = 128, chunk = 16384;
-    double minutes = 8.0, lr = 2e-3, target = 0.995;
+    double minutes = 8.0, lr = 2e-3, target = 0.995, wd = 0.1, min_lr = -1, dt_min = 1e-3, dt_max = 1e-1;
+    int warmup = 200;
     const char *out = NULL, *resume = NULL;
     int ckpt_every = 0, keep = 3, stop_at = 0;
     krait_opt opts[] = {
@@ -195,6 +196,11 @@ int bench_synthetic(int argc, char **argv)
         { "--steps", OPT_INT, &steps, "N", "at most this many steps (default 20000)" },
         { "--batch", OPT_INT, &batch, "N", "sequences per step (default 16)" },
         { "--lr", OPT_DOUBLE, &lr, "LR", "peak learning rate (default 2e-3)" },
+        { "--weight-decay", OPT_DOUBLE, &wd, "W", "AdamW weight decay (default 0.1)" },
+        { "--min-lr", OPT_DOUBLE, &min_lr, "LR", "learning rate at the end of the cosine (default lr/100)" },
+        { "--warmup", OPT_INT, &warmup, "N", "linear warm-up steps (default 200)" },
+        { "--dt-min", OPT_DOUBLE, &dt_min, "DT", "initial step sizes are drawn from [dt-min, dt-max] (default 1e-3)" },
+        { "--dt-max", OPT_DOUBLE, &dt_max, "DT", "(default 0.1)" },
         { "--d-model", OPT_INT, &d_model, "D", "model width (default 64)" },
         { "--layers", OPT_INT, &layers, "NL", "layers (default 2)" },
         { "--vocab", OPT_INT, &vocab, "V", "vocabulary (default 16)" },
@@ -228,6 +234,8 @@ int bench_synthetic(int argc, char **argv)
     cfg.d_model = d_model;
     cfg.n_layer = layers;
     cfg.vocab_size_raw = vocab;
+    cfg.dt_min = (float)dt_min;
+    cfg.dt_max = (float)dt_max;
     strcpy(cfg.modality, "synthetic");
     if (krait_config_finalize(&cfg, "synthetic")) return 2;
     krait_train_config tc;
@@ -237,8 +245,9 @@ int bench_synthetic(int argc, char **argv)
     tc.steps = steps;
     tc.minutes = minutes;
     tc.lr = (float)lr;
-    tc.warmup = 200;
-    tc.weight_decay = 0.1f;
+    tc.warmup = warmup;
+    tc.min_lr = (float)(min_lr >= 0 ? min_lr : lr / 100);
+    tc.weight_decay = (float)wd;
     tc.seed = c.seed;
     tc.eval_every = check_every;
     tc.ckpt_every = ckpt_every;
@@ -311,6 +320,13 @@ int bench_synthetic(int argc, char **argv)
     krait_rng erng;
     krait_rng_init_stream(&erng, c.seed, 11);
     double train_acc = 0, eval_acc = 0;
+    if (getenv("KRAIT_SYNTH_SWEEP")) { /* diagnostic: accuracy against length */
+        for (long len = 2L * train_len; len < eval_len; len *= 4) {
+            double a = 0;
+            accuracy(m, &so, len, 64, chunk, &erng, NULL, "", &a);
+            fprintf(stderr, "krait-bench: sweep length %ld accuracy %.4f\n", len, a);
+        }
+    }
     if ((s = accuracy(m, &so, train_len, eval_seqs < 256 ? 256 : eval_seqs, chunk, &erng, &prog, "eval train-len",
                       &train_acc)) ||
         (s = accuracy(m, &so, eval_len, eval_seqs, chunk, &erng, &prog, "eval eval-len", &eval_acc))) {
