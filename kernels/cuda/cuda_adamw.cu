@@ -7,6 +7,8 @@
 
 #include <math.h>
 
+KRAIT_CUDA_NS_BEGIN
+
 template <typename T>
 __global__ void adamw_kernel(float *p, float *m, float *v, T *p_act, const float *g, size_t n,
                              float lr, float b1, float b2, float eps, float wd, float gs,
@@ -35,15 +37,15 @@ krait_status adamw_cuda(krait_backend *be, float *p, float *m, float *v, void *p
     size_t nb = (n + 255) / 256;
     const int blocks = nb > 16384 ? 16384 : (int)nb;
     if (cuda_bf16(be))
-        adamw_kernel<<<blocks, 256, 0, cuda_stream(be)>>>(p, m, v, (bf16 *)p_act, g, n, hp->lr,
-                                                          hp->beta1, hp->beta2, hp->eps,
-                                                          hp->weight_decay, hp->grad_scale, bc1,
-                                                          bc2);
+        KRAIT_LAUNCH((adamw_kernel), blocks, 256, 0, cuda_stream(be), p, m, v, (bf16 *)p_act, g, n,
+                     hp->lr, hp->beta1, hp->beta2, hp->eps, hp->weight_decay, hp->grad_scale, bc1,
+                     bc2);
     else
-        adamw_kernel<<<blocks, 256, 0, cuda_stream(be)>>>(p, m, v, (float *)p_act, g, n, hp->lr,
-                                                          hp->beta1, hp->beta2, hp->eps,
-                                                          hp->weight_decay, hp->grad_scale, bc1,
-                                                          bc2);
+        KRAIT_LAUNCH((adamw_kernel), blocks, 256, 0, cuda_stream(be), p, m, v, (float *)p_act, g, n,
+                     hp->lr, hp->beta1, hp->beta2, hp->eps, hp->weight_decay, hp->grad_scale, bc1,
+                     bc2);
     LAUNCH_CHECK(be, "adamw_kernel");
     return KRAIT_STATUS_OK;
 }
+
+KRAIT_CUDA_NS_END

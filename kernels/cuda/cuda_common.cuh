@@ -10,15 +10,19 @@
 #ifndef KRAIT_CUDA_COMMON_CUH
 #define KRAIT_CUDA_COMMON_CUH
 
+#include "cuda_device.cuh"
+#ifndef KRAIT_CUDA_EMU
 #include <cublasLt.h>
-#include <cuda_bf16.h>
 #include <cuda_runtime.h>
+#endif
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "backend.h"
 #include "log.h"
+
+KRAIT_CUDA_NS_BEGIN
 
 /* ---- private state --------------------------------------------------------------------- */
 #define CUDA_GEMM_CACHE 64
@@ -40,6 +44,7 @@ struct cuda_impl {
     int sm_count;
     int smem_optin;            /* largest dynamic shared memory a block may opt into */
     int debug_sync;            /* KRAIT_CUDA_SYNC=1: synchronize after every launch */
+    int gemm_fallback_warned;  /* the slow GEMM fallback was announced once */
     cudaStream_t stream;
     cublasLtHandle_t lt;
     void *workspace;           /* cuBLASLt workspace */
@@ -90,58 +95,6 @@ void *cuda_scratch(krait_backend *be, size_t bytes, const char *op);
 
 static inline size_t cuda_align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 static inline int cuda_cdiv(long long a, long long b) { return (int)((a + b - 1) / b); }
-
-/* ---- device helpers ------------------------------------------------------------------------ */
-typedef __nv_bfloat16 bf16;
-
-__device__ __forceinline__ float ldf(const float *p) { return *p; }
-__device__ __forceinline__ float ldf(const bf16 *p) { return __bfloat162float(*p); }
-__device__ __forceinline__ void stf(float *p, float v) { *p = v; }
-__device__ __forceinline__ void stf(bf16 *p, float v) { *p = __float2bfloat16_rn(v); }
-__device__ __forceinline__ float tof(float v) { return v; }
-__device__ __forceinline__ float tof(bf16 v) { return __bfloat162float(v); }
-template <typename T> __device__ __forceinline__ T fromf(float v);
-template <> __device__ __forceinline__ float fromf<float>(float v) { return v; }
-template <> __device__ __forceinline__ bf16 fromf<bf16>(float v) { return __float2bfloat16_rn(v); }
-
-#define KRAIT_LOG2E 1.4426950408889634f
-
-/* 2^x on the special-function unit (about 2 ulp; flushes subnormal results to zero). */
-__device__ __forceinline__ float ex2_fast(float x)
-{
-    float r;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
-    return r;
-}
-
-__device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-__device__ __forceinline__ float warp_sum(float v)
-{
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ __forceinline__ double warp_sum_d(double v)
-{
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-/* Sum over the block in a fixed order (deterministic); every thread gets the result.
- * red must hold 32 floats; blockDim.x a multiple of 32. Contains __syncthreads(). */
-__device__ __forceinline__ float block_sum(float v, float *red)
-{
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    v = warp_sum(v);
-    __syncthreads();                 /* red may still be read from a previous call */
-    if (lane == 0) red[warp] = v;
-    __syncthreads();
-    float t = lane < nw ? red[lane] : 0.0f;
-    return warp_sum(t);
-}
 
 /* ---- ops (one file per family; all with the krait_backend member signature) --------------- */
 /* cuda_backend.cu */
@@ -223,12 +176,7 @@ krait_status ssm_scan_fwd_launch(krait_backend *be, void *y, float *h_last, floa
                                  const void *Bm, const void *Cm, int ldbc, const float *Dskip,
                                  const float *h0, size_t h0_bstride, int B, int L, int E, int N,
                                  int chunk);
-/* Lanes per channel: the d_state values are split over Q lanes, 4 states per lane. */
-static inline int scan_lanes(int N)
-{
-    int q = 1;
-    while (q * 4 < N) q *= 2;
-    return q;
-}
+
+KRAIT_CUDA_NS_END
 
 #endif /* KRAIT_CUDA_COMMON_CUH */

@@ -12,6 +12,8 @@
  */
 #include "cuda_common.cuh"
 
+KRAIT_CUDA_NS_BEGIN
+
 #define CONV_TL 32
 #define CONV_THREADS 128
 
@@ -165,16 +167,16 @@ static krait_status conv_fwd_launch(krait_backend *be, T *out, float *state_out,
     if (L > 0) {
         dim3 grid(cuda_cdiv(E, CONV_THREADS), cuda_cdiv(L, CONV_TL), B);
         if (K <= 4)
-            conv1d_fwd_kernel<T, 4><<<grid, CONV_THREADS, 0, st>>>(out, x, ldx, w, bias, state_in,
-                                                                   L, E, K, silu);
+            KRAIT_LAUNCH((conv1d_fwd_kernel<T, 4>), grid, CONV_THREADS, 0, st, out, x, ldx, w, bias,
+                         state_in, L, E, K, silu);
         else
-            conv1d_fwd_kernel<T, 8><<<grid, CONV_THREADS, 0, st>>>(out, x, ldx, w, bias, state_in,
-                                                                   L, E, K, silu);
+            KRAIT_LAUNCH((conv1d_fwd_kernel<T, 8>), grid, CONV_THREADS, 0, st, out, x, ldx, w, bias,
+                         state_in, L, E, K, silu);
         LAUNCH_CHECK(be, "conv1d_fwd_kernel");
     }
     if (state_out && K > 1) {
-        conv1d_state_kernel<<<dim3(cuda_cdiv(E, CONV_THREADS), B), CONV_THREADS, 0, st>>>(
-            state_out, x, ldx, state_in, B, L, E, K);
+        KRAIT_LAUNCH((conv1d_state_kernel), dim3(cuda_cdiv(E, CONV_THREADS), B), CONV_THREADS, 0,
+                     st, state_out, x, ldx, state_in, B, L, E, K);
         LAUNCH_CHECK(be, "conv1d_state_kernel");
     }
     return KRAIT_STATUS_OK;
@@ -207,14 +209,14 @@ static krait_status conv_bwd_launch(krait_backend *be, T *dx, int ldx, float *dw
     const int ntl = cuda_cdiv(L, CONV_TL);
     dim3 grid(cuda_cdiv(E, CONV_THREADS), ntl, B);
     if (K <= 4)
-        conv1d_bwd_kernel<T, 4><<<grid, CONV_THREADS, 0, st>>>(dx, ldx, part, dout, x, w, bias,
-                                                               state_in, L, E, K, silu, ntl);
+        KRAIT_LAUNCH((conv1d_bwd_kernel<T, 4>), grid, CONV_THREADS, 0, st, dx, ldx, part, dout, x,
+                     w, bias, state_in, L, E, K, silu, ntl);
     else
-        conv1d_bwd_kernel<T, 8><<<grid, CONV_THREADS, 0, st>>>(dx, ldx, part, dout, x, w, bias,
-                                                               state_in, L, E, K, silu, ntl);
+        KRAIT_LAUNCH((conv1d_bwd_kernel<T, 8>), grid, CONV_THREADS, 0, st, dx, ldx, part, dout, x,
+                     w, bias, state_in, L, E, K, silu, ntl);
     LAUNCH_CHECK(be, "conv1d_bwd_kernel");
-    conv1d_reduce_kernel<<<cuda_cdiv((K + 1) * E, 256), 256, 0, st>>>(dw, dbias, part, B * ntl, E,
-                                                                       K);
+    KRAIT_LAUNCH((conv1d_reduce_kernel), cuda_cdiv((K + 1) * E, 256), 256, 0, st, dw, dbias, part,
+                 B * ntl, E, K);
     LAUNCH_CHECK(be, "conv1d_reduce_kernel");
     return KRAIT_STATUS_OK;
 }
@@ -234,3 +236,5 @@ krait_status conv1d_bwd_cuda(krait_backend *be, void *dx, int ldx, float *dw, fl
     return conv_bwd_launch(be, (float *)dx, ldx, dw, dbias, (const float *)dout, (const float *)x,
                            w, bias, state_in, B, L, E, K, silu);
 }
+
+KRAIT_CUDA_NS_END

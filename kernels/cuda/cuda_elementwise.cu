@@ -10,6 +10,8 @@
  */
 #include "cuda_common.cuh"
 
+KRAIT_CUDA_NS_BEGIN
+
 static dim3 rows_grid(int M, int C, int threads)
 {
     int gx = cuda_cdiv(C, threads);
@@ -42,7 +44,7 @@ krait_status to_act_cuda(krait_backend *be, void *dst, const float *src, size_t 
                                    cuda_stream(be)));
         return KRAIT_STATUS_OK;
     }
-    cast_kernel<<<flat_blocks(n), 256, 0, cuda_stream(be)>>>((bf16 *)dst, src, n);
+    KRAIT_LAUNCH((cast_kernel), flat_blocks(n), 256, 0, cuda_stream(be), (bf16 *)dst, src, n);
     LAUNCH_CHECK(be, "cast_kernel (to_act)");
     return KRAIT_STATUS_OK;
 }
@@ -56,7 +58,7 @@ krait_status from_act_cuda(krait_backend *be, float *dst, const void *src, size_
                                    cuda_stream(be)));
         return KRAIT_STATUS_OK;
     }
-    cast_kernel<<<flat_blocks(n), 256, 0, cuda_stream(be)>>>(dst, (const bf16 *)src, n);
+    KRAIT_LAUNCH((cast_kernel), flat_blocks(n), 256, 0, cuda_stream(be), dst, (const bf16 *)src, n);
     LAUNCH_CHECK(be, "cast_kernel (from_act)");
     return KRAIT_STATUS_OK;
 }
@@ -101,11 +103,11 @@ krait_status softplus_fwd_cuda(krait_backend *be, void *delta, const void *x, co
     if (M <= 0 || E <= 0) return KRAIT_STATUS_OK;
     dim3 g = rows_grid(M, E, 256);
     if (cuda_bf16(be))
-        softplus_fwd_kernel<<<g, 256, 0, cuda_stream(be)>>>((bf16 *)delta, (const bf16 *)x, bias,
-                                                            M, E);
+        KRAIT_LAUNCH((softplus_fwd_kernel), g, 256, 0, cuda_stream(be), (bf16 *)delta,
+                     (const bf16 *)x, bias, M, E);
     else
-        softplus_fwd_kernel<<<g, 256, 0, cuda_stream(be)>>>((float *)delta, (const float *)x,
-                                                            bias, M, E);
+        KRAIT_LAUNCH((softplus_fwd_kernel), g, 256, 0, cuda_stream(be), (float *)delta,
+                     (const float *)x, bias, M, E);
     LAUNCH_CHECK(be, "softplus_fwd_kernel");
     return KRAIT_STATUS_OK;
 }
@@ -123,13 +125,11 @@ krait_status softplus_bwd_cuda(krait_backend *be, void *dx, float *dbias, const 
     }
     dim3 g(cuda_cdiv(E, 128), S);
     if (cuda_bf16(be))
-        softplus_bwd_kernel<<<g, 128, 0, cuda_stream(be)>>>((bf16 *)dx, part,
-                                                            (const bf16 *)ddelta,
-                                                            (const bf16 *)x, bias, M, E);
+        KRAIT_LAUNCH((softplus_bwd_kernel), g, 128, 0, cuda_stream(be), (bf16 *)dx, part,
+                     (const bf16 *)ddelta, (const bf16 *)x, bias, M, E);
     else
-        softplus_bwd_kernel<<<g, 128, 0, cuda_stream(be)>>>((float *)dx, part,
-                                                            (const float *)ddelta,
-                                                            (const float *)x, bias, M, E);
+        KRAIT_LAUNCH((softplus_bwd_kernel), g, 128, 0, cuda_stream(be), (float *)dx, part,
+                     (const float *)ddelta, (const float *)x, bias, M, E);
     LAUNCH_CHECK(be, "softplus_bwd_kernel");
     if (dbias) return colsum_partials_cuda(be, dbias, part, S, E);
     return KRAIT_STATUS_OK;
@@ -167,11 +167,11 @@ krait_status gate_fwd_cuda(krait_backend *be, void *out, const void *y, const vo
     if (M <= 0 || E <= 0) return KRAIT_STATUS_OK;
     dim3 g = rows_grid(M, E, 256);
     if (cuda_bf16(be))
-        gate_fwd_kernel<<<g, 256, 0, cuda_stream(be)>>>((bf16 *)out, (const bf16 *)y,
-                                                        (const bf16 *)z, ldz, M, E);
+        KRAIT_LAUNCH((gate_fwd_kernel), g, 256, 0, cuda_stream(be), (bf16 *)out, (const bf16 *)y,
+                     (const bf16 *)z, ldz, M, E);
     else
-        gate_fwd_kernel<<<g, 256, 0, cuda_stream(be)>>>((float *)out, (const float *)y,
-                                                        (const float *)z, ldz, M, E);
+        KRAIT_LAUNCH((gate_fwd_kernel), g, 256, 0, cuda_stream(be), (float *)out, (const float *)y,
+                     (const float *)z, ldz, M, E);
     LAUNCH_CHECK(be, "gate_fwd_kernel");
     return KRAIT_STATUS_OK;
 }
@@ -182,13 +182,13 @@ krait_status gate_bwd_cuda(krait_backend *be, void *dy, void *dz, int ldz, const
     if (M <= 0 || E <= 0) return KRAIT_STATUS_OK;
     dim3 g = rows_grid(M, E, 256);
     if (cuda_bf16(be))
-        gate_bwd_kernel<<<g, 256, 0, cuda_stream(be)>>>((bf16 *)dy, (bf16 *)dz, ldz,
-                                                        (const bf16 *)dout, (const bf16 *)y,
-                                                        (const bf16 *)z, M, E);
+        KRAIT_LAUNCH((gate_bwd_kernel), g, 256, 0, cuda_stream(be), (bf16 *)dy, (bf16 *)dz, ldz,
+                     (const bf16 *)dout, (const bf16 *)y, (const bf16 *)z, M, E);
     else
-        gate_bwd_kernel<<<g, 256, 0, cuda_stream(be)>>>((float *)dy, (float *)dz, ldz,
-                                                        (const float *)dout, (const float *)y,
-                                                        (const float *)z, M, E);
+        KRAIT_LAUNCH((gate_bwd_kernel), g, 256, 0, cuda_stream(be), (float *)dy, (float *)dz, ldz,
+                     (const float *)dout, (const float *)y, (const float *)z, M, E);
     LAUNCH_CHECK(be, "gate_bwd_kernel");
     return KRAIT_STATUS_OK;
 }
+
+KRAIT_CUDA_NS_END

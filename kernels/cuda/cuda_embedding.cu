@@ -24,7 +24,8 @@ krait_status embedding_fwd_cuda(krait_backend *be, float *out, const int32_t *id
                                 int M, int D)
 {
     if (M <= 0 || D <= 0) return KRAIT_STATUS_OK;
-    embedding_fwd_kernel<<<M < 65535 ? M : 65535, 256, 0, cuda_stream(be)>>>(out, ids, W, M, D);
+    KRAIT_LAUNCH((embedding_fwd_kernel), M < 65535 ? M : 65535, 256, 0, cuda_stream(be), out, ids,
+                 W, M, D);
     LAUNCH_CHECK(be, "embedding_fwd_kernel");
     return KRAIT_STATUS_OK;
 }
@@ -80,13 +81,14 @@ krait_status embedding_bwd_cuda(krait_backend *be, float *dW, const float *dout,
     size_t temp_bytes = sort_temp_bytes(M);
     cudaStream_t st = cuda_stream(be);
 
-    iota_kernel<<<cuda_cdiv(M, 256) < 1024 ? cuda_cdiv(M, 256) : 1024, 256, 0, st>>>(rows_in, M);
+    KRAIT_LAUNCH((iota_kernel), cuda_cdiv(M, 256) < 1024 ? cuda_cdiv(M, 256) : 1024, 256, 0, st,
+                 rows_in, M);
     LAUNCH_CHECK(be, "iota_kernel");
     CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, ids, keys_out, rows_in, rows_out,
                                                M, 0, 32, st));
     LAUNCH_CHECK(be, "cub::DeviceRadixSort::SortPairs");
-    embedding_bwd_kernel<<<M < 65535 ? M : 65535, 256, 0, st>>>(dW, dout, keys_out, rows_out, M,
-                                                                D);
+    KRAIT_LAUNCH((embedding_bwd_kernel), M < 65535 ? M : 65535, 256, 0, st, dW, dout, keys_out,
+                 rows_out, M, D);
     LAUNCH_CHECK(be, "embedding_bwd_kernel");
     return KRAIT_STATUS_OK;
 }

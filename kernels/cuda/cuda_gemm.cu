@@ -10,12 +10,17 @@
  * (beta = 1) for the weight gradient. f32 mode: everything fp32 with CUBLAS_COMPUTE_32F, which
  * never uses TF32, so GEMMs are true fp32. The bias (fp32) is added by a small kernel after the
  * product; dbias uses the deterministic column sum of cuda_reduce.cu.
- * Heuristic results are cached per shape/alignment in the backend (no global state).
+ * Heuristic results are cached per shape/alignment in the backend (no global state). Layouts
+ * cuBLASLt declines (odd leading dimensions or misaligned views) run on a plain fp32-accumulate
+ * kernel instead, with one warning per backend: slow, but never a wrong or missing result.
  */
 #include "cuda_common.cuh"
 
 #include <string.h>
 
+KRAIT_CUDA_NS_BEGIN
+
+#ifndef KRAIT_CUDA_EMU
 static int ptr_align(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
@@ -23,7 +28,72 @@ static int ptr_align(const void *p)
     while (al > 1 && (a % (uintptr_t)al) != 0) al >>= 1;
     return al;
 }
+#endif
 
+/* C (m x n, ldc) = op(A) op(B) + beta C, column-major, one thread per element, fp32 sums. */
+template <typename TA, typename TC>
+__global__ void gemm_fallback_kernel(int ta, int tb, int m, int n, int k, const TA *A, int lda,
+                                     const TA *B, int ldb, TC *C, int ldc, float beta)
+{
+    const int i = blockIdx.x * blockDim.x + threadIdx.x, j = blockIdx.y * blockDim.y + threadIdx.y;
+    if (i >= m || j >= n) return;
+    float acc = 0.0f;
+    for (int p = 0; p < k; p++) {
+        const float a = ldf(ta ? A + (size_t)i * lda + p : A + (size_t)p * lda + i);
+        const float b = ldf(tb ? B + (size_t)p * ldb + j : B + (size_t)j * ldb + p);
+        acc = fmaf(a, b, acc);
+    }
+    TC *c = C + (size_t)j * ldc + i;
+    stf(c, beta != 0.0f ? acc + beta * ldf(c) : acc);
+}
+
+template <typename TA, typename TC>
+static krait_status gemm_fallback_t(krait_backend *be, int ta, int tb, int m, int n, int k,
+                                    const void *A, int lda, const void *B, int ldb, void *C,
+                                    int ldc, float beta)
+{
+    dim3 block(32, 8), grid(cuda_cdiv(m, 32), cuda_cdiv(n, 8));
+    if (grid.y > 65535) {
+        KRAIT_ERROR("cuda: fallback GEMM: n=%d too large", n);
+        return KRAIT_STATUS_UNSUPPORTED;
+    }
+    KRAIT_LAUNCH((gemm_fallback_kernel<TA, TC>), grid, block, 0, cuda_stream(be), ta, tb, m, n, k,
+                 (const TA *)A, lda, (const TA *)B, ldb, (TC *)C, ldc, beta);
+    LAUNCH_CHECK(be, "gemm_fallback_kernel");
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status gemm_fallback(krait_backend *be, cublasOperation_t ta, cublasOperation_t tb,
+                                  int m, int n, int k, const void *A, int lda, const void *B,
+                                  int ldb, cudaDataType ab_type, void *C, int ldc,
+                                  cudaDataType c_type, float beta)
+{
+    cuda_impl *im = cuda_im(be);
+    if (!im->gemm_fallback_warned) {
+        KRAIT_WARN("cuda: cuBLASLt declined a GEMM (m=%d n=%d k=%d lda=%d ldb=%d ldc=%d); using "
+                   "the slow fallback kernel for such layouts", m, n, k, lda, ldb, ldc);
+        im->gemm_fallback_warned = 1;
+    }
+    const int a = ta == CUBLAS_OP_T, b = tb == CUBLAS_OP_T;
+    if (ab_type == CUDA_R_16BF && c_type == CUDA_R_16BF)
+        return gemm_fallback_t<bf16, bf16>(be, a, b, m, n, k, A, lda, B, ldb, C, ldc, beta);
+    if (ab_type == CUDA_R_16BF)
+        return gemm_fallback_t<bf16, float>(be, a, b, m, n, k, A, lda, B, ldb, C, ldc, beta);
+    return gemm_fallback_t<float, float>(be, a, b, m, n, k, A, lda, B, ldb, C, ldc, beta);
+}
+
+#ifdef KRAIT_CUDA_EMU
+/* Under the emulator (tests/gpu/cuda_emu.h) every product runs on the fallback kernel, which
+ * takes exactly the arguments cuBLASLt gets: this checks the row-major -> column-major mapping. */
+static krait_status gemm_lt(krait_backend *be, cublasOperation_t ta, cublasOperation_t tb,
+                            int m, int n, int k, const void *A, int lda, const void *B, int ldb,
+                            cudaDataType ab_type, void *C, int ldc, cudaDataType c_type,
+                            float beta)
+{
+    cuda_im(be)->gemm_fallback_warned = 1;
+    return gemm_fallback(be, ta, tb, m, n, k, A, lda, B, ldb, ab_type, C, ldc, c_type, beta);
+}
+#else
 #define LT_TRY(call)                                                                          \
     do {                                                                                      \
         cublasStatus_t s_ = (call);                                                           \
@@ -47,7 +117,7 @@ static krait_status gemm_lt(krait_backend *be, cublasOperation_t ta, cublasOpera
     cublasLtMatmulPreference_t pref = NULL;
     cuda_gemm_key key;
     cublasLtMatmulAlgo_t algo;
-    int found = -1;
+    int found = -1, use_fallback = 0;
 
     memset(&key, 0, sizeof key);
     key.ta = (int)ta;
@@ -98,12 +168,14 @@ static krait_status gemm_lt(krait_backend *be, cublasOperation_t ta, cublasOpera
                                                     &ac, sizeof ac));
         LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
                                                     &ac, sizeof ac));
-        LT_TRY(cublasLtMatmulAlgoGetHeuristic(im->lt, op, la, lb, lc, lc, pref, 1, &res, &nres));
-        if (nres < 1) {
-            KRAIT_ERROR("cuda: cuBLASLt has no algorithm for m=%d n=%d k=%d lda=%d ldb=%d ldc=%d "
-                        "(alignments %d/%d/%d bytes)", m, n, k, lda, ldb, ldc, key.align_a,
-                        key.align_b, key.align_c);
-            st = KRAIT_STATUS_UNSUPPORTED;
+        cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(im->lt, op, la, lb, lc, lc, pref, 1,
+                                                           &res, &nres);
+        if (hs != CUBLAS_STATUS_SUCCESS && hs != CUBLAS_STATUS_NOT_SUPPORTED) {
+            st = cublas_fail(hs, "cublasLtMatmulAlgoGetHeuristic", __FILE__, __LINE__);
+            goto done;
+        }
+        if (hs == CUBLAS_STATUS_NOT_SUPPORTED || nres < 1) {
+            use_fallback = 1;
             goto done;
         }
         algo = res.algo;
@@ -113,8 +185,18 @@ static krait_status gemm_lt(krait_backend *be, cublasOperation_t ta, cublasOpera
         slot->key = key;
         slot->algo = algo;
     }
-    LT_TRY(cublasLtMatmul(im->lt, op, &alpha, A, la, B, lb, &beta, C, lc, C, lc, &algo,
-                          im->workspace, im->workspace_bytes, im->stream));
+    {
+        cublasStatus_t s_ = cublasLtMatmul(im->lt, op, &alpha, A, la, B, lb, &beta, C, lc, C, lc,
+                                           &algo, im->workspace, im->workspace_bytes, im->stream);
+        if (s_ == CUBLAS_STATUS_NOT_SUPPORTED) {
+            use_fallback = 1;
+            goto done;
+        }
+        if (s_ != CUBLAS_STATUS_SUCCESS) {
+            st = cublas_fail(s_, "cublasLtMatmul", __FILE__, __LINE__);
+            goto done;
+        }
+    }
     if (im->debug_sync) {
         cudaError_t e = cudaStreamSynchronize(im->stream);
         if (e != cudaSuccess) st = cuda_fail(e, "cublasLtMatmul (synchronized)", __FILE__, __LINE__);
@@ -125,8 +207,11 @@ done:
     if (lb) cublasLtMatrixLayoutDestroy(lb);
     if (la) cublasLtMatrixLayoutDestroy(la);
     if (op) cublasLtMatmulDescDestroy(op);
+    if (use_fallback && st == KRAIT_STATUS_OK)
+        return gemm_fallback(be, ta, tb, m, n, k, A, lda, B, ldb, ab_type, C, ldc, c_type, beta);
     return st;
 }
+#endif /* KRAIT_CUDA_EMU */
 
 /* Y = beta * Y + bias  (beta 0 never reads Y). Y (M, Nout) act with row stride ldy. */
 template <typename T>
@@ -146,9 +231,11 @@ static krait_status scale_bias(krait_backend *be, void *Y, int ldy, const float 
 {
     dim3 grid(cuda_cdiv(Nout, 256) < 64 ? cuda_cdiv(Nout, 256) : 64, M < 4096 ? M : 4096);
     if (cuda_bf16(be))
-        scale_bias_kernel<<<grid, 256, 0, cuda_stream(be)>>>((bf16 *)Y, ldy, bias, M, Nout, beta);
+        KRAIT_LAUNCH((scale_bias_kernel), grid, 256, 0, cuda_stream(be), (bf16 *)Y, ldy, bias, M,
+                     Nout, beta);
     else
-        scale_bias_kernel<<<grid, 256, 0, cuda_stream(be)>>>((float *)Y, ldy, bias, M, Nout, beta);
+        KRAIT_LAUNCH((scale_bias_kernel), grid, 256, 0, cuda_stream(be), (float *)Y, ldy, bias, M,
+                     Nout, beta);
     LAUNCH_CHECK(be, "scale_bias_kernel");
     return KRAIT_STATUS_OK;
 }
@@ -188,3 +275,5 @@ krait_status linear_bwd_weight_cuda(krait_backend *be, float *dW, float *dbias, 
     if (dbias) return colsum_act_cuda(be, dbias, dY, ldy, M, Nout, "linear_bwd_weight (dbias)");
     return KRAIT_STATUS_OK;
 }
+
+KRAIT_CUDA_NS_END

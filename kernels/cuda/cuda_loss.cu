@@ -12,6 +12,8 @@
 #include <float.h>
 #include <limits.h>
 
+KRAIT_CUDA_NS_BEGIN
+
 #define CE_THREADS 512
 
 struct ce_state {
@@ -125,11 +127,13 @@ krait_status cross_entropy_cuda(krait_backend *be, float *loss, void *dlogits, i
     if (M <= 0) return KRAIT_STATUS_OK;
     const int grid = M < 65535 ? M : 65535;
     if (cuda_bf16(be))
-        cross_entropy_kernel<<<grid, CE_THREADS, 0, cuda_stream(be)>>>(
-            loss, (bf16 *)dlogits, pred, (const bf16 *)logits, targets, M, V, ld, scale);
+        KRAIT_LAUNCH((cross_entropy_kernel), grid, CE_THREADS, 0, cuda_stream(be), loss,
+                     (bf16 *)dlogits, pred, (const bf16 *)logits, targets, M, V, ld, scale);
     else
-        cross_entropy_kernel<<<grid, CE_THREADS, 0, cuda_stream(be)>>>(
-            loss, (float *)dlogits, pred, (const float *)logits, targets, M, V, ld, scale);
+        KRAIT_LAUNCH((cross_entropy_kernel), grid, CE_THREADS, 0, cuda_stream(be), loss,
+                     (float *)dlogits, pred, (const float *)logits, targets, M, V, ld, scale);
     LAUNCH_CHECK(be, "cross_entropy_kernel");
     return KRAIT_STATUS_OK;
 }
+
+KRAIT_CUDA_NS_END

@@ -11,6 +11,8 @@
  */
 #include "cuda_common.cuh"
 
+KRAIT_CUDA_NS_BEGIN
+
 #define NORM_THREADS 256
 #define NORM_BWD_BLOCKS 256
 
@@ -44,7 +46,7 @@ __global__ void __launch_bounds__(NORM_THREADS)
 add_rmsnorm_bwd_kernel(float *dr, T *dx, float *dw_part, const T *dy, const float *r_out,
                        const float *rstd, const float *w, int M, int D)
 {
-    extern __shared__ float sdw[];   /* (D) this block's dw partial */
+    KRAIT_DYN_SMEM(float, sdw);   /* (D) this block's dw partial */
     __shared__ float red[32];
     for (int d = threadIdx.x; d < D; d += blockDim.x) sdw[d] = 0.0f;
     for (int r = blockIdx.x; r < M; r += gridDim.x) {
@@ -84,11 +86,11 @@ krait_status add_rmsnorm_fwd_cuda(krait_backend *be, float *r_out, void *y, floa
     if (M <= 0 || D <= 0) return KRAIT_STATUS_OK;
     const int grid = M < 65535 ? M : 65535;
     if (cuda_bf16(be))
-        add_rmsnorm_fwd_kernel<<<grid, NORM_THREADS, 0, cuda_stream(be)>>>(
-            r_out, (bf16 *)y, rstd, r_in, (const bf16 *)x, w, M, D, eps);
+        KRAIT_LAUNCH((add_rmsnorm_fwd_kernel), grid, NORM_THREADS, 0, cuda_stream(be), r_out,
+                     (bf16 *)y, rstd, r_in, (const bf16 *)x, w, M, D, eps);
     else
-        add_rmsnorm_fwd_kernel<<<grid, NORM_THREADS, 0, cuda_stream(be)>>>(
-            r_out, (float *)y, rstd, r_in, (const float *)x, w, M, D, eps);
+        KRAIT_LAUNCH((add_rmsnorm_fwd_kernel), grid, NORM_THREADS, 0, cuda_stream(be), r_out,
+                     (float *)y, rstd, r_in, (const float *)x, w, M, D, eps);
     LAUNCH_CHECK(be, "add_rmsnorm_fwd_kernel");
     return KRAIT_STATUS_OK;
 }
@@ -115,17 +117,19 @@ krait_status add_rmsnorm_bwd_cuda(krait_backend *be, float *dr, void *dx, float 
             CUDA_CHECK(cudaFuncSetAttribute(add_rmsnorm_bwd_kernel<bf16>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             (int)smem));
-        add_rmsnorm_bwd_kernel<<<grid, NORM_THREADS, smem, cuda_stream(be)>>>(
-            dr, (bf16 *)dx, part, (const bf16 *)dy, r_out, rstd, w, M, D);
+        KRAIT_LAUNCH((add_rmsnorm_bwd_kernel), grid, NORM_THREADS, smem, cuda_stream(be), dr,
+                     (bf16 *)dx, part, (const bf16 *)dy, r_out, rstd, w, M, D);
     } else {
         if (smem > 48 * 1024)
             CUDA_CHECK(cudaFuncSetAttribute(add_rmsnorm_bwd_kernel<float>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             (int)smem));
-        add_rmsnorm_bwd_kernel<<<grid, NORM_THREADS, smem, cuda_stream(be)>>>(
-            dr, (float *)dx, part, (const float *)dy, r_out, rstd, w, M, D);
+        KRAIT_LAUNCH((add_rmsnorm_bwd_kernel), grid, NORM_THREADS, smem, cuda_stream(be), dr,
+                     (float *)dx, part, (const float *)dy, r_out, rstd, w, M, D);
     }
     LAUNCH_CHECK(be, "add_rmsnorm_bwd_kernel");
     if (dw) return colsum_partials_cuda(be, dw, part, grid, D);
     return KRAIT_STATUS_OK;
 }
+
+KRAIT_CUDA_NS_END

@@ -8,6 +8,8 @@
  */
 #include "cuda_common.cuh"
 
+KRAIT_CUDA_NS_BEGIN
+
 #define SUMSQ_BLOCKS 256
 #define SUMSQ_THREADS 256
 
@@ -51,10 +53,11 @@ krait_status sumsq_cuda(krait_backend *be, double *out_host, const float *x, siz
         *out_host = 0.0;
         return KRAIT_STATUS_OK;
     }
-    sumsq_partial_kernel<<<SUMSQ_BLOCKS, SUMSQ_THREADS, 0, im->stream>>>(im->small, x, n);
+    KRAIT_LAUNCH((sumsq_partial_kernel), SUMSQ_BLOCKS, SUMSQ_THREADS, 0, im->stream, im->small, x,
+                 n);
     LAUNCH_CHECK(be, "sumsq_partial_kernel");
-    sumsq_final_kernel<<<1, SUMSQ_THREADS, 0, im->stream>>>(im->small + SUMSQ_BLOCKS, im->small,
-                                                              SUMSQ_BLOCKS);
+    KRAIT_LAUNCH((sumsq_final_kernel), 1, SUMSQ_THREADS, 0, im->stream, im->small + SUMSQ_BLOCKS,
+                 im->small, SUMSQ_BLOCKS);
     LAUNCH_CHECK(be, "sumsq_final_kernel");
     CUDA_CHECK(cudaMemcpyAsync(out_host, im->small + SUMSQ_BLOCKS, sizeof(double),
                                cudaMemcpyDeviceToHost, im->stream));
@@ -94,7 +97,8 @@ __global__ void colsum_final_kernel(float *out, const float *part, int S, int C)
 krait_status colsum_partials_cuda(krait_backend *be, float *out, const float *part, int S, int C)
 {
     if (C <= 0) return KRAIT_STATUS_OK;
-    colsum_final_kernel<<<cuda_cdiv(C, 256), 256, 0, cuda_stream(be)>>>(out, part, S, C);
+    KRAIT_LAUNCH((colsum_final_kernel), cuda_cdiv(C, 256), 256, 0, cuda_stream(be), out, part, S,
+                 C);
     LAUNCH_CHECK(be, "colsum_final_kernel");
     return KRAIT_STATUS_OK;
 }
@@ -108,9 +112,13 @@ krait_status colsum_act_cuda(krait_backend *be, float *out, const void *x, int l
     const int S = colsum_segs(M);
     dim3 grid(cuda_cdiv(C, 128), S);
     if (cuda_bf16(be))
-        colsum_partial_kernel<<<grid, 128, 0, cuda_stream(be)>>>(part, (const bf16 *)x, ld, M, C);
+        KRAIT_LAUNCH((colsum_partial_kernel), grid, 128, 0, cuda_stream(be), part, (const bf16 *)x,
+                     ld, M, C);
     else
-        colsum_partial_kernel<<<grid, 128, 0, cuda_stream(be)>>>(part, (const float *)x, ld, M, C);
+        KRAIT_LAUNCH((colsum_partial_kernel), grid, 128, 0, cuda_stream(be), part, (const float *)x,
+                     ld, M, C);
     LAUNCH_CHECK(be, "colsum_partial_kernel");
     return colsum_partials_cuda(be, out, part, S, C);
 }
+
+KRAIT_CUDA_NS_END

@@ -20,200 +20,10 @@
  * Chunks longer than SCAN_CB_MAX (64) are first refined: the forward kernel re-runs from slot 0
  * of h_chunks and writes states every 64 steps into scratch (one extra exp per element).
  */
+#include "cuda_common.cuh"
 #include "cuda_scan.cuh"
 
-#define SCAN_S 8          /* steps per sub-chunk (register-resident history) */
-#define SCAN_CB_MAX 64    /* longest chunk the backward stages in shared memory */
-#define SCAN_NSUB (SCAN_CB_MAX / SCAN_S)
-
-struct scan_bwd_args {
-    void *du, *ddelta;       /* (B, L, E) act */
-    float *part;             /* (nct, B, L, 2, NPAD) dB/dC partials per channel block */
-    float4 *ck;              /* (B, nct, SCAN_NSUB, 32*Q) checkpoints */
-    float *dA_part;          /* (B, E, N) */
-    float *dD_part;          /* (B, E) */
-    const void *dy, *u, *delta;
-    const float *A_log;
-    const void *Bm, *Cm;
-    int ldbc;
-    const float *Dskip;
-    const float *hck;        /* (B, nck, E, N) chunk start states */
-    int cb, nck;             /* chunk length (<= SCAN_CB_MAX) and count */
-    int B, L, E, N, nct;
-};
-
-template <int Q> static size_t bwd_smem_floats()
-{
-    return (size_t)3 * SCAN_CB_MAX * SCAN_EC + (size_t)SCAN_CB_MAX * 2 * 4 * Q +
-           (size_t)SCAN_S * 2 * SCAN_EC * 4 * Q;
-}
-
-template <typename T, int Q, bool FAST>
-__global__ void __launch_bounds__(32 * Q) ssm_scan_bwd_kernel(const scan_bwd_args a)
-{
-    constexpr int NT = 32 * Q, NPAD = 4 * Q, EC = SCAN_EC, S = SCAN_S, CBM = SCAN_CB_MAX;
-    extern __shared__ float4 smem4[];
-    float *s_u = (float *)smem4;             /* [CBM][EC] */
-    float *s_d = s_u + CBM * EC;             /* [CBM][EC] */
-    float *s_dy = s_d + CBM * EC;            /* [CBM][EC] */
-    float *s_bc = s_dy + CBM * EC;           /* [CBM][2 * NPAD]: B then C */
-    float4 *s_red = (float4 *)(s_bc + CBM * 2 * NPAD);   /* [S][2][EC][Q] (float4 = 4 states) */
-
-    const int tid = threadIdx.x, b = blockIdx.y, ct = blockIdx.x, e0 = ct * EC;
-    const scan_lane l = scan_lane_of<Q>(a.E);
-    const int L = a.L, E = a.E, N = a.N;
-    const T *u = (const T *)a.u, *dl = (const T *)a.delta, *dyp = (const T *)a.dy;
-    const T *Bm = (const T *)a.Bm, *Cm = (const T *)a.Cm;
-
-    float A[SCAN_NS], A2[SCAN_NS];
-    scan_load_A(A, a.A_log, l, N);
-#pragma unroll
-    for (int s = 0; s < SCAN_NS; s++) A2[s] = A[s] * scan_arg_scale<FAST>();
-    const float Dv = (a.Dskip && l.ve) ? a.Dskip[l.e] : 0.0f;
-
-    float g[SCAN_NS], dAn[SCAN_NS], dAacc[SCAN_NS], dDacc = 0.0f;
-#pragma unroll
-    for (int s = 0; s < SCAN_NS; s++) g[s] = dAn[s] = dAacc[s] = 0.0f;
-    float4 *ck = a.ck + ((size_t)b * a.nct + ct) * SCAN_NSUB * NT + tid;
-
-    for (int k = a.nck - 1; k >= 0; k--) {
-        const int t0 = k * a.cb, len = L - t0 < a.cb ? L - t0 : a.cb;
-        const int nsub = (len + S - 1) / S;
-        __syncthreads();   /* the previous chunk is done with shared memory */
-        for (int idx = tid; idx < len * EC; idx += NT) {
-            const int tt = idx / EC, cc = idx % EC;
-            const bool ok = e0 + cc < E;
-            const size_t off = ((size_t)b * L + t0 + tt) * E + e0 + cc;
-            s_u[idx] = ok ? ldf(u + off) : 0.0f;
-            s_d[idx] = ok ? ldf(dl + off) : 0.0f;
-            s_dy[idx] = ok ? ldf(dyp + off) : 0.0f;
-        }
-        for (int idx = tid; idx < len * 2 * NPAD; idx += NT) {
-            const int tt = idx / (2 * NPAD), j = idx % (2 * NPAD), n = j % NPAD;
-            const T *src = j < NPAD ? Bm : Cm;
-            s_bc[idx] = n < N ? ldf(src + ((size_t)b * L + t0 + tt) * a.ldbc + n) : 0.0f;
-        }
-        float h[SCAN_NS];
-#pragma unroll
-        for (int s = 0; s < SCAN_NS; s++) {
-            const int n = l.q * SCAN_NS + s;
-            h[s] = (l.ve && n < N) ? a.hck[(((size_t)b * a.nck + k) * E + l.e) * N + n] : 0.0f;
-        }
-        __syncthreads();
-
-        /* pass A: checkpoints every S steps */
-        for (int j = 0; j < nsub; j++) {
-            ck[(size_t)j * NT] = make_float4(h[0], h[1], h[2], h[3]);
-#pragma unroll
-            for (int i = 0; i < S; i++) {
-                const int tt = j * S + i;
-                if (tt < len) {
-                    const float uf = s_u[tt * EC + l.c], df = s_d[tt * EC + l.c];
-                    const float4 bq = ((const float4 *)(s_bc + tt * 2 * NPAD))[l.q];
-                    const float dbu = df * uf;
-                    h[0] = fmaf(scan_exp<FAST>(df * A2[0]), h[0], dbu * bq.x);
-                    h[1] = fmaf(scan_exp<FAST>(df * A2[1]), h[1], dbu * bq.y);
-                    h[2] = fmaf(scan_exp<FAST>(df * A2[2]), h[2], dbu * bq.z);
-                    h[3] = fmaf(scan_exp<FAST>(df * A2[3]), h[3], dbu * bq.w);
-                }
-            }
-        }
-
-        /* pass B: sub-chunks from last to first */
-        float4 hnext = ck[(size_t)(nsub - 1) * NT];
-        for (int j = nsub - 1; j >= 0; j--) {
-            float hs[S + 1][SCAN_NS], dA[S][SCAN_NS];
-            hs[0][0] = hnext.x;
-            hs[0][1] = hnext.y;
-            hs[0][2] = hnext.z;
-            hs[0][3] = hnext.w;
-            if (j > 0) hnext = ck[(size_t)(j - 1) * NT];
-#pragma unroll
-            for (int i = 0; i < S; i++) {
-                const int tt = j * S + i;
-#pragma unroll
-                for (int s = 0; s < SCAN_NS; s++) {
-                    dA[i][s] = 1.0f;
-                    hs[i + 1][s] = hs[i][s];
-                }
-                if (tt < len) {
-                    const float uf = s_u[tt * EC + l.c], df = s_d[tt * EC + l.c];
-                    const float4 bq = ((const float4 *)(s_bc + tt * 2 * NPAD))[l.q];
-                    const float dbu = df * uf;
-                    const float bv[4] = {bq.x, bq.y, bq.z, bq.w};
-#pragma unroll
-                    for (int s = 0; s < SCAN_NS; s++) {
-                        dA[i][s] = scan_exp<FAST>(df * A2[s]);
-                        hs[i + 1][s] = fmaf(dA[i][s], hs[i][s], dbu * bv[s]);
-                    }
-                }
-            }
-#pragma unroll
-            for (int i = S - 1; i >= 0; i--) {
-                const int tt = j * S + i;
-                float4 vB = make_float4(0.f, 0.f, 0.f, 0.f), vC = vB;
-                if (tt < len) {
-                    const float uf = s_u[tt * EC + l.c], df = s_d[tt * EC + l.c];
-                    const float dyv = s_dy[tt * EC + l.c];
-                    const float4 bq = ((const float4 *)(s_bc + tt * 2 * NPAD))[l.q];
-                    const float4 cq = ((const float4 *)(s_bc + tt * 2 * NPAD))[Q + l.q];
-                    const float bv[4] = {bq.x, bq.y, bq.z, bq.w};
-                    const float cv[4] = {cq.x, cq.y, cq.z, cq.w};
-                    const float du_ = df * uf;
-                    float s1 = 0.0f, s2 = 0.0f, pb[4], pc[4];
-#pragma unroll
-                    for (int s = 0; s < SCAN_NS; s++) {
-                        g[s] = fmaf(dAn[s], g[s], cv[s] * dyv);
-                        s1 = fmaf(g[s], bv[s], s1);
-                        const float x = g[s] * dA[i][s] * hs[i][s];
-                        s2 = fmaf(x, A[s], s2);
-                        dAacc[s] = fmaf(x, df, dAacc[s]);
-                        pb[s] = g[s] * du_;
-                        pc[s] = dyv * hs[i + 1][s];
-                        dAn[s] = dA[i][s];
-                    }
-                    vB = make_float4(pb[0], pb[1], pb[2], pb[3]);
-                    vC = make_float4(pc[0], pc[1], pc[2], pc[3]);
-                    s1 = lanes_sum<Q>(s1);
-                    s2 = lanes_sum<Q>(s2);
-                    dDacc = fmaf(dyv, uf, dDacc);
-                    if (l.q == 0 && l.ve) {
-                        const size_t off = ((size_t)b * L + t0 + tt) * E + l.e;
-                        stf((T *)a.du + off, df * s1 + Dv * dyv);
-                        stf((T *)a.ddelta + off, uf * s1 + s2);
-                    }
-                }
-                s_red[((i * 2 + 0) * EC + l.c) * Q + l.q] = vB;
-                s_red[((i * 2 + 1) * EC + l.c) * Q + l.q] = vC;
-            }
-            __syncthreads();
-            /* sum the block's 32 channels: one float4 (4 states) per thread and output */
-            for (int idx = tid; idx < S * 2 * Q; idx += NT) {
-                const int i = idx / (2 * Q), r2 = idx % (2 * Q), tt = j * S + i;
-                if (tt < len) {
-                    const float4 *src = s_red + (size_t)(idx / Q) * EC * Q + (r2 % Q);
-                    float4 acc = src[0];
-                    for (int cc = 1; cc < EC; cc++) {
-                        const float4 v = src[(size_t)cc * Q];
-                        acc.x += v.x;
-                        acc.y += v.y;
-                        acc.z += v.z;
-                        acc.w += v.w;
-                    }
-                    float4 *dst = (float4 *)(a.part + (((size_t)ct * a.B + b) * L + t0 + tt) * 2 * NPAD);
-                    dst[r2] = acc;
-                }
-            }
-            __syncthreads();
-        }
-    }
-#pragma unroll
-    for (int s = 0; s < SCAN_NS; s++) {
-        const int n = l.q * SCAN_NS + s;
-        if (l.ve && n < N) a.dA_part[((size_t)b * E + l.e) * N + n] = dAacc[s];
-    }
-    if (l.ve && l.q == 0) a.dD_part[(size_t)b * E + l.e] = dDacc;
-}
+KRAIT_CUDA_NS_BEGIN
 
 /* dBm/dCm[b, t, n] = sum over channel blocks of the partials (in block order). */
 template <typename T>
@@ -251,31 +61,8 @@ __global__ void scan_param_reduce_kernel(float *dA_log, float *dD, const float *
     }
 }
 
+
 /* ---- scratch ------------------------------------------------------------------------------ */
-struct scan_scratch {
-    size_t part, ck, dA, dD, refine, total;   /* byte offsets, total size */
-};
-
-static scan_scratch scan_layout(int B, int L, int E, int N, int chunk)
-{
-    const int Q = scan_lanes(N), nct = cuda_cdiv(E, SCAN_EC);
-    scan_scratch s;
-    size_t off = 0;
-    s.part = off;
-    off += cuda_align_up((size_t)nct * B * L * 2 * 4 * Q * sizeof(float), 256);
-    s.ck = off;
-    off += cuda_align_up((size_t)B * nct * SCAN_NSUB * 32 * Q * sizeof(float4), 256);
-    s.dA = off;
-    off += cuda_align_up((size_t)B * E * N * sizeof(float), 256);
-    s.dD = off;
-    off += cuda_align_up((size_t)B * E * sizeof(float), 256);
-    s.refine = off;
-    if (chunk > SCAN_CB_MAX)
-        off += cuda_align_up((size_t)B * cuda_cdiv(L, SCAN_CB_MAX) * E * N * sizeof(float), 256);
-    s.total = off;
-    return s;
-}
-
 size_t scan_scratch_bytes(int B, int L, int E, int N, int chunk)
 {
     if (B <= 0 || L <= 0 || E <= 0 || N <= 0 || N > CUDA_SCAN_NMAX) return 0;
@@ -296,7 +83,7 @@ static krait_status bwd_launch_q(krait_backend *be, const scan_bwd_args &a)
     if (smem > 48 * 1024)
         CUDA_CHECK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         (int)smem));
-    kern<<<dim3(a.nct, a.B), 32 * Q, smem, cuda_stream(be)>>>(a);
+    KRAIT_LAUNCH((kern), dim3(a.nct, a.B), 32 * Q, smem, cuda_stream(be), a);
     LAUNCH_CHECK(be, "ssm_scan_bwd_kernel");
     return KRAIT_STATUS_OK;
 }
@@ -319,11 +106,11 @@ static krait_status bwd_launch(krait_backend *be, const scan_bwd_args &a, T *dBm
     const size_t total = (size_t)a.B * a.L * 2 * a.N;
     size_t blocks = (total + 255) / 256;
     if (blocks > 16384) blocks = 16384;
-    scan_bc_reduce_kernel<<<(int)blocks, 256, 0, cuda_stream(be)>>>(dBm, dCm, a.ldbc, a.part,
-                                                                     a.nct, a.B, a.L, a.N, 4 * Q);
+    KRAIT_LAUNCH((scan_bc_reduce_kernel), (int)blocks, 256, 0, cuda_stream(be), dBm, dCm, a.ldbc,
+                 a.part, a.nct, a.B, a.L, a.N, 4 * Q);
     LAUNCH_CHECK(be, "scan_bc_reduce_kernel");
-    scan_param_reduce_kernel<<<cuda_cdiv((long long)a.E * a.N, 256), 256, 0, cuda_stream(be)>>>(
-        dA_log, dD, a.A_log, a.dA_part, a.dD_part, a.B, a.E, a.N);
+    KRAIT_LAUNCH((scan_param_reduce_kernel), cuda_cdiv((long long)a.E * a.N, 256), 256, 0,
+                 cuda_stream(be), dA_log, dD, a.A_log, a.dA_part, a.dD_part, a.B, a.E, a.N);
     LAUNCH_CHECK(be, "scan_param_reduce_kernel");
     return KRAIT_STATUS_OK;
 }
@@ -381,3 +168,5 @@ krait_status ssm_scan_bwd_cuda(krait_backend *be, void *du, void *ddelta, void *
     if (cuda_bf16(be)) return bwd_launch<bf16>(be, a, (bf16 *)dBm, (bf16 *)dCm, dA_log, dD);
     return bwd_launch<float>(be, a, (float *)dBm, (float *)dCm, dA_log, dD);
 }
+
+KRAIT_CUDA_NS_END
