@@ -10,6 +10,7 @@
 #include "cuda_common.cuh"
 #include "cuda_private.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,41 @@ void *cuda_scratch(krait_backend *be, size_t bytes, const char *op)
         return NULL;
     }
     return im->scratch;
+}
+
+void cuda_prof_begin(krait_backend *be, cuda_prof *p)
+{
+    p->on = cuda_im(be)->profile;
+    p->n = 0;
+    if (p->on) cuda_prof_mark(be, p, "start");
+}
+
+void cuda_prof_mark(krait_backend *be, cuda_prof *p, const char *stage)
+{
+    if (!p->on || p->n >= CUDA_PROF_MAX) return;
+    if (cudaEventCreate(&p->ev[p->n]) != cudaSuccess) {
+        cudaGetLastError();
+        p->on = 0;
+        return;
+    }
+    cudaEventRecord(p->ev[p->n], cuda_stream(be));
+    p->stage[p->n++] = stage;
+}
+
+void cuda_prof_end(krait_backend *be, cuda_prof *p, const char *op)
+{
+    if (!p->on) return;
+    char line[512];
+    int len = snprintf(line, sizeof line, "cuda profile %s:", op);
+    cudaEventSynchronize(p->ev[p->n - 1]);
+    for (int i = 1; i < p->n && len < (int)sizeof line; i++) {
+        float ms = 0.0f;
+        cudaEventElapsedTime(&ms, p->ev[i - 1], p->ev[i]);
+        len += snprintf(line + len, sizeof line - len, " %s %.4f ms", p->stage[i], ms);
+    }
+    for (int i = 0; i < p->n; i++) cudaEventDestroy(p->ev[i]);
+    cudaGetLastError();
+    KRAIT_INFO("%s", line);
 }
 
 /* ---- memory ------------------------------------------------------------------------------- */
@@ -228,6 +264,8 @@ extern "C" krait_backend *krait_backend_cuda_init(int device, krait_dtype act_dt
     im->device = device;
     const char *env = getenv("KRAIT_CUDA_SYNC");
     im->debug_sync = env && *env && strcmp(env, "0") != 0;
+    env = getenv("KRAIT_CUDA_PROFILE");
+    im->profile = env && *env && strcmp(env, "0") != 0;
 
 #define INIT_CHECK(call)                                                                      \
     do {                                                                                      \

@@ -45,6 +45,7 @@ struct cuda_impl {
     int smem_optin;            /* largest dynamic shared memory a block may opt into */
     int debug_sync;            /* KRAIT_CUDA_SYNC=1: synchronize after every launch */
     int gemm_fallback_warned;  /* the slow GEMM fallback was announced once */
+    int profile;               /* KRAIT_CUDA_PROFILE=1: ops that have stages log their times */
     cudaStream_t stream;
     cublasLtHandle_t lt;
     void *workspace;           /* cuBLASLt workspace */
@@ -89,6 +90,18 @@ krait_status cuda_after_launch(krait_backend *be, const char *kernel, const char
         krait_status r_ = (st);                                                               \
         if (r_ != KRAIT_STATUS_OK) return r_;                                                 \
     } while (0)
+
+/* Stage timing for KRAIT_CUDA_PROFILE=1 (one INFO line per call, e.g. the scan backward's kernels).
+ * Synchronizes the stream at the end, so it is for diagnosis, never on by default. */
+#define CUDA_PROF_MAX 8
+struct cuda_prof {
+    int on, n;
+    cudaEvent_t ev[CUDA_PROF_MAX];
+    const char *stage[CUDA_PROF_MAX];
+};
+void cuda_prof_begin(krait_backend *be, cuda_prof *p);
+void cuda_prof_mark(krait_backend *be, cuda_prof *p, const char *stage);
+void cuda_prof_end(krait_backend *be, cuda_prof *p, const char *op);
 
 /* Scratch of at least `bytes` (sized by reserve), or NULL with one logged line naming the op. */
 void *cuda_scratch(krait_backend *be, size_t bytes, const char *op);

@@ -32,9 +32,9 @@ __global__ void __launch_bounds__(CONV_THREADS)
 conv1d_fwd_kernel(T *out, const T *x, int ldx, const float *w, const float *bias,
                   const float *state_in, int L, int E, int K, int silu)
 {
-    const int e = blockIdx.x * blockDim.x + threadIdx.x;
+    const int e = blockIdx.y * blockDim.x + threadIdx.x;
     if (e >= E) return;
-    const int b = blockIdx.z, t0 = blockIdx.y * CONV_TL;
+    const int b = blockIdx.z, t0 = blockIdx.x * CONV_TL;
     const int t1 = t0 + CONV_TL < L ? t0 + CONV_TL : L;
     float wp[KM], win[KM];
 #pragma unroll
@@ -75,9 +75,9 @@ conv1d_bwd_kernel(T *dx, int ldx, float *part, const T *dout, const T *x, const 
                   const float *bias, const float *state_in, int L, int E, int K, int silu,
                   int ntl)
 {
-    const int e = blockIdx.x * blockDim.x + threadIdx.x;
+    const int e = blockIdx.y * blockDim.x + threadIdx.x;
     if (e >= E) return;
-    const int b = blockIdx.z, tile = blockIdx.y, t0 = tile * CONV_TL;
+    const int b = blockIdx.z, tile = blockIdx.x, t0 = tile * CONV_TL;
     const int t1 = t0 + CONV_TL < L ? t0 + CONV_TL : L;
     float wp[KM], wr[KM], win[KM], dpr[KM], dwacc[KM];
 #pragma unroll
@@ -165,7 +165,7 @@ static krait_status conv_fwd_launch(krait_backend *be, T *out, float *state_out,
 {
     cudaStream_t st = cuda_stream(be);
     if (L > 0) {
-        dim3 grid(cuda_cdiv(E, CONV_THREADS), cuda_cdiv(L, CONV_TL), B);
+        dim3 grid(cuda_cdiv(L, CONV_TL), cuda_cdiv(E, CONV_THREADS), B);   /* time tiles in x: any L */
         if (K <= 4)
             KRAIT_LAUNCH((conv1d_fwd_kernel<T, 4>), grid, CONV_THREADS, 0, st, out, x, ldx, w, bias,
                          state_in, L, E, K, silu);
@@ -207,7 +207,7 @@ static krait_status conv_bwd_launch(krait_backend *be, T *dx, int ldx, float *dw
     if (!part) return KRAIT_STATUS_NO_MEMORY;
     cudaStream_t st = cuda_stream(be);
     const int ntl = cuda_cdiv(L, CONV_TL);
-    dim3 grid(cuda_cdiv(E, CONV_THREADS), ntl, B);
+    dim3 grid(ntl, cuda_cdiv(E, CONV_THREADS), B);
     if (K <= 4)
         KRAIT_LAUNCH((conv1d_bwd_kernel<T, 4>), grid, CONV_THREADS, 0, st, dx, ldx, part, dout, x,
                      w, bias, state_in, L, E, K, silu, ntl);

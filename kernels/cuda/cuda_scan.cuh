@@ -264,18 +264,21 @@ __global__ void __launch_bounds__(32 * Q) ssm_scan_bwd_kernel(const scan_bwd_arg
         const int t0 = k * a.cb, len = L - t0 < a.cb ? L - t0 : a.cb;
         const int nsub = (len + S - 1) / S;
         __syncthreads();   /* the previous chunk is done with shared memory */
-        for (int idx = tid; idx < len * EC; idx += NT) {
-            const int tt = idx / EC, cc = idx % EC;
-            const bool ok = e0 + cc < E;
+        /* stage the chunk: fixed trip counts unrolled by 4 (12 loads in flight per thread) */
+#pragma unroll 4
+        for (int i = 0; i < CBM * EC / NT; i++) {
+            const int idx = i * NT + tid, tt = idx / EC, cc = idx % EC;
+            const bool ok = tt < len && e0 + cc < E;
             const size_t off = ((size_t)b * L + t0 + tt) * E + e0 + cc;
             s_u[idx] = ok ? ldf(u + off) : 0.0f;
             s_d[idx] = ok ? ldf(dl + off) : 0.0f;
             s_dy[idx] = ok ? ldf(dyp + off) : 0.0f;
         }
-        for (int idx = tid; idx < len * 2 * NPAD; idx += NT) {
-            const int tt = idx / (2 * NPAD), j = idx % (2 * NPAD), n = j % NPAD;
+#pragma unroll 4
+        for (int i = 0; i < CBM * 2 * NPAD / NT; i++) {
+            const int idx = i * NT + tid, tt = idx / (2 * NPAD), j = idx % (2 * NPAD), n = j % NPAD;
             const T *src = j < NPAD ? Bm : Cm;
-            s_bc[idx] = n < N ? ldf(src + ((size_t)b * L + t0 + tt) * a.ldbc + n) : 0.0f;
+            s_bc[idx] = (tt < len && n < N) ? ldf(src + ((size_t)b * L + t0 + tt) * a.ldbc + n) : 0.0f;
         }
         float h[SCAN_NS];
 #pragma unroll

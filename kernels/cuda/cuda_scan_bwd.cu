@@ -90,7 +90,7 @@ static krait_status bwd_launch_q(krait_backend *be, const scan_bwd_args &a)
 
 template <typename T>
 static krait_status bwd_launch(krait_backend *be, const scan_bwd_args &a, T *dBm, T *dCm,
-                               float *dA_log, float *dD)
+                               float *dA_log, float *dD, cuda_prof *prof)
 {
     const int Q = scan_lanes(a.N);
     switch (Q) {
@@ -103,15 +103,18 @@ static krait_status bwd_launch(krait_backend *be, const scan_bwd_args &a, T *dBm
         KRAIT_ERROR("cuda: ssm_scan supports d_state 1..%d (got %d)", CUDA_SCAN_NMAX, a.N);
         return KRAIT_STATUS_UNSUPPORTED;
     }
+    cuda_prof_mark(be, prof, "main");
     const size_t total = (size_t)a.B * a.L * 2 * a.N;
     size_t blocks = (total + 255) / 256;
     if (blocks > 16384) blocks = 16384;
     KRAIT_LAUNCH((scan_bc_reduce_kernel), (int)blocks, 256, 0, cuda_stream(be), dBm, dCm, a.ldbc,
                  a.part, a.nct, a.B, a.L, a.N, 4 * Q);
     LAUNCH_CHECK(be, "scan_bc_reduce_kernel");
+    cuda_prof_mark(be, prof, "dBm/dCm reduce");
     KRAIT_LAUNCH((scan_param_reduce_kernel), cuda_cdiv((long long)a.E * a.N, 256), 256, 0,
                  cuda_stream(be), dA_log, dD, a.A_log, a.dA_part, a.dD_part, a.B, a.E, a.N);
     LAUNCH_CHECK(be, "scan_param_reduce_kernel");
+    cuda_prof_mark(be, prof, "dA/dD reduce");
     return KRAIT_STATUS_OK;
 }
 
@@ -151,6 +154,8 @@ krait_status ssm_scan_bwd_cuda(krait_backend *be, void *du, void *ddelta, void *
     a.E = E;
     a.N = N;
     a.nct = cuda_cdiv(E, SCAN_EC);
+    cuda_prof prof;
+    cuda_prof_begin(be, &prof);
     if (chunk <= SCAN_CB_MAX) {
         a.hck = h_chunks;
         a.cb = chunk;
@@ -164,9 +169,15 @@ krait_status ssm_scan_bwd_cuda(krait_backend *be, void *du, void *ddelta, void *
         a.hck = ref;
         a.cb = SCAN_CB_MAX;
         a.nck = cuda_cdiv(L, SCAN_CB_MAX);
+        cuda_prof_mark(be, &prof, "refine");
     }
-    if (cuda_bf16(be)) return bwd_launch<bf16>(be, a, (bf16 *)dBm, (bf16 *)dCm, dA_log, dD);
-    return bwd_launch<float>(be, a, (float *)dBm, (float *)dCm, dA_log, dD);
+    krait_status st;
+    if (cuda_bf16(be))
+        st = bwd_launch<bf16>(be, a, (bf16 *)dBm, (bf16 *)dCm, dA_log, dD, &prof);
+    else
+        st = bwd_launch<float>(be, a, (float *)dBm, (float *)dCm, dA_log, dD, &prof);
+    cuda_prof_end(be, &prof, "ssm_scan_bwd");
+    return st;
 }
 
 KRAIT_CUDA_NS_END

@@ -73,6 +73,7 @@ void emu_launch(dim3 grid, dim3 block, size_t dyn_smem_bytes, const std::functio
 typedef int cudaError_t;
 #define cudaSuccess 0
 typedef void *cudaStream_t;
+typedef void *cudaEvent_t;
 enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize };
 

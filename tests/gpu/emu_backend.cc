@@ -195,6 +195,10 @@ void *cuda_scratch(krait_backend *be, size_t bytes, const char *op)
     return im->scratch;
 }
 
+void cuda_prof_begin(krait_backend *, cuda_prof *p) { p->on = p->n = 0; }
+void cuda_prof_mark(krait_backend *, cuda_prof *, const char *) {}
+void cuda_prof_end(krait_backend *, cuda_prof *, const char *) {}
+
 } // namespace krait_emu
 
 /* ---- the backend object ---------------------------------------------------------------------- */
