@@ -9,6 +9,7 @@
 
 KRAIT_CUDA_NS_BEGIN
 
+/* p, m, v, g (n) fp32; p_act (n) act or NULL. */
 template <typename T>
 __global__ void adamw_kernel(float *p, float *m, float *v, T *p_act, const float *g, size_t n,
                              float lr, float b1, float b2, float eps, float wd, float gs,

@@ -150,7 +150,7 @@ static krait_status sync_cuda(krait_backend *be)
 static int supports_cuda(const krait_backend *be, krait_op op, const krait_dims *d)
 {
     switch (op) {
-    case KRAIT_OP_SSM_SCAN: return d->N >= 1 && d->N <= CUDA_SCAN_NMAX;
+    case KRAIT_OP_SSM_SCAN: return scan_fits((krait_backend *)be, d->N);
     case KRAIT_OP_CONV1D: return d->K >= 1 && d->K <= CUDA_CONV_KMAX;
     case KRAIT_OP_EMBEDDING:
     case KRAIT_OP_ADD_RMSNORM:

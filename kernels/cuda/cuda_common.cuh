@@ -182,6 +182,8 @@ krait_status ssm_scan_bwd_cuda(krait_backend *be, void *du, void *ddelta, void *
                                const void *Cm, int ldbc, const float *Dskip,
                                const float *h_chunks, int B, int L, int E, int N, int chunk);
 size_t scan_scratch_bytes(int B, int L, int E, int N, int chunk);
+/* 1 if this device's shared memory fits the scan kernels for d_state N (N <= 64). */
+int scan_fits(krait_backend *be, int N);
 /* The forward with an initial state whose batch stride is h0_bstride floats (the backward
  * uses it to refine long chunks: h0 = slot 0 of h_chunks). y may be NULL. */
 krait_status ssm_scan_fwd_launch(krait_backend *be, void *y, float *h_last, float *h_chunks,

@@ -27,6 +27,8 @@ __device__ __forceinline__ float conv_xx(const T *x, int ldx, const float *state
     return state_in[((size_t)b * (K - 1) + (K - 1) + s) * E + e];
 }
 
+/* out (B, L, E) act; x (B, L, E) act, row stride ldx; w (E, K); bias (E) or NULL;
+ * state_in (B, K-1, E) or NULL. Grid (L tiles, E/128, B). */
 template <typename T, int KM>
 __global__ void __launch_bounds__(CONV_THREADS)
 conv1d_fwd_kernel(T *out, const T *x, int ldx, const float *w, const float *bias,
@@ -69,6 +71,8 @@ __global__ void conv1d_state_kernel(float *state_out, const T *x, int ldx, const
             conv_xx(x, ldx, state_in, b, L - (K - 1) + j, e, L, E, K);
 }
 
+/* dx (B, L, E) act, row stride ldx; part (B * ntl, K+1, E) per-tile dw/dbias partials;
+ * dout (B, L, E) act; x as in the forward. */
 template <typename T, int KM>
 __global__ void __launch_bounds__(CONV_THREADS)
 conv1d_bwd_kernel(T *dx, int ldx, float *part, const T *dout, const T *x, const float *w,
@@ -165,7 +169,8 @@ static krait_status conv_fwd_launch(krait_backend *be, T *out, float *state_out,
 {
     cudaStream_t st = cuda_stream(be);
     if (L > 0) {
-        dim3 grid(cuda_cdiv(L, CONV_TL), cuda_cdiv(E, CONV_THREADS), B);   /* time tiles in x: any L */
+        /* time tiles in x (no 65535 limit): any L */
+        dim3 grid(cuda_cdiv(L, CONV_TL), cuda_cdiv(E, CONV_THREADS), B);
         if (K <= 4)
             KRAIT_LAUNCH((conv1d_fwd_kernel<T, 4>), grid, CONV_THREADS, 0, st, out, x, ldx, w, bias,
                          state_in, L, E, K, silu);

@@ -25,7 +25,8 @@
  * it can be linked next to the real CUDA backend. */
 #ifdef KRAIT_CUDA_EMU
 #define KRAIT_LAUNCH(kern, grid, block, smem, stream, ...)                                    \
-    ((void)(stream), emu_launch(dim3(grid), dim3(block), (size_t)(smem), [&] { kern(__VA_ARGS__); }))
+    ((void)(stream),                                                                          \
+     emu_launch(dim3(grid), dim3(block), (size_t)(smem), [&] { kern(__VA_ARGS__); }))
 #define KRAIT_CUDA_NS_BEGIN namespace krait_emu {
 #define KRAIT_CUDA_NS_END }
 #else

@@ -21,6 +21,7 @@ static dim3 rows_grid(int M, int C, int threads)
 }
 
 /* ---- casts ---------------------------------------------------------------------------------- */
+/* dst (n), src (n) in either dtype. */
 template <typename D, typename S>
 __global__ void cast_kernel(D *dst, const S *src, size_t n)
 {
@@ -66,6 +67,7 @@ krait_status from_act_cuda(krait_backend *be, float *dst, const void *src, size_
 /* ---- softplus ------------------------------------------------------------------------------ */
 __device__ __forceinline__ float softplus20(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
 
+/* delta, x (M, E) act; bias (E) or NULL. */
 template <typename T>
 __global__ void softplus_fwd_kernel(T *delta, const T *x, const float *bias, int M, int E)
 {
@@ -136,6 +138,7 @@ krait_status softplus_bwd_cuda(krait_backend *be, void *dx, float *dbias, const 
 }
 
 /* ---- gate: out = y * silu(z) --------------------------------------------------------------- */
+/* out, y (M, E) act; z (M, E) act with row stride ldz. */
 template <typename T>
 __global__ void gate_fwd_kernel(T *out, const T *y, const T *z, int ldz, int M, int E)
 {
@@ -147,6 +150,7 @@ __global__ void gate_fwd_kernel(T *out, const T *y, const T *z, int ldz, int M, 
         }
 }
 
+/* dy, dout, y (M, E) act; dz, z (M, E) act with row stride ldz. */
 template <typename T>
 __global__ void gate_bwd_kernel(T *dy, T *dz, int ldz, const T *dout, const T *y, const T *z,
                                 int M, int E)

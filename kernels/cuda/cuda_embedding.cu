@@ -11,6 +11,7 @@
 
 #include <cub/device/device_radix_sort.cuh>
 
+/* out (M, D); ids (M); W (V, D). */
 __global__ void embedding_fwd_kernel(float *out, const int32_t *ids, const float *W, int M, int D)
 {
     for (int r = blockIdx.x; r < M; r += gridDim.x) {
@@ -44,6 +45,7 @@ size_t embedding_scratch_bytes(int M)
     return 3 * cuda_align_up((size_t)M * sizeof(int32_t), 256) + sort_temp_bytes(M);
 }
 
+/* v (M) = 0, 1, ..., M-1. */
 __global__ void iota_kernel(int32_t *v, int M)
 {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < M; i += gridDim.x * blockDim.x)

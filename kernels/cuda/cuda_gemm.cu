@@ -160,13 +160,17 @@ static krait_status gemm_lt(krait_backend *be, cublasOperation_t ta, cublasOpera
         LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
         LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                     &ws, sizeof ws));
-        LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+        LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref,
+                                                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
                                                     &aa, sizeof aa));
-        LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref,
+                                                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
                                                     &ab, sizeof ab));
-        LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+        LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref,
+                                                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
                                                     &ac, sizeof ac));
-        LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
+        LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref,
+                                                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
                                                     &ac, sizeof ac));
         cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(im->lt, op, la, lb, lc, lc, pref, 1,
                                                            &res, &nres);
@@ -199,7 +203,8 @@ static krait_status gemm_lt(krait_backend *be, cublasOperation_t ta, cublasOpera
     }
     if (im->debug_sync) {
         cudaError_t e = cudaStreamSynchronize(im->stream);
-        if (e != cudaSuccess) st = cuda_fail(e, "cublasLtMatmul (synchronized)", __FILE__, __LINE__);
+        if (e != cudaSuccess)
+            st = cuda_fail(e, "cublasLtMatmul (synchronized)", __FILE__, __LINE__);
     }
 done:
     if (pref) cublasLtMatmulPreferenceDestroy(pref);

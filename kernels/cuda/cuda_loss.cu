@@ -45,6 +45,8 @@ __device__ __forceinline__ ce_state ce_shfl(const ce_state &a, int o)
     return b;
 }
 
+/* loss (M); dlogits (M, V) act, row stride ld, or NULL (may alias logits); pred (M) or NULL;
+ * logits (M, V) act, row stride ld; targets (M). */
 template <typename T>
 __global__ void __launch_bounds__(CE_THREADS)
 cross_entropy_kernel(float *loss, T *dlogits, int32_t *pred, const T *logits,

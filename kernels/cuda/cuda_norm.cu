@@ -16,6 +16,7 @@ KRAIT_CUDA_NS_BEGIN
 #define NORM_THREADS 256
 #define NORM_BWD_BLOCKS 256
 
+/* r_out, r_in (M, D) fp32; y (M, D) act; rstd (M); x (M, D) act or NULL; w (D). */
 template <typename T>
 __global__ void __launch_bounds__(NORM_THREADS)
 add_rmsnorm_fwd_kernel(float *r_out, T *y, float *rstd, const float *r_in, const T *x,
@@ -41,6 +42,8 @@ add_rmsnorm_fwd_kernel(float *r_out, T *y, float *rstd, const float *r_in, const
     }
 }
 
+/* dr (M, D) in/out; dx (M, D) act or NULL; dw_part (gridDim.x, D) or NULL; dy (M, D) act;
+ * r_out (M, D); rstd (M); w (D). */
 template <typename T>
 __global__ void __launch_bounds__(NORM_THREADS)
 add_rmsnorm_bwd_kernel(float *dr, T *dx, float *dw_part, const T *dy, const float *r_out,

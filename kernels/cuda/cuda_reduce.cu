@@ -24,6 +24,7 @@ __device__ double block_sum_d(double v, double *red)
     return warp_sum_d(t);
 }
 
+/* part (gridDim.x) double; x (n). */
 __global__ void sumsq_partial_kernel(double *part, const float *x, size_t n)
 {
     __shared__ double red[32];
@@ -85,6 +86,7 @@ __global__ void colsum_partial_kernel(float *part, const T *x, int ld, int M, in
     part[(size_t)s * C + c] = acc;
 }
 
+/* out (C) +=; part (S, C). */
 __global__ void colsum_final_kernel(float *out, const float *part, int S, int C)
 {
     const int c = blockIdx.x * blockDim.x + threadIdx.x;

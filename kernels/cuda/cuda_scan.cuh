@@ -32,7 +32,10 @@ template <> __device__ __forceinline__ float scan_exp<true>(float da) { return e
 template <> __device__ __forceinline__ float scan_exp<false>(float da) { return expf(da); }
 
 /* The exponent scale that goes with scan_exp. */
-template <bool FAST> __device__ __forceinline__ float scan_arg_scale() { return FAST ? KRAIT_LOG2E : 1.0f; }
+template <bool FAST> __device__ __forceinline__ float scan_arg_scale()
+{
+    return FAST ? KRAIT_LOG2E : 1.0f;
+}
 
 /* Sum over the Q lanes of a channel; every lane gets the total. */
 template <int Q> __device__ __forceinline__ float lanes_sum(float v)
@@ -61,8 +64,8 @@ template <int Q> __device__ __forceinline__ scan_lane scan_lane_of(int E)
 }
 
 /* Per-lane constants: A = -exp(A_log) for the lane's states (a valid, harmless -1 elsewhere). */
-__device__ __forceinline__ void scan_load_A(float A[SCAN_NS], const float *A_log, const scan_lane &l,
-                                            int N)
+__device__ __forceinline__ void scan_load_A(float A[SCAN_NS], const float *A_log,
+                                            const scan_lane &l, int N)
 {
 #pragma unroll
     for (int s = 0; s < SCAN_NS; s++) {
@@ -201,7 +204,8 @@ __global__ void __launch_bounds__(32 * Q) ssm_scan_fwd_kernel(const scan_fwd_arg
     if (a.h_last && l.ve)
 #pragma unroll
         for (int s = 0; s < SCAN_NS; s++)
-            if (l.q * SCAN_NS + s < N) a.h_last[((size_t)b * E + l.e) * N + l.q * SCAN_NS + s] = h[s];
+            if (l.q * SCAN_NS + s < N)
+                a.h_last[((size_t)b * E + l.e) * N + l.q * SCAN_NS + s] = h[s];
 }
 
 /* ======== backward kernels (launched by cuda_scan_bwd.cu) ======== */
@@ -278,7 +282,8 @@ __global__ void __launch_bounds__(32 * Q) ssm_scan_bwd_kernel(const scan_bwd_arg
         for (int i = 0; i < CBM * 2 * NPAD / NT; i++) {
             const int idx = i * NT + tid, tt = idx / (2 * NPAD), j = idx % (2 * NPAD), n = j % NPAD;
             const T *src = j < NPAD ? Bm : Cm;
-            s_bc[idx] = (tt < len && n < N) ? ldf(src + ((size_t)b * L + t0 + tt) * a.ldbc + n) : 0.0f;
+            const size_t off = ((size_t)b * L + t0 + tt) * a.ldbc + n;
+            s_bc[idx] = (tt < len && n < N) ? ldf(src + off) : 0.0f;
         }
         float h[SCAN_NS];
 #pragma unroll
@@ -387,7 +392,8 @@ __global__ void __launch_bounds__(32 * Q) ssm_scan_bwd_kernel(const scan_bwd_arg
                         acc.z += v.z;
                         acc.w += v.w;
                     }
-                    float4 *dst = (float4 *)(a.part + (((size_t)ct * a.B + b) * L + t0 + tt) * 2 * NPAD);
+                    const size_t row = ((size_t)ct * a.B + b) * L + t0 + tt;
+                    float4 *dst = (float4 *)(a.part + row * 2 * NPAD);
                     dst[r2] = acc;
                 }
             }
@@ -426,7 +432,7 @@ static inline scan_scratch scan_layout(int B, int L, int E, int N, int chunk)
     off += scan_align256((size_t)B * E * sizeof(float), 256);
     s.refine = off;
     if (chunk > SCAN_CB_MAX)
-        off += scan_align256((size_t)B * ((L + SCAN_CB_MAX - 1) / SCAN_CB_MAX) * E * N * sizeof(float), 256);
+        off += scan_align256((size_t)B * ((L + SCAN_CB_MAX - 1) / SCAN_CB_MAX) * E * N * 4, 256);
     s.total = off;
     return s;
 }

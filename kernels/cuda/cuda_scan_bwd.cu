@@ -63,6 +63,20 @@ __global__ void scan_param_reduce_kernel(float *dA_log, float *dD, const float *
 
 
 /* ---- scratch ------------------------------------------------------------------------------ */
+int scan_fits(krait_backend *be, int N)
+{
+    if (N < 1 || N > CUDA_SCAN_NMAX) return 0;
+    size_t need = 0;
+    switch (scan_lanes(N)) {
+    case 1: need = bwd_smem_floats<1>(); break;
+    case 2: need = bwd_smem_floats<2>(); break;
+    case 4: need = bwd_smem_floats<4>(); break;
+    case 8: need = bwd_smem_floats<8>(); break;
+    default: need = bwd_smem_floats<16>(); break;
+    }
+    return need * sizeof(float) <= (size_t)cuda_im(be)->smem_optin;
+}
+
 size_t scan_scratch_bytes(int B, int L, int E, int N, int chunk)
 {
     if (B <= 0 || L <= 0 || E <= 0 || N <= 0 || N > CUDA_SCAN_NMAX) return 0;

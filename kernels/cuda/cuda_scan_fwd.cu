@@ -5,18 +5,20 @@
  * consecutive channels of one sequence and walks the sequence once, in order:
  *   - each channel's N states are split over Q lanes, 4 per lane, kept in registers for the
  *     whole sequence (never written except at chunk boundaries);
- *   - inputs are staged through shared memory in tiles of 32 steps (8Q for Q < 4): each thread loads its
- *     share of the next tile (u, delta for the 32 channels: two 64-byte rows per step in bf16;
- *     Bm and Cm: one N-vector each per step, shared by all channels) into registers while the
- *     current tile is computed, converts to fp32 and stores it into the other shared buffer;
- *     one __syncthreads per tile;
+ *   - inputs are staged through shared memory in tiles of 32 steps (8Q for Q < 4): each thread
+ *     loads its share of the next tile (u, delta for the 32 channels: two 64-byte rows per step
+ *     in bf16; Bm and Cm: one N-vector each per step, shared by all channels) into registers
+ *     while the current tile is computed, converts to fp32 and stores it into the other shared
+ *     buffer; one __syncthreads per tile;
  *   - per step each lane does 4 x (exp, 2 FMA) + the <C, h> partial, a Q-lane butterfly gives
  *     y, lane 0 of the channel stores it;
  *   - h_chunks receives the state before every `chunk` steps (slot 0 = h0), h_last the end state.
  * Every input byte is read once and every output byte written once. There is no time
  * parallelism inside a channel, so no recomputation and exactly one exp per (t, e, n): at N = 16
- * the scan is bound by the special-function unit (16 exp/clk/SM), not by memory. B*E/32 blocks
- * of 32*Q threads (B=8, E=1536, N=16: 384 blocks of 128 threads, about 3 per SM on an H200).
+ * the scan is bound by the special-function unit (16 exp/clk/SM) and instruction issue (about
+ * 9.5 instructions per (t, e, n)), not by memory. B*E/32 blocks of 32*Q threads (B=8, E=1536,
+ * N=16: 384 blocks of 128 threads, about 3 per SM on an H200, 12 warps, balanced over the 4
+ * schedulers). The kernels themselves are in cuda_scan.cuh.
  * bf16 mode uses ex2.approx on log2(e)-scaled A; fp32 mode uses expf for parity with the CPU.
  */
 #include "cuda_common.cuh"
