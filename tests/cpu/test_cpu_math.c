@@ -1,10 +1,10 @@
 /* tests/cpu/test_cpu_math.c — accuracy of the fast backend's vectorised math (cpu_simd.h, as
  * compiled into the library) against libm in double, on dense sweeps of each function's range:
- *   vexp       [-86.5, 88]            max relative error <= 1.5e-7  (measured 7.7e-8)
- *   vexp2_np   [-125, 0]              max relative error <= 1.5e-7  (measured 7.1e-8)
+ *   vexp       [-86.5, 88]            max relative error <= 1.5e-7  (measured 8.5e-8)
+ *   vexp2_np   [-60, 0]               max relative error <= 1.5e-7  (measured 7.9e-8)
  *   vsoftplus  [-80, 80] (incl. the threshold 20)  max relative error <= 5e-7  (measured 2.6e-7)
- *   vsigmoid   [-80, 80]              max relative error <= 3e-7  (measured 1.4e-7)
- * The bounds hold the Taylor truncation (< 5.2e-9) plus fp32 rounding of the polynomial and the
+ *   vsigmoid   [-80, 80]              max relative error <= 3e-7  (measured 1.5e-7)
+ * The bounds hold the polynomial error (< 2e-9) plus fp32 rounding of the polynomial and the
  * argument reduction; a wrong coefficient or reduction shows up as 1e-4 or worse. Also checks
  * that odd lengths (tails of a vector) are handled and the clamps give finite results.
  */
@@ -51,7 +51,7 @@ int main(void)
     tu_init("test_cpu_math");
     check("vexp", vexp_array_cpu, exp, -86.5, 88.0, 1.5e-7);
     check("vexp", vexp_array_cpu, exp, -1.0, 1.0, 1.5e-7);
-    check("vexp2_np", vexp2_np_array_cpu, ref_exp2, -125.0, 0.0, 1.5e-7);
+    check("vexp2_np", vexp2_np_array_cpu, ref_exp2, -60.0, 0.0, 1.5e-7);
     check("vexp2_np", vexp2_np_array_cpu, ref_exp2, -1.0, 0.0, 1.5e-7);
     check("vsoftplus", vsoftplus_array_cpu, ref_softplus, -80.0, 80.0, 5e-7);
     check("vsoftplus", vsoftplus_array_cpu, ref_softplus, 19.0, 21.0, 5e-7);
@@ -68,7 +68,7 @@ int main(void)
     vsoftplus_array_cpu(y, x, 37);
     for (int i = 0; i < 37; i++) ok &= i % 2 ? y[i] == x[i] : y[i] >= 0.0f && y[i] < 1e-30f;
     vexp2_np_array_cpu(y, x, 37);
-    for (int i = 0; i < 37; i += 2) ok &= y[i] >= 0.0f && y[i] < 1e-37f;
+    for (int i = 0; i < 37; i += 2) ok &= y[i] == 0x1p-60f;   /* the floor */
     tu_check(ok, "extreme inputs give finite, in-range results");
     return tu_finish();
 }

@@ -1,6 +1,7 @@
 /* tests/cpu/test_cpu_scan.c — the fast CPU selective scan and conv1d against the reference, on
  * fresh random inputs in the ops' real domain, at mamba-130m width and at odd shapes, with
- * NaN-filled guarded outputs; and bitwise determinism of the fast backward for a thread count.
+ * NaN-filled guarded outputs; bitwise determinism of the fast backward for a thread count, and
+ * independence of the thread count for everything but the channel sums dBm and dCm.
  *
  * Domain: u ~ N(0,1); delta = softplus(U(-7, 0.5)) in ~[1e-3, 1]; A_log = log(n+1) + N(0, 0.1);
  * Bm, Cm ~ N(0,1); h0 ~ N(0, 0.5); D ~ U(0.5, 1.5).
@@ -22,10 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static float *guarded_copy_src(size_t n) { return tu_alloc_guarded(n); }
-
-static void scan_case(krait_backend *ref, krait_backend *fast, int B, int L, int E, int N,
-                      int chunk, int R, int with_h0, int with_D)
+/* other: the fast backend with another thread count; everything that is not a sum over
+ * channels (all but dBm and dCm) must come out bitwise the same. */
+static void scan_case(krait_backend *ref, krait_backend *fast, krait_backend *other, int B, int L,
+                      int E, int N, int chunk, int R, int with_h0, int with_D)
 {
     printf("scan %s B%d L%d E%d N%d chunk%d R%d h0=%d D=%d\n", fast->name, B, L, E, N, chunk, R,
            with_h0, with_D);
@@ -98,7 +99,7 @@ static void scan_case(krait_backend *ref, krait_backend *fast, int B, int L, int
     tu_guard_ok("ddbc", ddbc[1], nbc);
 
     /* determinism: the same call again gives the same bits */
-    float *du2 = guarded_copy_src(nME), *dd2 = guarded_copy_src(nME), *ddbc2 = guarded_copy_src(nbc);
+    float *du2 = tu_alloc_guarded(nME), *dd2 = tu_alloc_guarded(nME), *ddbc2 = tu_alloc_guarded(nbc);
     float *dA2 = malloc(nEN * 4), *dD2 = malloc(E * 4);
     memcpy(dA2, dA0, nEN * 4);
     memcpy(dD2, dD0, E * 4);
@@ -111,6 +112,25 @@ static void scan_case(krait_backend *ref, krait_backend *fast, int B, int L, int
     for (int r = 0; r < M; r++)
         same &= !memcmp(ddbc2 + (size_t)r * ldbc + R, ddbc[1] + (size_t)r * ldbc + R, 2 * N * 4);
     tu_check(same, "fast scan bwd: two runs differ bitwise");
+
+    /* another thread count */
+    {
+        float *y3 = tu_alloc_guarded(nME), *hl3 = tu_alloc_guarded(nBEN), *hc3 = tu_alloc_guarded(nhc);
+        other->ssm_scan_fwd(other, y3, hl3, hc3, u, delta, A_log, Bm, Cm, ldbc, Dp, h0p, B, L, E, N, chunk);
+        memcpy(dA2, dA0, nEN * 4);
+        memcpy(dD2, dD0, E * 4);
+        other->ssm_scan_bwd(other, du2, dd2, ddbc2 + R, ddbc2 + R + N, dA2, with_D ? dD2 : NULL, dy, u,
+                            delta, A_log, Bm, Cm, ldbc, Dp, hc3, B, L, E, N, chunk);
+        for (size_t i = 0; i < nEN; i++) dA2[i] -= dA0[i];
+        for (int e = 0; e < E; e++) dD2[e] -= dD0[e];
+        tu_check(!memcmp(y3, y[1], nME * 4) && !memcmp(hl3, hl[1], nBEN * 4) && !memcmp(hc3, hc[1], nhc * 4) &&
+                 !memcmp(du2, du[1], nME * 4) && !memcmp(dd2, dd[1], nME * 4) &&
+                 !memcmp(dA2, dA[1], nEN * 4) && !memcmp(dD2, dDv[1], E * 4),
+                 "fast scan: per-channel results depend on the thread count");
+        tu_free_guarded(y3);
+        tu_free_guarded(hl3);
+        tu_free_guarded(hc3);
+    }
 
     /* h_last may alias h0 */
     if (with_h0) {
@@ -133,8 +153,9 @@ static void scan_case(krait_backend *ref, krait_backend *fast, int B, int L, int
     free(u); free(delta); free(A_log); free(dbc); free(D); free(h0); free(dy);
 }
 
-static void conv_case(krait_backend *ref, krait_backend *fast, int B, int L, int E, int K, int ldx,
-                      int with_state, int silu, int with_bias)
+/* other: the fast backend with another thread count; conv results must not depend on it. */
+static void conv_case(krait_backend *ref, krait_backend *fast, krait_backend *other, int B, int L,
+                      int E, int K, int ldx, int with_state, int silu, int with_bias)
 {
     printf("conv %s B%d L%d E%d K%d ldx%d state=%d silu=%d bias=%d\n", fast->name, B, L, E, K, ldx,
            with_state, silu, with_bias);
@@ -150,9 +171,9 @@ static void conv_case(krait_backend *ref, krait_backend *fast, int B, int L, int
     tu_fill_normal(dw0, nW, 0, 1);
     tu_fill_normal(db0, E, 0, 1);
     const float *bp = with_bias ? bias : NULL, *sp = with_state ? state : NULL;
-    krait_backend *bes[2] = { ref, fast };
-    float *out[2], *so[2], *dx[2], *dw[2], *db[2];
-    for (int k = 0; k < 2; k++) {
+    krait_backend *bes[3] = { ref, fast, other };
+    float *out[3], *so[3], *dx[3], *dw[3], *db[3];
+    for (int k = 0; k < 3; k++) {
         krait_backend *be = bes[k];
         out[k] = tu_alloc_guarded(nME);
         so[k] = tu_alloc_guarded(nS);
@@ -182,6 +203,9 @@ static void conv_case(krait_backend *ref, krait_backend *fast, int B, int L, int
     tu_guard_ok("out", out[1], nME);
     tu_guard_ok("state_out", so[1], nS);
     tu_guard_ok("dx", dx[1], nx);
+    tu_check(!memcmp(out[2], out[1], nME * 4) && !memcmp(dx[2], dx[1], nx * 4) &&
+             !memcmp(dw[2], dw[1], nW * 4) && !memcmp(db[2], db[1], E * 4),
+             "fast conv: results depend on the thread count");
     if (with_state) {   /* state_out aliasing state_in */
         float *s = malloc(nS * 4 + 4), *o2 = tu_alloc_guarded(nME);
         memcpy(s, state, nS * 4);
@@ -191,7 +215,7 @@ static void conv_case(krait_backend *ref, krait_backend *fast, int B, int L, int
         free(s);
         tu_free_guarded(o2);
     }
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         tu_free_guarded(out[k]); tu_free_guarded(so[k]); tu_free_guarded(dx[k]);
         free(dw[k]); free(db[k]);
     }
@@ -204,26 +228,27 @@ int main(void)
     krait_backend *ref = krait_backend_cpu_ref_init(), *fast2 = krait_backend_cpu_init(2);
     krait_backend *fast3 = krait_backend_cpu_init(3);
     if (!tu_check(ref && fast2 && fast3, "backends init")) return tu_finish();
-    krait_dims max = { .B = 4, .L = 100, .D = 768, .E = 1536, .N = 16, .K = 4, .R = 48, .chunk = 64 };
+    krait_dims max = { .B = 4, .L = 100, .D = 768, .E = 1536, .N = 64, .K = 4, .R = 48, .chunk = 64 };
     krait_backend *all[3] = { ref, fast2, fast3 };
     for (int i = 0; i < 3; i++)
         tu_check(all[i]->reserve(all[i], &max) == KRAIT_STATUS_OK, "%s reserve", all[i]->name);
 
     /* mamba-130m width */
-    scan_case(ref, fast2, 2, 100, 1536, 16, 64, 48, 1, 1);   /* L not a multiple of the chunk */
-    scan_case(ref, fast2, 1, 64, 1536, 16, 64, 48, 0, 1);
+    scan_case(ref, fast2, fast3, 2, 100, 1536, 16, 64, 48, 1, 1);   /* L not a multiple of the chunk */
+    scan_case(ref, fast2, fast3, 1, 64, 1536, 16, 64, 48, 0, 1);
     /* odd shapes */
-    scan_case(ref, fast2, 3, 1, 37, 16, 64, 0, 1, 1);        /* L = 1, E % 16 != 0 */
-    scan_case(ref, fast3, 2, 29, 37, 16, 8, 5, 1, 1);        /* 3 threads, 4 chunks, ragged */
-    scan_case(ref, fast2, 2, 17, 20, 1, 4, 2, 1, 0);         /* N = 1, no D */
-    scan_case(ref, fast3, 4, 13, 50, 5, 64, 3, 1, 1);        /* generic N, chunk > L, B > 1 */
-    scan_case(ref, fast2, 1, 40, 8, 16, 16, 0, 0, 1);        /* one narrow block */
+    scan_case(ref, fast2, fast3, 3, 1, 37, 16, 64, 0, 1, 1);        /* L = 1, E % 16 != 0 */
+    scan_case(ref, fast3, fast2, 2, 29, 37, 16, 8, 5, 1, 1);        /* 3 threads, 4 chunks, ragged */
+    scan_case(ref, fast2, fast3, 2, 17, 20, 1, 4, 2, 1, 0);         /* N = 1, no D */
+    scan_case(ref, fast3, fast2, 4, 13, 50, 5, 64, 3, 1, 1);        /* generic N, chunk > L, B > 1 */
+    scan_case(ref, fast2, fast3, 1, 40, 8, 16, 16, 0, 0, 1);        /* one narrow block */
+    scan_case(ref, fast3, fast2, 2, 21, 24, 64, 8, 2, 1, 1);        /* N = 64 */
 
-    conv_case(ref, fast2, 2, 64, 1536, 4, 3072, 1, 1, 1);     /* x inside xz */
-    conv_case(ref, fast2, 2, 64, 1536, 4, 3072, 0, 1, 1);
-    conv_case(ref, fast3, 3, 2, 37, 4, 80, 1, 1, 1);          /* L < K-1, ragged E */
-    conv_case(ref, fast2, 2, 1, 20, 4, 20, 1, 0, 0);          /* L = 1 */
-    conv_case(ref, fast3, 2, 9, 33, 3, 40, 1, 1, 1);          /* K = 3 */
+    conv_case(ref, fast2, fast3, 2, 64, 1536, 4, 3072, 1, 1, 1);     /* x inside xz */
+    conv_case(ref, fast2, fast3, 2, 64, 1536, 4, 3072, 0, 1, 1);
+    conv_case(ref, fast3, fast2, 3, 2, 37, 4, 80, 1, 1, 1);          /* L < K-1, ragged E */
+    conv_case(ref, fast2, fast3, 2, 1, 20, 4, 20, 1, 0, 0);          /* L = 1 */
+    conv_case(ref, fast3, fast2, 2, 9, 33, 3, 40, 1, 1, 1);          /* K = 3 */
 
     for (int i = 0; i < 3; i++) krait_backend_destroy(all[i]);
     return tu_finish();
