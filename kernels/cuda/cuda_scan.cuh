@@ -293,9 +293,10 @@ __global__ void __launch_bounds__(32 * Q) ssm_scan_bwd_kernel(const scan_bwd_arg
         }
         __syncthreads();
 
-        /* pass A: checkpoints every S steps */
+        /* pass A: checkpoints every S steps (the last sub-chunk's end state is not needed) */
         for (int j = 0; j < nsub; j++) {
             ck[(size_t)j * NT] = make_float4(h[0], h[1], h[2], h[3]);
+            if (j == nsub - 1) break;
 #pragma unroll
             for (int i = 0; i < S; i++) {
                 const int tt = j * S + i;

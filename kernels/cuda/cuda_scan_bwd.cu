@@ -12,7 +12,9 @@
  *             g_t = C_t dy_t + exp(delta_{t+1} A) g_{t+1}
  *           accumulating du, ddelta (Q-lane butterflies; written by lane 0 of the channel),
  *           dA and dD (registers, whole sequence) and the per-channel dB, dC contributions.
- * (B, L, E, N) is never stored: the state is recomputed (two exps per (t, e, n) in total).
+ * (B, L, E, N) is never stored: states are recomputed. Pass A (all but the last sub-chunk of a
+ * chunk) and pass B take one exp per (t, e, n) each; with chunk <= 8 there is no pass A, so a
+ * caller that can afford h_chunks every 8 steps gets a backward with one exp per element.
  * dBm/dCm are sums over all E channels: the 32 channels of a block are summed in shared memory
  * per sub-chunk and written as one partial per block; a second kernel adds the E/32 partials in
  * block order. dA_log and dD are formed the same way (per-sequence partials, summed over b in

@@ -139,7 +139,7 @@ for line in open(sys.argv[1]):
     if b == "copy": print(f"   copy D2D           {r['gbps']:8.1f} GB/s")
     elif b == "gemm_bf16": print(f"   gemm {r['shape']:<14}{r['tflops']:8.1f} TFLOP/s  ({r['ms']:.3f} ms)")
     elif b.startswith("scan"):
-        print(f"   {b:<18} B{r['B']} L{r['L']} E{r['E']} N{r['N']}: {r['ms']:.3f} ms  "
+        print(f"   {b:<13} B{r['B']} L{r['L']} E{r['E']} N{r['N']} c{r.get('chunk', '-')}: {r['ms']:.3f} ms  "
               f"bw {100*r['bw_fraction']:.0f}% of {r['bw_bound_ms']:.3f} ms  "
               f"sfu {100*r['sfu_fraction']:.0f}% of {r['sfu_bound_ms']:.3f} ms")
     else: print(f"   {b:<18} {r['ms']:.3f} ms  {r['gbps']:.0f} GB/s  {100*r['bw_fraction']:.0f}% of copy")
