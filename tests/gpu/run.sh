@@ -33,6 +33,13 @@ T0=$(date +%s)
 say() { echo "[run.sh $(( $(date +%s) - T0 ))s] $*" | tee -a "$LOGS/run.log"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# nvcc often lives outside PATH on fresh images
+if ! have nvcc; then
+  for d in /usr/local/cuda/bin /usr/local/cuda-13*/bin /opt/cuda/bin; do
+    if [ -x "$d/nvcc" ]; then export PATH="$d:$PATH"; break; fi
+  done
+fi
+
 # ---- 1. the machine ----------------------------------------------------------------------------
 {
   echo "== machine"; uname -a
@@ -121,7 +128,8 @@ BENCH_RC=$?
 {
   echo
   echo "================ krait GPU summary ($MODE build, $(( $(date +%s) - T0 ))s total) ================"
-  head -2 "$LOGS/machine.log" | tail -1
+  grep -A1 "^name" "$LOGS/machine.log" | tail -1 | sed 's/^/GPU: /'
+  grep -E "release [0-9]" "$LOGS/machine.log" | sed 's/^/nvcc: /'
   [ ${#missing[@]} -gt 0 ] && echo "missing for the full build: ${missing[*]}"
   echo "-- tests (ctest -L gpu, rc=$TEST_RC)"
   grep -E "Test +#[0-9]+: " "$LOGS/tests.log" | sed -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: //; s/ \.+/ /' \
