@@ -106,7 +106,7 @@ static void curve(krait_backend *be, uint64_t seed, double *loss, int n)
     krait_rng_init(&r, seed);
     krait_model_init_weights(m, &r);
     krait_trainer *t = krait_trainer_init(m, &tc);
-    krait_data_source ds = { NULL, rule_batch };
+    krait_data_source ds = { .ctx = NULL, .next_batch = rule_batch };
     for (int i = 0; i < n; i++) {
         krait_step_info info;
         if (krait_trainer_step(t, &ds, &info)) {
