@@ -64,8 +64,24 @@ cc_ok '#include <cblas.h>
 int main(void){return 0;}' "-I/usr/include/openblas -I/usr/include/x86_64-linux-gnu/openblas-openmp -lopenblas" \
   || missing+=("libopenblas-dev (OpenBLAS with cblas.h)")
 cc_ok 'int main(void){return 0;}' "-fopenmp" || missing+=("OpenMP (libgomp)")
+DEPS_ARGS=()
 if [ ${#missing[@]} -gt 0 ]; then
   say "missing for the full krait build: ${missing[*]}"
+  # Debian packages carried in .gpu-deps/ (apt-get download on the dev machine; the GPU machine
+  # has no network): unpack them into a private prefix and point the build there.
+  if ls "$ROOT"/.gpu-deps/*.deb >/dev/null 2>&1 && have dpkg; then
+    DEPS=/tmp/krait-deps
+    rm -rf "$DEPS"; mkdir -p "$DEPS"
+    for d in "$ROOT"/.gpu-deps/*.deb; do dpkg -x "$d" "$DEPS"; done
+    A=x86_64-linux-gnu
+    export LD_LIBRARY_PATH="$DEPS/usr/lib/$A:$DEPS/lib/$A:$DEPS/usr/lib/$A/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export PKG_CONFIG_LIBDIR="$DEPS/usr/lib/$A/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$DEPS"
+    DEPS_ARGS=(-DCMAKE_PREFIX_PATH="$DEPS/usr" -DZLIB_INCLUDE_DIR="$DEPS/usr/include"
+               -DZLIB_LIBRARY="$DEPS/usr/lib/$A/libz.a" -DCJSON_INCLUDE_DIR="$DEPS/usr/include"
+               -DCJSON_LIBRARY="$DEPS/usr/lib/$A/libcjson.so")
+    say "unpacked $(ls "$ROOT"/.gpu-deps/*.deb | wc -l) carried packages into $DEPS; trying the full build"
+    missing=()
+  fi
 fi
 
 # ---- 2. configure + build ----------------------------------------------------------------------
@@ -74,7 +90,7 @@ CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90)
 if [ $STANDALONE = 0 ] && [ ${#missing[@]} = 0 ]; then
   MODE=full
   say "configuring the full project (KRAIT_CUDA=ON, sm_90) in $BUILD"
-  cmake -S "$ROOT" -B "$BUILD" "${CMAKE_ARGS[@]}" -DKRAIT_CUDA=ON -DKRAIT_NATIVE=OFF \
+  cmake -S "$ROOT" -B "$BUILD" "${CMAKE_ARGS[@]}" "${DEPS_ARGS[@]}" -DKRAIT_CUDA=ON \
     > "$LOGS/configure.log" 2>&1 || { say "full configure failed (see configure.log); using the standalone build"; MODE=standalone; }
 else
   MODE=standalone
@@ -86,6 +102,7 @@ if [ $MODE = standalone ]; then
     || { say "configure FAILED:"; tail -30 "$LOGS/configure.log"; exit 1; }
 fi
 TARGETS=(test_gpu_basics test_gpu_ops test_gpu_linear test_gpu_conv test_gpu_scan bench_ops_gpu)
+[ $MODE = full ] && TARGETS+=(test_gpu_model krait-bench krait-model)
 say "building (${MODE}, -j$JOBS): ${TARGETS[*]}"
 if ! cmake --build "$BUILD" -j"$JOBS" --target "${TARGETS[@]}" > "$LOGS/build.log" 2>&1; then
   say "build FAILED:"; grep -E "error|Error" "$LOGS/build.log" | head -40; exit 1
@@ -124,6 +141,23 @@ BARGS=()
 timeout 150 "$TESTDIR/bench_ops_gpu" "${BARGS[@]}" > "$LOGS/bench.jsonl" 2> "$LOGS/bench.log"
 BENCH_RC=$?
 
+# ---- 4b. whole-model benchmark and the transformers check (full build only) ---------------------
+TRAIN_RC=- HF_RC=-
+if [ $MODE = full ]; then
+  say "training throughput: krait-bench train --device cuda --shape 130m --seq-len 2048"
+  timeout 150 "$BUILD/apps/krait-bench" train --device cuda --shape 130m --seq-len 2048 --batch 8 \
+    --steps 5 --json > "$LOGS/train.out" 2> "$LOGS/train.log"
+  TRAIN_RC=$?
+  if have python3 && python3 -c "import torch, transformers" >/dev/null 2>&1; then
+    say "transformers interoperability: tests/hf/check_transformers.py"
+    timeout 150 python3 "$ROOT/tests/hf/check_transformers.py" "$BUILD/apps/krait-model" \
+      > "$LOGS/hf.log" 2>&1
+    HF_RC=$?
+  else
+    say "python3 with torch + transformers: not found, transformers check skipped"
+  fi
+fi
+
 # ---- 5. summary --------------------------------------------------------------------------------
 {
   echo
@@ -156,6 +190,11 @@ PY
     sed 's/^/   /' "$LOGS/bench.jsonl"
   fi
   grep -h "cuda profile" "$LOGS/bench.log" | sed 's/^/   /'
+  echo "-- model training (rc=$TRAIN_RC)"
+  [ -f "$LOGS/train.out" ] && tail -2 "$LOGS/train.out" | sed 's/^/   /'
+  [ -f "$LOGS/train.log" ] && grep -E "error|warning" "$LOGS/train.log" | head -5 | sed 's/^/   /'
+  echo "-- transformers check (rc=$HF_RC)"
+  [ -f "$LOGS/hf.log" ] && grep -E "PASS|FAIL|SKIP|Error|error" "$LOGS/hf.log" | head -30 | sed 's/^/   /'
   echo "logs: $LOGS"
 } | tee "$LOGS/summary.txt"
-[ $TEST_RC = 0 ] && [ $BENCH_RC = 0 ]
+[ $TEST_RC = 0 ] && [ $BENCH_RC = 0 ] && [ "$TRAIN_RC" != 1 ] && [ "$HF_RC" != 1 ]

@@ -10,8 +10,9 @@ Checks (one PASS / FAIL / SKIP line each; exit status 1 if any FAIL):
  transformers -> krait
   hf-tied            MambaForCausalLM (hidden 64, 2 layers, vocab 100, state 16, use_bias False, tied),
                      weights perturbed, save_pretrained; krait-model logits == HF logits (max abs diff
-                     <= tol * max(1, max|HF logit|)); krait pads vocab 100 to 104 with zero rows, so its
-                     extra 4 logits must be exactly 0.
+                     <= tol * max(1, max|HF logit|)). A config written by transformers keeps its
+                     vocab as written (100); where krait pads (original state-spaces configs: 100 ->
+                     104, zero rows), the extra logits must be exactly 0.
   hf-untied          the same with tie_word_embeddings False (lm_head stored).
   hf-embedding-name  the tied folder with the embedding renamed to backbone.embedding.weight.
   hf-lm-head-stored  the tied folder with lm_head.weight stored too (as the -hf hub repos hold it).
