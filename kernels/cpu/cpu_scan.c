@@ -2,23 +2,35 @@
  * ref_scan.c; see there for the adjoint equations).
  *
  * Layout: u, delta, y are (B, L, E) with E contiguous, so one vf holds 16 consecutive channels of
- * one token. A "block" is (b, 16 channels); its N states are N vf in L1 (N = 16 is compiled as
- * its own specialisation so that the state loop unrolls). Bm_t[n] and Cm_t[n]
+ * one token. A "block" is 16 channels; for one sequence its N states are N vf. Bm_t[n] and Cm_t[n]
  * are scalars broadcast to all lanes. exp(delta A) is computed as 2^(delta A log2 e) with
  * vexp2_np. A last, narrower block (E not a multiple of 16) runs with zero-padded lanes, which
- * stay exactly zero through the recurrence.
+ * stay exactly zero through the recurrence. Both directions run with denormals flushed to zero
+ * (vfp_flush_denormals): where dy is zero for many steps the adjoint decays geometrically into
+ * the denormal range, and each denormal operand would cost a microcode assist (8x slower).
  *
- * Forward: blocks in parallel (static), each walks all L steps, storing y, the chunk-boundary
- * states and h_last. Backward: never stores (B, L, E, N). Each thread owns a fixed range of
- * blocks and walks b and the chunks from last to first; per chunk and block it recomputes the
- * states exactly as the forward did, keeping the decays a_t and the products a_t h_{t-1} in a
- * per-thread chunk buffer (and adding dy h lane-wise into per-thread (chunk, N) vectors on the
- * way, since dCm needs no adjoint), then runs the adjoint backwards, adding g delta u into a
- * second set of (chunk, N) vectors. It then sums the lanes of both (fixed tree) into its own
- * (B, L, N) partials. After the one barrier the threads' partials are
- * added in thread order into dBm and dCm, so the result is bitwise deterministic for a given
- * thread count. dA and dD stay per channel (no reduction). The loops prefetch the strided
- * (B, L, E) rows a few steps ahead.
+ * Forward: (b, block) items in parallel (static), each walks all L steps with its states in
+ * registers (N = 16), storing y, the chunk-boundary states and h_last.
+ *
+ * Backward: never stores (B, L, E, N). Work items are (b, part of the blocks): whole sequences
+ * when B >= threads (so every dBm, dCm entry is summed inside one thread), else each sequence's
+ * blocks split into P parts. Per item, chunks from last to first; per chunk and block:
+ *   recompute  the states from h_chunks exactly as the forward did, storing a_t and a_t h_{t-1}
+ *              for the chunk (per-thread (chunk, N) buffers), in groups of 16 states whose h stay
+ *              in registers;
+ *   adjoint    from the last step down, the carries g of a group of 16 states in registers,
+ *              S1 = sum_n g Bm and S2 = sum_n A g a h (partial over groups) giving du, ddelta.
+ * dCm needs dy h and dBm needs g delta u summed over channels: per step the 16 products of a
+ * group are folded into one vector of 16 sums over their lanes (vhsum16_4/_end, four at a time)
+ * and added to the item's (b, t, n) output — the first block of the item writes, the others add,
+ * in block order. With P = 1 that output is dBm/dCm itself, so those are bitwise the same for any
+ * thread count; with P > 1 the parts' partials are added in part order after a barrier
+ * (deterministic for a thread count). dA and dD are summed per (b, block) and then over b in
+ * order: independent of the thread count, like du and ddelta.
+ * Rows a page or more apart (E >= 1024, or E not a multiple of 16) are first staged: per chunk,
+ * one pass over each row copies delta, u, dy of up to 16 blocks into contiguous per-thread slots
+ * (and du, ddelta back out), instead of every block walking rows on different pages (TLB misses
+ * dominated at E = 1536). Narrower rows are read in place, prefetched a few steps ahead.
  * Not here: anything for act dtypes other than fp32.
  */
 #include "cpu_internal.h"
@@ -32,33 +44,37 @@
 /* A block reads 64 bytes of each (B, L, E) row, rows E * 4 bytes apart: too far apart for the
  * hardware prefetchers, so the loops prefetch the rows this many steps ahead. */
 #define PREFETCH_ROWS 12
+#define SG 16               /* states per group of the backward (registers) */
+#define STAGE_BLOCKS 16     /* blocks staged together */
+#define STAGE_MIN_ROW 4096  /* row size in bytes from which the backward stages rows */
+/* Per-thread buffers are followed by BUF_PAD vf so that the same (k, n) of different buffers
+ * never sits at the same offset modulo 4 KiB (which would alias loads with stores). */
+#define BUF_PAD 7
 
 static int nblocks(int E) { return (E + VL - 1) / VL; }
+
+static int rows_in_place(int E) { return E % VL == 0 && (size_t)E * sizeof(float) < STAGE_MIN_ROW; }
 
 size_t scan_fwd_scratch_cpu(const krait_dims *d, int nthreads)
 {
     return (size_t)nthreads * 2 * (size_t)d->N * VL;                /* A2, h per thread */
 }
 
-/* Per thread: h (N), ahs, as, dBp, dCp (chunk N each), each buffer
- * followed by BUF_PAD vf so that the same (k, n) of different buffers never sits at the same
- * offset modulo 4 KiB (which would alias loads with stores and crowd one cache set). */
-#define BUF_PAD 7
-static size_t bwd_per_thread(size_t N, size_t chunk)
+/* Backward, per thread (in vf): as, ahs (chunk, N), s12 (chunk, 2), the staging slots
+ * (5, STAGE_BLOCKS, chunk) and the carries of every block (nblk, N). */
+static size_t bwd_per_thread(size_t N, size_t chunk, size_t nblk)
 {
-    return N + 4 * chunk * N + 4 * BUF_PAD;   /* in vf */
+    return 2 * chunk * N + 2 * chunk + 5 * STAGE_BLOCKS * chunk + nblk * N + 3 * BUF_PAD;
 }
-
-/* ... plus, shared per block: A, A2, gcarry, dA (N each) and dD (1) (in vf), plus per thread
- * its lane-reduced partial dBm and dCm for every (b, t, n). In floats. */
-static size_t bwd_partials(size_t B, size_t L, size_t N) { return 2 * B * L * N; }
 
 size_t scan_bwd_scratch_cpu(const krait_dims *d, int nthreads)
 {
-    size_t N = (size_t)d->N, BL = (size_t)d->B * (size_t)d->L;
+    size_t N = (size_t)d->N, B = (size_t)d->B, nblk = (size_t)nblocks(d->E), BL = B * (size_t)d->L;
     if ((size_t)d->rows > BL) BL = (size_t)d->rows;
-    return ((size_t)nthreads * bwd_per_thread(N, (size_t)d->chunk) + (size_t)nblocks(d->E) * (4 * N + 1)) * VL +
-           (size_t)nthreads * bwd_partials(BL, 1, N);
+    /* shared: A, A2 (nblk, N); dA, dD per (b, block); floats: up to nthreads parts' partial
+     * dBm and dCm (B, L, N) each */
+    return ((size_t)nthreads * bwd_per_thread(N, (size_t)d->chunk, nblk) + nblk * 2 * N +
+            B * nblk * (N + 1)) * VL + (size_t)nthreads * 2 * BL * N;
 }
 
 /* A2[n] = A[e, n] log2 e and (if A != NULL) A[n] = -exp(A_log[e, n]) for the block's lanes
@@ -75,14 +91,15 @@ static void load_A(vf *A2, vf *A, const float *A_log, int e0, int w, int N)
     }
 }
 
-/* h[n] lanes <- src[(e0 + j) * N + n] (a (E, N) slab), zero when src is NULL. */
-static void gather_state(vf *h, const float *src, int e0, int w, int N)
+/* h[j] lanes <- src[(e0 + lane) * N + n0 + j] for j < G (from an (E, N) slab), zero when src is
+ * NULL. */
+static void gather_state(vf *h, const float *src, int e0, int w, int n0, int G, int N)
 {
-    for (int n = 0; n < N; n++) {
+    for (int j = 0; j < G; j++) {
         float tmp[VL] = { 0 };
         if (src)
-            for (int j = 0; j < w; j++) tmp[j] = src[(size_t)(e0 + j) * N + n];
-        h[n] = vload(tmp);
+            for (int l = 0; l < w; l++) tmp[l] = src[(size_t)(e0 + l) * N + n0 + j];
+        h[j] = vload(tmp);
     }
 }
 
@@ -104,7 +121,7 @@ scan_fwd_block(float *y, float *h_last, float *h_chunks, const float *u, const f
 {
     int nch = (L + chunk - 1) / chunk;
     load_A(A2, NULL, A_log, e0, w, N);
-    gather_state(h, h0 ? h0 + (size_t)b * E * N : NULL, e0, w, N);
+    gather_state(h, h0 ? h0 + (size_t)b * E * N : NULL, e0, w, 0, N, N);
     vf dsk = vset1(0.0f);
     if (Dskip) dsk = vload_n(Dskip + e0, w);
     for (int t = 0; t < L; t++) {
@@ -165,6 +182,7 @@ krait_status ssm_scan_fwd_cpu(krait_backend *be,
 
 #pragma omp parallel num_threads(nt)
     {
+        unsigned fp = vfp_flush_denormals();
         vf *A2 = (vf *)scratch + (size_t)omp_get_thread_num() * 2 * N, *h = A2 + N;
 #pragma omp for schedule(static)
         for (int item = 0; item < B * nblk; item++) {
@@ -179,93 +197,184 @@ krait_status ssm_scan_fwd_cpu(krait_backend *be,
                                b, e0, w, L, E, N, chunk, A2, h);
             }
         }
+        vfp_restore(fp);
     }
     return KRAIT_STATUS_OK;
 }
 
-/* Per-thread views into the backward scratch. */
-typedef struct bwd_bufs {
-    vf *A, *A2;      /* (N) of the current block (shared arrays) */
-    vf *h;           /* (N) running state of the recompute */
-    vf *ahs;         /* (chunk, N): a_t h_{t-1} of step t0 + k */
-    vf *as;          /* (chunk, N): decay a_t of step t0 + k */
-    vf *dBp, *dCp;   /* (chunk, N) lane-wise partial sums over this thread's blocks */
-} bwd_bufs;
+/* ---- backward ------------------------------------------------------------------------------ */
 
-static bwd_bufs bufs_for(float *scratch, size_t per_thread, int th, int N, int chunk)
+/* What every block of a call shares, and the calling thread's buffers. */
+typedef struct bwd_ctx {
+    const float *Bm, *Cm, *Dskip;
+    int ldbc, L, N;
+    vf *as, *ahs;         /* (chunk, N): a_t and a_t h_{t-1} of the block being done */
+    vf *s12;              /* (chunk, 2): S1, S2 summed over the state groups done so far */
+} bwd_ctx;
+
+/* One block of one chunk: steps t0 .. t0 + len - 1 of sequence b. Its delta, u, dy are read at
+ * d, u, g and its du, ddelta written at du, dd, step k at k * ld floats (the (B, L, E) arrays
+ * themselves, ld = E, or a staging slot, ld = VL). dBm and dCm (or a part's partials) of step k
+ * are at oB, oC + k * ldo. */
+typedef struct bwd_blk {
+    int b, t0, len, e0, w, first, prefetch;
+    size_t ld, ldo;
+    const float *d, *u, *g;
+    float *du, *dd, *oB, *oC;
+    const vf *A, *A2;     /* (N) */
+    vf *gc, *dA, *dD;     /* (N) carries of g; (N) and (1) sums for this (b, block) */
+    const float *hstart;  /* (E, N) state before t0 */
+} bwd_blk;
+
+/* out[0 .. G) = (first ? 0 : out) + lanes of s. */
+static inline __attribute__((always_inline)) void add_sums(float *out, vf s, int G, int first)
 {
-    bwd_bufs bb;
-    bb.A = bb.A2 = NULL;
-    bb.h = (vf *)scratch + (size_t)th * per_thread;
-    bb.ahs = bb.h + N + BUF_PAD;
-    bb.as = bb.ahs + (size_t)chunk * N + BUF_PAD;
-    bb.dBp = bb.as + (size_t)chunk * N + BUF_PAD;
-    bb.dCp = bb.dBp + (size_t)chunk * N + BUF_PAD;
-    return bb;
+    if (!first) s = s + vload_n(out, G);
+    vstore_n(out, s, G);
 }
 
-/* One block, one chunk [t0, t1): recompute, then the adjoint from t1 - 1 down to t0. */
+/* States n0 .. n0 + G - 1 over the chunk: a_t, a_t h_{t-1} into as, ahs; dCm += sum_e dy h. */
 static inline __attribute__((always_inline)) void
-scan_bwd_block(float *du, float *ddelta, const float *dy, const float *u, const float *delta,
-               const float *Bm, const float *Cm, int ldbc, const float *Dskip,
-               const float *hstart, const bwd_bufs *bb, vf *gc, vf *dA, vf *dD,
-               int b, int e0, int w, int t0, int t1, int L, int E, int N)
+bwd_recompute(const bwd_ctx *c, const bwd_blk *bk, int n0, int G)
 {
-    vf *h = bb->h, *ahs = bb->ahs, *as = bb->as, *A = bb->A, *A2 = bb->A2;
-    vf *dBp = bb->dBp, *dCp = bb->dCp;
-    gather_state(h, hstart, e0, w, N);
-    for (int t = t0; t < t0 + PREFETCH_ROWS && t < t1; t++) {
-        __builtin_prefetch(delta + ((size_t)b * L + t) * E + e0);
-        __builtin_prefetch(u + ((size_t)b * L + t) * E + e0);
-        __builtin_prefetch(dy + ((size_t)b * L + t) * E + e0);
-    }
-    /* Recompute: the decays a_t and the products a_t h_{t-1}, and (needing no adjoint) the
-     * lane-wise dCm partials dy_t h_t. h itself is computed exactly as the forward does. */
-    for (int t = t0; t < t1; t++) {
-        int k = t - t0;
-        size_t i = ((size_t)b * L + t) * E + e0;
-        if (t + PREFETCH_ROWS < t1) {
-            __builtin_prefetch(delta + i + (size_t)PREFETCH_ROWS * E);
-            __builtin_prefetch(u + i + (size_t)PREFETCH_ROWS * E);
-            __builtin_prefetch(dy + i + (size_t)PREFETCH_ROWS * E);
+    const int N = c->N;
+    const size_t ld = bk->ld;
+    vf h[SG], hmem[SG];   /* gathered through memory so that h itself stays in registers */
+    gather_state(hmem, bk->hstart, bk->e0, bk->w, n0, G, N);
+    for (int j = 0; j < G; j++) h[j] = hmem[j];
+    const vf *A2 = bk->A2 + n0;
+    for (int k = 0; k < bk->len; k++) {
+        if (bk->prefetch && n0 == 0 && k + PREFETCH_ROWS < bk->len) {
+            size_t p = (size_t)(k + PREFETCH_ROWS) * ld;
+            __builtin_prefetch(bk->d + p);
+            __builtin_prefetch(bk->u + p);
+            __builtin_prefetch(bk->g + p);
+            __builtin_prefetch(bk->du + p, 1);
+            __builtin_prefetch(bk->dd + p, 1);
         }
-        const float *Brow = Bm + ((size_t)b * L + t) * ldbc;
-        vf d = vload_n(delta + i, w), dU = d * vload_n(u + i, w), g_y = vload_n(dy + i, w);
-        vf *ap = as + (size_t)k * N, *ahp = ahs + (size_t)k * N, *cp = dCp + (size_t)k * N;
-#pragma GCC unroll 16
-        for (int n = 0; n < N; n++) {
-            vf a = vexp2_np(d * A2[n]);
-            ap[n] = a;
-            ahp[n] = a * h[n];
-            h[n] = a * h[n] + dU * Brow[n];
-            cp[n] = cp[n] + g_y * h[n];
+        const float *Brow = c->Bm + ((size_t)bk->b * c->L + bk->t0 + k) * c->ldbc + n0;
+        vf d = vload(bk->d + k * ld), dU = d * vload(bk->u + k * ld), gy = vload(bk->g + k * ld);
+        vf *ap = c->as + (size_t)k * N + n0, *ahp = c->ahs + (size_t)k * N + n0, r[4];
+#pragma GCC unroll 4
+        for (int m = 0; m < 4; m++) {
+            vf p[4];
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {
+                int j = 4 * m + i;
+                p[i] = vset1(0.0f);
+                if (j < G) {
+                    vf a = vexp2_np(d * A2[j]), ah = a * h[j];
+                    ap[j] = a;
+                    ahp[j] = ah;
+                    h[j] = ah + dU * Brow[j];
+                    p[i] = gy * h[j];
+                }
+            }
+            r[m] = vhsum16_4(p[0], p[1], p[2], p[3]);
+        }
+        add_sums(bk->oC + k * bk->ldo + n0, vhsum16_end(r[0], r[1], r[2], r[3]), G, bk->first);
+    }
+}
+
+/* States n0 .. n0 + G - 1 from the last step down: g = dy Cm + a_{t+1} g_{t+1}; dA += g delta a h;
+ * dBm += sum_e g delta u; S1, S2 summed over the groups give du, ddelta after the last one. */
+static inline __attribute__((always_inline)) void
+bwd_adjoint(const bwd_ctx *c, const bwd_blk *bk, int n0, int G)
+{
+    const int N = c->N, firstg = n0 == 0, lastg = n0 + G == N;
+    const size_t ld = bk->ld;
+    vf gc[SG];
+    for (int j = 0; j < G; j++) gc[j] = bk->gc[n0 + j];
+    const vf *A = bk->A + n0;
+    vf *dA = bk->dA + n0, zero = vset1(0.0f), dDacc = *bk->dD;
+    vf dsk = c->Dskip ? vload_n(c->Dskip + bk->e0, bk->w) : zero;
+    for (int k = bk->len - 1; k >= 0; k--) {
+        size_t row = (size_t)bk->b * c->L + bk->t0 + k;
+        const float *Brow = c->Bm + row * c->ldbc + n0, *Crow = c->Cm + row * c->ldbc + n0;
+        vf d = vload(bk->d + k * ld), uu = vload(bk->u + k * ld), gy = vload(bk->g + k * ld);
+        vf dU = d * uu, S1[2] = { firstg ? zero : c->s12[2 * k], zero };
+        vf S2[2] = { firstg ? zero : c->s12[2 * k + 1], zero };
+        const vf *ap = c->as + (size_t)k * N + n0, *ahp = c->ahs + (size_t)k * N + n0;
+        vf r[4];
+#pragma GCC unroll 4
+        for (int m = 0; m < 4; m++) {
+            vf p[4];
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {
+                int j = 4 * m + i;
+                p[i] = vset1(0.0f);
+                if (j < G) {
+                    vf g = gy * Crow[j] + gc[j];
+                    S1[j & 1] = S1[j & 1] + g * Brow[j];
+                    vf gah = g * ahp[j];
+                    S2[j & 1] = S2[j & 1] + A[j] * gah;
+                    dA[j] = dA[j] + d * gah;
+                    p[i] = g * dU;
+                    gc[j] = ap[j] * g;
+                }
+            }
+            r[m] = vhsum16_4(p[0], p[1], p[2], p[3]);
+        }
+        add_sums(bk->oB + k * bk->ldo + n0, vhsum16_end(r[0], r[1], r[2], r[3]), G, bk->first);
+        vf s1 = S1[0] + S1[1], s2 = S2[0] + S2[1];
+        if (lastg) {
+            vstore(bk->du + k * ld, dsk * gy + d * s1);
+            vstore(bk->dd + k * ld, uu * s1 + s2);
+            dDacc = dDacc + gy * uu;
+        } else {
+            c->s12[2 * k] = s1;
+            c->s12[2 * k + 1] = s2;
         }
     }
-    vf dsk = Dskip ? vload_n(Dskip + e0, w) : vset1(0.0f), dDacc = *dD;
-    for (int t = t1 - 1; t >= t0; t--) {
-        int k = t - t0;
-        size_t i = ((size_t)b * L + t) * E + e0;
-        if (t - PREFETCH_ROWS >= t0) __builtin_prefetch(dy + i - (size_t)PREFETCH_ROWS * E);
-        const float *Brow = Bm + ((size_t)b * L + t) * ldbc, *Crow = Cm + ((size_t)b * L + t) * ldbc;
-        vf d = vload_n(delta + i, w), uu = vload_n(u + i, w), g_y = vload_n(dy + i, w);
-        vf dU = d * uu, S1[2] = { vset1(0.0f), vset1(0.0f) }, S2[2] = { vset1(0.0f), vset1(0.0f) };
-        vf *ap = as + (size_t)k * N, *ahp = ahs + (size_t)k * N, *bp = dBp + (size_t)k * N;
-#pragma GCC unroll 16
-        for (int n = 0; n < N; n++) {
-            vf g = g_y * Crow[n] + gc[n];
-            S1[n & 1] = S1[n & 1] + g * Brow[n];
-            vf gah = g * ahp[n];
-            S2[n & 1] = S2[n & 1] + A[n] * gah;
-            dA[n] = dA[n] + d * gah;
-            bp[n] = bp[n] + g * dU;
-            gc[n] = ap[n] * g;
+    for (int j = 0; j < G; j++) bk->gc[n0 + j] = gc[j];
+    if (lastg) *bk->dD = dDacc;
+}
+
+static void bwd_block(const bwd_ctx *c, const bwd_blk *bk)
+{
+    const int N = c->N;
+    int n0 = 0;
+    for (; n0 + SG <= N; n0 += SG) bwd_recompute(c, bk, n0, SG);
+    if (n0 < N) bwd_recompute(c, bk, n0, N - n0);
+    for (n0 = 0; n0 + SG <= N; n0 += SG) bwd_adjoint(c, bk, n0, SG);
+    if (n0 < N) bwd_adjoint(c, bk, n0, N - n0);
+}
+
+/* Channels [e0, e1) of rows r0 + k (k < len, rows E floats apart) to or from slots of `chunk`
+ * vf, one slot per block (lanes past e1 zero on the way in). One pass over each row. */
+static void stage_in(vf *sd, vf *su, vf *sg, const float *delta, const float *u, const float *dy,
+                     size_t r0, int len, int e0, int e1, int E, int chunk)
+{
+    for (int k = 0; k < len; k++) {
+        size_t r = (r0 + k) * E;
+        if (k + PREFETCH_ROWS < len)
+            for (int e = e0; e < e1; e += VL) {
+                size_t p = r + (size_t)PREFETCH_ROWS * E + e;
+                __builtin_prefetch(delta + p);
+                __builtin_prefetch(u + p);
+                __builtin_prefetch(dy + p);
+            }
+        for (int e = e0, s = 0; e < e1; e += VL, s++) {
+            int w = e1 - e < VL ? e1 - e : VL;
+            size_t o = (size_t)s * chunk + k;
+            sd[o] = vload_n(delta + r + e, w);
+            su[o] = vload_n(u + r + e, w);
+            sg[o] = vload_n(dy + r + e, w);
         }
-        vf s1 = S1[0] + S1[1];
-        vstore_n(du + i, dsk * g_y + d * s1, w);
-        vstore_n(ddelta + i, uu * s1 + (S2[0] + S2[1]), w);
-        dDacc = dDacc + g_y * uu;
     }
-    *dD = dDacc;
+}
+
+static void stage_out(float *du, float *ddelta, const vf *sdu, const vf *sdd, size_t r0, int len,
+                      int e0, int e1, int E, int chunk)
+{
+    for (int k = 0; k < len; k++) {
+        size_t r = (r0 + k) * E;
+        for (int e = e0, s = 0; e < e1; e += VL, s++) {
+            int w = e1 - e < VL ? e1 - e : VL;
+            vstore_n(du + r + e, sdu[(size_t)s * chunk + k], w);
+            vstore_n(ddelta + r + e, sdd[(size_t)s * chunk + k], w);
+        }
+    }
 }
 
 krait_status ssm_scan_bwd_cpu(krait_backend *be,
@@ -283,82 +392,139 @@ krait_status ssm_scan_bwd_cpu(krait_backend *be,
                               int B, int L, int E, int N, int chunk)
 {
     float *du = du_, *ddelta = ddelta_, *dBm = dBm_, *dCm = dCm_;
-    const float *dy = dy_, *u = u_, *delta = delta_, *Bm = Bm_, *Cm = Cm_;
+    const float *dy = dy_, *u = u_, *delta = delta_;
     int nt = cpu_threads(be), nblk = nblocks(E), nch = (L + chunk - 1) / chunk;
     krait_dims dims = { .B = B, .L = L, .E = E, .N = N, .chunk = chunk };
     float *scratch = cpu_scratch(be, scan_bwd_scratch_cpu(&dims, nt), "ssm_scan_bwd");
     if (!scratch) return KRAIT_STATUS_UNSUPPORTED;
-    size_t per_thread = bwd_per_thread((size_t)N, (size_t)chunk);
-    vf *gcarry = (vf *)scratch + (size_t)nt * per_thread;   /* (nblk, N) */
-    vf *dAacc = gcarry + (size_t)nblk * N;                  /* (nblk, N) */
-    vf *Aall = dAacc + (size_t)nblk * N;                    /* (nblk, N) */
+    size_t per_thread = bwd_per_thread((size_t)N, (size_t)chunk, (size_t)nblk);
+    vf *Aall = (vf *)scratch + (size_t)nt * per_thread;     /* (nblk, N) */
     vf *A2all = Aall + (size_t)nblk * N;                    /* (nblk, N) */
-    vf *dDacc = A2all + (size_t)nblk * N;                   /* (nblk) */
-    float *partials = (float *)(dDacc + nblk);              /* (nthreads, 2, B, L, N) */
-    size_t np = bwd_partials((size_t)B, (size_t)L, (size_t)N);
+    vf *dAb = A2all + (size_t)nblk * N;                     /* (B, nblk, N) */
+    vf *dDb = dAb + (size_t)B * nblk * N;                   /* (B, nblk) */
+    float *partials = (float *)(dDb + (size_t)B * nblk);    /* (P, 2, B, L, N) when P > 1 */
+    size_t np = (size_t)B * L * N;
+    int P = B >= nt ? 1 : (nt + B - 1) / B;                  /* parts per sequence */
+    if (P > nblk) P = nblk;
+    int in_place = rows_in_place(E);
 
 #pragma omp parallel num_threads(nt)
     {
-        int nth = omp_get_num_threads(), tid = omp_get_thread_num(), blo, bhi;
-        cpu_split(nblk, nth, tid, &blo, &bhi);
-        bwd_bufs bb = bufs_for(scratch, per_thread, tid, N, chunk);
-        for (int blk = blo; blk < bhi; blk++) {
+        unsigned fp = vfp_flush_denormals();
+        int nth = omp_get_num_threads(), tid = omp_get_thread_num(), ilo, ihi;
+        vf *tb = (vf *)scratch + (size_t)tid * per_thread;
+        bwd_ctx c = { Bm_, Cm_, Dskip, ldbc, L, N, tb, tb + (size_t)chunk * N + BUF_PAD, NULL };
+        c.s12 = c.ahs + (size_t)chunk * N + BUF_PAD;
+        vf *sd = c.s12 + (size_t)2 * chunk + BUF_PAD, *su = sd + (size_t)STAGE_BLOCKS * chunk;
+        vf *sg = su + (size_t)STAGE_BLOCKS * chunk, *sdu = sg + (size_t)STAGE_BLOCKS * chunk;
+        vf *sdd = sdu + (size_t)STAGE_BLOCKS * chunk, *gcarry = sdd + (size_t)STAGE_BLOCKS * chunk;
+#pragma omp for schedule(static)
+        for (int blk = 0; blk < nblk; blk++) {
             int e0 = blk * VL, w = E - e0 < VL ? E - e0 : VL;
             load_A(A2all + (size_t)blk * N, Aall + (size_t)blk * N, A_log, e0, w, N);
-            for (int n = 0; n < N; n++) dAacc[(size_t)blk * N + n] = vset1(0.0f);
-            dDacc[blk] = vset1(0.0f);
         }
-        for (int b = 0; b < B; b++) {
-            for (int blk = blo; blk < bhi; blk++)
-                for (int n = 0; n < N; n++) gcarry[(size_t)blk * N + n] = vset1(0.0f);
-            for (int c = nch - 1; c >= 0; c--) {
-                int t0 = c * chunk, t1 = t0 + chunk < L ? t0 + chunk : L, len = t1 - t0;
-                const float *hstart = h_chunks + ((size_t)b * nch + c) * E * N;
-                for (size_t i = 0; i < (size_t)len * N; i++) bb.dBp[i] = bb.dCp[i] = vset1(0.0f);
-                for (int blk = blo; blk < bhi; blk++) {
-                    int e0 = blk * VL, w = E - e0 < VL ? E - e0 : VL;
-                    bb.A = Aall + (size_t)blk * N;
-                    bb.A2 = A2all + (size_t)blk * N;
-                    vf *gc = gcarry + (size_t)blk * N, *dA = dAacc + (size_t)blk * N;
-                    if (N == 16)
-                        scan_bwd_block(du, ddelta, dy, u, delta, Bm, Cm, ldbc, Dskip, hstart, &bb,
-                                       gc, dA, &dDacc[blk], b, e0, w, t0, t1, L, E, 16);
-                    else
-                        scan_bwd_block(du, ddelta, dy, u, delta, Bm, Cm, ldbc, Dskip, hstart, &bb,
-                                       gc, dA, &dDacc[blk], b, e0, w, t0, t1, L, E, N);
+        cpu_split(B * P, nth, tid, &ilo, &ihi);
+        for (int item = ilo; item < ihi; item++) {
+            int b = item / P, part = item % P, blo, bhi;
+            cpu_split(nblk, P, part, &blo, &bhi);
+            for (int blk = blo; blk < bhi; blk++) {
+                for (int n = 0; n < N; n++) {
+                    gcarry[(size_t)blk * N + n] = vset1(0.0f);
+                    dAb[((size_t)b * nblk + blk) * N + n] = vset1(0.0f);
                 }
-                /* Lanes of this thread's chunk partials -> its (b, t, n) partials. */
-                float *pb = partials + (size_t)tid * np + ((size_t)b * L + t0) * N;
-                float *pc = pb + np / 2;
-                for (size_t i = 0; i < (size_t)len * N; i++) {
-                    pb[i] = vhsum(bb.dBp[i]);
-                    pc[i] = vhsum(bb.dCp[i]);
+                dDb[(size_t)b * nblk + blk] = vset1(0.0f);
+            }
+            for (int ci = nch - 1; ci >= 0; ci--) {
+                int t0 = ci * chunk, len = L - t0 < chunk ? L - t0 : chunk;
+                size_t r0 = (size_t)b * L + t0;
+                bwd_blk bk;
+                bk.b = b;
+                bk.t0 = t0;
+                bk.len = len;
+                bk.prefetch = in_place;
+                bk.hstart = h_chunks + ((size_t)b * nch + ci) * E * N;
+                if (P == 1) {
+                    bk.ldo = (size_t)ldbc;
+                    bk.oB = dBm + r0 * ldbc;
+                    bk.oC = dCm + r0 * ldbc;
+                } else {
+                    bk.ldo = (size_t)N;
+                    bk.oB = partials + (size_t)part * 2 * np + r0 * N;
+                    bk.oC = bk.oB + np;
+                }
+                for (int g0 = blo; g0 < bhi; g0 += STAGE_BLOCKS) {
+                    int g1 = bhi - g0 < STAGE_BLOCKS ? bhi : g0 + STAGE_BLOCKS;
+                    int ce0 = g0 * VL, ce1 = g1 * VL < E ? g1 * VL : E;
+                    if (!in_place) stage_in(sd, su, sg, delta, u, dy, r0, len, ce0, ce1, E, chunk);
+                    for (int blk = g0; blk < g1; blk++) {
+                        bk.e0 = blk * VL;
+                        bk.w = E - bk.e0 < VL ? E - bk.e0 : VL;
+                        bk.first = blk == blo;
+                        if (in_place) {
+                            size_t o = r0 * E + bk.e0;
+                            bk.ld = (size_t)E;
+                            bk.d = delta + o;
+                            bk.u = u + o;
+                            bk.g = dy + o;
+                            bk.du = du + o;
+                            bk.dd = ddelta + o;
+                        } else {
+                            size_t o = (size_t)(blk - g0) * chunk;
+                            bk.ld = VL;
+                            bk.d = (const float *)(sd + o);
+                            bk.u = (const float *)(su + o);
+                            bk.g = (const float *)(sg + o);
+                            bk.du = (float *)(sdu + o);
+                            bk.dd = (float *)(sdd + o);
+                        }
+                        bk.A = Aall + (size_t)blk * N;
+                        bk.A2 = A2all + (size_t)blk * N;
+                        bk.gc = gcarry + (size_t)blk * N;
+                        bk.dA = dAb + ((size_t)b * nblk + blk) * N;
+                        bk.dD = dDb + (size_t)b * nblk + blk;
+                        bwd_block(&c, &bk);
+                    }
+                    if (!in_place) stage_out(du, ddelta, sdu, sdd, r0, len, ce0, ce1, E, chunk);
                 }
             }
         }
 #pragma omp barrier
-        /* dBm, dCm: the threads' partials added in thread order (deterministic per count). */
-        int rlo, rhi;
-        cpu_split(B * L, nth, tid, &rlo, &rhi);
-        for (int r = rlo; r < rhi; r++)
-            for (int n = 0; n < N; n++) {
-                float sb = 0.0f, sc = 0.0f;
-                for (int th = 0; th < nth; th++) {
-                    const float *pb = partials + (size_t)th * np + (size_t)r * N + n;
-                    sb += pb[0];
-                    sc += pb[np / 2];
+        if (P > 1) {   /* dBm, dCm: the parts' partials added in part order */
+            int rlo, rhi;
+            cpu_split(B * L, nth, tid, &rlo, &rhi);
+            for (int r = rlo; r < rhi; r++) {
+                float *ob = dBm + (size_t)r * ldbc, *oc = dCm + (size_t)r * ldbc;
+                const float *p0 = partials + (size_t)r * N;
+                for (int n = 0; n < N; n++) {
+                    ob[n] = p0[n];
+                    oc[n] = p0[np + n];
                 }
-                dBm[(size_t)r * ldbc + n] = sb;
-                dCm[(size_t)r * ldbc + n] = sc;
-            }
-        for (int blk = blo; blk < bhi; blk++) {
-            int e0 = blk * VL, w = E - e0 < VL ? E - e0 : VL;
-            for (int j = 0; j < w; j++) {
-                for (int n = 0; n < N; n++)
-                    dA_log[(size_t)(e0 + j) * N + n] += dAacc[(size_t)blk * N + n][j] * Aall[(size_t)blk * N + n][j];
-                if (dD) dD[e0 + j] += dDacc[blk][j];
+                for (int part = 1; part < P; part++) {
+                    const float *pp = p0 + (size_t)part * 2 * np;
+                    for (int n = 0; n < N; n++) {
+                        ob[n] += pp[n];
+                        oc[n] += pp[np + n];
+                    }
+                }
             }
         }
+        /* dA_log, dD: the (b, block) sums added in b order */
+#pragma omp for schedule(static)
+        for (int blk = 0; blk < nblk; blk++) {
+            int e0 = blk * VL, w = E - e0 < VL ? E - e0 : VL;
+            for (int n = 0; n < N; n++) {
+                vf s = dAb[(size_t)blk * N + n];
+                for (int b = 1; b < B; b++) s = s + dAb[((size_t)b * nblk + blk) * N + n];
+                s = s * Aall[(size_t)blk * N + n];
+                for (int j = 0; j < w; j++) dA_log[(size_t)(e0 + j) * N + n] += s[j];
+            }
+            if (dD) {
+                vf s = dDb[blk];
+                for (int b = 1; b < B; b++) s = s + dDb[(size_t)b * nblk + blk];
+                for (int j = 0; j < w; j++) dD[e0 + j] += s[j];
+            }
+        }
+        vfp_restore(fp);
     }
     return KRAIT_STATUS_OK;
 }

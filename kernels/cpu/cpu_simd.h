@@ -4,7 +4,7 @@
  * AVX2 two ymm, with SSE four xmm, and plain scalar code elsewhere, so there is one code path and
  * no per-ISA copies. The only ISA-specific lines are min/max, rounding and scaling by 2^k, which
  * use one AVX-512 instruction each when it is there and compare-and-blend or exponent-bit
- * arithmetic otherwise.
+ * arithmetic otherwise, and the x86 control register that flushes denormals.
  *
  * Math (all branch-free, for use inside vector loops):
  *   vexp      e^x by Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, degree-6 minimax for e^r,
@@ -18,6 +18,11 @@
  *             Max relative error 2.6e-7 measured on [-80, 80].
  *   vsigmoid  1 / (1 + e^-x); max relative error 1.5e-7 measured on [-80, 80] (below -86.5
  *             the clamp makes it ~6e-39 instead of e^x: right in absolute terms only).
+ * Lane sums: vhsum (one vector -> a float) and vhsum16_* (sixteen vectors -> one vector of their
+ * sums, a transposing tree of 30 shuffles and 15 adds, bitwise equal to vhsum of each).
+ * Denormals: vfp_flush_denormals() sets flush-to-zero and denormals-are-zero for the calling
+ * thread (x86; elsewhere a no-op) until vfp_restore(); a loop whose values decay geometrically
+ * (the scan's adjoint where dy is zero) otherwise pays a microcode assist per denormal operand.
  * Not here: anything that needs libm inside a vector loop; the scalar fallbacks are these same
  * functions on a vector of 16.
  */
@@ -28,6 +33,8 @@
 #include <string.h>
 #if defined(__AVX512F__)
 #include <immintrin.h>
+#elif defined(__SSE__)
+#include <xmmintrin.h>
 #endif
 
 #define VL 16   /* floats per vf */
@@ -76,6 +83,72 @@ static inline float vhsum(vf v)
     for (int w = VL / 2; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) t[j] += t[j + w];
     return t[0];
+}
+
+/* Two-source lane shuffle with constant indices (0..15 from x, 16..31 from y). */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define VSHUF2(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#else
+#define VSHUF2(x, y, ...) __builtin_shuffle(x, y, (vi){ __VA_ARGS__ })
+#endif
+
+/* One level of the transposing lane-sum tree. Each input holds, in groups of 2w lanes, partial
+ * sums of 2w lanes of some original vectors; the output holds them in groups of w lanes, lane i
+ * of a group added to lane i + w (the order of vhsum), x's groups and y's interleaved. */
+static inline vf vpair8(vf x, vf y)
+{
+    return VSHUF2(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+           VSHUF2(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+}
+static inline vf vpair4(vf x, vf y)
+{
+    return VSHUF2(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27) +
+           VSHUF2(x, y, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+}
+static inline vf vpair2(vf x, vf y)
+{
+    return VSHUF2(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) +
+           VSHUF2(x, y, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+}
+static inline vf vpair1(vf x, vf y)
+{
+    return VSHUF2(x, y, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) +
+           VSHUF2(x, y, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+}
+
+/* Lane sums of sixteen vectors p0..p15 into lanes 0..15 of one vector, lane j = vhsum(p_j)
+ * bitwise. In two steps so that a loop can fold its products four at a time as it makes them
+ * (few live registers): vhsum16_4 on p_{4m..4m+3} for m = 0..3, then vhsum16_end on the four
+ * results. The tree leaves p_j in lane bitrev4(j); the last shuffle puts it in lane j. */
+static inline vf vhsum16_4(vf p0, vf p1, vf p2, vf p3) { return vpair4(vpair8(p0, p1), vpair8(p2, p3)); }
+
+static inline vf vhsum16_end(vf r0, vf r1, vf r2, vf r3)
+{
+    vf x = vpair1(vpair2(r0, r1), vpair2(r2, r3));
+    return VSHUF2(x, x, 0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15);
+}
+
+/* Flush-to-zero and denormals-are-zero for this thread; returns the state vfp_restore() puts
+ * back. Every parallel region that sets it restores it before it ends (the OpenMP threads are
+ * shared with OpenBLAS). */
+static inline unsigned vfp_flush_denormals(void)
+{
+#if defined(__SSE__)
+    unsigned old = _mm_getcsr();
+    _mm_setcsr(old | 0x8040u);   /* FTZ (bit 15) | DAZ (bit 6) */
+    return old;
+#else
+    return 0;
+#endif
+}
+
+static inline void vfp_restore(unsigned old)
+{
+#if defined(__SSE__)
+    _mm_setcsr(old);
+#else
+    (void)old;
+#endif
 }
 
 static inline vf vmax(vf a, vf b)

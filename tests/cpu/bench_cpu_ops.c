@@ -2,8 +2,9 @@
  * (default B 4, L 1024: M = 4096 rows) against the layer's GEMMs, and the fast scan against the
  * reference scan. Not a test (no pass/fail): a measuring tool, built beside the tests.
  *
- *   OPENBLAS_CORETYPE=SkylakeX ./bench_cpu_ops [B L threads [scan]]
- * With "scan" it times only the fast scan (best of 7, or of 40 when B*L <= 1024), for tuning on a shared machine.
+ *   OPENBLAS_CORETYPE=SkylakeX ./bench_cpu_ops [B L threads [scan [E]]]
+ * With "scan" it times only the fast scan (best of 7, or of 40 when B*L*E <= 2^21), for tuning on
+ * a shared machine; E (default 1536) sets the width, e.g. 128 for the synthetic-task models.
  *
  * Each fast op: one warm-up call, then the best of 3. The reference scan runs once. The
  * per-model ops (embedding, cross-entropy over V = 50280, AdamW over all 129M parameters) are
@@ -64,7 +65,9 @@ int main(int argc, char **argv)
 {
     int B = argc > 2 ? atoi(argv[1]) : 4, L = argc > 2 ? atoi(argv[2]) : 1024;
     int threads = argc > 3 ? atoi(argv[3]) : 0;
-    const int D = 768, E = 1536, N = 16, K = 4, R = 48, V = 50280, NL = 24;
+    int scan_only = argc > 4 && !strcmp(argv[4], "scan");
+    const int D = 768, E = scan_only && argc > 5 ? atoi(argv[5]) : 1536, N = 16, K = 4, R = 48;
+    const int V = 50280, NL = 24;
     const int M = B * L, ldbc = R + 2 * N;
     tu_init("bench_cpu_ops");
     krait_backend *be = krait_backend_cpu_init(threads), *ref = krait_backend_cpu_ref_init();
@@ -73,8 +76,8 @@ int main(int argc, char **argv)
     krait_dims dims = { .B = B, .L = L, .D = D, .E = E, .N = N, .K = K, .R = R, .V = V,
                         .chunk = be->scan_chunk, .rows = M };
     if (be->reserve(be, &dims) || ref->reserve(ref, &dims)) return 1;
-    printf("threads %d, OpenBLAS core %s, B %d L %d (M %d), chunk %d\n",
-           ((cpu_impl *)be->impl)->nthreads, openblas_get_corename(), B, L, M, be->scan_chunk);
+    printf("threads %d, OpenBLAS core %s, B %d L %d (M %d) E %d, chunk %d\n",
+           ((cpu_impl *)be->impl)->nthreads, openblas_get_corename(), B, L, M, E, be->scan_chunk);
 
     int nch = (L + be->scan_chunk - 1) / be->scan_chunk;
     float *h = buf((size_t)M * D, 0, 1), *xz = buf((size_t)M * 2 * E, 0, 1), *dxz = buf((size_t)M * 2 * E, 0, 1);
@@ -95,9 +98,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < (size_t)M * E; i++) delta[i] = log1pf(expf(-4.0f + 3.0f * (delta[i] + 1.7f) / 3.4f));
     float *Bm = dbc + R, *Cm = dbc + R + N;
 
-    if (argc > 4 && !strcmp(argv[4], "scan")) {
+    if (scan_only) {
         double best_f = 1e30, best_b = 1e30, cpu_f = 1e30, cpu_b = 1e30;
-        int reps = (double)B * L <= 1024 ? 40 : 7;
+        int reps = (double)B * L * E <= 2097152.0 ? 40 : 7;
         for (int rep = 0; rep < reps; rep++) {
             double t0 = now(), c0 = cpu_now();
             be->ssm_scan_fwd(be, y, NULL, hc, u, delta, A_log, Bm, Cm, ldbc, Dsk, NULL, B, L, E, N, be->scan_chunk);
