@@ -97,6 +97,85 @@ krait_status adamw_ref(krait_backend *be, float *p, float *m, float *v, void *p_
  * was not called with large enough sizes. Used by ssm_scan_bwd_ref ((chunk + 2) * N doubles). */
 double *ref_scratch(krait_backend *be, size_t ndoubles, const char *op);
 
+/* ---- the fast CPU backend "cpu" (cpu_*.c) -------------------------------------------------- */
+/* Backend-private state. The backend runs one op at a time (ops are not re-entrant): every op
+ * that needs scratch carves it from the one buffer that reserve() sized. */
+typedef struct cpu_impl {
+    int nthreads;          /* OpenMP team size of every parallel region, and OpenBLAS threads */
+    float *scratch;        /* 64-byte aligned */
+    size_t scratch_floats;
+} cpu_impl;
+
+/* Scratch of at least nfloats floats, or NULL (logged) if reserve() did not provide it. */
+float *cpu_scratch(krait_backend *be, size_t nfloats, const char *op);
+/* Floats of scratch each op needs at the sizes in d (reserve() takes the largest). */
+size_t scan_fwd_scratch_cpu(const krait_dims *d, int nthreads);
+size_t scan_bwd_scratch_cpu(const krait_dims *d, int nthreads);
+size_t conv_scratch_cpu(const krait_dims *d, int nthreads);
+size_t norm_scratch_cpu(const krait_dims *d, int nthreads);
+
+/* Even split of [0, n) into nth parts; part tid is [*lo, *hi). */
+static inline void cpu_split(int n, int nth, int tid, int *lo, int *hi)
+{
+    int q = n / nth, r = n % nth;
+    *lo = tid * q + (tid < r ? tid : r);
+    *hi = *lo + q + (tid < r ? 1 : 0);
+}
+
+static inline int cpu_threads(const krait_backend *be) { return ((const cpu_impl *)be->impl)->nthreads; }
+
+/* The vectorised math of cpu_simd.h over arrays (for the tests; cpu_math.c). */
+void vexp_array_cpu(float *y, const float *x, size_t n);
+void vexp2_np_array_cpu(float *y, const float *x, size_t n);
+void vsoftplus_array_cpu(float *y, const float *x, size_t n);
+void vsigmoid_array_cpu(float *y, const float *x, size_t n);
+
+krait_status sumsq_cpu(krait_backend *be, double *out_host, const float *x, size_t n);
+krait_status embedding_fwd_cpu(krait_backend *be, float *out, const int32_t *ids, const float *W,
+                               int M, int D);
+krait_status embedding_bwd_cpu(krait_backend *be, float *dW, const float *dout, const int32_t *ids,
+                               int M, int D);
+krait_status add_rmsnorm_fwd_cpu(krait_backend *be, float *r_out, void *y, float *rstd,
+                                 const float *r_in, const void *x, const float *w,
+                                 int M, int D, float eps);
+krait_status add_rmsnorm_bwd_cpu(krait_backend *be, float *dr, void *dx, float *dw, const void *dy,
+                                 const float *r_out, const float *rstd, const float *w,
+                                 int M, int D);
+krait_status linear_fwd_cpu(krait_backend *be, void *Y, int ldy, const void *X, int ldx,
+                            const void *W, const float *bias, int M, int Nout, int K, float beta);
+krait_status linear_bwd_data_cpu(krait_backend *be, void *dX, int ldx, const void *dY, int ldy,
+                                 const void *W, int M, int Nout, int K, float beta);
+krait_status linear_bwd_weight_cpu(krait_backend *be, float *dW, float *dbias, const void *dY,
+                                   int ldy, const void *X, int ldx, int M, int Nout, int K);
+krait_status conv1d_fwd_cpu(krait_backend *be, void *out, float *state_out, const void *x, int ldx,
+                            const float *w, const float *bias, const float *state_in,
+                            int B, int L, int E, int K, int silu);
+krait_status conv1d_bwd_cpu(krait_backend *be, void *dx, int ldx, float *dw, float *dbias,
+                            const void *dout, const void *x, const float *w, const float *bias,
+                            const float *state_in, int B, int L, int E, int K, int silu);
+krait_status softplus_fwd_cpu(krait_backend *be, void *delta, const void *x, const float *bias,
+                              int M, int E);
+krait_status softplus_bwd_cpu(krait_backend *be, void *dx, float *dbias, const void *ddelta,
+                              const void *x, const float *bias, int M, int E);
+krait_status gate_fwd_cpu(krait_backend *be, void *out, const void *y, const void *z, int ldz,
+                          int M, int E);
+krait_status gate_bwd_cpu(krait_backend *be, void *dy, void *dz, int ldz, const void *dout,
+                          const void *y, const void *z, int M, int E);
+krait_status ssm_scan_fwd_cpu(krait_backend *be, void *y, float *h_last, float *h_chunks,
+                              const void *u, const void *delta, const float *A_log,
+                              const void *Bm, const void *Cm, int ldbc, const float *Dskip,
+                              const float *h0, int B, int L, int E, int N, int chunk);
+krait_status ssm_scan_bwd_cpu(krait_backend *be, void *du, void *ddelta, void *dBm, void *dCm,
+                              float *dA_log, float *dD, const void *dy, const void *u,
+                              const void *delta, const float *A_log, const void *Bm,
+                              const void *Cm, int ldbc, const float *Dskip,
+                              const float *h_chunks, int B, int L, int E, int N, int chunk);
+krait_status cross_entropy_cpu(krait_backend *be, float *loss, void *dlogits, int32_t *pred,
+                               const void *logits, const int32_t *targets, int M, int V, int ld,
+                               float scale);
+krait_status adamw_cpu(krait_backend *be, float *p, float *m, float *v, void *p_act, const float *g,
+                       size_t n, const krait_adamw_params *hp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 double fd_at(double *p, double eps, fd_loss_fn f, void *ctx)
 {
@@ -27,6 +28,25 @@ int grad_close(const char *what, const float *got, const double *want, size_t n,
     int ok = tu_close_d(what, g, want, n, rtol, atol_rel * scale + 1e-30);
     free(g);
     return ok;
+}
+
+int fast_close(const char *what, const float *got, const float *want, size_t n, double rtol,
+               double atol_rel, double l2_tol)
+{
+    double *w = dup_d(want, n);
+    int ok = grad_close(what, got, w, n, rtol, atol_rel);
+    free(w);
+    if (l2_tol >= 0.0) {
+        char name[128];
+        snprintf(name, sizeof name, "%s (rel l2)", what);
+        ok &= tu_rel_l2_ok(name, got, want, n, l2_tol);
+    }
+    return ok;
+}
+
+int same_bits(const char *what, const float *a, const float *b, size_t n)
+{
+    return tu_check(memcmp(a, b, n * sizeof *a) == 0, "%s: two runs differ bitwise", what);
 }
 
 static void *xmalloc(size_t bytes)

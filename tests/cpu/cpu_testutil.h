@@ -17,6 +17,13 @@ double fd_at(double *p, double eps, fd_loss_fn f, void *ctx);
 int grad_close(const char *what, const float *got, const double *want, size_t n,
                double rtol, double atol_rel);
 
+/* The same test for two float tensors (fast backend vs reference), plus its relative L2 error
+ * against l2_tol (negative: not checked). Returns 1 if ok. */
+int fast_close(const char *what, const float *got, const float *want, size_t n, double rtol,
+               double atol_rel, double l2_tol);
+/* Bitwise equality of two runs. */
+int same_bits(const char *what, const float *a, const float *b, size_t n);
+
 double *dup_d(const float *x, size_t n);              /* malloc'd double copy (exits on OOM) */
 float *dup_f(const double *x, size_t n);              /* malloc'd float copy */
 void to_d(double *dst, const float *src, size_t n);

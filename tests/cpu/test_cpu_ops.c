@@ -1,0 +1,351 @@
+/* tests/cpu/test_cpu_ops.c — the fast CPU embedding, add+RMSNorm, linear, softplus, gate,
+ * cross-entropy, AdamW and sumsq against the reference, on fresh random inputs at mamba-130m
+ * shapes (D 768, E 1536, R 48, N 16, V 50280) and odd ones, NaN-filled guarded outputs, strided
+ * views, aliasing, and bitwise repeatability of the reductions.
+ *
+ * Tolerances (per element |got - want| <= rtol |want| + atol_rel max|want|, plus relative L2):
+ *  - element-wise softplus / gate: rtol 1e-5 (vexp/vsigmoid are within 3e-7, test_cpu_math).
+ *  - RMSNorm: 768-term fp32 row sums vs double: rtol 1e-5, L2 1e-6; dw sums rows: rtol 1e-4.
+ *  - GEMMs: OpenBLAS fp32 dot products of up to 1536 terms vs the double reference: error
+ *    ~ sqrt(K) ulp of the terms, so rtol 1e-4 with atol 1e-5 x max (cancelling entries), L2 1e-5.
+ *  - cross-entropy: loss rtol 1e-5 (lse is a 50280-term fp32 sum); gradients rtol 1e-5 with
+ *    atol 1e-6 x max; argmax exact.
+ *  - AdamW: fp32 vs double update over 3 steps: rtol 1e-5.
+ *  - embedding backward does the reference's additions in the reference's order: exact.
+ */
+#include "cpu_internal.h"
+#include "cpu_testutil.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static float *filled(size_t n, float mean, float std)
+{
+    float *p = malloc(n * sizeof *p + 64);
+    tu_fill_normal(p, n, mean, std);
+    return p;
+}
+
+static float *copy_of(const float *src, size_t n)
+{
+    float *p = malloc(n * sizeof *p + 64);
+    memcpy(p, src, n * sizeof *p);
+    return p;
+}
+
+static void embedding_case(krait_backend *ref, krait_backend *fast, int M, int V, int D)
+{
+    printf("embedding %s M%d V%d D%d\n", fast->name, M, V, D);
+    int32_t *ids = malloc(M * sizeof *ids);
+    for (int r = 0; r < M; r++) ids[r] = (int32_t)(tu_next() % (uint64_t)V);
+    ids[M - 1] = ids[0];
+    size_t nW = (size_t)V * D, nO = (size_t)M * D;
+    float *W = filled(nW, 0, 0.02f), *dout = filled(nO, 0, 1), *dW0 = filled(nW, 0, 1);
+    float *o0 = tu_alloc_guarded(nO), *o1 = tu_alloc_guarded(nO);
+    ref->embedding_fwd(ref, o0, ids, W, M, D);
+    fast->embedding_fwd(fast, o1, ids, W, M, D);
+    tu_check(!memcmp(o0, o1, nO * 4), "embedding fwd differs");
+    tu_guard_ok("out", o1, nO);
+    float *d0 = copy_of(dW0, nW), *d1 = copy_of(dW0, nW);
+    ref->embedding_bwd(ref, d0, dout, ids, M, D);
+    fast->embedding_bwd(fast, d1, dout, ids, M, D);
+    tu_check(!memcmp(d0, d1, nW * 4), "embedding bwd is not bitwise the reference");
+    free(ids); free(W); free(dout); free(dW0); free(d0); free(d1);
+    tu_free_guarded(o0); tu_free_guarded(o1);
+}
+
+static void norm_case(krait_backend *ref, krait_backend *fast, int M, int D, int with_x, int dx_mode)
+{
+    printf("add_rmsnorm %s M%d D%d x=%d dx_mode=%d\n", fast->name, M, D, with_x, dx_mode);
+    size_t n = (size_t)M * D;
+    float *r_in = filled(n, 0, 1), *x = filled(n, 0, 1), *w = filled(D, 1, 0.1f), *dy = filled(n, 0, 1);
+    float *dr_in = filled(n, 0, 1), *dw0 = filled(D, 0, 1);
+    krait_backend *bes[2] = { ref, fast };
+    float *r[2], *y[2], *rs[2], *dr[2], *dx[2], *dw[2];
+    for (int k = 0; k < 2; k++) {
+        r[k] = tu_alloc_guarded(n);
+        y[k] = tu_alloc_guarded(n);
+        rs[k] = tu_alloc_guarded(M);
+        bes[k]->add_rmsnorm_fwd(bes[k], r[k], y[k], rs[k], r_in, with_x ? x : NULL, w, M, D, 1e-5f);
+        dr[k] = tu_alloc_guarded(n);
+        memcpy(dr[k], dr_in, n * 4);
+        dx[k] = tu_alloc_guarded(n);
+        dw[k] = copy_of(dw0, D);
+        void *dxp = dx_mode == 0 ? NULL : dx_mode == 1 ? (void *)dx[k] : (void *)dr[k];
+        bes[k]->add_rmsnorm_bwd(bes[k], dr[k], dxp, dw[k], dy, r[0], rs[0], w, M, D);
+        for (int d = 0; d < D; d++) dw[k][d] -= dw0[d];
+    }
+    fast_close("fwd r_out", r[1], r[0], n, 1e-6, 0.0, 1e-7);
+    fast_close("fwd y", y[1], y[0], n, 1e-5, 1e-6, 1e-6);
+    fast_close("fwd rstd", rs[1], rs[0], M, 1e-5, 0.0, 1e-6);
+    fast_close("bwd dr", dr[1], dr[0], n, 1e-5, 1e-6, 1e-6);
+    if (dx_mode == 1) tu_check(!memcmp(dx[1], dr[1], n * 4), "fast rmsnorm: dx is not a copy of dr");
+    fast_close("bwd dw (+=)", dw[1], dw[0], D, 1e-4, 1e-5, 1e-5);
+    tu_guard_ok("r_out", r[1], n);
+    tu_guard_ok("y", y[1], n);
+    tu_guard_ok("rstd", rs[1], M);
+    tu_guard_ok("dr", dr[1], n);
+    tu_guard_ok("dx", dx[1], n);
+    /* repeatability of the dw reduction */
+    float *dr2 = copy_of(dr_in, n), *dw2 = copy_of(dw0, D);
+    fast->add_rmsnorm_bwd(fast, dr2, NULL, dw2, dy, r[0], rs[0], w, M, D);
+    for (int d = 0; d < D; d++) dw2[d] -= dw0[d];
+    same_bits("fast rmsnorm bwd dw", dw2, dw[1], D);
+    for (int k = 0; k < 2; k++) {
+        tu_free_guarded(r[k]); tu_free_guarded(y[k]); tu_free_guarded(rs[k]);
+        tu_free_guarded(dr[k]); tu_free_guarded(dx[k]); free(dw[k]);
+    }
+    free(r_in); free(x); free(w); free(dy); free(dr_in); free(dw0); free(dr2); free(dw2);
+}
+
+static void linear_case(krait_backend *ref, krait_backend *fast, int M, int Nout, int K, int ldx,
+                        int ldy, int with_bias)
+{
+    printf("linear %s M%d Nout%d K%d ldx%d ldy%d bias=%d\n", fast->name, M, Nout, K, ldx, ldy, with_bias);
+    size_t nX = (size_t)M * ldx, nY = (size_t)M * ldy, nW = (size_t)Nout * K;
+    float *X = filled(nX, 0, 1), *W = filled(nW, 0, 1.0f / sqrtf((float)K)), *bias = filled(Nout, 0, 1);
+    float *dY = filled(nY, 0, 1), *dW0 = filled(nW, 0, 1), *db0 = filled(Nout, 0, 1);
+    krait_backend *bes[2] = { ref, fast };
+    float *Y[2], *dX[2], *dW[2], *db[2];
+    float *g0 = malloc((size_t)M * (K > Nout ? K : Nout) * 4), *g1 = malloc((size_t)M * (K > Nout ? K : Nout) * 4);
+    for (int k = 0; k < 2; k++) {
+        Y[k] = tu_alloc_guarded(nY);
+        bes[k]->linear_fwd(bes[k], Y[k], ldy, X, ldx, W, with_bias ? bias : NULL, M, Nout, K, 0.0f);
+        dX[k] = tu_alloc_guarded(nX);
+        bes[k]->linear_bwd_data(bes[k], dX[k], ldx, dY, ldy, W, M, Nout, K, 0.0f);
+        dW[k] = copy_of(dW0, nW);
+        db[k] = copy_of(db0, Nout);
+        bes[k]->linear_bwd_weight(bes[k], dW[k], with_bias ? db[k] : NULL, dY, ldy, X, ldx, M, Nout, K);
+        for (size_t i = 0; i < nW; i++) dW[k][i] -= dW0[i];
+        for (int j = 0; j < Nout; j++) db[k][j] -= db0[j];
+    }
+    gather_f(g0, Y[0], M, Nout, ldy);
+    gather_f(g1, Y[1], M, Nout, ldy);
+    fast_close("fwd Y (beta 0)", g1, g0, (size_t)M * Nout, 1e-4, 1e-5, 1e-5);
+    gather_f(g0, dX[0], M, K, ldx);
+    gather_f(g1, dX[1], M, K, ldx);
+    fast_close("bwd_data dX (beta 0)", g1, g0, (size_t)M * K, 1e-4, 1e-5, 1e-5);
+    fast_close("bwd_weight dW (+=)", dW[1], dW[0], nW, 1e-4, 1e-5, 1e-5);
+    if (with_bias) fast_close("bwd_weight dbias (+=)", db[1], db[0], Nout, 1e-4, 1e-5, 1e-5);
+    int untouched = 1;
+    for (int i = 0; i < M; i++) {
+        for (int j = Nout; j < ldy; j++) untouched &= isnan(Y[1][(size_t)i * ldy + j]);
+        for (int j = K; j < ldx; j++) untouched &= isnan(dX[1][(size_t)i * ldx + j]);
+    }
+    tu_check(untouched, "fast linear wrote outside its columns");
+    tu_guard_ok("Y", Y[1], nY);
+    tu_guard_ok("dX", dX[1], nX);
+    /* beta = 1 accumulates: a second pass doubles Y and dX */
+    fast->linear_fwd(fast, Y[1], ldy, X, ldx, W, with_bias ? bias : NULL, M, Nout, K, 1.0f);
+    fast->linear_bwd_data(fast, dX[1], ldx, dY, ldy, W, M, Nout, K, 1.0f);
+    gather_f(g0, Y[0], M, Nout, ldy);
+    for (size_t i = 0; i < (size_t)M * Nout; i++) g0[i] *= 2.0f;
+    gather_f(g1, Y[1], M, Nout, ldy);
+    fast_close("fwd Y (beta 1)", g1, g0, (size_t)M * Nout, 1e-4, 1e-5, 1e-5);
+    gather_f(g0, dX[0], M, K, ldx);
+    for (size_t i = 0; i < (size_t)M * K; i++) g0[i] *= 2.0f;
+    gather_f(g1, dX[1], M, K, ldx);
+    fast_close("bwd_data dX (beta 1)", g1, g0, (size_t)M * K, 1e-4, 1e-5, 1e-5);
+    for (int k = 0; k < 2; k++) {
+        tu_free_guarded(Y[k]); tu_free_guarded(dX[k]); free(dW[k]); free(db[k]);
+    }
+    free(X); free(W); free(bias); free(dY); free(dW0); free(db0); free(g0); free(g1);
+}
+
+static void softplus_case(krait_backend *ref, krait_backend *fast, int M, int E, int with_bias, int alias)
+{
+    printf("softplus %s M%d E%d bias=%d alias=%d\n", fast->name, M, E, with_bias, alias);
+    size_t n = (size_t)M * E;
+    float *x = filled(n, 0, 1), *bias = malloc(E * 4), *dd = filled(n, 0, 1), *db0 = filled(E, 0, 1);
+    for (int e = 0; e < E; e++) {   /* inverse softplus of dt ~ logU(1e-3, 1e-1), as initialised */
+        double dt = exp(tu_uniform(log(1e-3), log(1e-1)));
+        bias[e] = (float)(dt + log(-expm1(-dt)));
+    }
+    x[0] = 30.0f;   /* past the threshold, and far below */
+    x[n - 1] = -100.0f;
+    krait_backend *bes[2] = { ref, fast };
+    float *delta[2], *dx[2], *db[2];
+    for (int k = 0; k < 2; k++) {
+        delta[k] = tu_alloc_guarded(n);
+        bes[k]->softplus_fwd(bes[k], delta[k], x, with_bias ? bias : NULL, M, E);
+        dx[k] = tu_alloc_guarded(n);
+        if (alias) memcpy(dx[k], dd, n * 4);
+        db[k] = copy_of(db0, E);
+        bes[k]->softplus_bwd(bes[k], dx[k], with_bias ? db[k] : NULL, alias ? dx[k] : dd, x,
+                             with_bias ? bias : NULL, M, E);
+        for (int e = 0; e < E; e++) db[k][e] -= db0[e];
+    }
+    fast_close("fwd delta", delta[1], delta[0], n, 1e-5, 0.0, 1e-6);
+    fast_close("bwd dx", dx[1], dx[0], n, 1e-5, 1e-6, 1e-6);
+    if (with_bias) fast_close("bwd dbias (+=)", db[1], db[0], E, 1e-4, 1e-5, 1e-5);
+    tu_guard_ok("delta", delta[1], n);
+    tu_guard_ok("dx", dx[1], n);
+    for (int k = 0; k < 2; k++) {
+        tu_free_guarded(delta[k]); tu_free_guarded(dx[k]); free(db[k]);
+    }
+    free(x); free(bias); free(dd); free(db0);
+}
+
+static void gate_case(krait_backend *ref, krait_backend *fast, int M, int E, int ldz)
+{
+    printf("gate %s M%d E%d ldz%d\n", fast->name, M, E, ldz);
+    size_t n = (size_t)M * E, nz = (size_t)M * ldz;
+    float *y = filled(n, 0, 1), *z = filled(nz, 0, 2), *dout = filled(n, 0, 1);
+    krait_backend *bes[2] = { ref, fast };
+    float *out[2], *dy[2], *dz[2];
+    for (int k = 0; k < 2; k++) {
+        out[k] = tu_alloc_guarded(n);
+        bes[k]->gate_fwd(bes[k], out[k], y, z, ldz, M, E);
+        dy[k] = tu_alloc_guarded(n);
+        dz[k] = tu_alloc_guarded(nz);
+        bes[k]->gate_bwd(bes[k], dy[k], dz[k], ldz, dout, y, z, M, E);
+    }
+    fast_close("fwd out", out[1], out[0], n, 1e-5, 1e-6, 1e-6);
+    fast_close("bwd dy", dy[1], dy[0], n, 1e-5, 1e-6, 1e-6);
+    float *g0 = malloc(n * 4), *g1 = malloc(n * 4);
+    gather_f(g0, dz[0], M, E, ldz);
+    gather_f(g1, dz[1], M, E, ldz);
+    fast_close("bwd dz", g1, g0, n, 1e-5, 1e-6, 1e-6);
+    int untouched = 1;
+    for (int r = 0; r < M; r++)
+        for (int k = E; k < ldz; k++) untouched &= isnan(dz[1][(size_t)r * ldz + k]);
+    tu_check(untouched, "fast gate_bwd wrote dz outside its E columns");
+    tu_guard_ok("out", out[1], n);
+    tu_guard_ok("dy", dy[1], n);
+    tu_guard_ok("dz", dz[1], nz);
+    for (int k = 0; k < 2; k++) {
+        tu_free_guarded(out[k]); tu_free_guarded(dy[k]); tu_free_guarded(dz[k]);
+    }
+    free(y); free(z); free(dout); free(g0); free(g1);
+}
+
+static void ce_case(krait_backend *ref, krait_backend *fast, int M, int V, int ld, int mode)
+{
+    static const char *modes[] = { "separate", "aliased", "no gradient" };
+    printf("cross_entropy %s M%d V%d ld%d dlogits %s\n", fast->name, M, V, ld, modes[mode]);
+    size_t n = (size_t)M * ld;
+    float *logits = filled(n, 0, 2), scale = 1.0f / (float)M;
+    int32_t *tgt = malloc(M * 4), *pred[2];
+    for (int r = 0; r < M; r++) tgt[r] = (int32_t)(tu_next() % (uint64_t)V);
+    tgt[M / 2] = -1;
+    logits[(size_t)(M - 1) * ld + V - 1] = 40.0f;   /* argmax at the very end of a row */
+    krait_backend *bes[2] = { ref, fast };
+    float *loss[2], *dl[2];
+    for (int k = 0; k < 2; k++) {
+        loss[k] = tu_alloc_guarded(M);
+        pred[k] = malloc(M * 4);
+        dl[k] = tu_alloc_guarded(n);
+        const float *in = logits;
+        if (mode == 1) {
+            memcpy(dl[k], logits, n * 4);
+            in = dl[k];
+        }
+        bes[k]->cross_entropy(bes[k], loss[k], mode == 2 ? NULL : dl[k], pred[k], in, tgt, M, V, ld, scale);
+    }
+    fast_close("loss", loss[1], loss[0], M, 1e-5, 1e-6, 1e-6);
+    tu_check(!memcmp(pred[0], pred[1], M * 4), "cross_entropy argmax differs from the reference");
+    if (mode != 2) {
+        float *g0 = malloc((size_t)M * V * 4), *g1 = malloc((size_t)M * V * 4);
+        gather_f(g0, dl[0], M, V, ld);
+        gather_f(g1, dl[1], M, V, ld);
+        fast_close("dlogits", g1, g0, (size_t)M * V, 1e-5, 1e-6, 1e-6);
+        int zero = 1;
+        for (int v = 0; v < V; v++) zero &= g1[(size_t)(M / 2) * V + v] == 0.0f;
+        tu_check(zero, "cross_entropy: ignored row has a non-zero gradient");
+        free(g0);
+        free(g1);
+    }
+    tu_guard_ok("loss", loss[1], M);
+    tu_guard_ok("dlogits", dl[1], n);
+    for (int k = 0; k < 2; k++) {
+        tu_free_guarded(loss[k]); tu_free_guarded(dl[k]); free(pred[k]);
+    }
+    free(logits); free(tgt);
+}
+
+static void adamw_case(krait_backend *ref, krait_backend *fast, size_t n)
+{
+    printf("adamw %s n%zu, 3 steps\n", fast->name, n);
+    float *p0 = filled(n, 0, 1), *g = malloc(n * 4);
+    float *p[2] = { copy_of(p0, n), copy_of(p0, n) }, *m[2], *v[2], *pa[2];
+    krait_backend *bes[2] = { ref, fast };
+    for (int k = 0; k < 2; k++) {
+        m[k] = zeros_f(n);
+        v[k] = zeros_f(n);
+        pa[k] = tu_alloc_guarded(n);
+    }
+    krait_adamw_params hp = { 3e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.7f, 0 };
+    for (int step = 1; step <= 3; step++) {
+        tu_fill_normal(g, n, 0, 1);
+        hp.step = step;
+        for (int k = 0; k < 2; k++) bes[k]->adamw(bes[k], p[k], m[k], v[k], pa[k], g, n, &hp);
+    }
+    fast_close("p", p[1], p[0], n, 1e-5, 1e-6, 1e-6);
+    fast_close("m", m[1], m[0], n, 1e-5, 1e-6, 1e-6);
+    fast_close("v", v[1], v[0], n, 1e-5, 1e-6, 1e-6);
+    tu_check(!memcmp(pa[1], p[1], n * 4), "fast adamw: p_act is not a copy of p");
+    tu_guard_ok("p_act", pa[1], n);
+    for (int k = 0; k < 2; k++) {
+        free(p[k]); free(m[k]); free(v[k]); tu_free_guarded(pa[k]);
+    }
+    free(p0);
+    free(g);
+}
+
+int main(void)
+{
+    tu_init("test_cpu_ops");
+    krait_backend *ref = krait_backend_cpu_ref_init(), *fast2 = krait_backend_cpu_init(2);
+    krait_backend *fast3 = krait_backend_cpu_init(3);
+    if (!tu_check(ref && fast2 && fast3, "backends init")) return tu_finish();
+    krait_dims max = { .B = 2, .L = 64, .D = 768, .E = 1536, .N = 16, .K = 4, .R = 48, .V = 50280,
+                       .chunk = 64, .rows = 128 };
+    krait_backend *all[3] = { ref, fast2, fast3 };
+    for (int i = 0; i < 3; i++)
+        tu_check(all[i]->reserve(all[i], &max) == KRAIT_STATUS_OK, "%s reserve", all[i]->name);
+    tu_check(fast2->act_dtype == KRAIT_DTYPE_F32 && fast2->scan_chunk > 0, "fast: f32, chunk set");
+    for (int op = 0; op < KRAIT_OP_COUNT; op++)
+        tu_check(fast2->supports(fast2, (krait_op)op, &max), "fast supports op %d", op);
+
+    /* sumsq: double, and the same bits for any thread count */
+    {
+        size_t n = 1000003;
+        float *x = filled(n, 0, 1);
+        double s0, s2, s3;
+        ref->sumsq(ref, &s0, x, n);
+        fast2->sumsq(fast2, &s2, x, n);
+        fast3->sumsq(fast3, &s3, x, n);
+        tu_check(fabs(s2 - s0) <= 1e-12 * s0, "sumsq %.17g vs reference %.17g", s2, s0);
+        tu_check(s2 == s3, "sumsq differs between 2 and 3 threads");
+        free(x);
+    }
+
+    embedding_case(ref, fast2, 128, 1000, 768);
+    embedding_case(ref, fast3, 7, 5, 37);
+    norm_case(ref, fast2, 128, 768, 1, 1);
+    norm_case(ref, fast3, 5, 37, 0, 0);
+    norm_case(ref, fast2, 3, 768, 1, 2);
+    /* the mixer's GEMMs at 130m width (M = 64 rows), and odd/strided ones */
+    linear_case(ref, fast2, 64, 3072, 768, 768, 3072, 0);     /* in_proj */
+    linear_case(ref, fast2, 64, 80, 1536, 1536, 80, 0);       /* x_proj into dbc */
+    linear_case(ref, fast2, 64, 1536, 48, 80, 1536, 1);       /* dt_proj from the dt view of dbc */
+    linear_case(ref, fast2, 64, 768, 1536, 1536, 768, 0);     /* out_proj */
+    linear_case(ref, fast3, 5, 4099, 768, 800, 4100, 1);      /* a head-like odd vocab, strided */
+    linear_case(ref, fast2, 1, 3, 2, 2, 3, 1);
+    softplus_case(ref, fast2, 128, 1536, 1, 0);
+    softplus_case(ref, fast3, 3, 37, 0, 1);
+    gate_case(ref, fast2, 128, 1536, 3072);                   /* z inside xz */
+    gate_case(ref, fast3, 3, 37, 37);
+    ce_case(ref, fast2, 16, 50280, 50280, 0);
+    ce_case(ref, fast2, 6, 50280, 50288, 1);
+    ce_case(ref, fast3, 5, 37, 40, 0);
+    ce_case(ref, fast2, 4, 17, 17, 2);
+    adamw_case(ref, fast2, 100003);
+
+    for (int i = 0; i < 3; i++) krait_backend_destroy(all[i]);
+    return tu_finish();
+}
