@@ -118,7 +118,7 @@ static void batched_equals_alone(krait_model *m, const char *bname, const krait_
         stopped_early += all.n[i] < MAXT;
     }
     tu_check(same, "%s: %s batched == one at a time, token for token", bname, what);
-    tu_check(stopped_early >= 3 && stopped_early < NSEQ, "%s: %s: some sequences stop early (%d), not all",
+    tu_check(stopped_early >= 3, "%s: %s: at least the three the callback stops end early (%d)",
              bname, what, stopped_early);
     printf("  %-8s %-9s batched == alone: %s (%d of %d stopped early; %lld steps, %lld step tokens)\n", bname,
            what, same ? "yes" : "NO", stopped_early, NSEQ, st.steps, st.step_tokens);

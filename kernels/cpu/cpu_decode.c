@@ -1,8 +1,9 @@
-/* kernels/cpu/cpu_linear_small.c — the fast CPU forward dense layer for few rows
- * (M <= LINEAR_SMALL_M_CPU): the shape of a decode step, where every weight is used by at most a
- * few dozen rows and the product is bound by streaming W from memory.
+/* kernels/cpu/cpu_decode.c — the fast CPU backend's kernels for the shapes of a decode step
+ * (one token for each of a few dozen sequences), where the general kernels pay set-up costs
+ * larger than the work:
  *
- *   Y (M, Nout) = beta Y + X W^T (+ bias)
+ * 1. linear_fwd_small_cpu, the forward dense layer for M <= LINEAR_SMALL_M_CPU rows,
+ *      Y (M, Nout) = beta Y + X W^T (+ bias)
  *
  * OpenBLAS packs W before multiplying, which for M = 1 costs more than the product itself. Here
  * each thread owns a contiguous range of output columns (rows of W), reads each of its W rows
@@ -16,10 +17,19 @@
  * depend on the other rows of the batch: batched decoding gives the same tokens as decoding one
  * sequence at a time, bit for bit.
  *
- * Not here: the backward products and large M (cpu_linear.c, OpenBLAS).
+ * 2. ssm_scan_step_cpu, the selective scan for L = 1 and N = 16 (the state (B, E, N) of one
+ *    channel is one 16-lane vector, so the update is whole-vector math on the state in place):
+ *      a = 2^(delta A log2 e);  h = a h + (delta u) Bm;  y = <h, Cm> + Dskip u
+ *    cpu_scan.c's general path instead transposes 16 channels' states into lanes and recomputes
+ *    A = -exp(A_log) per (sequence, block), which at L = 1 costs several times the step. Here A
+ *    is computed once per 16-channel block and reused for every sequence, and the 16 channels'
+ *    <h, Cm> are summed together (vhsum16). A channel's result does not depend on B.
+ *
+ * Not here: backward products, large M (cpu_linear.c, OpenBLAS), scans over L > 1 (cpu_scan.c).
  */
 #include "cpu_internal.h"
 #include "cpu_simd.h"
+#include "log.h"
 
 #include <omp.h>
 
@@ -127,6 +137,8 @@ static void columns(float *Y, int ldy, const float *X, int ldx, const float *W, 
     }
 }
 
+/* ---- 1. few-row dense layer ------------------------------------------------------------------ */
+
 krait_status linear_fwd_small_cpu(krait_backend *be,
                                   void *Y_, int ldy,         /* (M, Nout) */
                                   const void *X_, int ldx,   /* (M, K) */
@@ -148,6 +160,67 @@ krait_status linear_fwd_small_cpu(krait_backend *be,
         cpu_split(blocks, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
         int j1 = 4 * hi < Nout ? 4 * hi : Nout;
         if (4 * lo < j1) columns(Y, ldy, X, ldx, W, bias, M, K, 4 * lo, j1, beta);
+    }
+    return KRAIT_STATUS_OK;
+}
+
+/* ---- 2. one scan step --------------------------------------------------------------------------- */
+
+#define LOG2E_STEP 1.44269504088896341f
+
+/* Channels [e0, e0 + w) of every sequence. */
+static void scan_step_block(float *y, float *h_last, float *h_chunks, const float *u, const float *delta,
+                            const float *A_log, const float *Bm, const float *Cm, int ldbc,
+                            const float *Dskip, const float *h0, int B, int E, int e0, int w)
+{
+    vf A2[VL]; /* A[e, :] log2 e for the block's channels */
+    for (int j = 0; j < w; j++) A2[j] = -vexp(vload(A_log + (size_t)(e0 + j) * VL)) * LOG2E_STEP;
+    const vf dsk = Dskip ? vload_n(Dskip + e0, w) : vset1(0.0f);
+    for (int b = 0; b < B; b++) {
+        const size_t i = (size_t)b * E + e0;
+        const vf Bv = vload(Bm + (size_t)b * ldbc), Cv = vload(Cm + (size_t)b * ldbc);
+        vf prod[VL];
+        for (int j = 0; j < w; j++) {
+            const size_t s = (i + j) * VL;
+            const float d = delta[i + j];
+            vf h = h0 ? vload(h0 + s) : vset1(0.0f);
+            if (h_chunks) vstore(h_chunks + s, h); /* the state before the (only) chunk */
+            h = vexp2_np(A2[j] * d) * h + Bv * (d * u[i + j]);
+            if (h_last) vstore(h_last + s, h);
+            prod[j] = h * Cv;
+        }
+        for (int j = w; j < VL; j++) prod[j] = vset1(0.0f);
+        vstore_n(y + i, vhsum16(prod) + dsk * vload_n(u + i, w), w);
+    }
+}
+
+krait_status ssm_scan_step_cpu(krait_backend *be,
+                               void *y_,               /* (B, 1, E) */
+                               float *h_last,          /* (B, E, N) or NULL, may alias h0 */
+                               float *h_chunks,        /* (B, 1, E, N) or NULL */
+                               const void *u_,         /* (B, 1, E) */
+                               const void *delta_,     /* (B, 1, E) */
+                               const float *A_log,     /* (E, N) */
+                               const void *Bm_,        /* (B, 1, N) row stride ldbc */
+                               const void *Cm_,        /* (B, 1, N) row stride ldbc */
+                               int ldbc,
+                               const float *Dskip,     /* (E) or NULL */
+                               const float *h0,        /* (B, E, N) or NULL */
+                               int B, int E, int N)
+{
+    float *y = y_;
+    const float *u = u_, *delta = delta_, *Bm = Bm_, *Cm = Cm_;
+    if (N != VL) {
+        KRAIT_ERROR("cpu: the one-step scan needs N == %d (got %d)", VL, N);
+        return KRAIT_STATUS_UNSUPPORTED;
+    }
+    const int nblk = (E + VL - 1) / VL;
+    int nth = cpu_threads(be);
+    if (nblk < nth) nth = nblk;
+#pragma omp parallel for num_threads(nth) schedule(static)
+    for (int k = 0; k < nblk; k++) {
+        int e0 = k * VL, w = E - e0 < VL ? E - e0 : VL;
+        scan_step_block(y, h_last, h_chunks, u, delta, A_log, Bm, Cm, ldbc, Dskip, h0, B, E, e0, w);
     }
     return KRAIT_STATUS_OK;
 }
