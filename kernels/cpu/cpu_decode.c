@@ -4,18 +4,16 @@
  *
  * 1. linear_fwd_small_cpu, the forward dense layer for M <= LINEAR_SMALL_M_CPU rows,
  *      Y (M, Nout) = beta Y + X W^T (+ bias)
- *
- * OpenBLAS packs W before multiplying, which for M = 1 costs more than the product itself. Here
- * each thread owns a contiguous range of output columns (rows of W), reads each of its W rows
- * once, and multiplies it with every row of X while it is in L1: tiles of up to 4 X rows x 4 W
- * rows, 16 vector accumulators, K in steps of 16 lanes, the 16 lane sums of a full tile done
- * together (vhsum16).
- *
- * Every output Y[i, j] is computed with the same arithmetic whatever M, the tile it falls in or
- * the thread count: one 16-lane accumulator over K in order (FMA), the tail zero-padded, then the
- * fixed pairwise lane sum of vhsum (vhsum16 adds the same pairs), then + bias, then + the old Y. So a row's result does not
- * depend on the other rows of the batch: batched decoding gives the same tokens as decoding one
- * sequence at a time, bit for bit.
+ *    OpenBLAS packs W before multiplying, which for M = 1 costs more than the product itself.
+ *    Here each thread owns a contiguous range of output columns (rows of W), reads each of its
+ *    W rows once, and multiplies it with every row of X while it is in L1: tiles of up to 4 X
+ *    rows x 4 W rows, 16 vector accumulators, K in steps of 16 lanes, the 16 lane sums of a full
+ *    tile done together (vhsum16).
+ *    Every output Y[i, j] is computed with the same arithmetic whatever M, the tile it falls in
+ *    or the thread count: one 16-lane accumulator over K in order (FMA), the tail zero-padded,
+ *    then the fixed pairwise lane sum of vhsum (vhsum16 adds the same pairs), then + bias, then
+ *    + the old Y. So a row's result does not depend on the other rows of the batch: batched
+ *    decoding gives the same tokens as decoding one sequence at a time, bit for bit.
  *
  * 2. ssm_scan_step_cpu, the selective scan for L = 1 and N = 16 (the state (B, E, N) of one
  *    channel is one 16-lane vector, so the update is whole-vector math on the state in place):
