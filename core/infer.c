@@ -18,7 +18,7 @@
         if (s_) return s_;                                                                         \
     } while (0)
 
-#define DEFAULT_CHUNK 256
+#define DEFAULT_CHUNK 512
 
 struct krait_infer {
     const krait_model *m;

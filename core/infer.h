@@ -63,7 +63,7 @@ krait_status krait_state_download(const krait_model *m, float *host, const krait
 typedef struct krait_infer krait_infer;
 
 /* Scratch for decode steps of up to max_batch rows and prefill chunks of `chunk` tokens
- * (chunk <= 0: 256). NULL (logged) on failure. */
+ * (chunk <= 0: 512). NULL (logged) on failure. */
 krait_infer *krait_infer_init(const krait_model *m, int max_batch, int chunk);
 void krait_infer_free(krait_infer *inf);
 const krait_model *krait_infer_model(const krait_infer *inf);

@@ -89,13 +89,13 @@ static void random_prompts(int32_t *p, size_t n, const krait_config *c, uint64_t
 int bench_generate(int argc, char **argv)
 {
     const char *shape = "small";
-    int batch = 1, tokens = 32, prompt = 16, chunk = 256, repeats = 2;
+    int batch = 1, tokens = 32, prompt = 16, chunk = 512, repeats = 2;
     krait_opt opts[] = {
         { "--shape", OPT_STR, &shape, "S", "130m | small | CONFIG.json (default small)" },
         { "--batch", OPT_INT, &batch, "N", "sequences decoded together (default 1)" },
         { "--tokens", OPT_INT, &tokens, "N", "new tokens per sequence (default 32)" },
         { "--prompt", OPT_INT, &prompt, "N", "prompt tokens per sequence (default 16)" },
-        { "--chunk", OPT_INT, &chunk, "N", "prefill chunk (default 256)" },
+        { "--chunk", OPT_INT, &chunk, "N", "prefill chunk (default 512)" },
         { "--repeats", OPT_INT, &repeats, "N", "timed runs after a warm-up; the best is reported (default 2)" },
     };
     krait_common c;
@@ -176,12 +176,12 @@ int bench_generate(int argc, char **argv)
 int bench_prefill(int argc, char **argv)
 {
     const char *shape = "small";
-    int batch = 1, tokens = 2048, chunk = 512, repeats = 2;
+    int batch = 1, tokens = 4096, chunk = 1024, repeats = 2;
     krait_opt opts[] = {
         { "--shape", OPT_STR, &shape, "S", "130m | small | CONFIG.json (default small)" },
-        { "--tokens", OPT_INT, &tokens, "N", "prompt tokens per sequence (default 2048)" },
+        { "--tokens", OPT_INT, &tokens, "N", "prompt tokens per sequence (default 4096)" },
         { "--batch", OPT_INT, &batch, "N", "prompts (default 1)" },
-        { "--chunk", OPT_INT, &chunk, "N", "tokens per forward (default 512)" },
+        { "--chunk", OPT_INT, &chunk, "N", "tokens per forward (default 1024)" },
         { "--repeats", OPT_INT, &repeats, "N", "timed runs after a warm-up; the best is reported (default 2)" },
     };
     krait_common c;
