@@ -412,6 +412,8 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
         if ((s = apply_value(cfg, k, it, origin, key))) goto done;
         if (k->off == CF(d_inner)) cfg->d_inner_set = 1;
     }
+    /* transformers uses vocab_size as written (it does not pad; the -hf repos store 50280) */
+    if (from_hf) cfg->pad_vocab_multiple = 1;
     if (n_unknown)
         KRAIT_WARN("%s: ignored %d key%s krait does not use (first: \"%s\")", origin, n_unknown,
                    n_unknown > 1 ? "s" : "", first_unknown);

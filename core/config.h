@@ -9,7 +9,9 @@
  * Validation is strict for krait's files: an unknown key, a wrong type or a zero/negative size
  * is an error naming the file and the key. A config written by transformers (it has
  * "transformers_version" or "architectures") may carry keys krait does not know; those are
- * ignored with one warning, so a downloaded HF folder loads as it is.
+ * ignored with one warning, so a downloaded HF folder loads as it is. Such a config's vocab_size
+ * is used as written, as transformers does (no padding); state-spaces configs are padded to
+ * pad_vocab_size_multiple as the original code does (50277 -> 50280).
  *
  * This file does not read model weights or tokenizers; see safetensors.h and modalities/. */
 #ifndef KRAIT_CONFIG_H

@@ -82,6 +82,7 @@ krait_model *krait_model_init(const krait_config *cfg, krait_backend *be)
     m->tensors = tb.t;
     m->n_tensors = tb.n;
     m->n_params = tb.next;
+    if (!be) return m; /* the tensor table only (model_io.c checks files against it) */
 
     m->params = be->alloc(be, m->n_params * sizeof(float));
     if (!m->params) {

@@ -59,7 +59,8 @@ typedef struct krait_model {
     size_t emb, norm_f, lm_head;   /* offsets: (V, D), (D), (V, D) == emb when tied */
 } krait_model;
 
-/* Build the tensor table and allocate the arena on be (uninitialised). NULL on failure. */
+/* Build the tensor table and allocate the arena on be (uninitialised). NULL on failure.
+ * be == NULL builds the table only (no arena), to check files against it. */
 krait_model *krait_model_init(const krait_config *cfg, krait_backend *be);
 void krait_model_free(krait_model *m);
 

@@ -30,6 +30,7 @@ krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc)
         return NULL;
     }
     krait_rng_init_stream(&t->data_rng, tc->seed, 1);
+    krait_rng_init_stream(&t->eval_rng, tc->seed, 2);
     return t;
 }
 

@@ -24,6 +24,12 @@ typedef struct krait_data_source {
     void *ctx;
     /* Fill ids and targets (B, L) row-major for one training batch. */
     krait_status (*next_batch)(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng);
+    /* Optional (NULL when the trainer's data_rng is the source's whole position, as for
+     * synthetic and random-crop sources): the source's own position — file, offset, epoch —
+     * as one JSON value (malloc'd text), saved in checkpoints and handed back to load_state
+     * on resume. load_state logs one line and returns BAD_INPUT when it cannot use the value. */
+    char *(*save_state)(void *ctx);
+    krait_status (*load_state)(void *ctx, const char *json);
 } krait_data_source;
 
 typedef struct krait_step_info {
@@ -44,7 +50,8 @@ typedef struct krait_trainer {
     krait_train_config tc;
     krait_optim *opt;
     krait_acts *acts;
-    krait_rng data_rng;
+    krait_rng data_rng;    /* batches are drawn from it: with save_state, the data position */
+    krait_rng eval_rng;    /* draws made by on_eval (fresh evaluation sequences) */
     int32_t *ids, *targets;    /* (B * L) host batch */
     long long tokens;
     double elapsed_s;      /* training time before this process (resume) plus this run */
@@ -63,7 +70,8 @@ typedef struct krait_train_hooks {
 } krait_train_hooks;
 
 /* Allocates the optimizer and training activations for tc->batch x tc->seq_len and seeds the
- * data RNG from tc->seed. The model must already hold its initial weights. */
+ * data and eval RNGs from tc->seed. The model must already hold its initial weights.
+ * checkpoint.h saves and restores everything here that changes while training. */
 krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc);
 void krait_trainer_free(krait_trainer *t);
 

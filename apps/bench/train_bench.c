@@ -82,7 +82,7 @@ int bench_train(int argc, char **argv)
     krait_trainer *t = s ? NULL : krait_trainer_init(m, &tc);
     if (!t) krait_cli_die(1, "cannot set up training for batch %d x %d", tc.batch, tc.seq_len);
     int V = cfg.vocab_size;
-    krait_data_source ds = { &V, random_batch };
+    krait_data_source ds = { .ctx = &V, .next_batch = random_batch };
 
     fprintf(stderr, "krait-bench: measuring this machine's GEMM rate and copy bandwidth...\n");
     double sgemm = bench_sgemm_gflops(be);

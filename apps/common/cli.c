@@ -35,14 +35,26 @@ void krait_cli_start(const char *prog, int argc, char **argv)
     (void)argc;
     prog_name = prog;
     krait_log_set(log_to_stderr, NULL, getenv("KRAIT_DEBUG") ? KRAIT_LOG_DEBUG : KRAIT_LOG_INFO);
-    /* OpenBLAS reads OPENBLAS_CORETYPE when it loads: set it and start again, once. */
-    if (!getenv("OPENBLAS_CORETYPE") && !getenv("KRAIT_NO_BLAS_TUNE")) {
-        const char *core = krait_blas_better_coretype();
+    /* OpenBLAS and libgomp read their environment when they load: set what they need and
+     * start again, once. OPENBLAS_CORETYPE: see blas_tune.h. GOMP_SPINCOUNT: OpenMP threads
+     * that spin for long between parallel regions steal the cores from the thread doing the
+     * serial work on a small or shared machine (seen here: 4x slower small-model training on 2
+     * busy cores); a short spin then sleep costs nothing measurable when the machine is idle. */
+    if (!getenv("KRAIT_NO_BLAS_TUNE")) {
+        int again = 0;
+        const char *core = getenv("OPENBLAS_CORETYPE") ? NULL : krait_blas_better_coretype();
         if (core) {
             setenv("OPENBLAS_CORETYPE", core, 1);
+            again = 1;
+        }
+        if (!getenv("GOMP_SPINCOUNT") && !getenv("OMP_WAIT_POLICY")) {
+            setenv("GOMP_SPINCOUNT", "10000", 1);
+            again = 1;
+        }
+        if (again) {
             setenv("KRAIT_NO_BLAS_TUNE", "1", 1);
             execv("/proc/self/exe", argv);
-            /* if exec fails we simply run with the slower kernels */
+            /* if exec fails we simply run with the defaults */
         }
     }
 }

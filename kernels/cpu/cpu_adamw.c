@@ -1,5 +1,6 @@
 /* kernels/cpu/cpu_adamw.c — fast CPU AdamW (same math as ref_adamw.c): one parallel, vectorised
- * pass over the n parameters in fp32, bias corrections folded into two scalars up front. */
+ * pass over the n parameters in fp32, bias corrections folded into two scalars up front.
+ * Not here: gradient clipping or loss scaling (the caller folds both into grad_scale). */
 #include "cpu_internal.h"
 
 #include <math.h>

@@ -5,6 +5,8 @@
  * whose thread count is set here once (we link the OpenMP build, so both share one pool, and we
  * never call BLAS from inside our own parallel regions). Memory functions are the host ones
  * shared with the reference (ref_backend.c). The backend runs one op at a time.
+ * Not here: any op's math (cpu_<op>.c), and any allocation after reserve(). Note that the
+ * OpenBLAS thread count is process-wide: the last backend created sets it.
  */
 #include "cpu_internal.h"
 #include "cpu_simd.h"

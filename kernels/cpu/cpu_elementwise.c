@@ -4,7 +4,7 @@
  * Rows are split among threads, except in softplus_bwd, which splits 16-channel column blocks so
  * that each bias gradient is summed by one thread in row order (deterministic for any thread
  * count). Each element's inputs are read before its outputs are written, so outputs may alias
- * inputs element-wise.
+ * inputs element-wise. Not here: the SiLU of the conv (fused into cpu_conv.c).
  */
 #include "cpu_internal.h"
 #include "cpu_simd.h"

@@ -5,7 +5,8 @@
  *   bwd weight dW += dY^T X            Trans x NoTrans, beta 1
  * Bias and its gradient are separate passes (OpenMP, called outside any BLAS call). dbias sums
  * the rows in order per column, so it is deterministic. OpenBLAS gemm never reads C when beta is
- * 0 (tested with NaN-filled outputs).
+ * 0 (tested with NaN-filled outputs). Not here: any GEMM of our own; no BLAS call is made from
+ * inside an OpenMP region (the OpenMP OpenBLAS build would nest teams).
  */
 #include "cpu_internal.h"
 

@@ -5,6 +5,7 @@
  * a lane-wise sum of exp rescaled to that max (online softmax); the lanes are combined in lane
  * order at the end. A second pass, while the row is still in L2, writes the scaled gradient.
  * The target logit is read before the gradient pass, so dlogits may alias logits.
+ * Not here: label smoothing, or averaging over rows (the caller chooses scale).
  */
 #include "cpu_internal.h"
 #include "cpu_simd.h"

@@ -5,7 +5,8 @@
  * in order, so every element of dW receives its additions in row order whatever the thread
  * count. The RMSNorm weight gradient is summed per thread over a static row range into scratch
  * and the partials are added in thread order (deterministic for a given thread count).
- * Row reductions are fp32 in 16 lanes, then the lanes in order.
+ * Row reductions are fp32 in 16 lanes, then the lanes as a fixed tree.
+ * Not here: LayerNorm (Mamba uses RMSNorm only).
  */
 #include "cpu_internal.h"
 #include "cpu_simd.h"
@@ -51,7 +52,7 @@ krait_status embedding_bwd_cpu(krait_backend *be,
     return KRAIT_STATUS_OK;
 }
 
-/* sum_d a[d] b[d] in 16 lanes, then the lanes in order. */
+/* sum_d a[d] b[d] in 16 lanes, then the lanes as a fixed tree. */
 static float dot_lanes(const float *a, const float *b, int D)
 {
     vf acc = vset1(0.0f);

@@ -3,7 +3,8 @@
  *
  * xx(b, s, e) below is the padded input of backend.h: x for s >= 0, the carried state (or zero)
  * for s < 0. Taps accumulate in double. The backward recomputes the pre-activation when silu is
- * set, treats state_in as a constant, and writes dx for s >= 0 only.
+ * set, treats state_in as a constant, and writes dx for s >= 0 only. No threads, no SIMD, and
+ * deliberately no reuse: every pre-activation is recomputed where it is needed.
  */
 #include "cpu_internal.h"
 

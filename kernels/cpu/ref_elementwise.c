@@ -3,7 +3,7 @@
  *
  * Each element is computed in double from its fp32 inputs and rounded once. Both inputs of an
  * element are read before any output is written, so outputs may alias inputs element-wise.
- * Bias gradients are column sums accumulated in double over all rows.
+ * Bias gradients are column sums accumulated in double over all rows. No threads, no SIMD.
  */
 #include "cpu_internal.h"
 

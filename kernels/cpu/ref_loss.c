@@ -4,6 +4,7 @@
  * Two passes per row (max, then sum of exp) in double. Rows whose target is negative are
  * ignored: loss 0 and a zero gradient row (their argmax is still reported). The gradient is
  * written only after the row's loss and argmax are known, so dlogits may alias logits.
+ * No threads, no SIMD, no online (one-pass) softmax: the plain two-pass form.
  */
 #include "cpu_internal.h"
 

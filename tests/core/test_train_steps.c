@@ -47,7 +47,7 @@ static void run(uint64_t seed, double *losses, int n, int total)
     krait_model_init_weights(m, &rng);
     krait_trainer *t = krait_trainer_init(m, &tc);
     int V = 16;
-    krait_data_source ds = { &V, rule_batch };
+    krait_data_source ds = { .ctx = &V, .next_batch = rule_batch };
     for (int i = 0; i < n; i++) {
         krait_step_info info;
         if (krait_trainer_step(t, &ds, &info)) {

@@ -228,7 +228,7 @@ int main(void)
     krait_backend *ref = krait_backend_cpu_ref_init(), *fast2 = krait_backend_cpu_init(2);
     krait_backend *fast3 = krait_backend_cpu_init(3);
     if (!tu_check(ref && fast2 && fast3, "backends init")) return tu_finish();
-    krait_dims max = { .B = 4, .L = 100, .D = 768, .E = 1536, .N = 16, .K = 4, .R = 48, .chunk = 64 };
+    krait_dims max = { .B = 4, .L = 100, .D = 768, .E = 1536, .N = 64, .K = 4, .R = 48, .chunk = 64 };
     krait_backend *all[3] = { ref, fast2, fast3 };
     for (int i = 0; i < 3; i++)
         tu_check(all[i]->reserve(all[i], &max) == KRAIT_STATUS_OK, "%s reserve", all[i]->name);
@@ -242,6 +242,7 @@ int main(void)
     scan_case(ref, fast2, fast3, 2, 17, 20, 1, 4, 2, 1, 0);         /* N = 1, no D */
     scan_case(ref, fast3, fast2, 4, 13, 50, 5, 64, 3, 1, 1);        /* generic N, chunk > L, B > 1 */
     scan_case(ref, fast2, fast3, 1, 40, 8, 16, 16, 0, 0, 1);        /* one narrow block */
+    scan_case(ref, fast3, fast2, 2, 21, 24, 64, 8, 2, 1, 1);        /* N = 64 */
 
     conv_case(ref, fast2, fast3, 2, 64, 1536, 4, 3072, 1, 1, 1);     /* x inside xz */
     conv_case(ref, fast2, fast3, 2, 64, 1536, 4, 3072, 0, 1, 1);

@@ -1,0 +1,84 @@
+/* apps/common/runfiles.c — checkpoints and metrics.jsonl in a run folder; see runfiles.h. */
+#include "runfiles.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "fsutil.h"
+
+#define METRICS "metrics.jsonl"
+
+const char *krait_run_default_out(const char *resume_dir)
+{
+    if (!resume_dir) return NULL;
+    char *ck = krait_fs_join(resume_dir, "checkpoints");
+    int is_run = ck && krait_fs_is_dir(ck);
+    free(ck);
+    return is_run ? resume_dir : NULL;
+}
+
+/* Keep the lines of path whose step is <= last (all when last is large), atomically. */
+static krait_status cut_metrics(const char *path, int last)
+{
+    if (!krait_fs_is_file(path)) return KRAIT_STATUS_OK;
+    krait_status s;
+    char *text = krait_fs_read_text(path, (size_t)1 << 30, &s);
+    if (!text) return s;
+    size_t n = 0;
+    for (char *line = text, *next; *line; line = next) {
+        char *nl = strchr(line, '\n');
+        next = nl ? nl + 1 : line + strlen(line);
+        int step;
+        if (sscanf(line, "{\"step\": %d", &step) == 1 && step <= last && nl) {
+            memmove(text + n, line, (size_t)(next - line));
+            n += (size_t)(next - line);
+        }
+    }
+    s = krait_fs_write_atomic(path, text, n);
+    free(text);
+    return s;
+}
+
+void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int resumed_step)
+{
+    memset(rf, 0, sizeof *rf);
+    rf->out = out;
+    rf->keep = keep;
+    rf->saved_step = resumed_step;
+    if (!out) return;
+    krait_status s = krait_fs_mkdirs(out);
+    if (s) exit(krait_cli_exit_code(s));
+    char *path = krait_fs_join(out, METRICS);
+    if (!path) krait_cli_die(1, "out of memory");
+    if ((s = cut_metrics(path, resumed_step))) exit(krait_cli_exit_code(s));
+    rf->metrics = fopen(path, "a");
+    if (!rf->metrics) krait_cli_die(2, "%s: cannot open for writing", path);
+    free(path);
+}
+
+void krait_run_files_step(krait_run_files *rf, const krait_step_info *i)
+{
+    if (!rf->metrics) return;
+    fprintf(rf->metrics, "{\"step\": %d, \"loss\": %.17g, \"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %lld, "
+                         "\"elapsed_s\": %.3f}\n",
+            i->step, i->loss, i->lr, i->grad_norm, i->tokens, i->elapsed_s);
+    fflush(rf->metrics);
+}
+
+krait_status krait_run_files_checkpoint(krait_run_files *rf, const krait_trainer *t,
+                                        const krait_data_source *ds, const char *app_state)
+{
+    if (!rf->out || t->opt->step == rf->saved_step) return KRAIT_STATUS_OK;
+    if (rf->metrics) fflush(rf->metrics);
+    krait_status s = krait_checkpoint_save(t, ds, app_state, rf->out, rf->keep);
+    if (!s) rf->saved_step = t->opt->step;
+    return s;
+}
+
+void krait_run_files_close(krait_run_files *rf)
+{
+    if (rf->metrics) fclose(rf->metrics);
+    rf->metrics = NULL;
+}

@@ -1,0 +1,35 @@
+/* apps/common/runfiles.h — what a training app writes into its run folder (--out DIR):
+ * checkpoints (core/checkpoint.h: the latest model at the top level, checkpoints/step-N/) and
+ * metrics.jsonl, one line per optimizer step {"step","loss","lr","grad_norm","tokens",
+ * "elapsed_s"} with the loss printed exactly (%.17g), so two runs can be compared line by line.
+ * On resume the lines after the resumed step (written before a crash) are dropped first.
+ * Shared by every app that trains; the options themselves (--out --resume --ckpt-every --keep)
+ * are parsed by each app. */
+#ifndef KRAIT_RUNFILES_H
+#define KRAIT_RUNFILES_H
+
+#include <stdio.h>
+
+#include "train.h"
+
+typedef struct krait_run_files {
+    const char *out;      /* run folder, or NULL: nothing is written */
+    int keep;             /* checkpoints kept (<= 0: all) */
+    FILE *metrics;        /* out/metrics.jsonl, appended */
+    int saved_step;       /* step of the last checkpoint written or resumed (-1: none) */
+} krait_run_files;
+
+/* The run folder that --resume DIR implies when --out is not given: DIR itself when it is a run
+ * folder (has checkpoints/), else NULL (a single checkpoint folder is only read). */
+const char *krait_run_default_out(const char *resume_dir);
+
+/* Create out (if non-NULL) and open metrics.jsonl: emptied for a new run (resumed_step < 0),
+ * cut after resumed_step for a resumed one. Exits 1 or 2 with one line on failure. */
+void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int resumed_step);
+void krait_run_files_step(krait_run_files *rf, const krait_step_info *info);
+/* A checkpoint of t at its current step (nothing when out is NULL or the step is saved). */
+krait_status krait_run_files_checkpoint(krait_run_files *rf, const krait_trainer *t,
+                                        const krait_data_source *ds, const char *app_state);
+void krait_run_files_close(krait_run_files *rf);
+
+#endif /* KRAIT_RUNFILES_H */

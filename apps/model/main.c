@@ -1,0 +1,327 @@
+/* apps/model/main.c — krait-model: look at, convert, create and run model folders.
+ *   info DIR                      config summary, tensors, parameters, dtypes (weights not read)
+ *   convert DIR --out OUT         load (krait or HF layout) and save as krait writes it, in a dtype
+ *   init CONFIG --out DIR         a freshly initialised model (the official initialisation)
+ *   logits DIR --ids 1,2,3        fp32 logits of every position (compared with transformers by
+ *                                 tests/hf/check_transformers.py)
+ * Bad input (a malformed folder, an unknown option, an id outside the vocabulary) exits 2 with
+ * one line. This app does not train or generate. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "log.h"
+#include "model.h"
+#include "model_io.h"
+
+static const char *usage =
+    "usage: krait-model <command> ...\n"
+    "\n"
+    "commands:\n"
+    "  info DIR [--json]                               what a model folder holds\n"
+    "  convert DIR --out OUT [--dtype f32|bf16|f16]    save a model folder as krait writes it\n"
+    "  init CONFIG --out DIR [--seed N] [--dtype D]    a freshly initialised model\n"
+    "  logits DIR --ids 1,2,3 [--out FILE.f32]         fp32 logits of every position (CPU by default)\n"
+    "\n"
+    "krait-model <command> --help shows the command's options.";
+
+/* The positional argument after the command, or exit 2 (or print help). */
+static const char *positional(int argc, char **argv, const char *what, const char *cmd_usage)
+{
+    if (argc < 3 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
+        if (argc >= 3) {
+            printf("%s\n", cmd_usage);
+            exit(0);
+        }
+        krait_cli_die(2, "%s: needs %s (see --help)", argv[1], what);
+    }
+    if (argv[2][0] == '-') krait_cli_die(2, "%s: needs %s before the options", argv[1], what);
+    return argv[2];
+}
+
+static void print_json(cJSON *o)
+{
+    char *j = cJSON_PrintUnformatted(o);
+    if (j) printf("%s\n", j);
+    free(j);
+    cJSON_Delete(o);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    const char *u = "usage: krait-model info DIR [--json]";
+    const char *dir = positional(argc, argv, "a model folder", u);
+    krait_common c;
+    krait_cli_parse(argc, argv, 3, NULL, 0, &c, u);
+    krait_model_file_info in;
+    krait_status s = krait_model_inspect(&in, dir);
+    if (s) return krait_cli_exit_code(s);
+    const krait_config *f = &in.cfg;
+    printf("%s: Mamba %s model, %d layers, d_model %d, d_inner %d, state %d, conv %d, dt_rank %d\n", dir,
+           f->head, f->n_layer, f->d_model, f->d_inner, f->d_state, f->d_conv, f->dt_rank);
+    printf("vocab %d (config %d, embedding rows in the file %d), %s head%s, embedding '%s'\n", f->vocab_size,
+           f->vocab_size_raw, in.embedding_rows, f->tie_embeddings ? "tied" : "untied",
+           f->tie_embeddings && in.lm_head_stored ? " (lm_head.weight stored too)" : "", in.embedding);
+    printf("%d tensors in %d file%s, %zu parameters, %s, %.1f MB; modality %s\n", in.n_tensors, in.n_files,
+           in.n_files > 1 ? "s" : "", in.n_params, in.dtypes, in.tensor_bytes / 1e6, f->modality);
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", dir);
+        cJSON_AddNumberToObject(o, "d_model", f->d_model);
+        cJSON_AddNumberToObject(o, "n_layer", f->n_layer);
+        cJSON_AddNumberToObject(o, "d_inner", f->d_inner);
+        cJSON_AddNumberToObject(o, "d_state", f->d_state);
+        cJSON_AddNumberToObject(o, "d_conv", f->d_conv);
+        cJSON_AddNumberToObject(o, "dt_rank", f->dt_rank);
+        cJSON_AddNumberToObject(o, "vocab_size", f->vocab_size);
+        cJSON_AddNumberToObject(o, "vocab_size_raw", f->vocab_size_raw);
+        cJSON_AddNumberToObject(o, "embedding_rows", in.embedding_rows);
+        cJSON_AddBoolToObject(o, "tied", f->tie_embeddings);
+        cJSON_AddBoolToObject(o, "lm_head_stored", in.lm_head_stored);
+        cJSON_AddStringToObject(o, "embedding", in.embedding);
+        cJSON_AddNumberToObject(o, "n_tensors", in.n_tensors);
+        cJSON_AddNumberToObject(o, "n_files", in.n_files);
+        cJSON_AddNumberToObject(o, "params", (double)in.n_params);
+        cJSON_AddStringToObject(o, "dtype", in.dtypes);
+        cJSON_AddNumberToObject(o, "bytes", (double)in.tensor_bytes);
+        cJSON_AddStringToObject(o, "modality", f->modality);
+        cJSON_AddStringToObject(o, "head", f->head);
+        print_json(o);
+    }
+    return 0;
+}
+
+static krait_dtype parse_dtype(const char *name)
+{
+    krait_dtype t;
+    if (!krait_dtype_from_name(&t, name)) krait_cli_die(2, "--dtype: '%s' is not f32, bf16 or f16", name);
+    return t;
+}
+
+/* Tokenizer files travel with the model when present. */
+static int copy_tokenizer(const char *from, const char *to)
+{
+    static const char *names[] = { "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json" };
+    int n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char *src = krait_fs_join(from, names[i]), *dst = krait_fs_join(to, names[i]);
+        if (src && dst && krait_fs_is_file(src) && krait_fs_publish(dst, src) == KRAIT_STATUS_OK) n++;
+        free(src);
+        free(dst);
+    }
+    return n;
+}
+
+static int cmd_convert(int argc, char **argv)
+{
+    const char *u = "usage: krait-model convert DIR --out OUT [--dtype f32|bf16|f16]";
+    const char *dir = positional(argc, argv, "a model folder", u);
+    const char *out = NULL, *dtype = "f32";
+    krait_opt opts[] = {
+        { "--out", OPT_STR, &out, "OUT", "folder to write (created if needed)" },
+        { "--dtype", OPT_STR, &dtype, "D", "f32 | bf16 | f16 (default f32)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 3, opts, 2, &c, u);
+    if (!out) krait_cli_die(2, "convert: --out is required");
+    krait_dtype t = parse_dtype(dtype);
+    krait_backend *be = krait_backend_cpu_ref_init();   /* host memory; no compute needed */
+    if (!be) krait_cli_die(1, "cannot start the CPU backend");
+    krait_status s;
+    krait_model *m = krait_model_load(dir, be, &s);
+    if (m) s = krait_model_save(m, out, t);
+    int tok = s || !krait_fs_is_dir(dir) ? 0 : copy_tokenizer(dir, out);
+    if (!s) {
+        printf("%s -> %s: %zu tensors as %s%s\n", dir, out, (size_t)m->n_tensors, dtype,
+               tok ? ", tokenizer files copied" : "");
+        if (c.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "from", dir);
+            cJSON_AddStringToObject(o, "out", out);
+            cJSON_AddStringToObject(o, "dtype", krait_dtype_torch_name(t));
+            cJSON_AddNumberToObject(o, "n_tensors", m->n_tensors);
+            cJSON_AddNumberToObject(o, "tokenizer_files", tok);
+            print_json(o);
+        }
+    }
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    return krait_cli_exit_code(s);
+}
+
+static int cmd_init(int argc, char **argv)
+{
+    const char *u = "usage: krait-model init CONFIG --out DIR [--seed N] [--dtype f32|bf16|f16]";
+    const char *cfg_name = positional(argc, argv, "a config file or preset", u);
+    const char *out = NULL, *dtype = "f32";
+    krait_opt opts[] = {
+        { "--out", OPT_STR, &out, "DIR", "folder to write (created if needed)" },
+        { "--dtype", OPT_STR, &dtype, "D", "f32 | bf16 | f16 (default f32)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 3, opts, 2, &c, u);
+    if (!out) krait_cli_die(2, "init: --out is required");
+    krait_dtype t = parse_dtype(dtype);
+    krait_config cfg;
+    krait_train_config tc;
+    krait_config_default(&cfg);
+    krait_train_default(&tc);
+    krait_status s = krait_config_load(&cfg, &tc, krait_cli_config_path(cfg_name));
+    if (s) return krait_cli_exit_code(s);
+    krait_backend *be = krait_backend_cpu_ref_init();
+    krait_model *m = be ? krait_model_init(&cfg, be) : NULL;
+    if (!m) krait_cli_die(1, "cannot create the model");
+    krait_rng rng;
+    krait_rng_init_stream(&rng, c.seed, 0);   /* the stream the training apps initialise from */
+    s = krait_model_init_weights(m, &rng);
+    if (!s) s = krait_model_save(m, out, t);
+    if (!s) {
+        printf("%s: %d layers, d_model %d, vocab %d, seed %llu, %s\n", out, cfg.n_layer, cfg.d_model,
+               cfg.vocab_size, (unsigned long long)c.seed, dtype);
+        if (c.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "out", out);
+            cJSON_AddNumberToObject(o, "seed", (double)c.seed);
+            cJSON_AddNumberToObject(o, "params", (double)m->n_params);
+            print_json(o);
+        }
+    }
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    return krait_cli_exit_code(s);
+}
+
+/* "1,2,3" -> ids (malloc'd), each in [0, V). Exits 2 on anything else. */
+static int32_t *parse_ids(const char *s, int V, int *n)
+{
+    int cap = 16, k = 0;
+    int32_t *ids = malloc((size_t)cap * sizeof *ids);
+    const char *p = s;
+    while (ids) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || (*end && *end != ',') || (*p < '0' || *p > '9'))
+            krait_cli_die(2, "--ids: '%s' is not a comma-separated list of token ids", s);
+        if (v >= V) krait_cli_die(2, "--ids: id %ld is outside the vocabulary (0..%d)", v, V - 1);
+        if (k == cap && !(ids = realloc(ids, (size_t)(cap *= 2) * sizeof *ids))) break;
+        ids[k++] = (int32_t)v;
+        if (!*end) break;
+        p = end + 1;
+    }
+    if (!ids) krait_cli_die(1, "out of memory");
+    *n = k;
+    return ids;
+}
+
+/* logits (L, V) fp32 on the host for one sequence. */
+static krait_status run_logits(float *logits, const krait_model *m, const int32_t *ids, int L)
+{
+    krait_backend *be = m->be;
+    const int V = m->cfg.vocab_size, D = m->cfg.d_model;
+    const size_t as = krait_dtype_size(be->act_dtype);
+    krait_acts *a = krait_acts_init(m, 1, L, 0);
+    int32_t *tg = malloc((size_t)L * sizeof *tg);
+    float *f32 = NULL;
+    krait_status s = KRAIT_STATUS_NO_MEMORY;
+    if (!a || !tg) goto fail;
+    if (be->act_dtype != KRAIT_DTYPE_F32 && !(f32 = be->alloc(be, (size_t)a->head_rows * V * sizeof *f32)))
+        goto fail;
+    for (int i = 0; i < L; i++) tg[i] = -1;
+    if ((s = krait_acts_set_batch(m, a, ids, tg)) || (s = krait_model_forward(m, a, NULL))) goto fail;
+    for (int r0 = 0; r0 < L; r0 += a->head_rows) {
+        int rows = L - r0 < a->head_rows ? L - r0 : a->head_rows;
+        const void *hf = (const char *)a->hf + (size_t)r0 * D * as;
+        if ((s = be->linear_fwd(be, a->logits, V, hf, D, krait_act_at(m, m->lm_head), NULL, rows, V, D, 0.0f)))
+            goto fail;
+        const void *src = a->logits;
+        if (f32) {
+            if ((s = be->from_act(be, f32, a->logits, (size_t)rows * V))) goto fail;
+            src = f32;
+        }
+        if ((s = be->download(be, logits + (size_t)r0 * V, src, (size_t)rows * V * sizeof *logits))) goto fail;
+    }
+fail:
+    if (f32) be->free(be, f32);
+    free(tg);
+    krait_acts_free(m, a);
+    return s;
+}
+
+static int cmd_logits(int argc, char **argv)
+{
+    const char *u = "usage: krait-model logits DIR --ids 1,2,3 [--out FILE.f32] [--device cpu|cuda]\n"
+                    "Runs one sequence; writes (positions x vocab_size) fp32 little-endian values to FILE,\n"
+                    "or prints one line of logits per position. The last line with --json has\n"
+                    "{\"positions\",\"vocab_size\",\"vocab_size_raw\",\"argmax\"} (and \"logits\" without --out).";
+    const char *dir = positional(argc, argv, "a model folder", u);
+    const char *ids_s = NULL, *out = NULL;
+    krait_opt opts[] = {
+        { "--ids", OPT_STR, &ids_s, "LIST", "comma-separated token ids" },
+        { "--out", OPT_STR, &out, "FILE", "write fp32 logits (positions x vocab) here" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 3, opts, 2, &c, u);
+    if (!ids_s) krait_cli_die(2, "logits: --ids is required");
+    krait_model_file_info in;
+    krait_status s = krait_model_inspect(&in, dir);   /* a bad folder fails before any device starts */
+    if (s) return krait_cli_exit_code(s);
+    int L = 0;
+    int32_t *ids = parse_ids(ids_s, in.cfg.vocab_size, &L);
+    if (!strcmp(c.device, "auto")) c.device = "cpu";
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_model *m = krait_model_load(dir, be, &s);
+    const int V = m ? m->cfg.vocab_size : 0;
+    float *lg = m ? malloc((size_t)L * V * sizeof *lg) : NULL;
+    if (m && !lg) s = KRAIT_STATUS_NO_MEMORY;
+    if (lg) s = run_logits(lg, m, ids, L);
+    if (!s && out) s = krait_fs_write_atomic(out, lg, (size_t)L * V * sizeof *lg);
+    if (!s) {
+        cJSON *o = c.json ? cJSON_CreateObject() : NULL, *am = NULL, *all = NULL;
+        if (o) {
+            cJSON_AddNumberToObject(o, "positions", L);
+            cJSON_AddNumberToObject(o, "vocab_size", V);
+            cJSON_AddNumberToObject(o, "vocab_size_raw", m->cfg.vocab_size_raw);
+            am = cJSON_AddArrayToObject(o, "argmax");
+            if (!out) all = cJSON_AddArrayToObject(o, "logits");
+        }
+        for (int t = 0; t < L; t++) {
+            const float *row = lg + (size_t)t * V;
+            int best = 0;
+            for (int v = 1; v < V; v++)
+                if (row[v] > row[best]) best = v;
+            if (am) cJSON_AddItemToArray(am, cJSON_CreateNumber(best));
+            if (all) cJSON_AddItemToArray(all, cJSON_CreateFloatArray(row, V));
+            if (!out) {
+                for (int v = 0; v < V; v++) printf("%s%.9g", v ? " " : "", row[v]);
+                printf("\n");
+            }
+        }
+        if (out) printf("%s: %d positions x %d logits (fp32) written\n", out, L, V);
+        if (o) print_json(o);
+    }
+    free(lg);
+    free(ids);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    return krait_cli_exit_code(s);
+}
+
+int main(int argc, char **argv)
+{
+    krait_cli_start("krait-model", argc, argv);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        printf("%s\n", usage);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "info")) return cmd_info(argc, argv);
+    if (!strcmp(argv[1], "convert")) return cmd_convert(argc, argv);
+    if (!strcmp(argv[1], "init")) return cmd_init(argc, argv);
+    if (!strcmp(argv[1], "logits")) return cmd_logits(argc, argv);
+    krait_cli_die(2, "unknown command '%s' (see --help)", argv[1]);
+}

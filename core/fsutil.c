@@ -1,0 +1,306 @@
+/* core/fsutil.c — crash-safe small-file writes and folder helpers; see fsutil.h. */
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static krait_status errno_status(int err)
+{
+    return err == ENOENT || err == ENOTDIR || err == EACCES || err == EISDIR || err == ELOOP ||
+                   err == ENAMETOOLONG || err == EROFS || err == EPERM
+               ? KRAIT_STATUS_BAD_INPUT
+               : KRAIT_STATUS_IO;
+}
+
+char *krait_fs_join(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    char *p = malloc(na + nb + 2);
+    if (!p) return NULL;
+    memcpy(p, a, na);
+    size_t k = na;
+    if (k == 0 || p[k - 1] != '/') p[k++] = '/';
+    memcpy(p + k, b, nb + 1);
+    return p;
+}
+
+int krait_fs_is_dir(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int krait_fs_is_file(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* The folder part of path ("." when there is none), malloc'd. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    size_t k = slash == path ? 1 : (size_t)(slash - path);
+    char *d = malloc(k + 1);
+    if (d) {
+        memcpy(d, path, k);
+        d[k] = '\0';
+    }
+    return d;
+}
+
+/* path + ".tmp-XXXXXX" (a mkstemp/mkdtemp template), malloc'd. */
+static char *tmp_name(const char *path)
+{
+    size_t k = strlen(path);
+    char *t = malloc(k + 12);
+    if (t) {
+        memcpy(t, path, k);
+        memcpy(t + k, ".tmp-XXXXXX", 12);
+    }
+    return t;
+}
+
+krait_status krait_fs_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL)) {
+        int err = errno;
+        KRAIT_ERROR("%s: cannot sync the folder: %s", dir, strerror(err));
+        if (fd >= 0) close(fd);
+        return errno_status(err);
+    }
+    close(fd);
+    return KRAIT_STATUS_OK;
+}
+
+static int write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return 0;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 1;
+}
+
+krait_status krait_fs_write_atomic(const char *path, const void *data, size_t n)
+{
+    krait_status st = KRAIT_STATUS_IO;
+    char *tmp = tmp_name(path), *dir = dir_of(path);
+    int fd = -1;
+    if (!tmp || !dir) {
+        KRAIT_ERROR("%s: out of memory", path);
+        st = KRAIT_STATUS_NO_MEMORY;
+        goto fail;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        st = errno_status(errno);
+        KRAIT_ERROR("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+        free(tmp);
+        tmp = NULL;
+        goto fail;
+    }
+    if (fchmod(fd, 0644) != 0 || !write_all(fd, data, n) || fsync(fd) != 0) {
+        KRAIT_ERROR("%s: writing %s failed: %s", path, tmp, strerror(errno));
+        goto fail;
+    }
+    int rc = close(fd);
+    fd = -1;
+    if (rc != 0 || rename(tmp, path) != 0) {
+        st = errno_status(errno);
+        KRAIT_ERROR("%s: %s failed: %s", path, rc ? "close" : "rename", strerror(errno));
+        goto fail;
+    }
+    free(tmp);
+    tmp = NULL;
+    st = krait_fs_sync_dir(dir);
+fail:
+    if (fd >= 0) close(fd);
+    if (tmp) unlink(tmp);
+    free(tmp);
+    free(dir);
+    return st;
+}
+
+/* Copy src into the already created temporary fd (the fallback of publish). */
+static int copy_into(int fd, const char *src)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return 0;
+    char buf[1 << 16];
+    int ok = 1;
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) ok = 0;
+        if (r <= 0) break;
+        if (!write_all(fd, buf, (size_t)r)) {
+            ok = 0;
+            break;
+        }
+    }
+    close(in);
+    return ok && fsync(fd) == 0;
+}
+
+krait_status krait_fs_publish(const char *dst, const char *src)
+{
+    krait_status st = KRAIT_STATUS_IO;
+    char *tmp = tmp_name(dst), *dir = dir_of(dst);
+    int fd = -1;
+    if (!tmp || !dir) {
+        KRAIT_ERROR("%s: out of memory", dst);
+        st = KRAIT_STATUS_NO_MEMORY;
+        goto fail;
+    }
+    /* mkstemp reserves a unique name; the link replaces that empty file's name. */
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        st = errno_status(errno);
+        KRAIT_ERROR("%s: cannot create a temporary file beside it: %s", dst, strerror(errno));
+        free(tmp);
+        tmp = NULL;
+        goto fail;
+    }
+    if (unlink(tmp) != 0 || linkat(AT_FDCWD, src, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
+        /* no hard links here (or the name was taken again): copy into a fresh temporary */
+        close(fd);
+        memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);
+        fd = mkstemp(tmp);
+        if (fd < 0 || fchmod(fd, 0644) != 0 || !copy_into(fd, src)) {
+            KRAIT_ERROR("%s: cannot copy %s: %s", dst, src, strerror(errno));
+            if (fd < 0) {
+                free(tmp);
+                tmp = NULL;
+            }
+            goto fail;
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (rename(tmp, dst) != 0) {
+        st = errno_status(errno);
+        KRAIT_ERROR("%s: rename failed: %s", dst, strerror(errno));
+        goto fail;
+    }
+    free(tmp);
+    tmp = NULL;
+    st = krait_fs_sync_dir(dir);
+fail:
+    if (fd >= 0) close(fd);
+    if (tmp) unlink(tmp);
+    free(tmp);
+    free(dir);
+    return st;
+}
+
+krait_status krait_fs_mkdirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return KRAIT_STATUS_NO_MEMORY;
+    krait_status st = KRAIT_STATUS_OK;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0') continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            st = errno_status(errno);
+            KRAIT_ERROR("%s: cannot create the folder: %s", p, strerror(errno));
+            break;
+        }
+        *s = c;
+        if (c == '\0') break;
+    }
+    if (!st && !krait_fs_is_dir(path)) {
+        KRAIT_ERROR("%s: exists and is not a folder", path);
+        st = KRAIT_STATUS_BAD_INPUT;
+    }
+    free(p);
+    return st;
+}
+
+krait_status krait_fs_remove_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0) return errno == ENOENT ? KRAIT_STATUS_OK : errno_status(errno);
+    if (!S_ISDIR(sb.st_mode)) {
+        if (unlink(path) != 0 && errno != ENOENT) {
+            KRAIT_ERROR("%s: cannot remove: %s", path, strerror(errno));
+            return errno_status(errno);
+        }
+        return KRAIT_STATUS_OK;
+    }
+    DIR *d = opendir(path);
+    if (!d) {
+        KRAIT_ERROR("%s: cannot open the folder: %s", path, strerror(errno));
+        return errno_status(errno);
+    }
+    krait_status st = KRAIT_STATUS_OK;
+    struct dirent *e;
+    while (!st && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *child = krait_fs_join(path, e->d_name);
+        st = child ? krait_fs_remove_tree(child) : KRAIT_STATUS_NO_MEMORY;
+        free(child);
+    }
+    closedir(d);
+    if (!st && rmdir(path) != 0 && errno != ENOENT) {
+        KRAIT_ERROR("%s: cannot remove the folder: %s", path, strerror(errno));
+        st = errno_status(errno);
+    }
+    return st;
+}
+
+char *krait_fs_read_text(const char *path, size_t max_bytes, krait_status *status)
+{
+    krait_status st = KRAIT_STATUS_IO;
+    char *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    if (!f || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        st = f ? KRAIT_STATUS_BAD_INPUT : errno_status(errno);
+        KRAIT_ERROR("%s: cannot read the file: %s", path, f ? "not a regular file" : strerror(errno));
+        goto done;
+    }
+    if ((unsigned long long)sb.st_size > max_bytes) {
+        KRAIT_ERROR("%s: the file is too large (%lld bytes; at most %zu expected)", path,
+                    (long long)sb.st_size, max_bytes);
+        st = KRAIT_STATUS_BAD_INPUT;
+        goto done;
+    }
+    size_t n = (size_t)sb.st_size;
+    buf = malloc(n + 1);
+    if (!buf) {
+        st = KRAIT_STATUS_NO_MEMORY;
+        KRAIT_ERROR("%s: out of memory", path);
+        goto done;
+    }
+    if (fread(buf, 1, n, f) != n) {
+        KRAIT_ERROR("%s: read failed", path);
+        free(buf);
+        buf = NULL;
+        goto done;
+    }
+    buf[n] = '\0';
+    st = KRAIT_STATUS_OK;
+done:
+    if (f) fclose(f);
+    if (status) *status = st;
+    return buf;
+}

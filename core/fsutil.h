@@ -1,0 +1,55 @@
+/* core/fsutil.h — the few file-system operations model and checkpoint folders need, done
+ * crash-safely: write a small file through a temporary name + fsync + rename, fsync a folder,
+ * publish an existing file under a second name atomically (hard link, or a copy when links are
+ * not possible), create a folder path, remove a folder tree, read a small text file.
+ *
+ * Every function logs one line naming the path and the problem on failure and returns
+ * KRAIT_STATUS_BAD_INPUT (a path the user named is wrong: missing, not a folder, no
+ * permission) or KRAIT_STATUS_IO (the OS failed). POSIX only. This file does not know about
+ * safetensors (safetensors.h has its own crash-safe writer) or about checkpoints. */
+#ifndef KRAIT_FSUTIL_H
+#define KRAIT_FSUTIL_H
+
+#include <stddef.h>
+
+#include "backend.h"   /* krait_status */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* a + "/" + b, malloc'd (NULL on out of memory). */
+char *krait_fs_join(const char *a, const char *b);
+
+int krait_fs_is_dir(const char *path);    /* 1 if path is a folder (symlinks followed) */
+int krait_fs_is_file(const char *path);   /* 1 if path is a regular file (symlinks followed) */
+
+/* Write n bytes to path: `path.tmp-XXXXXX` beside it, fsync, rename over path, fsync the
+ * folder. On failure path is untouched and the temporary is removed. */
+krait_status krait_fs_write_atomic(const char *path, const void *data, size_t n);
+
+/* fsync a folder so that renames and creations inside it are durable. */
+krait_status krait_fs_sync_dir(const char *dir);
+
+/* Make dst hold the same bytes as the regular file src (a symlink is followed), atomically: a
+ * hard link to src under a temporary name beside dst renamed over dst (no copy); where hard
+ * links are impossible (another file system, no support), a copy written to a temporary
+ * name, fsynced and renamed. Then dst's folder is fsynced. */
+krait_status krait_fs_publish(const char *dst, const char *src);
+
+/* mkdir -p with mode 0755; an existing folder is fine. */
+krait_status krait_fs_mkdirs(const char *path);
+
+/* Remove path and everything under it (symlinks are removed, never followed). A missing
+ * path is fine. */
+krait_status krait_fs_remove_tree(const char *path);
+
+/* Read a whole regular file of at most max_bytes into a NUL-terminated malloc'd buffer.
+ * NULL (logged) when it is missing, larger, or unreadable; *status says which. */
+char *krait_fs_read_text(const char *path, size_t max_bytes, krait_status *status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KRAIT_FSUTIL_H */

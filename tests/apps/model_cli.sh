@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# tests/apps/model_cli.sh KRAIT_MODEL — krait-model end to end: init, info (plain and --json),
+# convert to f32 (logits bit-identical to the source) and bf16/f16 (dtype reported), logits to a
+# file (positions x vocab fp32), and bad input — a missing config, a config whose sizes do not
+# match the weights, an id outside the vocabulary, a missing option — exiting 2 with exactly one
+# line that names the file or the option.
+set -u
+km="$1"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fail=1; }
+noise() { grep -v 'device cpu\|fast CPU backend' "$1"; }
+
+printf '{"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 20, "state_size": 8}' > "$dir/c.json"
+"$km" init "$dir/c.json" --out "$dir/m" --seed 3 >/dev/null 2>"$dir/err" && ok "init" || { bad "init"; cat "$dir/err"; }
+"$km" info "$dir/m" --json >"$dir/info" 2>"$dir/err"
+tail -1 "$dir/info" | grep -q '"vocab_size":24,"vocab_size_raw":24' && tail -1 "$dir/info" | grep -q '"dtype":"F32"' &&
+  tail -1 "$dir/info" | grep -q '"tied":true,"lm_head_stored":false' && ok "info --json" || { bad "info"; cat "$dir/info"; }
+
+"$km" logits "$dir/m" --ids 1,2,3,4,5 --out "$dir/a.f32" >/dev/null 2>"$dir/err" || { bad "logits"; cat "$dir/err"; }
+[ "$(stat -c %s "$dir/a.f32")" -eq $((5 * 24 * 4)) ] && ok "logits file: 5 x 24 fp32" || bad "logits file size"
+"$km" convert "$dir/m" --out "$dir/m32" >/dev/null 2>"$dir/err" || { bad "convert f32"; cat "$dir/err"; }
+"$km" logits "$dir/m32" --ids 1,2,3,4,5 --out "$dir/b.f32" >/dev/null 2>&1
+cmp -s "$dir/a.f32" "$dir/b.f32" && ok "convert f32: logits bit-identical" || bad "convert f32 logits differ"
+for dt in bf16 f16; do
+  "$km" convert "$dir/m" --out "$dir/m$dt" --dtype $dt >/dev/null 2>"$dir/err" || { bad "convert $dt"; cat "$dir/err"; }
+  want=$([ $dt = bf16 ] && echo BF16 || echo F16)
+  "$km" info "$dir/m$dt" --json 2>/dev/null | tail -1 | grep -q "\"dtype\":\"$want\"" &&
+    "$km" logits "$dir/m$dt" --ids 1,2,3 --json 2>/dev/null | tail -1 | grep -q '"positions":3' &&
+    ok "convert $dt: info says $want, logits run" || bad "convert $dt"
+done
+"$km" logits "$dir/m" --ids 7,1 2>/dev/null | awk 'END { exit !(NR == 2 && NF == 24) }' && ok "plain logits: 2 lines x 24" ||
+  bad "plain logits output"
+
+check() { # name, expected fragment, command...
+  local name="$1" want="$2"; shift 2
+  "$@" >"$dir/out" 2>"$dir/err"
+  local rc=$? lines
+  lines=$(noise "$dir/err" | wc -l)
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && noise "$dir/err" | grep -q -- "$want"; then ok "$name: $(noise "$dir/err")"
+  else bad "$name: exit $rc, $lines lines:"; cat "$dir/err"; fi
+}
+cp -r "$dir/m" "$dir/nocfg" && rm "$dir/nocfg/config.json"
+check "no config.json" "$dir/nocfg/config.json" "$km" info "$dir/nocfg"
+cp -r "$dir/m" "$dir/wide" && sed -i 's/"hidden_size":\s*16/"hidden_size": 32/; s/"d_model":\s*16/"d_model": 32/; s/"intermediate_size":\s*32/"intermediate_size": 64/; s/"d_inner":\s*32/"d_inner": 64/' "$dir/wide/config.json"
+check "sizes do not match" "$dir/wide/model.safetensors: tensor 'backbone.embeddings.weight' has shape" "$km" logits "$dir/wide" --ids 1
+check "id outside the vocabulary" "id 24 is outside" "$km" logits "$dir/m" --ids 1,24
+check "convert without --out" "--out is required" "$km" convert "$dir/m"
+check "unknown dtype" "'f8' is not" "$km" convert "$dir/m" --out "$dir/x" --dtype f8
+check "no such folder" "$dir/none" "$km" info "$dir/none"
+exit $fail

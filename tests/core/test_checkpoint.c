@@ -1,0 +1,387 @@
+/* tests/core/test_checkpoint.c — training checkpoints. Resume == uninterrupted: N steps, a stop
+ * with a checkpoint, a resume into a model initialised differently, N more steps give the
+ * same losses bit for bit as 2N steps straight (and the same weights, eval RNG draws and data
+ * position, through a data source that keeps its own cursor). Keep-last-K pruning and the
+ * top-level model. Crash safety: a child process saving checkpoints in a loop is killed at
+ * random moments, and after every kill the run folder must still hold a complete, loadable
+ * latest checkpoint; a leftover temporary folder and a dangling `latest` are ignored. Bad
+ * resumes (another config, another learning rate, a corrupt state file) fail with one line. */
+#include "checkpoint.h"
+
+#include "fsutil.h"
+#include "io_util.h"
+#include "model_io.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { V = 16, N = 6 };
+static io_cap cap;
+static krait_backend *be;
+
+/* A data source with a position of its own: the rule shifts with a batch counter. */
+typedef struct cursor_src {
+    long cursor;
+} cursor_src;
+
+static krait_status cursor_batch(void *ctx, int32_t *ids, int32_t *tg, int B, int L, krait_rng *rng)
+{
+    cursor_src *c = ctx;
+    for (int b = 0; b < B; b++) {
+        int32_t v = (int32_t)krait_rng_below(rng, V);
+        for (int t = 0; t < L; t++) {
+            ids[b * L + t] = v;
+            v = (int32_t)((3 * v + 1 + c->cursor) % V);
+            tg[b * L + t] = v;
+        }
+    }
+    c->cursor++;
+    return KRAIT_STATUS_OK;
+}
+
+static char *cursor_save(void *ctx)
+{
+    char *s = malloc(48);
+    if (s) snprintf(s, 48, "{\"cursor\": %ld}", ((cursor_src *)ctx)->cursor);
+    return s;
+}
+
+static krait_status cursor_load(void *ctx, const char *json)
+{
+    return sscanf(json, "{\"cursor\":%ld}", &((cursor_src *)ctx)->cursor) == 1 ? KRAIT_STATUS_OK
+                                                                             : KRAIT_STATUS_BAD_INPUT;
+}
+
+typedef struct run {
+    krait_model *m;
+    krait_trainer *t;
+    cursor_src src;
+    krait_data_source ds;
+    double loss[2 * N];
+    uint64_t evals[2 * N];
+    int stop_at;
+    const char *out;
+    int keep;
+} run;
+
+static void run_init(run *r, int d_model, float lr, uint64_t init_seed)
+{
+    memset(r, 0, sizeof *r);
+    krait_config c;
+    krait_config_default(&c);
+    c.d_model = d_model;
+    c.n_layer = 2;
+    c.vocab_size_raw = V;
+    krait_config_finalize(&c, "test");
+    krait_train_config tc;
+    krait_train_default(&tc);
+    tc.batch = 3;
+    tc.seq_len = 20;
+    tc.steps = 2 * N;
+    tc.lr = lr;
+    tc.warmup = 2;
+    tc.seed = 42;
+    tc.eval_every = 1;
+    r->m = krait_model_init(&c, be);
+    krait_rng rng;
+    krait_rng_init(&rng, init_seed);
+    krait_model_init_weights(r->m, &rng);
+    r->t = krait_trainer_init(r->m, &tc);
+    r->ds = (krait_data_source){ .ctx = &r->src, .next_batch = cursor_batch, .save_state = cursor_save,
+                                 .load_state = cursor_load };
+}
+
+static void run_free(run *r)
+{
+    krait_trainer_free(r->t);
+    krait_model_free(r->m);
+}
+
+static void on_step(void *user, const krait_step_info *i)
+{
+    run *r = user;
+    r->loss[i->step - 1] = i->loss;
+}
+
+static krait_status on_eval(void *user, krait_trainer *t)
+{
+    run *r = user;
+    r->evals[t->opt->step - 1] = krait_rng_u64(&t->eval_rng);
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status on_ckpt(void *user, krait_trainer *t)
+{
+    run *r = user;
+    return r->out ? krait_checkpoint_save(t, &r->ds, "{\"hits\": 3}", r->out, r->keep) : KRAIT_STATUS_OK;
+}
+
+static int stop_req(void *user)
+{
+    run *r = user;
+    return r->stop_at > 0 && r->t->opt->step >= r->stop_at;
+}
+
+static krait_status train(run *r)
+{
+    krait_train_hooks h = { .user = r, .on_step = on_step, .on_eval = on_eval, .on_checkpoint = on_ckpt,
+                            .stop_requested = stop_req };
+    return krait_trainer_run(r->t, &r->ds, &h);
+}
+
+static int same_arena(const float *a, const float *b, size_t n)
+{
+    float *ha = malloc(n * 4), *hb = malloc(n * 4);
+    be->download(be, ha, a, n * 4);
+    be->download(be, hb, b, n * 4);
+    int same = memcmp(ha, hb, n * 4) == 0;
+    free(ha);
+    free(hb);
+    return same;
+}
+
+static void test_resume(const char *root)
+{
+    run a, b;
+    run_init(&a, 16, 1e-2f, 7);
+    tu_check(train(&a) == KRAIT_STATUS_OK && a.t->opt->step == 2 * N, "straight run: %d steps", 2 * N);
+
+    char out[600];
+    snprintf(out, sizeof out, "%s/resume", root);
+    run_init(&b, 16, 1e-2f, 7);
+    b.out = out;
+    b.stop_at = N;
+    tu_check(train(&b) == KRAIT_STATUS_INTERRUPTED && b.t->opt->step == N, "first half stops at %d", N);
+    double first[N];
+    memcpy(first, b.loss, sizeof first);
+    run_free(&b);
+
+    run_init(&b, 16, 1e-2f, 999); /* other initial weights: the checkpoint must replace them */
+    char *app = NULL;
+    tu_check(krait_checkpoint_resume(b.t, &b.ds, &app, out) == KRAIT_STATUS_OK && b.t->opt->step == N &&
+                 b.src.cursor == N, "resume at step %d with the data cursor", N);
+    tu_check(app && !strcmp(app, "{\"hits\":3}"), "app state comes back (%s)", app ? app : "null");
+    free(app);
+    tu_check(b.t->tokens == a.t->tokens / 2, "tokens restored");
+    tu_check(train(&b) == KRAIT_STATUS_OK && b.t->opt->step == 2 * N, "second half runs to %d", 2 * N);
+    memcpy(b.loss, first, sizeof first);
+    int same = memcmp(a.loss, b.loss, sizeof a.loss) == 0;
+    for (int i = 0; i < 2 * N; i++)
+        if (a.loss[i] != b.loss[i]) printf("  step %d: %.17g vs %.17g\n", i + 1, a.loss[i], b.loss[i]);
+    tu_check(same, "losses bitwise identical at every step (last %.6f)", a.loss[2 * N - 1]);
+    tu_check(memcmp(a.evals + N, b.evals + N, N * sizeof *a.evals) == 0, "eval RNG draws identical");
+    tu_check(same_arena(a.m->params, b.m->params, a.m->n_params) &&
+                 same_arena(a.t->opt->m, b.t->opt->m, a.m->n_params) &&
+                 same_arena(a.t->opt->v, b.t->opt->v, a.m->n_params),
+             "final weights and moments bitwise identical");
+    tu_check(fabs(b.t->elapsed_s) > 0 && b.src.cursor == 2 * N, "elapsed carried, cursor %ld", b.src.cursor);
+    run_free(&b);
+
+    /* bad resumes: another lr, another width, a source without a position, corrupt state */
+    run_init(&b, 16, 2e-2f, 7);
+    io_cap_reset(&cap);
+    krait_status s = krait_checkpoint_resume(b.t, &b.ds, NULL, out);
+    tu_check(s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "trainer_state.json") &&
+                 strstr(cap.last_error, "train.lr") && b.t->opt->step == 0,
+             "another lr refused: %s", cap.last_error);
+    io_cap_reset(&cap);
+    b.ds.load_state = NULL;
+    b.t->tc.lr = 1e-2f;
+    s = krait_checkpoint_resume(b.t, &b.ds, NULL, out);
+    tu_check(s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "data position"),
+             "a source that cannot take the position refused: %s", cap.last_error);
+    run_free(&b);
+    run_init(&b, 24, 1e-2f, 7);
+    io_cap_reset(&cap);
+    s = krait_checkpoint_resume(b.t, &b.ds, NULL, out);
+    tu_check(s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "config.json") &&
+                 strstr(cap.last_error, "hidden_size"), "another width refused: %s", cap.last_error);
+    run_free(&b);
+    run_init(&b, 16, 1e-2f, 7);
+    b.t->tc.steps = 3 * N;
+    io_cap_reset(&cap);
+    s = krait_checkpoint_resume(b.t, &b.ds, NULL, out);
+    tu_check(s == KRAIT_STATUS_OK && cap.errors == 0 && cap.warnings == 1, "a longer run resumes with a warning");
+    run_free(&b);
+    io_cap_reset(&cap);
+    run_free(&a);
+}
+
+/* Every step-N folder in out/checkpoints is complete, and latest names one of them. */
+static int folder_consistent(const char *out, int *latest_step)
+{
+    char ck[700];
+    snprintf(ck, sizeof ck, "%s/checkpoints", out);
+    DIR *d = opendir(ck);
+    int ok = d != NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        int k;
+        char tail;
+        if (sscanf(e->d_name, "step-%d%c", &k, &tail) != 1) continue;
+        const char *need[] = { "config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json" };
+        for (int i = 0; i < 4; i++) {
+            char p[1000];
+            snprintf(p, sizeof p, "%s/%s/%s", ck, e->d_name, need[i]);
+            if (!krait_fs_is_file(p)) {
+                printf("  incomplete: %s\n", p);
+                ok = 0;
+            }
+        }
+    }
+    if (d) closedir(d);
+    *latest_step = krait_checkpoint_latest_step(out);
+    return ok;
+}
+
+static void test_keep_and_leftovers(const char *root)
+{
+    char out[600];
+    snprintf(out, sizeof out, "%s/keep", root);
+    run r;
+    run_init(&r, 16, 1e-2f, 7);
+    r.out = out;
+    r.keep = 3;
+    r.t->tc.ckpt_every = 1;
+    r.stop_at = 6;
+    tu_check(train(&r) == KRAIT_STATUS_INTERRUPTED, "6 steps with a checkpoint each");
+    int latest;
+    char ck[700];
+    snprintf(ck, sizeof ck, "%s/checkpoints", out);
+    tu_check(folder_consistent(out, &latest) && latest == 6 && io_count_names(ck, "step-") == 3 &&
+                 io_exists(io_path(ck, "step-4")) && io_exists(io_path(ck, "step-6")) &&
+                 !io_exists(io_path(ck, "step-3")), "keep 3: step-4..6 left, latest step-6");
+    krait_status s;
+    krait_model *top = krait_model_load(out, be, &s);
+    tu_check(top && same_arena(top->params, r.m->params, r.m->n_params), "the top-level model is the latest");
+    krait_model_free(top);
+
+    /* an interrupted save left a temporary folder; latest points past what exists */
+    char tmp[800];
+    snprintf(tmp, sizeof tmp, "%s/step-7.tmp-abcdef", ck);
+    krait_fs_mkdirs(tmp);
+    io_write(io_path(tmp, "trainer_state.json"), "{", 1);
+    char *found = krait_checkpoint_find(out, &s);
+    tu_check(found && strstr(found, "step-6") && !strstr(found, ".tmp-"), "a temporary folder is never resumed");
+    free(found);
+    io_write(io_path(ck, "latest"), "step-99\n", 8);
+    io_cap_reset(&cap);
+    found = krait_checkpoint_find(out, &s);
+    tu_check(found && strstr(found, "step-6") && cap.warnings == 1, "a dangling latest falls back to step-6");
+    free(found);
+    io_write(io_path(ck, "latest"), "step-6\n", 7);
+    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 3) == 0 && io_count_names(ck, "step-6") == 1,
+             "saving the latest step again does nothing");
+    r.stop_at = 7;
+    tu_check(train(&r) == KRAIT_STATUS_INTERRUPTED && !io_exists(tmp) && folder_consistent(out, &latest) &&
+                 latest == 7, "the next save removes the leftover");
+    /* a corrupt state file and a wrong optimizer step are refused */
+    snprintf(tmp, sizeof tmp, "%s/step-7", ck);
+    size_t n;
+    char *text = (char *)io_read(io_path(tmp, "trainer_state.json"), &n);
+    char *bad = malloc(n + 1);
+    memcpy(bad, text, n);
+    bad[n] = 0;
+    char *h = strstr(bad, "\"data\":");     /* rng.data: ["<16 hex digits>", ...] */
+    char *hex = h ? strchr(h + 7, '"') : NULL;
+    tu_check(hex != NULL, "found rng.data in the state file");
+    if (hex) hex[3] = 'g';
+    io_write(io_path(tmp, "trainer_state.json"), bad, n);
+    run q;
+    run_init(&q, 16, 1e-2f, 7);
+    io_cap_reset(&cap);
+    s = krait_checkpoint_resume(q.t, &q.ds, NULL, tmp);
+    tu_check(s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "rng.data"),
+             "a bad RNG string refused: %s", cap.last_error);
+    char *st = strstr(text, "\"step\":");
+    if (st) memcpy(st, "\"step\":\t5", 9);
+    io_write(io_path(tmp, "trainer_state.json"), text, n);
+    io_cap_reset(&cap);
+    s = krait_checkpoint_resume(q.t, &q.ds, NULL, tmp);
+    tu_check(s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "krait_step"),
+             "optimizer step disagreeing with the state refused: %s", cap.last_error);
+    io_cap_reset(&cap);
+    free(bad);
+    free(text);
+    run_free(&q);
+    run_free(&r);
+}
+
+/* A child saves checkpoints in a loop; the parent kills it at a random moment; the folder must
+ * stay consistent and resumable every time. */
+static void test_kill(const char *root)
+{
+    char out[600];
+    snprintf(out, sizeof out, "%s/kill", root);
+    run r;
+    run_init(&r, 32, 1e-2f, 7);
+    double t0 = krait_now();
+    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 2) == 0, "first checkpoint");
+    double save_s = krait_now() - t0;
+    int ok = 1, rounds = 12, advanced = 0;
+    for (int round = 0; round < rounds && ok; round++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            krait_log_set(NULL, NULL, KRAIT_LOG_ERROR);
+            for (int i = 0; i < 1000; i++) {
+                r.t->opt->step++;
+                r.src.cursor++;
+                if (krait_checkpoint_save(r.t, &r.ds, NULL, out, 2)) _exit(3);
+            }
+            _exit(0);
+        }
+        double delay = tu_uniform(0.0, 4.0 * save_s);
+        struct timespec ts = { (time_t)delay, (long)((delay - (long)delay) * 1e9) };
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        int latest;
+        ok &= tu_check(folder_consistent(out, &latest), "round %d: every step-N folder complete", round);
+        krait_status s;
+        char *found = krait_checkpoint_find(out, &s);
+        char want[32];
+        snprintf(want, sizeof want, "step-%d", latest);
+        ok &= tu_check(found && strstr(found, want), "round %d: latest (%s) is what resume uses", round, want);
+        run q;
+        run_init(&q, 32, 1e-2f, 5);
+        ok &= tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) == 0 && q.t->opt->step == latest &&
+                           q.src.cursor == latest, "round %d: resumes at step %d", round, latest);
+        krait_model *top = krait_model_load(out, be, &s);
+        ok &= tu_check(top != NULL, "round %d: the top-level model loads", round);
+        krait_model_free(top);
+        advanced += latest > r.t->opt->step;
+        /* carry on from what survived, as a resumed run would */
+        krait_checkpoint_resume(r.t, &r.ds, NULL, out);
+        run_free(&q);
+        free(found);
+    }
+    printf("  %d kill rounds (save takes %.1f ms), %d advanced the latest checkpoint\n", rounds, save_s * 1e3,
+           advanced);
+    io_cap_reset(&cap);
+    run_free(&r);
+}
+
+int main(void)
+{
+    tu_init("test_checkpoint");
+    be = krait_backend_cpu_ref_init();
+    const char *root = io_tmpdir("ckpt");
+    io_cap_begin(&cap);
+    test_resume(root);
+    test_keep_and_leftovers(root);
+    test_kill(root);
+    io_cap_end();
+    krait_fs_remove_tree(root);
+    krait_backend_destroy(be);
+    return tu_finish();
+}

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# tests/gpu/run.sh — everything krait checks on a GPU machine, in one go, in under 5 minutes:
+#   1. report the machine (GPU, driver, nvcc, cmake, compilers) and which libraries are missing;
+#   2. configure + build in a fresh build dir (-j16): the full project when its dependencies
+#      (OpenBLAS, cJSON, zlib, OpenMP, pkg-config) are all there, otherwise the standalone GPU-test
+#      build (tests/gpu/standalone: needs only CUDA and a C/C++ compiler);
+#   3. run every GPU test (ctest -L gpu --output-on-failure), with KRAIT_CUDA_SYNC=1 so that an
+#      asynchronous kernel fault is reported at the op that caused it;
+#   4. run the GPU benchmark (JSON lines);
+#   5. print a short summary table.
+# Full logs go to $OUT (when set) or to build-gpu/logs. Usage, from anywhere:
+#   bash tests/gpu/run.sh [--standalone] [--quick] [--sanitize]
+#     --standalone  use the standalone build even when the full project could be configured
+#     --quick       benchmark only copy/GEMM/scan at the 130m shape
+#     --sanitize    also run the scan and conv tests (quick sizes) under compute-sanitizer memcheck
+# Exit status: 0 when every test passed (skips count as failures here: this script is for GPUs).
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${KRAIT_GPU_BUILD:-$ROOT/build-gpu}
+LOGS=${OUT:-$BUILD/logs}
+JOBS=${KRAIT_GPU_JOBS:-16}
+STANDALONE=0 QUICK=0 SANITIZE=0
+for a in "$@"; do
+  case $a in
+    --standalone) STANDALONE=1 ;;
+    --quick) QUICK=1 ;;
+    --sanitize) SANITIZE=1 ;;
+    *) echo "run.sh: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$LOGS"
+T0=$(date +%s)
+say() { echo "[run.sh $(( $(date +%s) - T0 ))s] $*" | tee -a "$LOGS/run.log"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# nvcc often lives outside PATH on fresh images
+if ! have nvcc; then
+  for d in /usr/local/cuda/bin /usr/local/cuda-13*/bin /opt/cuda/bin; do
+    if [ -x "$d/nvcc" ]; then export PATH="$d:$PATH"; break; fi
+  done
+fi
+
+# ---- 1. the machine ----------------------------------------------------------------------------
+{
+  echo "== machine"; uname -a
+  if have nvidia-smi; then nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv; else echo "nvidia-smi: not found"; fi
+  if have nvcc; then nvcc --version | tail -2; else echo "nvcc: not found"; fi
+  if have cmake; then cmake --version | head -1; else echo "cmake: not found"; fi
+  if have gcc; then gcc --version | head -1; else echo "gcc: not found"; fi
+  if have g++; then g++ --version | head -1; else echo "g++: not found"; fi
+} 2>&1 | tee "$LOGS/machine.log"
+if ! have cmake || ! have nvcc || ! have gcc || ! have g++; then
+  for t in cmake nvcc gcc g++; do have $t || say "MISSING: $t (required)"; done
+  say "cannot build: the tools above are required"; exit 1
+fi
+
+missing=()
+cc_ok() { printf '%s\n' "$1" | gcc -x c - $2 -o /dev/null >/dev/null 2>&1; }
+have pkg-config || missing+=("pkg-config")
+if have pkg-config && ! pkg-config --exists libcjson; then missing+=("libcjson-dev (cJSON)"); fi
+cc_ok '#include <zlib.h>
+int main(void){return 0;}' "-lz" || missing+=("zlib1g-dev (zlib)")
+cc_ok '#include <cblas.h>
+int main(void){return 0;}' "-I/usr/include/openblas -I/usr/include/x86_64-linux-gnu/openblas-openmp -lopenblas" \
+  || missing+=("libopenblas-dev (OpenBLAS with cblas.h)")
+cc_ok 'int main(void){return 0;}' "-fopenmp" || missing+=("OpenMP (libgomp)")
+DEPS_ARGS=()
+if [ ${#missing[@]} -gt 0 ]; then
+  say "missing for the full krait build: ${missing[*]}"
+  # Debian packages carried in .gpu-deps/ (apt-get download on the dev machine; the GPU machine
+  # has no network): unpack them into a private prefix and point the build there.
+  if ls "$ROOT"/.gpu-deps/*.deb >/dev/null 2>&1 && have dpkg; then
+    DEPS=/tmp/krait-deps
+    rm -rf "$DEPS"; mkdir -p "$DEPS"
+    for d in "$ROOT"/.gpu-deps/*.deb; do dpkg -x "$d" "$DEPS"; done
+    A=x86_64-linux-gnu
+    export LD_LIBRARY_PATH="$DEPS/usr/lib/$A:$DEPS/lib/$A:$DEPS/usr/lib/$A/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export PKG_CONFIG_LIBDIR="$DEPS/usr/lib/$A/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$DEPS"
+    DEPS_ARGS=(-DCMAKE_PREFIX_PATH="$DEPS/usr" -DZLIB_INCLUDE_DIR="$DEPS/usr/include"
+               -DZLIB_LIBRARY="$DEPS/usr/lib/$A/libz.a" -DCJSON_INCLUDE_DIR="$DEPS/usr/include"
+               -DCJSON_LIBRARY="$DEPS/usr/lib/$A/libcjson.so")
+    say "unpacked $(ls "$ROOT"/.gpu-deps/*.deb | wc -l) carried packages into $DEPS; trying the full build"
+    missing=()
+  fi
+fi
+
+# ---- 2. configure + build ----------------------------------------------------------------------
+rm -rf "$BUILD/CMakeCache.txt" "$BUILD/CMakeFiles"
+CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90)
+if [ $STANDALONE = 0 ] && [ ${#missing[@]} = 0 ]; then
+  MODE=full
+  say "configuring the full project (KRAIT_CUDA=ON, sm_90) in $BUILD"
+  cmake -S "$ROOT" -B "$BUILD" "${CMAKE_ARGS[@]}" "${DEPS_ARGS[@]}" -DKRAIT_CUDA=ON \
+    > "$LOGS/configure.log" 2>&1 || { say "full configure failed (see configure.log); using the standalone build"; MODE=standalone; }
+else
+  MODE=standalone
+fi
+if [ $MODE = standalone ]; then
+  rm -rf "$BUILD/CMakeCache.txt" "$BUILD/CMakeFiles"
+  say "configuring the standalone GPU-test build (tests/gpu/standalone) in $BUILD"
+  cmake -S "$ROOT/tests/gpu/standalone" -B "$BUILD" "${CMAKE_ARGS[@]}" >> "$LOGS/configure.log" 2>&1 \
+    || { say "configure FAILED:"; tail -30 "$LOGS/configure.log"; exit 1; }
+fi
+TARGETS=(test_gpu_basics test_gpu_ops test_gpu_linear test_gpu_conv test_gpu_scan bench_ops_gpu)
+[ $MODE = full ] && TARGETS+=(test_gpu_model krait-bench krait-model)
+say "building (${MODE}, -j$JOBS): ${TARGETS[*]}"
+if ! cmake --build "$BUILD" -j"$JOBS" --target "${TARGETS[@]}" > "$LOGS/build.log" 2>&1; then
+  say "build FAILED:"; grep -E "error|Error" "$LOGS/build.log" | head -40; exit 1
+fi
+TBUILD=$(( $(date +%s) - T0 ))
+say "built in ${TBUILD}s"
+TESTDIR=$BUILD/tests/gpu
+ldd "$TESTDIR/test_gpu_scan" > "$LOGS/ldd.log" 2>&1
+
+# ---- 3. GPU tests ------------------------------------------------------------------------------
+say "running the GPU tests (ctest -L gpu)"
+( cd "$BUILD" && KRAIT_CUDA_SYNC=1 ctest -L gpu --output-on-failure --timeout 300 -j5 ) \
+  > "$LOGS/tests.log" 2>&1
+TEST_RC=$?
+if grep -q "Skipped" "$LOGS/tests.log"; then
+  say "some GPU tests were SKIPPED (no device visible?): counted as a failure"
+  [ $TEST_RC = 0 ] && TEST_RC=77
+fi
+if [ $SANITIZE = 1 ]; then
+  if have compute-sanitizer; then
+    for t in test_gpu_scan test_gpu_conv; do
+      say "compute-sanitizer memcheck: $t (quick sizes)"
+      KRAIT_GPU_TEST_QUICK=1 compute-sanitizer --tool memcheck --error-exitcode 3 "$TESTDIR/$t" \
+        > "$LOGS/sanitize_$t.log" 2>&1
+      echo "sanitize $t rc=$?" >> "$LOGS/run.log"
+    done
+  else
+    say "compute-sanitizer: not found, --sanitize skipped"
+  fi
+fi
+
+# ---- 4. benchmark ------------------------------------------------------------------------------
+say "running the GPU benchmark"
+BARGS=()
+[ $QUICK = 1 ] && BARGS=(--quick)
+timeout 150 "$TESTDIR/bench_ops_gpu" "${BARGS[@]}" > "$LOGS/bench.jsonl" 2> "$LOGS/bench.log"
+BENCH_RC=$?
+
+# ---- 4b. whole-model benchmark and the transformers check (full build only) ---------------------
+TRAIN_RC=- HF_RC=-
+if [ $MODE = full ]; then
+  say "training throughput: krait-bench train --device cuda --shape 130m --seq-len 2048"
+  timeout 150 "$BUILD/apps/krait-bench" train --device cuda --shape 130m --seq-len 2048 --batch 8 \
+    --steps 5 --json > "$LOGS/train.out" 2> "$LOGS/train.log"
+  TRAIN_RC=$?
+  if have python3 && python3 -c "import torch, transformers" >/dev/null 2>&1; then
+    say "transformers interoperability: tests/hf/check_transformers.py"
+    timeout 150 python3 "$ROOT/tests/hf/check_transformers.py" "$BUILD/apps/krait-model" \
+      > "$LOGS/hf.log" 2>&1
+    HF_RC=$?
+  else
+    say "python3 with torch + transformers: not found, transformers check skipped"
+  fi
+fi
+
+# ---- 5. summary --------------------------------------------------------------------------------
+{
+  echo
+  echo "================ krait GPU summary ($MODE build, $(( $(date +%s) - T0 ))s total) ================"
+  grep -A1 "^name" "$LOGS/machine.log" | tail -1 | sed 's/^/GPU: /'
+  grep -E "release [0-9]" "$LOGS/machine.log" | sed 's/^/nvcc: /'
+  [ ${#missing[@]} -gt 0 ] && echo "missing for the full build: ${missing[*]}"
+  echo "-- tests (ctest -L gpu, rc=$TEST_RC)"
+  grep -E "Test +#[0-9]+: " "$LOGS/tests.log" | sed -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: //; s/ \.+/ /' \
+    | awk '{printf "   %-22s %s %s %s\n", $1, $2, $3, $4}'
+  grep -E "^ +FAIL " "$LOGS/tests.log" | head -40 | sed 's/^/   /'
+  grep -E "tests passed|tests failed" "$LOGS/tests.log" | sed 's/^/   /'
+  echo "-- benchmark (rc=$BENCH_RC; full lines in bench.jsonl)"
+  if have python3; then
+    python3 - "$LOGS/bench.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    try: r = json.loads(line)
+    except ValueError: continue
+    b = r.get("bench")
+    if b == "copy": print(f"   copy D2D           {r['gbps']:8.1f} GB/s")
+    elif b == "gemm_bf16": print(f"   gemm {r['shape']:<14}{r['tflops']:8.1f} TFLOP/s  ({r['ms']:.3f} ms)")
+    elif b.startswith("scan"):
+        print(f"   {b:<13} B{r['B']} L{r['L']} E{r['E']} N{r['N']} c{r.get('chunk', '-')}: {r['ms']:.3f} ms  "
+              f"bw {100*r['bw_fraction']:.0f}% of {r['bw_bound_ms']:.3f} ms  "
+              f"sfu {100*r['sfu_fraction']:.0f}% of {r['sfu_bound_ms']:.3f} ms")
+    else: print(f"   {b:<18} {r['ms']:.3f} ms  {r['gbps']:.0f} GB/s  {100*r['bw_fraction']:.0f}% of copy")
+PY
+  else
+    sed 's/^/   /' "$LOGS/bench.jsonl"
+  fi
+  grep -h "cuda profile" "$LOGS/bench.log" | sed 's/^/   /'
+  echo "-- model training (rc=$TRAIN_RC)"
+  [ -f "$LOGS/train.out" ] && tail -2 "$LOGS/train.out" | sed 's/^/   /'
+  [ -f "$LOGS/train.log" ] && grep -E "error|warning" "$LOGS/train.log" | head -5 | sed 's/^/   /'
+  echo "-- transformers check (rc=$HF_RC)"
+  [ -f "$LOGS/hf.log" ] && grep -E "PASS|FAIL|SKIP|Error|error" "$LOGS/hf.log" | head -30 | sed 's/^/   /'
+  echo "logs: $LOGS"
+} | tee "$LOGS/summary.txt"
+[ $TEST_RC = 0 ] && [ $BENCH_RC = 0 ] && [ "$TRAIN_RC" != 1 ] && [ "$HF_RC" != 1 ]

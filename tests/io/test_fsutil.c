@@ -1,0 +1,98 @@
+/* tests/io/test_fsutil.c — the file-system helpers under checkpoints: atomic writes replace a
+ * file whole and leave no temporary behind, publish hard-links (same inode) or, across file
+ * systems, copies, and follows a symlink to the real file; mkdirs, remove_tree (which removes a
+ * symlink, never what it points to) and read_text with its size limit. */
+#include "fsutil.h"
+
+#include "io_util.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int same_text(const char *path, const char *want)
+{
+    size_t n = 0;
+    char *got = (char *)io_read(path, &n);
+    int ok = got && n == strlen(want) && memcmp(got, want, n) == 0;
+    free(got);
+    return ok;
+}
+
+static ino_t inode(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 ? sb.st_ino : 0;
+}
+
+int main(void)
+{
+    tu_init("test_fsutil");
+    static io_cap cap;
+    io_cap_begin(&cap);
+    const char *root = io_tmpdir("fsutil");
+    char dir[600], a[700], b[700], c[700];
+    snprintf(dir, sizeof dir, "%s/x/y/z", root);
+    tu_check(krait_fs_mkdirs(dir) == 0 && krait_fs_is_dir(dir) && krait_fs_mkdirs(dir) == 0, "mkdirs, twice");
+
+    snprintf(a, sizeof a, "%s/a.txt", dir);
+    tu_check(krait_fs_write_atomic(a, "first", 5) == 0 && same_text(a, "first"), "write_atomic creates");
+    tu_check(krait_fs_write_atomic(a, "second!", 7) == 0 && same_text(a, "second!"), "write_atomic replaces");
+    tu_check(io_count_names(dir, ".tmp-") == 0, "no temporary left");
+
+    snprintf(b, sizeof b, "%s/b.txt", root);
+    tu_check(krait_fs_publish(b, a) == 0 && same_text(b, "second!") && inode(a) == inode(b),
+             "publish links (same inode)");
+    tu_check(krait_fs_write_atomic(a, "third", 5) == 0 && same_text(b, "second!"),
+             "a published file keeps its bytes when the source is replaced");
+    snprintf(c, sizeof c, "%s/link", root);
+    tu_check(symlink(a, c) == 0, "symlink");
+    unlink(b);
+    tu_check(krait_fs_publish(b, c) == 0 && inode(b) == inode(a), "publish follows a symlink to the file");
+
+    /* across file systems: copy */
+    struct stat s_tmp, s_shm;
+    if (stat("/dev/shm", &s_shm) == 0 && stat(root, &s_tmp) == 0 && s_shm.st_dev != s_tmp.st_dev &&
+        access("/dev/shm", W_OK) == 0) {
+        char shm[100];
+        snprintf(shm, sizeof shm, "/dev/shm/krait-fsutil-%d", (int)getpid());
+        tu_check(krait_fs_publish(shm, a) == 0 && same_text(shm, "third") && inode(shm) != inode(a),
+                 "publish across file systems copies");
+        unlink(shm);
+    } else {
+        printf("  (no second file system: the copy fallback is not exercised)\n");
+    }
+
+    krait_status s;
+    char *t = krait_fs_read_text(a, 100, &s);
+    tu_check(t && s == 0 && strcmp(t, "third") == 0, "read_text");
+    free(t);
+    io_cap_reset(&cap);
+    t = krait_fs_read_text(a, 3, &s);
+    tu_check(!t && s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "too large"),
+             "read_text refuses a file over the limit");
+    io_cap_reset(&cap);
+    t = krait_fs_read_text(dir, 100, &s);
+    tu_check(!t && s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1, "read_text refuses a folder");
+    io_cap_reset(&cap);
+
+    /* remove_tree removes the link, not its target */
+    char keep[700];
+    snprintf(keep, sizeof keep, "%s/keep.txt", root);
+    krait_fs_write_atomic(keep, "k", 1);
+    char sub[700];
+    snprintf(sub, sizeof sub, "%s/x/y/to-keep", root);
+    tu_check(symlink(keep, sub) == 0, "symlink into the tree");
+    char top[700];
+    snprintf(top, sizeof top, "%s/x", root);
+    tu_check(krait_fs_remove_tree(top) == 0 && !io_exists(top) && same_text(keep, "k"),
+             "remove_tree removes the tree, not a symlink's target");
+    tu_check(krait_fs_remove_tree(top) == 0, "remove_tree of a missing path is fine");
+    tu_check(cap.errors == 0, "no stray errors");
+    io_cap_end();
+    krait_fs_remove_tree(root);
+    return tu_finish();
+}
