@@ -106,8 +106,8 @@ krait_acts *krait_acts_init(const krait_model *m, int B, int L, int train)
     krait_backend *be = m->be;
     krait_acts *a = calloc(1, sizeof *a);
     if (!a) return NULL;
-    a->B = B;
     a->L = a->L_max = L;
+    a->B = a->B_max = B;
     a->M = B * L;
     a->train = train;
     a->chunk = be->scan_chunk > 0 ? be->scan_chunk : 64;
@@ -155,6 +155,19 @@ krait_status krait_acts_set_len(krait_acts *a, int L)
     }
     a->L = L;
     a->M = a->B * L;
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_acts_set_shape(krait_acts *a, int B, int L)
+{
+    if (a->train || B < 1 || B > a->B_max || L < 1 || L > a->L_max) {
+        KRAIT_ERROR("activations hold up to %d x %d tokens%s; asked for %d x %d", a->B_max, a->L_max,
+                    a->train ? " (exactly, for training)" : "", B, L);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    a->B = B;
+    a->L = L;
+    a->M = B * L;
     return KRAIT_STATUS_OK;
 }
 

@@ -227,8 +227,13 @@ void krait_state_free(const krait_model *m, krait_state *s)
 
 krait_status krait_state_reset(const krait_model *m, krait_state *s)
 {
+    /* layer by layer: a view's rows are contiguous within each layer only */
     const krait_config *c = &m->cfg;
-    size_t n = ((size_t)(c->d_conv - 1) * c->d_inner + (size_t)c->d_inner * c->d_state) *
-               c->n_layer * s->B;
-    return m->be->zero(m->be, s->buf, n * sizeof(float));
+    size_t conv = (size_t)s->B * (c->d_conv - 1) * c->d_inner, ssm = (size_t)s->B * c->d_inner * c->d_state;
+    for (int i = 0; i < c->n_layer; i++) {
+        krait_status st = m->be->zero(m->be, s->conv[i], conv * sizeof(float));
+        if (!st) st = m->be->zero(m->be, s->ssm[i], ssm * sizeof(float));
+        if (st) return st;
+    }
+    return KRAIT_STATUS_OK;
 }

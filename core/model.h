@@ -80,10 +80,13 @@ static inline const void *krait_act_at(const krait_model *m, size_t off)
 }
 
 /* ---- recurrent state: conv rows (B, K-1, E) and SSM state (B, E, N) per layer, fp32 ---------- */
+/* Rows are contiguous inside each layer's arrays, so rows [r, r + n) of every layer form a state
+ * of n sequences: a view (infer.h: krait_state_view) has buf == NULL and points into its parent.
+ * Copy, gather, scatter, fork and download live in infer.h. */
 typedef struct krait_state {
     int B;
     size_t per_seq;       /* floats per sequence over all layers */
-    float *buf;           /* (B, per_seq) device: layer i conv at i*(K-1)*E*B ... (see model.c) */
+    float *buf;           /* (B, per_seq) device: layer i conv at i*(K-1)*E*B ... (see model.c); NULL in a view */
     float **conv;         /* (NL) -> (B, K-1, E) */
     float **ssm;          /* (NL) -> (B, E, N) */
 } krait_state;
@@ -107,7 +110,7 @@ typedef struct krait_layer_acts {
 
 typedef struct krait_acts {
     int B, L, M, train, chunk, head_rows;
-    int L_max;                    /* L the buffers were sized for */
+    int L_max, B_max;             /* L and B the buffers were sized for */
     void *arena;
     size_t bytes;
     krait_layer_acts *layer;      /* (NL) — with train == 0 every layer shares layer[0]'s buffers */
@@ -150,6 +153,10 @@ krait_status krait_model_backward(const krait_model *m, krait_acts *a, float *gr
 /* Run the next calls on sequences of L <= L_max tokens (evaluation only: the last, shorter
  * chunk of a long sequence). */
 krait_status krait_acts_set_len(krait_acts *a, int L);
+
+/* Run the next calls on B <= B_max sequences of L <= L_max tokens (evaluation and inference
+ * only, train == 0): a decode step over the live rows of a batch. */
+krait_status krait_acts_set_shape(krait_acts *a, int B, int L);
 
 /* Upload ids and targets (host, M each) into a. Checks ids are in [0, V). */
 krait_status krait_acts_set_batch(const krait_model *m, krait_acts *a, const int32_t *ids,

@@ -1,6 +1,9 @@
 /* apps/bench/main.c — krait-bench: measure krait on this machine.
  *   synthetic   the Mamba paper's selective-copy and induction-heads tasks
- *   train       training throughput against the GEMM rate measured in the same process */
+ *   train       training throughput against the GEMM rate measured in the same process
+ *   generate    decode tokens/s against the memory-bandwidth bound measured in the same process
+ *   prefill     chunked prefill tokens/s against the GEMM rate
+ *   longeval    loss of a sequence of any length in constant memory, with peak RSS */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +16,9 @@ static const char *usage =
     "commands:\n"
     "  synthetic --task induction|selective-copy   train on a synthetic task, evaluate at length\n"
     "  train --shape 130m|small|CONFIG.json         training tokens/s and fraction of sgemm rate\n"
+    "  generate --shape ... [--batch N] [--tokens N] decode tokens/s and fraction of the bandwidth bound\n"
+    "  prefill --shape ... [--tokens N] [--chunk N]  prefill tokens/s and fraction of sgemm rate\n"
+    "  longeval --shape ... [--tokens N] [--chunk N] long-sequence loss, position buckets, peak RSS\n"
     "\n"
     "krait-bench <command> --help shows the command's options.";
 
@@ -25,5 +31,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "synthetic")) return bench_synthetic(argc, argv);
     if (!strcmp(argv[1], "train")) return bench_train(argc, argv);
+    if (!strcmp(argv[1], "generate")) return bench_generate(argc, argv);
+    if (!strcmp(argv[1], "prefill")) return bench_prefill(argc, argv);
+    if (!strcmp(argv[1], "longeval")) return bench_longeval(argc, argv);
     krait_cli_die(2, "unknown command '%s' (see --help)", argv[1]);
 }

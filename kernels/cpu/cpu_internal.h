@@ -141,6 +141,16 @@ krait_status add_rmsnorm_fwd_cpu(krait_backend *be, float *r_out, void *y, float
 krait_status add_rmsnorm_bwd_cpu(krait_backend *be, float *dr, void *dx, float *dw, const void *dy,
                                  const float *r_out, const float *rstd, const float *w,
                                  int M, int D);
+/* Decode-step kernels (cpu_decode.c). The forward dense layer for M <= LINEAR_SMALL_M_CPU rows
+ * (W streamed once, each output's arithmetic independent of M and of the thread count;
+ * linear_fwd_cpu calls it) and the scan for L = 1 with N == 16 (ssm_scan_fwd_cpu calls it);
+ * same arguments as the ops they stand in for. */
+#define LINEAR_SMALL_M_CPU 32
+krait_status linear_fwd_small_cpu(krait_backend *be, void *Y, int ldy, const void *X, int ldx,
+                                  const void *W, const float *bias, int M, int Nout, int K, float beta);
+krait_status ssm_scan_step_cpu(krait_backend *be, void *y, float *h_last, float *h_chunks, const void *u,
+                               const void *delta, const float *A_log, const void *Bm, const void *Cm,
+                               int ldbc, const float *Dskip, const float *h0, int B, int E, int N);
 krait_status linear_fwd_cpu(krait_backend *be, void *Y, int ldy, const void *X, int ldx,
                             const void *W, const float *bias, int M, int Nout, int K, float beta);
 krait_status linear_bwd_data_cpu(krait_backend *be, void *dX, int ldx, const void *dY, int ldy,

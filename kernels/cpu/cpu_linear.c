@@ -23,6 +23,8 @@ krait_status linear_fwd_cpu(krait_backend *be,
     float *Y = Y_;
     const float *X = X_, *W = W_;
     if (M <= 0 || Nout <= 0) return KRAIT_STATUS_OK;
+    if (M <= LINEAR_SMALL_M_CPU) /* decode-step shapes: cpu_decode.c */
+        return linear_fwd_small_cpu(be, Y_, ldy, X_, ldx, W_, bias, M, Nout, K, beta);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Nout, K, 1.0f, X, ldx, W, K, beta, Y, ldy);
     if (bias) {
 #pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)

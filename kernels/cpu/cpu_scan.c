@@ -176,6 +176,8 @@ krait_status ssm_scan_fwd_cpu(krait_backend *be,
 {
     float *y = y_;
     const float *u = u_, *delta = delta_, *Bm = Bm_, *Cm = Cm_;
+    if (L == 1 && N == VL) /* a decode step: cpu_decode.c */
+        return ssm_scan_step_cpu(be, y_, h_last, h_chunks, u_, delta_, A_log, Bm_, Cm_, ldbc, Dskip, h0, B, E, N);
     int nt = cpu_threads(be), nblk = nblocks(E);
     krait_dims d = { .N = N };
     float *scratch = cpu_scratch(be, scan_fwd_scratch_cpu(&d, nt), "ssm_scan_fwd");
