@@ -1,0 +1,178 @@
+/* modalities/text/tokenizer.c — the byte tokenizer and the dispatch over tokenizer kinds. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "tokenizer_impl.h"
+
+krait_status krait_tok_reserve(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return KRAIT_STATUS_OK;
+    size_t c = *cap ? *cap : 256;
+    while (c < need)
+        c *= 2;
+    void *p = realloc(*buf, c * elem);
+    if (!p)
+        return KRAIT_STATUS_NO_MEMORY;
+    *buf = p;
+    *cap = c;
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_tokenizer_bytes(const char *const *specials, int n_special, krait_tokenizer **out)
+{
+    *out = NULL;
+    krait_tokenizer *t = calloc(1, sizeof *t);
+    if (!t)
+        return KRAIT_STATUS_NO_MEMORY;
+    t->kind = KRAIT_TOKENIZER_BYTES;
+    t->vocab = 256 + n_special;
+    t->eos = -1;
+    if (n_special > 0) {
+        t->specials = calloc((size_t)n_special, sizeof *t->specials);
+        if (!t->specials) {
+            free(t);
+            return KRAIT_STATUS_NO_MEMORY;
+        }
+        t->n_special = n_special;
+        for (int i = 0; i < n_special; i++) {
+            if (!specials[i] || !specials[i][0]) {
+                KRAIT_ERROR("byte tokenizer: special token %d is empty", i);
+                krait_tokenizer_free(t);
+                return KRAIT_STATUS_BAD_INPUT;
+            }
+            t->specials[i] = strdup(specials[i]);
+            if (!t->specials[i]) {
+                krait_tokenizer_free(t);
+                return KRAIT_STATUS_NO_MEMORY;
+            }
+            if (strcmp(specials[i], "<|endoftext|>") == 0)
+                t->eos = 256 + i;
+        }
+    }
+    *out = t;
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_tokenizer_load(const char *path, krait_tokenizer **out)
+{
+    *out = NULL;
+    krait_tokenizer *t = calloc(1, sizeof *t);
+    if (!t)
+        return KRAIT_STATUS_NO_MEMORY;
+    t->kind = KRAIT_TOKENIZER_BPE;
+    t->eos = -1;
+    krait_status st = krait_bpe_load(path, t);
+    if (st != KRAIT_STATUS_OK) {
+        krait_tokenizer_free(t);
+        return st;
+    }
+    *out = t;
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_tokenizer_open(const char *spec, krait_tokenizer **out)
+{
+    if (strcmp(spec, "bytes") == 0) {
+        const char *eot = "<|endoftext|>";
+        return krait_tokenizer_bytes(&eot, 1, out);
+    }
+    return krait_tokenizer_load(spec, out);
+}
+
+void krait_tokenizer_free(krait_tokenizer *tok)
+{
+    if (!tok)
+        return;
+    for (int i = 0; i < tok->n_special; i++)
+        free(tok->specials[i]);
+    free(tok->specials);
+    if (tok->bpe)
+        krait_bpe_free(tok->bpe);
+    free(tok);
+}
+
+krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok) { return tok->kind; }
+int krait_tokenizer_vocab_size(const krait_tokenizer *tok) { return tok->vocab; }
+int krait_tokenizer_eos(const krait_tokenizer *tok) { return tok->eos; }
+
+int krait_tokenizer_token_id(const krait_tokenizer *tok, const char *token)
+{
+    if (tok->kind == KRAIT_TOKENIZER_BPE)
+        return krait_bpe_token_id(tok->bpe, token);
+    for (int i = 0; i < tok->n_special; i++)
+        if (strcmp(tok->specials[i], token) == 0)
+            return 256 + i;
+    if (token[0] && !token[1])
+        return (unsigned char)token[0];
+    return -1;
+}
+
+/* The special whose text starts at p (longest match), or -1. */
+static int special_at(const krait_tokenizer *tok, const char *p, size_t left, size_t *match_len)
+{
+    int best = -1;
+    size_t best_len = 0;
+    for (int i = 0; i < tok->n_special; i++) {
+        size_t l = strlen(tok->specials[i]);
+        if (l <= left && l > best_len && memcmp(p, tok->specials[i], l) == 0) {
+            best = i;
+            best_len = l;
+        }
+    }
+    *match_len = best_len;
+    return best;
+}
+
+krait_status krait_tokenizer_encode(const krait_tokenizer *tok, const char *text, size_t len,
+                                    const char *what, int32_t **ids, size_t *n, size_t *cap)
+{
+    if (tok->kind == KRAIT_TOKENIZER_BPE)
+        return krait_bpe_encode(tok->bpe, text, len, what, ids, n, cap);
+    krait_status st = krait_tok_reserve((void **)ids, cap, *n + len, sizeof **ids);
+    if (st != KRAIT_STATUS_OK)
+        return st;
+    for (size_t i = 0; i < len;) {
+        size_t ml = 0;
+        int s = tok->n_special ? special_at(tok, text + i, len - i, &ml) : -1;
+        if (s >= 0) {
+            (*ids)[(*n)++] = 256 + s;
+            i += ml;
+        } else {
+            (*ids)[(*n)++] = (unsigned char)text[i++];
+        }
+    }
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_tokenizer_decode(const krait_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                    char **out, size_t *n, size_t *cap)
+{
+    if (tok->kind == KRAIT_TOKENIZER_BPE)
+        return krait_bpe_decode(tok->bpe, ids, n_ids, out, n, cap);
+    for (size_t i = 0; i < n_ids; i++) {
+        int32_t id = ids[i];
+        if (id < 0 || id >= tok->vocab) {
+            KRAIT_ERROR("token id %d at position %zu is outside the vocabulary (0..%d)", (int)id, i,
+                        tok->vocab - 1);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        const char *piece = NULL;
+        char byte;
+        size_t l = 1;
+        if (id < 256) {
+            byte = (char)id;
+            piece = &byte;
+        } else {
+            piece = tok->specials[id - 256];
+            l = strlen(piece);
+        }
+        krait_status st = krait_tok_reserve((void **)out, cap, *n + l, 1);
+        if (st != KRAIT_STATUS_OK)
+            return st;
+        memcpy(*out + *n, piece, l);
+        *n += l;
+    }
+    return KRAIT_STATUS_OK;
+}

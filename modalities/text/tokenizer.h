@@ -1,0 +1,65 @@
+/* modalities/text/tokenizer.h — text <-> token ids.
+ *
+ * Two kinds behind one handle:
+ *   bytes  ids 0..255 are the bytes of the text; optional special tokens (e.g. "<|endoftext|>")
+ *          get the ids 256, 257, ... in the order given. Decoding is exact for any input.
+ *   bpe    a HuggingFace tokenizer.json with byte-level BPE (GPT-NeoX-20B, the tokenizer of the
+ *          pretrained Mamba LMs): NFC normalisation, added tokens, the pre-tokenizer regex,
+ *          the byte-to-unicode map, merges by rank. Encodes exactly as HF tokenizers does.
+ *
+ * Invalid UTF-8 in the input of a bpe encode is an error (KRAIT_STATUS_BAD_INPUT) naming the byte
+ * offset; the bytes tokenizer takes any bytes. Library code: reports through krait_log, never
+ * prints or exits. A tokenizer is read-only after load and may be shared between threads. */
+#ifndef KRAIT_TOKENIZER_H
+#define KRAIT_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct krait_tokenizer krait_tokenizer;
+
+typedef enum krait_tokenizer_kind {
+    KRAIT_TOKENIZER_BYTES = 0,
+    KRAIT_TOKENIZER_BPE = 1
+} krait_tokenizer_kind;
+
+/* The byte tokenizer with n_special special tokens (ids 256 + i); specials may be NULL if 0. */
+krait_status krait_tokenizer_bytes(const char *const *specials, int n_special, krait_tokenizer **out);
+/* A HF tokenizer.json. Errors name the file and the problem. */
+krait_status krait_tokenizer_load(const char *path, krait_tokenizer **out);
+/* "bytes" -> the byte tokenizer with "<|endoftext|>" as id 256; anything else -> load(path). */
+krait_status krait_tokenizer_open(const char *spec, krait_tokenizer **out);
+void krait_tokenizer_free(krait_tokenizer *tok);
+
+krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok);
+/* Number of ids (largest id + 1, added tokens included). */
+int krait_tokenizer_vocab_size(const krait_tokenizer *tok);
+/* The end-of-text id ("<|endoftext|>" when present), or -1. */
+int krait_tokenizer_eos(const krait_tokenizer *tok);
+/* The id of a token's exact string (vocab or added tokens), or -1. */
+int krait_tokenizer_token_id(const krait_tokenizer *tok, const char *token);
+
+/* Encode len bytes of text, appending ids to *ids (realloc'd; *n ids, *cap capacity). Added /
+ * special tokens in the text are recognised as HF does. Returns KRAIT_STATUS_BAD_INPUT on invalid
+ * UTF-8 (bpe) with the offset logged, as "<what>: invalid UTF-8 at byte N". `what` names the
+ * input in messages (a file name, "stdin", "prompt"); may be NULL. */
+krait_status krait_tokenizer_encode(const krait_tokenizer *tok, const char *text, size_t len,
+                                    const char *what, int32_t **ids, size_t *n, size_t *cap);
+
+/* Decode ids to bytes, appending to *out (realloc'd; *n bytes, *cap capacity; not NUL-terminated).
+ * An id out of range is KRAIT_STATUS_BAD_INPUT. Byte-level BPE pieces are concatenated as bytes, so
+ * decoding one id at a time and concatenating gives the same bytes as decoding all at once. */
+krait_status krait_tokenizer_decode(const krait_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                    char **out, size_t *n, size_t *cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KRAIT_TOKENIZER_H */
