@@ -20,6 +20,7 @@ krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc)
     if (!t) return NULL;
     t->model = m;
     t->tc = *tc;
+    t->lr_scale = 1.0;
     size_t n = (size_t)tc->batch * tc->seq_len;
     t->ids = malloc(n * sizeof *t->ids);
     t->targets = malloc(n * sizeof *t->targets);
@@ -68,7 +69,7 @@ krait_status krait_trainer_step(krait_trainer *t, krait_data_source *ds, krait_s
     if ((s = krait_lm_forward_backward(m, t->acts, t->opt->grads, t->ids, t->targets, &loss, &nv)))
         return s;
     double progress = progress_of(t, t->elapsed_s);
-    double lr = krait_lr_at(tc, t->opt->step, progress), gn = 0;
+    double lr = krait_lr_at(tc, t->opt->step, progress) * t->lr_scale, gn = 0;
     s = krait_optim_step(m, t->opt, tc, lr, &gn);
     if (s == KRAIT_STATUS_NUMERIC) {
         KRAIT_ERROR("step %d: the gradient norm is not finite (loss %g)", t->opt->step + 1, loss);

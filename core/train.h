@@ -59,6 +59,8 @@ typedef struct krait_trainer {
     double run_elapsed0;
     long long run_tokens0;
     double last_loss;
+    double lr_scale;       /* multiplies the scheduled rate (1 after init); an app may set it from
+                            * state it saves itself, e.g. an anneal that starts at an event */
 } krait_trainer;
 
 typedef struct krait_train_hooks {
