@@ -8,6 +8,8 @@
  *   delta = softplus(dbc[:, :R] W_dt^T + dt_bias)           linear_fwd, softplus_fwd
  *   y = scan(u, delta, A_log, Bm, Cm, D)                    ssm_scan_fwd
  *   out = (y * silu(z = xz[:, E:])) W_out^T                 gate_fwd, linear_fwd
+ * A decode step (L = 1 with a state, not training) uses the backend's fused conv1d_step and
+ * ssm_step (dt_proj + softplus + scan + gate) when it has both: 6 ops per layer instead of 9.
  * Backward walks the same calls in reverse. h and the gated output are recomputed in backward
  * rather than stored (one norm and one elementwise op); the scan keeps only chunk-boundary
  * states. The LM head runs over row blocks, forward and backward fused per block, so the
@@ -204,6 +206,17 @@ static krait_status mixer_forward(const krait_model *m, int i, krait_acts *a, kr
 
     TRY(be->linear_fwd(be, la->xz, 2 * E, a->h, D, krait_act_at(m, lo->in_w), par_or_null(m, lo->in_b),
                        M, 2 * E, D, 0.0f));
+    if (a->L == 1 && st && !a->train && be->conv1d_step && be->ssm_step) {
+        /* decode: the fused one-token ops, state updated in place */
+        TRY(be->conv1d_step(be, la->u, conv_state, la->xz, 2 * E, par(m, lo->conv_w),
+                            par_or_null(m, lo->conv_b), a->B, E, c->d_conv));
+        TRY(be->linear_fwd(be, la->dbc, ldbc, la->u, E, krait_act_at(m, lo->x_w), NULL, M, ldbc, E, 0.0f));
+        TRY(be->ssm_step(be, a->g, ssm_state, la->u, la->dbc, ldbc, krait_act_at(m, lo->dt_w),
+                         par(m, lo->dt_b), par(m, lo->A_log), par(m, lo->Dskip), aoff(m, la->xz, (size_t)E),
+                         2 * E, a->B, E, N, R));
+        return be->linear_fwd(be, a->out, D, a->g, E, krait_act_at(m, lo->out_w), par_or_null(m, lo->out_b),
+                              M, D, E, 0.0f);
+    }
     TRY(be->conv1d_fwd(be, la->u, conv_state, la->xz, 2 * E, par(m, lo->conv_w), par_or_null(m, lo->conv_b),
                        conv_state, a->B, a->L, E, c->d_conv, 1));
     TRY(be->linear_fwd(be, la->dbc, ldbc, la->u, E, krait_act_at(m, lo->x_w), NULL, M, ldbc, E, 0.0f));

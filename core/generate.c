@@ -3,7 +3,8 @@
  * Slots: row k of the state and of the logits belongs to sequence seq[k] while it is live.
  * After each round of sampling, live rows are packed to the front (row k <- row j, j > k, in
  * increasing k, so no source is overwritten before it is read) and the step runs on a view of
- * the first n_live rows. */
+ * the first n_live rows. With device sampling (infer.h) the sampler rows move with the state
+ * rows, and only the sampled ids come back to the host each step. */
 #include "generate.h"
 
 #include <stdlib.h>
@@ -91,17 +92,28 @@ krait_status krait_generate(krait_infer *inf, int32_t *out, int *n_out, krait_st
     float *logits = malloc((size_t)B * V * sizeof *logits);        /* (B, V) by slot */
     int *seq = malloc((size_t)B * sizeof *seq);                     /* (B) slot -> sequence */
     int32_t *next = malloc((size_t)B * sizeof *next);               /* (B) by slot */
+    int32_t *drawn = malloc((size_t)B * sizeof *drawn);             /* (B) by slot, device sampling */
     krait_sampler **smp = calloc((size_t)B, sizeof *smp);
-    if (!st || !live || !logits || !seq || !next || !smp) goto fail;
+    const int dev = !p->sample_on_host && krait_infer_device_sampling(inf, &p->sample);
+    if (!st || !live || !logits || !seq || !next || !drawn || !smp) goto fail;
     for (int i = 0; i < B; i++) {
         krait_rng r;
         if (p->seeds) krait_rng_init(&r, p->seeds[i]);
         else krait_rng_init_stream(&r, p->seed, (uint64_t)i);
-        if (!(smp[i] = krait_sampler_init(Vs, &p->sample, krait_rng_u64(&r)))) goto fail;
-        krait_sampler_observe(smp[i], prompts[i], prompt_len[i]);
+        uint64_t seed = krait_rng_u64(&r);
+        if (dev) {
+            if ((s = krait_infer_sampler_reset(inf, i, seed, prompts[i], prompt_len[i]))) goto fail;
+        } else {
+            if (!(smp[i] = krait_sampler_init(Vs, &p->sample, seed))) {
+                s = KRAIT_STATUS_NO_MEMORY;
+                goto fail;
+            }
+            krait_sampler_observe(smp[i], prompts[i], prompt_len[i]);
+        }
         n_out[i] = 0;
         if (reason) reason[i] = KRAIT_STOP_NONE;
     }
+    s = KRAIT_STATUS_NO_MEMORY;
 
     double t0 = krait_now();
     for (int i = 0; i < B; i++) {
@@ -115,12 +127,13 @@ krait_status krait_generate(krait_infer *inf, int32_t *out, int *n_out, krait_st
     gs.prefill_s = t1 - t0;
 
     int n_live = B;
+    if (dev && (s = krait_infer_sample_logits(inf, drawn, logits, B, &p->sample))) goto fail;
     for (;;) {
         int kept = 0;
         for (int k = 0; k < n_live; k++) {
             const int i = seq[k];
             int32_t *g = out + (size_t)i * p->max_tokens;
-            int32_t tok = krait_sampler_sample(smp[i], logits + (size_t)k * V);
+            int32_t tok = dev ? drawn[k] : krait_sampler_sample(smp[i], logits + (size_t)k * V);
             g[n_out[i]++] = tok;
             krait_stop_reason why = KRAIT_STOP_NONE;
             if (tok == p->eos_id) why = KRAIT_STOP_EOS;
@@ -133,6 +146,7 @@ krait_status krait_generate(krait_infer *inf, int32_t *out, int *n_out, krait_st
                 continue;
             }
             if (kept != k && (s = krait_state_copy_rows(m, st, kept, st, k, 1))) goto fail;
+            if (kept != k && dev && (s = krait_infer_sampler_move(inf, kept, k))) goto fail;
             seq[kept] = i;
             next[kept] = tok;
             kept++;
@@ -140,7 +154,9 @@ krait_status krait_generate(krait_infer *inf, int32_t *out, int *n_out, krait_st
         n_live = kept;
         if (!n_live) break;
         if ((s = krait_state_view_set(m, live, st, 0, n_live))) goto fail;
-        if ((s = krait_step(inf, logits, live, next))) goto fail;
+        if (dev) s = krait_step_sample(inf, drawn, live, next, &p->sample);
+        else s = krait_step(inf, logits, live, next);
+        if (s) goto fail;
         gs.steps++;
         gs.step_tokens += n_live;
     }
@@ -154,6 +170,7 @@ fail:
         for (int i = 0; i < B; i++) krait_sampler_free(smp[i]);
     free(smp);
     free(next);
+    free(drawn);
     free(seq);
     free(logits);
     krait_state_free(m, live);

@@ -42,6 +42,10 @@ typedef struct krait_gen_params {
     const int *stop_len;        /* (n_stop) */
     uint64_t seed;              /* sequence i: krait_rng_init_stream(seed, i) ... */
     const uint64_t *seeds;      /* (B) ... unless given here: krait_rng_init(seeds[i]) */
+    int sample_on_host;         /* 1: always krait_sampler on the host; 0 (default): on the
+                                 * device when krait_infer_device_sampling allows it (greedy gives
+                                 * the same tokens either way; stochastic draws use another
+                                 * generator there, see infer.h) */
 } krait_gen_params;
 
 /* Plain sampling (krait_sample_default_params), max_tokens 64, no EOS, no stop sequences, seed 1. */

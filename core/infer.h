@@ -14,6 +14,14 @@
  * Both return the logits of the next token per row (host fp32). Rows never interact: a row's
  * results do not depend on what the other rows hold.
  *
+ * On a backend with the optional members of backend.h, a step uses the fused decode ops
+ * (forward.c), may sample on the device (krait_step_sample: only the B sampled ids cross to the
+ * host, not B x V logits), and is recorded once as a graph and replayed (CUDA graphs): a key of
+ * (batch, what the step returns, sampling scalars, the state's pointers) is run eagerly the first
+ * time, recorded the second, replayed after. Replays are bit-identical to eager runs. Views that
+ * always start at the same row of the same parent (generate.c packs live rows to the front)
+ * keep their pointers, so their graphs stay valid. KRAIT_GRAPHS=0 turns graphs off.
+ *
  * This file does not sample (sample.h) or run the generation loop (generate.h). */
 #ifndef KRAIT_INFER_H
 #define KRAIT_INFER_H
@@ -22,6 +30,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "sample.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,6 +88,37 @@ krait_status krait_prefill(krait_infer *inf, float *logits, krait_state *st, con
 /* One token per row: tokens (st->B), st->B <= max_batch. logits (st->B, V), or NULL, receives the
  * logits of the next token. No allocation. */
 krait_status krait_step(krait_infer *inf, float *logits, krait_state *st, const int32_t *tokens);
+
+/* ---- sampling on the device (backends with sample_rows) ------------------------------------ */
+/* The device sampler keeps per row (up to max_batch) a seed and a counter (the counter-based
+ * generator of backend.h) and the set of seen ids (for the repetition penalty). Greedy picks
+ * the same token as krait_sampler on the same logits; stochastic draws follow the same
+ * distribution with another generator (krait_sample_uniform), so they differ from the host's. */
+/* 1 if p can be sampled on the device here (the backend has sample_rows; no top-k > 1, no top-p < 1). */
+int krait_infer_device_sampling(const krait_infer *inf, const krait_sample_params *p);
+/* Row `row`: seed, counter 0, seen = ids[0..n) (the prompt). */
+krait_status krait_infer_sampler_reset(krait_infer *inf, int row, uint64_t seed, const int32_t *ids, int n);
+/* Row dst = row src (packing live rows). */
+krait_status krait_infer_sampler_move(krait_infer *inf, int dst, int src);
+/* next (B, host) = one token per row of host logits (B, V), rows [0, B) of the sampler. */
+krait_status krait_infer_sample_logits(krait_infer *inf, int32_t *next, const float *logits, int B,
+                                       const krait_sample_params *p);
+/* krait_step + device sampling: next (st->B, host) receives the sampled tokens; row b of st
+ * uses sampler row b. */
+krait_status krait_step_sample(krait_infer *inf, int32_t *next, krait_state *st, const int32_t *tokens,
+                               const krait_sample_params *p);
+
+/* ---- graphs ---------------------------------------------------------------------------------- */
+typedef struct krait_graph_stats {
+    long long captures;   /* steps recorded */
+    long long replays;    /* steps run from a recording */
+    long long eager;      /* steps run op by op */
+    long long failures;   /* recordings that failed (graphs then turn off) */
+} krait_graph_stats;
+/* Graphs on (default where the backend has them) or off (frees the recordings). */
+void krait_infer_set_graphs(krait_infer *inf, int on);
+int krait_infer_graphs(const krait_infer *inf);
+krait_graph_stats krait_infer_graph_stats(const krait_infer *inf);
 
 #ifdef __cplusplus
 }

@@ -295,7 +295,92 @@ struct krait_backend {
                           void *p_act,                   /* (n) act or NULL */
                           const float *g,                /* (n) */
                           size_t n, const krait_adamw_params *hp);
+
+    /* ==== optional members: NULL when the backend does not provide them ==================== */
+    /* Core checks each pointer before use and falls back to the ops above (or to the host), so a
+     * backend that leaves them NULL runs the same model with more launches. */
+
+    /* ---- decode: one token per sequence (L = 1), state updated in place ------------------- */
+    /* conv1d_fwd with L = 1, silu = 1 and state_in = state_out = state, in one op:
+     *   u[b,e] = silu(bias[e] + sum_{k<K-1} w[e,k] state[b,k,e] + w[e,K-1] x[b,e])
+     *   then state[b,k,e] = state[b,k+1,e] for k < K-2 and state[b,K-2,e] = x[b,e] (as fp32). */
+    krait_status (*conv1d_step)(krait_backend *be,
+                                void *u,                 /* (B, E) act */
+                                float *state,            /* (B, K-1, E) in/out */
+                                const void *x, int ldx,  /* (B, E) act, row stride ldx */
+                                const float *w,          /* (E, K) */
+                                const float *bias,       /* (E) or NULL */
+                                int B, int E, int K);
+    /* dt_proj + softplus_fwd + ssm_scan_fwd (L = 1, h0 = h_last = h) + gate_fwd in one op, with
+     * dbc = [dt (R) | Bm (N) | Cm (N)] per row (row stride ldbc >= R + 2N). Rounded to the act
+     * dtype at the same points as the unfused ops store their outputs:
+     *   dtl   = act(sum_r dt_w[e,r] dbc[b,r])
+     *   delta = act(softplus(dtl + dt_bias[e]))          (threshold 20, as softplus_fwd)
+     *   h[b,e,n] = exp(delta A[e,n]) h[b,e,n] + delta Bm[b,n] u[b,e],  A = -exp(A_log)
+     *   y     = act(sum_n Cm[b,n] h[b,e,n] + Dskip[e] u[b,e])
+     *   out[b,e] = act(y silu(z[b,e]))
+     * All state math fp32. Sums may run in any fixed order (results agree with the unfused
+     * path to rounding, not bit for bit). */
+    krait_status (*ssm_step)(krait_backend *be,
+                             void *out,                  /* (B, E) act */
+                             float *h,                   /* (B, E, N) in/out */
+                             const void *u,              /* (B, E) act */
+                             const void *dbc, int ldbc,  /* (B, R + 2N) act, row stride ldbc */
+                             const void *dt_w,           /* (E, R) act compute copy */
+                             const float *dt_bias,       /* (E) */
+                             const float *A_log,         /* (E, N) */
+                             const float *Dskip,         /* (E) or NULL */
+                             const void *z, int ldz,     /* (B, E) act, row stride ldz */
+                             int B, int E, int N, int R);
+
+    /* ---- sampling on the device ---------------------------------------------------------- */
+    /* One token per row from logits[b, :V] (act, row stride ld >= V), in this order:
+     *   1. seen != NULL: a seen id's logit l becomes l / rp if l > 0, else l * rp
+     *      (rp = repetition_penalty);
+     *   2. temperature == 0: the argmax (lowest id on ties); no draw, the counter is unchanged;
+     *   3. otherwise p_v = exp((l_v - max) / temperature); with min_p > 0 ids whose p_v < min_p
+     *      are dropped (p_max = 1); u = krait_sample_uniform(rng[2b], rng[2b+1]) and the counter
+     *      rng[2b+1] += 1; the token is the lowest id v whose cumulative kept mass (ids in
+     *      increasing order) exceeds u x the total kept mass (the last kept id if rounding
+     *      leaves none).
+     * tokens[b] receives the token; with seen, seen[b * V + token] = 1. Everything stays on the
+     * device (no host synchronisation), so a graph may contain it. No top-k / top-p here: core
+     * samples those on the host. */
+    krait_status (*sample_rows)(krait_backend *be,
+                                int32_t *tokens,         /* (B) */
+                                uint8_t *seen,           /* (B, V) in/out, or NULL */
+                                uint64_t *rng,           /* (B, 2): seed, counter; in/out */
+                                const void *logits, int ld, /* (B, V) act, row stride ld */
+                                int B, int V, float temperature, float min_p,
+                                float repetition_penalty);
+
+    /* ---- graphs: record a sequence of ops once, replay it many times ------------------------ */
+    /* After graph_begin the ops that follow are recorded, not run, until graph_end. Recorded ops
+     * must not upload, download, sync, alloc or reserve. graph_end stores an executable graph
+     * in *graph (NULL with a non-OK status when recording failed; the backend runs ops
+     * normally again in both cases). graph_launch runs the recorded ops with the pointers,
+     * sizes and scalars they were recorded with, on the buffers' current contents. */
+    krait_status (*graph_begin)(krait_backend *be);
+    krait_status (*graph_end)(krait_backend *be, void **graph);
+    krait_status (*graph_launch)(krait_backend *be, void *graph);
+    void (*graph_free)(krait_backend *be, void *graph);
 };
+
+/* The uniform draw of sample_rows, the same on every backend: a counter-based generator
+ * (splitmix64 finaliser of seed + (counter + 1) x golden ratio), 53 bits -> [0, 1). */
+#if defined(__CUDACC__)
+#define KRAIT_HOST_DEVICE __host__ __device__
+#else
+#define KRAIT_HOST_DEVICE
+#endif
+static inline KRAIT_HOST_DEVICE double krait_sample_uniform(uint64_t seed, uint64_t counter)
+{
+    uint64_t x = seed + (counter + 1) * 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return (double)(x >> 11) * (1.0 / 9007199254740992.0);
+}
 
 /* Backends that are always built. Each returns NULL (and says why through the log) on failure.
  * nthreads <= 0 means all cores. */

@@ -91,7 +91,7 @@ int bench_generate(int argc, char **argv)
     const char *shape = "small";
     int batch = 1, tokens = 32, prompt = 16, chunk = 512, repeats = 2;
     krait_opt opts[] = {
-        { "--shape", OPT_STR, &shape, "S", "130m | small | CONFIG.json (default small)" },
+        { "--shape", OPT_STR, &shape, "S", "130m | 1.4b | small | CONFIG.json (default small)" },
         { "--batch", OPT_INT, &batch, "N", "sequences decoded together (default 1)" },
         { "--tokens", OPT_INT, &tokens, "N", "new tokens per sequence (default 32)" },
         { "--prompt", OPT_INT, &prompt, "N", "prompt tokens per sequence (default 16)" },
@@ -100,7 +100,7 @@ int bench_generate(int argc, char **argv)
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
-                    "usage: krait-bench generate --shape 130m|small|CONFIG.json [--batch N] [--tokens N]\n"
+                    "usage: krait-bench generate --shape 130m|1.4b|small|CONFIG.json [--batch N] [--tokens N]\n"
                     "Greedy decode tokens/s against the memory-bandwidth bound measured in this process.");
     if (batch < 1 || tokens < 2 || prompt < 1 || repeats < 1)
         krait_cli_die(2, "--batch, --prompt and --repeats must be >= 1 and --tokens >= 2");
@@ -141,6 +141,10 @@ int bench_generate(int argc, char **argv)
         }
     }
     if (s) krait_cli_die(krait_cli_exit_code(s), "generation failed");
+    const krait_graph_stats gs = krait_infer_graph_stats(inf);
+    const int dev_sampling = krait_infer_device_sampling(inf, &gp.sample);
+    fprintf(stderr, "krait-bench: sampling on the %s; decode graphs %s (%lld recorded, %lld replayed, %lld eager steps)\n",
+            dev_sampling ? "device" : "host", krait_infer_graphs(inf) ? "on" : "off", gs.captures, gs.replays, gs.eager);
     double bpt = decode_bytes_per_step(m, batch) / batch, bound = copy * 1e9 / bpt;
     printf("generate %s batch %d: %.1f tokens/s (%.2f ms/step); %.1f MB moved per token; copy %.1f GB/s -> bound "
            "%.1f tokens/s, %.1f%% of the bandwidth bound\n",
@@ -160,6 +164,10 @@ int bench_generate(int argc, char **argv)
         cJSON_AddNumberToObject(o, "bound_tokens_per_s", bound);
         cJSON_AddNumberToObject(o, "bandwidth_fraction", best_tps / bound);
         cJSON_AddNumberToObject(o, "prefill_tokens_per_s", best.prefill_tokens / best.prefill_s);
+        cJSON_AddNumberToObject(o, "state_bytes_per_seq", (double)krait_state_bytes_per_seq(m));
+        cJSON_AddBoolToObject(o, "device_sampling", dev_sampling);
+        cJSON_AddBoolToObject(o, "graphs", krait_infer_graphs(inf));
+        cJSON_AddNumberToObject(o, "graph_replays", (double)gs.replays);
         print_json(o);
     }
     free(pp);
@@ -178,7 +186,7 @@ int bench_prefill(int argc, char **argv)
     const char *shape = "small";
     int batch = 1, tokens = 4096, chunk = 1024, repeats = 2;
     krait_opt opts[] = {
-        { "--shape", OPT_STR, &shape, "S", "130m | small | CONFIG.json (default small)" },
+        { "--shape", OPT_STR, &shape, "S", "130m | 1.4b | small | CONFIG.json (default small)" },
         { "--tokens", OPT_INT, &tokens, "N", "prompt tokens per sequence (default 4096)" },
         { "--batch", OPT_INT, &batch, "N", "prompts (default 1)" },
         { "--chunk", OPT_INT, &chunk, "N", "tokens per forward (default 1024)" },
@@ -186,7 +194,7 @@ int bench_prefill(int argc, char **argv)
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
-                    "usage: krait-bench prefill --shape 130m|small|CONFIG.json [--tokens N] [--chunk N]\n"
+                    "usage: krait-bench prefill --shape 130m|1.4b|small|CONFIG.json [--tokens N] [--chunk N]\n"
                     "Chunked prefill tokens/s against the sgemm rate measured in this process.");
     if (batch < 1 || tokens < 1 || chunk < 1 || repeats < 1)
         krait_cli_die(2, "--batch, --tokens, --chunk and --repeats must be >= 1");
@@ -292,13 +300,13 @@ int bench_longeval(int argc, char **argv)
     int chunk = 1024;
     uint64_t tokens = 1000000;
     krait_opt opts[] = {
-        { "--shape", OPT_STR, &shape, "S", "130m | small | CONFIG.json (default small)" },
+        { "--shape", OPT_STR, &shape, "S", "130m | 1.4b | small | CONFIG.json (default small)" },
         { "--tokens", OPT_U64, &tokens, "N", "sequence length (default 1000000)" },
         { "--chunk", OPT_INT, &chunk, "N", "tokens per forward (default 1024)" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
-                    "usage: krait-bench longeval --shape 130m|small|CONFIG.json [--tokens N] [--chunk N]\n"
+                    "usage: krait-bench longeval --shape 130m|1.4b|small|CONFIG.json [--tokens N] [--chunk N]\n"
                     "Loss of one synthetic sequence of any length in chunks, loss by position bucket,\n"
                     "and the peak resident memory of this process (compare two lengths).");
     if (tokens < 1 || tokens > (1ull << 40) || chunk < 1) krait_cli_die(2, "--tokens must be in 1..2^40 and --chunk >= 1");

@@ -22,6 +22,7 @@ void bench_load_shape(const char *shape, krait_config *cfg, krait_train_config *
 {
     const char *name = shape;
     if (!strcmp(shape, "130m")) name = "mamba-130m";
+    else if (!strcmp(shape, "1.4b")) name = "mamba-1.4b";
     else if (!strcmp(shape, "small")) name = "small";
     krait_config_default(cfg);
     krait_status s = krait_config_load(cfg, tc, krait_cli_config_path(name));

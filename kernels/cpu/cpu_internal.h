@@ -77,6 +77,16 @@ krait_status gate_fwd_ref(krait_backend *be, void *out, const void *y, const voi
 krait_status gate_bwd_ref(krait_backend *be, void *dy, void *dz, int ldz, const void *dout,
                           const void *y, const void *z, int M, int E);
 
+/* ref_decode.c: the optional decode ops (backend.h); sample_rows_ref is for tests only. */
+krait_status conv1d_step_ref(krait_backend *be, void *u, float *state, const void *x, int ldx,
+                             const float *w, const float *bias, int B, int E, int K);
+krait_status ssm_step_ref(krait_backend *be, void *out, float *h, const void *u, const void *dbc,
+                          int ldbc, const void *dt_w, const float *dt_bias, const float *A_log,
+                          const float *Dskip, const void *z, int ldz, int B, int E, int N, int R);
+krait_status sample_rows_ref(krait_backend *be, int32_t *tokens, uint8_t *seen, uint64_t *rng,
+                             const void *logits, int ld, int B, int V, float temperature,
+                             float min_p, float repetition_penalty);
+
 krait_status ssm_scan_fwd_ref(krait_backend *be, void *y, float *h_last, float *h_chunks,
                               const void *u, const void *delta, const float *A_log,
                               const void *Bm, const void *Cm, int ldbc, const float *Dskip,

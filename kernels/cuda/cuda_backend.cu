@@ -36,7 +36,7 @@ krait_status cuda_after_launch(krait_backend *be, const char *kernel, const char
 {
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return cuda_fail(e, kernel, file, line);
-    if (cuda_im(be)->debug_sync) {
+    if (cuda_im(be)->debug_sync && !cuda_im(be)->capturing) {
         e = cudaStreamSynchronize(cuda_stream(be));
         if (e != cudaSuccess) return cuda_fail(e, kernel, file, line);
     }
@@ -144,6 +144,54 @@ static krait_status sync_cuda(krait_backend *be)
 {
     CUDA_CHECK(cudaStreamSynchronize(cuda_stream(be)));
     return KRAIT_STATUS_OK;
+}
+
+/* ---- graphs ----------------------------------------------------------------------------------- */
+/* Stream capture in thread-local mode: only this thread's calls are checked, so another thread
+ * driving another backend is not disturbed. A failed capture leaves the stream usable. */
+static krait_status graph_begin_cuda(krait_backend *be)
+{
+    cuda_impl *im = cuda_im(be);
+    CUDA_CHECK(cudaStreamBeginCapture(im->stream, cudaStreamCaptureModeThreadLocal));
+    im->capturing = 1;
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status graph_end_cuda(krait_backend *be, void **graph)
+{
+    cuda_impl *im = cuda_im(be);
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t x = NULL;
+    *graph = NULL;
+    im->capturing = 0;
+    cudaError_t e = cudaStreamEndCapture(im->stream, &g);
+    if (e != cudaSuccess || !g) {
+        cudaGetLastError();
+        if (g) cudaGraphDestroy(g);
+        return cuda_fail(e != cudaSuccess ? e : cudaErrorUnknown, "cudaStreamEndCapture", __FILE__,
+                         __LINE__);
+    }
+    e = cudaGraphInstantiate(&x, g, 0);
+    cudaGraphDestroy(g);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return cuda_fail(e, "cudaGraphInstantiate", __FILE__, __LINE__);
+    }
+    *graph = (void *)x;
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status graph_launch_cuda(krait_backend *be, void *graph)
+{
+    CUDA_CHECK(cudaGraphLaunch((cudaGraphExec_t)graph, cuda_stream(be)));
+    if (cuda_im(be)->debug_sync) CUDA_CHECK(cudaStreamSynchronize(cuda_stream(be)));
+    return KRAIT_STATUS_OK;
+}
+
+static void graph_free_cuda(krait_backend *be, void *graph)
+{
+    (void)be;
+    if (graph && cudaGraphExecDestroy((cudaGraphExec_t)graph) != cudaSuccess) cudaGetLastError();
 }
 
 /* ---- capabilities and scratch -------------------------------------------------------------- */
@@ -327,6 +375,13 @@ extern "C" krait_backend *krait_backend_cuda_init(int device, krait_dtype act_dt
     be->gate_bwd = gate_bwd_cuda;
     be->cross_entropy = cross_entropy_cuda;
     be->adamw = adamw_cuda;
+    be->conv1d_step = conv1d_step_cuda;
+    be->ssm_step = ssm_step_cuda;
+    be->sample_rows = sample_rows_cuda;
+    be->graph_begin = graph_begin_cuda;
+    be->graph_end = graph_end_cuda;
+    be->graph_launch = graph_launch_cuda;
+    be->graph_free = graph_free_cuda;
     return be;
 
 fail:

@@ -46,6 +46,7 @@ struct cuda_impl {
     int debug_sync;            /* KRAIT_CUDA_SYNC=1: synchronize after every launch */
     int gemm_fallback_warned;  /* the slow GEMM fallback was announced once */
     int profile;               /* KRAIT_CUDA_PROFILE=1: ops that have stages log their times */
+    int capturing;             /* between graph_begin and graph_end: no synchronisation */
     cudaStream_t stream;
     cublasLtHandle_t lt;
     void *workspace;           /* cuBLASLt workspace */
@@ -168,6 +169,16 @@ krait_status cross_entropy_cuda(krait_backend *be, float *loss, void *dlogits, i
                                 float scale);
 krait_status adamw_cuda(krait_backend *be, float *p, float *m, float *v, void *p_act,
                         const float *g, size_t n, const krait_adamw_params *hp);
+
+/* cuda_decode.cu: the optional decode ops */
+krait_status conv1d_step_cuda(krait_backend *be, void *u, float *state, const void *x, int ldx,
+                              const float *w, const float *bias, int B, int E, int K);
+krait_status ssm_step_cuda(krait_backend *be, void *out, float *h, const void *u, const void *dbc,
+                           int ldbc, const void *dt_w, const float *dt_bias, const float *A_log,
+                           const float *Dskip, const void *z, int ldz, int B, int E, int N, int R);
+krait_status sample_rows_cuda(krait_backend *be, int32_t *tokens, uint8_t *seen, uint64_t *rng,
+                              const void *logits, int ld, int B, int V, float temperature,
+                              float min_p, float repetition_penalty);
 
 /* cuda_scan_fwd.cu / cuda_scan_bwd.cu */
 #define CUDA_SCAN_NMAX 64      /* largest d_state the scan kernels handle */

@@ -201,7 +201,7 @@ static krait_status gemm_lt(krait_backend *be, cublasOperation_t ta, cublasOpera
             goto done;
         }
     }
-    if (im->debug_sync) {
+    if (im->debug_sync && !im->capturing) {
         cudaError_t e = cudaStreamSynchronize(im->stream);
         if (e != cudaSuccess)
             st = cuda_fail(e, "cublasLtMatmul (synchronized)", __FILE__, __LINE__);

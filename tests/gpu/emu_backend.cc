@@ -8,7 +8,8 @@
  * Emulated: casts, sumsq, RMSNorm, conv1d, softplus, gate, cross-entropy, AdamW, the selective
  * scan (every kernel, launcher, scratch layout and reduction of those files) and the linear ops
  * (their row-major to column-major mapping, with the fallback kernel standing in for cuBLASLt).
- * Not emulated: the embedding (CUB sort); that slot holds the cpu-ref op, which is right in both
+ * Also the optional decode ops (conv1d_step, ssm_step, sample_rows); not the graph members
+ * (they stay NULL, so core runs the steps directly). Not emulated: the embedding (CUB sort); that slot holds the cpu-ref op, which is right in both
  * modes because the embedding is fp32 either way.
  */
 #define KRAIT_CUDA_EMU 1
@@ -284,5 +285,8 @@ extern "C" krait_backend *krait_backend_cuda_emu_init(krait_dtype act_dtype)
     be->gate_bwd = gate_bwd_cuda;
     be->cross_entropy = cross_entropy_cuda;
     be->adamw = adamw_cuda;
+    be->conv1d_step = conv1d_step_cuda;
+    be->ssm_step = ssm_step_cuda;
+    be->sample_rows = sample_rows_cuda;
     return be;
 }

@@ -44,6 +44,14 @@ int gt_dtypes(krait_dtype dts[2])
     return 2;
 }
 
+krait_backend *gt_device_backend(krait_dtype dt)
+{
+    const char *s = standin();
+    if (s && strcmp(s, "emu") == 0) return krait_backend_cuda_emu_init(dt);
+    if (s) return strcmp(s, "cpu") == 0 ? krait_backend_cpu_init(2) : krait_backend_cpu_ref_init();
+    return krait_backend_cuda_init(0, dt);
+}
+
 int gt_open(gt *t, krait_dtype dt, const krait_dims *max)
 {
     memset(t, 0, sizeof *t);

@@ -48,6 +48,8 @@ int gt_dtypes(krait_dtype dts[2]);
 /* Creates both backends and reserves scratch for max. Returns 1 on success (else logs a FAIL). */
 int gt_open(gt *t, krait_dtype dt, const krait_dims *max);
 void gt_close(gt *t);
+/* The backend under test on its own (CUDA, or the stand-in) in act dtype dt; NULL on failure. */
+krait_backend *gt_device_backend(krait_dtype dt);
 
 /* Device buffer of `bytes` + a guard zone; the body is poisoned. Registered for gt_guards. */
 void *gt_dev(gt *t, size_t bytes, const char *name);

@@ -6,7 +6,8 @@
 #      build (tests/gpu/standalone: needs only CUDA and a C/C++ compiler);
 #   3. run every GPU test (ctest -L gpu --output-on-failure), with KRAIT_CUDA_SYNC=1 so that an
 #      asynchronous kernel fault is reported at the op that caused it;
-#   4. run the GPU benchmark (JSON lines);
+#   4. run the GPU benchmark (JSON lines), and (full build) training throughput and the
+#      inference benchmarks: decode at batch 1 / 64 and prefill of 2k / 1M tokens, 130m and 1.4b;
 #   5. print a short summary table.
 # Full logs go to $OUT (when set) or to build-gpu/logs. Usage, from anywhere:
 #   bash tests/gpu/run.sh [--standalone] [--quick] [--sanitize]
@@ -101,8 +102,8 @@ if [ $MODE = standalone ]; then
   cmake -S "$ROOT/tests/gpu/standalone" -B "$BUILD" "${CMAKE_ARGS[@]}" >> "$LOGS/configure.log" 2>&1 \
     || { say "configure FAILED:"; tail -30 "$LOGS/configure.log"; exit 1; }
 fi
-TARGETS=(test_gpu_basics test_gpu_ops test_gpu_linear test_gpu_conv test_gpu_scan bench_ops_gpu)
-[ $MODE = full ] && TARGETS+=(test_gpu_model krait-bench krait-model)
+TARGETS=(test_gpu_basics test_gpu_ops test_gpu_linear test_gpu_conv test_gpu_scan test_gpu_decode_ops bench_ops_gpu)
+[ $MODE = full ] && TARGETS+=(test_gpu_model test_gpu_decode krait-bench krait-model)
 say "building (${MODE}, -j$JOBS): ${TARGETS[*]}"
 if ! cmake --build "$BUILD" -j"$JOBS" --target "${TARGETS[@]}" > "$LOGS/build.log" 2>&1; then
   say "build FAILED:"; grep -E "error|Error" "$LOGS/build.log" | head -40; exit 1
@@ -142,12 +143,27 @@ timeout 150 "$TESTDIR/bench_ops_gpu" "${BARGS[@]}" > "$LOGS/bench.jsonl" 2> "$LO
 BENCH_RC=$?
 
 # ---- 4b. whole-model benchmark and the transformers check (full build only) ---------------------
-TRAIN_RC=- HF_RC=-
+TRAIN_RC=- HF_RC=- INFER_RC=-
 if [ $MODE = full ]; then
   say "training throughput: krait-bench train --device cuda --shape 130m --seq-len 2048"
   timeout 150 "$BUILD/apps/krait-bench" train --device cuda --shape 130m --seq-len 2048 --batch 8 \
     --steps 5 --json > "$LOGS/train.out" 2> "$LOGS/train.log"
   TRAIN_RC=$?
+  # inference: decode at batch 1 and 64, prefill of 2k and 1M tokens, 130m and 1.4b (random weights)
+  : > "$LOGS/infer.jsonl"
+  INFER_RC=0
+  for sh in 130m 1.4b; do
+    for b in 1 64; do
+      say "decode: krait-bench generate --device cuda --shape $sh --batch $b"
+      timeout 120 "$BUILD/apps/krait-bench" generate --device cuda --shape $sh --batch $b --prompt 16 \
+        --tokens 256 --repeats 2 --json 2>> "$LOGS/infer.log" | tail -1 >> "$LOGS/infer.jsonl" || INFER_RC=1
+    done
+    for n in 2048 1000000; do
+      say "prefill: krait-bench prefill --device cuda --shape $sh --tokens $n"
+      timeout 150 "$BUILD/apps/krait-bench" prefill --device cuda --shape $sh --tokens $n --chunk 4096 \
+        --repeats $([ $n = 2048 ] && echo 3 || echo 1) --json 2>> "$LOGS/infer.log" | tail -1 >> "$LOGS/infer.jsonl" || INFER_RC=1
+    done
+  done
   if have python3 && python3 -c "import torch, transformers" >/dev/null 2>&1; then
     say "transformers interoperability: tests/hf/check_transformers.py"
     timeout 150 python3 "$ROOT/tests/hf/check_transformers.py" "$BUILD/apps/krait-model" \
@@ -193,8 +209,25 @@ PY
   echo "-- model training (rc=$TRAIN_RC)"
   [ -f "$LOGS/train.out" ] && tail -2 "$LOGS/train.out" | sed 's/^/   /'
   [ -f "$LOGS/train.log" ] && grep -E "error|warning" "$LOGS/train.log" | head -5 | sed 's/^/   /'
+  echo "-- inference (rc=$INFER_RC; full lines in infer.jsonl; targets: batch-1 decode >= 50% of the bound, batch 64 >= 10x batch 1)"
+  if [ -s "$LOGS/infer.jsonl" ] && have python3; then
+    python3 - "$LOGS/infer.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    try: r = json.loads(line)
+    except ValueError: continue
+    if "bandwidth_fraction" in r:
+        print(f"   decode  {r['shape']:<5} B{r['batch']:<3} {r['tokens_per_s']:10.0f} tok/s  {r['step_ms']:.3f} ms/step  "
+              f"{r['bytes_per_token']/1e6:7.1f} MB/tok  copy {r['copy_gbps']:.0f} GB/s  bound {r['bound_tokens_per_s']:.0f}  "
+              f"{100*r['bandwidth_fraction']:.0f}%  graphs={r.get('graphs')} dev_sampling={r.get('device_sampling')}")
+    else:
+        print(f"   prefill {r['shape']:<5} {r['tokens']:>8} tok {r['tokens_per_s']:10.0f} tok/s  {r['gflops']:.0f} GFLOP/s  "
+              f"{100*r['sgemm_fraction']:.0f}% of GEMM")
+PY
+  fi
+  grep -h "1M-token prefill\|prefill of [0-9]* tokens\|f32 cuda: lengths\|bf16 cuda: worst" "$BUILD/Testing/Temporary/LastTest.log" 2>/dev/null | head -8 | sed 's/^/   /'
   echo "-- transformers check (rc=$HF_RC)"
   [ -f "$LOGS/hf.log" ] && grep -E "PASS|FAIL|SKIP|Error|error" "$LOGS/hf.log" | head -30 | sed 's/^/   /'
   echo "logs: $LOGS"
 } | tee "$LOGS/summary.txt"
-[ $TEST_RC = 0 ] && [ $BENCH_RC = 0 ] && [ "$TRAIN_RC" != 1 ] && [ "$HF_RC" != 1 ]
+[ $TEST_RC = 0 ] && [ $BENCH_RC = 0 ] && [ "$TRAIN_RC" != 1 ] && [ "$HF_RC" != 1 ] && [ "$INFER_RC" != 1 ]
