@@ -1,0 +1,118 @@
+// tests/text/make_golden.mjs — writes tests/text/golden_neox.json: what the real HF tokenizers
+// library (its Node binding, @anush008/tokenizers) makes of a broad corpus with the GPT-NeoX-20B
+// tokenizer.json. A one-off: the C test (test_tokenizer_golden.c) reads the fixture and needs no Node.
+//
+// Run it from the repository root (Node >= 18):
+//   npm install --prefix /tmp/hf-tok @anush008/tokenizers
+//   node tests/text/make_golden.mjs /tmp/hf-tok [../shared/data]
+//
+// Each case holds the text (or, when it has a NUL, which cJSON strings cannot carry, its UTF-8 as
+// hex in "text_hex"), HF's ids and HF's decode of those ids. The whole files (wikitext2 test,
+// tinyshakespeare) are too large to store as ids: for them the fixture keeps the id count and a
+// 64-bit FNV-1a hash of the ids (each as 4 little-endian bytes), which the C test recomputes.
+import { createRequire } from 'node:module';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const depDir = process.argv[2] || '/tmp/hf-tok';
+const dataDir = process.argv[3] || '../shared/data';
+const require = createRequire(resolve(depDir) + '/package.json');
+const { Tokenizer } = require('@anush008/tokenizers');
+const tokPath = `${dataDir}/text/gpt-neox-20b/tokenizer.json`;
+const tok = Tokenizer.fromFile(tokPath);
+
+// ---- hand-written cases ----------------------------------------------------------------------
+const cases = [
+  '', 'a', ' ', '  ', '   ', ' '.repeat(24), ' '.repeat(25), ' '.repeat(50), ' '.repeat(100),
+  'Hello world', 'Hello  world', 'Hello   world', ' Hello', '  Hello', '   Hello', 'Hello ', 'Hello  ',
+  '\n', '\n\n', '\n\n\n', 'a\nb', 'a\n\nb', 'a \nb', 'a\n b', 'a \n b', 'a  \n  b', '\t', '\t\tx', 'x\t\t',
+  'a\tb', ' \t \n', '\r\n', 'line one\r\nline two\r\n', 'trailing spaces   ', 'trailing\n\n', 'tabs\t\t\t',
+  'mixed \t\n \t\n  x', '    indented code\n        more\n', 'def f(x):\n    return x  # comment\n',
+  '0', '1', '12', '123', '1234', '12345', '3.14159', '1,000,000', 'x2', '2x', 'v1.2.3', '٣٤٥', '²³', 'Ⅻ',
+  "don't", "it's", "I'm", "you're", "we've", "he'll", "she'd", "I'LL", "IT'S", "DON'T", "'s", "'t", "'",
+  "''", "rock 'n' roll", "the dogs' bones", "o'clock", "'hello'", '"quoted"', '«guillemets»',
+  '!!!', '...', '?!?!', '---', '***', '(a)', '[b]', '{c}', '<d>', 'a.b.c', 'a,b;c:d', '@-@', ' @,@ ',
+  'hello!!! world???', 'e-mail: x@y.z', 'https://example.com/path?q=1&r=2#frag', '#hashtag @mention',
+  '$100 €200 £300 ¥400', '100%', 'C++ && C# || F#', '→ ← ↑ ↓', '°C', '½ ¼', '~`^|\\',
+  '<|endoftext|>', 'a<|endoftext|>b', 'text<|endoftext|>', '<|endoftext|>text', ' <|endoftext|> ',
+  '<|endoftext|><|endoftext|>', '<|endoftext|>\n\n<|endoftext|>', '<|endoftext', '|endoftext|>',
+  '<|padding|>', '<|im_start|>user\nhi<|im_end|>', 'assistant', 'the assistant said', 'assistants',
+  'RWKV', 'RWKV-4', 'rwkv', '<|endoftext|>  two spaces', '  <|endoftext|>',
+  '中文', '你好，世界！', '日本語のテキストです。', 'カタカナ ひらがな 漢字', '한국어 텍스트', '中 文',
+  '😀', '😀😀', 'a😀b', ' 😀', '👍🏽', '👨‍👩‍👧‍👦', '🏳️‍🌈', '🇺🇸🇫🇷', '🇺🇸 🇫🇷', '❤️', '✌🏿', '🧑🏻‍💻 coding',
+  'é', 'e\u0301', 'café', 'cafe\u0301', 'Å', 'A\u030a', '\u212b', 'ñ', 'n\u0303', 'ệ', 'e\u0323\u0302',
+  'e\u0302\u0323', 'ﬁ', 'Ǆ', '\u1100\u1161\u11a8', '한', 'a\u0301\u0301', '\u0301', ' \u0301', 'x \u0301y',
+  'Crème brûlée', 'naïve façade', 'Zürich', 'Ångström', 'Ελληνικά', 'Русский текст', 'Ωmega',
+  'مرحبا بالعالم', 'العربية: ١٢٣', 'नमस्ते दुनिया', 'हिन्दी', 'สวัสดีชาวโลก', 'ภาษาไทย',
+  'עברית', 'ქართული', 'Հայերեն', 'አማርኛ', 'தமிழ்', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢', '𝟙𝟚𝟛', '\u{10FFFF}', '\u{E000}',
+  'a\u00a0b', 'a\u2003b', 'a\u3000b', 'a\u2028b', 'a\u2029b', 'a\u200bb', 'a\u200db', 'a\u0085b',
+  '!\u0085', 'x\u0085\u0085!', 'a\u000bb', 'a\u000cb', 'a\u001cb', 'a\u180eb', '\u00a0\u00a0x', 'x\u00a0',
+  '\u00ad', 'soft\u00adhyphen', '\u007f', '\u0001\u0002\u0003', 'tab\u0009end', '\ufeffBOM', '\ufffd',
+  'a\u0000b', '\u0000',
+  'Supercalifragilisticexpialidocious', 'pneumonoultramicroscopicsilicovolcanoconiosis',
+  'a'.repeat(300), 'ab'.repeat(200), '1'.repeat(100), '!'.repeat(100), '中'.repeat(100), '😀'.repeat(50),
+  'antidisestablishmentarianism '.repeat(5), 'The quick brown fox jumps over the lazy dog.',
+  'THE QUICK BROWN FOX', 'camelCaseIdentifier snake_case_id kebab-case-id', 'ALLCAPS123lower',
+  '<html><body class="x">Hi</body></html>', '{"key": [1, 2, 3], "nested": {"a": null}}',
+  'x = y + 2 * (z - 1) / 3;', 'for (int i = 0; i < n; i++) {\n\tsum += a[i];\n}\n',
+  '   \n   \n   ', ' \n', '\n ', ' \n ', '\n\n\n\n\n\n\n\n', '\n  \n  \n', '\t\n\t\n',
+];
+
+// ---- random mixtures of the tricky pieces (deterministic) -------------------------------------
+const pieces = [' ', '  ', '   ', '\t', '\n', '\r\n', 'a', 'Z', 'the', "'s", "'ll", "'", '1', '42', '!', '.',
+  '...', 'é', 'e\u0301', '\u0301', '中', '語', '😀', '👍🏽', '‍', '\u00a0', '\u0085', '\u3000', '<|endoftext|>',
+  'assistant', '<|', '|>', 'ß', 'ﬁ', 'ก', 'ि', 'ع', '_', '-', '@', '"', '(', '٣', '²'];
+let seed = 12345;
+const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+for (let i = 0; i < 400; i++) {
+  let s = '';
+  const k = 1 + rnd(20);
+  for (let j = 0; j < k; j++) s += pieces[rnd(pieces.length)];
+  cases.push(s);
+}
+
+// ---- lines and chunks of the shared corpora ---------------------------------------------------
+const wiki = readFileSync(`${dataDir}/text/wikitext2/test.txt`, 'utf8');
+const shak = readFileSync(`${dataDir}/text/tinyshakespeare/input.txt`, 'utf8');
+const wikiLines = wiki.split('\n').filter((l) => l.trim().length > 0);
+for (let i = 0; i < 200; i++) cases.push(wikiLines[Math.floor((i * wikiLines.length) / 200)] + '\n');
+const shakLines = shak.split('\n');
+for (let i = 0; i < 150; i++) {
+  const at = Math.floor((i * (shakLines.length - 4)) / 150);
+  cases.push(shakLines.slice(at, at + 3).join('\n'));
+}
+for (let i = 0; i < 8; i++) cases.push(wiki.slice(i * 150000, i * 150000 + 3000));
+
+// ---- encode with HF ---------------------------------------------------------------------------
+const hasNul = (s) => s.includes('\u0000');
+const out = { tokenizer: 'gpt-neox-20b tokenizer.json', library: '@anush008/tokenizers (HF tokenizers)',
+  cases: [], files: [] };
+for (const text of cases) {
+  const ids = (await tok.encode(text, null, { addSpecialTokens: true })).getIds();
+  const decoded = await tok.decode(ids, false);
+  const c = hasNul(text) ? { text_hex: Buffer.from(text, 'utf8').toString('hex') } : { text };
+  c.ids = ids;
+  if (hasNul(decoded)) c.decoded_hex = Buffer.from(decoded, 'utf8').toString('hex');
+  else c.decoded = decoded;
+  out.cases.push(c);
+}
+
+function fnv(ids) {
+  let h = 0xcbf29ce484222325n;
+  const p = 0x100000001b3n, m = (1n << 64n) - 1n;
+  for (const id of ids)
+    for (let k = 0; k < 4; k++) { h ^= BigInt((id >>> (8 * k)) & 0xff); h = (h * p) & m; }
+  return h.toString(16).padStart(16, '0');
+}
+for (const rel of ['text/wikitext2/test.txt', 'text/tinyshakespeare/input.txt']) {
+  const text = readFileSync(`${dataDir}/${rel}`, 'utf8');
+  const ids = (await tok.encode(text, null, { addSpecialTokens: true })).getIds();
+  out.files.push({ path: rel, n_ids: ids.length, fnv1a64: fnv(ids), first: ids.slice(0, 20) });
+}
+
+// One case per line keeps the file diffable.
+const lines = out.cases.map((c) => '  ' + JSON.stringify(c));
+const json = `{"tokenizer": ${JSON.stringify(out.tokenizer)},\n "library": ${JSON.stringify(out.library)},\n` +
+  ` "files": ${JSON.stringify(out.files)},\n "cases": [\n${lines.join(',\n')}\n]}\n`;
+writeFileSync('tests/text/golden_neox.json', json);
+console.log(`tests/text/golden_neox.json: ${out.cases.length} cases, ${json.length} bytes`);
