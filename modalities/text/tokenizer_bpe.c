@@ -400,6 +400,11 @@ static krait_status load_model(krait_bpe *b, const cJSON *root)
         a->lstrip = (uint8_t)json_flag(e, "lstrip", 0);
         a->rstrip = (uint8_t)json_flag(e, "rstrip", 0);
         a->single_word = (uint8_t)json_flag(e, "single_word", 0);
+        /* HF gives an added token whose content the vocab has the vocab's id (with a warning); files
+         * HF writes are consistent, so krait keeps the file's id and says so. */
+        int32_t v = krait_bpe_lookup(b, a->content, strlen(a->content));
+        if (v >= 0 && v != a->id)
+            KRAIT_WARN("%s: added token %d (\"%s\") is also token %d; HF would use %d", path, a->id, a->content, v, v);
         str_insert(b, a->id);
     }
     free(strs);

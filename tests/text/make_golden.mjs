@@ -2,6 +2,8 @@
 // library (its Node binding, @anush008/tokenizers) makes of a broad corpus with the GPT-NeoX-20B
 // tokenizer.json. A one-off: the C test (test_tokenizer_golden.c) reads the fixture and needs no Node.
 //
+// It also writes tests/text/golden_flags.json (a small synthetic tokenizer, see below).
+//
 // Run it from the repository root (Node >= 18):
 //   npm install --prefix /tmp/hf-tok @anush008/tokenizers
 //   node tests/text/make_golden.mjs /tmp/hf-tok [../shared/data]
@@ -109,6 +111,77 @@ for (const rel of ['text/wikitext2/test.txt', 'text/tinyshakespeare/input.txt'])
   const ids = (await tok.encode(text, null, { addSpecialTokens: true })).getIds();
   out.files.push({ path: rel, n_ids: ids.length, fnv1a64: fnv(ids), first: ids.slice(0, 20) });
 }
+
+// ---- a small synthetic tokenizer for the flags GPT-NeoX does not use ---------------------------
+// add_prefix_space, lstrip / rstrip / single_word added tokens, a normalized added token that NFC
+// produces, a raw one that only matches unnormalised text. Written to tests/text/golden_flags.json
+// with the tokenizer itself inside, so its test needs no shared data.
+function byteChars() {
+  const bs = [];
+  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
+  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
+  const cs = bs.slice();
+  let n = 0;
+  for (let b = 0; b < 256; b++) if (!bs.includes(b)) { bs.push(b); cs.push(256 + n); n++; }
+  const m = new Array(256);
+  bs.forEach((b, i) => { m[b] = String.fromCodePoint(cs[i]); });
+  return m;
+}
+const bc = byteChars();
+const vocab = {};
+bc.forEach((c, b) => { vocab[c] = b; });
+const mergeList = [['Ġ', 't'], ['h', 'e'], ['Ġt', 'he'], ['i', 'n'], ['in', 'g'], ['Ġ', 'a'], ['l', 'l'],
+  ['Ġa', 'll'], ['e', 'r'], ['Ġ', 'w'], ['o', 'r'], ['Ġw', 'or'], ['Ġwor', 'd'], ['t', 'h'], ['th', 'in'],
+  ['thin', 'g'], ['Ġ', 'Ġ'], ['ĠĠ', 'ĠĠ'], ['Ã', '©'], ['a', 'b'], ['Ċ', 'Ċ'], ['a', 'a'], ['aa', 'aa']];
+let next = 256;
+for (const [a, b] of mergeList) if (!(a + b in vocab)) vocab[a + b] = next++;
+const addedTok = (id, content, o) => ({ id, content, single_word: !!o.single_word, lstrip: !!o.lstrip,
+  rstrip: !!o.rstrip, normalized: !!o.normalized, special: !!o.special });
+const small = {
+  version: '1.0', truncation: null, padding: null,
+  added_tokens: [
+    addedTok(0, '<mask>', { special: true, lstrip: true }),
+    addedTok(0, '[R]', { special: true, rstrip: true }),
+    addedTok(0, 'word', { single_word: true, normalized: true }),
+    addedTok(0, 'n\u00e9', { normalized: true }),
+    addedTok(0, '\u00c5x', { special: true }),
+    addedTok(0, 'xy', { single_word: true, lstrip: true, rstrip: true }),
+  ],
+  normalizer: { type: 'NFC' },
+  pre_tokenizer: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+  post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+  decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+  model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
+    fuse_unk: false, byte_fallback: false, vocab, merges: mergeList.map(([a, b]) => `${a} ${b}`) },
+};
+// The ids HF gives added tokens (after the vocab, in order) are written back, so the file is as
+// consistent as one HF saves; a second load must agree.
+small.added_tokens.forEach((t) => { t.id = Tokenizer.fromString(JSON.stringify(small)).tokenToId(t.content); });
+const stok = Tokenizer.fromString(JSON.stringify(small));
+for (const t of small.added_tokens)
+  if (stok.tokenToId(t.content) !== t.id) throw new Error(`added token ${t.content}: unstable id`);
+const smallCases = ['', 'the thing', 'a <mask> b', 'a   <mask>', '<mask>', ' <mask> ', '<mask><mask>', 'x [R]   y',
+  '[R]\n\n z', 'word', 'word words sword word.', ' word ', '_word', 'word_', 'wordword', 'ne\u0301 n\u00e9', 'cafe\u0301s',
+  'A\u030ax \u00c5x', '\u00c5\u00c5x', 'e\u0301', 'xy', ' xy ', 'axy xy', '  xy  b', 'xy\txy', 'hello world', '\tword\t', 'aaaaaaaa', 'aaaaaaa',
+  'ab ab ab', '   the   ', 'the\n\nthe', 'all wall', 'Ã©', "it's", 'thin things'];
+const spieces = [' ', '  ', '\t', '\n', 'the', 'a', 'ab', 'word', 'xy', '<mask>', '[R]', 'e\u0301', '\u00e9', 'A\u030a',
+  '\u00c5', 'n', 'x', '_', '.', 'th', 'ing', '中'];
+for (let i = 0; i < 150; i++) {
+  let s = '';
+  const k = 1 + rnd(10);
+  for (let j = 0; j < k; j++) s += spieces[rnd(spieces.length)];
+  smallCases.push(s);
+}
+const smallOut = [];
+for (const text of smallCases) {
+  const ids = (await stok.encode(text, null, { addSpecialTokens: true })).getIds();
+  smallOut.push({ text, ids, decoded: await stok.decode(ids, false) });
+}
+const smallJson = `{"tokenizer_json": ${JSON.stringify(small)},\n "cases": [\n` +
+  smallOut.map((c) => '  ' + JSON.stringify(c)).join(',\n') + '\n]}\n';
+writeFileSync('tests/text/golden_flags.json', smallJson);
+console.log(`tests/text/golden_flags.json: ${smallOut.length} cases, ${smallJson.length} bytes`);
 
 // One case per line keeps the file diffable.
 const lines = out.cases.map((c) => '  ' + JSON.stringify(c));

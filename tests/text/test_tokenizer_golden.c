@@ -1,11 +1,16 @@
-/* tests/text/test_tokenizer_golden.c FIXTURE TOKENIZER_JSON — krait's BPE against HF tokenizers.
+/* tests/text/test_tokenizer_golden.c FIXTURE [TOKENIZER_JSON [DATA_DIR]] — krait's BPE against HF
+ * tokenizers.
  *
- * FIXTURE is golden_neox.json (made by make_golden.mjs with the real HF library): for every case,
- * encode(text) must equal HF's ids exactly and decode(ids) must equal HF's decode of them (which is
- * the NFC form of the text, so not always the text itself). For the whole files listed there
- * (wikitext2 test, tinyshakespeare) the id count and FNV-1a hash of the ids must match. Also checks
- * that invalid UTF-8 is refused with KRAIT_STATUS_BAD_INPUT. Exit 77 when the shared
- * tokenizer.json (../shared/data) is absent. */
+ * FIXTURE is made by make_golden.mjs with the real HF library: for every case, encode(text) must
+ * equal HF's ids exactly and decode(ids) must equal HF's decode of them (which is the NFC form of the
+ * text, so not always the text itself; where HF's lossy UTF-8 repair put U+FFFD into a decode of
+ * valid text, krait returns the raw bytes by design and that decode is not compared).
+ *   golden_neox.json   the GPT-NeoX-20B tokenizer.json (TOKENIZER_JSON; exit 77 when absent), and for
+ *                      the whole files listed there (wikitext2 test, tinyshakespeare, under DATA_DIR)
+ *                      the id count and FNV-1a hash of the ids; also checks that invalid UTF-8 and
+ *                      out-of-range ids are refused.
+ *   golden_flags.json  carries its own small tokenizer ("tokenizer_json"): add_prefix_space and
+ *                      lstrip / rstrip / single_word / normalized added tokens, which NeoX lacks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +46,16 @@ static uint64_t fnv_ids(const int32_t *ids, size_t n)
     return h;
 }
 
+static void check_neox_lookups(const krait_tokenizer *tok)
+{
+    tu_check(krait_tokenizer_vocab_size(tok) == 50281, "vocab size %d, want 50281", krait_tokenizer_vocab_size(tok));
+    tu_check(krait_tokenizer_eos(tok) == 0, "eos %d, want 0", krait_tokenizer_eos(tok));
+    tu_check(krait_tokenizer_token_id(tok, "\xc4\xa0the") == 253, "id of \"\xc4\xa0the\" %d",
+             krait_tokenizer_token_id(tok, "\xc4\xa0the"));
+    tu_check(krait_tokenizer_token_id(tok, "  ") == 50276, "id of two spaces");
+    tu_check(krait_tokenizer_token_id(tok, "no such token at all") == -1, "unknown token");
+}
+
 static void show_ids(const char *label, const int32_t *ids, size_t n)
 {
     fprintf(stderr, "    %s (%zu):", label, n);
@@ -52,13 +67,9 @@ static void show_ids(const char *label, const int32_t *ids, size_t n)
 int main(int argc, char **argv)
 {
     tu_init("test_tokenizer_golden");
-    if (argc < 3) {
-        fprintf(stderr, "usage: test_tokenizer_golden FIXTURE TOKENIZER_JSON [DATA_DIR]\n");
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_tokenizer_golden FIXTURE [TOKENIZER_JSON [DATA_DIR]]\n");
         return 2;
-    }
-    if (!krait_fs_is_file(argv[2])) {
-        printf("skipped: %s is absent\n", argv[2]);
-        return TU_SKIP;
     }
     krait_status st;
     char *json = krait_fs_read_text(argv[1], (size_t)64 << 20, &st);
@@ -67,22 +78,37 @@ int main(int argc, char **argv)
     cJSON *root = cJSON_Parse(json);
     if (!tu_check(root != NULL, "%s: malformed", argv[1]))
         return tu_finish();
+    /* the tokenizer: embedded in the fixture, or the file named */
+    const cJSON *embedded = cJSON_GetObjectItem(root, "tokenizer_json");
+    char tmp_path[] = "/tmp/krait-tok-golden-XXXXXX";
+    const char *tok_path = argc > 2 ? argv[2] : NULL;
+    if (embedded) {
+        int fd = mkstemp(tmp_path);
+        char *text = cJSON_PrintUnformatted(embedded);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!tu_check(f && text && fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", tmp_path))
+            return tu_finish();
+        free(text);
+        tok_path = tmp_path;
+    } else if (!tok_path || !krait_fs_is_file(tok_path)) {
+        printf("skipped: %s is absent\n", tok_path ? tok_path : "the tokenizer.json");
+        return TU_SKIP;
+    }
     krait_tokenizer *tok = NULL;
-    st = krait_tokenizer_load(argv[2], &tok);
-    if (!tu_check(st == KRAIT_STATUS_OK, "load %s: status %d", argv[2], (int)st))
+    st = krait_tokenizer_load(tok_path, &tok);
+    if (embedded)
+        remove(tmp_path);
+    if (!tu_check(st == KRAIT_STATUS_OK, "load %s: status %d", tok_path, (int)st))
         return tu_finish();
     tu_check(krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE, "kind");
-    tu_check(krait_tokenizer_vocab_size(tok) == 50281, "vocab size %d, want 50281", krait_tokenizer_vocab_size(tok));
-    tu_check(krait_tokenizer_eos(tok) == 0, "eos %d, want 0", krait_tokenizer_eos(tok));
-    tu_check(krait_tokenizer_token_id(tok, "Ġthe") == 253, "id of \"Ġthe\" %d", krait_tokenizer_token_id(tok, "Ġthe"));
-    tu_check(krait_tokenizer_token_id(tok, "  ") == 50276, "id of two spaces");
-    tu_check(krait_tokenizer_token_id(tok, "no such token at all") == -1, "unknown token");
+    if (!embedded)
+        check_neox_lookups(tok);
 
     int32_t *ids = NULL;
     size_t n = 0, cap = 0;
     char *dec = NULL;
     size_t dn = 0, dcap = 0;
-    int ncase = 0, bad_enc = 0, bad_dec = 0;
+    int ncase = 0, bad_enc = 0, bad_dec = 0, lossy = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) {
         size_t tl = 0, wl = 0;
@@ -108,17 +134,29 @@ int main(int argc, char **argv)
         }
         dn = 0;
         st = krait_tokenizer_decode(tok, w, nw, &dec, &dn, &dcap);
-        ok = st == KRAIT_STATUS_OK && dn == wl && memcmp(dec, want_dec, wl) == 0;
-        if (!tu_check(ok, "case %d: decode differs from HF: \"%.80s\"", ncase, want_dec))
-            bad_dec++;
+        if (strstr(want_dec, "\xef\xbf\xbd") && !strstr(text, "\xef\xbf\xbd")) {
+            lossy++; /* HF replaced bytes that are not UTF-8 by U+FFFD; krait keeps the bytes */
+        } else {
+            ok = st == KRAIT_STATUS_OK && dn == wl && memcmp(dec, want_dec, wl) == 0;
+            if (!tu_check(ok, "case %d: decode differs from HF: \"%.80s\"", ncase, want_dec))
+                bad_dec++;
+        }
         free(w);
         free(text);
         free(want_dec);
         ncase++;
     }
-    printf("%d cases: %d encodes and %d decodes differ from HF\n", ncase, bad_enc, bad_dec);
-    tu_check(ncase > 500, "only %d cases in the fixture", ncase);
-
+    printf("%s: %d cases: %d encodes and %d decodes differ from HF (%d decodes not compared: HF's lossy "
+           "U+FFFD)\n", argv[1], ncase, bad_enc, bad_dec, lossy);
+    tu_check(ncase > 100, "only %d cases in the fixture", ncase);
+    if (embedded) {
+        free(ids);
+        free(dec);
+        krait_tokenizer_free(tok);
+        cJSON_Delete(root);
+        free(json);
+        return tu_finish();
+    }
     /* whole files */
     const char *data_dir = argc > 3 ? argv[3] : NULL;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "files")) {
