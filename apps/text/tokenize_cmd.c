@@ -73,7 +73,12 @@ int cmd_tokenize(int argc, char **argv)
     int32_t *ids = NULL;
     size_t n = 0, cap = 0;
     krait_status st = krait_tokenizer_encode(tok, text, len, "stdin", &ids, &n, &cap);
-    if (st) return krait_cli_exit_code(st);
+    free(text);
+    if (st) {
+        free(ids);
+        krait_tokenizer_free(tok);
+        return krait_cli_exit_code(st);
+    }
     if (c.json) {
         fputs("{\"ids\": [", stdout);
         for (size_t i = 0; i < n; i++) printf(i ? ", %d" : "%d", (int)ids[i]);
@@ -83,7 +88,6 @@ int cmd_tokenize(int argc, char **argv)
         putchar('\n');
     }
     free(ids);
-    free(text);
     krait_tokenizer_free(tok);
     return fflush(stdout) == 0 ? 0 : 1;
 }
@@ -156,7 +160,13 @@ int cmd_detokenize(int argc, char **argv)
     char *out = NULL;
     size_t on = 0, ocap = 0;
     krait_status st = krait_tokenizer_decode(tok, ids, n, &out, &on, &ocap);
-    if (st) return krait_cli_exit_code(st);
+    free(ids);
+    free(text);
+    if (st) {
+        free(out);
+        krait_tokenizer_free(tok);
+        return krait_cli_exit_code(st);
+    }
     if (c.json) {
         char *s = malloc(on + 1);
         if (!s) krait_cli_die(1, "out of memory");
@@ -174,8 +184,6 @@ int cmd_detokenize(int argc, char **argv)
         krait_cli_die(1, "stdout: write error (%s)", strerror(errno));
     }
     free(out);
-    free(ids);
-    free(text);
     krait_tokenizer_free(tok);
     return fflush(stdout) == 0 ? 0 : 1;
 }
