@@ -47,7 +47,7 @@ krait_status krait_tokenizer_for_model(const char *dir, krait_tokenizer **out);
 void krait_tokenizer_free(krait_tokenizer *tok);
 
 krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok);
-/* Number of ids (largest id + 1, added tokens included). */
+/* Number of ids (largest id + 1, added tokens included: 50281 for the shared GPT-NeoX file). */
 int krait_tokenizer_vocab_size(const krait_tokenizer *tok);
 /* The end-of-text id ("<|endoftext|>" when present), or -1. */
 int krait_tokenizer_eos(const krait_tokenizer *tok);

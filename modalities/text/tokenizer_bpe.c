@@ -27,12 +27,13 @@ uint32_t krait_bpe_byte_char(int b)
 {
     if ((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF))
         return (uint32_t)b;
-    /* The others, in increasing byte order, take U+0100, U+0101, ... */
-    int k = 0;
-    for (int c = 0; c < b; c++)
-        if (!((c >= 0x21 && c <= 0x7E) || (c >= 0xA1 && c <= 0xAC) || (c >= 0xAE && c <= 0xFF)))
-            k++;
-    return 0x100u + (uint32_t)k;
+    /* The other 68, in increasing byte order, take U+0100 + k: 0x00..0x20 -> k 0..32,
+     * 0x7F..0xA0 -> 33..66, 0xAD -> 67. */
+    if (b <= 0x20)
+        return 0x100u + (uint32_t)b;
+    if (b <= 0xA0)
+        return 0x100u + 33u + (uint32_t)(b - 0x7F);
+    return 0x100u + 67u;
 }
 
 static uint64_t hash_bytes(const char *s, size_t n)
@@ -113,18 +114,9 @@ static size_t pow2_at_least(size_t n)
 }
 
 /* The decoded bytes of a token string (see the file comment); returns their count, written to out
- * (which has room for n bytes: decoding never lengthens). */
-static size_t decode_token(const char *s, size_t n, char *out)
+ * (which has room for n bytes: decoding never lengthens). inv: code point -> byte, or -1. */
+static size_t decode_token(const int16_t inv[0x144], const char *s, size_t n, char *out)
 {
-    static int16_t inv[0x144];
-    static int inv_ready;  /* benign: every thread computes the same table */
-    if (!inv_ready) {
-        for (int c = 0; c < 0x144; c++)
-            inv[c] = -1;
-        for (int by = 0; by < 256; by++)
-            inv[krait_bpe_byte_char(by)] = (int16_t)by;
-        inv_ready = 1;
-    }
     size_t k = 0;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
@@ -310,6 +302,11 @@ static krait_status load_model(krait_bpe *b, const cJSON *root)
     b->arena = malloc(total + 1);
     if (!b->arena)
         goto oom;
+    int16_t inv[0x144];
+    for (int cp = 0; cp < 0x144; cp++)
+        inv[cp] = -1;
+    for (int by = 0; by < 256; by++)
+        inv[krait_bpe_byte_char(by)] = (int16_t)by;
     size_t off = 0;
     for (int i = 0; i < n_ids; i++) {
         if (!strs[i]) {
@@ -322,7 +319,7 @@ static krait_status load_model(krait_bpe *b, const cJSON *root)
         memcpy(b->arena + off, strs[i], l);
         off += l;
         b->dec_off[i] = (uint32_t)off;
-        b->dec_len[i] = (int32_t)decode_token(strs[i], l, b->arena + off);
+        b->dec_len[i] = (int32_t)decode_token(inv, strs[i], l, b->arena + off);
         off += (size_t)b->dec_len[i];
     }
     /* The string table: the vocab's own strings first (merges refer to them), added tokens later. */

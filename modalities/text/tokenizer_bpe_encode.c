@@ -227,6 +227,7 @@ static krait_status bpe_word(enc *e, const unsigned char *w, size_t m)
     sym *s = e->syms;
     cand *h = e->heap;
     size_t hn = 0;
+    /* byte_id is -1 only for bytes that valid UTF-8 never holds (checked before encoding). */
     for (size_t i = 0; i < m; i++)
         s[i] = (sym){ b->byte_id[w[i]], (int32_t)i - 1, i + 1 < m ? (int32_t)i + 1 : -1, 1 };
     for (size_t i = 0; i + 1 < m; i++)
