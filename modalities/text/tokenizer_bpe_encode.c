@@ -405,27 +405,54 @@ static krait_status normalized_piece(enc *e, const char *p, size_t n)
 }
 
 /* Step 3 on one piece of raw text. NFC leaves text below U+0300 unchanged (no such character
- * decomposes, none combines with a preceding one), so pieces without a lead byte >= 0xCC skip it. */
+ * decomposes, none combines with a preceding one), and an ASCII character is a starter that nothing
+ * before it composes with, so NFC(x) is the concatenation of NFC over pieces cut just before ASCII
+ * characters. Only the stretches around bytes >= 0xCC (lead bytes of U+0300 and up), from the ASCII
+ * character before to the next one, go through utf8proc; mostly-ASCII text costs a scan. */
 static krait_status raw_piece(enc *e, const char *p, size_t n)
 {
-    if (!e->b->nfc)
-        return normalized_piece(e, p, n);
     size_t i = 0;
-    while (i < n && (unsigned char)p[i] < 0xCC)
+    while (e->b->nfc && i < n && (unsigned char)p[i] < 0xCC)
         i++;
-    if (i == n)
+    if (!e->b->nfc || i == n)
         return normalized_piece(e, p, n);
-    char *norm = NULL;
-    size_t nn = 0;
-    krait_status st = krait_bpe_nfc(p, n, &norm, &nn);
-    if (st != KRAIT_STATUS_OK) {
-        KRAIT_ERROR("%s: NFC normalisation failed (%s)", e->what,
-                    st == KRAIT_STATUS_NO_MEMORY ? "out of memory" : "invalid UTF-8");
-        e->logged = 1;
-        return st;
+    char *out = NULL, *nfc = NULL;
+    size_t on = 0, ocap = 0, pos = 0, nn = 0;
+    krait_status st = KRAIT_STATUS_OK;
+    while (i < n) {
+        size_t s0 = i, s1 = i;
+        while (s0 > pos && (unsigned char)p[s0 - 1] >= 0x80)
+            s0--;
+        if (s0 > pos)
+            s0--;  /* the ASCII character before, which may compose with what follows */
+        while (s1 < n && (unsigned char)p[s1] >= 0x80)
+            s1++;
+        if ((st = krait_bpe_nfc(p + s0, s1 - s0, &nfc, &nn)) != KRAIT_STATUS_OK) {
+            KRAIT_ERROR("%s: NFC normalisation failed (%s)", e->what,
+                        st == KRAIT_STATUS_NO_MEMORY ? "out of memory" : "invalid UTF-8");
+            e->logged = 1;
+            goto done;
+        }
+        if ((st = krait_tok_reserve((void **)&out, &ocap, on + (s0 - pos) + nn, 1)) != KRAIT_STATUS_OK)
+            goto done;
+        memcpy(out + on, p + pos, s0 - pos);
+        on += s0 - pos;
+        memcpy(out + on, nfc, nn);
+        on += nn;
+        free(nfc);
+        nfc = NULL;
+        pos = i = s1;
+        while (i < n && (unsigned char)p[i] < 0xCC)
+            i++;
     }
-    st = normalized_piece(e, norm, nn);
-    free(norm);
+    if ((st = krait_tok_reserve((void **)&out, &ocap, on + (n - pos), 1)) != KRAIT_STATUS_OK)
+        goto done;
+    memcpy(out + on, p + pos, n - pos);
+    on += n - pos;
+    st = normalized_piece(e, out, on);
+done:
+    free(nfc);
+    free(out);
     return st;
 }
 

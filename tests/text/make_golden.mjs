@@ -58,6 +58,10 @@ const cases = [
   '<html><body class="x">Hi</body></html>', '{"key": [1, 2, 3], "nested": {"a": null}}',
   'x = y + 2 * (z - 1) / 3;', 'for (int i = 0; i < n; i++) {\n\tsum += a[i];\n}\n',
   '   \n   \n   ', ' \n', '\n ', ' \n ', '\n\n\n\n\n\n\n\n', '\n  \n  \n', '\t\n\t\n',
+  // NFC around ASCII boundaries (krait normalises only the stretches between ASCII characters)
+  'ab e\u0301 c\u0327a\u0300 x', '\u00e9\u0301', 'A\u030a\u0301b', 'e\u0301\u0301 \u0301', '\u4e2de\u0301\u4e2d',
+  '\u0915\u094d\u0937\u093f x', 'x\u1100\u1161 \u1100\u1161\u11a8y', '\u0958 x \u0958', 'o\u0308\u0304.', 'a\u0323\u0302b',
+  'q\u0307\u0323 .\u0301', '\u1e9b\u0323', '\u00c5\u0328 \u212b\u0328', 'e\u0301'.repeat(40), 'x\u0300'.repeat(5) + 'abc',
 ];
 
 // ---- random mixtures of the tricky pieces (deterministic) -------------------------------------
