@@ -450,7 +450,14 @@ static krait_status build_added_sets(krait_bpe *b)
             continue;
         krait_bpe_added_set *set = a->normalized ? &b->norm : &b->raw;
         set->tok[set->n++] = a;
-        set->first[(unsigned char)copy[0]] = 1;
+        unsigned b0 = (unsigned char)copy[0];
+        set->first[b0] = 1;
+        if (cn == 1) {
+            set->one[b0] = 1;
+        } else {
+            unsigned bit = b0 << 8 | (unsigned char)copy[1];
+            set->pair[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+        }
     }
     qsort(b->raw.tok, (size_t)b->raw.n, sizeof *b->raw.tok, by_length_desc);
     qsort(b->norm.tok, (size_t)b->norm.n, sizeof *b->norm.tok, by_length_desc);

@@ -22,6 +22,8 @@ typedef struct krait_bpe_added_set {
     const krait_bpe_added **tok;
     int n;
     uint8_t first[256];   /* 1 if some token starts with this byte */
+    uint8_t one[256];     /* 1 if a one-byte token is this byte */
+    uint8_t pair[8192];   /* bit (b0 << 8 | b1): some token starts with the bytes b0 b1 */
 } krait_bpe_added_set;
 
 /* Merge table entry: the pair (left id, right id) -> (rank, merged id). key UINT64_MAX = empty. */

@@ -115,6 +115,18 @@ typedef struct cand {
     int32_t id;          /* the merged id */
 } cand;
 
+/* A direct-mapped cache of encoded words for long inputs (words repeat: HF keeps one too). Only
+ * an optimisation: a word's ids do not depend on what is around it. */
+#define CACHE_WORD 22
+#define CACHE_IDS 8
+#define CACHE_SLOTS 8192
+#define CACHE_MIN_INPUT 4096  /* bytes of input from which a call keeps a cache */
+typedef struct cache_slot {
+    uint8_t wlen, nid;        /* wlen 0 = empty */
+    char w[CACHE_WORD];
+    int32_t ids[CACHE_IDS];
+} cache_slot;
+
 typedef struct enc {
     const krait_bpe *b;
     const char *what;
@@ -129,6 +141,7 @@ typedef struct enc {
     char *buf;           /* add_prefix_space copies */
     size_t buf_cap;
     int logged;          /* a failure has been reported */
+    cache_slot *cache;   /* CACHE_SLOTS, or NULL */
 } enc;
 
 static krait_status emit(enc *e, int32_t id)
@@ -180,8 +193,41 @@ static void push_pair(const krait_bpe *b, cand *h, size_t *hn, const sym *s, int
         heap_push(h, hn, (cand){ (uint64_t)(uint32_t)m->rank << 32 | (uint32_t)pos, m->id });
 }
 
-/* BPE of one word (its raw bytes): appends its ids. */
+static krait_status bpe_merge_word(enc *e, const unsigned char *w, size_t m);
+
+/* BPE of one word (its raw bytes): appends its ids, through the cache when there is one. */
 static krait_status bpe_word(enc *e, const unsigned char *w, size_t m)
+{
+    if (m == 1)
+        return emit(e, e->b->byte_id[w[0]]);
+    if (!e->cache || m > CACHE_WORD)
+        return bpe_merge_word(e, w, m);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < m; i++)
+        h = (h ^ w[i]) * 16777619u;
+    cache_slot *c = &e->cache[(h ^ (h >> 15)) & (CACHE_SLOTS - 1)];
+    if (c->wlen == m && memcmp(c->w, w, m) == 0) {
+        krait_status st = krait_tok_reserve((void **)e->ids, e->cap, *e->n + c->nid, sizeof **e->ids);
+        if (st != KRAIT_STATUS_OK)
+            return st;
+        memcpy(*e->ids + *e->n, c->ids, c->nid * sizeof **e->ids);
+        *e->n += c->nid;
+        return KRAIT_STATUS_OK;
+    }
+    size_t before = *e->n;
+    krait_status st = bpe_merge_word(e, w, m);
+    size_t k = *e->n - before;
+    if (st == KRAIT_STATUS_OK && k <= CACHE_IDS) {
+        c->wlen = (uint8_t)m;
+        c->nid = (uint8_t)k;
+        memcpy(c->w, w, m);
+        memcpy(c->ids, *e->ids + before, k * sizeof **e->ids);
+    }
+    return st;
+}
+
+/* BPE of one word by merges (HF's Word::merge_all). */
+static krait_status bpe_merge_word(enc *e, const unsigned char *w, size_t m)
 {
     const krait_bpe *b = e->b;
     if (m == 1)
@@ -362,9 +408,17 @@ static krait_status split_added(enc *e, const krait_bpe_added_set *set, const ch
     krait_status st;
     size_t done = 0, i = 0;
     while (i < n && set->n > 0) {
-        if (!set->first[(unsigned char)s[i]]) {
+        unsigned b0 = (unsigned char)s[i];
+        if (!set->first[b0]) {
             i++;
             continue;
+        }
+        if (!set->one[b0]) { /* only longer tokens start with this byte: check the next one too */
+            unsigned bit = i + 1 < n ? b0 << 8 | (unsigned char)s[i + 1] : 0;
+            if (i + 1 >= n || !(set->pair[bit >> 3] & (1u << (bit & 7)))) {
+                i++;
+                continue;
+            }
         }
         const krait_bpe_added *t = added_at(set, s + i, n - i);
         if (!t) {
@@ -478,6 +532,8 @@ krait_status krait_bpe_encode(const krait_bpe *b, const char *text, size_t len, 
             goto done;
         pcre2_jit_stack_assign(e.mctx, NULL, e.jstack);
     }
+    if (len >= CACHE_MIN_INPUT && !(e.cache = calloc(CACHE_SLOTS, sizeof *e.cache)))
+        goto done;
     st = split_added(&e, &b->raw, text, len, raw_piece);
 done:
     if (st != KRAIT_STATUS_OK && !e.logged)
@@ -488,5 +544,6 @@ done:
     free(e.syms);
     free(e.heap);
     free(e.buf);
+    free(e.cache);
     return st;
 }
