@@ -13,6 +13,9 @@
  *      adjacent pair of lowest merge rank, leftmost on ties, is merged until none is left (a heap of
  *      candidate merges with stale entries skipped, as HF's Word::merge_all).
  *
+ * NFC runs only over the stretches around code points >= U+0300 (see raw_piece), and inputs from
+ * 4 KB keep a per-call cache of encoded words; neither changes a result.
+ *
  * The regex's \s is Oniguruma's (HF's regex engine): Unicode White_Space, which unlike PCRE2's
  * \s includes U+0085, so the pattern spells [\s\x{85}] out. Not here: offsets, truncation, padding,
  * BPE dropout (refused at load). */
