@@ -10,6 +10,7 @@ int bench_train(int argc, char **argv);
 int bench_generate(int argc, char **argv);
 int bench_prefill(int argc, char **argv);
 int bench_longeval(int argc, char **argv);
+int bench_tokenize(int argc, char **argv);
 
 /* Resolve --shape: "130m", "small" or a config file; fills cfg (and tc when the file has one). */
 void bench_load_shape(const char *shape, krait_config *cfg, krait_train_config *tc);

@@ -3,7 +3,8 @@
  *   train       training throughput against the GEMM rate measured in the same process
  *   generate    decode tokens/s against the memory-bandwidth bound measured in the same process
  *   prefill     chunked prefill tokens/s against the GEMM rate
- *   longeval    loss of a sequence of any length in constant memory, with peak RSS */
+ *   longeval    loss of a sequence of any length in constant memory, with peak RSS
+ *   tokenize    tokenizer encoding speed on one thread */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@ static const char *usage =
     "  generate --shape ... [--batch N] [--tokens N] decode tokens/s and fraction of the bandwidth bound\n"
     "  prefill --shape ... [--tokens N] [--chunk N]  prefill tokens/s and fraction of sgemm rate\n"
     "  longeval --shape ... [--tokens N] [--chunk N] long-sequence loss, position buckets, peak RSS\n"
+    "  tokenize [--tokenizer PATH] [--input FILE]   tokenizer encoding MB/s and tokens/s, one thread\n"
     "\n"
     "krait-bench <command> --help shows the command's options.";
 
@@ -34,5 +36,6 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "generate")) return bench_generate(argc, argv);
     if (!strcmp(argv[1], "prefill")) return bench_prefill(argc, argv);
     if (!strcmp(argv[1], "longeval")) return bench_longeval(argc, argv);
+    if (!strcmp(argv[1], "tokenize")) return bench_tokenize(argc, argv);
     krait_cli_die(2, "unknown command '%s' (see --help)", argv[1]);
 }

@@ -22,12 +22,15 @@
 #include "model.h"
 #include "model_io.h"
 #include "train.h"
+#include "tokenize_cmd.h"
 
 static const char *usage =
     "usage: krait-text <command> [options]\n"
     "\n"
     "commands:\n"
     "  eval --model DIR --input FILE [--chunk N] [--positions]   loss / perplexity / bits per byte\n"
+    "  tokenize (--tokenizer PATH|bytes | --model DIR) [--json]   stdin text -> token ids\n"
+    "  detokenize (--tokenizer PATH|bytes | --model DIR) [--json] stdin token ids -> text\n"
     "\n"
     "krait-text <command> --help shows the command's options.";
 
@@ -177,5 +180,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "eval")) return cmd_eval(argc, argv);
+    if (!strcmp(argv[1], "tokenize")) return cmd_tokenize(argc, argv);
+    if (!strcmp(argv[1], "detokenize")) return cmd_detokenize(argc, argv);
     krait_cli_die(2, "unknown command '%s' (see --help)", argv[1]);
 }

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "fsutil.h"
 #include "log.h"
 #include "tokenizer_impl.h"
 
@@ -79,6 +81,37 @@ krait_status krait_tokenizer_open(const char *spec, krait_tokenizer **out)
         return krait_tokenizer_bytes(&eot, 1, out);
     }
     return krait_tokenizer_load(spec, out);
+}
+
+krait_status krait_tokenizer_for_model(const char *dir, krait_tokenizer **out)
+{
+    *out = NULL;
+    char *tj = krait_fs_join(dir, "tokenizer.json");
+    char *cj = krait_fs_join(dir, "config.json");
+    krait_status st = KRAIT_STATUS_NO_MEMORY;
+    if (!tj || !cj)
+        goto done;
+    if (krait_fs_is_file(tj)) {
+        st = krait_tokenizer_load(tj, out);
+        goto done;
+    }
+    krait_config cfg;
+    krait_config_default(&cfg);
+    if ((st = krait_config_load(&cfg, NULL, cj)) != KRAIT_STATUS_OK)
+        goto done;
+    if (cfg.vocab_size_raw == 256) {
+        st = krait_tokenizer_bytes(NULL, 0, out);
+    } else if (cfg.vocab_size_raw == 257) {
+        st = krait_tokenizer_open("bytes", out);
+    } else {
+        KRAIT_ERROR("%s: no tokenizer.json, and vocab_size %d is not a byte-level model's (256 or 257)", dir,
+                    cfg.vocab_size_raw);
+        st = KRAIT_STATUS_BAD_INPUT;
+    }
+done:
+    free(tj);
+    free(cj);
+    return st;
 }
 
 void krait_tokenizer_free(krait_tokenizer *tok)

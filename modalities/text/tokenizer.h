@@ -7,9 +7,13 @@
  *          pretrained Mamba LMs): NFC normalisation, added tokens, the pre-tokenizer regex,
  *          the byte-to-unicode map, merges by rank. Encodes exactly as HF tokenizers does.
  *
- * Invalid UTF-8 in the input of a bpe encode is an error (KRAIT_STATUS_BAD_INPUT) naming the byte
- * offset; the bytes tokenizer takes any bytes. Library code: reports through krait_log, never
- * prints or exits. A tokenizer is read-only after load and may be shared between threads. */
+ * Invalid UTF-8 in the input of a bpe encode is an error (KRAIT_STATUS_BAD_INPUT, logged as
+ * "<what>: invalid UTF-8 at byte N", N the offset of the first byte that does not start or continue
+ * a valid sequence; overlong forms, surrogates and code points above U+10FFFF are invalid), and no
+ * ids are appended. HF tokenizers takes only Rust strings, so it has no behaviour to match here;
+ * refusing is safer than guessing (lossy U+FFFD replacement would change the text silently). The
+ * bytes tokenizer takes any bytes. Library code: reports through krait_log, never prints or exits.
+ * A tokenizer is read-only after load and may be shared between threads. */
 #ifndef KRAIT_TOKENIZER_H
 #define KRAIT_TOKENIZER_H
 
@@ -35,10 +39,15 @@ krait_status krait_tokenizer_bytes(const char *const *specials, int n_special, k
 krait_status krait_tokenizer_load(const char *path, krait_tokenizer **out);
 /* "bytes" -> the byte tokenizer with "<|endoftext|>" as id 256; anything else -> load(path). */
 krait_status krait_tokenizer_open(const char *spec, krait_tokenizer **out);
+/* The tokenizer of a model folder: DIR/tokenizer.json when it exists; otherwise from DIR/config.json's
+ * vocab_size: 256 -> the byte tokenizer without specials, 257 -> open("bytes") (bytes plus
+ * "<|endoftext|>" = 256); any other size without a tokenizer.json is KRAIT_STATUS_BAD_INPUT, logged
+ * naming the folder. Whether a tokenizer.json's ids fit the model's vocabulary is the caller's check. */
+krait_status krait_tokenizer_for_model(const char *dir, krait_tokenizer **out);
 void krait_tokenizer_free(krait_tokenizer *tok);
 
 krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok);
-/* Number of ids (largest id + 1, added tokens included). */
+/* Number of ids (largest id + 1, added tokens included: 50281 for the shared GPT-NeoX file). */
 int krait_tokenizer_vocab_size(const krait_tokenizer *tok);
 /* The end-of-text id ("<|endoftext|>" when present), or -1. */
 int krait_tokenizer_eos(const krait_tokenizer *tok);

@@ -1,0 +1,99 @@
+/* tests/text/test_tokenizer_bytes.c — the byte tokenizer: ids are the bytes, specials sit at 256 +
+ * i and are recognised in the text (longest first), decoding is exact for any bytes (invalid UTF-8
+ * and NUL included), an id outside the vocabulary is refused, and errors of loading a tokenizer
+ * file (missing, malformed) come back as statuses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "tokenizer.h"
+
+int main(void)
+{
+    tu_init("test_tokenizer_bytes");
+    krait_tokenizer *t = NULL;
+    const char *specials[] = { "<|endoftext|>", "<|end|>", "<|endoftext|>x" };
+    tu_check(krait_tokenizer_bytes(specials, 3, &t) == KRAIT_STATUS_OK, "bytes tokenizer");
+    tu_check(krait_tokenizer_kind_of(t) == KRAIT_TOKENIZER_BYTES, "kind");
+    tu_check(krait_tokenizer_vocab_size(t) == 259, "vocab %d", krait_tokenizer_vocab_size(t));
+    tu_check(krait_tokenizer_eos(t) == 256, "eos %d", krait_tokenizer_eos(t));
+    tu_check(krait_tokenizer_token_id(t, "<|end|>") == 257, "token_id special");
+    tu_check(krait_tokenizer_token_id(t, "A") == 65, "token_id byte");
+    tu_check(krait_tokenizer_token_id(t, "AB") == -1, "token_id unknown");
+
+    /* every byte value, invalid UTF-8 and NUL included, with specials between */
+    char text[300];
+    size_t tl = 0;
+    for (int b = 255; b >= 0; b--)
+        text[tl++] = (char)b;
+    memcpy(text + tl, "<|end|><|endoftext|>x<|endoftext|><|e", 37);
+    tl += 37;
+    int32_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    tu_check(krait_tokenizer_encode(t, text, tl, "test", &ids, &n, &cap) == KRAIT_STATUS_OK, "encode");
+    int ok = n == 256 + 1 + 1 + 1 + 3;
+    for (int i = 0; ok && i < 256; i++)
+        ok = ids[i] == 255 - i;
+    ok = ok && ids[256] == 257 && ids[257] == 258 /* longest special wins */ && ids[258] == 256 &&
+         ids[259] == '<' && ids[260] == '|' && ids[261] == 'e';
+    tu_check(ok, "encode: bytes as ids, specials as 256 + i (%zu ids)", n);
+    char *out = NULL;
+    size_t on = 0, ocap = 0;
+    tu_check(krait_tokenizer_decode(t, ids, n, &out, &on, &ocap) == KRAIT_STATUS_OK && on == tl &&
+             memcmp(out, text, tl) == 0, "decode(encode(x)) == x");
+    /* one id at a time gives the same bytes */
+    on = 0;
+    for (size_t i = 0; i < n; i++)
+        krait_tokenizer_decode(t, ids + i, 1, &out, &on, &ocap);
+    tu_check(on == tl && memcmp(out, text, tl) == 0, "decode one by one");
+    /* appending: encode appends to what is there */
+    size_t before = n;
+    krait_tokenizer_encode(t, "hi", 2, NULL, &ids, &n, &cap);
+    tu_check(n == before + 2 && ids[before] == 'h', "encode appends");
+    /* out of range */
+    int32_t bad[3] = { 1, 259, 2 };
+    on = 0;
+    tu_check(krait_tokenizer_decode(t, bad, 3, &out, &on, &ocap) == KRAIT_STATUS_BAD_INPUT, "id 259 refused");
+    int32_t neg = -5;
+    tu_check(krait_tokenizer_decode(t, &neg, 1, &out, &on, &ocap) == KRAIT_STATUS_BAD_INPUT, "id -5 refused");
+    krait_tokenizer_free(t);
+
+    /* no specials; "bytes" spec */
+    tu_check(krait_tokenizer_bytes(NULL, 0, &t) == KRAIT_STATUS_OK && krait_tokenizer_vocab_size(t) == 256 &&
+             krait_tokenizer_eos(t) == -1, "no specials");
+    krait_tokenizer_free(t);
+    tu_check(krait_tokenizer_open("bytes", &t) == KRAIT_STATUS_OK && krait_tokenizer_vocab_size(t) == 257 &&
+             krait_tokenizer_eos(t) == 256, "open(\"bytes\")");
+    krait_tokenizer_free(t);
+    const char *empty[] = { "" };
+    tu_check(krait_tokenizer_bytes(empty, 1, &t) == KRAIT_STATUS_BAD_INPUT && t == NULL, "empty special refused");
+
+    /* tokenizer files: missing, malformed, not BPE */
+    tu_check(krait_tokenizer_open("/nonexistent/tokenizer.json", &t) != KRAIT_STATUS_OK && t == NULL, "missing file");
+    char dir[] = "/tmp/krait-tok-XXXXXX";
+    if (mkdtemp(dir)) {
+        char path[64];
+        static const char *files[] = {
+            "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, ",
+            "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"},"
+            " \"decoder\": {\"type\": \"ByteLevel\"}}",
+            "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": "
+            "{\"type\": \"ByteLevel\"}, \"decoder\": {\"type\": \"ByteLevel\"}}",
+            "[1, 2]",
+        };
+        for (int i = 0; i < 4; i++) {
+            snprintf(path, sizeof path, "%s/t%d.json", dir, i);
+            FILE *f = fopen(path, "w");
+            fputs(files[i], f);
+            fclose(f);
+            krait_status st = krait_tokenizer_open(path, &t);
+            tu_check(st != KRAIT_STATUS_OK && t == NULL, "bad tokenizer.json %d accepted", i);
+            remove(path);
+        }
+        remove(dir);
+    }
+    free(ids);
+    free(out);
+    return tu_finish();
+}
