@@ -1,12 +1,17 @@
-/* apps/text/main.c — krait-text: long-document language modelling.
+/* apps/text/eval.c — `krait-text eval`: loss, perplexity and bits per byte of a text under a
+ * model, over a document of any length in constant memory.
  *
- *   eval   loss, perplexity and bits per byte of a file under a model, streamed in chunks with
- *          the recurrent state carried (memory does not grow with the file), optionally by
- *          position bucket (how much longer context helps).
+ * The text is read and encoded in pieces (modalities/text/textsrc.h: plain, .gz, or JSONL whose
+ * documents are joined by EOS) with the model folder's tokenizer (textapp.h), and fed to
+ * core/evaluate.h in chunks with the recurrent state carried: memory depends on --chunk and the
+ * piece size, never on the length. The text is read twice: once to count the ids (the
+ * evaluator needs the length), once to score them.
  *
- * Tokenizers: a model whose config has vocab 256 and no tokenizer.json reads a file's bytes as
- * its ids (DESIGN.md "Model-less inputs"). The GPT-NeoX BPE tokenizer and the tokenize, prepare,
- * train and generate commands belong to the text issue and are not here yet. */
+ *   bits per byte = mean loss x ids / (text bytes x ln 2)   (byte tokenizer: loss / ln 2)
+ *
+ * --positions gives the loss by position bucket (the prediction after p + 1 tokens of
+ * context falls in bucket floor(log2(p + 1))) as TSV (stdout, or --tsv FILE) and, with --plot
+ * FILE (default: the TSV's name with .svg when --tsv is given), as an SVG plot. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,44 +26,85 @@
 #include "log.h"
 #include "model.h"
 #include "model_io.h"
+#include "plot.h"
 #include "textapp.h"
+#include "textsrc.h"
 #include "train.h"
 
-/* Streams a file's bytes as ids; the target of byte t is byte t + 1. */
-typedef struct byte_stream {
-    FILE *f;
+/* The ids of a text file, produced piece by piece; keeps only what the evaluator still needs. */
+typedef struct tok_stream {
     const char *path;
-    long long n;          /* bytes in the file */
-    unsigned char *buf;   /* (chunk + 1) bytes: the chunk and the next byte */
-    long long buf_t0;     /* file offset of buf[0] */
-    int buf_len;
-} byte_stream;
+    const krait_tokenizer *tok;
+    krait_textsrc *src;
+    int eos, docs, ended;
+    int32_t *ids;           /* ids[0, n) are the ids at positions base, base + 1, ... */
+    size_t n, cap;
+    long long base, total_bytes;
+} tok_stream;
 
-static krait_status fill_bytes(void *ctx, int32_t *ids, int32_t *targets, int B, long t0, int len)
+static krait_status stream_open(tok_stream *s, const char *path, const krait_tokenizer *tok)
 {
-    byte_stream *s = ctx;
+    memset(s, 0, sizeof *s);
+    s->path = path;
+    s->tok = tok;
+    s->eos = krait_tokenizer_eos(tok);
+    return krait_textsrc_open(path, &s->src);
+}
+
+static void stream_close(tok_stream *s)
+{
+    krait_textsrc_close(s->src);
+    free(s->ids);
+}
+
+/* Encode the next piece onto the buffer; s->ended at the end of the text. */
+static krait_status stream_more(tok_stream *s)
+{
+    const char *text;
+    size_t len;
+    int new_doc;
+    krait_status st = krait_textsrc_next(s->src, &text, &len, &new_doc);
+    if (st) return st;
+    if (!text) {
+        s->ended = 1;
+        return KRAIT_STATUS_OK;
+    }
+    if (!len) return KRAIT_STATUS_OK;
+    if (new_doc && s->docs++ > 0 && s->eos >= 0) {
+        int32_t e = s->eos;
+        if (s->n == s->cap) {
+            size_t c = s->cap ? 2 * s->cap : 4096;
+            int32_t *p = realloc(s->ids, c * sizeof *p);
+            if (!p) return KRAIT_STATUS_NO_MEMORY;
+            s->ids = p, s->cap = c;
+        }
+        s->ids[s->n++] = e;
+    }
+    s->total_bytes += (long long)len;
+    return krait_tokenizer_encode(s->tok, text, len, krait_textsrc_where(s->src), &s->ids, &s->n, &s->cap);
+}
+
+static krait_status fill_ids(void *ctx, int32_t *ids, int32_t *targets, int B, long t0, int len)
+{
+    tok_stream *s = ctx;
     (void)B;
-    /* Calls come in order: keep the byte after the last chunk, read the rest. */
-    int have = 0;
-    if (s->buf_len > 0 && s->buf_t0 + s->buf_len - 1 == t0) {
-        s->buf[0] = s->buf[s->buf_len - 1];
-        have = 1;
-    } else if (fseeko(s->f, (off_t)t0, SEEK_SET) != 0) {
-        KRAIT_ERROR("%s: cannot seek to byte %ld", s->path, t0);
+    if (t0 > s->base) { /* drop what the evaluator is done with */
+        size_t drop = (size_t)(t0 - s->base) < s->n ? (size_t)(t0 - s->base) : s->n;
+        memmove(s->ids, s->ids + drop, (s->n - drop) * sizeof *s->ids);
+        s->n -= drop;
+        s->base += (long long)drop;
+    }
+    while (!s->ended && s->n < (size_t)len + 1) {
+        krait_status st = stream_more(s);
+        if (st) return st;
+    }
+    if (s->n < (size_t)len) {
+        KRAIT_ERROR("%s: the text changed while it was read (fewer ids on the second pass)", s->path);
         return KRAIT_STATUS_IO;
     }
-    long long want = (long long)len + 1 < s->n - t0 ? (long long)len + 1 : s->n - t0;
-    size_t got = fread(s->buf + have, 1, (size_t)(want - have), s->f);
-    if ((long long)got != want - have) {
-        KRAIT_ERROR("%s: read error at byte %lld (%s)", s->path, (long long)t0 + have + (long long)got,
-                    ferror(s->f) ? strerror(errno) : "file shrank while reading");
-        return KRAIT_STATUS_IO;
-    }
-    s->buf_t0 = t0;
-    s->buf_len = (int)want;
     for (int i = 0; i < len; i++) {
-        ids[i] = s->buf[i];
-        targets[i] = i + 1 < s->buf_len ? s->buf[i + 1] : -1;
+        ids[i] = s->ids[i];
+        targets[i] = (size_t)i + 1 < s->n ? s->ids[i + 1] : -1;
     }
     return KRAIT_STATUS_OK;
 }
@@ -77,67 +123,101 @@ static void on_progress(void *user, long done, long total)
                         krait_fmt_duration(rate > 0 ? (total - done) / rate : 0, eta));
 }
 
+static void write_positions(FILE *f, const krait_eval_result *r)
+{
+    fprintf(f, "from\tto\ttokens\tloss\n");
+    for (int b = 0; b < KRAIT_EVAL_BUCKETS && r->bucket_n[b]; b++)
+        fprintf(f, "%lld\t%lld\t%lld\t%.6f\n", krait_eval_bucket_start(b), krait_eval_bucket_start(b) + r->bucket_n[b] - 1,
+                r->bucket_n[b], r->bucket_loss[b] / r->bucket_n[b]);
+}
+
 int text_cmd_eval(int argc, char **argv)
 {
-    const char *model_dir = NULL, *input = NULL;
+    const char *model_dir = NULL, *input = NULL, *tsv = NULL, *plot = NULL;
     int chunk = 2048, positions = 0;
     krait_opt opts[] = {
-        { "--model", OPT_STR, &model_dir, "DIR", "model folder (config.json + model.safetensors)" },
-        { "--input", OPT_STR, &input, "FILE", "text file to score" },
+        { "--model", OPT_STR, &model_dir, "DIR", "model folder (config.json + model.safetensors [+ tokenizer.json])" },
+        { "--input", OPT_STR, &input, "FILE", "text to score (.gz read on the fly; .jsonl: documents joined by EOS)" },
         { "--chunk", OPT_INT, &chunk, "N", "tokens per forward chunk (default 2048; memory depends on it)" },
-        { "--positions", OPT_FLAG, &positions, NULL, "also report the loss by position bucket" },
+        { "--positions", OPT_FLAG, &positions, NULL, "also the loss by position bucket, as TSV on stdout" },
+        { "--tsv", OPT_STR, &tsv, "FILE", "write the positions TSV to FILE (implies --positions)" },
+        { "--plot", OPT_STR, &plot, "FILE", "plot the loss by position as SVG (default with --tsv: its name .svg)" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
-                    "usage: krait-text eval --model DIR --input FILE [--chunk N] [--positions]\n"
+                    "usage: krait-text eval --model DIR --input FILE [--chunk N] [--positions] [--tsv FILE] [--plot FILE]\n"
                     "Loss of every next token of FILE under the model, in nats, with perplexity and bits per byte.");
     if (!model_dir || !input) krait_cli_die(2, "eval: --model and --input are required");
     if (chunk < 1) krait_cli_die(2, "eval: --chunk must be >= 1");
-
+    if (tsv || plot) positions = 1;
+    char plot_buf[4096];
+    if (tsv && !plot) {
+        size_t l = strlen(tsv);
+        snprintf(plot_buf, sizeof plot_buf, "%.*s.svg", (int)(l > 4 && !strcmp(tsv + l - 4, ".tsv") ? l - 4 : l), tsv);
+        plot = plot_buf;
+    }
     struct stat st;
     if (stat(input, &st) != 0) krait_cli_die(2, "%s: cannot open the input (%s)", input, strerror(errno));
     if (!S_ISREG(st.st_mode)) krait_cli_die(2, "%s: not a regular file", input);
-    if (st.st_size < 2) krait_cli_die(2, "%s: needs at least 2 bytes to score a next token (has %lld)", input,
-                                     (long long)st.st_size);
 
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_status s = KRAIT_STATUS_OK;
     krait_model *m = krait_model_load(model_dir, be, &s);
     if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
-    char tok_path[4096];
-    snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", model_dir);
-    struct stat tst;
-    int has_tokenizer = stat(tok_path, &tst) == 0;
-    if (has_tokenizer || m->cfg.vocab_size_raw != 256)
-        krait_cli_die(2, "%s: this model needs a BPE tokenizer (vocab %d%s); krait-text reads only byte-level "
-                      "models (vocab 256, no tokenizer.json) so far", model_dir, m->cfg.vocab_size_raw,
-                      has_tokenizer ? ", tokenizer.json present" : "");
+    krait_tokenizer *tok = text_model_tokenizer(model_dir, m);
 
-    byte_stream bs = { .path = input, .n = st.st_size };
-    bs.f = fopen(input, "rb");
-    bs.buf = malloc((size_t)chunk + 1);
-    if (!bs.f || !bs.buf) krait_cli_die(1, "%s: cannot read the input", input);
+    /* pass 1: count the ids and the text bytes */
+    tok_stream ts;
+    long long n_ids = 0;
+    if ((s = stream_open(&ts, input, tok))) return krait_cli_exit_code(s);
+    while (!ts.ended) {
+        if ((s = stream_more(&ts))) return krait_cli_exit_code(s);
+        n_ids += (long long)ts.n;
+        ts.n = 0;
+    }
+    long long n_bytes = ts.total_bytes;
+    stream_close(&ts);
+    if (n_ids < 2) krait_cli_die(2, "%s: needs at least 2 tokens to score a next token (has %lld)", input, n_ids);
+
+    /* pass 2: score them */
+    if ((s = stream_open(&ts, input, tok))) return krait_cli_exit_code(s);
     eval_progress ep;
     krait_progress_init(&ep.p, 1 << 30);
     ep.t0 = krait_now();
     krait_eval_result r;
-    s = krait_eval_stream(m, 1, (long)bs.n, chunk, fill_bytes, &bs, &r, on_progress, &ep);
+    s = krait_eval_stream(m, 1, (long)n_ids, chunk, fill_ids, &ts, &r, on_progress, &ep);
     krait_progress_done(&ep.p);
-    fclose(bs.f);
-    free(bs.buf);
+    stream_close(&ts);
     if (s) return krait_cli_exit_code(s);
 
     double loss = r.n_scored ? r.loss_sum / r.n_scored : 0;
-    double ppl = exp(loss), bpb = loss / log(2.0); /* byte tokenizer: one token per byte */
-    printf("%s: %lld tokens, loss %.6f nats, perplexity %.4f, %.4f bits per byte\n", input, (long long)bs.n, loss,
-           ppl, bpb);
-    if (positions)
-        for (int b = 0; b < KRAIT_EVAL_BUCKETS && r.bucket_n[b]; b++)
-            printf("  positions %lld..%lld: loss %.4f (%lld tokens)\n", krait_eval_bucket_start(b),
-                   krait_eval_bucket_start(b) + r.bucket_n[b] - 1, r.bucket_loss[b] / r.bucket_n[b], r.bucket_n[b]);
+    double ppl = exp(loss), bpb = n_bytes ? loss * (double)n_ids / ((double)n_bytes * log(2.0)) : NAN;
+    if (positions) {
+        FILE *f = tsv ? fopen(tsv, "w") : stdout;
+        if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", tsv, strerror(errno));
+        write_positions(f, &r);
+        if (tsv && fclose(f) != 0) krait_cli_die(1, "%s: write failed", tsv);
+    }
+    if (plot) {
+        double x[KRAIT_EVAL_BUCKETS], y[KRAIT_EVAL_BUCKETS];
+        int n = 0;
+        for (int b = 0; b < KRAIT_EVAL_BUCKETS && r.bucket_n[b]; b++, n++) {
+            x[n] = (double)krait_eval_bucket_start(b) + 1; /* context length of the bucket's first prediction */
+            y[n] = r.bucket_loss[b] / r.bucket_n[b];
+        }
+        char title[600];
+        snprintf(title, sizeof title, "loss by position: %s", input);
+        krait_plot p = { .title = title, .xlabel = "context length (tokens seen; buckets of powers of two)",
+                         .ylabel = "mean loss (nats per token)", .log_x = 1 };
+        krait_plot_series se = { "loss", x, y, n, 1 };
+        if ((s = krait_plot_svg(plot, &p, &se, 1))) return krait_cli_exit_code(s);
+    }
+    printf("%s: %lld tokens, %lld bytes, loss %.6f nats, perplexity %.4f, %.4f bits per byte\n", input, n_ids, n_bytes,
+           loss, ppl, bpb);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "tokens", (double)bs.n);
+        cJSON_AddNumberToObject(o, "tokens", (double)n_ids);
+        cJSON_AddNumberToObject(o, "bytes", (double)n_bytes);
         cJSON_AddNumberToObject(o, "scored", (double)r.n_scored);
         cJSON_AddNumberToObject(o, "loss", loss);
         cJSON_AddNumberToObject(o, "perplexity", ppl);
@@ -157,8 +237,8 @@ int text_cmd_eval(int argc, char **argv)
         free(j);
         cJSON_Delete(o);
     }
+    krait_tokenizer_free(tok);
     krait_model_free(m);
     krait_backend_destroy(be);
     return 0;
 }
-
