@@ -78,7 +78,7 @@ static krait_status validate(const krait_model *m, val_set *v, double *loss)
 {
     double sum = 0;
     long long n = 0;
-    const int G = 8;
+    const int G = 16;
     for (long w = 0; w < v->n_windows; w += G) {
         int B = v->n_windows - w < G ? (int)(v->n_windows - w) : G;
         v->first = w;
