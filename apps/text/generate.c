@@ -60,6 +60,12 @@ static int on_token(void *user, int seq, int index, int32_t token)
     return 0;
 }
 
+/* Why a sequence stopped; the callback only stops sequences on a --stop string. */
+static const char *stop_name(krait_stop_reason r)
+{
+    return r == KRAIT_STOP_CALLBACK ? "stop" : krait_stop_reason_name(r);
+}
+
 int text_cmd_generate(int argc, char **argv)
 {
     const char *model_dir = NULL, *prompt = NULL, *prompt_file = NULL;
@@ -153,7 +159,7 @@ int text_cmd_generate(int argc, char **argv)
         printf("\n");
     } else {
         for (int i = 0; i < batch; i++) {
-            printf("=== sample %d (%s) ===\n", i + 1, krait_stop_reason_name(why[i]));
+            printf("=== sample %d (%s) ===\n", i + 1, stop_name(why[i]));
             if (echo) fwrite(prompt ? prompt : "", 1, prompt_len, stdout);
             fwrite(texts[i].buf ? texts[i].buf : "", 1, texts[i].n, stdout);
             printf("\n");
@@ -161,7 +167,7 @@ int text_cmd_generate(int argc, char **argv)
     }
     double tps = st.decode_s > 0 ? st.step_tokens / st.decode_s : 0;
     fprintf(stderr, "krait-text: %lld tokens in %.2fs: %.1f tokens/s (prompt %zu tokens, prefill %.2fs); stop: %s\n",
-            total, st.decode_s + st.prefill_s, tps, n_ids, st.prefill_s, krait_stop_reason_name(why[0]));
+            total, st.decode_s + st.prefill_s, tps, n_ids, st.prefill_s, stop_name(why[0]));
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "tokens", (double)total);
@@ -169,7 +175,7 @@ int text_cmd_generate(int argc, char **argv)
         cJSON_AddNumberToObject(o, "prompt_tokens", (double)n_ids);
         cJSON_AddNumberToObject(o, "prefill_s", st.prefill_s);
         cJSON_AddNumberToObject(o, "decode_s", st.decode_s);
-        cJSON_AddStringToObject(o, "stop_reason", krait_stop_reason_name(why[0]));
+        cJSON_AddStringToObject(o, "stop_reason", stop_name(why[0]));
         cJSON *arr = cJSON_AddArrayToObject(o, "texts");
         for (int i = 0; i < batch; i++) {
             char *t = malloc(texts[i].n + 1);
