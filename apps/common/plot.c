@@ -1,0 +1,156 @@
+/* apps/common/plot.c — SVG line plots; see plot.h. */
+#include "plot.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "log.h"
+
+static const char *colors[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b" };
+#define NCOLORS ((int)(sizeof colors / sizeof colors[0]))
+
+/* A round tick step giving about `want` ticks over [lo, hi]. */
+static double nice_step(double lo, double hi, int want)
+{
+    double raw = (hi - lo) / want;
+    if (!(raw > 0)) return 1;
+    double mag = pow(10, floor(log10(raw))), f = raw / mag;
+    return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
+}
+
+static void fmt_num(char *b, size_t n, double v)
+{
+    double a = fabs(v);
+    if (v == 0) snprintf(b, n, "0");
+    else if (a >= 1e6 || a < 1e-3) snprintf(b, n, "%.3g", v);
+    else snprintf(b, n, "%.6g", v);
+}
+
+static void escape(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '<') fputs("&lt;", f);
+        else if (*s == '>') fputs("&gt;", f);
+        else if (*s == '&') fputs("&amp;", f);
+        else fputc(*s, f);
+    }
+}
+
+static int usable(const krait_plot *p, double x, double y)
+{
+    return isfinite(x) && isfinite(y) && (!p->log_x || x > 0);
+}
+
+krait_status krait_plot_svg(const char *path, const krait_plot *p, const krait_plot_series *series, int n_series)
+{
+    const int W = p->width > 0 ? p->width : 720, H = p->height > 0 ? p->height : 440;
+    const double ml = 70, mr = 20, mt = 36, mb = 50; /* margins */
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (int s = 0; s < n_series; s++)
+        for (int i = 0; i < series[s].n; i++) {
+            double x = series[s].x[i], y = series[s].y[i];
+            if (!usable(p, x, y)) continue;
+            if (p->log_x) x = log10(x);
+            if (x < x0) x0 = x;
+            if (x > x1) x1 = x;
+            if (y < y0) y0 = y;
+            if (y > y1) y1 = y;
+        }
+    if (!(x0 <= x1)) x0 = 0, x1 = 1, y0 = 0, y1 = 1; /* nothing to draw: empty axes */
+    if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
+    if (y1 - y0 < 1e-12) y0 -= 0.5, y1 += 0.5;
+    double ys = nice_step(y0, y1, 6);
+    y0 = floor(y0 / ys) * ys;
+    y1 = ceil(y1 / ys) * ys;
+    double xs = p->log_x ? 1 : nice_step(x0, x1, 8);
+    if (!p->log_x) {
+        x0 = floor(x0 / xs) * xs;
+        x1 = ceil(x1 / xs) * xs;
+    }
+    const double pw = W - ml - mr, ph = H - mt - mb;
+#define PX(x) (ml + ((x) - x0) / (x1 - x0) * pw)
+#define PY(y) (mt + ph - ((y) - y0) / (y1 - y0) * ph)
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return KRAIT_STATUS_NO_MEMORY;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+               "font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    fprintf(f, "<text x=\"%.1f\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">", W / 2.0);
+    escape(f, p->title);
+    fprintf(f, "</text>\n");
+    /* grid and ticks */
+    char num[64];
+    for (double y = y0; y <= y1 + ys * 1e-6; y += ys) {
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", ml, PY(y), ml + pw, PY(y));
+        fmt_num(num, sizeof num, fabs(y) < ys * 1e-6 ? 0 : y);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", ml - 6, PY(y) + 4, num);
+    }
+    if (p->log_x) {
+        /* decades when the axis spans several, else powers of two */
+        int decades = x1 - x0 >= 2.5;
+        double base = decades ? 10 : 2, step = decades ? 1 : log10(2.0);
+        double e0 = ceil(x0 / step - 1e-9), e1 = floor(x1 / step + 1e-9);
+        int stride = (int)ceil((e1 - e0 + 1) / 10.0);
+        if (stride < 1) stride = 1;
+        for (double e = e0; e <= e1; e += stride) {
+            double x = e * step;
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", PX(x), mt, PX(x), mt + ph);
+            fmt_num(num, sizeof num, pow(base, e));
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", PX(x), mt + ph + 16, num);
+        }
+    } else {
+        for (double x = x0; x <= x1 + xs * 1e-6; x += xs) {
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", PX(x), mt, PX(x), mt + ph);
+            fmt_num(num, sizeof num, fabs(x) < xs * 1e-6 ? 0 : x);
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", PX(x), mt + ph + 16, num);
+        }
+    }
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n", ml, mt, pw, ph);
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", ml + pw / 2, H - 12);
+    escape(f, p->xlabel);
+    fprintf(f, "</text>\n<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 16 %.1f)\">",
+            mt + ph / 2, mt + ph / 2);
+    escape(f, p->ylabel);
+    fprintf(f, "</text>\n");
+    /* series */
+    for (int s = 0; s < n_series; s++) {
+        const krait_plot_series *se = &series[s];
+        const char *c = colors[s % NCOLORS];
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", c);
+        for (int i = 0; i < se->n; i++) {
+            if (!usable(p, se->x[i], se->y[i])) continue;
+            double x = p->log_x ? log10(se->x[i]) : se->x[i];
+            fprintf(f, "%.1f,%.1f ", PX(x), PY(se->y[i]));
+        }
+        fprintf(f, "\"/>\n");
+        if (se->markers)
+            for (int i = 0; i < se->n; i++) {
+                if (!usable(p, se->x[i], se->y[i])) continue;
+                double x = p->log_x ? log10(se->x[i]) : se->x[i];
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(x), PY(se->y[i]), c);
+            }
+        /* legend entry, top right */
+        double ly = mt + 14 + 18 * s, lx = ml + pw - 150;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n",
+                lx, ly - 4, lx + 20, ly - 4, c);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", lx + 26, ly);
+        escape(f, se->name);
+        fprintf(f, "</text>\n");
+    }
+    fprintf(f, "</svg>\n");
+#undef PX
+#undef PY
+    if (fclose(f) != 0 || !text) {
+        free(text);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    krait_status st = krait_fs_write_atomic(path, text, len);
+    free(text);
+    return st;
+}

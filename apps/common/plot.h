@@ -1,0 +1,30 @@
+/* apps/common/plot.h — a small self-contained SVG line plot: axes with round-number ticks,
+ * several series (lines, optionally with point markers), a legend, a title. Linear axes, or a
+ * log2/log10 x axis for quantities like context position. Used for training curves
+ * (krait-text train: curves.svg) and loss by position (krait-text eval --positions).
+ *
+ * It writes the file atomically (temporary name + rename), so a viewer never sees half a plot.
+ * Points whose x or y is not finite (or x <= 0 on a log axis) are skipped. It does not read
+ * data files; callers pass arrays. */
+#ifndef KRAIT_PLOT_H
+#define KRAIT_PLOT_H
+
+#include "backend.h"
+
+typedef struct krait_plot_series {
+    const char *name;       /* legend text */
+    const double *x, *y;    /* (n) */
+    int n;
+    int markers;            /* 1: a dot at every point (sparse series such as validation) */
+} krait_plot_series;
+
+typedef struct krait_plot {
+    const char *title, *xlabel, *ylabel;
+    int log_x;              /* 1: logarithmic x axis */
+    int width, height;      /* pixels; 0 = 720 x 440 */
+} krait_plot;
+
+/* Write the plot to path. BAD_INPUT/IO (logged with the path) when it cannot be written. */
+krait_status krait_plot_svg(const char *path, const krait_plot *p, const krait_plot_series *series, int n_series);
+
+#endif /* KRAIT_PLOT_H */

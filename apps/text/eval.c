@@ -1,0 +1,244 @@
+/* apps/text/eval.c — `krait-text eval`: loss, perplexity and bits per byte of a text under a
+ * model, over a document of any length in constant memory.
+ *
+ * The text is read and encoded in pieces (modalities/text/textsrc.h: plain, .gz, or JSONL whose
+ * documents are joined by EOS) with the model folder's tokenizer (textapp.h), and fed to
+ * core/evaluate.h in chunks with the recurrent state carried: memory depends on --chunk and the
+ * piece size, never on the length. The text is read twice: once to count the ids (the
+ * evaluator needs the length), once to score them.
+ *
+ *   bits per byte = mean loss x ids / (text bytes x ln 2)   (byte tokenizer: loss / ln 2)
+ *
+ * --positions gives the loss by position bucket (the prediction after p + 1 tokens of
+ * context falls in bucket floor(log2(p + 1))) as TSV (stdout, or --tsv FILE) and, with --plot
+ * FILE (default: the TSV's name with .svg when --tsv is given), as an SVG plot. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "evaluate.h"
+#include "log.h"
+#include "model.h"
+#include "model_io.h"
+#include "plot.h"
+#include "textapp.h"
+#include "textsrc.h"
+#include "train.h"
+
+/* The ids of a text file, produced piece by piece; keeps only what the evaluator still needs. */
+typedef struct tok_stream {
+    const char *path;
+    const krait_tokenizer *tok;
+    krait_textsrc *src;
+    int eos, docs, ended;
+    int32_t *ids;           /* ids[0, n) are the ids at positions base, base + 1, ... */
+    size_t n, cap;
+    long long base, total_bytes;
+} tok_stream;
+
+static krait_status stream_open(tok_stream *s, const char *path, const krait_tokenizer *tok)
+{
+    memset(s, 0, sizeof *s);
+    s->path = path;
+    s->tok = tok;
+    s->eos = krait_tokenizer_eos(tok);
+    return krait_textsrc_open(path, &s->src);
+}
+
+static void stream_close(tok_stream *s)
+{
+    krait_textsrc_close(s->src);
+    free(s->ids);
+}
+
+/* Encode the next piece onto the buffer; s->ended at the end of the text. */
+static krait_status stream_more(tok_stream *s)
+{
+    const char *text;
+    size_t len;
+    int new_doc;
+    krait_status st = krait_textsrc_next(s->src, &text, &len, &new_doc);
+    if (st) return st;
+    if (!text) {
+        s->ended = 1;
+        return KRAIT_STATUS_OK;
+    }
+    if (!len) return KRAIT_STATUS_OK;
+    if (new_doc && s->docs++ > 0 && s->eos >= 0) {
+        int32_t e = s->eos;
+        if (s->n == s->cap) {
+            size_t c = s->cap ? 2 * s->cap : 4096;
+            int32_t *p = realloc(s->ids, c * sizeof *p);
+            if (!p) return KRAIT_STATUS_NO_MEMORY;
+            s->ids = p, s->cap = c;
+        }
+        s->ids[s->n++] = e;
+    }
+    s->total_bytes += (long long)len;
+    return krait_tokenizer_encode(s->tok, text, len, krait_textsrc_where(s->src), &s->ids, &s->n, &s->cap);
+}
+
+static krait_status fill_ids(void *ctx, int32_t *ids, int32_t *targets, int B, long t0, int len)
+{
+    tok_stream *s = ctx;
+    (void)B;
+    if (t0 > s->base) { /* drop what the evaluator is done with */
+        size_t drop = (size_t)(t0 - s->base) < s->n ? (size_t)(t0 - s->base) : s->n;
+        memmove(s->ids, s->ids + drop, (s->n - drop) * sizeof *s->ids);
+        s->n -= drop;
+        s->base += (long long)drop;
+    }
+    while (!s->ended && s->n < (size_t)len + 1) {
+        krait_status st = stream_more(s);
+        if (st) return st;
+    }
+    if (s->n < (size_t)len) {
+        KRAIT_ERROR("%s: the text changed while it was read (fewer ids on the second pass)", s->path);
+        return KRAIT_STATUS_IO;
+    }
+    for (int i = 0; i < len; i++) {
+        ids[i] = s->ids[i];
+        targets[i] = (size_t)i + 1 < s->n ? s->ids[i + 1] : -1;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+typedef struct eval_progress {
+    krait_progress p;
+    double t0;
+} eval_progress;
+
+static void on_progress(void *user, long done, long total)
+{
+    eval_progress *e = user;
+    double dt = krait_now() - e->t0, rate = dt > 0 ? done / dt : 0;
+    char eta[32];
+    krait_progress_line(&e->p, done == total, "eval: %ld/%ld tokens, %.0f tokens/s, ETA %s", done, total, rate,
+                        krait_fmt_duration(rate > 0 ? (total - done) / rate : 0, eta));
+}
+
+static void write_positions(FILE *f, const krait_eval_result *r)
+{
+    fprintf(f, "from\tto\ttokens\tloss\n");
+    for (int b = 0; b < KRAIT_EVAL_BUCKETS && r->bucket_n[b]; b++)
+        fprintf(f, "%lld\t%lld\t%lld\t%.6f\n", krait_eval_bucket_start(b), krait_eval_bucket_start(b) + r->bucket_n[b] - 1,
+                r->bucket_n[b], r->bucket_loss[b] / r->bucket_n[b]);
+}
+
+int text_cmd_eval(int argc, char **argv)
+{
+    const char *model_dir = NULL, *input = NULL, *tsv = NULL, *plot = NULL;
+    int chunk = 2048, positions = 0;
+    krait_opt opts[] = {
+        { "--model", OPT_STR, &model_dir, "DIR", "model folder (config.json + model.safetensors [+ tokenizer.json])" },
+        { "--input", OPT_STR, &input, "FILE", "text to score (.gz read on the fly; .jsonl: documents joined by EOS)" },
+        { "--chunk", OPT_INT, &chunk, "N", "tokens per forward chunk (default 2048; memory depends on it)" },
+        { "--positions", OPT_FLAG, &positions, NULL, "also the loss by position bucket, as TSV on stdout" },
+        { "--tsv", OPT_STR, &tsv, "FILE", "write the positions TSV to FILE (implies --positions)" },
+        { "--plot", OPT_STR, &plot, "FILE", "plot the loss by position as SVG (default with --tsv: its name .svg)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-text eval --model DIR --input FILE [--chunk N] [--positions] [--tsv FILE] [--plot FILE]\n"
+                    "Loss of every next token of FILE under the model, in nats, with perplexity and bits per byte.");
+    if (!model_dir || !input) krait_cli_die(2, "eval: --model and --input are required");
+    if (chunk < 1) krait_cli_die(2, "eval: --chunk must be >= 1");
+    if (tsv || plot) positions = 1;
+    char plot_buf[4096];
+    if (tsv && !plot) {
+        size_t l = strlen(tsv);
+        snprintf(plot_buf, sizeof plot_buf, "%.*s.svg", (int)(l > 4 && !strcmp(tsv + l - 4, ".tsv") ? l - 4 : l), tsv);
+        plot = plot_buf;
+    }
+    struct stat st;
+    if (stat(input, &st) != 0) krait_cli_die(2, "%s: cannot open the input (%s)", input, strerror(errno));
+    if (!S_ISREG(st.st_mode)) krait_cli_die(2, "%s: not a regular file", input);
+
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_status s = KRAIT_STATUS_OK;
+    krait_model *m = krait_model_load(model_dir, be, &s);
+    if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
+    krait_tokenizer *tok = text_model_tokenizer(model_dir, m);
+
+    /* pass 1: count the ids and the text bytes */
+    tok_stream ts;
+    long long n_ids = 0;
+    if ((s = stream_open(&ts, input, tok))) return krait_cli_exit_code(s);
+    while (!ts.ended) {
+        if ((s = stream_more(&ts))) return krait_cli_exit_code(s);
+        n_ids += (long long)ts.n;
+        ts.n = 0;
+    }
+    long long n_bytes = ts.total_bytes;
+    stream_close(&ts);
+    if (n_ids < 2) krait_cli_die(2, "%s: needs at least 2 tokens to score a next token (has %lld)", input, n_ids);
+
+    /* pass 2: score them */
+    if ((s = stream_open(&ts, input, tok))) return krait_cli_exit_code(s);
+    eval_progress ep;
+    krait_progress_init(&ep.p, 1 << 30);
+    ep.t0 = krait_now();
+    krait_eval_result r;
+    s = krait_eval_stream(m, 1, (long)n_ids, chunk, fill_ids, &ts, &r, on_progress, &ep);
+    krait_progress_done(&ep.p);
+    stream_close(&ts);
+    if (s) return krait_cli_exit_code(s);
+
+    double loss = r.n_scored ? r.loss_sum / r.n_scored : 0;
+    double ppl = exp(loss), bpb = n_bytes ? loss * (double)n_ids / ((double)n_bytes * log(2.0)) : NAN;
+    if (positions) {
+        FILE *f = tsv ? fopen(tsv, "w") : stdout;
+        if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", tsv, strerror(errno));
+        write_positions(f, &r);
+        if (tsv && fclose(f) != 0) krait_cli_die(1, "%s: write failed", tsv);
+    }
+    if (plot) {
+        double x[KRAIT_EVAL_BUCKETS], y[KRAIT_EVAL_BUCKETS];
+        int n = 0;
+        for (int b = 0; b < KRAIT_EVAL_BUCKETS && r.bucket_n[b]; b++, n++) {
+            x[n] = (double)krait_eval_bucket_start(b) + 1; /* context length of the bucket's first prediction */
+            y[n] = r.bucket_loss[b] / r.bucket_n[b];
+        }
+        char title[600];
+        snprintf(title, sizeof title, "loss by position: %s", input);
+        krait_plot p = { .title = title, .xlabel = "context length (tokens seen; buckets of powers of two)",
+                         .ylabel = "mean loss (nats per token)", .log_x = 1 };
+        krait_plot_series se = { "loss", x, y, n, 1 };
+        if ((s = krait_plot_svg(plot, &p, &se, 1))) return krait_cli_exit_code(s);
+    }
+    printf("%s: %lld tokens, %lld bytes, loss %.6f nats, perplexity %.4f, %.4f bits per byte\n", input, n_ids, n_bytes,
+           loss, ppl, bpb);
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "tokens", (double)n_ids);
+        cJSON_AddNumberToObject(o, "bytes", (double)n_bytes);
+        cJSON_AddNumberToObject(o, "scored", (double)r.n_scored);
+        cJSON_AddNumberToObject(o, "loss", loss);
+        cJSON_AddNumberToObject(o, "perplexity", ppl);
+        cJSON_AddNumberToObject(o, "bits_per_byte", bpb);
+        if (positions) {
+            cJSON *arr = cJSON_AddArrayToObject(o, "positions");
+            for (int b = 0; b < KRAIT_EVAL_BUCKETS && r.bucket_n[b]; b++) {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddNumberToObject(e, "from", (double)krait_eval_bucket_start(b));
+                cJSON_AddNumberToObject(e, "n", (double)r.bucket_n[b]);
+                cJSON_AddNumberToObject(e, "loss", r.bucket_loss[b] / r.bucket_n[b]);
+                cJSON_AddItemToArray(arr, e);
+            }
+        }
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+    krait_tokenizer_free(tok);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    return 0;
+}

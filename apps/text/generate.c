@@ -1,0 +1,200 @@
+/* apps/text/generate.c — `krait-text generate`: a prompt to text, streamed as it is sampled.
+ *
+ * The model folder's tokenizer (textapp.h: tokenizer.json, else the byte tokenizer) encodes
+ * the prompt; core/generate.h prefills it and samples with the chosen options. With one
+ * sequence the bytes of every new token go to stdout as soon as it exists (a UTF-8 character
+ * split over byte tokens arrives in parts; the terminal puts it together). With --batch N the
+ * N continuations of the same prompt are printed one after another at the end.
+ *
+ * EOS: a model whose tokenizer has "<|endoftext|>" (BPE, or a byte model with vocab >= 257,
+ * id 256) stops a sequence when it samples it; the EOS itself is not printed. A byte model
+ * with vocab 256 has no EOS and stops at --max-tokens or a --stop string. Without --prompt the
+ * generation starts from EOS alone (an unconditional sample) when the tokenizer has one.
+ * --stop STR is matched on the decoded text (so it works whatever the tokenization); the stop
+ * string is part of the output. Timing goes to stderr; --json adds one JSON line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "generate.h"
+#include "infer.h"
+#include "model_io.h"
+#include "textapp.h"
+
+typedef struct gen_out {
+    char *buf;
+    size_t n, cap;
+} gen_out;
+
+typedef struct gen_ctx {
+    const krait_tokenizer *tok;
+    int eos, stream;
+    gen_out *out;             /* (B) the decoded text of every sequence */
+    const krait_str_list *stop;
+    int bad;
+} gen_ctx;
+
+static int on_token(void *user, int seq, int index, int32_t token)
+{
+    gen_ctx *g = user;
+    (void)index;
+    if (token == g->eos) return 0; /* generate stops on EOS by itself */
+    gen_out *o = &g->out[seq];
+    size_t before = o->n;
+    if (krait_tokenizer_decode(g->tok, &token, 1, &o->buf, &o->n, &o->cap)) {
+        g->bad = 1;
+        return 1;
+    }
+    if (g->stream) {
+        fwrite(o->buf + before, 1, o->n - before, stdout);
+        fflush(stdout);
+    }
+    for (int i = 0; i < g->stop->n; i++) {
+        size_t l = strlen(g->stop->items[i]);
+        if (l && o->n >= l && !memcmp(o->buf + o->n - l, g->stop->items[i], l)) return 1;
+    }
+    return 0;
+}
+
+/* Why a sequence stopped; the callback only stops sequences on a --stop string. */
+static const char *stop_name(krait_stop_reason r)
+{
+    return r == KRAIT_STOP_CALLBACK ? "stop" : krait_stop_reason_name(r);
+}
+
+int text_cmd_generate(int argc, char **argv)
+{
+    const char *model_dir = NULL, *prompt = NULL, *prompt_file = NULL;
+    int max_tokens = 256, batch = 1, echo = 0;
+    double temperature = 0.8, top_p = 1.0, min_p = 0.0, rep = 1.0;
+    int top_k = 0;
+    krait_str_list stops = { 0 };
+    krait_opt opts[] = {
+        { "--model", OPT_STR, &model_dir, "DIR", "model folder (a krait-text train run folder works as it is)" },
+        { "--prompt", OPT_STR, &prompt, "TEXT", "the text to continue (default: start from EOS when there is one)" },
+        { "--prompt-file", OPT_STR, &prompt_file, "F", "read the prompt from a file" },
+        { "--max-tokens", OPT_INT, &max_tokens, "N", "new tokens per sequence (default 256)" },
+        { "--temperature", OPT_DOUBLE, &temperature, "T", "sampling temperature (default 0.8; 0 = greedy)" },
+        { "--top-k", OPT_INT, &top_k, "K", "keep the K most likely tokens (default 0: off)" },
+        { "--top-p", OPT_DOUBLE, &top_p, "P", "nucleus sampling (default 1: off)" },
+        { "--min-p", OPT_DOUBLE, &min_p, "P", "drop tokens below P x the top probability (default 0: off)" },
+        { "--repetition-penalty", OPT_DOUBLE, &rep, "R", "penalise tokens already seen (default 1: off)" },
+        { "--stop", OPT_LIST, &stops, "STR", "stop a sequence once its text ends with STR (repeatable)" },
+        { "--batch", OPT_INT, &batch, "N", "N continuations of the prompt, printed at the end (default 1: streamed)" },
+        { "--echo", OPT_FLAG, &echo, NULL, "print the prompt before the continuation" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-text generate --model DIR [--prompt TEXT | --prompt-file F] [--max-tokens N]\n"
+                    "       [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R]\n"
+                    "       [--seed S] [--stop STR] [--batch N]\n"
+                    "Continue a prompt with the model; the text is streamed to stdout, tokens/s to stderr.");
+    if (!model_dir) krait_cli_die(2, "generate: --model is required");
+    if (prompt && prompt_file) krait_cli_die(2, "generate: give --prompt or --prompt-file, not both");
+    if (max_tokens < 1 || batch < 1) krait_cli_die(2, "generate: --max-tokens and --batch must be >= 1");
+    krait_gen_params gp = krait_gen_default_params();
+    gp.sample.temperature = (float)temperature;
+    gp.sample.top_k = top_k;
+    gp.sample.top_p = (float)top_p;
+    gp.sample.min_p = (float)min_p;
+    gp.sample.repetition_penalty = (float)rep;
+    gp.max_tokens = max_tokens;
+    gp.seed = c.seed;
+    if (krait_sample_check(&gp.sample)) return 2;
+
+    char *file_text = NULL;
+    size_t prompt_len = 0;
+    const char *what = "--prompt";
+    krait_status s;
+    if (prompt_file) {
+        if (!(file_text = krait_fs_read_text(prompt_file, (size_t)1 << 30, &s))) return krait_cli_exit_code(s);
+        prompt = file_text;
+        what = prompt_file;
+    }
+    if (prompt) {
+        prompt_len = strlen(prompt);
+        if (!prompt_len) krait_cli_die(2, "%s: the prompt is empty (leave --prompt out to start from EOS)", what);
+    }
+
+    krait_backend *be = krait_cli_backend(&c, "bf16");
+    krait_model *m = krait_model_load(model_dir, be, &s);
+    if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
+    krait_tokenizer *tok = text_model_tokenizer(model_dir, m);
+    int eos = krait_tokenizer_eos(tok);
+    gp.eos_id = eos;
+    int32_t *ids = NULL;
+    size_t n_ids = 0, cap = 0;
+    if (prompt) {
+        if ((s = krait_tokenizer_encode(tok, prompt, prompt_len, what, &ids, &n_ids, &cap))) return krait_cli_exit_code(s);
+    } else {
+        if (eos < 0)
+            krait_cli_die(2, "generate: --prompt is required (the tokenizer of %s has no EOS to start from)", model_dir);
+        ids = malloc(sizeof *ids);
+        ids[0] = eos;
+        n_ids = 1;
+    }
+    krait_infer *inf = krait_infer_init(m, batch, 512);
+    const int32_t **prompts = malloc(sizeof *prompts * (size_t)batch);
+    int *plen = malloc(sizeof *plen * (size_t)batch), *n_out = malloc(sizeof *n_out * (size_t)batch);
+    krait_stop_reason *why = malloc(sizeof *why * (size_t)batch);
+    int32_t *outs = malloc(sizeof *outs * (size_t)batch * (size_t)max_tokens);
+    gen_out *texts = calloc((size_t)batch, sizeof *texts);
+    if (!inf || !prompts || !plen || !n_out || !why || !outs || !texts) krait_cli_die(1, "out of memory");
+    for (int i = 0; i < batch; i++) prompts[i] = ids, plen[i] = (int)n_ids;
+    gen_ctx g = { .tok = tok, .eos = eos, .stream = batch == 1, .out = texts, .stop = &stops };
+    if (echo && batch == 1) {
+        fwrite(prompt ? prompt : "", 1, prompt_len, stdout);
+        fflush(stdout);
+    }
+    krait_gen_stats st;
+    s = krait_generate(inf, outs, n_out, why, &st, prompts, plen, batch, &gp, on_token, &g);
+    if (s || g.bad) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
+    long long total = 0;
+    for (int i = 0; i < batch; i++) total += n_out[i];
+    if (batch == 1) {
+        printf("\n");
+    } else {
+        for (int i = 0; i < batch; i++) {
+            printf("=== sample %d (%s) ===\n", i + 1, stop_name(why[i]));
+            if (echo) fwrite(prompt ? prompt : "", 1, prompt_len, stdout);
+            fwrite(texts[i].buf ? texts[i].buf : "", 1, texts[i].n, stdout);
+            printf("\n");
+        }
+    }
+    double tps = st.decode_s > 0 ? st.step_tokens / st.decode_s : 0;
+    fprintf(stderr, "krait-text: %lld tokens in %.2fs: %.1f tokens/s (prompt %zu tokens, prefill %.2fs); stop: %s\n",
+            total, st.decode_s + st.prefill_s, tps, n_ids, st.prefill_s, stop_name(why[0]));
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "tokens", (double)total);
+        cJSON_AddNumberToObject(o, "tokens_per_s", tps);
+        cJSON_AddNumberToObject(o, "prompt_tokens", (double)n_ids);
+        cJSON_AddNumberToObject(o, "prefill_s", st.prefill_s);
+        cJSON_AddNumberToObject(o, "decode_s", st.decode_s);
+        cJSON_AddStringToObject(o, "stop_reason", stop_name(why[0]));
+        cJSON *arr = cJSON_AddArrayToObject(o, "texts");
+        for (int i = 0; i < batch; i++) {
+            char *t = malloc(texts[i].n + 1);
+            if (!t) break;
+            memcpy(t, texts[i].buf ? texts[i].buf : "", texts[i].n);
+            t[texts[i].n] = 0;
+            cJSON_AddItemToArray(arr, cJSON_CreateString(t));
+            free(t);
+        }
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+    for (int i = 0; i < batch; i++) free(texts[i].buf);
+    free(texts), free(outs), free(why), free(n_out), free(plen), free(prompts), free(ids), free(file_text);
+    krait_infer_free(inf);
+    krait_tokenizer_free(tok);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    return 0;
+}

@@ -1,0 +1,350 @@
+/* apps/text/prepare.c — `krait-text prepare`: text into token files for training.
+ *
+ * Inputs: text files, folders (walked recursively in name order; hidden entries skipped; a file
+ * counts as text when its first 8 KiB hold no NUL byte), `.gz` files (decompressed on the fly)
+ * and JSONL with a "text" field per line (`.jsonl`, `.jsonl.gz`). A text file is one document,
+ * a JSONL line is one document. Output in DIR:
+ *   train.bin, val.bin   token files (modalities/text/tokfile.h), documents separated by EOS
+ *   meta.json            tokenizer, vocab, eos, ids and text bytes per split, the split, sources
+ *   tokenizer.json       a copy of the BPE tokenizer (so train and the run folder find it)
+ * Split, deterministic:
+ *   --val-fraction F (default 0.1)   by document: non-empty document i (over all inputs in
+ *                                    order) goes to validation when hash(seed, i) < F
+ *   --split-tail F                   by position: the last F of all the ids go to validation
+ *                                    (a single document, as nanoGPT splits tinyshakespeare:
+ *                                    first 90% train, last 10% validation)
+ * Memory stays bounded: text is read and encoded in pieces (textsrc.h) and the ids written as
+ * they come. This file does not train or know models. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "log.h"
+#include "textapp.h"
+#include "textsrc.h"
+#include "tokenizer.h"
+#include "tokfile.h"
+#include "train.h"
+
+typedef struct file_list {
+    char **paths;
+    int n, cap;
+} file_list;
+
+static void list_add(file_list *l, const char *path)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->paths = realloc(l->paths, sizeof *l->paths * (size_t)l->cap);
+        if (!l->paths) krait_cli_die(1, "out of memory");
+    }
+    if (!(l->paths[l->n++] = strdup(path))) krait_cli_die(1, "out of memory");
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Text files under dir, in name order (depth first), skipping hidden entries and skip_dir. */
+static void walk(file_list *l, const char *dir, const char *skip_real, int *skipped)
+{
+    DIR *d = opendir(dir);
+    if (!d) krait_cli_die(2, "%s: cannot read the folder (%s)", dir, strerror(errno));
+    file_list names = { 0 };
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.') list_add(&names, e->d_name);
+    closedir(d);
+    if (names.n) qsort(names.paths, (size_t)names.n, sizeof *names.paths, cmp_str);
+    for (int i = 0; i < names.n; i++) {
+        char *p = krait_fs_join(dir, names.paths[i]);
+        if (!p) krait_cli_die(1, "out of memory");
+        char real[PATH_MAX];
+        if (skip_real && realpath(p, real) && !strcmp(real, skip_real)) {
+            /* the output folder inside an input folder */
+        } else if (krait_fs_is_dir(p)) {
+            walk(l, p, skip_real, skipped);
+        } else if (krait_fs_is_file(p)) {
+            if (krait_textsrc_sniff_text(p)) list_add(l, p);
+            else ++*skipped;
+        }
+        free(p);
+        free(names.paths[i]);
+    }
+    free(names.paths);
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+typedef struct split_out {
+    krait_tokfile_writer *w;
+    long long docs, bytes;
+} split_out;
+
+typedef struct source_count {
+    long long docs, bytes;
+} source_count;
+
+/* argv with "--input a b c" rewritten to "--input a --input b --input c". */
+static char **expand_inputs(int argc, char **argv, int *out_argc)
+{
+    char **v = malloc(sizeof *v * (size_t)(2 * argc + 1));
+    if (!v) krait_cli_die(1, "out of memory");
+    int n = 0, in_input = 0;
+    for (int i = 0; i < argc; i++) {
+        if (in_input && strncmp(argv[i], "--", 2) != 0) v[n++] = "--input";
+        else in_input = 0;
+        v[n++] = argv[i];
+        if (!strcmp(argv[i], "--input") && i + 1 < argc) {
+            v[n++] = argv[++i];
+            in_input = 1;
+        }
+    }
+    v[n] = NULL;
+    *out_argc = n;
+    return v;
+}
+
+int text_cmd_prepare(int argc0, char **argv0)
+{
+    int argc;
+    char **argv = expand_inputs(argc0, argv0, &argc);
+    krait_str_list inputs = { 0 };
+    const char *out = NULL, *tok_spec = "bytes";
+    double val_fraction = -1, tail = -1;
+    krait_opt opts[] = {
+        { "--input", OPT_LIST, &inputs, "PATH...", "text files, folders, .gz, .jsonl (\"text\" field), .jsonl.gz" },
+        { "--output", OPT_STR, &out, "DIR", "where train.bin, val.bin and meta.json go (created)" },
+        { "--tokenizer", OPT_STR, &tok_spec, "T", "tokenizer.json (HF byte-level BPE) or bytes (default)" },
+        { "--val-fraction", OPT_DOUBLE, &val_fraction, "F", "share of the documents drawn for validation (default 0.1)" },
+        { "--split-tail", OPT_DOUBLE, &tail, "F", "instead: the last F of all ids go to validation (one document, "
+                                                  "nanoGPT's tinyshakespeare split is 0.1)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-text prepare --input PATH... --output DIR [--tokenizer tokenizer.json|bytes]\n"
+                    "                          [--val-fraction F | --split-tail F]\n"
+                    "Text into memory-mapped token files: documents separated by EOS, split into train and\n"
+                    "validation (by document, or by the tail of the ids with --split-tail).");
+    if (!inputs.n || !out) krait_cli_die(2, "prepare: --input and --output are required");
+    if (val_fraction >= 0 && tail >= 0) krait_cli_die(2, "prepare: give --val-fraction or --split-tail, not both");
+    if (tail >= 1 || val_fraction >= 1 || (tail < 0 && tail != -1) || (val_fraction < 0 && val_fraction != -1))
+        krait_cli_die(2, "prepare: the validation fraction must be in [0, 1)");
+    if (val_fraction < 0) val_fraction = 0.1;
+
+    /* inputs -> files */
+    file_list files = { 0 };
+    int skipped = 0;
+    struct stat ost;
+    char out_real[PATH_MAX];
+    const char *skip = stat(out, &ost) == 0 && realpath(out, out_real) ? out_real : NULL;
+    for (int i = 0; i < inputs.n; i++) {
+        const char *p = inputs.items[i];
+        struct stat st;
+        if (stat(p, &st) != 0) krait_cli_die(2, "%s: cannot open the input (%s)", p, strerror(errno));
+        if (S_ISDIR(st.st_mode)) {
+            int before = files.n, sk = skipped;
+            walk(&files, p, skip, &skipped);
+            if (files.n == before)
+                krait_cli_die(2, "%s: no text files in the folder (%d non-text files skipped)", p, skipped - sk);
+        } else if (S_ISREG(st.st_mode)) {
+            list_add(&files, p);
+        } else {
+            krait_cli_die(2, "%s: not a file or a folder", p);
+        }
+    }
+    if (skipped) fprintf(stderr, "krait-text: skipped %d non-text files in the input folders\n", skipped);
+
+    krait_tokenizer *tok = NULL;
+    krait_status s = krait_tokenizer_open(tok_spec, &tok);
+    if (s) return krait_cli_exit_code(s);
+    int bpe = krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE;
+    int vocab = krait_tokenizer_vocab_size(tok), eos = krait_tokenizer_eos(tok);
+    if (eos < 0) fprintf(stderr, "krait-text: the tokenizer has no <|endoftext|>: documents are joined without a separator\n");
+    if ((s = krait_fs_mkdirs(out))) return krait_cli_exit_code(s);
+    char *train_path = krait_fs_join(out, "train.bin"), *val_path = krait_fs_join(out, "val.bin");
+    int width = krait_tokfile_id_bytes_for(vocab);
+    split_out sp[2] = { { 0 } }; /* 0 train, 1 val */
+    if ((s = krait_tokfile_create(train_path, width, &sp[0].w)) || (s = krait_tokfile_create(val_path, width, &sp[1].w)))
+        return krait_cli_exit_code(s);
+
+    source_count *counts = calloc((size_t)files.n, sizeof *counts);
+    size_t n_ids = 0, cap = 4096;
+    int32_t *ids = malloc(cap * sizeof *ids);
+    if (!ids || !counts) krait_cli_die(1, "out of memory");
+    long long doc_index = 0, total_bytes = 0;
+    krait_progress prog;
+    krait_progress_init(&prog, 200);
+    double t0 = krait_now();
+    int rc = 0;
+    for (int f = 0; f < files.n && !rc; f++) {
+        krait_textsrc *src = NULL;
+        if ((s = krait_textsrc_open(files.paths[f], &src))) {
+            rc = krait_cli_exit_code(s);
+            break;
+        }
+        split_out *cur = NULL;
+        for (;;) {
+            const char *text;
+            size_t len;
+            int new_doc;
+            if ((s = krait_textsrc_next(src, &text, &len, &new_doc))) {
+                rc = krait_cli_exit_code(s);
+                break;
+            }
+            if (!text) break;
+            if (new_doc) cur = NULL;
+            if (len == 0) continue;
+            n_ids = 0;
+            if (!cur) { /* the document's first text: choose its split */
+                int val = tail >= 0 ? 0 : (double)(mix64(c.seed * 0x100000001b3ULL ^ mix64((uint64_t)doc_index)) >> 11) *
+                                                  0x1.0p-53 < val_fraction;
+                cur = &sp[val];
+                if (cur->docs > 0 && eos >= 0) ids[n_ids++] = eos;
+                cur->docs++;
+                counts[f].docs++;
+                doc_index++;
+            }
+            if ((s = krait_tokenizer_encode(tok, text, len, krait_textsrc_where(src), &ids, &n_ids, &cap)) ||
+                (s = krait_tokfile_append(cur->w, ids, n_ids))) {
+                rc = krait_cli_exit_code(s);
+                break;
+            }
+            cur->bytes += (long long)len;
+            counts[f].bytes += (long long)len;
+            total_bytes += (long long)len;
+            double dt = krait_now() - t0;
+            krait_progress_line(&prog, 0, "prepare: file %d/%d, %.1f MB of text, %lld ids, %.1f MB/s", f + 1, files.n,
+                                total_bytes / 1e6,
+                                (long long)(krait_tokfile_written(sp[0].w) + krait_tokfile_written(sp[1].w)),
+                                dt > 0 ? total_bytes / 1e6 / dt : 0);
+        }
+        krait_textsrc_close(src);
+    }
+    krait_progress_done(&prog);
+    if (!rc && doc_index == 0) {
+        KRAIT_ERROR("no text in the inputs (%d files, all empty)", files.n);
+        rc = 2;
+    }
+    /* --split-tail: move the last ids of train.bin into val.bin */
+    if (!rc && tail >= 0) {
+        uint64_t n = krait_tokfile_written(sp[0].w), cut = (uint64_t)floor((double)n * (1.0 - tail));
+        int32_t buf[8192];
+        for (uint64_t at = cut; at < n && !rc; at += sizeof buf / sizeof buf[0]) {
+            size_t k = n - at < sizeof buf / sizeof buf[0] ? (size_t)(n - at) : sizeof buf / sizeof buf[0];
+            char *text = NULL;
+            size_t tn = 0, tcap = 0;
+            if ((s = krait_tokfile_reread(sp[0].w, buf, at, k)) || (s = krait_tokfile_append(sp[1].w, buf, k))) {
+                rc = krait_cli_exit_code(s);
+                break;
+            }
+            /* text bytes of the moved ids (EOS separators do not count) */
+            for (size_t i = 0; i < k && !rc; i++) {
+                if (buf[i] == eos) continue;
+                tn = 0;
+                if ((s = krait_tokenizer_decode(tok, &buf[i], 1, &text, &tn, &tcap))) rc = krait_cli_exit_code(s);
+                sp[1].bytes += (long long)tn;
+            }
+            free(text);
+        }
+        sp[0].bytes -= sp[1].bytes;
+        sp[1].docs = n > cut;
+        if (!rc && (s = krait_tokfile_truncate(sp[0].w, cut))) rc = krait_cli_exit_code(s);
+    }
+    free(ids);
+    uint64_t nt = krait_tokfile_written(sp[0].w), nv = krait_tokfile_written(sp[1].w);
+    if (rc) {
+        krait_tokfile_abort(sp[0].w);
+        krait_tokfile_abort(sp[1].w);
+        return rc;
+    }
+    s = krait_tokfile_finish(sp[0].w);
+    krait_status s2 = krait_tokfile_finish(sp[1].w);
+    if (s || s2) return krait_cli_exit_code(s ? s : s2);
+    if (nv == 0 && (tail > 0 || val_fraction > 0))
+        fprintf(stderr, "krait-text: warning: the validation split is empty (%lld documents, none drawn at fraction %g); "
+                        "for a single document use --split-tail F\n", doc_index, val_fraction);
+    if (bpe) { /* the run folder and generate find the tokenizer beside the data */
+        char *dst = krait_fs_join(out, "tokenizer.json");
+        char *text = krait_fs_read_text(tok_spec, (size_t)1 << 30, &s);
+        if (!text || (s = krait_fs_write_atomic(dst, text, strlen(text)))) return krait_cli_exit_code(s);
+        free(text);
+        free(dst);
+    }
+
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "format", "krait-tokens");
+    cJSON_AddNumberToObject(m, "version", KRAIT_TOKFILE_VERSION);
+    cJSON_AddStringToObject(m, "tokenizer", bpe ? "tokenizer.json" : "bytes");
+    cJSON_AddNumberToObject(m, "vocab", vocab);
+    cJSON_AddNumberToObject(m, "eos", eos);
+    cJSON_AddStringToObject(m, "dtype", width == 2 ? "uint16" : "uint32");
+    const char *names[2] = { "train", "val" };
+    for (int i = 0; i < 2; i++) {
+        cJSON *o = cJSON_AddObjectToObject(m, names[i]);
+        cJSON_AddStringToObject(o, "file", i ? "val.bin" : "train.bin");
+        cJSON_AddNumberToObject(o, "tokens", (double)(i ? nv : nt));
+        cJSON_AddNumberToObject(o, "bytes", (double)sp[i].bytes);
+        cJSON_AddNumberToObject(o, "documents", (double)sp[i].docs);
+    }
+    cJSON *split = cJSON_AddObjectToObject(m, "split");
+    cJSON_AddStringToObject(split, "mode", tail >= 0 ? "tail" : "documents");
+    cJSON_AddNumberToObject(split, "fraction", tail >= 0 ? tail : val_fraction);
+    if (tail < 0) cJSON_AddNumberToObject(split, "seed", (double)c.seed);
+    cJSON *srcs = cJSON_AddArrayToObject(m, "sources");
+    for (int f = 0; f < files.n; f++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", files.paths[f]);
+        cJSON_AddNumberToObject(o, "documents", (double)counts[f].docs);
+        cJSON_AddNumberToObject(o, "bytes", (double)counts[f].bytes);
+        cJSON_AddItemToArray(srcs, o);
+    }
+    char *json = cJSON_Print(m);
+    char *meta_path = krait_fs_join(out, "meta.json");
+    if (!json || !meta_path || (s = krait_fs_write_atomic(meta_path, json, strlen(json))))
+        return krait_cli_exit_code(s ? s : KRAIT_STATUS_NO_MEMORY);
+    double secs = krait_now() - t0;
+    printf("prepared %s: %lld documents, %.2f MB of text -> train %llu ids (%lld documents), val %llu ids "
+           "(%lld documents), vocab %d, %.1fs\n", out, doc_index, total_bytes / 1e6, (unsigned long long)nt,
+           sp[0].docs, (unsigned long long)nv, sp[1].docs, vocab, secs);
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "output", out);
+        cJSON_AddStringToObject(o, "tokenizer", bpe ? "tokenizer.json" : "bytes");
+        cJSON_AddNumberToObject(o, "vocab", vocab);
+        cJSON_AddNumberToObject(o, "documents", (double)doc_index);
+        cJSON_AddNumberToObject(o, "bytes", (double)total_bytes);
+        cJSON_AddNumberToObject(o, "train_tokens", (double)nt);
+        cJSON_AddNumberToObject(o, "val_tokens", (double)nv);
+        cJSON_AddNumberToObject(o, "train_documents", (double)sp[0].docs);
+        cJSON_AddNumberToObject(o, "val_documents", (double)sp[1].docs);
+        cJSON_AddNumberToObject(o, "seconds", secs);
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+    free(json);
+    free(meta_path);
+    cJSON_Delete(m);
+    free(counts);
+    for (int f = 0; f < files.n; f++) free(files.paths[f]);
+    free(files.paths);
+    free(train_path);
+    free(val_path);
+    krait_tokenizer_free(tok);
+    free(argv);
+    return 0;
+}

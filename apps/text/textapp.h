@@ -1,0 +1,31 @@
+/* apps/text/textapp.h — the krait-text commands (one file each) and the little they share:
+ * finding a model folder's tokenizer and reading a prepared data folder's meta.json. */
+#ifndef KRAIT_TEXTAPP_H
+#define KRAIT_TEXTAPP_H
+
+#include "model.h"
+#include "tokenizer.h"
+
+int text_cmd_prepare(int argc, char **argv);   /* prepare.c */
+int text_cmd_train(int argc, char **argv);     /* train.c */
+int text_cmd_generate(int argc, char **argv);  /* generate.c */
+int text_cmd_eval(int argc, char **argv);      /* eval.c */
+
+/* The tokenizer of a model folder: DIR/tokenizer.json when present; else the byte tokenizer
+ * when config.json says "krait": {"tokenizer": "bytes"} or has vocab_size 256 or 257 (ids
+ * 0..255 are bytes; with 257 or more ids, 256 is "<|endoftext|>", the EOS). Exits 2 with one
+ * line when there is none or when its vocabulary does not fit the model's. Narrows
+ * m->cfg.vocab_size_raw to the tokenizer's vocabulary, so padded ids are never sampled. */
+krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_model *m);
+
+/* A prepared data folder (krait-text prepare): meta.json read and checked. */
+typedef struct text_data_meta {
+    char tokenizer[32];       /* "bytes" or "tokenizer.json" (a file in the folder) */
+    int vocab, eos;
+    long long train_tokens, val_tokens;
+    long long train_bytes, val_bytes;   /* text bytes (EOS separators not counted) */
+} text_data_meta;
+/* Exits 2 with one line naming the file and the problem. */
+void text_read_meta(text_data_meta *meta, const char *data_dir);
+
+#endif /* KRAIT_TEXTAPP_H */

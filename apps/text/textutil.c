@@ -1,0 +1,82 @@
+/* apps/text/textutil.c — what the krait-text commands share; see textapp.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "textapp.h"
+
+krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_model *m)
+{
+    char *path = krait_fs_join(model_dir, "tokenizer.json");
+    if (!path) krait_cli_die(1, "out of memory");
+    krait_tokenizer *tok = NULL;
+    krait_status s;
+    const char *spec = m->cfg.tokenizer;
+    const char *what;
+    if (krait_fs_is_file(path)) {
+        what = "tokenizer.json";
+        if ((s = krait_tokenizer_load(path, &tok))) exit(krait_cli_exit_code(s));
+    } else if (!strcmp(spec, "bytes") || (!spec[0] && (m->cfg.vocab_size_raw == 256 || m->cfg.vocab_size_raw == 257))) {
+        what = "the byte tokenizer";
+        const char *eot = "<|endoftext|>";
+        s = krait_tokenizer_bytes(&eot, m->cfg.vocab_size_raw >= 257 ? 1 : 0, &tok);
+        if (s) exit(krait_cli_exit_code(s));
+    } else if (spec[0]) {
+        krait_cli_die(2, "%s: config.json names the tokenizer \"%s\" but the folder has no tokenizer.json", model_dir,
+                      spec);
+    } else {
+        krait_cli_die(2, "%s: no tokenizer.json, and with vocab_size %d the model is not a byte-level one (256 or "
+                      "257); put the model's tokenizer.json in the folder", model_dir, m->cfg.vocab_size_raw);
+    }
+    int tv = krait_tokenizer_vocab_size(tok);
+    if (tv > m->cfg.vocab_size_raw)
+        krait_cli_die(2, "%s: %s has %d ids but the model's vocab_size is %d: the tokenizer does not fit the model",
+                      model_dir, what, tv, m->cfg.vocab_size_raw);
+    m->cfg.vocab_size_raw = tv;
+    free(path);
+    return tok;
+}
+
+static long long get_count(const cJSON *o, const char *split, const char *key, const char *path)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, split);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0)
+        krait_cli_die(2, "%s: \"%s.%s\" is missing or not a non-negative number", path, split, key);
+    return (long long)v->valuedouble;
+}
+
+void text_read_meta(text_data_meta *meta, const char *data_dir)
+{
+    memset(meta, 0, sizeof *meta);
+    if (!krait_fs_is_dir(data_dir))
+        krait_cli_die(2, "%s: not a folder (prepare one with krait-text prepare)", data_dir);
+    char *path = krait_fs_join(data_dir, "meta.json");
+    krait_status s;
+    char *text = path ? krait_fs_read_text(path, 64 << 20, &s) : NULL;
+    if (!text) exit(path ? krait_cli_exit_code(s) : 1);
+    cJSON *o = cJSON_Parse(text);
+    if (!cJSON_IsObject(o)) krait_cli_die(2, "%s: malformed JSON", path);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "format");
+    if (!cJSON_IsString(f) || strcmp(f->valuestring, "krait-tokens"))
+        krait_cli_die(2, "%s: not a krait-text prepare meta.json (\"format\" is not \"krait-tokens\")", path);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "tokenizer");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "vocab");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "eos");
+    if (!cJSON_IsString(t) || strlen(t->valuestring) >= sizeof meta->tokenizer)
+        krait_cli_die(2, "%s: \"tokenizer\" is missing or not a short string", path);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 2) krait_cli_die(2, "%s: \"vocab\" is missing or < 2", path);
+    strcpy(meta->tokenizer, t->valuestring);
+    meta->vocab = (int)v->valuedouble;
+    meta->eos = cJSON_IsNumber(e) ? (int)e->valuedouble : -1;
+    meta->train_tokens = get_count(o, "train", "tokens", path);
+    meta->val_tokens = get_count(o, "val", "tokens", path);
+    meta->train_bytes = get_count(o, "train", "bytes", path);
+    meta->val_bytes = get_count(o, "val", "bytes", path);
+    cJSON_Delete(o);
+    free(text);
+    free(path);
+}

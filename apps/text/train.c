@@ -1,0 +1,418 @@
+/* apps/text/train.c — `krait-text train`: a language model on a prepared data folder.
+ *
+ * Batches are random crops of seq_len + 1 ids from the memory-mapped train.bin, drawn with the
+ * trainer's data RNG (so a checkpoint's RNG state is the whole data position and --resume is
+ * exact). Every --eval-every steps and at the end, the validation loss is measured on a fixed
+ * set of windows: val.bin tiled into consecutive windows of seq_len + 1 ids (each scored from
+ * a fresh state, as in training), all of them or --val-tokens' worth evenly spaced, streamed
+ * through core/evaluate.h. Bits per byte = loss x val ids / (val text bytes x ln 2), from the
+ * counts prepare recorded (for the byte tokenizer: loss / ln 2).
+ *
+ * The run folder (--out) is the one every krait trainer writes (apps/common/runfiles.h: the
+ * latest model at the top level, checkpoints, metrics.jsonl with one line per step and one
+ * {"step", "val_loss", "val_bpb", ...} line per validation) plus curves.svg (train and
+ * validation loss against steps, rewritten at every validation) and, for BPE data,
+ * tokenizer.json; config.json records the tokenizer under "krait" so that generate and eval
+ * load the folder as it is. SIGINT writes a checkpoint and exits 130. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "evaluate.h"
+#include "fsutil.h"
+#include "log.h"
+#include "model.h"
+#include "plot.h"
+#include "runfiles.h"
+#include "textapp.h"
+#include "tokfile.h"
+#include "train.h"
+
+typedef struct crop_source {
+    const krait_tokfile *f;
+    uint64_t n;
+} crop_source;
+
+static krait_status crop_batch(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng)
+{
+    crop_source *c = ctx;
+    uint64_t span = c->n - (uint64_t)L; /* starts 0 .. n - L - 1 */
+    for (int b = 0; b < B; b++) {
+        uint64_t start = span <= UINT32_MAX ? krait_rng_below(rng, (uint32_t)span)
+                                             : krait_rng_u64(rng) % span;
+        krait_tokfile_read(c->f, ids + (size_t)b * L, start, (size_t)L);
+        krait_tokfile_read(c->f, targets + (size_t)b * L, start + 1, (size_t)L);
+    }
+    return KRAIT_STATUS_OK;
+}
+
+/* The validation windows: window w starts at w_stride * w x seq_len in val.bin. */
+typedef struct val_set {
+    const krait_tokfile *f;
+    int L;
+    long n_windows;        /* windows scored */
+    double stride;         /* in windows: > 1 when --val-tokens keeps a subset */
+    long first;            /* first window of the current group */
+    double ids_per_byte;   /* val ids / val text bytes (0: unknown) */
+} val_set;
+
+static uint64_t window_start(const val_set *v, long w) { return (uint64_t)(w * v->stride) * (uint64_t)v->L; }
+
+static krait_status val_fill(void *ctx, int32_t *ids, int32_t *targets, int B, long t0, int len)
+{
+    val_set *v = ctx;
+    for (int b = 0; b < B; b++) {
+        uint64_t s = window_start(v, v->first + b) + (uint64_t)t0;
+        krait_tokfile_read(v->f, ids + (size_t)b * len, s, (size_t)len);
+        krait_tokfile_read(v->f, targets + (size_t)b * len, s + 1, (size_t)len);
+    }
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status validate(const krait_model *m, val_set *v, double *loss)
+{
+    double sum = 0;
+    long long n = 0;
+    const int G = 16;
+    for (long w = 0; w < v->n_windows; w += G) {
+        int B = v->n_windows - w < G ? (int)(v->n_windows - w) : G;
+        v->first = w;
+        krait_eval_result r;
+        krait_status s = krait_eval_stream(m, B, v->L, v->L, val_fill, v, &r, NULL, NULL);
+        if (s) return s;
+        sum += r.loss_sum;
+        n += r.n_scored;
+    }
+    *loss = n ? sum / n : NAN;
+    return KRAIT_STATUS_OK;
+}
+
+typedef struct run_ctx {
+    krait_trainer *t;
+    krait_data_source *ds;
+    krait_run_files *rf;
+    val_set *val;
+    krait_progress *prog;
+    const char *out;
+    int stop_at, last_val_step;
+    double last_val, last_bpb, eval_s;
+    long long data_tokens;
+    int vocab;
+    const char *tokenizer;
+} run_ctx;
+
+/* curves.svg from metrics.jsonl: the train loss (averaged over buckets of steps so the plot
+ * stays small) and every validation. */
+static void write_curves(const run_ctx *c)
+{
+    char *mpath = krait_fs_join(c->out, "metrics.jsonl"), *spath = krait_fs_join(c->out, "curves.svg");
+    krait_status s;
+    char *text = mpath ? krait_fs_read_text(mpath, (size_t)1 << 30, &s) : NULL;
+    if (!text || !spath) goto done;
+    size_t cap = 1024, nt = 0, nv = 0;
+    double *tx = malloc(cap * sizeof *tx), *ty = malloc(cap * sizeof *ty);
+    double *vx = malloc(cap * sizeof *vx), *vy = malloc(cap * sizeof *vy);
+    int last_step = 1;
+    for (char *line = strtok(text, "\n"); line && tx && vx; line = strtok(NULL, "\n")) {
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "step");
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "loss"), *vl = cJSON_GetObjectItemCaseSensitive(o, "val_loss");
+        if (cJSON_IsNumber(st) && (cJSON_IsNumber(l) || cJSON_IsNumber(vl))) {
+            if (nt == cap || nv == cap) {
+                cap *= 2;
+                tx = realloc(tx, cap * sizeof *tx), ty = realloc(ty, cap * sizeof *ty);
+                vx = realloc(vx, cap * sizeof *vx), vy = realloc(vy, cap * sizeof *vy);
+                if (!tx || !ty || !vx || !vy) break;
+            }
+            if (cJSON_IsNumber(l)) tx[nt] = st->valuedouble, ty[nt++] = l->valuedouble;
+            else vx[nv] = st->valuedouble, vy[nv++] = vl->valuedouble;
+            if (st->valueint > last_step) last_step = st->valueint;
+        }
+        cJSON_Delete(o);
+    }
+    if (tx && ty && vx && vy) {
+        /* average the train loss over buckets of k steps: at most ~400 points */
+        size_t k = nt / 400 + 1, m = 0;
+        for (size_t i = 0; i < nt; i += k) {
+            double sx = 0, sy = 0;
+            size_t j = i;
+            for (; j < nt && j < i + k; j++) sx += tx[j], sy += ty[j];
+            tx[m] = sx / (double)(j - i), ty[m++] = sy / (double)(j - i);
+        }
+        char xl[160], title[300];
+        snprintf(xl, sizeof xl, "step (%d x %d = %d tokens per step)", c->t->tc.batch, c->t->tc.seq_len,
+                 c->t->tc.batch * c->t->tc.seq_len);
+        snprintf(title, sizeof title, "krait-text train: %s", c->out);
+        krait_plot p = { .title = title, .xlabel = xl, .ylabel = "loss (nats per token)" };
+        char tname[64];
+        snprintf(tname, sizeof tname, k > 1 ? "train loss (mean of %zu steps)" : "train loss", k);
+        krait_plot_series se[2] = { { tname, tx, ty, (int)m, 0 }, { "validation loss", vx, vy, (int)nv, 1 } };
+        krait_plot_svg(spath, &p, se, 2);
+    }
+    free(tx), free(ty), free(vx), free(vy);
+done:
+    free(text);
+    free(mpath);
+    free(spath);
+}
+
+static void on_step(void *user, const krait_step_info *i)
+{
+    run_ctx *c = user;
+    char eta[32], tot[32] = "";
+    krait_run_files_step(c->rf, i);
+    if (i->total_steps > 0) snprintf(tot, sizeof tot, "/%d", i->total_steps);
+    krait_progress_line(c->prog, 0, "step %d%s loss %.4f val %.4f lr %.2e %.0f tok/s elapsed %.0fs ETA %s", i->step,
+                        tot, i->loss, c->last_val, i->lr, i->tokens_per_s, i->elapsed_s,
+                        krait_fmt_duration(i->eta_s, eta));
+}
+
+static krait_status on_eval(void *user, krait_trainer *t)
+{
+    run_ctx *c = user;
+    if (!c->val->n_windows || c->last_val_step == t->opt->step) return KRAIT_STATUS_OK;
+    double t0 = krait_now(), loss;
+    krait_status s = validate(t->model, c->val, &loss);
+    if (s) return s;
+    c->eval_s += krait_now() - t0;
+    c->last_val = loss;
+    c->last_bpb = c->val->ids_per_byte > 0 ? loss * c->val->ids_per_byte / log(2.0) : NAN;
+    c->last_val_step = t->opt->step;
+    if (c->rf->metrics) {
+        fprintf(c->rf->metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_bpb\": %.9g, \"tokens\": %lld, "
+                                "\"elapsed_s\": %.3f}\n", t->opt->step, loss, c->last_bpb, t->tokens, t->elapsed_s);
+        fflush(c->rf->metrics);
+        write_curves(c);
+    }
+    krait_progress_line(c->prog, 1, "step %d: validation loss %.4f nats, %.4f bits per byte (%ld windows, %.1fs)",
+                        t->opt->step, loss, c->last_bpb, c->val->n_windows, krait_now() - t0);
+    return KRAIT_STATUS_OK;
+}
+
+static char *app_state(const run_ctx *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "data_train_tokens", (double)c->data_tokens);
+    cJSON_AddNumberToObject(o, "data_vocab", c->vocab);
+    cJSON_AddStringToObject(o, "tokenizer", c->tokenizer);
+    char *j = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return j;
+}
+
+static krait_status check_app_state(const run_ctx *c, const char *json, const char *dir)
+{
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "data_train_tokens");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "data_vocab");
+    int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == c->data_tokens && cJSON_IsNumber(v) &&
+             (int)v->valuedouble == c->vocab;
+    if (!ok)
+        KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (train ids or vocab differ from --data)", dir);
+    cJSON_Delete(o);
+    return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
+}
+
+static krait_status on_checkpoint(void *user, krait_trainer *t)
+{
+    run_ctx *c = user;
+    if (!c->rf->out || t->opt->step == c->rf->saved_step) return KRAIT_STATUS_OK;
+    char *app = app_state(c);
+    krait_status s = app ? krait_run_files_checkpoint(c->rf, t, c->ds, app) : KRAIT_STATUS_NO_MEMORY;
+    free(app);
+    if (!s) krait_progress_line(c->prog, 1, "step %d: checkpoint written to %s", t->opt->step, c->rf->out);
+    return s;
+}
+
+static int stop_requested(void *user)
+{
+    run_ctx *c = user;
+    return krait_cli_stop_requested() || (c->stop_at > 0 && c->t->opt->step >= c->stop_at);
+}
+
+static krait_tokfile *open_split(const char *dir, const char *name)
+{
+    char *p = krait_fs_join(dir, name);
+    krait_tokfile *f = NULL;
+    krait_status s = p ? krait_tokfile_open(p, &f) : KRAIT_STATUS_NO_MEMORY;
+    free(p);
+    if (s) exit(krait_cli_exit_code(s));
+    return f;
+}
+
+int text_cmd_train(int argc, char **argv)
+{
+    const char *config = NULL, *data = NULL, *out = NULL, *resume = NULL;
+    int steps = -1, eval_every = -1, ckpt_every = -1, keep = 3, stop_at = 0, batch = 0, seq_len = 0;
+    double minutes = -1, lr = -1;
+    long val_tokens = 131072;
+    int val_tokens_i = -1;
+    krait_str_list sets = { 0 };
+    krait_opt opts[] = {
+        { "--config", OPT_STR, &config, "FILE", "model + train config: a path or a preset in configs/ (required)" },
+        { "--data", OPT_STR, &data, "DIR", "a folder from krait-text prepare (required)" },
+        { "--out", OPT_STR, &out, "DIR", "run folder: latest model, checkpoints, metrics.jsonl, curves.svg" },
+        { "--steps", OPT_INT, &steps, "N", "optimizer steps (alone: no time budget)" },
+        { "--minutes", OPT_DOUBLE, &minutes, "M", "training time budget, validation not counted (alone: no step limit)" },
+        { "--eval-every", OPT_INT, &eval_every, "N", "validate every N steps (default: config train.eval_every, else 250; 0: only at the end)" },
+        { "--val-tokens", OPT_INT, &val_tokens_i, "N", "ids scored per validation (default 131072; 0: all of val.bin)" },
+        { "--batch", OPT_INT, &batch, "N", "override train.batch" },
+        { "--seq-len", OPT_INT, &seq_len, "N", "override train.seq_len" },
+        { "--lr", OPT_DOUBLE, &lr, "LR", "override train.lr" },
+        { "--set", OPT_LIST, &sets, "KEY=V", "override any config key (hidden_size=128, train.warmup=50, ...)" },
+        { "--ckpt-every", OPT_INT, &ckpt_every, "N", "checkpoint every N steps (default: config, else on stop and at the end)" },
+        { "--keep", OPT_INT, &keep, "K", "checkpoints kept (default 3; 0 keeps all)" },
+        { "--resume", OPT_STR, &resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" },
+        { "--stop-at", OPT_INT, &stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-text train --config FILE --data DIR --out DIR [--steps N | --minutes M] [--resume DIR]\n"
+                    "Train a language model on random crops of DIR/train.bin, validating on DIR/val.bin.");
+    if (!config || !data) krait_cli_die(2, "train: --config and --data are required");
+    if (!out) out = krait_run_default_out(resume);
+    if (!out) krait_cli_die(2, "train: --out is required (the run folder)");
+    if (val_tokens_i >= 0) val_tokens = val_tokens_i;
+    if (keep < 0 || stop_at < 0 || val_tokens < 0) krait_cli_die(2, "train: --keep, --stop-at and --val-tokens must be >= 0");
+
+    text_data_meta meta;
+    text_read_meta(&meta, data);
+    const char *cpath = krait_cli_config_path(config);
+    krait_config cfg;
+    krait_train_config tc;
+    krait_config_default(&cfg);
+    krait_train_default(&tc);
+    krait_status s = krait_config_load(&cfg, &tc, cpath);
+    for (int i = 0; !s && i < sets.n; i++) s = krait_config_set(&cfg, &tc, sets.items[i]);
+    if (s) return krait_cli_exit_code(s);
+    if (batch > 0) tc.batch = batch;
+    if (seq_len > 0) tc.seq_len = seq_len;
+    if (lr > 0) tc.lr = (float)lr;
+    if (steps >= 0) tc.steps = steps, tc.minutes = minutes >= 0 ? minutes : 0;
+    else if (minutes >= 0) tc.minutes = minutes, tc.steps = 0;
+    if (eval_every >= 0) tc.eval_every = eval_every;
+    else if (tc.eval_every <= 0) tc.eval_every = 250;
+    if (ckpt_every >= 0) tc.ckpt_every = ckpt_every;
+    if (c.seed_set) tc.seed = c.seed;
+    tc.keep_ckpts = keep > 0 ? keep : 1;
+    if (tc.steps <= 0 && tc.minutes <= 0) krait_cli_die(2, "train: give --steps N or --minutes M (or set them in the config)");
+    if (meta.vocab > cfg.vocab_size_raw)
+        krait_cli_die(2, "%s: vocab_size %d is too small for the data in %s (tokenizer %s, %d ids): set vocab_size >= %d",
+                      cpath, cfg.vocab_size_raw, data, meta.tokenizer, meta.vocab, meta.vocab);
+    if (strcmp(cfg.head, "lm")) krait_cli_die(2, "%s: krait-text trains language models (\"krait\": {\"head\": \"lm\"})", cpath);
+    snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", meta.tokenizer);
+    strcpy(cfg.modality, "text");
+    if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
+
+    krait_tokfile *train_f = open_split(data, "train.bin"), *val_f = open_split(data, "val.bin");
+    uint64_t n_train = krait_tokfile_count(train_f), n_val = krait_tokfile_count(val_f);
+    if (n_train < (uint64_t)tc.seq_len + 2)
+        krait_cli_die(2, "%s/train.bin: %llu ids, too few for crops of seq_len + 1 = %d", data,
+                      (unsigned long long)n_train, tc.seq_len + 1);
+    val_set vs = { .f = val_f, .L = tc.seq_len, .stride = 1 };
+    vs.n_windows = n_val > 1 ? (long)((n_val - 1) / (uint64_t)tc.seq_len) : 0;
+    long want = val_tokens > 0 ? (val_tokens + tc.seq_len - 1) / tc.seq_len : vs.n_windows;
+    if (want < vs.n_windows) vs.stride = (double)vs.n_windows / want, vs.n_windows = want;
+    vs.ids_per_byte = meta.val_bytes > 0 ? (double)meta.val_tokens / meta.val_bytes : 0;
+    if (!vs.n_windows)
+        fprintf(stderr, "krait-text: warning: %s/val.bin has %llu ids, fewer than seq_len + 1: no validation\n", data,
+                (unsigned long long)n_val);
+
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_model *m = krait_model_init(&cfg, be);
+    if (!m) krait_cli_die(1, "cannot create the model");
+    krait_rng rng;
+    krait_rng_init_stream(&rng, tc.seed, 0);
+    s = krait_model_init_weights(m, &rng);
+    krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);
+    if (!tr) krait_cli_die(1, "cannot set up training (out of memory?)");
+    krait_progress prog;
+    krait_progress_init(&prog, 10);
+    krait_cli_catch_signals();
+    crop_source cs = { train_f, n_train };
+    krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
+    krait_run_files rf = { 0 };
+    run_ctx rc_ = { .t = tr, .ds = &ds, .rf = &rf, .val = &vs, .prog = &prog, .out = out, .stop_at = stop_at,
+                    .last_val_step = -1, .last_val = NAN, .last_bpb = NAN, .data_tokens = (long long)n_train,
+                    .vocab = meta.vocab, .tokenizer = meta.tokenizer };
+    int resumed_step = -1, rc = 0;
+    if (resume) {
+        char *app = NULL;
+        if (!(s = krait_checkpoint_resume(tr, &ds, &app, resume))) s = check_app_state(&rc_, app, resume);
+        free(app);
+        if (s) {
+            rc = krait_cli_exit_code(s);
+            goto done;
+        }
+        resumed_step = tr->opt->step;
+    }
+    krait_run_files_open(&rf, out, keep, resumed_step);
+    if (!strcmp(meta.tokenizer, "tokenizer.json")) { /* the run folder is a loadable model folder */
+        char *src = krait_fs_join(data, "tokenizer.json"), *dst = krait_fs_join(out, "tokenizer.json");
+        if (!src || !dst || (s = krait_fs_publish(dst, src))) krait_cli_die(krait_cli_exit_code(s ? s : 1), "%s: cannot copy the tokenizer", out);
+        free(src);
+        free(dst);
+    }
+    fprintf(stderr, "krait-text: %d layers, d_model %d, vocab %d (%s), %.2fM params; batch %d x %d, lr %g; "
+                    "%llu train ids, %ld validation windows; budget %g min / %d steps\n",
+            cfg.n_layer, cfg.d_model, cfg.vocab_size, meta.tokenizer, m->n_params / 1e6, tc.batch, tc.seq_len, tc.lr,
+            (unsigned long long)n_train, vs.n_windows, tc.minutes, tc.steps);
+    krait_train_hooks hooks = { .user = &rc_, .on_step = on_step, .on_eval = on_eval, .on_checkpoint = on_checkpoint,
+                                .stop_requested = stop_requested };
+    double t0 = krait_now();
+    s = krait_trainer_run(tr, &ds, &hooks);
+    int finished = s == KRAIT_STATUS_OK;
+    if (finished && (s = on_eval(&rc_, tr)) == KRAIT_STATUS_OK) s = on_checkpoint(&rc_, tr); /* the end of the run */
+    krait_progress_done(&prog);
+    krait_run_files_close(&rf);
+    if (s && s != KRAIT_STATUS_INTERRUPTED) {
+        rc = krait_cli_exit_code(s);
+        goto done;
+    }
+    if (krait_cli_stop_requested()) {
+        fprintf(stderr, "krait-text: interrupted at step %d; checkpoint in %s (continue with --resume %s)\n",
+                tr->opt->step, out, out);
+        rc = 130;
+        goto done;
+    }
+    double secs = krait_now() - t0, run_train_s = tr->elapsed_s - tr->run_elapsed0;
+    double tps = run_train_s > 0 ? (tr->tokens - tr->run_tokens0) / run_train_s : 0;
+    if (!finished) {
+        printf("stopped at step %d; checkpoint in %s (continue with --resume %s)\n", tr->opt->step, out, out);
+    } else {
+        printf("trained %d steps (%lld tokens) in %.0fs (%.0fs training, %.0f tokens/s; %.0fs validating): "
+               "train loss %.4f, validation loss %.4f nats = %.4f bits per byte; model in %s\n",
+               tr->opt->step, tr->tokens, secs, run_train_s, tps, rc_.eval_s, tr->last_loss, rc_.last_val,
+               rc_.last_bpb, out);
+    }
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "steps", tr->opt->step);
+        cJSON_AddNumberToObject(o, "tokens", (double)tr->tokens);
+        cJSON_AddNumberToObject(o, "train_loss", tr->last_loss);
+        if (finished && isfinite(rc_.last_val)) cJSON_AddNumberToObject(o, "val_loss", rc_.last_val);
+        if (finished && isfinite(rc_.last_bpb)) cJSON_AddNumberToObject(o, "val_bpb", rc_.last_bpb);
+        cJSON_AddNumberToObject(o, "tokens_per_s", tps);
+        cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
+        cJSON_AddNumberToObject(o, "seconds", secs);
+        cJSON_AddStringToObject(o, "out", out);
+        if (!finished) cJSON_AddNumberToObject(o, "stopped_at", tr->opt->step);
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+done:
+    krait_run_files_close(&rf);
+    krait_trainer_free(tr);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    krait_tokfile_close(train_f);
+    krait_tokfile_close(val_f);
+    return rc;
+}

@@ -1,0 +1,230 @@
+/* modalities/text/textsrc.c — text inputs as documents in pieces; see textsrc.h. */
+#include "textsrc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "log.h"
+
+#define PIECE ((size_t)1 << 20)
+#define MAX_STRETCH ((size_t)64 << 20)
+
+struct krait_textsrc {
+    char *path;
+    gzFile gz;
+    int jsonl, eof, started, warned;
+    char *buf;              /* buf[start, len): data read but not yet handed out */
+    size_t start, len, cap;
+    long long consumed;     /* uncompressed bytes handed out before buf[start] */
+    long long line;         /* JSONL: line number of the last document */
+    cJSON *doc;
+    char where[600];
+};
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int krait_textsrc_is_jsonl(const char *path)
+{
+    return ends_with(path, ".jsonl") || ends_with(path, ".jsonl.gz");
+}
+
+int krait_textsrc_sniff_text(const char *path)
+{
+    gzFile g = gzopen(path, "rb");
+    if (!g) return 0;
+    char b[8192];
+    int n = gzread(g, b, sizeof b);
+    gzclose(g);
+    return n >= 0 && memchr(b, 0, (size_t)n) == NULL;
+}
+
+krait_status krait_textsrc_open(const char *path, krait_textsrc **out)
+{
+    *out = NULL;
+    krait_textsrc *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    s->jsonl = krait_textsrc_is_jsonl(path);
+    errno = 0;
+    s->gz = gzopen(path, "rb");
+    if (!s->gz) {
+        KRAIT_ERROR("%s: cannot open (%s)", path, errno ? strerror(errno) : "out of memory");
+        krait_textsrc_close(s);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    gzbuffer(s->gz, 1 << 17);
+    snprintf(s->where, sizeof s->where, "%s", path);
+    *out = s;
+    return KRAIT_STATUS_OK;
+}
+
+void krait_textsrc_close(krait_textsrc *s)
+{
+    if (!s) return;
+    if (s->gz) gzclose(s->gz);
+    cJSON_Delete(s->doc);
+    free(s->buf);
+    free(s->path);
+    free(s);
+}
+
+const char *krait_textsrc_where(const krait_textsrc *s) { return s->where; }
+long long krait_textsrc_offset(const krait_textsrc *s) { return (long long)gzoffset(s->gz); }
+
+/* Read more data so that buf holds at least want bytes after start (or the file ends). */
+static krait_status fill(krait_textsrc *s, size_t want)
+{
+    if (s->start > 0) { /* move what is left to the front */
+        memmove(s->buf, s->buf + s->start, s->len - s->start);
+        s->len -= s->start;
+        s->consumed += (long long)s->start;
+        s->start = 0;
+    }
+    if (want + 1 > s->cap) {
+        size_t c = s->cap ? s->cap : PIECE;
+        while (c < want + 1) c *= 2;
+        char *p = realloc(s->buf, c);
+        if (!p) return KRAIT_STATUS_NO_MEMORY;
+        s->buf = p;
+        s->cap = c;
+    }
+    while (!s->eof && s->len < want) {
+        size_t ask = s->cap - 1 - s->len;
+        if (ask > (1u << 30)) ask = 1u << 30;
+        int n = gzread(s->gz, s->buf + s->len, (unsigned)ask);
+        if (n < 0) {
+            int err;
+            const char *msg = gzerror(s->gz, &err);
+            KRAIT_ERROR("%s: read error after %lld bytes (%s)", s->path, s->consumed + (long long)s->len,
+                        err == Z_ERRNO ? strerror(errno) : msg);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (n == 0) s->eof = 1;
+        s->len += (size_t)n;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+static int safe_cut(const char *b, size_t p)
+{
+    return b[p - 1] == '\n' && b[p] > ' ' && b[p] < 127;
+}
+
+static krait_status next_plain(krait_textsrc *s, const char **text, size_t *len, int *new_doc)
+{
+    size_t want = PIECE;
+    for (;;) {
+        krait_status st = fill(s, want);
+        if (st) return st;
+        size_t have = s->len - s->start;
+        const char *b = s->buf + s->start;
+        size_t cut = 0;
+        if (s->eof) {
+            cut = have;
+        } else {
+            for (size_t p = have - 1; p > 0 && !cut; p--)
+                if (safe_cut(b, p)) cut = p;
+            if (!cut && want >= MAX_STRETCH) {
+                cut = have;
+                while (cut > 1 && ((unsigned char)b[cut] & 0xC0) == 0x80) cut--;
+                if (!s->warned)
+                    KRAIT_WARN("%s: more than %zu MiB without a line break: cut inside a line at byte %lld "
+                               "(BPE ids near the cut may differ from encoding the line whole)",
+                               s->path, MAX_STRETCH >> 20, s->consumed + (long long)s->start + (long long)cut);
+                s->warned = 1;
+            }
+        }
+        if (cut || s->eof) {
+            *new_doc = !s->started;
+            if (!s->started && cut == 0) { /* an empty file is an empty document */
+                s->started = 1;
+                *text = "";
+                *len = 0;
+                return KRAIT_STATUS_OK;
+            }
+            s->started = 1;
+            long long at = s->consumed + (long long)s->start;
+            if (at == 0) snprintf(s->where, sizeof s->where, "%s", s->path);
+            else snprintf(s->where, sizeof s->where, "%s (text from byte %lld)", s->path, at);
+            *text = cut ? b : NULL;
+            *len = cut;
+            s->start += cut;
+            return KRAIT_STATUS_OK;
+        }
+        want *= 2;
+    }
+}
+
+static krait_status next_jsonl(krait_textsrc *s, const char **text, size_t *len, int *new_doc)
+{
+    cJSON_Delete(s->doc);
+    s->doc = NULL;
+    for (;;) {
+        /* find the end of the next line, reading more as needed */
+        char *nl = NULL;
+        size_t scanned = 0;
+        for (;;) {
+            size_t have = s->len - s->start;
+            nl = have > scanned ? memchr(s->buf + s->start + scanned, '\n', have - scanned) : NULL;
+            if (nl || s->eof) break;
+            scanned = have;
+            krait_status st = fill(s, (have < PIECE ? PIECE : have * 2));
+            if (st) return st;
+        }
+        size_t have = s->len - s->start;
+        if (!nl && have == 0) {
+            *text = NULL;
+            *len = 0;
+            *new_doc = 0;
+            return KRAIT_STATUS_OK;
+        }
+        char *line = s->buf + s->start;
+        size_t n = nl ? (size_t)(nl - line) : have;
+        s->start += nl ? n + 1 : n;
+        s->line++;
+        snprintf(s->where, sizeof s->where, "%s:%lld", s->path, s->line);
+        size_t k = 0;
+        while (k < n && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
+        if (k == n) continue; /* blank line */
+        const char *end = NULL;
+        cJSON *o = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+        if (!o) {
+            KRAIT_ERROR("%s: malformed JSON at column %lld", s->where,
+                        (long long)((end ? end : line) - line) + 1);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        const cJSON *t = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "text") : NULL;
+        if (!cJSON_IsString(t) || !t->valuestring) {
+            KRAIT_ERROR("%s: %s", s->where, !cJSON_IsObject(o) ? "not a JSON object"
+                                            : t ? "\"text\" is not a string" : "no \"text\" field");
+            cJSON_Delete(o);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        s->doc = o;
+        *text = t->valuestring;
+        *len = strlen(t->valuestring);
+        *new_doc = 1;
+        return KRAIT_STATUS_OK;
+    }
+}
+
+krait_status krait_textsrc_next(krait_textsrc *s, const char **text, size_t *len, int *new_doc)
+{
+    *text = NULL;
+    *len = 0;
+    *new_doc = 0;
+    if (s->jsonl) return next_jsonl(s, text, len, new_doc);
+    if (s->started && s->eof && s->start == s->len) return KRAIT_STATUS_OK;
+    return next_plain(s, text, len, new_doc);
+}

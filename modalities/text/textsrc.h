@@ -1,0 +1,53 @@
+/* modalities/text/textsrc.h — reading text inputs as documents, in bounded pieces.
+ *
+ * One file is read through zlib (gzread), so `.gz` files are decompressed on the fly and plain
+ * files read as they are. Two kinds, chosen by the name:
+ *   *.jsonl, *.jsonl.gz   one JSON object per line; its "text" string is one document (blank
+ *                         lines are skipped). A line that is not an object with a "text" string
+ *                         is an error naming FILE:LINE.
+ *   anything else         the whole file is one document.
+ * A plain document comes in pieces of about 1 MiB, cut only right after a '\n' that is followed
+ * by a printable ASCII character other than space. At such a cut the GPT-NeoX pre-tokenizer
+ * splits anyway and no added token, whitespace run or UTF-8 sequence spans it, so encoding the
+ * pieces one by one gives the ids of encoding the whole document (and memory stays bounded by
+ * the piece size). A stretch of more than 64 MiB without such a cut is cut at a UTF-8 character
+ * boundary instead (one warning: the ids there may differ from a whole-document encoding).
+ * A JSONL document is one piece (a line is held whole).
+ *
+ * Errors are one logged line naming the file and the place; nothing here exits. This file does
+ * not tokenize. */
+#ifndef KRAIT_TEXTSRC_H
+#define KRAIT_TEXTSRC_H
+
+#include <stddef.h>
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct krait_textsrc krait_textsrc;
+
+/* 1 if the file's name says JSONL (.jsonl or .jsonl.gz). */
+int krait_textsrc_is_jsonl(const char *path);
+/* 1 if the file reads as text: its first 8 KiB (decompressed) hold no NUL byte. */
+int krait_textsrc_sniff_text(const char *path);
+
+krait_status krait_textsrc_open(const char *path, krait_textsrc **out);
+void krait_textsrc_close(krait_textsrc *s);
+
+/* The next piece of text (valid until the next call): *new_doc is 1 when it starts a document.
+ * At the end: OK with *text NULL and *len 0. */
+krait_status krait_textsrc_next(krait_textsrc *s, const char **text, size_t *len, int *new_doc);
+/* Where the last piece came from, for messages: "FILE:LINE" (JSONL) or "FILE" / "FILE (text
+ * from byte N)" (plain). */
+const char *krait_textsrc_where(const krait_textsrc *s);
+/* Bytes read from the file so far (compressed bytes for .gz), for progress. */
+long long krait_textsrc_offset(const krait_textsrc *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KRAIT_TEXTSRC_H */

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# tests/apps/text_app.sh KRAIT_TEXT SAMPLE_TXT — krait-text end to end on a tiny byte-level model:
+# prepare from a text file (--split-tail: val.bin is exactly the last 20% of the bytes), a
+# folder (recursive, non-text files skipped), .gz and JSONL (.jsonl.gz); train a few steps
+# (run folder: model, tokenizer recorded, metrics with validation lines, curves.svg); generate;
+# eval (bits per byte, positions TSV + SVG); a run stopped and resumed, and one interrupted by
+# SIGINT (exit 130) and resumed, repeat the uninterrupted run's train and validation losses
+# exactly; bad inputs exit 2 with one line naming the file and the problem.
+set -u
+k="$1"
+sample="$2"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fail=1; }
+jget() { tail -1 "$1" | grep -o "\"$2\":[^,}]*" | head -1 | cut -d: -f2; }
+# one-line failure: exit 2, one line (besides the device line) containing every fragment
+bad_input() { # name, fragments..., -- command...
+  local name="$1"; shift
+  local frags=()
+  while [ "$1" != "--" ]; do frags+=("$1"); shift; done
+  shift
+  "$@" >"$dir/out" 2>"$dir/err"
+  local rc=$? lines
+  lines=$(grep -vc 'device cpu' "$dir/err")
+  local ok_=1
+  for f in "${frags[@]}"; do grep -qF -- "$f" "$dir/err" || ok_=0; done
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && [ $ok_ -eq 1 ]; then ok "$name: $(grep -v 'device cpu' "$dir/err")"
+  else bad "$name: exit $rc, $lines lines:"; cat "$dir/err"; fi
+}
+
+# ---- prepare ----------------------------------------------------------------------------------
+n=$(wc -c < "$sample")
+"$k" prepare --input "$sample" --output "$dir/d1" --split-tail 0.2 --json >"$dir/p1" 2>"$dir/e1" || { bad "prepare text"; cat "$dir/e1"; }
+cut=$(( n * 8 / 10 ))  # floor(n * (1 - 0.2)), as nanoGPT's int(n * 0.9) for 0.1
+[ "$(jget "$dir/p1" train_tokens)" = "$cut" ] && [ "$(jget "$dir/p1" val_tokens)" = "$(( n - cut ))" ] &&
+  ok "prepare --split-tail 0.2: $cut train ids, $(( n - cut )) val ids" || { bad "split-tail counts"; cat "$dir/p1"; }
+if cmp -s <(od -An -v -tu2 -j32 "$dir/d1/val.bin" | tr -s ' \n' '\n' | sed '/^$/d') \
+          <(tail -c $(( n - cut )) "$sample" | od -An -v -tu1 | tr -s ' \n' '\n' | sed '/^$/d'); then
+  ok "val.bin holds exactly the last 20% of the bytes"
+else bad "val.bin content"; fi
+grep -q '"tokenizer":[[:space:]]*"bytes"' "$dir/d1/meta.json" && grep -q '"eos":[[:space:]]*256' "$dir/d1/meta.json" &&
+  ok "meta.json: bytes tokenizer, eos 256" || bad "meta.json"
+
+mkdir -p "$dir/corpus/sub/deeper" "$dir/corpus/.hidden"
+for i in 1 2 3 4 5 6; do sed -n "${i},\$p" "$sample" > "$dir/corpus/sub/doc$i.txt"; done
+cp "$sample" "$dir/corpus/sub/deeper/a.txt"
+cp "$sample" "$dir/corpus/.hidden/skip.txt"
+printf 'bin\0ary' > "$dir/corpus/blob.dat"
+"$k" prepare --input "$dir/corpus" --output "$dir/d2" --val-fraction 0.3 --json >"$dir/p2" 2>"$dir/e2" || { bad "prepare folder"; cat "$dir/e2"; }
+[ "$(jget "$dir/p2" documents)" = 7 ] && grep -q "skipped 1 non-text" "$dir/e2" &&
+  ok "prepare folder: 7 documents (recursive; hidden and binary files skipped)" || { bad "prepare folder counts"; cat "$dir/p2" "$dir/e2"; }
+tv=$(( $(jget "$dir/p2" train_tokens) + $(jget "$dir/p2" val_tokens) ))
+tb=$(jget "$dir/p2" bytes)
+[ "$tv" -eq $(( tb + 5 )) ] && ok "7 documents: ids = bytes + 5 EOS separators (train + val)" || bad "EOS count ($tv ids, $tb bytes)"
+"$k" prepare --input "$dir/corpus" --output "$dir/d2b" --val-fraction 0.3 --json >"$dir/p2b" 2>/dev/null
+cmp -s "$dir/d2/train.bin" "$dir/d2b/train.bin" && cmp -s "$dir/d2/val.bin" "$dir/d2b/val.bin" &&
+  ok "the document split is deterministic" || bad "split not deterministic"
+
+gzip -c "$sample" > "$dir/s.txt.gz"
+"$k" prepare --input "$dir/s.txt.gz" --output "$dir/d3" --split-tail 0.2 >/dev/null 2>"$dir/e3" || { bad "prepare .gz"; cat "$dir/e3"; }
+cmp -s "$dir/d1/train.bin" "$dir/d3/train.bin" && cmp -s "$dir/d1/val.bin" "$dir/d3/val.bin" &&
+  ok "prepare .gz == prepare of the text" || bad "prepare .gz differs"
+
+printf '{"text": "first document\\n"}\n\n{"id": 2, "text": "second \\u00e9"}\n{"text": "third"}\n' > "$dir/c.jsonl"
+gzip -c "$dir/c.jsonl" > "$dir/c2.jsonl.gz"
+"$k" prepare --input "$dir/c.jsonl" "$dir/c2.jsonl.gz" --output "$dir/d4" --val-fraction 0 --json >"$dir/p4" 2>"$dir/e4" || { bad "prepare jsonl"; cat "$dir/e4"; }
+# 2 x (15 + 9 + 5 bytes) + 5 separators
+[ "$(jget "$dir/p4" documents)" = 6 ] && [ "$(jget "$dir/p4" train_tokens)" = 63 ] &&
+  ok "prepare .jsonl + .jsonl.gz: 6 documents, 63 ids" || { bad "prepare jsonl counts"; cat "$dir/p4"; }
+
+# ---- train, generate, eval ---------------------------------------------------------------------
+cat > "$dir/tiny.json" <<'JSON'
+{ "hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 257, "state_size": 4,
+  "krait": { "tokenizer": "bytes" },
+  "train": { "batch": 2, "seq_len": 32, "lr": 3e-3, "warmup": 5, "steps": 30 } }
+JSON
+targs=(train --config "$dir/tiny.json" --data "$dir/d2" --eval-every 10 --val-tokens 256 --device cpu-ref --seed 3)
+"$k" "${targs[@]}" --out "$dir/A" --json >"$dir/tA" 2>"$dir/eA" || { bad "train"; cat "$dir/eA"; }
+[ "$(grep -c '"loss"' "$dir/A/metrics.jsonl")" -eq 30 ] && [ "$(grep -c '"val_loss"' "$dir/A/metrics.jsonl")" -eq 3 ] &&
+  ok "train: 30 step lines, 3 validation lines" || { bad "train metrics"; cat "$dir/A/metrics.jsonl" | head; }
+[ -n "$(jget "$dir/tA" val_bpb)" ] && ok "train --json: val_loss $(jget "$dir/tA" val_loss), val_bpb $(jget "$dir/tA" val_bpb)" || bad "train json"
+grep -q '<svg' "$dir/A/curves.svg" && grep -q 'validation loss' "$dir/A/curves.svg" && grep -q '</svg>' "$dir/A/curves.svg" &&
+  ok "curves.svg written" || bad "curves.svg"
+grep -q '"tokenizer":[[:space:]]*"bytes"' "$dir/A/config.json" && [ -f "$dir/A/model.safetensors" ] &&
+  ok "run folder: model at the top level, tokenizer bytes recorded" || bad "run folder"
+
+"$k" generate --model "$dir/A" --prompt "The river" --max-tokens 24 --seed 2 >"$dir/g1" 2>"$dir/ge1"
+rc=$?
+[ $rc -eq 0 ] && grep -q "tokens/s" "$dir/ge1" &&
+  ok "generate: $(tail -1 "$dir/ge1")" || { bad "generate (exit $rc)"; cat "$dir/ge1"; }
+"$k" generate --model "$dir/A" --prompt "The river" --max-tokens 24 --seed 2 >"$dir/g2" 2>/dev/null
+cmp -s "$dir/g1" "$dir/g2" && ok "generate: the same seed gives the same text" || bad "generate not reproducible"
+"$k" generate --model "$dir/A" --max-tokens 8 --batch 3 --temperature 0 --json >"$dir/g3" 2>/dev/null &&
+  [ "$(grep -c '=== sample' "$dir/g3")" -eq 3 ] && ok "generate --batch 3 from EOS" || { bad "generate batch"; cat "$dir/g3"; }
+
+"$k" eval --model "$dir/A" --input "$sample" --tsv "$dir/pos.tsv" --json >"$dir/ev" 2>"$dir/eev" || { bad "eval"; cat "$dir/eev"; }
+loss=$(jget "$dir/ev" loss) bpb=$(jget "$dir/ev" bits_per_byte)
+awk -v l="$loss" -v b="$bpb" 'BEGIN { exit !(l > 0 && (b - l / log(2)) < 1e-9 && (l / log(2) - b) < 1e-9) }' &&
+  ok "eval: loss $loss, bits per byte $bpb = loss / ln 2 (bytes)" || { bad "eval bpb"; cat "$dir/ev"; }
+[ "$(head -1 "$dir/pos.tsv")" = "$(printf 'from\tto\ttokens\tloss')" ] && grep -q '<svg' "$dir/pos.svg" &&
+  ok "eval --tsv: positions TSV and SVG" || bad "eval positions"
+gzip -c "$sample" > "$dir/sample.txt.gz"
+"$k" eval --model "$dir/A" --input "$dir/sample.txt.gz" --json >"$dir/ev2" 2>/dev/null
+[ "$(jget "$dir/ev2" loss)" = "$loss" ] && ok "eval of the .gz == eval of the text" || bad "eval .gz differs"
+
+# ---- resume -----------------------------------------------------------------------------------
+losses() { grep -o '^{"step": [0-9]*, "[a-z_]*": [^,]*' "$1/metrics.jsonl"; }
+"$k" "${targs[@]}" --out "$dir/B" --stop-at 17 >/dev/null 2>"$dir/eB" && [ "$(cat "$dir/B/checkpoints/latest")" = step-17 ] &&
+  ok "--stop-at 17: checkpoint step-17" || { bad "stop-at"; cat "$dir/eB"; }
+"$k" "${targs[@]}" --resume "$dir/B" >/dev/null 2>"$dir/eB2" || { bad "resume"; cat "$dir/eB2"; }
+if cmp -s <(losses "$dir/A") <(losses "$dir/B"); then ok "stop + resume: train and validation losses identical"
+else bad "stop + resume differs"; diff <(losses "$dir/A") <(losses "$dir/B") | head -5; fi
+"$k" "${targs[@]}" --out "$dir/C" --steps 100000 >/dev/null 2>"$dir/eC" &
+pid=$!
+for _ in $(seq 50); do grep -q '"step": 3,' "$dir/C/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] && [ -f "$dir/C/checkpoints/latest" ] && grep -q "interrupted at step" "$dir/eC" &&
+  ok "SIGINT: exit 130 with a checkpoint at $(cat "$dir/C/checkpoints/latest")" || { bad "SIGINT (exit $rc)"; cat "$dir/eC"; }
+
+# ---- bad input --------------------------------------------------------------------------------
+bad_input "missing input" "$dir/nope.txt" "cannot open" -- "$k" prepare --input "$dir/nope.txt" --output "$dir/x"
+mkdir -p "$dir/empty"; printf '\0\1' > "$dir/empty/b.bin"
+bad_input "folder with no text" "$dir/empty" "no text files" -- "$k" prepare --input "$dir/empty" --output "$dir/x"
+printf '{"text": "a"}\n{"text": "b"\n' > "$dir/bad.jsonl"
+bad_input "malformed JSONL" "$dir/bad.jsonl:2" "malformed JSON" -- "$k" prepare --input "$dir/bad.jsonl" --output "$dir/x"
+printf '{"text": "a"}\n{"txt": "b"}\n' > "$dir/bad2.jsonl"
+bad_input "JSONL without text" "$dir/bad2.jsonl:2" 'no "text" field' -- "$k" prepare --input "$dir/bad2.jsonl" --output "$dir/x"
+bad_input "empty prompt" "prompt is empty" -- "$k" generate --model "$dir/A" --prompt ""
+: > "$dir/empty.txt"
+bad_input "empty prompt file" "$dir/empty.txt" "prompt is empty" -- "$k" generate --model "$dir/A" --prompt-file "$dir/empty.txt"
+sed 's/"vocab_size": 257/"vocab_size": 256/' "$dir/tiny.json" > "$dir/v256.json"
+bad_input "vocabulary does not fit" "$dir/v256.json" "vocab_size 256" "257 ids" -- "$k" train --config "$dir/v256.json" --data "$dir/d2" --out "$dir/x" --steps 1
+bad_input "data folder missing" "$dir/nodata" -- "$k" train --config "$dir/tiny.json" --data "$dir/nodata" --out "$dir/x" --steps 1
+cp -r "$dir/d2" "$dir/d5"; printf 'XXXX' | dd of="$dir/d5/train.bin" conv=notrunc 2>/dev/null
+bad_input "corrupt token file" "$dir/d5/train.bin" "bad magic" -- "$k" train --config "$dir/tiny.json" --data "$dir/d5" --out "$dir/x" --steps 1
+bad_input "eval of a missing file" "$dir/nope.txt" -- "$k" eval --model "$dir/A" --input "$dir/nope.txt"
+bad_input "generate without a model" "$dir/nomodel" -- "$k" generate --model "$dir/nomodel" --prompt hi
+exit $fail

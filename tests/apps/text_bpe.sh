@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# tests/apps/text_bpe.sh KRAIT_TEXT SAMPLE_TXT DATA_DIR — krait-text with the GPT-NeoX BPE
+# tokenizer (DATA_DIR/text/gpt-neox-20b/tokenizer.json, from ../shared/data): prepare copies
+# tokenizer.json beside the token files (uint16 ids, EOS = <|endoftext|>); a tiny model trains
+# and its run folder carries tokenizer.json, so generate and eval load it as it is, with bits per
+# byte from the real byte count; invalid UTF-8 and a tokenizer larger than the model's vocabulary
+# exit 2 with one line. Exits 77 (skipped) when the data or the BPE tokenizer is not available.
+set -u
+k="$1"
+sample="$2"
+tokj="$3/text/gpt-neox-20b/tokenizer.json"
+[ -f "$tokj" ] || { echo "skip: $tokj not found"; exit 77; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fail=1; }
+jget() { tail -1 "$1" | grep -o "\"$2\":[^,}]*" | head -1 | cut -d: -f2; }
+
+"$k" prepare --input "$sample" --output "$dir/d" --tokenizer "$tokj" --split-tail 0.25 --json >"$dir/p" 2>"$dir/e"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "not supported" "$dir/e"; then echo "skip: this build has no BPE tokenizer yet"; exit 77; fi
+[ $rc -eq 0 ] && [ -f "$dir/d/tokenizer.json" ] && grep -q '"tokenizer":[[:space:]]*"tokenizer.json"' "$dir/d/meta.json" &&
+  ok "prepare with BPE: $(jget "$dir/p" train_tokens) + $(jget "$dir/p" val_tokens) ids, tokenizer.json copied" ||
+  { bad "prepare BPE (exit $rc)"; cat "$dir/e"; }
+vocab=$(jget "$dir/p" vocab)
+cat > "$dir/tiny.json" <<JSON
+{ "hidden_size": 16, "num_hidden_layers": 1, "vocab_size": $vocab, "state_size": 4,
+  "train": { "batch": 2, "seq_len": 16, "lr": 3e-3, "warmup": 2, "steps": 4 } }
+JSON
+"$k" train --config "$dir/tiny.json" --data "$dir/d" --out "$dir/A" --eval-every 2 --device cpu --json >"$dir/t" 2>"$dir/et" &&
+  [ -f "$dir/A/tokenizer.json" ] && ok "train: run folder has tokenizer.json; val_bpb $(jget "$dir/t" val_bpb)" ||
+  { bad "train BPE"; cat "$dir/et"; }
+"$k" generate --model "$dir/A" --prompt "The river" --max-tokens 8 >/dev/null 2>"$dir/eg" && ok "generate with BPE" ||
+  { bad "generate BPE"; cat "$dir/eg"; }
+"$k" eval --model "$dir/A" --input "$sample" --json >"$dir/ev" 2>"$dir/eev"
+[ "$(jget "$dir/ev" bytes)" = "$(wc -c < "$sample")" ] && [ "$(jget "$dir/ev" tokens)" -lt "$(wc -c < "$sample")" ] &&
+  ok "eval with BPE: $(jget "$dir/ev" tokens) tokens over $(jget "$dir/ev" bytes) bytes, $(jget "$dir/ev" bits_per_byte) bits per byte" ||
+  { bad "eval BPE"; cat "$dir/ev" "$dir/eev"; }
+
+printf 'good text\n\xff\xfe bad\n' > "$dir/bad.txt"
+"$k" prepare --input "$dir/bad.txt" --output "$dir/x" --tokenizer "$tokj" >/dev/null 2>"$dir/eb"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$dir/eb")" -eq 1 ] && grep -q "bad.txt" "$dir/eb" && grep -q "invalid UTF-8" "$dir/eb" &&
+  ok "invalid UTF-8: $(cat "$dir/eb")" || { bad "invalid UTF-8 (exit $rc)"; cat "$dir/eb"; }
+sed "s/\"vocab_size\": $vocab/\"vocab_size\": 1000/" "$dir/tiny.json" > "$dir/small.json"
+"$k" train --config "$dir/small.json" --data "$dir/d" --out "$dir/x" --steps 1 >/dev/null 2>"$dir/ev2"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$dir/ev2")" -eq 1 ] && grep -q "vocab_size 1000" "$dir/ev2" && grep -q "$vocab ids" "$dir/ev2" &&
+  ok "tokenizer larger than the model (train): $(cat "$dir/ev2")" || { bad "vocab check (exit $rc)"; cat "$dir/ev2"; }
+# the byte-level preset on BPE data: its vocabulary does not hold the tokenizer's ids
+"$k" train --config "$(dirname "$0")/../../configs/text-bytes-shakespeare.json" --data "$dir/d" --out "$dir/x" --steps 1 \
+  >/dev/null 2>"$dir/ev3"
+[ $? -eq 2 ] && grep -q "vocab_size 257" "$dir/ev3" && ok "byte preset on BPE data refused" || { bad "byte preset on BPE data"; cat "$dir/ev3"; }
+exit $fail

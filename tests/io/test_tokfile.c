@@ -1,0 +1,204 @@
+/* tests/io/test_tokfile.c — token files and text inputs (modalities/text):
+ *  - tokfile: random ids round-trip through writer and mmap reader at both widths; ids that do
+ *    not fit the width are refused; truncate + reread (the --split-tail path); a corrupt or
+ *    truncated file (bad magic, version, width, size) is refused with one error naming it.
+ *  - textsrc: a multi-MiB document comes back in pieces that concatenate to the original, each
+ *    cut right after '\n' before a printable non-space character; the same through gzip; JSONL
+ *    documents, blank lines skipped, and a malformed line / a missing "text" named FILE:LINE. */
+#include "textsrc.h"
+#include "tokfile.h"
+
+#include "io_util.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static void roundtrip(const char *dir, int width)
+{
+    const char *path = io_path(dir, width == 2 ? "u16.bin" : "u32.bin");
+    size_t n = 100000 + (size_t)(tu_next() % 5000);
+    int32_t max = width == 2 ? 65535 : 2000000000;
+    int32_t *ids = malloc(n * sizeof *ids), *got = malloc(n * sizeof *got);
+    for (size_t i = 0; i < n; i++) ids[i] = (int32_t)(tu_next() % ((uint64_t)max + 1));
+    ids[0] = 0, ids[1] = max;
+    krait_tokfile_writer *w;
+    tu_check(krait_tokfile_create(path, width, &w) == 0, "create %d-byte file", width);
+    /* in uneven pieces */
+    for (size_t at = 0; at < n;) {
+        size_t k = 1 + (size_t)(tu_next() % 30000);
+        if (k > n - at) k = n - at;
+        tu_check(krait_tokfile_append(w, ids + at, k) == 0, "append");
+        at += k;
+    }
+    tu_check(krait_tokfile_finish(w) == 0, "finish");
+    krait_tokfile *f;
+    tu_check(krait_tokfile_open(path, &f) == 0, "open %d-byte file", width);
+    if (!f) return;
+    tu_check(krait_tokfile_count(f) == n && krait_tokfile_id_bytes(f) == width, "count %zu, width %d", n, width);
+    krait_tokfile_read(f, got, 0, n);
+    tu_check(!memcmp(got, ids, n * sizeof *ids), "%d-byte ids round-trip", width);
+    krait_tokfile_read(f, got, n - 7, 7);
+    tu_check(!memcmp(got, ids + n - 7, 7 * sizeof *ids), "read at an offset");
+    krait_tokfile_close(f);
+    free(ids);
+    free(got);
+}
+
+static void corrupt(const char *dir, io_cap *cap)
+{
+    const char *path = io_path(dir, "c.bin");
+    int32_t ids[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+    krait_tokfile_writer *w;
+    krait_tokfile_create(path, 2, &w);
+    krait_tokfile_append(w, ids, 10);
+    krait_tokfile_finish(w);
+    size_t n;
+    uint8_t *good = io_read(path, &n);
+    tu_check(good && n == 32 + 20, "file size 32 + 20");
+    struct { const char *what; size_t off; uint8_t val; size_t len; const char *frag; } cases[] = {
+        { "bad magic", 0, 'X', n, "bad magic" },
+        { "version 2", 8, 2, n, "version 2" },
+        { "width 3", 12, 3, n, "must be 2 or 4" },
+        { "count 11", 16, 11, n, "truncated or corrupt" },
+        { "truncated", 0, 'K', n - 1, "truncated or corrupt" },
+        { "header only half", 0, 'K', 20, "too short" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t *b = malloc(n);
+        memcpy(b, good, n);
+        b[cases[i].off] = cases[i].val;
+        io_write(path, b, cases[i].len);
+        io_cap_reset(cap);
+        krait_tokfile *f = NULL;
+        krait_status s = krait_tokfile_open(path, &f);
+        tu_check(s == KRAIT_STATUS_BAD_INPUT && !f, "%s refused", cases[i].what);
+        tu_check(strstr(cap->last_error, path) != NULL, "%s: the message names the file", cases[i].what);
+        io_cap_one_error(cap, cases[i].what, cases[i].frag);
+        free(b);
+    }
+    io_cap_reset(cap);
+    krait_tokfile *f = NULL;
+    tu_check(krait_tokfile_open(io_path(dir, "missing.bin"), &f) == KRAIT_STATUS_BAD_INPUT, "missing file refused");
+    io_cap_one_error(cap, "missing", "missing.bin");
+    /* ids that do not fit */
+    krait_tokfile_create(path, 2, &w);
+    int32_t big = 65536, neg = -1;
+    io_cap_reset(cap);
+    tu_check(krait_tokfile_append(w, &big, 1) == KRAIT_STATUS_BAD_INPUT, "id 65536 refused in a uint16 file");
+    io_cap_one_error(cap, "too large id", "does not fit");
+    tu_check(krait_tokfile_append(w, &neg, 1) == KRAIT_STATUS_BAD_INPUT, "id -1 refused");
+    /* truncate + reread */
+    krait_tokfile_append(w, ids, 10);
+    int32_t back[4];
+    tu_check(krait_tokfile_reread(w, back, 6, 4) == 0 && back[0] == 7 && back[3] == 10, "reread the tail");
+    tu_check(krait_tokfile_truncate(w, 6) == 0 && krait_tokfile_written(w) == 6, "truncate to 6");
+    krait_tokfile_append(w, ids, 2);
+    krait_tokfile_finish(w);
+    tu_check(krait_tokfile_open(path, &f) == 0 && krait_tokfile_count(f) == 8, "8 ids after truncate + append");
+    if (f) {
+        int32_t all[8];
+        krait_tokfile_read(f, all, 0, 8);
+        tu_check(all[5] == 6 && all[6] == 1 && all[7] == 2, "truncated content");
+        krait_tokfile_close(f);
+    }
+    free(good);
+}
+
+/* Read all pieces of path; check each cut and the concatenation against want. */
+static void pieces(const char *path, const char *want, size_t want_len, const char *what)
+{
+    krait_textsrc *s;
+    tu_check(krait_textsrc_open(path, &s) == 0, "%s: open", what);
+    char *all = malloc(want_len + 1);
+    size_t n = 0;
+    int n_pieces = 0, docs = 0, bad_cut = 0;
+    for (;;) {
+        const char *t;
+        size_t len;
+        int nd;
+        if (krait_textsrc_next(s, &t, &len, &nd) || !t) break;
+        docs += nd;
+        if (n + len > want_len) break;
+        memcpy(all + n, t, len);
+        n += len;
+        n_pieces++;
+        if (n < want_len && !(all[n - 1] == '\n' && want[n] > ' ' && want[n] < 127)) bad_cut = 1;
+    }
+    krait_textsrc_close(s);
+    tu_check(n == want_len && !memcmp(all, want, n), "%s: %d pieces concatenate to the %zu bytes", what, n_pieces, want_len);
+    tu_check(n_pieces > 2 && docs == 1 && !bad_cut, "%s: cut only after a newline before a printable character", what);
+    free(all);
+}
+
+static void text_inputs(const char *dir, io_cap *cap)
+{
+    /* ~3 MiB of lines, some starting with spaces (not a safe cut), some blank */
+    size_t cap_b = 3u << 20, n = 0;
+    char *text = malloc(cap_b + 256);
+    while (n < cap_b) {
+        int kind = (int)(tu_next() % 4);
+        if (kind == 0) text[n++] = ' ';
+        if (kind == 1) text[n++] = '\n';
+        int len = (int)(tu_next() % 120);
+        for (int i = 0; i < len; i++) text[n++] = (char)('a' + tu_next() % 26);
+        text[n++] = '\n';
+    }
+    const char *plain = io_path(dir, "doc.txt");
+    io_write(plain, text, n);
+    pieces(plain, text, n, "plain");
+    const char *gz = io_path(dir, "doc.txt.gz");
+    gzFile g = gzopen(gz, "wb");
+    gzwrite(g, text, (unsigned)n);
+    gzclose(g);
+    pieces(gz, text, n, "gzip");
+    free(text);
+
+    const char *jl = io_path(dir, "d.jsonl");
+    const char *good = "{\"text\": \"one\\nline\"}\n\n  \n{\"id\": 3, \"text\": \"two\"}\n";
+    io_write(jl, good, strlen(good));
+    krait_textsrc *s;
+    krait_textsrc_open(jl, &s);
+    const char *t;
+    size_t len;
+    int nd, docs = 0, ok = 1;
+    while (!krait_textsrc_next(s, &t, &len, &nd) && t) {
+        ok &= nd == 1 && (docs ? !strcmp(t, "two") : !strcmp(t, "one\nline"));
+        docs++;
+    }
+    krait_textsrc_close(s);
+    tu_check(ok && docs == 2, "JSONL: two documents, blank lines skipped");
+    struct { const char *text, *frag; } bad[] = {
+        { "{\"text\": \"a\"}\n{\"text\": \"b\"\n", "d.jsonl:2: malformed JSON" },
+        { "{\"text\": \"a\"}\n\n{\"txt\": \"b\"}\n", "d.jsonl:3: no \"text\" field" },
+        { "[1, 2]\n", "d.jsonl:1: not a JSON object" },
+        { "{\"text\": 5}\n", "d.jsonl:1: \"text\" is not a string" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        io_write(jl, bad[i].text, strlen(bad[i].text));
+        krait_textsrc_open(jl, &s);
+        io_cap_reset(cap);
+        krait_status st = KRAIT_STATUS_OK;
+        while (!(st = krait_textsrc_next(s, &t, &len, &nd)) && t) {}
+        krait_textsrc_close(s);
+        tu_check(st == KRAIT_STATUS_BAD_INPUT, "bad JSONL %zu refused", i);
+        io_cap_one_error(cap, "bad JSONL", bad[i].frag);
+    }
+}
+
+int main(void)
+{
+    tu_init("test_tokfile");
+    static io_cap cap;
+    io_cap_begin(&cap);
+    const char *dir = io_tmpdir("tokfile");
+    roundtrip(dir, 2);
+    roundtrip(dir, 4);
+    corrupt(dir, &cap);
+    text_inputs(dir, &cap);
+    io_cap_end();
+    io_rmdir(dir);
+    return tu_finish();
+}
