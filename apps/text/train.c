@@ -164,11 +164,12 @@ done:
 static void on_step(void *user, const krait_step_info *i)
 {
     run_ctx *c = user;
-    char eta[32], tot[32] = "";
+    char eta[32], tot[32] = "", val[32] = "-";
     krait_run_files_step(c->rf, i);
     if (i->total_steps > 0) snprintf(tot, sizeof tot, "/%d", i->total_steps);
-    krait_progress_line(c->prog, 0, "step %d%s loss %.4f val %.4f lr %.2e %.0f tok/s elapsed %.0fs ETA %s", i->step,
-                        tot, i->loss, c->last_val, i->lr, i->tokens_per_s, i->elapsed_s,
+    if (isfinite(c->last_val)) snprintf(val, sizeof val, "%.4f", c->last_val);
+    krait_progress_line(c->prog, 0, "step %d%s loss %.4f val %s lr %.2e %.0f tok/s elapsed %.0fs ETA %s", i->step,
+                        tot, i->loss, val, i->lr, i->tokens_per_s, i->elapsed_s,
                         krait_fmt_duration(i->eta_s, eta));
 }
 
