@@ -48,7 +48,9 @@ static krait_status stream_open(tok_stream *s, const char *path, const krait_tok
     s->path = path;
     s->tok = tok;
     s->eos = krait_tokenizer_eos(tok);
-    return krait_textsrc_open(path, &s->src);
+    krait_status st = krait_textsrc_open(path, &s->src);
+    if (!st) krait_textsrc_set_byte_cuts(s->src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BYTES);
+    return st;
 }
 
 static void stream_close(tok_stream *s)

@@ -18,6 +18,7 @@ struct krait_textsrc {
     char *path;
     gzFile gz;
     int jsonl, eof, started, warned;
+    int byte_cuts;          /* cut anywhere outside a possible "<...>" special (byte tokenizer) */
     char *buf;              /* buf[start, len): data read but not yet handed out */
     size_t start, len, cap;
     long long consumed;     /* uncompressed bytes handed out before buf[start] */
@@ -116,10 +117,16 @@ static krait_status fill(krait_textsrc *s, size_t want)
     return KRAIT_STATUS_OK;
 }
 
-static int safe_cut(const char *b, size_t p)
+static int safe_cut(const krait_textsrc *s, const char *b, size_t p)
 {
+    if (s->byte_cuts) { /* no '<' in the 31 bytes before p: no special token spans the cut */
+        size_t from = p > 31 ? p - 31 : 0;
+        return p >= 31 && !memchr(b + from, '<', p - from);
+    }
     return b[p - 1] == '\n' && b[p] > ' ' && b[p] < 127;
 }
+
+void krait_textsrc_set_byte_cuts(krait_textsrc *s, int on) { s->byte_cuts = on; }
 
 static krait_status next_plain(krait_textsrc *s, const char **text, size_t *len, int *new_doc)
 {
@@ -134,7 +141,7 @@ static krait_status next_plain(krait_textsrc *s, const char **text, size_t *len,
             cut = have;
         } else {
             for (size_t p = have - 1; p > 0 && !cut; p--)
-                if (safe_cut(b, p)) cut = p;
+                if (safe_cut(s, b, p)) cut = p;
             if (!cut && want >= MAX_STRETCH) {
                 cut = have;
                 while (cut > 1 && ((unsigned char)b[cut] & 0xC0) == 0x80) cut--;

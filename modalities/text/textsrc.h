@@ -37,6 +37,12 @@ int krait_textsrc_sniff_text(const char *path);
 krait_status krait_textsrc_open(const char *path, krait_textsrc **out);
 void krait_textsrc_close(krait_textsrc *s);
 
+/* For the byte tokenizer: pieces may be cut at any byte, except within 31 bytes after a '<'
+ * (the byte tokenizer's special tokens, "<|endoftext|>", start with '<' and are shorter than
+ * 32 bytes), so the ids are the same as for the whole file and memory stays at the piece size
+ * even for text without line breaks. */
+void krait_textsrc_set_byte_cuts(krait_textsrc *s, int on);
+
 /* The next piece of text (valid until the next call): *new_doc is 1 when it starts a document.
  * At the end: OK with *text NULL and *len 0. */
 krait_status krait_textsrc_next(krait_textsrc *s, const char **text, size_t *len, int *new_doc);
