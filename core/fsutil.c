@@ -96,7 +96,7 @@ static int write_all(int fd, const void *data, size_t n)
     return 1;
 }
 
-krait_status krait_fs_write_atomic(const char *path, const void *data, size_t n)
+krait_status krait_fs_write_atomic_with(const char *path, int (*emit)(int fd, void *ctx), void *ctx)
 {
     krait_status st = KRAIT_STATUS_IO;
     char *tmp = tmp_name(path), *dir = dir_of(path);
@@ -114,7 +114,7 @@ krait_status krait_fs_write_atomic(const char *path, const void *data, size_t n)
         tmp = NULL;
         goto fail;
     }
-    if (fchmod(fd, 0644) != 0 || !write_all(fd, data, n) || fsync(fd) != 0) {
+    if (fchmod(fd, 0644) != 0 || !emit(fd, ctx) || fsync(fd) != 0) {
         KRAIT_ERROR("%s: writing %s failed: %s", path, tmp, strerror(errno));
         goto fail;
     }
@@ -134,6 +134,23 @@ fail:
     free(tmp);
     free(dir);
     return st;
+}
+
+typedef struct bytes_ctx {
+    const void *data;
+    size_t n;
+} bytes_ctx;
+
+static int emit_bytes(int fd, void *ctx)
+{
+    const bytes_ctx *b = ctx;
+    return write_all(fd, b->data, b->n);
+}
+
+krait_status krait_fs_write_atomic(const char *path, const void *data, size_t n)
+{
+    bytes_ctx b = { data, n };
+    return krait_fs_write_atomic_with(path, emit_bytes, &b);
 }
 
 /* Copy src into the already created temporary fd (the fallback of publish). */

@@ -6,7 +6,7 @@
  * Every function logs one line naming the path and the problem on failure and returns
  * KRAIT_STATUS_BAD_INPUT (a path the user named is wrong: missing, not a folder, no
  * permission) or KRAIT_STATUS_IO (the OS failed). POSIX only. This file does not know about
- * safetensors (safetensors.h has its own crash-safe writer) or about checkpoints. */
+ * safetensors or checkpoints (their writers use krait_fs_write_atomic_with). */
 #ifndef KRAIT_FSUTIL_H
 #define KRAIT_FSUTIL_H
 
@@ -27,6 +27,8 @@ int krait_fs_is_file(const char *path);   /* 1 if path is a regular file (symlin
 /* Write n bytes to path: `path.tmp-XXXXXX` beside it, fsync, rename over path, fsync the
  * folder. On failure path is untouched and the temporary is removed. */
 krait_status krait_fs_write_atomic(const char *path, const void *data, size_t n);
+/* The same, with the content written by emit(fd, ctx) (returns 0 on a failed write, errno set). */
+krait_status krait_fs_write_atomic_with(const char *path, int (*emit)(int fd, void *ctx), void *ctx);
 
 /* fsync a folder so that renames and creations inside it are durable. */
 krait_status krait_fs_sync_dir(const char *dir);

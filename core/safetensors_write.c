@@ -12,6 +12,7 @@
 #include "safetensors_impl.h"
 
 #include "bf16.h"
+#include "fsutil.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -358,71 +359,11 @@ static int st_emit(int fd, const st_content *c)
     return 1;
 }
 
-static krait_status st_sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL)) {
-        KRAIT_ERROR("%s: cannot sync the folder: %s", dir, strerror(errno));
-        if (fd >= 0) close(fd);
-        return KRAIT_STATUS_IO;
-    }
-    close(fd);
-    return KRAIT_STATUS_OK;
-}
-
-static char *st_dirname(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) return strdup(".");
-    size_t k = slash == path ? 1 : (size_t)(slash - path);
-    char *d = malloc(k + 1);
-    if (d) {
-        memcpy(d, path, k);
-        d[k] = '\0';
-    }
-    return d;
-}
+static int st_emit_cb(int fd, void *ctx) { return st_emit(fd, ctx); }
 
 static krait_status st_write_atomic(const char *path, const st_content *c)
 {
-    krait_status st = KRAIT_STATUS_IO;
-    size_t k = strlen(path);
-    char *tmp = malloc(k + 16), *dir = st_dirname(path);
-    int fd = -1;
-    if (!tmp || !dir) {
-        st = KRAIT_STATUS_NO_MEMORY;
-        KRAIT_ERROR("%s: out of memory", path);
-        goto fail;
-    }
-    memcpy(tmp, path, k);
-    memcpy(tmp + k, ".tmp-XXXXXX", 12);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = krait_sti_errno_status(errno);
-        KRAIT_ERROR("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-        free(tmp);
-        tmp = NULL;
-        goto fail;
-    }
-    if (fchmod(fd, 0644) != 0 || !st_emit(fd, c) || fsync(fd) != 0) {
-        KRAIT_ERROR("%s: writing %s failed: %s", path, tmp, strerror(errno));
-        goto fail;
-    }
-    int rc = close(fd);
-    fd = -1;
-    if (rc != 0 || rename(tmp, path) != 0) {
-        KRAIT_ERROR("%s: %s failed: %s", path, rc ? "close" : "rename", strerror(errno));
-        goto fail;
-    }
-    free(tmp);
-    tmp = NULL;
-    st = st_sync_dir(dir);
-fail:
-    if (fd >= 0) close(fd);
-    if (tmp) unlink(tmp);
-    free(tmp);
-    free(dir);
-    return st;
+    return krait_fs_write_atomic_with(path, st_emit_cb, (void *)c);
 }
 
 /* Writes items (in any order) as one safetensors file. */
@@ -505,7 +446,7 @@ static krait_status st_remove_stale(const char *dir, unsigned nshards)
         free(p);
     }
     closedir(d);
-    return st == KRAIT_STATUS_OK ? st_sync_dir(dir) : st;
+    return st == KRAIT_STATUS_OK ? krait_fs_sync_dir(dir) : st;
 }
 
 static int cmp_item_name(const void *a, const void *b)
