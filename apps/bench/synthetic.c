@@ -151,8 +151,9 @@ static krait_status on_check(void *user, krait_trainer *t)
 
 /* What the run needs back on resume besides the trainer: the task (checked) and the counters
  * of the early stop. */
-static char *app_state(const train_ctx *c)
+static char *app_state(void *user)
 {
+    const train_ctx *c = user;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "task", c->o->task);
     cJSON_AddNumberToObject(o, "train_len", (double)c->o->train_len);
@@ -192,12 +193,7 @@ static krait_status restore_app_state(train_ctx *c, const char *json, const char
 static krait_status on_checkpoint(void *user, krait_trainer *t)
 {
     train_ctx *c = user;
-    if (!c->rf->out || t->opt->step == c->rf->saved_step) return KRAIT_STATUS_OK;
-    char *app = app_state(c);
-    krait_status s = app ? krait_run_files_checkpoint(c->rf, t, c->ds, app) : KRAIT_STATUS_NO_MEMORY;
-    free(app);
-    if (!s) krait_progress_line(c->prog, 1, "step %d: checkpoint written to %s", t->opt->step, c->rf->out);
-    return s;
+    return krait_run_files_checkpoint(c->rf, t, c->ds, app_state, c, c->prog);
 }
 
 static int stop_requested(void *user)

@@ -68,13 +68,19 @@ void krait_run_files_step(krait_run_files *rf, const krait_step_info *i)
 }
 
 krait_status krait_run_files_checkpoint(krait_run_files *rf, const krait_trainer *t,
-                                        const krait_data_source *ds, const char *app_state)
+                                        const krait_data_source *ds, char *(*app_state)(void *user),
+                                        void *user, krait_progress *prog)
 {
     if (!rf->out || t->opt->step == rf->saved_step) return KRAIT_STATUS_OK;
+    char *app = app_state ? app_state(user) : NULL;
+    if (app_state && !app) return KRAIT_STATUS_NO_MEMORY;
     if (rf->metrics) fflush(rf->metrics);
-    krait_status s = krait_checkpoint_save(t, ds, app_state, rf->out, rf->keep);
-    if (!s) rf->saved_step = t->opt->step;
-    return s;
+    krait_status s = krait_checkpoint_save(t, ds, app, rf->out, rf->keep);
+    free(app);
+    if (s) return s;
+    rf->saved_step = t->opt->step;
+    if (prog) krait_progress_line(prog, 1, "step %d: checkpoint written to %s", t->opt->step, rf->out);
+    return KRAIT_STATUS_OK;
 }
 
 void krait_run_files_close(krait_run_files *rf)

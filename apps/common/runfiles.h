@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "cli.h"
 #include "train.h"
 
 typedef struct krait_run_files {
@@ -27,9 +28,12 @@ const char *krait_run_default_out(const char *resume_dir);
  * cut after resumed_step for a resumed one. Exits 1 or 2 with one line on failure. */
 void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int resumed_step);
 void krait_run_files_step(krait_run_files *rf, const krait_step_info *info);
-/* A checkpoint of t at its current step (nothing when out is NULL or the step is saved). */
+/* A checkpoint of t at its current step (nothing when out is NULL or the step is saved), with
+ * the app's own state app_state(user) (malloc'd JSON; NULL function: none), and a line on prog
+ * when written. */
 krait_status krait_run_files_checkpoint(krait_run_files *rf, const krait_trainer *t,
-                                        const krait_data_source *ds, const char *app_state);
+                                        const krait_data_source *ds, char *(*app_state)(void *user),
+                                        void *user, krait_progress *prog);
 void krait_run_files_close(krait_run_files *rf);
 
 #endif /* KRAIT_RUNFILES_H */

@@ -195,8 +195,9 @@ static krait_status on_eval(void *user, krait_trainer *t)
     return KRAIT_STATUS_OK;
 }
 
-static char *app_state(const run_ctx *c)
+static char *app_state(void *user)
 {
+    const run_ctx *c = user;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "data_train_tokens", (double)c->data_tokens);
     cJSON_AddNumberToObject(o, "data_vocab", c->vocab);
@@ -222,12 +223,7 @@ static krait_status check_app_state(const run_ctx *c, const char *json, const ch
 static krait_status on_checkpoint(void *user, krait_trainer *t)
 {
     run_ctx *c = user;
-    if (!c->rf->out || t->opt->step == c->rf->saved_step) return KRAIT_STATUS_OK;
-    char *app = app_state(c);
-    krait_status s = app ? krait_run_files_checkpoint(c->rf, t, c->ds, app) : KRAIT_STATUS_NO_MEMORY;
-    free(app);
-    if (!s) krait_progress_line(c->prog, 1, "step %d: checkpoint written to %s", t->opt->step, c->rf->out);
-    return s;
+    return krait_run_files_checkpoint(c->rf, t, c->ds, app_state, c, c->prog);
 }
 
 static int stop_requested(void *user)
