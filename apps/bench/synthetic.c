@@ -167,8 +167,9 @@ static char *app_state(void *user)
     return j;
 }
 
-static krait_status restore_app_state(train_ctx *c, const char *json, const char *dir)
+static krait_status restore_app_state(void *user, const char *json, const char *dir)
 {
+    train_ctx *c = user;
     cJSON *o = json ? cJSON_Parse(json) : NULL;
     const char *keys[] = { "task", "train_len", "vocab", "n_data" };
     const double want[] = { c->o->task, (double)c->o->train_len, c->o->vocab, c->o->n_data };
@@ -308,10 +309,7 @@ int bench_synthetic(int argc, char **argv)
                        .settle = settle, .settle_from = -1 };
     int resumed_step = -1, rc = 0;
     if (resume) {
-        char *app = NULL;
-        if (!(s = krait_checkpoint_resume(tr, &ds, &app, resume))) s = restore_app_state(&tctx, app, resume);
-        free(app);
-        if (s) {
+        if ((s = krait_run_files_resume(tr, &ds, resume, restore_app_state, &tctx))) {
             rc = krait_cli_exit_code(s);
             goto done;
         }

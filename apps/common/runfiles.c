@@ -83,6 +83,17 @@ krait_status krait_run_files_checkpoint(krait_run_files *rf, const krait_trainer
     return KRAIT_STATUS_OK;
 }
 
+krait_status krait_run_files_resume(krait_trainer *t, krait_data_source *ds, const char *dir,
+                                    krait_status (*restore)(void *user, const char *app_state, const char *dir),
+                                    void *user)
+{
+    char *app = NULL;
+    krait_status s = krait_checkpoint_resume(t, ds, &app, dir);
+    if (!s && restore) s = restore(user, app, dir);
+    free(app);
+    return s;
+}
+
 void krait_run_files_close(krait_run_files *rf)
 {
     if (rf->metrics) fclose(rf->metrics);

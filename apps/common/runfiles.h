@@ -34,6 +34,11 @@ void krait_run_files_step(krait_run_files *rf, const krait_step_info *info);
 krait_status krait_run_files_checkpoint(krait_run_files *rf, const krait_trainer *t,
                                         const krait_data_source *ds, char *(*app_state)(void *user),
                                         void *user, krait_progress *prog);
+/* Continue the run saved in dir (a run folder or a checkpoint): the trainer's state, then the
+ * app's own state through restore(user, app_state JSON or NULL, dir). */
+krait_status krait_run_files_resume(krait_trainer *t, krait_data_source *ds, const char *dir,
+                                    krait_status (*restore)(void *user, const char *app_state, const char *dir),
+                                    void *user);
 void krait_run_files_close(krait_run_files *rf);
 
 #endif /* KRAIT_RUNFILES_H */

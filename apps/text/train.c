@@ -207,8 +207,9 @@ static char *app_state(void *user)
     return j;
 }
 
-static krait_status check_app_state(const run_ctx *c, const char *json, const char *dir)
+static krait_status check_app_state(void *user, const char *json, const char *dir)
 {
+    const run_ctx *c = user;
     cJSON *o = json ? cJSON_Parse(json) : NULL;
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "data_train_tokens");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "data_vocab");
@@ -339,10 +340,7 @@ int text_cmd_train(int argc, char **argv)
                     .vocab = meta.vocab, .tokenizer = meta.tokenizer };
     int resumed_step = -1, rc = 0;
     if (resume) {
-        char *app = NULL;
-        if (!(s = krait_checkpoint_resume(tr, &ds, &app, resume))) s = check_app_state(&rc_, app, resume);
-        free(app);
-        if (s) {
+        if ((s = krait_run_files_resume(tr, &ds, resume, check_app_state, &rc_))) {
             rc = krait_cli_exit_code(s);
             goto done;
         }
