@@ -82,6 +82,8 @@ static const key_desc krait_keys[] = {
     { "modality", STR(modality) },
     { "head", STR(head) },
     { "classes", K_INT, CF(n_classes), 0, 0 },
+    { "n_classes", K_INT, CF(n_classes), 0, 0 },
+    { "input_dim", K_INT, CF(input_dim), 0, 0 },
     { "pooling", STR(pooling) },
     { "bidirectional", K_BOOL, CF(bidirectional), 0, 0 },
     { "tokenizer", STR(tokenizer) },
@@ -436,7 +438,11 @@ krait_status krait_config_finalize(krait_config *cfg, const char *origin)
     } while (0)
     REQUIRE(cfg->d_model >= 1, "\"hidden_size\" (d_model) must be a positive integer");
     REQUIRE(cfg->n_layer >= 1, "\"num_hidden_layers\" (n_layer) must be a positive integer");
-    REQUIRE(cfg->vocab_size_raw >= 2, "\"vocab_size\" must be an integer >= 2");
+    REQUIRE(cfg->input_dim >= 0 && cfg->input_dim <= 65536, "\"krait.input_dim\" must be in 0..65536");
+    REQUIRE(cfg->input_dim == 0 || !strcmp(cfg->head, "classify"),
+            "\"krait.input_dim\" (feature input) needs \"krait.head\": \"classify\"");
+    REQUIRE(cfg->vocab_size_raw >= 2 || (cfg->input_dim > 0 && cfg->vocab_size_raw == 0),
+            "\"vocab_size\" must be an integer >= 2");
     REQUIRE(cfg->d_state >= 1 && cfg->d_state <= 256, "\"state_size\" must be in 1..256");
     REQUIRE(cfg->d_conv >= 1 && cfg->d_conv <= 16, "\"conv_kernel\" must be in 1..16");
     REQUIRE(cfg->expand > 0, "\"expand\" must be positive");
@@ -551,7 +557,7 @@ char *krait_config_to_json(const krait_config *c, const char *torch_dtype)
     cJSON_AddStringToObject(r, "model_type", "mamba");
     cJSON_AddNumberToObject(r, "hidden_size", c->d_model);
     cJSON_AddNumberToObject(r, "num_hidden_layers", c->n_layer);
-    cJSON_AddNumberToObject(r, "vocab_size", c->vocab_size);
+    if (c->input_dim == 0) cJSON_AddNumberToObject(r, "vocab_size", c->vocab_size);
     cJSON_AddNumberToObject(r, "state_size", c->d_state);
     cJSON_AddNumberToObject(r, "expand", c->expand);
     cJSON_AddNumberToObject(r, "conv_kernel", c->d_conv);
@@ -584,6 +590,7 @@ char *krait_config_to_json(const krait_config *c, const char *torch_dtype)
     if (!strcmp(c->head, "classify")) {
         cJSON_AddNumberToObject(k, "classes", c->n_classes);
         cJSON_AddStringToObject(k, "pooling", c->pooling);
+        if (c->input_dim > 0) cJSON_AddNumberToObject(k, "input_dim", c->input_dim);
     }
     if (c->bidirectional) cJSON_AddBoolToObject(k, "bidirectional", 1);
     if (c->tokenizer[0]) cJSON_AddStringToObject(k, "tokenizer", c->tokenizer);

@@ -51,7 +51,8 @@ typedef struct krait_config {
     char head[16];        /* "lm" or "classify" */
     int n_classes;
     char pooling[8];      /* "mean" or "last" (classify head) */
-    int bidirectional;
+    int bidirectional;    /* classify: the sequence and its reverse, pooled features averaged */
+    int input_dim;        /* F > 0: inputs are F-float feature vectors (classify only), not ids */
     char tokenizer[64];   /* "bytes", "tokenizer.json", "dna", "mulaw", ... */
     /* which derived sizes were given explicitly (so overrides re-derive the others) */
     int d_inner_set, dt_rank_set;

@@ -85,7 +85,13 @@ static void layout_acts(const krait_model *m, krait_acts *a, carver *c)
     a->out = carve(c, M * D * as);
     a->ids = carve(c, M * 4);
     a->targets = carve(c, M * 4);
-    a->logits = carve(c, (size_t)a->head_rows * V * as);
+    a->feats_f32 = a->feats = NULL;
+    if (cf->input_dim > 0) {
+        a->feats_f32 = carve(c, M * cf->input_dim * 4);
+        a->feats = as == 4 ? (void *)a->feats_f32 : carve(c, M * cf->input_dim * as);
+    }
+    a->pool_f32 = krait_model_is_classifier(m) ? carve(c, M * D * 4) : NULL;
+    a->logits = krait_model_is_classifier(m) ? NULL : carve(c, (size_t)a->head_rows * V * as);
     a->loss = carve(c, M * 4);
     a->pred = carve(c, M * 4);
     if (a->train) {
@@ -114,7 +120,7 @@ krait_acts *krait_acts_init(const krait_model *m, int B, int L, int train)
     a->train = train;
     a->chunk = be->scan_chunk > 0 ? be->scan_chunk : 64;
     /* Head rows per block: about 16M logits at a time, at least 64 rows. */
-    long hr = (16L << 20) / cf->vocab_size;
+    long hr = cf->vocab_size > 0 ? (16L << 20) / cf->vocab_size : a->M;
     if (hr < 64) hr = 64;
     a->head_rows = hr < a->M ? (int)hr : a->M;
     a->layer = calloc((size_t)cf->n_layer, sizeof *a->layer);
@@ -131,7 +137,8 @@ krait_acts *krait_acts_init(const krait_model *m, int B, int L, int train)
     c = (carver){ a->arena, 0 };
     layout_acts(m, a, &c);
     krait_dims d = { .B = B, .L = L, .D = cf->d_model, .E = cf->d_inner, .N = cf->d_state,
-                     .K = cf->d_conv, .R = cf->dt_rank, .V = cf->vocab_size, .chunk = a->chunk,
+                     .K = cf->d_conv, .R = cf->dt_rank, .V = cf->vocab_size > 0 ? cf->vocab_size : 1,
+                     .chunk = a->chunk,
                      .rows = a->M };
     if (be->reserve(be, &d)) goto fail;
     return a;
@@ -192,7 +199,50 @@ krait_status krait_acts_set_batch(const krait_model *m, krait_acts *a, const int
     return KRAIT_STATUS_OK;
 }
 
+krait_status krait_acts_set_features(const krait_model *m, krait_acts *a, const float *feats)
+{
+    const size_t n = (size_t)a->M * m->cfg.input_dim;
+    if (!a->feats_f32) {
+        KRAIT_ERROR("this model reads token ids, not feature vectors");
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(feats[i])) {
+            KRAIT_ERROR("input feature %zu of row %zu is not finite (%g)", i % m->cfg.input_dim,
+                        i / m->cfg.input_dim, feats[i]);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+    TRY(m->be->upload(m->be, a->feats_f32, feats, n * sizeof *feats));
+    if (a->feats != (void *)a->feats_f32) TRY(m->be->to_act(m->be, a->feats, a->feats_f32, n));
+    return KRAIT_STATUS_OK;
+}
+
 /* ---- forward --------------------------------------------------------------------------------- */
+
+/* The first residual: the embedding rows of a->ids, or the input projection of a->feats (computed
+ * in the act dtype into a->out, which is free until the first mixer, then widened to fp32). */
+static krait_status input_forward(const krait_model *m, krait_acts *a, float *r)
+{
+    krait_backend *be = m->be;
+    const int M = a->M, D = m->cfg.d_model, F = m->cfg.input_dim;
+    if (F == 0) return be->embedding_fwd(be, r, a->ids, par(m, m->emb), M, D);
+    TRY(be->linear_fwd(be, a->out, D, a->feats, F, krait_act_at(m, m->inp_w), par(m, m->inp_b), M, D, F, 0.0f));
+    return be->from_act(be, r, a->out, (size_t)M * D);
+}
+
+/* Gradient of the input parameters from dr = dL/d(first residual). */
+static krait_status input_backward(const krait_model *m, krait_acts *a, float *g)
+{
+    krait_backend *be = m->be;
+    const int M = a->M, D = m->cfg.d_model, F = m->cfg.input_dim;
+    if (F == 0) return be->embedding_bwd(be, g + m->emb, a->dr, a->ids, M, D);
+    const void *dy = a->dr;
+    if (be->act_dtype != KRAIT_DTYPE_F32) {
+        TRY(be->to_act(be, a->dx, a->dr, (size_t)M * D));
+        dy = a->dx;
+    }
+    return be->linear_bwd_weight(be, g + m->inp_w, g + m->inp_b, dy, D, a->feats, F, M, D, F);
+}
 
 static krait_status mixer_forward(const krait_model *m, int i, krait_acts *a, krait_state *st)
 {
@@ -240,7 +290,7 @@ krait_status krait_model_forward(const krait_model *m, krait_acts *a, krait_stat
         KRAIT_ERROR("state holds %d sequences but the batch has %d", st->B, a->B);
         return KRAIT_STATUS_BAD_INPUT;
     }
-    TRY(be->embedding_fwd(be, a->layer[0].r, a->ids, par(m, m->emb), M, D));
+    TRY(input_forward(m, a, a->layer[0].r));
     for (int i = 0; i < c->n_layer; i++) {
         krait_layer_acts *la = &a->layer[i];
         const krait_layer_offsets *lo = &m->layers[i];
@@ -263,6 +313,10 @@ krait_status krait_lm_head(const krait_model *m, krait_acts *a, float *grads, do
 {
     krait_backend *be = m->be;
     const int M = a->M, D = m->cfg.d_model, V = m->cfg.vocab_size;
+    if (m->lm_head == SIZE_MAX) {
+        KRAIT_ERROR("this model has a classification head, not a language-model head");
+        return KRAIT_STATUS_BAD_INPUT;
+    }
     int32_t *t = malloc((size_t)M * sizeof *t);
     float *loss = malloc((size_t)M * sizeof *loss);
     krait_status s = KRAIT_STATUS_NO_MEMORY;
@@ -373,7 +427,7 @@ krait_status krait_model_backward(const krait_model *m, krait_acts *a, float *g)
         TRY(be->add_rmsnorm_bwd(be, a->dr, i > 0 ? a->dx : NULL, g + lo->norm_w, a->dh, la->r, la->rstd,
                                 par(m, lo->norm_w), M, D));
     }
-    return be->embedding_bwd(be, g + m->emb, a->dr, a->ids, M, D);
+    return input_backward(m, a, g);
 }
 
 krait_status krait_lm_forward_backward(const krait_model *m, krait_acts *a, float *grads,

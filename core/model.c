@@ -47,13 +47,19 @@ krait_model *krait_model_init(const krait_config *cfg, krait_backend *be)
     m->cfg = *cfg;
     m->be = be;
     const int D = cfg->d_model, E = cfg->d_inner, N = cfg->d_state, K = cfg->d_conv;
-    const int R = cfg->dt_rank, V = cfg->vocab_size, NL = cfg->n_layer;
-    table_builder tb = { .cap = 3 + 13 * NL };
+    const int R = cfg->dt_rank, V = cfg->vocab_size, NL = cfg->n_layer, F = cfg->input_dim;
+    table_builder tb = { .cap = 5 + 13 * NL };
     tb.t = calloc((size_t)tb.cap, sizeof *tb.t);
     m->layers = calloc((size_t)NL, sizeof *m->layers);
     if (!tb.t || !m->layers) goto fail;
 
-    m->emb = add_tensor(&tb, "backbone.embeddings.weight", 1, 2, V, D, 0);
+    m->emb = m->inp_w = m->inp_b = m->lm_head = m->cls_w = m->cls_b = SIZE_MAX;
+    if (F > 0) {
+        m->inp_w = add_tensor(&tb, "backbone.input_proj.weight", 1, 2, D, F, 0);
+        m->inp_b = add_tensor(&tb, "backbone.input_proj.bias", 0, 1, D, 0, 0);
+    } else {
+        m->emb = add_tensor(&tb, "backbone.embeddings.weight", 1, 2, V, D, 0);
+    }
     for (int i = 0; i < NL; i++) {
         krait_layer_offsets *lo = &m->layers[i];
         char p[32], name[sizeof tb.t->name];
@@ -78,7 +84,12 @@ krait_model *krait_model_init(const krait_config *cfg, krait_backend *be)
 #undef T
     }
     m->norm_f = add_tensor(&tb, "backbone.norm_f.weight", 0, 1, D, 0, 0);
-    m->lm_head = cfg->tie_embeddings ? m->emb : add_tensor(&tb, "lm_head.weight", 1, 2, V, D, 0);
+    if (!strcmp(cfg->head, "classify")) {
+        m->cls_w = add_tensor(&tb, "classifier.weight", 1, 2, cfg->n_classes, D, 0);
+        m->cls_b = add_tensor(&tb, "classifier.bias", 0, 1, cfg->n_classes, 0, 0);
+    } else {
+        m->lm_head = cfg->tie_embeddings ? m->emb : add_tensor(&tb, "lm_head.weight", 1, 2, V, D, 0);
+    }
     m->tensors = tb.t;
     m->n_tensors = tb.n;
     m->n_params = tb.next;
@@ -144,9 +155,12 @@ krait_status krait_model_init_weights(krait_model *m, krait_rng *rng)
     float *h = calloc(m->n_params, sizeof(float));
     if (!h) return KRAIT_STATUS_NO_MEMORY;
 
-    /* nn.Embedding -> N(0, init_std) */
-    for (size_t i = 0; i < (size_t)c->vocab_size * D; i++)
-        h[m->emb + i] = (float)(c->init_std * krait_rng_normal(rng));
+    /* nn.Embedding -> N(0, init_std); a feature input is an nn.Linear (bias zeroed) */
+    if (m->emb != SIZE_MAX)
+        for (size_t i = 0; i < (size_t)c->vocab_size * D; i++)
+            h[m->emb + i] = (float)(c->init_std * krait_rng_normal(rng));
+    else
+        fill_uniform(h + m->inp_w, (size_t)D * c->input_dim, 1.0 / sqrt(c->input_dim), rng);
     for (int l = 0; l < c->n_layer; l++) {
         const krait_layer_offsets *lo = &m->layers[l];
         fill_const(h + lo->norm_w, (size_t)D, 1.0f);
@@ -178,7 +192,9 @@ krait_status krait_model_init_weights(krait_model *m, krait_rng *rng)
         fill_uniform(h + lo->out_w, (size_t)D * E, ob, rng);
     }
     fill_const(h + m->norm_f, (size_t)D, 1.0f);
-    if (!c->tie_embeddings) fill_uniform(h + m->lm_head, (size_t)c->vocab_size * D, 1.0 / sqrt(D), rng);
+    if (m->lm_head != SIZE_MAX && m->lm_head != m->emb)
+        fill_uniform(h + m->lm_head, (size_t)c->vocab_size * D, 1.0 / sqrt(D), rng);
+    if (m->cls_w != SIZE_MAX) fill_uniform(h + m->cls_w, (size_t)c->n_classes * D, 1.0 / sqrt(D), rng);
 
     krait_status s = m->be->upload(m->be, m->params, h, m->n_params * sizeof(float));
     free(h);

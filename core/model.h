@@ -56,8 +56,14 @@ typedef struct krait_model {
     int n_tensors;
     krait_tensor_info *tensors;    /* (n_tensors) host */
     krait_layer_offsets *layers;   /* (NL) host */
-    size_t emb, norm_f, lm_head;   /* offsets: (V, D), (D), (V, D) == emb when tied */
+    size_t emb, norm_f, lm_head;   /* offsets: (V, D), (D), (V, D) == emb when tied; emb is SIZE_MAX
+                                    * for a feature-input model, lm_head SIZE_MAX for a classifier */
+    size_t inp_w, inp_b;           /* input_dim F > 0: backbone.input_proj (D, F), (D); else SIZE_MAX */
+    size_t cls_w, cls_b;           /* head "classify": classifier (C, D), (C); else SIZE_MAX */
 } krait_model;
+
+/* 1 for a model with the classification head (core/classify.h), 0 for a language model. */
+static inline int krait_model_is_classifier(const krait_model *m) { return m->cls_w != (size_t)-1; }
 
 /* Build the tensor table and allocate the arena on be (uninitialised). NULL on failure.
  * be == NULL builds the table only (no arena), to check files against it. */
@@ -120,6 +126,9 @@ typedef struct krait_acts {
     void *g;                      /* (M, E) gated output feeding out_proj (recomputed in bwd) */
     void *out;                    /* (M, D) mixer output */
     int32_t *ids, *targets;       /* (M) device */
+    float *feats_f32;             /* (M, F) input features (input_dim > 0), else NULL */
+    void *feats;                  /* (M, F) act: their compute copy (== feats_f32 on f32 backends) */
+    float *pool_f32;              /* (M, D) classifier scratch: hf in fp32 / dL/dhf (classify head) */
     void *logits;                 /* (head_rows, V) */
     float *loss;                  /* (M) */
     int32_t *pred;                /* (M) */
@@ -161,6 +170,10 @@ krait_status krait_acts_set_shape(krait_acts *a, int B, int L);
 /* Upload ids and targets (host, M each) into a. Checks ids are in [0, V). */
 krait_status krait_acts_set_batch(const krait_model *m, krait_acts *a, const int32_t *ids,
                                   const int32_t *targets);
+
+/* Upload input features (host, M x F) for a feature-input model (input_dim > 0). Checks every
+ * value is finite. */
+krait_status krait_acts_set_features(const krait_model *m, krait_acts *a, const float *feats);
 
 /* One training micro-step: set_batch, forward, head, backward. grads must be zeroed by the
  * caller. *loss = mean loss over scored rows. */

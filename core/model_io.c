@@ -64,6 +64,7 @@ int krait_config_same_shape(const krait_config *a, const krait_config *b, const 
     SAME(norm_eps, "layer_norm_epsilon");
     SAME(n_classes, "krait.classes");
     SAME(bidirectional, "krait.bidirectional");
+    SAME(input_dim, "krait.input_dim");
 #undef SAME
     if (strcmp(a->head, b->head)) {
         if (key) *key = "krait.head";
@@ -288,6 +289,39 @@ fail:
 }
 
 /* ---- public ----------------------------------------------------------------------------------- */
+
+krait_status krait_model_copy_matching(krait_model *dst, const krait_model *src, int *n_copied)
+{
+    int n = 0;
+    krait_status s = KRAIT_STATUS_OK;
+    float *buf = NULL;
+    for (int i = 0; i < dst->n_tensors && !s; i++) {
+        const krait_tensor_info *d = &dst->tensors[i], *t = krait_model_find(src, d->name);
+        if (!t) continue;
+        int same = t->ndim == d->ndim;
+        for (int k = 0; same && k < d->ndim; k++) same = t->shape[k] == d->shape[k];
+        if (!same) {
+            char got[96], want[96];
+            KRAIT_ERROR("tensor '%s' has shape %s in the pretrained model but %s in this one", d->name,
+                        shape_str(got, sizeof got, t->shape, t->ndim), shape_str(want, sizeof want, d->shape, d->ndim));
+            s = KRAIT_STATUS_BAD_INPUT;
+            break;
+        }
+        float *nb = realloc(buf, d->numel * sizeof *buf);
+        if (!nb) {
+            s = KRAIT_STATUS_NO_MEMORY;
+            break;
+        }
+        buf = nb;
+        s = src->be->download(src->be, buf, src->params + t->offset, d->numel * sizeof *buf);
+        if (!s) s = dst->be->upload(dst->be, dst->params + d->offset, buf, d->numel * sizeof *buf);
+        n += !s;
+    }
+    free(buf);
+    if (!s) s = krait_model_sync_act(dst);
+    if (n_copied) *n_copied = n;
+    return s;
+}
 
 krait_model *krait_model_load(const char *path, krait_backend *be, krait_status *status)
 {

@@ -69,6 +69,12 @@ krait_status krait_model_inspect(krait_model_file_info *info, const char *path);
  * KRAIT_DTYPE_F32 (bit-exact master weights), _BF16 or _F16 (round to nearest even). */
 krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype dtype);
 
+/* Copy every tensor of src whose name and shape dst has too (fine-tuning a classifier from a
+ * pretrained language model: embedding, layers, norm_f) and refresh dst's compute copy.
+ * *n_copied (may be NULL) receives the count. A tensor with the same name but another shape is
+ * an error (BAD_INPUT, one line naming it); dst's other tensors are left as they are. */
+krait_status krait_model_copy_matching(krait_model *dst, const krait_model *src, int *n_copied);
+
 /* 1 if a and b give the same tensor table and math (sizes, biases, tying, eps, head); else 0
  * with *key naming the first config key that differs. */
 int krait_config_same_shape(const krait_config *a, const krait_config *b, const char **key);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "classify.h"
 #include "log.h"
 
 double krait_now(void)
@@ -24,9 +25,11 @@ krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc)
     size_t n = (size_t)tc->batch * tc->seq_len;
     t->ids = malloc(n * sizeof *t->ids);
     t->targets = malloc(n * sizeof *t->targets);
+    if (m->cfg.input_dim > 0) t->feats = malloc(n * m->cfg.input_dim * sizeof *t->feats);
     t->opt = krait_optim_init(m);
-    t->acts = t->opt ? krait_acts_init(m, tc->batch, tc->seq_len, 1) : NULL;
-    if (!t->ids || !t->targets || !t->acts) {
+    int rows = krait_model_is_classifier(m) ? krait_cls_rows(m, tc->batch) : tc->batch;
+    t->acts = t->opt ? krait_acts_init(m, rows, tc->seq_len, 1) : NULL;
+    if (!t->ids || !t->targets || !t->acts || (m->cfg.input_dim > 0 && !t->feats)) {
         krait_trainer_free(t);
         return NULL;
     }
@@ -42,6 +45,7 @@ void krait_trainer_free(krait_trainer *t)
     krait_optim_free(t->model, t->opt);
     free(t->ids);
     free(t->targets);
+    free(t->feats);
     free(t);
 }
 
@@ -61,13 +65,26 @@ krait_status krait_trainer_step(krait_trainer *t, krait_data_source *ds, krait_s
     krait_model *m = t->model;
     const krait_train_config *tc = &t->tc;
     double t0 = krait_now();
-    krait_status s = ds->next_batch(ds->ctx, t->ids, t->targets, tc->batch, tc->seq_len, &t->data_rng);
+    krait_status s;
+    if (t->feats) {
+        if (!ds->next_batch_features) {
+            KRAIT_ERROR("this model reads feature vectors; the data source gives token ids");
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        s = ds->next_batch_features(ds->ctx, t->feats, t->targets, tc->batch, tc->seq_len, &t->data_rng);
+    } else {
+        s = ds->next_batch(ds->ctx, t->ids, t->targets, tc->batch, tc->seq_len, &t->data_rng);
+    }
     if (s) return s;
     if ((s = krait_optim_zero_grad(m, t->opt))) return s;
     double loss = 0;
     long nv = 0;
-    if ((s = krait_lm_forward_backward(m, t->acts, t->opt->grads, t->ids, t->targets, &loss, &nv)))
-        return s;
+    if (krait_model_is_classifier(m))
+        s = krait_cls_forward_backward(m, t->acts, t->opt->grads, t->feats ? NULL : t->ids, t->feats,
+                                       t->targets, &loss, &nv);
+    else
+        s = krait_lm_forward_backward(m, t->acts, t->opt->grads, t->ids, t->targets, &loss, &nv);
+    if (s) return s;
     double progress = progress_of(t, t->elapsed_s);
     double lr = krait_lr_at(tc, t->opt->step, progress) * t->lr_scale, gn = 0;
     s = krait_optim_step(m, t->opt, tc, lr, &gn);

@@ -2,7 +2,8 @@
  * a warm-up + cosine schedule, with hooks for progress, evaluation and checkpoints.
  *
  * Modalities plug in through krait_data_source: a callback that fills one batch of token ids
- * and next-token targets (targets < 0 are not scored) using the trainer's data RNG, so a run is
+ * and next-token targets (targets < 0 are not scored), or for a classifier ids (or feature
+ * vectors) and labels (classify.h) using the trainer's data RNG, so a run is
  * a function of its seed. The trainer knows nothing of files, terminals or signals: apps show
  * progress in on_step, write checkpoints in on_checkpoint and ask it to stop through
  * stop_requested. */
@@ -22,8 +23,11 @@ extern "C" {
 
 typedef struct krait_data_source {
     void *ctx;
-    /* Fill ids and targets (B, L) row-major for one training batch. */
+    /* Fill ids and targets (B, L) row-major for one training batch. For a classifier
+     * (classify.h) targets hold each row's label at its positions and -1 at its padding. */
     krait_status (*next_batch)(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng);
+    /* Instead of next_batch, for a model with feature input ("input_dim" F): feats (B, L, F). */
+    krait_status (*next_batch_features)(void *ctx, float *feats, int32_t *targets, int B, int L, krait_rng *rng);
     /* Optional (NULL when the trainer's data_rng is the source's whole position, as for
      * synthetic and random-crop sources): the source's own position — file, offset, epoch —
      * as one JSON value (malloc'd text), saved in checkpoints and handed back to load_state
@@ -53,6 +57,7 @@ typedef struct krait_trainer {
     krait_rng data_rng;    /* batches are drawn from it: with save_state, the data position */
     krait_rng eval_rng;    /* draws made by on_eval (fresh evaluation sequences) */
     int32_t *ids, *targets;    /* (B * L) host batch */
+    float *feats;              /* (B * L * F) host batch of a feature-input model, else NULL */
     long long tokens;
     double elapsed_s;      /* training time before this process (resume) plus this run */
     double run_start;      /* monotonic clock at the start of krait_trainer_run */

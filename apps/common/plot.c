@@ -154,3 +154,54 @@ krait_status krait_plot_svg(const char *path, const krait_plot *p, const krait_p
     free(text);
     return st;
 }
+
+krait_status krait_plot_confusion_svg(const char *path, const char *title, const char *const *names, int C,
+                                      const long *confusion)
+{
+    const double cell = C <= 10 ? 48 : C <= 30 ? 24 : 12, ml = 110, mt = 60, mb = 30, mr = 20;
+    const double W = ml + C * cell + mr, H = mt + C * cell + mb + 20;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return KRAIT_STATUS_NO_MEMORY;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+               "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+            W, H, W, H);
+    fprintf(f, "<text x=\"%.1f\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">", W / 2);
+    escape(f, title);
+    fprintf(f, "</text>\n<text x=\"%.1f\" y=\"40\" text-anchor=\"middle\">predicted class</text>\n", ml + C * cell / 2);
+    fprintf(f, "<text x=\"14\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 14 %.1f)\">true class</text>\n",
+            mt + C * cell / 2, mt + C * cell / 2);
+    char num[16];
+    for (int i = 0; i < C; i++) {
+        long row = 0;
+        for (int j = 0; j < C; j++) row += confusion[(size_t)i * C + j];
+        /* row label and column label */
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", ml - 6, mt + (i + 0.5) * cell + 4);
+        snprintf(num, sizeof num, "%d", i);
+        escape(f, names ? names[i] : num);
+        fprintf(f, "</text>\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", ml + (i + 0.5) * cell, mt - 6);
+        escape(f, names ? names[i] : num);
+        fprintf(f, "</text>\n");
+        for (int j = 0; j < C; j++) {
+            long v = confusion[(size_t)i * C + j];
+            double frac = row ? (double)v / row : 0; /* shade by the share of the true class */
+            int shade = (int)lround(255 * (1 - 0.85 * frac));
+            fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"rgb(%d,%d,255)\" stroke=\"#999\"/>\n",
+                    ml + j * cell, mt + i * cell, cell, cell, shade, shade);
+            if (cell >= 24)
+                fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">%ld</text>\n",
+                        ml + (j + 0.5) * cell, mt + (i + 0.5) * cell + 4, frac > 0.5 ? "white" : "black", v);
+        }
+    }
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">shading: share of the true class's examples</text>\n",
+            ml + C * cell / 2, H - 10);
+    fprintf(f, "</svg>\n");
+    if (fclose(f) != 0 || !text) {
+        free(text);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    krait_status st = krait_fs_write_atomic(path, text, len);
+    free(text);
+    return st;
+}

@@ -1,7 +1,8 @@
 /* apps/common/plot.h — a small self-contained SVG line plot: axes with round-number ticks,
  * several series (lines, optionally with point markers), a legend, a title. Linear axes, or a
  * log2/log10 x axis for quantities like context position. Used for training curves
- * (krait-text train: curves.svg) and loss by position (krait-text eval --positions).
+ * (krait-text train: curves.svg) and loss by position (krait-text eval --positions), and a
+ * confusion-matrix grid for the classifiers.
  *
  * It writes the file atomically (temporary name + rename), so a viewer never sees half a plot.
  * Points whose x or y is not finite (or x <= 0 on a log axis) are skipped. It does not read
@@ -26,5 +27,10 @@ typedef struct krait_plot {
 
 /* Write the plot to path. BAD_INPUT/IO (logged with the path) when it cannot be written. */
 krait_status krait_plot_svg(const char *path, const krait_plot *p, const krait_plot_series *series, int n_series);
+
+/* A confusion matrix (C, C: row = true class, column = predicted) as a shaded grid with the
+ * counts; names (C) label the classes (NULL: 0..C-1). */
+krait_status krait_plot_confusion_svg(const char *path, const char *title, const char *const *names, int C,
+                                      const long *confusion);
 
 #endif /* KRAIT_PLOT_H */

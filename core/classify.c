@@ -1,0 +1,481 @@
+/* core/classify.c — the classification head: pooling, the linear head and its loss, training
+ * through the backbone's backward, batched inference and streaming over long sequences; see
+ * classify.h.
+ *
+ * The head (C x D) is small, so it runs on the host in double: hf comes down from the backend
+ * once per pass, dL/dhf goes up once. The backbone work stays on the backend. */
+#include "classify.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        krait_status s_ = (call);                                                                  \
+        if (s_) return s_;                                                                         \
+    } while (0)
+#define TRYG(call)                                                                                 \
+    do {                                                                                           \
+        if ((s = (call))) goto done;                                                               \
+    } while (0)
+
+int krait_cls_rows(const krait_model *m, int B) { return m->cfg.bidirectional ? 2 * B : B; }
+
+static krait_status need_classifier(const krait_model *m)
+{
+    if (krait_model_is_classifier(m)) return KRAIT_STATUS_OK;
+    KRAIT_ERROR("this model has a language-model head, not a classification head");
+    return KRAIT_STATUS_BAD_INPUT;
+}
+
+/* ---- the head on the host --------------------------------------------------------------------- */
+
+typedef struct head {
+    int C, D;
+    float *W, *b;   /* (C, D), (C) fp32 copies of the master weights */
+} head;
+
+static void head_free(head *h)
+{
+    free(h->W);
+    free(h->b);
+    h->W = h->b = NULL;
+}
+
+static krait_status head_load(const krait_model *m, head *h)
+{
+    krait_backend *be = m->be;
+    h->C = m->cfg.n_classes;
+    h->D = m->cfg.d_model;
+    h->W = malloc((size_t)h->C * h->D * sizeof *h->W);
+    h->b = malloc((size_t)h->C * sizeof *h->b);
+    if (!h->W || !h->b) {
+        head_free(h);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    krait_status s = be->download(be, h->W, m->params + m->cls_w, (size_t)h->C * h->D * sizeof(float));
+    if (!s) s = be->download(be, h->b, m->params + m->cls_b, (size_t)h->C * sizeof(float));
+    if (s) head_free(h);
+    return s;
+}
+
+/* p (C) = softmax(W feat + b). */
+static void head_probs(const head *h, const double *feat, double *p)
+{
+    double mx = -INFINITY;
+    for (int c = 0; c < h->C; c++) {
+        double z = h->b[c];
+        const float *w = h->W + (size_t)c * h->D;
+        for (int d = 0; d < h->D; d++) z += w[d] * feat[d];
+        p[c] = z;
+        if (z > mx) mx = z;
+    }
+    double sum = 0;
+    for (int c = 0; c < h->C; c++) sum += (p[c] = exp(p[c] - mx));
+    for (int c = 0; c < h->C; c++) p[c] /= sum;
+}
+
+/* ---- inputs, hidden states ------------------------------------------------------------------- */
+
+/* Rows [0, B) are the sequences as given; rows [B, 2B) their reverses over 0..len-1 (the pad
+ * positions keep their values). width = values per position (1 for ids, F for features). */
+static void *with_reversed(const void *src, const int32_t *lens, int B, int L, size_t width, size_t elem)
+{
+    const size_t row = (size_t)L * width * elem, pos = width * elem;
+    char *dst = malloc(2 * (size_t)B * row);
+    if (!dst) return NULL;
+    memcpy(dst, src, (size_t)B * row);
+    for (int b = 0; b < B; b++) {
+        const char *in = (const char *)src + b * row;
+        char *out = dst + (size_t)(B + b) * row;
+        memcpy(out, in, row);
+        for (int t = 0; t < lens[b]; t++) memcpy(out + t * pos, in + (size_t)(lens[b] - 1 - t) * pos, pos);
+    }
+    return dst;
+}
+
+static krait_status set_inputs(const krait_model *m, krait_acts *a, const int32_t *ids, const float *feats)
+{
+    if (m->cfg.input_dim > 0) {
+        if (!feats) {
+            KRAIT_ERROR("this model reads %d-value feature vectors; no features were given", m->cfg.input_dim);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        return krait_acts_set_features(m, a, feats);
+    }
+    if (!ids) {
+        KRAIT_ERROR("this model reads token ids; none were given");
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    return krait_acts_set_batch(m, a, ids, NULL);
+}
+
+/* hf (a->M, D) of the last forward, as fp32 on the host. */
+static krait_status download_hf(const krait_model *m, krait_acts *a, float *host)
+{
+    krait_backend *be = m->be;
+    const size_t n = (size_t)a->M * m->cfg.d_model;
+    if (be->act_dtype == KRAIT_DTYPE_F32) return be->download(be, host, a->hf, n * sizeof(float));
+    TRY(be->from_act(be, a->pool_f32, a->hf, n));
+    return be->download(be, host, a->pool_f32, n * sizeof(float));
+}
+
+static krait_status upload_dhf(const krait_model *m, krait_acts *a, const float *host)
+{
+    krait_backend *be = m->be;
+    const size_t n = (size_t)a->M * m->cfg.d_model;
+    if (be->act_dtype == KRAIT_DTYPE_F32) return be->upload(be, a->dhf, host, n * sizeof(float));
+    TRY(be->upload(be, a->pool_f32, host, n * sizeof(float)));
+    return be->to_act(be, a->dhf, a->pool_f32, n);
+}
+
+static int mean_pooling(const krait_model *m) { return strcmp(m->cfg.pooling, "last") != 0; }
+
+/* pooled (D) of one row's hidden states hf (L, D) over positions 0..len-1. */
+static void pool_row(const krait_model *m, const float *hf, int len, double *pooled)
+{
+    const int D = m->cfg.d_model;
+    if (!mean_pooling(m)) {
+        for (int d = 0; d < D; d++) pooled[d] = hf[(size_t)(len - 1) * D + d];
+        return;
+    }
+    for (int d = 0; d < D; d++) pooled[d] = 0;
+    for (int t = 0; t < len; t++)
+        for (int d = 0; d < D; d++) pooled[d] += hf[(size_t)t * D + d];
+    for (int d = 0; d < D; d++) pooled[d] /= len;
+}
+
+/* dL/dhf of one row (L, D, zero outside the pooled positions) from dL/dpooled. */
+static void pool_row_backward(const krait_model *m, float *dhf, int len, const double *dpooled)
+{
+    const int D = m->cfg.d_model;
+    if (!mean_pooling(m)) {
+        for (int d = 0; d < D; d++) dhf[(size_t)(len - 1) * D + d] = (float)dpooled[d];
+        return;
+    }
+    for (int t = 0; t < len; t++)
+        for (int d = 0; d < D; d++) dhf[(size_t)t * D + d] = (float)(dpooled[d] / len);
+}
+
+/* Forward R rows of L positions (a already shaped R x L) and pool each: pooled (R, D). */
+static krait_status forward_pooled(const krait_model *m, krait_acts *a, const int32_t *ids, const float *feats,
+                                   const int32_t *lens, double *pooled)
+{
+    const int R = a->B, L = a->L, D = m->cfg.d_model;
+    TRY(set_inputs(m, a, ids, feats));
+    TRY(krait_model_forward(m, a, NULL));
+    float *hf = malloc((size_t)R * L * D * sizeof *hf);
+    if (!hf) return KRAIT_STATUS_NO_MEMORY;
+    krait_status s = download_hf(m, a, hf);
+    for (int r = 0; !s && r < R; r++)
+        if (lens[r] > 0) pool_row(m, hf + (size_t)r * L * D, lens[r], pooled + (size_t)r * D);
+    free(hf);
+    return s;
+}
+
+/* Row lengths and labels from a training batch's targets (see classify.h). */
+static krait_status parse_targets(const krait_model *m, const int32_t *targets, int B, int L, int32_t *lens,
+                                  int32_t *labels)
+{
+    for (int b = 0; b < B; b++) {
+        const int32_t *t = targets + (size_t)b * L;
+        int len = 0;
+        while (len < L && t[len] >= 0) len++;
+        for (int i = len; i < L; i++)
+            if (t[i] >= 0) {
+                KRAIT_ERROR("classification batch row %d: a label at position %d after padding at %d "
+                            "(labels must cover positions 0..len-1)", b, i, len);
+                return KRAIT_STATUS_BAD_INPUT;
+            }
+        for (int i = 1; i < len; i++)
+            if (t[i] != t[0]) {
+                KRAIT_ERROR("classification batch row %d: labels %d and %d in one sequence", b, t[0], t[i]);
+                return KRAIT_STATUS_BAD_INPUT;
+            }
+        if (len && t[0] >= m->cfg.n_classes) {
+            KRAIT_ERROR("classification batch row %d: label %d is outside the %d classes", b, t[0],
+                        m->cfg.n_classes);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        lens[b] = len;
+        labels[b] = len ? t[0] : -1;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+/* grads[off .. off + n) += add (host), through a host copy (the grads may be on a device). */
+static krait_status accumulate(krait_backend *be, float *grads, size_t off, const double *add, size_t n)
+{
+    float *h = malloc(n * sizeof *h);
+    if (!h) return KRAIT_STATUS_NO_MEMORY;
+    krait_status s = be->download(be, h, grads + off, n * sizeof *h);
+    for (size_t i = 0; !s && i < n; i++) h[i] += (float)add[i];
+    if (!s) s = be->upload(be, grads + off, h, n * sizeof *h);
+    free(h);
+    return s;
+}
+
+/* ---- training --------------------------------------------------------------------------------- */
+
+krait_status krait_cls_forward_backward(const krait_model *m, krait_acts *a, float *grads,
+                                        const int32_t *ids, const float *feats,
+                                        const int32_t *targets, double *loss, long *n_rows)
+{
+    TRY(need_classifier(m));
+    const int bi = m->cfg.bidirectional, R = a->B, L = a->L, B = bi ? R / 2 : R;
+    const int D = m->cfg.d_model, C = m->cfg.n_classes, F = m->cfg.input_dim;
+    if (bi && R % 2) {
+        KRAIT_ERROR("a bidirectional classifier needs activations for 2 x batch rows (krait_cls_rows)");
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    krait_status s = KRAIT_STATUS_NO_MEMORY;
+    head h = { 0 };
+    int32_t *lens = malloc((size_t)R * sizeof *lens), *labels = malloc((size_t)B * sizeof *labels);
+    double *pooled = calloc((size_t)R * D, sizeof *pooled), *dpooled = calloc((size_t)R * D, sizeof *dpooled);
+    double *gW = calloc((size_t)C * D, sizeof *gW), *gb = calloc((size_t)C, sizeof *gb);
+    double *feat = malloc((size_t)D * sizeof *feat), *p = malloc((size_t)C * sizeof *p);
+    void *rows = NULL;
+    float *dhf = NULL;
+    if (!lens || !labels || !pooled || !dpooled || !gW || !gb || !feat || !p) goto done;
+    TRYG(parse_targets(m, targets, B, L, lens, labels));
+    if (bi) memcpy(lens + B, lens, (size_t)B * sizeof *lens);
+    const void *in = F ? (const void *)feats : (const void *)ids;
+    if (bi && in) {
+        s = KRAIT_STATUS_NO_MEMORY;
+        if (!(rows = with_reversed(in, lens, B, L, F ? (size_t)F : 1, F ? sizeof(float) : sizeof(int32_t))))
+            goto done;
+        in = rows;
+    }
+    TRYG(forward_pooled(m, a, F ? NULL : in, F ? in : NULL, lens, pooled));
+    TRYG(head_load(m, &h));
+
+    long n = 0;
+    for (int b = 0; b < B; b++) n += lens[b] > 0;
+    double sum = 0;
+    for (int b = 0; b < B; b++) {
+        if (!lens[b]) continue;
+        for (int d = 0; d < D; d++)
+            feat[d] = bi ? 0.5 * (pooled[(size_t)b * D + d] + pooled[(size_t)(B + b) * D + d]) : pooled[(size_t)b * D + d];
+        head_probs(&h, feat, p);
+        sum -= log(p[labels[b]] > 1e-300 ? p[labels[b]] : 1e-300);
+        if (!grads) continue;
+        for (int c = 0; c < C; c++) {
+            double dz = (p[c] - (c == labels[b])) / n;
+            gb[c] += dz;
+            for (int d = 0; d < D; d++) {
+                gW[(size_t)c * D + d] += dz * feat[d];
+                dpooled[(size_t)b * D + d] += dz * h.W[(size_t)c * D + d] * (bi ? 0.5 : 1.0);
+            }
+        }
+        if (bi) memcpy(dpooled + (size_t)(B + b) * D, dpooled + (size_t)b * D, (size_t)D * sizeof *dpooled);
+    }
+    if (!isfinite(sum)) {
+        KRAIT_ERROR("the classification loss is not finite (%g)", sum);
+        s = KRAIT_STATUS_NUMERIC;
+        goto done;
+    }
+    if (grads) {
+        s = KRAIT_STATUS_NO_MEMORY;
+        if (!(dhf = calloc((size_t)R * L * D, sizeof *dhf))) goto done;
+        for (int r = 0; r < R; r++)
+            if (lens[r]) pool_row_backward(m, dhf + (size_t)r * L * D, lens[r], dpooled + (size_t)r * D);
+        TRYG(upload_dhf(m, a, dhf));
+        TRYG(krait_model_backward(m, a, grads));
+        TRYG(accumulate(m->be, grads, m->cls_w, gW, (size_t)C * D));
+        TRYG(accumulate(m->be, grads, m->cls_b, gb, (size_t)C));
+    }
+    *loss = n ? sum / n : 0.0;
+    if (n_rows) *n_rows = n;
+    s = KRAIT_STATUS_OK;
+done:
+    head_free(&h);
+    free(lens);
+    free(labels);
+    free(pooled);
+    free(dpooled);
+    free(gW);
+    free(gb);
+    free(feat);
+    free(p);
+    free(rows);
+    free(dhf);
+    return s;
+}
+
+/* ---- inference -------------------------------------------------------------------------------- */
+
+krait_status krait_classify(const krait_model *m, krait_acts *a, const int32_t *ids, const float *feats,
+                            const int32_t *lens, int B, float *probs)
+{
+    TRY(need_classifier(m));
+    const int D = m->cfg.d_model, C = m->cfg.n_classes, F = m->cfg.input_dim, bi = m->cfg.bidirectional;
+    int Lp = 0;
+    for (int b = 0; b < B; b++) {
+        if (lens[b] < 1 || lens[b] > a->L_max) {
+            KRAIT_ERROR("sequence %d has length %d; the activations take 1..%d positions", b, lens[b], a->L_max);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (lens[b] > Lp) Lp = lens[b];
+    }
+    TRY(krait_acts_set_shape(a, B, Lp));
+    krait_status s = KRAIT_STATUS_NO_MEMORY;
+    head h = { 0 };
+    double *pooled = malloc((size_t)2 * B * D * sizeof *pooled), *feat = malloc((size_t)D * sizeof *feat);
+    double *p = malloc((size_t)C * sizeof *p);
+    void *rows = NULL;
+    if (!pooled || !feat || !p) goto done;
+    TRYG(forward_pooled(m, a, ids, feats, lens, pooled));
+    if (bi) {
+        /* the reversed rows: a second pass of B rows (inference activations hold B, not 2B) */
+        const void *in = F ? (const void *)feats : (const void *)ids;
+        s = KRAIT_STATUS_NO_MEMORY;
+        if (!in || !(rows = with_reversed(in, lens, B, Lp, F ? (size_t)F : 1, F ? sizeof(float) : sizeof(int32_t))))
+            goto done;
+        const size_t half = (size_t)B * Lp * (F ? (size_t)F * sizeof(float) : sizeof(int32_t));
+        const void *rev = (const char *)rows + half;
+        TRYG(forward_pooled(m, a, F ? NULL : rev, F ? rev : NULL, lens, pooled + (size_t)B * D));
+    }
+    TRYG(head_load(m, &h));
+    for (int b = 0; b < B; b++) {
+        for (int d = 0; d < D; d++)
+            feat[d] = bi ? 0.5 * (pooled[(size_t)b * D + d] + pooled[(size_t)(B + b) * D + d]) : pooled[(size_t)b * D + d];
+        head_probs(&h, feat, p);
+        for (int c = 0; c < C; c++) probs[(size_t)b * C + c] = (float)p[c];
+    }
+    s = KRAIT_STATUS_OK;
+done:
+    head_free(&h);
+    free(pooled);
+    free(feat);
+    free(p);
+    free(rows);
+    return s;
+}
+
+/* ---- streaming -------------------------------------------------------------------------------- */
+
+struct krait_cls_stream {
+    const krait_model *m;
+    int chunk;
+    krait_acts *a;             /* (1, chunk), inference */
+    krait_state *st[2];        /* forward pass, reverse pass */
+    double *sum[2];            /* (D) sums of hf over the positions fed */
+    double *last[2];           /* (D) hf at the latest position */
+    long n[2];
+    float *hf;                 /* (chunk, D) host */
+};
+
+void krait_cls_stream_free(krait_cls_stream *s)
+{
+    if (!s) return;
+    krait_acts_free(s->m, s->a);
+    for (int i = 0; i < 2; i++) {
+        krait_state_free(s->m, s->st[i]);
+        free(s->sum[i]);
+        free(s->last[i]);
+    }
+    free(s->hf);
+    free(s);
+}
+
+krait_cls_stream *krait_cls_stream_init(const krait_model *m, int chunk)
+{
+    if (need_classifier(m)) return NULL;
+    if (chunk < 1) {
+        KRAIT_ERROR("the chunk must be at least 1 position (got %d)", chunk);
+        return NULL;
+    }
+    krait_cls_stream *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    const int D = m->cfg.d_model;
+    s->m = m;
+    s->chunk = chunk;
+    s->a = krait_acts_init(m, 1, chunk, 0);
+    s->hf = malloc((size_t)chunk * D * sizeof *s->hf);
+    int ok = s->a && s->hf;
+    for (int i = 0; i < 2 && ok; i++) {
+        s->st[i] = krait_state_init(m, 1);
+        s->sum[i] = calloc((size_t)D, sizeof *s->sum[i]);
+        s->last[i] = calloc((size_t)D, sizeof *s->last[i]);
+        ok = s->st[i] && s->sum[i] && s->last[i];
+    }
+    if (!ok) {
+        KRAIT_ERROR("cannot allocate a classification stream of %d-position chunks", chunk);
+        krait_cls_stream_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+krait_status krait_cls_stream_feed(krait_cls_stream *s, const int32_t *ids, const float *feats, long n,
+                                   int reverse)
+{
+    const krait_model *m = s->m;
+    const int D = m->cfg.d_model, F = m->cfg.input_dim, dir = reverse ? 1 : 0;
+    if (dir && !m->cfg.bidirectional) {
+        KRAIT_ERROR("this classifier is one-directional: it takes no reverse pass");
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    for (long off = 0; off < n; off += s->chunk) {
+        int len = n - off < s->chunk ? (int)(n - off) : s->chunk;
+        TRY(krait_acts_set_shape(s->a, 1, len));
+        TRY(set_inputs(m, s->a, ids ? ids + off : NULL, feats ? feats + (size_t)off * F : NULL));
+        TRY(krait_model_forward(m, s->a, s->st[dir]));
+        TRY(download_hf(m, s->a, s->hf));
+        for (int t = 0; t < len; t++)
+            for (int d = 0; d < D; d++) s->sum[dir][d] += s->hf[(size_t)t * D + d];
+        for (int d = 0; d < D; d++) s->last[dir][d] = s->hf[(size_t)(len - 1) * D + d];
+        s->n[dir] += len;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status stream_reset(krait_cls_stream *s)
+{
+    const int D = s->m->cfg.d_model;
+    for (int i = 0; i < 2; i++) {
+        TRY(krait_state_reset(s->m, s->st[i]));
+        memset(s->sum[i], 0, (size_t)D * sizeof *s->sum[i]);
+        s->n[i] = 0;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_cls_stream_finish(krait_cls_stream *s, float *probs)
+{
+    const krait_model *m = s->m;
+    const int D = m->cfg.d_model, C = m->cfg.n_classes, bi = m->cfg.bidirectional;
+    krait_status s0 = KRAIT_STATUS_OK;
+    if (s->n[0] == 0) {
+        KRAIT_ERROR("the sequence is empty: nothing to classify");
+        s0 = KRAIT_STATUS_BAD_INPUT;
+    } else if (bi && s->n[1] != s->n[0]) {
+        KRAIT_ERROR("the reverse pass covered %ld of the %ld positions (a bidirectional model needs both)",
+                    s->n[1], s->n[0]);
+        s0 = KRAIT_STATUS_BAD_INPUT;
+    }
+    if (s0) {
+        stream_reset(s);
+        return s0;
+    }
+    head h = { 0 };
+    double *feat = malloc((size_t)D * sizeof *feat), *p = malloc((size_t)C * sizeof *p);
+    krait_status st = feat && p ? head_load(m, &h) : KRAIT_STATUS_NO_MEMORY;
+    if (!st) {
+        for (int d = 0; d < D; d++) {
+            double f = mean_pooling(m) ? s->sum[0][d] / s->n[0] : s->last[0][d];
+            if (bi) f = 0.5 * (f + (mean_pooling(m) ? s->sum[1][d] / s->n[1] : s->last[1][d]));
+            feat[d] = f;
+        }
+        head_probs(&h, feat, p);
+        for (int c = 0; c < C; c++) probs[c] = (float)p[c];
+    }
+    head_free(&h);
+    free(feat);
+    free(p);
+    krait_status r = stream_reset(s);
+    return st ? st : r;
+}

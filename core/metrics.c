@@ -1,0 +1,134 @@
+/* core/metrics.c — classification metrics; see metrics.h. */
+#include "metrics.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static int argmax(const float *p, int C)
+{
+    int best = 0;
+    for (int c = 1; c < C; c++)
+        if (p[c] > p[best]) best = c;
+    return best;
+}
+
+typedef struct scored {
+    float score;
+    int positive;
+} scored;
+
+static int by_score(const void *a, const void *b)
+{
+    float x = ((const scored *)a)->score, y = ((const scored *)b)->score;
+    return (x > y) - (x < y);
+}
+
+/* Mann-Whitney AUROC of probs[:, 1] with average ranks for ties; NAN if a class is absent. */
+static double auroc(const int32_t *labels, const float *probs, int n)
+{
+    scored *v = malloc((size_t)n * sizeof *v);
+    if (!v) return NAN;
+    long npos = 0;
+    for (int i = 0; i < n; i++) {
+        v[i].score = probs[(size_t)i * 2 + 1];
+        v[i].positive = labels[i] == 1;
+        npos += v[i].positive;
+    }
+    long nneg = n - npos;
+    double auc = NAN;
+    if (npos > 0 && nneg > 0) {
+        qsort(v, (size_t)n, sizeof *v, by_score);
+        double rank_sum = 0;
+        for (int i = 0; i < n;) {
+            int j = i;
+            long pos = 0;
+            while (j < n && v[j].score == v[i].score) pos += v[j++].positive;
+            rank_sum += pos * (0.5 * (i + 1 + j)); /* ranks i+1 .. j averaged */
+            i = j;
+        }
+        auc = (rank_sum - 0.5 * npos * (npos + 1)) / ((double)npos * nneg);
+    }
+    free(v);
+    return auc;
+}
+
+krait_status krait_cls_metrics_compute(const int32_t *labels, const float *probs, int n, int C,
+                                       krait_cls_metrics *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    out->C = C;
+    out->auroc = NAN;
+    out->confusion = calloc((size_t)C * C, sizeof *out->confusion);
+    if (!out->confusion) return KRAIT_STATUS_NO_MEMORY;
+    for (int i = 0; i < n; i++) {
+        if (labels[i] < 0 || labels[i] >= C) {
+            KRAIT_ERROR("example %d: label %d is outside the %d classes", i, labels[i], C);
+            krait_cls_metrics_free(out);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        out->confusion[(size_t)labels[i] * C + argmax(probs + (size_t)i * C, C)]++;
+    }
+    const long *cm = out->confusion;
+    double correct = 0, sum_pt = 0, sum_pp = 0, sum_tt = 0, f1 = 0;
+    for (int k = 0; k < C; k++) {
+        double tp = cm[(size_t)k * C + k], t = 0, p = 0;
+        for (int j = 0; j < C; j++) {
+            t += cm[(size_t)k * C + j];
+            p += cm[(size_t)j * C + k];
+        }
+        correct += tp;
+        sum_pt += p * t;
+        sum_pp += p * p;
+        sum_tt += t * t;
+        f1 += t + p > 0 ? 2 * tp / (t + p) : 0;
+    }
+    double s = n;
+    out->accuracy = n ? correct / s : NAN;
+    double den = sqrt((s * s - sum_pp) * (s * s - sum_tt));
+    out->mcc = den > 0 ? (correct * s - sum_pt) / den : 0.0;
+    out->macro_f1 = C ? f1 / C : NAN;
+    if (C == 2) out->auroc = auroc(labels, probs, n);
+    return KRAIT_STATUS_OK;
+}
+
+void krait_cls_metrics_free(krait_cls_metrics *mt)
+{
+    free(mt->confusion);
+    mt->confusion = NULL;
+}
+
+char *krait_cls_metrics_json(const krait_cls_metrics *mt, const char *const *class_names)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "n", mt->n);
+    cJSON_AddNumberToObject(o, "accuracy", mt->accuracy);
+    cJSON_AddNumberToObject(o, "mcc", mt->mcc);
+    cJSON_AddNumberToObject(o, "macro_f1", mt->macro_f1);
+    if (mt->C == 2) {
+        if (isfinite(mt->auroc))
+            cJSON_AddNumberToObject(o, "auroc", mt->auroc);
+        else
+            cJSON_AddNullToObject(o, "auroc");
+    }
+    cJSON *names = cJSON_AddArrayToObject(o, "classes");
+    cJSON *rows = cJSON_AddArrayToObject(o, "confusion");
+    for (int k = 0; k < mt->C; k++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", k);
+        cJSON_AddItemToArray(names, cJSON_CreateString(class_names ? class_names[k] : num));
+        cJSON *row = cJSON_CreateArray();
+        for (int j = 0; j < mt->C; j++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)mt->confusion[(size_t)k * mt->C + j]));
+        cJSON_AddItemToArray(rows, row);
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}

@@ -1,0 +1,39 @@
+/* core/metrics.h — classification metrics from labels and predicted class probabilities:
+ * accuracy, Matthews correlation (the multi-class R_K of Gorodkin 2004, equal to the usual MCC
+ * for two classes), macro-averaged F1 (a class never true nor predicted counts as F1 0, as
+ * scikit-learn does), AUROC for two classes (class 1 positive; ties share their average rank,
+ * i.e. the Mann-Whitney statistic) and the confusion matrix. The prediction is the argmax
+ * (the first of equal probabilities).
+ *
+ * This file does not run models or write pictures (apps/common/plot.h draws the matrix). */
+#ifndef KRAIT_METRICS_H
+#define KRAIT_METRICS_H
+
+#include <stdint.h>
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct krait_cls_metrics {
+    int n, C;
+    double accuracy, mcc, macro_f1;
+    double auroc;        /* NAN unless C == 2 and both classes occur */
+    long *confusion;     /* (C, C): row = true class, column = predicted class */
+} krait_cls_metrics;
+
+/* labels (n) in [0, C), probs (n, C). BAD_INPUT (one logged line) for a label outside 0..C-1. */
+krait_status krait_cls_metrics_compute(const int32_t *labels, const float *probs, int n, int C,
+                                       krait_cls_metrics *out);
+void krait_cls_metrics_free(krait_cls_metrics *mt);
+/* {"n","accuracy","mcc","macro_f1","auroc" (binary only),"classes","confusion"} as malloc'd JSON
+ * text; class_names may be NULL (then "0", "1", ...). */
+char *krait_cls_metrics_json(const krait_cls_metrics *mt, const char *const *class_names);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KRAIT_METRICS_H */
