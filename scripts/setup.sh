@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev zlib1g-dev libpcre2-dev libutf8proc-dev python3-numpy)
+PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev zlib1g-dev libpcre2-dev libutf8proc-dev python3-numpy
+      libhts-dev samtools tabix)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,51 @@
+/* apps/dna/dnaapp.h — the krait-dna commands (one file each) and what they share: the input
+ * options every command takes (sources, --genome, --label-key, --window, --reference), loading
+ * a labelled set from them, and a model folder's class list (classes.txt, one name a line). */
+#ifndef KRAIT_DNAAPP_H
+#define KRAIT_DNAAPP_H
+
+#include "cli.h"
+#include "dna_read.h"
+#include "dna_region.h"
+#include "dna_set.h"
+
+int dna_cmd_split(int argc, char **argv);      /* split.c */
+int dna_cmd_baseline(int argc, char **argv);   /* baseline.c */
+int dna_cmd_pretrain(int argc, char **argv);   /* pretrain.c */
+int dna_cmd_train(int argc, char **argv);      /* train.c */
+int dna_cmd_predict(int argc, char **argv);    /* predict.c (predict and eval) */
+
+/* The input options: declare a dna_inputs, add DNA_INPUT_OPTS(&in) to a command's option
+ * table, then dna_inputs_open() after parsing. */
+typedef struct dna_inputs {
+    const char *genome, *label_key, *reference, *window_mode;
+    int window;
+    krait_dna_read_opts opts;    /* filled by dna_inputs_open */
+} dna_inputs;
+
+#define DNA_INPUT_OPTS(in)                                                                                      \
+    { "--genome", OPT_STR, &(in)->genome, "FASTA", "indexed genome (samtools faidx) for BED inputs" },           \
+    { "--label-key", OPT_STR, &(in)->label_key, "KEY", "labels from KEY=value in FASTA/FASTQ headers (a 2-letter aux tag for BAM/CRAM)" }, \
+    { "--window", OPT_INT, &(in)->window, "W", "BED regions resized to W bases" },                                \
+    { "--window-mode", OPT_STR, &(in)->window_mode, "center|pad", "center: W bases around the middle (default); pad: region kept, N on both sides" }, \
+    { "--reference", OPT_STR, &(in)->reference, "FASTA", "CRAM reference" }
+
+/* Open the genome (when given) and fill in->opts; exits 2 with one line on bad options. */
+void dna_inputs_open(dna_inputs *in);
+void dna_inputs_close(dna_inputs *in);
+/* Read every source ("PATH" or "CLASS=PATH") into s; exits 2 (bad input) with one line. */
+void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in);
+
+/* DIR/classes.txt; exits 2 with one line when missing. */
+void dna_model_classes(krait_dna_classes *c, const char *model_dir);
+/* Class probabilities probs (s->n, C) for every sequence of s (predict.c): batches of short
+ * sequences through krait_classify, sequences longer than stream_above (> 0) streamed in chunks
+ * (krait_cls_stream); rc_avg averages each with its reverse complement. */
+#include "model.h"
+krait_status dna_classify_set(const krait_model *m, const krait_dna_set *s, int rc_avg, int stream_above, int chunk,
+                              float *probs);
+
+/* Exit with the status's code after a library error already logged. */
+void dna_die_status(krait_status s);
+
+#endif /* KRAIT_DNAAPP_H */

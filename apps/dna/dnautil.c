@@ -1,0 +1,50 @@
+/* apps/dna/dnautil.c — input options, set loading and class lists shared by the krait-dna
+ * commands (see dnaapp.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnaapp.h"
+#include "fsutil.h"
+
+void dna_die_status(krait_status s) { exit(krait_cli_exit_code(s)); }
+
+void dna_inputs_open(dna_inputs *in)
+{
+    memset(&in->opts, 0, sizeof in->opts);
+    in->opts.label_key = in->label_key;
+    in->opts.reference = in->reference;
+    in->opts.window = in->window;
+    if (in->window < 0) krait_cli_die(2, "--window must be > 0");
+    if (in->window_mode && strcmp(in->window_mode, "center") && strcmp(in->window_mode, "pad"))
+        krait_cli_die(2, "--window-mode '%s': use center or pad", in->window_mode);
+    in->opts.window_pad = in->window_mode && !strcmp(in->window_mode, "pad");
+    if (in->genome) {
+        krait_status s;
+        in->opts.genome = krait_dna_genome_open(in->genome, &s);
+        if (!in->opts.genome) dna_die_status(s);
+    }
+}
+
+void dna_inputs_close(dna_inputs *in)
+{
+    krait_dna_genome_close(in->opts.genome);
+    in->opts.genome = NULL;
+}
+
+void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in)
+{
+    for (int i = 0; i < sources->n; i++) {
+        krait_status st = krait_dna_set_read(s, sources->items[i], &in->opts);
+        if (st) dna_die_status(st);
+    }
+}
+
+void dna_model_classes(krait_dna_classes *c, const char *model_dir)
+{
+    char *p = krait_fs_join(model_dir, "classes.txt");
+    if (!p) krait_cli_die(1, "out of memory");
+    krait_status s = krait_dna_classes_load(c, p);
+    free(p);
+    if (s) dna_die_status(s);
+}

@@ -1,0 +1,307 @@
+/* apps/dna/predict.c — `krait-dna predict` and `krait-dna eval` with a trained classifier
+ * (a run folder of `krait-dna train`: config.json, model.safetensors, classes.txt).
+ *
+ * Inputs are read a block of records at a time (bounded memory for any number of reads). Short
+ * sequences go through krait_classify in padded batches; a sequence longer than --stream-above
+ * (and every BED region longer than that, which is never held in memory: dna_region.h fetches
+ * it a chunk at a time) is classified by krait_cls_stream in chunks of --chunk bases, so memory
+ * does not grow with its length. With --rc-avg 1 (default) each prediction is the mean of the
+ * sequence's and its reverse complement's probabilities. A bidirectional model gets both of
+ * its passes (forward and reversed) from the same chunked reader.
+ *
+ * predict writes a TSV: id, predicted class, one probability column per class (p_<class>).
+ * eval needs a label on every record (one of the model's classes) and prints accuracy, MCC,
+ * macro F1, AUROC (two classes) and the confusion matrix (core/metrics.h); --confusion FILE
+ * draws it; --json makes the last line the metrics object. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "classify.h"
+#include "dna_seq.h"
+#include "dnaapp.h"
+#include "metrics.h"
+#include "model_io.h"
+#include "plot.h"
+
+enum { BATCH = 32, BLOCK = 512 };
+
+/* A pass over a sequence for the stream: chunk k of S (rc: its reverse complement), or of its
+ * reversal (reverse). Either ids in memory or a genome region. */
+typedef struct seq_view {
+    const uint8_t *ids;          /* in memory, or NULL */
+    size_t len;
+    const krait_dna_genome *g;   /* region */
+    const char *chrom;
+    long long beg, end;
+    char strand;
+} seq_view;
+
+static krait_status view_chunk(int32_t *out, int *n, const seq_view *v, int rc, int reverse, long long k, int chunk)
+{
+    if (!v->ids) {
+        char strand = (v->strand == '-') != (rc != 0) ? '-' : '+';
+        return krait_dna_region_chunk(out, n, v->g, v->chrom, v->beg, v->end, strand, reverse, k, chunk);
+    }
+    size_t p0 = (size_t)k * (size_t)chunk, p1 = p0 + (size_t)chunk < v->len ? p0 + (size_t)chunk : v->len;
+    *n = p0 < v->len ? (int)(p1 - p0) : 0;
+    for (size_t p = p0; p < p1; p++) {
+        size_t s = reverse ? v->len - 1 - p : p;                 /* index into S' */
+        int32_t b = rc ? v->ids[v->len - 1 - s] : v->ids[s];    /* S' = RC(S) when rc */
+        out[p - p0] = rc && b < KRAIT_DNA_N ? 3 - b : b;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status stream_one(krait_cls_stream *st, const krait_model *m, const seq_view *v, int rc_avg, int chunk,
+                               int32_t *buf, float *probs)
+{
+    const int C = m->cfg.n_classes;
+    float p[C];
+    long long nk = ((long long)v->len + chunk - 1) / chunk;
+    for (int c = 0; c < C; c++) probs[c] = 0;
+    for (int rc = 0; rc <= rc_avg; rc++) {
+        for (int rev = 0; rev <= (m->cfg.bidirectional ? 1 : 0); rev++)
+            for (long long k = 0; k < nk; k++) {
+                int n;
+                krait_status s = view_chunk(buf, &n, v, rc, rev, k, chunk);
+                if (!s) s = krait_cls_stream_feed(st, buf, NULL, n, rev);
+                if (s) return s;
+            }
+        krait_status s = krait_cls_stream_finish(st, p);
+        if (s) return s;
+        for (int c = 0; c < C; c++) probs[c] += p[c] / (float)(rc_avg + 1);
+    }
+    return KRAIT_STATUS_OK;
+}
+
+krait_status dna_classify_set(const krait_model *m, const krait_dna_set *s, int rc_avg, int stream_above, int chunk,
+                              float *probs)
+{
+    const int C = m->cfg.n_classes;
+    size_t Lmax = 1;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t len = krait_dna_set_len(s, i);
+        if ((stream_above <= 0 || len <= (size_t)stream_above) && len > Lmax) Lmax = len;
+    }
+    krait_acts *a = krait_acts_init(m, BATCH, (int)Lmax, 0);
+    int32_t *ids = malloc((size_t)BATCH * Lmax * sizeof *ids), lens[BATCH];
+    int32_t *buf = malloc((size_t)chunk * sizeof *buf);
+    float *p = malloc((size_t)BATCH * C * sizeof *p);
+    size_t rows[BATCH];
+    krait_cls_stream *st = NULL;
+    krait_status r = KRAIT_STATUS_NO_MEMORY;
+    if (!a || !ids || !buf || !p) goto done;
+    r = KRAIT_STATUS_OK;
+    for (size_t i = 0; !r && i < s->n;) {
+        int B = 0;
+        size_t Lp = 0;
+        for (; i < s->n && B < BATCH; i++) {
+            size_t len = krait_dna_set_len(s, i);
+            if (stream_above > 0 && len > (size_t)stream_above) {
+                if (!st && !(st = krait_cls_stream_init(m, chunk))) {
+                    r = KRAIT_STATUS_NO_MEMORY;
+                    break;
+                }
+                seq_view v = { .ids = s->ids + s->off[i], .len = len };
+                if ((r = stream_one(st, m, &v, rc_avg, chunk, buf, probs + i * C))) break;
+                continue;
+            }
+            rows[B] = i;
+            lens[B++] = (int32_t)len;
+            if (len > Lp) Lp = len;
+        }
+        if (r || !B) continue;
+        for (int rc = 0; !r && rc <= rc_avg; rc++) {
+            for (int b = 0; b < B; b++) {
+                int32_t *row = ids + (size_t)b * Lp;
+                const uint8_t *src = s->ids + s->off[rows[b]];
+                for (int t = 0; t < lens[b]; t++) row[t] = src[t];
+                for (size_t t = (size_t)lens[b]; t < Lp; t++) row[t] = KRAIT_DNA_N;
+                if (rc) krait_dna_revcomp(row, (size_t)lens[b]);
+            }
+            if ((r = krait_classify(m, a, ids, NULL, lens, B, p))) break;
+            for (int b = 0; b < B; b++)
+                for (int c = 0; c < C; c++) {
+                    float *o = probs + rows[b] * C + c;
+                    *o = (rc ? *o : 0) + p[(size_t)b * C + c] / (float)(rc_avg + 1);
+                }
+        }
+    }
+done:
+    krait_cls_stream_free(st);
+    krait_acts_free(m, a);
+    free(ids), free(buf), free(p);
+    return r;
+}
+
+typedef struct out_ctx {
+    FILE *tsv;
+    const krait_dna_classes *cl;
+    int eval;
+    int32_t *labels;      /* eval: collected */
+    float *probs;
+    size_t n, cap;
+    const char *origin;
+} out_ctx;
+
+static void emit(out_ctx *o, const char *name, const char *label, const float *p)
+{
+    const int C = o->cl->n;
+    int best = 0;
+    for (int c = 1; c < C; c++)
+        if (p[c] > p[best]) best = c;
+    if (o->tsv) {
+        fprintf(o->tsv, "%s\t%s", name, o->cl->names[best]);
+        for (int c = 0; c < C; c++) fprintf(o->tsv, "\t%.6f", p[c]);
+        fputc('\n', o->tsv);
+    }
+    if (!o->eval) return;
+    int y = label ? krait_dna_classes_find(o->cl, label) : -1; /* checked before: labels are known */
+    if (o->n == o->cap) {
+        o->cap = o->cap ? 2 * o->cap : 4096;
+        o->labels = realloc(o->labels, o->cap * sizeof *o->labels);
+        o->probs = realloc(o->probs, o->cap * C * sizeof *o->probs);
+        if (!o->labels || !o->probs) krait_cli_die(1, "out of memory");
+    }
+    o->labels[o->n] = y;
+    memcpy(o->probs + o->n * C, p, (size_t)C * sizeof *p);
+    o->n++;
+}
+
+static void flush_block(out_ctx *o, const krait_model *m, krait_dna_set *blk, int rc_avg, int stream_above, int chunk)
+{
+    if (!blk->n) return;
+    krait_status s = krait_dna_set_map(blk, o->cl, o->eval, o->origin);
+    float *p = s ? NULL : malloc(blk->n * (size_t)o->cl->n * sizeof *p);
+    if (!s && !p) s = KRAIT_STATUS_NO_MEMORY;
+    if (!s) s = dna_classify_set(m, blk, rc_avg, stream_above, chunk, p);
+    if (s) dna_die_status(s);
+    for (size_t i = 0; i < blk->n; i++) emit(o, blk->name[i], blk->label[i], p + i * o->cl->n);
+    free(p);
+    krait_dna_set_free(blk);
+    krait_dna_set_init(blk);
+}
+
+int dna_cmd_predict(int argc, char **argv)
+{
+    const int eval = !strcmp(argv[1], "eval");
+    const char *model = NULL, *output = NULL, *confusion = NULL;
+    krait_str_list inputs = { 0 };
+    int rc_avg = 1, chunk = 4096, stream_above = 16384;
+    dna_inputs in = { 0 };
+    krait_opt opts[] = {
+        { "--model", OPT_STR, &model, "DIR", "a krait-dna train run folder (required)" },
+        { "--input", OPT_LIST, &inputs, "SRC", "sequences (repeatable; CLASS=FILE gives labels for eval)" },
+        { "--output", OPT_STR, &output, "FILE", eval ? "also write the predictions TSV" : "predictions TSV (default: stdout)" },
+        { "--confusion", OPT_STR, &confusion, "FILE", "eval: the confusion matrix as an SVG picture" },
+        { "--rc-avg", OPT_INT, &rc_avg, "0|1", "average with the reverse complement's prediction (default 1)" },
+        { "--chunk", OPT_INT, &chunk, "N", "bases per chunk when streaming long sequences (default 4096)" },
+        { "--stream-above", OPT_INT, &stream_above, "N", "stream sequences longer than N bases (default 16384)" },
+        DNA_INPUT_OPTS(&in),
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    eval ? "usage: krait-dna eval --model DIR --input SRC... [--json] [--confusion FILE.svg]\n"
+                           "Accuracy, MCC, macro F1, AUROC (two classes) and the confusion matrix on labelled sequences."
+                         : "usage: krait-dna predict --model DIR --input SRC... [--output PRED.tsv]\n"
+                           "TSV: id, predicted class, per-class probabilities.");
+    if (!model || !inputs.n) krait_cli_die(2, "%s: --model and --input are required", argv[1]);
+    if (chunk < 1 || stream_above < 1 || (rc_avg != 0 && rc_avg != 1))
+        krait_cli_die(2, "%s: --chunk and --stream-above must be >= 1, --rc-avg 0 or 1", argv[1]);
+    krait_dna_classes cl;
+    dna_model_classes(&cl, model);
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_status s;
+    krait_model *m = krait_model_load(model, be, &s);
+    if (!m) dna_die_status(s);
+    if (strcmp(m->cfg.head, "classify") || m->cfg.n_classes != cl.n)
+        krait_cli_die(2, "%s: not a DNA classifier with %d classes (head %s, %d classes)", model, cl.n, m->cfg.head,
+                      m->cfg.n_classes);
+    dna_inputs_open(&in);
+    in.opts.fetch_max = stream_above;
+    out_ctx o = { .cl = &cl, .eval = eval, .origin = inputs.items[0] };
+    if (output || !eval) {
+        o.tsv = output ? fopen(output, "w") : stdout;
+        if (!o.tsv) krait_cli_die(2, "%s: cannot write", output);
+        fprintf(o.tsv, "id\tpredicted");
+        for (int k = 0; k < cl.n; k++) fprintf(o.tsv, "\tp_%s", cl.names[k]);
+        fputc('\n', o.tsv);
+    }
+    krait_dna_set blk;
+    krait_dna_set_init(&blk);
+    krait_cls_stream *st = NULL;
+    int32_t *buf = malloc((size_t)chunk * sizeof *buf);
+    float *p = malloc((size_t)cl.n * sizeof *p);
+    if (!buf || !p) krait_cli_die(1, "out of memory");
+    for (int i = 0; i < inputs.n; i++) {
+        char *cls = NULL;
+        const char *path = krait_dna_source_split(inputs.items[i], &cls);
+        if (!path) krait_cli_die(2, "%s: bad input source", inputs.items[i]);
+        krait_dna_read_opts ro = in.opts;
+        if (cls) ro.label = cls;
+        o.origin = path;
+        krait_dna_reader *r = krait_dna_reader_open(path, &ro, &s);
+        if (!r) dna_die_status(s);
+        krait_dna_rec rec;
+        int got;
+        while ((got = krait_dna_reader_next(r, &rec)) > 0) {
+            if (rec.seq) {
+                if ((s = krait_dna_set_add(&blk, &rec))) dna_die_status(s);
+                if (blk.n >= BLOCK) flush_block(&o, m, &blk, rc_avg, stream_above, chunk);
+                continue;
+            }
+            /* a long region: streamed from the genome, after the block before it (output order) */
+            flush_block(&o, m, &blk, rc_avg, stream_above, chunk);
+            if (eval && (!rec.label || krait_dna_classes_find(&cl, rec.label) < 0))
+                krait_cli_die(2, "%s:%ld: region %s: label '%s' is not one of the model's classes", path, rec.line,
+                              rec.name, rec.label ? rec.label : "(none)");
+            if (!st && !(st = krait_cls_stream_init(m, chunk))) krait_cli_die(1, "cannot set up streaming");
+            seq_view v = { .g = in.opts.genome, .chrom = rec.chrom, .beg = rec.beg, .end = rec.end, .strand = rec.strand,
+                           .len = rec.len };
+            if ((s = stream_one(st, m, &v, rc_avg, chunk, buf, p))) dna_die_status(s);
+            emit(&o, rec.name, rec.label, p);
+        }
+        if (got < 0) dna_die_status((krait_status)-got);
+        flush_block(&o, m, &blk, rc_avg, stream_above, chunk);
+        krait_dna_reader_close(r);
+        free(cls);
+    }
+    if (o.tsv && o.tsv != stdout && fclose(o.tsv) != 0) krait_cli_die(1, "%s: write failed", output);
+    if (eval) {
+        if (!o.n) krait_cli_die(2, "eval: no sequences in the input");
+        krait_cls_metrics mt;
+        if ((s = krait_cls_metrics_compute(o.labels, o.probs, (int)o.n, cl.n, &mt))) dna_die_status(s);
+        printf("%zu sequences: accuracy %.4f, MCC %.4f, macro F1 %.4f", o.n, mt.accuracy, mt.mcc, mt.macro_f1);
+        if (cl.n == 2) printf(", AUROC %.4f", mt.auroc);
+        printf("\nconfusion (rows true, columns predicted):\n");
+        for (int a = 0; a < cl.n; a++) {
+            printf("  %-12s", cl.names[a]);
+            for (int b = 0; b < cl.n; b++) printf(" %8ld", mt.confusion[(size_t)a * cl.n + b]);
+            printf("\n");
+        }
+        if (confusion) {
+            char title[300];
+            snprintf(title, sizeof title, "krait-dna eval: %s on %s", model, inputs.items[0]);
+            if ((s = krait_plot_confusion_svg(confusion, title, (const char *const *)cl.names, cl.n, mt.confusion)))
+                dna_die_status(s);
+        }
+        if (c.json) {
+            char *j = krait_cls_metrics_json(&mt, (const char *const *)cl.names);
+            printf("%s\n", j);
+            free(j);
+        }
+        krait_cls_metrics_free(&mt);
+    }
+    free(o.labels), free(o.probs), free(buf), free(p);
+    krait_cls_stream_free(st);
+    krait_dna_set_free(&blk);
+    dna_inputs_close(&in);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    krait_dna_classes_free(&cl);
+    return 0;
+}

@@ -1,0 +1,109 @@
+/* apps/dna/pretrain.c — `krait-dna pretrain`: a next-base language model on a genome (a FASTA or
+ * FASTQ, any compression: every record's bases), as HyenaDNA and Caduceus pretrain before
+ * fine-tuning. A batch row is a window of seq_len + 1 bases at a uniformly random position
+ * (windows stay inside one record; shorter records are skipped), reverse-complemented with
+ * probability 1/2 (--rc-aug 0 turns that off), drawn with the trainer's data RNG (so --resume is
+ * exact). The run folder is a model folder that `krait-dna train --init DIR` starts from. There
+ * is no validation set: the figure is the training loss (nats per base; ln 4 = 1.386 is
+ * chance for A C G T). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dna_seq.h"
+#include "dnaapp.h"
+#include "trainloop.h"
+
+typedef struct genome_src {
+    const krait_dna_set *s;
+    size_t *rec;            /* records with at least L + 1 bases */
+    long long *cum;         /* (n_rec + 1) window starts before each, cumulative */
+    size_t n_rec;
+    int rc_aug;
+    int32_t *win;           /* (L + 1) scratch */
+} genome_src;
+
+static krait_status genome_batch(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng)
+{
+    genome_src *g = ctx;
+    long long total = g->cum[g->n_rec];
+    for (int b = 0; b < B; b++) {
+        long long u = (long long)(krait_rng_u64(rng) % (uint64_t)total);
+        size_t lo = 0, hi = g->n_rec; /* the record whose range holds u */
+        while (hi - lo > 1) {
+            size_t mid = (lo + hi) / 2;
+            if (g->cum[mid] <= u) lo = mid;
+            else hi = mid;
+        }
+        const uint8_t *w = g->s->ids + g->s->off[g->rec[lo]] + (u - g->cum[lo]);
+        int32_t *win = g->win;
+        for (int t = 0; t <= L; t++) win[t] = w[t];
+        if (g->rc_aug && (krait_rng_u64(rng) & 1)) krait_dna_revcomp(win, (size_t)L + 1);
+        memcpy(ids + (size_t)b * L, win, (size_t)L * sizeof *ids);
+        memcpy(targets + (size_t)b * L, win + 1, (size_t)L * sizeof *targets);
+    }
+    return KRAIT_STATUS_OK;
+}
+
+int dna_cmd_pretrain(int argc, char **argv)
+{
+    dna_train_args a = DNA_TRAIN_ARGS_DEFAULT;
+    krait_str_list fasta = { 0 };
+    int seq_len = 0, rc_aug = 1;
+    dna_inputs in = { 0 };
+    krait_opt opts[] = {
+        { "--fasta", OPT_LIST, &fasta, "FILE", "genome FASTA/FASTQ (repeatable; plain, gzip or bgzip) (required)" },
+        DNA_TRAIN_OPTS(&a),
+        { "--seq-len", OPT_INT, &seq_len, "N", "override train.seq_len (the window)" },
+        { "--rc-aug", OPT_INT, &rc_aug, "0|1", "reverse-complement half the windows (default 1)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-dna pretrain --config FILE --fasta GENOME --out DIR [--steps N | --minutes M]\n"
+                    "A next-base language model on random windows of a genome (for train --init DIR).");
+    if (!a.config || !fasta.n) krait_cli_die(2, "pretrain: --config and --fasta are required");
+    if (!a.out && a.resume) a.out = krait_run_default_out(a.resume);
+    if (!a.out) krait_cli_die(2, "pretrain: --out is required (the run folder)");
+    krait_config cfg;
+    krait_train_config tc;
+    dna_train_config(&cfg, &tc, &a, "lm");
+    if (seq_len > 0) tc.seq_len = seq_len;
+    if (c.seed_set) tc.seed = c.seed;
+
+    dna_inputs_open(&in);
+    krait_dna_set s;
+    krait_dna_set_init(&s);
+    dna_load_sources(&s, &fasta, &in);
+    genome_src g = { .s = &s, .rc_aug = rc_aug };
+    g.rec = malloc(s.n * sizeof *g.rec);
+    g.cum = malloc((s.n + 1) * sizeof *g.cum);
+    g.win = malloc(((size_t)tc.seq_len + 1) * sizeof *g.win);
+    if (!g.rec || !g.cum || !g.win) krait_cli_die(1, "out of memory");
+    g.cum[0] = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        size_t len = krait_dna_set_len(&s, i);
+        if (len < (size_t)tc.seq_len + 1) continue;
+        g.rec[g.n_rec] = i;
+        g.cum[g.n_rec + 1] = g.cum[g.n_rec] + (long long)(len - (size_t)tc.seq_len);
+        g.n_rec++;
+    }
+    if (!g.n_rec)
+        krait_cli_die(2, "%s: no record has seq_len + 1 = %d bases (the longest has %zu)", fasta.items[0], tc.seq_len + 1,
+                      s.max_len);
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_model *m = dna_train_model(&cfg, &tc, be, NULL);
+    fprintf(stderr, "krait-dna pretrain: %d layers, d_model %d, %.2fM params; %zu records, %zu bases; windows of %d, "
+                    "batch %d, lr %g; budget %g min / %d steps\n", cfg.n_layer, cfg.d_model, m->n_params / 1e6, s.n,
+            s.n_ids, tc.seq_len, tc.batch, tc.lr, tc.minutes, tc.steps);
+    krait_data_source ds = { .ctx = &g, .next_batch = genome_batch };
+    tc.eval_every = 0;
+    dna_run r = { .prog = "pretrain", .val_name = "" };
+    int rc = dna_train_run(&r, m, &tc, &ds, &a, &c);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    free(g.rec), free(g.cum), free(g.win);
+    krait_dna_set_free(&s);
+    dna_inputs_close(&in);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/* apps/dna/split.c — `krait-dna split`: a seeded, stratified train/test split of labelled
+ * sequences into OUT/train.tsv and OUT/test.tsv ("seq<TAB>label" with a header, sequences as
+ * A C G T N upper case, rows in input order). The held-out part takes round(fraction x count)
+ * rows of each class, chosen by a Fisher-Yates shuffle of that class's rows with krait_rng
+ * seeded by (--seed, class index): the same input, fraction and seed give the same files on
+ * every machine (dna_set.h). The README's benchmark splits use the default seed 1 and 0.2. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "dna_seq.h"
+#include "dnaapp.h"
+#include "fsutil.h"
+
+static void write_part(const char *path, const krait_dna_set *s, const uint8_t *held, int want)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) krait_cli_die(2, "%s: cannot write", path);
+    fprintf(f, "seq\tlabel\n");
+    for (size_t i = 0; i < s->n; i++) {
+        if (held[i] != want) continue;
+        for (size_t j = s->off[i]; j < s->off[i + 1]; j++) fputc(krait_dna_id_char(s->ids[j]), f);
+        fprintf(f, "\t%s\n", s->label[i]);
+    }
+    if (fclose(f) != 0) krait_cli_die(1, "%s: write failed", path);
+}
+
+int dna_cmd_split(int argc, char **argv)
+{
+    krait_str_list inputs = { 0 };
+    const char *out = NULL;
+    double fraction = 0.2;
+    dna_inputs in = { 0 };
+    krait_opt opts[] = {
+        { "--input", OPT_LIST, &inputs, "SRC", "labelled sequences (repeatable; CLASS=FILE for one file per class)" },
+        { "--out", OPT_STR, &out, "DIR", "writes DIR/train.tsv and DIR/test.tsv" },
+        { "--fraction", OPT_DOUBLE, &fraction, "F", "held-out (test) fraction of each class (default 0.2)" },
+        DNA_INPUT_OPTS(&in),
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-dna split --input SRC... --out DIR [--fraction 0.2] [--seed 1]\n"
+                    "A seeded stratified split: OUT/train.tsv and OUT/test.tsv.");
+    if (!inputs.n || !out) krait_cli_die(2, "split: --input and --out are required");
+    if (!(fraction > 0 && fraction < 1)) krait_cli_die(2, "split: --fraction must be in (0, 1)");
+    dna_inputs_open(&in);
+    krait_dna_set s;
+    krait_dna_set_init(&s);
+    dna_load_sources(&s, &inputs, &in);
+    krait_dna_classes cl;
+    krait_status st = krait_dna_classes_from_set(&cl, &s, inputs.items[0]);
+    if (!st) st = krait_dna_set_map(&s, &cl, 1, inputs.items[0]);
+    if (st) dna_die_status(st);
+    uint8_t *held = malloc(s.n);
+    if (!held) krait_cli_die(1, "out of memory");
+    krait_dna_split(held, s.y, s.n, fraction, c.seed);
+    if (krait_fs_mkdirs(out)) krait_cli_die(2, "%s: cannot create the folder", out);
+    char *tr = krait_fs_join(out, "train.tsv"), *te = krait_fs_join(out, "test.tsv");
+    write_part(tr, &s, held, 0);
+    write_part(te, &s, held, 1);
+    size_t n_test = 0;
+    for (size_t i = 0; i < s.n; i++) n_test += held[i];
+    printf("split %zu sequences (%d classes, seed %llu): %zu in %s, %zu in %s\n", s.n, cl.n,
+           (unsigned long long)c.seed, s.n - n_test, tr, n_test, te);
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n", (double)s.n);
+        cJSON_AddNumberToObject(o, "train", (double)(s.n - n_test));
+        cJSON_AddNumberToObject(o, "test", (double)n_test);
+        cJSON_AddNumberToObject(o, "classes", cl.n);
+        cJSON_AddNumberToObject(o, "seed", (double)c.seed);
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+    free(tr), free(te), free(held);
+    krait_dna_classes_free(&cl);
+    krait_dna_set_free(&s);
+    dna_inputs_close(&in);
+    return 0;
+}

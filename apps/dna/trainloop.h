@@ -1,0 +1,65 @@
+/* apps/dna/trainloop.h — what `krait-dna pretrain` and `krait-dna train` share: the training
+ * options (config, budget, run folder, resume, overrides), building the model (fresh weights,
+ * or --init DIR's backbone copied by tensor name), and the run itself on core's trainer with
+ * the run folder of every krait trainer (apps/common/runfiles.h: model, checkpoints,
+ * metrics.jsonl) plus curves.svg (train loss and the command's validation figure). */
+#ifndef KRAIT_DNA_TRAINLOOP_H
+#define KRAIT_DNA_TRAINLOOP_H
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "config.h"
+#include "model.h"
+#include "train.h"
+
+typedef struct dna_train_args {
+    const char *config, *out, *resume, *init;
+    int steps, eval_every, ckpt_every, keep, batch;
+    double minutes, lr;
+    krait_str_list sets;
+} dna_train_args;
+
+#define DNA_TRAIN_ARGS_DEFAULT { .steps = -1, .eval_every = -1, .ckpt_every = -1, .keep = 3, .minutes = -1, .lr = -1 }
+
+#define DNA_TRAIN_OPTS(a)                                                                                        \
+    { "--config", OPT_STR, &(a)->config, "FILE", "model + train config: a path or a preset in configs/ (required)" }, \
+    { "--out", OPT_STR, &(a)->out, "DIR", "run folder: model, checkpoints, metrics.jsonl, curves.svg (required)" }, \
+    { "--steps", OPT_INT, &(a)->steps, "N", "optimizer steps (alone: no time budget)" },                           \
+    { "--minutes", OPT_DOUBLE, &(a)->minutes, "M", "training time budget (alone: no step limit)" },              \
+    { "--eval-every", OPT_INT, &(a)->eval_every, "N", "validate every N steps (default: config, else 200; 0: at the end)" }, \
+    { "--batch", OPT_INT, &(a)->batch, "N", "override train.batch" },                                            \
+    { "--lr", OPT_DOUBLE, &(a)->lr, "LR", "override train.lr" },                                                 \
+    { "--set", OPT_LIST, &(a)->sets, "KEY=V", "override any config key (hidden_size=128, train.warmup=50, ...)" }, \
+    { "--ckpt-every", OPT_INT, &(a)->ckpt_every, "N", "checkpoint every N steps (default: at the end and on stop)" }, \
+    { "--keep", OPT_INT, &(a)->keep, "K", "checkpoints kept (default 3)" },                                       \
+    { "--resume", OPT_STR, &(a)->resume, "DIR", "continue the run saved in DIR" }
+
+/* Load the config with the overrides applied; head must be want_head ("lm" or "classify").
+ * Sets modality "dna" and tokenizer "dna". Exits 2 with one line on a bad config. Returns the
+ * resolved config path. */
+const char *dna_train_config(krait_config *cfg, krait_train_config *tc, dna_train_args *a, const char *want_head);
+
+/* The model on be: initial weights from the config's seed, then --init's matching tensors. */
+krait_model *dna_train_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be,
+                             const char *init);
+
+/* A validation: fills *value (the figure plotted, e.g. accuracy) and appends its own keys to o. */
+typedef krait_status (*dna_validate_fn)(void *user, const krait_model *m, double *value, cJSON *o);
+
+typedef struct dna_run {
+    const char *prog;          /* "pretrain" or "train" */
+    const char *val_name;      /* "validation accuracy" */
+    dna_validate_fn validate;  /* NULL: none */
+    void *user;
+    char *(*app_state)(void *user);
+    krait_status (*check_state)(void *user, const char *app_state, const char *dir);
+    cJSON *last_val;           /* the last validation's keys (owned) */
+} dna_run;
+
+/* Train m with ds; prints the summary (and --json's object, with the last validation's keys)
+ * and returns the exit code. */
+int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krait_data_source *ds,
+                  const dna_train_args *a, const krait_common *c);
+
+#endif /* KRAIT_DNA_TRAINLOOP_H */

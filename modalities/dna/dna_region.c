@@ -1,0 +1,222 @@
+/* modalities/dna/dna_region.c — faidx genomes, BED lines, windows and chunked region passes
+ * (see dna_region.h). The only htslib calls here are faidx's. */
+#include "dna_region.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <htslib/faidx.h>
+
+#include "dna_read.h"
+#include "dna_seq.h"
+#include "log.h"
+
+struct krait_dna_genome {
+    faidx_t *fai;
+    char *path;
+};
+
+krait_dna_genome *krait_dna_genome_open(const char *fasta, krait_status *status)
+{
+    *status = KRAIT_STATUS_BAD_INPUT;
+    if (access(fasta, R_OK) != 0) {
+        KRAIT_ERROR("%s: cannot read the genome FASTA (%s)", fasta, strerror(errno));
+        return NULL;
+    }
+    size_t n = strlen(fasta);
+    char *fai_path = malloc(n + 5);
+    if (!fai_path) return *status = KRAIT_STATUS_NO_MEMORY, NULL;
+    snprintf(fai_path, n + 5, "%s.fai", fasta);
+    int has_fai = access(fai_path, R_OK) == 0;
+    free(fai_path);
+    if (!has_fai) {
+        KRAIT_ERROR("%s: no index %s.fai (make one with: samtools faidx %s)", fasta, fasta, fasta);
+        return NULL;
+    }
+    krait_dna_genome *g = calloc(1, sizeof *g);
+    if (!g || !(g->path = strdup(fasta))) {
+        free(g);
+        *status = KRAIT_STATUS_NO_MEMORY;
+        return NULL;
+    }
+    g->fai = fai_load3(fasta, NULL, NULL, 0); /* flags 0: never build a missing index */
+    if (!g->fai) {
+        KRAIT_ERROR("%s: cannot load its faidx index (a bgzipped FASTA also needs %s.gzi: samtools faidx %s)",
+                    fasta, fasta, fasta);
+        krait_dna_genome_close(g);
+        return NULL;
+    }
+    *status = KRAIT_STATUS_OK;
+    return g;
+}
+
+void krait_dna_genome_close(krait_dna_genome *g)
+{
+    if (!g) return;
+    if (g->fai) fai_destroy(g->fai);
+    free(g->path);
+    free(g);
+}
+
+const char *krait_dna_genome_path(const krait_dna_genome *g) { return g->path; }
+int krait_dna_genome_n_contigs(const krait_dna_genome *g) { return faidx_nseq(g->fai); }
+const char *krait_dna_genome_contig(const krait_dna_genome *g, int i) { return faidx_iseq(g->fai, i); }
+
+long long krait_dna_genome_contig_len(const krait_dna_genome *g, const char *chrom)
+{
+    if (!faidx_has_seq(g->fai, chrom)) return -1;
+    return (long long)faidx_seq_len(g->fai, chrom); /* int in htslib 1.16: contigs < 2^31 */
+}
+
+krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const char *chrom, long long beg,
+                                    long long end)
+{
+    long long clen = krait_dna_genome_contig_len(g, chrom);
+    if (clen < 0) {
+        KRAIT_ERROR("%s: no contig '%s' in its index", g->path, chrom);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    long long n = end - beg, lo = beg < 0 ? 0 : beg, hi = end > clen ? clen : end;
+    memset(out, 'N', (size_t)(n > 0 ? n : 0));
+    out[n > 0 ? n : 0] = '\0';
+    if (lo >= hi) return KRAIT_STATUS_OK;
+    hts_pos_t got = 0;
+    char *s = faidx_fetch_seq64(g->fai, chrom, lo, hi - 1, &got);
+    if (!s || got != hi - lo) {
+        KRAIT_ERROR("%s: cannot read %s:%lld-%lld (faidx returned %lld bases)", g->path, chrom, lo, hi,
+                    (long long)(s ? got : -1));
+        free(s);
+        return KRAIT_STATUS_IO;
+    }
+    size_t bad = krait_dna_check_bases(s, (size_t)got);
+    if (bad < (size_t)got) {
+        unsigned char c = (unsigned char)s[bad];
+        if (c >= 0x21 && c < 0x7f)
+            KRAIT_ERROR("%s: %s:%lld: '%c' is not a IUPAC nucleotide code", g->path, chrom, lo + (long long)bad + 1, c);
+        else
+            KRAIT_ERROR("%s: %s:%lld: byte 0x%02x is not a IUPAC nucleotide code", g->path, chrom,
+                        lo + (long long)bad + 1, c);
+        free(s);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    memcpy(out + (lo - beg), s, (size_t)got);
+    free(s);
+    return KRAIT_STATUS_OK;
+}
+
+static int parse_ll(const char *s, long long *v)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (errno || end == s || *end) return 0;
+    *v = x;
+    return 1;
+}
+
+int krait_dna_bed_parse(krait_dna_bed *out, char *line, const char *origin, long line_no)
+{
+    size_t len = strlen(line);
+    if (len && line[len - 1] == '\r') line[--len] = '\0';
+    if (!len || line[0] == '#' || !strncmp(line, "track", 5) || !strncmp(line, "browser", 7)) return 0;
+    char *f[7];
+    int nf = krait_dna_tsv_split(line, f, 7);
+    if (nf < 3) {
+        KRAIT_ERROR("%s:%ld: a BED line needs chrom, start and end separated by tabs (found %d column%s)", origin,
+                    line_no, nf, nf == 1 ? "" : "s");
+        return -1;
+    }
+    if (!f[0][0] || strlen(f[0]) >= sizeof out->chrom) {
+        KRAIT_ERROR("%s:%ld: empty or overlong contig name", origin, line_no);
+        return -1;
+    }
+    if (!parse_ll(f[1], &out->beg) || !parse_ll(f[2], &out->end)) {
+        KRAIT_ERROR("%s:%ld: start '%s' and end '%s' must be whole numbers", origin, line_no, f[1], f[2]);
+        return -1;
+    }
+    if (out->beg < 0 || out->end <= out->beg) {
+        KRAIT_ERROR("%s:%ld: region %s:%lld-%lld is empty or negative (BED is 0-based, end > start)", origin, line_no,
+                    f[0], out->beg, out->end);
+        return -1;
+    }
+    strcpy(out->chrom, f[0]);
+    out->name[0] = '\0';
+    if (nf >= 4) {
+        if (strlen(f[3]) >= sizeof out->name) {
+            KRAIT_ERROR("%s:%ld: name column longer than %zu characters", origin, line_no, sizeof out->name - 1);
+            return -1;
+        }
+        strcpy(out->name, f[3]);
+    }
+    out->strand = '+';
+    if (nf >= 6) {
+        if (!strcmp(f[5], "-")) out->strand = '-';
+        else if (strcmp(f[5], "+") && strcmp(f[5], ".")) {
+            KRAIT_ERROR("%s:%ld: strand '%s' must be +, - or .", origin, line_no, f[5]);
+            return -1;
+        }
+    }
+    return 1;
+}
+
+krait_status krait_dna_bed_resolve(krait_dna_bed *r, const krait_dna_genome *g, int window, int pad,
+                                   const char *origin, long line_no)
+{
+    long long clen = krait_dna_genome_contig_len(g, r->chrom);
+    if (clen < 0) {
+        KRAIT_ERROR("%s:%ld: contig '%s' is not in %s", origin, line_no, r->chrom, g->path);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    if (r->end > clen) {
+        KRAIT_ERROR("%s:%ld: region %s:%lld-%lld is past the end of contig %s (length %lld)", origin, line_no,
+                    r->chrom, r->beg, r->end, r->chrom, clen);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    if (window <= 0) return KRAIT_STATUS_OK;
+    long long len = r->end - r->beg;
+    if (pad) {
+        if (len > window) {
+            KRAIT_ERROR("%s:%ld: region %s:%lld-%lld (%lld bp) is longer than the padded window %d", origin, line_no,
+                        r->chrom, r->beg, r->end, len, window);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        r->beg -= (window - len) / 2;
+        r->end = r->beg + window;
+        return KRAIT_STATUS_OK;
+    }
+    long long beg = r->beg + len / 2 - window / 2, end = beg + window;
+    if (beg < 0 || end > clen) {
+        KRAIT_ERROR("%s:%ld: the %d bp window centred on %s:%lld-%lld (%lld-%lld) is past the %s of contig %s "
+                    "(length %lld)", origin, line_no, window, r->chrom, r->beg, r->end, beg, end,
+                    beg < 0 ? "start" : "end", r->chrom, clen);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    r->beg = beg, r->end = end;
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_dna_region_chunk(int32_t *ids, int *n, const krait_dna_genome *g, const char *chrom,
+                                    long long beg, long long end, char strand, int reverse, long long k, int chunk)
+{
+    long long len = end - beg, p0 = k * chunk, p1 = p0 + chunk < len ? p0 + chunk : len;
+    *n = 0;
+    if (p0 >= len) return KRAIT_STATUS_OK;
+    /* pass position p -> genome position: increasing (beg + p) for (+, forward) and (-, reverse),
+     * decreasing (end - 1 - p) otherwise; '-' complements */
+    int up = (strand == '-') == (reverse != 0);
+    long long lo = up ? beg + p0 : end - p1, hi = up ? beg + p1 : end - p0;
+    char *buf = malloc((size_t)(hi - lo) + 1);
+    if (!buf) return KRAIT_STATUS_NO_MEMORY;
+    krait_status s = krait_dna_genome_fetch(g, buf, chrom, lo, hi);
+    if (!s) {
+        krait_dna_encode(ids, buf, (size_t)(hi - lo));
+        if (!up) krait_dna_reverse(ids, (size_t)(hi - lo));
+        if (strand == '-') krait_dna_complement(ids, (size_t)(hi - lo));
+        *n = (int)(hi - lo);
+    }
+    free(buf);
+    return s;
+}

@@ -1,0 +1,45 @@
+/* modalities/dna/dna_seq.h — the DNA alphabet: bases -> token ids and back, reverse complement.
+ *
+ * Ids: A 0, C 1, G 2, T 3, N 4 (KRAIT_DNA_VOCAB = 5; a model pads its vocabulary to 8). So the
+ * complement of a base id b < 4 is 3 - b and N stays N. Letters are case-insensitive; the IUPAC
+ * ambiguity codes (R Y S W K M B D H V N) become N, U (RNA) becomes T. Anything else — digits,
+ * gaps ('-', '.'), spaces, other letters — is an error, never a silent guess. Padding needs no id
+ * of its own: a classification batch marks padded positions in its targets (core/classify.h).
+ *
+ * This file knows nothing of files; dna_read.h reads them. */
+#ifndef KRAIT_DNA_SEQ_H
+#define KRAIT_DNA_SEQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { KRAIT_DNA_A = 0, KRAIT_DNA_C = 1, KRAIT_DNA_G = 2, KRAIT_DNA_T = 3, KRAIT_DNA_N = 4, KRAIT_DNA_VOCAB = 5 };
+
+/* The id of one character, or -1 when it is not a IUPAC nucleotide code. */
+int krait_dna_base_id(unsigned char c);
+
+/* Encode n characters into ids (n). Returns n on success, or the index of the first character
+ * that is not a IUPAC code (the caller names file:line:column). */
+size_t krait_dna_encode(int32_t *ids, const char *seq, size_t n);
+/* The same into bytes (training sets keep their ids as uint8). */
+size_t krait_dna_encode_u8(uint8_t *ids, const char *seq, size_t n);
+
+/* "ACGTN"[id]. */
+char krait_dna_id_char(int32_t id);
+
+/* Reverse complement of ids (n) in place: reversed order, A<->T, C<->G, N stays. */
+void krait_dna_revcomp(int32_t *ids, size_t n);
+void krait_dna_revcomp_u8(uint8_t *ids, size_t n);
+/* Complement only (no reversal), and reversal only: the pieces of chunked reverse passes. */
+void krait_dna_complement(int32_t *ids, size_t n);
+void krait_dna_reverse(int32_t *ids, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KRAIT_DNA_SEQ_H */

@@ -1,0 +1,286 @@
+/* modalities/dna/dna_set.c — labelled sequence sets, class lists and the seeded split (see
+ * dna_set.h). */
+#include "dna_set.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dna_seq.h"
+#include "log.h"
+#include "rng.h"
+
+void krait_dna_set_init(krait_dna_set *s) { memset(s, 0, sizeof *s); }
+
+void krait_dna_set_free(krait_dna_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) free(s->name[i]), free(s->label[i]);
+    free(s->ids), free(s->off), free(s->name), free(s->label), free(s->y);
+    memset(s, 0, sizeof *s);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 1;
+    size_t c = *cap ? *cap : 256;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return 0;
+    *p = q;
+    *cap = c;
+    return 1;
+}
+
+krait_status krait_dna_set_add(krait_dna_set *s, const krait_dna_rec *rec)
+{
+    size_t cap = s->cap, cap_ids = s->cap_ids;
+    if (!rec->seq) {
+        KRAIT_ERROR("%s: region of %zu bp is too long to hold in memory here", rec->name, rec->len);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    if (!grow((void **)&s->ids, &cap_ids, s->n_ids + rec->len, 1)) return KRAIT_STATUS_NO_MEMORY;
+    s->cap_ids = cap_ids;
+    if (s->n + 2 > s->cap) {
+        size_t c = cap;
+        if (!grow((void **)&s->off, &c, s->n + 2, sizeof *s->off)) return KRAIT_STATUS_NO_MEMORY;
+        c = cap;
+        if (!grow((void **)&s->name, &c, s->n + 2, sizeof *s->name)) return KRAIT_STATUS_NO_MEMORY;
+        c = cap;
+        if (!grow((void **)&s->label, &c, s->n + 2, sizeof *s->label)) return KRAIT_STATUS_NO_MEMORY;
+        c = cap;
+        if (!grow((void **)&s->y, &c, s->n + 2, sizeof *s->y)) return KRAIT_STATUS_NO_MEMORY;
+        s->cap = c;
+    }
+    if (!s->n) s->off[0] = 0;
+    krait_dna_encode_u8(s->ids + s->n_ids, rec->seq, rec->len); /* checked by the reader */
+    s->name[s->n] = strdup(rec->name);
+    s->label[s->n] = rec->label ? strdup(rec->label) : NULL;
+    if (!s->name[s->n] || (rec->label && !s->label[s->n])) return KRAIT_STATUS_NO_MEMORY;
+    s->y[s->n] = -1;
+    s->n_ids += rec->len;
+    s->n++;
+    s->off[s->n] = s->n_ids;
+    if (rec->len > s->max_len) s->max_len = rec->len;
+    return KRAIT_STATUS_OK;
+}
+
+const char *krait_dna_source_split(const char *source, char **cls)
+{
+    *cls = NULL;
+    const char *eq = strchr(source, '=');
+    if (!eq || access(source, F_OK) == 0) return source;
+    if (eq == source) {
+        KRAIT_ERROR("%s: empty class name before '='", source);
+        return NULL;
+    }
+    if (!(*cls = strndup(source, (size_t)(eq - source)))) return NULL;
+    return eq + 1;
+}
+
+krait_status krait_dna_set_read(krait_dna_set *s, const char *source, const krait_dna_read_opts *opts)
+{
+    krait_dna_read_opts o = *opts;
+    char *cls = NULL;
+    const char *path = krait_dna_source_split(source, &cls);
+    if (!path) return KRAIT_STATUS_BAD_INPUT;
+    if (cls) o.label = cls;
+    krait_status st;
+    krait_dna_reader *r = krait_dna_reader_open(path, &o, &st);
+    krait_dna_rec rec;
+    int got = 0;
+    size_t before = s->n;
+    while (r && (got = krait_dna_reader_next(r, &rec)) > 0)
+        if ((st = krait_dna_set_add(s, &rec))) break;
+    if (r && got < 0) st = (krait_status)-got;
+    if (r && !st && s->n == before) {
+        KRAIT_ERROR("%s: no sequences", path);
+        st = KRAIT_STATUS_BAD_INPUT;
+    }
+    krait_dna_reader_close(r);
+    free(cls);
+    return st;
+}
+
+/* ---- classes ------------------------------------------------------------------------------------ */
+static int is_int(const char *s)
+{
+    char *end;
+    errno = 0;
+    (void)strtol(s, &end, 10);
+    return *s && !*end && !errno;
+}
+
+static int cmp_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_int(const void *a, const void *b)
+{
+    long u = strtol(*(char *const *)a, NULL, 10), v = strtol(*(char *const *)b, NULL, 10);
+    return (u > v) - (u < v);
+}
+
+int krait_dna_classes_find(const krait_dna_classes *c, const char *name)
+{
+    for (int i = 0; i < c->n; i++)
+        if (!strcmp(c->names[i], name)) return i;
+    return -1;
+}
+
+static krait_status classes_add(krait_dna_classes *c, const char *name, size_t len)
+{
+    char **p = realloc(c->names, (size_t)(c->n + 1) * sizeof *p);
+    if (!p) return KRAIT_STATUS_NO_MEMORY;
+    c->names = p;
+    if (!(p[c->n] = strndup(name, len))) return KRAIT_STATUS_NO_MEMORY;
+    c->n++;
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_dna_classes_from_set(krait_dna_classes *c, const krait_dna_set *s, const char *origin)
+{
+    memset(c, 0, sizeof *c);
+    int all_int = 1;
+    for (size_t i = 0; i < s->n; i++) {
+        if (!s->label[i]) {
+            KRAIT_ERROR("%s: record '%s' has no label (give labels by TSV column, BED name, --label-key, or "
+                        "CLASS=FILE)", origin, s->name[i]);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (krait_dna_classes_find(c, s->label[i]) >= 0) continue;
+        krait_status st = classes_add(c, s->label[i], strlen(s->label[i]));
+        if (st) return st;
+        all_int &= is_int(s->label[i]);
+    }
+    qsort(c->names, (size_t)c->n, sizeof *c->names, all_int ? cmp_int : cmp_text);
+    if (c->n < 2) {
+        KRAIT_ERROR("%s: %d class%s among the labels; a classifier needs at least 2", origin, c->n,
+                    c->n == 1 ? "" : "es");
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_dna_classes_parse(krait_dna_classes *c, const char *list)
+{
+    memset(c, 0, sizeof *c);
+    for (const char *p = list;;) {
+        size_t n = strcspn(p, ",");
+        if (!n) {
+            KRAIT_ERROR("--classes '%s': empty class name", list);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        krait_status st = classes_add(c, p, n);
+        if (st) return st;
+        for (int i = 0; i < c->n - 1; i++)
+            if (!strcmp(c->names[i], c->names[c->n - 1])) {
+                KRAIT_ERROR("--classes '%s': class '%s' appears twice", list, c->names[i]);
+                return KRAIT_STATUS_BAD_INPUT;
+            }
+        if (!p[n]) break;
+        p += n + 1;
+    }
+    if (c->n < 2) {
+        KRAIT_ERROR("--classes '%s': a classifier needs at least 2 classes", list);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_dna_classes_load(krait_dna_classes *c, const char *path)
+{
+    memset(c, 0, sizeof *c);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        KRAIT_ERROR("%s: cannot read the class list (%s)", path, strerror(errno));
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    char line[512];
+    krait_status st = KRAIT_STATUS_OK;
+    while (!st && fgets(line, sizeof line, f)) {
+        size_t n = strcspn(line, "\r\n");
+        if (n) st = classes_add(c, line, n);
+    }
+    fclose(f);
+    if (!st && c->n < 2) {
+        KRAIT_ERROR("%s: fewer than 2 classes", path);
+        st = KRAIT_STATUS_BAD_INPUT;
+    }
+    return st;
+}
+
+krait_status krait_dna_classes_save(const krait_dna_classes *c, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        KRAIT_ERROR("%s: cannot write (%s)", path, strerror(errno));
+        return KRAIT_STATUS_IO;
+    }
+    for (int i = 0; i < c->n; i++) fprintf(f, "%s\n", c->names[i]);
+    if (fclose(f) != 0) {
+        KRAIT_ERROR("%s: cannot write (%s)", path, strerror(errno));
+        return KRAIT_STATUS_IO;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+void krait_dna_classes_free(krait_dna_classes *c)
+{
+    for (int i = 0; i < c->n; i++) free(c->names[i]);
+    free(c->names);
+    memset(c, 0, sizeof *c);
+}
+
+krait_status krait_dna_set_map(krait_dna_set *s, const krait_dna_classes *c, int required, const char *origin)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (!s->label[i]) {
+            if (!required) {
+                s->y[i] = -1;
+                continue;
+            }
+            KRAIT_ERROR("%s: record '%s' has no label", origin, s->name[i]);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        int k = krait_dna_classes_find(c, s->label[i]);
+        if (k < 0) {
+            char list[256] = "";
+            for (int j = 0; j < c->n && strlen(list) < 200; j++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", c->names[j]);
+            KRAIT_ERROR("%s: record '%s': label '%s' is not one of the model's classes (%s)", origin, s->name[i],
+                        s->label[i], list);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        s->y[i] = k;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+/* ---- split ---------------------------------------------------------------------------------------- */
+void krait_dna_split(uint8_t *held_out, const int32_t *labels, size_t n, double fraction, uint64_t seed)
+{
+    memset(held_out, 0, n);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!idx) return;
+    int32_t lo = 0, hi = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!i || labels[i] < lo) lo = labels[i];
+        if (!i || labels[i] > hi) hi = labels[i];
+    }
+    for (int32_t c = lo; n && c <= hi; c++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (labels[i] == c) idx[m++] = i;
+        if (!m) continue;
+        krait_rng rng;
+        krait_rng_init_stream(&rng, seed, (uint64_t)(c - lo));
+        for (size_t i = m - 1; i > 0; i--) { /* Fisher-Yates */
+            size_t j = (size_t)(krait_rng_u64(&rng) % (i + 1));
+            size_t t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        size_t k = (size_t)(fraction * (double)m + 0.5);
+        for (size_t i = 0; i < k; i++) held_out[idx[i]] = 1;
+    }
+    free(idx);
+}
