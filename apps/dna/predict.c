@@ -10,7 +10,7 @@
  * its passes (forward and reversed) from the same chunked reader.
  *
  * predict writes a TSV: id, predicted class, one probability column per class (p_<class>).
- * eval needs a label on every record (one of the model's classes) and prints accuracy, MCC,
+ * predict ignores labels (a BED name column may be anything there); eval needs a label on every record (one of the model's classes) and prints accuracy, MCC,
  * macro F1, AUROC (two classes) and the confusion matrix (core/metrics.h); --confusion FILE
  * draws it; --json makes the last line the metrics object. */
 #include <math.h>
@@ -175,7 +175,7 @@ static void emit(out_ctx *o, const char *name, const char *label, const float *p
 static void flush_block(out_ctx *o, const krait_model *m, krait_dna_set *blk, int rc_avg, int stream_above, int chunk)
 {
     if (!blk->n) return;
-    krait_status s = krait_dna_set_map(blk, o->cl, o->eval, o->origin);
+    krait_status s = o->eval ? krait_dna_set_map(blk, o->cl, 1, o->origin) : KRAIT_STATUS_OK; /* predict ignores labels */
     float *p = s ? NULL : malloc(blk->n * (size_t)o->cl->n * sizeof *p);
     if (!s && !p) s = KRAIT_STATUS_NO_MEMORY;
     if (!s) s = dna_classify_set(m, blk, rc_avg, stream_above, chunk, p);

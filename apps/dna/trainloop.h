@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "config.h"
 #include "model.h"
+#include "runfiles.h"
 #include "train.h"
 
 typedef struct dna_train_args {

@@ -394,6 +394,8 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
         KRAIT_ERROR("%s: cannot open (%s)", path, strerror(errno));
         goto fail;
     }
+    int first = r->kind == RD_TSV ? bgzf_peek(r->fp) : -1;
+    if (first == '>' || first == '@') r->kind = RD_FASTX; /* FASTA htslib does not call FASTA (no bases) */
     *status = KRAIT_STATUS_OK;
     return r;
 fail:

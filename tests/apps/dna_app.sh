@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# tests/apps/dna_app.sh KRAIT_DNA DATA_DIR — krait-dna end to end on tiny data (data/dna): split
+# (deterministic, stratified), pretrain a tiny next-base LM a few steps on a genome excerpt,
+# train a bidirectional classifier from it (--init copies the backbone), predict (TSV with
+# probabilities summing to 1), eval (--json keys, confusion SVG), a long BED region streamed in
+# chunks gives the same probabilities as the same region in one batch, baseline, and bad input
+# (non-IUPAC, empty sequence, missing index, region past the contig end, a label outside the
+# class list, unknown class file) exits 2 with one line naming the problem.
+set -u
+k="$1"
+data="$2"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fail=1; }
+jget() { tail -1 "$1" | grep -o "\"$2\":[^,}]*" | head -1 | cut -d: -f2; }
+bad_input() { # name, fragment, -- command...
+  local name="$1" frag="$2"; shift 3
+  "$@" >"$dir/out" 2>"$dir/err"
+  local rc=$? lines
+  lines=$(grep -vc 'device cpu' "$dir/err")
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$frag" "$dir/err"; then ok "$name: $(grep -v 'device cpu' "$dir/err")"
+  else bad "$name: exit $rc, $lines lines, want '$frag':"; cat "$dir/err"; fi
+}
+
+cat > "$dir/tiny.json" <<'JSON'
+{ "hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 8, "state_size": 4, "expand": 2, "conv_kernel": 4,
+  "krait": { "modality": "dna", "head": "classify", "n_classes": 2, "pooling": "mean", "bidirectional": true,
+             "tokenizer": "dna" },
+  "train": { "batch": 4, "seq_len": 64, "lr": 3e-3, "warmup": 2, "steps": 4 } }
+JSON
+sed 's/"head": "classify", "n_classes": 2, "pooling": "mean", "bidirectional": true,/"head": "lm",/' "$dir/tiny.json" > "$dir/tiny_lm.json"
+
+# ---- split ----------------------------------------------------------------------------------------
+"$k" split --input "$data/promoters_tiny.tsv" --out "$dir/s1" --json > "$dir/sp1" 2>"$dir/e" || { bad "split"; cat "$dir/e"; }
+"$k" split --input "$data/promoters_tiny.tsv" --out "$dir/s2" > /dev/null 2>&1
+"$k" split --input "$data/promoters_tiny.tsv" --out "$dir/s3" --seed 5 > /dev/null 2>&1
+[ "$(jget "$dir/sp1" train)" = 52 ] && [ "$(jget "$dir/sp1" test)" = 12 ] && ok "split: 52 train / 12 test (6 of each 32)" ||
+  { bad "split counts"; cat "$dir/sp1"; }
+cmp -s "$dir/s1/test.tsv" "$dir/s2/test.tsv" && ! cmp -s "$dir/s1/test.tsv" "$dir/s3/test.tsv" &&
+  ok "split is deterministic for a seed, different for another" || bad "split determinism"
+[ "$(tail -n +2 "$dir/s1/test.tsv" | cut -f2 | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" = "6 6 " ] &&
+  ok "split is stratified" || bad "split strata"
+
+# ---- pretrain, train --init, predict, eval --------------------------------------------------------
+"$k" pretrain --config "$dir/tiny_lm.json" --fasta "$data/ce_small.fa" --out "$dir/lm" --steps 3 --json > "$dir/pt" 2>"$dir/e" &&
+  [ -f "$dir/lm/model.safetensors" ] && [ "$(jget "$dir/pt" steps)" = 3 ] && ok "pretrain: 3 steps, model folder" ||
+  { bad "pretrain"; cat "$dir/e" "$dir/pt"; }
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --init "$dir/lm" \
+  --out "$dir/cls" --steps 4 --eval-every 2 --json > "$dir/tr" 2>"$dir/e" || { bad "train"; cat "$dir/e"; }
+grep -q "tensors copied" "$dir/e" && ok "train --init: $(grep -o '[0-9]* of [0-9]* tensors copied' "$dir/e")" || bad "--init copied nothing"
+[ "$(cat "$dir/cls/classes.txt" | tr '\n' ' ')" = "0 1 " ] && ok "classes.txt: 0 1" || bad "classes.txt"
+[ "$(grep -c val_accuracy "$dir/cls/metrics.jsonl")" = 2 ] && [ -s "$dir/cls/curves.svg" ] &&
+  ok "metrics.jsonl: 2 validations; curves.svg" || bad "metrics.jsonl / curves.svg"
+va=$(jget "$dir/tr" val_accuracy)
+[ -n "$va" ] && ok "train --json: val_accuracy $va" || { bad "train json"; cat "$dir/tr"; }
+"$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/pred.tsv" 2>"$dir/e" || { bad "predict"; cat "$dir/e"; }
+[ "$(head -1 "$dir/pred.tsv")" = "$(printf 'id\tpredicted\tp_0\tp_1')" ] && [ "$(wc -l < "$dir/pred.tsv")" = 13 ] &&
+  awk -F'\t' 'NR > 1 { s = $3 + $4; if (s < 0.9999 || s > 1.0001 || ($2 != "0" && $2 != "1")) exit 1 }' "$dir/pred.tsv" &&
+  ok "predict: 12 rows, id / class / probabilities summing to 1" || { bad "predict TSV"; head -3 "$dir/pred.tsv"; }
+"$k" eval --model "$dir/cls" --input "$dir/s1/test.tsv" --json --confusion "$dir/cm.svg" > "$dir/ev" 2>"$dir/e" || { bad "eval"; cat "$dir/e"; }
+acc=$(jget "$dir/ev" accuracy)
+for key in accuracy mcc macro_f1 auroc confusion; do grep -q "\"$key\"" <(tail -1 "$dir/ev") || bad "eval json lacks $key"; done
+awk -v a="$acc" -v b="$va" 'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9) }' && ok "eval accuracy $acc = train's final validation" ||
+  bad "eval accuracy $acc != validation $va"
+grep -q "<svg" "$dir/cm.svg" && ok "eval --confusion: SVG" || bad "confusion SVG"
+
+# ---- long regions: streamed in chunks == one batch ------------------------------------------------
+cp "$data/ce_small.fa" "$dir/g.fa"
+cp "$data/ce_small.fa.fai" "$dir/g.fa.fai"
+printf 'chrI_excerpt\t1000\t1600\tr1\t0\t+\nchrI_excerpt\t2000\t2900\tr2\t0\t-\n' > "$dir/long.bed"
+"$k" predict --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/long.bed" > "$dir/batch.tsv" 2>"$dir/e" || { bad "predict BED"; cat "$dir/e"; }
+"$k" predict --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/long.bed" --stream-above 100 --chunk 64 > "$dir/stream.tsv" 2>"$dir/e" ||
+  { bad "predict BED streamed"; cat "$dir/e"; }
+if paste "$dir/batch.tsv" "$dir/stream.tsv" | awk -F'\t' 'NR > 1 { n++; if ($1 != $5 || $3 - $7 > 1e-4 || $7 - $3 > 1e-4) exit 1 } END { exit n != 2 }'; then
+  ok "long BED regions streamed in 64-base chunks = one batch (strand + and -)"
+else bad "streamed != batch"; cat "$dir/batch.tsv" "$dir/stream.tsv"; fi
+
+# ---- baseline ------------------------------------------------------------------------------------
+"$k" baseline --train "$dir/s1/train.tsv" --test "$dir/s1/test.tsv" --k 3 --epochs 3 --json > "$dir/bl" 2>"$dir/e" &&
+  [ "$(jget "$dir/bl" n)" = 12 ] && grep -q '"model":"kmer-logreg"' "$dir/bl" && ok "baseline: $(head -1 "$dir/bl")" ||
+  { bad "baseline"; cat "$dir/e" "$dir/bl"; }
+
+# ---- bad input -----------------------------------------------------------------------------------
+printf 'seq\tlabel\nACGT\t0\nACQT\t1\n' > "$dir/x.tsv"
+bad_input "non-IUPAC character" "x.tsv:3:3: 'Q' is not a IUPAC nucleotide code" -- "$k" predict --model "$dir/cls" --input "$dir/x.tsv"
+printf 'seq\tlabel\nACGT\t0\n\t1\n' > "$dir/e.tsv"
+bad_input "empty sequence" "e.tsv:3: empty sequence" -- "$k" eval --model "$dir/cls" --input "$dir/e.tsv"
+printf 'seq\tlabel\nACGT\t0\nACGT\t7\n' > "$dir/l.tsv"
+bad_input "label outside the class list" "label '7' is not one of the model's classes (0, 1)" -- "$k" eval --model "$dir/cls" --input "$dir/l.tsv"
+cp "$data/ce_small.fa" "$dir/noidx.fa"
+bad_input "missing index" "no index" -- "$k" predict --model "$dir/cls" --genome "$dir/noidx.fa" --input "$dir/long.bed"
+printf 'chrM_excerpt\t2900\t3100\n' > "$dir/past.bed"
+bad_input "region past the contig end" "past.bed:1: region chrM_excerpt:2900-3100 is past the end of contig chrM_excerpt (length 3000)" -- \
+  "$k" predict --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/past.bed"
+bad_input "train label outside --classes" "label '1' is not one of the model's classes (0, 2)" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --classes 0,2 --out "$dir/x" --steps 1
+bad_input "lm config for train" "this command trains" -- "$k" train --config "$dir/tiny_lm.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1
+bad_input "no index for --genome in train" "no index" -- "$k" train --config "$dir/tiny.json" --genome "$dir/noidx.fa" --train "$dir/long.bed" --out "$dir/x" --steps 1
+exit $fail

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# tests/dna/formats.sh DNA_DUMP DATA_DIR — the DNA reader against the tools genomics people trust:
+# FASTA and FASTQ plain, gzip and bgzip read the same; TSV with and without a header; BED
+# regions on a plain and a bgzipped indexed genome equal `samtools faidx` (strand '-' equals
+# `samtools faidx -i`), centred and padded windows; SAM, BAM and CRAM reads (made by samtools
+# from SAM text) give the SAM text's sequences; labels from a header key, a BED name, a
+# whole-file label and a BAM aux tag; and bad input (a non-IUPAC character with its
+# line:column, an empty sequence, a missing index, a region past the contig end, an unknown
+# contig, a truncated FASTQ) exits 2 with one line.
+set -u
+dump="$1"
+data="$2"
+for t in samtools bgzip gzip; do command -v $t >/dev/null || { echo "skip: $t not installed"; exit 77; }; done
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fail=1; }
+same() { # name, expected file, command...
+  local name="$1" want="$2"; shift 2
+  if "$@" >"$dir/got" 2>"$dir/err" && cmp -s "$dir/got" "$want"; then ok "$name"
+  else bad "$name"; diff "$want" "$dir/got" | head -5; cat "$dir/err"; fi
+}
+bad_input() { # name, fragment, command...
+  local name="$1" frag="$2"; shift 2
+  "$@" >/dev/null 2>"$dir/err"
+  local rc=$?
+  if [ $rc -eq 2 ] && [ "$(wc -l < "$dir/err")" -eq 1 ] && grep -qF -- "$frag" "$dir/err"; then ok "$name: $(cat "$dir/err")"
+  else bad "$name: exit $rc, want 2 and '$frag':"; cat "$dir/err"; fi
+}
+
+# ---- FASTA / FASTQ, three compressions -----------------------------------------------------------
+printf '>r1 class=pos len=12\nACGTacgt\nNNRY\n\n>r2|x class=neg\nGGGG\n' > "$dir/a.fa"
+printf 'r1\tpos\tACGTacgtNNRY\nr2|x\tneg\tGGGG\n' > "$dir/a.want"
+printf '@q1 class=pos\nACGT\nAC\n+\nIIII\nII\n@q2 class=neg\nTTTn\n+q2\n!!!!\n' > "$dir/a.fq"
+printf 'q1\tpos\tACGTAC\nq2\tneg\tTTTn\n' > "$dir/q.want"
+for f in a.fa a.fq; do
+  gzip -c "$dir/$f" > "$dir/$f.gz"
+  bgzip -c "$dir/$f" > "$dir/$f.bgz"
+done
+for ext in "" .gz .bgz; do
+  same "FASTA$ext (multi-line, mixed case, IUPAC, header key)" "$dir/a.want" "$dump" --label-key class "$dir/a.fa$ext"
+  same "FASTQ$ext (multi-line and single-line records)" "$dir/q.want" "$dump" --label-key class "$dir/a.fq$ext"
+done
+printf 'r1\tpromoter\tACGTacgtNNRY\nr2|x\tpromoter\tGGGG\n' > "$dir/c.want"
+same "one label for a whole file (one FASTA per class)" "$dir/c.want" "$dump" --label promoter "$dir/a.fa"
+
+# ---- TSV ----------------------------------------------------------------------------------------
+printf 'seq\tlabel\nACGT\t1\nggcc\t0\n' > "$dir/a.tsv"
+printf '%s\t1\tACGT\n%s\t0\tggcc\n' "$dir/a.tsv:2" "$dir/a.tsv:3" > "$dir/t.want"
+same "TSV with a header" "$dir/t.want" "$dump" "$dir/a.tsv"
+printf 'label\tid\tsequence\nx\tn1\tAC\n' > "$dir/b.tsv"
+printf 'n1\tx\tAC\n' > "$dir/b.want"
+same "TSV columns found by header name" "$dir/b.want" "$dump" "$dir/b.tsv"
+printf 'ACGT\tpos\nTTTT\n' > "$dir/c.tsv"
+printf '%s\tpos\tACGT\n%s\t-\tTTTT\n' "$dir/c.tsv:1" "$dir/c.tsv:2" > "$dir/c2.want"
+same "TSV without a header (label optional)" "$dir/c2.want" "$dump" "$dir/c.tsv"
+gzip -c "$dir/a.tsv" > "$dir/a.tsv.gz"
+"$dump" "$dir/a.tsv.gz" | cut -f2,3 > "$dir/got"
+[ "$(tr '\n' ' ' < "$dir/got")" = "1	ACGT 0	ggcc " ] && ok "TSV gzip" || bad "TSV gzip: $(cat "$dir/got")"
+
+# ---- BED over faidx, plain and bgzipped genome -------------------------------------------------
+cp "$data/ce_small.fa" "$dir/g.fa"
+samtools faidx "$dir/g.fa"
+bgzip -c "$dir/g.fa" > "$dir/g.fa.gz"
+samtools faidx "$dir/g.fa.gz"
+printf 'chrI_excerpt\t100\t160\tpos\t0\t+\nchrI_excerpt\t5000\t5251\tneg\t0\t-\n# comment\nchrM_excerpt\t0\t30\n' > "$dir/r.bed"
+fa_seq() { samtools faidx "$@" | grep -v '^>' | tr -d '\n'; }
+{
+  printf 'chrI_excerpt:100-160(+)\tpos\t%s\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:101-160)"
+  printf 'chrI_excerpt:5000-5251(-)\tneg\t%s\n' "$(fa_seq -i "$dir/g.fa" chrI_excerpt:5001-5251)"
+  printf 'chrM_excerpt:0-30(+)\t-\t%s\n' "$(fa_seq "$dir/g.fa" chrM_excerpt:1-30)"
+} > "$dir/r.want"
+same "BED regions = samtools faidx (strand - = samtools faidx -i)" "$dir/r.want" "$dump" --genome "$dir/g.fa" "$dir/r.bed"
+same "BED regions on a bgzipped genome (.fai + .gzi)" "$dir/r.want" "$dump" --genome "$dir/g.fa.gz" "$dir/r.bed"
+printf 'chrI_excerpt\t1000\t1011\tw\t0\t-\n' > "$dir/w.bed"
+# centred 20-base window on [1000, 1011): middle 1005, window [995, 1015)
+printf 'chrI_excerpt:995-1015(-)\tw\t%s\n' "$(fa_seq -i "$dir/g.fa" chrI_excerpt:996-1015)" > "$dir/w.want"
+same "centred window (strand -)" "$dir/w.want" "$dump" --genome "$dir/g.fa" --window 20 "$dir/w.bed"
+printf 'chrM_excerpt\t0\t4\tp\n' > "$dir/p.bed"
+# padded 10-base window: [-3, 7): three N before the contig start
+printf 'chrM_excerpt:-3-7(+)\tp\tNNN%s\n' "$(fa_seq "$dir/g.fa" chrM_excerpt:1-7)" > "$dir/p.want"
+same "padded window (N outside the contig)" "$dir/p.want" "$dump" --genome "$dir/g.fa" --window 10 --pad "$dir/p.bed"
+
+# ---- SAM / BAM / CRAM ---------------------------------------------------------------------------
+s1=$(fa_seq "$dir/g.fa" chrI_excerpt:201-240)
+s2=$(fa_seq -i "$dir/g.fa" chrI_excerpt:301-330)
+{
+  printf '@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:chrI_excerpt\tLN:12000\n@SQ\tSN:chrM_excerpt\tLN:3000\n'
+  printf 'read1\t0\tchrI_excerpt\t201\t60\t40M\t*\t0\t0\t%s\t*\tXC:Z:pos\n' "$s1"
+  printf 'read2\t16\tchrI_excerpt\t301\t60\t30M\t*\t0\t0\t%s\t*\tXC:Z:neg\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:301-330)"
+  printf 'read2\t2064\tchrI_excerpt\t301\t60\t30M\t*\t0\t0\t%s\t*\tXC:Z:neg\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:301-330)"
+  printf 'read3\t4\t*\t0\t0\t*\t*\t0\t0\tACGTNACGT\t*\tXC:i:3\n'
+} > "$dir/r.sam"
+{
+  printf 'read1\tpos\t%s\n' "$s1"
+  printf 'read2\tneg\t%s\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:301-330)"
+  printf 'read3\t3\tACGTNACGT\n'
+} > "$dir/sam.want"
+samtools view -b -o "$dir/r.bam" "$dir/r.sam"
+samtools view -C -T "$dir/g.fa" -o "$dir/r.cram" "$dir/r.sam"
+same "SAM reads (supplementary skipped, aux-tag labels)" "$dir/sam.want" "$dump" --label-key XC "$dir/r.sam"
+same "BAM reads" "$dir/sam.want" "$dump" --label-key XC "$dir/r.bam"
+same "CRAM reads (reference given)" "$dir/sam.want" "$dump" --label-key XC --reference "$dir/g.fa" "$dir/r.cram"
+[ -n "$s2" ] || bad "samtools faidx -i gave nothing"
+
+# ---- bad input: exit 2, one line ----------------------------------------------------------------
+printf '>r1\nACGT\nACXT\n' > "$dir/x.fa"
+bad_input "non-IUPAC character (file:line:column)" "x.fa:3:3: 'X' is not a IUPAC" "$dump" "$dir/x.fa"
+printf 'seq\tlabel\nAC GT\t1\n' > "$dir/x.tsv"
+bad_input "space inside a TSV sequence" "x.tsv:2:3:" "$dump" "$dir/x.tsv"
+printf '>r1\n>r2\nAC\n' > "$dir/e.fa"
+bad_input "empty FASTA sequence" "e.fa:1: record 'r1' has an empty sequence" "$dump" "$dir/e.fa"
+printf 'seq\tlabel\n\t1\n' > "$dir/e.tsv"
+bad_input "empty TSV sequence" "e.tsv:2: empty sequence" "$dump" "$dir/e.tsv"
+printf '@q\nACGT\n+\nII\n' > "$dir/t.fq"
+bad_input "truncated FASTQ quality" "2 quality characters for 4 bases" "$dump" "$dir/t.fq"
+cp "$dir/g.fa" "$dir/noidx.fa"
+bad_input "missing faidx index" "no index" "$dump" --genome "$dir/noidx.fa" "$dir/r.bed"
+printf 'chrM_excerpt\t2990\t3010\n' > "$dir/past.bed"
+bad_input "BED region past the contig end" "past.bed:1: region chrM_excerpt:2990-3010 is past the end of contig chrM_excerpt (length 3000)" \
+  "$dump" --genome "$dir/g.fa" "$dir/past.bed"
+printf 'chrM_excerpt\t2990\t3000\n' > "$dir/pw.bed"
+bad_input "centred window past the contig end" "past the end of contig" "$dump" --genome "$dir/g.fa" --window 40 "$dir/pw.bed"
+printf 'chrZ\t1\t10\n' > "$dir/z.bed"
+bad_input "unknown contig" "contig 'chrZ' is not in" "$dump" --genome "$dir/g.fa" "$dir/z.bed"
+bad_input "missing header key" "no label key 'class=...'" "$dump" --label-key class "$dir/x.fa"
+bad_input "BED without a genome" "need a genome FASTA" "$dump" "$dir/r.bed"
+bad_input "missing file" "cannot open" "$dump" "$dir/nope.fa"
+exit $fail

@@ -1,0 +1,152 @@
+/* tests/dna/test_dna_seq.c — the DNA pieces that need no files: the alphabet (case, IUPAC -> N,
+ * U -> T, everything else rejected at the right index), reverse complement (against a
+ * character-level reference on random sequences; an involution), the TSV / BED / header-key
+ * line parsers on memory buffers (good and malformed lines), k-mer features (hand-counted and
+ * sums), and the split (deterministic for a seed, stratified, different for another seed). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dna_kmer.h"
+#include "dna_read.h"
+#include "dna_region.h"
+#include "dna_seq.h"
+#include "dna_set.h"
+#include "log.h"
+#include "testutil.h"
+
+static void quiet(krait_log_level l, const char *m, void *u) { (void)l, (void)m, (void)u; }
+
+static char comp_char(char c)
+{
+    switch (c) {
+    case 'A': return 'T';
+    case 'C': return 'G';
+    case 'G': return 'C';
+    case 'T': return 'A';
+    default: return 'N';
+    }
+}
+
+static void test_alphabet(void)
+{
+    const char *in = "ACGTacgtNnRYSWKMBDHVrysw kmbdhvUu";
+    int32_t ids[64];
+    size_t n = strlen(in);
+    size_t bad = krait_dna_encode(ids, in, n);
+    tu_check(bad == 24, "the space at index 24 is rejected (got %zu)", bad);
+    const int32_t want[] = { 0, 1, 2, 3, 0, 1, 2, 3 };
+    tu_check(!memcmp(ids, want, sizeof want), "A C G T / a c g t -> 0 1 2 3 regardless of case");
+    int allN = 1;
+    for (int i = 8; i < 24; i++) allN &= ids[i] == KRAIT_DNA_N;
+    tu_check(allN, "N and the IUPAC ambiguity codes (both cases) -> N");
+    bad = krait_dna_encode(ids, in + 25, n - 25);
+    tu_check(bad == n - 25 && ids[n - 27] == KRAIT_DNA_T && ids[n - 26] == KRAIT_DNA_T, "U/u -> T, the rest accepted");
+    const char *rejects = "-.*0123456789EFIJLOPQXZefijlopqxz@>\t\r\xc3";
+    int all_bad = 1;
+    for (const char *p = rejects; *p; p++) all_bad &= krait_dna_base_id((unsigned char)*p) < 0;
+    tu_check(all_bad, "gaps, digits, non-IUPAC letters, punctuation and non-ASCII bytes are rejected");
+    uint8_t u8[8];
+    tu_check(krait_dna_encode_u8(u8, "ACGXT", 5) == 3, "encode_u8 stops at the bad character");
+}
+
+static void test_revcomp(void)
+{
+    for (int trial = 0; trial < 50; trial++) {
+        size_t n = 1 + tu_next() % 300;
+        char s[301], ref[301];
+        for (size_t i = 0; i < n; i++) s[i] = "ACGTN"[tu_next() % 5];
+        for (size_t i = 0; i < n; i++) ref[i] = comp_char(s[n - 1 - i]);
+        int32_t a[301], b[301];
+        uint8_t c[301];
+        krait_dna_encode(a, s, n);
+        krait_dna_encode(b, ref, n);
+        krait_dna_encode_u8(c, s, n);
+        krait_dna_revcomp(a, n);
+        krait_dna_revcomp_u8(c, n);
+        int ok = !memcmp(a, b, n * sizeof *a);
+        for (size_t i = 0; i < n; i++) ok &= c[i] == b[i];
+        krait_dna_revcomp(a, n);
+        int32_t orig[301];
+        krait_dna_encode(orig, s, n);
+        ok &= !memcmp(a, orig, n * sizeof *a);
+        /* reverse then complement == revcomp */
+        krait_dna_reverse(a, n);
+        krait_dna_complement(a, n);
+        ok &= !memcmp(a, b, n * sizeof *a);
+        if (!tu_check(ok, "revcomp of a random %zu-base sequence equals the character reference", n)) break;
+    }
+}
+
+static void test_parsers(void)
+{
+    char line[] = "chr1\t10\t20\tpromoter\t0\t-";
+    krait_dna_bed r;
+    tu_check(krait_dna_bed_parse(&r, line, "t.bed", 1) == 1 && !strcmp(r.chrom, "chr1") && r.beg == 10 && r.end == 20 &&
+             r.strand == '-' && !strcmp(r.name, "promoter"), "BED line with name and strand");
+    char l2[] = "chr2\t0\t5\r";
+    tu_check(krait_dna_bed_parse(&r, l2, "t.bed", 2) == 1 && r.end == 5 && r.strand == '+' && !r.name[0],
+             "BED3 line with CRLF");
+    char l3[] = "track name=x", l4[] = "# comment", l5[] = "";
+    tu_check(!krait_dna_bed_parse(&r, l3, "t", 1) && !krait_dna_bed_parse(&r, l4, "t", 1) && !krait_dna_bed_parse(&r, l5, "t", 1),
+             "track, comment and empty lines carry no region");
+    char b1[] = "chr1\t20\t10", b2[] = "chr1\tx\t10", b3[] = "chr1 10 20", b4[] = "chr1\t1\t2\tn\t0\t*", b5[] = "chr1\t-1\t4";
+    int all = 1;
+    char *bads[] = { b1, b2, b3, b4, b5 };
+    for (int i = 0; i < 5; i++) all &= krait_dna_bed_parse(&r, bads[i], "t", 1) == -1;
+    tu_check(all, "malformed BED lines (end < start, non-number, spaces, bad strand, negative) are errors");
+
+    char t[] = "ACGT\t1\textra\r", *f[4];
+    int nf = krait_dna_tsv_split(t, f, 4);
+    tu_check(nf == 3 && !strcmp(f[0], "ACGT") && !strcmp(f[1], "1") && !strcmp(f[2], "extra"), "TSV split (CR dropped)");
+
+    char v[16];
+    tu_check(krait_dna_header_value("seq1 class=enh|len=3", "class", v, sizeof v) == 1 && !strcmp(v, "enh"),
+             "header key among space/| separated words");
+    tu_check(krait_dna_header_value("seq1;len=3;class=2", "class", v, sizeof v) == 1 && !strcmp(v, "2"),
+             "header key after ';'");
+    tu_check(krait_dna_header_value("class=1 other=2", "class", v, sizeof v) == 0, "the name itself is not a key");
+    tu_check(krait_dna_header_value("s klass=1 class2=3", "class", v, sizeof v) == 0, "only whole keys match");
+    tu_check(krait_dna_header_value("s class=0123456789abcdefghij", "class", v, sizeof v) == -1, "overlong value");
+    tu_check(krait_dna_check_bases("ACGTn", 5) == 5 && krait_dna_check_bases("AC-GT", 5) == 2, "check_bases");
+}
+
+static void test_kmer(void)
+{
+    const uint8_t ids[] = { 0, 0, 1, 4, 0, 0 }; /* A A C N A A */
+    size_t D = krait_dna_kmer_dim(2);
+    tu_check(D == 20 && krait_dna_kmer_dim(6) == 5460, "k-mer dims 20 (k<=2) and 5460 (k<=6)");
+    float f[20];
+    krait_dna_kmer_features(f, ids, 6, 2);
+    /* k=1: A 4, C 1 over 6 positions; k=2: AA 2, AC 1 over 5 positions (CN, NA skipped) */
+    const float want[20] = { 4.0f / 6, 1.0f / 6, 0, 0, 2.0f / 5, 1.0f / 5 };
+    tu_close("k-mer frequencies (A 4/6, C 1/6; AA 2/5, AC 1/5; k-mers with N skipped)", f, want, 20, 1e-6, 1e-7);
+}
+
+static void test_split(void)
+{
+    enum { n = 1000 };
+    int32_t y[n];
+    for (int i = 0; i < n; i++) y[i] = i % 10 < 3 ? 0 : (i % 10 < 9 ? 1 : 2); /* 300 / 600 / 100 */
+    uint8_t a[n], b[n], c[n];
+    krait_dna_split(a, y, n, 0.2, 7);
+    krait_dna_split(b, y, n, 0.2, 7);
+    krait_dna_split(c, y, n, 0.2, 8);
+    tu_check(!memcmp(a, b, n), "the split is a function of the seed");
+    tu_check(memcmp(a, c, n) != 0, "another seed gives another split");
+    int per[3] = { 0 };
+    for (int i = 0; i < n; i++) per[y[i]] += a[i];
+    tu_check(per[0] == 60 && per[1] == 120 && per[2] == 20, "stratified: 20%% of each class (%d %d %d)", per[0], per[1], per[2]);
+}
+
+int main(void)
+{
+    tu_init("test_dna_seq");
+    krait_log_set(quiet, NULL, KRAIT_LOG_ERROR);
+    test_alphabet();
+    test_revcomp();
+    test_parsers();
+    test_kmer();
+    test_split();
+    return tu_finish();
+}
