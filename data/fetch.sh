@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# data/fetch.sh DIR — download the text datasets krait's benchmarks and data tests use into DIR
+# data/fetch.sh DIR — download the text and DNA datasets krait's benchmarks and data tests use into DIR
 # (default ../shared/data, where the tests look). Needs curl and internet. See data/README.md.
 set -euo pipefail
 dest=${1:-"$(dirname "$0")/../../shared/data"}
@@ -18,3 +18,12 @@ done
 get https://huggingface.co/state-spaces/mamba-130m-hf/resolve/main/tokenizer.json \
     "$dest/text/gpt-neox-20b/tokenizer.json"
 echo "data in $dest/text"
+# DNA: the Genomic Benchmarks test splits (sequences + labels, as exported to TSV in the
+# ai4h-inspired-fm-benchmark-hub repository) and htslib's C. elegans test FASTA with its index.
+hub=https://raw.githubusercontent.com/allison-eunse/ai4h-inspired-fm-benchmark-hub/main/toy_data/genomics/dna_sequences
+get $hub/promoters_nontata/test.tsv "$dest/dna/gb_human_nontata_promoters/test.tsv"
+get $hub/enhancers_cohn/test.tsv "$dest/dna/gb_human_enhancers_cohn/test.tsv"
+for f in ce.fa ce.fa.fai; do
+  get https://raw.githubusercontent.com/samtools/htslib/develop/test/$f "$dest/dna/celegans_ce_fa/$f"
+done
+echo "data in $dest/dna"
