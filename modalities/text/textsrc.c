@@ -111,7 +111,17 @@ static krait_status fill(krait_textsrc *s, size_t want)
                         err == Z_ERRNO ? strerror(errno) : msg);
             return KRAIT_STATUS_BAD_INPUT;
         }
-        if (n == 0) s->eof = 1;
+        if (n == 0) {
+            /* zlib reports a gzip stream cut short only through gzerror, as Z_BUF_ERROR */
+            int err;
+            const char *msg = gzerror(s->gz, &err);
+            if (err == Z_BUF_ERROR) {
+                KRAIT_ERROR("%s: the compressed data ends early after %lld bytes of text (%s): a truncated file",
+                            s->path, s->consumed + (long long)s->len, msg);
+                return KRAIT_STATUS_BAD_INPUT;
+            }
+            s->eof = 1;
+        }
         s->len += (size_t)n;
     }
     return KRAIT_STATUS_OK;
