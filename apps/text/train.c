@@ -14,6 +14,7 @@
  * validation loss against steps, rewritten at every validation) and, for BPE data,
  * tokenizer.json; config.json records the tokenizer under "krait" so that generate and eval
  * load the folder as it is. SIGINT writes a checkpoint and exits 130. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,11 +244,15 @@ static krait_tokfile *open_split(const char *dir, const char *name)
     return f;
 }
 
+#define NOT_GIVEN INT_MIN
+
 int text_cmd_train(int argc, char **argv)
 {
     const char *config = NULL, *data = NULL, *out = NULL, *resume = NULL;
-    int steps = -1, eval_every = -1, ckpt_every = -1, keep = 3, stop_at = 0, batch = 0, seq_len = 0;
-    double minutes = -1, lr = -1;
+    /* NOT_GIVEN: the option was not on the command line (the config's value stays) */
+    int steps = NOT_GIVEN, eval_every = NOT_GIVEN, ckpt_every = NOT_GIVEN, keep = 3, stop_at = 0;
+    int batch = NOT_GIVEN, seq_len = NOT_GIVEN;
+    double minutes = NAN, lr = NAN;
     long val_tokens = 131072;
     int val_tokens_i = -1;
     krait_str_list sets = { 0 };
@@ -277,6 +282,12 @@ int text_cmd_train(int argc, char **argv)
     if (!out) krait_cli_die(2, "train: --out is required (the run folder)");
     if (val_tokens_i >= 0) val_tokens = val_tokens_i;
     if (keep < 0 || stop_at < 0 || val_tokens < 0) krait_cli_die(2, "train: --keep, --stop-at and --val-tokens must be >= 0");
+    if ((steps != NOT_GIVEN && steps < 0) || (eval_every != NOT_GIVEN && eval_every < 0) ||
+        (ckpt_every != NOT_GIVEN && ckpt_every < 0) || (!isnan(minutes) && !(minutes >= 0 && isfinite(minutes))))
+        krait_cli_die(2, "train: --steps, --minutes, --eval-every and --ckpt-every must be >= 0");
+    if ((batch != NOT_GIVEN && batch <= 0) || (seq_len != NOT_GIVEN && seq_len <= 0) ||
+        (!isnan(lr) && !(lr > 0 && isfinite(lr))))
+        krait_cli_die(2, "train: --batch, --seq-len and --lr must be > 0");
 
     text_data_meta meta;
     text_read_meta(&meta, data);
@@ -288,14 +299,14 @@ int text_cmd_train(int argc, char **argv)
     krait_status s = krait_config_load(&cfg, &tc, cpath);
     for (int i = 0; !s && i < sets.n; i++) s = krait_config_set(&cfg, &tc, sets.items[i]);
     if (s) return krait_cli_exit_code(s);
-    if (batch > 0) tc.batch = batch;
-    if (seq_len > 0) tc.seq_len = seq_len;
-    if (lr > 0) tc.lr = (float)lr;
-    if (steps >= 0) tc.steps = steps, tc.minutes = minutes >= 0 ? minutes : 0;
-    else if (minutes >= 0) tc.minutes = minutes, tc.steps = 0;
-    if (eval_every >= 0) tc.eval_every = eval_every;
+    if (batch != NOT_GIVEN) tc.batch = batch;
+    if (seq_len != NOT_GIVEN) tc.seq_len = seq_len;
+    if (!isnan(lr)) tc.lr = (float)lr;
+    if (steps != NOT_GIVEN) tc.steps = steps, tc.minutes = !isnan(minutes) ? minutes : 0;
+    else if (!isnan(minutes)) tc.minutes = minutes, tc.steps = 0;
+    if (eval_every != NOT_GIVEN) tc.eval_every = eval_every;
     else if (tc.eval_every <= 0) tc.eval_every = 250;
-    if (ckpt_every >= 0) tc.ckpt_every = ckpt_every;
+    if (ckpt_every != NOT_GIVEN) tc.ckpt_every = ckpt_every;
     if (c.seed_set) tc.seed = c.seed;
     tc.keep_ckpts = keep > 0 ? keep : 1;
     if (tc.steps <= 0 && tc.minutes <= 0) krait_cli_die(2, "train: give --steps N or --minutes M (or set them in the config)");
