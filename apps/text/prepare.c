@@ -236,7 +236,8 @@ int text_cmd_prepare(int argc0, char **argv0)
     }
     krait_progress_done(&prog);
     if (!rc && doc_index == 0) {
-        KRAIT_ERROR("no text in the inputs (%d files, all empty)", files.n);
+        if (files.n == 1) KRAIT_ERROR("%s: no text in the input (the file is empty)", files.paths[0]);
+        else KRAIT_ERROR("no text in the inputs (%d files, all empty)", files.n);
         rc = 2;
     }
     /* --split-tail: move the last ids of train.bin into val.bin */
