@@ -31,11 +31,11 @@ int main(int argc, char **argv)
         printf("%s\n", usage);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "synthetic")) return bench_synthetic(argc, argv);
-    if (!strcmp(argv[1], "train")) return bench_train(argc, argv);
-    if (!strcmp(argv[1], "generate")) return bench_generate(argc, argv);
-    if (!strcmp(argv[1], "prefill")) return bench_prefill(argc, argv);
-    if (!strcmp(argv[1], "longeval")) return bench_longeval(argc, argv);
-    if (!strcmp(argv[1], "tokenize")) return bench_tokenize(argc, argv);
+    if (!strcmp(argv[1], "synthetic")) return krait_cli_done(bench_synthetic(argc, argv));
+    if (!strcmp(argv[1], "train")) return krait_cli_done(bench_train(argc, argv));
+    if (!strcmp(argv[1], "generate")) return krait_cli_done(bench_generate(argc, argv));
+    if (!strcmp(argv[1], "prefill")) return krait_cli_done(bench_prefill(argc, argv));
+    if (!strcmp(argv[1], "longeval")) return krait_cli_done(bench_longeval(argc, argv));
+    if (!strcmp(argv[1], "tokenize")) return krait_cli_done(bench_tokenize(argc, argv));
     krait_cli_die(2, "unknown command '%s' (see --help)", argv[1]);
 }

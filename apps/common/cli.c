@@ -18,6 +18,20 @@
 #define KRAIT_CONFIG_DIR "configs"
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+#define KRAIT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KRAIT_ASAN 1
+#endif
+#endif
+#ifdef KRAIT_ASAN
+#include <sanitizer/lsan_interface.h>
+/* ASan reads this at start-up; ASAN_OPTIONS still overrides it. See krait_cli_done. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "leak_check_at_exit=0"; }
+#endif
+
 static const char *prog_name = "krait";
 static volatile sig_atomic_t stop_flag;
 
@@ -68,6 +82,14 @@ void krait_cli_die(int code, const char *fmt, ...)
     fprintf(stderr, "\n");
     va_end(ap);
     exit(code);
+}
+
+int krait_cli_done(int rc)
+{
+#ifdef KRAIT_ASAN
+    if (rc == 0 || rc == 130) __lsan_do_leak_check();
+#endif
+    return rc;
 }
 
 int krait_cli_exit_code(krait_status s)

@@ -47,6 +47,12 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
  * device is unknown or absent. act dtype: "f32" or "bf16" (CUDA only). */
 krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype);
 
+/* main() returns krait_cli_done(command's exit code). In a sanitizer build the leak check runs
+ * here, for runs that finished (0) or stopped on a signal with a checkpoint (130); a run that
+ * fails exits at once (krait_cli_die, or an error returned up) and frees nothing on purpose, so
+ * it is not leak-checked (leak_check_at_exit=0 is the default this build sets). */
+int krait_cli_done(int rc);
+
 /* Exit code for a status (1 runtime, 2 bad input/unsupported, 130 interrupted). */
 int krait_cli_exit_code(krait_status s);
 /* One line "prog: message" on stderr and exit(code). */

@@ -319,9 +319,9 @@ int main(int argc, char **argv)
         printf("%s\n", usage);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "info")) return cmd_info(argc, argv);
-    if (!strcmp(argv[1], "convert")) return cmd_convert(argc, argv);
-    if (!strcmp(argv[1], "init")) return cmd_init(argc, argv);
-    if (!strcmp(argv[1], "logits")) return cmd_logits(argc, argv);
+    if (!strcmp(argv[1], "info")) return krait_cli_done(cmd_info(argc, argv));
+    if (!strcmp(argv[1], "convert")) return krait_cli_done(cmd_convert(argc, argv));
+    if (!strcmp(argv[1], "init")) return krait_cli_done(cmd_init(argc, argv));
+    if (!strcmp(argv[1], "logits")) return krait_cli_done(cmd_logits(argc, argv));
     krait_cli_die(2, "unknown command '%s' (see --help)", argv[1]);
 }

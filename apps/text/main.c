@@ -28,11 +28,11 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "prepare")) return text_cmd_prepare(argc, argv);
-    if (!strcmp(cmd, "train")) return text_cmd_train(argc, argv);
-    if (!strcmp(cmd, "generate")) return text_cmd_generate(argc, argv);
-    if (!strcmp(cmd, "eval")) return text_cmd_eval(argc, argv);
-    if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc, argv);
-    if (!strcmp(cmd, "detokenize")) return cmd_detokenize(argc, argv);
+    if (!strcmp(cmd, "prepare")) return krait_cli_done(text_cmd_prepare(argc, argv));
+    if (!strcmp(cmd, "train")) return krait_cli_done(text_cmd_train(argc, argv));
+    if (!strcmp(cmd, "generate")) return krait_cli_done(text_cmd_generate(argc, argv));
+    if (!strcmp(cmd, "eval")) return krait_cli_done(text_cmd_eval(argc, argv));
+    if (!strcmp(cmd, "tokenize")) return krait_cli_done(cmd_tokenize(argc, argv));
+    if (!strcmp(cmd, "detokenize")) return krait_cli_done(cmd_detokenize(argc, argv));
     krait_cli_die(2, "unknown command '%s' (see --help)", cmd);
 }
