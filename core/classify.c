@@ -272,7 +272,7 @@ krait_status krait_cls_forward_backward(const krait_model *m, krait_acts *a, flo
         }
         if (bi) memcpy(dpooled + (size_t)(B + b) * D, dpooled + (size_t)b * D, (size_t)D * sizeof *dpooled);
     }
-    if (!isfinite(sum)) {
+    if (!isfinite(sum) && !grads) { /* training hands it back: the trainer names the step */
         KRAIT_ERROR("the classification loss is not finite (%g)", sum);
         s = KRAIT_STATUS_NUMERIC;
         goto done;

@@ -42,7 +42,8 @@ int krait_cls_rows(const krait_model *m, int B);
  * positions: ids (B, L) or feats (B, L, F) — whichever the model reads, the other NULL — and
  * targets (B, L) as above. *loss = mean cross-entropy over the scored rows, *n_rows their count.
  * With grads (zeroed by the caller) the gradients of every parameter are accumulated into it; with
- * grads == NULL only the loss is computed. */
+ * grads == NULL only the loss is computed. A loss that is not finite is KRAIT_STATUS_NUMERIC
+ * (logged) without grads; with grads it is returned as it is (the trainer names the step). */
 krait_status krait_cls_forward_backward(const krait_model *m, krait_acts *a, float *grads,
                                         const int32_t *ids, const float *feats,
                                         const int32_t *targets, double *loss, long *n_rows);

@@ -109,6 +109,7 @@ static const key_desc train_keys[] = {
     { "eval_every", K_INT, TF(eval_every), 0, 0 },
     { "ckpt_every", K_INT, TF(ckpt_every), 0, 0 },
     { "keep_ckpts", K_INT, TF(keep_ckpts), 1, 0 },
+    { "on_nonfinite", K_STR, TF(on_nonfinite), 0, sizeof(((krait_train_config *)0)->on_nonfinite) },
 };
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
@@ -155,6 +156,7 @@ void krait_train_default(krait_train_config *tc)
     tc->eval_every = 0;
     tc->ckpt_every = 0;
     tc->keep_ckpts = 3;
+    strcpy(tc->on_nonfinite, "stop");
 }
 
 static const key_desc *find_key(const key_desc *t, size_t n, const char *name)
@@ -385,9 +387,13 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
         if (strcmp(key, "train") == 0) {
             krait_train_config scratch;
             krait_train_default(&scratch);
-            if ((s = apply_object(tc ? (void *)tc : (void *)&scratch, train_keys, NKEYS(train_keys),
-                                  it, origin, "train", 0)))
+            krait_train_config *dst = tc ? tc : &scratch;
+            if ((s = apply_object(dst, train_keys, NKEYS(train_keys), it, origin, "train", 0))) goto done;
+            if (strcmp(dst->on_nonfinite, "stop") != 0 && strcmp(dst->on_nonfinite, "skip") != 0) {
+                KRAIT_ERROR("%s: key \"train.on_nonfinite\" must be \"stop\" or \"skip\"", origin);
+                s = KRAIT_STATUS_BAD_INPUT;
                 goto done;
+            }
             continue;
         }
         if (strcmp(key, "time_step_rank") == 0 || strcmp(key, "dt_rank") == 0) {
@@ -619,6 +625,7 @@ char *krait_train_to_json(const krait_train_config *t)
     cJSON_AddNumberToObject(r, "eval_every", t->eval_every);
     cJSON_AddNumberToObject(r, "ckpt_every", t->ckpt_every);
     cJSON_AddNumberToObject(r, "keep_ckpts", t->keep_ckpts);
+    cJSON_AddStringToObject(r, "on_nonfinite", t->on_nonfinite);
     char *out = cJSON_PrintUnformatted(r);
     cJSON_Delete(r);
     return out;

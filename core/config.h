@@ -68,6 +68,8 @@ typedef struct krait_train_config {
     float weight_decay, beta1, beta2, eps, grad_clip;
     uint64_t seed;
     int log_every, eval_every, ckpt_every, keep_ckpts;
+    char on_nonfinite[8]; /* a non-finite loss or gradient: "stop" (the default: exit with the step
+                           * named, the last checkpoint kept) or "skip" (the batch; counted) */
 } krait_train_config;
 
 /* The official defaults (mamba_simple.py / config_mamba.py) with D, NL, V unset (0). */

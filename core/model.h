@@ -152,7 +152,9 @@ krait_status krait_model_forward(const krait_model *m, krait_acts *a, krait_stat
 /* LM head + cross-entropy over a->hf against a->targets (targets < 0 are ignored).
  * *loss_sum and *n_valid receive the summed loss and the count of scored rows; pred_host (M)
  * receives argmax ids when non-NULL (-1 for unscored rows). With grads != NULL the loss is averaged over n_valid
- * for the gradient: writes a->dhf and accumulates the head weight gradient into grads. */
+ * for the gradient: writes a->dhf and accumulates the head weight gradient into grads. A loss
+ * that is not finite is KRAIT_STATUS_NUMERIC (logged) without grads; with grads it is returned
+ * as it is (the trainer reports it with the step and stops or skips, train.on_nonfinite). */
 krait_status krait_lm_head(const krait_model *m, krait_acts *a, float *grads, double *loss_sum,
                            long *n_valid, int32_t *pred_host);
 

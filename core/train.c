@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "classify.h"
@@ -35,6 +36,8 @@ krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc)
     }
     krait_rng_init_stream(&t->data_rng, tc->seed, 1);
     krait_rng_init_stream(&t->eval_rng, tc->seed, 2);
+    const char *fault = getenv("KRAIT_FAULT_NONFINITE_STEP");
+    t->fault_step = fault ? atoi(fault) : 0;
     return t;
 }
 
@@ -58,6 +61,37 @@ static double progress_of(const krait_trainer *t, double elapsed)
         if (t->tc.steps <= 0 || q > p) p = q;
     }
     return p > 1 ? 1 : p;
+}
+
+/* The step's loss or gradient norm is not finite: stop, or skip the batch (see train.h). */
+static krait_status nonfinite(krait_trainer *t, krait_step_info *info, double loss, double gn, double t0)
+{
+    int step = t->opt->step + 1;
+    const char *what = !isfinite(loss) ? "loss" : "gradient norm";
+    double value = !isfinite(loss) ? loss : gn;
+    if (strcmp(t->tc.on_nonfinite, "skip") != 0) {
+        KRAIT_ERROR("step %d: the %s is %g: training stopped (train.on_nonfinite \"stop\"; \"skip\" skips "
+                    "such batches)", step, what, value);
+        return KRAIT_STATUS_NUMERIC;
+    }
+    t->skipped++;
+    if (++t->skipped_in_row >= KRAIT_MAX_SKIPS_IN_ROW) {
+        KRAIT_ERROR("step %d: the %s is %g, %d batches in a row: training stopped", step, what, value,
+                    t->skipped_in_row);
+        return KRAIT_STATUS_NUMERIC;
+    }
+    KRAIT_WARN("step %d: the %s is %g: batch skipped (%lld skipped so far)", step, what, value, t->skipped);
+    t->tokens += (long long)t->tc.batch * t->tc.seq_len;
+    t->elapsed_s += krait_now() - t0;
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->skipped = 1;
+        info->step = t->opt->step;
+        info->loss = loss;
+        info->tokens = t->tokens;
+        info->elapsed_s = t->elapsed_s;
+    }
+    return KRAIT_STATUS_OK;
 }
 
 krait_status krait_trainer_step(krait_trainer *t, krait_data_source *ds, krait_step_info *info)
@@ -85,18 +119,18 @@ krait_status krait_trainer_step(krait_trainer *t, krait_data_source *ds, krait_s
     else
         s = krait_lm_forward_backward(m, t->acts, t->opt->grads, t->ids, t->targets, &loss, &nv);
     if (s) return s;
+    if (t->fault_step == t->opt->step + 1) loss = NAN, t->fault_step = 0;
     double progress = progress_of(t, t->elapsed_s);
     double lr = krait_lr_at(tc, t->opt->step, progress) * t->lr_scale, gn = 0;
-    s = krait_optim_step(m, t->opt, tc, lr, &gn);
-    if (s == KRAIT_STATUS_NUMERIC) {
-        KRAIT_ERROR("step %d: the gradient norm is not finite (loss %g)", t->opt->step + 1, loss);
-        return s;
-    }
+    s = isfinite(loss) ? krait_optim_step(m, t->opt, tc, lr, &gn) : KRAIT_STATUS_NUMERIC;
+    if (s == KRAIT_STATUS_NUMERIC) return nonfinite(t, info, loss, gn, t0);
     if (s) return s;
+    t->skipped_in_row = 0;
     t->tokens += (long long)tc->batch * tc->seq_len;
     t->elapsed_s += krait_now() - t0;
     t->last_loss = loss;
     if (info) {
+        info->skipped = 0;
         info->step = t->opt->step;
         info->total_steps = tc->steps;
         info->loss = loss;
@@ -132,6 +166,7 @@ krait_status krait_trainer_run(krait_trainer *t, krait_data_source *ds, const kr
         }
         krait_step_info info;
         if ((s = krait_trainer_step(t, ds, &info))) return s;
+        if (info.skipped) continue;
         if (h && h->on_step) h->on_step(h->user, &info);
         int step = t->opt->step;
         if (h && h->on_eval && t->tc.eval_every > 0 && step % t->tc.eval_every == 0 &&

@@ -47,6 +47,8 @@ typedef struct krait_step_info {
     double eta_s;          /* estimate of the time left */
     double tokens_per_s;   /* over this run's steps */
     long long tokens;      /* tokens seen so far */
+    int skipped;           /* 1: the batch had a non-finite loss or gradient and was skipped
+                            * (tc.on_nonfinite "skip"); step and the weights did not change */
 } krait_step_info;
 
 typedef struct krait_trainer {
@@ -66,7 +68,13 @@ typedef struct krait_trainer {
     double last_loss;
     double lr_scale;       /* multiplies the scheduled rate (1 after init); an app may set it from
                             * state it saves itself, e.g. an anneal that starts at an event */
+    long long skipped;     /* batches skipped for a non-finite loss or gradient, this process */
+    int skipped_in_row;    /* ... in a row; KRAIT_MAX_SKIPS_IN_ROW of them stop the run */
+    int fault_step;        /* tests only: the loss of this step is taken as NaN (environment
+                            * KRAIT_FAULT_NONFINITE_STEP at init; 0: never) */
 } krait_trainer;
+
+#define KRAIT_MAX_SKIPS_IN_ROW 10
 
 typedef struct krait_train_hooks {
     void *user;
@@ -82,7 +90,10 @@ typedef struct krait_train_hooks {
 krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc);
 void krait_trainer_free(krait_trainer *t);
 
-/* One optimizer step on the next batch from ds. */
+/* One optimizer step on the next batch from ds. A non-finite loss or gradient norm is logged
+ * with the step; with tc.on_nonfinite "stop" it returns KRAIT_STATUS_NUMERIC (nothing changed),
+ * with "skip" it returns OK with info->skipped = 1 (the batch is consumed, the weights and the
+ * optimizer are untouched), until KRAIT_MAX_SKIPS_IN_ROW in a row return NUMERIC. */
 krait_status krait_trainer_step(krait_trainer *t, krait_data_source *ds, krait_step_info *info);
 
 /* Run until tc.steps or tc.minutes is reached (whichever comes first), or stop_requested
