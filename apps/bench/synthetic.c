@@ -206,7 +206,7 @@ static int stop_requested(void *user)
 int bench_synthetic(int argc, char **argv)
 {
     const char *task = NULL;
-    int train_len = 0, eval_len = 0, d_model = 64, layers = 2, vocab = 16, n_data = 16;
+    int train_len = -1, eval_len = -1, d_model = 64, layers = 2, vocab = 16, n_data = 16;
     int batch = 16, steps = 20000, check_every = 250, eval_seqs = 128, chunk = 4096;
     double minutes = 7.5, lr = -1, target = -1, wd = -1, min_lr = -1, dt_min = 1e-3, dt_max = 1e-1;
     int warmup = 200, settle = -1;
@@ -253,13 +253,15 @@ int bench_synthetic(int argc, char **argv)
      * learnt. Selective copying is the paper's task scaled from length 4096 to 128 to fit the
      * budget and stops when the target is held. */
     int induction = t == KRAIT_SYNTH_INDUCTION;
-    if (train_len <= 0) train_len = induction ? 256 : 128;
+    if (train_len == 0 || eval_len == 0 || lr == 0)
+        krait_cli_die(2, "synthetic: --train-len, --eval-len and --lr must be > 0");
+    if (train_len < 0) train_len = induction ? 256 : 128;
     if (lr < 0) lr = induction ? 2e-3 : 3e-3;
     if (wd < 0) wd = induction ? 0.0 : 0.1;
     if (min_lr < 0) min_lr = induction ? lr : lr / 100;
     if (target < 0) target = 0.995;
     if (settle < 0) settle = induction ? 3600 : 0;
-    if (eval_len <= 0) eval_len = induction ? 65536 : train_len;
+    if (eval_len < 0) eval_len = induction ? 65536 : train_len;
     if (train_len < 4 || batch < 1 || d_model < 1 || layers < 1 || vocab < 4 || eval_seqs < 1 || chunk < 1 ||
         check_every < 1 || minutes < 0 || steps < 0 || ckpt_every < 0 || keep < 0 || stop_at < 0)
         krait_cli_die(2, "synthetic: sizes must be positive (train-len >= 4, vocab >= 4)");

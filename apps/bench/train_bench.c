@@ -53,7 +53,7 @@ double bench_model_flops_per_token(const krait_config *c)
 int bench_train(int argc, char **argv)
 {
     const char *shape = "small";
-    int seq_len = 0, batch = 0, steps = 3;
+    int seq_len = -1, batch = -1, steps = 3;   /* -1: not given */
     krait_opt opts[] = {
         { "--shape", OPT_STR, &shape, "S", "130m | small | CONFIG.json (default small)" },
         { "--seq-len", OPT_INT, &seq_len, "N", "tokens per sequence (default 1024)" },
@@ -67,6 +67,7 @@ int bench_train(int argc, char **argv)
     krait_train_config tc;
     krait_train_default(&tc);
     bench_load_shape(shape, &cfg, &tc);
+    if (seq_len == 0 || batch == 0 || steps == 0) krait_cli_die(2, "train: --seq-len, --batch and --steps must be > 0");
     tc.seq_len = seq_len > 0 ? seq_len : 1024;
     tc.batch = batch > 0 ? batch : (cfg.d_model >= 768 ? 4 : 8);
     tc.steps = 0;

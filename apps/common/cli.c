@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +49,9 @@ void krait_cli_start(const char *prog, int argc, char **argv)
 {
     (void)argc;
     prog_name = prog;
+    /* A file over the size limit (ulimit -f) makes write() fail with EFBIG, reported like a full
+     * disk, instead of SIGXFSZ killing the process mid-checkpoint. */
+    signal(SIGXFSZ, SIG_IGN);
     krait_log_set(log_to_stderr, NULL, getenv("KRAIT_DEBUG") ? KRAIT_LOG_DEBUG : KRAIT_LOG_INFO);
     /* OpenBLAS and libgomp read their environment when they load: set what they need and
      * start again, once. OPENBLAS_CORETYPE: see blas_tune.h. GOMP_SPINCOUNT: OpenMP threads
@@ -167,6 +171,7 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         switch (o->type) {
         case OPT_INT:
             if (!parse_long(v, INT_MIN, INT_MAX, &n)) krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
+            if (n < 0) krait_cli_die(2, "option %s: must be >= 0 (got %s)", a, v);
             *(int *)o->dst = (int)n;
             break;
         case OPT_U64:
@@ -176,7 +181,9 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         case OPT_DOUBLE:
             errno = 0;
             *(double *)o->dst = strtod(v, &end);
-            if (errno || end == v || *end) krait_cli_die(2, "option %s: '%s' is not a number", a, v);
+            if (errno || end == v || *end || !isfinite(*(double *)o->dst))
+                krait_cli_die(2, "option %s: '%s' is not a number", a, v);
+            if (*(double *)o->dst < 0) krait_cli_die(2, "option %s: must be >= 0 (got %s)", a, v);
             break;
         case OPT_STR:
             *(const char **)o->dst = v;

@@ -34,11 +34,13 @@ typedef struct krait_common {
 } krait_common;
 
 /* Call first in main(): fixes the OpenBLAS kernel choice (may re-execute the program once)
- * and routes library messages to stderr as "prog: ...". */
+ * and routes library messages to stderr as "prog: ...". SIGXFSZ is ignored, so a file over the
+ *  size limit fails its write with EFBIG (a clear error, like a full disk). */
 void krait_cli_start(const char *prog, int argc, char **argv);
 const char *krait_cli_prog(void);
 
-/* Parse argv[first..] against opts plus the common options. Returns 0, or exits 2 with one
+/* Parse argv[first..] against opts plus the common options. OPT_INT and OPT_DOUBLE values are
+ * finite and >= 0 (no krait option takes a negative number; -1 is free as "not given"). Returns 0, or exits 2 with one
  * line on a bad option. --help prints usage (from usage + opts) and exits 0. */
 void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, int nopts,
                      krait_common *common, const char *usage);

@@ -399,6 +399,7 @@ int text_cmd_train(int argc, char **argv)
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "steps", tr->opt->step);
+        cJSON_AddNumberToObject(o, "skipped_batches", (double)tr->skipped);
         cJSON_AddNumberToObject(o, "tokens", (double)tr->tokens);
         cJSON_AddNumberToObject(o, "train_loss", tr->last_loss);
         if (finished && isfinite(rc_.last_val)) cJSON_AddNumberToObject(o, "val_loss", rc_.last_val);
