@@ -5,8 +5,9 @@
 # TABLE lines (# comments and blank lines skipped):
 #   ! shell command              setup, run by bash in the scratch folder $D before the rows
 #   name | exit | fragment | arguments
-# arguments and fragment are expanded by bash (quotes, $D, $'\xff' for non-UTF-8 names, and
-# the VAR=VALUE pairs given here, e.g. KRAIT_MODEL=path/to/krait-model for setup lines).
+# arguments are expanded by bash (quotes, $D, $'\xff' for non-UTF-8 names, and the VAR=VALUE
+# pairs given here, e.g. SAMPLE=path/to/a.txt for setup lines); the fragment is literal text but
+# for $D (the scratch folder) and backslash escapes (\xff).
 # A row passes when APP exits with `exit`, stderr holds the fragment, and — for exit 2, the bad
 # input code — stderr holds exactly one line besides the "device" line and warnings (the
 # project's rule: one clear line, never a crash). Any sanitizer report fails the row.
@@ -34,8 +35,7 @@ while IFS= read -r line; do
   IFS='|' read -r name want frag args <<< "$line"
   name=$(trim "$name"); want=$(trim "$want"); frag=$(trim "$frag"); args=$(trim "$args")
   rows=$((rows + 1))
-  eval "fw=($frag)"
-  frag="${fw[*]}"
+  frag=$(printf '%b' "${frag//\$D/$D}")
   eval "argv=($args)"
   (cd "$D" && "$APP" "${argv[@]}") >"$D/.out" 2>"$D/.err" </dev/null
   rc=$?
