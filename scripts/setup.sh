@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev zlib1g-dev libpcre2-dev libutf8proc-dev python3-numpy
-      libhts-dev samtools tabix)
+      libhts-dev samtools tabix clang libclang-rt-14-dev libomp-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

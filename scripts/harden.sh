@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# scripts/harden.sh — the hardening checks, run by scripts/test.sh after the normal suite (CI):
+#   1. the CPU test suite built with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan:
+#      KRAIT_SANITIZE=ON; UBSan halts on the first error, LeakSanitizer checks every app run that
+#      finishes), GPU tests excluded (without a device they only skip);
+#   2. every libFuzzer target (build-fuzz: clang, KRAIT_FUZZ=ON) for KRAIT_FUZZ_SECONDS seconds
+#      (default 20) from its committed seed corpus and regression inputs; a finding fails the run
+#      and leaves its input in build-fuzz/findings/<target>/ (add it to tests/fuzz/regressions/).
+# Prints the time of each part and the executions per fuzz target. Options: KRAIT_HARDEN=asan
+# or fuzz runs one part only. Does not install anything (scripts/setup.sh does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+part=${KRAIT_HARDEN:-all}
+secs=${KRAIT_FUZZ_SECONDS:-20}
+t0=$(date +%s)
+
+if [ "$part" = all ] || [ "$part" = asan ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKRAIT_SANITIZE=ON -DKRAIT_CUDA=OFF >/dev/null
+  cmake --build build-asan -j"$jobs" >/dev/null
+  t1=$(date +%s)
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+     ctest --output-on-failure -j"$jobs" -LE 'gpu|emu')
+  t2=$(date +%s)
+  echo "harden: sanitizer build $((t1 - t0))s, sanitizer test suite $((t2 - t1))s"
+fi
+
+if [ "$part" = all ] || [ "$part" = fuzz ]; then
+  t3=$(date +%s)
+  CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKRAIT_SANITIZE=ON -DKRAIT_FUZZ=ON \
+    -DKRAIT_CUDA=OFF -DKRAIT_BUILD_TESTS=ON >/dev/null
+  cmake --build build-fuzz --target krait_fuzz -j"$jobs" >/dev/null
+  t4=$(date +%s)
+  echo "harden: fuzz build $((t4 - t3))s"
+  targets=$(sed -n 's/^set(KRAIT_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)
+  failed=0
+  for t in $targets; do
+    work=build-fuzz/fuzz-work/$t found=build-fuzz/findings/$t
+    rm -rf "$work" && mkdir -p "$work" "$found"
+    # two jobs of secs/2 each would not find more on 2 cores than one run; run them one by one
+    if build-fuzz/tests/fuzz/fuzz_"$t" "$work" tests/fuzz/corpus/"$t" tests/fuzz/regressions/"$t" \
+         -max_total_time="$secs" -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 \
+         -artifact_prefix="$found/" >"$work.log" 2>&1; then
+      runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work.log")
+      cov=$(grep -o 'cov: [0-9]*' "$work.log" | tail -1)
+      echo "harden: fuzz_$t: $runs executions in ${secs}s, $cov, no finding"
+    else
+      failed=1
+      echo "harden: fuzz_$t: FINDING (input in $found/):"
+      grep -E 'ERROR|runtime error|property failed|SUMMARY' "$work.log" | head -5
+    fi
+  done
+  echo "harden: fuzzing $(( $(date +%s) - t4 ))s"
+  [ $failed -eq 0 ] || exit 1
+fi
+echo "harden: total $(( $(date +%s) - t0 ))s"
