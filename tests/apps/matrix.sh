@@ -12,6 +12,7 @@
 # input code — stderr holds exactly one line besides the "device" line and warnings (the
 # project's rule: one clear line, never a crash). Any sanitizer report fails the row.
 # Prints one line per row and a summary "N rows, F failed"; exits 1 if any row failed.
+# MATRIX_TIMES=1 also prints each row's time.
 set -u
 table="$1"
 APP=$(realpath "$2")
@@ -37,8 +38,10 @@ while IFS= read -r line; do
   rows=$((rows + 1))
   frag=$(printf '%b' "${frag//\$D/$D}")
   eval "argv=($args)"
+  s0=$EPOCHREALTIME
   (cd "$D" && "$APP" "${argv[@]}") >"$D/.out" 2>"$D/.err" </dev/null
   rc=$?
+  [ -n "${MATRIX_TIMES:-}" ] && awk -v a="$s0" -v b="$EPOCHREALTIME" -v n="$name" 'BEGIN { printf "%.2fs %s\n", b - a, n }'
   why=""
   [ "$rc" -eq "$want" ] || why="exit $rc, expected $want"
   [ -z "$frag" ] || grep -aqF -- "$frag" "$D/.err" || why="${why:+$why; }no '$frag' in the message"
