@@ -30,10 +30,10 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "split")) return dna_cmd_split(argc, argv);
-    if (!strcmp(cmd, "baseline")) return dna_cmd_baseline(argc, argv);
-    if (!strcmp(cmd, "pretrain")) return dna_cmd_pretrain(argc, argv);
-    if (!strcmp(cmd, "train")) return dna_cmd_train(argc, argv);
-    if (!strcmp(cmd, "predict") || !strcmp(cmd, "eval")) return dna_cmd_predict(argc, argv);
+    if (!strcmp(cmd, "split")) return krait_cli_done(dna_cmd_split(argc, argv));
+    if (!strcmp(cmd, "baseline")) return krait_cli_done(dna_cmd_baseline(argc, argv));
+    if (!strcmp(cmd, "pretrain")) return krait_cli_done(dna_cmd_pretrain(argc, argv));
+    if (!strcmp(cmd, "train")) return krait_cli_done(dna_cmd_train(argc, argv));
+    if (!strcmp(cmd, "predict") || !strcmp(cmd, "eval")) return krait_cli_done(dna_cmd_predict(argc, argv));
     krait_cli_die(2, "unknown command '%s' (see --help)", cmd);
 }

@@ -15,7 +15,7 @@ set -u
 k="$1"
 sample="$2"
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 fail=0
 ok() { echo "ok   $1"; }
 bad() { echo "FAIL $1"; fail=1; }
@@ -51,20 +51,29 @@ at=$(cat "$dir/B/checkpoints/latest" 2>/dev/null)
 same_as_A "kill -9 + resume" "$dir/B"
 
 # ---- kill -9 during checkpoint writes --------------------------------------------------------
+# A checkpoint every step; once one is complete, watch for a new step-N.tmp-* folder (it exists
+# only while a checkpoint is being written) and kill -9 at once; repeat (resuming) until two
+# kills left one behind.
+declare -A seen=()
 kills=0 torn=0
-for attempt in $(seq 12); do
-  if [ "$attempt" -eq 1 ]; then "$k" "${targs[@]}" --out "$dir/C" --ckpt-every 1 >/dev/null 2>"$dir/eC" &
-  else "$k" "${targs[@]}" --resume "$dir/C" --ckpt-every 1 >/dev/null 2>"$dir/eC" & fi
+for attempt in $(seq 20); do
+  if [ -f "$dir/C/checkpoints/latest" ]; then "$k" "${targs[@]}" --resume "$dir/C" --ckpt-every 1 >/dev/null 2>"$dir/eC" &
+  else "$k" "${targs[@]}" --out "$dir/C" --ckpt-every 1 >/dev/null 2>"$dir/eC" & fi
   pid=$!
-  sleep "0.$((RANDOM % 5 + 2))"
+  hit=""
+  while [ -z "$hit" ] && kill -0 $pid 2>/dev/null; do
+    [ -f "$dir/C/checkpoints/latest" ] || continue   # a complete checkpoint first
+    for f in $(compgen -G "$dir/C/checkpoints/step-*.tmp-*"); do [ -z "${seen[$f]:-}" ] && hit=$f; done
+  done
   kill -9 $pid 2>/dev/null && kills=$((kills + 1))
   wait $pid 2>/dev/null
-  ls -d "$dir"/C/checkpoints/step-*.tmp-* >/dev/null 2>&1 && torn=$((torn + 1))
-  [ "$torn" -gt 0 ] && [ "$kills" -ge 2 ] && break
+  [ -n "$hit" ] && [ -d "$hit" ] && torn=$((torn + 1))
+  for f in $(compgen -G "$dir/C/checkpoints/step-*.tmp-*"); do seen[$f]=1; done
+  [ "$torn" -ge 2 ] && break
   [ "$(cat "$dir/C/checkpoints/latest" 2>/dev/null)" = step-40 ] && break
 done
-[ "$torn" -gt 0 ] && ok "kill -9 during checkpoint writes: $kills kills, $torn left a half-written step-N.tmp folder" ||
-  bad "kill -9 during checkpoint writes: no kill ($kills) landed inside a checkpoint write"
+[ "$torn" -ge 2 ] && ok "kill -9 during checkpoint writes: $kills kills, $torn left a half-written step-N.tmp folder" ||
+  bad "kill -9 during checkpoint writes: $torn of $kills kills landed inside a checkpoint write"
 "$k" "${targs[@]}" --resume "$dir/C" >/dev/null 2>"$dir/eC2" || { bad "resume after torn checkpoints"; cat "$dir/eC2"; }
 same_as_A "kill -9 in checkpoint writes + resume" "$dir/C"
 ls -d "$dir"/C/checkpoints/*.tmp-* >/dev/null 2>&1 && bad "temporary checkpoint folders left" ||
