@@ -11,6 +11,8 @@ fa="$2/dna/celegans_ce_fa/ce.fa"
 model="${3:-}"
 [ -f "$fa" ] && [ -f "$fa.fai" ] || { echo "skip: $fa not present"; exit 77; }
 [ -x /usr/bin/time ] || { echo "skip: /usr/bin/time not installed"; exit 77; }
+# AddressSanitizer's quarantine and shadow memory make peak RSS meaningless (as test_longeval)
+ldd "$k" 2>/dev/null | grep -q libasan && { echo "skip: AddressSanitizer build"; exit 77; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail=0
