@@ -1,0 +1,431 @@
+/* modalities/audio/audio_data.c — dataset listing (folder or manifest), labels, split and
+ * loading; see audio_data.h. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <pcre2.h>
+
+#include "audio_data.h"
+#include "audio_io.h"
+#include "log.h"
+
+/* ---- list ----------------------------------------------------------------------------------- */
+void krait_audio_list_free(krait_audio_list *l)
+{
+    for (int i = 0; i < l->n; i++) free(l->items[i].path), free(l->items[i].label);
+    for (int i = 0; i < l->n_classes; i++) free(l->names[i]);
+    free(l->items);
+    free(l->names);
+    memset(l, 0, sizeof *l);
+}
+
+/* Append (path, label); takes ownership of both. */
+static krait_status list_add(krait_audio_list *l, char *path, char *label)
+{
+    if (!path) goto oom;
+    if (l->n == l->cap) {
+        int c = l->cap ? 2 * l->cap : 256;
+        krait_audio_item *p = realloc(l->items, sizeof *p * (size_t)c);
+        if (!p) goto oom;
+        l->items = p, l->cap = c;
+    }
+    l->items[l->n++] = (krait_audio_item){ path, label, -1 };
+    return KRAIT_STATUS_OK;
+oom:
+    free(path);
+    free(label);
+    return KRAIT_STATUS_NO_MEMORY;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) memcpy(p, s, n), p[n] = 0;
+    return p;
+}
+
+static char *join(const char *dir, const char *name, size_t name_len)
+{
+    if (!dir || name[0] == '/' || !dir[0]) return dup_n(name, name_len);
+    size_t a = strlen(dir);
+    char *p = malloc(a + name_len + 2);
+    if (!p) return NULL;
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, name_len);
+    p[a + 1 + name_len] = 0;
+    return p;
+}
+
+/* ---- manifest --------------------------------------------------------------------------------- */
+krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, size_t len, const char *origin,
+                                        const char *base_dir)
+{
+    int line = 0, labelled = -1, first = 1;
+    size_t pos = 0;
+    while (pos < len) {
+        size_t end = pos;
+        while (end < len && text[end] != '\n') end++;
+        size_t e = end;
+        if (e > pos && text[e - 1] == '\r') e--;
+        line++;
+        const char *s = text + pos;
+        size_t n = e - pos;
+        pos = end + 1;
+        if (memchr(s, 0, n)) {
+            KRAIT_ERROR("%s:%d: a NUL byte: not a text manifest", origin, line);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (n == 0 || s[0] == '#') continue;
+        const char *tab = memchr(s, '\t', n);
+        size_t plen = tab ? (size_t)(tab - s) : n;
+        const char *lab = tab ? tab + 1 : NULL;
+        size_t llen = tab ? n - plen - 1 : 0;
+        if (first) {
+            first = 0;
+            if (plen == 4 && !memcmp(s, "path", 4)) continue; /* header */
+        }
+        if (lab && memchr(lab, '\t', llen)) {
+            KRAIT_ERROR("%s:%d: more than two tab-separated fields (expected path<TAB>label)", origin, line);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (plen == 0) {
+            KRAIT_ERROR("%s:%d: empty path", origin, line);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (lab && llen == 0) {
+            KRAIT_ERROR("%s:%d: empty label after the tab", origin, line);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)s[i] < 0x20 && s[i] != '\t') {
+                KRAIT_ERROR("%s:%d: a control character (byte 0x%02x) in the line", origin, line, (unsigned char)s[i]);
+                return KRAIT_STATUS_BAD_INPUT;
+            }
+        int has = lab != NULL;
+        if (labelled >= 0 && has != labelled) {
+            KRAIT_ERROR("%s:%d: %s, but earlier lines %s (label every line or none)", origin, line,
+                        has ? "has a label" : "has no label", labelled ? "have labels" : "have none");
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        labelled = has;
+        krait_status st = list_add(l, join(base_dir, s, plen), has ? dup_n(lab, llen) : NULL);
+        if (st) return st;
+    }
+    if (labelled < 0) {
+        KRAIT_ERROR("%s: the manifest lists no files", origin);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+/* ---- folders ------------------------------------------------------------------------------------ */
+static const char *const audio_exts[] = { "wav", "wave", "flac", "ogg", "oga", "opus", "aif", "aiff", "aifc", "au",
+                                          "snd", "caf", "w64", "rf64", "mp3", "voc", "paf", "iff", "svx", "sf",
+                                          "nist", "sph", "mat", "pvf", "xi", "htk", "sds", "avr", "wve", "mpc" };
+
+static int is_audio_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    for (size_t i = 0; i < sizeof audio_exts / sizeof *audio_exts; i++)
+        if (!strcasecmp(dot + 1, audio_exts[i])) return 1;
+    return 0;
+}
+
+static int cmp_item_path(const void *a, const void *b)
+{
+    return strcmp(((const krait_audio_item *)a)->path, ((const krait_audio_item *)b)->path);
+}
+
+static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *ignored)
+{
+    if (depth > 64) {
+        KRAIT_ERROR("%s: folders nested more than 64 deep (a link loop?)", dir);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        KRAIT_ERROR("%s: cannot open the folder (%s)", dir, strerror(errno));
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    krait_status s = KRAIT_STATUS_OK;
+    struct dirent *e;
+    while (!s && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char *p = join(dir, e->d_name, strlen(e->d_name));
+        struct stat st;
+        if (!p) s = KRAIT_STATUS_NO_MEMORY;
+        else if (stat(p, &st) != 0) (*ignored)++, free(p);
+        else if (S_ISDIR(st.st_mode)) s = walk(l, p, depth + 1, ignored), free(p);
+        else if (S_ISREG(st.st_mode) && is_audio_name(e->d_name)) s = list_add(l, p, NULL);
+        else (*ignored)++, free(p);
+    }
+    closedir(d);
+    return s;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static pcre2_code *compile(const char *re, const char *what)
+{
+    int err;
+    PCRE2_SIZE off;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
+    if (!c) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(err, msg, sizeof msg);
+        KRAIT_ERROR("%s '%s': bad regex at offset %zu: %s", what, re, (size_t)off, (const char *)msg);
+    }
+    return c;
+}
+
+/* Match re on s: 1 with [*so, *eo) = capture 1 (or the whole match), 0 when it does not match. */
+static int match(pcre2_code *re, pcre2_match_data *md, const char *s, size_t *so, size_t *eo)
+{
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
+    if (rc < 0) return 0;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    int g = rc >= 2 && ov[2] != PCRE2_UNSET ? 1 : 0;
+    *so = ov[2 * g], *eo = ov[2 * g + 1];
+    return 1;
+}
+
+static krait_status label_folder(krait_audio_list *l, const char *label_regex, int label_from_dir)
+{
+    if (label_regex) {
+        pcre2_code *re = compile(label_regex, "--label-regex");
+        if (!re) return KRAIT_STATUS_BAD_INPUT;
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+        krait_status s = md ? KRAIT_STATUS_OK : KRAIT_STATUS_NO_MEMORY;
+        for (int i = 0; !s && i < l->n; i++) {
+            const char *b = base_name(l->items[i].path);
+            size_t so, eo;
+            if (!match(re, md, b, &so, &eo) || eo == so) {
+                KRAIT_ERROR("%s: the file name does not match --label-regex '%s' (no label)", l->items[i].path,
+                            label_regex);
+                s = KRAIT_STATUS_BAD_INPUT;
+            } else if (!(l->items[i].label = dup_n(b + so, eo - so))) {
+                s = KRAIT_STATUS_NO_MEMORY;
+            }
+        }
+        pcre2_match_data_free(md);
+        pcre2_code_free(re);
+        return s;
+    }
+    if (label_from_dir)
+        for (int i = 0; i < l->n; i++) {
+            const char *p = l->items[i].path, *b = base_name(p);
+            if (b == p) continue;
+            const char *e = b - 1, *s = e;
+            while (s > p && s[-1] != '/') s--;
+            if (!(l->items[i].label = dup_n(s, (size_t)(e - s)))) return KRAIT_STATUS_NO_MEMORY;
+        }
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const char *label_regex,
+                                   int label_from_dir)
+{
+    memset(l, 0, sizeof *l);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        KRAIT_ERROR("%s: cannot open (%s)", path, strerror(errno));
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    krait_status s;
+    if (S_ISDIR(st.st_mode)) {
+        int ignored = 0;
+        if ((s = walk(l, path, 0, &ignored))) return s;
+        if (!l->n) {
+            KRAIT_ERROR("%s: no audio files in the folder (looked for .wav .flac .ogg .aiff ... recursively)", path);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        qsort(l->items, (size_t)l->n, sizeof *l->items, cmp_item_path);
+        if (ignored) KRAIT_INFO("%s: %d files without an audio extension ignored", path, ignored);
+        if ((s = label_folder(l, label_regex, label_from_dir))) return s;
+    } else {
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            KRAIT_ERROR("%s: cannot open (%s)", path, strerror(errno));
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        size_t cap = 1 << 16, len = 0, got;
+        char *text = malloc(cap);
+        while (text && (got = fread(text + len, 1, cap - len, f)) > 0) {
+            len += got;
+            if (len == cap) {
+                char *t = realloc(text, cap *= 2);
+                if (!t) free(text);
+                text = t;
+            }
+        }
+        int rerr = ferror(f);
+        fclose(f);
+        if (!text) return KRAIT_STATUS_NO_MEMORY;
+        if (rerr) {
+            free(text);
+            KRAIT_ERROR("%s: read error", path);
+            return KRAIT_STATUS_IO;
+        }
+        char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+        if (slash) *slash = 0;
+        s = dir ? krait_audio_manifest_parse(l, text, len, path, slash ? dir : NULL) : KRAIT_STATUS_NO_MEMORY;
+        free(dir);
+        free(text);
+        if (s) return s;
+    }
+    return krait_audio_list_classes(l);
+}
+
+/* ---- classes --------------------------------------------------------------------------------------- */
+static int is_int(const char *s)
+{
+    if (*s == '-') s++;
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9') return 0;
+    return 1;
+}
+
+/* Labels that are all integers sort as numbers (then as text, for "01" vs "1"). */
+static int cmp_label_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_label_num(const void *a, const void *b)
+{
+    long long u = atoll(*(char *const *)a), v = atoll(*(char *const *)b);
+    return u != v ? (u < v ? -1 : 1) : cmp_label_text(a, b);
+}
+
+krait_status krait_audio_list_classes(krait_audio_list *l)
+{
+    for (int i = 0; i < l->n_classes; i++) free(l->names[i]);
+    free(l->names);
+    l->names = NULL, l->n_classes = 0;
+    int labelled = 0, numeric = 1;
+    for (int i = 0; i < l->n; i++)
+        if (l->items[i].label) labelled++, numeric &= is_int(l->items[i].label);
+    if (!labelled) return KRAIT_STATUS_OK;
+    char **all = malloc(sizeof *all * (size_t)labelled);
+    if (!all) return KRAIT_STATUS_NO_MEMORY;
+    int k = 0;
+    for (int i = 0; i < l->n; i++)
+        if (l->items[i].label) all[k++] = l->items[i].label;
+    int (*cmp_label)(const void *, const void *) = numeric ? cmp_label_num : cmp_label_text;
+    qsort(all, (size_t)k, sizeof *all, cmp_label);
+    int u = 0;
+    for (int i = 0; i < k; i++)
+        if (!u || strcmp(all[u - 1], all[i])) all[u++] = all[i];
+    l->names = malloc(sizeof *l->names * (size_t)u);
+    if (!l->names) {
+        free(all);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    for (int i = 0; i < u; i++)
+        if (!(l->names[i] = strdup(all[i]))) {
+            l->n_classes = i;
+            free(all);
+            return KRAIT_STATUS_NO_MEMORY;
+        }
+    l->n_classes = u;
+    free(all);
+    for (int i = 0; i < l->n; i++) {
+        l->items[i].cls = -1;
+        if (!l->items[i].label) continue;
+        int lo = 0, hi = u - 1;
+        while (lo <= hi) {   /* binary search in the sorted names */
+            int mid = (lo + hi) / 2;
+            const char *key = l->items[i].label;
+            int c = cmp_label(&key, &l->names[mid]);
+            if (!c) {
+                l->items[i].cls = mid;
+                break;
+            }
+            if (c < 0) hi = mid - 1;
+            else lo = mid + 1;
+        }
+    }
+    return KRAIT_STATUS_OK;
+}
+
+/* ---- split ------------------------------------------------------------------------------------------ */
+uint64_t krait_audio_name_hash(const char *path)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)base_name(path); *p; p++) h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+krait_status krait_audio_split(int *is_test, const krait_audio_list *l, const char *test_regex, double test_fraction)
+{
+    if (!test_regex) {
+        if (!(test_fraction >= 0 && test_fraction <= 1)) {
+            KRAIT_ERROR("test fraction %g must be in [0, 1]", test_fraction);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        for (int i = 0; i < l->n; i++)
+            is_test[i] = (double)(krait_audio_name_hash(l->items[i].path) >> 11) * 0x1.0p-53 < test_fraction;
+        return KRAIT_STATUS_OK;
+    }
+    pcre2_code *re = compile(test_regex, "--test-regex");
+    if (!re) return KRAIT_STATUS_BAD_INPUT;
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    if (!md) {
+        pcre2_code_free(re);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    for (int i = 0; i < l->n; i++) {
+        size_t so, eo;
+        is_test[i] = match(re, md, base_name(l->items[i].path), &so, &eo);
+    }
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    return KRAIT_STATUS_OK;
+}
+
+/* ---- loading ----------------------------------------------------------------------------------------- */
+krait_status krait_audio_set_load(krait_audio_set *set, const krait_audio_list *l, const int *want, int rate,
+                                  int normalize, krait_audio_load_progress progress, void *user)
+{
+    memset(set, 0, sizeof *set);
+    int total = 0;
+    for (int i = 0; i < l->n; i++) total += !want || want[i];
+    set->clips = calloc((size_t)(total ? total : 1), sizeof *set->clips);
+    if (!set->clips) return KRAIT_STATUS_NO_MEMORY;
+    int done = 0;
+    for (int i = 0; i < l->n; i++) {
+        if (want && !want[i]) continue;
+        char why[600];
+        float *x;
+        size_t n;
+        krait_status s = krait_audio_read_all_err(l->items[i].path, rate, normalize, &x, &n, why, sizeof why);
+        if (s == KRAIT_STATUS_BAD_INPUT) {
+            KRAIT_WARN("warning: skipped %s", why);
+            set->skipped++;
+        } else if (s) {
+            krait_audio_set_free(set);
+            return s;
+        } else {
+            set->clips[set->n++] = (krait_audio_clip){ x, n, l->items[i].cls, l->items[i].path };
+            set->samples += (long long)n;
+        }
+        if (progress) progress(user, ++done, total);
+    }
+    return KRAIT_STATUS_OK;
+}
+
+void krait_audio_set_free(krait_audio_set *set)
+{
+    for (int i = 0; i < set->n; i++) free(set->clips[i].x);
+    free(set->clips);
+    memset(set, 0, sizeof *set);
+}

@@ -1,0 +1,367 @@
+/* modalities/audio/audio_io.c — libsndfile reading with downmix and libsamplerate resampling;
+ * 16-bit WAV/FLAC writing. See audio_io.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <samplerate.h>
+#include <sndfile.h>
+
+#include "audio_io.h"
+#include "log.h"
+
+#define CHUNK 4096   /* frames per libsndfile read */
+
+struct krait_audio_reader {
+    char *path;
+    SNDFILE *sf;
+    SF_INFO sfi;
+    krait_audio_file_info info;
+    int out_rate;
+    SRC_STATE *src;           /* NULL when no resampling is needed */
+    float *raw;               /* (CHUNK, channels) interleaved */
+    float *in;                /* (CHUNK) mono frames waiting for the resampler */
+    long in_n, in_off;
+    long long frames_read;    /* file frames read so far */
+    int eof;                  /* every file frame has been read */
+    float gain;
+    char *err;                /* where read errors go (NULL: the log) */
+    size_t err_size;
+};
+
+/* One line "path: problem": into err (err_size bytes) when err is given, else logged. */
+static void report(char *err, size_t err_size, const char *path, const char *msg)
+{
+    if (err) snprintf(err, err_size, "%s: %s", path, msg);
+    else KRAIT_ERROR("%s: %s", path, msg);
+}
+
+static krait_status fail_open(const char *path, SNDFILE *sf, krait_status *status, krait_status s, const char *fmt,
+                              const char *detail, char *err, size_t err_size)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, fmt, detail);
+    report(err, err_size, path, msg);
+    if (sf) sf_close(sf);
+    if (status) *status = s;
+    return s;
+}
+
+/* libsndfile opens a WAV/AIFF whose data chunk is longer than the file, with the frames it has;
+ * its log says "(should be N)" on the chunk line. That is a truncated file, not a short one. */
+static int header_says_truncated(SNDFILE *sf)
+{
+    char log[4096];
+    sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+    for (const char *p = log; (p = strstr(p, "data")); p++) {
+        const char *eol = strchr(p, '\n');
+        const char *sb = strstr(p, "(should be");
+        if (sb && (!eol || sb < eol)) return 1;
+    }
+    const char *ssnd = strstr(log, "SSND");   /* AIFF's sound data chunk */
+    if (ssnd) {
+        const char *eol = strchr(ssnd, '\n'), *sb = strstr(ssnd, "(should be");
+        if (sb && (!eol || sb < eol)) return 1;
+    }
+    return 0;
+}
+
+static krait_audio_reader *reader_open(const char *path, int out_rate, krait_status *status, char *err,
+                                       size_t err_size)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fail_open(path, NULL, status, KRAIT_STATUS_BAD_INPUT, "cannot open (%s)", strerror(errno), err, err_size);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fail_open(path, NULL, status, KRAIT_STATUS_BAD_INPUT, "%s", "not a regular file", err, err_size);
+        return NULL;
+    }
+    if (st.st_size == 0) {
+        fail_open(path, NULL, status, KRAIT_STATUS_BAD_INPUT, "%s", "zero-length file (0 bytes), not audio", err, err_size);
+        return NULL;
+    }
+    SF_INFO sfi;
+    memset(&sfi, 0, sizeof sfi);
+    SNDFILE *sf = sf_open(path, SFM_READ, &sfi);
+    if (!sf) {
+        int e = sf_error(NULL);
+        if (e == SF_ERR_UNRECOGNISED_FORMAT)
+            fail_open(path, NULL, status, KRAIT_STATUS_BAD_INPUT,
+                      "unsupported or unrecognised audio format (libsndfile: %s)", sf_strerror(NULL), err, err_size);
+        else
+            fail_open(path, NULL, status, KRAIT_STATUS_BAD_INPUT, "malformed audio (libsndfile: %s)", sf_strerror(NULL), err, err_size);
+        return NULL;
+    }
+    if (sfi.frames <= 0 || sfi.channels <= 0 || sfi.samplerate <= 0) {
+        fail_open(path, sf, status, KRAIT_STATUS_BAD_INPUT, "%s",
+                  sfi.frames <= 0 ? "zero-length audio: the file holds no samples" : "malformed audio header", err, err_size);
+        return NULL;
+    }
+    if (header_says_truncated(sf)) {
+        fail_open(path, sf, status, KRAIT_STATUS_BAD_INPUT, "%s",
+                  "truncated: the file is shorter than its header says", err, err_size);
+        return NULL;
+    }
+    krait_audio_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path)) || !(r->raw = malloc(sizeof *r->raw * CHUNK * (size_t)sfi.channels)) ||
+        !(r->in = malloc(sizeof *r->in * CHUNK))) {
+        if (r) free(r->path), free(r->raw), free(r);
+        fail_open(path, sf, status, KRAIT_STATUS_NO_MEMORY, "%s", "out of memory", err, err_size);
+        return NULL;
+    }
+    r->sf = sf;
+    r->sfi = sfi;
+    r->gain = 1.0f;
+    r->info.channels = sfi.channels;
+    r->info.rate = sfi.samplerate;
+    r->info.frames = (long long)sfi.frames;
+    SF_FORMAT_INFO fi = { .format = sfi.format & SF_FORMAT_TYPEMASK };
+    if (sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0 && fi.name)
+        snprintf(r->info.format, sizeof r->info.format, "%s", fi.name);
+    r->out_rate = out_rate > 0 ? out_rate : sfi.samplerate;
+    if (r->out_rate != sfi.samplerate) {
+        int e = 0;
+        r->src = src_new(SRC_SINC_MEDIUM_QUALITY, 1, &e);
+        if (!r->src) {
+            report(err, err_size, path, "cannot start the resampler (libsamplerate)");
+            krait_audio_reader_close(r);
+            if (status) *status = KRAIT_STATUS_NO_MEMORY;
+            return NULL;
+        }
+    }
+    r->err = err, r->err_size = err_size;
+    if (status) *status = KRAIT_STATUS_OK;
+    return r;
+}
+
+krait_audio_reader *krait_audio_reader_open(const char *path, int out_rate, krait_status *status)
+{
+    return reader_open(path, out_rate, status, NULL, 0);
+}
+
+void krait_audio_reader_close(krait_audio_reader *r)
+{
+    if (!r) return;
+    if (r->sf) sf_close(r->sf);
+    if (r->src) src_delete(r->src);
+    free(r->raw);
+    free(r->in);
+    free(r->path);
+    free(r);
+}
+
+const krait_audio_file_info *krait_audio_reader_info(const krait_audio_reader *r) { return &r->info; }
+
+void krait_audio_reader_set_gain(krait_audio_reader *r, float gain) { r->gain = gain; }
+
+/* Up to n mono frames at the file's rate into out; 0 at the end; -1 on a short file. */
+static long read_mono(krait_audio_reader *r, float *out, long n)
+{
+    if (r->eof) return 0;
+    long want = n < CHUNK ? n : CHUNK;
+    long long left = r->info.frames - r->frames_read;
+    if (want > left) want = (long)left;
+    sf_count_t got = want > 0 ? sf_readf_float(r->sf, r->raw, want) : 0;
+    if (got < want || sf_error(r->sf) != SF_ERR_NO_ERROR) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "truncated or corrupt audio after %lld of %lld frames (libsndfile: %s)",
+                 r->frames_read + (long long)(got > 0 ? got : 0), r->info.frames, sf_strerror(r->sf));
+        report(r->err, r->err_size, r->path, msg);
+        return -1;
+    }
+    int ch = r->info.channels;
+    for (long i = 0; i < (long)got; i++) {
+        float s = 0;
+        for (int c = 0; c < ch; c++) s += r->raw[(size_t)i * ch + c];
+        out[i] = s / (float)ch;
+    }
+    r->frames_read += got;
+    if (r->frames_read >= r->info.frames) r->eof = 1;
+    return (long)got;
+}
+
+long krait_audio_reader_read(krait_audio_reader *r, float *out, long n)
+{
+    long done = 0;
+    if (!r->src) {
+        while (done < n) {
+            long g = read_mono(r, out + done, n - done);
+            if (g < 0) return -1;
+            if (g == 0) break;
+            done += g;
+        }
+    } else {
+        double ratio = (double)r->out_rate / r->info.rate;
+        while (done < n) {
+            if (r->in_n == 0 && !r->eof) {
+                long g = read_mono(r, r->in, CHUNK);
+                if (g < 0) return -1;
+                r->in_n = g, r->in_off = 0;
+            }
+            SRC_DATA d = { .data_in = r->in + r->in_off, .input_frames = r->in_n, .data_out = out + done,
+                           .output_frames = n - done, .end_of_input = r->eof && 1, .src_ratio = ratio };
+            int err = src_process(r->src, &d);
+            if (err) {
+                report(r->err, r->err_size, r->path, src_strerror(err));
+                return -1;
+            }
+            r->in_off += d.input_frames_used;
+            r->in_n -= d.input_frames_used;
+            done += d.output_frames_gen;
+            if (r->eof && r->in_n == 0 && d.output_frames_gen == 0) break;
+        }
+    }
+    if (r->gain != 1.0f)
+        for (long i = 0; i < done; i++) out[i] *= r->gain;
+    return done;
+}
+
+krait_status krait_audio_reader_rewind(krait_audio_reader *r)
+{
+    if (sf_seek(r->sf, 0, SEEK_SET) < 0) {
+        KRAIT_ERROR("%s: cannot seek back to the start (libsndfile: %s)", r->path, sf_strerror(r->sf));
+        return KRAIT_STATUS_IO;
+    }
+    r->frames_read = 0;
+    r->eof = 0;
+    r->in_n = r->in_off = 0;
+    if (r->src) src_reset(r->src);
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_audio_reader_peak(krait_audio_reader *r, float *peak)
+{
+    float *buf = malloc(sizeof *buf * CHUNK), p = 0;
+    if (!buf) return KRAIT_STATUS_NO_MEMORY;
+    krait_status s = krait_audio_reader_rewind(r);
+    long g;
+    while (!s && (g = read_mono(r, buf, CHUNK)) != 0) {
+        if (g < 0) {
+            s = KRAIT_STATUS_BAD_INPUT;
+            break;
+        }
+        for (long i = 0; i < g; i++) p = fabsf(buf[i]) > p ? fabsf(buf[i]) : p;
+    }
+    free(buf);
+    if (!s) s = krait_audio_reader_rewind(r);
+    *peak = p;
+    return s;
+}
+
+krait_status krait_audio_read_all(const char *path, int out_rate, int normalize, float **x, size_t *n)
+{
+    return krait_audio_read_all_err(path, out_rate, normalize, x, n, NULL, 0);
+}
+
+krait_status krait_audio_read_all_err(const char *path, int out_rate, int normalize, float **x, size_t *n, char *err,
+                                      size_t err_size)
+{
+    *x = NULL, *n = 0;
+    krait_status s;
+    krait_audio_reader *r = reader_open(path, out_rate, &s, err, err_size);
+    if (!r) return s;
+    if (normalize) {
+        float peak;
+        if ((s = krait_audio_reader_peak(r, &peak))) goto fail;
+        if (peak > 0) krait_audio_reader_set_gain(r, 1.0f / peak);
+    }
+    size_t cap = (size_t)((double)r->info.frames * r->out_rate / r->info.rate) + 64, len = 0;
+    float *buf = malloc(sizeof *buf * cap);
+    if (!buf) {
+        s = KRAIT_STATUS_NO_MEMORY;
+        goto fail;
+    }
+    for (;;) {
+        if (len == cap) {
+            float *b = realloc(buf, sizeof *buf * (cap *= 2));
+            if (!b) {
+                free(buf);
+                s = KRAIT_STATUS_NO_MEMORY;
+                goto fail;
+            }
+            buf = b;
+        }
+        long g = krait_audio_reader_read(r, buf + len, (long)(cap - len));
+        if (g < 0) {
+            free(buf);
+            s = KRAIT_STATUS_BAD_INPUT;
+            goto fail;
+        }
+        if (g == 0) break;
+        len += (size_t)g;
+    }
+    krait_audio_reader_close(r);
+    if (!len) {
+        free(buf);
+        report(err, err_size, path, "zero-length audio: no samples after resampling");
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    *x = buf, *n = len;
+    return KRAIT_STATUS_OK;
+fail:
+    krait_audio_reader_close(r);
+    return s;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcasecmp(s + a - b, suffix);
+}
+
+krait_status krait_audio_write(const char *path, const float *x, size_t n, int rate)
+{
+    int major;
+    if (ends_with(path, ".wav")) major = SF_FORMAT_WAV;
+    else if (ends_with(path, ".flac")) major = SF_FORMAT_FLAC;
+    else {
+        KRAIT_ERROR("%s: unsupported output format (write .wav or .flac)", path);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    if (rate <= 0) {
+        KRAIT_ERROR("%s: sample rate %d must be positive", path, rate);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 16);
+    if (!tmp) return KRAIT_STATUS_NO_MEMORY;
+    /* the temporary keeps the extension: libsndfile checks it against the format */
+    snprintf(tmp, pl + 16, "%.*s.tmp%s", (int)(pl - (major == SF_FORMAT_WAV ? 4 : 5)), path, path + pl - (major == SF_FORMAT_WAV ? 4 : 5));
+    SF_INFO sfi = { .samplerate = rate, .channels = 1, .format = major | SF_FORMAT_PCM_16 };
+    SNDFILE *sf = sf_open(tmp, SFM_WRITE, &sfi);
+    if (!sf) {
+        KRAIT_ERROR("%s: cannot write (libsndfile: %s)", path, sf_strerror(NULL));
+        free(tmp);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    int clip = 1;
+    sf_command(sf, SFC_SET_CLIPPING, NULL, clip);
+    float buf[CHUNK];
+    size_t done = 0;
+    int ok = 1;
+    while (ok && done < n) {
+        size_t k = n - done < CHUNK ? n - done : CHUNK;
+        for (size_t i = 0; i < k; i++) {
+            float v = x[done + i];
+            buf[i] = isnan(v) ? 0.f : v > 1.f ? 1.f : v < -1.f ? -1.f : v;
+        }
+        ok = sf_writef_float(sf, buf, (sf_count_t)k) == (sf_count_t)k;
+        done += k;
+    }
+    if (ok) sf_write_sync(sf);
+    if (sf_close(sf) != 0) ok = 0;
+    if (ok && rename(tmp, path) != 0) ok = 0;
+    if (!ok) {
+        KRAIT_ERROR("%s: write failed (%s)", path, strerror(errno ? errno : EIO));
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_IO;
+}

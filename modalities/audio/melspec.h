@@ -1,0 +1,45 @@
+/* modalities/audio/melspec.h — log-mel spectrogram features (FFTW): the classifier's front-end
+ * and the spectrogram of the pictures.
+ *
+ * Frames of `win` samples every `hop` samples (frame t covers [t hop, t hop + win), zero past the
+ * end; a clip shorter than one window is one frame), a Hann window, the power spectrum of an FFT
+ * of the next power of two >= win, triangular mel filters (HTK mel scale, fmin .. fmax, unit
+ * peak), then log(energy + 1e-6). With cmvn = 1 each band is shifted and scaled to zero mean and
+ * unit variance over the clip's frames (per-utterance normalisation).
+ *
+ * A krait_mel holds the FFT plan and scratch; one per thread. This file does not read audio. */
+#ifndef KRAIT_AUDIO_MELSPEC_H
+#define KRAIT_AUDIO_MELSPEC_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct krait_mel_params {
+    int rate;          /* Hz */
+    int win, hop;      /* samples */
+    int n_mels;
+    float fmin, fmax;  /* Hz; fmax <= 0: rate / 2 */
+    int cmvn;
+} krait_mel_params;
+
+/* 25 ms windows, 10 ms hop, 40 bands, 0 .. rate/2, cmvn on, at rate. */
+krait_mel_params krait_mel_default_params(int rate);
+
+typedef struct krait_mel krait_mel;
+
+/* NULL (logged) on bad parameters or out of memory. */
+krait_mel *krait_mel_init(const krait_mel_params *p);
+void krait_mel_free(krait_mel *m);
+/* Frames for n samples: 1 + ceil(max(0, n - win) / hop). */
+int krait_mel_frames(const krait_mel *m, size_t n);
+/* out (frames, n_mels) for the n samples of x. */
+void krait_mel_compute(krait_mel *m, float *out, const float *x, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KRAIT_AUDIO_MELSPEC_H */
