@@ -4,9 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "checkpoint.h"
 #include "cli.h"
 #include "fsutil.h"
+#include "plot.h"
 
 #define METRICS "metrics.jsonl"
 
@@ -98,4 +101,55 @@ void krait_run_files_close(krait_run_files *rf)
 {
     if (rf->metrics) fclose(rf->metrics);
     rf->metrics = NULL;
+}
+
+void krait_run_files_curves(const char *out, const char *title, const char *xlabel, const char *ylabel,
+                            const char *val_name)
+{
+    char *mpath = krait_fs_join(out, METRICS), *spath = krait_fs_join(out, "curves.svg");
+    krait_status s;
+    char *text = mpath ? krait_fs_read_text(mpath, (size_t)1 << 30, &s) : NULL;
+    if (!text || !spath) goto done;
+    size_t cap = 1024, nt = 0, nv = 0;
+    double *tx = malloc(cap * sizeof *tx), *ty = malloc(cap * sizeof *ty);
+    double *vx = malloc(cap * sizeof *vx), *vy = malloc(cap * sizeof *vy);
+    for (char *line = strtok(text, "\n"); line && tx && ty && vx && vy; line = strtok(NULL, "\n")) {
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "step");
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "loss"), *vl = cJSON_GetObjectItemCaseSensitive(o, "val_loss");
+        if (cJSON_IsNumber(st) && (cJSON_IsNumber(l) || cJSON_IsNumber(vl))) {
+            if (nt == cap || nv == cap) {
+                cap *= 2;
+                tx = realloc(tx, cap * sizeof *tx), ty = realloc(ty, cap * sizeof *ty);
+                vx = realloc(vx, cap * sizeof *vx), vy = realloc(vy, cap * sizeof *vy);
+                if (!tx || !ty || !vx || !vy) {
+                    cJSON_Delete(o);
+                    break;
+                }
+            }
+            if (cJSON_IsNumber(l)) tx[nt] = st->valuedouble, ty[nt++] = l->valuedouble;
+            else vx[nv] = st->valuedouble, vy[nv++] = vl->valuedouble;
+        }
+        cJSON_Delete(o);
+    }
+    if (tx && ty && vx && vy) {
+        /* average the train loss over buckets of k steps: at most ~400 points */
+        size_t k = nt / 400 + 1, m = 0;
+        for (size_t i = 0; i < nt; i += k) {
+            double sx = 0, sy = 0;
+            size_t j = i;
+            for (; j < nt && j < i + k; j++) sx += tx[j], sy += ty[j];
+            tx[m] = sx / (double)(j - i), ty[m++] = sy / (double)(j - i);
+        }
+        krait_plot p = { .title = title, .xlabel = xlabel, .ylabel = ylabel };
+        char tname[64];
+        snprintf(tname, sizeof tname, k > 1 ? "train loss (mean of %zu steps)" : "train loss", k);
+        krait_plot_series se[2] = { { tname, tx, ty, (int)m, 0 }, { val_name, vx, vy, (int)nv, 1 } };
+        krait_plot_svg(spath, &p, se, 2);
+    }
+    free(tx), free(ty), free(vx), free(vy);
+done:
+    free(text);
+    free(mpath);
+    free(spath);
 }

@@ -40,5 +40,10 @@ krait_status krait_run_files_resume(krait_trainer *t, krait_data_source *ds, con
                                     krait_status (*restore)(void *user, const char *app_state, const char *dir),
                                     void *user);
 void krait_run_files_close(krait_run_files *rf);
+/* out/curves.svg from out/metrics.jsonl: the train "loss" of every step (averaged over buckets
+ * of steps so the plot stays small) and every "val_loss" line (series val_name), against steps.
+ * Best effort: nothing is written when the metrics cannot be read. */
+void krait_run_files_curves(const char *out, const char *title, const char *xlabel, const char *ylabel,
+                            const char *val_name);
 
 #endif /* KRAIT_RUNFILES_H */

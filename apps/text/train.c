@@ -107,59 +107,14 @@ typedef struct run_ctx {
     const char *tokenizer;
 } run_ctx;
 
-/* curves.svg from metrics.jsonl: the train loss (averaged over buckets of steps so the plot
- * stays small) and every validation. */
+/* curves.svg from metrics.jsonl (apps/common/runfiles.h). */
 static void write_curves(const run_ctx *c)
 {
-    char *mpath = krait_fs_join(c->out, "metrics.jsonl"), *spath = krait_fs_join(c->out, "curves.svg");
-    krait_status s;
-    char *text = mpath ? krait_fs_read_text(mpath, (size_t)1 << 30, &s) : NULL;
-    if (!text || !spath) goto done;
-    size_t cap = 1024, nt = 0, nv = 0;
-    double *tx = malloc(cap * sizeof *tx), *ty = malloc(cap * sizeof *ty);
-    double *vx = malloc(cap * sizeof *vx), *vy = malloc(cap * sizeof *vy);
-    int last_step = 1;
-    for (char *line = strtok(text, "\n"); line && tx && vx; line = strtok(NULL, "\n")) {
-        cJSON *o = cJSON_Parse(line);
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "step");
-        const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "loss"), *vl = cJSON_GetObjectItemCaseSensitive(o, "val_loss");
-        if (cJSON_IsNumber(st) && (cJSON_IsNumber(l) || cJSON_IsNumber(vl))) {
-            if (nt == cap || nv == cap) {
-                cap *= 2;
-                tx = realloc(tx, cap * sizeof *tx), ty = realloc(ty, cap * sizeof *ty);
-                vx = realloc(vx, cap * sizeof *vx), vy = realloc(vy, cap * sizeof *vy);
-                if (!tx || !ty || !vx || !vy) break;
-            }
-            if (cJSON_IsNumber(l)) tx[nt] = st->valuedouble, ty[nt++] = l->valuedouble;
-            else vx[nv] = st->valuedouble, vy[nv++] = vl->valuedouble;
-            if (st->valueint > last_step) last_step = st->valueint;
-        }
-        cJSON_Delete(o);
-    }
-    if (tx && ty && vx && vy) {
-        /* average the train loss over buckets of k steps: at most ~400 points */
-        size_t k = nt / 400 + 1, m = 0;
-        for (size_t i = 0; i < nt; i += k) {
-            double sx = 0, sy = 0;
-            size_t j = i;
-            for (; j < nt && j < i + k; j++) sx += tx[j], sy += ty[j];
-            tx[m] = sx / (double)(j - i), ty[m++] = sy / (double)(j - i);
-        }
-        char xl[160], title[300];
-        snprintf(xl, sizeof xl, "step (%d x %d = %d tokens per step)", c->t->tc.batch, c->t->tc.seq_len,
-                 c->t->tc.batch * c->t->tc.seq_len);
-        snprintf(title, sizeof title, "krait-text train: %s", c->out);
-        krait_plot p = { .title = title, .xlabel = xl, .ylabel = "loss (nats per token)" };
-        char tname[64];
-        snprintf(tname, sizeof tname, k > 1 ? "train loss (mean of %zu steps)" : "train loss", k);
-        krait_plot_series se[2] = { { tname, tx, ty, (int)m, 0 }, { "validation loss", vx, vy, (int)nv, 1 } };
-        krait_plot_svg(spath, &p, se, 2);
-    }
-    free(tx), free(ty), free(vx), free(vy);
-done:
-    free(text);
-    free(mpath);
-    free(spath);
+    char xl[160], title[300];
+    snprintf(xl, sizeof xl, "step (%d x %d = %d tokens per step)", c->t->tc.batch, c->t->tc.seq_len,
+             c->t->tc.batch * c->t->tc.seq_len);
+    snprintf(title, sizeof title, "krait-text train: %s", c->out);
+    krait_run_files_curves(c->out, title, xl, "loss (nats per token)", "validation loss");
 }
 
 static void on_step(void *user, const krait_step_info *i)

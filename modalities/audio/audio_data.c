@@ -139,6 +139,8 @@ static int is_audio_name(const char *name)
     return 0;
 }
 
+int krait_audio_is_audio_name(const char *path) { return is_audio_name(path); }
+
 static int cmp_item_path(const void *a, const void *b)
 {
     return strcmp(((const krait_audio_item *)a)->path, ((const krait_audio_item *)b)->path);

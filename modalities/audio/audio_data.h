@@ -56,6 +56,10 @@ krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, s
 krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const char *label_regex,
                                    int label_from_dir);
 
+/* 1 if the file name has an extension of a format libsndfile reads (.wav .flac .ogg .aiff ...):
+ * folders are searched for these, and a --data path with one is a single audio file. */
+int krait_audio_is_audio_name(const char *path);
+
 /* Fill names / cls from the labels (call after adding items by hand; list_open calls it). */
 krait_status krait_audio_list_classes(krait_audio_list *l);
 

@@ -1,0 +1,86 @@
+/* apps/audio/audioapp.h — the krait-audio commands (one file each) and what they share: the
+ * front-end settings a model folder keeps in audio.json, presets with an "audio" section, the
+ * dataset options (--data, labels, split) and scoring one file in constant memory. */
+#ifndef KRAIT_AUDIOAPP_H
+#define KRAIT_AUDIOAPP_H
+
+#include <stdint.h>
+
+#include "audio_data.h"
+#include "cli.h"
+#include "config.h"
+#include "melspec.h"
+#include "model.h"
+#include "quant.h"
+
+int audio_cmd_train(int argc, char **argv);          /* train.c */
+int audio_cmd_eval(int argc, char **argv);           /* eval.c */
+int audio_cmd_generate(int argc, char **argv);       /* generate.c */
+int audio_cmd_encode(int argc, char **argv);         /* encode.c */
+int audio_cmd_classify_train(int argc, char **argv); /* classify_train.c */
+int audio_cmd_classify(int argc, char **argv);       /* classify.c */
+
+/* The front-end: how files become model inputs. Kept in the model folder as audio.json and in
+ * presets as the "audio" object:
+ *   {"rate": 8000, "quantization": "mulaw"|"linear8", "normalize": "peak"|"none",
+ *    "input": "tokens"|"logmel", "mel": {"win", "hop", "bands", "fmin", "fmax", "cmvn"},
+ *    "classes": ["0", "1", ...]}   (classes: classifiers only) */
+typedef struct audio_frontend {
+    int rate;
+    krait_quant quant;
+    int normalize;            /* 1: each file scaled to peak 1 */
+    int logmel;               /* 1: log-mel frames (input_dim = mel.n_mels); 0: quantised ids */
+    krait_mel_params mel;
+    char **classes;           /* (n_classes) or NULL */
+    int n_classes;
+} audio_frontend;
+
+void audio_fe_default(audio_frontend *fe);
+void audio_fe_free(audio_frontend *fe);
+/* Apply a JSON object's keys (unknown key or bad value: exit 2 naming origin and the key). */
+void audio_fe_apply_json(audio_frontend *fe, const void *cjson_obj, const char *origin);
+/* Write DIR/audio.json (atomically); exits 1/2 with one line on failure. */
+void audio_fe_save(const audio_frontend *fe, const char *dir);
+/* Read DIR/audio.json; exits 2 with one line when missing or malformed. */
+void audio_fe_load(audio_frontend *fe, const char *dir);
+/* "mulaw 8 kHz, peak-normalised" style summary (static buffer). */
+const char *audio_fe_describe(const audio_frontend *fe);
+
+/* A preset or config file: the model and "train" keys into cfg/tc, the "audio" object into fe.
+ * --set KEY=V overrides (audio.KEY=V for the front-end). Exits 2 with one line on bad input. */
+void audio_load_config(krait_config *cfg, krait_train_config *tc, audio_frontend *fe, const char *path,
+                       const krait_str_list *sets);
+
+/* The dataset options every command shares. */
+typedef struct audio_data_opts {
+    const char *data;          /* folder or manifest */
+    const char *label_regex;   /* labels from file names (capture 1) */
+    int label_from_dir;        /* labels from folder names */
+    const char *test_regex;    /* test files by name */
+    double test_fraction;      /* else by name hash (default 0.1) */
+    const char *split;         /* "train" | "test" | "all" (commands that read one part) */
+} audio_data_opts;
+#define AUDIO_DATA_OPTS(o)                                                                                         \
+    { "--data", OPT_STR, &(o).data, "DIR|TSV", "a folder of audio files (recursive) or a manifest TSV (path[<TAB>label])" }, \
+    { "--label-regex", OPT_STR, &(o).label_regex, "RE", "label = capture group 1 of RE on the file name (e.g. '^([0-9])_')" }, \
+    { "--label-from-dir", OPT_FLAG, &(o).label_from_dir, NULL, "label = the name of the folder holding the file" }, \
+    { "--test-regex", OPT_STR, &(o).test_regex, "RE", "test files: names matching RE (e.g. FSDD's '_[0-4]\\.wav$')" }, \
+    { "--test-fraction", OPT_DOUBLE, &(o).test_fraction, "F", "without --test-regex: this fraction by name hash (default 0.1)" }
+
+/* List the dataset and mark the test files (is_test, malloc'd, l->n). Exits 2 on bad input. */
+void audio_list_split(krait_audio_list *l, int **is_test, const audio_data_opts *o);
+/* Load the items with want[i] at the front-end's rate and normalisation, with progress; says
+ * how many were skipped. Exits on failure; what names the part ("train", "test"). */
+void audio_load_set(krait_audio_set *set, const krait_audio_list *l, const int *want, const audio_frontend *fe,
+                    const char *what);
+
+/* Score one file as the language model sees it: mu-law/linear ids streamed from the file,
+ * next-sample loss summed over positions 1..n-1, in chunks with the state carried (memory does
+ * not depend on the length). *samples = n. BAD_INPUT (logged) for an unreadable file. */
+krait_status audio_score_file(const krait_model *m, const audio_frontend *fe, const char *path, int chunk,
+                              double *nll_sum, long long *n_scored, long long *samples);
+
+/* Quantised ids of a whole clip (malloc'd). */
+int32_t *audio_clip_ids(const audio_frontend *fe, const float *x, size_t n);
+
+#endif /* KRAIT_AUDIOAPP_H */

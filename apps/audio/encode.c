@@ -1,0 +1,104 @@
+/* apps/audio/encode.c — `krait-audio encode`: audio files -> their 8-bit id streams as raw bytes
+ * (one byte per sample: the ids a waveform model reads), for a compressor baseline such as
+ * `xz -9` on exactly the samples `krait-audio eval` scores.
+ *
+ * The front-end is a model folder's (--model DIR: audio.json) or given by options (--rate,
+ * --quantization, --normalize). Writes OUT/files/<name>.u8 for every file and OUT/all.u8, their
+ * concatenation in listing order; prints the file and sample counts. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "audio_io.h"
+#include "audioapp.h"
+#include "fsutil.h"
+
+static void write_bytes(FILE *f, const int32_t *ids, size_t n, const char *path)
+{
+    unsigned char buf[4096];
+    for (size_t i = 0; i < n;) {
+        size_t k = n - i < sizeof buf ? n - i : sizeof buf;
+        for (size_t j = 0; j < k; j++) buf[j] = (unsigned char)ids[i + j];
+        if (fwrite(buf, 1, k, f) != k) krait_cli_die(1, "%s: write failed (%s)", path, strerror(errno));
+        i += k;
+    }
+}
+
+int audio_cmd_encode(int argc, char **argv)
+{
+    const char *model_dir = NULL, *out = NULL, *quant = NULL, *norm = NULL;
+    int rate = 0;
+    audio_data_opts d = { .test_fraction = -1, .split = "all" };
+    krait_opt opts[] = {
+        AUDIO_DATA_OPTS(d),
+        { "--split", OPT_STR, &d.split, "PART", "which files: all (default), train or test" },
+        { "--model", OPT_STR, &model_dir, "DIR", "use this model folder's front-end (audio.json)" },
+        { "--rate", OPT_INT, &rate, "HZ", "sample rate (default 8000)" },
+        { "--quantization", OPT_STR, &quant, "Q", "mulaw (default) or linear8" },
+        { "--normalize", OPT_STR, &norm, "N", "peak (default) or none" },
+        { "--out", OPT_STR, &out, "DIR", "output folder: files/<name>.u8 and all.u8 (required)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-audio encode --data DIR|TSV|FILE [--split test --test-regex RE] --out DIR [--model DIR]\n"
+                    "Write the 8-bit sample ids of audio files as raw bytes (one per sample).");
+    if (!d.data || !out) krait_cli_die(2, "encode: --data and --out are required");
+    audio_frontend fe;
+    if (model_dir) audio_fe_load(&fe, model_dir);
+    else audio_fe_default(&fe);
+    cJSON *o = cJSON_CreateObject();
+    if (rate) cJSON_AddNumberToObject(o, "rate", rate);
+    if (quant) cJSON_AddStringToObject(o, "quantization", quant);
+    if (norm) cJSON_AddStringToObject(o, "normalize", norm);
+    audio_fe_apply_json(&fe, o, "encode options");
+    cJSON_Delete(o);
+    if (strcmp(d.split, "all") && strcmp(d.split, "train") && strcmp(d.split, "test"))
+        krait_cli_die(2, "encode: --split must be all, train or test (not '%s')", d.split);
+
+    krait_audio_list list = { 0 };
+    int *is_test = NULL, single = !krait_fs_is_dir(d.data) && krait_audio_is_audio_name(d.data);
+    if (single) {
+        list.items = malloc(sizeof *list.items);
+        if (!list.items) krait_cli_die(1, "out of memory");
+        list.items[0] = (krait_audio_item){ strdup(d.data), NULL, -1 };
+        list.n = list.cap = 1;
+    } else {
+        audio_list_split(&list, &is_test, &d);
+    }
+    int *want = malloc(sizeof *want * (size_t)list.n);
+    if (!want) krait_cli_die(1, "out of memory");
+    int want_test = !strcmp(d.split, "test");
+    for (int i = 0; i < list.n; i++) want[i] = single || !strcmp(d.split, "all") || is_test[i] == want_test;
+    char *files_dir = krait_fs_join(out, "files"), *all_path = krait_fs_join(out, "all.u8");
+    krait_status s = files_dir ? krait_fs_mkdirs(files_dir) : KRAIT_STATUS_NO_MEMORY;
+    if (s) exit(krait_cli_exit_code(s));
+    krait_audio_set set;
+    audio_load_set(&set, &list, want, &fe, d.split);
+    if (single && set.skipped) exit(2);
+    FILE *all = fopen(all_path, "wb");
+    if (!all) krait_cli_die(2, "%s: cannot open for writing (%s)", all_path, strerror(errno));
+    for (int i = 0; i < set.n; i++) {
+        const krait_audio_clip *k = &set.clips[i];
+        int32_t *ids = audio_clip_ids(&fe, k->x, k->n);
+        const char *b = strrchr(k->path, '/');
+        char name[1024];
+        snprintf(name, sizeof name, "%s/%05d_%s.u8", files_dir, i, b ? b + 1 : k->path);
+        FILE *f = fopen(name, "wb");
+        if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", name, strerror(errno));
+        write_bytes(f, ids, k->n, name);
+        write_bytes(all, ids, k->n, all_path);
+        if (fclose(f) != 0) krait_cli_die(1, "%s: write failed", name);
+        free(ids);
+    }
+    if (fclose(all) != 0) krait_cli_die(1, "%s: write failed", all_path);
+    printf("%s: %d files, %lld samples (%s) -> %s\n", d.data, set.n, set.samples, audio_fe_describe(&fe), out);
+    if (c.json) printf("{\"files\": %d, \"samples\": %lld, \"skipped\": %d}\n", set.n, set.samples, set.skipped);
+    krait_audio_set_free(&set);
+    krait_audio_list_free(&list);
+    free(is_test), free(want), free(files_dir), free(all_path);
+    audio_fe_free(&fe);
+    return 0;
+}

@@ -1,0 +1,128 @@
+/* apps/audio/eval.c — `krait-audio eval`: negative log-likelihood of audio files under a
+ * waveform model, in bits per sample, each file whole, in constant memory.
+ *
+ * --data is one audio file, a folder or a manifest; with a split (--split test and the split
+ * options) only that part is scored. Each file is streamed from disk through the model folder's
+ * front-end (audio.json: rate, normalisation, quantisation) and scored in chunks with the state
+ * carried (audioapp.h: audio_score_file), so memory depends on --chunk, never on the length.
+ *
+ *   bits per sample = (sum of next-sample losses / ln 2 + 8 per file) / samples
+ * charges every sample, the first of each file (no context) at 8 bits: comparable with a
+ * compressor's output over the same byte streams (krait-audio encode). "bits per predicted
+ * sample" leaves the first samples out. --tsv FILE writes one line per file. In a folder or
+ * manifest an unreadable file is skipped with a warning and counted; a single --data file that
+ * cannot be read exits 2. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "audioapp.h"
+#include "fsutil.h"
+#include "model_io.h"
+#include "train.h"
+
+int audio_cmd_eval(int argc, char **argv)
+{
+    const char *model_dir = NULL, *tsv = NULL;
+    int chunk = 4096;
+    audio_data_opts d = { .test_fraction = -1, .split = "all" };
+    krait_opt opts[] = {
+        { "--model", OPT_STR, &model_dir, "DIR", "model folder (a krait-audio train run folder)" },
+        AUDIO_DATA_OPTS(d),
+        { "--split", OPT_STR, &d.split, "PART", "which files of a folder or manifest: all (default), train or test" },
+        { "--chunk", OPT_INT, &chunk, "N", "samples per forward chunk (default 4096; memory depends on it)" },
+        { "--tsv", OPT_STR, &tsv, "FILE", "one line per file: path, samples, bits per sample" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-audio eval --model DIR --data FILE|DIR|TSV [--split test --test-regex RE] [--tsv FILE]\n"
+                    "Bits per sample of whole audio files under a waveform model.");
+    if (!model_dir || !d.data) krait_cli_die(2, "eval: --model and --data are required");
+    if (chunk < 1) krait_cli_die(2, "eval: --chunk must be >= 1");
+    if (strcmp(d.split, "all") && strcmp(d.split, "train") && strcmp(d.split, "test"))
+        krait_cli_die(2, "eval: --split must be all, train or test (not '%s')", d.split);
+    audio_frontend fe;
+    audio_fe_load(&fe, model_dir);
+    if (fe.logmel) krait_cli_die(2, "%s: a classifier (log-mel input); use krait-audio classify", model_dir);
+
+    int single = !krait_fs_is_dir(d.data) && krait_audio_is_audio_name(d.data);
+    krait_audio_list list = { 0 };
+    int *is_test = NULL;
+    if (single) {
+        krait_audio_item it = { strdup(d.data), NULL, -1 };
+        list.items = malloc(sizeof *list.items);
+        if (!it.path || !list.items) krait_cli_die(1, "out of memory");
+        list.items[0] = it, list.n = list.cap = 1;
+    } else {
+        audio_list_split(&list, &is_test, &d);
+    }
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_status s = KRAIT_STATUS_OK;
+    krait_model *m = krait_model_load(model_dir, be, &s);
+    if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
+    if (strcmp(m->cfg.head, "lm")) krait_cli_die(2, "%s: not a waveform model (head \"%s\")", model_dir, m->cfg.head);
+    FILE *tf = NULL;
+    if (tsv) {
+        if (!(tf = fopen(tsv, "w"))) krait_cli_die(2, "%s: cannot open for writing (%s)", tsv, strerror(errno));
+        fprintf(tf, "path\tsamples\tbits_per_sample\n");
+    }
+    int want_test = !strcmp(d.split, "test"), all = !strcmp(d.split, "all") || single, total = 0;
+    for (int i = 0; i < list.n; i++) total += all || is_test[i] == want_test;
+    krait_progress prog;
+    krait_progress_init(&prog, 1 << 30);
+    double nll = 0, t0 = krait_now();
+    long long scored = 0, samples = 0;
+    int files = 0, skipped = 0, done = 0;
+    for (int i = 0; i < list.n; i++) {
+        if (!all && is_test[i] != want_test) continue;
+        double l;
+        long long k, n;
+        s = audio_score_file(m, &fe, list.items[i].path, chunk, &l, &k, &n);
+        done++;
+        if (s == KRAIT_STATUS_BAD_INPUT && !single) {
+            fprintf(stderr, "%s: warning: skipped the file above\n", krait_cli_prog());
+            skipped++;
+            continue;
+        }
+        if (s) return krait_cli_exit_code(s);
+        nll += l, scored += k, samples += n, files++;
+        if (tf) fprintf(tf, "%s\t%lld\t%.6f\n", list.items[i].path, n, (l / log(2.0) + 8.0) / (double)n);
+        double dt = krait_now() - t0;
+        krait_progress_line(&prog, done == total, "eval: %d/%d files, %lld samples, %.0f samples/s, %.4f bits per sample",
+                            done, total, samples, dt > 0 ? samples / dt : 0,
+                            (nll / log(2.0) + 8.0 * files) / (double)samples);
+    }
+    krait_progress_done(&prog);
+    if (tf && fclose(tf) != 0) krait_cli_die(1, "%s: write failed", tsv);
+    if (!files) krait_cli_die(2, "%s: no readable audio files to score (%d skipped)", d.data, skipped);
+    double bps = (nll / log(2.0) + 8.0 * files) / (double)samples;
+    double bpp = scored ? nll / log(2.0) / (double)scored : NAN;
+    printf("%s: %d files, %lld samples (%.1f s at %d Hz): %.4f bits per sample (%.4f bits per predicted sample, "
+           "loss %.4f nats)%s\n", d.data, files, samples, samples / (double)fe.rate, fe.rate, bps, bpp,
+           scored ? nll / scored : NAN, skipped ? "; some files skipped" : "");
+    if (skipped) fprintf(stderr, "%s: skipped %d unreadable file%s\n", krait_cli_prog(), skipped, skipped == 1 ? "" : "s");
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "files", files);
+        cJSON_AddNumberToObject(o, "skipped", skipped);
+        cJSON_AddNumberToObject(o, "samples", (double)samples);
+        cJSON_AddNumberToObject(o, "bits_per_sample", bps);
+        cJSON_AddNumberToObject(o, "bits_per_predicted_sample", bpp);
+        cJSON_AddNumberToObject(o, "loss", scored ? nll / scored : NAN);
+        cJSON_AddNumberToObject(o, "seconds", krait_now() - t0);
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    krait_audio_list_free(&list);
+    free(is_test);
+    audio_fe_free(&fe);
+    return 0;
+}

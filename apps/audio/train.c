@@ -1,0 +1,330 @@
+/* apps/audio/train.c — `krait-audio train`: an autoregressive waveform model (SaShiMi / Mamba
+ * paper style: 8-bit mu-law or linear ids, next-sample prediction) on a folder or manifest.
+ *
+ * The train files of the split are read once (audio_io.h: any format, mono, resampled to the
+ * front-end's rate, optionally peak-normalised) and quantised into memory. A batch row is a
+ * random crop of seq_len + 1 samples: a file drawn with probability proportional to its
+ * length, then a uniform start (a file shorter than the crop is padded, the padding unscored).
+ * Crops are drawn with the trainer's data RNG, so the RNG state is the whole data position and
+ * --resume is exact. Every --eval-every steps and at the end, up to --val-files test files
+ * (evenly spaced over the test split) are scored whole, streamed from disk in chunks with the
+ * state carried (audioapp.h: audio_score_file).
+ *
+ * Bits per sample = (summed next-sample loss / ln 2 + 8 bits for each file's first sample,
+ * which has no context) / samples: the cost of coding every sample of the files.
+ *
+ * The run folder (--out) is a model folder: config.json + model.safetensors, audio.json (the
+ * front-end), checkpoints/, metrics.jsonl and curves.svg. SIGINT writes a checkpoint and exits
+ * 130. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "audioapp.h"
+#include "checkpoint.h"
+#include "fsutil.h"
+#include "log.h"
+#include "runfiles.h"
+#include "train.h"
+
+typedef struct crop_source {
+    uint8_t *ids;           /* every train clip's ids, one after another */
+    long long *start;       /* (n + 1) clip offsets */
+    int n;
+} crop_source;
+
+static krait_status crop_batch(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng)
+{
+    crop_source *c = ctx;
+    long long total = c->start[c->n];
+    for (int b = 0; b < B; b++) {
+        long long p = (long long)(krait_rng_uniform(rng) * (double)total);
+        int lo = 0, hi = c->n - 1;          /* the clip holding position p */
+        while (lo < hi) {
+            int mid = (lo + hi + 1) / 2;
+            if (c->start[mid] <= p) lo = mid;
+            else hi = mid - 1;
+        }
+        long long len = c->start[lo + 1] - c->start[lo];
+        long long span = len - (L + 1);
+        long long s0 = span <= 0 ? 0 : span < UINT32_MAX ? (long long)krait_rng_below(rng, (uint32_t)(span + 1))
+                                                   : (long long)(krait_rng_u64(rng) % (uint64_t)(span + 1));
+        const uint8_t *x = c->ids + c->start[lo] + s0;
+        long long have = len - s0;
+        int32_t *row = ids + (size_t)b * L, *trow = targets + (size_t)b * L;
+        for (int t = 0; t < L; t++) {
+            row[t] = t < have ? x[t] : KRAIT_QUANT_SILENCE;
+            trow[t] = t + 1 < have ? x[t + 1] : -1;
+        }
+    }
+    return KRAIT_STATUS_OK;
+}
+
+typedef struct run_ctx {
+    krait_trainer *t;
+    krait_data_source *ds;
+    krait_run_files *rf;
+    krait_progress *prog;
+    const audio_frontend *fe;
+    const char *out;
+    const char **val_paths;
+    int n_val, stop_at, last_val_step;
+    double last_val, last_bps, eval_s;
+    long long data_samples;
+} run_ctx;
+
+static void write_curves(const run_ctx *c)
+{
+    char xl[160], title[300];
+    snprintf(xl, sizeof xl, "step (%d x %d = %d samples per step)", c->t->tc.batch, c->t->tc.seq_len,
+             c->t->tc.batch * c->t->tc.seq_len);
+    snprintf(title, sizeof title, "krait-audio train: %s", c->out);
+    krait_run_files_curves(c->out, title, xl, "loss (nats per sample)", "test-file loss");
+}
+
+static void on_step(void *user, const krait_step_info *i)
+{
+    run_ctx *c = user;
+    char eta[32], tot[32] = "", val[32] = "-";
+    krait_run_files_step(c->rf, i);
+    if (i->total_steps > 0) snprintf(tot, sizeof tot, "/%d", i->total_steps);
+    if (isfinite(c->last_bps)) snprintf(val, sizeof val, "%.4f", c->last_bps);
+    krait_progress_line(c->prog, 0, "step %d%s loss %.4f (%.3f bits) val %s bits/sample lr %.2e %.0f samples/s "
+                        "elapsed %.0fs ETA %s", i->step, tot, i->loss, i->loss / log(2.0), val, i->lr,
+                        i->tokens_per_s, i->elapsed_s, krait_fmt_duration(i->eta_s, eta));
+}
+
+static krait_status on_eval(void *user, krait_trainer *t)
+{
+    run_ctx *c = user;
+    if (!c->n_val || c->last_val_step == t->opt->step) return KRAIT_STATUS_OK;
+    double t0 = krait_now(), nll = 0;
+    long long scored = 0, samples = 0;
+    for (int i = 0; i < c->n_val; i++) {
+        double l;
+        long long k, n;
+        krait_status s = audio_score_file(t->model, c->fe, c->val_paths[i], 4096, &l, &k, &n);
+        if (s) return s;
+        nll += l, scored += k, samples += n;
+    }
+    c->eval_s += krait_now() - t0;
+    c->last_val = scored ? nll / scored : NAN;
+    c->last_bps = samples ? (nll / log(2.0) + 8.0 * c->n_val) / samples : NAN;
+    c->last_val_step = t->opt->step;
+    if (c->rf->metrics) {
+        fprintf(c->rf->metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_bits_per_sample\": %.9g, \"tokens\": %lld, "
+                                "\"elapsed_s\": %.3f}\n", t->opt->step, c->last_val, c->last_bps, t->tokens, t->elapsed_s);
+        fflush(c->rf->metrics);
+        write_curves(c);
+    }
+    krait_progress_line(c->prog, 1, "step %d: %d test files, %.4f bits per sample (loss %.4f nats per predicted "
+                        "sample, %.1fs)", t->opt->step, c->n_val, c->last_bps, c->last_val, krait_now() - t0);
+    return KRAIT_STATUS_OK;
+}
+
+static char *app_state(void *user)
+{
+    const run_ctx *c = user;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "data_train_samples", (double)c->data_samples);
+    char *j = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return j;
+}
+
+static krait_status check_app_state(void *user, const char *json, const char *dir)
+{
+    const run_ctx *c = user;
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "data_train_samples");
+    int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == c->data_samples;
+    if (!ok) KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (train samples differ from --data)", dir);
+    cJSON_Delete(o);
+    return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
+}
+
+static krait_status on_checkpoint(void *user, krait_trainer *t)
+{
+    run_ctx *c = user;
+    return krait_run_files_checkpoint(c->rf, t, c->ds, app_state, c, c->prog);
+}
+
+static int stop_requested(void *user)
+{
+    run_ctx *c = user;
+    return krait_cli_stop_requested() || (c->stop_at > 0 && c->t->opt->step >= c->stop_at);
+}
+
+int audio_cmd_train(int argc, char **argv)
+{
+    const char *config = NULL, *out = NULL, *resume = NULL;
+    int steps = -1, eval_every = -1, ckpt_every = -1, keep = 3, stop_at = 0, batch = 0, seq_len = 0, val_files = 30;
+    double minutes = -1, lr = -1;
+    krait_str_list sets = { 0 };
+    audio_data_opts d = { .test_fraction = -1 };
+    krait_opt opts[] = {
+        { "--config", OPT_STR, &config, "FILE", "model + train + audio config: a path or a preset in configs/ (required)" },
+        AUDIO_DATA_OPTS(d),
+        { "--out", OPT_STR, &out, "DIR", "run folder: latest model, audio.json, checkpoints, metrics.jsonl, curves.svg" },
+        { "--steps", OPT_INT, &steps, "N", "optimizer steps (alone: no time budget)" },
+        { "--minutes", OPT_DOUBLE, &minutes, "M", "training time budget, validation not counted (alone: no step limit)" },
+        { "--eval-every", OPT_INT, &eval_every, "N", "score the test files every N steps (default: config, else 250; 0: only at the end)" },
+        { "--val-files", OPT_INT, &val_files, "N", "test files scored per validation, evenly spaced (default 30; 0: all)" },
+        { "--batch", OPT_INT, &batch, "N", "override train.batch" },
+        { "--seq-len", OPT_INT, &seq_len, "N", "override train.seq_len (samples per crop)" },
+        { "--lr", OPT_DOUBLE, &lr, "LR", "override train.lr" },
+        { "--set", OPT_LIST, &sets, "KEY=V", "override a config key (hidden_size=128, train.warmup=50, audio.rate=16000)" },
+        { "--ckpt-every", OPT_INT, &ckpt_every, "N", "checkpoint every N steps (default: config, else on stop and at the end)" },
+        { "--keep", OPT_INT, &keep, "K", "checkpoints kept (default 3; 0 keeps all)" },
+        { "--resume", OPT_STR, &resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" },
+        { "--stop-at", OPT_INT, &stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-audio train --config FILE --data DIR|TSV --out DIR [--steps N | --minutes M] [--resume DIR]\n"
+                    "Train an autoregressive waveform model on random crops of the train files.");
+    if (!config || !d.data) krait_cli_die(2, "train: --config and --data are required");
+    if (!out) out = krait_run_default_out(resume);
+    if (!out) krait_cli_die(2, "train: --out is required (the run folder)");
+    if (keep < 0 || stop_at < 0 || val_files < 0) krait_cli_die(2, "train: --keep, --stop-at and --val-files must be >= 0");
+
+    const char *cpath = krait_cli_config_path(config);
+    krait_config cfg;
+    krait_train_config tc;
+    audio_frontend fe;
+    audio_load_config(&cfg, &tc, &fe, cpath, &sets);
+    if (batch > 0) tc.batch = batch;
+    if (seq_len > 0) tc.seq_len = seq_len;
+    if (lr > 0) tc.lr = (float)lr;
+    if (steps >= 0) tc.steps = steps, tc.minutes = minutes >= 0 ? minutes : 0;
+    else if (minutes >= 0) tc.minutes = minutes, tc.steps = 0;
+    if (eval_every >= 0) tc.eval_every = eval_every;
+    else if (tc.eval_every <= 0) tc.eval_every = 250;
+    if (ckpt_every >= 0) tc.ckpt_every = ckpt_every;
+    if (c.seed_set) tc.seed = c.seed;
+    tc.keep_ckpts = keep > 0 ? keep : 1;
+    if (tc.steps <= 0 && tc.minutes <= 0) krait_cli_die(2, "train: give --steps N or --minutes M (or set them in the config)");
+    if (strcmp(cfg.head, "lm")) krait_cli_die(2, "%s: krait-audio train trains waveform models (\"head\": \"lm\"); "
+                                                  "classifiers: krait-audio classify-train", cpath);
+    if (fe.logmel) krait_cli_die(2, "%s: a waveform model reads quantised samples (\"audio\": {\"input\": \"tokens\"})", cpath);
+    if (cfg.vocab_size_raw != 256) krait_cli_die(2, "%s: vocab_size must be 256 (8-bit samples), not %d", cpath, cfg.vocab_size_raw);
+    snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", krait_quant_name(fe.quant));
+    krait_status s;
+    if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
+
+    krait_audio_list list;
+    int *is_test;
+    audio_list_split(&list, &is_test, &d);
+    int *is_train = malloc(sizeof *is_train * (size_t)list.n);
+    if (!is_train) krait_cli_die(1, "out of memory");
+    int n_test = 0;
+    for (int i = 0; i < list.n; i++) is_train[i] = !is_test[i], n_test += is_test[i];
+    krait_audio_set train_set;
+    audio_load_set(&train_set, &list, is_train, &fe, "train");
+    if (!train_set.n) krait_cli_die(2, "%s: no readable train files", d.data);
+    crop_source cs = { .n = train_set.n };
+    cs.ids = malloc((size_t)train_set.samples);
+    cs.start = malloc(sizeof *cs.start * (size_t)(train_set.n + 1));
+    if (!cs.ids || !cs.start) krait_cli_die(1, "out of memory");
+    cs.start[0] = 0;
+    for (int i = 0; i < train_set.n; i++) {
+        const krait_audio_clip *k = &train_set.clips[i];
+        for (size_t j = 0; j < k->n; j++) cs.ids[cs.start[i] + (long long)j] = (uint8_t)krait_quant_encode1(fe.quant, k->x[j]);
+        cs.start[i + 1] = cs.start[i] + (long long)k->n;
+    }
+    long long n_train = train_set.samples;
+    int n_files = train_set.n;
+    krait_audio_set_free(&train_set);
+    /* validation: evenly spaced test files, read from disk at every validation */
+    int n_val = val_files == 0 || val_files > n_test ? n_test : val_files;
+    const char **val_paths = malloc(sizeof *val_paths * (size_t)(n_val ? n_val : 1));
+    if (!val_paths) krait_cli_die(1, "out of memory");
+    for (int v = 0, k = 0, i = 0; i < list.n && v < n_val; i++)
+        if (is_test[i] && (k++ == (int)((double)v * n_test / n_val))) val_paths[v++] = list.items[i].path;
+    if (!n_val) fprintf(stderr, "krait-audio: warning: no test files in the split: no validation\n");
+
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_model *m = krait_model_init(&cfg, be);
+    if (!m) krait_cli_die(1, "cannot create the model");
+    krait_rng rng;
+    krait_rng_init_stream(&rng, tc.seed, 0);
+    s = krait_model_init_weights(m, &rng);
+    krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);
+    if (!tr) krait_cli_die(1, "cannot set up training (out of memory?)");
+    krait_progress prog;
+    krait_progress_init(&prog, 10);
+    krait_cli_catch_signals();
+    krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
+    krait_run_files rf = { 0 };
+    run_ctx rc_ = { .t = tr, .ds = &ds, .rf = &rf, .prog = &prog, .fe = &fe, .out = out, .val_paths = val_paths,
+                    .n_val = n_val, .stop_at = stop_at, .last_val_step = -1, .last_val = NAN, .last_bps = NAN,
+                    .data_samples = n_train };
+    int resumed_step = -1, rc = 0;
+    if (resume) {
+        if ((s = krait_run_files_resume(tr, &ds, resume, check_app_state, &rc_))) {
+            rc = krait_cli_exit_code(s);
+            goto done;
+        }
+        resumed_step = tr->opt->step;
+    }
+    krait_run_files_open(&rf, out, keep, resumed_step);
+    audio_fe_save(&fe, out);
+    fprintf(stderr, "krait-audio: %d layers, d_model %d, %.2fM params; %s; batch %d x %d, lr %g; %d train files "
+                    "(%lld samples, %.1f min), %d validation files; budget %g min / %d steps\n",
+            cfg.n_layer, cfg.d_model, m->n_params / 1e6, audio_fe_describe(&fe), tc.batch, tc.seq_len, tc.lr, n_files,
+            n_train, n_train / (60.0 * fe.rate), n_val, tc.minutes, tc.steps);
+    krait_train_hooks hooks = { .user = &rc_, .on_step = on_step, .on_eval = on_eval, .on_checkpoint = on_checkpoint,
+                                .stop_requested = stop_requested };
+    double t0 = krait_now();
+    s = krait_trainer_run(tr, &ds, &hooks);
+    int finished = s == KRAIT_STATUS_OK;
+    if (finished && (s = on_eval(&rc_, tr)) == KRAIT_STATUS_OK) s = on_checkpoint(&rc_, tr);
+    krait_progress_done(&prog);
+    krait_run_files_close(&rf);
+    if (s && s != KRAIT_STATUS_INTERRUPTED) {
+        rc = krait_cli_exit_code(s);
+        goto done;
+    }
+    if (krait_cli_stop_requested()) {
+        fprintf(stderr, "krait-audio: interrupted at step %d; checkpoint in %s (continue with --resume %s)\n",
+                tr->opt->step, out, out);
+        rc = 130;
+        goto done;
+    }
+    double secs = krait_now() - t0, run_train_s = tr->elapsed_s - tr->run_elapsed0;
+    double sps = run_train_s > 0 ? (tr->tokens - tr->run_tokens0) / run_train_s : 0;
+    if (!finished)
+        printf("stopped at step %d; checkpoint in %s (continue with --resume %s)\n", tr->opt->step, out, out);
+    else
+        printf("trained %d steps (%lld samples) in %.0fs (%.0fs training, %.0f samples/s; %.0fs validating): train loss "
+               "%.4f nats, %d test files %.4f bits per sample; model in %s\n", tr->opt->step, tr->tokens, secs,
+               run_train_s, sps, rc_.eval_s, tr->last_loss, n_val, rc_.last_bps, out);
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "steps", tr->opt->step);
+        cJSON_AddNumberToObject(o, "samples", (double)tr->tokens);
+        cJSON_AddNumberToObject(o, "train_loss", tr->last_loss);
+        if (finished && isfinite(rc_.last_val)) cJSON_AddNumberToObject(o, "val_loss", rc_.last_val);
+        if (finished && isfinite(rc_.last_bps)) cJSON_AddNumberToObject(o, "val_bits_per_sample", rc_.last_bps);
+        cJSON_AddNumberToObject(o, "samples_per_s", sps);
+        cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
+        cJSON_AddNumberToObject(o, "seconds", secs);
+        cJSON_AddStringToObject(o, "out", out);
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+done:
+    krait_run_files_close(&rf);
+    krait_trainer_free(tr);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    free(cs.ids), free(cs.start), free(val_paths), free(is_test), free(is_train);
+    krait_audio_list_free(&list);
+    audio_fe_free(&fe);
+    return rc;
+}
