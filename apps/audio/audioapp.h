@@ -84,3 +84,22 @@ krait_status audio_score_file(const krait_model *m, const audio_frontend *fe, co
 int32_t *audio_clip_ids(const audio_frontend *fe, const float *x, size_t n);
 
 #endif /* KRAIT_AUDIOAPP_H */
+
+/* ---- classification (cls_util.c) ---------------------------------------------------------------- */
+/* Model inputs of labelled clips: log-mel frames (T, F) or quantised ids (T), by the front-end. */
+typedef struct audio_cls_data {
+    int n, F;                 /* clips; F = feature size (0 for ids) */
+    float **feats;            /* (n) -> (len[i], F), or NULL */
+    int32_t **ids;            /* (n) -> (len[i]), or NULL */
+    int32_t *len, *label;     /* (n) */
+    const char **path;        /* (n) the list's strings */
+    int max_len;
+} audio_cls_data;
+
+/* Inputs of every clip of set (labels: clip cls). Exits on failure. */
+void audio_cls_prepare(audio_cls_data *d, const audio_frontend *fe, const krait_audio_set *set);
+void audio_cls_free(audio_cls_data *d);
+/* probs (n, C) of every clip: batches of short clips through krait_classify, clips longer than
+ * long_len in chunks (krait_cls_stream) in bounded memory. progress may be NULL. */
+krait_status audio_cls_predict(const krait_model *m, const audio_cls_data *d, float *probs, int long_len,
+                               krait_progress *progress);

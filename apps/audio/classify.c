@@ -1,0 +1,163 @@
+/* apps/audio/classify.c — `krait-audio classify`: a trained clip classifier over audio files:
+ * predictions (TSV), and when the files carry labels, accuracy, MCC, macro F1 and the confusion
+ * matrix (text on stdout, --confusion FILE.svg as a picture).
+ *
+ * --data is one audio file, a folder or a manifest (labels from the manifest, --label-regex or
+ * --label-from-dir; names must be among the model's classes in audio.json); --split test with
+ * the split options picks the test part. Clips are read through the model's front-end
+ * (audio.json) and classified in batches; a clip longer than --long N positions is classified
+ * in chunks with the state carried (bounded memory). In a folder or manifest an unreadable file
+ * is skipped with a warning and counted; a single --data file that cannot be read exits 2. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "audioapp.h"
+#include "fsutil.h"
+#include "metrics.h"
+#include "model_io.h"
+#include "plot.h"
+
+int audio_cmd_classify(int argc, char **argv)
+{
+    const char *model_dir = NULL, *output = NULL, *confusion = NULL;
+    int long_len = 4096;
+    audio_data_opts d = { .test_fraction = -1, .split = "all" };
+    krait_opt opts[] = {
+        { "--model", OPT_STR, &model_dir, "DIR", "classifier folder (a krait-audio classify-train run folder)" },
+        AUDIO_DATA_OPTS(d),
+        { "--split", OPT_STR, &d.split, "PART", "which files of a folder or manifest: all (default), train or test" },
+        { "--output", OPT_STR, &output, "PRED.tsv", "predictions: path, label, predicted, probability of each class" },
+        { "--confusion", OPT_STR, &confusion, "FILE.svg", "draw the confusion matrix (labelled data)" },
+        { "--long", OPT_INT, &long_len, "N", "clips longer than N positions go in chunks (default 4096)" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-audio classify --model DIR --data FILE|DIR|TSV [--split test --test-regex RE]\n"
+                    "                            [--output PRED.tsv] [--confusion FILE.svg]\n"
+                    "Classify audio clips; accuracy and the confusion matrix when they have labels.");
+    if (!model_dir || !d.data) krait_cli_die(2, "classify: --model and --data are required");
+    if (strcmp(d.split, "all") && strcmp(d.split, "train") && strcmp(d.split, "test"))
+        krait_cli_die(2, "classify: --split must be all, train or test (not '%s')", d.split);
+    if (long_len < 1) krait_cli_die(2, "classify: --long must be >= 1");
+    audio_frontend fe;
+    audio_fe_load(&fe, model_dir);
+    if (fe.n_classes < 2) krait_cli_die(2, "%s/audio.json: no \"classes\": not a classifier", model_dir);
+
+    int single = !krait_fs_is_dir(d.data) && krait_audio_is_audio_name(d.data);
+    krait_audio_list list = { 0 };
+    int *is_test = NULL;
+    if (single) {
+        list.items = malloc(sizeof *list.items);
+        if (!list.items) krait_cli_die(1, "out of memory");
+        list.items[0] = (krait_audio_item){ strdup(d.data), NULL, -1 };
+        list.n = list.cap = 1;
+    } else {
+        audio_list_split(&list, &is_test, &d);
+    }
+    /* labels -> the model's classes */
+    int labelled = 0;
+    for (int i = 0; i < list.n; i++) {
+        krait_audio_item *it = &list.items[i];
+        it->cls = -1;
+        if (!it->label) continue;
+        labelled++;
+        for (int k = 0; k < fe.n_classes; k++)
+            if (!strcmp(it->label, fe.classes[k])) it->cls = k;
+        if (it->cls < 0) krait_cli_die(2, "%s: label '%s' is not one of the model's %d classes", it->path, it->label, fe.n_classes);
+    }
+    if (labelled && labelled != list.n) krait_cli_die(2, "%s: some files have labels and some do not", d.data);
+    int *want = malloc(sizeof *want * (size_t)list.n), want_test = !strcmp(d.split, "test");
+    if (!want) krait_cli_die(1, "out of memory");
+    for (int i = 0; i < list.n; i++) want[i] = single || !strcmp(d.split, "all") || is_test[i] == want_test;
+    krait_audio_set set;
+    audio_load_set(&set, &list, want, &fe, single ? "input" : d.split);
+    if (single && set.skipped) exit(2);
+    if (!set.n) krait_cli_die(2, "%s: no readable audio files", d.data);
+    audio_cls_data data;
+    audio_cls_prepare(&data, &fe, &set);
+
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_status s = KRAIT_STATUS_OK;
+    krait_model *m = krait_model_load(model_dir, be, &s);
+    if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
+    int C = m->cfg.n_classes;
+    if (strcmp(m->cfg.head, "classify") || C != fe.n_classes || m->cfg.input_dim != data.F)
+        krait_cli_die(2, "%s: config.json and audio.json disagree (head %s, %d classes, input_dim %d; audio.json: %d "
+                      "classes, %d features)", model_dir, m->cfg.head, C, m->cfg.input_dim, fe.n_classes, data.F);
+    float *probs = malloc(sizeof *probs * (size_t)data.n * C);
+    if (!probs) krait_cli_die(1, "out of memory");
+    krait_progress prog;
+    krait_progress_init(&prog, 1 << 30);
+    s = audio_cls_predict(m, &data, probs, long_len, &prog);
+    krait_progress_done(&prog);
+    if (s) return krait_cli_exit_code(s);
+
+    FILE *f = output ? fopen(output, "w") : NULL;
+    if (output && !f) krait_cli_die(2, "%s: cannot open for writing (%s)", output, strerror(errno));
+    if (f) {
+        fprintf(f, "path\tlabel\tpredicted");
+        for (int k = 0; k < C; k++) fprintf(f, "\tp_%s", fe.classes[k]);
+        fprintf(f, "\n");
+    }
+    for (int i = 0; i < data.n; i++) {
+        const float *p = probs + (size_t)i * C;
+        int best = 0;
+        for (int k = 1; k < C; k++) best = p[k] > p[best] ? k : best;
+        if (f) {
+            fprintf(f, "%s\t%s\t%s", data.path[i], data.label[i] >= 0 ? fe.classes[data.label[i]] : "", fe.classes[best]);
+            for (int k = 0; k < C; k++) fprintf(f, "\t%.6f", p[k]);
+            fprintf(f, "\n");
+        }
+        if (single) printf("%s: %s (probability %.4f)\n", data.path[i], fe.classes[best], p[best]);
+    }
+    if (f && fclose(f) != 0) krait_cli_die(1, "%s: write failed", output);
+    krait_cls_metrics mt = { 0 };
+    if (labelled) {
+        if ((s = krait_cls_metrics_compute(data.label, probs, data.n, C, &mt))) return krait_cli_exit_code(s);
+        printf("%s: %d clips, accuracy %.4f, MCC %.4f, macro F1 %.4f%s\n", d.data, mt.n, mt.accuracy, mt.mcc, mt.macro_f1,
+               set.skipped ? " (some files skipped)" : "");
+        printf("confusion (rows: true, columns: predicted)\n%8s", "");
+        for (int k = 0; k < C; k++) printf(" %6.6s", fe.classes[k]);
+        printf("\n");
+        for (int r = 0; r < C; r++) {
+            printf("%8.8s", fe.classes[r]);
+            for (int k = 0; k < C; k++) printf(" %6ld", mt.confusion[(size_t)r * C + k]);
+            printf("\n");
+        }
+        if (confusion) {
+            char title[600];
+            snprintf(title, sizeof title, "%s: accuracy %.4f (%d clips)", d.data, mt.accuracy, mt.n);
+            if ((s = krait_plot_confusion_svg(confusion, title, (const char *const *)fe.classes, C, mt.confusion)))
+                return krait_cli_exit_code(s);
+        }
+    } else if (confusion) {
+        krait_cli_die(2, "--confusion needs labelled data");
+    }
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n", data.n);
+        cJSON_AddNumberToObject(o, "skipped", set.skipped);
+        if (labelled) {
+            cJSON_AddNumberToObject(o, "accuracy", mt.accuracy);
+            cJSON_AddNumberToObject(o, "mcc", mt.mcc);
+            cJSON_AddNumberToObject(o, "macro_f1", mt.macro_f1);
+        }
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+    krait_cls_metrics_free(&mt);
+    free(probs), free(want), free(is_test);
+    audio_cls_free(&data);
+    krait_audio_set_free(&set);
+    krait_audio_list_free(&list);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    audio_fe_free(&fe);
+    return 0;
+}

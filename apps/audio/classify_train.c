@@ -1,0 +1,361 @@
+/* apps/audio/classify_train.c — `krait-audio classify-train`: a clip classifier (core/classify.h)
+ * on labelled audio: a folder with labels from file names (--label-regex) or folder names
+ * (--label-from-dir), or a manifest TSV with labels.
+ *
+ * Inputs, by the preset's "audio" section: log-mel frames ("input": "logmel"; FFTW, 25 ms windows
+ * every 10 ms, 40 bands, per-clip mean/variance normalised: ~50 frames for a 0.4 s digit) through
+ * the model's input projection ("input_dim" = bands), or the quantised samples themselves
+ * ("input": "tokens"). Every train clip's inputs are computed once and kept in memory. A batch
+ * row is a clip drawn uniformly (with the trainer's data RNG: --resume is exact), right-padded to
+ * the longest clip (a clip longer than seq_len is randomly cropped), its label at its positions
+ * and -1 at the padding.
+ *
+ * Every --eval-every steps and at the end the test clips of the split are classified (loss and
+ * accuracy into metrics.jsonl and the progress line; nothing is selected on them). The run folder
+ * is a model folder (config.json + model.safetensors + audio.json with the class names) with
+ * checkpoints/, metrics.jsonl, curves.svg, and at the end test_metrics.json (accuracy, MCC,
+ * macro F1, confusion matrix) and confusion.svg. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "audioapp.h"
+#include "checkpoint.h"
+#include "fsutil.h"
+#include "log.h"
+#include "metrics.h"
+#include "plot.h"
+#include "runfiles.h"
+#include "train.h"
+
+typedef struct clip_source {
+    const audio_cls_data *d;
+} clip_source;
+
+/* Row b: clip j (uniform), a random crop of at most L positions; label at 0..len-1, -1 after. */
+static int pick(const audio_cls_data *d, int L, krait_rng *rng, int *start)
+{
+    int j = (int)krait_rng_below(rng, (uint32_t)d->n);
+    int len = d->len[j];
+    *start = len > L ? (int)krait_rng_below(rng, (uint32_t)(len - L + 1)) : 0;
+    return j;
+}
+
+static krait_status batch_ids(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng)
+{
+    const audio_cls_data *d = ((clip_source *)ctx)->d;
+    for (int b = 0; b < B; b++) {
+        int s0, j = pick(d, L, rng, &s0), n = d->len[j] - s0 < L ? d->len[j] - s0 : L;
+        for (int t = 0; t < L; t++) {
+            ids[(size_t)b * L + t] = t < n ? d->ids[j][s0 + t] : 0;
+            targets[(size_t)b * L + t] = t < n ? d->label[j] : -1;
+        }
+    }
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status batch_feats(void *ctx, float *feats, int32_t *targets, int B, int L, krait_rng *rng)
+{
+    const audio_cls_data *d = ((clip_source *)ctx)->d;
+    int F = d->F;
+    for (int b = 0; b < B; b++) {
+        int s0, j = pick(d, L, rng, &s0), n = d->len[j] - s0 < L ? d->len[j] - s0 : L;
+        float *row = feats + (size_t)b * L * F;
+        memcpy(row, d->feats[j] + (size_t)s0 * F, sizeof *row * (size_t)n * F);
+        memset(row + (size_t)n * F, 0, sizeof *row * (size_t)(L - n) * F);
+        for (int t = 0; t < L; t++) targets[(size_t)b * L + t] = t < n ? d->label[j] : -1;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+typedef struct run_ctx {
+    krait_trainer *t;
+    krait_data_source *ds;
+    krait_run_files *rf;
+    krait_progress *prog;
+    const audio_frontend *fe;
+    const audio_cls_data *test;
+    float *probs;             /* (test n, C) */
+    const char *out;
+    int stop_at, last_val_step, long_len;
+    double last_loss, last_acc, eval_s;
+    long long data_clips;
+} run_ctx;
+
+static void on_step(void *user, const krait_step_info *i)
+{
+    run_ctx *c = user;
+    char eta[32], tot[32] = "", val[32] = "-";
+    krait_run_files_step(c->rf, i);
+    if (i->total_steps > 0) snprintf(tot, sizeof tot, "/%d", i->total_steps);
+    if (isfinite(c->last_acc)) snprintf(val, sizeof val, "%.4f", c->last_acc);
+    krait_progress_line(c->prog, 0, "step %d%s loss %.4f test accuracy %s lr %.2e elapsed %.0fs ETA %s", i->step, tot,
+                        i->loss, val, i->lr, i->elapsed_s, krait_fmt_duration(i->eta_s, eta));
+}
+
+static krait_status on_eval(void *user, krait_trainer *t)
+{
+    run_ctx *c = user;
+    if (!c->test->n || c->last_val_step == t->opt->step) return KRAIT_STATUS_OK;
+    double t0 = krait_now();
+    krait_status s = audio_cls_predict(t->model, c->test, c->probs, c->long_len, NULL);
+    if (s) return s;
+    int C = t->model->cfg.n_classes, right = 0;
+    double loss = 0;
+    for (int i = 0; i < c->test->n; i++) {
+        const float *p = c->probs + (size_t)i * C;
+        int best = 0;
+        for (int k = 1; k < C; k++) best = p[k] > p[best] ? k : best;
+        right += best == c->test->label[i];
+        loss -= log(p[c->test->label[i]] > 1e-30f ? p[c->test->label[i]] : 1e-30f);
+    }
+    c->last_loss = loss / c->test->n;
+    c->last_acc = (double)right / c->test->n;
+    c->last_val_step = t->opt->step;
+    c->eval_s += krait_now() - t0;
+    if (c->rf->metrics) {
+        fprintf(c->rf->metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_accuracy\": %.9g, \"elapsed_s\": %.3f}\n",
+                t->opt->step, c->last_loss, c->last_acc, t->elapsed_s);
+        fflush(c->rf->metrics);
+        char xl[160], title[300];
+        snprintf(xl, sizeof xl, "step (%d clips per step)", t->tc.batch);
+        snprintf(title, sizeof title, "krait-audio classify-train: %s", c->out);
+        krait_run_files_curves(c->out, title, xl, "cross-entropy (nats per clip)", "test loss");
+    }
+    krait_progress_line(c->prog, 1, "step %d: %d test clips, accuracy %.4f, loss %.4f (%.1fs)", t->opt->step,
+                        c->test->n, c->last_acc, c->last_loss, krait_now() - t0);
+    return KRAIT_STATUS_OK;
+}
+
+static char *app_state(void *user)
+{
+    const run_ctx *c = user;
+    char *j = malloc(64);
+    if (j) snprintf(j, 64, "{\"data_train_clips\": %lld}", c->data_clips);
+    return j;
+}
+
+static krait_status check_app_state(void *user, const char *json, const char *dir)
+{
+    const run_ctx *c = user;
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "data_train_clips");
+    int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == c->data_clips;
+    if (!ok) KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (train clips differ from --data)", dir);
+    cJSON_Delete(o);
+    return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
+}
+
+static krait_status on_checkpoint(void *user, krait_trainer *t)
+{
+    run_ctx *c = user;
+    return krait_run_files_checkpoint(c->rf, t, c->ds, app_state, c, c->prog);
+}
+
+static int stop_requested(void *user)
+{
+    run_ctx *c = user;
+    return krait_cli_stop_requested() || (c->stop_at > 0 && c->t->opt->step >= c->stop_at);
+}
+
+/* test_metrics.json and confusion.svg from the last test predictions. */
+static void write_test_results(const run_ctx *c, const audio_frontend *fe, krait_cls_metrics *mt)
+{
+    char *j = krait_cls_metrics_json(mt, (const char *const *)fe->classes);
+    char *mp = krait_fs_join(c->out, "test_metrics.json"), *cp = krait_fs_join(c->out, "confusion.svg");
+    if (!j || !mp || !cp) krait_cli_die(1, "out of memory");
+    krait_status s = krait_fs_write_atomic(mp, j, strlen(j));
+    char title[400];
+    snprintf(title, sizeof title, "test confusion matrix: accuracy %.4f (%d clips)", mt->accuracy, mt->n);
+    if (!s) s = krait_plot_confusion_svg(cp, title, (const char *const *)fe->classes, mt->C, mt->confusion);
+    if (s) exit(krait_cli_exit_code(s));
+    free(j), free(mp), free(cp);
+}
+
+int audio_cmd_classify_train(int argc, char **argv)
+{
+    const char *config = NULL, *out = NULL, *resume = NULL;
+    int steps = -1, eval_every = -1, ckpt_every = -1, keep = 3, stop_at = 0, batch = 0, seq_len = 0;
+    double minutes = -1, lr = -1;
+    krait_str_list sets = { 0 };
+    audio_data_opts d = { .test_fraction = -1 };
+    krait_opt opts[] = {
+        { "--config", OPT_STR, &config, "FILE", "classifier + train + audio config: a path or a preset in configs/ (required)" },
+        AUDIO_DATA_OPTS(d),
+        { "--out", OPT_STR, &out, "DIR", "run folder: model, audio.json, checkpoints, metrics, curves.svg, confusion.svg" },
+        { "--steps", OPT_INT, &steps, "N", "optimizer steps (alone: no time budget)" },
+        { "--minutes", OPT_DOUBLE, &minutes, "M", "training time budget (alone: no step limit)" },
+        { "--eval-every", OPT_INT, &eval_every, "N", "classify the test clips every N steps (default: config, else 200; 0: at the end)" },
+        { "--batch", OPT_INT, &batch, "N", "override train.batch (clips per step)" },
+        { "--seq-len", OPT_INT, &seq_len, "N", "override train.seq_len (longest input; longer clips are cropped)" },
+        { "--lr", OPT_DOUBLE, &lr, "LR", "override train.lr" },
+        { "--set", OPT_LIST, &sets, "KEY=V", "override a config key (hidden_size=128, audio.input=tokens)" },
+        { "--ckpt-every", OPT_INT, &ckpt_every, "N", "checkpoint every N steps (default: on stop and at the end)" },
+        { "--keep", OPT_INT, &keep, "K", "checkpoints kept (default 3; 0 keeps all)" },
+        { "--resume", OPT_STR, &resume, "DIR", "continue the run saved in DIR" },
+        { "--stop-at", OPT_INT, &stop_at, "N", "stop with a checkpoint after step N" },
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-audio classify-train --config FILE --data DIR|TSV [--label-regex RE] [--test-regex RE]\n"
+                    "                                  --out DIR [--steps N | --minutes M]\n"
+                    "Train a clip classifier; test accuracy and the confusion matrix at the end.");
+    if (!config || !d.data) krait_cli_die(2, "classify-train: --config and --data are required");
+    if (!out) out = krait_run_default_out(resume);
+    if (!out) krait_cli_die(2, "classify-train: --out is required (the run folder)");
+    if (keep < 0 || stop_at < 0) krait_cli_die(2, "classify-train: --keep and --stop-at must be >= 0");
+    const char *cpath = krait_cli_config_path(config);
+    krait_config cfg;
+    krait_train_config tc;
+    audio_frontend fe;
+    audio_load_config(&cfg, &tc, &fe, cpath, &sets);
+    if (batch > 0) tc.batch = batch;
+    if (lr > 0) tc.lr = (float)lr;
+    if (steps >= 0) tc.steps = steps, tc.minutes = minutes >= 0 ? minutes : 0;
+    else if (minutes >= 0) tc.minutes = minutes, tc.steps = 0;
+    if (eval_every >= 0) tc.eval_every = eval_every;
+    else if (tc.eval_every <= 0) tc.eval_every = 200;
+    if (ckpt_every >= 0) tc.ckpt_every = ckpt_every;
+    if (c.seed_set) tc.seed = c.seed;
+    tc.keep_ckpts = keep > 0 ? keep : 1;
+    if (tc.steps <= 0 && tc.minutes <= 0) krait_cli_die(2, "classify-train: give --steps N or --minutes M");
+    if (strcmp(cfg.head, "classify")) krait_cli_die(2, "%s: a classifier config needs \"krait\": {\"head\": \"classify\"}", cpath);
+
+    krait_audio_list list;
+    int *is_test;
+    audio_list_split(&list, &is_test, &d);
+    if (list.n_classes < 2)
+        krait_cli_die(2, "%s: %d classes: label the files (--label-regex RE, --label-from-dir or a manifest with labels)",
+                      d.data, list.n_classes);
+    for (int i = 0; i < list.n; i++)
+        if (list.items[i].cls < 0) krait_cli_die(2, "%s: no label", list.items[i].path);
+    int *is_train = malloc(sizeof *is_train * (size_t)list.n);
+    if (!is_train) krait_cli_die(1, "out of memory");
+    for (int i = 0; i < list.n; i++) is_train[i] = !is_test[i];
+    audio_fe_free(&fe);
+    fe.classes = calloc((size_t)list.n_classes, sizeof *fe.classes);
+    if (!fe.classes) krait_cli_die(1, "out of memory");
+    for (int k = 0; k < list.n_classes; k++)
+        if (!(fe.classes[k] = strdup(list.names[k]))) krait_cli_die(1, "out of memory");
+    fe.n_classes = list.n_classes;
+    krait_audio_set train_set, test_set;
+    audio_load_set(&train_set, &list, is_train, &fe, "train");
+    audio_load_set(&test_set, &list, is_test, &fe, "test");
+    if (!train_set.n) krait_cli_die(2, "%s: no readable train files", d.data);
+    audio_cls_data train, test;
+    audio_cls_prepare(&train, &fe, &train_set);
+    audio_cls_prepare(&test, &fe, &test_set);
+    krait_audio_set_free(&train_set);
+    krait_audio_set_free(&test_set);
+
+    cfg.n_classes = list.n_classes;
+    cfg.input_dim = train.F;
+    if (train.F) cfg.vocab_size_raw = 0, cfg.vocab_size = 0;
+    else if (cfg.vocab_size_raw != 256) krait_cli_die(2, "%s: vocab_size must be 256 for sample input", cpath);
+    snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", fe.logmel ? "logmel" : krait_quant_name(fe.quant));
+    /* the longest train clip, or the configured cap when smaller */
+    int cap = seq_len > 0 ? seq_len : tc.seq_len > 0 && !fe.logmel ? tc.seq_len : train.max_len;
+    tc.seq_len = train.max_len < cap ? train.max_len : cap;
+    krait_status s;
+    if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
+
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_model *m = krait_model_init(&cfg, be);
+    if (!m) krait_cli_die(1, "cannot create the model");
+    krait_rng rng;
+    krait_rng_init_stream(&rng, tc.seed, 0);
+    s = krait_model_init_weights(m, &rng);
+    krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);
+    if (!tr) krait_cli_die(1, "cannot set up training (out of memory?)");
+    krait_progress prog;
+    krait_progress_init(&prog, 10);
+    krait_cli_catch_signals();
+    clip_source src = { &train };
+    krait_data_source ds = { .ctx = &src };
+    if (train.F) ds.next_batch_features = batch_feats;
+    else ds.next_batch = batch_ids;
+    krait_run_files rf = { 0 };
+    float *probs = malloc(sizeof *probs * (size_t)(test.n ? test.n : 1) * (size_t)cfg.n_classes);
+    if (!probs) krait_cli_die(1, "out of memory");
+    run_ctx rc_ = { .t = tr, .ds = &ds, .rf = &rf, .prog = &prog, .fe = &fe, .test = &test, .probs = probs, .out = out,
+                    .stop_at = stop_at, .last_val_step = -1, .long_len = tc.seq_len > 4096 ? tc.seq_len : 4096,
+                    .last_loss = NAN, .last_acc = NAN, .data_clips = train.n };
+    int resumed_step = -1, rc = 0;
+    if (resume) {
+        if ((s = krait_run_files_resume(tr, &ds, resume, check_app_state, &rc_))) {
+            rc = krait_cli_exit_code(s);
+            goto done;
+        }
+        resumed_step = tr->opt->step;
+    }
+    krait_run_files_open(&rf, out, keep, resumed_step);
+    audio_fe_save(&fe, out);
+    fprintf(stderr, "krait-audio: classifier %d layers, d_model %d, %.3fM params, %d classes, %s pooling%s; input %s; "
+                    "batch %d clips (up to %d positions), lr %g; %d train clips, %d test clips; budget %g min / %d steps\n",
+            cfg.n_layer, cfg.d_model, m->n_params / 1e6, cfg.n_classes, cfg.pooling,
+            cfg.bidirectional ? ", bidirectional" : "", audio_fe_describe(&fe), tc.batch, tc.seq_len, tc.lr, train.n,
+            test.n, tc.minutes, tc.steps);
+    krait_train_hooks hooks = { .user = &rc_, .on_step = on_step, .on_eval = on_eval, .on_checkpoint = on_checkpoint,
+                                .stop_requested = stop_requested };
+    double t0 = krait_now();
+    s = krait_trainer_run(tr, &ds, &hooks);
+    int finished = s == KRAIT_STATUS_OK;
+    if (finished && (s = on_eval(&rc_, tr)) == KRAIT_STATUS_OK) s = on_checkpoint(&rc_, tr);
+    krait_progress_done(&prog);
+    krait_run_files_close(&rf);
+    if (s && s != KRAIT_STATUS_INTERRUPTED) {
+        rc = krait_cli_exit_code(s);
+        goto done;
+    }
+    if (krait_cli_stop_requested()) {
+        fprintf(stderr, "krait-audio: interrupted at step %d; checkpoint in %s (continue with --resume %s)\n",
+                tr->opt->step, out, out);
+        rc = 130;
+        goto done;
+    }
+    krait_cls_metrics mt = { 0 };
+    if (finished && test.n) {
+        if ((s = krait_cls_metrics_compute(test.label, probs, test.n, cfg.n_classes, &mt))) {
+            rc = krait_cli_exit_code(s);
+            goto done;
+        }
+        write_test_results(&rc_, &fe, &mt);
+    }
+    double secs = krait_now() - t0;
+    if (!finished)
+        printf("stopped at step %d; checkpoint in %s (continue with --resume %s)\n", tr->opt->step, out, out);
+    else
+        printf("trained %d steps in %.0fs (%.0fs training, %.0fs testing): train loss %.4f; %d test clips: accuracy %.4f, "
+               "macro F1 %.4f; model in %s\n", tr->opt->step, secs, tr->elapsed_s - tr->run_elapsed0, rc_.eval_s,
+               tr->last_loss, test.n, rc_.last_acc, mt.confusion ? mt.macro_f1 : NAN, out);
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "steps", tr->opt->step);
+        cJSON_AddNumberToObject(o, "train_loss", tr->last_loss);
+        cJSON_AddNumberToObject(o, "n", test.n);
+        if (finished && isfinite(rc_.last_acc)) cJSON_AddNumberToObject(o, "accuracy", rc_.last_acc);
+        if (mt.confusion) cJSON_AddNumberToObject(o, "macro_f1", mt.macro_f1);
+        cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
+        cJSON_AddNumberToObject(o, "seconds", secs);
+        cJSON_AddStringToObject(o, "out", out);
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+        cJSON_Delete(o);
+    }
+    krait_cls_metrics_free(&mt);
+done:
+    krait_run_files_close(&rf);
+    krait_trainer_free(tr);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+    audio_cls_free(&train);
+    audio_cls_free(&test);
+    free(probs), free(is_test), free(is_train);
+    krait_audio_list_free(&list);
+    audio_fe_free(&fe);
+    return rc;
+}
