@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # data/fetch.sh DIR — download the text and DNA datasets krait's benchmarks and data tests use into DIR
+
+# data/fetch.sh DIR — download the text and audio datasets krait's benchmarks and data tests use into DIR
 # (default ../shared/data, where the tests look). Needs curl and internet. See data/README.md.
 set -euo pipefail
 dest=${1:-"$(dirname "$0")/../../shared/data"}
@@ -27,3 +29,13 @@ for f in ce.fa ce.fa.fai; do
   get https://raw.githubusercontent.com/samtools/htslib/develop/test/$f "$dest/dna/celegans_ce_fa/$f"
 done
 echo "data in $dest/dna"
+
+# FSDD (Free Spoken Digit Dataset, CC BY-SA 4.0): recordings/{digit}_{speaker}_{index}.wav, 8 kHz.
+if [ -d "$dest/audio/fsdd/recordings" ]; then echo "have $dest/audio/fsdd/recordings"
+else
+  get https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/heads/master.tar.gz "$dest/audio/fsdd.tar.gz"
+  mkdir -p "$dest/audio/fsdd"
+  tar -xzf "$dest/audio/fsdd.tar.gz" -C "$dest/audio/fsdd" --strip-components=1 --wildcards '*/recordings/*.wav'
+  rm -f "$dest/audio/fsdd.tar.gz"
+fi
+echo "data in $dest/text and $dest/audio"

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev zlib1g-dev libpcre2-dev libutf8proc-dev python3-numpy
       libhts-dev samtools tabix clang libclang-rt-14-dev libomp-dev)
 
+      libsndfile1-dev libsamplerate0-dev libfftw3-dev libpng-dev sox)
+
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -95,7 +95,16 @@ int audio_cmd_encode(int argc, char **argv)
     }
     if (fclose(all) != 0) krait_cli_die(1, "%s: write failed", all_path);
     printf("%s: %d files, %lld samples (%s) -> %s\n", d.data, set.n, set.samples, audio_fe_describe(&fe), out);
-    if (c.json) printf("{\"files\": %d, \"samples\": %lld, \"skipped\": %d}\n", set.n, set.samples, set.skipped);
+    if (c.json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "files", set.n);
+        cJSON_AddNumberToObject(j, "samples", (double)set.samples);
+        cJSON_AddNumberToObject(j, "skipped", set.skipped);
+        char *t = cJSON_PrintUnformatted(j);
+        printf("%s\n", t);
+        free(t);
+        cJSON_Delete(j);
+    }
     krait_audio_set_free(&set);
     krait_audio_list_free(&list);
     free(is_test), free(want), free(files_dir), free(all_path);

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# tests/apps/audio_app.sh KRAIT_AUDIO — krait-audio end to end on a tiny synthetic dataset made
+# with sox: two classes of tones with noise ("lo", "hi"), WAV/FLAC/OGG/AIFF, mono and stereo,
+# 8 and 16 kHz, in subfolders, plus one bad file in the training folder. Trains a waveform
+# model a few steps (the bad file skipped and counted), evals bits per sample, generates WAVs
+# (continuing a prompt, and unconditionally) with their pictures, encodes byte streams,
+# classify-train + classify (accuracy, confusion matrix), resume; and the bad-input cases: exit
+# 2 with one line naming the file (malformed, truncated, zero-length, unsupported).
+set -u
+k="$1"
+command -v sox >/dev/null || { echo "sox not found: skipped"; exit 77; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fail=1; }
+jget() { tail -1 "$1" | grep -o "\"$2\":[^,}]*" | head -1 | cut -d: -f2 | tr -d '"'; }
+bad_input() { # name, fragments..., -- command...
+  local name="$1"; shift
+  local frags=()
+  while [ "$1" != "--" ]; do frags+=("$1"); shift; done
+  shift
+  "$@" >"$dir/out" 2>"$dir/err"
+  local rc=$? lines
+  lines=$(grep -vc 'device cpu' "$dir/err")
+  local ok_=1
+  for f in "${frags[@]}"; do grep -qF -- "$f" "$dir/err" || ok_=0; done
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && [ $ok_ -eq 1 ]; then ok "$name: $(grep -v 'device cpu' "$dir/err")"
+  else bad "$name: exit $rc, $lines lines:"; cat "$dir/err"; fi
+}
+
+# ---- a tiny dataset: <class>_<take>.<ext>; takes 0-1 are the test split ---------------------------
+d="$dir/data"
+mkdir -p "$d/a" "$d/b/c"
+exts=(wav flac ogg aiff)
+for take in 0 1 2 3 4 5 6 7; do
+  ext=${exts[$(( take % 4 ))]}
+  f1=$(( 250 + 13 * take )); f2=$(( 1300 + 29 * take ))
+  sox -n -r 8000 -c 1 -b 16 "$d/a/lo_$take.$ext" synth 0.3 sine $f1 synth 0.3 whitenoise amod 0.05 vol 0.7 2>/dev/null
+  sox -n -r 16000 -c 2 -b 16 "$d/b/c/hi_$take.$ext" synth 0.3 sine $f2 synth 0.3 whitenoise amod 0.05 vol 0.7 2>/dev/null
+done
+printf 'not audio at all' > "$d/a/lo_9.wav"     # a bad file inside the training folder
+n_files=$(find "$d" -type f | wc -l)
+[ "$n_files" -eq 17 ] && ok "dataset: 16 clips (WAV, FLAC, OGG, AIFF; 8 kHz mono and 16 kHz stereo) + 1 bad file" ||
+  bad "dataset: $n_files files"
+split=(--data "$d" --label-regex '^([a-z]+)_' --test-regex '_[01]\.[a-z]+$')
+
+cat > "$dir/lm.json" <<'JSON'
+{ "hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 256, "state_size": 4,
+  "audio": { "rate": 8000, "quantization": "mulaw" },
+  "train": { "batch": 2, "seq_len": 256, "lr": 3e-3, "warmup": 5, "steps": 0 } }
+JSON
+# ---- waveform model -----------------------------------------------------------------------------
+targs=(train --config "$dir/lm.json" "${split[@]}" --device cpu --seed 3 --eval-every 10 --val-files 0)
+"$k" "${targs[@]}" --out "$dir/LM" --steps 20 --json >"$dir/t1" 2>"$dir/e1" || { bad "train"; cat "$dir/e1"; }
+grep -q "skipped .*lo_9.wav.*unsupported or unrecognised" "$dir/e1" && grep -q "train: skipped 1 unreadable file" "$dir/e1" &&
+  ok "train: the bad file is skipped with a warning naming it, and counted" || { bad "train skip"; cat "$dir/e1"; }
+[ "$(grep -c '"loss"' "$dir/LM/metrics.jsonl")" -eq 20 ] && [ "$(grep -c '"val_loss"' "$dir/LM/metrics.jsonl")" -eq 2 ] &&
+  ok "train: 20 step lines, 2 test-file validations" || { bad "train metrics"; head -3 "$dir/LM/metrics.jsonl"; }
+for f in config.json model.safetensors audio.json curves.svg; do [ -s "$dir/LM/$f" ] || bad "run folder lacks $f"; done
+grep -q '"quantization":[[:space:]]*"mulaw"' "$dir/LM/audio.json" && grep -q '"tokenizer":[[:space:]]*"mulaw"' "$dir/LM/config.json" &&
+  ok "run folder: model, audio.json (mulaw, 8 kHz), curves.svg" || bad "audio.json / config"
+bps=$(jget "$dir/t1" val_bits_per_sample)
+awk -v b="$bps" 'BEGIN { exit !(b > 1 && b < 9) }' && ok "train --json: test files at $bps bits per sample" || bad "train bps '$bps'"
+
+"$k" eval --model "$dir/LM" "${split[@]}" --split test --tsv "$dir/ev.tsv" --json >"$dir/ev" 2>"$dir/eev" || { bad "eval"; cat "$dir/eev"; }
+want=0
+for f in $(find "$d" -name '*_[01].*'); do want=$(( want + $(soxi -s "$f") * 8000 / $(soxi -r "$f") )); done
+got=$(jget "$dir/ev" samples)
+[ "$(jget "$dir/ev" files)" = 4 ] && [ "$got" -ge $(( want - 8 )) ] && [ "$got" -le $(( want + 8 )) ] &&
+  ok "eval --split test: 4 files, $got samples at 8 kHz (sox: $want)" || { bad "eval counts (got $got, sox $want)"; cat "$dir/ev"; }
+e_bps=$(jget "$dir/ev" bits_per_sample)
+awk -v a="$e_bps" -v b="$bps" 'BEGIN { d = a - b; exit !(d < 1e-6 && d > -1e-6) }' &&
+  ok "eval bits per sample ($e_bps) == the trainer's last validation" || bad "eval $e_bps vs train $bps"
+[ "$(wc -l < "$dir/ev.tsv")" -eq 5 ] && ok "eval --tsv: one line per file" || bad "eval tsv"
+"$k" eval --model "$dir/LM" --data "$d/a/lo_0.wav" --chunk 7 --json >"$dir/ev1" 2>/dev/null
+"$k" eval --model "$dir/LM" --data "$d/a/lo_0.wav" --chunk 4096 --json >"$dir/ev2" 2>/dev/null
+a=$(jget "$dir/ev1" bits_per_sample) b=$(jget "$dir/ev2" bits_per_sample)
+awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; exit !(a > 0 && d < 1e-4 && d > -1e-4) }' &&
+  ok "eval of one file: chunk 7 == chunk 4096 ($a bits per sample; state carried)" || bad "chunked eval $a vs $b"
+
+"$k" generate --model "$dir/LM" --prompt "$d/b/c/hi_1.flac" --seconds 0.5 --output "$dir/g.wav" --json >"$dir/g" 2>"$dir/eg" ||
+  { bad "generate"; cat "$dir/eg"; }
+n_prompt=$(jget "$dir/g" prompt_samples)
+[ "$(soxi -r "$dir/g.wav")" = 8000 ] && [ "$(soxi -c "$dir/g.wav")" = 1 ] && [ "$(soxi -b "$dir/g.wav")" = 16 ] &&
+  [ "$(soxi -s "$dir/g.wav")" -eq $(( n_prompt + 4000 )) ] &&
+  ok "generate: a valid 16-bit mono WAV (sox): $n_prompt prompt + 4000 samples" || { bad "generate wav"; soxi "$dir/g.wav"; }
+grep -q "generate: 4000/4000 samples" "$dir/eg" && ok "generate shows progress" || bad "generate progress"
+[ "$(head -c 8 "$dir/g.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && ok "generate: picture g.png (PNG)" || bad "picture"
+"$k" generate --model "$dir/LM" --seconds 0.25 --no-prompt-audio --output "$dir/u.flac" --picture "$dir/u.png" --seed 5 >/dev/null 2>&1
+"$k" generate --model "$dir/LM" --seconds 0.25 --no-prompt-audio --output "$dir/u2.flac" --no-picture --seed 5 >/dev/null 2>&1
+[ "$(soxi -s "$dir/u.flac")" -eq 2000 ] && [ -s "$dir/u.png" ] && [ ! -e "$dir/u2.png" ] &&
+  cmp -s <(sox "$dir/u.flac" -t raw -) <(sox "$dir/u2.flac" -t raw -) &&
+  ok "generate unconditionally to FLAC: 2000 samples, the same seed gives the same audio" || bad "unconditional generate"
+
+"$k" encode "${split[@]}" --split test --model "$dir/LM" --out "$dir/enc" --json >"$dir/enc.out" 2>/dev/null
+[ "$(stat -c %s "$dir/enc/all.u8")" = "$(jget "$dir/enc.out" samples)" ] && [ "$(jget "$dir/enc.out" samples)" = "$got" ] &&
+  [ "$(ls "$dir/enc/files" | wc -l)" = 4 ] && ok "encode: one byte per sample, the samples eval scored" || bad "encode"
+
+losses() { grep -o '^{"step": [0-9]*, "[a-z_]*": [^,]*' "$1/metrics.jsonl"; }
+"$k" "${targs[@]}" --out "$dir/R" --steps 20 --stop-at 12 >/dev/null 2>&1
+"$k" "${targs[@]}" --steps 20 --resume "$dir/R" >/dev/null 2>"$dir/eR" || { bad "resume"; cat "$dir/eR"; }
+cmp -s <(losses "$dir/LM") <(losses "$dir/R") && ok "stop at 12 + resume: losses identical to the uninterrupted run" ||
+  { bad "resume differs"; diff <(losses "$dir/LM") <(losses "$dir/R") | head -4; }
+
+# ---- classifier ---------------------------------------------------------------------------------
+cat > "$dir/cls.json" <<'JSON'
+{ "hidden_size": 16, "num_hidden_layers": 1, "state_size": 4,
+  "krait": { "head": "classify", "pooling": "mean", "bidirectional": true },
+  "audio": { "rate": 8000, "input": "logmel", "mel": { "bands": 16 } },
+  "train": { "batch": 8, "lr": 1e-2, "warmup": 5, "steps": 0 } }
+JSON
+"$k" classify-train --config "$dir/cls.json" "${split[@]}" --out "$dir/CL" --steps 40 --eval-every 20 --device cpu --json \
+  >"$dir/c1" 2>"$dir/ec1" || { bad "classify-train"; cat "$dir/ec1"; }
+grep -q "skipped 1 unreadable" "$dir/ec1" && ok "classify-train: the bad file skipped and counted" || bad "classify-train skip"
+for f in config.json model.safetensors audio.json curves.svg confusion.svg test_metrics.json; do
+  [ -s "$dir/CL/$f" ] || bad "classifier run folder lacks $f"; done
+grep -q '"classes"' "$dir/CL/audio.json" && grep -q '"input":[[:space:]]*"logmel"' "$dir/CL/audio.json" &&
+  ok "classifier folder: audio.json with classes and log-mel settings" || bad "classifier audio.json"
+"$k" classify --model "$dir/CL" "${split[@]}" --split test --output "$dir/pred.tsv" --confusion "$dir/conf.svg" --json \
+  >"$dir/c2" 2>"$dir/ec2" || { bad "classify"; cat "$dir/ec2"; }
+acc=$(jget "$dir/c2" accuracy)
+[ "$(jget "$dir/c2" n)" = 4 ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.75) }' &&
+  ok "classify --split test: 4 clips, accuracy $acc (tones apart by 1 kHz)" || { bad "classify accuracy '$acc'"; cat "$dir/c2"; }
+[ "$(jget "$dir/c1" accuracy)" = "$acc" ] && ok "classify-train's final test accuracy == classify's" || bad "accuracy differs"
+grep -q "confusion (rows: true" "$dir/c2" && grep -q '<svg' "$dir/conf.svg" && [ "$(wc -l < "$dir/pred.tsv")" -eq 5 ] &&
+  ok "classify: confusion matrix (text + SVG), predictions TSV" || bad "classify outputs"
+"$k" classify --model "$dir/CL" --data "$d/b/c/hi_5.aiff" >"$dir/c3" 2>/dev/null && grep -q "hi_5.aiff: [a-z]* (probability" "$dir/c3" &&
+  ok "classify one file: $(cat "$dir/c3")" || bad "classify one file"
+printf 'path\tlabel\n%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$dir/m.tsv"
+"$k" classify --model "$dir/CL" --data "$dir/m.tsv" --json >"$dir/c4" 2>/dev/null && [ "$(jget "$dir/c4" n)" = 2 ] &&
+  ok "classify a manifest with labels" || { bad "classify manifest"; cat "$dir/c4"; }
+
+# ---- bad input ----------------------------------------------------------------------------------
+: > "$dir/zero.wav"
+printf 'hello, not audio\n' > "$dir/text.wav"
+printf 'RIFF\x24\x00\x00\x00WAVEfmt ' > "$dir/malformed.wav"
+head -c 3000 "$d/a/lo_0.wav" > "$dir/trunc.wav"
+head -c 44 "$d/a/lo_0.wav" > "$dir/nodata.wav"
+bad_input "zero-length file" "$dir/zero.wav" "zero-length" -- "$k" eval --model "$dir/LM" --data "$dir/zero.wav"
+bad_input "unsupported format" "$dir/text.wav" "unsupported or unrecognised audio format" -- "$k" eval --model "$dir/LM" --data "$dir/text.wav"
+bad_input "malformed WAV" "$dir/malformed.wav" "malformed audio" -- "$k" eval --model "$dir/LM" --data "$dir/malformed.wav"
+bad_input "truncated WAV" "$dir/trunc.wav" "truncated" -- "$k" eval --model "$dir/LM" --data "$dir/trunc.wav"
+bad_input "header without samples" "$dir/nodata.wav" "zero-length audio" -- "$k" generate --model "$dir/LM" --prompt "$dir/nodata.wav" --output "$dir/x.wav"
+bad_input "truncated prompt" "$dir/trunc.wav" "truncated" -- "$k" generate --model "$dir/LM" --prompt "$dir/trunc.wav" --output "$dir/x.wav"
+bad_input "unsupported output" "$dir/x.mp3" "unsupported output format" -- "$k" generate --model "$dir/LM" --output "$dir/x.mp3"
+bad_input "classify a truncated file" "$dir/trunc.wav" "truncated" -- "$k" classify --model "$dir/CL" --data "$dir/trunc.wav"
+bad_input "not a model folder" "$dir" "no audio.json" -- "$k" eval --model "$dir" --data "$d/a/lo_0.wav"
+printf 'a.wav\tx\nb.wav\n' > "$dir/bad.tsv"
+bad_input "manifest mixing labels" "$dir/bad.tsv:2" "no label" -- "$k" classify --model "$dir/CL" --data "$dir/bad.tsv"
+mkdir -p "$dir/empty"
+bad_input "folder without audio" "$dir/empty" "no audio files" -- "$k" train --config "$dir/lm.json" --data "$dir/empty" --out "$dir/x" --steps 1
+sed 's/"quantization": "mulaw"/"quantization": "alaw"/' "$dir/lm.json" > "$dir/alaw.json"
+bad_input "unknown quantisation" "$dir/alaw.json" "quantization" -- "$k" train --config "$dir/alaw.json" "${split[@]}" --out "$dir/x" --steps 1
+mkdir -p "$dir/allbad"; cp "$dir/zero.wav" "$dir/text.wav" "$dir/allbad/"
+"$k" train --config "$dir/lm.json" --data "$dir/allbad" --test-fraction 0 --out "$dir/x" --steps 1 >/dev/null 2>"$dir/eab"
+[ $? -eq 2 ] && grep -q "skipped 2 unreadable" "$dir/eab" && grep -q "no readable train files" "$dir/eab" &&
+  ok "a folder of only bad files: each skipped with a warning, then exit 2" || { bad "all bad"; cat "$dir/eab"; }
+exit $fail
