@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "audio_io.h"
 #include "audioapp.h"
 #include "fsutil.h"
 #include "metrics.h"
@@ -50,7 +51,12 @@ int audio_cmd_classify(int argc, char **argv)
     int single = !krait_fs_is_dir(d.data) && krait_audio_is_audio_name(d.data);
     krait_audio_list list = { 0 };
     int *is_test = NULL;
-    if (single) {
+    if (single) { /* one file: its problem is the command's error, not a skip */
+        float *x;
+        size_t n;
+        krait_status rs = krait_audio_read_all(d.data, fe.rate, 0, &x, &n);
+        if (rs) return krait_cli_exit_code(rs);
+        free(x);
         list.items = malloc(sizeof *list.items);
         if (!list.items) krait_cli_die(1, "out of memory");
         list.items[0] = (krait_audio_item){ strdup(d.data), NULL, -1 };
@@ -75,7 +81,6 @@ int audio_cmd_classify(int argc, char **argv)
     for (int i = 0; i < list.n; i++) want[i] = single || !strcmp(d.split, "all") || is_test[i] == want_test;
     krait_audio_set set;
     audio_load_set(&set, &list, want, &fe, single ? "input" : d.split);
-    if (single && set.skipped) exit(2);
     if (!set.n) krait_cli_die(2, "%s: no readable audio files", d.data);
     audio_cls_data data;
     audio_cls_prepare(&data, &fe, &set);

@@ -60,7 +60,12 @@ int audio_cmd_encode(int argc, char **argv)
 
     krait_audio_list list = { 0 };
     int *is_test = NULL, single = !krait_fs_is_dir(d.data) && krait_audio_is_audio_name(d.data);
-    if (single) {
+    if (single) { /* one file: its problem is the command's error, not a skip */
+        float *x;
+        size_t n;
+        krait_status rs = krait_audio_read_all(d.data, fe.rate, 0, &x, &n);
+        if (rs) return krait_cli_exit_code(rs);
+        free(x);
         list.items = malloc(sizeof *list.items);
         if (!list.items) krait_cli_die(1, "out of memory");
         list.items[0] = (krait_audio_item){ strdup(d.data), NULL, -1 };
@@ -77,7 +82,6 @@ int audio_cmd_encode(int argc, char **argv)
     if (s) exit(krait_cli_exit_code(s));
     krait_audio_set set;
     audio_load_set(&set, &list, want, &fe, d.split);
-    if (single && set.skipped) exit(2);
     FILE *all = fopen(all_path, "wb");
     if (!all) krait_cli_die(2, "%s: cannot open for writing (%s)", all_path, strerror(errno));
     for (int i = 0; i < set.n; i++) {

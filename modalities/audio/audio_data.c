@@ -411,7 +411,7 @@ krait_status krait_audio_set_load(krait_audio_set *set, const krait_audio_list *
         size_t n;
         krait_status s = krait_audio_read_all_err(l->items[i].path, rate, normalize, &x, &n, why, sizeof why);
         if (s == KRAIT_STATUS_BAD_INPUT) {
-            KRAIT_WARN("warning: skipped %s", why);
+            KRAIT_WARN("skipped %s", why);
             set->skipped++;
         } else if (s) {
             krait_audio_set_free(set);
