@@ -51,7 +51,7 @@ static void apply_mel(krait_mel_params *mp, const cJSON *o, const char *origin)
         if (!strcmp(k, "win")) mp->win = get_int(v, origin, "mel.win", 2, 1 << 16);
         else if (!strcmp(k, "hop")) mp->hop = get_int(v, origin, "mel.hop", 1, 1 << 16);
         else if (!strcmp(k, "bands")) mp->n_mels = get_int(v, origin, "mel.bands", 1, 512);
-        else if (!strcmp(k, "cmvn")) mp->cmvn = get_int(v, origin, "mel.cmvn", 0, 1);
+        else if (!strcmp(k, "cmvn")) mp->cmvn = get_int(v, origin, "mel.cmvn", 0, 2);
         else if (!strcmp(k, "fmin") || !strcmp(k, "fmax")) {
             if (!cJSON_IsNumber(v) || v->valuedouble < 0) krait_cli_die(2, "%s: \"mel.%s\" must be a number >= 0", origin, k);
             *(!strcmp(k, "fmin") ? &mp->fmin : &mp->fmax) = (float)v->valuedouble;

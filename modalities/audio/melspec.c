@@ -111,15 +111,21 @@ void krait_mel_compute(krait_mel *m, float *out, const float *x, size_t n)
         }
     }
     if (!m->p.cmvn) return;
-    for (int b = 0; b < F; b++) {
+    /* cmvn 1: one mean and variance over the clip (keeps the spectral shape); 2: per band */
+    int groups = m->p.cmvn == 2 ? F : 1, width = m->p.cmvn == 2 ? 1 : F;
+    for (int g = 0; g < groups; g++) {
         double s = 0, ss = 0;
-        for (int t = 0; t < T; t++) s += out[(size_t)t * F + b];
-        double mean = s / T;
-        for (int t = 0; t < T; t++) {
-            double d = out[(size_t)t * F + b] - mean;
-            ss += d * d;
-        }
-        double inv = 1.0 / sqrt(ss / T + 1e-5);
-        for (int t = 0; t < T; t++) out[(size_t)t * F + b] = (float)((out[(size_t)t * F + b] - mean) * inv);
+        long cnt = (long)T * width;
+        for (int t = 0; t < T; t++)
+            for (int b = g; b < g + width; b++) s += out[(size_t)t * F + b];
+        double mean = s / cnt;
+        for (int t = 0; t < T; t++)
+            for (int b = g; b < g + width; b++) {
+                double d = out[(size_t)t * F + b] - mean;
+                ss += d * d;
+            }
+        double inv = 1.0 / sqrt(ss / cnt + 1e-5);
+        for (int t = 0; t < T; t++)
+            for (int b = g; b < g + width; b++) out[(size_t)t * F + b] = (float)((out[(size_t)t * F + b] - mean) * inv);
     }
 }

@@ -4,8 +4,10 @@
  * Frames of `win` samples every `hop` samples (frame t covers [t hop, t hop + win), zero past the
  * end; a clip shorter than one window is one frame), a Hann window, the power spectrum of an FFT
  * of the next power of two >= win, triangular mel filters (HTK mel scale, fmin .. fmax, unit
- * peak), then log(energy + 1e-6). With cmvn = 1 each band is shifted and scaled to zero mean and
- * unit variance over the clip's frames (per-utterance normalisation).
+ * peak), then log(energy + 1e-6). Per-utterance normalisation: cmvn = 1 shifts and scales the
+ * clip's whole spectrogram to zero mean and unit variance (band levels relative to each other
+ * kept); cmvn = 2 does it band by band (removes each band's average level: a steady tone becomes
+ * flat); 0 leaves the log energies as they are.
  *
  * A krait_mel holds the FFT plan and scratch; one per thread. This file does not read audio. */
 #ifndef KRAIT_AUDIO_MELSPEC_H
@@ -22,7 +24,7 @@ typedef struct krait_mel_params {
     int win, hop;      /* samples */
     int n_mels;
     float fmin, fmax;  /* Hz; fmax <= 0: rate / 2 */
-    int cmvn;
+    int cmvn;          /* 0 none, 1 whole clip, 2 per band */
 } krait_mel_params;
 
 /* 25 ms windows, 10 ms hop, 40 bands, 0 .. rate/2, cmvn on, at rate. */

@@ -131,6 +131,12 @@ printf 'path\tlabel\n%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$di
 "$k" classify --model "$dir/CL" --data "$dir/m.tsv" --json >"$dir/c4" 2>/dev/null && [ "$(jget "$dir/c4" n)" = 2 ] &&
   ok "classify a manifest with labels" || { bad "classify manifest"; cat "$dir/c4"; }
 
+"$k" classify-train --config "$dir/cls.json" "${split[@]}" --set audio.input=tokens --set vocab_size=256 --seq-len 512 \
+  --out "$dir/CT" --steps 5 --device cpu >/dev/null 2>"$dir/ect" &&
+  grep -q '"input":[[:space:]]*"tokens"' "$dir/CT/audio.json" && ! grep -q input_dim "$dir/CT/config.json" &&
+  "$k" classify --model "$dir/CT" --data "$d/a/lo_2.ogg" >"$dir/c5" 2>/dev/null && grep -q "lo_2.ogg: " "$dir/c5" &&
+  ok "classifier on mu-law ids (audio.input=tokens): trains and classifies" || { bad "token classifier"; cat "$dir/ect"; }
+
 # ---- bad input ----------------------------------------------------------------------------------
 : > "$dir/zero.wav"
 printf 'hello, not audio\n' > "$dir/text.wav"
