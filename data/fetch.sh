@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# data/fetch.sh DIR — download the text and DNA datasets krait's benchmarks and data tests use into DIR
+# data/fetch.sh DIR — download the text, DNA and audio datasets krait's benchmarks and data tests use into DIR
 
 # data/fetch.sh DIR — download the text and audio datasets krait's benchmarks and data tests use into DIR
 # (default ../shared/data, where the tests look). Needs curl and internet. See data/README.md.
@@ -38,4 +38,4 @@ else
   tar -xzf "$dest/audio/fsdd.tar.gz" -C "$dest/audio/fsdd" --strip-components=1 --wildcards '*/recordings/*.wav'
   rm -f "$dest/audio/fsdd.tar.gz"
 fi
-echo "data in $dest/text and $dest/audio"
+echo "data in $dest/audio"

@@ -10,6 +10,8 @@ PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev zlib1
 
       libsndfile1-dev libsamplerate0-dev libfftw3-dev libpng-dev sox)
 
+      libhts-dev samtools tabix libsndfile1-dev libsamplerate0-dev libfftw3-dev libpng-dev sox)
+
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
