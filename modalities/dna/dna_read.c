@@ -96,9 +96,11 @@ static int next_line(krait_dna_reader *r)
     r->line.l = 0;
     int n = bgzf_getline(r->fp, '\n', &r->line);
     if (n == -1) return 0;
-    if (n < -1) {
-        KRAIT_ERROR("%s:%ld: read error (corrupt or truncated compressed data?)", r->path, r->line_no + 1);
-        return -KRAIT_STATUS_IO;
+    if (n < -1) { /* the file's fault (bad or cut-short compressed data: exit 2) or the system's */
+        int corrupt = (r->fp->errcode & (BGZF_ERR_ZLIB | BGZF_ERR_HEADER | BGZF_ERR_CRC)) != 0;
+        KRAIT_ERROR("%s:%ld: %s", r->path, r->line_no + 1,
+                    corrupt ? "corrupt or truncated compressed data" : "read error");
+        return corrupt ? -KRAIT_STATUS_BAD_INPUT : -KRAIT_STATUS_IO;
     }
     r->line_no++;
     if (r->line.l && r->line.s[r->line.l - 1] == '\r') r->line.s[--r->line.l] = '\0';
