@@ -50,7 +50,7 @@ int dna_cmd_pretrain(int argc, char **argv)
 {
     dna_train_args a = DNA_TRAIN_ARGS_DEFAULT;
     krait_str_list fasta = { 0 };
-    int seq_len = 0, rc_aug = 1;
+    int seq_len = -1, rc_aug = 1;   /* -1: not given */
     dna_inputs in = { 0 };
     krait_opt opts[] = {
         { "--fasta", OPT_LIST, &fasta, "FILE", "genome FASTA/FASTQ (repeatable; plain, gzip or bgzip) (required)" },
@@ -68,6 +68,7 @@ int dna_cmd_pretrain(int argc, char **argv)
     krait_config cfg;
     krait_train_config tc;
     dna_train_config(&cfg, &tc, &a, "lm");
+    if (seq_len == 0) krait_cli_die(2, "pretrain: --seq-len must be > 0");
     if (seq_len > 0) tc.seq_len = seq_len;
     if (c.seed_set) tc.seed = c.seed;
 

@@ -98,7 +98,7 @@ int dna_cmd_train(int argc, char **argv)
     dna_train_args a = DNA_TRAIN_ARGS_DEFAULT;
     krait_str_list train = { 0 }, valid = { 0 };
     const char *classes = NULL;
-    int rc_aug = 1, rc_avg = 1, max_len = 0;
+    int rc_aug = 1, rc_avg = 1, max_len = -1;   /* -1: not given (the longest) */
     dna_inputs in = { 0 };
     krait_opt opts[] = {
         { "--train", OPT_LIST, &train, "SRC", "labelled training sequences (repeatable; CLASS=FILE) (required)" },
@@ -119,7 +119,7 @@ int dna_cmd_train(int argc, char **argv)
     if (!a.config || !train.n) krait_cli_die(2, "train: --config and --train are required");
     if (!a.out && a.resume) a.out = krait_run_default_out(a.resume);
     if (!a.out) krait_cli_die(2, "train: --out is required (the run folder)");
-    if (max_len < 0 || (rc_aug & ~1) || (rc_avg & ~1)) krait_cli_die(2, "train: --max-len >= 0, --rc-aug and --rc-avg 0 or 1");
+    if (max_len == 0 || (rc_aug & ~1) || (rc_avg & ~1)) krait_cli_die(2, "train: --max-len > 0, --rc-aug and --rc-avg 0 or 1");
     krait_config cfg;
     krait_train_config tc;
     dna_inputs_open(&in);

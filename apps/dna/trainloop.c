@@ -15,6 +15,9 @@
 
 const char *dna_train_config(krait_config *cfg, krait_train_config *tc, dna_train_args *a, const char *want_head)
 {
+    if (a->batch == 0 || a->lr == 0) krait_cli_die(2, "--batch and --lr must be > 0");
+    if (a->resume && !krait_fs_is_dir(a->resume))
+        krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", a->resume);
     const char *cpath = krait_cli_config_path(a->config);
     krait_config_default(cfg);
     krait_train_default(tc);

@@ -21,7 +21,9 @@ typedef struct dna_train_args {
     krait_str_list sets;
 } dna_train_args;
 
-#define DNA_TRAIN_ARGS_DEFAULT { .steps = -1, .eval_every = -1, .ckpt_every = -1, .keep = 3, .minutes = -1, .lr = -1 }
+/* -1: not given (numeric options are >= 0, cli.h) */
+#define DNA_TRAIN_ARGS_DEFAULT { .steps = -1, .eval_every = -1, .ckpt_every = -1, .keep = 3, .minutes = -1, .lr = -1, \
+                                 .batch = -1 }
 
 #define DNA_TRAIN_OPTS(a)                                                                                        \
     { "--config", OPT_STR, &(a)->config, "FILE", "model + train config: a path or a preset in configs/ (required)" }, \
