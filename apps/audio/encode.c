@@ -30,7 +30,7 @@ static void write_bytes(FILE *f, const int32_t *ids, size_t n, const char *path)
 int audio_cmd_encode(int argc, char **argv)
 {
     const char *model_dir = NULL, *out = NULL, *quant = NULL, *norm = NULL;
-    int rate = 0;
+    int rate = -1;   /* -1: not given */
     audio_data_opts d = { .test_fraction = -1, .split = "all" };
     krait_opt opts[] = {
         AUDIO_DATA_OPTS(d),
@@ -46,11 +46,12 @@ int audio_cmd_encode(int argc, char **argv)
                     "usage: krait-audio encode --data DIR|TSV|FILE [--split test --test-regex RE] --out DIR [--model DIR]\n"
                     "Write the 8-bit sample ids of audio files as raw bytes (one per sample).");
     if (!d.data || !out) krait_cli_die(2, "encode: --data and --out are required");
+    if (rate == 0) krait_cli_die(2, "encode: --rate must be > 0");
     audio_frontend fe;
     if (model_dir) audio_fe_load(&fe, model_dir);
     else audio_fe_default(&fe);
     cJSON *o = cJSON_CreateObject();
-    if (rate) cJSON_AddNumberToObject(o, "rate", rate);
+    if (rate > 0) cJSON_AddNumberToObject(o, "rate", rate);
     if (quant) cJSON_AddStringToObject(o, "quantization", quant);
     if (norm) cJSON_AddStringToObject(o, "normalize", norm);
     audio_fe_apply_json(&fe, o, "encode options");

@@ -28,11 +28,11 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "train")) return audio_cmd_train(argc, argv);
-    if (!strcmp(cmd, "eval")) return audio_cmd_eval(argc, argv);
-    if (!strcmp(cmd, "generate")) return audio_cmd_generate(argc, argv);
-    if (!strcmp(cmd, "encode")) return audio_cmd_encode(argc, argv);
-    if (!strcmp(cmd, "classify-train")) return audio_cmd_classify_train(argc, argv);
-    if (!strcmp(cmd, "classify")) return audio_cmd_classify(argc, argv);
+    if (!strcmp(cmd, "train")) return krait_cli_done(audio_cmd_train(argc, argv));
+    if (!strcmp(cmd, "eval")) return krait_cli_done(audio_cmd_eval(argc, argv));
+    if (!strcmp(cmd, "generate")) return krait_cli_done(audio_cmd_generate(argc, argv));
+    if (!strcmp(cmd, "encode")) return krait_cli_done(audio_cmd_encode(argc, argv));
+    if (!strcmp(cmd, "classify-train")) return krait_cli_done(audio_cmd_classify_train(argc, argv));
+    if (!strcmp(cmd, "classify")) return krait_cli_done(audio_cmd_classify(argc, argv));
     krait_cli_die(2, "unknown command '%s' (see --help)", cmd);
 }

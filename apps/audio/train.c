@@ -161,7 +161,7 @@ static int stop_requested(void *user)
 int audio_cmd_train(int argc, char **argv)
 {
     const char *config = NULL, *out = NULL, *resume = NULL;
-    int steps = -1, eval_every = -1, ckpt_every = -1, keep = 3, stop_at = 0, batch = 0, seq_len = 0, val_files = 30;
+    int steps = -1, eval_every = -1, ckpt_every = -1, keep = 3, stop_at = 0, batch = -1, seq_len = -1, val_files = 30;
     double minutes = -1, lr = -1;
     krait_str_list sets = { 0 };
     audio_data_opts d = { .test_fraction = -1 };
@@ -190,6 +190,8 @@ int audio_cmd_train(int argc, char **argv)
     if (!out) out = krait_run_default_out(resume);
     if (!out) krait_cli_die(2, "train: --out is required (the run folder)");
     if (keep < 0 || stop_at < 0 || val_files < 0) krait_cli_die(2, "train: --keep, --stop-at and --val-files must be >= 0");
+    if (batch == 0 || seq_len == 0 || lr == 0) krait_cli_die(2, "train: --batch, --seq-len and --lr must be > 0");
+    if (resume && !krait_fs_is_dir(resume)) krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", resume);
 
     const char *cpath = krait_cli_config_path(config);
     krait_config cfg;
