@@ -20,7 +20,7 @@ void fuzz_fail(const char *what, const char *file, int line);
 void fuzz_quiet(void);
 
 /* Write data to this process's scratch file whose name ends in suffix (".safetensors",
- * ".jsonl.gz", ...; at most 7 different suffixes) and return its path (valid until the next
+ * ".jsonl.gz", ...; at most 16 different suffixes) and return its path (valid until the next
  * call with the same suffix). The folder is $KRAIT_FUZZ_TMP, else /dev/shm, else $TMPDIR or /tmp. */
 const char *fuzz_file(const uint8_t *data, size_t size, const char *suffix);
 

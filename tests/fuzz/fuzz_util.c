@@ -42,7 +42,7 @@ static const char *scratch_dir(void)
 
 static void remove_scratch(void);
 
-static struct { char suffix[24]; char path[512]; } slots[7];
+static struct { char suffix[24]; char path[512]; } slots[16];
 static int n_slots;
 
 static void remove_scratch(void)
@@ -55,7 +55,7 @@ const char *fuzz_file(const uint8_t *data, size_t size, const char *suffix)
     int i = 0;
     while (i < n_slots && strcmp(slots[i].suffix, suffix) != 0) i++;
     if (i == n_slots) {
-        fuzz_check(n_slots < 7 && strlen(suffix) < sizeof slots[0].suffix, "fuzz_file: too many suffixes");
+        fuzz_check(n_slots < 16 && strlen(suffix) < sizeof slots[0].suffix, "fuzz_file: too many suffixes");
         snprintf(slots[i].suffix, sizeof slots[i].suffix, "%s", suffix);
         snprintf(slots[i].path, sizeof slots[i].path, "%s/krait-fuzz-%ld-%d%s", scratch_dir(),
                  (long)getpid(), i, suffix);
