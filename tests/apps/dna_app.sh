@@ -5,7 +5,7 @@
 # probabilities summing to 1), eval (--json keys, confusion SVG), a long BED region streamed in
 # chunks gives the same probabilities as the same region in one batch, baseline, and bad input
 # (non-IUPAC, empty sequence, missing index, region past the contig end, a label outside the
-# class list, unknown class file) exits 2 with one line naming the problem.
+# class list, resume on other data) exits 2; --resume repeats the uninterrupted run's losses with one line naming the problem.
 set -u
 k="$1"
 data="$2"
@@ -65,6 +65,20 @@ for key in accuracy mcc macro_f1 auroc confusion; do grep -q "\"$key\"" <(tail -
 awk -v a="$acc" -v b="$va" 'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9) }' && ok "eval accuracy $acc = train's final validation" ||
   bad "eval accuracy $acc != validation $va"
 grep -q "<svg" "$dir/cm.svg" && ok "eval --confusion: SVG" || bad "confusion SVG"
+
+# ---- resume: 2 steps + --resume to 4 == 4 steps straight (losses bit for bit) ----------------------
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/r4" --steps 4 --threads 1 >/dev/null 2>&1
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/r2" --steps 2 --threads 1 >/dev/null 2>&1
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/r2" --steps 4 --threads 1 >/dev/null 2>"$dir/e" ||
+  { bad "train --resume"; cat "$dir/e"; }
+if [ "$(grep -c '"loss"' "$dir/r4/metrics.jsonl")" = 4 ] &&
+   cmp -s <(grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/r2/metrics.jsonl"); then
+  ok "train: 2 steps + --resume to 4 = 4 steps straight (same losses)"
+else bad "resume differs"; grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl" "$dir/r2/metrics.jsonl"; fi
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/test.tsv" --resume "$dir/r2" --out "$dir/r5" --steps 5 >/dev/null 2>"$dir/e"
+rc=$?
+[ $rc -eq 2 ] && [ "$(grep -c 'error' "$dir/e")" = 1 ] && tail -1 "$dir/e" | grep -q "trained on other data" &&
+  ok "resume on other data: exit 2, $(tail -1 "$dir/e")" || { bad "resume on other data: exit $rc"; cat "$dir/e"; }
 
 # ---- long regions: streamed in chunks == one batch ------------------------------------------------
 cp "$data/ce_small.fa" "$dir/g.fa"
