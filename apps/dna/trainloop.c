@@ -205,8 +205,9 @@ int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krai
         goto done;
     }
     double secs = krait_now() - t0;
-    printf("%s: %d steps (%lld bases) in %.0fs (%.0fs validating): train loss %.4f", r->prog, tr->opt->step,
-           tr->tokens, secs, lc.eval_s, tr->last_loss);
+    printf("%s: %d steps (%lld bases) in %.0fs", r->prog, tr->opt->step, tr->tokens, secs);
+    if (r->validate) printf(" (%.0fs validating)", lc.eval_s);
+    printf(": train loss %.4f", tr->last_loss);
     if (r->validate && isfinite(lc.last_val)) printf(", %s %.4f", r->val_name, lc.last_val);
     printf("; model in %s\n", a->out);
     if (c->json) {
