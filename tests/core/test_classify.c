@@ -154,7 +154,7 @@ static void inference_invariants(const char *pooling, int bi, int F)
 {
     printf("inference: pooling %s, %s, %s\n", pooling, bi ? "bidirectional" : "one direction",
            F ? "feature input" : "token ids");
-    krait_backend *ref = krait_backend_cpu_ref_init(), *fast = krait_backend_cpu_init(2);
+    krait_backend *ref = krait_backend_cpu_ref_init(), *fast = krait_backend_cpu_init(1);
     krait_config cfg;
     cls_config(&cfg, pooling, bi, F, 3);
     uint64_t seed = tu_next();
@@ -290,7 +290,7 @@ static krait_status feats_batch(void *ctx, float *f, int32_t *tg, int B, int L, 
 
 static void learns(int F)
 {
-    krait_backend *be = krait_backend_cpu_init(2);
+    krait_backend *be = krait_backend_cpu_init(1);
     krait_config c;
     krait_config_default(&c);
     c.d_model = 32;
