@@ -92,6 +92,8 @@ int main(int argc, char **argv)
         tok_path = tmp_path;
     } else if (!tok_path || !krait_fs_is_file(tok_path)) {
         printf("skipped: %s is absent\n", tok_path ? tok_path : "the tokenizer.json");
+        cJSON_Delete(root);
+        free(json);
         return TU_SKIP;
     }
     krait_tokenizer *tok = NULL;
