@@ -181,6 +181,13 @@ static long read_mono(krait_audio_reader *r, float *out, long n)
         float s = 0;
         for (int c = 0; c < ch; c++) s += r->raw[(size_t)i * ch + c];
         out[i] = s / (float)ch;
+        if (!isfinite(out[i])) { /* float formats can store NaN or infinity */
+            char msg[160];
+            snprintf(msg, sizeof msg, "sample %lld is not a finite number (a damaged float file?)",
+                     r->frames_read + (long long)i);
+            report(r->err, r->err_size, r->path, msg);
+            return -1;
+        }
     }
     r->frames_read += got;
     if (r->frames_read >= r->info.frames) r->eof = 1;
@@ -219,7 +226,11 @@ long krait_audio_reader_read(krait_audio_reader *r, float *out, long n)
         }
     }
     if (r->gain != 1.0f)
-        for (long i = 0; i < done; i++) out[i] *= r->gain;
+        for (long i = 0; i < done; i++)
+            if (!isfinite(out[i] *= r->gain)) {
+                report(r->err, r->err_size, r->path, "a sample overflows after peak normalisation");
+                return -1;
+            }
     return done;
 }
 
