@@ -335,8 +335,20 @@ static void learns(int F)
         labels[i] = x / 1000;
     }
     krait_acts *a = krait_acts_init(m, 64, L, 0);
-    for (int i = 0; i < N; i += 64)
-        krait_classify(m, a, F ? NULL : ids + i * L, F ? feats + (size_t)i * L * 4 : NULL, lens + i, 64, probs + i * 2);
+    /* krait_classify takes rows padded to the batch's longest sequence: repack from stride L */
+    int32_t *pid = malloc(sizeof(int32_t) * 64 * L);
+    float *pf = malloc(sizeof(float) * 64 * L * 4);
+    for (int i = 0; i < N; i += 64) {
+        int Lp = 1;
+        for (int b = 0; b < 64; b++) Lp = lens[i + b] > Lp ? lens[i + b] : Lp;
+        for (int b = 0; b < 64; b++) {
+            memcpy(pid + b * Lp, ids + (i + b) * L, sizeof(int32_t) * Lp);
+            memcpy(pf + (size_t)b * Lp * 4, feats + (size_t)(i + b) * L * 4, sizeof(float) * Lp * 4);
+        }
+        krait_classify(m, a, F ? NULL : pid, F ? pf : NULL, lens + i, 64, probs + i * 2);
+    }
+    free(pid);
+    free(pf);
     krait_cls_metrics mt;
     krait_cls_metrics_compute(labels, probs, N, 2, &mt);
     tu_check(mt.accuracy >= 0.9 && last < first, "%s task: accuracy %.3f on fresh sequences (want >= 0.9), "
