@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "plot.h"
 #include "runfiles.h"
+#include "trainopts.h"
 #include "train.h"
 
 typedef struct clip_source {
@@ -72,34 +73,35 @@ static krait_status batch_feats(void *ctx, float *feats, int32_t *targets, int B
 }
 
 typedef struct run_ctx {
-    krait_trainer *t;
-    krait_data_source *ds;
-    krait_run_files *rf;
-    krait_progress *prog;
-    const audio_frontend *fe;
     const audio_cls_data *test;
     float *probs;             /* (test n, C) */
-    const char *out;
-    int stop_at, last_val_step, long_len;
-    double last_loss, last_acc, eval_s;
+    int long_len;
+    double last_loss, last_acc;
     long long data_clips;
 } run_ctx;
 
-static void on_step(void *user, const krait_step_info *i)
+static void write_curves(krait_run *r)
 {
-    run_ctx *c = user;
+    char xl[160], title[300];
+    snprintf(xl, sizeof xl, "step (%d clips per step)", r->t->tc.batch);
+    snprintf(title, sizeof title, "krait-audio classify-train: %s", r->o->out);
+    krait_run_files_curves(r->o->out, title, xl, "cross-entropy (nats per clip)", "val_loss", "test loss");
+}
+
+static void on_step(krait_run *r, const krait_step_info *i)
+{
+    const run_ctx *c = r->user;
     char eta[32], tot[32] = "", val[32] = "-";
-    krait_run_files_step(c->rf, i);
     if (i->total_steps > 0) snprintf(tot, sizeof tot, "/%d", i->total_steps);
     if (isfinite(c->last_acc)) snprintf(val, sizeof val, "%.4f", c->last_acc);
-    krait_progress_line(c->prog, 0, "step %d%s loss %.4f test accuracy %s lr %.2e elapsed %.0fs ETA %s", i->step, tot,
+    krait_progress_line(&r->prog, 0, "step %d%s loss %.4f test accuracy %s lr %.2e elapsed %.0fs ETA %s", i->step, tot,
                         i->loss, val, i->lr, i->elapsed_s, krait_fmt_duration(i->eta_s, eta));
 }
 
-static krait_status on_eval(void *user, krait_trainer *t)
+static krait_status on_eval(krait_run *r)
 {
-    run_ctx *c = user;
-    if (!c->test->n || c->last_val_step == t->opt->step) return KRAIT_STATUS_OK;
+    run_ctx *c = r->user;
+    const krait_trainer *t = r->t;
     double t0 = krait_now();
     krait_status s = audio_cls_predict(t->model, c->test, c->probs, c->long_len, NULL);
     if (s) return s;
@@ -114,18 +116,12 @@ static krait_status on_eval(void *user, krait_trainer *t)
     }
     c->last_loss = loss / c->test->n;
     c->last_acc = (double)right / c->test->n;
-    c->last_val_step = t->opt->step;
-    c->eval_s += krait_now() - t0;
-    if (c->rf->metrics) {
-        fprintf(c->rf->metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_accuracy\": %.9g, \"elapsed_s\": %.3f}\n",
+    if (r->rf.metrics) {
+        fprintf(r->rf.metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_accuracy\": %.9g, \"elapsed_s\": %.3f}\n",
                 t->opt->step, c->last_loss, c->last_acc, t->elapsed_s);
-        fflush(c->rf->metrics);
-        char xl[160], title[300];
-        snprintf(xl, sizeof xl, "step (%d clips per step)", t->tc.batch);
-        snprintf(title, sizeof title, "krait-audio classify-train: %s", c->out);
-        krait_run_files_curves(c->out, title, xl, "cross-entropy (nats per clip)", "test loss");
+        fflush(r->rf.metrics);
     }
-    krait_progress_line(c->prog, 1, "step %d: %d test clips, accuracy %.4f, loss %.4f (%.1fs)", t->opt->step,
+    krait_progress_line(&r->prog, 1, "step %d: %d test clips, accuracy %.4f, loss %.4f (%.1fs)", t->opt->step,
                         c->test->n, c->last_acc, c->last_loss, krait_now() - t0);
     return KRAIT_STATUS_OK;
 }
@@ -149,23 +145,11 @@ static krait_status check_app_state(void *user, const char *json, const char *di
     return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
 }
 
-static krait_status on_checkpoint(void *user, krait_trainer *t)
-{
-    run_ctx *c = user;
-    return krait_run_files_checkpoint(c->rf, t, c->ds, app_state, c, c->prog);
-}
-
-static int stop_requested(void *user)
-{
-    run_ctx *c = user;
-    return krait_cli_stop_requested() || (c->stop_at > 0 && c->t->opt->step >= c->stop_at);
-}
-
 /* test_metrics.json and confusion.svg from the last test predictions. */
-static void write_test_results(const run_ctx *c, const audio_frontend *fe, krait_cls_metrics *mt)
+static void write_test_results(const char *out, const audio_frontend *fe, krait_cls_metrics *mt)
 {
     char *j = krait_cls_metrics_json(mt, (const char *const *)fe->classes);
-    char *mp = krait_fs_join(c->out, "test_metrics.json"), *cp = krait_fs_join(c->out, "confusion.svg");
+    char *mp = krait_fs_join(out, "test_metrics.json"), *cp = krait_fs_join(out, "confusion.svg");
     if (!j || !mp || !cp) krait_cli_die(1, "out of memory");
     krait_status s = krait_fs_write_atomic(mp, j, strlen(j));
     char title[400];
@@ -177,53 +161,29 @@ static void write_test_results(const run_ctx *c, const audio_frontend *fe, krait
 
 int audio_cmd_classify_train(int argc, char **argv)
 {
-    const char *config = NULL, *out = NULL, *resume = NULL;
-    int steps = -1, eval_every = -1, ckpt_every = -1, keep = 3, stop_at = 0, batch = -1, seq_len = -1;
-    double minutes = -1, lr = -1;
-    krait_str_list sets = { 0 };
+    krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("classify-train", 200);
     audio_data_opts d = { .test_fraction = -1 };
     krait_opt opts[] = {
-        { "--config", OPT_STR, &config, "FILE", "classifier + train + audio config: a path or a preset in configs/ (required)" },
+        { "--config", OPT_STR, &a.config, "FILE", "classifier + train + audio config: a path or a preset in configs/ (required)" },
         AUDIO_DATA_OPTS(d),
-        { "--out", OPT_STR, &out, "DIR", "run folder: model, audio.json, checkpoints, metrics, curves.svg, confusion.svg" },
-        { "--steps", OPT_INT, &steps, "N", "optimizer steps (alone: no time budget)" },
-        { "--minutes", OPT_DOUBLE, &minutes, "M", "training time budget (alone: no step limit)" },
-        { "--eval-every", OPT_INT, &eval_every, "N", "classify the test clips every N steps (default: config, else 200; 0: at the end)" },
-        { "--batch", OPT_INT, &batch, "N", "override train.batch (clips per step)" },
-        { "--seq-len", OPT_INT, &seq_len, "N", "override train.seq_len (longest input; longer clips are cropped)" },
-        { "--lr", OPT_DOUBLE, &lr, "LR", "override train.lr" },
-        { "--set", OPT_LIST, &sets, "KEY=V", "override a config key (hidden_size=128, audio.input=tokens)" },
-        { "--ckpt-every", OPT_INT, &ckpt_every, "N", "checkpoint every N steps (default: on stop and at the end)" },
-        { "--keep", OPT_INT, &keep, "K", "checkpoints kept (default 3; 0 keeps all)" },
-        { "--resume", OPT_STR, &resume, "DIR", "continue the run saved in DIR" },
-        { "--stop-at", OPT_INT, &stop_at, "N", "stop with a checkpoint after step N" },
+        { "--out", OPT_STR, &a.out, "DIR", "run folder: model, audio.json, checkpoints, metrics, curves.svg, confusion.svg" },
+        KRAIT_TRAIN_OPTS(&a, "classify the test clips every N steps (default: config, else 200; 0: at the end)",
+                         "override a config key (hidden_size=128, audio.input=tokens)"),
+        { "--seq-len", OPT_INT, &a.seq_len, "N", "override train.seq_len (longest input; longer clips are cropped)" },
+        { "--stop-at", OPT_INT, &a.stop_at, "N", "stop with a checkpoint after step N" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-audio classify-train --config FILE --data DIR|TSV [--label-regex RE] [--test-regex RE]\n"
                     "                                  --out DIR [--steps N | --minutes M]\n"
                     "Train a clip classifier; test accuracy and the confusion matrix at the end.");
-    if (!config || !d.data) krait_cli_die(2, "classify-train: --config and --data are required");
-    if (!out) out = krait_run_default_out(resume);
-    if (!out) krait_cli_die(2, "classify-train: --out is required (the run folder)");
-    if (keep < 0 || stop_at < 0) krait_cli_die(2, "classify-train: --keep and --stop-at must be >= 0");
-    if (batch == 0 || seq_len == 0 || lr == 0) krait_cli_die(2, "classify-train: --batch, --seq-len and --lr must be > 0");
-    if (resume && !krait_fs_is_dir(resume)) krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", resume);
-    const char *cpath = krait_cli_config_path(config);
+    krait_train_opts_check(&a, "--data", d.data != NULL);
+    const char *cpath = krait_cli_config_path(a.config);
     krait_config cfg;
     krait_train_config tc;
     audio_frontend fe;
-    audio_load_config(&cfg, &tc, &fe, cpath, &sets);
-    if (batch > 0) tc.batch = batch;
-    if (lr > 0) tc.lr = (float)lr;
-    if (steps >= 0) tc.steps = steps, tc.minutes = minutes >= 0 ? minutes : 0;
-    else if (minutes >= 0) tc.minutes = minutes, tc.steps = 0;
-    if (eval_every >= 0) tc.eval_every = eval_every;
-    else if (tc.eval_every <= 0) tc.eval_every = 200;
-    if (ckpt_every >= 0) tc.ckpt_every = ckpt_every;
-    if (c.seed_set) tc.seed = c.seed;
-    tc.keep_ckpts = keep > 0 ? keep : 1;
-    if (tc.steps <= 0 && tc.minutes <= 0) krait_cli_die(2, "classify-train: give --steps N or --minutes M");
+    audio_load_config(&cfg, &tc, &fe, cpath, &a.sets);
+    krait_train_opts_apply(&a, &tc, &c);
     if (strcmp(cfg.head, "classify")) krait_cli_die(2, "%s: a classifier config needs \"krait\": {\"head\": \"classify\"}", cpath);
 
     krait_audio_list list;
@@ -259,79 +219,49 @@ int audio_cmd_classify_train(int argc, char **argv)
     else if (cfg.vocab_size_raw != 256) krait_cli_die(2, "%s: vocab_size must be 256 for sample input", cpath);
     snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", fe.logmel ? "logmel" : krait_quant_name(fe.quant));
     /* the longest train clip, or the configured cap when smaller */
-    int cap = seq_len > 0 ? seq_len : tc.seq_len > 0 && !fe.logmel ? tc.seq_len : train.max_len;
+    int cap = a.seq_len > 0 ? a.seq_len : tc.seq_len > 0 && !fe.logmel ? tc.seq_len : train.max_len;
     tc.seq_len = train.max_len < cap ? train.max_len : cap;
     krait_status s;
     if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
 
     krait_backend *be = krait_cli_backend(&c, "f32");
-    krait_model *m = krait_model_init(&cfg, be);
-    if (!m) krait_cli_die(1, "cannot create the model");
-    krait_rng rng;
-    krait_rng_init_stream(&rng, tc.seed, 0);
-    s = krait_model_init_weights(m, &rng);
-    krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);
-    if (!tr) krait_cli_die(1, "cannot set up training (out of memory?)");
-    krait_progress prog;
-    krait_progress_init(&prog, 10);
-    krait_cli_catch_signals();
+    krait_model *m = krait_run_model(&cfg, &tc, be);
     clip_source src = { &train };
     krait_data_source ds = { .ctx = &src };
     if (train.F) ds.next_batch_features = batch_feats;
     else ds.next_batch = batch_ids;
-    krait_run_files rf = { 0 };
     float *probs = malloc(sizeof *probs * (size_t)(test.n ? test.n : 1) * (size_t)cfg.n_classes);
     if (!probs) krait_cli_die(1, "out of memory");
-    run_ctx rc_ = { .t = tr, .ds = &ds, .rf = &rf, .prog = &prog, .fe = &fe, .test = &test, .probs = probs, .out = out,
-                    .stop_at = stop_at, .last_val_step = -1, .long_len = tc.seq_len > 4096 ? tc.seq_len : 4096,
+    run_ctx rc_ = { .test = &test, .probs = probs, .long_len = tc.seq_len > 4096 ? tc.seq_len : 4096,
                     .last_loss = NAN, .last_acc = NAN, .data_clips = train.n };
-    int resumed_step = -1, rc = 0;
-    if (resume) {
-        if ((s = krait_run_files_resume(tr, &ds, resume, check_app_state, &rc_))) {
-            rc = krait_cli_exit_code(s);
-            goto done;
-        }
-        resumed_step = tr->opt->step;
-    }
-    krait_run_files_open(&rf, out, keep, resumed_step);
+    krait_run r = { .ds = &ds, .o = &a, .user = &rc_, .step_line = on_step, .validate = test.n ? on_eval : NULL,
+                    .curves = write_curves, .app_state = app_state, .check_state = check_app_state };
+    const char *out = a.out;
+    int rc = krait_run_start(&r, m, &tc);
+    if (rc) goto done;
     audio_fe_save(&fe, out);
     fprintf(stderr, "krait-audio: classifier %d layers, d_model %d, %.3fM params, %d classes, %s pooling%s; input %s; "
                     "batch %d clips (up to %d positions), lr %g; %d train clips, %d test clips; budget %g min / %d steps\n",
             cfg.n_layer, cfg.d_model, m->n_params / 1e6, cfg.n_classes, cfg.pooling,
             cfg.bidirectional ? ", bidirectional" : "", audio_fe_describe(&fe), tc.batch, tc.seq_len, tc.lr, train.n,
             test.n, tc.minutes, tc.steps);
-    krait_train_hooks hooks = { .user = &rc_, .on_step = on_step, .on_eval = on_eval, .on_checkpoint = on_checkpoint,
-                                .stop_requested = stop_requested };
-    double t0 = krait_now();
-    s = krait_trainer_run(tr, &ds, &hooks);
-    int finished = s == KRAIT_STATUS_OK;
-    if (finished && (s = on_eval(&rc_, tr)) == KRAIT_STATUS_OK) s = on_checkpoint(&rc_, tr);
-    krait_progress_done(&prog);
-    krait_run_files_close(&rf);
-    if (s && s != KRAIT_STATUS_INTERRUPTED) {
-        rc = krait_cli_exit_code(s);
-        goto done;
-    }
-    if (krait_cli_stop_requested()) {
-        fprintf(stderr, "krait-audio: interrupted at step %d; checkpoint in %s (continue with --resume %s)\n",
-                tr->opt->step, out, out);
-        rc = 130;
-        goto done;
-    }
+    if ((rc = krait_run_train(&r))) goto done;
+    const krait_trainer *tr = r.t;
+    int finished = r.finished;
     krait_cls_metrics mt = { 0 };
     if (finished && test.n) {
         if ((s = krait_cls_metrics_compute(test.label, probs, test.n, cfg.n_classes, &mt))) {
             rc = krait_cli_exit_code(s);
             goto done;
         }
-        write_test_results(&rc_, &fe, &mt);
+        write_test_results(out, &fe, &mt);
     }
-    double secs = krait_now() - t0;
+    double secs = krait_now() - r.t0;
     if (!finished)
         printf("stopped at step %d; checkpoint in %s (continue with --resume %s)\n", tr->opt->step, out, out);
     else
         printf("trained %d steps in %.0fs (%.0fs training, %.0fs testing): train loss %.4f; %d test clips: accuracy %.4f, "
-               "macro F1 %.4f; model in %s\n", tr->opt->step, secs, tr->elapsed_s - tr->run_elapsed0, rc_.eval_s,
+               "macro F1 %.4f; model in %s\n", tr->opt->step, secs, tr->elapsed_s - tr->run_elapsed0, r.eval_s,
                tr->last_loss, test.n, rc_.last_acc, mt.confusion ? mt.macro_f1 : NAN, out);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
@@ -350,8 +280,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     }
     krait_cls_metrics_free(&mt);
 done:
-    krait_run_files_close(&rf);
-    krait_trainer_free(tr);
+    krait_run_free(&r);
     krait_model_free(m);
     krait_backend_destroy(be);
     audio_cls_free(&train);

@@ -28,6 +28,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "runfiles.h"
+#include "trainopts.h"
 #include "train.h"
 
 typedef struct crop_source {
@@ -64,43 +65,37 @@ static krait_status crop_batch(void *ctx, int32_t *ids, int32_t *targets, int B,
 }
 
 typedef struct run_ctx {
-    krait_trainer *t;
-    krait_data_source *ds;
-    krait_run_files *rf;
-    krait_progress *prog;
     const audio_frontend *fe;
-    const char *out;
     const char **val_paths;
-    int n_val, stop_at, last_val_step;
-    double last_val, last_bps, eval_s;
+    int n_val;
+    double last_val, last_bps;
     long long data_samples;
 } run_ctx;
 
-static void write_curves(const run_ctx *c)
+static void write_curves(krait_run *r)
 {
+    const krait_train_config *tc = &r->t->tc;
     char xl[160], title[300];
-    snprintf(xl, sizeof xl, "step (%d x %d = %d samples per step)", c->t->tc.batch, c->t->tc.seq_len,
-             c->t->tc.batch * c->t->tc.seq_len);
-    snprintf(title, sizeof title, "krait-audio train: %s", c->out);
-    krait_run_files_curves(c->out, title, xl, "loss (nats per sample)", "test-file loss");
+    snprintf(xl, sizeof xl, "step (%d x %d = %d samples per step)", tc->batch, tc->seq_len, tc->batch * tc->seq_len);
+    snprintf(title, sizeof title, "krait-audio train: %s", r->o->out);
+    krait_run_files_curves(r->o->out, title, xl, "loss (nats per sample)", "val_loss", "test-file loss");
 }
 
-static void on_step(void *user, const krait_step_info *i)
+static void on_step(krait_run *r, const krait_step_info *i)
 {
-    run_ctx *c = user;
+    const run_ctx *c = r->user;
     char eta[32], tot[32] = "", val[32] = "-";
-    krait_run_files_step(c->rf, i);
     if (i->total_steps > 0) snprintf(tot, sizeof tot, "/%d", i->total_steps);
     if (isfinite(c->last_bps)) snprintf(val, sizeof val, "%.4f", c->last_bps);
-    krait_progress_line(c->prog, 0, "step %d%s loss %.4f (%.3f bits) val %s bits/sample lr %.2e %.0f samples/s "
+    krait_progress_line(&r->prog, 0, "step %d%s loss %.4f (%.3f bits) val %s bits/sample lr %.2e %.0f samples/s "
                         "elapsed %.0fs ETA %s", i->step, tot, i->loss, i->loss / log(2.0), val, i->lr,
                         i->tokens_per_s, i->elapsed_s, krait_fmt_duration(i->eta_s, eta));
 }
 
-static krait_status on_eval(void *user, krait_trainer *t)
+static krait_status on_eval(krait_run *r)
 {
-    run_ctx *c = user;
-    if (!c->n_val || c->last_val_step == t->opt->step) return KRAIT_STATUS_OK;
+    run_ctx *c = r->user;
+    const krait_trainer *t = r->t;
     double t0 = krait_now(), nll = 0;
     long long scored = 0, samples = 0;
     for (int i = 0; i < c->n_val; i++) {
@@ -110,17 +105,14 @@ static krait_status on_eval(void *user, krait_trainer *t)
         if (s) return s;
         nll += l, scored += k, samples += n;
     }
-    c->eval_s += krait_now() - t0;
     c->last_val = scored ? nll / scored : NAN;
     c->last_bps = samples ? (nll / log(2.0) + 8.0 * c->n_val) / samples : NAN;
-    c->last_val_step = t->opt->step;
-    if (c->rf->metrics) {
-        fprintf(c->rf->metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_bits_per_sample\": %.9g, \"tokens\": %lld, "
-                                "\"elapsed_s\": %.3f}\n", t->opt->step, c->last_val, c->last_bps, t->tokens, t->elapsed_s);
-        fflush(c->rf->metrics);
-        write_curves(c);
+    if (r->rf.metrics) {
+        fprintf(r->rf.metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_bits_per_sample\": %.9g, \"tokens\": %lld, "
+                               "\"elapsed_s\": %.3f}\n", t->opt->step, c->last_val, c->last_bps, t->tokens, t->elapsed_s);
+        fflush(r->rf.metrics);
     }
-    krait_progress_line(c->prog, 1, "step %d: %d test files, %.4f bits per sample (loss %.4f nats per predicted "
+    krait_progress_line(&r->prog, 1, "step %d: %d test files, %.4f bits per sample (loss %.4f nats per predicted "
                         "sample, %.1fs)", t->opt->step, c->n_val, c->last_bps, c->last_val, krait_now() - t0);
     return KRAIT_STATUS_OK;
 }
@@ -146,69 +138,33 @@ static krait_status check_app_state(void *user, const char *json, const char *di
     return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
 }
 
-static krait_status on_checkpoint(void *user, krait_trainer *t)
-{
-    run_ctx *c = user;
-    return krait_run_files_checkpoint(c->rf, t, c->ds, app_state, c, c->prog);
-}
-
-static int stop_requested(void *user)
-{
-    run_ctx *c = user;
-    return krait_cli_stop_requested() || (c->stop_at > 0 && c->t->opt->step >= c->stop_at);
-}
-
 int audio_cmd_train(int argc, char **argv)
 {
-    const char *config = NULL, *out = NULL, *resume = NULL;
-    int steps = -1, eval_every = -1, ckpt_every = -1, keep = 3, stop_at = 0, batch = -1, seq_len = -1, val_files = 30;
-    double minutes = -1, lr = -1;
-    krait_str_list sets = { 0 };
+    krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("train", 250);
+    int val_files = 30;
     audio_data_opts d = { .test_fraction = -1 };
     krait_opt opts[] = {
-        { "--config", OPT_STR, &config, "FILE", "model + train + audio config: a path or a preset in configs/ (required)" },
+        { "--config", OPT_STR, &a.config, "FILE", "model + train + audio config: a path or a preset in configs/ (required)" },
         AUDIO_DATA_OPTS(d),
-        { "--out", OPT_STR, &out, "DIR", "run folder: latest model, audio.json, checkpoints, metrics.jsonl, curves.svg" },
-        { "--steps", OPT_INT, &steps, "N", "optimizer steps (alone: no time budget)" },
-        { "--minutes", OPT_DOUBLE, &minutes, "M", "training time budget, validation not counted (alone: no step limit)" },
-        { "--eval-every", OPT_INT, &eval_every, "N", "score the test files every N steps (default: config, else 250; 0: only at the end)" },
+        { "--out", OPT_STR, &a.out, "DIR", "run folder: latest model, audio.json, checkpoints, metrics.jsonl, curves.svg" },
+        KRAIT_TRAIN_OPTS(&a, "score the test files every N steps (default: config, else 250; 0: only at the end)",
+                         "override a config key (hidden_size=128, train.warmup=50, audio.rate=16000)"),
         { "--val-files", OPT_INT, &val_files, "N", "test files scored per validation, evenly spaced (default 30; 0: all)" },
-        { "--batch", OPT_INT, &batch, "N", "override train.batch" },
-        { "--seq-len", OPT_INT, &seq_len, "N", "override train.seq_len (samples per crop)" },
-        { "--lr", OPT_DOUBLE, &lr, "LR", "override train.lr" },
-        { "--set", OPT_LIST, &sets, "KEY=V", "override a config key (hidden_size=128, train.warmup=50, audio.rate=16000)" },
-        { "--ckpt-every", OPT_INT, &ckpt_every, "N", "checkpoint every N steps (default: config, else on stop and at the end)" },
-        { "--keep", OPT_INT, &keep, "K", "checkpoints kept (default 3; 0 keeps all)" },
-        { "--resume", OPT_STR, &resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" },
-        { "--stop-at", OPT_INT, &stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
+        { "--seq-len", OPT_INT, &a.seq_len, "N", "override train.seq_len (samples per crop)" },
+        { "--stop-at", OPT_INT, &a.stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-audio train --config FILE --data DIR|TSV --out DIR [--steps N | --minutes M] [--resume DIR]\n"
                     "Train an autoregressive waveform model on random crops of the train files.");
-    if (!config || !d.data) krait_cli_die(2, "train: --config and --data are required");
-    if (!out) out = krait_run_default_out(resume);
-    if (!out) krait_cli_die(2, "train: --out is required (the run folder)");
-    if (keep < 0 || stop_at < 0 || val_files < 0) krait_cli_die(2, "train: --keep, --stop-at and --val-files must be >= 0");
-    if (batch == 0 || seq_len == 0 || lr == 0) krait_cli_die(2, "train: --batch, --seq-len and --lr must be > 0");
-    if (resume && !krait_fs_is_dir(resume)) krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", resume);
+    krait_train_opts_check(&a, "--data", d.data != NULL);
 
-    const char *cpath = krait_cli_config_path(config);
+    const char *cpath = krait_cli_config_path(a.config);
     krait_config cfg;
     krait_train_config tc;
     audio_frontend fe;
-    audio_load_config(&cfg, &tc, &fe, cpath, &sets);
-    if (batch > 0) tc.batch = batch;
-    if (seq_len > 0) tc.seq_len = seq_len;
-    if (lr > 0) tc.lr = (float)lr;
-    if (steps >= 0) tc.steps = steps, tc.minutes = minutes >= 0 ? minutes : 0;
-    else if (minutes >= 0) tc.minutes = minutes, tc.steps = 0;
-    if (eval_every >= 0) tc.eval_every = eval_every;
-    else if (tc.eval_every <= 0) tc.eval_every = 250;
-    if (ckpt_every >= 0) tc.ckpt_every = ckpt_every;
-    if (c.seed_set) tc.seed = c.seed;
-    tc.keep_ckpts = keep > 0 ? keep : 1;
-    if (tc.steps <= 0 && tc.minutes <= 0) krait_cli_die(2, "train: give --steps N or --minutes M (or set them in the config)");
+    audio_load_config(&cfg, &tc, &fe, cpath, &a.sets);
+    krait_train_opts_apply(&a, &tc, &c);
     if (strcmp(cfg.head, "lm")) krait_cli_die(2, "%s: krait-audio train trains waveform models (\"head\": \"lm\"); "
                                                   "classifiers: krait-audio classify-train", cpath);
     if (fe.logmel) krait_cli_die(2, "%s: a waveform model reads quantised samples (\"audio\": {\"input\": \"tokens\"})", cpath);
@@ -249,61 +205,31 @@ int audio_cmd_train(int argc, char **argv)
     if (!n_val) fprintf(stderr, "krait-audio: warning: no test files in the split: no validation\n");
 
     krait_backend *be = krait_cli_backend(&c, "f32");
-    krait_model *m = krait_model_init(&cfg, be);
-    if (!m) krait_cli_die(1, "cannot create the model");
-    krait_rng rng;
-    krait_rng_init_stream(&rng, tc.seed, 0);
-    s = krait_model_init_weights(m, &rng);
-    krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);
-    if (!tr) krait_cli_die(1, "cannot set up training (out of memory?)");
-    krait_progress prog;
-    krait_progress_init(&prog, 10);
-    krait_cli_catch_signals();
+    krait_model *m = krait_run_model(&cfg, &tc, be);
     krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
-    krait_run_files rf = { 0 };
-    run_ctx rc_ = { .t = tr, .ds = &ds, .rf = &rf, .prog = &prog, .fe = &fe, .out = out, .val_paths = val_paths,
-                    .n_val = n_val, .stop_at = stop_at, .last_val_step = -1, .last_val = NAN, .last_bps = NAN,
+    run_ctx rc_ = { .fe = &fe, .val_paths = val_paths, .n_val = n_val, .last_val = NAN, .last_bps = NAN,
                     .data_samples = n_train };
-    int resumed_step = -1, rc = 0;
-    if (resume) {
-        if ((s = krait_run_files_resume(tr, &ds, resume, check_app_state, &rc_))) {
-            rc = krait_cli_exit_code(s);
-            goto done;
-        }
-        resumed_step = tr->opt->step;
-    }
-    krait_run_files_open(&rf, out, keep, resumed_step);
+    krait_run r = { .ds = &ds, .o = &a, .user = &rc_, .step_line = on_step, .validate = n_val ? on_eval : NULL,
+                    .curves = write_curves, .app_state = app_state, .check_state = check_app_state };
+    const char *out = a.out;
+    int rc = krait_run_start(&r, m, &tc);
+    if (rc) goto done;
     audio_fe_save(&fe, out);
     fprintf(stderr, "krait-audio: %d layers, d_model %d, %.2fM params; %s; batch %d x %d, lr %g; %d train files "
                     "(%lld samples, %.1f min), %d validation files; budget %g min / %d steps\n",
             cfg.n_layer, cfg.d_model, m->n_params / 1e6, audio_fe_describe(&fe), tc.batch, tc.seq_len, tc.lr, n_files,
             n_train, n_train / (60.0 * fe.rate), n_val, tc.minutes, tc.steps);
-    krait_train_hooks hooks = { .user = &rc_, .on_step = on_step, .on_eval = on_eval, .on_checkpoint = on_checkpoint,
-                                .stop_requested = stop_requested };
-    double t0 = krait_now();
-    s = krait_trainer_run(tr, &ds, &hooks);
-    int finished = s == KRAIT_STATUS_OK;
-    if (finished && (s = on_eval(&rc_, tr)) == KRAIT_STATUS_OK) s = on_checkpoint(&rc_, tr);
-    krait_progress_done(&prog);
-    krait_run_files_close(&rf);
-    if (s && s != KRAIT_STATUS_INTERRUPTED) {
-        rc = krait_cli_exit_code(s);
-        goto done;
-    }
-    if (krait_cli_stop_requested()) {
-        fprintf(stderr, "krait-audio: interrupted at step %d; checkpoint in %s (continue with --resume %s)\n",
-                tr->opt->step, out, out);
-        rc = 130;
-        goto done;
-    }
-    double secs = krait_now() - t0, run_train_s = tr->elapsed_s - tr->run_elapsed0;
+    if ((rc = krait_run_train(&r))) goto done;
+    const krait_trainer *tr = r.t;
+    int finished = r.finished;
+    double secs = krait_now() - r.t0, run_train_s = tr->elapsed_s - tr->run_elapsed0;
     double sps = run_train_s > 0 ? (tr->tokens - tr->run_tokens0) / run_train_s : 0;
     if (!finished)
         printf("stopped at step %d; checkpoint in %s (continue with --resume %s)\n", tr->opt->step, out, out);
     else
         printf("trained %d steps (%lld samples) in %.0fs (%.0fs training, %.0f samples/s; %.0fs validating): train loss "
                "%.4f nats, %d test files %.4f bits per sample; model in %s\n", tr->opt->step, tr->tokens, secs,
-               run_train_s, sps, rc_.eval_s, tr->last_loss, n_val, rc_.last_bps, out);
+               run_train_s, sps, r.eval_s, tr->last_loss, n_val, rc_.last_bps, out);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "steps", tr->opt->step);
@@ -321,8 +247,7 @@ int audio_cmd_train(int argc, char **argv)
         cJSON_Delete(o);
     }
 done:
-    krait_run_files_close(&rf);
-    krait_trainer_free(tr);
+    krait_run_free(&r);
     krait_model_free(m);
     krait_backend_destroy(be);
     free(cs.ids), free(cs.start), free(val_paths), free(is_test), free(is_train);

@@ -104,7 +104,7 @@ void krait_run_files_close(krait_run_files *rf)
 }
 
 void krait_run_files_curves(const char *out, const char *title, const char *xlabel, const char *ylabel,
-                            const char *val_name)
+                            const char *val_key, const char *val_name)
 {
     char *mpath = krait_fs_join(out, METRICS), *spath = krait_fs_join(out, "curves.svg");
     krait_status s;
@@ -116,7 +116,7 @@ void krait_run_files_curves(const char *out, const char *title, const char *xlab
     for (char *line = strtok(text, "\n"); line && tx && ty && vx && vy; line = strtok(NULL, "\n")) {
         cJSON *o = cJSON_Parse(line);
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "step");
-        const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "loss"), *vl = cJSON_GetObjectItemCaseSensitive(o, "val_loss");
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "loss"), *vl = cJSON_GetObjectItemCaseSensitive(o, val_key);
         if (cJSON_IsNumber(st) && (cJSON_IsNumber(l) || cJSON_IsNumber(vl))) {
             if (nt == cap || nv == cap) {
                 cap *= 2;
@@ -152,4 +152,90 @@ done:
     free(text);
     free(mpath);
     free(spath);
+}
+
+krait_model *krait_run_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be)
+{
+    krait_model *m = krait_model_init(cfg, be);
+    if (!m) krait_cli_die(1, "cannot create the model");
+    krait_rng rng;
+    krait_rng_init_stream(&rng, tc->seed, 0);
+    if (krait_model_init_weights(m, &rng)) krait_cli_die(1, "cannot initialise the model");
+    return m;
+}
+
+static void on_step(void *user, const krait_step_info *i)
+{
+    krait_run *r = user;
+    krait_run_files_step(&r->rf, i);
+    r->step_line(r, i);
+}
+
+static krait_status on_eval(void *user, krait_trainer *t)
+{
+    krait_run *r = user;
+    if (!r->validate || r->last_val_step == t->opt->step) return KRAIT_STATUS_OK;
+    double t0 = krait_now();
+    krait_status s = r->validate(r);
+    if (s) return s;
+    r->eval_s += krait_now() - t0;
+    r->last_val_step = t->opt->step;
+    if (r->curves && r->rf.metrics) r->curves(r);
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status on_checkpoint(void *user, krait_trainer *t)
+{
+    krait_run *r = user;
+    return krait_run_files_checkpoint(&r->rf, t, r->ds, r->app_state, r->user, &r->prog);
+}
+
+static int stop_requested(void *user)
+{
+    krait_run *r = user;
+    return krait_cli_stop_requested() || (r->o->stop_at > 0 && r->t->opt->step >= r->o->stop_at);
+}
+
+int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
+{
+    r->t = krait_trainer_init(m, tc);
+    if (!r->t) krait_cli_die(1, "cannot set up training (out of memory?)");
+    r->last_val_step = -1;
+    krait_progress_init(&r->prog, 10);
+    krait_cli_catch_signals();
+    int resumed = -1;
+    if (r->o->resume) {
+        krait_status s = krait_run_files_resume(r->t, r->ds, r->o->resume, r->check_state, r->user);
+        if (s) return krait_cli_exit_code(s);
+        resumed = r->t->opt->step;
+    }
+    krait_run_files_open(&r->rf, r->o->out, r->o->keep, resumed);
+    return 0;
+}
+
+int krait_run_train(krait_run *r)
+{
+    krait_train_hooks hooks = { .user = r, .on_step = on_step, .on_eval = on_eval, .on_checkpoint = on_checkpoint,
+                                .stop_requested = stop_requested };
+    r->t0 = krait_now();
+    krait_status s = krait_trainer_run(r->t, r->ds, &hooks);
+    r->finished = s == KRAIT_STATUS_OK;
+    if (r->finished && !(s = on_eval(r, r->t))) s = on_checkpoint(r, r->t); /* the end of the run */
+    if (r->finished && !s && !r->validate && r->curves && r->rf.metrics) r->curves(r); /* else on_eval drew them */
+    krait_progress_done(&r->prog);
+    krait_run_files_close(&r->rf);
+    if (s && s != KRAIT_STATUS_INTERRUPTED) return krait_cli_exit_code(s);
+    if (krait_cli_stop_requested()) {
+        fprintf(stderr, "%s: interrupted at step %d; checkpoint in %s (continue with --resume %s)\n", krait_cli_prog(),
+                r->t->opt->step, r->o->out, r->o->out);
+        return 130;
+    }
+    return 0;
+}
+
+void krait_run_free(krait_run *r)
+{
+    krait_run_files_close(&r->rf);
+    krait_trainer_free(r->t);
+    r->t = NULL;
 }

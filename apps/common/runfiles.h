@@ -3,8 +3,9 @@
  * metrics.jsonl, one line per optimizer step {"step","loss","lr","grad_norm","tokens",
  * "elapsed_s"} with the loss printed exactly (%.17g), so two runs can be compared line by line.
  * On resume the lines after the resumed step (written before a crash) are dropped first.
- * Shared by every app that trains; the options themselves (--out --resume --ckpt-every --keep)
- * are parsed by each app. */
+ * Shared by every app that trains, with the run itself (krait_run: resume, progress, validation
+ * and checkpoint hooks, --stop-at, the final validation and checkpoint, SIGINT); the options
+ * are in trainopts.h. */
 #ifndef KRAIT_RUNFILES_H
 #define KRAIT_RUNFILES_H
 
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "train.h"
+#include "trainopts.h"
 
 typedef struct krait_run_files {
     const char *out;      /* run folder, or NULL: nothing is written */
@@ -44,6 +46,36 @@ void krait_run_files_close(krait_run_files *rf);
  * of steps so the plot stays small) and every "val_loss" line (series val_name), against steps.
  * Best effort: nothing is written when the metrics cannot be read. */
 void krait_run_files_curves(const char *out, const char *title, const char *xlabel, const char *ylabel,
-                            const char *val_name);
+                            const char *val_key, const char *val_name);
+
+/* The model on be with fresh weights from tc->seed. Exits 1 with one line on failure. */
+krait_model *krait_run_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be);
+
+/* One training run. The app fills the top part; krait_run_start and krait_run_train keep the rest. */
+typedef struct krait_run {
+    krait_data_source *ds;
+    const krait_train_opts *o;     /* out, resume, keep, stop_at */
+    void *user;                    /* the app's context: app_state and check_state get it */
+    void (*step_line)(struct krait_run *r, const krait_step_info *i);  /* the progress line (prog) */
+    krait_status (*validate)(struct krait_run *r);   /* at eval_every and the end; NULL: none */
+    void (*curves)(struct krait_run *r);             /* after each validation and at the end; NULL: none */
+    char *(*app_state)(void *user);
+    krait_status (*check_state)(void *user, const char *app_state, const char *dir);
+    krait_trainer *t;
+    krait_run_files rf;
+    krait_progress prog;
+    int last_val_step, finished;   /* finished: the budget ran out (not stopped) */
+    double eval_s, t0;             /* seconds validating; krait_now() when training began */
+} krait_run;
+
+/* A trainer for m (exits 1 when it cannot be set up), progress, SIGINT caught, --resume's state
+ * restored and the run folder opened. Returns 0 or an exit code. */
+int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc);
+/* Train to the budget or --stop-at, then (when finished) the final validation and checkpoint.
+ * Returns 0 (the app prints its summary), 130 after a signal (a checkpoint written and a line
+ * saying so) or the exit code of a failure. */
+int krait_run_train(krait_run *r);
+/* The run folder closed and the trainer freed (safe after a failed start). */
+void krait_run_free(krait_run *r);
 
 #endif /* KRAIT_RUNFILES_H */

@@ -48,29 +48,24 @@ static krait_status genome_batch(void *ctx, int32_t *ids, int32_t *targets, int 
 
 int dna_cmd_pretrain(int argc, char **argv)
 {
-    dna_train_args a = DNA_TRAIN_ARGS_DEFAULT;
+    krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("pretrain", 200);
     krait_str_list fasta = { 0 };
-    int seq_len = -1, rc_aug = 1;   /* -1: not given */
+    int rc_aug = 1;
     dna_inputs in = { 0 };
     krait_opt opts[] = {
         { "--fasta", OPT_LIST, &fasta, "FILE", "genome FASTA/FASTQ (repeatable; plain, gzip or bgzip) (required)" },
         DNA_TRAIN_OPTS(&a),
-        { "--seq-len", OPT_INT, &seq_len, "N", "override train.seq_len (the window)" },
+        { "--seq-len", OPT_INT, &a.seq_len, "N", "override train.seq_len (the window)" },
         { "--rc-aug", OPT_INT, &rc_aug, "0|1", "reverse-complement half the windows (default 1)" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-dna pretrain --config FILE --fasta GENOME --out DIR [--steps N | --minutes M]\n"
                     "A next-base language model on random windows of a genome (for train --init DIR).");
-    if (!a.config || !fasta.n) krait_cli_die(2, "pretrain: --config and --fasta are required");
-    if (!a.out && a.resume) a.out = krait_run_default_out(a.resume);
-    if (!a.out) krait_cli_die(2, "pretrain: --out is required (the run folder)");
+    krait_train_opts_check(&a, "--fasta", fasta.n > 0);
     krait_config cfg;
     krait_train_config tc;
-    dna_train_config(&cfg, &tc, &a, "lm");
-    if (seq_len == 0) krait_cli_die(2, "pretrain: --seq-len must be > 0");
-    if (seq_len > 0) tc.seq_len = seq_len;
-    if (c.seed_set) tc.seed = c.seed;
+    dna_train_config(&cfg, &tc, &a, &c, "lm");
 
     dna_inputs_open(&in);
     krait_dna_set s;

@@ -95,15 +95,15 @@ static krait_status check_state(void *user, const char *json, const char *dir)
 
 int dna_cmd_train(int argc, char **argv)
 {
-    dna_train_args a = DNA_TRAIN_ARGS_DEFAULT;
+    krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("train", 200);
     krait_str_list train = { 0 }, valid = { 0 };
-    const char *classes = NULL;
+    const char *classes = NULL, *init = NULL;
     int rc_aug = 1, rc_avg = 1, max_len = -1;   /* -1: not given (the longest) */
     dna_inputs in = { 0 };
     krait_opt opts[] = {
         { "--train", OPT_LIST, &train, "SRC", "labelled training sequences (repeatable; CLASS=FILE) (required)" },
         { "--valid", OPT_LIST, &valid, "SRC", "labelled validation sequences (repeatable)" },
-        { "--init", OPT_STR, &a.init, "DIR", "start from a pretrained model (krait-dna pretrain): matching tensors" },
+        { "--init", OPT_STR, &init, "DIR", "start from a pretrained model (krait-dna pretrain): matching tensors" },
         DNA_TRAIN_OPTS(&a),
         { "--classes", OPT_STR, &classes, "A,B,...", "the class list (default: the training labels, sorted)" },
         { "--max-len", OPT_INT, &max_len, "N", "crop training sequences to N bases (default: the longest)" },
@@ -116,9 +116,7 @@ int dna_cmd_train(int argc, char **argv)
                     "usage: krait-dna train --config FILE --train SRC... [--valid SRC...] --out DIR [--init DIR]\n"
                     "                       [--steps N | --minutes M] [--resume DIR]\n"
                     "Train a sequence classifier; OUT is a model folder for predict and eval.");
-    if (!a.config || !train.n) krait_cli_die(2, "train: --config and --train are required");
-    if (!a.out && a.resume) a.out = krait_run_default_out(a.resume);
-    if (!a.out) krait_cli_die(2, "train: --out is required (the run folder)");
+    krait_train_opts_check(&a, "--train", train.n > 0);
     if (max_len == 0 || (rc_aug & ~1) || (rc_avg & ~1)) krait_cli_die(2, "train: --max-len > 0, --rc-aug and --rc-avg 0 or 1");
     krait_config cfg;
     krait_train_config tc;
@@ -136,16 +134,15 @@ int dna_cmd_train(int argc, char **argv)
     char nc[32];
     snprintf(nc, sizeof nc, "krait.n_classes=%d", cl.n);
     if (a.sets.n < 64) a.sets.items[a.sets.n++] = nc;
-    const char *cpath = dna_train_config(&cfg, &tc, &a, "classify");
+    const char *cpath = dna_train_config(&cfg, &tc, &a, &c, "classify");
     tc.seq_len = max_len > 0 && (size_t)max_len < tr.max_len ? max_len : (int)tr.max_len;
-    if (c.seed_set) tc.seed = c.seed;
     if (krait_fs_mkdirs(a.out)) krait_cli_die(2, "%s: cannot create the run folder", a.out);
     char *cp = krait_fs_join(a.out, "classes.txt");
     if (!cp || (s = krait_dna_classes_save(&cl, cp))) dna_die_status(s ? s : KRAIT_STATUS_NO_MEMORY);
     free(cp);
 
     krait_backend *be = krait_cli_backend(&c, "f32");
-    krait_model *m = dna_train_model(&cfg, &tc, be, a.init);
+    krait_model *m = dna_train_model(&cfg, &tc, be, init);
     fprintf(stderr, "krait-dna train: %s: %d layers, d_model %d, %s pooling%s, %.2fM params; %zu train / %zu valid "
                     "sequences, %d classes, length <= %d; batch %d, lr %g; budget %g min / %d steps\n",
             cpath, cfg.n_layer, cfg.d_model, cfg.pooling, cfg.bidirectional ? ", bidirectional" : "", m->n_params / 1e6,
@@ -153,7 +150,7 @@ int dna_cmd_train(int argc, char **argv)
     cls_src src = { &tr, rc_aug };
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
     train_ctx t = { &va, &cl, rc_avg, (long long)tr.n };
-    dna_run r = { .prog = "train", .val_name = "validation accuracy", .validate = valid.n ? validate : NULL, .user = &t,
+    dna_run r = { .prog = "train", .val_name = "validation accuracy", .val_key = "val_accuracy", .validate = valid.n ? validate : NULL, .user = &t,
                   .app_state = app_state, .check_state = check_state };
     int rc = dna_train_run(&r, m, &tc, &ds, &a, &c);
     cJSON_Delete(r.last_val);

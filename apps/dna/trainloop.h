@@ -13,35 +13,20 @@
 #include "model.h"
 #include "runfiles.h"
 #include "train.h"
+#include "trainopts.h"
 
-typedef struct dna_train_args {
-    const char *config, *out, *resume, *init;
-    int steps, eval_every, ckpt_every, keep, batch;
-    double minutes, lr;
-    krait_str_list sets;
-} dna_train_args;
-
-/* -1: not given (numeric options are >= 0, cli.h) */
-#define DNA_TRAIN_ARGS_DEFAULT { .steps = -1, .eval_every = -1, .ckpt_every = -1, .keep = 3, .minutes = -1, .lr = -1, \
-                                 .batch = -1 }
-
+/* The options both commands take (trainopts.h); --eval-every defaults to 200. */
 #define DNA_TRAIN_OPTS(a)                                                                                        \
     { "--config", OPT_STR, &(a)->config, "FILE", "model + train config: a path or a preset in configs/ (required)" }, \
     { "--out", OPT_STR, &(a)->out, "DIR", "run folder: model, checkpoints, metrics.jsonl, curves.svg (required)" }, \
-    { "--steps", OPT_INT, &(a)->steps, "N", "optimizer steps (alone: no time budget)" },                           \
-    { "--minutes", OPT_DOUBLE, &(a)->minutes, "M", "training time budget (alone: no step limit)" },              \
-    { "--eval-every", OPT_INT, &(a)->eval_every, "N", "validate every N steps (default: config, else 200; 0: at the end)" }, \
-    { "--batch", OPT_INT, &(a)->batch, "N", "override train.batch" },                                            \
-    { "--lr", OPT_DOUBLE, &(a)->lr, "LR", "override train.lr" },                                                 \
-    { "--set", OPT_LIST, &(a)->sets, "KEY=V", "override any config key (hidden_size=128, train.warmup=50, ...)" }, \
-    { "--ckpt-every", OPT_INT, &(a)->ckpt_every, "N", "checkpoint every N steps (default: at the end and on stop)" }, \
-    { "--keep", OPT_INT, &(a)->keep, "K", "checkpoints kept (default 3)" },                                       \
-    { "--resume", OPT_STR, &(a)->resume, "DIR", "continue the run saved in DIR" }
+    KRAIT_TRAIN_OPTS(a, "validate every N steps (default: config, else 200; 0: at the end)",                     \
+                     "override any config key (hidden_size=128, train.warmup=50, ...)")
 
-/* Load the config with the overrides applied; head must be want_head ("lm" or "classify").
- * Sets modality "dna" and tokenizer "dna". Exits 2 with one line on a bad config. Returns the
- * resolved config path. */
-const char *dna_train_config(krait_config *cfg, krait_train_config *tc, dna_train_args *a, const char *want_head);
+/* Load the config with the overrides and flags applied; head must be want_head ("lm" or
+ * "classify"). Sets modality "dna" and tokenizer "dna". Exits 2 with one line on a bad config.
+ * Returns the resolved config path. */
+const char *dna_train_config(krait_config *cfg, krait_train_config *tc, const krait_train_opts *a,
+                             const krait_common *c, const char *want_head);
 
 /* The model on be: initial weights from the config's seed, then --init's matching tensors. */
 krait_model *dna_train_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be,
@@ -53,6 +38,7 @@ typedef krait_status (*dna_validate_fn)(void *user, const krait_model *m, double
 typedef struct dna_run {
     const char *prog;          /* "pretrain" or "train" */
     const char *val_name;      /* "validation accuracy" */
+    const char *val_key;       /* its key in metrics.jsonl: "val_accuracy" */
     dna_validate_fn validate;  /* NULL: none */
     void *user;
     char *(*app_state)(void *user);
@@ -63,6 +49,6 @@ typedef struct dna_run {
 /* Train m with ds; prints the summary (and --json's object, with the last validation's keys)
  * and returns the exit code. */
 int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krait_data_source *ds,
-                  const dna_train_args *a, const krait_common *c);
+                  const krait_train_opts *a, const krait_common *c);
 
 #endif /* KRAIT_DNA_TRAINLOOP_H */

@@ -14,7 +14,6 @@
  * validation loss against steps, rewritten at every validation) and, for BPE data,
  * tokenizer.json; config.json records the tokenizer under "krait" so that generate and eval
  * load the folder as it is. SIGINT writes a checkpoint and exits 130. */
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 #include "model.h"
 #include "plot.h"
 #include "runfiles.h"
+#include "trainopts.h"
 #include "textapp.h"
 #include "tokfile.h"
 #include "train.h"
@@ -94,59 +94,49 @@ static krait_status validate(const krait_model *m, val_set *v, double *loss)
 }
 
 typedef struct run_ctx {
-    krait_trainer *t;
-    krait_data_source *ds;
-    krait_run_files *rf;
     val_set *val;
-    krait_progress *prog;
-    const char *out;
-    int stop_at, last_val_step;
-    double last_val, last_bpb, eval_s;
+    double last_val, last_bpb;
     long long data_tokens;
     int vocab;
     const char *tokenizer;
 } run_ctx;
 
 /* curves.svg from metrics.jsonl (apps/common/runfiles.h). */
-static void write_curves(const run_ctx *c)
+static void write_curves(krait_run *r)
 {
+    const krait_train_config *tc = &r->t->tc;
     char xl[160], title[300];
-    snprintf(xl, sizeof xl, "step (%d x %d = %d tokens per step)", c->t->tc.batch, c->t->tc.seq_len,
-             c->t->tc.batch * c->t->tc.seq_len);
-    snprintf(title, sizeof title, "krait-text train: %s", c->out);
-    krait_run_files_curves(c->out, title, xl, "loss (nats per token)", "validation loss");
+    snprintf(xl, sizeof xl, "step (%d x %d = %d tokens per step)", tc->batch, tc->seq_len, tc->batch * tc->seq_len);
+    snprintf(title, sizeof title, "krait-text train: %s", r->o->out);
+    krait_run_files_curves(r->o->out, title, xl, "loss (nats per token)", "val_loss", "validation loss");
 }
 
-static void on_step(void *user, const krait_step_info *i)
+static void on_step(krait_run *r, const krait_step_info *i)
 {
-    run_ctx *c = user;
+    const run_ctx *c = r->user;
     char eta[32], tot[32] = "", val[32] = "-";
-    krait_run_files_step(c->rf, i);
     if (i->total_steps > 0) snprintf(tot, sizeof tot, "/%d", i->total_steps);
     if (isfinite(c->last_val)) snprintf(val, sizeof val, "%.4f", c->last_val);
-    krait_progress_line(c->prog, 0, "step %d%s loss %.4f val %s lr %.2e %.0f tok/s elapsed %.0fs ETA %s", i->step,
+    krait_progress_line(&r->prog, 0, "step %d%s loss %.4f val %s lr %.2e %.0f tok/s elapsed %.0fs ETA %s", i->step,
                         tot, i->loss, val, i->lr, i->tokens_per_s, i->elapsed_s,
                         krait_fmt_duration(i->eta_s, eta));
 }
 
-static krait_status on_eval(void *user, krait_trainer *t)
+static krait_status on_eval(krait_run *r)
 {
-    run_ctx *c = user;
-    if (!c->val->n_windows || c->last_val_step == t->opt->step) return KRAIT_STATUS_OK;
+    run_ctx *c = r->user;
+    const krait_trainer *t = r->t;
     double t0 = krait_now(), loss;
     krait_status s = validate(t->model, c->val, &loss);
     if (s) return s;
-    c->eval_s += krait_now() - t0;
     c->last_val = loss;
     c->last_bpb = c->val->ids_per_byte > 0 ? loss * c->val->ids_per_byte / log(2.0) : NAN;
-    c->last_val_step = t->opt->step;
-    if (c->rf->metrics) {
-        fprintf(c->rf->metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_bpb\": %.9g, \"tokens\": %lld, "
-                                "\"elapsed_s\": %.3f}\n", t->opt->step, loss, c->last_bpb, t->tokens, t->elapsed_s);
-        fflush(c->rf->metrics);
-        write_curves(c);
+    if (r->rf.metrics) {
+        fprintf(r->rf.metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_bpb\": %.9g, \"tokens\": %lld, "
+                               "\"elapsed_s\": %.3f}\n", t->opt->step, loss, c->last_bpb, t->tokens, t->elapsed_s);
+        fflush(r->rf.metrics);
     }
-    krait_progress_line(c->prog, 1, "step %d: validation loss %.4f nats, %.4f bits per byte (%ld windows, %.1fs)",
+    krait_progress_line(&r->prog, 1, "step %d: validation loss %.4f nats, %.4f bits per byte (%ld windows, %.1fs)",
                         t->opt->step, loss, c->last_bpb, c->val->n_windows, krait_now() - t0);
     return KRAIT_STATUS_OK;
 }
@@ -177,18 +167,6 @@ static krait_status check_app_state(void *user, const char *json, const char *di
     return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
 }
 
-static krait_status on_checkpoint(void *user, krait_trainer *t)
-{
-    run_ctx *c = user;
-    return krait_run_files_checkpoint(c->rf, t, c->ds, app_state, c, c->prog);
-}
-
-static int stop_requested(void *user)
-{
-    run_ctx *c = user;
-    return krait_cli_stop_requested() || (c->stop_at > 0 && c->t->opt->step >= c->stop_at);
-}
-
 static krait_tokfile *open_split(const char *dir, const char *name)
 {
     char *p = krait_fs_join(dir, name);
@@ -199,78 +177,42 @@ static krait_tokfile *open_split(const char *dir, const char *name)
     return f;
 }
 
-#define NOT_GIVEN INT_MIN
-
 int text_cmd_train(int argc, char **argv)
 {
-    const char *config = NULL, *data = NULL, *out = NULL, *resume = NULL;
-    /* NOT_GIVEN: the option was not on the command line (the config's value stays) */
-    int steps = NOT_GIVEN, eval_every = NOT_GIVEN, ckpt_every = NOT_GIVEN, keep = 3, stop_at = 0;
-    int batch = NOT_GIVEN, seq_len = NOT_GIVEN;
-    double minutes = NAN, lr = NAN;
+    const char *data = NULL;
+    krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("train", 250);
     long val_tokens = 131072;
     int val_tokens_i = -1;
-    krait_str_list sets = { 0 };
     krait_opt opts[] = {
-        { "--config", OPT_STR, &config, "FILE", "model + train config: a path or a preset in configs/ (required)" },
+        { "--config", OPT_STR, &a.config, "FILE", "model + train config: a path or a preset in configs/ (required)" },
         { "--data", OPT_STR, &data, "DIR", "a folder from krait-text prepare (required)" },
-        { "--out", OPT_STR, &out, "DIR", "run folder: latest model, checkpoints, metrics.jsonl, curves.svg" },
-        { "--steps", OPT_INT, &steps, "N", "optimizer steps (alone: no time budget)" },
-        { "--minutes", OPT_DOUBLE, &minutes, "M", "training time budget, validation not counted (alone: no step limit)" },
-        { "--eval-every", OPT_INT, &eval_every, "N", "validate every N steps (default: config train.eval_every, else 250; 0: only at the end)" },
+        { "--out", OPT_STR, &a.out, "DIR", "run folder: latest model, checkpoints, metrics.jsonl, curves.svg" },
+        KRAIT_TRAIN_OPTS(&a, "validate every N steps (default: config train.eval_every, else 250; 0: only at the end)",
+                         "override any config key (hidden_size=128, train.warmup=50, ...)"),
         { "--val-tokens", OPT_INT, &val_tokens_i, "N", "ids scored per validation (default 131072; 0: all of val.bin)" },
-        { "--batch", OPT_INT, &batch, "N", "override train.batch" },
-        { "--seq-len", OPT_INT, &seq_len, "N", "override train.seq_len" },
-        { "--lr", OPT_DOUBLE, &lr, "LR", "override train.lr" },
-        { "--set", OPT_LIST, &sets, "KEY=V", "override any config key (hidden_size=128, train.warmup=50, ...)" },
-        { "--ckpt-every", OPT_INT, &ckpt_every, "N", "checkpoint every N steps (default: config, else on stop and at the end)" },
-        { "--keep", OPT_INT, &keep, "K", "checkpoints kept (default 3; 0 keeps all)" },
-        { "--resume", OPT_STR, &resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" },
-        { "--stop-at", OPT_INT, &stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
+        { "--seq-len", OPT_INT, &a.seq_len, "N", "override train.seq_len" },
+        { "--stop-at", OPT_INT, &a.stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-text train --config FILE --data DIR --out DIR [--steps N | --minutes M] [--resume DIR]\n"
                     "Train a language model on random crops of DIR/train.bin, validating on DIR/val.bin.");
-    if (!config || !data) krait_cli_die(2, "train: --config and --data are required");
-    if (!out) out = krait_run_default_out(resume);
-    if (!out) krait_cli_die(2, "train: --out is required (the run folder)");
+    krait_train_opts_check(&a, "--data", data != NULL);
     if (val_tokens_i >= 0) val_tokens = val_tokens_i;
-    if (keep < 0 || stop_at < 0 || val_tokens < 0) krait_cli_die(2, "train: --keep, --stop-at and --val-tokens must be >= 0");
-    if ((steps != NOT_GIVEN && steps < 0) || (eval_every != NOT_GIVEN && eval_every < 0) ||
-        (ckpt_every != NOT_GIVEN && ckpt_every < 0) || (!isnan(minutes) && !(minutes >= 0 && isfinite(minutes))))
-        krait_cli_die(2, "train: --steps, --minutes, --eval-every and --ckpt-every must be >= 0");
-    if ((batch != NOT_GIVEN && batch <= 0) || (seq_len != NOT_GIVEN && seq_len <= 0) ||
-        (!isnan(lr) && !(lr > 0 && isfinite(lr))))
-        krait_cli_die(2, "train: --batch, --seq-len and --lr must be > 0");
 
     text_data_meta meta;
     text_read_meta(&meta, data);
-    const char *cpath = krait_cli_config_path(config);
     krait_config cfg;
     krait_train_config tc;
-    krait_config_default(&cfg);
-    krait_train_default(&tc);
-    krait_status s = krait_config_load(&cfg, &tc, cpath);
-    for (int i = 0; !s && i < sets.n; i++) s = krait_config_set(&cfg, &tc, sets.items[i]);
-    if (s) return krait_cli_exit_code(s);
-    if (batch != NOT_GIVEN) tc.batch = batch;
-    if (seq_len != NOT_GIVEN) tc.seq_len = seq_len;
-    if (!isnan(lr)) tc.lr = (float)lr;
-    if (steps != NOT_GIVEN) tc.steps = steps, tc.minutes = !isnan(minutes) ? minutes : 0;
-    else if (!isnan(minutes)) tc.minutes = minutes, tc.steps = 0;
-    if (eval_every != NOT_GIVEN) tc.eval_every = eval_every;
-    else if (tc.eval_every <= 0) tc.eval_every = 250;
-    if (ckpt_every != NOT_GIVEN) tc.ckpt_every = ckpt_every;
-    if (c.seed_set) tc.seed = c.seed;
-    tc.keep_ckpts = keep > 0 ? keep : 1;
-    if (tc.steps <= 0 && tc.minutes <= 0) krait_cli_die(2, "train: give --steps N or --minutes M (or set them in the config)");
+    const char *cpath = krait_train_opts_load(&a, &cfg, &tc);
+    krait_train_opts_apply(&a, &tc, &c);
     if (meta.vocab > cfg.vocab_size_raw)
         krait_cli_die(2, "%s: vocab_size %d is too small for the data in %s (tokenizer %s, %d ids): set vocab_size >= %d",
                       cpath, cfg.vocab_size_raw, data, meta.tokenizer, meta.vocab, meta.vocab);
     if (strcmp(cfg.head, "lm")) krait_cli_die(2, "%s: krait-text trains language models (\"krait\": {\"head\": \"lm\"})", cpath);
     snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", meta.tokenizer);
     strcpy(cfg.modality, "text");
+    krait_status s;
     if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
 
     krait_tokfile *train_f = open_split(data, "train.bin"), *val_f = open_split(data, "val.bin");
@@ -288,31 +230,16 @@ int text_cmd_train(int argc, char **argv)
                 (unsigned long long)n_val);
 
     krait_backend *be = krait_cli_backend(&c, "f32");
-    krait_model *m = krait_model_init(&cfg, be);
-    if (!m) krait_cli_die(1, "cannot create the model");
-    krait_rng rng;
-    krait_rng_init_stream(&rng, tc.seed, 0);
-    s = krait_model_init_weights(m, &rng);
-    krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);
-    if (!tr) krait_cli_die(1, "cannot set up training (out of memory?)");
-    krait_progress prog;
-    krait_progress_init(&prog, 10);
-    krait_cli_catch_signals();
+    krait_model *m = krait_run_model(&cfg, &tc, be);
     crop_source cs = { train_f, n_train };
     krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
-    krait_run_files rf = { 0 };
-    run_ctx rc_ = { .t = tr, .ds = &ds, .rf = &rf, .val = &vs, .prog = &prog, .out = out, .stop_at = stop_at,
-                    .last_val_step = -1, .last_val = NAN, .last_bpb = NAN, .data_tokens = (long long)n_train,
+    run_ctx rc_ = { .val = &vs, .last_val = NAN, .last_bpb = NAN, .data_tokens = (long long)n_train,
                     .vocab = meta.vocab, .tokenizer = meta.tokenizer };
-    int resumed_step = -1, rc = 0;
-    if (resume) {
-        if ((s = krait_run_files_resume(tr, &ds, resume, check_app_state, &rc_))) {
-            rc = krait_cli_exit_code(s);
-            goto done;
-        }
-        resumed_step = tr->opt->step;
-    }
-    krait_run_files_open(&rf, out, keep, resumed_step);
+    krait_run r = { .ds = &ds, .o = &a, .user = &rc_, .step_line = on_step, .validate = vs.n_windows ? on_eval : NULL,
+                    .curves = write_curves, .app_state = app_state, .check_state = check_app_state };
+    const char *out = a.out;
+    int rc = krait_run_start(&r, m, &tc);
+    if (rc) goto done;
     if (!strcmp(meta.tokenizer, "tokenizer.json")) { /* the run folder is a loadable model folder */
         char *src = krait_fs_join(data, "tokenizer.json"), *dst = krait_fs_join(out, "tokenizer.json");
         if (!src || !dst || (s = krait_fs_publish(dst, src))) krait_cli_die(krait_cli_exit_code(s ? s : 1), "%s: cannot copy the tokenizer", out);
@@ -323,32 +250,17 @@ int text_cmd_train(int argc, char **argv)
                     "%llu train ids, %ld validation windows; budget %g min / %d steps\n",
             cfg.n_layer, cfg.d_model, cfg.vocab_size, meta.tokenizer, m->n_params / 1e6, tc.batch, tc.seq_len, tc.lr,
             (unsigned long long)n_train, vs.n_windows, tc.minutes, tc.steps);
-    krait_train_hooks hooks = { .user = &rc_, .on_step = on_step, .on_eval = on_eval, .on_checkpoint = on_checkpoint,
-                                .stop_requested = stop_requested };
-    double t0 = krait_now();
-    s = krait_trainer_run(tr, &ds, &hooks);
-    int finished = s == KRAIT_STATUS_OK;
-    if (finished && (s = on_eval(&rc_, tr)) == KRAIT_STATUS_OK) s = on_checkpoint(&rc_, tr); /* the end of the run */
-    krait_progress_done(&prog);
-    krait_run_files_close(&rf);
-    if (s && s != KRAIT_STATUS_INTERRUPTED) {
-        rc = krait_cli_exit_code(s);
-        goto done;
-    }
-    if (krait_cli_stop_requested()) {
-        fprintf(stderr, "krait-text: interrupted at step %d; checkpoint in %s (continue with --resume %s)\n",
-                tr->opt->step, out, out);
-        rc = 130;
-        goto done;
-    }
-    double secs = krait_now() - t0, run_train_s = tr->elapsed_s - tr->run_elapsed0;
+    if ((rc = krait_run_train(&r))) goto done;
+    const krait_trainer *tr = r.t;
+    int finished = r.finished;
+    double secs = krait_now() - r.t0, run_train_s = tr->elapsed_s - tr->run_elapsed0;
     double tps = run_train_s > 0 ? (tr->tokens - tr->run_tokens0) / run_train_s : 0;
     if (!finished) {
         printf("stopped at step %d; checkpoint in %s (continue with --resume %s)\n", tr->opt->step, out, out);
     } else {
         printf("trained %d steps (%lld tokens) in %.0fs (%.0fs training, %.0f tokens/s; %.0fs validating): "
                "train loss %.4f, validation loss %.4f nats = %.4f bits per byte; model in %s\n",
-               tr->opt->step, tr->tokens, secs, run_train_s, tps, rc_.eval_s, tr->last_loss, rc_.last_val,
+               tr->opt->step, tr->tokens, secs, run_train_s, tps, r.eval_s, tr->last_loss, rc_.last_val,
                rc_.last_bpb, out);
     }
     if (c.json) {
@@ -370,8 +282,7 @@ int text_cmd_train(int argc, char **argv)
         cJSON_Delete(o);
     }
 done:
-    krait_run_files_close(&rf);
-    krait_trainer_free(tr);
+    krait_run_free(&r);
     krait_model_free(m);
     krait_backend_destroy(be);
     krait_tokfile_close(train_f);

@@ -1,0 +1,46 @@
+/* apps/common/trainopts.c — the shared training options; see trainopts.h. */
+#include "trainopts.h"
+
+#include <stdlib.h>
+
+#include "fsutil.h"
+#include "runfiles.h"
+
+void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data)
+{
+    const char *cmd = o->cmd;
+    if (!o->config || !have_data) krait_cli_die(2, "%s: --config and %s are required", cmd, data_opt);
+    if (!o->out) o->out = krait_run_default_out(o->resume);
+    if (!o->out) krait_cli_die(2, "%s: --out is required (the run folder)", cmd);
+    const char *zero = o->batch == 0 ? "--batch" : o->seq_len == 0 ? "--seq-len" : o->lr == 0 ? "--lr" : NULL;
+    if (zero) krait_cli_die(2, "%s: %s must be > 0", cmd, zero);
+    if (o->resume && !krait_fs_is_dir(o->resume))
+        krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", o->resume);
+}
+
+const char *krait_train_opts_load(const krait_train_opts *o, krait_config *cfg, krait_train_config *tc)
+{
+    const char *cpath = krait_cli_config_path(o->config);
+    krait_config_default(cfg);
+    krait_train_default(tc);
+    krait_status s = krait_config_load(cfg, tc, cpath);
+    for (int i = 0; !s && i < o->sets.n; i++) s = krait_config_set(cfg, tc, o->sets.items[i]);
+    if (s) exit(krait_cli_exit_code(s));
+    return cpath;
+}
+
+void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, const krait_common *c)
+{
+    if (o->batch > 0) tc->batch = o->batch;
+    if (o->seq_len > 0) tc->seq_len = o->seq_len;
+    if (o->lr > 0) tc->lr = (float)o->lr;
+    if (o->steps >= 0) tc->steps = o->steps, tc->minutes = o->minutes >= 0 ? o->minutes : 0;
+    else if (o->minutes >= 0) tc->minutes = o->minutes, tc->steps = 0;
+    if (o->eval_every >= 0) tc->eval_every = o->eval_every;
+    else if (tc->eval_every <= 0) tc->eval_every = o->eval_default;
+    if (o->ckpt_every >= 0) tc->ckpt_every = o->ckpt_every;
+    if (c->seed_set) tc->seed = c->seed;
+    tc->keep_ckpts = o->keep > 0 ? o->keep : 1;
+    if (tc->steps <= 0 && tc->minutes <= 0)
+        krait_cli_die(2, "%s: give --steps N or --minutes M (or set them in the config)", o->cmd);
+}

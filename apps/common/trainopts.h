@@ -1,0 +1,58 @@
+/* apps/common/trainopts.h — the options every krait training command shares (--config --out
+ * --resume, the budget --steps/--minutes, --eval-every --ckpt-every --keep --stop-at, and the
+ * overrides --batch --seq-len --lr --set) and how they reach the train config, so that every
+ * trainer reads them with the same precedence and says the same things about them:
+ *
+ *   config file  <  --set KEY=V (in order)  <  the explicit flag (--batch, --lr, --steps, ...)
+ *
+ * --steps alone drops the config's time budget, --minutes alone drops its step limit, both
+ * keep both; a run needs one of them (from the flags or the config). Deliberately not here:
+ * the command's own options and checks (data, model head, vocabulary) and the run itself
+ * (runfiles.h). */
+#ifndef KRAIT_TRAINOPTS_H
+#define KRAIT_TRAINOPTS_H
+
+#include "cli.h"
+#include "config.h"
+
+typedef struct krait_train_opts {
+    const char *cmd;            /* "train", "classify-train": starts the messages */
+    int eval_default;           /* --eval-every when neither it nor the config gives one */
+    const char *config, *out, *resume;
+    int steps, eval_every, ckpt_every, keep, batch, seq_len, stop_at; /* -1: not given */
+    double minutes, lr;                                                 /* -1: not given */
+    krait_str_list sets;
+} krait_train_opts;
+
+/* Numeric options are >= 0 once parsed (cli.h), so -1 is free as "not given". */
+#define KRAIT_TRAIN_OPTS_INIT(cmd_, eval_default_)                                                          \
+    { .cmd = (cmd_), .eval_default = (eval_default_), .steps = -1, .eval_every = -1, .ckpt_every = -1,    \
+      .keep = 3, .batch = -1, .seq_len = -1, .minutes = -1, .lr = -1 }
+
+/* The shared entries of a krait_opt table; the command adds --config, --out, and --seq-len and
+ * --stop-at where it has them (their help says what they mean there). */
+#define KRAIT_TRAIN_OPTS(o, eval_help, set_help)                                                          \
+    { "--steps", OPT_INT, &(o)->steps, "N", "optimizer steps (alone: no time budget)" },                     \
+    { "--minutes", OPT_DOUBLE, &(o)->minutes, "M", "training time budget, validation not counted (alone: no step limit)" }, \
+    { "--eval-every", OPT_INT, &(o)->eval_every, "N", eval_help },                                          \
+    { "--batch", OPT_INT, &(o)->batch, "N", "override train.batch" },                                       \
+    { "--lr", OPT_DOUBLE, &(o)->lr, "LR", "override train.lr" },                                            \
+    { "--set", OPT_LIST, &(o)->sets, "KEY=V", set_help },                                                   \
+    { "--ckpt-every", OPT_INT, &(o)->ckpt_every, "N", "checkpoint every N steps (default: config, else on stop and at the end)" }, \
+    { "--keep", OPT_INT, &(o)->keep, "K", "checkpoints kept (default 3; 0 keeps all)" },                     \
+    { "--resume", OPT_STR, &(o)->resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" }
+
+/* After parsing: --config and the command's data option (data_opt, given or not) are required;
+ * --out defaults to a --resume run folder; --batch, --seq-len and --lr are > 0; --resume names a
+ * folder. Exits 2 with one line naming the option otherwise. */
+void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data);
+
+/* Defaults, the config file (a path or a preset), then the --set overrides in order. Exits with
+ * the status's code and one line on a bad file or key. Returns the resolved path (static). */
+const char *krait_train_opts_load(const krait_train_opts *o, krait_config *cfg, krait_train_config *tc);
+
+/* The explicit flags and --seed over tc (loaded with the overrides), the --eval-every default
+ * and the number of checkpoints kept. Exits 2 when there is no budget. */
+void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, const krait_common *c);
+
+#endif /* KRAIT_TRAINOPTS_H */

@@ -1,0 +1,124 @@
+/* tests/apps/test_trainopts.c — the shared training options (apps/common/trainopts.h), driven
+ * through the option parser as the apps use them: config value < --set < explicit flag;
+ * --steps alone drops the config's minutes and --minutes alone its steps; the --eval-every
+ * default only when neither flag nor config gives one; --keep 0; --seed; and exit 2 with a line
+ * naming the problem for no budget, a zero --batch/--seq-len/--lr or a missing --config. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "trainopts.h"
+
+static char cfg_path[256];
+
+typedef struct result {
+    krait_train_opts o;
+    krait_train_config tc;
+} result;
+
+/* argv after "prog cmd": the shared table plus --seq-len, as an app declares it. */
+static void run(result *r, const char *const *args)
+{
+    char *argv[40] = { "prog", "train", "--config", cfg_path };
+    int argc = 4;
+    for (; *args; args++) argv[argc++] = (char *)*args;
+    r->o = (krait_train_opts)KRAIT_TRAIN_OPTS_INIT("train", 250);
+    r->o.out = "unused";
+    krait_opt opts[] = { { "--config", OPT_STR, &r->o.config, "FILE", "" },
+                         KRAIT_TRAIN_OPTS(&r->o, "", ""),
+                         { "--seq-len", OPT_INT, &r->o.seq_len, "N", "" } };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c, "usage");
+    krait_train_opts_check(&r->o, "--data", 1);
+    krait_config cfg;
+    krait_train_opts_load(&r->o, &cfg, &r->tc);
+    krait_train_opts_apply(&r->o, &r->tc, &c);
+}
+
+#define RUN(r, ...) run(r, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Runs the arguments in a child: it must exit 2 with a stderr line containing want. */
+static void dies(const char *want, const char *const *args)
+{
+    int fd[2];
+    fflush(stdout); /* or the child prints what is buffered again */
+    if (pipe(fd)) abort();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 2);
+        close(fd[0]);
+        result r;
+        run(&r, args);
+        _exit(0);
+    }
+    close(fd[1]);
+    char err[1024] = "";
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof err - 1 && (k = read(fd[0], err + n, sizeof err - 1 - n)) > 0) n += (size_t)k;
+    err[n] = 0;
+    close(fd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    tu_check(code == 2 && strstr(err, want), "%s: want exit 2 and \"%s\", got %d: %s", args[0], want, code, err);
+}
+
+#define DIES(want, ...) dies(want, (const char *const[]){ __VA_ARGS__, NULL })
+
+int main(int argc, char **argv)
+{
+    tu_init("test_trainopts");
+    krait_cli_start("test_trainopts", argc, argv);
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/test_trainopts_%d.json", (int)getpid());
+    FILE *f = fopen(cfg_path, "w");
+    if (!f) return 1;
+    fputs("{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"vocab_size\": 256, \"state_size\": 4, \"train\": "
+          "{\"batch\": 2, \"seq_len\": 16, \"lr\": 0.001, \"steps\": 100, \"minutes\": 5, \"ckpt_every\": 7}}", f);
+    fclose(f);
+    result r;
+
+    RUN(&r, "--threads", "1"); /* the config alone; eval_every from the app's default */
+    tu_check(r.tc.batch == 2 && r.tc.seq_len == 16 && fabsf(r.tc.lr - 0.001f) < 1e-9f, "config values kept");
+    tu_check(r.tc.steps == 100 && r.tc.minutes == 5, "config budget kept: steps %d minutes %g", r.tc.steps, r.tc.minutes);
+    tu_check(r.tc.eval_every == 250 && r.tc.ckpt_every == 7 && r.tc.keep_ckpts == 3, "defaults: eval %d ckpt %d keep %d",
+             r.tc.eval_every, r.tc.ckpt_every, r.tc.keep_ckpts);
+
+    RUN(&r, "--set", "train.batch=3", "--set", "train.lr=0.01", "--set", "train.eval_every=30");
+    tu_check(r.tc.batch == 3 && fabsf(r.tc.lr - 0.01f) < 1e-9f, "--set over the config: batch %d", r.tc.batch);
+    tu_check(r.tc.eval_every == 30, "config/--set eval_every kept over the default: %d", r.tc.eval_every);
+
+    RUN(&r, "--batch", "5", "--set", "train.batch=3", "--lr", "0.02", "--set", "train.lr=0.01", "--seq-len", "8");
+    tu_check(r.tc.batch == 5 && fabsf(r.tc.lr - 0.02f) < 1e-9f && r.tc.seq_len == 8,
+             "flag over --set (in any order): batch %d lr %g seq_len %d", r.tc.batch, r.tc.lr, r.tc.seq_len);
+
+    RUN(&r, "--steps", "10");
+    tu_check(r.tc.steps == 10 && r.tc.minutes == 0, "--steps alone drops the config's minutes: %g", r.tc.minutes);
+    RUN(&r, "--minutes", "2");
+    tu_check(r.tc.minutes == 2 && r.tc.steps == 0, "--minutes alone drops the config's steps: %d", r.tc.steps);
+    RUN(&r, "--steps", "10", "--minutes", "2");
+    tu_check(r.tc.steps == 10 && r.tc.minutes == 2, "--steps and --minutes: both");
+    RUN(&r, "--set", "train.steps=7");
+    tu_check(r.tc.steps == 7 && r.tc.minutes == 5, "--set train.steps keeps the config's minutes");
+    RUN(&r, "--set", "train.steps=7", "--steps", "9");
+    tu_check(r.tc.steps == 9 && r.tc.minutes == 0, "--steps over --set train.steps");
+
+    RUN(&r, "--eval-every", "0", "--set", "train.eval_every=30", "--ckpt-every", "0", "--keep", "0", "--seed", "9");
+    tu_check(r.tc.eval_every == 0 && r.tc.ckpt_every == 0, "explicit 0 kept: eval %d ckpt %d", r.tc.eval_every,
+             r.tc.ckpt_every);
+    tu_check(r.tc.keep_ckpts == 1 && r.o.keep == 0 && r.tc.seed == 9, "--keep 0 (keep_ckpts %d), --seed", r.tc.keep_ckpts);
+
+    DIES("give --steps N or --minutes M", "--set", "train.steps=0", "--set", "train.minutes=0");
+    DIES("give --steps N or --minutes M", "--steps", "0");
+    DIES("--batch must be > 0", "--batch", "0");
+    DIES("--seq-len must be > 0", "--seq-len", "0");
+    DIES("--lr must be > 0", "--lr", "0");
+    DIES("unknown key \"train.bacth\"", "--set", "train.bacth=3");
+    DIES("no such checkpoint or run folder", "--resume", "/nonexistent/run");
+    remove(cfg_path);
+    return tu_finish();
+}
