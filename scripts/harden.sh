@@ -6,6 +6,9 @@
 #   2. every libFuzzer target (build-fuzz: clang, KRAIT_FUZZ=ON) for KRAIT_FUZZ_SECONDS seconds
 #      (default 20) from its committed seed corpus and regression inputs; a finding fails the run
 #      and leaves its input in build-fuzz/findings/<target>/ (add it to tests/fuzz/regressions/).
+#      The fuzzer's seed is fixed (KRAIT_FUZZ_SEED, default 1), so a run explores the same inputs
+#      every time and CI's verdict on a commit does not depend on luck; KRAIT_FUZZ_SEED=0 draws a
+#      fresh seed each run, for exploring beyond what CI covers (a developer's longer runs).
 # Prints the time of each part and the executions per fuzz target. Options: KRAIT_HARDEN=asan
 # or fuzz runs one part only. Does not install anything (scripts/setup.sh does).
 set -euo pipefail
@@ -15,6 +18,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 part=${KRAIT_HARDEN:-all}
 secs=${KRAIT_FUZZ_SECONDS:-20}
+seed=${KRAIT_FUZZ_SEED:-1}
 t0=$(date +%s)
 
 if [ "$part" = all ] || [ "$part" = asan ]; then
@@ -41,7 +45,7 @@ if [ "$part" = all ] || [ "$part" = fuzz ]; then
     rm -rf "$work" && mkdir -p "$work" "$found"
     # two jobs of secs/2 each would not find more on 2 cores than one run; run them one by one
     if build-fuzz/tests/fuzz/fuzz_"$t" "$work" tests/fuzz/corpus/"$t" tests/fuzz/regressions/"$t" \
-         -max_total_time="$secs" -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 \
+         -max_total_time="$secs" -seed="$seed" -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 \
          -artifact_prefix="$found/" >"$work.log" 2>&1; then
       runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work.log")
       cov=$(grep -o 'cov: [0-9]*' "$work.log" | tail -1)

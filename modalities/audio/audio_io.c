@@ -219,6 +219,13 @@ long krait_audio_reader_read(krait_audio_reader *r, float *out, long n)
                 report(r->err, r->err_size, r->path, src_strerror(err));
                 return -1;
             }
+            /* finite samples near the float limit (a damaged float file) can overflow the filter */
+            for (long i = 0; i < d.output_frames_gen; i++)
+                if (!isfinite(out[done + i])) {
+                    report(r->err, r->err_size, r->path,
+                           "a sample overflows in resampling (values near the float limit: a damaged float file?)");
+                    return -1;
+                }
             r->in_off += d.input_frames_used;
             r->in_n -= d.input_frames_used;
             done += d.output_frames_gen;
