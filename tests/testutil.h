@@ -24,7 +24,8 @@ void tu_fill_normal(float *x, size_t n, float mean, float std);
 void tu_fill_uniform_d(double *x, size_t n, double lo, double hi);
 
 /* |got - want| <= atol + rtol * |want| for every element, and no NaN/Inf in got.
- * Prints "ok"/"FAIL" with the max abs and rel error and the first bad index. Returns 1 if ok. */
+ * Prints "ok"/"FAIL" with the max abs and rel error and the first bad index ("ok" also says how
+ * close the worst element came to its tolerance). Returns 1 if ok. */
 int tu_close(const char *what, const float *got, const float *want, size_t n, double rtol, double atol);
 int tu_close_d(const char *what, const double *got, const double *want, size_t n, double rtol, double atol);
 /* Relative L2 error ||got - want|| / ||want||, and its check against tol. */
@@ -45,7 +46,8 @@ int tu_guard_ok(const char *what, const float *p, size_t n);
 void tu_free_guarded(float *p);
 
 int tu_failures(void);
-/* Prints the summary line and returns the process exit code (0 pass, 1 fail). */
+/* Prints the summary line (on failure with the seed and how to replay it) and returns the
+ * process exit code (0 pass, 1 fail). */
 int tu_finish(void);
 
 #ifdef __cplusplus
