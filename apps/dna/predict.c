@@ -9,6 +9,10 @@
  * sequence's and its reverse complement's probabilities. A bidirectional model gets both of
  * its passes (forward and reversed) from the same chunked reader.
  *
+ * --model may be given several times (models trained with different seeds, say): each
+ * prediction is then the mean of the models' probabilities (an ensemble); the models must have
+ * the same classes in the same order.
+ *
  * predict writes a TSV: id, predicted class, one probability column per class (p_<class>).
  * predict ignores labels (a BED name column may be anything there); eval needs a label on every record (one of the model's classes) and prints accuracy, MCC,
  * macro F1, AUROC (two classes) and the confusion matrix (core/metrics.h); --confusion FILE
@@ -172,13 +176,31 @@ static void emit(out_ctx *o, const char *name, const char *label, const float *p
     o->n++;
 }
 
-static void flush_block(out_ctx *o, const krait_model *m, krait_dna_set *blk, int rc_avg, int stream_above, int chunk)
+/* The models' ensemble: probs = the mean of each model's probabilities for the block. */
+static krait_status classify_ensemble(krait_model *const *ms, int nm, const krait_dna_set *blk, int rc_avg,
+                                      int stream_above, int chunk, float *probs)
+{
+    const size_t n = blk->n * (size_t)ms[0]->cfg.n_classes;
+    if (nm == 1) return dna_classify_set(ms[0], blk, rc_avg, stream_above, chunk, probs);
+    float *p = malloc(n * sizeof *p);
+    krait_status s = p ? KRAIT_STATUS_OK : KRAIT_STATUS_NO_MEMORY;
+    for (size_t j = 0; j < n; j++) probs[j] = 0;
+    for (int k = 0; !s && k < nm; k++) {
+        if ((s = dna_classify_set(ms[k], blk, rc_avg, stream_above, chunk, p))) break;
+        for (size_t j = 0; j < n; j++) probs[j] += p[j] / (float)nm;
+    }
+    free(p);
+    return s;
+}
+
+static void flush_block(out_ctx *o, krait_model *const *ms, int nm, krait_dna_set *blk, int rc_avg,
+                        int stream_above, int chunk)
 {
     if (!blk->n) return;
     krait_status s = o->eval ? krait_dna_set_map(blk, o->cl, 1, o->origin) : KRAIT_STATUS_OK; /* predict ignores labels */
     float *p = s ? NULL : malloc(blk->n * (size_t)o->cl->n * sizeof *p);
     if (!s && !p) s = KRAIT_STATUS_NO_MEMORY;
-    if (!s) s = dna_classify_set(m, blk, rc_avg, stream_above, chunk, p);
+    if (!s) s = classify_ensemble(ms, nm, blk, rc_avg, stream_above, chunk, p);
     if (s) dna_die_status(s);
     for (size_t i = 0; i < blk->n; i++) emit(o, blk->name[i], blk->label[i], p + i * o->cl->n);
     free(p);
@@ -189,12 +211,12 @@ static void flush_block(out_ctx *o, const krait_model *m, krait_dna_set *blk, in
 int dna_cmd_predict(int argc, char **argv)
 {
     const int eval = !strcmp(argv[1], "eval");
-    const char *model = NULL, *output = NULL, *confusion = NULL;
-    krait_str_list inputs = { 0 };
+    const char *output = NULL, *confusion = NULL;
+    krait_str_list models = { 0 }, inputs = { 0 };
     int rc_avg = 1, chunk = 4096, stream_above = 16384;
     dna_inputs in = { 0 };
     krait_opt opts[] = {
-        { "--model", OPT_STR, &model, "DIR", "a krait-dna train run folder (required)" },
+        { "--model", OPT_LIST, &models, "DIR", "a krait-dna train run folder (required; repeatable: the mean of the models' probabilities)" },
         { "--input", OPT_LIST, &inputs, "SRC", "sequences (repeatable; CLASS=FILE gives labels for eval)" },
         { "--output", OPT_STR, &output, "FILE", eval ? "also write the predictions TSV" : "predictions TSV (default: stdout)" },
         { "--confusion", OPT_STR, &confusion, "FILE", "eval: the confusion matrix as an SVG picture" },
@@ -205,22 +227,39 @@ int dna_cmd_predict(int argc, char **argv)
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
-                    eval ? "usage: krait-dna eval --model DIR --input SRC... [--json] [--confusion FILE.svg]\n"
+                    eval ? "usage: krait-dna eval --model DIR... --input SRC... [--json] [--confusion FILE.svg]\n"
                            "Accuracy, MCC, macro F1, AUROC (two classes) and the confusion matrix on labelled sequences."
-                         : "usage: krait-dna predict --model DIR --input SRC... [--output PRED.tsv]\n"
+                         : "usage: krait-dna predict --model DIR... --input SRC... [--output PRED.tsv]\n"
                            "TSV: id, predicted class, per-class probabilities.");
-    if (!model || !inputs.n) krait_cli_die(2, "%s: --model and --input are required", argv[1]);
+    if (!models.n || !inputs.n) krait_cli_die(2, "%s: --model and --input are required", argv[1]);
     if (chunk < 1 || stream_above < 1 || (rc_avg != 0 && rc_avg != 1))
         krait_cli_die(2, "%s: --chunk and --stream-above must be >= 1, --rc-avg 0 or 1", argv[1]);
     krait_dna_classes cl;
-    dna_model_classes(&cl, model);
+    dna_model_classes(&cl, models.items[0]);
+    const int nm = models.n;
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_status s;
-    krait_model *m = krait_model_load(model, be, &s);
-    if (!m) dna_die_status(s);
-    if (strcmp(m->cfg.head, "classify") || m->cfg.n_classes != cl.n)
-        krait_cli_die(2, "%s: not a DNA classifier with %d classes (head %s, %d classes)", model, cl.n, m->cfg.head,
-                      m->cfg.n_classes);
+    krait_model **ms = calloc((size_t)nm, sizeof *ms);
+    krait_cls_stream **st = calloc((size_t)nm, sizeof *st);
+    if (!ms || !st) krait_cli_die(1, "out of memory");
+    for (int k = 0; k < nm; k++) {
+        const char *dir = models.items[k];
+        if (k > 0) { /* an ensemble averages probabilities column by column: the classes must line up */
+            krait_dna_classes ck;
+            dna_model_classes(&ck, dir);
+            int same = ck.n == cl.n;
+            for (int j = 0; same && j < cl.n; j++) same = !strcmp(ck.names[j], cl.names[j]);
+            krait_dna_classes_free(&ck);
+            if (!same)
+                krait_cli_die(2, "%s: its classes (classes.txt) differ from those of %s; the models of an ensemble "
+                              "need the same classes in the same order", dir, models.items[0]);
+        }
+        krait_model *m = ms[k] = krait_model_load(dir, be, &s);
+        if (!m) dna_die_status(s);
+        if (strcmp(m->cfg.head, "classify") || m->cfg.n_classes != cl.n)
+            krait_cli_die(2, "%s: not a DNA classifier with %d classes (head %s, %d classes)", dir, cl.n, m->cfg.head,
+                          m->cfg.n_classes);
+    }
     dna_inputs_open(&in);
     in.opts.fetch_max = stream_above;
     out_ctx o = { .cl = &cl, .eval = eval, .origin = inputs.items[0] };
@@ -233,10 +272,9 @@ int dna_cmd_predict(int argc, char **argv)
     }
     krait_dna_set blk;
     krait_dna_set_init(&blk);
-    krait_cls_stream *st = NULL;
     int32_t *buf = malloc((size_t)chunk * sizeof *buf);
-    float *p = malloc((size_t)cl.n * sizeof *p);
-    if (!buf || !p) krait_cli_die(1, "out of memory");
+    float *p = malloc((size_t)cl.n * sizeof *p), *pk = malloc((size_t)cl.n * sizeof *pk);
+    if (!buf || !p || !pk) krait_cli_die(1, "out of memory");
     for (int i = 0; i < inputs.n; i++) {
         char *cls = NULL;
         const char *path = krait_dna_source_split(inputs.items[i], &cls);
@@ -251,22 +289,26 @@ int dna_cmd_predict(int argc, char **argv)
         while ((got = krait_dna_reader_next(r, &rec)) > 0) {
             if (rec.seq) {
                 if ((s = krait_dna_set_add(&blk, &rec))) dna_die_status(s);
-                if (blk.n >= BLOCK) flush_block(&o, m, &blk, rc_avg, stream_above, chunk);
+                if (blk.n >= BLOCK) flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
                 continue;
             }
             /* a long region: streamed from the genome, after the block before it (output order) */
-            flush_block(&o, m, &blk, rc_avg, stream_above, chunk);
+            flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
             if (eval && (!rec.label || krait_dna_classes_find(&cl, rec.label) < 0))
                 krait_cli_die(2, "%s:%ld: region %s: label '%s' is not one of the model's classes", path, rec.line,
                               rec.name, rec.label ? rec.label : "(none)");
-            if (!st && !(st = krait_cls_stream_init(m, chunk))) krait_cli_die(1, "cannot set up streaming");
             seq_view v = { .g = in.opts.genome, .chrom = rec.chrom, .beg = rec.beg, .end = rec.end, .strand = rec.strand,
                            .len = rec.len };
-            if ((s = stream_one(st, m, &v, rc_avg, chunk, buf, p))) dna_die_status(s);
+            for (int j = 0; j < cl.n; j++) p[j] = 0;
+            for (int k = 0; k < nm; k++) {
+                if (!st[k] && !(st[k] = krait_cls_stream_init(ms[k], chunk))) krait_cli_die(1, "cannot set up streaming");
+                if ((s = stream_one(st[k], ms[k], &v, rc_avg, chunk, buf, pk))) dna_die_status(s);
+                for (int j = 0; j < cl.n; j++) p[j] += pk[j] / (float)nm;
+            }
             emit(&o, rec.name, rec.label, p);
         }
         if (got < 0) dna_die_status((krait_status)-got);
-        flush_block(&o, m, &blk, rc_avg, stream_above, chunk);
+        flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
         krait_dna_reader_close(r);
         free(cls);
     }
@@ -285,7 +327,8 @@ int dna_cmd_predict(int argc, char **argv)
         }
         if (confusion) {
             char title[300];
-            snprintf(title, sizeof title, "krait-dna eval: %s on %s", model, inputs.items[0]);
+            snprintf(title, sizeof title, "krait-dna eval: %s%s on %s", models.items[0], nm > 1 ? " (ensemble)" : "",
+                     inputs.items[0]);
             if ((s = krait_plot_confusion_svg(confusion, title, (const char *const *)cl.names, cl.n, mt.confusion)))
                 dna_die_status(s);
         }
@@ -296,11 +339,14 @@ int dna_cmd_predict(int argc, char **argv)
         }
         krait_cls_metrics_free(&mt);
     }
-    free(o.labels), free(o.probs), free(buf), free(p);
-    krait_cls_stream_free(st);
+    free(o.labels), free(o.probs), free(buf), free(p), free(pk);
+    for (int k = 0; k < nm; k++) {
+        krait_cls_stream_free(st[k]);
+        krait_model_free(ms[k]);
+    }
+    free(st), free(ms);
     krait_dna_set_free(&blk);
     dna_inputs_close(&in);
-    krait_model_free(m);
     krait_backend_destroy(be);
     krait_dna_classes_free(&cl);
     return 0;

@@ -91,6 +91,26 @@ if paste "$dir/batch.tsv" "$dir/stream.tsv" | awk -F'\t' 'NR > 1 { n++; if ($1 !
   ok "long BED regions streamed in 64-base chunks = one batch (strand + and -)"
 else bad "streamed != batch"; cat "$dir/batch.tsv" "$dir/stream.tsv"; fi
 
+# ---- ensembles: --model repeated averages the models' probabilities --------------------------------
+"$k" predict --model "$dir/cls" --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/ens_same.tsv" 2>"$dir/e" ||
+  { bad "predict ensemble"; cat "$dir/e"; }
+cmp -s "$dir/pred.tsv" "$dir/ens_same.tsv" && ok "ensemble of a model with itself = the model (bit for bit)" ||
+  bad "ensemble of a model with itself differs"
+"$k" predict --model "$dir/r4" --input "$dir/s1/test.tsv" --output "$dir/pred_r4.tsv" 2>/dev/null
+"$k" predict --model "$dir/cls" --model "$dir/r4" --input "$dir/s1/test.tsv" --output "$dir/ens.tsv" 2>"$dir/e" ||
+  { bad "predict ensemble of two"; cat "$dir/e"; }
+if paste "$dir/pred.tsv" "$dir/pred_r4.tsv" "$dir/ens.tsv" | awk -F'\t' 'NR > 1 { n++; m = ($4 + $8) / 2; d = m - $12;
+     if ($1 != $9 || d > 2e-6 || d < -2e-6 || ($12 > 0.5) != ($10 == 1)) exit 1 } END { exit n != 12 }' &&
+   ! cmp -s "$dir/pred.tsv" "$dir/pred_r4.tsv"; then
+  ok "ensemble of two models: p = the mean of theirs, class = its argmax (12 rows)"
+else bad "ensemble of two != mean"; paste "$dir/pred.tsv" "$dir/pred_r4.tsv" "$dir/ens.tsv" | head -4; fi
+"$k" predict --model "$dir/cls" --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/long.bed" --stream-above 100 \
+  --chunk 64 > "$dir/ens_stream.tsv" 2>"$dir/e" && cmp -s "$dir/stream.tsv" "$dir/ens_stream.tsv" &&
+  ok "ensemble streams long regions through every model" || { bad "ensemble stream"; cat "$dir/e"; }
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --classes 1,0 --out "$dir/r10" --steps 1 >/dev/null 2>&1
+bad_input "ensemble with other classes" "classes (classes.txt) differ from those of" -- \
+  "$k" eval --model "$dir/cls" --model "$dir/r10" --input "$dir/s1/test.tsv"
+
 # ---- baseline ------------------------------------------------------------------------------------
 "$k" baseline --train "$dir/s1/train.tsv" --test "$dir/s1/test.tsv" --k 3 --epochs 3 --json > "$dir/bl" 2>"$dir/e" &&
   [ "$(jget "$dir/bl" n)" = 12 ] && grep -q '"model":"kmer-logreg"' "$dir/bl" && ok "baseline: $(head -1 "$dir/bl")" ||
