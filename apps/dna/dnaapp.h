@@ -44,6 +44,16 @@ void dna_model_classes(krait_dna_classes *c, const char *model_dir);
 #include "model.h"
 krait_status dna_classify_set(const krait_model *m, const krait_dna_set *s, int rc_avg, int stream_above, int chunk,
                               float *probs);
+/* The same for an ensemble: probs = the mean of the nm models' probabilities (same classes). */
+krait_status dna_classify_ensemble(krait_model *const *ms, int nm, const krait_dna_set *s, int rc_avg,
+                                   int stream_above, int chunk, float *probs);
+/* A model folder of `krait-dna train --ensemble N` holds no model of its own but member-1 ..
+ * member-N, each a model folder: appends copies of DIR's member paths to out, or of DIR itself
+ * when it has none (free them with dna_free_models). Exits 2 past 64 models. */
+void dna_expand_models(krait_str_list *out, const char *dir);
+void dna_free_models(krait_str_list *list);
+/* DIR/member-K (K from 1), malloc'd; NULL when out of memory. */
+char *dna_member_dir(const char *dir, int k);
 
 /* Exit with the status's code after a library error already logged. */
 void dna_die_status(krait_status s);

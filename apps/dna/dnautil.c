@@ -48,3 +48,34 @@ void dna_model_classes(krait_dna_classes *c, const char *model_dir)
     free(p);
     if (s) dna_die_status(s);
 }
+
+char *dna_member_dir(const char *dir, int k)
+{
+    char name[32];
+    snprintf(name, sizeof name, "member-%d", k);
+    return krait_fs_join(dir, name);
+}
+
+static void add_model(krait_str_list *out, char *path)
+{
+    if (!path) krait_cli_die(1, "out of memory");
+    if (out->n == (int)(sizeof out->items / sizeof out->items[0]))
+        krait_cli_die(2, "%s: more than %d models in the ensemble", path, out->n);
+    out->items[out->n++] = path;
+}
+
+void dna_expand_models(krait_str_list *out, const char *dir)
+{
+    char *conf = krait_fs_join(dir, "config.json");
+    int own = conf && krait_fs_is_file(conf);
+    free(conf);
+    int k = 1;
+    for (char *m; !own && (m = dna_member_dir(dir, k)) && krait_fs_is_dir(m); k++) add_model(out, m);
+    if (k == 1) add_model(out, strdup(dir)); /* no members: DIR is (or should be) a model folder */
+}
+
+void dna_free_models(krait_str_list *list)
+{
+    for (int i = 0; i < list->n; i++) free((char *)list->items[i]);
+    list->n = 0;
+}

@@ -9,9 +9,9 @@
  * sequence's and its reverse complement's probabilities. A bidirectional model gets both of
  * its passes (forward and reversed) from the same chunked reader.
  *
- * --model may be given several times (models trained with different seeds, say): each
- * prediction is then the mean of the models' probabilities (an ensemble); the models must have
- * the same classes in the same order.
+ * --model may be given several times (models trained with different seeds, say), or name the
+ * folder of a `krait-dna train --ensemble N` run (its member-K folders): each prediction is then
+ * the mean of the models' probabilities; the models must have the same classes in the same order.
  *
  * predict writes a TSV: id, predicted class, one probability column per class (p_<class>).
  * predict ignores labels (a BED name column may be anything there); eval needs a label on every record (one of the model's classes) and prints accuracy, MCC,
@@ -176,9 +176,8 @@ static void emit(out_ctx *o, const char *name, const char *label, const float *p
     o->n++;
 }
 
-/* The models' ensemble: probs = the mean of each model's probabilities for the block. */
-static krait_status classify_ensemble(krait_model *const *ms, int nm, const krait_dna_set *blk, int rc_avg,
-                                      int stream_above, int chunk, float *probs)
+krait_status dna_classify_ensemble(krait_model *const *ms, int nm, const krait_dna_set *blk, int rc_avg,
+                                   int stream_above, int chunk, float *probs)
 {
     const size_t n = blk->n * (size_t)ms[0]->cfg.n_classes;
     if (nm == 1) return dna_classify_set(ms[0], blk, rc_avg, stream_above, chunk, probs);
@@ -200,7 +199,7 @@ static void flush_block(out_ctx *o, krait_model *const *ms, int nm, krait_dna_se
     krait_status s = o->eval ? krait_dna_set_map(blk, o->cl, 1, o->origin) : KRAIT_STATUS_OK; /* predict ignores labels */
     float *p = s ? NULL : malloc(blk->n * (size_t)o->cl->n * sizeof *p);
     if (!s && !p) s = KRAIT_STATUS_NO_MEMORY;
-    if (!s) s = classify_ensemble(ms, nm, blk, rc_avg, stream_above, chunk, p);
+    if (!s) s = dna_classify_ensemble(ms, nm, blk, rc_avg, stream_above, chunk, p);
     if (s) dna_die_status(s);
     for (size_t i = 0; i < blk->n; i++) emit(o, blk->name[i], blk->label[i], p + i * o->cl->n);
     free(p);
@@ -212,11 +211,11 @@ int dna_cmd_predict(int argc, char **argv)
 {
     const int eval = !strcmp(argv[1], "eval");
     const char *output = NULL, *confusion = NULL;
-    krait_str_list models = { 0 }, inputs = { 0 };
+    krait_str_list model_args = { 0 }, models = { 0 }, inputs = { 0 };
     int rc_avg = 1, chunk = 4096, stream_above = 16384;
     dna_inputs in = { 0 };
     krait_opt opts[] = {
-        { "--model", OPT_LIST, &models, "DIR", "a krait-dna train run folder (required; repeatable: the mean of the models' probabilities)" },
+        { "--model", OPT_LIST, &model_args, "DIR", "a krait-dna train run folder (required; repeatable, or a --ensemble run: the mean of the models' probabilities)" },
         { "--input", OPT_LIST, &inputs, "SRC", "sequences (repeatable; CLASS=FILE gives labels for eval)" },
         { "--output", OPT_STR, &output, "FILE", eval ? "also write the predictions TSV" : "predictions TSV (default: stdout)" },
         { "--confusion", OPT_STR, &confusion, "FILE", "eval: the confusion matrix as an SVG picture" },
@@ -231,6 +230,7 @@ int dna_cmd_predict(int argc, char **argv)
                            "Accuracy, MCC, macro F1, AUROC (two classes) and the confusion matrix on labelled sequences."
                          : "usage: krait-dna predict --model DIR... --input SRC... [--output PRED.tsv]\n"
                            "TSV: id, predicted class, per-class probabilities.");
+    for (int k = 0; k < model_args.n; k++) dna_expand_models(&models, model_args.items[k]);
     if (!models.n || !inputs.n) krait_cli_die(2, "%s: --model and --input are required", argv[1]);
     if (chunk < 1 || stream_above < 1 || (rc_avg != 0 && rc_avg != 1))
         krait_cli_die(2, "%s: --chunk and --stream-above must be >= 1, --rc-avg 0 or 1", argv[1]);
@@ -345,6 +345,7 @@ int dna_cmd_predict(int argc, char **argv)
         krait_model_free(ms[k]);
     }
     free(st), free(ms);
+    dna_free_models(&models);
     krait_dna_set_free(&blk);
     dna_inputs_close(&in);
     krait_backend_destroy(be);

@@ -8,7 +8,12 @@
  * (--rc-aug). --init DIR copies a pretrained model's matching tensors (embedding, layers,
  * norm_f) by name (krait_model_copy_matching). With --valid, every --eval-every steps and at
  * the end the validation set is classified (RC-averaged with --rc-avg 1, as predict does) and
- * its accuracy, MCC, macro F1 and AUROC go to metrics.jsonl, curves.svg and --json. */
+ * its accuracy, MCC, macro F1 and AUROC go to metrics.jsonl, curves.svg and --json.
+ *
+ * --ensemble N trains N models one after another into OUT/member-1 .. OUT/member-N (each a
+ * model folder of its own), with seeds seed .. seed + N - 1 and 1/N of the time budget each
+ * (a step budget applies to each); predict and eval given OUT average their probabilities.
+ * With --valid the ensemble's own figures come last (and are the --json line). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,13 +55,13 @@ typedef struct train_ctx {
     long long n_train;
 } train_ctx;
 
-static krait_status validate(void *user, const krait_model *m, double *value, cJSON *o)
+/* The validation figures of nm models' mean probabilities (one model: nm = 1). */
+static krait_status validate_models(train_ctx *t, krait_model *const *ms, int nm, double *value, cJSON *o)
 {
-    train_ctx *t = user;
     const int C = t->cl->n;
     float *p = malloc(t->valid->n * (size_t)C * sizeof *p);
     if (!p) return KRAIT_STATUS_NO_MEMORY;
-    krait_status s = dna_classify_set(m, t->valid, t->rc_avg, 16384, 4096, p);
+    krait_status s = dna_classify_ensemble(ms, nm, t->valid, t->rc_avg, 16384, 4096, p);
     krait_cls_metrics mt;
     if (!s) s = krait_cls_metrics_compute(t->valid->y, p, (int)t->valid->n, C, &mt);
     free(p);
@@ -68,6 +73,12 @@ static krait_status validate(void *user, const krait_model *m, double *value, cJ
     if (C == 2 && isfinite(mt.auroc)) cJSON_AddNumberToObject(o, "val_auroc", mt.auroc);
     krait_cls_metrics_free(&mt);
     return KRAIT_STATUS_OK;
+}
+
+static krait_status validate(void *user, const krait_model *m, double *value, cJSON *o)
+{
+    krait_model *one = (krait_model *)m; /* only read */
+    return validate_models(user, &one, 1, value, o);
 }
 
 static char *app_state(void *user)
@@ -93,12 +104,43 @@ static krait_status check_state(void *user, const char *json, const char *dir)
     return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
 }
 
+static void save_classes(const char *dir, const krait_dna_classes *cl)
+{
+    if (krait_fs_mkdirs(dir)) krait_cli_die(2, "%s: cannot create the run folder", dir);
+    char *cp = krait_fs_join(dir, "classes.txt");
+    krait_status s = cp ? krait_dna_classes_save(cl, cp) : KRAIT_STATUS_NO_MEMORY;
+    free(cp);
+    if (s) dna_die_status(s);
+}
+
+/* After the members of an ensemble: its validation figures (when there is a validation set). */
+static void ensemble_summary(train_ctx *t, krait_model *const *ms, int n, const char *out, int json)
+{
+    cJSON *o = cJSON_CreateObject();
+    double acc = NAN;
+    if (t->valid->n) {
+        krait_status s = validate_models(t, ms, n, &acc, o);
+        if (s) dna_die_status(s);
+    }
+    printf("train: ensemble of %d models in %s", n, out);
+    if (isfinite(acc)) printf(": validation accuracy %.4f (mean of the members' probabilities)", acc);
+    printf("\n");
+    if (json) {
+        cJSON_AddNumberToObject(o, "members", n);
+        cJSON_AddStringToObject(o, "out", out);
+        char *j = cJSON_PrintUnformatted(o);
+        printf("%s\n", j);
+        free(j);
+    }
+    cJSON_Delete(o);
+}
+
 int dna_cmd_train(int argc, char **argv)
 {
     krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("train", 200);
     krait_str_list train = { 0 }, valid = { 0 };
     const char *classes = NULL, *init = NULL;
-    int rc_aug = 1, rc_avg = 1, max_len = -1;   /* -1: not given (the longest) */
+    int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1;   /* max_len -1: not given (the longest) */
     dna_inputs in = { 0 };
     krait_opt opts[] = {
         { "--train", OPT_LIST, &train, "SRC", "labelled training sequences (repeatable; CLASS=FILE) (required)" },
@@ -109,6 +151,7 @@ int dna_cmd_train(int argc, char **argv)
         { "--max-len", OPT_INT, &max_len, "N", "crop training sequences to N bases (default: the longest)" },
         { "--rc-aug", OPT_INT, &rc_aug, "0|1", "reverse-complement half the training rows (default 1)" },
         { "--rc-avg", OPT_INT, &rc_avg, "0|1", "validation averages with the reverse complement (default 1)" },
+        { "--ensemble", OPT_INT, &ensemble, "N", "train N models (seeds seed..seed+N-1, 1/N of --minutes each) into OUT/member-K" },
         DNA_INPUT_OPTS(&in),
     };
     krait_common c;
@@ -118,6 +161,9 @@ int dna_cmd_train(int argc, char **argv)
                     "Train a sequence classifier; OUT is a model folder for predict and eval.");
     krait_train_opts_check(&a, "--train", train.n > 0);
     if (max_len == 0 || (rc_aug & ~1) || (rc_avg & ~1)) krait_cli_die(2, "train: --max-len > 0, --rc-aug and --rc-avg 0 or 1");
+    if (ensemble < 1 || ensemble > 64) krait_cli_die(2, "train: --ensemble must be 1 to 64");
+    if (ensemble > 1 && a.resume)
+        krait_cli_die(2, "train: --resume continues one model: resume a member folder (OUT/member-K) without --ensemble");
     krait_config cfg;
     krait_train_config tc;
     dna_inputs_open(&in);
@@ -136,25 +182,42 @@ int dna_cmd_train(int argc, char **argv)
     if (a.sets.n < 64) a.sets.items[a.sets.n++] = nc;
     const char *cpath = dna_train_config(&cfg, &tc, &a, &c, "classify");
     tc.seq_len = max_len > 0 && (size_t)max_len < tr.max_len ? max_len : (int)tr.max_len;
-    if (krait_fs_mkdirs(a.out)) krait_cli_die(2, "%s: cannot create the run folder", a.out);
-    char *cp = krait_fs_join(a.out, "classes.txt");
-    if (!cp || (s = krait_dna_classes_save(&cl, cp))) dna_die_status(s ? s : KRAIT_STATUS_NO_MEMORY);
-    free(cp);
+    const char *out = a.out;
+    save_classes(out, &cl);
 
     krait_backend *be = krait_cli_backend(&c, "f32");
-    krait_model *m = dna_train_model(&cfg, &tc, be, init);
-    fprintf(stderr, "krait-dna train: %s: %d layers, d_model %d, %s pooling%s, %.2fM params; %zu train / %zu valid "
-                    "sequences, %d classes, length <= %d; batch %d, lr %g; budget %g min / %d steps\n",
-            cpath, cfg.n_layer, cfg.d_model, cfg.pooling, cfg.bidirectional ? ", bidirectional" : "", m->n_params / 1e6,
-            tr.n, va.n, cl.n, tc.seq_len, tc.batch, tc.lr, tc.minutes, tc.steps);
     cls_src src = { &tr, rc_aug };
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
     train_ctx t = { &va, &cl, rc_avg, (long long)tr.n };
-    dna_run r = { .prog = "train", .val_name = "validation accuracy", .val_key = "val_accuracy", .validate = valid.n ? validate : NULL, .user = &t,
-                  .app_state = app_state, .check_state = check_state };
-    int rc = dna_train_run(&r, m, &tc, &ds, &a, &c);
-    cJSON_Delete(r.last_val);
-    krait_model_free(m);
+    krait_model *ms[64];
+    const double minutes = tc.minutes;
+    const uint64_t seed0 = tc.seed;
+    int rc = 0, n = 0;
+    for (; n < ensemble && !rc; n++) {
+        char *dir = ensemble > 1 ? dna_member_dir(out, n + 1) : NULL;
+        if (ensemble > 1) {
+            if (!dir) krait_cli_die(1, "out of memory");
+            save_classes(dir, &cl);
+            a.out = dir;
+            tc.seed = seed0 + (uint64_t)n;
+            tc.minutes = minutes / ensemble;
+            fprintf(stderr, "krait-dna train: ensemble member %d of %d (seed %llu) in %s\n", n + 1, ensemble,
+                    (unsigned long long)tc.seed, dir);
+        }
+        krait_model *m = ms[n] = dna_train_model(&cfg, &tc, be, init);
+        fprintf(stderr, "krait-dna train: %s: %d layers, d_model %d, %s pooling%s, %.2fM params; %zu train / %zu valid "
+                        "sequences, %d classes, length <= %d; batch %d, lr %g; budget %g min / %d steps\n",
+                cpath, cfg.n_layer, cfg.d_model, cfg.pooling, cfg.bidirectional ? ", bidirectional" : "",
+                m->n_params / 1e6, tr.n, va.n, cl.n, tc.seq_len, tc.batch, tc.lr, tc.minutes, tc.steps);
+        dna_run r = { .prog = "train", .val_name = "validation accuracy", .val_key = "val_accuracy",
+                      .validate = valid.n ? validate : NULL, .user = &t, .app_state = app_state,
+                      .check_state = check_state };
+        rc = dna_train_run(&r, m, &tc, &ds, &a, &c);
+        cJSON_Delete(r.last_val);
+        free(dir);
+    }
+    if (!rc && ensemble > 1) ensemble_summary(&t, ms, ensemble, out, c.json);
+    for (int k = 0; k < n; k++) krait_model_free(ms[k]);
     krait_backend_destroy(be);
     krait_dna_classes_free(&cl);
     krait_dna_set_free(&tr);

@@ -107,6 +107,26 @@ else bad "ensemble of two != mean"; paste "$dir/pred.tsv" "$dir/pred_r4.tsv" "$d
 "$k" predict --model "$dir/cls" --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/long.bed" --stream-above 100 \
   --chunk 64 > "$dir/ens_stream.tsv" 2>"$dir/e" && cmp -s "$dir/stream.tsv" "$dir/ens_stream.tsv" &&
   ok "ensemble streams long regions through every model" || { bad "ensemble stream"; cat "$dir/e"; }
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --ensemble 2 --steps 3 \
+  --out "$dir/ens2" --json > "$dir/ens2.out" 2>"$dir/e" || { bad "train --ensemble 2"; cat "$dir/e"; }
+ea=$(jget "$dir/ens2.out" val_accuracy)
+if [ -f "$dir/ens2/member-1/model.safetensors" ] && [ -f "$dir/ens2/member-2/classes.txt" ] &&
+   [ "$(jget "$dir/ens2.out" members)" = 2 ] && [ -n "$ea" ] && grep -q "seed 2" "$dir/e"; then
+  ok "train --ensemble 2: member-1, member-2 (seeds 1, 2); ensemble validation accuracy $ea"
+else bad "train --ensemble"; cat "$dir/ens2.out"; ls "$dir/ens2"; fi
+"$k" predict --model "$dir/ens2" --input "$dir/s1/test.tsv" --output "$dir/ens2.tsv" 2>/dev/null
+"$k" predict --model "$dir/ens2/member-1" --model "$dir/ens2/member-2" --input "$dir/s1/test.tsv" --output "$dir/ens2m.tsv" 2>/dev/null
+"$k" predict --model "$dir/ens2/member-1" --input "$dir/s1/test.tsv" --output "$dir/m1.tsv" 2>/dev/null
+"$k" predict --model "$dir/ens2/member-2" --input "$dir/s1/test.tsv" --output "$dir/m2.tsv" 2>/dev/null
+cmp -s "$dir/ens2.tsv" "$dir/ens2m.tsv" && ! cmp -s "$dir/m1.tsv" "$dir/m2.tsv" &&
+  ok "predict --model ENSEMBLE_RUN = its members given one by one; the members differ" || bad "ensemble run folder"
+ee=$("$k" eval --model "$dir/ens2" --input "$dir/s1/test.tsv" --json 2>/dev/null | tail -1 | grep -o '"accuracy":[^,}]*' | cut -d: -f2)
+awk -v a="$ee" -v b="$ea" 'BEGIN { exit !(a != "" && a - b < 1e-9 && b - a < 1e-9) }' &&
+  ok "eval of the ensemble run: accuracy $ee = train's ensemble validation" || bad "ensemble eval $ee != $ea"
+bad_input "--ensemble 0" "--ensemble must be 1 to 64" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --ensemble 0
+bad_input "--ensemble with --resume" "resume a member folder" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/ens2/member-1" --steps 4 --ensemble 2
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --classes 1,0 --out "$dir/r10" --steps 1 >/dev/null 2>&1
 bad_input "ensemble with other classes" "classes (classes.txt) differ from those of" -- \
   "$k" eval --model "$dir/cls" --model "$dir/r10" --input "$dir/s1/test.tsv"
