@@ -70,7 +70,15 @@ void dna_expand_models(krait_str_list *out, const char *dir)
     int own = conf && krait_fs_is_file(conf);
     free(conf);
     int k = 1;
-    for (char *m; !own && (m = dna_member_dir(dir, k)) && krait_fs_is_dir(m); k++) add_model(out, m);
+    while (!own) {
+        char *m = dna_member_dir(dir, k);
+        if (!m || !krait_fs_is_dir(m)) {
+            free(m);
+            break;
+        }
+        add_model(out, m);
+        k++;
+    }
     if (k == 1) add_model(out, strdup(dir)); /* no members: DIR is (or should be) a model folder */
 }
 

@@ -114,10 +114,11 @@ if [ -f "$dir/ens2/member-1/model.safetensors" ] && [ -f "$dir/ens2/member-2/cla
    [ "$(jget "$dir/ens2.out" members)" = 2 ] && [ -n "$ea" ] && grep -q "seed 2" "$dir/e"; then
   ok "train --ensemble 2: member-1, member-2 (seeds 1, 2); ensemble validation accuracy $ea"
 else bad "train --ensemble"; cat "$dir/ens2.out"; ls "$dir/ens2"; fi
-"$k" predict --model "$dir/ens2" --input "$dir/s1/test.tsv" --output "$dir/ens2.tsv" 2>/dev/null
-"$k" predict --model "$dir/ens2/member-1" --model "$dir/ens2/member-2" --input "$dir/s1/test.tsv" --output "$dir/ens2m.tsv" 2>/dev/null
-"$k" predict --model "$dir/ens2/member-1" --input "$dir/s1/test.tsv" --output "$dir/m1.tsv" 2>/dev/null
-"$k" predict --model "$dir/ens2/member-2" --input "$dir/s1/test.tsv" --output "$dir/m2.tsv" 2>/dev/null
+for args in "ens2:$dir/ens2" "ens2m:$dir/ens2/member-1 --model $dir/ens2/member-2" "m1:$dir/ens2/member-1" "m2:$dir/ens2/member-2"; do
+  # shellcheck disable=SC2086  # the model list splits on purpose
+  "$k" predict --model ${args#*:} --input "$dir/s1/test.tsv" --output "$dir/${args%%:*}.tsv" 2>"$dir/e" ||
+    { bad "predict --model ${args#*:}"; cat "$dir/e"; }
+done
 cmp -s "$dir/ens2.tsv" "$dir/ens2m.tsv" && ! cmp -s "$dir/m1.tsv" "$dir/m2.tsv" &&
   ok "predict --model ENSEMBLE_RUN = its members given one by one; the members differ" || bad "ensemble run folder"
 ee=$("$k" eval --model "$dir/ens2" --input "$dir/s1/test.tsv" --json 2>/dev/null | tail -1 | grep -o '"accuracy":[^,}]*' | cut -d: -f2)
