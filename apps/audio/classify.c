@@ -151,10 +151,7 @@ int audio_cmd_classify(int argc, char **argv)
             cJSON_AddNumberToObject(o, "mcc", mt.mcc);
             cJSON_AddNumberToObject(o, "macro_f1", mt.macro_f1);
         }
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
     krait_cls_metrics_free(&mt);
     free(probs), free(want), free(is_test);

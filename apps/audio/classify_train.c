@@ -273,10 +273,7 @@ int audio_cmd_classify_train(int argc, char **argv)
         cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
         cJSON_AddNumberToObject(o, "seconds", secs);
         cJSON_AddStringToObject(o, "out", out);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
     krait_cls_metrics_free(&mt);
 done:

@@ -105,10 +105,7 @@ int audio_cmd_encode(int argc, char **argv)
         cJSON_AddNumberToObject(j, "files", set.n);
         cJSON_AddNumberToObject(j, "samples", (double)set.samples);
         cJSON_AddNumberToObject(j, "skipped", set.skipped);
-        char *t = cJSON_PrintUnformatted(j);
-        printf("%s\n", t);
-        free(t);
-        cJSON_Delete(j);
+        krait_cli_print_json(j);
     }
     krait_audio_set_free(&set);
     krait_audio_list_free(&list);

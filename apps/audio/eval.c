@@ -114,10 +114,7 @@ int audio_cmd_eval(int argc, char **argv)
         cJSON_AddNumberToObject(o, "bits_per_predicted_sample", bpp);
         cJSON_AddNumberToObject(o, "loss", scored ? nll / scored : NAN);
         cJSON_AddNumberToObject(o, "seconds", krait_now() - t0);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
     krait_model_free(m);
     krait_backend_destroy(be);

@@ -148,10 +148,7 @@ int audio_cmd_generate(int argc, char **argv)
         cJSON_AddNumberToObject(o, "samples", n_out);
         cJSON_AddNumberToObject(o, "rate", fe.rate);
         cJSON_AddNumberToObject(o, "samples_per_s", sps);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
     free(y), free(out), free(ids), free(px);
     krait_infer_free(inf);

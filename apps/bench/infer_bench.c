@@ -54,13 +54,6 @@ static krait_model *random_model(const krait_common *c, const char *shape, krait
     return m;
 }
 
-static void print_json(cJSON *o)
-{
-    char *j = cJSON_PrintUnformatted(o);
-    printf("%s\n", j);
-    free(j);
-    cJSON_Delete(o);
-}
 
 /* Weights read by one decode step of B rows, plus the states read and written, in bytes. */
 static double decode_bytes_per_step(const krait_model *m, int B)
@@ -174,7 +167,7 @@ int bench_generate(int argc, char **argv)
         cJSON_AddBoolToObject(o, "device_sampling", dev_sampling);
         cJSON_AddBoolToObject(o, "graphs", krait_infer_graphs(inf));
         cJSON_AddNumberToObject(o, "graph_replays", (double)gs.replays);
-        print_json(o);
+        krait_cli_print_json(o);
     }
     free(pp);
     free(lens);
@@ -247,7 +240,7 @@ int bench_prefill(int argc, char **argv)
         cJSON_AddNumberToObject(o, "gflops", gflops);
         cJSON_AddNumberToObject(o, "sgemm_gflops", sgemm);
         cJSON_AddNumberToObject(o, "sgemm_fraction", gflops / sgemm);
-        print_json(o);
+        krait_cli_print_json(o);
     }
     free(ids);
     free(logits);
@@ -354,7 +347,7 @@ int bench_longeval(int argc, char **argv)
             cJSON_AddNumberToObject(e, "loss", r.bucket_loss[b] / r.bucket_n[b]);
             cJSON_AddItemToArray(bk, e);
         }
-        print_json(o);
+        krait_cli_print_json(o);
     }
     krait_model_free(m);
     krait_backend_destroy(be);

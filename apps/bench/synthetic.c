@@ -346,10 +346,7 @@ int bench_synthetic(int argc, char **argv)
             cJSON_AddStringToObject(o, "task", task);
             cJSON_AddNumberToObject(o, "stopped_at", tr->opt->step);
             cJSON_AddStringToObject(o, "out", out);
-            char *j = cJSON_PrintUnformatted(o);
-            printf("%s\n", j);
-            free(j);
-            cJSON_Delete(o);
+            krait_cli_print_json(o);
         }
         goto done;
     }
@@ -424,10 +421,7 @@ int bench_synthetic(int argc, char **argv)
         cJSON_AddNumberToObject(o, "steps", steps_done);
         cJSON_AddNumberToObject(o, "eval_seqs", eval_seqs);
         if (t == KRAIT_SYNTH_SELECTIVE_COPY) cJSON_AddNumberToObject(o, "n_data", n_data);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
 done:
     krait_run_files_close(&rf);

@@ -76,10 +76,7 @@ int bench_tokenize(int argc, char **argv)
         cJSON_AddNumberToObject(o, "mb_per_s", mbps);
         cJSON_AddNumberToObject(o, "tokens_per_s", tps);
         cJSON_AddNumberToObject(o, "load_ms", load_s * 1e3);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
     free(ids);
     free(text);

@@ -117,10 +117,7 @@ int bench_train(int argc, char **argv)
         cJSON_AddNumberToObject(o, "gflops", gflops);
         cJSON_AddNumberToObject(o, "sgemm_gflops", sgemm);
         cJSON_AddNumberToObject(o, "sgemm_fraction", gflops / sgemm);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
     krait_trainer_free(t);
     krait_model_free(m);

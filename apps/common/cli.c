@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "blas_tune.h"
 #include "log.h"
 #include "train.h"
@@ -75,6 +77,15 @@ void krait_cli_start(const char *prog, int argc, char **argv)
             /* if exec fails we simply run with the defaults */
         }
     }
+}
+
+void krait_cli_print_json(cJSON *o)
+{
+    char *j = cJSON_PrintUnformatted(o);
+    if (!j) krait_cli_die(1, "out of memory");
+    printf("%s\n", j);
+    free(j);
+    cJSON_Delete(o);
 }
 
 void krait_cli_die(int code, const char *fmt, ...)

@@ -58,6 +58,10 @@ int krait_cli_done(int rc);
 /* Exit code for a status (1 runtime, 2 bad input/unsupported, 130 interrupted). */
 int krait_cli_exit_code(krait_status s);
 /* One line "prog: message" on stderr and exit(code). */
+/* --json: o as one line on stdout (the last line a command prints), then frees o. */
+struct cJSON;
+void krait_cli_print_json(struct cJSON *o);
+
 void krait_cli_die(int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3), noreturn))

@@ -210,10 +210,7 @@ int dna_cmd_baseline(int argc, char **argv)
         cJSON_AddNumberToObject(o, "l2", best_l2);
         cJSON_AddNumberToObject(o, "train", (double)tr.n);
         cJSON_AddNumberToObject(o, "seconds", secs);
-        j = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        printf("%s\n", j);
-        free(j);
+        krait_cli_print_json(o);
     }
     krait_cls_metrics_free(&mt);
     free(probs), free(held), free(fit), free(val), free(all), free(md.W), free(md.b), free(mu), free(sd), free(X), free(Xt);

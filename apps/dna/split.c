@@ -72,10 +72,7 @@ int dna_cmd_split(int argc, char **argv)
         cJSON_AddNumberToObject(o, "test", (double)n_test);
         cJSON_AddNumberToObject(o, "classes", cl.n);
         cJSON_AddNumberToObject(o, "seed", (double)c.seed);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
     free(tr), free(te), free(held);
     krait_dna_classes_free(&cl);

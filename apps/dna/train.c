@@ -125,14 +125,13 @@ static void ensemble_summary(train_ctx *t, krait_model *const *ms, int n, const 
     printf("train: ensemble of %d models in %s", n, out);
     if (isfinite(acc)) printf(": validation accuracy %.4f (mean of the members' probabilities)", acc);
     printf("\n");
-    if (json) {
-        cJSON_AddNumberToObject(o, "members", n);
-        cJSON_AddStringToObject(o, "out", out);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
+    if (!json) {
+        cJSON_Delete(o);
+        return;
     }
-    cJSON_Delete(o);
+    cJSON_AddNumberToObject(o, "members", n);
+    cJSON_AddStringToObject(o, "out", out);
+    krait_cli_print_json(o);
 }
 
 int dna_cmd_train(int argc, char **argv)

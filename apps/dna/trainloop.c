@@ -126,10 +126,7 @@ int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krai
         cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
         cJSON_AddNumberToObject(o, "seconds", secs);
         cJSON_AddStringToObject(o, "out", a->out);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
 done:
     krait_run_free(&lc.k);

@@ -44,13 +44,6 @@ static const char *positional(int argc, char **argv, const char *what, const cha
     return argv[2];
 }
 
-static void print_json(cJSON *o)
-{
-    char *j = cJSON_PrintUnformatted(o);
-    if (j) printf("%s\n", j);
-    free(j);
-    cJSON_Delete(o);
-}
 
 static int cmd_info(int argc, char **argv)
 {
@@ -91,7 +84,7 @@ static int cmd_info(int argc, char **argv)
         cJSON_AddNumberToObject(o, "bytes", (double)in.tensor_bytes);
         cJSON_AddStringToObject(o, "modality", f->modality);
         cJSON_AddStringToObject(o, "head", f->head);
-        print_json(o);
+        krait_cli_print_json(o);
     }
     return 0;
 }
@@ -146,7 +139,7 @@ static int cmd_convert(int argc, char **argv)
             cJSON_AddStringToObject(o, "dtype", krait_dtype_torch_name(t));
             cJSON_AddNumberToObject(o, "n_tensors", m->n_tensors);
             cJSON_AddNumberToObject(o, "tokenizer_files", tok);
-            print_json(o);
+            krait_cli_print_json(o);
         }
     }
     krait_model_free(m);
@@ -188,7 +181,7 @@ static int cmd_init(int argc, char **argv)
             cJSON_AddStringToObject(o, "out", out);
             cJSON_AddNumberToObject(o, "seed", (double)c.seed);
             cJSON_AddNumberToObject(o, "params", (double)m->n_params);
-            print_json(o);
+            krait_cli_print_json(o);
         }
     }
     krait_model_free(m);
@@ -303,7 +296,7 @@ static int cmd_logits(int argc, char **argv)
             }
         }
         if (out) printf("%s: %d positions x %d logits (fp32) written\n", out, L, V);
-        if (o) print_json(o);
+        if (o) krait_cli_print_json(o);
     }
     free(lg);
     free(ids);

@@ -234,10 +234,7 @@ int text_cmd_eval(int argc, char **argv)
                 cJSON_AddItemToArray(arr, e);
             }
         }
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
     krait_tokenizer_free(tok);
     krait_model_free(m);

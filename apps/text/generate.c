@@ -185,10 +185,7 @@ int text_cmd_generate(int argc, char **argv)
             cJSON_AddItemToArray(arr, cJSON_CreateString(t));
             free(t);
         }
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
     for (int i = 0; i < batch; i++) free(texts[i].buf);
     free(texts), free(outs), free(why), free(n_out), free(plen), free(prompts), free(ids), free(file_text);

@@ -333,10 +333,7 @@ int text_cmd_prepare(int argc0, char **argv0)
         cJSON_AddNumberToObject(o, "train_documents", (double)sp[0].docs);
         cJSON_AddNumberToObject(o, "val_documents", (double)sp[1].docs);
         cJSON_AddNumberToObject(o, "seconds", secs);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
     free(json);
     free(meta_path);

@@ -175,10 +175,7 @@ int cmd_detokenize(int argc, char **argv)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "text", s); /* a NUL in the text ends the string here */
         cJSON_AddNumberToObject(o, "bytes", (double)on);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
         free(s);
     } else if (on && fwrite(out, 1, on, stdout) != on) {
         krait_cli_die(1, "stdout: write error (%s)", strerror(errno));

@@ -276,10 +276,7 @@ int text_cmd_train(int argc, char **argv)
         cJSON_AddNumberToObject(o, "seconds", secs);
         cJSON_AddStringToObject(o, "out", out);
         if (!finished) cJSON_AddNumberToObject(o, "stopped_at", tr->opt->step);
-        char *j = cJSON_PrintUnformatted(o);
-        printf("%s\n", j);
-        free(j);
-        cJSON_Delete(o);
+        krait_cli_print_json(o);
     }
 done:
     krait_run_free(&r);
