@@ -1,5 +1,6 @@
 /* apps/dna/pretrain.c — `krait-dna pretrain`: a next-base language model on a genome (a FASTA or
- * FASTQ, any compression: every record's bases), as HyenaDNA and Caduceus pretrain before
+ * FASTQ, any compression: every record's bases; or any other input krait-dna reads, such as a
+ * classification TSV, whose labels are ignored), as HyenaDNA and Caduceus pretrain before
  * fine-tuning. A batch row is a window of seq_len + 1 bases at a uniformly random position
  * (windows stay inside one record; shorter records are skipped), reverse-complemented with
  * probability 1/2 (--rc-aug 0 turns that off), drawn with the trainer's data RNG (so --resume is
@@ -53,7 +54,7 @@ int dna_cmd_pretrain(int argc, char **argv)
     int rc_aug = 1;
     dna_inputs in = { 0 };
     krait_opt opts[] = {
-        { "--fasta", OPT_LIST, &fasta, "FILE", "genome FASTA/FASTQ (repeatable; plain, gzip or bgzip) (required)" },
+        { "--fasta", OPT_LIST, &fasta, "FILE", "sequences to learn: a genome FASTA/FASTQ (plain, gzip or bgzip), SAM/BAM or a TSV (labels ignored) (repeatable) (required)" },
         DNA_TRAIN_OPTS(&a),
         { "--seq-len", OPT_INT, &a.seq_len, "N", "override train.seq_len (the window)" },
         { "--rc-aug", OPT_INT, &rc_aug, "0|1", "reverse-complement half the windows (default 1)" },

@@ -47,6 +47,9 @@ cmp -s "$dir/s1/test.tsv" "$dir/s2/test.tsv" && ! cmp -s "$dir/s1/test.tsv" "$di
 "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$data/ce_small.fa" --out "$dir/lm" --steps 3 --json > "$dir/pt" 2>"$dir/e" &&
   [ -f "$dir/lm/model.safetensors" ] && [ "$(jget "$dir/pt" steps)" = 3 ] && ok "pretrain: 3 steps, model folder" ||
   { bad "pretrain"; cat "$dir/e" "$dir/pt"; }
+"$k" pretrain --config "$dir/tiny_lm.json" --fasta "$dir/s1/train.tsv" --fasta "$data/ce_small.fa" --out "$dir/lm_tsv" \
+  --steps 2 > /dev/null 2>"$dir/e" && grep -q "$(( $(tail -n +2 "$dir/s1/train.tsv" | wc -l) + $(grep -c '^>' "$data/ce_small.fa") )) records" "$dir/e" &&
+  ok "pretrain on a labelled TSV + a FASTA: every record read, labels ignored" || { bad "pretrain on a TSV"; cat "$dir/e"; }
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --init "$dir/lm" \
   --out "$dir/cls" --steps 4 --eval-every 2 --json > "$dir/tr" 2>"$dir/e" || { bad "train"; cat "$dir/e"; }
 grep -q "tensors copied" "$dir/e" && ok "train --init: $(grep -o '[0-9]* of [0-9]* tensors copied' "$dir/e")" || bad "--init copied nothing"
