@@ -16,6 +16,7 @@
 #include "dna_kmer.h"
 #include "dnaapp.h"
 #include "metrics.h"
+#include "plot.h"
 #include "rng.h"
 #include "train.h"
 
@@ -122,7 +123,7 @@ int dna_cmd_baseline(int argc, char **argv)
 {
     krait_str_list train = { 0 }, test = { 0 };
     int k = 6, epochs = 20;
-    const char *classes = NULL;
+    const char *classes = NULL, *output = NULL, *confusion = NULL;
     dna_inputs in = { 0 };
     krait_opt opts[] = {
         { "--train", OPT_LIST, &train, "SRC", "labelled training sequences (repeatable; CLASS=FILE)" },
@@ -130,15 +131,19 @@ int dna_cmd_baseline(int argc, char **argv)
         { "--k", OPT_INT, &k, "K", "k-mers of lengths 1..K (default 6)" },
         { "--epochs", OPT_INT, &epochs, "N", "passes over the training set per fit (default 20)" },
         { "--classes", OPT_STR, &classes, "A,B,...", "the class list (default: the training labels, sorted)" },
+        { "--output", OPT_STR, &output, "PRED.tsv", "the test predictions, as predict writes them (for compare)" },
+        { "--confusion", OPT_STR, &confusion, "FILE.svg", "the test confusion matrix as a picture" },
         DNA_INPUT_OPTS(&in),
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
-                    "usage: krait-dna baseline --train SRC... --test SRC... [--k 6] [--json]\n"
+                    "usage: krait-dna baseline --train SRC... --test SRC... [--k 6] [--output PRED.tsv] [--json]\n"
                     "k-mer spectrum (k = 1..K) + L2 logistic regression; prints eval's metrics on --test.");
     if (!train.n || !test.n) krait_cli_die(2, "baseline: --train and --test are required");
     if (k < 1 || k > 8 || epochs < 1) krait_cli_die(2, "baseline: --k must be in 1..8 and --epochs >= 1");
     double t0 = krait_now();
+    FILE *out = output ? fopen(output, "w") : NULL; /* before the work: a bad path fails at once */
+    if (output && !out) krait_cli_die(2, "%s: cannot write", output);
     dna_inputs_open(&in);
     krait_dna_set tr, te;
     krait_dna_set_init(&tr);
@@ -192,8 +197,19 @@ int dna_cmd_baseline(int argc, char **argv)
     float *probs = malloc(te.n * (size_t)cl.n * sizeof *probs);
     if (!probs) krait_cli_die(1, "out of memory");
     for (size_t i = 0; i < te.n; i++) softmax_row(probs + i * cl.n, &md, Xt + i * D);
+    if (out) {
+        dna_pred_header(out, &cl);
+        for (size_t i = 0; i < te.n; i++) dna_pred_row(out, te.name[i], &cl, probs + i * cl.n);
+        if (fclose(out) != 0) krait_cli_die(1, "%s: write failed", output);
+    }
     krait_cls_metrics mt;
     if ((st = krait_cls_metrics_compute(te.y, probs, (int)te.n, cl.n, &mt))) dna_die_status(st);
+    if (confusion) {
+        char title[300];
+        snprintf(title, sizeof title, "krait-dna baseline (k-mer 1..%d logistic regression) on %s", k, test.items[0]);
+        if ((st = krait_plot_confusion_svg(confusion, title, (const char *const *)cl.names, cl.n, mt.confusion)))
+            dna_die_status(st);
+    }
     double secs = krait_now() - t0;
     printf("baseline k-mer 1..%d logistic regression (l2 %g): %zu train, %zu test: accuracy %.4f, MCC %.4f, "
            "macro F1 %.4f", k, best_l2, tr.n, te.n, mt.accuracy, mt.mcc, mt.macro_f1);

@@ -55,6 +55,15 @@ void dna_free_models(krait_str_list *list);
 /* DIR/member-K (K from 1), malloc'd; NULL when out of memory. */
 char *dna_member_dir(const char *dir, int k);
 
+/* The predictions TSV of predict, eval --output and baseline --output: a header "id  predicted
+ * p_CLASS..." and one row per sequence (tab-separated). dna_pred_row returns the predicted
+ * class (the most probable, the first on ties). */
+#include <stdio.h>
+void dna_pred_header(FILE *f, const krait_dna_classes *cl);
+int dna_pred_row(FILE *f, const char *id, const krait_dna_classes *cl, const float *p);
+
+int dna_cmd_compare(int argc, char **argv);    /* compare.c */
+
 /* Exit with the status's code after a library error already logged. */
 void dna_die_status(krait_status s);
 

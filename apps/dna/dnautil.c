@@ -87,3 +87,22 @@ void dna_free_models(krait_str_list *list)
     for (int i = 0; i < list->n; i++) free((char *)list->items[i]);
     list->n = 0;
 }
+
+void dna_pred_header(FILE *f, const krait_dna_classes *cl)
+{
+    fprintf(f, "id\tpredicted");
+    for (int k = 0; k < cl->n; k++) fprintf(f, "\tp_%s", cl->names[k]);
+    fputc('\n', f);
+}
+
+int dna_pred_row(FILE *f, const char *id, const krait_dna_classes *cl, const float *p)
+{
+    int best = 0;
+    for (int c = 1; c < cl->n; c++)
+        if (p[c] > p[best]) best = c;
+    if (!f) return best;
+    fprintf(f, "%s\t%s", id, cl->names[best]);
+    for (int c = 0; c < cl->n; c++) fprintf(f, "\t%.6f", p[c]);
+    fputc('\n', f);
+    return best;
+}

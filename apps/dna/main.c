@@ -16,6 +16,8 @@ static const char *usage =
     "  predict  --model DIR --input SRC... [--output PRED.tsv]      id, class, per-class probabilities\n"
     "  eval     --model DIR --input SRC... [--json] [--confusion FILE.svg]   accuracy, MCC, F1, AUROC\n"
     "  baseline --train SRC... --test SRC... [--k K] [--json]       k-mer counts + logistic regression\n"
+    "  compare  --input SRC... --pred A.tsv --pred B.tsv [--json]   A vs B: accuracy difference, its\n"
+    "                                     95% bootstrap interval, McNemar's exact test\n"
     "\n"
     "SRC: a TSV (seq<TAB>label), FASTA/FASTQ (plain, gzip, bgzip), SAM/BAM/CRAM, or a BED file of\n"
     "regions with --genome; CLASS=FILE labels every record of FILE with CLASS (one file per class).\n"
@@ -32,6 +34,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "split")) return krait_cli_done(dna_cmd_split(argc, argv));
     if (!strcmp(cmd, "baseline")) return krait_cli_done(dna_cmd_baseline(argc, argv));
+    if (!strcmp(cmd, "compare")) return krait_cli_done(dna_cmd_compare(argc, argv));
     if (!strcmp(cmd, "pretrain")) return krait_cli_done(dna_cmd_pretrain(argc, argv));
     if (!strcmp(cmd, "train")) return krait_cli_done(dna_cmd_train(argc, argv));
     if (!strcmp(cmd, "predict") || !strcmp(cmd, "eval")) return krait_cli_done(dna_cmd_predict(argc, argv));

@@ -155,14 +155,7 @@ typedef struct out_ctx {
 static void emit(out_ctx *o, const char *name, const char *label, const float *p)
 {
     const int C = o->cl->n;
-    int best = 0;
-    for (int c = 1; c < C; c++)
-        if (p[c] > p[best]) best = c;
-    if (o->tsv) {
-        fprintf(o->tsv, "%s\t%s", name, o->cl->names[best]);
-        for (int c = 0; c < C; c++) fprintf(o->tsv, "\t%.6f", p[c]);
-        fputc('\n', o->tsv);
-    }
+    dna_pred_row(o->tsv, name, o->cl, p);
     if (!o->eval) return;
     int y = label ? krait_dna_classes_find(o->cl, label) : -1; /* checked before: labels are known */
     if (o->n == o->cap) {
@@ -266,9 +259,7 @@ int dna_cmd_predict(int argc, char **argv)
     if (output || !eval) {
         o.tsv = output ? fopen(output, "w") : stdout;
         if (!o.tsv) krait_cli_die(2, "%s: cannot write", output);
-        fprintf(o.tsv, "id\tpredicted");
-        for (int k = 0; k < cl.n; k++) fprintf(o.tsv, "\tp_%s", cl.names[k]);
-        fputc('\n', o.tsv);
+        dna_pred_header(o.tsv, &cl);
     }
     krait_dna_set blk;
     krait_dna_set_init(&blk);

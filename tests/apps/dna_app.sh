@@ -139,6 +139,44 @@ bad_input "ensemble with other classes" "classes (classes.txt) differ from those
 "$k" baseline --train "$dir/s1/train.tsv" --test "$dir/s1/test.tsv" --k 3 --epochs 3 --json > "$dir/bl" 2>"$dir/e" &&
   [ "$(jget "$dir/bl" n)" = 12 ] && grep -q '"model":"kmer-logreg"' "$dir/bl" && ok "baseline: $(head -1 "$dir/bl")" ||
   { bad "baseline"; cat "$dir/e" "$dir/bl"; }
+"$k" baseline --train "$dir/s1/train.tsv" --test "$dir/s1/test.tsv" --k 3 --epochs 3 --output "$dir/blp.tsv" \
+  --confusion "$dir/blcm.svg" --json > "$dir/bl2" 2>"$dir/e" || { bad "baseline --output"; cat "$dir/e"; }
+bacc=$(jget "$dir/bl2" accuracy)
+[ "$(head -1 "$dir/blp.tsv")" = "$(printf 'id\tpredicted\tp_0\tp_1')" ] && [ "$(wc -l < "$dir/blp.tsv")" = 13 ] &&
+  [ "$(cut -f1 "$dir/blp.tsv")" = "$(cut -f1 "$dir/pred.tsv")" ] && grep -q "<svg" "$dir/blcm.svg" &&
+  awk -F'\t' -v a="$bacc" 'NR == FNR { if (FNR > 1) y[FNR] = $2; next }
+    FNR > 1 { s = $3 + $4; if (s < 0.9999 || s > 1.0001) exit 1; if (($4 > $3) != ($2 == "1")) exit 1; r += $2 == y[FNR]; n++ }
+    END { exit !(n == 12 && r / n - a < 1e-9 && a - r / n < 1e-9) }' "$dir/s1/test.tsv" "$dir/blp.tsv" &&
+  ok "baseline --output: predict's TSV format and ids, argmax classes, its accuracy $bacc; --confusion SVG" ||
+  { bad "baseline --output"; head -3 "$dir/blp.tsv"; }
+
+# ---- compare: accuracies, bootstrap interval, McNemar on hand-made predictions --------------------
+"$k" compare --input "$dir/s1/test.tsv" --pred "$dir/pred.tsv" --pred "$dir/blp.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
+  awk -v a="$acc" -v b="$(jget "$dir/cmp" accuracy_a)" -v c="$bacc" -v d="$(jget "$dir/cmp" accuracy_b)" \
+    'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9 && c - d < 1e-9 && d - c < 1e-9) }' &&
+  ok "compare: predict vs baseline accuracies = eval's and baseline's ($acc, $bacc)" || { bad "compare"; cat "$dir/e" "$dir/cmp"; }
+"$k" compare --input "$dir/s1/test.tsv" --pred "$dir/pred.tsv" --pred "$dir/pred.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
+  [ "$(jget "$dir/cmp" difference)" = 0 ] && [ "$(jget "$dir/cmp" mcnemar_p)" = 1 ] && [ "$(jget "$dir/cmp" ci_low)" = 0 ] &&
+  [ "$(jget "$dir/cmp" ci_high)" = 0 ] && ok "compare: a model with itself: difference 0, interval [0, 0], p 1" ||
+  { bad "compare with itself"; cat "$dir/e" "$dir/cmp"; }
+# 10 rows of class 1: A right on all, B wrong on the first 5 (b = 5, c = 0): p = 2 / 2^5 = 0.0625
+{ printf 'seq\tlabel\n'; for i in 1 2 3 4 5 6 7 8 9 10; do printf 'ACGTACGT\t1\n'; done; } > "$dir/ten.tsv"
+awk 'BEGIN { print "id\tpredicted\tp_0\tp_1"; for (i = 2; i <= 11; i++) print "ten.tsv:" i "\t1\t0.1\t0.9" }' > "$dir/pa.tsv"
+awk 'BEGIN { print "id\tpredicted\tp_0\tp_1"; for (i = 2; i <= 11; i++) print "ten.tsv:" i "\t" (i <= 6 ? 0 : 1) "\t0.5\t0.5" }' > "$dir/pb.tsv"
+"$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/pb.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
+  [ "$(jget "$dir/cmp" mcnemar_p)" = 0.0625 ] && [ "$(jget "$dir/cmp" only_a)" = 5 ] && [ "$(jget "$dir/cmp" only_b)" = 0 ] &&
+  [ "$(jget "$dir/cmp" difference)" = 0.5 ] && awk -v l="$(jget "$dir/cmp" ci_low)" -v h="$(jget "$dir/cmp" ci_high)" \
+    'BEGIN { exit !(l >= 0.1 && l < 0.5 && h > 0.5 && h <= 0.9) }' &&
+  ok "compare: 5 of 10 rows only A: McNemar p 0.0625, difference 0.5, interval $(jget "$dir/cmp" ci_low)..$(jget "$dir/cmp" ci_high)" ||
+  { bad "compare hand-made"; cat "$dir/e" "$dir/cmp"; }
+head -6 "$dir/pa.tsv" > "$dir/short.tsv"
+bad_input "compare: fewer predictions than sequences" "short.tsv: 5 predictions, the input has 10 sequences" -- \
+  "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/short.tsv"
+sed 's/ten.tsv:4/ten.tsv:40/' "$dir/pa.tsv" > "$dir/order.tsv"
+bad_input "compare: predictions of other sequences" "order.tsv:4: id 'ten.tsv:40' where the input's sequence 3 is" -- \
+  "$k" compare --input "$dir/ten.tsv" --pred "$dir/order.tsv" --pred "$dir/pa.tsv"
+bad_input "compare: not a predictions TSV" "ten.tsv:1: not a predictions TSV" -- \
+  "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/ten.tsv"
 
 # ---- bad input -----------------------------------------------------------------------------------
 printf 'seq\tlabel\nACGT\t0\nACQT\t1\n' > "$dir/x.tsv"

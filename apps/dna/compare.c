@@ -1,0 +1,152 @@
+/* apps/dna/compare.c — `krait-dna compare`: are two classifiers' accuracies on the same labelled
+ * sequences really different? Reads the labelled input (--input, as eval does) and two
+ * predictions TSVs (predict/eval --output, baseline --output: id, predicted class, ...) in the
+ * input's order; ids are matched to the input's names (a path's folders are ignored, so
+ * "split/test.tsv:7" matches "/abs/split/test.tsv:7"). Prints both accuracies, their difference
+ * with a 95% paired-bootstrap interval (rows resampled with replacement, --bootstrap times,
+ * --seed), and McNemar's exact test on the rows where exactly one of the two is right: with b
+ * rows only A gets right and c only B, p = min(1, 2 P(X <= min(b, c))) for X ~ Binomial(b + c,
+ * 1/2) — the chance of a split at least this uneven if neither were better. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "dnaapp.h"
+#include "rng.h"
+
+/* The name with everything up to its last '/' dropped. */
+static const char *tail_of(const char *s)
+{
+    const char *t = strrchr(s, '/');
+    return t ? t + 1 : s;
+}
+
+/* right[i] = 1 when the predicted class on row i of path is set's label i. Exits 2 on a file
+ * that is not a predictions TSV of this input. */
+static void read_predictions(const char *path, const krait_dna_set *set, uint8_t *right)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) krait_cli_die(2, "%s: cannot open", path);
+    char *line = NULL;
+    size_t cap = 0, i = 0;
+    long lineno = 0;
+    ssize_t got;
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+        if (lineno == 1) {
+            if (strncmp(line, "id\tpredicted", 12) != 0)
+                krait_cli_die(2, "%s:1: not a predictions TSV (the header starts 'id<TAB>predicted')", path);
+            continue;
+        }
+        char *tab = strchr(line, '\t');
+        if (!tab) krait_cli_die(2, "%s:%ld: no predicted class (want id<TAB>predicted...)", path, lineno);
+        *tab = 0;
+        char *pred = tab + 1, *end = strchr(pred, '\t');
+        if (end) *end = 0;
+        if (i >= set->n) krait_cli_die(2, "%s:%ld: more rows than the input's %zu sequences", path, lineno, set->n);
+        if (strcmp(tail_of(line), tail_of(set->name[i])))
+            krait_cli_die(2, "%s:%ld: id '%s' where the input's sequence %zu is '%s' (predictions must be in the "
+                          "input's order)", path, lineno, line, i + 1, set->name[i]);
+        right[i] = !strcmp(pred, set->label[i]);
+        i++;
+    }
+    free(line);
+    if (ferror(f)) krait_cli_die(2, "%s: read error", path);
+    fclose(f);
+    if (i != set->n) krait_cli_die(2, "%s: %zu predictions, the input has %zu sequences", path, i, set->n);
+}
+
+/* McNemar's exact two-sided p for b and c discordant rows. */
+static double mcnemar_exact(long b, long c)
+{
+    long n = b + c, k = b < c ? b : c;
+    if (n == 0) return 1.0;
+    double tail = 0, lnf = lgamma((double)n + 1);
+    for (long i = 0; i <= k; i++)
+        tail += exp(lnf - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) - (double)n * log(2.0));
+    return fmin(1.0, 2 * tail);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int dna_cmd_compare(int argc, char **argv)
+{
+    krait_str_list inputs = { 0 }, preds = { 0 };
+    int boot = 10000;
+    dna_inputs in = { 0 };
+    krait_opt opts[] = {
+        { "--input", OPT_LIST, &inputs, "SRC", "the labelled sequences both predicted (repeatable) (required)" },
+        { "--pred", OPT_LIST, &preds, "PRED.tsv", "predictions of A, then of B (twice) (required)" },
+        { "--bootstrap", OPT_INT, &boot, "N", "paired bootstrap resamples for the interval (default 10000)" },
+        DNA_INPUT_OPTS(&in),
+    };
+    krait_common c;
+    krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
+                    "usage: krait-dna compare --input SRC... --pred A.tsv --pred B.tsv [--bootstrap N] [--seed N] [--json]\n"
+                    "Two classifiers on the same labelled sequences: accuracies, their difference with a 95%\n"
+                    "paired-bootstrap interval, and McNemar's exact test.");
+    if (!inputs.n || preds.n != 2) krait_cli_die(2, "compare: --input and exactly two --pred files are required");
+    if (boot < 100) krait_cli_die(2, "compare: --bootstrap must be >= 100");
+    dna_inputs_open(&in);
+    krait_dna_set set;
+    krait_dna_set_init(&set);
+    dna_load_sources(&set, &inputs, &in);
+    if (!set.n) krait_cli_die(2, "%s: no sequences", inputs.items[0]);
+    for (size_t i = 0; i < set.n; i++)
+        if (!set.label[i]) krait_cli_die(2, "%s: sequence '%s' has no label", inputs.items[0], set.name[i]);
+    const size_t n = set.n;
+    uint8_t *ra = malloc(n), *rb = malloc(n);
+    double *diffs = malloc((size_t)boot * sizeof *diffs);
+    if (!ra || !rb || !diffs) krait_cli_die(1, "out of memory");
+    read_predictions(preds.items[0], &set, ra);
+    read_predictions(preds.items[1], &set, rb);
+
+    long na = 0, nb = 0, only_a = 0, only_b = 0;
+    for (size_t i = 0; i < n; i++) na += ra[i], nb += rb[i], only_a += ra[i] && !rb[i], only_b += rb[i] && !ra[i];
+    const double acc_a = (double)na / (double)n, acc_b = (double)nb / (double)n, diff = acc_a - acc_b;
+    krait_rng rng;
+    krait_rng_init(&rng, c.seed);
+    for (int r = 0; r < boot; r++) {
+        long d = 0;
+        for (size_t j = 0; j < n; j++) {
+            size_t i = (size_t)(krait_rng_u64(&rng) % n);
+            d += (long)ra[i] - (long)rb[i];
+        }
+        diffs[r] = (double)d / (double)n;
+    }
+    qsort(diffs, (size_t)boot, sizeof *diffs, cmp_double);
+    const double lo = diffs[(size_t)floor(0.025 * boot)], hi = diffs[(size_t)ceil(0.975 * boot) - 1];
+    const double p = mcnemar_exact(only_a, only_b);
+
+    printf("A (%s): accuracy %.4f (%ld of %zu)\n", preds.items[0], acc_a, na, n);
+    printf("B (%s): accuracy %.4f (%ld of %zu)\n", preds.items[1], acc_b, nb, n);
+    printf("A - B: %+.4f, 95%% interval [%+.4f, %+.4f] (paired bootstrap, %d resamples, seed %llu)\n", diff, lo, hi,
+           boot, (unsigned long long)c.seed);
+    printf("rows only A gets right: %ld, only B: %ld; McNemar exact p = %.4f\n", only_a, only_b, p);
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n", (double)n);
+        cJSON_AddNumberToObject(o, "accuracy_a", acc_a);
+        cJSON_AddNumberToObject(o, "accuracy_b", acc_b);
+        cJSON_AddNumberToObject(o, "difference", diff);
+        cJSON_AddNumberToObject(o, "ci_low", lo);
+        cJSON_AddNumberToObject(o, "ci_high", hi);
+        cJSON_AddNumberToObject(o, "only_a", (double)only_a);
+        cJSON_AddNumberToObject(o, "only_b", (double)only_b);
+        cJSON_AddNumberToObject(o, "mcnemar_p", p);
+        cJSON_AddNumberToObject(o, "bootstrap", boot);
+        krait_cli_print_json(o);
+    }
+    free(ra), free(rb), free(diffs);
+    krait_dna_set_free(&set);
+    dna_inputs_close(&in);
+    return 0;
+}
