@@ -28,8 +28,7 @@ static int by_score(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Mann-Whitney AUROC of probs[:, 1] with average ranks for ties; NAN if a class is absent. */
-static double auroc(const int32_t *labels, const float *probs, int n)
+double krait_cls_auroc(const int32_t *labels, const float *probs, int n)
 {
     scored *v = malloc((size_t)n * sizeof *v);
     if (!v) return NAN;
@@ -93,7 +92,7 @@ krait_status krait_cls_metrics_compute(const int32_t *labels, const float *probs
     double den = sqrt((s * s - sum_pp) * (s * s - sum_tt));
     out->mcc = den > 0 ? (correct * s - sum_pt) / den : 0.0;
     out->macro_f1 = C ? f1 / C : NAN;
-    if (C == 2) out->auroc = auroc(labels, probs, n);
+    if (C == 2) out->auroc = krait_cls_auroc(labels, probs, n);
     return KRAIT_STATUS_OK;
 }
 

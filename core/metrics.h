@@ -28,6 +28,9 @@ typedef struct krait_cls_metrics {
 krait_status krait_cls_metrics_compute(const int32_t *labels, const float *probs, int n, int C,
                                        krait_cls_metrics *out);
 void krait_cls_metrics_free(krait_cls_metrics *mt);
+/* The Mann-Whitney AUROC of probs[:, 1] (probs (n, 2)) for labels 1 against the rest, ties at
+ * their average rank; NAN when one side is empty or out of memory. */
+double krait_cls_auroc(const int32_t *labels, const float *probs, int n);
 /* {"n","accuracy","mcc","macro_f1","auroc" (binary only),"classes","confusion"} as malloc'd JSON
  * text; class_names may be NULL (then "0", "1", ...). */
 char *krait_cls_metrics_json(const krait_cls_metrics *mt, const char *const *class_names);

@@ -6,7 +6,10 @@
  * with a 95% paired-bootstrap interval (rows resampled with replacement, --bootstrap times,
  * --seed), and McNemar's exact test on the rows where exactly one of the two is right: with b
  * rows only A gets right and c only B, p = min(1, 2 P(X <= min(b, c))) for X ~ Binomial(b + c,
- * 1/2) — the chance of a split at least this uneven if neither were better. */
+ * 1/2) — the chance of a split at least this uneven if neither were better. For two classes
+ * (both files' columns p_X p_Y, every label X or Y) the AUROCs of p_Y and their difference, with
+ * an interval from the same resamples, follow: a model can rank better without being more
+ * accurate at the 0.5 threshold. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "dnaapp.h"
+#include "metrics.h"
 #include "rng.h"
 
 /* The name with everything up to its last '/' dropped. */
@@ -24,9 +28,16 @@ static const char *tail_of(const char *s)
     return t ? t + 1 : s;
 }
 
-/* right[i] = 1 when the predicted class on row i of path is set's label i. Exits 2 on a file
- * that is not a predictions TSV of this input. */
-static void read_predictions(const char *path, const krait_dna_set *set, uint8_t *right)
+/* One predictions file: right[i] = 1 when row i's predicted class is the set's label i; for
+ * a two-class file (columns p_X p_Y), pos[i] = p_Y and classes "X\tY". */
+typedef struct pred_file {
+    uint8_t *right;
+    float *pos;
+    char classes[512];
+} pred_file;
+
+/* Exits 2 on a file that is not a predictions TSV of this input. */
+static void read_predictions(const char *path, const krait_dna_set *set, pred_file *pr)
 {
     FILE *f = fopen(path, "r");
     if (!f) krait_cli_die(2, "%s: cannot open", path);
@@ -40,18 +51,29 @@ static void read_predictions(const char *path, const krait_dna_set *set, uint8_t
         if (lineno == 1) {
             if (strncmp(line, "id\tpredicted", 12) != 0)
                 krait_cli_die(2, "%s:1: not a predictions TSV (the header starts 'id<TAB>predicted')", path);
+            const char *x = strstr(line, "\tp_"), *y = x ? strstr(x + 1, "\tp_") : NULL;
+            pr->classes[0] = 0;
+            if (x && y && !strstr(y + 1, "\tp_") && strlen(x) < sizeof pr->classes) /* two classes */
+                snprintf(pr->classes, sizeof pr->classes, "%.*s\t%s", (int)(y - x - 3), x + 3, y + 3);
             continue;
         }
         char *tab = strchr(line, '\t');
         if (!tab) krait_cli_die(2, "%s:%ld: no predicted class (want id<TAB>predicted...)", path, lineno);
         *tab = 0;
-        char *pred = tab + 1, *end = strchr(pred, '\t');
-        if (end) *end = 0;
+        char *pred = tab + 1, *end = strchr(pred, '\t'), *p1 = NULL;
+        if (end) *end = 0, p1 = strchr(end + 1, '\t');
+        if (pr->classes[0] && i < set->n) {
+            char *num_end = NULL;
+            double v = p1 ? strtod(p1 + 1, &num_end) : NAN;
+            if (!p1 || num_end == p1 + 1 || !(v >= 0 && v <= 1))
+                krait_cli_die(2, "%s:%ld: the second class's probability is missing or not in [0, 1]", path, lineno);
+            pr->pos[i] = (float)v;
+        }
         if (i >= set->n) krait_cli_die(2, "%s:%ld: more rows than the input's %zu sequences", path, lineno, set->n);
         if (strcmp(tail_of(line), tail_of(set->name[i])))
             krait_cli_die(2, "%s:%ld: id '%s' where the input's sequence %zu is '%s' (predictions must be in the "
                           "input's order)", path, lineno, line, i + 1, set->name[i]);
-        right[i] = !strcmp(pred, set->label[i]);
+        pr->right[i] = !strcmp(pred, set->label[i]);
         i++;
     }
     free(line);
@@ -75,6 +97,21 @@ static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* The 2.5% and 97.5% points of v (sorted here). */
+static void interval95(double *v, int n, double *lo, double *hi)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    *lo = v[(size_t)floor(0.025 * n)];
+    *hi = v[(size_t)ceil(0.975 * n) - 1];
+}
+
+/* AUROC of scores pos over rows idx (n of them) with labels y, through core/metrics. */
+static double auroc_of(const float *pos, const int32_t *y, const size_t *idx, size_t n, float *p2, int32_t *lab)
+{
+    for (size_t j = 0; j < n; j++) p2[2 * j] = 1 - pos[idx[j]], p2[2 * j + 1] = pos[idx[j]], lab[j] = y[idx[j]];
+    return krait_cls_auroc(lab, p2, (int)n);
 }
 
 int dna_cmd_compare(int argc, char **argv)
@@ -103,27 +140,52 @@ int dna_cmd_compare(int argc, char **argv)
     for (size_t i = 0; i < set.n; i++)
         if (!set.label[i]) krait_cli_die(2, "%s: sequence '%s' has no label", inputs.items[0], set.name[i]);
     const size_t n = set.n;
-    uint8_t *ra = malloc(n), *rb = malloc(n);
-    double *diffs = malloc((size_t)boot * sizeof *diffs);
-    if (!ra || !rb || !diffs) krait_cli_die(1, "out of memory");
-    read_predictions(preds.items[0], &set, ra);
-    read_predictions(preds.items[1], &set, rb);
+    pred_file a = { malloc(n), malloc(n * sizeof(float)), "" }, b = { malloc(n), malloc(n * sizeof(float)), "" };
+    double *diffs = malloc((size_t)boot * sizeof *diffs), *adiffs = malloc((size_t)boot * sizeof *adiffs);
+    size_t *idx = malloc(n * sizeof *idx);
+    int32_t *y = malloc(n * sizeof *y), *lab = malloc(n * sizeof *lab);
+    float *p2 = malloc(2 * n * sizeof *p2);
+    if (!a.right || !a.pos || !b.right || !b.pos || !diffs || !adiffs || !idx || !y || !lab || !p2)
+        krait_cli_die(1, "out of memory");
+    read_predictions(preds.items[0], &set, &a);
+    read_predictions(preds.items[1], &set, &b);
+    const uint8_t *ra = a.right, *rb = b.right;
+    /* AUROC when both files have the same two classes and every label is one of them */
+    int binary = a.classes[0] && !strcmp(a.classes, b.classes);
+    const char *second = binary ? strchr(a.classes, '\t') + 1 : NULL;
+    for (size_t i = 0; binary && i < n; i++) {
+        size_t first_len = (size_t)(second - 1 - a.classes);
+        int is_first = strlen(set.label[i]) == first_len && !strncmp(set.label[i], a.classes, first_len);
+        y[i] = !strcmp(set.label[i], second);
+        if (!is_first && !y[i]) binary = 0;
+    }
 
     long na = 0, nb = 0, only_a = 0, only_b = 0;
     for (size_t i = 0; i < n; i++) na += ra[i], nb += rb[i], only_a += ra[i] && !rb[i], only_b += rb[i] && !ra[i];
     const double acc_a = (double)na / (double)n, acc_b = (double)nb / (double)n, diff = acc_a - acc_b;
+    double auc_a = NAN, auc_b = NAN, alo = NAN, ahi = NAN;
+    if (binary) {
+        for (size_t i = 0; i < n; i++) idx[i] = i;
+        auc_a = auroc_of(a.pos, y, idx, n, p2, lab), auc_b = auroc_of(b.pos, y, idx, n, p2, lab);
+    }
     krait_rng rng;
     krait_rng_init(&rng, c.seed);
+    int nauc = 0; /* resamples with both classes */
     for (int r = 0; r < boot; r++) {
         long d = 0;
         for (size_t j = 0; j < n; j++) {
-            size_t i = (size_t)(krait_rng_u64(&rng) % n);
+            size_t i = idx[j] = (size_t)(krait_rng_u64(&rng) % n);
             d += (long)ra[i] - (long)rb[i];
         }
         diffs[r] = (double)d / (double)n;
+        if (!binary) continue;
+        double da = auroc_of(a.pos, y, idx, n, p2, lab) - auroc_of(b.pos, y, idx, n, p2, lab);
+        if (isfinite(da)) adiffs[nauc++] = da;
     }
-    qsort(diffs, (size_t)boot, sizeof *diffs, cmp_double);
-    const double lo = diffs[(size_t)floor(0.025 * boot)], hi = diffs[(size_t)ceil(0.975 * boot) - 1];
+    double lo, hi;
+    interval95(diffs, boot, &lo, &hi);
+    if (binary && isfinite(auc_a) && isfinite(auc_b) && nauc >= 100) interval95(adiffs, nauc, &alo, &ahi);
+    else binary = 0;
     const double p = mcnemar_exact(only_a, only_b);
 
     printf("A (%s): accuracy %.4f (%ld of %zu)\n", preds.items[0], acc_a, na, n);
@@ -131,6 +193,9 @@ int dna_cmd_compare(int argc, char **argv)
     printf("A - B: %+.4f, 95%% interval [%+.4f, %+.4f] (paired bootstrap, %d resamples, seed %llu)\n", diff, lo, hi,
            boot, (unsigned long long)c.seed);
     printf("rows only A gets right: %ld, only B: %ld; McNemar exact p = %.4f\n", only_a, only_b, p);
+    if (binary)
+        printf("AUROC (p_%s): A %.4f, B %.4f; A - B: %+.4f, 95%% interval [%+.4f, %+.4f] (same resamples)\n", second,
+               auc_a, auc_b, auc_a - auc_b, alo, ahi);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "n", (double)n);
@@ -143,9 +208,16 @@ int dna_cmd_compare(int argc, char **argv)
         cJSON_AddNumberToObject(o, "only_b", (double)only_b);
         cJSON_AddNumberToObject(o, "mcnemar_p", p);
         cJSON_AddNumberToObject(o, "bootstrap", boot);
+        if (binary) {
+            cJSON_AddNumberToObject(o, "auroc_a", auc_a);
+            cJSON_AddNumberToObject(o, "auroc_b", auc_b);
+            cJSON_AddNumberToObject(o, "auroc_ci_low", alo);
+            cJSON_AddNumberToObject(o, "auroc_ci_high", ahi);
+        }
         krait_cli_print_json(o);
     }
-    free(ra), free(rb), free(diffs);
+    free(a.right), free(a.pos), free(b.right), free(b.pos), free(diffs), free(adiffs), free(idx), free(y), free(lab);
+    free(p2);
     krait_dna_set_free(&set);
     dna_inputs_close(&in);
     return 0;

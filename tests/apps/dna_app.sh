@@ -155,9 +155,14 @@ bacc=$(jget "$dir/bl2" accuracy)
   awk -v a="$acc" -v b="$(jget "$dir/cmp" accuracy_a)" -v c="$bacc" -v d="$(jget "$dir/cmp" accuracy_b)" \
     'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9 && c - d < 1e-9 && d - c < 1e-9) }' &&
   ok "compare: predict vs baseline accuracies = eval's and baseline's ($acc, $bacc)" || { bad "compare"; cat "$dir/e" "$dir/cmp"; }
+awk -v a="$(jget "$dir/ev" auroc)" -v b="$(jget "$dir/cmp" auroc_a)" -v c="$(jget "$dir/bl2" auroc)" -v d="$(jget "$dir/cmp" auroc_b)" \
+  -v l="$(jget "$dir/cmp" auroc_ci_low)" -v h="$(jget "$dir/cmp" auroc_ci_high)" \
+  'BEGIN { exit !(a != "" && c != "" && a - b < 1e-6 && b - a < 1e-6 && c - d < 1e-6 && d - c < 1e-6 && l <= b - d && b - d <= h) }' &&
+  ok "compare: AUROCs = eval's and baseline's, their difference inside its interval" || { bad "compare AUROC"; cat "$dir/cmp"; }
 "$k" compare --input "$dir/s1/test.tsv" --pred "$dir/pred.tsv" --pred "$dir/pred.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
   [ "$(jget "$dir/cmp" difference)" = 0 ] && [ "$(jget "$dir/cmp" mcnemar_p)" = 1 ] && [ "$(jget "$dir/cmp" ci_low)" = 0 ] &&
-  [ "$(jget "$dir/cmp" ci_high)" = 0 ] && ok "compare: a model with itself: difference 0, interval [0, 0], p 1" ||
+  [ "$(jget "$dir/cmp" ci_high)" = 0 ] && [ "$(jget "$dir/cmp" auroc_ci_low)" = 0 ] && [ "$(jget "$dir/cmp" auroc_ci_high)" = 0 ] &&
+  ok "compare: a model with itself: difference 0, intervals [0, 0], p 1" ||
   { bad "compare with itself"; cat "$dir/e" "$dir/cmp"; }
 # 10 rows of class 1: A right on all, B wrong on the first 5 (b = 5, c = 0): p = 2 / 2^5 = 0.0625
 { printf 'seq\tlabel\n'; for i in 1 2 3 4 5 6 7 8 9 10; do printf 'ACGTACGT\t1\n'; done; } > "$dir/ten.tsv"
@@ -165,7 +170,7 @@ awk 'BEGIN { print "id\tpredicted\tp_0\tp_1"; for (i = 2; i <= 11; i++) print "t
 awk 'BEGIN { print "id\tpredicted\tp_0\tp_1"; for (i = 2; i <= 11; i++) print "ten.tsv:" i "\t" (i <= 6 ? 0 : 1) "\t0.5\t0.5" }' > "$dir/pb.tsv"
 "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/pb.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
   [ "$(jget "$dir/cmp" mcnemar_p)" = 0.0625 ] && [ "$(jget "$dir/cmp" only_a)" = 5 ] && [ "$(jget "$dir/cmp" only_b)" = 0 ] &&
-  [ "$(jget "$dir/cmp" difference)" = 0.5 ] && awk -v l="$(jget "$dir/cmp" ci_low)" -v h="$(jget "$dir/cmp" ci_high)" \
+  [ "$(jget "$dir/cmp" difference)" = 0.5 ] && ! grep -q auroc "$dir/cmp" && awk -v l="$(jget "$dir/cmp" ci_low)" -v h="$(jget "$dir/cmp" ci_high)" \
     'BEGIN { exit !(l >= 0.1 && l < 0.5 && h > 0.5 && h <= 0.9) }' &&
   ok "compare: 5 of 10 rows only A: McNemar p 0.0625, difference 0.5, interval $(jget "$dir/cmp" ci_low)..$(jget "$dir/cmp" ci_high)" ||
   { bad "compare hand-made"; cat "$dir/e" "$dir/cmp"; }
@@ -175,6 +180,9 @@ bad_input "compare: fewer predictions than sequences" "short.tsv: 5 predictions,
 sed 's/ten.tsv:4/ten.tsv:40/' "$dir/pa.tsv" > "$dir/order.tsv"
 bad_input "compare: predictions of other sequences" "order.tsv:4: id 'ten.tsv:40' where the input's sequence 3 is" -- \
   "$k" compare --input "$dir/ten.tsv" --pred "$dir/order.tsv" --pred "$dir/pa.tsv"
+sed '5s/0.9$/x/' "$dir/pa.tsv" > "$dir/nan.tsv"
+bad_input "compare: a probability that is not a number" "nan.tsv:5: the second class's probability is missing or not in [0, 1]" -- \
+  "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/nan.tsv"
 bad_input "compare: not a predictions TSV" "ten.tsv:1: not a predictions TSV" -- \
   "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/ten.tsv"
 
