@@ -19,7 +19,7 @@ static int argmax(const float *p, int C)
 
 typedef struct scored {
     float score;
-    int positive;
+    int32_t row;
 } scored;
 
 static int by_score(const void *a, const void *b)
@@ -28,31 +28,51 @@ static int by_score(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double krait_cls_auroc(const int32_t *labels, const float *probs, int n)
+int32_t *krait_cls_score_order(const float *score, int n)
 {
     scored *v = malloc((size_t)n * sizeof *v);
-    if (!v) return NAN;
-    long npos = 0;
-    for (int i = 0; i < n; i++) {
-        v[i].score = probs[(size_t)i * 2 + 1];
-        v[i].positive = labels[i] == 1;
-        npos += v[i].positive;
-    }
-    long nneg = n - npos;
-    double auc = NAN;
-    if (npos > 0 && nneg > 0) {
+    int32_t *order = malloc((size_t)n * sizeof *order);
+    if (v && order) {
+        for (int i = 0; i < n; i++) v[i].score = score[i], v[i].row = i;
         qsort(v, (size_t)n, sizeof *v, by_score);
-        double rank_sum = 0;
-        for (int i = 0; i < n;) {
-            int j = i;
-            long pos = 0;
-            while (j < n && v[j].score == v[i].score) pos += v[j++].positive;
-            rank_sum += pos * (0.5 * (i + 1 + j)); /* ranks i+1 .. j averaged */
-            i = j;
-        }
-        auc = (rank_sum - 0.5 * npos * (npos + 1)) / ((double)npos * nneg);
+        for (int i = 0; i < n; i++) order[i] = v[i].row;
+    } else {
+        free(order), order = NULL;
     }
     free(v);
+    return order;
+}
+
+/* Over groups of equal score, lowest first: each positive beats the negatives below its group
+ * and ties (half) with those in it — the Mann-Whitney count with average ranks for ties. */
+double krait_cls_auroc_weighted(const int32_t *labels, const float *score, const uint32_t *weight,
+                                const int32_t *order, int n)
+{
+    double below = 0, wins = 0, wpos = 0, wneg = 0;
+    for (int i = 0; i < n;) {
+        double pos = 0, neg = 0;
+        int j = i;
+        for (; j < n && score[order[j]] == score[order[i]]; j++) {
+            const int32_t r = order[j];
+            const double w = weight ? weight[r] : 1.0;
+            if (labels[r] == 1) pos += w;
+            else neg += w;
+        }
+        wins += pos * (below + 0.5 * neg);
+        below += neg, wpos += pos, wneg += neg;
+        i = j;
+    }
+    return wpos > 0 && wneg > 0 ? wins / (wpos * wneg) : NAN;
+}
+
+double krait_cls_auroc(const int32_t *labels, const float *probs, int n)
+{
+    float *score = n > 0 ? malloc((size_t)n * sizeof *score) : NULL;
+    if (!score) return NAN;
+    for (int i = 0; i < n; i++) score[i] = probs[(size_t)i * 2 + 1];
+    int32_t *order = krait_cls_score_order(score, n);
+    double auc = order ? krait_cls_auroc_weighted(labels, score, NULL, order, n) : NAN;
+    free(order), free(score);
     return auc;
 }
 

@@ -31,6 +31,12 @@ void krait_cls_metrics_free(krait_cls_metrics *mt);
 /* The Mann-Whitney AUROC of probs[:, 1] (probs (n, 2)) for labels 1 against the rest, ties at
  * their average rank; NAN when one side is empty or out of memory. */
 double krait_cls_auroc(const int32_t *labels, const float *probs, int n);
+/* The same for scores score (n) with row i counted weight[i] times (NULL: once each), given
+ * order: the rows by ascending score (krait_cls_score_order, malloc'd; NULL when out of
+ * memory). A bootstrap sorts once and resamples by weights, O(n) per resample. */
+int32_t *krait_cls_score_order(const float *score, int n);
+double krait_cls_auroc_weighted(const int32_t *labels, const float *score, const uint32_t *weight,
+                                const int32_t *order, int n);
 /* {"n","accuracy","mcc","macro_f1","auroc" (binary only),"classes","confusion"} as malloc'd JSON
  * text; class_names may be NULL (then "0", "1", ...). */
 char *krait_cls_metrics_json(const krait_cls_metrics *mt, const char *const *class_names);

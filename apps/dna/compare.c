@@ -29,11 +29,12 @@ static const char *tail_of(const char *s)
 }
 
 /* One predictions file: right[i] = 1 when row i's predicted class is the set's label i; for
- * a two-class file (columns p_X p_Y), pos[i] = p_Y and classes "X\tY". */
+ * a two-class file (columns p_X p_Y: two = 1, cls = X, Y), pos[i] = p_Y. */
 typedef struct pred_file {
     uint8_t *right;
     float *pos;
-    char classes[512];
+    int two;
+    char cls[2][256];
 } pred_file;
 
 /* Exits 2 on a file that is not a predictions TSV of this input. */
@@ -52,9 +53,11 @@ static void read_predictions(const char *path, const krait_dna_set *set, pred_fi
             if (strncmp(line, "id\tpredicted", 12) != 0)
                 krait_cli_die(2, "%s:1: not a predictions TSV (the header starts 'id<TAB>predicted')", path);
             const char *x = strstr(line, "\tp_"), *y = x ? strstr(x + 1, "\tp_") : NULL;
-            pr->classes[0] = 0;
-            if (x && y && !strstr(y + 1, "\tp_") && strlen(x) < sizeof pr->classes) /* two classes */
-                snprintf(pr->classes, sizeof pr->classes, "%.*s\t%s", (int)(y - x - 3), x + 3, y + 3);
+            pr->two = x && y && !strstr(y + 1, "\tp_") && y - x - 3 < 256 && strlen(y + 3) < 256;
+            if (pr->two) {
+                snprintf(pr->cls[0], sizeof pr->cls[0], "%.*s", (int)(y - x - 3), x + 3);
+                snprintf(pr->cls[1], sizeof pr->cls[1], "%s", y + 3);
+            }
             continue;
         }
         char *tab = strchr(line, '\t');
@@ -62,7 +65,7 @@ static void read_predictions(const char *path, const krait_dna_set *set, pred_fi
         *tab = 0;
         char *pred = tab + 1, *end = strchr(pred, '\t'), *p1 = NULL;
         if (end) *end = 0, p1 = strchr(end + 1, '\t');
-        if (pr->classes[0] && i < set->n) {
+        if (pr->two && i < set->n) {
             char *num_end = NULL;
             double v = p1 ? strtod(p1 + 1, &num_end) : NAN;
             if (!p1 || num_end == p1 + 1 || !(v >= 0 && v <= 1))
@@ -107,13 +110,6 @@ static void interval95(double *v, int n, double *lo, double *hi)
     *hi = v[(size_t)ceil(0.975 * n) - 1];
 }
 
-/* AUROC of scores pos over rows idx (n of them) with labels y, through core/metrics. */
-static double auroc_of(const float *pos, const int32_t *y, const size_t *idx, size_t n, float *p2, int32_t *lab)
-{
-    for (size_t j = 0; j < n; j++) p2[2 * j] = 1 - pos[idx[j]], p2[2 * j + 1] = pos[idx[j]], lab[j] = y[idx[j]];
-    return krait_cls_auroc(lab, p2, (int)n);
-}
-
 int dna_cmd_compare(int argc, char **argv)
 {
     krait_str_list inputs = { 0 }, preds = { 0 };
@@ -140,46 +136,48 @@ int dna_cmd_compare(int argc, char **argv)
     for (size_t i = 0; i < set.n; i++)
         if (!set.label[i]) krait_cli_die(2, "%s: sequence '%s' has no label", inputs.items[0], set.name[i]);
     const size_t n = set.n;
-    pred_file a = { malloc(n), malloc(n * sizeof(float)), "" }, b = { malloc(n), malloc(n * sizeof(float)), "" };
+    pred_file a = { .right = malloc(n), .pos = malloc(n * sizeof(float)) };
+    pred_file b = { .right = malloc(n), .pos = malloc(n * sizeof(float)) };
     double *diffs = malloc((size_t)boot * sizeof *diffs), *adiffs = malloc((size_t)boot * sizeof *adiffs);
-    size_t *idx = malloc(n * sizeof *idx);
-    int32_t *y = malloc(n * sizeof *y), *lab = malloc(n * sizeof *lab);
-    float *p2 = malloc(2 * n * sizeof *p2);
-    if (!a.right || !a.pos || !b.right || !b.pos || !diffs || !adiffs || !idx || !y || !lab || !p2)
-        krait_cli_die(1, "out of memory");
+    uint32_t *w = malloc(n * sizeof *w);
+    int32_t *y = malloc(n * sizeof *y);
+    if (!a.right || !a.pos || !b.right || !b.pos || !diffs || !adiffs || !w || !y) krait_cli_die(1, "out of memory");
     read_predictions(preds.items[0], &set, &a);
     read_predictions(preds.items[1], &set, &b);
     const uint8_t *ra = a.right, *rb = b.right;
     /* AUROC when both files have the same two classes and every label is one of them */
-    int binary = a.classes[0] && !strcmp(a.classes, b.classes);
-    const char *second = binary ? strchr(a.classes, '\t') + 1 : NULL;
+    int binary = a.two && b.two && !strcmp(a.cls[0], b.cls[0]) && !strcmp(a.cls[1], b.cls[1]);
+    const char *second = a.cls[1];
     for (size_t i = 0; binary && i < n; i++) {
-        size_t first_len = (size_t)(second - 1 - a.classes);
-        int is_first = strlen(set.label[i]) == first_len && !strncmp(set.label[i], a.classes, first_len);
         y[i] = !strcmp(set.label[i], second);
-        if (!is_first && !y[i]) binary = 0;
+        if (!y[i] && strcmp(set.label[i], a.cls[0])) binary = 0;
     }
+    int32_t *oa = binary ? krait_cls_score_order(a.pos, (int)n) : NULL;
+    int32_t *ob = binary ? krait_cls_score_order(b.pos, (int)n) : NULL;
+    if (binary && (!oa || !ob)) krait_cli_die(1, "out of memory");
 
     long na = 0, nb = 0, only_a = 0, only_b = 0;
     for (size_t i = 0; i < n; i++) na += ra[i], nb += rb[i], only_a += ra[i] && !rb[i], only_b += rb[i] && !ra[i];
     const double acc_a = (double)na / (double)n, acc_b = (double)nb / (double)n, diff = acc_a - acc_b;
     double auc_a = NAN, auc_b = NAN, alo = NAN, ahi = NAN;
     if (binary) {
-        for (size_t i = 0; i < n; i++) idx[i] = i;
-        auc_a = auroc_of(a.pos, y, idx, n, p2, lab), auc_b = auroc_of(b.pos, y, idx, n, p2, lab);
+        auc_a = krait_cls_auroc_weighted(y, a.pos, NULL, oa, (int)n);
+        auc_b = krait_cls_auroc_weighted(y, b.pos, NULL, ob, (int)n);
     }
     krait_rng rng;
     krait_rng_init(&rng, c.seed);
     int nauc = 0; /* resamples with both classes */
-    for (int r = 0; r < boot; r++) {
+    for (int r = 0; r < boot; r++) { /* a resample: row i drawn w[i] times */
         long d = 0;
+        memset(w, 0, n * sizeof *w);
         for (size_t j = 0; j < n; j++) {
-            size_t i = idx[j] = (size_t)(krait_rng_u64(&rng) % n);
+            size_t i = (size_t)(krait_rng_u64(&rng) % n);
+            w[i]++;
             d += (long)ra[i] - (long)rb[i];
         }
         diffs[r] = (double)d / (double)n;
         if (!binary) continue;
-        double da = auroc_of(a.pos, y, idx, n, p2, lab) - auroc_of(b.pos, y, idx, n, p2, lab);
+        double da = krait_cls_auroc_weighted(y, a.pos, w, oa, (int)n) - krait_cls_auroc_weighted(y, b.pos, w, ob, (int)n);
         if (isfinite(da)) adiffs[nauc++] = da;
     }
     double lo, hi;
@@ -216,8 +214,7 @@ int dna_cmd_compare(int argc, char **argv)
         }
         krait_cli_print_json(o);
     }
-    free(a.right), free(a.pos), free(b.right), free(b.pos), free(diffs), free(adiffs), free(idx), free(y), free(lab);
-    free(p2);
+    free(a.right), free(a.pos), free(b.right), free(b.pos), free(diffs), free(adiffs), free(w), free(y), free(oa), free(ob);
     krait_dna_set_free(&set);
     dna_inputs_close(&in);
     return 0;

@@ -468,6 +468,19 @@ static void metrics(void)
     tu_check(fabs(mt.mcc - 3 / sqrt(24.0)) < 1e-12, "mcc %g (3/sqrt(24))", mt.mcc);
     tu_check(fabs(mt.macro_f1 - (6.0 / 7 + 2.0 / 3) / 2) < 1e-12, "macro F1 %g", mt.macro_f1);
     tu_check(fabs(mt.auroc - 5.5 / 6) < 1e-12, "AUROC %g (5.5/6, one tie)", mt.auroc);
+    /* weights = repeated rows: the rows above with weights 1 2 1 0 1 == the rows 0 1 1 2 4 (a tie at 0.6:
+     * positives 0.7 and 0.6 over negatives 0.2, 0.6, 0.6 -> (3 + 1 + 2 x 0.5) / 6) */
+    const float score[5] = { 0.2f, 0.6f, 0.7f, 0.9f, 0.6f };
+    const uint32_t wt[5] = { 1, 2, 1, 0, 1 };
+    const int32_t rep[5] = { 0, 1, 1, 2, 4 };
+    int32_t rl[5];
+    float rp[10];
+    for (int i = 0; i < 5; i++) rl[i] = labels[rep[i]], rp[2 * i] = 1 - score[rep[i]], rp[2 * i + 1] = score[rep[i]];
+    int32_t *order = krait_cls_score_order(score, 5);
+    double aw = order ? krait_cls_auroc_weighted(labels, score, wt, order, 5) : NAN, ar = krait_cls_auroc(rl, rp, 5);
+    tu_check(fabs(aw - ar) < 1e-12 && fabs(ar - 5.0 / 6) < 1e-12, "weighted AUROC %g == AUROC of the repeated rows %g (5/6)",
+             aw, ar);
+    free(order);
     char *json = krait_cls_metrics_json(&mt, NULL);
     tu_check(json && strstr(json, "\"confusion\":[[1,1],[0,3]]"), "json %s", json ? json : "(null)");
     free(json);
