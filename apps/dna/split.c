@@ -3,7 +3,10 @@
  * A C G T N upper case, rows in input order). The held-out part takes round(fraction x count)
  * rows of each class, chosen by a Fisher-Yates shuffle of that class's rows with krait_rng
  * seeded by (--seed, class index): the same input, fraction and seed give the same files on
- * every machine (dna_set.h). The README's benchmark splits use the default seed 1 and 0.2. */
+ * every machine (dna_set.h). The README's benchmark splits use the default seed 1 and 0.2.
+ * --folds K --fold I (1..K) holds out fold I of a stratified K-fold partition made from the same
+ * shuffles instead: the K test files are disjoint and cover every row (cross-validation), and
+ * fold 1 of 5 is the default 0.2 split. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,20 +35,30 @@ int dna_cmd_split(int argc, char **argv)
 {
     krait_str_list inputs = { 0 };
     const char *out = NULL;
-    double fraction = 0.2;
+    double fraction = -1; /* -1: not given (0.2, or --folds) */
+    int folds = 0, fold = 0;
     dna_inputs in = { 0 };
     krait_opt opts[] = {
         { "--input", OPT_LIST, &inputs, "SRC", "labelled sequences (repeatable; CLASS=FILE for one file per class)" },
         { "--out", OPT_STR, &out, "DIR", "writes DIR/train.tsv and DIR/test.tsv" },
         { "--fraction", OPT_DOUBLE, &fraction, "F", "held-out (test) fraction of each class (default 0.2)" },
+        { "--folds", OPT_INT, &folds, "K", "K-fold cross-validation: hold out fold --fold of K instead" },
+        { "--fold", OPT_INT, &fold, "I", "which fold to hold out, 1..K (with --folds)" },
         DNA_INPUT_OPTS(&in),
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
-                    "usage: krait-dna split --input SRC... --out DIR [--fraction 0.2] [--seed 1]\n"
+                    "usage: krait-dna split --input SRC... --out DIR [--fraction 0.2 | --folds K --fold I] [--seed 1]\n"
                     "A seeded stratified split: OUT/train.tsv and OUT/test.tsv.");
     if (!inputs.n || !out) krait_cli_die(2, "split: --input and --out are required");
-    if (!(fraction > 0 && fraction < 1)) krait_cli_die(2, "split: --fraction must be in (0, 1)");
+    if (folds || fold) {
+        if (fraction != -1) krait_cli_die(2, "split: --fraction and --folds exclude each other");
+        if (folds < 2 || fold < 1 || fold > folds)
+            krait_cli_die(2, "split: --folds K needs K >= 2 and --fold I with 1 <= I <= K (got %d of %d)", fold, folds);
+    } else if (fraction == -1) {
+        fraction = 0.2;
+    }
+    if (!folds && !(fraction > 0 && fraction < 1)) krait_cli_die(2, "split: --fraction must be in (0, 1)");
     dna_inputs_open(&in);
     krait_dna_set s;
     krait_dna_set_init(&s);
@@ -56,15 +69,18 @@ int dna_cmd_split(int argc, char **argv)
     if (st) dna_die_status(st);
     uint8_t *held = malloc(s.n);
     if (!held) krait_cli_die(1, "out of memory");
-    krait_dna_split(held, s.y, s.n, fraction, c.seed);
+    if (folds) krait_dna_fold(held, s.y, s.n, folds, fold - 1, c.seed);
+    else krait_dna_split(held, s.y, s.n, fraction, c.seed);
     if (krait_fs_mkdirs(out)) krait_cli_die(2, "%s: cannot create the folder", out);
     char *tr = krait_fs_join(out, "train.tsv"), *te = krait_fs_join(out, "test.tsv");
     write_part(tr, &s, held, 0);
     write_part(te, &s, held, 1);
     size_t n_test = 0;
     for (size_t i = 0; i < s.n; i++) n_test += held[i];
-    printf("split %zu sequences (%d classes, seed %llu): %zu in %s, %zu in %s\n", s.n, cl.n,
-           (unsigned long long)c.seed, s.n - n_test, tr, n_test, te);
+    char how[48] = "";
+    if (folds) snprintf(how, sizeof how, ", fold %d of %d", fold, folds);
+    printf("split %zu sequences (%d classes, seed %llu%s): %zu in %s, %zu in %s\n", s.n, cl.n,
+           (unsigned long long)c.seed, how, s.n - n_test, tr, n_test, te);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "n", (double)s.n);
@@ -72,6 +88,10 @@ int dna_cmd_split(int argc, char **argv)
         cJSON_AddNumberToObject(o, "test", (double)n_test);
         cJSON_AddNumberToObject(o, "classes", cl.n);
         cJSON_AddNumberToObject(o, "seed", (double)c.seed);
+        if (folds) {
+            cJSON_AddNumberToObject(o, "folds", folds);
+            cJSON_AddNumberToObject(o, "fold", fold);
+        }
         krait_cli_print_json(o);
     }
     free(tr), free(te), free(held);

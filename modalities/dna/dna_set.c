@@ -256,7 +256,13 @@ krait_status krait_dna_set_map(krait_dna_set *s, const krait_dna_classes *c, int
 }
 
 /* ---- split ---------------------------------------------------------------------------------------- */
-void krait_dna_split(uint8_t *held_out, const int32_t *labels, size_t n, double fraction, uint64_t seed)
+/* Fold f of K of m shuffled rows: positions [round(f m / K), round((f + 1) m / K)), in integers. */
+static size_t fold_at(size_t m, int f, int K) { return ((size_t)f * m * 2 + (size_t)K) / (2 * (size_t)K); }
+
+/* Each class's rows are shuffled (Fisher-Yates, krait_rng stream (seed, class)); held out are
+ * positions [0, round(fraction m)) of the shuffle, or fold `fold` of `folds` when folds > 0. */
+static void hold_out(uint8_t *held_out, const int32_t *labels, size_t n, uint64_t seed, double fraction, int folds,
+                     int fold)
 {
     memset(held_out, 0, n);
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
@@ -273,14 +279,25 @@ void krait_dna_split(uint8_t *held_out, const int32_t *labels, size_t n, double 
         if (!m) continue;
         krait_rng rng;
         krait_rng_init_stream(&rng, seed, (uint64_t)(c - lo));
-        for (size_t i = m - 1; i > 0; i--) { /* Fisher-Yates */
+        for (size_t i = m - 1; i > 0; i--) {
             size_t j = (size_t)(krait_rng_u64(&rng) % (i + 1));
             size_t t = idx[i];
             idx[i] = idx[j];
             idx[j] = t;
         }
-        size_t k = (size_t)(fraction * (double)m + 0.5);
-        for (size_t i = 0; i < k; i++) held_out[idx[i]] = 1;
+        size_t from = folds > 0 ? fold_at(m, fold, folds) : 0;
+        size_t to = folds > 0 ? fold_at(m, fold + 1, folds) : (size_t)(fraction * (double)m + 0.5);
+        for (size_t i = from; i < to; i++) held_out[idx[i]] = 1;
     }
     free(idx);
+}
+
+void krait_dna_split(uint8_t *held_out, const int32_t *labels, size_t n, double fraction, uint64_t seed)
+{
+    hold_out(held_out, labels, n, seed, fraction, 0, 0);
+}
+
+void krait_dna_fold(uint8_t *held_out, const int32_t *labels, size_t n, int folds, int fold, uint64_t seed)
+{
+    hold_out(held_out, labels, n, seed, 0, folds, fold);
 }

@@ -71,6 +71,10 @@ krait_status krait_dna_set_map(krait_dna_set *s, const krait_dna_classes *c, int
  * ints (class ids); fraction in (0, 1). */
 void krait_dna_split(uint8_t *held_out, const int32_t *labels, size_t n, double fraction, uint64_t seed);
 
+/* Fold `fold` (0-based) of a stratified `folds`-fold partition with the same shuffles: the folds
+ * are disjoint and cover every row, and fold 0 of 5 is krait_dna_split's 0.2 held-out part. */
+void krait_dna_fold(uint8_t *held_out, const int32_t *labels, size_t n, int folds, int fold, uint64_t seed);
+
 #ifdef __cplusplus
 }
 #endif

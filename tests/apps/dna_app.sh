@@ -42,6 +42,14 @@ cmp -s "$dir/s1/test.tsv" "$dir/s2/test.tsv" && ! cmp -s "$dir/s1/test.tsv" "$di
   ok "split is deterministic for a seed, different for another" || bad "split determinism"
 [ "$(tail -n +2 "$dir/s1/test.tsv" | cut -f2 | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" = "6 6 " ] &&
   ok "split is stratified" || bad "split strata"
+for i in 1 2 3; do "$k" split --input "$data/promoters_tiny.tsv" --out "$dir/f$i" --folds 3 --fold $i > /dev/null 2>&1; done
+[ "$(tail -q -n +2 "$dir"/f{1,2,3}/test.tsv | sort | md5sum)" = "$(tail -n +2 "$data/promoters_tiny.tsv" | sort | md5sum)" ] &&
+  [ "$(tail -n +2 "$dir/f2/test.tsv" | cut -f2 | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" = "10 10 " ] &&
+  cmp -s <(tail -n +2 "$dir/f2/train.tsv" | sort) <(tail -q -n +2 "$dir"/f{1,3}/test.tsv | sort) &&
+  ok "split --folds 3: the test folds partition the rows (stratified 10 + 10 in fold 2), train = the other folds" ||
+  bad "split --folds"
+"$k" split --input "$data/promoters_tiny.tsv" --out "$dir/f5" --folds 5 --fold 1 > /dev/null 2>&1
+cmp -s "$dir/f5/test.tsv" "$dir/s1/test.tsv" && ok "split: fold 1 of 5 == the default 0.2 split" || bad "fold 1 of 5 != 0.2 split"
 
 # ---- pretrain, train --init, predict, eval --------------------------------------------------------
 "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$data/ce_small.fa" --out "$dir/lm" --steps 3 --json > "$dir/pt" 2>"$dir/e" &&
@@ -202,4 +210,13 @@ bad_input "train label outside --classes" "label '1' is not one of the model's c
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --classes 0,2 --out "$dir/x" --steps 1
 bad_input "lm config for train" "this command trains" -- "$k" train --config "$dir/tiny_lm.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1
 bad_input "no index for --genome in train" "no index" -- "$k" train --config "$dir/tiny.json" --genome "$dir/noidx.fa" --train "$dir/long.bed" --out "$dir/x" --steps 1
+# ---- cross-validation (scripts/dna-cv.sh) ------------------------------------------------------------
+KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cv" 3 -- --config "$dir/tiny.json" \
+  --steps 2 > "$dir/cvout" 2>"$dir/e" || { bad "dna-cv.sh"; tail -5 "$dir/e"; }
+[ "$(jget "$dir/cv/compare.json" n)" = 64 ] && [ "$(wc -l < "$dir/cv/krait.tsv")" = 65 ] &&
+  [ "$(awk 'NR > 1 { s += $2 } END { print s }' "$dir/cv/folds.tsv")" = 64 ] && grep -q "McNemar" "$dir/cvout" &&
+  ok "dna-cv.sh: 3 folds, all 64 rows predicted once by each, one compare" || { bad "dna-cv.sh output"; cat "$dir/cvout"; }
+bad_input "split --fold past --folds" "--fold I with 1 <= I <= K (got 4 of 3)" -- \
+  "$k" split --input "$data/promoters_tiny.tsv" --out "$dir/x" --folds 3 --fold 4
+
 exit $fail

@@ -137,6 +137,24 @@ static void test_split(void)
     int per[3] = { 0 };
     for (int i = 0; i < n; i++) per[y[i]] += a[i];
     tu_check(per[0] == 60 && per[1] == 120 && per[2] == 20, "stratified: 20%% of each class (%d %d %d)", per[0], per[1], per[2]);
+    /* folds: 7 of 1000 rows (class sizes 300 / 600 / 100 do not divide by 7) */
+    uint8_t f[n];
+    int times[n] = { 0 }, fold_min = n, fold_max = 0, strat = 1;
+    for (int k = 0; k < 7; k++) {
+        krait_dna_fold(f, y, n, 7, k, 7);
+        int cnt = 0, pc[3] = { 0 };
+        for (int i = 0; i < n; i++) times[i] += f[i], cnt += f[i], pc[y[i]] += f[i];
+        if (cnt < fold_min) fold_min = cnt;
+        if (cnt > fold_max) fold_max = cnt;
+        strat &= (pc[0] == 43 || pc[0] == 42) && (pc[1] == 86 || pc[1] == 85) && (pc[2] == 14 || pc[2] == 15);
+    }
+    int once = 1;
+    for (int i = 0; i < n; i++) once &= times[i] == 1;
+    tu_check(once, "7 folds: every row held out exactly once");
+    tu_check(strat && fold_max - fold_min <= 2, "folds stratified (300/7, 600/7, 100/7 rounded) and %d..%d rows", fold_min,
+             fold_max);
+    krait_dna_fold(f, y, n, 5, 0, 7);
+    tu_check(!memcmp(f, a, n), "fold 1 of 5 == the 0.2 split with the same seed");
 }
 
 int main(void)

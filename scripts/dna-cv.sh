@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# scripts/dna-cv.sh — K-fold cross-validation of a krait-dna classifier against the k-mer
+# baseline on one labelled input, so the comparison rests on every row instead of one held-out
+# fifth. For each fold I of K (krait-dna split --folds K --fold I, seeded and stratified; fold 1
+# of 5 is the README's 80/20 split): the baseline and krait are fitted on the other folds and
+# predict fold I. Then `krait-dna compare` runs on all rows at once (each predicted by models that
+# never saw it): accuracies, the difference with a 95% paired-bootstrap interval, McNemar's test,
+# AUROCs. Writes OUT/fold_I/ (split, predictions, model), OUT/krait.tsv, OUT/baseline.tsv,
+# OUT/folds.tsv (per-fold accuracies) and OUT/compare.json; prints a table.
+#
+#   scripts/dna-cv.sh INPUT OUT [FOLDS] -- TRAIN_OPTIONS...
+#   scripts/dna-cv.sh ../shared/data/dna/gb_human_enhancers_cohn/test.tsv runs/cv 5 -- \
+#       --config dna-enhancers --steps 1266
+#
+# TRAIN_OPTIONS go to `krait-dna train` (--config is needed; --minutes or --steps sets the
+# budget). KRAIT_DNA names the binary (default build/apps/krait-dna); SEED the split's seed (1).
+set -euo pipefail
+usage() { echo "usage: $0 INPUT OUT [FOLDS] -- TRAIN_OPTIONS... (see the header)" >&2; exit 2; }
+[ $# -ge 3 ] || usage
+input=$1 out=$2
+shift 2
+folds=5
+if [ "$1" != "--" ]; then folds=$1; shift; fi
+[ "${1:-}" = "--" ] || usage
+shift
+[[ "$folds" =~ ^[0-9]+$ ]] && [ "$folds" -ge 2 ] || { echo "$0: FOLDS must be an integer >= 2 (got $folds)" >&2; exit 2; }
+[ -r "$input" ] || { echo "$0: $input: cannot read" >&2; exit 2; }
+k=${KRAIT_DNA:-$(dirname "$0")/../build/apps/krait-dna}
+seed=${SEED:-1}
+[ -x "$k" ] || { echo "$0: $k: no krait-dna binary (build first, or set KRAIT_DNA)" >&2; exit 2; }
+jget() { tail -1 "$1" | grep -o "\"$2\":[^,}]*" | head -1 | cut -d: -f2; }
+
+mkdir -p "$out"
+printf 'fold\trows\tbaseline\tkrait\n' > "$out/folds.tsv"
+inputs=()
+for i in $(seq 1 "$folds"); do
+    f=$out/fold_$i
+    echo "== fold $i of $folds ==" >&2
+    "$k" split --input "$input" --out "$f" --folds "$folds" --fold "$i" --seed "$seed" --json > "$f.split.json"
+    "$k" baseline --train "$f/train.tsv" --test "$f/test.tsv" --output "$f/baseline.tsv" --json > "$f/baseline.json"
+    rm -rf "$f/krait"
+    "$k" train --train "$f/train.tsv" --out "$f/krait" --json "$@" > "$f/train.json"
+    "$k" eval --model "$f/krait" --input "$f/test.tsv" --output "$f/krait.tsv" --json > "$f/eval.json"
+    printf '%s\t%s\t%.4f\t%.4f\n' "$i" "$(jget "$f.split.json" test)" "$(jget "$f/baseline.json" accuracy)" \
+        "$(jget "$f/eval.json" accuracy)" >> "$out/folds.tsv"
+    inputs+=(--input "$f/test.tsv")
+done
+for m in krait baseline; do # one predictions file over all folds, in the order of the inputs
+    head -1 "$out/fold_1/$m.tsv" > "$out/$m.tsv"
+    for i in $(seq 1 "$folds"); do tail -n +2 "$out/fold_$i/$m.tsv" >> "$out/$m.tsv"; done
+done
+"$k" compare "${inputs[@]}" --pred "$out/krait.tsv" --pred "$out/baseline.tsv" --json > "$out/compare.json"
+echo
+column -t -s $'\t' "$out/folds.tsv" 2>/dev/null || cat "$out/folds.tsv"
+echo
+head -n -1 "$out/compare.json"
