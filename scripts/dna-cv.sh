@@ -6,7 +6,8 @@
 # predict fold I. Then `krait-dna compare` runs on all rows at once (each predicted by models that
 # never saw it): accuracies, the difference with a 95% paired-bootstrap interval, McNemar's test,
 # AUROCs. Writes OUT/fold_I/ (split, predictions, model), OUT/krait.tsv, OUT/baseline.tsv,
-# OUT/folds.tsv (per-fold accuracies) and OUT/compare.json; prints a table.
+# OUT/folds.tsv (per-fold accuracies), OUT/folds.svg (them as bars) and OUT/compare.json; prints
+# a table.
 #
 #   scripts/dna-cv.sh INPUT OUT [FOLDS] -- TRAIN_OPTIONS...
 #   scripts/dna-cv.sh ../shared/data/dna/gb_human_enhancers_cohn/test.tsv runs/cv 5 -- \
@@ -50,6 +51,24 @@ for m in krait baseline; do # one predictions file over all folds, in the order 
     for i in $(seq 1 "$folds"); do tail -n +2 "$out/fold_$i/$m.tsv" >> "$out/$m.tsv"; done
 done
 "$k" compare "${inputs[@]}" --pred "$out/krait.tsv" --pred "$out/baseline.tsv" --json > "$out/compare.json"
+# the per-fold accuracies as paired bars (baseline grey, krait blue), the axis from 0.5 to 1
+awk -F'\t' 'NR > 1 { n++; b[n] = $3; k[n] = $4 }
+  END {
+    W = 60 + 70 * n; H = 260; y0 = 220; s = 400 # pixels per accuracy unit above 0.5
+    printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"11\">\n", W, H
+    printf "<text x=\"10\" y=\"16\">accuracy per fold: baseline (grey), krait (blue)</text>\n"
+    for (t = 0.5; t <= 1.0001; t += 0.1) {
+      y = y0 - (t - 0.5) * s
+      printf "<line x1=\"40\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"8\" y=\"%.1f\">%.1f</text>\n", W - 10, y, y, y + 4, t
+    }
+    for (i = 1; i <= n; i++) {
+      x = 50 + 70 * (i - 1)
+      printf "<rect x=\"%d\" y=\"%.1f\" width=\"25\" height=\"%.1f\" fill=\"#999\"/>\n", x, y0 - (b[i] - 0.5) * s, (b[i] - 0.5) * s
+      printf "<rect x=\"%d\" y=\"%.1f\" width=\"25\" height=\"%.1f\" fill=\"#3b6fb6\"/>\n", x + 27, y0 - (k[i] - 0.5) * s, (k[i] - 0.5) * s
+      printf "<text x=\"%d\" y=\"%d\">fold %d</text>\n", x + 8, y0 + 16, i
+    }
+    print "</svg>"
+  }' "$out/folds.tsv" > "$out/folds.svg"
 echo
 column -t -s $'\t' "$out/folds.tsv" 2>/dev/null || cat "$out/folds.tsv"
 echo

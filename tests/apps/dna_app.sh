@@ -215,7 +215,8 @@ KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.t
   --steps 2 > "$dir/cvout" 2>"$dir/e" || { bad "dna-cv.sh"; tail -5 "$dir/e"; }
 [ "$(jget "$dir/cv/compare.json" n)" = 64 ] && [ "$(wc -l < "$dir/cv/krait.tsv")" = 65 ] &&
   [ "$(awk 'NR > 1 { s += $2 } END { print s }' "$dir/cv/folds.tsv")" = 64 ] && grep -q "McNemar" "$dir/cvout" &&
-  ok "dna-cv.sh: 3 folds, all 64 rows predicted once by each, one compare" || { bad "dna-cv.sh output"; cat "$dir/cvout"; }
+  [ "$(grep -c '<rect' "$dir/cv/folds.svg")" = 6 ] &&
+  ok "dna-cv.sh: 3 folds, all 64 rows predicted once by each, one compare, 6 bars" || { bad "dna-cv.sh output"; cat "$dir/cvout"; }
 bad_input "split --fold past --folds" "--fold I with 1 <= I <= K (got 4 of 3)" -- \
   "$k" split --input "$data/promoters_tiny.tsv" --out "$dir/x" --folds 3 --fold 4
 
