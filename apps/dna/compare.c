@@ -42,41 +42,34 @@ static void read_predictions(const char *path, const krait_dna_set *set, pred_fi
 {
     FILE *f = fopen(path, "r");
     if (!f) krait_cli_die(2, "%s: cannot open", path);
-    char *line = NULL;
+    char *line = NULL, *fld[5];
     size_t cap = 0, i = 0;
     long lineno = 0;
     ssize_t got;
     while ((got = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+        if (got > 0 && line[got - 1] == '\n') line[got - 1] = 0;
+        int nf = krait_dna_tsv_split(line, fld, 5);
         if (lineno == 1) {
-            if (strncmp(line, "id\tpredicted", 12) != 0)
+            if (nf < 2 || strcmp(fld[0], "id") || strcmp(fld[1], "predicted"))
                 krait_cli_die(2, "%s:1: not a predictions TSV (the header starts 'id<TAB>predicted')", path);
-            const char *x = strstr(line, "\tp_"), *y = x ? strstr(x + 1, "\tp_") : NULL;
-            pr->two = x && y && !strstr(y + 1, "\tp_") && y - x - 3 < 256 && strlen(y + 3) < 256;
-            if (pr->two) {
-                snprintf(pr->cls[0], sizeof pr->cls[0], "%.*s", (int)(y - x - 3), x + 3);
-                snprintf(pr->cls[1], sizeof pr->cls[1], "%s", y + 3);
-            }
+            pr->two = nf == 4 && !strncmp(fld[2], "p_", 2) && !strncmp(fld[3], "p_", 2);
+            for (int k = 0; pr->two && k < 2; k++) snprintf(pr->cls[k], sizeof pr->cls[k], "%s", fld[2 + k] + 2);
             continue;
         }
-        char *tab = strchr(line, '\t');
-        if (!tab) krait_cli_die(2, "%s:%ld: no predicted class (want id<TAB>predicted...)", path, lineno);
-        *tab = 0;
-        char *pred = tab + 1, *end = strchr(pred, '\t'), *p1 = NULL;
-        if (end) *end = 0, p1 = strchr(end + 1, '\t');
-        if (pr->two && i < set->n) {
+        if (nf < 2) krait_cli_die(2, "%s:%ld: no predicted class (want id<TAB>predicted...)", path, lineno);
+        if (i >= set->n) krait_cli_die(2, "%s:%ld: more rows than the input's %zu sequences", path, lineno, set->n);
+        if (strcmp(tail_of(fld[0]), tail_of(set->name[i])))
+            krait_cli_die(2, "%s:%ld: id '%s' where the input's sequence %zu is '%s' (predictions must be in the "
+                          "input's order)", path, lineno, fld[0], i + 1, set->name[i]);
+        if (pr->two) {
             char *num_end = NULL;
-            double v = p1 ? strtod(p1 + 1, &num_end) : NAN;
-            if (!p1 || num_end == p1 + 1 || !(v >= 0 && v <= 1))
+            double v = nf >= 4 ? strtod(fld[3], &num_end) : NAN;
+            if (nf < 4 || num_end == fld[3] || !(v >= 0 && v <= 1))
                 krait_cli_die(2, "%s:%ld: the second class's probability is missing or not in [0, 1]", path, lineno);
             pr->pos[i] = (float)v;
         }
-        if (i >= set->n) krait_cli_die(2, "%s:%ld: more rows than the input's %zu sequences", path, lineno, set->n);
-        if (strcmp(tail_of(line), tail_of(set->name[i])))
-            krait_cli_die(2, "%s:%ld: id '%s' where the input's sequence %zu is '%s' (predictions must be in the "
-                          "input's order)", path, lineno, line, i + 1, set->name[i]);
-        pr->right[i] = !strcmp(pred, set->label[i]);
+        pr->right[i] = !strcmp(fld[1], set->label[i]);
         i++;
     }
     free(line);

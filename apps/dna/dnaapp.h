@@ -4,6 +4,8 @@
 #ifndef KRAIT_DNAAPP_H
 #define KRAIT_DNAAPP_H
 
+#include <stdio.h>
+
 #include "cli.h"
 #include "dna_read.h"
 #include "dna_region.h"
@@ -58,7 +60,6 @@ char *dna_member_dir(const char *dir, int k);
 /* The predictions TSV of predict, eval --output and baseline --output: a header "id  predicted
  * p_CLASS..." and one row per sequence (tab-separated). dna_pred_row returns the predicted
  * class (the most probable, the first on ties). */
-#include <stdio.h>
 void dna_pred_header(FILE *f, const krait_dna_classes *cl);
 int dna_pred_row(FILE *f, const char *id, const krait_dna_classes *cl, const float *p);
 
