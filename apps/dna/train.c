@@ -29,6 +29,8 @@
 typedef struct cls_src {
     const krait_dna_set *s;
     int rc_aug;
+    double mutate;   /* per-base probability of a substitution (--mutate) */
+    int shift;       /* the largest circular shift (--shift) */
 } cls_src;
 
 static krait_status cls_batch(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng)
@@ -44,6 +46,7 @@ static krait_status cls_batch(void *ctx, int32_t *ids, int32_t *targets, int B, 
             tg[t] = t < len ? c->s->y[i] : -1;
         }
         if (c->rc_aug && (krait_rng_u64(rng) & 1)) krait_dna_revcomp(row, len);
+        krait_dna_augment(row, len, c->mutate, c->shift, rng);
     }
     return KRAIT_STATUS_OK;
 }
@@ -139,7 +142,8 @@ int dna_cmd_train(int argc, char **argv)
     krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("train", 200);
     krait_str_list train = { 0 }, valid = { 0 };
     const char *classes = NULL, *init = NULL;
-    int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1;   /* max_len -1: not given (the longest) */
+    int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, shift = 0;   /* max_len -1: not given (the longest) */
+    double mutate = 0;
     dna_inputs in = { 0 };
     krait_opt opts[] = {
         { "--train", OPT_LIST, &train, "SRC", "labelled training sequences (repeatable; CLASS=FILE) (required)" },
@@ -149,6 +153,8 @@ int dna_cmd_train(int argc, char **argv)
         { "--classes", OPT_STR, &classes, "A,B,...", "the class list (default: the training labels, sorted)" },
         { "--max-len", OPT_INT, &max_len, "N", "crop training sequences to N bases (default: the longest)" },
         { "--rc-aug", OPT_INT, &rc_aug, "0|1", "reverse-complement half the training rows (default 1)" },
+        { "--mutate", OPT_DOUBLE, &mutate, "P", "substitute each training base with probability P (default 0)" },
+        { "--shift", OPT_INT, &shift, "N", "turn each training row circularly by up to N bases either way (default 0)" },
         { "--rc-avg", OPT_INT, &rc_avg, "0|1", "validation averages with the reverse complement (default 1)" },
         { "--ensemble", OPT_INT, &ensemble, "N", "train N models (seeds seed..seed+N-1, 1/N of --minutes each) into OUT/member-K" },
         DNA_INPUT_OPTS(&in),
@@ -160,6 +166,8 @@ int dna_cmd_train(int argc, char **argv)
                     "Train a sequence classifier; OUT is a model folder for predict and eval.");
     krait_train_opts_check(&a, "--train", train.n > 0);
     if (max_len == 0 || (rc_aug & ~1) || (rc_avg & ~1)) krait_cli_die(2, "train: --max-len > 0, --rc-aug and --rc-avg 0 or 1");
+    if (!(mutate >= 0 && mutate <= 0.5)) krait_cli_die(2, "train: --mutate must be a probability from 0 to 0.5");
+    if (shift < 0 || shift > 100000) krait_cli_die(2, "train: --shift must be 0 to 100000 bases");
     if (ensemble < 1 || ensemble > 64) krait_cli_die(2, "train: --ensemble must be 1 to 64");
     if (ensemble > 1 && a.resume)
         krait_cli_die(2, "train: --resume continues one model: resume a member folder (OUT/member-K) without --ensemble");
@@ -185,7 +193,7 @@ int dna_cmd_train(int argc, char **argv)
     save_classes(out, &cl);
 
     krait_backend *be = krait_cli_backend(&c, "f32");
-    cls_src src = { &tr, rc_aug };
+    cls_src src = { &tr, rc_aug, mutate, shift };
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
     train_ctx t = { &va, &cl, rc_avg, (long long)tr.n };
     krait_model *ms[64];

@@ -66,3 +66,18 @@ void krait_dna_revcomp_u8(uint8_t *ids, size_t n)
         ids[j - 1] = (uint8_t)comp(a);
     }
 }
+
+void krait_dna_augment(int32_t *ids, size_t n, double mutate, int shift, krait_rng *rng)
+{
+    if (mutate > 0)
+        for (size_t t = 0; t < n; t++)
+            if (ids[t] < KRAIT_DNA_N && krait_rng_uniform(rng) < mutate)
+                ids[t] = (ids[t] + 1 + (int32_t)krait_rng_below(rng, 3)) % 4;
+    if (shift <= 0 || n < 2) return;
+    long by = (long)krait_rng_below(rng, 2 * (uint32_t)shift + 1) - shift, len = (long)n;
+    size_t k = (size_t)(((by % len) + len) % len);
+    if (!k) return;
+    krait_dna_reverse(ids, n); /* turning right by k: reverse all, then each piece */
+    krait_dna_reverse(ids, k);
+    krait_dna_reverse(ids + k, n - k);
+}

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -37,6 +39,13 @@ void krait_dna_revcomp_u8(uint8_t *ids, size_t n);
 /* Complement only (no reversal), and reversal only: the pieces of chunked reverse passes. */
 void krait_dna_complement(int32_t *ids, size_t n);
 void krait_dna_reverse(int32_t *ids, size_t n);
+
+/* Evolution-inspired training augmentation (as EvoAug, Lee et al. 2023) of ids (n) in place:
+ * each of A C G T becomes one of the other three, uniformly, with probability mutate (N stays);
+ * then the row turns circularly by a uniform amount in [-shift, shift] (a translocation: the
+ * two pieces swap places; positive turns right). Neither step draws from rng when it is off
+ * (mutate 0, shift 0), so runs without augmentation are unchanged. */
+void krait_dna_augment(int32_t *ids, size_t n, double mutate, int shift, krait_rng *rng);
 
 #ifdef __cplusplus
 }

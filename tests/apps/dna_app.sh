@@ -86,6 +86,18 @@ if [ "$(grep -c '"loss"' "$dir/r4/metrics.jsonl")" = 4 ] &&
    cmp -s <(grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/r2/metrics.jsonl"); then
   ok "train: 2 steps + --resume to 4 = 4 steps straight (same losses)"
 else bad "resume differs"; grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl" "$dir/r2/metrics.jsonl"; fi
+# the same with --mutate/--shift (their draws come from the data RNG, which checkpoints keep),
+# and the augmented losses are not the plain ones
+aug="--mutate 0.2 --shift 3"
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/a4" --steps 4 --threads 1 $aug >/dev/null 2>&1
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/a2" --steps 2 --threads 1 $aug >/dev/null 2>&1
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/a2" --steps 4 --threads 1 $aug >/dev/null 2>"$dir/e" ||
+  { bad "train --resume with augmentation"; cat "$dir/e"; }
+if [ "$(grep -c '"loss"' "$dir/a4/metrics.jsonl")" = 4 ] &&
+   cmp -s <(grep -o '"loss": *[^,]*' "$dir/a4/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/a2/metrics.jsonl") &&
+   ! cmp -s <(grep -o '"loss": *[^,]*' "$dir/a4/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl"); then
+  ok "train $aug: 2 steps + --resume to 4 = 4 steps straight, losses unlike the unaugmented run"
+else bad "augmented resume differs, or augmentation changed nothing"; fi
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/test.tsv" --resume "$dir/r2" --out "$dir/r5" --steps 5 >/dev/null 2>"$dir/e"
 rc=$?
 [ $rc -eq 2 ] && [ "$(grep -c 'error' "$dir/e")" = 1 ] && tail -1 "$dir/e" | grep -q "trained on other data" &&

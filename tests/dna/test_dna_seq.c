@@ -3,6 +3,7 @@
  * character-level reference on random sequences; an involution), the TSV / BED / header-key
  * line parsers on memory buffers (good and malformed lines), k-mer features (hand-counted and
  * sums), and the split (deterministic for a seed, stratified, different for another seed). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,67 @@ static void test_split(void)
     tu_check(!memcmp(f, a, n), "fold 1 of 5 == the 0.2 split with the same seed");
 }
 
+/* krait_dna_augment: off is a no-op that leaves the RNG alone; a shift is a turn of at most shift
+ * places and every allowed turn happens; substitutions hit A C G T at the asked rate, go to each
+ * other base equally often, and never touch N. */
+static void test_augment(void)
+{
+    enum { n = 97 };
+    int32_t in[n], a[n];
+    for (int i = 0; i < n; i++) in[i] = (int32_t)(tu_next() % 5);
+    krait_rng r, r0;
+    krait_rng_init(&r, 7);
+    r0 = r;
+    memcpy(a, in, sizeof a);
+    krait_dna_augment(a, n, 0, 0, &r);
+    tu_check(!memcmp(a, in, sizeof a) && krait_rng_u64(&r) == krait_rng_u64(&r0),
+             "augment with mutate 0 and shift 0 changes nothing and draws nothing");
+
+    const int shift = 5;
+    int seen[2 * 5 + 1] = { 0 }, bad = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        memcpy(a, in, sizeof a);
+        krait_dna_augment(a, n, 0, shift, &r);
+        int found = 0;
+        for (int by = -shift; by <= shift && !found; by++) {
+            int same = 1;
+            for (int i = 0; i < n && same; i++) same = a[((i + by) % n + n) % n] == in[i];
+            if (same) found = 1, seen[by + shift]++;
+        }
+        bad += !found;
+    }
+    int all = 1;
+    for (int k = 0; k <= 2 * shift; k++) all &= seen[k] > 0;
+    tu_check(!bad && all, "shift 5 turns a 97-base row by -5..5 places, each of the 11 amounts seen (%d rows not a turn)", bad);
+
+    const double p = 0.1;
+    long bases = 0, changed = 0, to[4][4] = { { 0 } }, n_changed = 0;
+    for (int trial = 0; trial < 2000; trial++) {
+        memcpy(a, in, sizeof a);
+        krait_dna_augment(a, n, p, 0, &r);
+        for (int i = 0; i < n; i++) {
+            if (in[i] == KRAIT_DNA_N) {
+                n_changed += a[i] != KRAIT_DNA_N;
+                continue;
+            }
+            bases++;
+            if (a[i] != in[i]) changed++, to[in[i]][a[i] < 4 ? a[i] : in[i]]++;
+        }
+    }
+    double rate = (double)changed / bases, sd = sqrt(p * (1 - p) / bases);
+    int even = 1;
+    for (int b = 0; b < 4; b++) {
+        long row = 0;
+        for (int c = 0; c < 4; c++) row += to[b][c];
+        for (int c = 0; c < 4; c++)
+            if (c != b && row > 0) even &= fabs(to[b][c] - row / 3.0) < 5 * sqrt(row * 2.0 / 9.0);
+        even &= to[b][b] == 0;
+    }
+    tu_check(fabs(rate - p) < 5 * sd && n_changed == 0 && even,
+             "mutate 0.1: %.4f of %ld bases substituted, each to the other three equally, N never (%ld changed)",
+             rate, bases, n_changed);
+}
+
 int main(void)
 {
     tu_init("test_dna_seq");
@@ -166,5 +228,6 @@ int main(void)
     test_parsers();
     test_kmer();
     test_split();
+    test_augment();
     return tu_finish();
 }
