@@ -2,7 +2,8 @@
  * U -> T, everything else rejected at the right index), reverse complement (against a
  * character-level reference on random sequences; an involution), the TSV / BED / header-key
  * line parsers on memory buffers (good and malformed lines), k-mer features (hand-counted and
- * sums), and the split (deterministic for a seed, stratified, different for another seed). */
+ * sums), the split and K folds (deterministic for a seed, stratified, different for another
+ * seed; folds partition the rows) and the training augmentation (rates, turns, N untouched). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
