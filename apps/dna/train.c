@@ -6,8 +6,8 @@
  * longest training sequence, or --max-len: longer ones are cropped at a random offset) with its
  * label at its positions and -1 at the padding, reverse-complemented with probability 1/2
  * (--rc-aug), then substituted and turned when --mutate / --shift ask (krait_dna_augment;
- * pass them again with --resume, as --rc-aug). --init DIR copies a pretrained model's matching tensors (embedding, layers,
- * norm_f) by name (krait_model_copy_matching). With --valid, every --eval-every steps and at
+ * pass them again with --resume, as --rc-aug). --init DIR copies a pretrained model's
+ * matching tensors (embedding, layers, norm_f) by name (krait_model_copy_matching). With --valid, every --eval-every steps and at
  * the end the validation set is classified (RC-averaged with --rc-avg 1, as predict does) and
  * its accuracy, MCC, macro F1 and AUROC go to metrics.jsonl, curves.svg and --json.
  *
