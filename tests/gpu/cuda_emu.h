@@ -1,11 +1,12 @@
 /* tests/gpu/cuda_emu.h — just enough of CUDA to compile krait's CUDA op files (kernels/cuda/cuda_*.cu
  * except the cuBLASLt, CUB and device-management ones) as host C++ with KRAIT_CUDA_EMU defined,
- * and run their kernels on the CPU: every CUDA thread of a block is a cooperative fiber
- * (ucontext), __syncthreads is a barrier over the block's fibers, __shfl_xor_sync exchanges
- * through a per-warp buffer between two warp barriers, blocks run one after another (so static
- * "__shared__" arrays and one dynamic shared buffer serve every block), bf16 is a 16-bit struct
- * converted with kernels/bf16.h (round to nearest even), and the few runtime calls the op files
- * make (async copies, attribute setting, error queries) act on host memory at once.
+ * and run their kernels on the CPU: every CUDA thread of a block is a cooperative fiber (a
+ * register-and-stack switch on x86-64, ucontext elsewhere), __syncthreads is a barrier over the
+ * block's fibers, __shfl_xor_sync exchanges through a per-warp buffer between two warp barriers,
+ * blocks run one after another (so static "__shared__" arrays and one dynamic shared buffer serve
+ * every block), bf16 is a 16-bit struct converted with kernels/bf16.h (round to nearest even), and
+ * the few runtime calls the op files make (async copies, attribute setting, error queries) act on
+ * host memory at once.
  *
  * This checks indexing, barriers, lane exchanges, launch geometry and arithmetic without a GPU;
  * it says nothing about speed and cannot show hardware-only behaviour (memory ordering between
