@@ -12,7 +12,7 @@ static const char *usage =
     "commands:\n"
     "  split    --input FILE --out DIR [--fraction 0.2] [--seed N]  seeded stratified train/test TSVs\n"
     "  pretrain --config FILE --fasta GENOME --out DIR [--steps N | --minutes M]   next-base LM\n"
-    "  train    --config FILE --train SRC... [--valid SRC...] --out DIR [--init DIR] [--steps N | --minutes M]\n"
+    "  train    --config FILE --train SRC... [--valid SRC... [--keep-best]] --out DIR [--init DIR] [--steps N | --minutes M]\n"
     "  predict  --model DIR --input SRC... [--output PRED.tsv]      id, class, per-class probabilities\n"
     "  eval     --model DIR --input SRC... [--json] [--confusion FILE.svg]   accuracy, MCC, F1, AUROC\n"
     "  baseline --train SRC... --test SRC... [--k K] [--json]       k-mer counts + logistic regression\n"

@@ -14,7 +14,13 @@
  * --ensemble N trains N models one after another into OUT/member-1 .. OUT/member-N (each a
  * model folder of its own), with seeds seed .. seed + N - 1 and 1/N of the time budget each
  * (a step budget applies to each); predict and eval given OUT average their probabilities.
- * With --valid the ensemble's own figures come last (and are the --json line). */
+ * With --valid the ensemble's own figures come last (and are the --json line).
+ *
+ * --keep-best (with --valid) is early stopping by checkpoint: whenever a validation beats every
+ * earlier one (higher accuracy; a tie keeps the earlier model), the model is written to
+ * OUT/best; at the end OUT's model is replaced by it (each member's with --ensemble, so the
+ * ensemble is of best members). The best figure and step travel in the checkpoint, so --resume
+ * keeps them; the last step's weights stay in OUT's checkpoint. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +31,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "metrics.h"
+#include "model_io.h"
 #include "trainloop.h"
 
 typedef struct cls_src {
@@ -57,6 +64,9 @@ typedef struct train_ctx {
     const krait_dna_classes *cl;
     int rc_avg;
     long long n_train;
+    char *best_dir;      /* --keep-best: OUT/best, else NULL */
+    double best;         /* the best validation accuracy so far (-1: none yet) */
+    int best_step;
 } train_ctx;
 
 /* The validation figures of nm models' mean probabilities (one model: nm = 1). */
@@ -79,35 +89,6 @@ static krait_status validate_models(train_ctx *t, krait_model *const *ms, int nm
     return KRAIT_STATUS_OK;
 }
 
-static krait_status validate(void *user, const krait_model *m, double *value, cJSON *o)
-{
-    krait_model *one = (krait_model *)m; /* only read */
-    return validate_models(user, &one, 1, value, o);
-}
-
-static char *app_state(void *user)
-{
-    const train_ctx *t = user;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "n_train", (double)t->n_train);
-    cJSON_AddNumberToObject(o, "n_classes", t->cl->n);
-    char *j = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return j;
-}
-
-static krait_status check_state(void *user, const char *json, const char *dir)
-{
-    const train_ctx *t = user;
-    cJSON *o = json ? cJSON_Parse(json) : NULL;
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n_train"), *k = cJSON_GetObjectItemCaseSensitive(o, "n_classes");
-    int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == t->n_train && cJSON_IsNumber(k) &&
-             (int)k->valuedouble == t->cl->n;
-    cJSON_Delete(o);
-    if (!ok) KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (sequence or class count differs)", dir);
-    return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
-}
-
 static void save_classes(const char *dir, const krait_dna_classes *cl)
 {
     if (krait_fs_mkdirs(dir)) krait_cli_die(2, "%s: cannot create the run folder", dir);
@@ -116,6 +97,73 @@ static void save_classes(const char *dir, const krait_dna_classes *cl)
     free(cp);
     if (s) dna_die_status(s);
 }
+
+static krait_status validate(void *user, const krait_model *m, double *value, cJSON *o)
+{
+    train_ctx *t = user;
+    krait_model *one = (krait_model *)m; /* only read */
+    krait_status s = validate_models(t, &one, 1, value, o);
+    if (s || !t->best_dir) return s;
+    if (*value > t->best) {
+        if ((s = krait_model_save(m, t->best_dir, KRAIT_DTYPE_F32))) return s;
+        save_classes(t->best_dir, t->cl);
+        t->best = *value;
+        t->best_step = (int)cJSON_GetObjectItemCaseSensitive(o, "step")->valuedouble;
+    }
+    cJSON_AddNumberToObject(o, "best_val_accuracy", t->best);
+    cJSON_AddNumberToObject(o, "best_step", t->best_step);
+    return KRAIT_STATUS_OK;
+}
+
+/* --keep-best after a member's run: its best weights into m and OUT. */
+static krait_status keep_best(void *user, krait_model *m, const char *out)
+{
+    const train_ctx *t = user;
+    if (!t->best_dir || t->best_step < 0) return KRAIT_STATUS_OK;   /* no --keep-best, or never validated */
+    krait_status s = krait_model_load_weights(m, t->best_dir);
+    if (!s) s = krait_model_save(m, out, KRAIT_DTYPE_F32);
+    if (!s)
+        printf("train: kept the best validation, accuracy %.4f at step %d: model in %s (and %s)\n", t->best,
+               t->best_step, out, t->best_dir);
+    return s;
+}
+
+static char *app_state(void *user)
+{
+    const train_ctx *t = user;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n_train", (double)t->n_train);
+    cJSON_AddNumberToObject(o, "n_classes", t->cl->n);
+    if (t->best_dir && t->best_step >= 0) {
+        cJSON_AddNumberToObject(o, "best_val_accuracy", t->best);
+        cJSON_AddNumberToObject(o, "best_step", t->best_step);
+    }
+    char *j = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return j;
+}
+
+static krait_status check_state(void *user, const char *json, const char *dir)
+{
+    train_ctx *t = user;
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n_train"), *k = cJSON_GetObjectItemCaseSensitive(o, "n_classes");
+    int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == t->n_train && cJSON_IsNumber(k) &&
+             (int)k->valuedouble == t->cl->n;
+    /* --keep-best: the best so far, when its model is in this run's OUT/best (resumed into
+     * another OUT, the best starts over) */
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "best_val_accuracy"),
+                *bs = cJSON_GetObjectItemCaseSensitive(o, "best_step");
+    if (ok && t->best_dir && cJSON_IsNumber(b) && cJSON_IsNumber(bs)) {
+        char *f = krait_fs_join(t->best_dir, "model.safetensors");
+        if (f && krait_fs_is_file(f)) t->best = b->valuedouble, t->best_step = (int)bs->valuedouble;
+        free(f);
+    }
+    cJSON_Delete(o);
+    if (!ok) KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (sequence or class count differs)", dir);
+    return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
+}
+
 
 /* After the members of an ensemble: its validation figures (when there is a validation set). */
 static void ensemble_summary(train_ctx *t, krait_model *const *ms, int n, const char *out, int json)
@@ -143,7 +191,7 @@ int dna_cmd_train(int argc, char **argv)
     krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("train", 200);
     krait_str_list train = { 0 }, valid = { 0 };
     const char *classes = NULL, *init = NULL;
-    int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, shift = 0;   /* max_len -1: not given (the longest) */
+    int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, shift = 0, best = 0;   /* max_len -1: the longest */
     double mutate = 0;
     dna_inputs in = { 0 };
     krait_opt opts[] = {
@@ -158,6 +206,8 @@ int dna_cmd_train(int argc, char **argv)
         { "--shift", OPT_INT, &shift, "N", "turn each training row circularly by up to N bases either way (default 0)" },
         { "--rc-avg", OPT_INT, &rc_avg, "0|1", "validation averages with the reverse complement (default 1)" },
         { "--ensemble", OPT_INT, &ensemble, "N", "train N models (seeds seed..seed+N-1, 1/N of --minutes each) into OUT/member-K" },
+        { "--keep-best", OPT_FLAG, &best, NULL, "end with the model of the best validation (kept in OUT/best)" },
+        { "--stop-at", OPT_INT, &a.stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
         DNA_INPUT_OPTS(&in),
     };
     krait_common c;
@@ -170,6 +220,7 @@ int dna_cmd_train(int argc, char **argv)
     if (!(mutate >= 0 && mutate <= 0.5)) krait_cli_die(2, "train: --mutate must be a probability from 0 to 0.5");
     if (shift < 0 || shift > 100000) krait_cli_die(2, "train: --shift must be 0 to 100000 bases");
     if (ensemble < 1 || ensemble > 64) krait_cli_die(2, "train: --ensemble must be 1 to 64");
+    if (best && !valid.n) krait_cli_die(2, "train: --keep-best needs --valid (the rows that choose the best model)");
     if (ensemble > 1 && a.resume)
         krait_cli_die(2, "train: --resume continues one model: resume a member folder (OUT/member-K) without --ensemble");
     krait_config cfg;
@@ -196,7 +247,7 @@ int dna_cmd_train(int argc, char **argv)
     krait_backend *be = krait_cli_backend(&c, "f32");
     cls_src src = { &tr, rc_aug, mutate, shift };
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
-    train_ctx t = { &va, &cl, rc_avg, (long long)tr.n };
+    train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, -1, -1 };
     krait_model *ms[64];
     const double minutes = tc.minutes;
     const uint64_t seed0 = tc.seed;
@@ -212,6 +263,10 @@ int dna_cmd_train(int argc, char **argv)
             fprintf(stderr, "krait-dna train: ensemble member %d of %d (seed %llu) in %s\n", n + 1, ensemble,
                     (unsigned long long)tc.seed, dir);
         }
+        free(t.best_dir);
+        t.best_dir = best ? krait_fs_join(a.out, "best") : NULL;
+        if (best && !t.best_dir) krait_cli_die(1, "out of memory");
+        t.best = -1, t.best_step = -1;
         krait_model *m = ms[n] = dna_train_model(&cfg, &tc, be, init);
         fprintf(stderr, "krait-dna train: %s: %d layers, d_model %d, %s pooling%s, %.2fM params; %zu train / %zu valid "
                         "sequences, %d classes, length <= %d; batch %d, lr %g; budget %g min / %d steps\n",
@@ -219,13 +274,14 @@ int dna_cmd_train(int argc, char **argv)
                 m->n_params / 1e6, tr.n, va.n, cl.n, tc.seq_len, tc.batch, tc.lr, tc.minutes, tc.steps);
         dna_run r = { .prog = "train", .val_name = "validation accuracy", .val_key = "val_accuracy",
                       .validate = valid.n ? validate : NULL, .user = &t, .app_state = app_state,
-                      .check_state = check_state };
+                      .check_state = check_state, .finish = keep_best };
         rc = dna_train_run(&r, m, &tc, &ds, &a, &c);
         cJSON_Delete(r.last_val);
         free(dir);
     }
     if (!rc && ensemble > 1) ensemble_summary(&t, ms, ensemble, out, c.json);
     for (int k = 0; k < n; k++) krait_model_free(ms[k]);
+    free(t.best_dir);
     krait_backend_destroy(be);
     krait_dna_classes_free(&cl);
     krait_dna_set_free(&tr);

@@ -109,6 +109,10 @@ int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krai
                     .r = r, .last_val = NAN };
     int rc = krait_run_start(&lc.k, m, tc);
     if (!rc) rc = krait_run_train(&lc.k);
+    if (!rc && r->finish) {
+        krait_status s = r->finish(r->user, m, a->out);
+        if (s) rc = krait_cli_exit_code(s);
+    }
     if (rc) goto done;
     const krait_trainer *tr = lc.k.t;
     double secs = krait_now() - lc.k.t0;

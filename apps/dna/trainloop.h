@@ -43,6 +43,7 @@ typedef struct dna_run {
     void *user;
     char *(*app_state)(void *user);
     krait_status (*check_state)(void *user, const char *app_state, const char *dir);
+    krait_status (*finish)(void *user, krait_model *m, const char *out);  /* after training, before the summary; may be NULL */
     cJSON *last_val;           /* the last validation's keys (owned) */
 } dna_run;
 

@@ -6,6 +6,7 @@
 # chunks gives the same probabilities as the same region in one batch, baseline, and bad input
 # (non-IUPAC, empty sequence, missing index, region past the contig end, a label outside the
 # class list, resume on other data) exits 2; --resume repeats the uninterrupted run's losses with one line naming the problem.
+# --keep-best ends with the first best validation's model and carries it across --resume.
 set -u
 k="$1"
 data="$2"
@@ -154,6 +155,30 @@ bad_input "--ensemble with --resume" "resume a member folder" -- \
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --classes 1,0 --out "$dir/r10" --steps 1 >/dev/null 2>&1
 bad_input "ensemble with other classes" "classes (classes.txt) differ from those of" -- \
   "$k" eval --model "$dir/cls" --model "$dir/r10" --input "$dir/s1/test.tsv"
+
+# ---- --keep-best: OUT ends with the best validation's model; --resume keeps the best so far -
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --out "$dir/kb" --steps 8 \
+  --lr 3e-2 --threads 1 --eval-every 1 --keep-best --json > "$dir/kb.out" 2>"$dir/e" || { bad "train --keep-best"; cat "$dir/e"; }
+# the first step with the highest validation accuracy in metrics.jsonl
+want=$(grep val_accuracy "$dir/kb/metrics.jsonl" | sed 's/.*"step":\([0-9]*\).*"val_accuracy":\([^,}]*\).*/\1 \2/' |
+  awk '$2 > b || b == "" { b = $2; s = $1 } END { print s, b }')
+got="$(jget "$dir/kb.out" best_step) $(jget "$dir/kb.out" best_val_accuracy)"
+kacc=$("$k" eval --model "$dir/kb" --input "$dir/s1/test.tsv" --json 2>/dev/null | tail -1 | grep -o '"accuracy":[^,}]*' | cut -d: -f2)
+if [ "$(grep -c val_accuracy "$dir/kb/metrics.jsonl")" = 8 ] && [ "${want% *}" = "${got% *}" ] &&
+   awk -v a="${want#* }" -v b="${got#* }" -v c="$kacc" 'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9 && c - b < 1e-9 && b - c < 1e-9) }' &&
+   cmp -s "$dir/kb/model.safetensors" "$dir/kb/best/model.safetensors" && grep -q "kept the best validation" "$dir/kb.out"; then
+  ok "train --keep-best: OUT = OUT/best = the first best of 8 validations (step ${got% *}, accuracy ${got#* }, eval $kacc)"
+else bad "--keep-best: want $want, got $got, eval $kacc"; cat "$dir/kb.out"; fi
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --out "$dir/kb3" --steps 8 \
+  --lr 3e-2 --threads 1 --stop-at 7 --eval-every 1 --keep-best > /dev/null 2>&1
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --resume "$dir/kb3" --steps 8 \
+  --lr 3e-2 --threads 1 --eval-every 1 --keep-best --json > "$dir/kb3.out" 2>"$dir/e" || { bad "train --keep-best --resume"; cat "$dir/e"; }
+[ "$(jget "$dir/kb3.out" best_step) $(jget "$dir/kb3.out" best_val_accuracy)" = "$got" ] &&
+  cmp -s "$dir/kb/model.safetensors" "$dir/kb3/model.safetensors" &&
+  ok "train --keep-best: stopped at 7 of 8 + --resume keeps the same best (same model file)" ||
+  { bad "--keep-best across --resume"; cat "$dir/kb3.out"; }
+bad_input "--keep-best without --valid" "--keep-best needs --valid" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --keep-best
 
 # ---- baseline ------------------------------------------------------------------------------------
 "$k" baseline --train "$dir/s1/train.tsv" --test "$dir/s1/test.tsv" --k 3 --epochs 3 --json > "$dir/bl" 2>"$dir/e" &&
