@@ -17,10 +17,11 @@
  * With --valid the ensemble's own figures come last (and are the --json line).
  *
  * --keep-best (with --valid) is early stopping by checkpoint: whenever a validation beats every
- * earlier one (higher accuracy; a tie keeps the earlier model), the model is written to
- * OUT/best; at the end OUT's model is replaced by it (each member's with --ensemble, so the
- * ensemble is of best members). The best figure and step travel in the checkpoint, so --resume
- * keeps them; the last step's weights stay in OUT's checkpoint. */
+ * earlier one by --best-by (higher accuracy, MCC or AUROC, or lower log-loss; a tie keeps the
+ * earlier model), the model is written to OUT/best; at the end OUT's model is replaced by it
+ * (each member's with --ensemble, so the ensemble is of best members). The best figure and step
+ * travel in the checkpoint, so --resume keeps them; the last step's weights stay in OUT's
+ * checkpoint. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +66,20 @@ typedef struct train_ctx {
     int rc_avg;
     long long n_train;
     char *best_dir;      /* --keep-best: OUT/best, else NULL */
-    double best;         /* the best validation accuracy so far (-1: none yet) */
-    int best_step;
+    const char *best_by; /* --best-by: accuracy, mcc, auroc or nll */
+    double best;         /* the best validation figure so far (when best_step >= 0) */
+    int best_step;       /* -1: none yet */
 } train_ctx;
+
+static const char *const best_by_names[] = { "accuracy", "mcc", "auroc", "nll" };
+
+/* Is validation figure v better than the best so far (by t->best_by)? Ties are not. */
+static int beats_best(const train_ctx *t, double v)
+{
+    if (!isfinite(v)) return 0;
+    if (t->best_step < 0) return 1;
+    return strcmp(t->best_by, "nll") ? v > t->best : v < t->best;
+}
 
 /* The validation figures of nm models' mean probabilities (one model: nm = 1). */
 static krait_status validate_models(train_ctx *t, krait_model *const *ms, int nm, double *value, cJSON *o)
@@ -78,10 +90,13 @@ static krait_status validate_models(train_ctx *t, krait_model *const *ms, int nm
     krait_status s = dna_classify_ensemble(ms, nm, t->valid, t->rc_avg, 16384, 4096, p);
     krait_cls_metrics mt;
     if (!s) s = krait_cls_metrics_compute(t->valid->y, p, (int)t->valid->n, C, &mt);
+    double nll = 0; /* the mean log-loss of the true classes' probabilities */
+    for (size_t i = 0; !s && i < t->valid->n; i++) nll -= log(fmax(p[i * C + t->valid->y[i]], 1e-7));
     free(p);
     if (s) return s;
     *value = mt.accuracy;
     cJSON_AddNumberToObject(o, "val_accuracy", mt.accuracy);
+    cJSON_AddNumberToObject(o, "val_nll", nll / (double)t->valid->n);
     cJSON_AddNumberToObject(o, "val_mcc", mt.mcc);
     cJSON_AddNumberToObject(o, "val_macro_f1", mt.macro_f1);
     if (C == 2 && isfinite(mt.auroc)) cJSON_AddNumberToObject(o, "val_auroc", mt.auroc);
@@ -104,14 +119,20 @@ static krait_status validate(void *user, const krait_model *m, double *value, cJ
     krait_model *one = (krait_model *)m; /* only read */
     krait_status s = validate_models(t, &one, 1, value, o);
     if (s || !t->best_dir) return s;
-    if (*value > t->best) {
+    char key[32];
+    snprintf(key, sizeof key, "val_%s", t->best_by);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsNumber(v) && beats_best(t, v->valuedouble)) {
         if ((s = krait_model_save(m, t->best_dir, KRAIT_DTYPE_F32))) return s;
         save_classes(t->best_dir, t->cl);
-        t->best = *value;
+        t->best = v->valuedouble;
         t->best_step = (int)cJSON_GetObjectItemCaseSensitive(o, "step")->valuedouble;
     }
-    cJSON_AddNumberToObject(o, "best_val_accuracy", t->best);
-    cJSON_AddNumberToObject(o, "best_step", t->best_step);
+    if (t->best_step >= 0) {
+        cJSON_AddStringToObject(o, "best_by", t->best_by);
+        cJSON_AddNumberToObject(o, "best_val", t->best);
+        cJSON_AddNumberToObject(o, "best_step", t->best_step);
+    }
     return KRAIT_STATUS_OK;
 }
 
@@ -123,8 +144,8 @@ static krait_status keep_best(void *user, krait_model *m, const char *out)
     krait_status s = krait_model_load_weights(m, t->best_dir);
     if (!s) s = krait_model_save(m, out, KRAIT_DTYPE_F32);
     if (!s)
-        printf("train: kept the best validation, accuracy %.4f at step %d: model in %s (and %s)\n", t->best,
-               t->best_step, out, t->best_dir);
+        printf("train: kept the best validation, %s %.4f at step %d: model in %s (and %s)\n", t->best_by,
+               t->best, t->best_step, out, t->best_dir);
     return s;
 }
 
@@ -135,7 +156,8 @@ static char *app_state(void *user)
     cJSON_AddNumberToObject(o, "n_train", (double)t->n_train);
     cJSON_AddNumberToObject(o, "n_classes", t->cl->n);
     if (t->best_dir && t->best_step >= 0) {
-        cJSON_AddNumberToObject(o, "best_val_accuracy", t->best);
+        cJSON_AddStringToObject(o, "best_by", t->best_by);
+        cJSON_AddNumberToObject(o, "best_val", t->best);
         cJSON_AddNumberToObject(o, "best_step", t->best_step);
     }
     char *j = cJSON_PrintUnformatted(o);
@@ -150,11 +172,14 @@ static krait_status check_state(void *user, const char *json, const char *dir)
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n_train"), *k = cJSON_GetObjectItemCaseSensitive(o, "n_classes");
     int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == t->n_train && cJSON_IsNumber(k) &&
              (int)k->valuedouble == t->cl->n;
-    /* --keep-best: the best so far, when its model is in this run's OUT/best (resumed into
-     * another OUT, the best starts over) */
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "best_val_accuracy"),
-                *bs = cJSON_GetObjectItemCaseSensitive(o, "best_step");
-    if (ok && t->best_dir && cJSON_IsNumber(b) && cJSON_IsNumber(bs)) {
+    /* --keep-best: the best so far, when its model is in this run's OUT/best and it was chosen
+     * by the same figure (resumed into another OUT, or by another --best-by, the best starts
+     * over) */
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "best_val"),
+                *bs = cJSON_GetObjectItemCaseSensitive(o, "best_step"),
+                *by = cJSON_GetObjectItemCaseSensitive(o, "best_by");
+    if (ok && t->best_dir && cJSON_IsNumber(b) && cJSON_IsNumber(bs) && cJSON_IsString(by) &&
+        !strcmp(by->valuestring, t->best_by)) {
         char *f = krait_fs_join(t->best_dir, "model.safetensors");
         if (f && krait_fs_is_file(f)) t->best = b->valuedouble, t->best_step = (int)bs->valuedouble;
         free(f);
@@ -193,6 +218,7 @@ int dna_cmd_train(int argc, char **argv)
     const char *classes = NULL, *init = NULL;
     int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, shift = 0, best = 0;   /* max_len -1: the longest */
     double mutate = 0;
+    const char *best_by = NULL;
     dna_inputs in = { 0 };
     krait_opt opts[] = {
         { "--train", OPT_LIST, &train, "SRC", "labelled training sequences (repeatable; CLASS=FILE) (required)" },
@@ -207,6 +233,7 @@ int dna_cmd_train(int argc, char **argv)
         { "--rc-avg", OPT_INT, &rc_avg, "0|1", "validation averages with the reverse complement (default 1)" },
         { "--ensemble", OPT_INT, &ensemble, "N", "train N models (seeds seed..seed+N-1, 1/N of --minutes each) into OUT/member-K" },
         { "--keep-best", OPT_FLAG, &best, NULL, "end with the model of the best validation (kept in OUT/best)" },
+        { "--best-by", OPT_STR, &best_by, "M", "--keep-best's figure: accuracy (default), mcc, auroc (2 classes) or nll" },
         { "--stop-at", OPT_INT, &a.stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
         DNA_INPUT_OPTS(&in),
     };
@@ -221,6 +248,10 @@ int dna_cmd_train(int argc, char **argv)
     if (shift < 0 || shift > 100000) krait_cli_die(2, "train: --shift must be 0 to 100000 bases");
     if (ensemble < 1 || ensemble > 64) krait_cli_die(2, "train: --ensemble must be 1 to 64");
     if (best && !valid.n) krait_cli_die(2, "train: --keep-best needs --valid (the rows that choose the best model)");
+    if (best_by && !best) krait_cli_die(2, "train: --best-by chooses --keep-best's model: give --keep-best too");
+    int by = 0; /* index in best_by_names */
+    while (best_by && by < 4 && strcmp(best_by, best_by_names[by])) by++;
+    if (by == 4) krait_cli_die(2, "train: --best-by %s: want accuracy, mcc, auroc or nll", best_by);
     if (ensemble > 1 && a.resume)
         krait_cli_die(2, "train: --resume continues one model: resume a member folder (OUT/member-K) without --ensemble");
     krait_config cfg;
@@ -236,6 +267,7 @@ int dna_cmd_train(int argc, char **argv)
     if (!s) s = krait_dna_set_map(&tr, &cl, 1, train.items[0]);
     if (!s && valid.n) s = krait_dna_set_map(&va, &cl, 1, valid.items[0]);
     if (s) dna_die_status(s);
+    if (by == 2 && cl.n != 2) krait_cli_die(2, "train: --best-by auroc needs 2 classes (there are %d)", cl.n);
     char nc[32];
     snprintf(nc, sizeof nc, "krait.n_classes=%d", cl.n);
     if (a.sets.n < 64) a.sets.items[a.sets.n++] = nc;
@@ -247,7 +279,7 @@ int dna_cmd_train(int argc, char **argv)
     krait_backend *be = krait_cli_backend(&c, "f32");
     cls_src src = { &tr, rc_aug, mutate, shift };
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
-    train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, -1, -1 };
+    train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, best_by_names[by], -1, -1 };
     krait_model *ms[64];
     const double minutes = tc.minutes;
     const uint64_t seed0 = tc.seed;

@@ -6,7 +6,8 @@
 # chunks gives the same probabilities as the same region in one batch, baseline, and bad input
 # (non-IUPAC, empty sequence, missing index, region past the contig end, a label outside the
 # class list, resume on other data) exits 2; --resume repeats the uninterrupted run's losses with one line naming the problem.
-# --keep-best ends with the first best validation's model and carries it across --resume.
+# --keep-best ends with the first best validation's model (by accuracy, or by log-loss with
+# --best-by nll) and carries it across --resume.
 set -u
 k="$1"
 data="$2"
@@ -162,7 +163,7 @@ bad_input "ensemble with other classes" "classes (classes.txt) differ from those
 # the first step with the highest validation accuracy in metrics.jsonl
 want=$(grep val_accuracy "$dir/kb/metrics.jsonl" | sed 's/.*"step":\([0-9]*\).*"val_accuracy":\([^,}]*\).*/\1 \2/' |
   awk '$2 > b || b == "" { b = $2; s = $1 } END { print s, b }')
-got="$(jget "$dir/kb.out" best_step) $(jget "$dir/kb.out" best_val_accuracy)"
+got="$(jget "$dir/kb.out" best_step) $(jget "$dir/kb.out" best_val)"
 kacc=$("$k" eval --model "$dir/kb" --input "$dir/s1/test.tsv" --json 2>/dev/null | tail -1 | grep -o '"accuracy":[^,}]*' | cut -d: -f2)
 if [ "$(grep -c val_accuracy "$dir/kb/metrics.jsonl")" = 8 ] && [ "${want% *}" = "${got% *}" ] &&
    awk -v a="${want#* }" -v b="${got#* }" -v c="$kacc" 'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9 && c - b < 1e-9 && b - c < 1e-9) }' &&
@@ -173,10 +174,26 @@ else bad "--keep-best: want $want, got $got, eval $kacc"; cat "$dir/kb.out"; fi
   --lr 3e-2 --threads 1 --stop-at 7 --eval-every 1 --keep-best > /dev/null 2>&1
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --resume "$dir/kb3" --steps 8 \
   --lr 3e-2 --threads 1 --eval-every 1 --keep-best --json > "$dir/kb3.out" 2>"$dir/e" || { bad "train --keep-best --resume"; cat "$dir/e"; }
-[ "$(jget "$dir/kb3.out" best_step) $(jget "$dir/kb3.out" best_val_accuracy)" = "$got" ] &&
+[ "$(jget "$dir/kb3.out" best_step) $(jget "$dir/kb3.out" best_val)" = "$got" ] &&
   cmp -s "$dir/kb/model.safetensors" "$dir/kb3/model.safetensors" &&
   ok "train --keep-best: stopped at 7 of 8 + --resume keeps the same best (same model file)" ||
   { bad "--keep-best across --resume"; cat "$dir/kb3.out"; }
+# --best-by nll: the first validation with the lowest log-loss; at lr 0.2 that is step 5 of 8, where
+# the accuracy is not at its best (step 1) and which is not the last step
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --out "$dir/kbn" --steps 8 \
+  --lr 2e-1 --threads 1 --eval-every 1 --keep-best --best-by nll --json > "$dir/kbn.out" 2>"$dir/e" || { bad "train --best-by nll"; cat "$dir/e"; }
+wantn=$(grep val_nll "$dir/kbn/metrics.jsonl" | sed 's/.*"step":\([0-9]*\).*"val_nll":\([^,}]*\).*/\1 \2/' |
+  awk 'b == "" || $2 < b { b = $2; s = $1 } END { print s, b }')
+gotn="$(jget "$dir/kbn.out" best_step) $(jget "$dir/kbn.out" best_val)"
+[ "${wantn% *}" = "${gotn% *}" ] && [ "${gotn% *}" != 8 ] && [ "$(jget "$dir/kbn.out" best_by)" = '"nll"' ] &&
+  awk -v a="${wantn#* }" -v b="${gotn#* }" 'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9) }' &&
+  cmp -s "$dir/kbn/model.safetensors" "$dir/kbn/best/model.safetensors" &&
+  ok "train --keep-best --best-by nll: OUT = the first lowest log-loss of 8 validations (step ${gotn% *}, nll ${gotn#* })" ||
+  { bad "--best-by nll: want $wantn, got $gotn"; cat "$dir/kbn.out"; }
+bad_input "--best-by without --keep-best" "give --keep-best too" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --out "$dir/x" --steps 1 --best-by nll
+bad_input "--best-by unknown" "want accuracy, mcc, auroc or nll" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --out "$dir/x" --steps 1 --keep-best --best-by loss
 bad_input "--keep-best without --valid" "--keep-best needs --valid" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --keep-best
 
