@@ -140,7 +140,11 @@ static krait_status validate(void *user, const krait_model *m, double *value, cJ
 static krait_status keep_best(void *user, krait_model *m, const char *out)
 {
     const train_ctx *t = user;
-    if (!t->best_dir || t->best_step < 0) return KRAIT_STATUS_OK;   /* no --keep-best, or never validated */
+    if (!t->best_dir) return KRAIT_STATUS_OK;
+    if (t->best_step < 0) { /* e.g. --best-by auroc on validation rows of one class */
+        printf("train: --keep-best: no validation had a --best-by %s figure; %s holds the last step's model\n", t->best_by, out);
+        return KRAIT_STATUS_OK;
+    }
     krait_status s = krait_model_load_weights(m, t->best_dir);
     if (!s) s = krait_model_save(m, out, KRAIT_DTYPE_F32);
     if (!s)

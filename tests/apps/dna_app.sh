@@ -190,6 +190,13 @@ gotn="$(jget "$dir/kbn.out" best_step) $(jget "$dir/kbn.out" best_val)"
   cmp -s "$dir/kbn/model.safetensors" "$dir/kbn/best/model.safetensors" &&
   ok "train --keep-best --best-by nll: OUT = the first lowest log-loss of 8 validations (step ${gotn% *}, nll ${gotn#* })" ||
   { bad "--best-by nll: want $wantn, got $gotn"; cat "$dir/kbn.out"; }
+# --best-by auroc on validation rows of one class: no AUROC, so nothing is kept, and it says so
+awk -F'\t' 'NR == 1 || $2 == 1' "$dir/s1/test.tsv" > "$dir/one.tsv"
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/one.tsv" --out "$dir/kba" --steps 3 \
+  --threads 1 --eval-every 1 --keep-best --best-by auroc > "$dir/kba.out" 2>"$dir/e" &&
+  grep -q "no validation had a --best-by auroc figure" "$dir/kba.out" && [ ! -e "$dir/kba/best" ] &&
+  ok "train --best-by auroc on one class: the last model stays, with one line saying why" ||
+  { bad "--best-by auroc on one class"; cat "$dir/kba.out" "$dir/e"; }
 bad_input "--best-by without --keep-best" "give --keep-best too" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --out "$dir/x" --steps 1 --best-by nll
 bad_input "--best-by unknown" "want accuracy, mcc, auroc or nll" -- \
