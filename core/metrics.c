@@ -92,7 +92,9 @@ krait_status krait_cls_metrics_compute(const int32_t *labels, const float *probs
             return KRAIT_STATUS_BAD_INPUT;
         }
         out->confusion[(size_t)labels[i] * C + argmax(probs + (size_t)i * C, C)]++;
+        out->log_loss -= log(fmax(probs[(size_t)i * C + labels[i]], 1e-7));
     }
+    out->log_loss = n ? out->log_loss / n : NAN;
     const long *cm = out->confusion;
     double correct = 0, sum_pt = 0, sum_pp = 0, sum_tt = 0, f1 = 0;
     for (int k = 0; k < C; k++) {

@@ -20,6 +20,7 @@ extern "C" {
 typedef struct krait_cls_metrics {
     int n, C;
     double accuracy, mcc, macro_f1;
+    double log_loss;     /* mean -ln p(true class), each p floored at 1e-7 */
     double auroc;        /* NAN unless C == 2 and both classes occur */
     long *confusion;     /* (C, C): row = true class, column = predicted class */
 } krait_cls_metrics;

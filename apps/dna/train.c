@@ -90,13 +90,11 @@ static krait_status validate_models(train_ctx *t, krait_model *const *ms, int nm
     krait_status s = dna_classify_ensemble(ms, nm, t->valid, t->rc_avg, 16384, 4096, p);
     krait_cls_metrics mt;
     if (!s) s = krait_cls_metrics_compute(t->valid->y, p, (int)t->valid->n, C, &mt);
-    double nll = 0; /* the mean log-loss of the true classes' probabilities */
-    for (size_t i = 0; !s && i < t->valid->n; i++) nll -= log(fmax(p[i * C + t->valid->y[i]], 1e-7));
     free(p);
     if (s) return s;
     *value = mt.accuracy;
     cJSON_AddNumberToObject(o, "val_accuracy", mt.accuracy);
-    cJSON_AddNumberToObject(o, "val_nll", nll / (double)t->valid->n);
+    cJSON_AddNumberToObject(o, "val_nll", mt.log_loss);
     cJSON_AddNumberToObject(o, "val_mcc", mt.mcc);
     cJSON_AddNumberToObject(o, "val_macro_f1", mt.macro_f1);
     if (C == 2 && isfinite(mt.auroc)) cJSON_AddNumberToObject(o, "val_auroc", mt.auroc);
@@ -254,8 +252,9 @@ int dna_cmd_train(int argc, char **argv)
     if (best && !valid.n) krait_cli_die(2, "train: --keep-best needs --valid (the rows that choose the best model)");
     if (best_by && !best) krait_cli_die(2, "train: --best-by chooses --keep-best's model: give --keep-best too");
     int by = 0; /* index in best_by_names */
-    while (best_by && by < 4 && strcmp(best_by, best_by_names[by])) by++;
-    if (by == 4) krait_cli_die(2, "train: --best-by %s: want accuracy, mcc, auroc or nll", best_by);
+    const int n_by = (int)(sizeof best_by_names / sizeof best_by_names[0]);
+    while (best_by && by < n_by && strcmp(best_by, best_by_names[by])) by++;
+    if (by == n_by) krait_cli_die(2, "train: --best-by %s: want accuracy, mcc, auroc or nll", best_by);
     if (ensemble > 1 && a.resume)
         krait_cli_die(2, "train: --resume continues one model: resume a member folder (OUT/member-K) without --ensemble");
     krait_config cfg;

@@ -468,6 +468,8 @@ static void metrics(void)
     tu_check(fabs(mt.mcc - 3 / sqrt(24.0)) < 1e-12, "mcc %g (3/sqrt(24))", mt.mcc);
     tu_check(fabs(mt.macro_f1 - (6.0 / 7 + 2.0 / 3) / 2) < 1e-12, "macro F1 %g", mt.macro_f1);
     tu_check(fabs(mt.auroc - 5.5 / 6) < 1e-12, "AUROC %g (5.5/6, one tie)", mt.auroc);
+    const double ll = -(log(0.8f) + log(0.4f) + log(0.7f) + log(0.9f) + log(0.6f)) / 5;
+    tu_check(fabs(mt.log_loss - ll) < 1e-12, "log-loss %g (%g)", mt.log_loss, ll);
     /* weights = repeated rows: the rows above with weights 1 2 1 0 1 == the rows 0 1 1 2 4 (a tie at 0.6:
      * positives 0.7 and 0.6 over negatives 0.2, 0.6, 0.6 -> (3 + 1 + 2 x 0.5) / 6) */
     const float score[5] = { 0.2f, 0.6f, 0.7f, 0.9f, 0.6f };
