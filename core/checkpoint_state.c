@@ -178,15 +178,19 @@ static char *member_text(const cJSON *obj, const char *key, int *bad)
 /* The saved train settings against the running ones: the math must be the same. */
 static krait_status check_train(const cJSON *tr, const krait_train_config *tc, const char *path)
 {
+    /* must: 1 the same or refused, 0 may change (warned), 2 the same, and 0 when the checkpoint
+     * predates the key (dropout) */
     static const struct { const char *key; size_t off; char type; int must; } keys[] = {
 #define F(k, f, t, m) { k, offsetof(krait_train_config, f), t, m }
         F("batch", batch, 'i', 1), F("seq_len", seq_len, 'i', 1), F("lr", lr, 'f', 1),
         F("min_lr", min_lr, 'f', 1), F("warmup", warmup, 'i', 1), F("weight_decay", weight_decay, 'f', 1),
         F("beta1", beta1, 'f', 1), F("beta2", beta2, 'f', 1), F("eps", eps, 'f', 1),
         F("grad_clip", grad_clip, 'f', 1), F("seed", seed, 'u', 1), F("steps", steps, 'i', 0),
-        F("minutes", minutes, 'd', 0),
+        F("minutes", minutes, 'd', 0), F("embed_dropout", embed_dropout, 'f', 2),
+        F("resid_dropout", resid_dropout, 'f', 2),
 #undef F
     };
+    const cJSON zero = { .type = cJSON_Number };
     if (!cJSON_IsObject(tr)) {
         KRAIT_ERROR("%s: \"train\" must be an object", path);
         return KRAIT_STATUS_BAD_INPUT;
@@ -197,6 +201,7 @@ static krait_status check_train(const cJSON *tr, const krait_train_config *tc, c
         double now = keys[i].type == 'i' ? *(const int *)p
                      : keys[i].type == 'f' ? *(const float *)p
                      : keys[i].type == 'u' ? (double)*(const uint64_t *)p : *(const double *)p;
+        if (!v && keys[i].must == 2) v = &zero;
         if (!cJSON_IsNumber(v)) {
             KRAIT_ERROR("%s: \"train.%s\" is missing or not a number", path, keys[i].key);
             return KRAIT_STATUS_BAD_INPUT;

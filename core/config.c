@@ -104,6 +104,8 @@ static const key_desc train_keys[] = {
     { "beta2", K_FLOAT, TF(beta2), 0, 0 },
     { "eps", K_FLOAT, TF(eps), 1e-30, 0 },
     { "grad_clip", K_FLOAT, TF(grad_clip), 0, 0 },
+    { "embed_dropout", K_FLOAT, TF(embed_dropout), 0, 0 },
+    { "resid_dropout", K_FLOAT, TF(resid_dropout), 0, 0 },
     { "seed", K_SEED, TF(seed), 0, 0 },
     { "log_every", K_INT, TF(log_every), 1, 0 },
     { "eval_every", K_INT, TF(eval_every), 0, 0 },
@@ -394,6 +396,12 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
                 s = KRAIT_STATUS_BAD_INPUT;
                 goto done;
             }
+            if (dst->embed_dropout >= 1.0f || dst->resid_dropout >= 1.0f) {
+                KRAIT_ERROR("%s: key \"train.%s_dropout\" must be below 1 (a probability)", origin,
+                            dst->embed_dropout >= 1.0f ? "embed" : "resid");
+                s = KRAIT_STATUS_BAD_INPUT;
+                goto done;
+            }
             continue;
         }
         if (strcmp(key, "time_step_rank") == 0 || strcmp(key, "dt_rank") == 0) {
@@ -620,6 +628,8 @@ char *krait_train_to_json(const krait_train_config *t)
     cJSON_AddNumberToObject(r, "beta2", t->beta2);
     cJSON_AddNumberToObject(r, "eps", t->eps);
     cJSON_AddNumberToObject(r, "grad_clip", t->grad_clip);
+    cJSON_AddNumberToObject(r, "embed_dropout", t->embed_dropout);
+    cJSON_AddNumberToObject(r, "resid_dropout", t->resid_dropout);
     cJSON_AddNumberToObject(r, "seed", (double)t->seed);
     cJSON_AddNumberToObject(r, "log_every", t->log_every);
     cJSON_AddNumberToObject(r, "eval_every", t->eval_every);

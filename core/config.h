@@ -66,6 +66,8 @@ typedef struct krait_train_config {
     float lr, min_lr;     /* peak and final learning rate (cosine) */
     int warmup;           /* linear warm-up steps */
     float weight_decay, beta1, beta2, eps, grad_clip;
+    float embed_dropout;  /* dropout on the first residual (embedding or input projection), [0, 1) */
+    float resid_dropout;  /* dropout on each mixer output before the residual add, [0, 1) */
     uint64_t seed;
     int log_every, eval_every, ckpt_every, keep_ckpts;
     char on_nonfinite[8]; /* a non-finite loss or gradient: "stop" (the default: exit with the step

@@ -10,6 +10,8 @@
  *   out = (y * silu(z = xz[:, E:])) W_out^T                 gate_fwd, linear_fwd
  * A decode step (L = 1 with a state, not training) uses the backend's fused conv1d_step and
  * ssm_step (dt_proj + softplus + scan + gate) when it has both: 6 ops per layer instead of 9.
+ * Training activations may drop out the first residual and each mixer output (out, before the
+ * next add); backward applies the same masks to their gradients.
  * Backward walks the same calls in reverse. h and the gated output are recomputed in backward
  * rather than stored (one norm and one elementwise op); the scan keeps only chunk-boundary
  * states. The LM head runs over row blocks, forward and backward fused per block, so the
@@ -219,6 +221,16 @@ krait_status krait_acts_set_features(const krait_model *m, krait_acts *a, const 
 
 /* ---- forward --------------------------------------------------------------------------------- */
 
+/* Dropout at site 0 (the first residual, fp32) or 1 + i (mixer i's output, act dtype): the same
+ * mask in forward and on the gradient in backward. Nothing without train activations. */
+static krait_status dropout_site(const krait_model *m, const krait_acts *a, void *x, int site)
+{
+    const float p = site == 0 ? a->drop_embed : a->drop_resid;
+    if (!a->train || p <= 0.0f) return KRAIT_STATUS_OK;
+    return m->be->dropout(m->be, x, site == 0, (size_t)a->M * m->cfg.d_model, krait_dropout_threshold(p),
+                          krait_dropout_scale(p), krait_mix64(a->drop_seed, (uint64_t)site));
+}
+
 /* The first residual: the embedding rows of a->ids, or the input projection of a->feats (computed
  * in the act dtype into a->out, which is free until the first mixer, then widened to fp32). */
 static krait_status input_forward(const krait_model *m, krait_acts *a, float *r)
@@ -291,6 +303,7 @@ krait_status krait_model_forward(const krait_model *m, krait_acts *a, krait_stat
         return KRAIT_STATUS_BAD_INPUT;
     }
     TRY(input_forward(m, a, a->layer[0].r));
+    TRY(dropout_site(m, a, a->layer[0].r, 0));
     for (int i = 0; i < c->n_layer; i++) {
         krait_layer_acts *la = &a->layer[i];
         const krait_layer_offsets *lo = &m->layers[i];
@@ -301,6 +314,7 @@ krait_status krait_model_forward(const krait_model *m, krait_acts *a, krait_stat
             TRY(be->add_rmsnorm_fwd(be, la->r, a->h, la->rstd, a->layer[i - 1].r, a->out,
                                     par(m, lo->norm_w), M, D, c->norm_eps));
         TRY(mixer_forward(m, i, a, st));
+        TRY(dropout_site(m, a, a->out, 1 + i));
     }
     return be->add_rmsnorm_fwd(be, a->r_f, a->hf, a->rstd_f, a->layer[c->n_layer - 1].r, a->out,
                                par(m, m->norm_f), M, D, c->norm_eps);
@@ -423,10 +437,12 @@ krait_status krait_model_backward(const krait_model *m, krait_acts *a, float *g)
     for (int i = c->n_layer - 1; i >= 0; i--) {
         const krait_layer_offsets *lo = &m->layers[i];
         krait_layer_acts *la = &a->layer[i];
+        TRY(dropout_site(m, a, a->dx, 1 + i));
         TRY(mixer_backward(m, i, a, g));
         TRY(be->add_rmsnorm_bwd(be, a->dr, i > 0 ? a->dx : NULL, g + lo->norm_w, a->dh, la->r, la->rstd,
                                 par(m, lo->norm_w), M, D));
     }
+    TRY(dropout_site(m, a, a->dr, 0));
     return input_backward(m, a, g);
 }
 

@@ -138,6 +138,11 @@ typedef struct krait_acts {
     void *dg, *dy, *ddelta, *du;  /* (M, E) */
     void *dxz;                    /* (M, 2E) */
     void *ddbc;                   /* (M, R + 2N) */
+    /* dropout, training activations only (0 = off): on the first residual (the embedding or input
+     * projection) and on each mixer output before it joins the residual stream; the masks are
+     * drawn from drop_seed (the trainer sets it per step) and reapplied to the gradients */
+    float drop_embed, drop_resid;
+    uint64_t drop_seed;
 } krait_acts;
 
 /* Activations for batches of B sequences of L tokens. train = 1 keeps what backward needs. */

@@ -34,6 +34,9 @@ krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc)
         krait_trainer_free(t);
         return NULL;
     }
+    if (tc->embed_dropout > 0 || tc->resid_dropout > 0)
+        KRAIT_INFO("dropout %g on the first residual and %g on each mixer output (training steps only)",
+                   tc->embed_dropout, tc->resid_dropout);
     krait_rng_init_stream(&t->data_rng, tc->seed, 1);
     krait_rng_init_stream(&t->eval_rng, tc->seed, 2);
     const char *fault = getenv("KRAIT_FAULT_NONFINITE_STEP");
@@ -111,6 +114,10 @@ krait_status krait_trainer_step(krait_trainer *t, krait_data_source *ds, krait_s
     }
     if (s) return s;
     if ((s = krait_optim_zero_grad(m, t->opt))) return s;
+    /* dropout masks: a function of the run's seed and the step, so a resumed run draws the same */
+    t->acts->drop_embed = tc->embed_dropout;
+    t->acts->drop_resid = tc->resid_dropout;
+    t->acts->drop_seed = krait_mix64(krait_mix64(tc->seed, 3), (uint64_t)t->opt->step);
     double loss = 0;
     long nv = 0;
     if (krait_model_is_classifier(m))

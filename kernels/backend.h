@@ -296,6 +296,17 @@ struct krait_backend {
                           const float *g,                /* (n) */
                           size_t n, const krait_adamw_params *hp);
 
+    /* ---- dropout (training only) ----------------------------------------------------------- */
+    /* In place over n elements: x[i] = krait_dropout_keep(seed, i, threshold) ? x[i] * scale : 0,
+     * one fp32 multiply (then rounded to the act dtype), with threshold and scale from
+     * krait_dropout_threshold / krait_dropout_scale (below). The mask is a function of (seed, i)
+     * alone, the same on every backend, so the backward is the same call on the gradient.
+     * x is fp32 when f32 != 0, else in the act dtype. */
+    krait_status (*dropout)(krait_backend *be,
+                            void *x,                     /* (n) fp32 or act, in/out */
+                            int f32, size_t n,
+                            uint32_t threshold, float scale, uint64_t seed);
+
     /* ==== optional members: NULL when the backend does not provide them ==================== */
     /* Core checks each pointer before use and falls back to the ops above (or to the host), so a
      * backend that leaves them NULL runs the same model with more launches. */
@@ -366,20 +377,35 @@ struct krait_backend {
     void (*graph_free)(krait_backend *be, void *graph);
 };
 
-/* The uniform draw of sample_rows, the same on every backend: a counter-based generator
- * (splitmix64 finaliser of seed + (counter + 1) x golden ratio), 53 bits -> [0, 1). */
+/* The counter-based generator behind sample_rows and dropout, the same on every backend: the
+ * splitmix64 finaliser of seed + (counter + 1) x golden ratio. */
 #if defined(__CUDACC__)
 #define KRAIT_HOST_DEVICE __host__ __device__
 #else
 #define KRAIT_HOST_DEVICE
 #endif
-static inline KRAIT_HOST_DEVICE double krait_sample_uniform(uint64_t seed, uint64_t counter)
+static inline KRAIT_HOST_DEVICE uint64_t krait_mix64(uint64_t seed, uint64_t counter)
 {
     uint64_t x = seed + (counter + 1) * 0x9e3779b97f4a7c15ull;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return (double)(x >> 11) * (1.0 / 9007199254740992.0);
+    return x ^ (x >> 31);
+}
+
+/* The uniform draw of sample_rows: 53 bits of krait_mix64 -> [0, 1). */
+static inline KRAIT_HOST_DEVICE double krait_sample_uniform(uint64_t seed, uint64_t counter)
+{
+    return (double)(krait_mix64(seed, counter) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Dropout with probability p (0 <= p < 1): element i is kept when the high 32 bits of
+ * krait_mix64(seed, i) are >= threshold = floor(p 2^32), and kept values are multiplied by
+ * scale = 1 / (1 - p) (in fp32), so the expectation is unchanged. */
+static inline uint32_t krait_dropout_threshold(float p) { return (uint32_t)((double)p * 4294967296.0); }
+static inline float krait_dropout_scale(float p) { return (float)(1.0 / (1.0 - (double)p)); }
+static inline KRAIT_HOST_DEVICE int krait_dropout_keep(uint64_t seed, uint64_t i, uint32_t threshold)
+{
+    return (uint32_t)(krait_mix64(seed, i) >> 32) >= threshold;
 }
 
 /* Backends that are always built. Each returns NULL (and says why through the log) on failure.

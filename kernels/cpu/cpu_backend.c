@@ -166,5 +166,6 @@ krait_backend *krait_backend_cpu_init(int nthreads)
     be->gate_bwd = gate_bwd_cpu;
     be->cross_entropy = cross_entropy_cpu;
     be->adamw = adamw_cpu;
+    be->dropout = dropout_cpu;
     return be;
 }

@@ -1,5 +1,6 @@
 /* kernels/cpu/cpu_elementwise.c — fast CPU softplus-with-bias and SiLU gate, forward and
- * backward (same math as ref_elementwise.c) with the vectorised exp/log1p/sigmoid of cpu_simd.h.
+ * backward (same math as ref_elementwise.c) with the vectorised exp/log1p/sigmoid of cpu_simd.h,
+ * and dropout (threads only: the mask's 64-bit hash does not vectorise with these helpers).
  *
  * Rows are split among threads, except in softplus_bwd, which splits 16-channel column blocks so
  * that each bias gradient is summed by one thread in row order (deterministic for any thread
@@ -98,5 +99,16 @@ krait_status gate_bwd_cpu(krait_backend *be,
             vstore_n(dy + i, g * (zv * s), w);
             vstore_n(dz + iz, g * yv * (s * (1.0f + zv * (1.0f - s))), w);
         }
+    return KRAIT_STATUS_OK;
+}
+
+krait_status dropout_cpu(krait_backend *be, void *x_, int f32, size_t n, uint32_t threshold, float scale,
+                         uint64_t seed)
+{
+    (void)f32;
+    float *x = x_;
+    const long nn = (long)n;
+#pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)
+    for (long i = 0; i < nn; i++) x[i] = krait_dropout_keep(seed, (uint64_t)i, threshold) ? x[i] * scale : 0.0f;
     return KRAIT_STATUS_OK;
 }

@@ -76,6 +76,8 @@ krait_status gate_fwd_ref(krait_backend *be, void *out, const void *y, const voi
                           int M, int E);
 krait_status gate_bwd_ref(krait_backend *be, void *dy, void *dz, int ldz, const void *dout,
                           const void *y, const void *z, int M, int E);
+krait_status dropout_ref(krait_backend *be, void *x, int f32, size_t n, uint32_t threshold, float scale,
+                         uint64_t seed);
 
 /* ref_decode.c: the optional decode ops (backend.h); sample_rows_ref is for tests only. */
 krait_status conv1d_step_ref(krait_backend *be, void *u, float *state, const void *x, int ldx,
@@ -181,6 +183,8 @@ krait_status gate_fwd_cpu(krait_backend *be, void *out, const void *y, const voi
                           int M, int E);
 krait_status gate_bwd_cpu(krait_backend *be, void *dy, void *dz, int ldz, const void *dout,
                           const void *y, const void *z, int M, int E);
+krait_status dropout_cpu(krait_backend *be, void *x, int f32, size_t n, uint32_t threshold, float scale,
+                         uint64_t seed);
 krait_status ssm_scan_fwd_cpu(krait_backend *be, void *y, float *h_last, float *h_chunks,
                               const void *u, const void *delta, const float *A_log,
                               const void *Bm, const void *Cm, int ldbc, const float *Dskip,

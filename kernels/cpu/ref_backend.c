@@ -181,6 +181,7 @@ krait_backend *krait_backend_cpu_ref_init(void)
     be->gate_bwd = gate_bwd_ref;
     be->cross_entropy = cross_entropy_ref;
     be->adamw = adamw_ref;
+    be->dropout = dropout_ref;
     be->conv1d_step = conv1d_step_ref;
     be->ssm_step = ssm_step_ref;
     return be;

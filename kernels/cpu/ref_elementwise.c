@@ -1,5 +1,6 @@
 /* kernels/cpu/ref_elementwise.c — reference element-wise ops: softplus with a per-channel bias
- * (the dt path into the scan) and the SiLU gate out = y * silu(z), forward and backward.
+ * (the dt path into the scan), the SiLU gate out = y * silu(z), forward and backward, and
+ * dropout.
  *
  * Each element is computed in double from its fp32 inputs and rounded once. Both inputs of an
  * element are read before any output is written, so outputs may alias inputs element-wise.
@@ -81,5 +82,16 @@ krait_status gate_bwd_ref(krait_backend *be,
             dy[(size_t)r * E + e] = (float)(g * ref_silu(zv));
             dz[(size_t)r * ldz + e] = (float)(g * yv * ref_dsilu(zv));
         }
+    return KRAIT_STATUS_OK;
+}
+
+/* The act dtype is fp32 here, so f32 does not change the layout. */
+krait_status dropout_ref(krait_backend *be, void *x_, int f32, size_t n, uint32_t threshold, float scale,
+                         uint64_t seed)
+{
+    (void)be;
+    (void)f32;
+    float *x = x_;
+    for (size_t i = 0; i < n; i++) x[i] = krait_dropout_keep(seed, i, threshold) ? x[i] * scale : 0.0f;
     return KRAIT_STATUS_OK;
 }

@@ -163,6 +163,8 @@ krait_status gate_fwd_cuda(krait_backend *be, void *out, const void *y, const vo
                            int M, int E);
 krait_status gate_bwd_cuda(krait_backend *be, void *dy, void *dz, int ldz, const void *dout,
                            const void *y, const void *z, int M, int E);
+krait_status dropout_cuda(krait_backend *be, void *x, int f32, size_t n, uint32_t threshold, float scale,
+                          uint64_t seed);
 
 krait_status cross_entropy_cuda(krait_backend *be, float *loss, void *dlogits, int32_t *pred,
                                 const void *logits, const int32_t *targets, int M, int V, int ld,

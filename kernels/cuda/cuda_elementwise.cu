@@ -1,7 +1,7 @@
 /* kernels/cuda/cuda_elementwise.cu — the memory-bound per-element ops: dtype casts (to_act,
- * from_act), softplus with bias (forward, and backward with a deterministic dbias) and the SiLU
- * gate (forward and backward). All math is fp32; activations are loaded and stored in the
- * backend's dtype (bf16 rounds to nearest even on store).
+ * from_act), softplus with bias (forward, and backward with a deterministic dbias), the SiLU
+ * gate (forward and backward) and dropout (the mask of backend.h). All math is fp32; activations
+ * are loaded and stored in the backend's dtype (bf16 rounds to nearest even on store).
  *
  * Row-wise ops run on a 2-D grid: x over columns, y over rows (grid-stride both ways), so no
  * per-element integer division. The softplus dbias partial per row segment is formed in the same
@@ -192,6 +192,29 @@ krait_status gate_bwd_cuda(krait_backend *be, void *dy, void *dz, int ldz, const
         KRAIT_LAUNCH((gate_bwd_kernel), g, 256, 0, cuda_stream(be), (float *)dy, (float *)dz, ldz,
                      (const float *)dout, (const float *)y, (const float *)z, M, E);
     LAUNCH_CHECK(be, "gate_bwd_kernel");
+    return KRAIT_STATUS_OK;
+}
+
+/* ---- dropout: the mask of krait_dropout_keep (backend.h), identical to the CPU's --------------- */
+template <typename T>
+__global__ void dropout_kernel(T *x, size_t n, uint32_t threshold, float scale, uint64_t seed)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x)
+        stf(x + i, krait_dropout_keep(seed, i, threshold) ? ldf(x + i) * scale : 0.0f);
+}
+
+krait_status dropout_cuda(krait_backend *be, void *x, int f32, size_t n, uint32_t threshold, float scale,
+                          uint64_t seed)
+{
+    if (!n) return KRAIT_STATUS_OK;
+    size_t nb = (n + 255) / 256;
+    const int blocks = nb > 16384 ? 16384 : (int)nb;
+    if (!f32 && cuda_bf16(be))
+        KRAIT_LAUNCH((dropout_kernel), blocks, 256, 0, cuda_stream(be), (bf16 *)x, n, threshold, scale, seed);
+    else
+        KRAIT_LAUNCH((dropout_kernel), blocks, 256, 0, cuda_stream(be), (float *)x, n, threshold, scale, seed);
+    LAUNCH_CHECK(be, "dropout_kernel");
     return KRAIT_STATUS_OK;
 }
 

@@ -5,7 +5,8 @@
 # probabilities summing to 1), eval (--json keys, confusion SVG), a long BED region streamed in
 # chunks gives the same probabilities as the same region in one batch, baseline, and bad input
 # (non-IUPAC, empty sequence, missing index, region past the contig end, a label outside the
-# class list, resume on other data) exits 2; --resume repeats the uninterrupted run's losses with one line naming the problem.
+# class list, resume on other data) exits 2 with one line naming the problem; --resume repeats the
+# uninterrupted run's losses (plain, augmented, with dropout).
 # --keep-best ends with the first best validation's model (by accuracy, or by log-loss with
 # --best-by nll) and carries it across --resume.
 set -u
@@ -88,18 +89,21 @@ if [ "$(grep -c '"loss"' "$dir/r4/metrics.jsonl")" = 4 ] &&
    cmp -s <(grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/r2/metrics.jsonl"); then
   ok "train: 2 steps + --resume to 4 = 4 steps straight (same losses)"
 else bad "resume differs"; grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl" "$dir/r2/metrics.jsonl"; fi
-# the same with --mutate/--shift (their draws come from the data RNG, which checkpoints keep),
-# and the augmented losses are not the plain ones
-aug="--mutate 0.2 --shift 3"
-"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/a4" --steps 4 --threads 1 $aug >/dev/null 2>&1
-"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/a2" --steps 2 --threads 1 $aug >/dev/null 2>&1
-"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/a2" --steps 4 --threads 1 $aug >/dev/null 2>"$dir/e" ||
-  { bad "train --resume with augmentation"; cat "$dir/e"; }
-if [ "$(grep -c '"loss"' "$dir/a4/metrics.jsonl")" = 4 ] &&
-   cmp -s <(grep -o '"loss": *[^,]*' "$dir/a4/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/a2/metrics.jsonl") &&
-   ! cmp -s <(grep -o '"loss": *[^,]*' "$dir/a4/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl"); then
-  ok "train $aug: 2 steps + --resume to 4 = 4 steps straight, losses unlike the unaugmented run"
-else bad "augmented resume differs, or augmentation changed nothing"; fi
+# the same with --mutate/--shift (their draws come from the data RNG, which checkpoints keep) and
+# with dropout (its masks follow from the seed and the step), and their losses are not the plain ones
+n=0
+for aug in "--mutate 0.2 --shift 3" "--set train.embed_dropout=0.2 --set train.resid_dropout=0.1"; do
+  n=$((n + 1))
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/a4$n" --steps 4 --threads 1 $aug >/dev/null 2>&1
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/a2$n" --steps 2 --threads 1 $aug >/dev/null 2>&1
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/a2$n" --steps 4 --threads 1 $aug >/dev/null 2>"$dir/e" ||
+    { bad "train --resume with $aug"; cat "$dir/e"; }
+  if [ "$(grep -c '"loss"' "$dir/a4$n/metrics.jsonl")" = 4 ] &&
+     cmp -s <(grep -o '"loss": *[^,]*' "$dir/a4$n/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/a2$n/metrics.jsonl") &&
+     ! cmp -s <(grep -o '"loss": *[^,]*' "$dir/a4$n/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl"); then
+    ok "train $aug: 2 steps + --resume to 4 = 4 steps straight, losses unlike the plain run"
+  else bad "resume with $aug differs, or it changed nothing"; fi
+done
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/test.tsv" --resume "$dir/r2" --out "$dir/r5" --steps 5 >/dev/null 2>"$dir/e"
 rc=$?
 [ $rc -eq 2 ] && [ "$(grep -c 'error' "$dir/e")" = 1 ] && tail -1 "$dir/e" | grep -q "trained on other data" &&

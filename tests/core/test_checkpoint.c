@@ -1,11 +1,12 @@
 /* tests/core/test_checkpoint.c — training checkpoints. Resume == uninterrupted: N steps, a stop
  * with a checkpoint, a resume into a model initialised differently, N more steps give the
- * same losses bit for bit as 2N steps straight (and the same weights, eval RNG draws and data
- * position, through a data source that keeps its own cursor). Keep-last-K pruning and the
- * top-level model. Crash safety: a child process saving checkpoints in a loop is killed at
+ * same losses bit for bit as 2N steps straight, dropout on (and the same weights, eval RNG
+ * draws and data position, through a data source that keeps its own cursor). Keep-last-K
+ * pruning and the top-level model. Crash safety: a child process saving checkpoints in a loop is killed at
  * random moments, and after every kill the run folder must still hold a complete, loadable
  * latest checkpoint; a leftover temporary folder and a dangling `latest` are ignored. Bad
- * resumes (another config, another learning rate, a corrupt state file) fail with one line. */
+ * resumes (another config, another learning rate or dropout, a corrupt state file) fail with
+ * one line. */
 #include "checkpoint.h"
 
 #include "fsutil.h"
@@ -90,6 +91,8 @@ static void run_init(run *r, int d_model, float lr, uint64_t init_seed)
     tc.warmup = 2;
     tc.seed = 42;
     tc.eval_every = 1;
+    tc.embed_dropout = 0.1f; /* the masks must come back with the step on resume */
+    tc.resid_dropout = 0.2f;
     r->m = krait_model_init(&c, be);
     krait_rng rng;
     krait_rng_init(&rng, init_seed);
@@ -193,8 +196,14 @@ static void test_resume(const char *root)
                  strstr(cap.last_error, "train.lr") && b.t->opt->step == 0,
              "another lr refused: %s", cap.last_error);
     io_cap_reset(&cap);
-    b.ds.load_state = NULL;
     b.t->tc.lr = 1e-2f;
+    b.t->tc.resid_dropout = 0.3f;
+    s = krait_checkpoint_resume(b.t, &b.ds, NULL, out);
+    tu_check(s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "train.resid_dropout"),
+             "another dropout refused: %s", cap.last_error);
+    b.t->tc.resid_dropout = 0.2f;
+    io_cap_reset(&cap);
+    b.ds.load_state = NULL;
     s = krait_checkpoint_resume(b.t, &b.ds, NULL, out);
     tu_check(s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "data position"),
              "a source that cannot take the position refused: %s", cap.last_error);

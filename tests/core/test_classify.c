@@ -1,7 +1,8 @@
 /* tests/core/test_classify.c — the classification head (core/classify.h) and metrics:
  *   1. gradients of every tensor match central finite differences of the classification loss
- *      (ids + mean pooling; ids + last pooling + bidirectional; features + mean + bidirectional),
- *      on batches of different lengths with one empty (skipped) row;
+ *      (ids + mean pooling; ids + last pooling + bidirectional; features + mean + bidirectional,
+ *      and that again with dropout 0.2 / 0.3 at a fixed seed), on batches of different lengths
+ *      with one empty (skipped) row;
  *   2. no padding artefacts: a sequence's probabilities do not depend on the pad length, the pad
  *      values or the other sequences of the batch; the fast CPU backend agrees with the reference;
  *   3. a bidirectional mean-pooled classifier gives the same answer for a sequence and its reverse;
@@ -71,10 +72,10 @@ static double loss_of(krait_model *m, krait_acts *a, const batch *b)
     return loss;
 }
 
-static void grad_check(const char *pooling, int bi, int F)
+static void grad_check(const char *pooling, int bi, int F, int dropout)
 {
-    printf("gradients: pooling %s, %s, %s\n", pooling, bi ? "bidirectional" : "one direction",
-           F ? "feature input" : "token ids");
+    printf("gradients: pooling %s, %s, %s%s\n", pooling, bi ? "bidirectional" : "one direction",
+           F ? "feature input" : "token ids", dropout ? ", dropout" : "");
     krait_backend *be = krait_backend_cpu_ref_init();
     be->scan_chunk = 5;
     krait_config cfg;
@@ -94,6 +95,13 @@ static void grad_check(const char *pooling, int bi, int F)
         }
     }
     tu_fill_normal(b.feats, (size_t)b.B * b.L * (F ? F : 1), 0, 1);
+    if (dropout) {
+        double plain = loss_of(m, a, &b);
+        a->drop_embed = 0.2f;
+        a->drop_resid = 0.3f;
+        a->drop_seed = tu_next();
+        tu_check(fabs(loss_of(m, a, &b) - plain) > 1e-4 * fabs(plain), "dropout did not change the loss");
+    }
     float *g = calloc(m->n_params, sizeof *g);
     double loss;
     long n;
@@ -510,9 +518,10 @@ static void metrics(void)
 int main(void)
 {
     tu_init("test_classify");
-    grad_check("mean", 0, 0);
-    grad_check("last", 1, 0);
-    grad_check("mean", 1, 5);
+    grad_check("mean", 0, 0, 0);
+    grad_check("last", 1, 0, 0);
+    grad_check("mean", 1, 5, 0);
+    grad_check("mean", 1, 5, 1);
     inference_invariants("mean", 1, 0);
     inference_invariants("last", 0, 0);
     inference_invariants("last", 1, 3);

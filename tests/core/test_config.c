@@ -132,6 +132,10 @@ int main(void)
                "\"train.batch\" must be a positive integer (got 0)");
     expect_bad("negative lr", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"lr\":-1}}",
                "\"train.lr\" must be a positive number");
+    expect_bad("dropout of 1", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"resid_dropout\":1}}",
+               "\"train.resid_dropout\" must be below 1");
+    expect_bad("negative dropout", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"embed_dropout\":-0.1}}",
+               "\"train.embed_dropout\" must be a non-negative number");
     expect_bad("alias disagreement", "{\"hidden_size\": 64, \"d_model\": 32, \"num_hidden_layers\": 2, \"vocab_size\": 16}",
                "disagree");
     expect_bad("mlp blocks", "{\"d_model\": 64, \"n_layer\": 2, \"vocab_size\": 16, \"d_intermediate\": 128}",

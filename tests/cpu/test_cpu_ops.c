@@ -1,5 +1,5 @@
 /* tests/cpu/test_cpu_ops.c — the fast CPU embedding, add+RMSNorm, linear, softplus, gate,
- * cross-entropy, AdamW and sumsq against the reference, on fresh random inputs at mamba-130m
+ * cross-entropy, AdamW, dropout and sumsq against the reference, on fresh random inputs at mamba-130m
  * shapes (D 768, E 1536, R 48, N 16, V 50280) and odd ones, NaN-filled guarded outputs, strided
  * views, aliasing, and bitwise repeatability of the reductions.
  *
@@ -296,6 +296,46 @@ static void adamw_case(krait_backend *ref, krait_backend *fast, size_t n)
     free(g);
 }
 
+/* Dropout: the fast op is the reference bit for bit (same mask, one fp32 multiply); the
+ * reference drops a fraction p of the elements (within 5 sigma of the binomial), keeps the mean
+ * (within 5 sigma), p = 0 changes nothing, and another seed gives another mask. */
+static void dropout_case(krait_backend *ref, krait_backend *fast, size_t n, float p)
+{
+    printf("dropout %s n%zu p%g\n", fast->name, n, p);
+    const uint32_t thr = krait_dropout_threshold(p);
+    const float scale = krait_dropout_scale(p);
+    const uint64_t seed = tu_next();
+    float *x = filled(n, 1, 1), *a = copy_of(x, n), *b = copy_of(x, n), *c = copy_of(x, n);
+    ref->dropout(ref, a, 1, n, thr, scale, seed);
+    fast->dropout(fast, b, 1, n, thr, scale, seed);
+    tu_check(!memcmp(a, b, n * 4), "fast dropout is not bitwise the reference");
+    size_t dropped = 0;
+    double sum_x = 0, sum_a = 0;
+    for (size_t i = 0; i < n; i++) {
+        dropped += a[i] == 0.0f;
+        sum_x += x[i];
+        sum_a += a[i];
+        if (a[i] != 0.0f && a[i] != x[i] * scale) {
+            tu_check(0, "dropout: kept element %zu is %g, not %g x %g", i, a[i], x[i], scale);
+            break;
+        }
+    }
+    double sd = sqrt(n * (double)p * (1 - p));
+    tu_check(fabs(dropped - n * (double)p) <= 5 * sd + 1, "dropout p %g dropped %zu of %zu", p, dropped, n);
+    /* each element is x/(1-p) w.p. 1-p: variance of the sum is sum x^2 p/(1-p) */
+    double var = 0;
+    for (size_t i = 0; i < n; i++) var += (double)x[i] * x[i] * p / (1 - p);
+    tu_check(fabs(sum_a - sum_x) <= 5 * sqrt(var) + 1e-3 * fabs(sum_x), "dropout mean %g vs %g",
+             sum_a / n, sum_x / n);
+    ref->dropout(ref, c, 1, n, thr, scale, seed + 1);
+    tu_check(memcmp(a, c, n * 4) != 0, "dropout: seeds %llu and %llu give the same mask",
+             (unsigned long long)seed, (unsigned long long)seed + 1);
+    memcpy(c, x, n * 4);
+    fast->dropout(fast, c, 1, n, krait_dropout_threshold(0.0f), krait_dropout_scale(0.0f), seed);
+    tu_check(!memcmp(c, x, n * 4), "dropout with p = 0 changed the values");
+    free(x); free(a); free(b); free(c);
+}
+
 int main(void)
 {
     tu_init("test_cpu_ops");
@@ -345,6 +385,8 @@ int main(void)
     ce_case(ref, fast3, 5, 37, 40, 0);
     ce_case(ref, fast2, 4, 17, 17, 2);
     adamw_case(ref, fast2, 100003);
+    dropout_case(ref, fast2, 100003, 0.1f);
+    dropout_case(ref, fast3, 4099, 0.5f);
 
     for (int i = 0; i < 3; i++) krait_backend_destroy(all[i]);
     return tu_finish();

@@ -345,6 +345,7 @@ extern "C" krait_backend *krait_backend_cuda_emu_init(krait_dtype act_dtype)
     be->gate_bwd = gate_bwd_cuda;
     be->cross_entropy = cross_entropy_cuda;
     be->adamw = adamw_cuda;
+    be->dropout = dropout_cuda;
     be->conv1d_step = conv1d_step_cuda;
     be->ssm_step = ssm_step_cuda;
     be->sample_rows = sample_rows_cuda;

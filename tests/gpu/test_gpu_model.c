@@ -2,7 +2,8 @@
  * without a device):
  *   1. fp32 mode: the same weights and batch give the same loss (rel 1e-4) and the same
  *      parameter gradients (relative L2 error per tensor <= 1e-3; cuBLAS sums in another
- *      order than OpenBLAS) as the fast CPU backend;
+ *      order than OpenBLAS) as the fast CPU backend, without and with dropout (0.2 / 0.1, the
+ *      same seed: the masks agree element for element);
  *   2. bf16 mode: 50 training steps from the same initial weights on the same batches track the
  *      CPU fp32 loss curve: every step within 0.05 + 3% of the CPU loss, and the last 10 steps'
  *      mean within 2% (bf16 activations and weights, fp32 master weights and state).
@@ -43,7 +44,7 @@ static krait_config small_config(void)
     return c;
 }
 
-static void fp32_parity(uint64_t seed)
+static void fp32_parity(uint64_t seed, int dropout)
 {
     krait_config c = small_config();
     krait_backend *cpu = krait_backend_cpu_init(0), *gpu = krait_backend_cuda_init(0, KRAIT_DTYPE_F32);
@@ -56,6 +57,11 @@ static void fp32_parity(uint64_t seed)
     krait_model_init_weights(mg, &r2);
     const int B = 2, L = 300;
     krait_acts *ac = krait_acts_init(mc, B, L, 1), *ag = krait_acts_init(mg, B, L, 1);
+    if (dropout) {
+        ac->drop_embed = ag->drop_embed = 0.2f;
+        ac->drop_resid = ag->drop_resid = 0.1f;
+        ac->drop_seed = ag->drop_seed = seed + 2;
+    }
     int32_t *ids = malloc(sizeof(int32_t) * B * L), *tg = malloc(sizeof(int32_t) * B * L);
     krait_rng dr;
     krait_rng_init(&dr, seed + 1);
@@ -67,14 +73,15 @@ static void fp32_parity(uint64_t seed)
     krait_status s1 = krait_lm_forward_backward(mc, ac, gc, ids, tg, &lc, NULL);
     krait_status s2 = krait_lm_forward_backward(mg, ag, gg, ids, tg, &lg, NULL);
     tu_check(!s1 && !s2, "fp32 forward/backward ran (cpu %d, gpu %d)", s1, s2);
-    tu_check(fabs(lc - lg) <= 1e-4 * fabs(lc), "fp32 loss: cpu %.7f gpu %.7f", lc, lg);
-    printf("  fp32 loss cpu %.7f gpu %.7f\n", lc, lg);
+    tu_check(fabs(lc - lg) <= 1e-4 * fabs(lc), "fp32 loss%s: cpu %.7f gpu %.7f", dropout ? " (dropout)" : "",
+             lc, lg);
+    printf("  fp32 loss%s cpu %.7f gpu %.7f\n", dropout ? " (dropout)" : "", lc, lg);
     float *hg = malloc(mg->n_params * 4);
     gpu->download(gpu, hg, gg, mg->n_params * 4);
     for (int i = 0; i < mc->n_tensors; i++) {
         const krait_tensor_info *t = &mc->tensors[i];
         char what[128];
-        snprintf(what, sizeof what, "fp32 grad %s", t->name);
+        snprintf(what, sizeof what, "fp32 grad%s %s", dropout ? " (dropout)" : "", t->name);
         tu_rel_l2_ok(what, hg + t->offset, gc + t->offset, t->numel, 1e-3);
     }
     free(hg);
@@ -126,7 +133,8 @@ int main(void)
         printf("no CUDA device: skipped\n");
         return TU_SKIP;
     }
-    fp32_parity(seed);
+    fp32_parity(seed, 0);
+    fp32_parity(seed, 1);
     enum { N = 50 };
     double lc[N], lg[N];
     krait_backend *cpu = krait_backend_cpu_init(0), *gpu = krait_backend_cuda_init(0, KRAIT_DTYPE_BF16);

@@ -3,7 +3,8 @@
  * equal to the reference's row-order sums in f32), fused residual add + RMSNorm (x NULL or
  * given, r_out aliasing r_in, dx NULL or given), softplus with bias (and dx aliasing ddelta),
  * the SiLU gate with z as a strided view, fused cross-entropy (V = 50280 and small V, ignored
- * rows, dlogits in place, row stride > V) and AdamW (with and without the act copy).
+ * rows, dlogits in place, row stride > V), AdamW (with and without the act copy) and dropout
+ * (fp32 and act buffers: the same kept elements as the reference, bit for bit in fp32).
  * Real widths: D 768/1024, E 1536/2048, V 50280; odd widths too. Outputs are poisoned first and
  * every device buffer has a guard zone. bf16 inputs are rounded on the host first and the
  * reference gets the same rounded values.
@@ -378,6 +379,36 @@ static void adamw_case(gt *t, size_t n, int step, int with_act)
     free(gv); free(ga);
 }
 
+/* Dropout keeps exactly the reference's elements (the mask is a function of seed and index);
+ * kept fp32 values are one fp32 multiply on both sides, so equal bit for bit. */
+static void dropout_case(gt *t, size_t n, float p, uint64_t seed)
+{
+    printf("dropout %s n%zu p%g\n", t->dn, n, p);
+    const uint32_t thr = krait_dropout_threshold(p);
+    const float scale = krait_dropout_scale(p);
+    float *x = gt_hmalloc(n), *want = gt_hmalloc(n), *got = gt_hmalloc(n);
+    tu_fill_normal(x, n, 0, 1);
+    gt_round(t, x, n);
+    memcpy(want, x, n * sizeof *x);
+    t->r->dropout(t->r, want, 1, n, thr, scale, seed);
+    void *d_f = gt_dev(t, n * 4, "x (fp32)"), *d_a = gt_dev(t, n * gt_esz(t), "x (act)");
+    gt_upf(t, d_f, x, n * 4);
+    gt_up(t, d_a, x, n);
+    status(t->g->dropout(t->g, d_f, 1, n, thr, scale, seed), "dropout fp32");
+    status(t->g->dropout(t->g, d_a, 0, n, thr, scale, seed), "dropout act");
+    gt_downf(t, got, d_f, n * 4);
+    gt_same("dropout fp32", got, want, n * 4);
+    gt_down(t, got, d_a, n);
+    size_t mismatched = 0;
+    for (size_t i = 0; i < n; i++) mismatched += (got[i] == 0.0f) != (want[i] == 0.0f);
+    tu_check(mismatched == 0, "dropout act: %zu elements kept on one side only", mismatched);
+    tol te = act_tol(t, T_EW);
+    gt_cmp("dropout act", got, want, n, te.rt, te.at, te.l2);
+    gt_guards(t, "dropout");
+    gt_free_all(t);
+    free(x); free(want); free(got);
+}
+
 int main(void)
 {
     if (!gt_begin("test_gpu_ops")) return TU_SKIP;
@@ -402,6 +433,8 @@ int main(void)
         ce_case(&t, 33, 10, 16, 0, 0.5f);
         adamw_case(&t, 1000003, 1, 1);
         adamw_case(&t, 4097, 10, 0);
+        dropout_case(&t, 1000003, 0.1f, tu_next());
+        dropout_case(&t, 4097, 0.5f, tu_next());
         gt_close(&t);
     }
     return tu_finish();
