@@ -178,8 +178,8 @@ static char *member_text(const cJSON *obj, const char *key, int *bad)
 /* The saved train settings against the running ones: the math must be the same. */
 static krait_status check_train(const cJSON *tr, const krait_train_config *tc, const char *path)
 {
-    /* must: 1 the same or refused, 0 may change (warned), 2 the same, and 0 when the checkpoint
-     * predates the key (dropout) */
+    /* must: 1 the same or refused; 0 may change (warned); 2 as 1, but a checkpoint without the
+     * key (written before it existed: dropout) counts as 0 */
     static const struct { const char *key; size_t off; char type; int must; } keys[] = {
 #define F(k, f, t, m) { k, offsetof(krait_train_config, f), t, m }
         F("batch", batch, 'i', 1), F("seq_len", seq_len, 'i', 1), F("lr", lr, 'f', 1),

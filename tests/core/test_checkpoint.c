@@ -310,6 +310,23 @@ static void test_keep_and_leftovers(const char *root)
     s = krait_checkpoint_resume(q.t, &q.ds, NULL, tmp);
     tu_check(s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "rng.data"),
              "a bad RNG string refused: %s", cap.last_error);
+    /* a state written before dropout existed (no key) reads as dropout 0: refused for a run with
+     * dropout, taken by a run without */
+    memcpy(bad, text, n);
+    char *ed = strstr(bad, "\"embed_dropout\"");
+    tu_check(ed != NULL, "found train.embed_dropout in the state file");
+    if (ed) ed[1] = 'x';
+    io_write(io_path(tmp, "trainer_state.json"), bad, n);
+    io_cap_reset(&cap);
+    s = krait_checkpoint_resume(q.t, &q.ds, NULL, tmp);
+    tu_check(s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "train.embed_dropout"),
+             "a state without embed_dropout is dropout 0, refused here: %s", cap.last_error);
+    q.t->tc.embed_dropout = 0.0f;
+    io_cap_reset(&cap);
+    s = krait_checkpoint_resume(q.t, &q.ds, NULL, tmp);
+    tu_check(s == KRAIT_STATUS_OK && cap.errors == 0, "and taken by a run without it (%s)", cap.last_error);
+    run_free(&q);
+    run_init(&q, 16, 1e-2f, 7);
     char *st = strstr(text, "\"step\":");
     if (st) memcpy(st, "\"step\":\t5", 9);
     io_write(io_path(tmp, "trainer_state.json"), text, n);
