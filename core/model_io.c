@@ -290,7 +290,7 @@ fail:
 
 /* ---- public ----------------------------------------------------------------------------------- */
 
-krait_status krait_model_copy_matching(krait_model *dst, const krait_model *src, int *n_copied)
+krait_status krait_model_copy_matching(krait_model *dst, const krait_model *src, const char *src_name, int *n_copied)
 {
     int n = 0;
     krait_status s = KRAIT_STATUS_OK;
@@ -302,7 +302,7 @@ krait_status krait_model_copy_matching(krait_model *dst, const krait_model *src,
         for (int k = 0; same && k < d->ndim; k++) same = t->shape[k] == d->shape[k];
         if (!same) {
             char got[96], want[96];
-            KRAIT_ERROR("tensor '%s' has shape %s in the pretrained model but %s in this one", d->name,
+            KRAIT_ERROR("%s: tensor '%s' has shape %s there but %s in this model", src_name, d->name,
                         shape_str(got, sizeof got, t->shape, t->ndim), shape_str(want, sizeof want, d->shape, d->ndim));
             s = KRAIT_STATUS_BAD_INPUT;
             break;

@@ -72,8 +72,9 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
 /* Copy every tensor of src whose name and shape dst has too (fine-tuning a classifier from a
  * pretrained language model: embedding, layers, norm_f) and refresh dst's compute copy.
  * *n_copied (may be NULL) receives the count. A tensor with the same name but another shape is
- * an error (BAD_INPUT, one line naming it); dst's other tensors are left as they are. */
-krait_status krait_model_copy_matching(krait_model *dst, const krait_model *src, int *n_copied);
+ * an error (BAD_INPUT, one line naming src_name, where src came from, and the tensor); dst's
+ * other tensors are left as they are. */
+krait_status krait_model_copy_matching(krait_model *dst, const krait_model *src, const char *src_name, int *n_copied);
 
 /* 1 if a and b give the same tensor table and math (sizes, biases, tying, eps, head); else 0
  * with *key naming the first config key that differs. */

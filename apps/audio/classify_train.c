@@ -175,7 +175,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-audio classify-train --config FILE --data DIR|TSV [--label-regex RE] [--test-regex RE]\n"
-                    "                                  --out DIR [--steps N | --minutes M]\n"
+                    "                                  --out DIR [--steps N | --minutes M] [--init WAVEFORM_MODEL]\n"
                     "Train a clip classifier; test accuracy and the confusion matrix at the end.");
     krait_train_opts_check(&a, "--data", d.data != NULL);
     const char *cpath = krait_cli_config_path(a.config);
@@ -225,7 +225,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
 
     krait_backend *be = krait_cli_backend(&c, "f32");
-    krait_model *m = krait_run_model(&cfg, &tc, be);
+    krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
     clip_source src = { &train };
     krait_data_source ds = { .ctx = &src };
     if (train.F) ds.next_batch_features = batch_feats;

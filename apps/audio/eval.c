@@ -81,10 +81,11 @@ int audio_cmd_eval(int argc, char **argv)
         if (!all && is_test[i] != want_test) continue;
         double l;
         long long k, n;
+        krait_cli_errors_skip(!single);
         s = audio_score_file(m, &fe, list.items[i].path, chunk, &l, &k, &n);
+        krait_cli_errors_skip(0);
         done++;
         if (s == KRAIT_STATUS_BAD_INPUT && !single) {
-            fprintf(stderr, "%s: warning: skipped the file above\n", krait_cli_prog());
             skipped++;
             continue;
         }

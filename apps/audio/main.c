@@ -15,7 +15,7 @@ static const char *usage =
     "  eval           --model DIR --data FILE|DIR|TSV [--split test]     bits per sample of whole files\n"
     "  generate       --model DIR --seconds S [--prompt FILE] --output OUT.wav   audio + picture\n"
     "  encode         --data DIR|TSV|FILE --out DIR         8-bit sample streams as bytes (for xz)\n"
-    "  classify-train --config FILE --data DIR|TSV --out DIR [--minutes M]      clip classifier\n"
+    "  classify-train --config FILE --data DIR|TSV --out DIR [--init DIR]       clip classifier\n"
     "  classify       --model DIR --data FILE|DIR|TSV [--split test]  predictions, accuracy, confusion\n"
     "\n"
     "krait-audio <command> --help shows the command's options.";

@@ -40,11 +40,19 @@ static volatile sig_atomic_t stop_flag;
 
 const char *krait_cli_prog(void) { return prog_name; }
 
+static int errors_skip;
+
+void krait_cli_errors_skip(int on)
+{
+    errors_skip = on;
+}
+
 static void log_to_stderr(krait_log_level level, const char *msg, void *user)
 {
     (void)user;
     static const char *tag[] = { "error: ", "warning: ", "", "debug: " };
-    fprintf(stderr, "%s: %s%s\n", prog_name, tag[level], msg);
+    fprintf(stderr, "%s: %s%s\n", prog_name, level == KRAIT_LOG_ERROR && errors_skip ? "warning: skipped " : tag[level],
+            msg);
 }
 
 void krait_cli_start(const char *prog, int argc, char **argv)

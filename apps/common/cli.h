@@ -38,6 +38,9 @@ typedef struct krait_common {
  *  size limit fails its write with EFBIG (a clear error, like a full disk). */
 void krait_cli_start(const char *prog, int argc, char **argv);
 const char *krait_cli_prog(void);
+/* While on, the library's errors print as "warning: skipped <the message>": for a loop over a
+ * dataset that skips a file it cannot read (one line per file, naming it) and goes on. */
+void krait_cli_errors_skip(int on);
 
 /* Parse argv[first..] against opts plus the common options. OPT_INT and OPT_DOUBLE values are
  * finite and >= 0 (no krait option takes a negative number; -1 is free as "not given"). Returns 0, or exits 2 with one

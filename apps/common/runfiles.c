@@ -9,6 +9,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "fsutil.h"
+#include "model_io.h"
 #include "plot.h"
 
 #define METRICS "metrics.jsonl"
@@ -154,13 +155,27 @@ done:
     free(spath);
 }
 
-krait_model *krait_run_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be)
+krait_model *krait_run_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be,
+                             const char *init)
 {
     krait_model *m = krait_model_init(cfg, be);
     if (!m) krait_cli_die(1, "cannot create the model");
     krait_rng rng;
     krait_rng_init_stream(&rng, tc->seed, 0);
     if (krait_model_init_weights(m, &rng)) krait_cli_die(1, "cannot initialise the model");
+    if (!init) return m;
+    krait_status s;
+    krait_model *src = krait_model_load(init, be, &s);
+    if (!src) exit(krait_cli_exit_code(s));
+    int n = 0;
+    if ((s = krait_model_copy_matching(m, src, init, &n))) exit(krait_cli_exit_code(s));
+    if (!n) krait_cli_die(2, "--init %s: no tensor of that model matches this config by name and shape", init);
+    const char *from = src->cfg.modality, *to = cfg->modality;
+    char note[80] = "";
+    if (from[0] && to[0] && strcmp(from, to)) snprintf(note, sizeof note, "; note: it is a %s model, this one %s", from, to);
+    fprintf(stderr, "%s: --init %s: %d of %d tensors copied (the rest start fresh)%s\n", krait_cli_prog(), init, n,
+            m->n_tensors, note);
+    krait_model_free(src);
     return m;
 }
 

@@ -48,8 +48,13 @@ void krait_run_files_close(krait_run_files *rf);
 void krait_run_files_curves(const char *out, const char *title, const char *xlabel, const char *ylabel,
                             const char *val_key, const char *val_name);
 
-/* The model on be with fresh weights from tc->seed. Exits 1 with one line on failure. */
-krait_model *krait_run_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be);
+/* The model on be with fresh weights from tc->seed; then, when init is a model folder (--init),
+ * every tensor of it whose name and shape match one of this model's replaces that one (the
+ * embedding and the layers of a pretrained LM in a classifier; the whole model to fine-tune),
+ * with one line saying how many. Exits 2 with one line when a tensor of that name has another
+ * shape or none matches, 1 on other failures. */
+krait_model *krait_run_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be,
+                             const char *init);
 
 /* One training run. The app fills the top part; krait_run_start and krait_run_train keep the rest. */
 typedef struct krait_run {

@@ -1,6 +1,7 @@
 /* apps/common/trainopts.c — the shared training options; see trainopts.h. */
 #include "trainopts.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "fsutil.h"
@@ -9,6 +10,11 @@
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data)
 {
     const char *cmd = o->cmd;
+    static char init_config[4096];
+    if (!o->config && o->init && !o->resume) { /* fine-tuning: the pretrained model's own config */
+        snprintf(init_config, sizeof init_config, "%s/config.json", o->init);
+        o->config = init_config;
+    }
     if (!o->config || !have_data) krait_cli_die(2, "%s: --config and %s are required", cmd, data_opt);
     if (!o->out) o->out = krait_run_default_out(o->resume);
     if (!o->out) krait_cli_die(2, "%s: --out is required (the run folder)", cmd);
@@ -16,6 +22,12 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
     if (zero) krait_cli_die(2, "%s: %s must be > 0", cmd, zero);
     if (o->resume && !krait_fs_is_dir(o->resume))
         krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", o->resume);
+    if (o->init && !krait_fs_is_dir(o->init)) krait_cli_die(2, "%s: no such model folder (--init)", o->init);
+    if (o->init && o->resume) {
+        fprintf(stderr, "%s %s: --init %s not used: --resume continues from the checkpoint's weights\n", krait_cli_prog(),
+                cmd, o->init);
+        o->init = NULL;
+    }
 }
 
 const char *krait_train_opts_load(const krait_train_opts *o, krait_config *cfg, krait_train_config *tc)

@@ -19,6 +19,7 @@ typedef struct krait_train_opts {
     const char *cmd;            /* "train", "classify-train": starts the messages */
     int eval_default;           /* --eval-every when neither it nor the config gives one */
     const char *config, *out, *resume;
+    const char *init;           /* --init DIR: a pretrained model folder (NULL: fresh weights) */
     int steps, eval_every, ckpt_every, keep, batch, seq_len, stop_at; /* -1: not given */
     double minutes, lr;                                                 /* -1: not given */
     krait_str_list sets;
@@ -40,11 +41,16 @@ typedef struct krait_train_opts {
     { "--set", OPT_LIST, &(o)->sets, "KEY=V", set_help },                                                   \
     { "--ckpt-every", OPT_INT, &(o)->ckpt_every, "N", "checkpoint every N steps (default: config, else on stop and at the end)" }, \
     { "--keep", OPT_INT, &(o)->keep, "K", "checkpoints kept (default 3; 0 keeps all)" },                     \
-    { "--resume", OPT_STR, &(o)->resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" }
+    { "--resume", OPT_STR, &(o)->resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" }, \
+    { "--init", OPT_STR, &(o)->init, "DIR", "start from a pretrained model folder: its tensors that match by name and shape" }
 
-/* After parsing: --config and the command's data option (data_opt, given or not) are required;
- * --out defaults to a --resume run folder; --batch, --seq-len and --lr are > 0; --resume names a
- * folder. Exits 2 with one line naming the option otherwise. */
+/* After parsing: --config (default with --init: the pretrained model's config.json, so that
+ * `--init DIR` alone fine-tunes the whole model) and the command's data option (data_opt, given
+ * or not) are required;
+ * --out defaults to a --resume run folder; --batch, --seq-len and --lr are > 0; --resume and
+ * --init name folders. Exits 2 with one line naming the option otherwise. With --resume, --init
+ * is dropped with a note (the checkpoint holds the weights), so a command line repeated with
+ * --resume added still runs. */
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data);
 
 /* Defaults, the config file (a path or a preset), then the --set overrides in order. Exits with

@@ -6,10 +6,11 @@
  * longest training sequence, or --max-len: longer ones are cropped at a random offset) with its
  * label at its positions and -1 at the padding, reverse-complemented with probability 1/2
  * (--rc-aug), then substituted and turned when --mutate / --shift ask (krait_dna_augment;
- * pass them again with --resume, as --rc-aug). --init DIR copies a pretrained model's
- * matching tensors (embedding, layers, norm_f) by name (krait_model_copy_matching). With --valid, every --eval-every steps and at
- * the end the validation set is classified (RC-averaged with --rc-avg 1, as predict does) and
- * its accuracy, MCC, macro F1 and AUROC go to metrics.jsonl, curves.svg and --json.
+ * pass them again with --resume, as --rc-aug). --init DIR (every trainer's option: runfiles.h)
+ * copies a pretrained model's matching tensors (embedding, layers, norm_f). With --valid, every
+ * --eval-every steps and at the end the validation set is classified (RC-averaged with
+ * --rc-avg 1, as predict does) and its accuracy, MCC, macro F1 and AUROC go to metrics.jsonl,
+ * curves.svg and --json.
  *
  * --ensemble N trains N models one after another into OUT/member-1 .. OUT/member-N (each a
  * model folder of its own), with seeds seed .. seed + N - 1 and 1/N of the time budget each
@@ -217,7 +218,7 @@ int dna_cmd_train(int argc, char **argv)
 {
     krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("train", 200);
     krait_str_list train = { 0 }, valid = { 0 };
-    const char *classes = NULL, *init = NULL;
+    const char *classes = NULL;
     int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, shift = 0, best = 0;   /* max_len -1: the longest */
     double mutate = 0;
     const char *best_by = NULL;
@@ -225,7 +226,6 @@ int dna_cmd_train(int argc, char **argv)
     krait_opt opts[] = {
         { "--train", OPT_LIST, &train, "SRC", "labelled training sequences (repeatable; CLASS=FILE) (required)" },
         { "--valid", OPT_LIST, &valid, "SRC", "labelled validation sequences (repeatable)" },
-        { "--init", OPT_STR, &init, "DIR", "start from a pretrained model (krait-dna pretrain): matching tensors" },
         DNA_TRAIN_OPTS(&a),
         { "--classes", OPT_STR, &classes, "A,B,...", "the class list (default: the training labels, sorted)" },
         { "--max-len", OPT_INT, &max_len, "N", "crop training sequences to N bases (default: the longest)" },
@@ -302,7 +302,7 @@ int dna_cmd_train(int argc, char **argv)
         t.best_dir = best ? krait_fs_join(a.out, "best") : NULL;
         if (best && !t.best_dir) krait_cli_die(1, "out of memory");
         t.best = -1, t.best_step = -1;
-        krait_model *m = ms[n] = dna_train_model(&cfg, &tc, be, init);
+        krait_model *m = ms[n] = krait_run_model(&cfg, &tc, be, a.init);
         fprintf(stderr, "krait-dna train: %s: %d layers, d_model %d, %s pooling%s, %.2fM params; %zu train / %zu valid "
                         "sequences, %d classes, length <= %d; batch %d, lr %g; budget %g min / %d steps\n",
                 cpath, cfg.n_layer, cfg.d_model, cfg.pooling, cfg.bidirectional ? ", bidirectional" : "",

@@ -31,24 +31,6 @@ const char *dna_train_config(krait_config *cfg, krait_train_config *tc, const kr
     return cpath;
 }
 
-krait_model *dna_train_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be,
-                             const char *init)
-{
-    krait_model *m = krait_run_model(cfg, tc, be);
-    if (init) {
-        krait_status s;
-        krait_model *src = krait_model_load(init, be, &s);
-        if (!src) exit(krait_cli_exit_code(s));
-        int n = 0;
-        if ((s = krait_model_copy_matching(m, src, &n))) exit(krait_cli_exit_code(s));
-        krait_model_free(src);
-        if (!n) krait_cli_die(2, "--init %s: no tensor of that model matches this config by name and shape", init);
-        fprintf(stderr, "%s: --init %s: %d of %d tensors copied (the rest start fresh)\n", krait_cli_prog(), init, n,
-                m->n_tensors);
-    }
-    return m;
-}
-
 /* k first: the run's callbacks get &k, and k.user is the command's own (for app_state) */
 typedef struct loop_ctx {
     krait_run k;

@@ -1,7 +1,6 @@
 /* apps/dna/trainloop.h — what `krait-dna pretrain` and `krait-dna train` share: the training
- * options (config, budget, run folder, resume, overrides), building the model (fresh weights,
- * or --init DIR's backbone copied by tensor name), and the run itself on core's trainer with
- * the run folder of every krait trainer (apps/common/runfiles.h: model, checkpoints,
+ * options (config, budget, run folder, resume, --init, overrides) and the run itself on core's
+ * trainer with the run folder of every krait trainer (apps/common/runfiles.h: model, checkpoints,
  * metrics.jsonl) plus curves.svg (train loss and the command's validation figure). */
 #ifndef KRAIT_DNA_TRAINLOOP_H
 #define KRAIT_DNA_TRAINLOOP_H
@@ -27,10 +26,6 @@
  * Returns the resolved config path. */
 const char *dna_train_config(krait_config *cfg, krait_train_config *tc, const krait_train_opts *a,
                              const krait_common *c, const char *want_head);
-
-/* The model on be: initial weights from the config's seed, then --init's matching tensors. */
-krait_model *dna_train_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be,
-                             const char *init);
 
 /* A validation: fills *value (the figure plotted, e.g. accuracy) and appends its own keys to o. */
 typedef krait_status (*dna_validate_fn)(void *user, const krait_model *m, double *value, cJSON *o);

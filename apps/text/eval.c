@@ -174,6 +174,7 @@ int text_cmd_eval(int argc, char **argv)
     if ((s = stream_open(&ts, input, tok))) return krait_cli_exit_code(s);
     while (!ts.ended) {
         if ((s = stream_more(&ts))) return krait_cli_exit_code(s);
+        text_check_ids(tok, ts.ids, ts.n, m->cfg.vocab_size_raw, krait_textsrc_where(ts.src));
         n_ids += (long long)ts.n;
         ts.n = 0;
     }

@@ -12,7 +12,7 @@ static const char *usage =
     "\n"
     "commands:\n"
     "  prepare  --input PATH... --output DIR [--tokenizer T]   text -> token files (train/val)\n"
-    "  train    --config FILE --data DIR --out DIR [--steps N | --minutes M] [--resume DIR]\n"
+    "  train    --config FILE --data DIR --out DIR [--steps N | --minutes M] [--resume DIR] [--init DIR]\n"
     "  generate --model DIR [--prompt TEXT] [--max-tokens N]    streamed text from a prompt\n"
     "  eval     --model DIR --input FILE [--positions]         loss / perplexity / bits per byte\n"
     "  tokenize   (--tokenizer PATH|bytes | --model DIR) [--json]  stdin text -> token ids\n"

@@ -5,7 +5,9 @@
  * and JSONL with a "text" field per line (`.jsonl`, `.jsonl.gz`). A text file is one document,
  * a JSONL line is one document. Output in DIR:
  *   train.bin, val.bin   token files (modalities/text/tokfile.h), documents separated by EOS
- *   meta.json            tokenizer, vocab, eos, ids and text bytes per split, the split, sources
+ *   meta.json            tokenizer, vocab, eos, max_id (the largest id used: train checks the
+ *                        model's vocabulary against it), ids and text bytes per split, the
+ *                        split, sources
  *   tokenizer.json       a copy of the BPE tokenizer (so train and the run folder find it)
  * Split, deterministic:
  *   --val-fraction F (default 0.1)   by document: non-empty document i (over all inputs in
@@ -185,6 +187,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     int32_t *ids = malloc(cap * sizeof *ids);
     if (!ids || !counts) krait_cli_die(1, "out of memory");
     long long doc_index = 0, total_bytes = 0;
+    int max_id = -1;
     krait_progress prog;
     krait_progress_init(&prog, 200);
     double t0 = krait_now();
@@ -223,6 +226,7 @@ int text_cmd_prepare(int argc0, char **argv0)
                 rc = krait_cli_exit_code(s);
                 break;
             }
+            for (size_t i = 0; i < n_ids; i++) max_id = ids[i] > max_id ? ids[i] : max_id;
             cur->bytes += (long long)len;
             counts[f].bytes += (long long)len;
             total_bytes += (long long)len;
@@ -292,6 +296,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     cJSON_AddStringToObject(m, "tokenizer", bpe ? "tokenizer.json" : "bytes");
     cJSON_AddNumberToObject(m, "vocab", vocab);
     cJSON_AddNumberToObject(m, "eos", eos);
+    cJSON_AddNumberToObject(m, "max_id", max_id);
     cJSON_AddStringToObject(m, "dtype", width == 2 ? "uint16" : "uint32");
     const char *names[2] = { "train", "val" };
     for (int i = 0; i < 2; i++) {

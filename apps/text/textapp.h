@@ -14,14 +14,21 @@ int text_cmd_eval(int argc, char **argv);      /* eval.c */
 /* The tokenizer of a model folder: DIR/tokenizer.json when present; else the byte tokenizer
  * when config.json says "krait": {"tokenizer": "bytes"} or has vocab_size 256 or 257 (ids
  * 0..255 are bytes; with 257 or more ids, 256 is "<|endoftext|>", the EOS). Exits 2 with one
- * line when there is none or when its vocabulary does not fit the model's. Narrows
- * m->cfg.vocab_size_raw to the tokenizer's vocabulary, so padded ids are never sampled. */
+ * line when there is none or when its vocabulary does not fit the model's: ids past the
+ * model's vocab_size are allowed only for added tokens (text_check_ids refuses text that uses
+ * them). Narrows m->cfg.vocab_size_raw to a smaller tokenizer's vocabulary, so padded ids are
+ * never sampled. */
 krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_model *m);
+
+/* Exit 2 with one line (where, the token and its id) when an id is n_model or more: an added
+ * token of the tokenizer that the model has no row for. */
+void text_check_ids(const krait_tokenizer *tok, const int32_t *ids, size_t n, int n_model, const char *where);
 
 /* A prepared data folder (krait-text prepare): meta.json read and checked. */
 typedef struct text_data_meta {
     char tokenizer[32];       /* "bytes" or "tokenizer.json" (a file in the folder) */
     int vocab, eos;
+    int max_id;               /* the largest id in the data (-1: an older meta.json without it) */
     long long train_tokens, val_tokens;
     long long train_bytes, val_bytes;   /* text bytes (EOS separators not counted) */
 } text_data_meta;

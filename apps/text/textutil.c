@@ -31,13 +31,29 @@ krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_model *m)
         krait_cli_die(2, "%s: no tokenizer.json, and with vocab_size %d the model is not a byte-level one (256 or "
                       "257); put the model's tokenizer.json in the folder", model_dir, m->cfg.vocab_size_raw);
     }
+    /* A tokenizer may know a few ids more than the model: the shared GPT-NeoX file adds the
+     * specials 50277..50280 to the 50280 ids of mamba-*-hf. It fits when every id past the
+     * model's is an added token; text that uses one is refused where it is encoded. */
     int tv = krait_tokenizer_vocab_size(tok);
-    if (tv > m->cfg.vocab_size_raw)
-        krait_cli_die(2, "%s: %s has %d ids but the model's vocab_size is %d: the tokenizer does not fit the model",
-                      model_dir, what, tv, m->cfg.vocab_size_raw);
-    m->cfg.vocab_size_raw = tv;
+    for (int id = m->cfg.vocab_size_raw; id < tv; id++)
+        if (!krait_tokenizer_is_added(tok, id))
+            krait_cli_die(2, "%s: %s has %d ids but the model's vocab_size is %d: the tokenizer does not fit the model",
+                          model_dir, what, tv, m->cfg.vocab_size_raw);
+    if (tv < m->cfg.vocab_size_raw) m->cfg.vocab_size_raw = tv;
     free(path);
     return tok;
+}
+
+void text_check_ids(const krait_tokenizer *tok, const int32_t *ids, size_t n, int n_model, const char *where)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < n_model) continue;
+        char *t = NULL;
+        size_t len = 0, cap = 0;
+        krait_tokenizer_decode(tok, ids + i, 1, &t, &len, &cap);
+        krait_cli_die(2, "%s: token \"%.*s\" (id %d) is not in the model's vocabulary (ids 0..%d)", where, (int)len,
+                      t ? t : "", (int)ids[i], n_model - 1);
+    }
 }
 
 static long long get_count(const cJSON *o, const char *split, const char *key, const char *path)
@@ -72,6 +88,8 @@ void text_read_meta(text_data_meta *meta, const char *data_dir)
     strcpy(meta->tokenizer, t->valuestring);
     meta->vocab = (int)v->valuedouble;
     meta->eos = cJSON_IsNumber(e) ? (int)e->valuedouble : -1;
+    const cJSON *mx = cJSON_GetObjectItemCaseSensitive(o, "max_id");
+    meta->max_id = cJSON_IsNumber(mx) && mx->valuedouble >= 0 ? (int)mx->valuedouble : -1;
     meta->train_tokens = get_count(o, "train", "tokens", path);
     meta->val_tokens = get_count(o, "val", "tokens", path);
     meta->train_bytes = get_count(o, "train", "bytes", path);

@@ -196,6 +196,7 @@ int text_cmd_train(int argc, char **argv)
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-text train --config FILE --data DIR --out DIR [--steps N | --minutes M] [--resume DIR]\n"
+                    "       krait-text train --init MODEL_DIR --data DIR --out DIR --steps N     (fine-tune MODEL_DIR)\n"
                     "Train a language model on random crops of DIR/train.bin, validating on DIR/val.bin.");
     krait_train_opts_check(&a, "--data", data != NULL);
     if (val_tokens_i >= 0) val_tokens = val_tokens_i;
@@ -206,9 +207,11 @@ int text_cmd_train(int argc, char **argv)
     krait_train_config tc;
     const char *cpath = krait_train_opts_load(&a, &cfg, &tc);
     krait_train_opts_apply(&a, &tc, &c);
-    if (meta.vocab > cfg.vocab_size_raw)
-        krait_cli_die(2, "%s: vocab_size %d is too small for the data in %s (tokenizer %s, %d ids): set vocab_size >= %d",
-                      cpath, cfg.vocab_size_raw, data, meta.tokenizer, meta.vocab, meta.vocab);
+    /* the ids the data uses must have rows (a tokenizer's unused added tokens need none) */
+    int need = meta.max_id >= 0 ? meta.max_id + 1 : meta.vocab;
+    if (need > cfg.vocab_size_raw)
+        krait_cli_die(2, "%s: vocab_size %d is too small for the data in %s (tokenizer %s, ids up to %d): set vocab_size >= %d",
+                      cpath, cfg.vocab_size_raw, data, meta.tokenizer, need - 1, need);
     if (strcmp(cfg.head, "lm")) krait_cli_die(2, "%s: krait-text trains language models (\"krait\": {\"head\": \"lm\"})", cpath);
     snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", meta.tokenizer);
     strcpy(cfg.modality, "text");
@@ -230,7 +233,7 @@ int text_cmd_train(int argc, char **argv)
                 (unsigned long long)n_val);
 
     krait_backend *be = krait_cli_backend(&c, "f32");
-    krait_model *m = krait_run_model(&cfg, &tc, be);
+    krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
     crop_source cs = { train_f, n_train };
     krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
     run_ctx rc_ = { .val = &vs, .last_val = NAN, .last_bpb = NAN, .data_tokens = (long long)n_train,

@@ -130,6 +130,12 @@ krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok) { retur
 int krait_tokenizer_vocab_size(const krait_tokenizer *tok) { return tok->vocab; }
 int krait_tokenizer_eos(const krait_tokenizer *tok) { return tok->eos; }
 
+int krait_tokenizer_is_added(const krait_tokenizer *tok, int id)
+{
+    if (tok->kind == KRAIT_TOKENIZER_BPE) return krait_bpe_is_added(tok->bpe, id);
+    return id >= 256 && id < tok->vocab;
+}
+
 int krait_tokenizer_token_id(const krait_tokenizer *tok, const char *token)
 {
     if (tok->kind == KRAIT_TOKENIZER_BPE)

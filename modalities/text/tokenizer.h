@@ -49,6 +49,9 @@ void krait_tokenizer_free(krait_tokenizer *tok);
 krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok);
 /* Number of ids (largest id + 1, added tokens included: 50281 for the shared GPT-NeoX file). */
 int krait_tokenizer_vocab_size(const krait_tokenizer *tok);
+/* 1 when id is an added token (tokenizer.json's "added_tokens"; for bytes, the specials from
+ * 256 on), else 0: the ids a model may lack rows for (text_model_tokenizer). */
+int krait_tokenizer_is_added(const krait_tokenizer *tok, int id);
 /* The end-of-text id ("<|endoftext|>" when present), or -1. */
 int krait_tokenizer_eos(const krait_tokenizer *tok);
 /* The id of a token's exact string (vocab or added tokens), or -1. */

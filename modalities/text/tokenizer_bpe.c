@@ -543,6 +543,13 @@ int krait_bpe_token_id(const krait_bpe *b, const char *token)
     return krait_bpe_lookup(b, token, strlen(token));
 }
 
+int krait_bpe_is_added(const krait_bpe *b, int id)
+{
+    for (int i = 0; i < b->n_added; i++)
+        if (b->added[i].id == id) return 1;
+    return 0;
+}
+
 krait_status krait_bpe_decode(const krait_bpe *b, const int32_t *ids, size_t n_ids, char **out, size_t *n,
                               size_t *cap)
 {

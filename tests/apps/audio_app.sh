@@ -73,6 +73,11 @@ e_bps=$(jget "$dir/ev" bits_per_sample)
 awk -v a="$e_bps" -v b="$bps" 'BEGIN { d = a - b; exit !(d < 1e-6 && d > -1e-6) }' &&
   ok "eval bits per sample ($e_bps) == the trainer's last validation" || bad "eval $e_bps vs train $bps"
 [ "$(wc -l < "$dir/ev.tsv")" -eq 5 ] && ok "eval --tsv: one line per file" || bad "eval tsv"
+mkdir -p "$dir/mixed"; cp "$d/a/lo_0.wav" "$d/a/lo_9.wav" "$dir/mixed/"
+"$k" eval --model "$dir/LM" --data "$dir/mixed" --json >"$dir/evm" 2>"$dir/eevm"
+[ $? -eq 0 ] && [ "$(jget "$dir/evm" files)" = 1 ] && [ "$(grep -c 'lo_9.wav' "$dir/eevm")" -eq 1 ] &&
+  grep -q "warning: skipped $dir/mixed/lo_9.wav: unsupported" "$dir/eevm" && ! grep -q 'error' "$dir/eevm" &&
+  ok "eval of a folder with a bad file: one warning line naming it, the rest scored" || { bad "eval skip"; cat "$dir/eevm"; }
 "$k" eval --model "$dir/LM" --data "$d/a/lo_0.wav" --chunk 7 --json >"$dir/ev1" 2>/dev/null
 "$k" eval --model "$dir/LM" --data "$d/a/lo_0.wav" --chunk 4096 --json >"$dir/ev2" 2>/dev/null
 a=$(jget "$dir/ev1" bits_per_sample) b=$(jget "$dir/ev2" bits_per_sample)
@@ -136,6 +141,21 @@ printf 'path\tlabel\n%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$di
   grep -q '"input":[[:space:]]*"tokens"' "$dir/CT/audio.json" && ! grep -q input_dim "$dir/CT/config.json" &&
   "$k" classify --model "$dir/CT" --data "$d/a/lo_2.ogg" >"$dir/c5" 2>/dev/null && grep -q "lo_2.ogg: " "$dir/c5" &&
   ok "classifier on mu-law ids (audio.input=tokens): trains and classifies" || { bad "token classifier"; cat "$dir/ect"; }
+# from the waveform model: its embedding and layer (same width) start the classifier, the head fresh
+"$k" classify-train --config "$dir/cls.json" "${split[@]}" --set audio.input=tokens --set vocab_size=256 --seq-len 512 \
+  --init "$dir/LM" --out "$dir/CI" --steps 5 --device cpu >/dev/null 2>"$dir/eci"
+grep -q -- "--init $dir/LM: 12 of 14 tensors copied" "$dir/eci" &&
+  ! cmp -s <(losses "$dir/CT") <(losses "$dir/CI") &&
+  ok "classify-train --init LM: its 12 tensors copied, the head's 2 fresh; other losses than without" || { bad "classify-train --init"; cat "$dir/eci"; }
+# stop + resume of the classifier repeats the uninterrupted run
+ctargs=(classify-train --config "$dir/cls.json" "${split[@]}" --steps 12 --eval-every 5 --device cpu --seed 4)
+"$k" "${ctargs[@]}" --out "$dir/CU" >/dev/null 2>&1
+"$k" "${ctargs[@]}" --out "$dir/CR" --stop-at 7 >/dev/null 2>&1
+"$k" "${ctargs[@]}" --resume "$dir/CR" >/dev/null 2>"$dir/ecr" || { bad "classify-train resume"; cat "$dir/ecr"; }
+[ "$(grep -c '"val_loss"' "$dir/CU/metrics.jsonl")" -eq 3 ] && cmp -s <(losses "$dir/CU") <(losses "$dir/CR") &&
+  cmp -s "$dir/CU/test_metrics.json" "$dir/CR/test_metrics.json" &&
+  ok "classify-train stop at 7 + resume: train and test losses and the test metrics identical" ||
+  { bad "classify-train resume differs"; diff <(losses "$dir/CU") <(losses "$dir/CR") | head -4; }
 
 # ---- bad input ----------------------------------------------------------------------------------
 : > "$dir/zero.wav"

@@ -5,7 +5,8 @@
 # (run folder: model, tokenizer recorded, metrics with validation lines, curves.svg); generate;
 # eval (bits per byte, positions TSV + SVG); a run stopped and resumed, and one interrupted by
 # SIGINT (exit 130) and resumed, repeat the uninterrupted run's train and validation losses
-# exactly; bad inputs exit 2 with one line naming the file and the problem.
+# exactly; fine-tuning from the trained model (--init: every tensor copied, a lower first loss;
+# another width refused); bad inputs exit 2 with one line naming the file and the problem.
 set -u
 k="$1"
 sample="$2"
@@ -121,6 +122,25 @@ rc=$?
 [ $rc -eq 130 ] && [ -f "$dir/C/checkpoints/latest" ] && grep -q "interrupted at step" "$dir/eC" &&
   ok "SIGINT: exit 130 with a checkpoint at $(cat "$dir/C/checkpoints/latest")" || { bad "SIGINT (exit $rc)"; cat "$dir/eC"; }
 
+# ---- fine-tuning from a trained model (--init) ---------------------------------------------------
+first() { grep -o '^{"step": 1, "loss": [^,]*' "$1/metrics.jsonl" | cut -d' ' -f4; }
+"$k" "${targs[@]}" --out "$dir/F" --init "$dir/A" --steps 3 >/dev/null 2>"$dir/eF" || { bad "train --init"; cat "$dir/eF"; }
+awk -v f="$(first "$dir/F")" -v a="$(first "$dir/A")" 'BEGIN { exit !(f > 0 && f < a - 0.3) }' &&
+  grep -q -- "--init $dir/A: 22 of 22 tensors copied" "$dir/eF" &&
+  ok "train --init A: every tensor copied; first loss $(first "$dir/F") (A's fresh start: $(first "$dir/A"))" ||
+  { bad "train --init"; cat "$dir/eF"; }
+"$k" "${targs[@]}" --out "$dir/F" --init "$dir/A" --steps 4 --resume "$dir/F" >/dev/null 2>"$dir/eF2" &&
+  grep -q -- "--init $dir/A not used: --resume continues" "$dir/eF2" && [ "$(grep -c '"loss"' "$dir/F/metrics.jsonl")" -eq 4 ] &&
+  ok "--init with --resume: a note, the checkpoint's weights" || { bad "--init with --resume"; cat "$dir/eF2"; }
+# --init alone: the model's own config.json, every tensor fine-tuned
+"$k" train --init "$dir/A" --data "$dir/d2" --out "$dir/G" --steps 2 --device cpu-ref >/dev/null 2>"$dir/eG" &&
+  grep -q -- "22 of 22 tensors copied" "$dir/eG" && grep -q '"hidden_size":[[:space:]]*16' "$dir/G/config.json" &&
+  ok "train --init A without --config: A's config, every tensor copied" || { bad "train --init alone"; cat "$dir/eG"; }
+sed 's/"hidden_size": 16/"hidden_size": 32/' "$dir/tiny.json" > "$dir/wide.json"
+bad_input "--init of another width" "$dir/A: tensor 'backbone.embeddings.weight' has shape [264, 16] there but [264, 32]" -- \
+  "$k" train --config "$dir/wide.json" --data "$dir/d2" --out "$dir/x" --init "$dir/A" --steps 1 --device cpu-ref
+bad_input "--init of no model" "$dir/nomodel" "--init" -- "$k" train --config "$dir/tiny.json" --data "$dir/d2" --out "$dir/x" --init "$dir/nomodel" --steps 1
+
 # ---- bad input --------------------------------------------------------------------------------
 bad_input "missing input" "$dir/nope.txt" "cannot open" -- "$k" prepare --input "$dir/nope.txt" --output "$dir/x"
 mkdir -p "$dir/empty"; printf '\0\1' > "$dir/empty/b.bin"
@@ -133,7 +153,7 @@ bad_input "empty prompt" "prompt is empty" -- "$k" generate --model "$dir/A" --p
 : > "$dir/empty.txt"
 bad_input "empty prompt file" "$dir/empty.txt" "prompt is empty" -- "$k" generate --model "$dir/A" --prompt-file "$dir/empty.txt"
 sed 's/"vocab_size": 257/"vocab_size": 256/' "$dir/tiny.json" > "$dir/v256.json"
-bad_input "vocabulary does not fit" "$dir/v256.json" "vocab_size 256" "257 ids" -- "$k" train --config "$dir/v256.json" --data "$dir/d2" --out "$dir/x" --steps 1
+bad_input "vocabulary does not fit" "$dir/v256.json" "vocab_size 256" "ids up to 256" -- "$k" train --config "$dir/v256.json" --data "$dir/d2" --out "$dir/x" --steps 1
 bad_input "data folder missing" "$dir/nodata" -- "$k" train --config "$dir/tiny.json" --data "$dir/nodata" --out "$dir/x" --steps 1
 cp -r "$dir/d2" "$dir/d5"; printf 'XXXX' | dd of="$dir/d5/train.bin" conv=notrunc 2>/dev/null
 bad_input "corrupt token file" "$dir/d5/train.bin" "bad magic" -- "$k" train --config "$dir/tiny.json" --data "$dir/d5" --out "$dir/x" --steps 1

@@ -4,7 +4,11 @@
 # tokenizer.json beside the token files (uint16 ids, EOS = <|endoftext|>); a tiny model trains
 # and its run folder carries tokenizer.json, so generate and eval load it as it is, with bits per
 # byte from the real byte count; invalid UTF-8 and a tokenizer larger than the model's vocabulary
-# exit 2 with one line. Exits 77 (skipped) when the data or the BPE tokenizer is not available.
+# exit 2 with one line. The pretrained Mamba LMs have 50280 ids, the shared tokenizer.json 50281
+# (added specials 50277..50280): such a model trains, generates and evaluates, and only text that
+# uses a token past its ids ("RWKV", 50280) is refused, with one line naming it; a byte model
+# with that tokenizer.json does not fit. Exits 77 (skipped) when the data or the BPE tokenizer is
+# not available.
 set -u
 k="$1"
 sample="$2"
@@ -46,10 +50,37 @@ rc=$?
 sed "s/\"vocab_size\": $vocab/\"vocab_size\": 1000/" "$dir/tiny.json" > "$dir/small.json"
 "$k" train --config "$dir/small.json" --data "$dir/d" --out "$dir/x" --steps 1 >/dev/null 2>"$dir/ev2"
 rc=$?
-[ $rc -eq 2 ] && [ "$(wc -l < "$dir/ev2")" -eq 1 ] && grep -q "vocab_size 1000" "$dir/ev2" && grep -q "$vocab ids" "$dir/ev2" &&
+[ $rc -eq 2 ] && [ "$(wc -l < "$dir/ev2")" -eq 1 ] && grep -q "vocab_size 1000" "$dir/ev2" && grep -q "ids up to" "$dir/ev2" &&
   ok "tokenizer larger than the model (train): $(cat "$dir/ev2")" || { bad "vocab check (exit $rc)"; cat "$dir/ev2"; }
 # the byte-level preset on BPE data: its vocabulary does not hold the tokenizer's ids
 "$k" train --config "$(dirname "$0")/../../configs/text-bytes-shakespeare.json" --data "$dir/d" --out "$dir/x" --steps 1 \
   >/dev/null 2>"$dir/ev3"
 [ $? -eq 2 ] && grep -q "vocab_size 257" "$dir/ev3" && ok "byte preset on BPE data refused" || { bad "byte preset on BPE data"; cat "$dir/ev3"; }
+
+# ---- a model with the pretrained LMs' 50280 ids and the 50281-id tokenizer ------------------------
+sed "s/\"vocab_size\": $vocab/\"vocab_size\": 50280/" "$dir/tiny.json" > "$dir/hf.json"
+"$k" train --config "$dir/hf.json" --data "$dir/d" --out "$dir/H" --steps 2 --device cpu >/dev/null 2>"$dir/eh" &&
+  "$k" train --init "$dir/H" --data "$dir/d" --out "$dir/H2" --steps 2 --seq-len 16 --batch 2 --device cpu >/dev/null 2>>"$dir/eh" &&
+  "$k" generate --model "$dir/H2" --prompt "The river" --max-tokens 4 >/dev/null 2>>"$dir/eh" &&
+  "$k" eval --model "$dir/H2" --input "$sample" >/dev/null 2>>"$dir/eh" &&
+  ok "vocab 50280 with the 50281-id tokenizer: train, fine-tune (--init), generate, eval" || { bad "vocab 50280"; cat "$dir/eh"; }
+one_line() { # name, fragment, -- command
+  local name="$1" frag="$2"; shift 3
+  "$@" >/dev/null 2>"$dir/eo"
+  local rc=$?
+  [ $rc -eq 2 ] && [ "$(grep -vc 'device cpu' "$dir/eo")" -eq 1 ] && grep -qF -- "$frag" "$dir/eo" &&
+    ok "$name: $(grep -v 'device cpu' "$dir/eo")" || { bad "$name (exit $rc)"; cat "$dir/eo"; }
+}
+one_line "a prompt with a token the model lacks" 'token "RWKV" (id 50280) is not in the model' -- \
+  "$k" generate --model "$dir/H" --prompt "about RWKV" --max-tokens 2 --device cpu
+printf 'first line\nthe RWKV line\n' > "$dir/rwkv.txt"
+one_line "eval of text with a token the model lacks" "$dir/rwkv.txt" -- "$k" eval --model "$dir/H" --input "$dir/rwkv.txt" --device cpu
+cat "$sample" "$dir/rwkv.txt" > "$dir/rwkv2.txt"
+"$k" prepare --input "$dir/rwkv2.txt" --output "$dir/dr" --tokenizer "$tokj" --val-fraction 0 >/dev/null 2>&1
+one_line "training data with a token the model lacks" "ids up to 50280" -- "$k" train --init "$dir/H" --data "$dir/dr" --out "$dir/x" --steps 1 --device cpu
+"$k" prepare --input "$sample" --output "$dir/db" --split-tail 0.25 >/dev/null 2>&1
+sed "s/\"vocab_size\": $vocab/\"vocab_size\": 257/" "$dir/tiny.json" > "$dir/b.json"
+"$k" train --config "$dir/b.json" --data "$dir/db" --out "$dir/B" --steps 1 --device cpu >/dev/null 2>&1
+cp "$tokj" "$dir/B/tokenizer.json"
+one_line "a byte model with the BPE tokenizer.json" "does not fit the model" -- "$k" generate --model "$dir/B" --prompt hi --device cpu
 exit $fail

@@ -390,7 +390,7 @@ static void copy_from_lm(void)
     float *head0 = malloc(ch->numel * sizeof *head0);
     memcpy(head0, cl->params + ch->offset, ch->numel * sizeof *head0);
     int n = 0;
-    krait_status s = krait_model_copy_matching(cl, lm, &n);
+    krait_status s = krait_model_copy_matching(cl, lm, "lm", &n);
     tu_check(!s && n == lm->n_tensors, "copied %d tensors (the LM has %d)", n, lm->n_tensors);
     int same = 1;
     for (int i = 0; i < lm->n_tensors; i++) {
@@ -403,7 +403,7 @@ static void copy_from_lm(void)
     wide.d_model = 16;
     krait_config_finalize(&wide, "test");
     krait_model *lw = make(be, &wide, tu_next());
-    tu_check(krait_model_copy_matching(cl, lw, NULL) == KRAIT_STATUS_BAD_INPUT, "another d_model is refused");
+    tu_check(krait_model_copy_matching(cl, lw, "wide lm", NULL) == KRAIT_STATUS_BAD_INPUT, "another d_model is refused");
     free(head0);
     krait_model_free(lm);
     krait_model_free(cl);
