@@ -172,7 +172,8 @@ krait_model *krait_run_model(const krait_config *cfg, const krait_train_config *
     if (!n) krait_cli_die(2, "--init %s: no tensor of that model matches this config by name and shape", init);
     const char *from = src->cfg.modality, *to = cfg->modality;
     char note[80] = "";
-    if (from[0] && to[0] && strcmp(from, to)) snprintf(note, sizeof note, "; note: it is a %s model, this one %s", from, to);
+    if (from[0] && to[0] && strcmp(from, to))
+        snprintf(note, sizeof note, "; note: it was trained on %s, this model is for %s", from, to);
     fprintf(stderr, "%s: --init %s: %d of %d tensors copied (the rest start fresh)%s\n", krait_cli_prog(), init, n,
             m->n_tensors, note);
     krait_model_free(src);

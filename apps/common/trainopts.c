@@ -24,8 +24,8 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
         krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", o->resume);
     if (o->init && !krait_fs_is_dir(o->init)) krait_cli_die(2, "%s: no such model folder (--init)", o->init);
     if (o->init && o->resume) {
-        fprintf(stderr, "%s %s: --init %s not used: --resume continues from the checkpoint's weights\n", krait_cli_prog(),
-                cmd, o->init);
+        fprintf(stderr, "%s %s: --init %s not used: --resume continues from the checkpoint's weights\n",
+                krait_cli_prog(), cmd, o->init);
         o->init = NULL;
     }
 }
