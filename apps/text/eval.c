@@ -7,7 +7,11 @@
  * piece size, never on the length. The text is read twice: once to count the ids (the
  * evaluator needs the length), once to score them.
  *
- *   bits per byte = mean loss x ids / (text bytes x ln 2)   (byte tokenizer: loss / ln 2)
+ *   bits per byte   = mean loss x ids / (text bytes x ln 2)   (byte tokenizer: loss / ln 2)
+ *   word perplexity = exp(summed loss / words)   (words: runs of bytes that are not ASCII white
+ *                     space, as `wc -w` counts them — lm-evaluation-harness's re.split count
+ *                     adds one per document that starts or ends with white space; the summed
+ *                     loss is that of every scored token, all but the first)
  *
  * --positions gives the loss by position bucket (the prediction after p + 1 tokens of
  * context falls in bucket floor(log2(p + 1))) as TSV (stdout, or --tsv FILE) and, with --plot
@@ -37,6 +41,8 @@ typedef struct tok_stream {
     const krait_tokenizer *tok;
     krait_textsrc *src;
     int eos, docs, ended;
+    int in_word;            /* the last byte seen was not white space */
+    long long words;        /* runs of non-white-space bytes */
     int32_t *ids;           /* ids[0, n) are the ids at positions base, base + 1, ... */
     size_t n, cap;
     long long base, total_bytes;
@@ -72,6 +78,12 @@ static krait_status stream_more(tok_stream *s)
         return KRAIT_STATUS_OK;
     }
     if (!len) return KRAIT_STATUS_OK;
+    if (new_doc) s->in_word = 0;
+    for (size_t i = 0; i < len; i++) {
+        int space = text[i] == ' ' || (text[i] >= '\t' && text[i] <= '\r');
+        s->words += !space && !s->in_word;
+        s->in_word = !space;
+    }
     if (new_doc && s->docs++ > 0 && s->eos >= 0) {
         int32_t e = s->eos;
         if (s->n == s->cap) {
@@ -178,7 +190,7 @@ int text_cmd_eval(int argc, char **argv)
         n_ids += (long long)ts.n;
         ts.n = 0;
     }
-    long long n_bytes = ts.total_bytes;
+    long long n_bytes = ts.total_bytes, n_words = ts.words;
     stream_close(&ts);
     if (n_ids < 2) krait_cli_die(2, "%s: needs at least 2 tokens to score a next token (has %lld)", input, n_ids);
 
@@ -195,6 +207,7 @@ int text_cmd_eval(int argc, char **argv)
 
     double loss = r.n_scored ? r.loss_sum / r.n_scored : 0;
     double ppl = exp(loss), bpb = n_bytes ? loss * (double)n_ids / ((double)n_bytes * log(2.0)) : NAN;
+    double word_ppl = n_words ? exp(r.loss_sum / (double)n_words) : NAN;
     if (positions) {
         FILE *f = tsv ? fopen(tsv, "w") : stdout;
         if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", tsv, strerror(errno));
@@ -215,8 +228,8 @@ int text_cmd_eval(int argc, char **argv)
         krait_plot_series se = { "loss", x, y, n, 1 };
         if ((s = krait_plot_svg(plot, &p, &se, 1))) return krait_cli_exit_code(s);
     }
-    printf("%s: %lld tokens, %lld bytes, loss %.6f nats, perplexity %.4f, %.4f bits per byte\n", input, n_ids, n_bytes,
-           loss, ppl, bpb);
+    printf("%s: %lld tokens, %lld bytes, %lld words, loss %.6f nats, perplexity %.4f, %.4f bits per byte, word "
+           "perplexity %.4f\n", input, n_ids, n_bytes, n_words, loss, ppl, bpb, word_ppl);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "tokens", (double)n_ids);
@@ -225,6 +238,8 @@ int text_cmd_eval(int argc, char **argv)
         cJSON_AddNumberToObject(o, "loss", loss);
         cJSON_AddNumberToObject(o, "perplexity", ppl);
         cJSON_AddNumberToObject(o, "bits_per_byte", bpb);
+        cJSON_AddNumberToObject(o, "words", (double)n_words);
+        if (n_words) cJSON_AddNumberToObject(o, "word_perplexity", word_ppl);
         if (positions) {
             cJSON *arr = cJSON_AddArrayToObject(o, "positions");
             for (int b = 0; b < KRAIT_EVAL_BUCKETS && r.bucket_n[b]; b++) {

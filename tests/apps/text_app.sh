@@ -100,6 +100,10 @@ cmp -s "$dir/g1" "$dir/g2" && ok "generate: the same seed gives the same text" |
 loss=$(jget "$dir/ev" loss) bpb=$(jget "$dir/ev" bits_per_byte)
 awk -v l="$loss" -v b="$bpb" 'BEGIN { exit !(l > 0 && (b - l / log(2)) < 1e-9 && (l / log(2) - b) < 1e-9) }' &&
   ok "eval: loss $loss, bits per byte $bpb = loss / ln 2 (bytes)" || { bad "eval bpb"; cat "$dir/ev"; }
+words=$(jget "$dir/ev" words) wppl=$(jget "$dir/ev" word_perplexity) scored=$(jget "$dir/ev" scored)
+awk -v w="$words" -v want="$(wc -w < "$sample")" -v p="$wppl" -v l="$loss" -v n="$scored" \
+  'BEGIN { e = exp(l * n / w); exit !(w == want && (p - e) / e < 1e-9 && (e - p) / e < 1e-9) }' &&
+  ok "eval: $words words (wc -w), word perplexity $wppl = exp(loss x scored / words)" || { bad "eval words"; cat "$dir/ev"; }
 [ "$(head -1 "$dir/pos.tsv")" = "$(printf 'from\tto\ttokens\tloss')" ] && grep -q '<svg' "$dir/pos.svg" &&
   ok "eval --tsv: positions TSV and SVG" || bad "eval positions"
 gzip -c "$sample" > "$dir/sample.txt.gz"
