@@ -147,6 +147,13 @@ printf 'path\tlabel\n%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$di
 grep -q -- "--init $dir/LM: 12 of 14 tensors copied" "$dir/eci" &&
   ! cmp -s <(losses "$dir/CT") <(losses "$dir/CI") &&
   ok "classify-train --init LM: its 12 tensors copied, the head's 2 fresh; other losses than without" || { bad "classify-train --init"; cat "$dir/eci"; }
+# the presets the README pairs: a classifier on mu-law samples that starts from the waveform model
+presets="$(dirname "$0")/../../configs"
+"$k" train --config "$presets/audio-mulaw-fsdd.json" "${split[@]}" --out "$dir/PL" --steps 1 --batch 1 --seq-len 64 \
+  --val-files 1 --device cpu >/dev/null 2>"$dir/epl" &&
+  "$k" classify-train --config "$presets/audio-digits-mulaw.json" "${split[@]}" --init "$dir/PL" --out "$dir/PC" --steps 1 \
+  --batch 2 --seq-len 64 --device cpu >/dev/null 2>>"$dir/epl" && grep -q -- "--init $dir/PL: 42 of 44 tensors copied" "$dir/epl" &&
+  ok "presets audio-mulaw-fsdd -> audio-digits-mulaw (--init): 42 of 44 tensors copied" || { bad "preset pair"; cat "$dir/epl"; }
 # stop + resume of the classifier repeats the uninterrupted run
 ctargs=(classify-train --config "$dir/cls.json" "${split[@]}" --steps 12 --eval-every 5 --device cpu --seed 4)
 "$k" "${ctargs[@]}" --out "$dir/CU" >/dev/null 2>&1
