@@ -81,9 +81,9 @@ int audio_cmd_eval(int argc, char **argv)
         if (!all && is_test[i] != want_test) continue;
         double l;
         long long k, n;
-        krait_cli_errors_skip(!single);
+        krait_cli_errors_hold();
         s = audio_score_file(m, &fe, list.items[i].path, chunk, &l, &k, &n);
-        krait_cli_errors_skip(0);
+        krait_cli_errors_release(s == KRAIT_STATUS_BAD_INPUT && !single);
         done++;
         if (s == KRAIT_STATUS_BAD_INPUT && !single) {
             skipped++;

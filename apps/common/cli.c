@@ -40,19 +40,31 @@ static volatile sig_atomic_t stop_flag;
 
 const char *krait_cli_prog(void) { return prog_name; }
 
-static int errors_skip;
+static int errors_held, n_held;
+static char held[4][1024];
 
-void krait_cli_errors_skip(int on)
+void krait_cli_errors_hold(void)
 {
-    errors_skip = on;
+    errors_held = 1;
+    n_held = 0;
+}
+
+void krait_cli_errors_release(int skipped)
+{
+    for (int i = 0; i < n_held; i++)
+        fprintf(stderr, "%s: %s%s\n", prog_name, skipped ? "warning: skipped " : "error: ", held[i]);
+    errors_held = n_held = 0;
 }
 
 static void log_to_stderr(krait_log_level level, const char *msg, void *user)
 {
     (void)user;
     static const char *tag[] = { "error: ", "warning: ", "", "debug: " };
-    fprintf(stderr, "%s: %s%s\n", prog_name, level == KRAIT_LOG_ERROR && errors_skip ? "warning: skipped " : tag[level],
-            msg);
+    if (level == KRAIT_LOG_ERROR && errors_held && n_held < 4) {
+        snprintf(held[n_held++], sizeof held[0], "%s", msg);
+        return;
+    }
+    fprintf(stderr, "%s: %s%s\n", prog_name, tag[level], msg);
 }
 
 void krait_cli_start(const char *prog, int argc, char **argv)

@@ -38,9 +38,12 @@ typedef struct krait_common {
  *  size limit fails its write with EFBIG (a clear error, like a full disk). */
 void krait_cli_start(const char *prog, int argc, char **argv);
 const char *krait_cli_prog(void);
-/* While on, the library's errors print as "warning: skipped <the message>": for a loop over a
- * dataset that skips a file it cannot read (one line per file, naming it) and goes on. */
-void krait_cli_errors_skip(int on);
+/* For a loop over a dataset that skips a file it cannot read and goes on: after hold, the
+ * library's error messages are kept instead of printed; release prints them, as "warning:
+ * skipped <the message>" (one line naming the file) when skipped is 1, else as the errors they
+ * are (the loop stops on a failure that is not bad input). */
+void krait_cli_errors_hold(void);
+void krait_cli_errors_release(int skipped);
 
 /* Parse argv[first..] against opts plus the common options. OPT_INT and OPT_DOUBLE values are
  * finite and >= 0 (no krait option takes a negative number; -1 is free as "not given"). Returns 0, or exits 2 with one
