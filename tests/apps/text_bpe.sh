@@ -3,7 +3,7 @@
 # tokenizer (DATA_DIR/text/gpt-neox-20b/tokenizer.json, from ../shared/data): prepare copies
 # tokenizer.json beside the token files (uint16 ids, EOS = <|endoftext|>); a tiny model trains
 # and its run folder carries tokenizer.json, so generate and eval load it as it is, with bits per
-# byte from the real byte count; invalid UTF-8 and a tokenizer larger than the model's vocabulary
+# byte from the real byte count; invalid UTF-8 and data whose ids pass the model's vocabulary
 # exit 2 with one line. The pretrained Mamba LMs have 50280 ids, the shared tokenizer.json 50281
 # (added specials 50277..50280): such a model trains, generates and evaluates, and only text that
 # uses a token past its ids ("RWKV", 50280) is refused, with one line naming it; a byte model
@@ -51,7 +51,7 @@ sed "s/\"vocab_size\": $vocab/\"vocab_size\": 1000/" "$dir/tiny.json" > "$dir/sm
 "$k" train --config "$dir/small.json" --data "$dir/d" --out "$dir/x" --steps 1 >/dev/null 2>"$dir/ev2"
 rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l < "$dir/ev2")" -eq 1 ] && grep -q "vocab_size 1000" "$dir/ev2" && grep -q "ids up to" "$dir/ev2" &&
-  ok "tokenizer larger than the model (train): $(cat "$dir/ev2")" || { bad "vocab check (exit $rc)"; cat "$dir/ev2"; }
+  ok "data ids past the model's vocabulary (train): $(cat "$dir/ev2")" || { bad "vocab check (exit $rc)"; cat "$dir/ev2"; }
 # the byte-level preset on BPE data: its vocabulary does not hold the tokenizer's ids
 "$k" train --config "$(dirname "$0")/../../configs/text-bytes-shakespeare.json" --data "$dir/d" --out "$dir/x" --steps 1 \
   >/dev/null 2>"$dir/ev3"
