@@ -241,8 +241,11 @@ krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype)
     }
     if (!strcmp(d, "cpu")) {
         be = krait_backend_cpu_init(c->threads);
-        if (be) fprintf(stderr, "%s: device cpu (%s threads, OpenBLAS %s)\n", prog_name,
-                        c->threads ? "" : "all", krait_blas_corename());
+        char nthreads[32] = "all threads";
+        if (c->threads)
+            snprintf(nthreads, sizeof nthreads, "%d thread%s", c->threads, c->threads > 1 ? "s" : "");
+        if (be) fprintf(stderr, "%s: device cpu (%s, OpenBLAS %s)\n", prog_name, nthreads,
+                        krait_blas_corename());
     } else if (!strcmp(d, "cpu-ref")) {
         be = krait_backend_cpu_ref_init();
         if (be) fprintf(stderr, "%s: device cpu-ref (plain-C reference ops, one thread)\n", prog_name);

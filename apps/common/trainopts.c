@@ -3,9 +3,49 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fsutil.h"
 #include "runfiles.h"
+
+/* out/name exists (file or folder). */
+static int run_has(const char *out, const char *name)
+{
+    char *p = krait_fs_join(out, name);
+    if (!p) krait_cli_die(1, "out of memory");
+    int has = krait_fs_is_dir(p) || krait_fs_is_file(p);
+    free(p);
+    return has;
+}
+
+static void remove_in(const char *out, const char *name)
+{
+    char *p = krait_fs_join(out, name);
+    if (!p) krait_cli_die(1, "out of memory");
+    krait_status s = krait_fs_remove_tree(p);
+    free(p);
+    if (s) exit(krait_cli_exit_code(s));
+}
+
+/* A new run into out: refuse a folder that holds one, or (--overwrite) clear what would mix. */
+static void claim_out(const krait_train_opts *o)
+{
+    static const char *const marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl", "member-1" };
+    const char *found = NULL;
+    for (size_t i = 0; !found && i < sizeof marks / sizeof *marks; i++)
+        if (run_has(o->out, marks[i])) found = marks[i];
+    if (!found) return;
+    if (!o->overwrite)
+        krait_cli_die(2, "%s: already holds a run (%s); --resume %s continues it, --overwrite starts over",
+                      o->out, found, o->out);
+    remove_in(o->out, "checkpoints");
+    remove_in(o->out, "best");
+    char member[32];
+    for (int k = 1; snprintf(member, sizeof member, "member-%d", k), run_has(o->out, member); k++)
+        remove_in(o->out, member);
+    fprintf(stderr, "%s %s: --overwrite: starting a new run in %s (its checkpoints removed)\n", krait_cli_prog(),
+            o->cmd, o->out);
+}
 
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data)
 {
@@ -23,6 +63,7 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
     if (o->resume && !krait_fs_is_dir(o->resume))
         krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", o->resume);
     if (o->init && !krait_fs_is_dir(o->init)) krait_cli_die(2, "%s: no such model folder (--init)", o->init);
+    if (!o->resume) claim_out(o);
     if (o->init && o->resume) {
         fprintf(stderr, "%s %s: --init %s not used: --resume continues from the checkpoint's weights\n",
                 krait_cli_prog(), cmd, o->init);

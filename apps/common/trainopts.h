@@ -20,6 +20,7 @@ typedef struct krait_train_opts {
     int eval_default;           /* --eval-every when neither it nor the config gives one */
     const char *config, *out, *resume;
     const char *init;           /* --init DIR: a pretrained model folder (NULL: fresh weights) */
+    int overwrite;              /* --overwrite: start a new run in a folder that holds one */
     int steps, eval_every, ckpt_every, keep, batch, seq_len, stop_at; /* -1: not given */
     double minutes, lr;                                                 /* -1: not given */
     krait_str_list sets;
@@ -42,7 +43,8 @@ typedef struct krait_train_opts {
     { "--ckpt-every", OPT_INT, &(o)->ckpt_every, "N", "checkpoint every N steps (default: config, else on stop and at the end)" }, \
     { "--keep", OPT_INT, &(o)->keep, "K", "checkpoints kept (default 3; 0 keeps all)" },                     \
     { "--resume", OPT_STR, &(o)->resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" }, \
-    { "--init", OPT_STR, &(o)->init, "DIR", "start from a pretrained model folder: its tensors that match by name and shape" }
+    { "--init", OPT_STR, &(o)->init, "DIR", "start from a pretrained model folder: its tensors that match by name and shape" }, \
+    { "--overwrite", OPT_FLAG, &(o)->overwrite, NULL, "start over in an --out folder that holds a run (its checkpoints are deleted)" }
 
 /* After parsing: --config (default with --init: the pretrained model's config.json, so that
  * `--init DIR` alone fine-tunes the whole model) and the command's data option (data_opt, given
@@ -50,7 +52,10 @@ typedef struct krait_train_opts {
  * --out defaults to a --resume run folder; --batch, --seq-len and --lr are > 0; --resume and
  * --init name folders. Exits 2 with one line naming the option otherwise. With --resume, --init
  * is dropped with a note (the checkpoint holds the weights), so a command line repeated with
- * --resume added still runs. */
+ * --resume added still runs. Without --resume, an --out folder that already holds a run (a
+ * model, checkpoints, metrics or ensemble members) is refused (exit 2) unless --overwrite is
+ * given; then its checkpoints, best model and members are deleted first, so that the folder
+ * never mixes two runs. */
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data);
 
 /* Defaults, the config file (a path or a preset), then the --set overrides in order. Exits with

@@ -5,7 +5,7 @@
 # (run folder: model, tokenizer recorded, metrics with validation lines, curves.svg); generate;
 # eval (bits per byte, positions TSV + SVG); a run stopped and resumed, and one interrupted by
 # SIGINT (exit 130) and resumed, repeat the uninterrupted run's train and validation losses
-# exactly; fine-tuning from the trained model (--init: every tensor copied, a lower first loss;
+# exactly; a new run into a run folder is refused unless --overwrite; fine-tuning from the trained model (--init: every tensor copied, a lower first loss;
 # another width refused); bad inputs exit 2 with one line naming the file and the problem.
 set -u
 k="$1"
@@ -117,6 +117,14 @@ losses() { grep -o '^{"step": [0-9]*, "[a-z_]*": [^,]*' "$1/metrics.jsonl"; }
 "$k" "${targs[@]}" --resume "$dir/B" >/dev/null 2>"$dir/eB2" || { bad "resume"; cat "$dir/eB2"; }
 if cmp -s <(losses "$dir/A") <(losses "$dir/B"); then ok "stop + resume: train and validation losses identical"
 else bad "stop + resume differs"; diff <(losses "$dir/A") <(losses "$dir/B") | head -5; fi
+# a new run into a run folder: refused, or --overwrite starts over (no checkpoint of the old run left)
+bad_input "train into a run folder" "$dir/B: already holds a run" "--resume $dir/B continues it" -- \
+  "$k" "${targs[@]}" --out "$dir/B" --steps 2
+[ -d "$dir/B/checkpoints/step-17" ] && ok "the refused run left B as it was" || bad "refused run changed B"
+"$k" "${targs[@]}" --out "$dir/B" --steps 2 --overwrite >/dev/null 2>"$dir/eB3" &&
+  [ "$(ls "$dir/B/checkpoints")" = "$(printf 'latest\nstep-2')" ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
+  grep -q -- "--overwrite: starting a new run in $dir/B" "$dir/eB3" &&
+  ok "--overwrite: a new run, the old checkpoints and metrics gone" || { bad "--overwrite"; ls "$dir/B/checkpoints"; cat "$dir/eB3"; }
 "$k" "${targs[@]}" --out "$dir/C" --steps 100000 >/dev/null 2>"$dir/eC" &
 pid=$!
 for _ in $(seq 50); do grep -q '"step": 3,' "$dir/C/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
