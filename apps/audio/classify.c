@@ -101,8 +101,7 @@ int audio_cmd_classify(int argc, char **argv)
     krait_progress_done(&prog);
     if (s) return krait_cli_exit_code(s);
 
-    FILE *f = output ? fopen(output, "w") : NULL;
-    if (output && !f) krait_cli_die(2, "%s: cannot open for writing (%s)", output, strerror(errno));
+    FILE *f = output ? krait_cli_output_open(output) : NULL;
     if (f) {
         fprintf(f, "path\tlabel\tpredicted");
         for (int k = 0; k < C; k++) fprintf(f, "\tp_%s", fe.classes[k]);
@@ -119,7 +118,7 @@ int audio_cmd_classify(int argc, char **argv)
         }
         if (single) printf("%s: %s (probability %.4f)\n", data.path[i], fe.classes[best], p[best]);
     }
-    if (f && fclose(f) != 0) krait_cli_die(1, "%s: write failed", output);
+    if (f) krait_cli_output_close(f);
     krait_cls_metrics mt = { 0 };
     if (labelled) {
         if ((s = krait_cls_metrics_compute(data.label, probs, data.n, C, &mt))) return krait_cli_exit_code(s);

@@ -67,7 +67,7 @@ int audio_cmd_eval(int argc, char **argv)
     if (strcmp(m->cfg.head, "lm")) krait_cli_die(2, "%s: not a waveform model (head \"%s\")", model_dir, m->cfg.head);
     FILE *tf = NULL;
     if (tsv) {
-        if (!(tf = fopen(tsv, "w"))) krait_cli_die(2, "%s: cannot open for writing (%s)", tsv, strerror(errno));
+        tf = krait_cli_output_open(tsv);
         fprintf(tf, "path\tsamples\tbits_per_sample\n");
     }
     int want_test = !strcmp(d.split, "test"), all = !strcmp(d.split, "all") || single, total = 0;
@@ -98,7 +98,7 @@ int audio_cmd_eval(int argc, char **argv)
                             (nll / log(2.0) + 8.0 * files) / (double)samples);
     }
     krait_progress_done(&prog);
-    if (tf && fclose(tf) != 0) krait_cli_die(1, "%s: write failed", tsv);
+    if (tf) krait_cli_output_close(tf);
     if (!files) krait_cli_die(2, "%s: no readable audio files to score (%d skipped)", d.data, skipped);
     double bps = (nll / log(2.0) + 8.0 * files) / (double)samples;
     double bpp = scored ? nll / log(2.0) / (double)scored : NAN;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -117,6 +118,59 @@ void krait_cli_die(int code, const char *fmt, ...)
     fprintf(stderr, "\n");
     va_end(ap);
     exit(code);
+}
+
+/* Outputs being written (krait_cli_output_open), removed at exit unless closed. */
+static struct pending_output {
+    FILE *f;
+    char *tmp, *path;
+} pending[8];
+
+static void remove_pending_outputs(void)
+{
+    for (size_t i = 0; i < sizeof pending / sizeof *pending; i++) {
+        if (!pending[i].f) continue;
+        fclose(pending[i].f);
+        unlink(pending[i].tmp);
+        pending[i].f = NULL;
+    }
+}
+
+FILE *krait_cli_output_open(const char *path)
+{
+    static int registered;
+    if (!registered) atexit(remove_pending_outputs), registered = 1;
+    size_t i = 0;
+    while (i < sizeof pending / sizeof *pending && pending[i].f) i++;
+    if (i == sizeof pending / sizeof *pending) krait_cli_die(1, "%s: too many output files open", path);
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n), *dup = strdup(path);
+    if (!tmp || !dup) krait_cli_die(1, "out of memory");
+    snprintf(tmp, n, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", path, strerror(errno));
+    fchmod(fd, 0644); /* mkstemp makes 0600; an output is an ordinary file */
+    pending[i] = (struct pending_output){ f, tmp, dup };
+    return f;
+}
+
+void krait_cli_output_close(FILE *f)
+{
+    for (size_t i = 0; i < sizeof pending / sizeof *pending; i++) {
+        if (pending[i].f != f) continue;
+        struct pending_output o = pending[i];
+        pending[i].f = NULL;
+        int bad = ferror(f) != 0;
+        if (fclose(f) != 0) bad = 1;
+        if (bad || rename(o.tmp, o.path) != 0) {
+            int e = errno;
+            unlink(o.tmp);
+            krait_cli_die(1, "%s: write failed (%s)", o.path, strerror(e));
+        }
+        free(o.tmp), free(o.path);
+        return;
+    }
 }
 
 int krait_cli_done(int rc)

@@ -6,6 +6,7 @@
 #define KRAIT_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "backend.h"
 
@@ -73,6 +74,14 @@ void krait_cli_die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn))
 #endif
     ;
+
+/* An output file that appears whole or not at all: open writes to a temporary name beside path
+ * (path.tmp-XXXXXX; exits 2 with one line when that cannot be created), close flushes it and
+ * renames it over path (exits 1 when the write failed). A program that exits before close (an
+ * error, krait_cli_die) removes the temporary, so a failed command never leaves a partial file
+ * under the name asked for, nor replaces an older one. */
+FILE *krait_cli_output_open(const char *path);
+void krait_cli_output_close(FILE *f);
 
 /* A preset name ("induction-small") or a path: returns a readable path (static buffer). */
 const char *krait_cli_config_path(const char *name_or_path);

@@ -142,8 +142,7 @@ int dna_cmd_baseline(int argc, char **argv)
     if (!train.n || !test.n) krait_cli_die(2, "baseline: --train and --test are required");
     if (k < 1 || k > 8 || epochs < 1) krait_cli_die(2, "baseline: --k must be in 1..8 and --epochs >= 1");
     double t0 = krait_now();
-    FILE *out = output ? fopen(output, "w") : NULL; /* before the work: a bad path fails at once */
-    if (output && !out) krait_cli_die(2, "%s: cannot write", output);
+    FILE *out = output ? krait_cli_output_open(output) : NULL; /* before the work: a bad path fails at once */
     dna_inputs_open(&in);
     krait_dna_set tr, te;
     krait_dna_set_init(&tr);
@@ -200,7 +199,7 @@ int dna_cmd_baseline(int argc, char **argv)
     if (out) {
         dna_pred_header(out, &cl);
         for (size_t i = 0; i < te.n; i++) dna_pred_row(out, te.name[i], &cl, probs + i * cl.n);
-        if (fclose(out) != 0) krait_cli_die(1, "%s: write failed", output);
+        krait_cli_output_close(out);
     }
     krait_cls_metrics mt;
     if ((st = krait_cls_metrics_compute(te.y, probs, (int)te.n, cl.n, &mt))) dna_die_status(st);

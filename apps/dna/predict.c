@@ -257,8 +257,7 @@ int dna_cmd_predict(int argc, char **argv)
     in.opts.fetch_max = stream_above;
     out_ctx o = { .cl = &cl, .eval = eval, .origin = inputs.items[0] };
     if (output || !eval) {
-        o.tsv = output ? fopen(output, "w") : stdout;
-        if (!o.tsv) krait_cli_die(2, "%s: cannot write", output);
+        o.tsv = output ? krait_cli_output_open(output) : stdout;
         dna_pred_header(o.tsv, &cl);
     }
     krait_dna_set blk;
@@ -303,7 +302,7 @@ int dna_cmd_predict(int argc, char **argv)
         krait_dna_reader_close(r);
         free(cls);
     }
-    if (o.tsv && o.tsv != stdout && fclose(o.tsv) != 0) krait_cli_die(1, "%s: write failed", output);
+    if (o.tsv && o.tsv != stdout) krait_cli_output_close(o.tsv);
     if (eval) {
         if (!o.n) krait_cli_die(2, "eval: no sequences in the input");
         krait_cls_metrics mt;

@@ -20,15 +20,14 @@
 
 static void write_part(const char *path, const krait_dna_set *s, const uint8_t *held, int want)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) krait_cli_die(2, "%s: cannot write", path);
+    FILE *f = krait_cli_output_open(path);
     fprintf(f, "seq\tlabel\n");
     for (size_t i = 0; i < s->n; i++) {
         if (held[i] != want) continue;
         for (size_t j = s->off[i]; j < s->off[i + 1]; j++) fputc(krait_dna_id_char(s->ids[j]), f);
         fprintf(f, "\t%s\n", s->label[i]);
     }
-    if (fclose(f) != 0) krait_cli_die(1, "%s: write failed", path);
+    krait_cli_output_close(f);
 }
 
 int dna_cmd_split(int argc, char **argv)

@@ -209,10 +209,9 @@ int text_cmd_eval(int argc, char **argv)
     double ppl = exp(loss), bpb = n_bytes ? loss * (double)n_ids / ((double)n_bytes * log(2.0)) : NAN;
     double word_ppl = n_words ? exp(r.loss_sum / (double)n_words) : NAN;
     if (positions) {
-        FILE *f = tsv ? fopen(tsv, "w") : stdout;
-        if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", tsv, strerror(errno));
+        FILE *f = tsv ? krait_cli_output_open(tsv) : stdout;
         write_positions(f, &r);
-        if (tsv && fclose(f) != 0) krait_cli_die(1, "%s: write failed", tsv);
+        if (tsv) krait_cli_output_close(f);
     }
     if (plot) {
         double x[KRAIT_EVAL_BUCKETS], y[KRAIT_EVAL_BUCKETS];

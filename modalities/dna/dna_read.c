@@ -187,6 +187,7 @@ static int next_fastx(krait_dna_reader *r, krait_dna_rec *rec)
         }
         size_t q = 0;
         while (q < r->seq.l && (got = next_line(r)) > 0) q += r->line.l;
+        if (got < 0) return got; /* said already (a cut-short file) */
         if (q != r->seq.l) {
             KRAIT_ERROR("%s:%ld: FASTQ record '%s' has %zu quality characters for %zu bases", r->path, r->line_no,
                         r->name.s, q, r->seq.l);
@@ -381,6 +382,10 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
                 KRAIT_ERROR("%s: cannot use the CRAM reference %s", path, opts->reference);
                 goto fail;
             }
+            if (hts_check_EOF(f) == 0) {
+                KRAIT_ERROR("%s: truncated: the end-of-file marker is missing (a cut-short copy?)", path);
+                goto fail;
+            }
             if (!(r->hdr = sam_hdr_read(f))) {
                 KRAIT_ERROR("%s: cannot read the SAM/BAM/CRAM header", path);
                 goto fail;
@@ -394,6 +399,10 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
     }
     if (!(r->fp = bgzf_open(path, "r"))) {
         KRAIT_ERROR("%s: cannot open (%s)", path, strerror(errno));
+        goto fail;
+    }
+    if (r->fp->is_compressed && !r->fp->is_gzip && bgzf_check_EOF(r->fp) == 0) { /* bgzip, cut short */
+        KRAIT_ERROR("%s: truncated: the BGZF end-of-file block is missing (a cut-short copy?)", path);
         goto fail;
     }
     int first = r->kind == RD_TSV ? bgzf_peek(r->fp) : -1;

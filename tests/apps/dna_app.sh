@@ -262,6 +262,10 @@ bad_input "compare: not a predictions TSV" "ten.tsv:1: not a predictions TSV" --
 # ---- bad input -----------------------------------------------------------------------------------
 printf 'seq\tlabel\nACGT\t0\nACQT\t1\n' > "$dir/x.tsv"
 bad_input "non-IUPAC character" "x.tsv:3:3: 'Q' is not a IUPAC nucleotide code" -- "$k" predict --model "$dir/cls" --input "$dir/x.tsv"
+echo old > "$dir/pp.tsv"
+"$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --input "$dir/x.tsv" --output "$dir/pp.tsv" 2>/dev/null
+[ $? -eq 2 ] && [ "$(cat "$dir/pp.tsv")" = old ] && [ -z "$(ls "$dir" | grep 'pp.tsv.tmp')" ] &&
+  ok "predict failing on its second input: the --output file untouched, no temporary left" || bad "partial predictions written"
 printf 'seq\tlabel\nACGT\t0\n\t1\n' > "$dir/e.tsv"
 bad_input "empty sequence" "e.tsv:3: empty sequence" -- "$k" eval --model "$dir/cls" --input "$dir/e.tsv"
 printf 'seq\tlabel\nACGT\t0\nACGT\t7\n' > "$dir/l.tsv"

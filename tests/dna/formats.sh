@@ -6,7 +6,7 @@
 # from SAM text) give the SAM text's sequences; labels from a header key, a BED name, a
 # whole-file label and a BAM aux tag; and bad input (a non-IUPAC character with its
 # line:column, an empty sequence, a missing index, a region past the contig end, an unknown
-# contig, a truncated FASTQ) exits 2 with one line.
+# contig, a truncated FASTQ, a bgzip / BAM / gzip file cut short) exits 2 with one line.
 set -u
 dump="$1"
 data="$2"
@@ -127,4 +127,16 @@ bad_input "unknown contig" "contig 'chrZ' is not in" "$dump" --genome "$dir/g.fa
 bad_input "missing header key" "no label key 'class=...'" "$dump" --label-key class "$dir/x.fa"
 bad_input "BED without a genome" "need a genome FASTA" "$dump" "$dir/r.bed"
 bad_input "missing file" "cannot open" "$dump" "$dir/nope.fa"
+# cut-short compressed files: never read as if whole. A bgzip file or a BAM cut at a block boundary
+# decompresses cleanly; only the missing end-of-file block tells (samtools quickcheck's test).
+awk 'BEGIN { for (i = 0; i < 4000; i++) printf ">r%d\nACGTTGCAACGTTGCAACGTTGCAACGTTGCAACGTTGCA\n", i }' > "$dir/many.fa"
+bgzip -c "$dir/many.fa" > "$dir/many.fa.gz"
+blk=$(( $(od -An -tu1 -j16 -N2 "$dir/many.fa.gz" | awk '{ print $1 + 256 * $2 }') + 1 ))  # BSIZE + 1: the first block
+head -c "$blk" "$dir/many.fa.gz" > "$dir/cut.fa.gz"
+gzip -t "$dir/cut.fa.gz" 2>/dev/null && bad_input "bgzip cut at a block boundary" "cut.fa.gz: truncated: the BGZF end-of-file block is missing" "$dump" "$dir/cut.fa.gz" ||
+  bad "the cut bgzip file is not a clean block boundary (test setup)"
+head -c "$(( $(stat -c %s "$dir/r.bam") - 28 ))" "$dir/r.bam" > "$dir/cut.bam"  # without the 28-byte EOF block
+bad_input "BAM without its end-of-file block" "cut.bam: truncated: the end-of-file marker is missing" "$dump" "$dir/cut.bam"
+gzip -c "$dir/many.fa" | head -c 3000 > "$dir/cut2.fa.gz"
+bad_input "gzip cut mid-stream" "cut2.fa.gz:" "$dump" "$dir/cut2.fa.gz"
 exit $fail
