@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "model_io.h"
 #include "plot.h"
+#include "train.h"
 
 enum { BATCH = 32, BLOCK = 512 };
 
@@ -150,12 +151,19 @@ typedef struct out_ctx {
     float *probs;
     size_t n, cap;
     const char *origin;
+    size_t done;          /* sequences predicted, for the progress line */
+    double t0;
+    krait_progress prog;
 } out_ctx;
 
 static void emit(out_ctx *o, const char *name, const char *label, const float *p)
 {
     const int C = o->cl->n;
     dna_pred_row(o->tsv, name, o->cl, p);
+    o->done++;
+    double dt = krait_now() - o->t0;
+    krait_progress_line(&o->prog, 0, "%zu sequences (%.0f per second) from %s", o->done, dt > 0 ? o->done / dt : 0,
+                        o->origin);
     if (!o->eval) return;
     int y = label ? krait_dna_classes_find(o->cl, label) : -1; /* checked before: labels are known */
     if (o->n == o->cap) {
@@ -255,7 +263,8 @@ int dna_cmd_predict(int argc, char **argv)
     }
     dna_inputs_open(&in);
     in.opts.fetch_max = stream_above;
-    out_ctx o = { .cl = &cl, .eval = eval, .origin = inputs.items[0] };
+    out_ctx o = { .cl = &cl, .eval = eval, .origin = inputs.items[0], .t0 = krait_now() };
+    krait_progress_init(&o.prog, 100000); /* a redrawn line on a terminal, else a line per 100,000 */
     if (output || !eval) {
         o.tsv = output ? krait_cli_output_open(output) : stdout;
         dna_pred_header(o.tsv, &cl);
@@ -302,6 +311,7 @@ int dna_cmd_predict(int argc, char **argv)
         krait_dna_reader_close(r);
         free(cls);
     }
+    if (o.done) krait_progress_done(&o.prog);
     if (o.tsv && o.tsv != stdout) krait_cli_output_close(o.tsv);
     if (eval) {
         if (!o.n) krait_cli_die(2, "eval: no sequences in the input");
