@@ -41,10 +41,11 @@ krait_status krait_optim_zero_grad(const krait_model *model, krait_optim *o)
 
 double krait_lr_at(const krait_train_config *tc, int step, double progress)
 {
-    if (tc->warmup > 0 && step < tc->warmup) return tc->lr * (step + 1) / (double)tc->warmup;
     if (progress < 0) progress = 0;
     if (progress > 1) progress = 1;
-    return tc->min_lr + 0.5 * (tc->lr - tc->min_lr) * (1.0 + cos(M_PI * progress));
+    double lr = tc->min_lr + 0.5 * (tc->lr - tc->min_lr) * (1.0 + cos(M_PI * progress));
+    if (tc->warmup > 0 && step < tc->warmup) lr *= (step + 1) / (double)tc->warmup; /* no jump when it ends */
+    return lr;
 }
 
 krait_status krait_optim_step(krait_model *model, krait_optim *o, const krait_train_config *tc,

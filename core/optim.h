@@ -25,9 +25,10 @@ krait_optim *krait_optim_init(const krait_model *model);
 void krait_optim_free(const krait_model *model, krait_optim *o);
 krait_status krait_optim_zero_grad(const krait_model *model, krait_optim *o);
 
-/* Learning rate at optimizer step `step` (0-based): linear warm-up over tc->warmup steps to
- * tc->lr, then cosine decay to tc->min_lr as progress goes 0 -> 1 (progress = fraction of the
- * run done, by steps or by the clock). */
+/* Learning rate at optimizer step `step` (0-based): cosine decay from tc->lr to tc->min_lr as
+ * progress goes 0 -> 1 (progress = fraction of the run done, by steps or by the clock), times a
+ * linear warm-up factor (step + 1) / tc->warmup over the first tc->warmup steps. The product is
+ * continuous where the warm-up ends, however large a share of the run the warm-up is. */
 double krait_lr_at(const krait_train_config *tc, int step, double progress);
 
 /* Clip the global gradient norm to tc->grad_clip (0 = no clipping), then one AdamW update of

@@ -1,12 +1,15 @@
 /* tests/core/test_train_steps.c — the trainer lowers the loss: a small model learns a
  * deterministic next-token rule (next = (3 * id + 1) mod V after a random start) in 60 steps on
  * the reference backend; the loss must fall below half its starting value. Also checks that two
- * runs from the same seed give bitwise-identical losses (deterministic seeding). */
+ * runs from the same seed give bitwise-identical losses (deterministic seeding), and the learning
+ * rate schedule: linear warm-up times cosine, continuous where the warm-up ends even when the
+ * warm-up is half the run, min_lr at the end. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "model.h"
+#include "optim.h"
 #include "testutil.h"
 #include "train.h"
 
@@ -61,9 +64,29 @@ static void run(uint64_t seed, double *losses, int n, int total)
     krait_backend_destroy(be);
 }
 
+static void check_schedule(void)
+{
+    krait_train_config tc;
+    krait_train_default(&tc);
+    tc.lr = 1e-2f, tc.min_lr = 1e-4f, tc.warmup = 100;
+    const int T = 200;
+    double prev = 0, worst = 0;
+    for (int s = 0; s < T; s++) {
+        double lr = krait_lr_at(&tc, s, s / (double)T);
+        if (s > 0 && s != tc.warmup) worst = fmax(worst, fabs(lr - prev)); /* the largest step-to-step move */
+        if (s == tc.warmup)
+            tu_check(fabs(lr - prev) <= 2 * worst, "no jump where the warm-up ends: %.3g -> %.3g (largest move "
+                     "before: %.3g)", prev, lr, worst);
+        prev = lr;
+    }
+    tu_check(fabs(krait_lr_at(&tc, 0, 0) / ((double)tc.lr / tc.warmup) - 1) < 1e-6, "warm-up starts at lr / warmup");
+    tu_check(fabs(krait_lr_at(&tc, T, 1.0) / tc.min_lr - 1) < 1e-6, "the run ends at min_lr");
+}
+
 int main(void)
 {
     uint64_t seed = tu_init("test_train_steps");
+    check_schedule();
     enum { N = 60 };
     double a[N], b[N];
     run(seed, a, N, N);
