@@ -178,7 +178,7 @@ int text_cmd_eval(int argc, char **argv)
     krait_status s = KRAIT_STATUS_OK;
     krait_model *m = krait_model_load(model_dir, be, &s);
     if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
-    krait_tokenizer *tok = text_model_tokenizer(model_dir, m);
+    krait_tokenizer *tok = text_model_tokenizer(model_dir, &m->cfg);
 
     /* pass 1: count the ids and the text bytes */
     tok_stream ts;

@@ -123,7 +123,7 @@ int text_cmd_generate(int argc, char **argv)
     krait_backend *be = krait_cli_backend(&c, "bf16");
     krait_model *m = krait_model_load(model_dir, be, &s);
     if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
-    krait_tokenizer *tok = text_model_tokenizer(model_dir, m);
+    krait_tokenizer *tok = text_model_tokenizer(model_dir, &m->cfg);
     int eos = krait_tokenizer_eos(tok);
     gp.eos_id = eos;
     int32_t *ids = NULL;
@@ -179,11 +179,9 @@ int text_cmd_generate(int argc, char **argv)
         cJSON_AddStringToObject(o, "stop_reason", stop_name(why[0]));
         cJSON *arr = cJSON_AddArrayToObject(o, "texts");
         for (int i = 0; i < batch; i++) {
-            char *t = malloc(texts[i].n + 1);
-            if (!t) break;
-            memcpy(t, texts[i].buf ? texts[i].buf : "", texts[i].n);
-            t[texts[i].n] = 0;
-            cJSON_AddItemToArray(arr, cJSON_CreateString(t));
+            char *t = krait_text_json_literal(texts[i].buf ? texts[i].buf : "", texts[i].n);
+            if (!t) krait_cli_die(1, "out of memory");
+            cJSON_AddItemToArray(arr, cJSON_CreateRaw(t)); /* every byte (see krait_text_json_literal) */
             free(t);
         }
         krait_cli_print_json(o);

@@ -16,9 +16,9 @@ int text_cmd_eval(int argc, char **argv);      /* eval.c */
  * 0..255 are bytes; with 257 or more ids, 256 is "<|endoftext|>", the EOS). Exits 2 with one
  * line when there is none or when its vocabulary does not fit the model's: ids past the
  * model's vocab_size are allowed only for added tokens (text_check_ids refuses text that uses
- * them). Narrows m->cfg.vocab_size_raw to a smaller tokenizer's vocabulary, so padded ids are
+ * them). Narrows cfg->vocab_size_raw (the model folder's config) to a smaller tokenizer's vocabulary, so padded ids are
  * never sampled. */
-krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_model *m);
+krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg);
 
 /* Exit 2 with one line (where, the token and its id) when an id is n_model or more: an added
  * token of the tokenizer that the model has no row for. */

@@ -8,38 +8,38 @@
 #include "fsutil.h"
 #include "textapp.h"
 
-krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_model *m)
+krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg)
 {
     char *path = krait_fs_join(model_dir, "tokenizer.json");
     if (!path) krait_cli_die(1, "out of memory");
     krait_tokenizer *tok = NULL;
     krait_status s;
-    const char *spec = m->cfg.tokenizer;
+    const char *spec = cfg->tokenizer;
     const char *what;
     if (krait_fs_is_file(path)) {
         what = "tokenizer.json";
         if ((s = krait_tokenizer_load(path, &tok))) exit(krait_cli_exit_code(s));
-    } else if (!strcmp(spec, "bytes") || (!spec[0] && (m->cfg.vocab_size_raw == 256 || m->cfg.vocab_size_raw == 257))) {
+    } else if (!strcmp(spec, "bytes") || (!spec[0] && (cfg->vocab_size_raw == 256 || cfg->vocab_size_raw == 257))) {
         what = "the byte tokenizer";
         const char *eot = "<|endoftext|>";
-        s = krait_tokenizer_bytes(&eot, m->cfg.vocab_size_raw >= 257 ? 1 : 0, &tok);
+        s = krait_tokenizer_bytes(&eot, cfg->vocab_size_raw >= 257 ? 1 : 0, &tok);
         if (s) exit(krait_cli_exit_code(s));
     } else if (spec[0]) {
         krait_cli_die(2, "%s: config.json names the tokenizer \"%s\" but the folder has no tokenizer.json", model_dir,
                       spec);
     } else {
         krait_cli_die(2, "%s: no tokenizer.json, and with vocab_size %d the model is not a byte-level one (256 or "
-                      "257); put the model's tokenizer.json in the folder", model_dir, m->cfg.vocab_size_raw);
+                      "257); put the model's tokenizer.json in the folder", model_dir, cfg->vocab_size_raw);
     }
     /* A tokenizer may know a few ids more than the model: the shared GPT-NeoX file adds the
      * specials 50277..50280 to the 50280 ids of mamba-*-hf. It fits when every id past the
      * model's is an added token; text that uses one is refused where it is encoded. */
     int tv = krait_tokenizer_vocab_size(tok);
-    for (int id = m->cfg.vocab_size_raw; id < tv; id++)
+    for (int id = cfg->vocab_size_raw; id < tv; id++)
         if (!krait_tokenizer_is_added(tok, id))
             krait_cli_die(2, "%s: %s has %d ids but the model's vocab_size is %d: the tokenizer does not fit the model",
-                          model_dir, what, tv, m->cfg.vocab_size_raw);
-    if (tv < m->cfg.vocab_size_raw) m->cfg.vocab_size_raw = tv;
+                          model_dir, what, tv, cfg->vocab_size_raw);
+    if (tv < cfg->vocab_size_raw) cfg->vocab_size_raw = tv;
     free(path);
     return tok;
 }

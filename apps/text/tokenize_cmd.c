@@ -6,8 +6,9 @@
  *               decoded bytes on stdout as they are (no newline added); with --json a line
  *               {"text": "...", "bytes": N} instead
  *
- * The tokenizer is --tokenizer tokenizer.json|bytes, or the one of --model DIR (DIR/tokenizer.json,
- * else the byte tokenizer when the config's vocab is 256). Bad input (a missing or malformed
+ * The tokenizer is --tokenizer tokenizer.json|bytes, or the one of --model DIR, found as generate
+ * and eval find it (text_model_tokenizer: DIR/tokenizer.json, else the byte tokenizer when the
+ * config says so or its vocab is 256 or 257). Bad input (a missing or malformed
  * tokenizer file, invalid UTF-8 on stdin, an id that is not an integer or is out of range) gets one
  * line naming the place and exit code 2. */
 #include <errno.h>
@@ -19,6 +20,9 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "config.h"
+#include "fsutil.h"
+#include "textapp.h"
 #include "tokenize_cmd.h"
 #include "tokenizer.h"
 
@@ -50,14 +54,24 @@ static krait_tokenizer *open_tokenizer(const char *cmd, const char *spec, const 
 {
     if (!spec == !model_dir) krait_cli_die(2, "%s: give exactly one of --tokenizer and --model", cmd);
     krait_tokenizer *tok = NULL;
-    krait_status st = spec ? krait_tokenizer_open(spec, &tok) : krait_tokenizer_for_model(model_dir, &tok);
-    if (st) exit(krait_cli_exit_code(st)); /* the library said why, in one line */
+    if (model_dir) { /* the one generate and eval use: config.json's "krait.tokenizer", or vocab 256/257 */
+        char *cj = krait_fs_join(model_dir, "config.json");
+        if (!cj) krait_cli_die(1, "out of memory");
+        krait_config cfg;
+        krait_config_default(&cfg);
+        krait_status st = krait_config_load(&cfg, NULL, cj);
+        if (st) exit(krait_cli_exit_code(st)); /* the library said why, in one line */
+        free(cj);
+        return text_model_tokenizer(model_dir, &cfg);
+    }
+    krait_status st = krait_tokenizer_open(spec, &tok);
+    if (st) exit(krait_cli_exit_code(st));
     return tok;
 }
 
 #define TOKENIZER_OPTS(spec, model)                                                                       \
     { "--tokenizer", OPT_STR, &(spec), "PATH", "a tokenizer.json, or \"bytes\" (bytes + <|endoftext|> = 256)" }, \
-    { "--model", OPT_STR, &(model), "DIR", "the model folder's tokenizer (DIR/tokenizer.json, or bytes for vocab 256)" }
+    { "--model", OPT_STR, &(model), "DIR", "the model folder's tokenizer (DIR/tokenizer.json, or bytes: config.json's krait.tokenizer, vocab 256 or 257)" }
 
 int cmd_tokenize(int argc, char **argv)
 {
@@ -168,12 +182,10 @@ int cmd_detokenize(int argc, char **argv)
         return krait_cli_exit_code(st);
     }
     if (c.json) {
-        char *s = malloc(on + 1);
+        char *s = krait_text_json_literal(out ? out : "", on);
         if (!s) krait_cli_die(1, "out of memory");
-        if (on) memcpy(s, out, on);
-        s[on] = 0;
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "text", s); /* a NUL in the text ends the string here */
+        cJSON_AddRawToObject(o, "text", s); /* every byte: NUL escaped, non-UTF-8 bytes as U+FFFD */
         cJSON_AddNumberToObject(o, "bytes", (double)on);
         krait_cli_print_json(o);
         free(s);

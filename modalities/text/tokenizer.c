@@ -1,6 +1,9 @@
 /* modalities/text/tokenizer.c — the byte tokenizer and the dispatch over tokenizer kinds. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <utf8proc.h>
 
 #include "config.h"
 #include "fsutil.h"
@@ -83,35 +86,42 @@ krait_status krait_tokenizer_open(const char *spec, krait_tokenizer **out)
     return krait_tokenizer_load(spec, out);
 }
 
-krait_status krait_tokenizer_for_model(const char *dir, krait_tokenizer **out)
+char *krait_text_json_literal(const char *s, size_t n)
 {
-    *out = NULL;
-    char *tj = krait_fs_join(dir, "tokenizer.json");
-    char *cj = krait_fs_join(dir, "config.json");
-    krait_status st = KRAIT_STATUS_NO_MEMORY;
-    if (!tj || !cj)
-        goto done;
-    if (krait_fs_is_file(tj)) {
-        st = krait_tokenizer_load(tj, out);
-        goto done;
+    char *out = malloc(6 * n + 3), *o = out; /* \u00XX per byte at most */
+    if (!out)
+        return NULL;
+    *o++ = '"';
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            utf8proc_int32_t cp;
+            utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+            if (k > 0) {
+                memcpy(o, s + i, (size_t)k);
+                o += k, i += (size_t)k;
+            } else {
+                memcpy(o, "\\ufffd", 6);
+                o += 6, i++;
+            }
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            *o++ = '\\', *o++ = (char)c;
+        } else if (c == '\n') {
+            *o++ = '\\', *o++ = 'n';
+        } else if (c == '\t') {
+            *o++ = '\\', *o++ = 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            o += sprintf(o, "\\u%04x", c);
+        } else {
+            *o++ = (char)c;
+        }
+        i++;
     }
-    krait_config cfg;
-    krait_config_default(&cfg);
-    if ((st = krait_config_load(&cfg, NULL, cj)) != KRAIT_STATUS_OK)
-        goto done;
-    if (cfg.vocab_size_raw == 256) {
-        st = krait_tokenizer_bytes(NULL, 0, out);
-    } else if (cfg.vocab_size_raw == 257) {
-        st = krait_tokenizer_open("bytes", out);
-    } else {
-        KRAIT_ERROR("%s: no tokenizer.json, and vocab_size %d is not a byte-level model's (256 or 257)", dir,
-                    cfg.vocab_size_raw);
-        st = KRAIT_STATUS_BAD_INPUT;
-    }
-done:
-    free(tj);
-    free(cj);
-    return st;
+    *o++ = '"';
+    *o = 0;
+    return out;
 }
 
 void krait_tokenizer_free(krait_tokenizer *tok)

@@ -39,12 +39,13 @@ krait_status krait_tokenizer_bytes(const char *const *specials, int n_special, k
 krait_status krait_tokenizer_load(const char *path, krait_tokenizer **out);
 /* "bytes" -> the byte tokenizer with "<|endoftext|>" as id 256; anything else -> load(path). */
 krait_status krait_tokenizer_open(const char *spec, krait_tokenizer **out);
-/* The tokenizer of a model folder: DIR/tokenizer.json when it exists; otherwise from DIR/config.json's
- * vocab_size: 256 -> the byte tokenizer without specials, 257 -> open("bytes") (bytes plus
- * "<|endoftext|>" = 256); any other size without a tokenizer.json is KRAIT_STATUS_BAD_INPUT, logged
- * naming the folder. Whether a tokenizer.json's ids fit the model's vocabulary is the caller's check. */
-krait_status krait_tokenizer_for_model(const char *dir, krait_tokenizer **out);
 void krait_tokenizer_free(krait_tokenizer *tok);
+
+/* Decoded bytes as a JSON string literal, quotes included (malloc'd; NULL when out of memory):
+ * valid UTF-8 as it is, '"' '\\' and control bytes escaped (NUL as \u0000, so nothing is cut
+ * off), and each byte of an invalid UTF-8 sequence (a byte model can stop mid-character) as
+ * \ufffd, so that the JSON is always valid. For cJSON_CreateRaw. */
+char *krait_text_json_literal(const char *s, size_t n);
 
 krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok);
 /* Number of ids (largest id + 1, added tokens included: 50281 for the shared GPT-NeoX file). */

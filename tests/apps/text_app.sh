@@ -95,6 +95,11 @@ rc=$?
 cmp -s "$dir/g1" "$dir/g2" && ok "generate: the same seed gives the same text" || bad "generate not reproducible"
 "$k" generate --model "$dir/A" --max-tokens 8 --batch 3 --temperature 0 --json >"$dir/g3" 2>/dev/null &&
   [ "$(grep -c '=== sample' "$dir/g3")" -eq 3 ] && ok "generate --batch 3 from EOS" || { bad "generate batch"; cat "$dir/g3"; }
+# a hot sample of a barely trained byte model draws NUL and stray UTF-8 bytes: --json keeps them all
+"$k" generate --model "$dir/A" --max-tokens 400 --temperature 5 --seed 3 --json >"$dir/g4" 2>/dev/null &&
+  tail -1 "$dir/g4" | python3 -c 'import json, sys; o = json.loads(sys.stdin.buffer.read()); t = o["texts"][0]
+sys.exit(not (o["tokens"] >= 20 and len(t) >= o["tokens"] / 2 and ("\0" in t or "\ufffd" in t)))' &&
+  ok "generate --json: valid JSON holding every byte (NUL escaped, non-UTF-8 as U+FFFD)" || { bad "generate --json text"; tail -1 "$dir/g4" | head -c 300; }
 
 "$k" eval --model "$dir/A" --input "$sample" --tsv "$dir/pos.tsv" --json >"$dir/ev" 2>"$dir/eev" || { bad "eval"; cat "$dir/eev"; }
 loss=$(jget "$dir/ev" loss) bpb=$(jget "$dir/ev" bits_per_byte)

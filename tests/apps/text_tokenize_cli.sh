@@ -43,6 +43,16 @@ json=$(printf 'hi' | "$kt" tokenize --model "$dir/model" --json | tail -n 1)
 [ "$json" = '{"ids": [104, 105], "tokens": 2}' ] && ok "--json: $json" || bad "--json: got '$json'"
 back=$(echo '[104, 105]' | "$kt" detokenize --model "$dir/model")
 [ "$back" = "hi" ] && ok "detokenize a JSON array" || bad "detokenize JSON array: got '$back'"
+# a byte-level run as krait-text train writes it: vocab padded to 264, "krait": {"tokenizer": "bytes"}
+mkdir -p "$dir/run"
+echo '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 264, "krait": {"tokenizer": "bytes"}}' >"$dir/run/config.json"
+out=$(printf 'A<|endoftext|>' | "$kt" tokenize --model "$dir/run")
+[ "$out" = "65 256" ] && [ "$(echo 65 256 | "$kt" detokenize --model "$dir/run")" = 'A<|endoftext|>' ] &&
+  ok "--model of a byte-level run (vocab 264): bytes + <|endoftext|> = 256, both ways" || bad "--model byte run: got '$out'"
+# --json keeps every byte: NUL and control bytes escaped, bytes that are not UTF-8 as U+FFFD
+json=$(echo '72 0 73 200 74 10' | "$kt" detokenize --tokenizer bytes --json | tail -n 1)
+[ "$json" = '{"text":"H\u0000I\ufffdJ\n","bytes":6}' ] && python3 -c 'import json,sys; json.loads(sys.argv[1].encode())' "$json" &&
+  ok "detokenize --json: $json" || bad "detokenize --json: got '$json'"
 
 # bad input
 printf 'ok' >"$dir/text"
@@ -57,7 +67,7 @@ expect_fail "non-numeric id" "token 2 ('x3') is not an integer id" "$dir/nonnum"
 expect_fail "id out of range" "id 256 at position 1 is outside the vocabulary (0..255)" "$dir/range" detokenize --model "$dir/model"
 expect_fail "negative id" "id -1 at position 0 is outside" "$dir/neg" detokenize --tokenizer bytes
 echo '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 1000}' >"$dir/model/config.json"
-expect_fail "model without tokenizer" "no tokenizer.json, and vocab_size 1000" "$dir/text" tokenize --model "$dir/model"
+expect_fail "model without tokenizer" "no tokenizer.json, and with vocab_size 1000 the model is not a byte-level one" "$dir/text" tokenize --model "$dir/model"
 
 # GPT-NeoX BPE
 if [ -n "$tj" ] && [ -f "$tj" ]; then
@@ -67,6 +77,9 @@ if [ -n "$tj" ] && [ -f "$tj" ]; then
   "$kt" tokenize --tokenizer "$tj" <"$dir/t.txt" | "$kt" detokenize --tokenizer "$tj" >"$dir/t.back"
   cmp -s "$dir/t.txt" "$dir/t.back" && ok "neox round trip" || bad "neox round trip differs"
   cp "$tj" "$dir/model/tokenizer.json"
+  expect_fail "--model: tokenizer.json larger than the model" "tokenizer.json has 50281 ids but the model's vocab_size is 1000" \
+    "$dir/text" tokenize --model "$dir/model"
+  echo '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 50280}' >"$dir/model/config.json"
   out=$(printf 'Hello' | "$kt" tokenize --model "$dir/model")
   [ "$out" = "12092" ] && ok "--model DIR/tokenizer.json" || bad "--model DIR/tokenizer.json: got '$out'"
   printf 'ab\xffcd' >"$dir/invalid"
