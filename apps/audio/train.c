@@ -225,7 +225,7 @@ int audio_cmd_train(int argc, char **argv)
     double secs = krait_now() - r.t0, run_train_s = tr->elapsed_s - tr->run_elapsed0;
     double sps = run_train_s > 0 ? (tr->tokens - tr->run_tokens0) / run_train_s : 0;
     if (!finished)
-        printf("stopped at step %d; checkpoint in %s (continue with --resume %s)\n", tr->opt->step, out, out);
+        printf("stopped at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", tr->opt->step, out, out);
     else
         printf("trained %d steps (%lld samples) in %.0fs (%.0fs training, %.0f samples/s; %.0fs validating): train loss "
                "%.4f nats, %d test files %.4f bits per sample; model in %s\n", tr->opt->step, tr->tokens, secs,

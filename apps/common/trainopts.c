@@ -54,6 +54,9 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
     if (!o->config && o->init && !o->resume) { /* fine-tuning: the pretrained model's own config */
         snprintf(init_config, sizeof init_config, "%s/config.json", o->init);
         o->config = init_config;
+        if (o->steps < 0 && o->minutes < 0)
+            krait_cli_die(2, "%s: give --steps N or --minutes M (fine-tuning %s with its own config.json, which sets "
+                          "no training budget)", cmd, o->init);
     }
     if (!o->config || !have_data) krait_cli_die(2, "%s: --config and %s are required", cmd, data_opt);
     if (!o->out) o->out = krait_run_default_out(o->resume);
@@ -94,6 +97,9 @@ void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, c
     if (o->ckpt_every >= 0) tc->ckpt_every = o->ckpt_every;
     if (c->seed_set) tc->seed = c->seed;
     tc->keep_ckpts = o->keep > 0 ? o->keep : 1;
+    if (tc->steps <= 0 && tc->minutes <= 0 && (o->steps == 0 || o->minutes == 0))
+        krait_cli_die(2, "%s: --steps 0 / --minutes 0 leave no budget (either alone replaces the config's budget); "
+                      "give --steps N >= 1 or --minutes M > 0", o->cmd);
     if (tc->steps <= 0 && tc->minutes <= 0)
         krait_cli_die(2, "%s: give --steps N or --minutes M (or set them in the config)", o->cmd);
 }

@@ -177,6 +177,39 @@ static krait_tokfile *open_split(const char *dir, const char *name)
     return f;
 }
 
+/* --init DIR: the pretrained model must read the ids as the data means them. Exits 2 when one
+ * side is byte-level and the other a tokenizer.json; warns when both have a tokenizer.json and
+ * the files differ (the same tokenizer may be written differently). A folder whose tokenizer is
+ * unknown (no tokenizer.json, not byte-level) is not checked. */
+static void check_init_tokenizer(const char *init, const char *data, const text_data_meta *meta)
+{
+    char *itj = krait_fs_join(init, "tokenizer.json"), *icj = krait_fs_join(init, "config.json");
+    char *dtj = krait_fs_join(data, "tokenizer.json");
+    if (!itj || !icj || !dtj) krait_cli_die(1, "out of memory");
+    krait_config icfg;
+    krait_config_default(&icfg);
+    const char *init_kind = NULL;
+    if (krait_fs_is_file(itj)) init_kind = "tokenizer.json";
+    else if (!krait_config_load(&icfg, NULL, icj) &&
+             (!strcmp(icfg.tokenizer, "bytes") || icfg.vocab_size_raw == 256 || icfg.vocab_size_raw == 257))
+        init_kind = "bytes";
+    if (init_kind && strcmp(init_kind, meta->tokenizer))
+        krait_cli_die(2, "--init %s: the model reads %s ids but %s was prepared with %s; prepare the data with the "
+                      "model's tokenizer (krait-text prepare --tokenizer %s)", init,
+                      !strcmp(init_kind, "bytes") ? "byte" : "tokenizer.json", data,
+                      !strcmp(meta->tokenizer, "bytes") ? "the byte tokenizer" : "a tokenizer.json",
+                      !strcmp(init_kind, "bytes") ? "bytes" : itj);
+    if (init_kind && !strcmp(init_kind, "tokenizer.json")) {
+        krait_status s;
+        char *x = krait_fs_read_text(itj, 64 << 20, &s), *y = x ? krait_fs_read_text(dtj, 64 << 20, &s) : NULL;
+        if (x && y && strcmp(x, y))
+            fprintf(stderr, "%s train: warning: %s and %s differ; the ids must mean the same tokens in both\n",
+                    krait_cli_prog(), itj, dtj);
+        free(x), free(y);
+    }
+    free(itj), free(icj), free(dtj);
+}
+
 int text_cmd_train(int argc, char **argv)
 {
     const char *data = NULL;
@@ -207,6 +240,7 @@ int text_cmd_train(int argc, char **argv)
     krait_train_config tc;
     const char *cpath = krait_train_opts_load(&a, &cfg, &tc);
     krait_train_opts_apply(&a, &tc, &c);
+    if (a.init) check_init_tokenizer(a.init, data, &meta); /* first: the cause of a vocabulary misfit */
     /* the ids the data uses must have rows (a tokenizer's unused added tokens need none) */
     int need = meta.max_id >= 0 ? meta.max_id + 1 : meta.vocab;
     if (need > cfg.vocab_size_raw)
@@ -259,7 +293,7 @@ int text_cmd_train(int argc, char **argv)
     double secs = krait_now() - r.t0, run_train_s = tr->elapsed_s - tr->run_elapsed0;
     double tps = run_train_s > 0 ? (tr->tokens - tr->run_tokens0) / run_train_s : 0;
     if (!finished) {
-        printf("stopped at step %d; checkpoint in %s (continue with --resume %s)\n", tr->opt->step, out, out);
+        printf("stopped at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", tr->opt->step, out, out);
     } else {
         printf("trained %d steps (%lld tokens) in %.0fs (%.0fs training, %.0f tokens/s; %.0fs validating): "
                "train loss %.4f, validation loss %.4f nats = %.4f bits per byte; model in %s\n",

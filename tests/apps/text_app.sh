@@ -153,6 +153,8 @@ awk -v f="$(first "$dir/F")" -v a="$(first "$dir/A")" 'BEGIN { exit !(f > 0 && f
 "$k" train --init "$dir/A" --data "$dir/d2" --out "$dir/G" --steps 2 --device cpu-ref >/dev/null 2>"$dir/eG" &&
   grep -q -- "22 of 22 tensors copied" "$dir/eG" && grep -q '"hidden_size":[[:space:]]*16' "$dir/G/config.json" &&
   ok "train --init A without --config: A's config, every tensor copied" || { bad "train --init alone"; cat "$dir/eG"; }
+bad_input "--init alone without a budget" "give --steps N or --minutes M (fine-tuning $dir/A with its own config.json" -- \
+  "$k" train --init "$dir/A" --data "$dir/d2" --out "$dir/G2"
 sed 's/"hidden_size": 16/"hidden_size": 32/' "$dir/tiny.json" > "$dir/wide.json"
 bad_input "--init of another width" "$dir/A: tensor 'backbone.embeddings.weight' has shape [264, 16] there but [264, 32]" -- \
   "$k" train --config "$dir/wide.json" --data "$dir/d2" --out "$dir/x" --init "$dir/A" --steps 1 --device cpu-ref

@@ -81,6 +81,10 @@ one_line "training data with a token the model lacks" "ids up to 50280" -- "$k" 
 "$k" prepare --input "$sample" --output "$dir/db" --split-tail 0.25 >/dev/null 2>&1
 sed "s/\"vocab_size\": $vocab/\"vocab_size\": 257/" "$dir/tiny.json" > "$dir/b.json"
 "$k" train --config "$dir/b.json" --data "$dir/db" --out "$dir/B" --steps 1 --device cpu >/dev/null 2>&1
+one_line "--init a BPE model on byte-level data" "the model reads tokenizer.json ids but $dir/db was prepared with the byte tokenizer" -- \
+  "$k" train --init "$dir/H" --data "$dir/db" --out "$dir/x" --steps 1 --device cpu
+one_line "--init a byte model on BPE data" "the model reads byte ids but $dir/d was prepared with a tokenizer.json" -- \
+  "$k" train --init "$dir/B" --data "$dir/d" --out "$dir/x" --steps 1 --device cpu
 cp "$tokj" "$dir/B/tokenizer.json"
 one_line "a byte model with the BPE tokenizer.json" "does not fit the model" -- "$k" generate --model "$dir/B" --prompt hi --device cpu
 exit $fail
