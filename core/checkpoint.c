@@ -302,6 +302,14 @@ krait_status krait_checkpoint_resume(krait_trainer *t, krait_data_source *ds, ch
         st.app = NULL;
     }
     KRAIT_INFO("resumed from %s (step %d)", ck, st.step);
+    /* what a crash left beside it (step-N.tmp-*, step-N.old-*) goes now, not at the next save:
+     * a run resumed at its last step may save nothing more */
+    char *slash = strrchr(ck, '/');
+    const size_t n = strlen(CKPT_DIR);
+    if (slash && (size_t)(slash - ck) >= n && !strncmp(slash - n, CKPT_DIR, n)) { /* ck is in a checkpoints/ */
+        *slash = '\0';
+        s = prune(ck, 0, 0, 1);
+    }
 fail:
     krait_ckpt_state_free(&st);
     free(ck);

@@ -113,7 +113,7 @@ int main(int argc, char **argv)
     tu_check(r.tc.keep_ckpts == 1 && r.o.keep == 0 && r.tc.seed == 9, "--keep 0 (keep_ckpts %d), --seed", r.tc.keep_ckpts);
 
     DIES("give --steps N or --minutes M", "--set", "train.steps=0", "--set", "train.minutes=0");
-    DIES("give --steps N or --minutes M", "--steps", "0");
+    DIES("--steps 0 / --minutes 0 leave no budget", "--steps", "0");
     DIES("--batch must be > 0", "--batch", "0");
     DIES("--seq-len must be > 0", "--seq-len", "0");
     DIES("--lr must be > 0", "--lr", "0");

@@ -292,6 +292,15 @@ static void test_keep_and_leftovers(const char *root)
     r.stop_at = 7;
     tu_check(train(&r) == KRAIT_STATUS_INTERRUPTED && !io_exists(tmp) && folder_consistent(out, &latest) &&
                  latest == 7, "the next save removes the leftover");
+    snprintf(tmp, sizeof tmp, "%s/step-8.tmp-ghijkl", ck);
+    krait_fs_mkdirs(tmp);
+    {
+        run q;
+        run_init(&q, 16, 1e-2f, 7);
+        tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) == KRAIT_STATUS_OK && !io_exists(tmp),
+                 "resuming removes a leftover at once (a run resumed at its end saves nothing more)");
+        run_free(&q);
+    }
     /* a corrupt state file and a wrong optimizer step are refused */
     snprintf(tmp, sizeof tmp, "%s/step-7", ck);
     size_t n;
