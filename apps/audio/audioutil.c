@@ -11,6 +11,7 @@
 #include "evaluate.h"
 #include "fsutil.h"
 #include "log.h"
+#include "trainopts.h"
 
 /* ---- front-end settings ------------------------------------------------------------------- */
 void audio_fe_default(audio_frontend *fe)
@@ -239,7 +240,7 @@ void audio_load_config(krait_config *cfg, krait_train_config *tc, audio_frontend
         if (!strncmp(sets->items[i], "audio.", 6)) fe_set(fe, sets->items[i]);
         else if ((s = krait_config_set(cfg, tc, sets->items[i]))) exit(krait_cli_exit_code(s));
     }
-    strcpy(cfg->modality, "audio");
+    krait_train_opts_modality(cfg, path, "audio");
 }
 
 /* ---- datasets -------------------------------------------------------------------------------- */

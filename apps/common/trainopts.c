@@ -74,6 +74,14 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
     }
 }
 
+void krait_train_opts_modality(krait_config *cfg, const char *cpath, const char *want)
+{
+    if (cfg->modality[0] && strcmp(cfg->modality, want))
+        krait_cli_die(2, "%s: \"krait\": {\"modality\": \"%s\"}, but %s trains %s models", cpath, cfg->modality,
+                      krait_cli_prog(), want);
+    snprintf(cfg->modality, sizeof cfg->modality, "%s", want);
+}
+
 const char *krait_train_opts_load(const krait_train_opts *o, krait_config *cfg, krait_train_config *tc)
 {
     const char *cpath = krait_cli_config_path(o->config);

@@ -66,4 +66,8 @@ const char *krait_train_opts_load(const krait_train_opts *o, krait_config *cfg, 
  * and the number of checkpoints kept. Exits 2 when there is no budget. */
 void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, const krait_common *c);
 
+/* The config's "krait": {"modality"} must be empty or want (exit 2 with one line naming the
+ * file otherwise: a text preset given to krait-dna, say); then it is set to want. */
+void krait_train_opts_modality(krait_config *cfg, const char *cpath, const char *want);
+
 #endif /* KRAIT_TRAINOPTS_H */

@@ -124,7 +124,7 @@ int dna_cmd_baseline(int argc, char **argv)
     krait_str_list train = { 0 }, test = { 0 };
     int k = 6, epochs = 20;
     const char *classes = NULL, *output = NULL, *confusion = NULL;
-    dna_inputs in = { 0 };
+    dna_inputs in = DNA_INPUTS_INIT;
     krait_opt opts[] = {
         { "--train", OPT_LIST, &train, "SRC", "labelled training sequences (repeatable; CLASS=FILE)" },
         { "--test", OPT_LIST, &test, "SRC", "labelled test sequences (repeatable; CLASS=FILE)" },

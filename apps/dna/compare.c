@@ -107,7 +107,7 @@ int dna_cmd_compare(int argc, char **argv)
 {
     krait_str_list inputs = { 0 }, preds = { 0 };
     int boot = 10000;
-    dna_inputs in = { 0 };
+    dna_inputs in = DNA_INPUTS_INIT;
     krait_opt opts[] = {
         { "--input", OPT_LIST, &inputs, "SRC", "the labelled sequences both predicted (repeatable) (required)" },
         { "--pred", OPT_LIST, &preds, "PRED.tsv", "predictions of A, then of B (twice) (required)" },

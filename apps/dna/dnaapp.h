@@ -17,13 +17,14 @@ int dna_cmd_pretrain(int argc, char **argv);   /* pretrain.c */
 int dna_cmd_train(int argc, char **argv);      /* train.c */
 int dna_cmd_predict(int argc, char **argv);    /* predict.c (predict and eval) */
 
-/* The input options: declare a dna_inputs, add DNA_INPUT_OPTS(&in) to a command's option
- * table, then dna_inputs_open() after parsing. */
+/* The input options: declare a dna_inputs (= DNA_INPUTS_INIT), add DNA_INPUT_OPTS(&in) to a
+ * command's option table, then dna_inputs_open() after parsing. */
 typedef struct dna_inputs {
     const char *genome, *label_key, *reference, *window_mode;
-    int window;
+    int window;                  /* -1: not given (regions as they are); 0 is refused */
     krait_dna_read_opts opts;    /* filled by dna_inputs_open */
 } dna_inputs;
+#define DNA_INPUTS_INIT { .window = -1 }
 
 #define DNA_INPUT_OPTS(in)                                                                                      \
     { "--genome", OPT_STR, &(in)->genome, "FASTA", "indexed genome (samtools faidx) for BED inputs" },           \

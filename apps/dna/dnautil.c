@@ -14,8 +14,8 @@ void dna_inputs_open(dna_inputs *in)
     memset(&in->opts, 0, sizeof in->opts);
     in->opts.label_key = in->label_key;
     in->opts.reference = in->reference;
-    in->opts.window = in->window;
-    if (in->window < 0) krait_cli_die(2, "--window must be > 0");
+    if (in->window == 0) krait_cli_die(2, "--window must be >= 1 (bases)");
+    in->opts.window = in->window > 0 ? in->window : 0;
     if (in->window_mode && strcmp(in->window_mode, "center") && strcmp(in->window_mode, "pad"))
         krait_cli_die(2, "--window-mode '%s': use center or pad", in->window_mode);
     in->opts.window_pad = in->window_mode && !strcmp(in->window_mode, "pad");

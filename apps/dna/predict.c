@@ -16,7 +16,8 @@
  * predict writes a TSV: id, predicted class, one probability column per class (p_<class>).
  * predict ignores labels (a BED name column may be anything there); eval needs a label on every record (one of the model's classes) and prints accuracy, MCC,
  * macro F1, AUROC (two classes) and the confusion matrix (core/metrics.h); --confusion FILE
- * draws it; --json makes the last line the metrics object. */
+ * draws it; --json makes the last line the metrics object (predict: with --output, a summary
+ * {"n","classes","output","seconds","sequences_per_s"}). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,7 +215,7 @@ int dna_cmd_predict(int argc, char **argv)
     const char *output = NULL, *confusion = NULL;
     krait_str_list model_args = { 0 }, models = { 0 }, inputs = { 0 };
     int rc_avg = 1, chunk = 4096, stream_above = 16384;
-    dna_inputs in = { 0 };
+    dna_inputs in = DNA_INPUTS_INIT;
     krait_opt opts[] = {
         { "--model", OPT_LIST, &model_args, "DIR", "a krait-dna train run folder (required; repeatable, or a --ensemble run: the mean of the models' probabilities)" },
         { "--input", OPT_LIST, &inputs, "SRC", "sequences (repeatable; CLASS=FILE gives labels for eval)" },
@@ -233,6 +234,8 @@ int dna_cmd_predict(int argc, char **argv)
                            "TSV: id, predicted class, per-class probabilities.");
     for (int k = 0; k < model_args.n; k++) dna_expand_models(&models, model_args.items[k]);
     if (!models.n || !inputs.n) krait_cli_die(2, "%s: --model and --input are required", argv[1]);
+    if (!eval && c.json && !output)
+        krait_cli_die(2, "predict: --json needs --output FILE (without it the predictions TSV is stdout)");
     if (chunk < 1 || stream_above < 1 || (rc_avg != 0 && rc_avg != 1))
         krait_cli_die(2, "%s: --chunk and --stream-above must be >= 1, --rc-avg 0 or 1", argv[1]);
     krait_dna_classes cl;
@@ -311,10 +314,10 @@ int dna_cmd_predict(int argc, char **argv)
         krait_dna_reader_close(r);
         free(cls);
     }
-    if (o.done) krait_progress_done(&o.prog);
+    if (!o.done) krait_cli_die(2, "%s: no sequences in the input", argv[1]);
+    krait_progress_done(&o.prog);
     if (o.tsv && o.tsv != stdout) krait_cli_output_close(o.tsv);
     if (eval) {
-        if (!o.n) krait_cli_die(2, "eval: no sequences in the input");
         krait_cls_metrics mt;
         if ((s = krait_cls_metrics_compute(o.labels, o.probs, (int)o.n, cl.n, &mt))) dna_die_status(s);
         printf("%zu sequences: accuracy %.4f, MCC %.4f, macro F1 %.4f", o.n, mt.accuracy, mt.mcc, mt.macro_f1);
@@ -338,6 +341,17 @@ int dna_cmd_predict(int argc, char **argv)
             free(j);
         }
         krait_cls_metrics_free(&mt);
+    }
+    if (!eval && c.json) { /* what was written, and how fast */
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "n", (double)o.done);
+        cJSON *names = cJSON_AddArrayToObject(j, "classes");
+        for (int k = 0; k < cl.n; k++) cJSON_AddItemToArray(names, cJSON_CreateString(cl.names[k]));
+        cJSON_AddStringToObject(j, "output", output);
+        double dt = krait_now() - o.t0;
+        cJSON_AddNumberToObject(j, "seconds", dt);
+        cJSON_AddNumberToObject(j, "sequences_per_s", dt > 0 ? (double)o.done / dt : 0);
+        krait_cli_print_json(j);
     }
     free(o.labels), free(o.probs), free(buf), free(p), free(pk);
     for (int k = 0; k < nm; k++) {

@@ -52,7 +52,7 @@ int dna_cmd_pretrain(int argc, char **argv)
     krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("pretrain", 200);
     krait_str_list fasta = { 0 };
     int rc_aug = 1;
-    dna_inputs in = { 0 };
+    dna_inputs in = DNA_INPUTS_INIT;
     krait_opt opts[] = {
         { "--fasta", OPT_LIST, &fasta, "FILE", "sequences to learn: a genome FASTA/FASTQ (plain, gzip or bgzip), SAM/BAM or a TSV (labels ignored) (repeatable) (required)" },
         DNA_TRAIN_OPTS(&a),

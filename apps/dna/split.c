@@ -36,7 +36,7 @@ int dna_cmd_split(int argc, char **argv)
     const char *out = NULL;
     double fraction = -1; /* -1: not given (0.2, or --folds) */
     int folds = 0, fold = 0;
-    dna_inputs in = { 0 };
+    dna_inputs in = DNA_INPUTS_INIT;
     krait_opt opts[] = {
         { "--input", OPT_LIST, &inputs, "SRC", "labelled sequences (repeatable; CLASS=FILE for one file per class)" },
         { "--out", OPT_STR, &out, "DIR", "writes DIR/train.tsv and DIR/test.tsv" },

@@ -222,7 +222,7 @@ int dna_cmd_train(int argc, char **argv)
     int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, shift = 0, best = 0;   /* max_len -1: the longest */
     double mutate = 0;
     const char *best_by = NULL;
-    dna_inputs in = { 0 };
+    dna_inputs in = DNA_INPUTS_INIT;
     krait_opt opts[] = {
         { "--train", OPT_LIST, &train, "SRC", "labelled training sequences (repeatable; CLASS=FILE) (required)" },
         { "--valid", OPT_LIST, &valid, "SRC", "labelled validation sequences (repeatable)" },

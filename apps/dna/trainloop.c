@@ -24,7 +24,7 @@ const char *dna_train_config(krait_config *cfg, krait_train_config *tc, const kr
     if (cfg->vocab_size_raw < KRAIT_DNA_VOCAB)
         krait_cli_die(2, "%s: vocab_size %d is too small for DNA ids (A C G T N: set vocab_size >= %d)", cpath,
                       cfg->vocab_size_raw, KRAIT_DNA_VOCAB);
-    strcpy(cfg->modality, "dna");
+    krait_train_opts_modality(cfg, cpath, "dna");
     strcpy(cfg->tokenizer, "dna");
     krait_status s = krait_config_finalize(cfg, cpath);
     if (s) exit(krait_cli_exit_code(s));

@@ -248,7 +248,7 @@ int text_cmd_train(int argc, char **argv)
                       cpath, cfg.vocab_size_raw, data, meta.tokenizer, need - 1, need);
     if (strcmp(cfg.head, "lm")) krait_cli_die(2, "%s: krait-text trains language models (\"krait\": {\"head\": \"lm\"})", cpath);
     snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", meta.tokenizer);
-    strcpy(cfg.modality, "text");
+    krait_train_opts_modality(&cfg, cpath, "text");
     krait_status s;
     if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
 

@@ -28,7 +28,7 @@ struct krait_dna_reader {
     long line_no;
     int peeked;                 /* FASTX: line holds the next record's header */
     char fastx;                 /* '>' or '@' once known */
-    int col_seq, col_label, col_id, n_cols; /* TSV */
+    int col_seq, col_label, col_id, n_cols; /* TSV (n_cols < 0: counted on the first row, no header) */
     samFile *sf;                /* SAM/BAM/CRAM */
     sam_hdr_t *hdr;
     bam1_t *b;
@@ -225,9 +225,17 @@ static int next_tsv(krait_dna_reader *r, krait_dna_rec *rec)
                 continue;
             }
         }
+        /* every row has as many columns as the header, or as the first row without one */
+        if (!r->n_cols) r->n_cols = -nf; /* negative: set by a data row, not a header */
+        int want = r->n_cols < 0 ? -r->n_cols : r->n_cols;
+        if (nf != want) {
+            KRAIT_ERROR("%s:%ld: %d column%s where the %s has %d", r->path, r->line_no, nf, nf == 1 ? "" : "s",
+                        r->n_cols < 0 ? "first row" : "header", want);
+            return -KRAIT_STATUS_BAD_INPUT;
+        }
         /* a header makes its columns required; without one the label column is optional */
         int need = r->col_seq > r->col_id ? r->col_seq : r->col_id;
-        if (r->n_cols && r->col_label > need) need = r->col_label;
+        if (r->n_cols > 0 && r->col_label > need) need = r->col_label;
         if (nf <= need) {
             KRAIT_ERROR("%s:%ld: %d column%s, expected %d (sequence<TAB>label)", r->path, r->line_no, nf,
                         nf == 1 ? "" : "s", need + 1);

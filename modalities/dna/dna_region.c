@@ -86,10 +86,11 @@ krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const 
     hts_pos_t got = 0;
     char *s = faidx_fetch_seq64(g->fai, chrom, lo, hi - 1, &got);
     if (!s || got != hi - lo) {
-        KRAIT_ERROR("%s: cannot read %s:%lld-%lld (faidx returned %lld bases)", g->path, chrom, lo, hi,
-                    (long long)(s ? got : -1));
+        /* the index promises bases the file does not hold: a stale index or a cut-short file */
+        KRAIT_ERROR("%s: cannot read %s:%lld-%lld (faidx returned %lld bases): is the index stale or the "
+                    "file cut short? (re-index with samtools faidx)", g->path, chrom, lo, hi, (long long)(s ? got : -1));
         free(s);
-        return KRAIT_STATUS_IO;
+        return KRAIT_STATUS_BAD_INPUT;
     }
     size_t bad = krait_dna_check_bases(s, (size_t)got);
     if (bad < (size_t)got) {

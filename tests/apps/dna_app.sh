@@ -73,6 +73,9 @@ va=$(jget "$dir/tr" val_accuracy)
 [ "$(head -1 "$dir/pred.tsv")" = "$(printf 'id\tpredicted\tp_0\tp_1')" ] && [ "$(wc -l < "$dir/pred.tsv")" = 13 ] &&
   awk -F'\t' 'NR > 1 { s = $3 + $4; if (s < 0.9999 || s > 1.0001 || ($2 != "0" && $2 != "1")) exit 1 }' "$dir/pred.tsv" &&
   ok "predict: 12 rows, id / class / probabilities summing to 1" || { bad "predict TSV"; head -3 "$dir/pred.tsv"; }
+"$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/pred2.tsv" --json >"$dir/pj" 2>/dev/null &&
+  [ "$(jget "$dir/pj" n)" = 12 ] && tail -1 "$dir/pj" | grep -q '"classes":\["0","1"\]' && cmp -s "$dir/pred.tsv" "$dir/pred2.tsv" &&
+  ok "predict --json: $(tail -1 "$dir/pj" | cut -c1-60)..." || { bad "predict --json"; cat "$dir/pj"; }
 "$k" eval --model "$dir/cls" --input "$dir/s1/test.tsv" --json --confusion "$dir/cm.svg" > "$dir/ev" 2>"$dir/e" || { bad "eval"; cat "$dir/e"; }
 acc=$(jget "$dir/ev" accuracy)
 for key in accuracy mcc macro_f1 auroc confusion; do grep -q "\"$key\"" <(tail -1 "$dir/ev") || bad "eval json lacks $key"; done
