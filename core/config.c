@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "log.h"
 
 typedef enum { K_INT, K_FLOAT, K_DOUBLE, K_BOOL, K_STR, K_SEED, K_IGNORE } key_type;
@@ -134,7 +135,7 @@ void krait_config_default(krait_config *cfg)
     cfg->dt_init_random = 1;
     cfg->init_std = 0.02f;
     cfg->rescale_prenorm_residual = 1;
-    strcpy(cfg->modality, "text");
+    cfg->modality[0] = '\0'; /* unknown until a config or a trainer says (a HF LM folder says nothing) */
     strcpy(cfg->head, "lm");
     strcpy(cfg->pooling, "mean");
 }
@@ -489,41 +490,12 @@ krait_status krait_config_finalize(krait_config *cfg, const char *origin)
 #undef REQUIRE
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            if (cap > (64u << 20)) break; /* a config is never this large */
-            char *nb = realloc(buf, cap);
-            if (!nb) break;
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) {
-            fclose(f);
-            buf[n] = 0;
-            return buf;
-        }
-    }
-    fclose(f);
-    free(buf);
-    return NULL;
-}
-
 krait_status krait_config_load(krait_config *cfg, krait_train_config *tc, const char *path)
 {
-    char *text = read_text(path);
-    if (!text) {
-        KRAIT_ERROR("%s: cannot read the config file", path);
-        return KRAIT_STATUS_BAD_INPUT;
-    }
-    krait_status s = krait_config_parse(cfg, tc, text, path);
+    krait_status s;
+    char *text = krait_fs_read_text(path, 16 << 20, &s); /* says why: missing, a folder, too large */
+    if (!text) return s == KRAIT_STATUS_IO ? KRAIT_STATUS_BAD_INPUT : s;
+    s = krait_config_parse(cfg, tc, text, path);
     free(text);
     return s;
 }
@@ -599,7 +571,7 @@ char *krait_config_to_json(const krait_config *c, const char *torch_dtype)
     cJSON_AddNumberToObject(r, "n_layer", c->n_layer);
     cJSON_AddNumberToObject(r, "d_inner", c->d_inner);
     cJSON *k = cJSON_AddObjectToObject(r, "krait");
-    cJSON_AddStringToObject(k, "modality", c->modality);
+    if (c->modality[0]) cJSON_AddStringToObject(k, "modality", c->modality);
     cJSON_AddStringToObject(k, "head", c->head);
     if (!strcmp(c->head, "classify")) {
         cJSON_AddNumberToObject(k, "classes", c->n_classes);

@@ -47,7 +47,7 @@ typedef struct krait_config {
     float init_std;       /* embedding std (initializer_range in krait files; 0.02) */
     int rescale_prenorm_residual;
     /* krait's own keys ("krait": {...}) */
-    char modality[16];    /* "text", "audio", "dna", "synthetic" */
+    char modality[16];    /* "text", "audio", "dna", "synthetic", or "" (not said: a HF LM folder) */
     char head[16];        /* "lm" or "classify" */
     int n_classes;
     char pooling[8];      /* "mean" or "last" (classify head) */

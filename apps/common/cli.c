@@ -328,6 +328,8 @@ const char *krait_cli_config_path(const char *name)
         snprintf(buf, sizeof buf, "%s/%s.json", dirs[i], name);
         if (access(buf, R_OK) == 0) return buf;
     }
+    if (access(name, F_OK) != 0) /* neither a file nor a preset: say both */
+        krait_cli_die(2, "%s: no such config file, nor a preset of that name (configs/%s.json)", name, name);
     return name; /* let the loader report it */
 }
 
