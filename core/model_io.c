@@ -112,6 +112,12 @@ static krait_status read_config(krait_config *cfg, char **cfg_path, const char *
         KRAIT_ERROR("%s: no such model folder or file", path);
         return KRAIT_STATUS_BAD_INPUT;
     }
+    size_t n = strlen(path);
+    if (krait_fs_is_file(path) && n >= 5 && !strcmp(path + n - 5, ".json")) {
+        KRAIT_ERROR("%s: a JSON file, not a model: give the model folder (config.json + model.safetensors) or "
+                    "its .safetensors file", path);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
     char *cp = config_path_of(path);
     if (!cp) return KRAIT_STATUS_NO_MEMORY;
     krait_config_default(cfg);

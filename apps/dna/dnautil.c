@@ -42,8 +42,12 @@ void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna
 
 void dna_model_classes(krait_dna_classes *c, const char *model_dir)
 {
+    if (!krait_fs_is_dir(model_dir)) krait_cli_die(2, "%s: no such model folder (--model: a krait-dna train run)", model_dir);
     char *p = krait_fs_join(model_dir, "classes.txt");
     if (!p) krait_cli_die(1, "out of memory");
+    if (!krait_fs_is_file(p))
+        krait_cli_die(2, "%s: not a krait-dna classifier (no classes.txt; a pretrained LM is fine-tuned with train --init)",
+                      model_dir);
     krait_status s = krait_dna_classes_load(c, p);
     free(p);
     if (s) dna_die_status(s);

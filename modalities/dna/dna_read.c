@@ -378,8 +378,12 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
         }
     } else {
         htsFile *f = hts_open(path, "r");
-        if (!f) {
-            KRAIT_ERROR("%s: cannot open (%s)", path, errno ? strerror(errno) : "unknown format");
+        if (!f) { /* htslib says ENOEXEC (or EFTYPE) for a file it cannot place */
+            if (errno == ENOEXEC || errno == 0)
+                KRAIT_ERROR("%s: not a sequence file krait reads (FASTA, FASTQ, TSV seq<TAB>label, SAM/BAM/CRAM, "
+                            "BED; plain, gzip or bgzip)", path);
+            else
+                KRAIT_ERROR("%s: cannot open (%s)", path, strerror(errno));
             goto fail;
         }
         enum htsExactFormat fmt = hts_get_format(f)->format;
