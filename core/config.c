@@ -387,6 +387,10 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
             if ((s = apply_object(cfg, krait_keys, NKEYS(krait_keys), it, origin, "krait", 0))) goto done;
             continue;
         }
+        if (strcmp(key, "eos_token_id") == 0) { /* kept when a number; HF files may hold null or a list */
+            if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < 1e9) cfg->eos_token_id = it->valueint;
+            continue;
+        }
         if (strcmp(key, "train") == 0) {
             krait_train_config scratch;
             krait_train_default(&scratch);
@@ -563,7 +567,7 @@ char *krait_config_to_json(const krait_config *c, const char *torch_dtype)
     cJSON_AddBoolToObject(r, "residual_in_fp32", 1);
     cJSON_AddBoolToObject(r, "rms_norm", 1);
     cJSON_AddNumberToObject(r, "bos_token_id", 0);
-    cJSON_AddNumberToObject(r, "eos_token_id", 0);
+    cJSON_AddNumberToObject(r, "eos_token_id", c->eos_token_id);
     cJSON_AddNumberToObject(r, "pad_token_id", 0);
     cJSON_AddStringToObject(r, "torch_dtype", torch_dtype ? torch_dtype : "float32");
     /* the original state-spaces keys, as the -hf configs carry them */

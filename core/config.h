@@ -54,6 +54,7 @@ typedef struct krait_config {
     int bidirectional;    /* classify: the sequence and its reverse, pooled features averaged */
     int input_dim;        /* F > 0: inputs are F-float feature vectors (classify only), not ids */
     char tokenizer[64];   /* "bytes", "tokenizer.json", "dna", "mulaw", ... */
+    int eos_token_id;     /* HF's end-of-text id, written for other tools (0 unless known: 256 for bytes) */
     /* which derived sizes were given explicitly (so overrides re-derive the others) */
     int d_inner_set, dt_rank_set;
 } krait_config;

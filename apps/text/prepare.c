@@ -271,6 +271,11 @@ int text_cmd_prepare(int argc0, char **argv0)
     }
     free(ids);
     uint64_t nt = krait_tokfile_written(sp[0].w), nv = krait_tokfile_written(sp[1].w);
+    if (!rc && nt == 0) { /* nothing to train on: refuse rather than write an empty split */
+        fprintf(stderr, "krait-text: prepare: the train split is empty (%lld documents, %llu validation ids); lower "
+                        "--val-fraction, or use --split-tail F\n", doc_index, (unsigned long long)nv);
+        rc = 2;
+    }
     if (rc) {
         krait_tokfile_abort(sp[0].w);
         krait_tokfile_abort(sp[1].w);
@@ -279,7 +284,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     s = krait_tokfile_finish(sp[0].w);
     krait_status s2 = krait_tokfile_finish(sp[1].w);
     if (s || s2) return krait_cli_exit_code(s ? s : s2);
-    if (nv == 0 && (tail > 0 || val_fraction > 0))
+    if (nv == 0 && tail < 0 && val_fraction > 0)
         fprintf(stderr, "krait-text: warning: the validation split is empty (%lld documents, none drawn at fraction %g); "
                         "for a single document use --split-tail F\n", doc_index, val_fraction);
     if (bpe) { /* the run folder and generate find the tokenizer beside the data */

@@ -37,7 +37,22 @@
 typedef struct crop_source {
     const krait_tokfile *f;
     uint64_t n;
+    const char *path;      /* for messages */
+    int vocab;             /* the model's rows: an id past them is a damaged or foreign file */
 } crop_source;
+
+/* ids[0..n) read from path at offset `at`: bad input (one line naming the file and the offset)
+ * when one is not a row of the model. */
+static krait_status check_ids(const int32_t *ids, size_t n, int vocab, const char *path, uint64_t at)
+{
+    for (size_t j = 0; j < n; j++)
+        if (ids[j] < 0 || ids[j] >= vocab) {
+            KRAIT_ERROR("%s: id %d at offset %llu is not in the model's vocabulary (0..%d): the file is damaged "
+                        "or was prepared for another model", path, (int)ids[j], (unsigned long long)(at + j), vocab - 1);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+    return KRAIT_STATUS_OK;
+}
 
 static krait_status crop_batch(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng)
 {
@@ -48,6 +63,9 @@ static krait_status crop_batch(void *ctx, int32_t *ids, int32_t *targets, int B,
                                              : krait_rng_u64(rng) % span;
         krait_tokfile_read(c->f, ids + (size_t)b * L, start, (size_t)L);
         krait_tokfile_read(c->f, targets + (size_t)b * L, start + 1, (size_t)L);
+        krait_status s = check_ids(ids + (size_t)b * L, (size_t)L, c->vocab, c->path, start);
+        if (!s) s = check_ids(targets + (size_t)b * L + L - 1, 1, c->vocab, c->path, start + (uint64_t)L);
+        if (s) return s;
     }
     return KRAIT_STATUS_OK;
 }
@@ -55,6 +73,8 @@ static krait_status crop_batch(void *ctx, int32_t *ids, int32_t *targets, int B,
 /* The validation windows: window w starts at w_stride * w x seq_len in val.bin. */
 typedef struct val_set {
     const krait_tokfile *f;
+    const char *path;
+    int vocab;
     int L;
     long n_windows;        /* windows scored */
     double stride;         /* in windows: > 1 when --val-tokens keeps a subset */
@@ -71,6 +91,9 @@ static krait_status val_fill(void *ctx, int32_t *ids, int32_t *targets, int B, l
         uint64_t s = window_start(v, v->first + b) + (uint64_t)t0;
         krait_tokfile_read(v->f, ids + (size_t)b * len, s, (size_t)len);
         krait_tokfile_read(v->f, targets + (size_t)b * len, s + 1, (size_t)len);
+        krait_status st = check_ids(ids + (size_t)b * len, (size_t)len, v->vocab, v->path, s);
+        if (!st) st = check_ids(targets + (size_t)b * len + len - 1, 1, v->vocab, v->path, s + (uint64_t)len);
+        if (st) return st;
     }
     return KRAIT_STATUS_OK;
 }
@@ -249,15 +272,18 @@ int text_cmd_train(int argc, char **argv)
     if (strcmp(cfg.head, "lm")) krait_cli_die(2, "%s: krait-text trains language models (\"krait\": {\"head\": \"lm\"})", cpath);
     snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", meta.tokenizer);
     krait_train_opts_modality(&cfg, cpath, "text");
+    if (meta.eos >= 0) cfg.eos_token_id = meta.eos; /* the tokenizer's, for tools that read config.json */
     krait_status s;
     if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
 
     krait_tokfile *train_f = open_split(data, "train.bin"), *val_f = open_split(data, "val.bin");
     uint64_t n_train = krait_tokfile_count(train_f), n_val = krait_tokfile_count(val_f);
     if (n_train < (uint64_t)tc.seq_len + 2)
-        krait_cli_die(2, "%s/train.bin: %llu ids, too few for crops of seq_len + 1 = %d", data,
-                      (unsigned long long)n_train, tc.seq_len + 1);
-    val_set vs = { .f = val_f, .L = tc.seq_len, .stride = 1 };
+        krait_cli_die(2, "%s/train.bin: %llu ids; crops of seq_len + 1 = %d ids at a random start need at least %d",
+                      data, (unsigned long long)n_train, tc.seq_len + 1, tc.seq_len + 2);
+    char *train_path = krait_fs_join(data, "train.bin"), *val_path = krait_fs_join(data, "val.bin");
+    if (!train_path || !val_path) krait_cli_die(1, "out of memory");
+    val_set vs = { .f = val_f, .path = val_path, .vocab = cfg.vocab_size_raw, .L = tc.seq_len, .stride = 1 };
     vs.n_windows = n_val > 1 ? (long)((n_val - 1) / (uint64_t)tc.seq_len) : 0;
     long want = val_tokens > 0 ? (val_tokens + tc.seq_len - 1) / tc.seq_len : vs.n_windows;
     if (want < vs.n_windows) vs.stride = (double)vs.n_windows / want, vs.n_windows = want;
@@ -268,7 +294,7 @@ int text_cmd_train(int argc, char **argv)
 
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
-    crop_source cs = { train_f, n_train };
+    crop_source cs = { train_f, n_train, train_path, cfg.vocab_size_raw };
     krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
     run_ctx rc_ = { .val = &vs, .last_val = NAN, .last_bpb = NAN, .data_tokens = (long long)n_train,
                     .vocab = meta.vocab, .tokenizer = meta.tokenizer };
@@ -321,5 +347,6 @@ done:
     krait_backend_destroy(be);
     krait_tokfile_close(train_f);
     krait_tokfile_close(val_f);
+    free(train_path), free(val_path);
     return rc;
 }

@@ -85,7 +85,8 @@ targs=(train --config "$dir/tiny.json" --data "$dir/d2" --eval-every 10 --val-to
 grep -q '<svg' "$dir/A/curves.svg" && grep -q 'validation loss' "$dir/A/curves.svg" && grep -q '</svg>' "$dir/A/curves.svg" &&
   ok "curves.svg written" || bad "curves.svg"
 grep -q '"tokenizer":[[:space:]]*"bytes"' "$dir/A/config.json" && [ -f "$dir/A/model.safetensors" ] &&
-  ok "run folder: model at the top level, tokenizer bytes recorded" || bad "run folder"
+  grep -q '"eos_token_id":[[:space:]]*256' "$dir/A/config.json" &&
+  ok "run folder: model at the top level, tokenizer bytes recorded, eos_token_id 256 (<|endoftext|>)" || bad "run folder"
 
 "$k" generate --model "$dir/A" --prompt "The river" --max-tokens 24 --seed 2 >"$dir/g1" 2>"$dir/ge1"
 rc=$?
@@ -176,6 +177,15 @@ bad_input "vocabulary does not fit" "$dir/v256.json" "vocab_size 256" "ids up to
 bad_input "data folder missing" "$dir/nodata" -- "$k" train --config "$dir/tiny.json" --data "$dir/nodata" --out "$dir/x" --steps 1
 cp -r "$dir/d2" "$dir/d5"; printf 'XXXX' | dd of="$dir/d5/train.bin" conv=notrunc 2>/dev/null
 bad_input "corrupt token file" "$dir/d5/train.bin" "bad magic" -- "$k" train --config "$dir/tiny.json" --data "$dir/d5" --out "$dir/x" --steps 1
+cp -r "$dir/d2" "$dir/d6"; n6=$(( $(stat -c %s "$dir/d6/train.bin") - 32 ))
+head -c "$n6" /dev/zero | tr '\0' '\377' | dd of="$dir/d6/train.bin" bs=1 seek=32 conv=notrunc 2>/dev/null  # every id 65535
+"$k" train --config "$dir/tiny.json" --data "$dir/d6" --out "$dir/x6" --steps 1 >/dev/null 2>"$dir/e6"
+rc=$?  # found while training (after the run's description line): exit 2, the last line says where
+[ $rc -eq 2 ] && tail -1 "$dir/e6" | grep -q "$dir/d6/train.bin: id 65535 at offset [0-9]* is not in the model's vocabulary (0..256)" &&
+  ok "ids past the vocabulary in train.bin: $(tail -1 "$dir/e6")" || { bad "ids past the vocabulary (exit $rc)"; cat "$dir/e6"; }
+mkdir -p "$dir/three"; for i in 1 2 3; do echo "document $i" > "$dir/three/d$i.txt"; done
+bad_input "prepare: every document drawn for validation" "the train split is empty (3 documents" -- \
+  "$k" prepare --input "$dir/three" --output "$dir/x3" --val-fraction 0.99
 bad_input "eval of a missing file" "$dir/nope.txt" -- "$k" eval --model "$dir/A" --input "$dir/nope.txt"
 bad_input "generate without a model" "$dir/nomodel" -- "$k" generate --model "$dir/nomodel" --prompt hi
 exit $fail
