@@ -69,6 +69,13 @@ typedef struct audio_data_opts {
 
 /* List the dataset and mark the test files (is_test, malloc'd, l->n). Exits 2 on bad input. */
 void audio_list_split(krait_audio_list *l, int **is_test, const audio_data_opts *o);
+/* Exit 2 for a set that came out empty: "no readable files" when the split chose some (all
+ * skipped), "the split is empty" when it chose none (a --test-regex that matches nothing). */
+void audio_die_empty(const krait_audio_list *l, const int *want, const char *data, const char *what)
+#if defined(__GNUC__)
+    __attribute__((noreturn))
+#endif
+    ;
 /* Load the items with want[i] at the front-end's rate and normalisation, with progress; says
  * how many were skipped. Exits on failure; what names the part ("train", "test"). */
 void audio_load_set(krait_audio_set *set, const krait_audio_list *l, const int *want, const audio_frontend *fe,

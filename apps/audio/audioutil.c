@@ -266,6 +266,15 @@ static void on_load(void *user, int done, int total)
     krait_progress_line(&lp->p, done == total, "reading %s audio: %d/%d files", lp->what, done, total);
 }
 
+void audio_die_empty(const krait_audio_list *l, const int *want, const char *data, const char *what)
+{
+    int wanted = 0;
+    for (int i = 0; i < l->n; i++) wanted += !want || want[i];
+    if (wanted) krait_cli_die(2, "%s: no readable %s files (%d listed, all skipped)", data, what, wanted);
+    krait_cli_die(2, "%s: the %s split is empty: none of the %d files falls in it (see --test-regex, --test-fraction, "
+                  "--split)", data, what, l->n);
+}
+
 void audio_load_set(krait_audio_set *set, const krait_audio_list *l, const int *want, const audio_frontend *fe,
                     const char *what)
 {

@@ -81,7 +81,7 @@ int audio_cmd_classify(int argc, char **argv)
     for (int i = 0; i < list.n; i++) want[i] = single || !strcmp(d.split, "all") || is_test[i] == want_test;
     krait_audio_set set;
     audio_load_set(&set, &list, want, &fe, single ? "input" : d.split);
-    if (!set.n) krait_cli_die(2, "%s: no readable audio files", d.data);
+    if (!set.n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
     audio_cls_data data;
     audio_cls_prepare(&data, &fe, &set);
 

@@ -206,7 +206,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     krait_audio_set train_set, test_set;
     audio_load_set(&train_set, &list, is_train, &fe, "train");
     audio_load_set(&test_set, &list, is_test, &fe, "test");
-    if (!train_set.n) krait_cli_die(2, "%s: no readable train files", d.data);
+    if (!train_set.n) audio_die_empty(&list, is_train, d.data, "train");
     audio_cls_data train, test;
     audio_cls_prepare(&train, &fe, &train_set);
     audio_cls_prepare(&test, &fe, &test_set);

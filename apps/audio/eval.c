@@ -99,6 +99,9 @@ int audio_cmd_eval(int argc, char **argv)
     }
     krait_progress_done(&prog);
     if (tf) krait_cli_output_close(tf);
+    if (!files && !total)
+        krait_cli_die(2, "%s: the %s split is empty: none of the %d files falls in it (see --test-regex, "
+                      "--test-fraction, --split)", d.data, d.split, list.n);
     if (!files) krait_cli_die(2, "%s: no readable audio files to score (%d skipped)", d.data, skipped);
     double bps = (nll / log(2.0) + 8.0 * files) / (double)samples;
     double bpp = scored ? nll / log(2.0) / (double)scored : NAN;

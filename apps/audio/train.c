@@ -182,7 +182,7 @@ int audio_cmd_train(int argc, char **argv)
     for (int i = 0; i < list.n; i++) is_train[i] = !is_test[i], n_test += is_test[i];
     krait_audio_set train_set;
     audio_load_set(&train_set, &list, is_train, &fe, "train");
-    if (!train_set.n) krait_cli_die(2, "%s: no readable train files", d.data);
+    if (!train_set.n) audio_die_empty(&list, is_train, d.data, "train");
     crop_source cs = { .n = train_set.n };
     cs.ids = malloc((size_t)train_set.samples);
     cs.start = malloc(sizeof *cs.start * (size_t)(train_set.n + 1));

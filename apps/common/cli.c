@@ -255,7 +255,8 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         char *end;
         switch (o->type) {
         case OPT_INT:
-            if (!parse_long(v, INT_MIN, INT_MAX, &n)) krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
+            if (!parse_long(v, LLONG_MIN, LLONG_MAX, &n)) krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
+            if (n > INT_MAX) krait_cli_die(2, "option %s: %s is too large (at most %d)", a, v, INT_MAX);
             if (n < 0) krait_cli_die(2, "option %s: must be >= 0 (got %s)", a, v);
             *(int *)o->dst = (int)n;
             break;
@@ -284,6 +285,7 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         }
     }
     if (c->threads < 0) krait_cli_die(2, "option --threads: must be >= 0");
+    if (c->threads > 1024) krait_cli_die(2, "option --threads: %d is more than krait uses (at most 1024)", c->threads);
 }
 
 krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype)

@@ -234,6 +234,7 @@ int dna_cmd_predict(int argc, char **argv)
                            "TSV: id, predicted class, per-class probabilities.");
     for (int k = 0; k < model_args.n; k++) dna_expand_models(&models, model_args.items[k]);
     if (!models.n || !inputs.n) krait_cli_die(2, "%s: --model and --input are required", argv[1]);
+    if (!eval && confusion) krait_cli_die(2, "predict: --confusion is eval's (it needs labels)");
     if (!eval && c.json && !output)
         krait_cli_die(2, "predict: --json needs --output FILE (without it the predictions TSV is stdout)");
     if (chunk < 1 || stream_above < 1 || (rc_avg != 0 && rc_avg != 1))
@@ -322,7 +323,9 @@ int dna_cmd_predict(int argc, char **argv)
         if ((s = krait_cls_metrics_compute(o.labels, o.probs, (int)o.n, cl.n, &mt))) dna_die_status(s);
         printf("%zu sequences: accuracy %.4f, MCC %.4f, macro F1 %.4f", o.n, mt.accuracy, mt.mcc, mt.macro_f1);
         if (cl.n == 2) printf(", AUROC %.4f", mt.auroc);
-        printf("\nconfusion (rows true, columns predicted):\n");
+        printf("\nconfusion (rows true, columns predicted):\n  %-12s", "");
+        for (int b = 0; b < cl.n; b++) printf(" %8.8s", cl.names[b]);
+        printf("\n");
         for (int a = 0; a < cl.n; a++) {
             printf("  %-12s", cl.names[a]);
             for (int b = 0; b < cl.n; b++) printf(" %8ld", mt.confusion[(size_t)a * cl.n + b]);
