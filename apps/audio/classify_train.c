@@ -259,6 +259,9 @@ int audio_cmd_classify_train(int argc, char **argv)
     double secs = krait_now() - r.t0;
     if (!finished)
         printf("stopped at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", tr->opt->step, out, out);
+    else if (!test.n)
+        printf("trained %d steps in %.0fs: train loss %.4f; no test clips; model in %s\n", tr->opt->step, secs,
+               tr->last_loss, out);
     else
         printf("trained %d steps in %.0fs (%.0fs training, %.0fs testing): train loss %.4f; %d test clips: accuracy %.4f, "
                "macro F1 %.4f; model in %s\n", tr->opt->step, secs, tr->elapsed_s - tr->run_elapsed0, r.eval_s,

@@ -226,10 +226,13 @@ int audio_cmd_train(int argc, char **argv)
     double sps = run_train_s > 0 ? (tr->tokens - tr->run_tokens0) / run_train_s : 0;
     if (!finished)
         printf("stopped at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", tr->opt->step, out, out);
-    else
+    else {
+        char val[64] = "no test files";
+        if (isfinite(rc_.last_bps)) snprintf(val, sizeof val, "%d test files %.4f bits per sample", n_val, rc_.last_bps);
         printf("trained %d steps (%lld samples) in %.0fs (%.0fs training, %.0f samples/s; %.0fs validating): train loss "
-               "%.4f nats, %d test files %.4f bits per sample; model in %s\n", tr->opt->step, tr->tokens, secs,
-               run_train_s, sps, r.eval_s, tr->last_loss, n_val, rc_.last_bps, out);
+               "%.4f nats, %s; model in %s\n", tr->opt->step, tr->tokens, secs, run_train_s, sps, r.eval_s,
+               tr->last_loss, val, out);
+    }
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "steps", tr->opt->step);

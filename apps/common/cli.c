@@ -113,7 +113,7 @@ void krait_cli_die(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog_name);
+    fprintf(stderr, "%s: error: ", prog_name); /* as the library's errors (log_to_stderr) */
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
     va_end(ap);

@@ -64,7 +64,7 @@ int krait_cli_done(int rc);
 
 /* Exit code for a status (1 runtime, 2 bad input/unsupported, 130 interrupted). */
 int krait_cli_exit_code(krait_status s);
-/* One line "prog: message" on stderr and exit(code). */
+/* One line "prog: error: message" on stderr (as the library's errors) and exit(code). */
 /* --json: o as one line on stdout (the last line a command prints), then frees o. */
 struct cJSON;
 void krait_cli_print_json(struct cJSON *o);

@@ -321,10 +321,12 @@ int text_cmd_train(int argc, char **argv)
     if (!finished) {
         printf("stopped at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", tr->opt->step, out, out);
     } else {
+        char val[96] = "no validation (val.bin is too short for one window)";
+        if (isfinite(rc_.last_val))
+            snprintf(val, sizeof val, "validation loss %.4f nats = %.4f bits per byte", rc_.last_val, rc_.last_bpb);
         printf("trained %d steps (%lld tokens) in %.0fs (%.0fs training, %.0f tokens/s; %.0fs validating): "
-               "train loss %.4f, validation loss %.4f nats = %.4f bits per byte; model in %s\n",
-               tr->opt->step, tr->tokens, secs, run_train_s, tps, r.eval_s, tr->last_loss, rc_.last_val,
-               rc_.last_bpb, out);
+               "train loss %.4f, %s; model in %s\n",
+               tr->opt->step, tr->tokens, secs, run_train_s, tps, r.eval_s, tr->last_loss, val, out);
     }
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
