@@ -32,9 +32,11 @@ static int step_of_name(const char *name)
     return v;
 }
 
-/* 1 if name is a leftover of an interrupted save or removal. */
+/* 1 if name is a leftover of an interrupted save or removal (a step folder, or the temporary
+ * of the `latest` pointer's atomic write). */
 static int is_leftover(const char *name)
 {
+    if (strncmp(name, LATEST ".tmp-", strlen(LATEST) + 5) == 0) return 1;
     return strncmp(name, "step-", 5) == 0 && (strstr(name, ".tmp-") || strstr(name, ".old-"));
 }
 

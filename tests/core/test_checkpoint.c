@@ -294,11 +294,16 @@ static void test_keep_and_leftovers(const char *root)
                  latest == 7, "the next save removes the leftover");
     snprintf(tmp, sizeof tmp, "%s/step-8.tmp-ghijkl", ck);
     krait_fs_mkdirs(tmp);
+    char tmp_latest[800];
+    snprintf(tmp_latest, sizeof tmp_latest, "%s/latest.tmp-mnopqr", ck);
+    io_write(tmp_latest, "step-", 5);
     {
         run q;
         run_init(&q, 16, 1e-2f, 7);
-        tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) == KRAIT_STATUS_OK && !io_exists(tmp),
-                 "resuming removes a leftover at once (a run resumed at its end saves nothing more)");
+        tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) == KRAIT_STATUS_OK && !io_exists(tmp) &&
+                     !io_exists(tmp_latest) && io_exists(io_path(ck, "latest")),
+                 "resuming removes leftovers at once (a step folder's and latest's temporaries; a run resumed at "
+                 "its end saves nothing more)");
         run_free(&q);
     }
     /* a corrupt state file and a wrong optimizer step are refused */
