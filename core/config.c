@@ -487,7 +487,7 @@ krait_status krait_config_finalize(krait_config *cfg, const char *origin)
     REQUIRE(!strcmp(cfg->head, "lm") || !strcmp(cfg->head, "classify"),
             "\"krait.head\" must be \"lm\" or \"classify\"");
     REQUIRE(strcmp(cfg->head, "classify") || cfg->n_classes >= 2,
-            "\"krait.classes\" must be >= 2 for a classify head");
+            "\"krait.classes\" (or \"n_classes\") must be >= 2 for a classify head");
     REQUIRE(!strcmp(cfg->pooling, "mean") || !strcmp(cfg->pooling, "last"),
             "\"krait.pooling\" must be \"mean\" or \"last\"");
     return KRAIT_STATUS_OK;

@@ -143,6 +143,8 @@ FILE *krait_cli_output_open(const char *path)
     size_t i = 0;
     while (i < sizeof pending / sizeof *pending && pending[i].f) i++;
     if (i == sizeof pending / sizeof *pending) krait_cli_die(1, "%s: too many output files open", path);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) krait_cli_die(2, "%s: a folder; give a file name to write", path);
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n), *dup = strdup(path);
     if (!tmp || !dup) krait_cli_die(1, "out of memory");

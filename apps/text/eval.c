@@ -173,6 +173,7 @@ int text_cmd_eval(int argc, char **argv)
     struct stat st;
     if (stat(input, &st) != 0) krait_cli_die(2, "%s: cannot open the input (%s)", input, strerror(errno));
     if (!S_ISREG(st.st_mode)) krait_cli_die(2, "%s: not a regular file", input);
+    FILE *tsv_f = tsv ? krait_cli_output_open(tsv) : NULL; /* before the work: a bad path fails at once */
 
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_status s = KRAIT_STATUS_OK;
@@ -209,9 +210,9 @@ int text_cmd_eval(int argc, char **argv)
     double ppl = exp(loss), bpb = n_bytes ? loss * (double)n_ids / ((double)n_bytes * log(2.0)) : NAN;
     double word_ppl = n_words ? exp(r.loss_sum / (double)n_words) : NAN;
     if (positions) {
-        FILE *f = tsv ? krait_cli_output_open(tsv) : stdout;
+        FILE *f = tsv_f ? tsv_f : stdout;
         write_positions(f, &r);
-        if (tsv) krait_cli_output_close(f);
+        if (tsv_f) krait_cli_output_close(f);
     }
     if (plot) {
         double x[KRAIT_EVAL_BUCKETS], y[KRAIT_EVAL_BUCKETS];

@@ -398,6 +398,11 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
                 KRAIT_ERROR("%s: truncated: the end-of-file marker is missing (a cut-short copy?)", path);
                 goto fail;
             }
+            if (opts->label_key && !opts->label && strlen(opts->label_key) != 2) {
+                KRAIT_ERROR("%s: --label-key %s: SAM/BAM/CRAM labels come from a two-letter aux tag (XC, say)", path,
+                            opts->label_key);
+                goto fail;
+            }
             if (!(r->hdr = sam_hdr_read(f))) {
                 KRAIT_ERROR("%s: cannot read the SAM/BAM/CRAM header", path);
                 goto fail;

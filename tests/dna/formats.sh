@@ -133,6 +133,8 @@ printf 'chrI_excerpt\t5000\t5100\n' > "$dir/far.bed"
 bad_input "a stale index (the FASTA cut short)" "is the index stale or the file cut short?" "$dump" --genome "$dir/cut.fa" "$dir/far.bed"
 bad_input "missing header key" "no label key 'class=...'" "$dump" --label-key class "$dir/x.fa"
 bad_input "BED without a genome" "need a genome FASTA" "$dump" "$dir/r.bed"
+bad_input "a BAM label key that is not a tag" "--label-key class: SAM/BAM/CRAM labels come from a two-letter aux tag" \
+  "$dump" --label-key class "$dir/r.bam"
 bad_input "missing file" "cannot open" "$dump" "$dir/nope.fa"
 # cut-short compressed files: never read as if whole. A bgzip file or a BAM cut at a block boundary
 # decompresses cleanly; only the missing end-of-file block tells (samtools quickcheck's test).
