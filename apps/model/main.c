@@ -30,27 +30,25 @@ static const char *usage =
     "\n"
     "krait-model <command> --help shows the command's options.";
 
-/* The positional argument after the command, or exit 2 (or print help). */
-static const char *positional(int argc, char **argv, const char *what, const char *cmd_usage)
+/* The positional argument after the command, or exit 2; NULL for `krait-model CMD --help`, whose
+ * options krait_cli_parse(argc, argv, first_option(dir), ...) then prints. */
+static const char *positional(int argc, char **argv, const char *what)
 {
-    if (argc < 3 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
-        if (argc >= 3) {
-            printf("%s\n", cmd_usage);
-            exit(0);
-        }
-        krait_cli_die(2, "%s: needs %s (see --help)", argv[1], what);
-    }
+    if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) return NULL;
+    if (argc < 3) krait_cli_die(2, "%s: needs %s (see --help)", argv[1], what);
     if (argv[2][0] == '-') krait_cli_die(2, "%s: needs %s before the options", argv[1], what);
     return argv[2];
 }
+
+static int first_option(const char *positional_arg) { return positional_arg ? 3 : 2; }
 
 
 static int cmd_info(int argc, char **argv)
 {
     const char *u = "usage: krait-model info DIR [--json]";
-    const char *dir = positional(argc, argv, "a model folder", u);
+    const char *dir = positional(argc, argv, "a model folder");
     krait_common c;
-    krait_cli_parse(argc, argv, 3, NULL, 0, &c, u);
+    krait_cli_parse(argc, argv, first_option(dir), NULL, 0, &c, u);
     krait_model_file_info in;
     krait_status s = krait_model_inspect(&in, dir);
     if (s) return krait_cli_exit_code(s);
@@ -113,14 +111,14 @@ static int copy_tokenizer(const char *from, const char *to)
 static int cmd_convert(int argc, char **argv)
 {
     const char *u = "usage: krait-model convert DIR --out OUT [--dtype f32|bf16|f16]";
-    const char *dir = positional(argc, argv, "a model folder", u);
+    const char *dir = positional(argc, argv, "a model folder");
     const char *out = NULL, *dtype = "f32";
     krait_opt opts[] = {
         { "--out", OPT_STR, &out, "OUT", "folder to write (created if needed)" },
         { "--dtype", OPT_STR, &dtype, "D", "f32 | bf16 | f16 (default f32)" },
     };
     krait_common c;
-    krait_cli_parse(argc, argv, 3, opts, 2, &c, u);
+    krait_cli_parse(argc, argv, first_option(dir), opts, 2, &c, u);
     if (!out) krait_cli_die(2, "convert: --out is required");
     krait_dtype t = parse_dtype(dtype);
     krait_backend *be = krait_backend_cpu_ref_init();   /* host memory; no compute needed */
@@ -150,14 +148,14 @@ static int cmd_convert(int argc, char **argv)
 static int cmd_init(int argc, char **argv)
 {
     const char *u = "usage: krait-model init CONFIG --out DIR [--seed N] [--dtype f32|bf16|f16]";
-    const char *cfg_name = positional(argc, argv, "a config file or preset", u);
+    const char *cfg_name = positional(argc, argv, "a config file or preset");
     const char *out = NULL, *dtype = "f32";
     krait_opt opts[] = {
         { "--out", OPT_STR, &out, "DIR", "folder to write (created if needed)" },
         { "--dtype", OPT_STR, &dtype, "D", "f32 | bf16 | f16 (default f32)" },
     };
     krait_common c;
-    krait_cli_parse(argc, argv, 3, opts, 2, &c, u);
+    krait_cli_parse(argc, argv, first_option(cfg_name), opts, 2, &c, u);
     if (!out) krait_cli_die(2, "init: --out is required");
     krait_dtype t = parse_dtype(dtype);
     krait_config cfg;
@@ -248,18 +246,18 @@ fail:
 
 static int cmd_logits(int argc, char **argv)
 {
-    const char *u = "usage: krait-model logits DIR --ids 1,2,3 [--out FILE.f32] [--device cpu|cuda]\n"
+    const char *u = "usage: krait-model logits DIR --ids 1,2,3 [--out FILE.f32] [--device D]\n"
                     "Runs one sequence; writes (positions x vocab_size) fp32 little-endian values to FILE,\n"
                     "or prints one line of logits per position. The last line with --json has\n"
                     "{\"positions\",\"vocab_size\",\"vocab_size_raw\",\"argmax\"} (and \"logits\" without --out).";
-    const char *dir = positional(argc, argv, "a model folder", u);
+    const char *dir = positional(argc, argv, "a model folder");
     const char *ids_s = NULL, *out = NULL;
     krait_opt opts[] = {
         { "--ids", OPT_STR, &ids_s, "LIST", "comma-separated token ids" },
         { "--out", OPT_STR, &out, "FILE", "write fp32 logits (positions x vocab) here" },
     };
     krait_common c;
-    krait_cli_parse(argc, argv, 3, opts, 2, &c, u);
+    krait_cli_parse(argc, argv, first_option(dir), opts, 2, &c, u);
     if (!ids_s) krait_cli_die(2, "logits: --ids is required");
     krait_model_file_info in;
     krait_status s = krait_model_inspect(&in, dir);   /* a bad folder fails before any device starts */
