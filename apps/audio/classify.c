@@ -140,6 +140,9 @@ int audio_cmd_classify(int argc, char **argv)
         }
     } else if (confusion) {
         krait_cli_die(2, "--confusion needs labelled data");
+    } else if (!single) { /* the predictions are in --output (or nowhere): say what was done */
+        printf("%s: %d clips classified%s%s%s\n", d.data, data.n, set.skipped ? " (some files skipped)" : "",
+               output ? "; predictions in " : " (give --output FILE for the predictions)", output ? output : "");
     }
     if (c.json) {
         cJSON *o = cJSON_CreateObject();

@@ -262,9 +262,11 @@ int bench_synthetic(int argc, char **argv)
     if (target < 0) target = 0.995;
     if (settle < 0) settle = induction ? 3600 : 0;
     if (eval_len < 0) eval_len = induction ? 65536 : train_len;
-    if (train_len < 4 || batch < 1 || d_model < 1 || layers < 1 || vocab < 4 || eval_seqs < 1 || chunk < 1 ||
-        check_every < 1 || minutes < 0 || steps < 0 || ckpt_every < 0 || keep < 0 || stop_at < 0)
-        krait_cli_die(2, "synthetic: sizes must be positive (train-len >= 4, vocab >= 4)");
+    const char *bad = train_len < 4 ? "--train-len must be >= 4" : vocab < 4 ? "--vocab must be >= 4"
+                    : batch < 1 ? "--batch must be >= 1" : d_model < 1 ? "--d-model must be >= 1"
+                    : layers < 1 ? "--layers must be >= 1" : eval_seqs < 1 ? "--eval-seqs must be >= 1"
+                    : chunk < 1 ? "--chunk must be >= 1" : check_every < 1 ? "--check-every must be >= 1" : NULL;
+    if (bad) krait_cli_die(2, "synthetic: %s", bad);
     if (!out) out = krait_run_default_out(resume);
     if (stop_at && !out) krait_cli_die(2, "synthetic: --stop-at needs --out (where the checkpoint goes)");
     synth_opts so = { t, train_len, eval_len, n_data, vocab };
