@@ -229,6 +229,19 @@ static krait_status apply_value(void *base, const key_desc *k, const cJSON *v, c
 }
 
 /* Apply every member of a JSON object through a key table. */
+/* A key given twice in one object (JSON parsers keep both; which one counts is a guess). */
+static krait_status check_twice(const cJSON *obj, const char *origin, const char *section)
+{
+    for (const cJSON *it = obj->child; it; it = it->next)
+        for (const cJSON *before = obj->child; before != it; before = before->next)
+            if (!strcmp(before->string, it->string)) {
+                KRAIT_ERROR("%s: key \"%s%s%s\" is given twice", origin, section ? section : "", section ? "." : "",
+                            it->string);
+                return KRAIT_STATUS_BAD_INPUT;
+            }
+    return KRAIT_STATUS_OK;
+}
+
 static krait_status apply_object(void *base, const key_desc *t, size_t n, const cJSON *obj,
                                  const char *origin, const char *section, int lenient)
 {
@@ -236,6 +249,8 @@ static krait_status apply_object(void *base, const key_desc *t, size_t n, const 
         KRAIT_ERROR("%s: \"%s\" must be a JSON object", origin, section);
         return KRAIT_STATUS_BAD_INPUT;
     }
+    krait_status twice = check_twice(obj, origin, section);
+    if (twice) return twice;
     for (const cJSON *it = obj->child; it; it = it->next) {
         char where[160];
         snprintf(where, sizeof where, "%s.%s", section, it->string);
@@ -360,7 +375,7 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
                                         { "tie_word_embeddings", "tie_embeddings" } };
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if ((s = check_alias(root, aliases[i][0], aliases[i][1], origin))) goto done;
-    if ((s = check_structure(root, origin))) goto done;
+    if ((s = check_structure(root, origin)) || (s = check_twice(root, origin, NULL))) goto done;
 
     int n_unknown = 0;
     const char *first_unknown = NULL;

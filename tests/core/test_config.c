@@ -115,6 +115,10 @@ int main(void)
     expect_bad("not an object", "[1, 2]", "must be a JSON object");
     expect_bad("unknown key", "{\"hidden_sizee\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16}",
                "unknown key \"hidden_sizee\"");
+    expect_bad("a key twice", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, \"hidden_size\": 32}",
+               "key \"hidden_size\" is given twice");
+    expect_bad("a train key twice", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
+               "\"train\": {\"lr\": 1e-3, \"lr\": 2e-3}}", "key \"train.lr\" is given twice");
     expect_bad("unknown krait key", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"krait\":{\"moda\":1}}",
                "unknown key \"krait.moda\"");
     expect_bad("unknown train key", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"lrr\":1}}",
