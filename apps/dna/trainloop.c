@@ -78,7 +78,12 @@ static krait_status on_eval(krait_run *k)
     }
     cJSON_Delete(c->r->last_val);
     c->r->last_val = o;
-    krait_progress_line(&k->prog, 1, "step %d: %s %.4f (%.1fs)", t->opt->step, c->r->val_name, v, krait_now() - t0);
+    char more[96] = ""; /* the other figures --best-by may choose by */
+    const cJSON *nll = cJSON_GetObjectItemCaseSensitive(o, "val_nll"), *auc = cJSON_GetObjectItemCaseSensitive(o, "val_auroc");
+    if (cJSON_IsNumber(nll)) snprintf(more, sizeof more, ", log-loss %.4f", nll->valuedouble);
+    if (cJSON_IsNumber(auc) && isfinite(auc->valuedouble))
+        snprintf(more + strlen(more), sizeof more - strlen(more), ", AUROC %.4f", auc->valuedouble);
+    krait_progress_line(&k->prog, 1, "step %d: %s %.4f%s (%.1fs)", t->opt->step, c->r->val_name, v, more, krait_now() - t0);
     return KRAIT_STATUS_OK;
 }
 
