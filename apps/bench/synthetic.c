@@ -25,6 +25,7 @@
 #include "runfiles.h"
 #include "synthetic.h"
 #include "train.h"
+#include "trainopts.h"
 
 typedef struct synth_opts {
     int task;
@@ -211,6 +212,7 @@ int bench_synthetic(int argc, char **argv)
     double minutes = 7.5, lr = -1, target = -1, wd = -1, min_lr = -1, dt_min = 1e-3, dt_max = 1e-1;
     int warmup = 200, settle = -1;
     const char *out = NULL, *resume = NULL;
+    int overwrite = 0;
     int ckpt_every = 0, keep = 3, stop_at = 0;
     krait_opt opts[] = {
         { "--task", OPT_STR, &task, "T", "induction | selective-copy" },
@@ -238,6 +240,7 @@ int bench_synthetic(int argc, char **argv)
         { "--keep", OPT_INT, &keep, "K", "checkpoints kept (default 3; 0 keeps all)" },
         { "--settle", OPT_INT, &settle, "N", "steps after the target is held; the last third anneals the rate to 1/100 (default 3600 induction, 0 copy)" },
         { "--resume", OPT_STR, &resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" },
+        { "--overwrite", OPT_FLAG, &overwrite, NULL, "start over in an --out folder that holds a run (its checkpoints are deleted)" },
         { "--stop-at", OPT_INT, &stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
     };
     krait_common c;
@@ -268,6 +271,7 @@ int bench_synthetic(int argc, char **argv)
                     : chunk < 1 ? "--chunk must be >= 1" : check_every < 1 ? "--check-every must be >= 1" : NULL;
     if (bad) krait_cli_die(2, "synthetic: %s", bad);
     if (!out) out = krait_run_default_out(resume);
+    if (out && !resume) krait_run_claim_out(out, overwrite, "synthetic");
     if (stop_at && !out) krait_cli_die(2, "synthetic: --stop-at needs --out (where the checkpoint goes)");
     synth_opts so = { t, train_len, eval_len, n_data, vocab };
 

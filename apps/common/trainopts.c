@@ -27,24 +27,23 @@ static void remove_in(const char *out, const char *name)
     if (s) exit(krait_cli_exit_code(s));
 }
 
-/* A new run into out: refuse a folder that holds one, or (--overwrite) clear what would mix. */
-static void claim_out(const krait_train_opts *o)
+void krait_run_claim_out(const char *out, int overwrite, const char *cmd)
 {
     static const char *const marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl", "member-1" };
     const char *found = NULL;
     for (size_t i = 0; !found && i < sizeof marks / sizeof *marks; i++)
-        if (run_has(o->out, marks[i])) found = marks[i];
+        if (run_has(out, marks[i])) found = marks[i];
     if (!found) return;
-    if (!o->overwrite)
+    if (!overwrite)
         krait_cli_die(2, "%s: already holds a run (%s); --resume %s continues it, --overwrite starts over",
-                      o->out, found, o->out);
-    remove_in(o->out, "checkpoints");
-    remove_in(o->out, "best");
+                      out, found, out);
+    remove_in(out, "checkpoints");
+    remove_in(out, "best");
     char member[32];
-    for (int k = 1; snprintf(member, sizeof member, "member-%d", k), run_has(o->out, member); k++)
-        remove_in(o->out, member);
+    for (int k = 1; snprintf(member, sizeof member, "member-%d", k), run_has(out, member); k++)
+        remove_in(out, member);
     fprintf(stderr, "%s %s: --overwrite: starting a new run in %s (its checkpoints removed)\n", krait_cli_prog(),
-            o->cmd, o->out);
+            cmd, out);
 }
 
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data)
@@ -66,7 +65,7 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
     if (o->resume && !krait_fs_is_dir(o->resume))
         krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", o->resume);
     if (o->init && !krait_fs_is_dir(o->init)) krait_cli_die(2, "%s: no such model folder (--init)", o->init);
-    if (!o->resume) claim_out(o);
+    if (!o->resume) krait_run_claim_out(o->out, o->overwrite, o->cmd);
     if (o->init && o->resume) {
         fprintf(stderr, "%s %s: --init %s not used: --resume continues from the checkpoint's weights\n",
                 krait_cli_prog(), cmd, o->init);

@@ -46,6 +46,11 @@ typedef struct krait_train_opts {
     { "--init", OPT_STR, &(o)->init, "DIR", "start from a pretrained model folder: its tensors that match by name and shape" }, \
     { "--overwrite", OPT_FLAG, &(o)->overwrite, NULL, "start over in an --out folder that holds a run (its checkpoints are deleted)" }
 
+/* A new run into out: a folder that already holds a run (a model, checkpoints, metrics or
+ * ensemble members) is refused (exit 2) unless overwrite; then its checkpoints, best model and
+ * members are deleted first, so that the folder never mixes two runs. */
+void krait_run_claim_out(const char *out, int overwrite, const char *cmd);
+
 /* After parsing: --config (default with --init: the pretrained model's config.json, so that
  * `--init DIR` alone fine-tunes the whole model) and the command's data option (data_opt, given
  * or not) are required;
