@@ -270,6 +270,7 @@ int bench_synthetic(int argc, char **argv)
                     : layers < 1 ? "--layers must be >= 1" : eval_seqs < 1 ? "--eval-seqs must be >= 1"
                     : chunk < 1 ? "--chunk must be >= 1" : check_every < 1 ? "--check-every must be >= 1" : NULL;
     if (bad) krait_cli_die(2, "synthetic: %s", bad);
+    if (steps == 0 && minutes == 0) krait_cli_die(2, "synthetic: --steps 0 and --minutes 0 leave no training budget");
     if (!out) out = krait_run_default_out(resume);
     if (out && !resume) krait_run_claim_out(out, overwrite, "synthetic");
     if (stop_at && !out) krait_cli_die(2, "synthetic: --stop-at needs --out (where the checkpoint goes)");

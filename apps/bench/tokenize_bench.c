@@ -36,7 +36,8 @@ int bench_tokenize(int argc, char **argv)
                     "usage: krait-bench tokenize [--tokenizer PATH] [--input FILE] [--seconds S]\n"
                     "Encoding speed of a tokenizer on one thread: MB/s of text and tokens/s.");
     if (!krait_fs_is_file(input))
-        krait_cli_die(2, "%s: cannot read the input (no such file; give --input FILE)", input);
+        krait_cli_die(2, "%s: cannot read the input (%s; give --input FILE)", input,
+                      krait_fs_is_dir(input) ? "a folder, not a file" : "no such file");
     krait_status st;
     char *text = krait_fs_read_text(input, (size_t)1 << 31, &st);
     if (!text)

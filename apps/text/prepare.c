@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -119,6 +120,12 @@ static char **expand_inputs(int argc, char **argv, int *out_argc)
     return v;
 }
 
+static const char *new_out; /* the output folder this command created */
+static void remove_empty_out(void)
+{
+    if (new_out) rmdir(new_out); /* fails, harmlessly, unless it is empty */
+}
+
 int text_cmd_prepare(int argc0, char **argv0)
 {
     int argc;
@@ -175,6 +182,10 @@ int text_cmd_prepare(int argc0, char **argv0)
     int bpe = krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE;
     int vocab = krait_tokenizer_vocab_size(tok), eos = krait_tokenizer_eos(tok);
     if (eos < 0) fprintf(stderr, "krait-text: the tokenizer has no <|endoftext|>: documents are joined without a separator\n");
+    if (!krait_fs_is_dir(out)) { /* made here: removed again if the command leaves it empty (a failure) */
+        new_out = out;
+        atexit(remove_empty_out);
+    }
     if ((s = krait_fs_mkdirs(out))) return krait_cli_exit_code(s);
     char *train_path = krait_fs_join(out, "train.bin"), *val_path = krait_fs_join(out, "val.bin");
     int width = krait_tokfile_id_bytes_for(vocab);

@@ -496,6 +496,11 @@ krait_status krait_bpe_load(const char *path, krait_tokenizer *tok)
         st = KRAIT_STATUS_BAD_INPUT;
         goto fail;
     }
+    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "model"))) { /* some other JSON file */
+        KRAIT_ERROR("%s: not a HuggingFace tokenizer.json (no \"model\" object)", path);
+        st = KRAIT_STATUS_BAD_INPUT;
+        goto fail;
+    }
     if ((st = load_components(b, root)) != KRAIT_STATUS_OK || (st = load_model(b, root)) != KRAIT_STATUS_OK)
         goto fail;
     if ((st = build_added_sets(b)) != KRAIT_STATUS_OK)

@@ -186,6 +186,7 @@ rc=$?  # found while training (after the run's description line): exit 2, the la
 mkdir -p "$dir/three"; for i in 1 2 3; do echo "document $i" > "$dir/three/d$i.txt"; done
 bad_input "prepare: every document drawn for validation" "the train split is empty (3 documents" -- \
   "$k" prepare --input "$dir/three" --output "$dir/x3" --val-fraction 0.99
+[ ! -e "$dir/x3" ] && ok "the failed prepare left no output folder behind" || bad "failed prepare left $dir/x3"
 bad_input "eval of a missing file" "$dir/nope.txt" -- "$k" eval --model "$dir/A" --input "$dir/nope.txt"
 bad_input "generate without a model" "$dir/nomodel" -- "$k" generate --model "$dir/nomodel" --prompt hi
 exit $fail

@@ -62,6 +62,9 @@ printf -- '-1\n' >"$dir/neg"
 printf '{"model": [' >"$dir/malformed.json"
 expect_fail "missing tokenizer file" "$dir/none.json" "$dir/text" tokenize --tokenizer "$dir/none.json"
 expect_fail "malformed tokenizer.json" "malformed JSON at line 1" "$dir/text" tokenize --tokenizer "$dir/malformed.json"
+printf '{"ids": [1, 2]}' >"$dir/other.json"
+expect_fail "a JSON file that is not a tokenizer" "other.json: not a HuggingFace tokenizer.json (no \"model\" object)" \
+  "$dir/text" tokenize --tokenizer "$dir/other.json"
 expect_fail "no tokenizer option" "exactly one of --tokenizer and --model" "$dir/text" tokenize
 expect_fail "non-numeric id" "token 2 ('x3') is not an integer id" "$dir/nonnum" detokenize --model "$dir/model"
 expect_fail "id out of range" "id 256 at position 1 is outside the vocabulary (0..255)" "$dir/range" detokenize --model "$dir/model"
