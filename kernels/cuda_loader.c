@@ -6,9 +6,9 @@
  * which is known without loading anything else.
  *
  * The library is the environment's KRAIT_CUDA_LIBRARY (a path) when set, else where the build
- * put it, else found by its name on the usual search path. It resolves krait_log and krait_dtype_name from the program (executables
- * are linked with exported symbols; this file's own use of krait_log links them in), so its
- * messages go through the program's log callback. */
+ * put it, else found by its name on the usual search path. It resolves krait_log and
+ * krait_dtype_name from the program (executables are linked with exported symbols; this file's
+ * own use of krait_log links them in), so its messages go through the program's log callback. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>

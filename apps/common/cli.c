@@ -257,7 +257,8 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         char *end;
         switch (o->type) {
         case OPT_INT:
-            if (!parse_long(v, LLONG_MIN, LLONG_MAX, &n)) krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
+            if (!parse_long(v, LLONG_MIN, LLONG_MAX, &n))
+                krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
             if (n > INT_MAX) krait_cli_die(2, "option %s: %s is too large (at most %d)", a, v, INT_MAX);
             if (n < 0) krait_cli_die(2, "option %s: must be >= 0 (got %s)", a, v);
             *(int *)o->dst = (int)n;

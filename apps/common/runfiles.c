@@ -242,8 +242,8 @@ int krait_run_train(krait_run *r)
     krait_run_files_close(&r->rf);
     if (s && s != KRAIT_STATUS_INTERRUPTED) return krait_cli_exit_code(s);
     if (krait_cli_stop_requested()) {
-        fprintf(stderr, "%s: interrupted at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", krait_cli_prog(),
-                r->t->opt->step, r->o->out, r->o->out);
+        fprintf(stderr, "%s: interrupted at step %d; checkpoint in %s (continue: the same command with --resume %s)\n",
+                krait_cli_prog(), r->t->opt->step, r->o->out, r->o->out);
         return 130;
     }
     return 0;

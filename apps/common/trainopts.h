@@ -57,10 +57,8 @@ void krait_run_claim_out(const char *out, int overwrite, const char *cmd);
  * --out defaults to a --resume run folder; --batch, --seq-len and --lr are > 0; --resume and
  * --init name folders. Exits 2 with one line naming the option otherwise. With --resume, --init
  * is dropped with a note (the checkpoint holds the weights), so a command line repeated with
- * --resume added still runs. Without --resume, an --out folder that already holds a run (a
- * model, checkpoints, metrics or ensemble members) is refused (exit 2) unless --overwrite is
- * given; then its checkpoints, best model and members are deleted first, so that the folder
- * never mixes two runs. */
+ * --resume added still runs. Without --resume, --out is claimed for a new run
+ * (krait_run_claim_out, with --overwrite). */
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data);
 
 /* Defaults, the config file (a path or a preset), then the --set overrides in order. Exits with

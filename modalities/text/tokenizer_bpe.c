@@ -235,8 +235,8 @@ static krait_status load_model(krait_bpe *b, const cJSON *root)
     char *mergebuf = NULL;
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     const char *mt = model ? json_type_of(model) : NULL;
-    if (!cJSON_IsObject(model) || (mt && strcmp(mt, "BPE") != 0)) {
-        KRAIT_ERROR("%s: model \"%s\" is not supported (only BPE)", path, mt ? mt : "missing");
+    if (mt && strcmp(mt, "BPE") != 0) { /* a "model" object is there (checked on load) */
+        KRAIT_ERROR("%s: model \"%s\" is not supported (only BPE)", path, mt);
         return KRAIT_STATUS_UNSUPPORTED;
     }
     const cJSON *dropout = cJSON_GetObjectItemCaseSensitive(model, "dropout");
