@@ -192,6 +192,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     if (list.n_classes < 2)
         krait_cli_die(2, "%s: %d classes: label the files (--label-regex RE, --label-from-dir or a manifest with labels)",
                       d.data, list.n_classes);
+    krait_train_opts_classes(&cfg, cpath, list.n_classes, d.data);
     for (int i = 0; i < list.n; i++)
         if (list.items[i].cls < 0) krait_cli_die(2, "%s: no label", list.items[i].path);
     int *is_train = malloc(sizeof *is_train * (size_t)list.n);
@@ -213,7 +214,6 @@ int audio_cmd_classify_train(int argc, char **argv)
     krait_audio_set_free(&train_set);
     krait_audio_set_free(&test_set);
 
-    cfg.n_classes = list.n_classes;
     cfg.input_dim = train.F;
     if (train.F) cfg.vocab_size_raw = 0, cfg.vocab_size = 0;
     else if (cfg.vocab_size_raw != 256) krait_cli_die(2, "%s: vocab_size must be 256 for sample input", cpath);

@@ -81,6 +81,14 @@ void krait_train_opts_modality(krait_config *cfg, const char *cpath, const char 
     snprintf(cfg->modality, sizeof cfg->modality, "%s", want);
 }
 
+void krait_train_opts_classes(krait_config *cfg, const char *cpath, int n, const char *data)
+{
+    if (cfg->n_classes && cfg->n_classes != n)
+        krait_cli_die(2, "%s: \"n_classes\": %d, but %s has %d classes (the labels decide: drop the key, "
+                      "or give a config that matches)", cpath, cfg->n_classes, data, n);
+    cfg->n_classes = n;
+}
+
 const char *krait_train_opts_load(const krait_train_opts *o, krait_config *cfg, krait_train_config *tc)
 {
     const char *cpath = krait_cli_config_path(o->config);

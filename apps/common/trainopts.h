@@ -73,4 +73,9 @@ void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, c
  * file otherwise: a text preset given to krait-dna, say); then it is set to want. */
 void krait_train_opts_modality(krait_config *cfg, const char *cpath, const char *want);
 
+/* A classifier's class count comes from its labels (n of them, read from data). A config that
+ * names a different count is refused (exit 2, one line naming the file) rather than quietly
+ * overridden; then cfg->n_classes = n. */
+void krait_train_opts_classes(krait_config *cfg, const char *cpath, int n, const char *data);
+
 #endif /* KRAIT_TRAINOPTS_H */

@@ -66,7 +66,7 @@ int dna_cmd_pretrain(int argc, char **argv)
     krait_train_opts_check(&a, "--fasta", fasta.n > 0);
     krait_config cfg;
     krait_train_config tc;
-    dna_train_config(&cfg, &tc, &a, &c, "lm");
+    dna_train_config(&cfg, &tc, &a, &c, "lm", 0, NULL);
 
     dna_inputs_open(&in);
     krait_dna_set s;

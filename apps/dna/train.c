@@ -271,10 +271,7 @@ int dna_cmd_train(int argc, char **argv)
     if (!s && valid.n) s = krait_dna_set_map(&va, &cl, 1, valid.items[0]);
     if (s) dna_die_status(s);
     if (by == 2 && cl.n != 2) krait_cli_die(2, "train: --best-by auroc needs 2 classes (there are %d)", cl.n);
-    char nc[32];
-    snprintf(nc, sizeof nc, "krait.n_classes=%d", cl.n);
-    if (a.sets.n < 64) a.sets.items[a.sets.n++] = nc;
-    const char *cpath = dna_train_config(&cfg, &tc, &a, &c, "classify");
+    const char *cpath = dna_train_config(&cfg, &tc, &a, &c, "classify", cl.n, classes ? "--classes" : train.items[0]);
     tc.seq_len = max_len > 0 && (size_t)max_len < tr.max_len ? max_len : (int)tr.max_len;
     const char *out = a.out;
     save_classes(out, &cl);

@@ -14,7 +14,7 @@
 #include "runfiles.h"
 
 const char *dna_train_config(krait_config *cfg, krait_train_config *tc, const krait_train_opts *a,
-                             const krait_common *c, const char *want_head)
+                             const krait_common *c, const char *want_head, int n_classes, const char *data)
 {
     const char *cpath = krait_train_opts_load(a, cfg, tc);
     krait_train_opts_apply(a, tc, c);
@@ -25,6 +25,7 @@ const char *dna_train_config(krait_config *cfg, krait_train_config *tc, const kr
         krait_cli_die(2, "%s: vocab_size %d is too small for DNA ids (A C G T N: set vocab_size >= %d)", cpath,
                       cfg->vocab_size_raw, KRAIT_DNA_VOCAB);
     krait_train_opts_modality(cfg, cpath, "dna");
+    if (n_classes) krait_train_opts_classes(cfg, cpath, n_classes, data);
     strcpy(cfg->tokenizer, "dna");
     krait_status s = krait_config_finalize(cfg, cpath);
     if (s) exit(krait_cli_exit_code(s));

@@ -22,10 +22,10 @@
                      "override any config key (hidden_size=128, train.warmup=50, ...)")
 
 /* Load the config with the overrides and flags applied; head must be want_head ("lm" or
- * "classify"). Sets modality "dna" and tokenizer "dna". Exits 2 with one line on a bad config.
- * Returns the resolved config path. */
+ * "classify"; a classifier gets n_classes, the count of data's labels). Sets modality "dna" and
+ * tokenizer "dna". Exits 2 with one line on a bad config. Returns the resolved config path. */
 const char *dna_train_config(krait_config *cfg, krait_train_config *tc, const krait_train_opts *a,
-                             const krait_common *c, const char *want_head);
+                             const krait_common *c, const char *want_head, int n_classes, const char *data);
 
 /* A validation: fills *value (the figure plotted, e.g. accuracy) and appends its own keys to o. */
 typedef krait_status (*dna_validate_fn)(void *user, const krait_model *m, double *value, cJSON *o);
