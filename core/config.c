@@ -501,8 +501,9 @@ krait_status krait_config_finalize(krait_config *cfg, const char *origin)
             "model too large: a weight matrix would exceed 2^31 elements");
     REQUIRE(!strcmp(cfg->head, "lm") || !strcmp(cfg->head, "classify"),
             "\"krait.head\" must be \"lm\" or \"classify\"");
-    REQUIRE(strcmp(cfg->head, "classify") || cfg->n_classes >= 2,
-            "\"krait.classes\" (or \"n_classes\") must be >= 2 for a classify head");
+    /* 0 (absent) in a training config: the trainer sets it from the labels; a model folder's
+     * config must name it (model_io.c) */
+    REQUIRE(cfg->n_classes == 0 || cfg->n_classes >= 2, "\"krait.classes\" (or \"n_classes\") must be >= 2");
     REQUIRE(!strcmp(cfg->pooling, "mean") || !strcmp(cfg->pooling, "last"),
             "\"krait.pooling\" must be \"mean\" or \"last\"");
     return KRAIT_STATUS_OK;

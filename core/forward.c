@@ -18,7 +18,9 @@
  * (M, V) logits never exist at once.
  *
  * This file does not own parameters (model.c) or update them (optim.c). */
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,21 +112,46 @@ static void layout_acts(const krait_model *m, krait_acts *a, carver *c)
     }
 }
 
+/* The sizes of a (no buffers yet): 0 when B x L positions do not fit an int. */
+static int acts_shape(const krait_model *m, krait_acts *a, int B, int L, int train)
+{
+    const krait_config *cf = &m->cfg;
+    if ((long long)B * L > INT_MAX) return 0;
+    a->L = a->L_max = L;
+    a->B = a->B_max = B;
+    a->M = B * L;
+    a->train = train;
+    a->chunk = m->be->scan_chunk > 0 ? m->be->scan_chunk : 64;
+    /* Head rows per block: about 16M logits at a time, at least 64 rows. */
+    long hr = cf->vocab_size > 0 ? (16L << 20) / cf->vocab_size : a->M;
+    if (hr < 64) hr = 64;
+    a->head_rows = hr < a->M ? (int)hr : a->M;
+    return 1;
+}
+
+size_t krait_acts_bytes(const krait_model *m, int B, int L, int train)
+{
+    krait_acts a = { 0 };
+    if (!acts_shape(m, &a, B, L, train)) return SIZE_MAX;
+    a.layer = calloc((size_t)m->cfg.n_layer, sizeof *a.layer);
+    if (!a.layer) return SIZE_MAX;
+    carver c = { 0 };
+    layout_acts(m, &a, &c);
+    free(a.layer);
+    return c.used;
+}
+
 krait_acts *krait_acts_init(const krait_model *m, int B, int L, int train)
 {
     const krait_config *cf = &m->cfg;
     krait_backend *be = m->be;
     krait_acts *a = calloc(1, sizeof *a);
     if (!a) return NULL;
-    a->L = a->L_max = L;
-    a->B = a->B_max = B;
-    a->M = B * L;
-    a->train = train;
-    a->chunk = be->scan_chunk > 0 ? be->scan_chunk : 64;
-    /* Head rows per block: about 16M logits at a time, at least 64 rows. */
-    long hr = cf->vocab_size > 0 ? (16L << 20) / cf->vocab_size : a->M;
-    if (hr < 64) hr = 64;
-    a->head_rows = hr < a->M ? (int)hr : a->M;
+    if (!acts_shape(m, a, B, L, train)) {
+        KRAIT_ERROR("batch %d x %d is %.3g positions, more than krait handles at once (2^31)", B, L, (double)B * L);
+        free(a);
+        return NULL;
+    }
     a->layer = calloc((size_t)cf->n_layer, sizeof *a->layer);
     if (!a->layer) goto fail;
     carver c = { 0 };

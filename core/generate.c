@@ -73,6 +73,18 @@ static int ends_with_stop(const int32_t *g, int n, const krait_gen_params *p)
     return 0;
 }
 
+size_t krait_generate_bytes(const krait_model *m, int B, int chunk)
+{
+    const size_t inf = krait_infer_bytes(m, B, chunk);
+    if (inf == SIZE_MAX) return SIZE_MAX;
+    const int V = m->cfg.vocab_size;
+    const int Vs = m->cfg.vocab_size_raw > 0 && m->cfg.vocab_size_raw <= V ? m->cfg.vocab_size_raw : V;
+    /* the state, the host logits and a sampler per sequence (the host path; device sampling needs less) */
+    const size_t per_seq = krait_state_bytes_per_seq(m) + (size_t)V * sizeof(float) + 3 * sizeof(int32_t) +
+                           sizeof(void *) + krait_sampler_bytes(Vs);
+    return inf + (size_t)B * per_seq;
+}
+
 krait_status krait_generate(krait_infer *inf, int32_t *out, int *n_out, krait_stop_reason *reason,
                             krait_gen_stats *stats, const int32_t *const *prompts,
                             const int *prompt_len, int B, const krait_gen_params *p,

@@ -63,6 +63,10 @@ typedef struct krait_gen_stats {
     long long step_tokens;      /* tokens fed by those steps (sum of live rows) */
 } krait_gen_stats;
 
+/* About the memory krait_generate allocates for B sequences, with inf = krait_infer_init(m, B,
+ * chunk) included (SIZE_MAX: too large), so a command can refuse a batch that cannot fit. */
+size_t krait_generate_bytes(const krait_model *m, int B, int chunk);
+
 /* Generate from B prompts (prompts[i] of prompt_len[i] >= 1 tokens), B <= max batch of inf.
  * out (B, max_tokens) receives the new tokens of sequence i in row i, n_out[i] how many,
  * reason[i] (or NULL) why it stopped; stats (or NULL) the timing. */

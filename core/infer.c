@@ -187,6 +187,18 @@ krait_status krait_state_download(const krait_model *m, float *host, const krait
 
 /* ---- the inference context ------------------------------------------------------------------- */
 
+size_t krait_infer_bytes(const krait_model *m, int max_batch, int chunk)
+{
+    if (chunk <= 0) chunk = DEFAULT_CHUNK;
+    const size_t step = krait_acts_bytes(m, max_batch, 1, 0), pre = krait_acts_bytes(m, 1, chunk, 0);
+    if (step == SIZE_MAX || pre == SIZE_MAX) return SIZE_MAX;
+    const size_t V = (size_t)m->cfg.vocab_size, B = (size_t)max_batch;
+    size_t n = step + pre;
+    if (m->be->act_dtype != KRAIT_DTYPE_F32) n += (B > (size_t)chunk ? B : (size_t)chunk) * V * sizeof(float);
+    if (m->be->sample_rows) n += B * (V + 5 * sizeof(uint32_t));
+    return n;
+}
+
 krait_infer *krait_infer_init(const krait_model *m, int max_batch, int chunk)
 {
     if (max_batch < 1) {

@@ -74,6 +74,8 @@ typedef struct krait_infer krait_infer;
 /* Scratch for decode steps of up to max_batch rows and prefill chunks of `chunk` tokens
  * (chunk <= 0: 512). NULL (logged) on failure. */
 krait_infer *krait_infer_init(const krait_model *m, int max_batch, int chunk);
+/* About the bytes krait_infer_init(m, max_batch, chunk) allocates (SIZE_MAX: too large). */
+size_t krait_infer_bytes(const krait_model *m, int max_batch, int chunk);
 void krait_infer_free(krait_infer *inf);
 const krait_model *krait_infer_model(const krait_infer *inf);
 int krait_infer_max_batch(const krait_infer *inf);

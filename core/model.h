@@ -147,6 +147,9 @@ typedef struct krait_acts {
 
 /* Activations for batches of B sequences of L tokens. train = 1 keeps what backward needs. */
 krait_acts *krait_acts_init(const krait_model *m, int B, int L, int train);
+/* The bytes krait_acts_init(m, B, L, train) would allocate on m's backend (SIZE_MAX when the
+ * batch is too large for krait at all), so a command can refuse before it tries. */
+size_t krait_acts_bytes(const krait_model *m, int B, int L, int train);
 void krait_acts_free(const krait_model *m, krait_acts *a);
 
 /* ---- forward / backward ------------------------------------------------------------------------ */

@@ -122,6 +122,10 @@ static krait_status read_config(krait_config *cfg, char **cfg_path, const char *
     if (!cp) return KRAIT_STATUS_NO_MEMORY;
     krait_config_default(cfg);
     krait_status s = krait_config_load(cfg, NULL, cp);
+    if (!s && !strcmp(cfg->head, "classify") && cfg->n_classes < 2) {
+        KRAIT_ERROR("%s: a classifier needs \"krait\": {\"classes\": C} with C >= 2", cp);
+        s = KRAIT_STATUS_BAD_INPUT;
+    }
     if (s) {
         free(cp);
         return s;

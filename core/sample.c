@@ -46,6 +46,12 @@ krait_status krait_sample_check(const krait_sample_params *p)
     return KRAIT_STATUS_BAD_INPUT;
 }
 
+size_t krait_sampler_bytes(int V)
+{
+    krait_sampler *s = NULL;
+    return sizeof *s + (size_t)V * (1 + sizeof *s->seen_ids + sizeof *s->w + sizeof *s->e + sizeof *s->idx);
+}
+
 krait_sampler *krait_sampler_init(int V, const krait_sample_params *p, uint64_t seed)
 {
     if (V < 1) {

@@ -47,6 +47,8 @@ typedef struct krait_sampler krait_sampler;
 /* A sampler over ids [0, V) (V: the real vocabulary; padded logits beyond it are never drawn),
  * its generator seeded with seed. NULL on a bad parameter or out of memory. */
 krait_sampler *krait_sampler_init(int V, const krait_sample_params *p, uint64_t seed);
+/* The memory one sampler of a V-token vocabulary holds. */
+size_t krait_sampler_bytes(int V);
 void krait_sampler_free(krait_sampler *s);
 /* Forget the seen ids and reseed (a new sequence). */
 void krait_sampler_reset(krait_sampler *s, uint64_t seed);

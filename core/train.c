@@ -16,6 +16,15 @@ double krait_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+size_t krait_trainer_bytes(const krait_model *m, const krait_train_config *tc)
+{
+    int rows = krait_model_is_classifier(m) ? krait_cls_rows(m, tc->batch) : tc->batch;
+    size_t acts = krait_acts_bytes(m, rows, tc->seq_len, 1);
+    if (acts == SIZE_MAX) return SIZE_MAX;
+    const size_t n = (size_t)tc->batch * tc->seq_len;
+    return acts + 3 * m->n_params * sizeof(float) + n * (2 + (size_t)m->cfg.input_dim) * sizeof(float);
+}
+
 krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc)
 {
     krait_trainer *t = calloc(1, sizeof *t);

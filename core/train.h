@@ -88,6 +88,8 @@ typedef struct krait_train_hooks {
  * data and eval RNGs from tc->seed. The model must already hold its initial weights.
  * checkpoint.h saves and restores everything here that changes while training. */
 krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc);
+/* About the bytes krait_trainer_init allocates (SIZE_MAX: the batch is too large for krait). */
+size_t krait_trainer_bytes(const krait_model *m, const krait_train_config *tc);
 void krait_trainer_free(krait_trainer *t);
 
 /* One optimizer step on the next batch from ds. A non-finite loss or gradient norm is logged

@@ -102,6 +102,11 @@ int bench_generate(int argc, char **argv)
     krait_config cfg;
     krait_backend *be;
     krait_model *m = random_model(&c, shape, &cfg, &be);
+    char what[64];
+    snprintf(what, sizeof what, "generate --batch %d", batch);
+    size_t bytes = krait_generate_bytes(m, batch, chunk);
+    if (bytes != SIZE_MAX) bytes += (size_t)batch * ((size_t)prompt + (size_t)tokens) * sizeof(int32_t);
+    krait_cli_check_memory(be, bytes, what, "lower --batch");
     krait_infer *inf = krait_infer_init(m, batch, chunk);
     int32_t *prompts = malloc((size_t)batch * prompt * sizeof *prompts);
     int32_t *out = malloc((size_t)batch * tokens * sizeof *out);

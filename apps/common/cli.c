@@ -6,6 +6,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +322,19 @@ krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype)
     }
     if (!be) krait_cli_die(1, "cannot start the %s backend", d);
     return be;
+}
+
+void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *what, const char *hint)
+{
+    if (strncmp(be->name, "cpu", 3)) return;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return;
+    const double have = (double)pages * (double)page;
+    if (bytes == SIZE_MAX)
+        krait_cli_die(2, "%s is more than krait handles at once (2^31 positions): %s", what, hint);
+    if ((double)bytes > have)
+        krait_cli_die(2, "%s needs about %.1f GB of memory, more than this machine's %.1f GB: %s", what, bytes / 1e9,
+                      have / 1e9, hint);
 }
 
 const char *krait_cli_config_path(const char *name)

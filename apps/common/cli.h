@@ -56,6 +56,12 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
  * device is unknown or absent. act dtype: "f32" or "bf16" (CUDA only). */
 krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype);
 
+/* Refuse work that cannot fit before allocating it: when `bytes` (SIZE_MAX: too large for krait
+ * at all) exceed this machine's physical memory on a CPU backend, exit 2 with one line
+ * "<what> needs N GB ..., more than this machine's M GB: <hint>". A GPU backend reports its
+ * own allocation failure. */
+void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *what, const char *hint);
+
 /* main() returns krait_cli_done(command's exit code). In a sanitizer build the leak check runs
  * here, for runs that finished (0) or stopped on a signal with a checkpoint (130); a run that
  * fails exits at once (krait_cli_die, or an error returned up) and frees nothing on purpose, so

@@ -158,6 +158,8 @@ done:
 krait_model *krait_run_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be,
                              const char *init)
 {
+    if (!strcmp(cfg->head, "classify") && cfg->n_classes < 2)
+        krait_cli_die(2, "a classifier needs its class count (\"krait.classes\" >= 2)");
     krait_model *m = krait_model_init(cfg, be);
     if (!m) krait_cli_die(1, "cannot create the model");
     krait_rng rng;
@@ -214,8 +216,11 @@ static int stop_requested(void *user)
 
 int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
 {
+    char what[96];
+    snprintf(what, sizeof what, "training batch %d x %d", tc->batch, tc->seq_len);
+    krait_cli_check_memory(m->be, krait_trainer_bytes(m, tc), what, "lower --batch or --seq-len");
     r->t = krait_trainer_init(m, tc);
-    if (!r->t) krait_cli_die(1, "cannot set up training (out of memory?)");
+    if (!r->t) exit(1); /* the library said why on stderr */
     r->last_val_step = -1;
     krait_progress_init(&r->prog, 10);
     krait_cli_catch_signals();

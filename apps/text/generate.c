@@ -12,6 +12,7 @@
  * generation starts from EOS alone (an unconditional sample) when the tokenizer has one.
  * --stop STR is matched on the decoded text (so it works whatever the tokenization); the stop
  * string is part of the output. Timing goes to stderr; --json adds one JSON line. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "infer.h"
 #include "model_io.h"
 #include "textapp.h"
+#include "train.h"
 
 typedef struct gen_out {
     char *buf;
@@ -36,12 +38,22 @@ typedef struct gen_ctx {
     gen_out *out;             /* (B) the decoded text of every sequence */
     const krait_str_list *stop;
     int bad;
+    int steps, max_tokens, batch; /* progress of a --batch run (not streamed) */
+    double t0;
+    krait_progress prog;
 } gen_ctx;
 
 static int on_token(void *user, int seq, int index, int32_t token)
 {
     gen_ctx *g = user;
-    (void)index;
+    if (!g->stream && index >= g->steps) {
+        g->steps = index + 1;
+        double el = krait_now() - g->t0;
+        char eta[32];
+        krait_progress_line(&g->prog, g->steps == g->max_tokens, "token %d/%d of %d sequences, %.0f tokens/s, ETA %s", g->steps,
+                            g->max_tokens, g->batch, el > 0 ? (double)g->steps * g->batch / el : 0,
+                            krait_fmt_duration(el / g->steps * (g->max_tokens - g->steps), eta));
+    }
     if (token == g->eos) return 0; /* generate stops on EOS by itself */
     gen_out *o = &g->out[seq];
     size_t before = o->n;
@@ -138,6 +150,11 @@ int text_cmd_generate(int argc, char **argv)
         ids[0] = eos;
         n_ids = 1;
     }
+    char need[64];
+    snprintf(need, sizeof need, "generate --batch %d", batch);
+    size_t bytes = krait_generate_bytes(m, batch, 512);
+    if (bytes != SIZE_MAX) bytes += (size_t)batch * (size_t)max_tokens * (sizeof *ids + 8); /* tokens and text */
+    krait_cli_check_memory(be, bytes, need, "lower --batch (or --max-tokens)");
     krait_infer *inf = krait_infer_init(m, batch, 512);
     const int32_t **prompts = malloc(sizeof *prompts * (size_t)batch);
     int *plen = malloc(sizeof *plen * (size_t)batch), *n_out = malloc(sizeof *n_out * (size_t)batch);
@@ -146,13 +163,16 @@ int text_cmd_generate(int argc, char **argv)
     gen_out *texts = calloc((size_t)batch, sizeof *texts);
     if (!inf || !prompts || !plen || !n_out || !why || !outs || !texts) krait_cli_die(1, "out of memory");
     for (int i = 0; i < batch; i++) prompts[i] = ids, plen[i] = (int)n_ids;
-    gen_ctx g = { .tok = tok, .eos = eos, .stream = batch == 1, .out = texts, .stop = &stops };
+    gen_ctx g = { .tok = tok, .eos = eos, .stream = batch == 1, .out = texts, .stop = &stops,
+                  .max_tokens = max_tokens, .batch = batch, .t0 = krait_now() };
+    krait_progress_init(&g.prog, max_tokens >= 10 ? max_tokens / 10 : 1);
     if (echo && batch == 1) {
         fwrite(prompt ? prompt : "", 1, prompt_len, stdout);
         fflush(stdout);
     }
     krait_gen_stats st;
     s = krait_generate(inf, outs, n_out, why, &st, prompts, plen, batch, &gp, on_token, &g);
+    if (!g.stream) krait_progress_done(&g.prog);
     if (s || g.bad) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
     long long total = 0;
     for (int i = 0; i < batch; i++) total += n_out[i];

@@ -94,8 +94,9 @@ rc=$?
   ok "generate: $(tail -1 "$dir/ge1")" || { bad "generate (exit $rc)"; cat "$dir/ge1"; }
 "$k" generate --model "$dir/A" --prompt "The river" --max-tokens 24 --seed 2 >"$dir/g2" 2>/dev/null
 cmp -s "$dir/g1" "$dir/g2" && ok "generate: the same seed gives the same text" || bad "generate not reproducible"
-"$k" generate --model "$dir/A" --max-tokens 8 --batch 3 --temperature 0 --json >"$dir/g3" 2>/dev/null &&
-  [ "$(grep -c '=== sample' "$dir/g3")" -eq 3 ] && ok "generate --batch 3 from EOS" || { bad "generate batch"; cat "$dir/g3"; }
+"$k" generate --model "$dir/A" --max-tokens 8 --batch 3 --temperature 0 --json >"$dir/g3" 2>"$dir/ge3" &&
+  [ "$(grep -c '=== sample' "$dir/g3")" -eq 3 ] && grep -q 'token 8/8 of 3 sequences' "$dir/ge3" &&
+  ok "generate --batch 3 from EOS, with progress on stderr" || { bad "generate batch"; cat "$dir/g3" "$dir/ge3"; }
 # a hot sample of a barely trained byte model draws NUL and stray UTF-8 bytes: --json keeps them all
 "$k" generate --model "$dir/A" --max-tokens 400 --temperature 5 --seed 3 --json >"$dir/g4" 2>/dev/null &&
   tail -1 "$dir/g4" | python3 -c 'import json, sys; o = json.loads(sys.stdin.buffer.read()); t = o["texts"][0]

@@ -148,8 +148,12 @@ int main(void)
                "Mamba1");
     expect_bad("bad head", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"krait\":{\"head\":\"mlp\"}}",
                "krait.head");
-    expect_bad("classify without classes", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,"
-               "\"krait\":{\"head\":\"classify\"}}", "krait.classes");
+    expect_bad("classify with one class", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,"
+               "\"krait\":{\"head\":\"classify\",\"classes\":1}}", "krait.classes");
+    /* a training config may leave the count to the labels (model folders must name it: test_model_io) */
+    expect_ok("classify without classes", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,"
+              "\"krait\":{\"head\":\"classify\"}}", &c, NULL);
+    tu_check(c.n_classes == 0, "classify without classes: n_classes %d (want 0: from the labels)", c.n_classes);
     expect_bad("state too large", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"state_size\":1000}",
                "state_size");
     expect_bad("empty file", "", "malformed JSON at line 1");

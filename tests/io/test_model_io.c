@@ -301,6 +301,15 @@ static void test_hf_folders(const char *root)
     io_cap_reset(&cap);
     b = krait_model_load(dir, be, &s);
     expect_bad("untied config, no lm_head", s, dir, "lm_head.weight");
+    /* a classifier's folder must say how many classes (a training config may leave it out) */
+    char nocls[1024];
+    snprintf(nocls, sizeof nocls, "%.*s, \"krait\": {\"head\": \"classify\"}}", (int)strlen(hf_config) - 1, hf_config);
+    write_hf(dir, nocls, m, h, &on);
+    io_cap_reset(&cap);
+    b = krait_model_load(dir, be, &s);
+    expect_bad("classifier config without classes", s, "config.json", "classes");
+    krait_model_file_info ci;
+    expect_bad("  (inspect)", krait_model_inspect(&ci, dir), "config.json", "classes");
     unlink(io_path(dir, "config.json"));
     b = krait_model_load(dir, be, &s);
     expect_bad("no config.json", s, "config.json", NULL);
