@@ -221,12 +221,11 @@ void audio_load_config(krait_config *cfg, krait_train_config *tc, audio_frontend
         audio_fe_apply_json(fe, a, where);
         cJSON_Delete(a);
     }
-    /* a classifier's class count and feature size come from the data: placeholders until then */
+    /* a classifier's feature size comes from the front-end (its class count from the labels,
+     * krait_train_opts_classes) */
     cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "krait");
     const cJSON *head = cJSON_GetObjectItemCaseSensitive(k, "head");
     if (cJSON_IsString(head) && !strcmp(head->valuestring, "classify")) {
-        if (!cJSON_GetObjectItemCaseSensitive(k, "classes") && !cJSON_GetObjectItemCaseSensitive(k, "n_classes"))
-            cJSON_AddNumberToObject(k, "classes", 2);
         if (fe->logmel && !cJSON_GetObjectItemCaseSensitive(k, "input_dim"))
             cJSON_AddNumberToObject(k, "input_dim", fe->mel.n_mels);
     }
