@@ -24,7 +24,8 @@ int audio_cmd_classify(int argc, char **argv);       /* classify.c */
  * presets as the "audio" object:
  *   {"rate": 8000, "quantization": "mulaw"|"linear8", "normalize": "peak"|"none",
  *    "input": "tokens"|"logmel", "mel": {"win", "hop", "bands", "fmin", "fmax", "cmvn"},
- *    "classes": ["0", "1", ...]}   (classes: classifiers only) */
+ *    "classes": ["0", "1", ...],   (classifiers only)
+ *    "data": {"test_regex" | "test_fraction", "label_regex", "label_from_dir"}}   (as trained) */
 typedef struct audio_frontend {
     int rate;
     krait_quant quant;
@@ -33,6 +34,14 @@ typedef struct audio_frontend {
     krait_mel_params mel;
     char **classes;           /* (n_classes) or NULL */
     int n_classes;
+    /* how the training run split and labelled its data ("data" in audio.json): eval and
+     * classify use it when given no split or label options of their own */
+    struct {
+        int set;
+        char *test_regex, *label_regex; /* or NULL */
+        double test_fraction;           /* without test_regex */
+        int label_from_dir;
+    } data;
 } audio_frontend;
 
 void audio_fe_default(audio_frontend *fe);
@@ -66,6 +75,12 @@ typedef struct audio_data_opts {
     { "--label-from-dir", OPT_FLAG, &(o).label_from_dir, NULL, "label = the name of the folder holding the file" }, \
     { "--test-regex", OPT_STR, &(o).test_regex, "RE", "test files: names matching RE (e.g. FSDD's '_[0-4]\\.wav$')" }, \
     { "--test-fraction", OPT_DOUBLE, &(o).test_fraction, "F", "without --test-regex: this fraction by name hash (default 0.1)" }
+
+/* Training: record o's split and labels in fe (saved in audio.json). */
+void audio_fe_record_data(audio_frontend *fe, const audio_data_opts *o);
+/* eval/classify: without --test-regex/--test-fraction, the split the model was trained with;
+ * with labels = 1, no label options and a folder as --data, its labels too (says so on stderr). */
+void audio_data_as_trained(audio_data_opts *o, const audio_frontend *fe, int labels);
 
 /* List the dataset and mark the test files (is_test, malloc'd, l->n). Exits 2 on bad input. */
 void audio_list_split(krait_audio_list *l, int **is_test, const audio_data_opts *o);

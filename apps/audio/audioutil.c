@@ -14,6 +14,19 @@
 #include "trainopts.h"
 
 /* ---- front-end settings ------------------------------------------------------------------- */
+static int get_int(const cJSON *v, const char *origin, const char *key, int lo, int hi)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
+        krait_cli_die(2, "%s: \"%s\" must be an integer in [%d, %d]", origin, key, lo, hi);
+    return (int)v->valuedouble;
+}
+
+static const char *get_str(const cJSON *v, const char *origin, const char *key)
+{
+    if (!cJSON_IsString(v)) krait_cli_die(2, "%s: \"%s\" must be a string", origin, key);
+    return v->valuestring;
+}
+
 void audio_fe_default(audio_frontend *fe)
 {
     memset(fe, 0, sizeof *fe);
@@ -28,19 +41,76 @@ void audio_fe_free(audio_frontend *fe)
     for (int i = 0; i < fe->n_classes; i++) free(fe->classes[i]);
     free(fe->classes);
     fe->classes = NULL, fe->n_classes = 0;
+    free(fe->data.test_regex);
+    free(fe->data.label_regex);
+    memset(&fe->data, 0, sizeof fe->data);
 }
 
-static int get_int(const cJSON *v, const char *origin, const char *key, int lo, int hi)
+static char *dup_or_null(const char *s)
 {
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
-        krait_cli_die(2, "%s: \"%s\" must be an integer in [%d, %d]", origin, key, lo, hi);
-    return (int)v->valuedouble;
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d) krait_cli_die(1, "out of memory");
+    return d;
 }
 
-static const char *get_str(const cJSON *v, const char *origin, const char *key)
+void audio_fe_record_data(audio_frontend *fe, const audio_data_opts *o)
 {
-    if (!cJSON_IsString(v)) krait_cli_die(2, "%s: \"%s\" must be a string", origin, key);
-    return v->valuestring;
+    free(fe->data.test_regex);
+    free(fe->data.label_regex);
+    fe->data.set = 1;
+    fe->data.test_regex = dup_or_null(o->test_regex);
+    fe->data.test_fraction = o->test_regex ? -1 : o->test_fraction >= 0 ? o->test_fraction : 0.1;
+    fe->data.label_regex = dup_or_null(o->label_regex);
+    fe->data.label_from_dir = o->label_from_dir;
+}
+
+void audio_data_as_trained(audio_data_opts *o, const audio_frontend *fe, int labels)
+{
+    if (!fe->data.set) return;
+    int split = o->split && strcmp(o->split, "all");
+    if (!o->test_regex && o->test_fraction < 0) {
+        o->test_regex = fe->data.test_regex;
+        o->test_fraction = fe->data.test_fraction;
+        if (split) {
+            if (o->test_regex)
+                fprintf(stderr, "%s: --split %s as trained: test files are those whose names match '%s'\n",
+                        krait_cli_prog(), o->split, o->test_regex);
+            else
+                fprintf(stderr, "%s: --split %s as trained: test files are %g of the names by hash\n", krait_cli_prog(),
+                        o->split, o->test_fraction);
+        }
+    }
+    if (labels && !o->label_regex && !o->label_from_dir && o->data && krait_fs_is_dir(o->data) &&
+        (fe->data.label_regex || fe->data.label_from_dir)) {
+        o->label_regex = fe->data.label_regex;
+        o->label_from_dir = fe->data.label_from_dir;
+        if (o->split)
+            fprintf(stderr, "%s: labels as trained: %s%s%s\n", krait_cli_prog(),
+                    o->label_regex ? "--label-regex '" : "--label-from-dir", o->label_regex ? o->label_regex : "",
+                    o->label_regex ? "'" : "");
+    }
+}
+
+static void apply_data(audio_frontend *fe, const cJSON *o, const char *origin)
+{
+    if (!cJSON_IsObject(o)) krait_cli_die(2, "%s: \"data\" must be an object", origin);
+    audio_data_opts d = { .test_fraction = -1 };
+    const cJSON *v;
+    cJSON_ArrayForEach(v, o) {
+        const char *k = v->string;
+        if (!strcmp(k, "test_regex")) d.test_regex = get_str(v, origin, "data.test_regex");
+        else if (!strcmp(k, "label_regex")) d.label_regex = get_str(v, origin, "data.label_regex");
+        else if (!strcmp(k, "label_from_dir")) {
+            if (!cJSON_IsBool(v)) krait_cli_die(2, "%s: \"data.label_from_dir\" must be true or false", origin);
+            d.label_from_dir = cJSON_IsTrue(v);
+        } else if (!strcmp(k, "test_fraction")) {
+            if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 1))
+                krait_cli_die(2, "%s: \"data.test_fraction\" must be a number in [0, 1)", origin);
+            d.test_fraction = v->valuedouble;
+        } else krait_cli_die(2, "%s: unknown key \"data.%s\" (test_regex, test_fraction, label_regex, label_from_dir)",
+                             origin, k);
+    }
+    audio_fe_record_data(fe, &d);
 }
 
 static void apply_mel(krait_mel_params *mp, const cJSON *o, const char *origin)
@@ -96,8 +166,11 @@ void audio_fe_apply_json(audio_frontend *fe, const void *obj, const char *origin
                 if (!(fe->classes[i] = strdup(c->valuestring))) krait_cli_die(1, "out of memory");
             }
             fe->n_classes = n;
+        } else if (!strcmp(k, "data")) {
+            apply_data(fe, v, origin);
         } else {
-            krait_cli_die(2, "%s: unknown audio key \"%s\" (rate, quantization, normalize, input, mel, classes)", origin, k);
+            krait_cli_die(2, "%s: unknown audio key \"%s\" (rate, quantization, normalize, input, mel, classes, data)",
+                          origin, k);
         }
     }
     if (mel_rate_default && fe->mel.rate != fe->rate) { /* windows follow the rate unless set */
@@ -129,6 +202,13 @@ static cJSON *fe_json(const audio_frontend *fe)
     if (fe->n_classes) {
         cJSON *c = cJSON_AddArrayToObject(o, "classes");
         for (int i = 0; i < fe->n_classes; i++) cJSON_AddItemToArray(c, cJSON_CreateString(fe->classes[i]));
+    }
+    if (fe->data.set) {
+        cJSON *d = cJSON_AddObjectToObject(o, "data");
+        if (fe->data.test_regex) cJSON_AddStringToObject(d, "test_regex", fe->data.test_regex);
+        else cJSON_AddNumberToObject(d, "test_fraction", fe->data.test_fraction);
+        if (fe->data.label_regex) cJSON_AddStringToObject(d, "label_regex", fe->data.label_regex);
+        if (fe->data.label_from_dir) cJSON_AddBoolToObject(d, "label_from_dir", 1);
     }
     return o;
 }

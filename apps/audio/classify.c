@@ -46,6 +46,7 @@ int audio_cmd_classify(int argc, char **argv)
     if (long_len < 1) krait_cli_die(2, "classify: --long must be >= 1");
     audio_frontend fe;
     audio_fe_load(&fe, model_dir);
+    audio_data_as_trained(&d, &fe, 1);
     if (fe.n_classes < 2) krait_cli_die(2, "%s/audio.json: no \"classes\": not a classifier", model_dir);
 
     int single = !krait_fs_is_dir(d.data) && krait_audio_is_audio_name(d.data);

@@ -188,6 +188,7 @@ int audio_cmd_classify_train(int argc, char **argv)
 
     krait_audio_list list;
     int *is_test;
+    audio_data_as_trained(&d, &fe, 1); /* a preset's "audio": {"data"} as defaults */
     audio_list_split(&list, &is_test, &d);
     if (list.n_classes < 2)
         krait_cli_die(2, "%s: %d classes: label the files (--label-regex RE, --label-from-dir or a manifest with labels)",
@@ -239,6 +240,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     const char *out = a.out;
     int rc = krait_run_start(&r, m, &tc);
     if (rc) goto done;
+    audio_fe_record_data(&fe, &d);
     audio_fe_save(&fe, out);
     fprintf(stderr, "krait-audio: classifier %d layers, d_model %d, %.3fM params, %d classes, %s pooling%s; input %s; "
                     "batch %d clips (up to %d positions), lr %g; %d train clips, %d test clips; budget %g min / %d steps\n",

@@ -48,7 +48,7 @@ int audio_cmd_encode(int argc, char **argv)
     if (!d.data || !out) krait_cli_die(2, "encode: --data and --out are required");
     if (rate == 0) krait_cli_die(2, "encode: --rate must be > 0");
     audio_frontend fe;
-    if (model_dir) audio_fe_load(&fe, model_dir);
+    if (model_dir) audio_fe_load(&fe, model_dir), audio_data_as_trained(&d, &fe, 0);
     else audio_fe_default(&fe);
     cJSON *o = cJSON_CreateObject();
     if (rate > 0) cJSON_AddNumberToObject(o, "rate", rate);

@@ -47,6 +47,7 @@ int audio_cmd_eval(int argc, char **argv)
         krait_cli_die(2, "eval: --split must be all, train or test (not '%s')", d.split);
     audio_frontend fe;
     audio_fe_load(&fe, model_dir);
+    audio_data_as_trained(&d, &fe, 0);
     if (fe.logmel) krait_cli_die(2, "%s: a classifier (log-mel input); use krait-audio classify", model_dir);
 
     int single = !krait_fs_is_dir(d.data) && krait_audio_is_audio_name(d.data);

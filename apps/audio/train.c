@@ -175,6 +175,7 @@ int audio_cmd_train(int argc, char **argv)
 
     krait_audio_list list;
     int *is_test;
+    audio_data_as_trained(&d, &fe, 1); /* a preset's "audio": {"data"} as defaults */
     audio_list_split(&list, &is_test, &d);
     int *is_train = malloc(sizeof *is_train * (size_t)list.n);
     if (!is_train) krait_cli_die(1, "out of memory");
@@ -214,6 +215,7 @@ int audio_cmd_train(int argc, char **argv)
     const char *out = a.out;
     int rc = krait_run_start(&r, m, &tc);
     if (rc) goto done;
+    audio_fe_record_data(&fe, &d);
     audio_fe_save(&fe, out);
     fprintf(stderr, "krait-audio: %d layers, d_model %d, %.2fM params; %s; batch %d x %d, lr %g; %d train files "
                     "(%lld samples, %.1f min), %d validation files; budget %g min / %d steps\n",

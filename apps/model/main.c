@@ -94,10 +94,12 @@ static krait_dtype parse_dtype(const char *name)
     return t;
 }
 
-/* Tokenizer files travel with the model when present. */
-static int copy_tokenizer(const char *from, const char *to)
+/* The files an app reads beside the weights travel with the model when present: the tokenizer
+ * (krait-text), the audio front-end (krait-audio) and the class names (krait-dna). */
+static int copy_side_files(const char *from, const char *to)
 {
-    static const char *names[] = { "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json" };
+    static const char *names[] = { "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                   "audio.json", "classes.txt" };
     int n = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char *src = krait_fs_join(from, names[i]), *dst = krait_fs_join(to, names[i]);
@@ -126,17 +128,17 @@ static int cmd_convert(int argc, char **argv)
     krait_status s;
     krait_model *m = krait_model_load(dir, be, &s);
     if (m) s = krait_model_save(m, out, t);
-    int tok = s || !krait_fs_is_dir(dir) ? 0 : copy_tokenizer(dir, out);
+    int side = s || !krait_fs_is_dir(dir) ? 0 : copy_side_files(dir, out);
     if (!s) {
         printf("%s -> %s: %zu tensors as %s%s\n", dir, out, (size_t)m->n_tensors, dtype,
-               tok ? ", tokenizer files copied" : "");
+               side ? ", with the files beside it (tokenizer, audio.json, classes.txt)" : "");
         if (c.json) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "from", dir);
             cJSON_AddStringToObject(o, "out", out);
             cJSON_AddStringToObject(o, "dtype", krait_dtype_torch_name(t));
             cJSON_AddNumberToObject(o, "n_tensors", m->n_tensors);
-            cJSON_AddNumberToObject(o, "tokenizer_files", tok);
+            cJSON_AddNumberToObject(o, "side_files", side);
             krait_cli_print_json(o);
         }
     }

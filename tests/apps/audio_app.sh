@@ -73,6 +73,10 @@ e_bps=$(jget "$dir/ev" bits_per_sample)
 awk -v a="$e_bps" -v b="$bps" 'BEGIN { d = a - b; exit !(d < 1e-6 && d > -1e-6) }' &&
   ok "eval bits per sample ($e_bps) == the trainer's last validation" || bad "eval $e_bps vs train $bps"
 [ "$(wc -l < "$dir/ev.tsv")" -eq 5 ] && ok "eval --tsv: one line per file" || bad "eval tsv"
+# audio.json records the split: --split test without --test-regex scores the same 4 test files
+"$k" eval --model "$dir/LM" --data "$d" --split test --json >"$dir/evr" 2>"$dir/eevr" &&
+  [ "$(jget "$dir/evr" files)" = 4 ] && [ "$(jget "$dir/evr" bits_per_sample)" = "$e_bps" ] && grep -q "as trained" "$dir/eevr" &&
+  ok "eval --split test alone: the model's recorded split (4 files, same figure)" || { bad "eval recorded split"; cat "$dir/evr" "$dir/eevr"; }
 mkdir -p "$dir/mixed"; cp "$d/a/lo_0.wav" "$d/a/lo_9.wav" "$dir/mixed/"
 "$k" eval --model "$dir/LM" --data "$dir/mixed" --json >"$dir/evm" 2>"$dir/eevm"
 [ $? -eq 0 ] && [ "$(jget "$dir/evm" files)" = 1 ] && [ "$(grep -c 'lo_9.wav' "$dir/eevm")" -eq 1 ] &&
@@ -128,6 +132,9 @@ acc=$(jget "$dir/c2" accuracy)
 [ "$(jget "$dir/c2" n)" = 4 ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.75) }' &&
   ok "classify --split test: 4 clips, accuracy $acc (tones apart by 1 kHz)" || { bad "classify accuracy '$acc'"; cat "$dir/c2"; }
 [ "$(jget "$dir/c1" accuracy)" = "$acc" ] && ok "classify-train's final test accuracy == classify's" || bad "accuracy differs"
+"$k" classify --model "$dir/CL" --data "$d" --split test --json >"$dir/c2r" 2>"$dir/ec2r" &&
+  [ "$(jget "$dir/c2r" n)" = 4 ] && [ "$(jget "$dir/c2r" accuracy)" = "$acc" ] && grep -q "labels as trained" "$dir/ec2r" &&
+  ok "classify --data DIR --split test alone: split and labels as trained" || { bad "classify recorded split"; cat "$dir/c2r" "$dir/ec2r"; }
 grep -q "confusion (rows: true" "$dir/c2" && grep -q '<svg' "$dir/conf.svg" && [ "$(wc -l < "$dir/pred.tsv")" -eq 5 ] &&
   ok "classify: confusion matrix (text + SVG), predictions TSV" || bad "classify outputs"
 "$k" classify --model "$dir/CL" --data "$d/b/c/hi_3.aiff" >"$dir/c3" 2>/dev/null && grep -q "hi_3.aiff: [a-z]* (probability" "$dir/c3" &&

@@ -82,6 +82,10 @@ for key in accuracy mcc macro_f1 auroc confusion; do grep -q "\"$key\"" <(tail -
 awk -v a="$acc" -v b="$va" 'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9) }' && ok "eval accuracy $acc = train's final validation" ||
   bad "eval accuracy $acc != validation $va"
 grep -q "<svg" "$dir/cm.svg" && ok "eval --confusion: SVG" || bad "confusion SVG"
+# krait-model convert keeps classes.txt beside the weights: the converted folder evaluates the same
+"$(dirname "$k")/krait-model" convert "$dir/cls" --out "$dir/cls32" >/dev/null 2>&1 &&
+  [ "$("$k" eval --model "$dir/cls32" --input "$dir/s1/test.tsv" --json 2>/dev/null | tail -1 | grep -o '"accuracy":[^,}]*' | cut -d: -f2)" = "$acc" ] &&
+  ok "krait-model convert: the DNA model (with classes.txt) evaluates the same" || bad "converted DNA model"
 
 # ---- resume: stopped after 2 of 4 steps + --resume == 4 steps straight (losses bit for bit) ---------
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/r4" --steps 4 --threads 1 >/dev/null 2>&1
