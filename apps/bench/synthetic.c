@@ -272,7 +272,7 @@ int bench_synthetic(int argc, char **argv)
     if (bad) krait_cli_die(2, "synthetic: %s", bad);
     if (steps == 0 && minutes == 0) krait_cli_die(2, "synthetic: --steps 0 and --minutes 0 leave no training budget");
     if (!out) out = krait_run_default_out(resume);
-    if (out && !resume) krait_run_claim_out(out, overwrite, "synthetic");
+    if (out) krait_run_claim_out(out, overwrite, resume != NULL, "synthetic");
     if (stop_at && !out) krait_cli_die(2, "synthetic: --stop-at needs --out (where the checkpoint goes)");
     synth_opts so = { t, train_len, eval_len, n_data, vocab };
 

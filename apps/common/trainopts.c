@@ -1,9 +1,13 @@
 /* apps/common/trainopts.c — the shared training options; see trainopts.h. */
 #include "trainopts.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
 
 #include "fsutil.h"
 #include "runfiles.h"
@@ -27,13 +31,34 @@ static void remove_in(const char *out, const char *name)
     if (s) exit(krait_cli_exit_code(s));
 }
 
-void krait_run_claim_out(const char *out, int overwrite, const char *cmd)
+/* An exclusive lock on out/.lock for the life of the process (the kernel drops it at exit, even
+ * on kill -9), so that two commands never write one run folder at once. */
+static void lock_out(const char *out)
 {
+    krait_status s = krait_fs_mkdirs(out);
+    if (s) exit(krait_cli_exit_code(s));
+    char *p = krait_fs_join(out, ".lock");
+    if (!p) krait_cli_die(1, "out of memory");
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) krait_cli_die(2, "%s: cannot create the run folder's lock file (%s)", p, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB))
+        krait_cli_die(2, "%s: another krait process is writing this run folder now (wait for it, or choose another "
+                      "--out)", out);
+    free(p); /* fd stays open: the lock lasts until exit */
+}
+
+void krait_run_claim_out(const char *out, int overwrite, int resume, const char *cmd)
+{
+    lock_out(out);
+    if (resume) return;
     static const char *const marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl", "member-1" };
     const char *found = NULL;
     for (size_t i = 0; !found && i < sizeof marks / sizeof *marks; i++)
         if (run_has(out, marks[i])) found = marks[i];
     if (!found) return;
+    if (!overwrite && !strcmp(found, "metrics.jsonl"))
+        krait_cli_die(2, "%s: already holds a run that stopped before its first checkpoint (metrics.jsonl only); "
+                      "--overwrite starts over", out);
     if (!overwrite)
         krait_cli_die(2, "%s: already holds a run (%s); --resume %s continues it, --overwrite starts over",
                       out, found, out);
@@ -65,7 +90,7 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
     if (o->resume && !krait_fs_is_dir(o->resume))
         krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", o->resume);
     if (o->init && !krait_fs_is_dir(o->init)) krait_cli_die(2, "%s: no such model folder (--init)", o->init);
-    if (!o->resume) krait_run_claim_out(o->out, o->overwrite, o->cmd);
+    krait_run_claim_out(o->out, o->overwrite, o->resume != NULL, o->cmd);
     if (o->init && o->resume) {
         fprintf(stderr, "%s %s: --init %s not used: --resume continues from the checkpoint's weights\n",
                 krait_cli_prog(), cmd, o->init);

@@ -46,10 +46,12 @@ typedef struct krait_train_opts {
     { "--init", OPT_STR, &(o)->init, "DIR", "start from a pretrained model folder: its tensors that match by name and shape" }, \
     { "--overwrite", OPT_FLAG, &(o)->overwrite, NULL, "start over in an --out folder that holds a run (its checkpoints are deleted)" }
 
-/* A new run into out: a folder that already holds a run (a model, checkpoints, metrics or
- * ensemble members) is refused (exit 2) unless overwrite; then its checkpoints, best model and
- * members are deleted first, so that the folder never mixes two runs. */
-void krait_run_claim_out(const char *out, int overwrite, const char *cmd);
+/* Claim out for this process: it is created and locked (out/.lock; a second process that wants
+ * the same folder while the first runs exits 2). Then, for a new run (resume = 0), a folder that
+ * already holds a run (a model, checkpoints, metrics or ensemble members) is refused (exit 2)
+ * unless overwrite; then its checkpoints, best model and members are deleted first, so that the
+ * folder never mixes two runs. */
+void krait_run_claim_out(const char *out, int overwrite, int resume, const char *cmd);
 
 /* After parsing: --config (default with --init: the pretrained model's config.json, so that
  * `--init DIR` alone fine-tunes the whole model) and the command's data option (data_opt, given
@@ -57,8 +59,8 @@ void krait_run_claim_out(const char *out, int overwrite, const char *cmd);
  * --out defaults to a --resume run folder; --batch, --seq-len and --lr are > 0; --resume and
  * --init name folders. Exits 2 with one line naming the option otherwise. With --resume, --init
  * is dropped with a note (the checkpoint holds the weights), so a command line repeated with
- * --resume added still runs. Without --resume, --out is claimed for a new run
- * (krait_run_claim_out, with --overwrite). */
+ * --resume added still runs. --out is claimed (krait_run_claim_out: locked; for a new run,
+ * refused when it holds one unless --overwrite). */
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data);
 
 /* Defaults, the config file (a path or a preset), then the --set overrides in order. Exits with

@@ -128,6 +128,13 @@ else bad "stop + resume differs"; diff <(losses "$dir/A") <(losses "$dir/B") | h
 bad_input "train into a run folder" "$dir/B: already holds a run" "--resume $dir/B continues it" -- \
   "$k" "${targs[@]}" --out "$dir/B" --steps 2
 [ -d "$dir/B/checkpoints/step-17" ] && ok "the refused run left B as it was" || bad "refused run changed B"
+# while another process holds the run folder (flock on B/.lock, as a running trainer does), even
+# --resume is refused: two processes never write one folder
+bad_input "a run folder in use" "$dir/B: another krait process is writing this run folder" -- \
+  flock -n "$dir/B/.lock" "$k" "${targs[@]}" --out "$dir/B" --resume "$dir/B"
+mkdir -p "$dir/K" && echo '{"step": 1, "loss": 5}' > "$dir/K/metrics.jsonl"
+bad_input "a run killed before its first checkpoint" "$dir/K: already holds a run that stopped before its first checkpoint" \
+  "--overwrite starts over" -- "$k" "${targs[@]}" --out "$dir/K" --steps 2
 "$k" "${targs[@]}" --out "$dir/B" --steps 2 --overwrite >/dev/null 2>"$dir/eB3" &&
   [ "$(ls "$dir/B/checkpoints")" = "$(printf 'latest\nstep-2')" ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
   grep -q -- "--overwrite: starting a new run in $dir/B" "$dir/eB3" &&
