@@ -110,18 +110,41 @@ static int copy_side_files(const char *from, const char *to)
     return n;
 }
 
+/* --out of convert/init: a training run folder is never written into (its model would no longer
+ * match its checkpoints and metrics); a folder that holds a model only with --overwrite. */
+static void claim_model_out(const char *out, int overwrite)
+{
+    static const char *const run[] = { "checkpoints", "metrics.jsonl" }, *const model[] = { "config.json",
+        "model.safetensors", "model.safetensors.index.json" };
+    for (size_t i = 0; i < 2; i++) {
+        char *p = krait_fs_join(out, run[i]);
+        int has = p && (krait_fs_is_dir(p) || krait_fs_is_file(p));
+        free(p);
+        if (has) krait_cli_die(2, "%s: a training run folder (%s): write the model to another --out", out, run[i]);
+    }
+    for (size_t i = 0; i < 3 && !overwrite; i++) {
+        char *p = krait_fs_join(out, model[i]);
+        int has = p && krait_fs_is_file(p);
+        free(p);
+        if (has) krait_cli_die(2, "%s: already holds a model (%s); --overwrite replaces it", out, model[i]);
+    }
+}
+
 static int cmd_convert(int argc, char **argv)
 {
-    const char *u = "usage: krait-model convert DIR --out OUT [--dtype f32|bf16|f16]";
+    const char *u = "usage: krait-model convert DIR --out OUT [--dtype f32|bf16|f16] [--overwrite]";
     const char *dir = positional(argc, argv, "a model folder");
     const char *out = NULL, *dtype = "f32";
+    int overwrite = 0;
     krait_opt opts[] = {
         { "--out", OPT_STR, &out, "OUT", "folder to write (created if needed)" },
         { "--dtype", OPT_STR, &dtype, "D", "f32 | bf16 | f16 (default f32)" },
+        { "--overwrite", OPT_FLAG, &overwrite, NULL, "replace the model an existing OUT holds (DIR itself included)" },
     };
     krait_common c;
-    krait_cli_parse(argc, argv, first_option(dir), opts, 2, &c, u);
+    krait_cli_parse(argc, argv, first_option(dir), opts, 3, &c, u);
     if (!out) krait_cli_die(2, "convert: --out is required");
+    claim_model_out(out, overwrite);
     krait_dtype t = parse_dtype(dtype);
     krait_backend *be = krait_backend_cpu_ref_init();   /* host memory; no compute needed */
     if (!be) krait_cli_die(1, "cannot start the CPU backend");
@@ -149,23 +172,29 @@ static int cmd_convert(int argc, char **argv)
 
 static int cmd_init(int argc, char **argv)
 {
-    const char *u = "usage: krait-model init CONFIG --out DIR [--seed N] [--dtype f32|bf16|f16]";
+    const char *u = "usage: krait-model init CONFIG --out DIR [--seed N] [--dtype f32|bf16|f16] [--overwrite]";
     const char *cfg_name = positional(argc, argv, "a config file or preset");
     const char *out = NULL, *dtype = "f32";
+    int overwrite = 0;
     krait_opt opts[] = {
         { "--out", OPT_STR, &out, "DIR", "folder to write (created if needed)" },
         { "--dtype", OPT_STR, &dtype, "D", "f32 | bf16 | f16 (default f32)" },
+        { "--overwrite", OPT_FLAG, &overwrite, NULL, "replace the model an existing DIR holds" },
     };
     krait_common c;
-    krait_cli_parse(argc, argv, first_option(cfg_name), opts, 2, &c, u);
+    krait_cli_parse(argc, argv, first_option(cfg_name), opts, 3, &c, u);
     if (!out) krait_cli_die(2, "init: --out is required");
+    claim_model_out(out, overwrite);
     krait_dtype t = parse_dtype(dtype);
     krait_config cfg;
     krait_train_config tc;
     krait_config_default(&cfg);
     krait_train_default(&tc);
-    krait_status s = krait_config_load(&cfg, &tc, krait_cli_config_path(cfg_name));
+    const char *cpath = krait_cli_config_path(cfg_name);
+    krait_status s = krait_config_load(&cfg, &tc, cpath);
     if (s) return krait_cli_exit_code(s);
+    if (!strcmp(cfg.head, "classify") && cfg.n_classes < 2)
+        krait_cli_die(2, "%s: a classifier needs \"krait\": {\"classes\": C} (C >= 2) to be initialised", cpath);
     krait_backend *be = krait_backend_cpu_ref_init();
     krait_model *m = be ? krait_model_init(&cfg, be) : NULL;
     if (!m) krait_cli_die(1, "cannot create the model");
@@ -264,6 +293,9 @@ static int cmd_logits(int argc, char **argv)
     krait_model_file_info in;
     krait_status s = krait_model_inspect(&in, dir);   /* a bad folder fails before any device starts */
     if (s) return krait_cli_exit_code(s);
+    if (strcmp(in.cfg.head, "lm"))
+        krait_cli_die(2, "%s: a classifier (\"head\": \"%s\") has no per-position logits; krait-dna predict or "
+                      "krait-audio classify give its class probabilities", dir, in.cfg.head);
     int L = 0;
     int32_t *ids = parse_ids(ids_s, in.cfg.vocab_size, &L);
     if (!strcmp(c.device, "auto")) c.device = "cpu";

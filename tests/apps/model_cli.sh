@@ -50,4 +50,17 @@ check "id outside the vocabulary" "id 24 is outside" "$km" logits "$dir/m" --ids
 check "convert without --out" "--out is required" "$km" convert "$dir/m"
 check "unknown dtype" "'f8' is not" "$km" convert "$dir/m" --out "$dir/x" --dtype f8
 check "no such folder" "$dir/none" "$km" info "$dir/none"
+# a classifier has no per-position logits (used to crash); one without classes cannot be initialised
+printf '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 8, "krait": {"head": "classify", "classes": 3}}' > "$dir/cls.json"
+"$km" init "$dir/cls.json" --out "$dir/cls" >/dev/null 2>&1 || bad "init a classifier"
+check "logits of a classifier" "$dir/cls: a classifier" "$km" logits "$dir/cls" --ids 1,2
+sed 's/, "classes": 3//' "$dir/cls.json" > "$dir/cls0.json"
+check "init a classifier without classes" "classes" "$km" init "$dir/cls0.json" --out "$dir/x0"
+# convert and init never replace a model unasked, and never write into a run folder
+check "convert onto a model folder" "$dir/m32: already holds a model" "$km" convert "$dir/m" --out "$dir/m32"
+check "init onto a model folder" "--overwrite replaces it" "$km" init "$dir/c.json" --out "$dir/m"
+mkdir -p "$dir/run/checkpoints"
+check "convert into a run folder" "$dir/run: a training run folder" "$km" convert "$dir/m" --out "$dir/run" --overwrite
+"$km" convert "$dir/m" --out "$dir/m" --overwrite >/dev/null 2>&1 && "$km" logits "$dir/m" --ids 1,2,3,4,5 --out "$dir/a2.f32" >/dev/null 2>&1 &&
+  cmp -s "$dir/a.f32" "$dir/a2.f32" && ok "convert --overwrite in place (f32): the same logits" || bad "convert in place"
 exit $fail

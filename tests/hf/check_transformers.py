@@ -275,7 +275,7 @@ def main():
             report("SKIP", name, "no untied HF model")
             return
         out = P(f"k-{key}-{dtype}")
-        k.run("convert", P(f"hf-{key}"), "--out", out, "--dtype", dtype)
+        k.run("convert", P(f"hf-{key}"), "--out", out, "--dtype", dtype, "--overwrite")
         got = both_ways(name, out, f"transformers.from_pretrained of krait's {dtype} folder vs krait")
         if dtype == "f32":
             k32[key] = got
@@ -296,7 +296,7 @@ def main():
         with open(cpath, "w") as f:
             json.dump(cfg, f)
         out = P(f"k-init-{'tied' if tied else 'untied'}")
-        k.run("init", cpath, "--out", out, "--seed", "7")
+        k.run("init", cpath, "--out", out, "--seed", "7", "--overwrite")
         both_ways(name, out, "krait-initialised folder, transformers vs krait")
 
     check("krait-init", lambda: c_init(True))
