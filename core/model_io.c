@@ -8,6 +8,7 @@
 #include "model_io.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,6 +261,22 @@ fail:
 }
 
 /* Read every planned tensor into m's arena (pad rows zero) and refresh the compute copy. */
+/* Index of the first NaN or Inf in x, or n (an exponent of all ones; integer ops vectorise). */
+static size_t first_nonfinite(const float *x, size_t n)
+{
+    const uint32_t *u = (const uint32_t *)(const void *)x;
+    size_t i = 0;
+    for (size_t b = 0; b < n; b += 4096) { /* blocks: a cheap all-clear test, then the exact place */
+        size_t e = b + 4096 < n ? b + 4096 : n;
+        uint32_t bad = 0;
+        for (i = b; i < e; i++) bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
+        if (bad)
+            for (i = b; i < e; i++)
+                if ((u[i] & 0x7f800000u) == 0x7f800000u) return i;
+    }
+    return n;
+}
+
 static krait_status plan_read(const plan *p, krait_model *m)
 {
     krait_backend *be = m->be;
@@ -274,6 +291,13 @@ static krait_status plan_read(const plan *p, krait_model *m)
         const krait_st_tensor *t = p->src[i];
         size_t n = (size_t)t->numel;
         if ((s = krait_st_tensor_read_f32(t, buf, n))) goto fail;
+        size_t bad = first_nonfinite(buf, n);
+        if (bad < n) {
+            KRAIT_ERROR("%s: tensor '%s' holds a non-finite value (%g at element %zu): the weights are damaged",
+                        krait_st_path(t->file), t->name, (double)buf[bad], bad);
+            s = KRAIT_STATUS_BAD_INPUT;
+            goto fail;
+        }
         if (n < ti->numel) memset(buf + n, 0, (ti->numel - n) * sizeof *buf);
         if (ti->offset == m->emb && p->tied_head) {
             s = KRAIT_STATUS_NO_MEMORY;

@@ -148,6 +148,7 @@ typedef struct hf_opts {
     const char *bad_shape;  /* a table tensor stored with one more row */
     const char *as_i32;     /* a table tensor stored as I32 */
     int conv_2d;            /* conv1d.weight stored [E, K] */
+    const char *nonfinite;  /* a table tensor with one NaN (or, dtype F16, one Inf) in it */
     krait_st_dtype dtype;   /* of the stored floats */
     uint64_t shard;         /* > 0: sharded with this many bytes per shard */
 } hf_opts;
@@ -183,6 +184,12 @@ static void write_hf(const char *dir, const char *config, const krait_model *m, 
         if (o->bad_shape && !strcmp(t->name, o->bad_shape)) {
             shape[0] += 1;
             src = zeros;   /* large enough for the small tensors this is used on */
+        }
+        static float damaged[1 << 16];
+        if (o->nonfinite && !strcmp(t->name, o->nonfinite)) {
+            memcpy(damaged, src, t->numel * sizeof *damaged); /* small tensors only */
+            damaged[t->numel / 2] = o->dtype == KRAIT_ST_DTYPE_F16 ? INFINITY : NAN;
+            src = damaged;
         }
         if (o->as_i32 && !strcmp(t->name, o->as_i32))
             krait_st_writer_add_raw(w, name, KRAIT_ST_DTYPE_I32, izeros, shape, rank);
@@ -280,6 +287,10 @@ static void test_hf_folders(const char *root)
           "backbone.layers.0.mixer.conv1d.weight" },
         { "I32 tensor", { "backbone.embeddings.weight", 24, 0, .as_i32 = "backbone.norm_f.weight",
                           .dtype = KRAIT_ST_DTYPE_F32 }, "backbone.norm_f.weight" },
+        { "a NaN weight", { "backbone.embeddings.weight", 24, 0, .nonfinite = "backbone.layers.0.mixer.in_proj.weight",
+                            .dtype = KRAIT_ST_DTYPE_F32 }, "in_proj.weight' holds a non-finite value" },
+        { "an Inf weight (F16)", { "backbone.embeddings.weight", 24, 0, .nonfinite = "backbone.layers.1.mixer.D",
+                                   .dtype = KRAIT_ST_DTYPE_F16 }, "mixer.D' holds a non-finite value" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(dir, sizeof dir, "%s/hf-bad-%zu", root, i);
@@ -289,7 +300,7 @@ static void test_hf_folders(const char *root)
         expect_bad(bad[i].what, s, dir, bad[i].frag);
         tu_check(!b, "%s: no model", bad[i].what);
         krait_model_file_info info;
-        if (bad[i].o.head != 2) /* inspect checks names, shapes and dtypes, not values */
+        if (bad[i].o.head != 2 && !bad[i].o.nonfinite) /* inspect checks names, shapes and dtypes, not values */
             expect_bad("  (inspect)", krait_model_inspect(&info, dir), dir, bad[i].frag);
     }
     /* an untied config without lm_head; no config at all; no folder */
