@@ -24,8 +24,11 @@ const char *krait_run_default_out(const char *resume_dir)
 }
 
 /* Keep the lines of path whose step is <= last (all when last is large), atomically. */
-static krait_status cut_metrics(const char *path, int last)
+/* Keep the lines of steps <= last; *val_at_last = 1 when one of them is a validation line of
+ * step last (a run resumed where it validated must not log that validation twice). */
+static krait_status cut_metrics(const char *path, int last, int *val_at_last)
 {
+    *val_at_last = 0;
     if (!krait_fs_is_file(path)) return KRAIT_STATUS_OK;
     krait_status s;
     char *text = krait_fs_read_text(path, (size_t)1 << 30, &s);
@@ -36,6 +39,9 @@ static krait_status cut_metrics(const char *path, int last)
         next = nl ? nl + 1 : line + strlen(line);
         int step;
         if (sscanf(line, "{\"step\": %d", &step) == 1 && step <= last && nl) {
+            *nl = 0;
+            if (step == last && strstr(line, "\"val_")) *val_at_last = 1;
+            *nl = '\n';
             memmove(text + n, line, (size_t)(next - line));
             n += (size_t)(next - line);
         }
@@ -51,12 +57,15 @@ void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int re
     rf->out = out;
     rf->keep = keep;
     rf->saved_step = resumed_step;
+    rf->val_logged_step = -1;
     if (!out) return;
     krait_status s = krait_fs_mkdirs(out);
     if (s) exit(krait_cli_exit_code(s));
     char *path = krait_fs_join(out, METRICS);
     if (!path) krait_cli_die(1, "out of memory");
-    if ((s = cut_metrics(path, resumed_step))) exit(krait_cli_exit_code(s));
+    int val = 0;
+    if ((s = cut_metrics(path, resumed_step, &val))) exit(krait_cli_exit_code(s));
+    if (val) rf->val_logged_step = resumed_step;
     rf->metrics = fopen(path, "a");
     if (!rf->metrics) krait_cli_die(2, "%s: cannot open for writing", path);
     free(path);
@@ -194,7 +203,10 @@ static krait_status on_eval(void *user, krait_trainer *t)
     krait_run *r = user;
     if (!r->validate || r->last_val_step == t->opt->step) return KRAIT_STATUS_OK;
     double t0 = krait_now();
+    FILE *metrics = r->rf.metrics;
+    if (r->rf.val_logged_step == t->opt->step) r->rf.metrics = NULL; /* logged before the resume */
     krait_status s = r->validate(r);
+    r->rf.metrics = metrics;
     if (s) return s;
     r->eval_s += krait_now() - t0;
     r->last_val_step = t->opt->step;

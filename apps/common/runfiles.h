@@ -20,6 +20,7 @@ typedef struct krait_run_files {
     int keep;             /* checkpoints kept (<= 0: all) */
     FILE *metrics;        /* out/metrics.jsonl, appended */
     int saved_step;       /* step of the last checkpoint written or resumed (-1: none) */
+    int val_logged_step;  /* the resumed step when metrics.jsonl already validates it (-1: none) */
 } krait_run_files;
 
 /* The run folder that --resume DIR implies when --out is not given: DIR itself when it is a run

@@ -139,6 +139,10 @@ bad_input "a run killed before its first checkpoint" "$dir/K: already holds a ru
   [ "$(ls "$dir/B/checkpoints")" = "$(printf 'latest\nstep-2')" ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
   grep -q -- "--overwrite: starting a new run in $dir/B" "$dir/eB3" &&
   ok "--overwrite: a new run, the old checkpoints and metrics gone" || { bad "--overwrite"; ls "$dir/B/checkpoints"; cat "$dir/eB3"; }
+# resuming a finished run (twice) validates again but logs that validation once
+for _ in 1 2; do "$k" "${targs[@]}" --out "$dir/B" --steps 2 --resume "$dir/B" >/dev/null 2>&1 || bad "resume a finished run"; done
+[ "$(grep -c '"step": 2, "val_loss"' "$dir/B/metrics.jsonl")" -eq 1 ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
+  ok "resume a finished run twice: one validation line for its last step" || { bad "resume finished: duplicate lines"; cat "$dir/B/metrics.jsonl"; }
 "$k" "${targs[@]}" --out "$dir/C" --steps 100000 >/dev/null 2>"$dir/eC" &
 pid=$!
 for _ in $(seq 50); do grep -q '"step": 3,' "$dir/C/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
