@@ -14,7 +14,7 @@
 #       --config dna-enhancers --steps 1266
 #
 # TRAIN_OPTIONS go to `krait-dna train` (--config is needed; --minutes or --steps sets the
-# budget). KRAIT_DNA names the binary (default build/apps/krait-dna); SEED the split's seed (1).
+# budget); a --threads N or --device D among them also goes to split, baseline, eval and compare. KRAIT_DNA names the binary (default build/apps/krait-dna); SEED the split's seed (1).
 set -euo pipefail
 usage() { echo "usage: $0 INPUT OUT [FOLDS] -- TRAIN_OPTIONS... (see the header)" >&2; exit 2; }
 [ $# -ge 3 ] || usage
@@ -30,6 +30,11 @@ k=${KRAIT_DNA:-$(dirname "$0")/../build/apps/krait-dna}
 seed=${SEED:-1}
 [ -x "$k" ] || { echo "$0: $k: no krait-dna binary (build first, or set KRAIT_DNA)" >&2; exit 2; }
 jget() { tail -1 "$1" | grep -o "\"$2\":[^,}]*" | head -1 | cut -d: -f2; }
+common=() # --threads / --device of the train options, for every command
+args=("$@")
+for ((j = 0; j < ${#args[@]}; j++)); do
+    case "${args[j]}" in --threads|--device) common+=("${args[j]}" "${args[j + 1]:-}") ;; esac
+done
 
 mkdir -p "$out"
 printf 'fold\trows\tbaseline\tkrait\n' > "$out/folds.tsv"
@@ -37,11 +42,12 @@ inputs=()
 for i in $(seq 1 "$folds"); do
     f=$out/fold_$i
     echo "== fold $i of $folds ==" >&2
-    "$k" split --input "$input" --out "$f" --folds "$folds" --fold "$i" --seed "$seed" --json > "$f.split.json"
-    "$k" baseline --train "$f/train.tsv" --test "$f/test.tsv" --output "$f/baseline.tsv" --json > "$f/baseline.json"
+    "$k" split --input "$input" --out "$f" --folds "$folds" --fold "$i" --seed "$seed" --json "${common[@]}" > "$f.split.json"
+    "$k" baseline --train "$f/train.tsv" --test "$f/test.tsv" --output "$f/baseline.tsv" --json "${common[@]}" \
+        > "$f/baseline.json"
     rm -rf "$f/krait"
     "$k" train --train "$f/train.tsv" --out "$f/krait" --json "$@" > "$f/train.json"
-    "$k" eval --model "$f/krait" --input "$f/test.tsv" --output "$f/krait.tsv" --json > "$f/eval.json"
+    "$k" eval --model "$f/krait" --input "$f/test.tsv" --output "$f/krait.tsv" --json "${common[@]}" > "$f/eval.json"
     printf '%s\t%s\t%.4f\t%.4f\n' "$i" "$(jget "$f.split.json" test)" "$(jget "$f/baseline.json" accuracy)" \
         "$(jget "$f/eval.json" accuracy)" >> "$out/folds.tsv"
     inputs+=(--input "$f/test.tsv")
@@ -50,7 +56,7 @@ for m in krait baseline; do # one predictions file over all folds, in the order 
     head -1 "$out/fold_1/$m.tsv" > "$out/$m.tsv"
     for i in $(seq 1 "$folds"); do tail -n +2 "$out/fold_$i/$m.tsv" >> "$out/$m.tsv"; done
 done
-"$k" compare "${inputs[@]}" --pred "$out/krait.tsv" --pred "$out/baseline.tsv" --json > "$out/compare.json"
+"$k" compare "${inputs[@]}" --pred "$out/krait.tsv" --pred "$out/baseline.tsv" --json "${common[@]}" > "$out/compare.json"
 # the per-fold accuracies as paired bars (baseline grey, krait blue), the axis from 0.5 to 1
 awk -F'\t' 'NR > 1 { n++; b[n] = $3; k[n] = $4 }
   END {

@@ -35,6 +35,8 @@ static void remove_in(const char *out, const char *name)
  * on kill -9), so that two commands never write one run folder at once. */
 static void lock_out(const char *out)
 {
+    static char held[4096]; /* the folder this process already holds (claimed twice: one lock) */
+    if (!strcmp(held, out)) return;
     krait_status s = krait_fs_mkdirs(out);
     if (s) exit(krait_cli_exit_code(s));
     char *p = krait_fs_join(out, ".lock");
@@ -45,6 +47,7 @@ static void lock_out(const char *out)
         krait_cli_die(2, "%s: another krait process is writing this run folder now (wait for it, or choose another "
                       "--out)", out);
     free(p); /* fd stays open: the lock lasts until exit */
+    snprintf(held, sizeof held, "%s", out);
 }
 
 void krait_run_claim_out(const char *out, int overwrite, int resume, const char *cmd)

@@ -153,6 +153,7 @@ typedef struct out_ctx {
     size_t n, cap;
     const char *origin;
     size_t done;          /* sequences predicted, for the progress line */
+    int header_due;       /* stdout: the header waits for the first row (bad input prints nothing) */
     double t0;
     krait_progress prog;
 } out_ctx;
@@ -160,6 +161,7 @@ typedef struct out_ctx {
 static void emit(out_ctx *o, const char *name, const char *label, const float *p)
 {
     const int C = o->cl->n;
+    if (o->header_due) dna_pred_header(o->tsv, o->cl), o->header_due = 0;
     dna_pred_row(o->tsv, name, o->cl, p);
     o->done++;
     double dt = krait_now() - o->t0;
@@ -269,9 +271,11 @@ int dna_cmd_predict(int argc, char **argv)
     in.opts.fetch_max = stream_above;
     out_ctx o = { .cl = &cl, .eval = eval, .origin = inputs.items[0], .t0 = krait_now() };
     krait_progress_init(&o.prog, 100000); /* a redrawn line on a terminal, else a line per 100,000 */
-    if (output || !eval) {
-        o.tsv = output ? krait_cli_output_open(output) : stdout;
+    if (output) {
+        o.tsv = krait_cli_output_open(output);
         dna_pred_header(o.tsv, &cl);
+    } else if (!eval) {
+        o.tsv = stdout, o.header_due = 1;
     }
     krait_dna_set blk;
     krait_dna_set_init(&blk);
@@ -315,7 +319,8 @@ int dna_cmd_predict(int argc, char **argv)
         krait_dna_reader_close(r);
         free(cls);
     }
-    if (!o.done) krait_cli_die(2, "%s: no sequences in the input", argv[1]);
+    if (!o.done)
+        krait_cli_die(2, "%s%s: no sequences", inputs.items[0], inputs.n > 1 ? " (and the other inputs)" : "");
     krait_progress_done(&o.prog);
     if (o.tsv && o.tsv != stdout) krait_cli_output_close(o.tsv);
     if (eval) {

@@ -296,8 +296,9 @@ int text_cmd_prepare(int argc0, char **argv0)
     krait_status s2 = krait_tokfile_finish(sp[1].w);
     if (s || s2) return krait_cli_exit_code(s ? s : s2);
     if (nv == 0 && tail < 0 && val_fraction > 0)
-        fprintf(stderr, "krait-text: warning: the validation split is empty (%lld documents, none drawn at fraction %g); "
-                        "for a single document use --split-tail F\n", doc_index, val_fraction);
+        fprintf(stderr, "krait-text: warning: the validation split is empty (%lld document%s, each drawn with "
+                        "probability %g, none was); --split-tail F takes the last fraction F of the text instead\n",
+                doc_index, doc_index == 1 ? "" : "s", val_fraction);
     if (bpe) { /* the run folder and generate find the tokenizer beside the data */
         char *dst = krait_fs_join(out, "tokenizer.json");
         char *text = krait_fs_read_text(tok_spec, (size_t)1 << 30, &s);

@@ -282,13 +282,15 @@ bad_input "missing index" "no index" -- "$k" predict --model "$dir/cls" --genome
 printf 'chrM_excerpt\t2900\t3100\n' > "$dir/past.bed"
 bad_input "region past the contig end" "past.bed:1: region chrM_excerpt:2900-3100 is past the end of contig chrM_excerpt (length 3000)" -- \
   "$k" predict --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/past.bed"
+[ ! -s "$dir/out" ] && ok "predict to stdout: nothing printed (not even the header) when the first input is bad" ||
+  { bad "predict printed before failing"; cat "$dir/out"; }
 bad_input "train label outside --classes" "label '1' is not one of the model's classes (0, 2)" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --classes 0,2 --out "$dir/x" --steps 1
 bad_input "lm config for train" "this command trains" -- "$k" train --config "$dir/tiny_lm.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1
 bad_input "no index for --genome in train" "no index" -- "$k" train --config "$dir/tiny.json" --genome "$dir/noidx.fa" --train "$dir/long.bed" --out "$dir/x" --steps 1
 # ---- cross-validation (scripts/dna-cv.sh) ------------------------------------------------------------
 KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cv" 3 -- --config "$dir/tiny.json" \
-  --steps 2 > "$dir/cvout" 2>"$dir/e" || { bad "dna-cv.sh"; tail -5 "$dir/e"; }
+  --steps 2 --threads 1 > "$dir/cvout" 2>"$dir/e" || { bad "dna-cv.sh"; tail -5 "$dir/e"; }
 [ "$(jget "$dir/cv/compare.json" n)" = 64 ] && [ "$(wc -l < "$dir/cv/krait.tsv")" = 65 ] &&
   [ "$(awk 'NR > 1 { s += $2 } END { print s }' "$dir/cv/folds.tsv")" = 64 ] && grep -q "McNemar" "$dir/cvout" &&
   [ "$(grep -c '<rect' "$dir/cv/folds.svg")" = 6 ] &&

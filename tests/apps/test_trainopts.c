@@ -13,7 +13,7 @@
 #include "testutil.h"
 #include "trainopts.h"
 
-static char cfg_path[256];
+static char cfg_path[256], out_dir[256];
 
 typedef struct result {
     krait_train_opts o;
@@ -27,7 +27,7 @@ static void run(result *r, const char *const *args)
     int argc = 4;
     for (; *args; args++) argv[argc++] = (char *)*args;
     r->o = (krait_train_opts)KRAIT_TRAIN_OPTS_INIT("train", 250);
-    r->o.out = "unused";
+    r->o.out = out_dir; /* claimed (created and locked), never written */
     krait_opt opts[] = { { "--config", OPT_STR, &r->o.config, "FILE", "" },
                          KRAIT_TRAIN_OPTS(&r->o, "", ""),
                          { "--seq-len", OPT_INT, &r->o.seq_len, "N", "" } };
@@ -75,6 +75,7 @@ int main(int argc, char **argv)
     tu_init("test_trainopts");
     krait_cli_start("test_trainopts", argc, argv);
     snprintf(cfg_path, sizeof cfg_path, "/tmp/test_trainopts_%d.json", (int)getpid());
+    snprintf(out_dir, sizeof out_dir, "/tmp/test_trainopts_%d.out", (int)getpid());
     FILE *f = fopen(cfg_path, "w");
     if (!f) return 1;
     fputs("{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"vocab_size\": 256, \"state_size\": 4, \"train\": "
@@ -120,5 +121,9 @@ int main(int argc, char **argv)
     DIES("unknown key \"train.bacth\"", "--set", "train.bacth=3");
     DIES("no such checkpoint or run folder", "--resume", "/nonexistent/run");
     remove(cfg_path);
+    char lock[300];
+    snprintf(lock, sizeof lock, "%s/.lock", out_dir);
+    remove(lock);
+    rmdir(out_dir);
     return tu_finish();
 }
