@@ -262,17 +262,22 @@ fail:
 
 /* Read every planned tensor into m's arena (pad rows zero) and refresh the compute copy. */
 /* Index of the first NaN or Inf in x, or n (an exponent of all ones; integer ops vectorise). */
+static inline int nonfinite_bits(const float *x)
+{
+    uint32_t u;
+    memcpy(&u, x, sizeof u); /* the bits, without breaking aliasing rules */
+    return (u & 0x7f800000u) == 0x7f800000u;
+}
+
 static size_t first_nonfinite(const float *x, size_t n)
 {
-    const uint32_t *u = (const uint32_t *)(const void *)x;
-    size_t i = 0;
     for (size_t b = 0; b < n; b += 4096) { /* blocks: a cheap all-clear test, then the exact place */
         size_t e = b + 4096 < n ? b + 4096 : n;
-        uint32_t bad = 0;
-        for (i = b; i < e; i++) bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
+        int bad = 0;
+        for (size_t i = b; i < e; i++) bad |= nonfinite_bits(x + i);
         if (bad)
-            for (i = b; i < e; i++)
-                if ((u[i] & 0x7f800000u) == 0x7f800000u) return i;
+            for (size_t i = b; i < e; i++)
+                if (nonfinite_bits(x + i)) return i;
     }
     return n;
 }
