@@ -229,8 +229,10 @@ static krait_status plan_build(plan *p, const krait_model *m, const char *path, 
         p->src[i] = t;
         if (ti->offset == m->emb) p->emb_rows = (int)t->shape[0];
     }
+    /* a stored head is the tied copy only where the model has a tied LM head (a classifier's
+     * lm_head.weight, or one beside no embedding at all, is a tensor krait would not use) */
     const krait_st_tensor *head = krait_st_model_find(p->st, LM_HEAD);
-    if (m->cfg.tie_embeddings && head) {
+    if (m->cfg.tie_embeddings && head && m->emb != SIZE_MAX && m->lm_head == m->emb) {
         const krait_st_tensor *e = e_hf ? e_hf : e_orig;
         int same = head->rank == 2 && head->shape[0] == e->shape[0] && head->shape[1] == e->shape[1];
         if (!same) {

@@ -312,6 +312,28 @@ static void test_hf_folders(const char *root)
     io_cap_reset(&cap);
     b = krait_model_load(dir, be, &s);
     expect_bad("untied config, no lm_head", s, dir, "lm_head.weight");
+    /* a classifier with an lm_head.weight in its file (a feature-input one used to crash): refused */
+    for (int feat = 0; feat < 2; feat++) {
+        krait_config cc;
+        krait_config_default(&cc);
+        const char *cj = feat ? "{\"hidden_size\": 8, \"num_hidden_layers\": 1, \"state_size\": 4, "
+                                "\"krait\": {\"head\": \"classify\", \"classes\": 2, \"input_dim\": 5}}"
+                              : "{\"hidden_size\": 8, \"num_hidden_layers\": 1, \"vocab_size\": 24, \"state_size\": 4, "
+                                "\"krait\": {\"head\": \"classify\", \"classes\": 2}}";
+        tu_check(krait_config_parse(&cc, NULL, cj, "cls") == 0, "classifier config %d parses", feat);
+        krait_model *mc = random_model(&cc);
+        float *hc = host_params(mc);
+        hf_opts oc = { "backbone.embeddings.weight", 24, feat ? 0 : 1, .dtype = KRAIT_ST_DTYPE_F32,
+                       .extra = feat ? "lm_head.weight" : NULL };
+        snprintf(dir, sizeof dir, "%s/cls-with-head-%d", root, feat);
+        write_hf(dir, cj, mc, hc, &oc);
+        io_cap_reset(&cap);
+        b = krait_model_load(dir, be, &s);
+        expect_bad(feat ? "feature classifier with lm_head.weight" : "token classifier with lm_head.weight", s, dir,
+                   "'lm_head.weight' is not part of");
+        free(hc);
+        krait_model_free(mc);
+    }
     /* a classifier's folder must say how many classes (a training config may leave it out) */
     char nocls[1024];
     snprintf(nocls, sizeof nocls, "%.*s, \"krait\": {\"head\": \"classify\"}}", (int)strlen(hf_config) - 1, hf_config);
