@@ -111,7 +111,7 @@ static const key_desc train_keys[] = {
     { "log_every", K_INT, TF(log_every), 1, 0 },
     { "eval_every", K_INT, TF(eval_every), 0, 0 },
     { "ckpt_every", K_INT, TF(ckpt_every), 0, 0 },
-    { "keep_ckpts", K_INT, TF(keep_ckpts), 1, 0 },
+    { "keep_ckpts", K_INT, TF(keep_ckpts), 0, 0 }, /* 0: keep all */
     { "on_nonfinite", K_STR, TF(on_nonfinite), 0, sizeof(((krait_train_config *)0)->on_nonfinite) },
 };
 

@@ -298,7 +298,7 @@ int bench_synthetic(int argc, char **argv)
     tc.seed = c.seed;
     tc.eval_every = check_every;
     tc.ckpt_every = ckpt_every;
-    tc.keep_ckpts = keep > 0 ? keep : 1;
+    tc.keep_ckpts = keep;
 
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_model *m = krait_model_init(&cfg, be);

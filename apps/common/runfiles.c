@@ -242,7 +242,7 @@ int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
         if (s) return krait_cli_exit_code(s);
         resumed = r->t->opt->step;
     }
-    krait_run_files_open(&r->rf, r->o->out, r->o->keep, resumed);
+    krait_run_files_open(&r->rf, r->o->out, tc->keep_ckpts, resumed);
     return 0;
 }
 

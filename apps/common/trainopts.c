@@ -139,7 +139,7 @@ void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, c
     else if (tc->eval_every <= 0) tc->eval_every = o->eval_default;
     if (o->ckpt_every >= 0) tc->ckpt_every = o->ckpt_every;
     if (c->seed_set) tc->seed = c->seed;
-    tc->keep_ckpts = o->keep > 0 ? o->keep : 1;
+    if (o->keep >= 0) tc->keep_ckpts = o->keep;
     if (tc->steps <= 0 && tc->minutes <= 0 && (o->steps == 0 || o->minutes == 0))
         krait_cli_die(2, "%s: --steps 0 / --minutes 0 leave no budget (either alone replaces the config's budget); "
                       "give --steps N >= 1 or --minutes M > 0", o->cmd);

@@ -29,7 +29,7 @@ typedef struct krait_train_opts {
 /* Numeric options are >= 0 once parsed (cli.h), so -1 is free as "not given". */
 #define KRAIT_TRAIN_OPTS_INIT(cmd_, eval_default_)                                                          \
     { .cmd = (cmd_), .eval_default = (eval_default_), .steps = -1, .eval_every = -1, .ckpt_every = -1,    \
-      .keep = 3, .batch = -1, .seq_len = -1, .minutes = -1, .lr = -1 }
+      .keep = -1, .batch = -1, .seq_len = -1, .minutes = -1, .lr = -1 }
 
 /* The shared entries of a krait_opt table; the command adds --config, --out, and --seq-len and
  * --stop-at where it has them (their help says what they mean there). */
@@ -41,7 +41,7 @@ typedef struct krait_train_opts {
     { "--lr", OPT_DOUBLE, &(o)->lr, "LR", "override train.lr" },                                            \
     { "--set", OPT_LIST, &(o)->sets, "KEY=V", set_help },                                                   \
     { "--ckpt-every", OPT_INT, &(o)->ckpt_every, "N", "checkpoint every N steps (default: config, else on stop and at the end)" }, \
-    { "--keep", OPT_INT, &(o)->keep, "K", "checkpoints kept (default 3; 0 keeps all)" },                     \
+    { "--keep", OPT_INT, &(o)->keep, "K", "checkpoints kept (default: config, else 3; 0 keeps all)" },                     \
     { "--resume", OPT_STR, &(o)->resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" }, \
     { "--init", OPT_STR, &(o)->init, "DIR", "start from a pretrained model folder: its tensors that match by name and shape" }, \
     { "--overwrite", OPT_FLAG, &(o)->overwrite, NULL, "start over in an --out folder that holds a run (its checkpoints are deleted)" }

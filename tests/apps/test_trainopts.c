@@ -89,6 +89,11 @@ int main(int argc, char **argv)
     tu_check(r.tc.eval_every == 250 && r.tc.ckpt_every == 7 && r.tc.keep_ckpts == 3, "defaults: eval %d ckpt %d keep %d",
              r.tc.eval_every, r.tc.ckpt_every, r.tc.keep_ckpts);
 
+    RUN(&r, "--set", "train.keep_ckpts=10"); /* the config's keep_ckpts holds without --keep */
+    tu_check(r.tc.keep_ckpts == 10, "config keep_ckpts kept: %d", r.tc.keep_ckpts);
+    RUN(&r, "--set", "train.keep_ckpts=10", "--keep", "2");
+    tu_check(r.tc.keep_ckpts == 2, "--keep over the config: %d", r.tc.keep_ckpts);
+
     RUN(&r, "--set", "train.batch=3", "--set", "train.lr=0.01", "--set", "train.eval_every=30");
     tu_check(r.tc.batch == 3 && fabsf(r.tc.lr - 0.01f) < 1e-9f, "--set over the config: batch %d", r.tc.batch);
     tu_check(r.tc.eval_every == 30, "config/--set eval_every kept over the default: %d", r.tc.eval_every);
@@ -111,7 +116,8 @@ int main(int argc, char **argv)
     RUN(&r, "--eval-every", "0", "--set", "train.eval_every=30", "--ckpt-every", "0", "--keep", "0", "--seed", "9");
     tu_check(r.tc.eval_every == 0 && r.tc.ckpt_every == 0, "explicit 0 kept: eval %d ckpt %d", r.tc.eval_every,
              r.tc.ckpt_every);
-    tu_check(r.tc.keep_ckpts == 1 && r.o.keep == 0 && r.tc.seed == 9, "--keep 0 (keep_ckpts %d), --seed", r.tc.keep_ckpts);
+    tu_check(r.tc.keep_ckpts == 0 && r.o.keep == 0 && r.tc.seed == 9, "--keep 0 keeps all (keep_ckpts %d), --seed",
+             r.tc.keep_ckpts);
 
     DIES("give --steps N or --minutes M", "--set", "train.steps=0", "--set", "train.minutes=0");
     DIES("--steps 0 / --minutes 0 leave no budget", "--steps", "0");
