@@ -278,7 +278,8 @@ krait_status krait_checkpoint_resume(krait_trainer *t, krait_data_source *ds, ch
     if (!ck) return s;
     krait_ckpt_state st = { 0 };
     if ((s = krait_ckpt_read_state(&st, t, ck))) goto fail;
-    /* the data position first: a source that cannot take it leaves the trainer untouched */
+    /* the data position first: a source that cannot take it, or refuses it (other data), leaves
+     * the trainer untouched */
     if (st.data_position && !(ds && ds->load_state)) {
         KRAIT_ERROR("%s/%s: the checkpoint has a data position but this data source cannot take one",
                     ck, KRAIT_CKPT_STATE);
@@ -290,9 +291,9 @@ krait_status krait_checkpoint_resume(krait_trainer *t, krait_data_source *ds, ch
         s = KRAIT_STATUS_BAD_INPUT;
         goto fail;
     }
+    if (st.data_position && (s = ds->load_state(ds->ctx, st.data_position))) goto fail;
     if ((s = krait_model_load_weights(t->model, ck))) goto fail;
     if ((s = krait_ckpt_read_moments(t, ck, st.step))) goto fail;
-    if (st.data_position && (s = ds->load_state(ds->ctx, st.data_position))) goto fail;
     t->opt->step = st.step;
     t->tokens = st.tokens;
     t->elapsed_s = st.elapsed_s;
@@ -310,7 +311,8 @@ krait_status krait_checkpoint_resume(krait_trainer *t, krait_data_source *ds, ch
     const size_t n = strlen(CKPT_DIR);
     if (slash && (size_t)(slash - ck) >= n && !strncmp(slash - n, CKPT_DIR, n)) { /* ck is in a checkpoints/ */
         *slash = '\0';
-        s = prune(ck, 0, 0, 1);
+        if (prune(ck, 0, 0, 1)) /* the resume itself is complete: a leftover that stays is no failure */
+            KRAIT_WARN("%s: could not remove what an interrupted save left there (see above)", ck);
     }
 fail:
     krait_ckpt_state_free(&st);

@@ -249,8 +249,8 @@ krait_status krait_ckpt_read_state(krait_ckpt_state *st, const krait_trainer *t,
     }
     if (!get_num(&step, r, "step", 0, 1) || step > 2147483647.0 || !get_num(&tokens, r, "tokens", 0, 1) ||
         !get_num(&st->elapsed_s, r, "elapsed_s", 0, 0) || !get_num(&st->last_loss, r, "last_loss", -INFINITY, 0)) {
-        KRAIT_ERROR("%s: \"step\", \"tokens\", \"elapsed_s\" and \"last_loss\" must be non-negative "
-                    "numbers (step and tokens integers)", path);
+        KRAIT_ERROR("%s: \"step\", \"tokens\" and \"elapsed_s\" must be non-negative numbers (step and tokens "
+                    "integers), \"last_loss\" a number", path);
         goto fail;
     }
     st->step = (int)step;

@@ -365,9 +365,11 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
         s = KRAIT_STATUS_BAD_INPUT;
         goto done;
     }
-    /* transformers writes keys krait does not know; tolerate those (with one warning). */
+    /* transformers writes keys krait does not know; tolerate those (with one warning). krait's
+     * own saved configs carry "architectures" too (for transformers) but also a "krait" object and
+     * no "transformers_version": they stay strict, so a misspelt key in one is an error. */
     int from_hf = cJSON_HasObjectItem(root, "transformers_version") ||
-                  cJSON_HasObjectItem(root, "architectures");
+                  (cJSON_HasObjectItem(root, "architectures") && !cJSON_HasObjectItem(root, "krait"));
     static const char *aliases[][2] = { { "hidden_size", "d_model" },
                                         { "num_hidden_layers", "n_layer" },
                                         { "intermediate_size", "d_inner" },

@@ -6,9 +6,10 @@
  * krait's own model settings live under "krait"; training settings under "train" (presets only;
  * a saved model's config.json has no "train").
  *
- * Validation is strict for krait's files: an unknown key, a wrong type or a zero/negative size
- * is an error naming the file and the key. A config written by transformers (it has
- * "transformers_version" or "architectures") may carry keys krait does not know; those are
+ * Validation is strict for krait's files (presets, and the configs krait saves: a "krait" object,
+ * no "transformers_version"): an unknown key, a wrong type or a zero/negative size is an error
+ * naming the file and the key. A config written by transformers (it has "transformers_version",
+ * or "architectures" without a "krait" object) may carry keys krait does not know; those are
  * ignored with one warning, so a downloaded HF folder loads as it is. Such a config's vocab_size
  * is used as written, as transformers does (no padding); state-spaces configs are padded to
  * pad_vocab_size_multiple as the original code does (50277 -> 50280).

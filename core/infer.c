@@ -447,7 +447,7 @@ krait_status krait_step(krait_infer *inf, float *logits, krait_state *st, const 
     krait_backend *be = m->be;
     krait_acts *a = inf->step;
     TRY(step_begin(inf, st, tokens, "step"));
-    if (a->head_rows < st->B) {   /* cannot happen with the head_rows policy, kept for safety */
+    if (a->head_rows < st->B) {   /* a large vocabulary (head_rows = 16M / V < B): the head in blocks */
         TRY(krait_model_forward(m, a, st));
         return logits ? head_logits(inf, logits, a, a->hf, st->B) : KRAIT_STATUS_OK;
     }

@@ -92,7 +92,8 @@ static inline const void *krait_act_at(const krait_model *m, size_t off)
 typedef struct krait_state {
     int B;
     size_t per_seq;       /* floats per sequence over all layers */
-    float *buf;           /* (B, per_seq) device: layer i conv at i*(K-1)*E*B ... (see model.c); NULL in a view */
+    float *buf;           /* device, layer-major: layer i at i*B*((K-1)*E + E*N), its conv (B, K-1, E) then
+                           * its SSM (B, E, N), so one sequence is not contiguous; NULL in a view */
     float **conv;         /* (NL) -> (B, K-1, E) */
     float **ssm;          /* (NL) -> (B, E, N) */
 } krait_state;

@@ -47,8 +47,8 @@ void krait_cli_errors_hold(void);
 void krait_cli_errors_release(int skipped);
 
 /* Parse argv[first..] against opts plus the common options. OPT_INT and OPT_DOUBLE values are
- * finite and >= 0 (no krait option takes a negative number; -1 is free as "not given"). Returns 0, or exits 2 with one
- * line on a bad option. --help prints usage (from usage + opts) and exits 0. */
+ * finite and >= 0 (no krait option takes a negative number; -1 is free as "not given"). Exits 2
+ * with one line on a bad option; --help prints usage (from usage + opts) and exits 0. */
 void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, int nopts,
                      krait_common *common, const char *usage);
 
@@ -70,11 +70,11 @@ int krait_cli_done(int rc);
 
 /* Exit code for a status (1 runtime, 2 bad input/unsupported, 130 interrupted). */
 int krait_cli_exit_code(krait_status s);
-/* One line "prog: error: message" on stderr (as the library's errors) and exit(code). */
 /* --json: o as one line on stdout (the last line a command prints), then frees o. */
 struct cJSON;
 void krait_cli_print_json(struct cJSON *o);
 
+/* One line "prog: error: message" on stderr (as the library's errors) and exit(code). */
 void krait_cli_die(int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3), noreturn))

@@ -23,8 +23,7 @@ const char *krait_run_default_out(const char *resume_dir)
     return is_run ? resume_dir : NULL;
 }
 
-/* Keep the lines of path whose step is <= last (all when last is large), atomically. */
-/* Keep the lines of steps <= last; *val_at_last = 1 when one of them is a validation line of
+/* Keep the lines of path (atomically) whose step is <= last; *val_at_last = 1 when one of them is a validation line of
  * step last (a run resumed where it validated must not log that validation twice). */
 static krait_status cut_metrics(const char *path, int last, int *val_at_last)
 {
