@@ -298,11 +298,8 @@ krait_status krait_ckpt_read_moments(krait_trainer *t, const char *dir, int step
                     path, krait_st_count(f), 2 * m->n_tensors);
         goto fail;
     }
-    size_t maxn = 1;
-    for (int i = 0; i < m->n_tensors; i++)
-        if (m->tensors[i].numel > maxn) maxn = m->tensors[i].numel;
     s = KRAIT_STATUS_NO_MEMORY;
-    if (!(buf = malloc(maxn * sizeof *buf))) goto fail;
+    if (!(buf = malloc(krait_model_max_numel(m) * sizeof *buf))) goto fail;
     for (int i = 0; i < m->n_tensors; i++) {
         const krait_tensor_info *ti = &m->tensors[i];
         for (int k = 0; k < 2; k++) {

@@ -12,11 +12,7 @@
 
 #include "log.h"
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        krait_status s_ = (call);                                                                  \
-        if (s_) return s_;                                                                         \
-    } while (0)
+#define TRY KRAIT_TRY
 #define TRYG(call)                                                                                 \
     do {                                                                                           \
         if ((s = (call))) goto done;                                                               \

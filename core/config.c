@@ -473,7 +473,7 @@ krait_status krait_config_finalize(krait_config *cfg, const char *origin)
         }                                                                                          \
     } while (0)
     REQUIRE(cfg->d_model >= 1, "\"hidden_size\" (d_model) must be a positive integer");
-    REQUIRE(cfg->n_layer >= 1, "\"num_hidden_layers\" (n_layer) must be a positive integer");
+    REQUIRE(cfg->n_layer >= 1 && cfg->n_layer <= 100000, "\"num_hidden_layers\" (n_layer) must be in 1..100000");
     REQUIRE(cfg->input_dim >= 0 && cfg->input_dim <= 65536, "\"krait.input_dim\" must be in 0..65536");
     REQUIRE(cfg->input_dim == 0 || !strcmp(cfg->head, "classify"),
             "\"krait.input_dim\" (feature input) needs \"krait.head\": \"classify\"");
@@ -492,6 +492,7 @@ krait_status krait_config_finalize(krait_config *cfg, const char *origin)
     }
     REQUIRE(cfg->d_inner >= 1, "\"intermediate_size\" must be a positive integer");
     if (!cfg->dt_rank_set) cfg->dt_rank = (cfg->d_model + 15) / 16;
+    REQUIRE(cfg->dt_rank >= 1 && cfg->dt_rank <= 65536, "\"time_step_rank\" must be in 1..65536");
     int mult = cfg->pad_vocab_multiple > 0 ? cfg->pad_vocab_multiple : 1;
     long long v = cfg->vocab_size_raw;
     if (v % mult) v += mult - v % mult;

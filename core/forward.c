@@ -27,11 +27,7 @@
 #include "log.h"
 #include "model.h"
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        krait_status s_ = (call);                                                                  \
-        if (s_) return s_;                                                                         \
-    } while (0)
+#define TRY KRAIT_TRY
 
 /* Element offset into an activation buffer. */
 static inline void *aoff(const krait_model *m, const void *p, size_t elems)

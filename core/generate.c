@@ -78,7 +78,7 @@ size_t krait_generate_bytes(const krait_model *m, int B, int chunk)
     const size_t inf = krait_infer_bytes(m, B, chunk);
     if (inf == SIZE_MAX) return SIZE_MAX;
     const int V = m->cfg.vocab_size;
-    const int Vs = m->cfg.vocab_size_raw > 0 && m->cfg.vocab_size_raw <= V ? m->cfg.vocab_size_raw : V;
+    const int Vs = krait_model_vocab_used(m);
     /* the state, the host logits and a sampler per sequence (the host path; device sampling needs less) */
     const size_t per_seq = krait_state_bytes_per_seq(m) + (size_t)V * sizeof(float) + 3 * sizeof(int32_t) +
                            sizeof(void *) + krait_sampler_bytes(Vs);
@@ -92,7 +92,7 @@ krait_status krait_generate(krait_infer *inf, int32_t *out, int *n_out, krait_st
 {
     const krait_model *m = krait_infer_model(inf);
     const int V = m->cfg.vocab_size;
-    const int Vs = m->cfg.vocab_size_raw > 0 && m->cfg.vocab_size_raw <= V ? m->cfg.vocab_size_raw : V;
+    const int Vs = krait_model_vocab_used(m);
     krait_gen_stats gs;
     memset(&gs, 0, sizeof gs);
     krait_status s = check_request(inf, prompts, prompt_len, B, p);

@@ -12,11 +12,7 @@
 
 #include "log.h"
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        krait_status s_ = (call);                                                                  \
-        if (s_) return s_;                                                                         \
-    } while (0)
+#define TRY KRAIT_TRY
 
 #define DEFAULT_CHUNK 512
 
@@ -221,8 +217,7 @@ krait_infer *krait_infer_init(const krait_model *m, int max_batch, int chunk)
         inf->logits32 = be->alloc(be, (size_t)rows * m->cfg.vocab_size * sizeof(float));
         if (!inf->logits32) goto fail;
     }
-    inf->Vs = m->cfg.vocab_size_raw > 0 && m->cfg.vocab_size_raw <= m->cfg.vocab_size ? m->cfg.vocab_size_raw
-                                                                                      : m->cfg.vocab_size;
+    inf->Vs = krait_model_vocab_used(m);
     if (be->sample_rows && inf->step->head_rows >= max_batch) {
         inf->dtok = be->alloc(be, (size_t)max_batch * sizeof *inf->dtok);
         inf->seen = be->alloc(be, (size_t)max_batch * inf->Vs);

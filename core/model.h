@@ -64,6 +64,21 @@ typedef struct krait_model {
 
 /* 1 for a model with the classification head (core/classify.h), 0 for a language model. */
 static inline int krait_model_is_classifier(const krait_model *m) { return m->cls_w != (size_t)-1; }
+/* The element count of the model's largest tensor (at least 1): the size of a staging buffer. */
+static inline size_t krait_model_max_numel(const krait_model *m)
+{
+    size_t n = 1;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].numel > n) n = m->tensors[i].numel;
+    return n;
+}
+/* The ids the model's tokenizer uses: vocab_size_raw, without the padding rows (sampling never
+ * draws a pad id). */
+static inline int krait_model_vocab_used(const krait_model *m)
+{
+    const int V = m->cfg.vocab_size, raw = m->cfg.vocab_size_raw;
+    return raw > 0 && raw <= V ? raw : V;
+}
 
 /* Build the tensor table and allocate the arena on be (uninitialised). NULL on failure.
  * be == NULL builds the table only (no arena), to check files against it. */

@@ -287,11 +287,8 @@ static size_t first_nonfinite(const float *x, size_t n)
 static krait_status plan_read(const plan *p, krait_model *m)
 {
     krait_backend *be = m->be;
-    size_t maxn = 1;
-    for (int i = 0; i < m->n_tensors; i++)
-        if (m->tensors[i].numel > maxn) maxn = m->tensors[i].numel;
     krait_status s = KRAIT_STATUS_NO_MEMORY;
-    float *buf = malloc(maxn * sizeof *buf), *head = NULL;
+    float *buf = malloc(krait_model_max_numel(m) * sizeof *buf), *head = NULL;
     if (!buf) goto fail;
     for (int i = 0; i < m->n_tensors; i++) {
         const krait_tensor_info *ti = &m->tensors[i];

@@ -51,6 +51,13 @@ typedef enum krait_status {
 
 const char *krait_status_string(krait_status s);
 
+/* Return the status of call from the enclosing function when it is not OK. */
+#define KRAIT_TRY(call)                                                                            \
+    do {                                                                                           \
+        krait_status krait_try_s_ = (call);                                                        \
+        if (krait_try_s_) return krait_try_s_;                                                     \
+    } while (0)
+
 typedef enum krait_dtype {
     KRAIT_DTYPE_F32 = 0,
     KRAIT_DTYPE_BF16 = 1,

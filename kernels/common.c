@@ -3,6 +3,7 @@
 #include "backend.h"
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,17 +59,18 @@ void krait_log_set(krait_log_fn fn, void *user, krait_log_level max_level)
 void krait_log(krait_log_level level, const char *fmt, ...)
 {
     if (level > log_max) return;
+    const int saved_errno = errno; /* callers log, then read errno for the status */
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (log_fn) {
-        log_fn(level, msg, log_user);
-        return;
-    }
     static const char *tag[] = { "error: ", "warning: ", "", "debug: " };
-    fprintf(stderr, "krait: %s%s\n", tag[level], msg);
+    if (log_fn)
+        log_fn(level, msg, log_user);
+    else
+        fprintf(stderr, "krait: %s%s\n", tag[level], msg);
+    errno = saved_errno;
 }
 
 void krait_assert_fail(const char *expr, const char *file, int line)

@@ -128,13 +128,19 @@ void krait_run_files_curves(const char *out, const char *title, const char *xlab
         const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "loss"), *vl = cJSON_GetObjectItemCaseSensitive(o, val_key);
         if (cJSON_IsNumber(st) && (cJSON_IsNumber(l) || cJSON_IsNumber(vl))) {
             if (nt == cap || nv == cap) {
-                cap *= 2;
-                tx = realloc(tx, cap * sizeof *tx), ty = realloc(ty, cap * sizeof *ty);
-                vx = realloc(vx, cap * sizeof *vx), vy = realloc(vy, cap * sizeof *vy);
-                if (!tx || !ty || !vx || !vy) {
+                double *g[4] = { tx, ty, vx, vy }; /* grown together; on failure the old blocks stay owned */
+                int grown = 1;
+                for (int k = 0; k < 4; k++) {
+                    double *p = realloc(g[k], 2 * cap * sizeof *p);
+                    if (p) g[k] = p;
+                    else grown = 0;
+                }
+                tx = g[0], ty = g[1], vx = g[2], vy = g[3];
+                if (!grown) { /* draw what was read */
                     cJSON_Delete(o);
                     break;
                 }
+                cap *= 2;
             }
             if (cJSON_IsNumber(l)) tx[nt] = st->valuedouble, ty[nt++] = l->valuedouble;
             else vx[nv] = st->valuedouble, vy[nv++] = vl->valuedouble;

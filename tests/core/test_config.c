@@ -113,6 +113,11 @@ int main(void)
     printf("bad configs:\n");
     expect_bad("malformed JSON", "{\"hidden_size\": 64,\n \"num_hidden_layers\": }", "malformed JSON at line 2");
     expect_bad("not an object", "[1, 2]", "must be a JSON object");
+    /* sizes that would overflow the tensor table's int arithmetic are bad input, not UB */
+    expect_bad("200 million layers", "{\"hidden_size\": 64, \"num_hidden_layers\": 200000000, \"vocab_size\": 16}",
+               "1..100000");
+    expect_bad("a huge time_step_rank", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
+               "\"time_step_rank\": 2000000000}", "time_step_rank");
     expect_bad("unknown key", "{\"hidden_sizee\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16}",
                "unknown key \"hidden_sizee\"");
     expect_bad("a key twice", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, \"hidden_size\": 32}",
