@@ -163,12 +163,11 @@ static krait_status forward_pooled(const krait_model *m, krait_acts *a, const in
     const int R = a->B, L = a->L, D = m->cfg.d_model;
     TRY(set_inputs(m, a, ids, feats));
     TRY(krait_model_forward(m, a, NULL));
-    float *hf = malloc((size_t)R * L * D * sizeof *hf);
+    float *hf = krait_acts_host(a, (size_t)R * L * D); /* kept across steps: no allocation per step */
     if (!hf) return KRAIT_STATUS_NO_MEMORY;
     krait_status s = download_hf(m, a, hf);
     for (int r = 0; !s && r < R; r++)
         if (lens[r] > 0) pool_row(m, hf + (size_t)r * L * D, lens[r], pooled + (size_t)r * D);
-    free(hf);
     return s;
 }
 
@@ -275,7 +274,8 @@ krait_status krait_cls_forward_backward(const krait_model *m, krait_acts *a, flo
     }
     if (grads) {
         s = KRAIT_STATUS_NO_MEMORY;
-        if (!(dhf = calloc((size_t)R * L * D, sizeof *dhf))) goto done;
+        if (!(dhf = krait_acts_host(a, (size_t)R * L * D))) goto done; /* forward_pooled is done with it */
+        memset(dhf, 0, (size_t)R * L * D * sizeof *dhf);
         for (int r = 0; r < R; r++)
             if (lens[r]) pool_row_backward(m, dhf + (size_t)r * L * D, lens[r], dpooled + (size_t)r * D);
         TRYG(upload_dhf(m, a, dhf));
@@ -297,7 +297,6 @@ done:
     free(feat);
     free(p);
     free(rows);
-    free(dhf);
     return s;
 }
 

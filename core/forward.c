@@ -177,7 +177,18 @@ void krait_acts_free(const krait_model *m, krait_acts *a)
     if (!a) return;
     if (a->arena) m->be->free(m->be, a->arena);
     free(a->layer);
+    free(a->host);
     free(a);
+}
+
+float *krait_acts_host(krait_acts *a, size_t n)
+{
+    if (n > a->host_n) {
+        float *p = realloc(a->host, n * sizeof *p);
+        if (!p) return NULL;
+        a->host = p, a->host_n = n;
+    }
+    return a->host;
 }
 
 krait_status krait_acts_set_len(krait_acts *a, int L)

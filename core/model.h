@@ -159,6 +159,10 @@ typedef struct krait_acts {
      * drawn from drop_seed (the trainer sets it per step) and reapplied to the gradients */
     float drop_embed, drop_resid;
     uint64_t drop_seed;
+    /* host staging for heads computed on the host (the classifier's pooled states and their
+     * gradient): grown on demand by krait_acts_host, kept across steps, freed with the acts */
+    float *host;
+    size_t host_n;
 } krait_acts;
 
 /* Activations for batches of B sequences of L tokens. train = 1 keeps what backward needs. */
@@ -167,6 +171,8 @@ krait_acts *krait_acts_init(const krait_model *m, int B, int L, int train);
  * batch is too large for krait at all), so a command can refuse before it tries. */
 size_t krait_acts_bytes(const krait_model *m, int B, int L, int train);
 void krait_acts_free(const krait_model *m, krait_acts *a);
+/* a->host holding at least n floats (grown when needed; NULL when out of memory). */
+float *krait_acts_host(krait_acts *a, size_t n);
 
 /* ---- forward / backward ------------------------------------------------------------------------ */
 /* Backbone forward of a->ids (already on the device): fills a->hf. With a state, the state is
