@@ -46,6 +46,7 @@ typedef struct audio_frontend {
 
 void audio_fe_default(audio_frontend *fe);
 void audio_fe_free(audio_frontend *fe);
+void audio_fe_clear_classes(audio_frontend *fe);
 /* Apply a JSON object's keys (unknown key or bad value: exit 2 naming origin and the key). */
 void audio_fe_apply_json(audio_frontend *fe, const void *cjson_obj, const char *origin);
 /* Write DIR/audio.json (atomically); exits 1/2 with one line on failure. */

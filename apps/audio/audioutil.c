@@ -36,11 +36,16 @@ void audio_fe_default(audio_frontend *fe)
     fe->mel = krait_mel_default_params(fe->rate);
 }
 
-void audio_fe_free(audio_frontend *fe)
+void audio_fe_clear_classes(audio_frontend *fe)
 {
     for (int i = 0; i < fe->n_classes; i++) free(fe->classes[i]);
     free(fe->classes);
     fe->classes = NULL, fe->n_classes = 0;
+}
+
+void audio_fe_free(audio_frontend *fe)
+{
+    audio_fe_clear_classes(fe);
     free(fe->data.test_regex);
     free(fe->data.label_regex);
     memset(&fe->data, 0, sizeof fe->data);
@@ -55,12 +60,14 @@ static char *dup_or_null(const char *s)
 
 void audio_fe_record_data(audio_frontend *fe, const audio_data_opts *o)
 {
+    /* o's strings may be fe's own (audio_data_as_trained): copy before freeing */
+    char *test = dup_or_null(o->test_regex), *label = dup_or_null(o->label_regex);
     free(fe->data.test_regex);
     free(fe->data.label_regex);
     fe->data.set = 1;
-    fe->data.test_regex = dup_or_null(o->test_regex);
+    fe->data.test_regex = test;
     fe->data.test_fraction = o->test_regex ? -1 : o->test_fraction >= 0 ? o->test_fraction : 0.1;
-    fe->data.label_regex = dup_or_null(o->label_regex);
+    fe->data.label_regex = label;
     fe->data.label_from_dir = o->label_from_dir;
 }
 

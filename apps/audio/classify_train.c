@@ -199,7 +199,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     int *is_train = malloc(sizeof *is_train * (size_t)list.n);
     if (!is_train) krait_cli_die(1, "out of memory");
     for (int i = 0; i < list.n; i++) is_train[i] = !is_test[i];
-    audio_fe_free(&fe);
+    audio_fe_clear_classes(&fe); /* the labels' classes replace a preset's */
     fe.classes = calloc((size_t)list.n_classes, sizeof *fe.classes);
     if (!fe.classes) krait_cli_die(1, "out of memory");
     for (int k = 0; k < list.n_classes; k++)

@@ -135,6 +135,13 @@ acc=$(jget "$dir/c2" accuracy)
 "$k" classify --model "$dir/CL" --data "$d" --split test --json >"$dir/c2r" 2>"$dir/ec2r" &&
   [ "$(jget "$dir/c2r" n)" = 4 ] && [ "$(jget "$dir/c2r" accuracy)" = "$acc" ] && grep -q "labels as trained" "$dir/ec2r" &&
   ok "classify --data DIR --split test alone: split and labels as trained" || { bad "classify recorded split"; cat "$dir/c2r" "$dir/ec2r"; }
+# a preset may carry the split and labels ("audio": {"data"}): the same run as with the options
+sed 's/"mel": { "bands": 16 } }/"mel": { "bands": 16 }, "data": { "test_regex": "_[01]\\\\.[a-z]+$", "label_regex": "^([a-z]+)_" } }/' \
+  "$dir/cls.json" > "$dir/cls_data.json"
+"$k" classify-train --config "$dir/cls_data.json" --data "$d" --out "$dir/CLD" --steps 40 --eval-every 20 --device cpu --json \
+  >"$dir/c1d" 2>"$dir/ec1d" && [ "$(jget "$dir/c1d" accuracy)" = "$(jget "$dir/c1" accuracy)" ] &&
+  grep -q '"test_regex":[[:space:]]*"_\[01\]\\\\.\[a-z\]+\$"' "$dir/CLD/audio.json" && grep -q '"label_regex":[[:space:]]*"^(\[a-z\]+)_"' "$dir/CLD/audio.json" &&
+  ok "a preset's \"data\" split and labels: the same run, recorded in audio.json" || { bad "preset data"; cat "$dir/ec1d"; cat "$dir/CLD/audio.json"; }
 grep -q "confusion (rows: true" "$dir/c2" && grep -q '<svg' "$dir/conf.svg" && [ "$(wc -l < "$dir/pred.tsv")" -eq 5 ] &&
   ok "classify: confusion matrix (text + SVG), predictions TSV" || bad "classify outputs"
 "$k" classify --model "$dir/CL" --data "$d/b/c/hi_3.aiff" >"$dir/c3" 2>/dev/null && grep -q "hi_3.aiff: [a-z]* (probability" "$dir/c3" &&
