@@ -183,7 +183,10 @@ static pcre2_code *compile(const char *re, const char *what)
 {
     int err;
     PCRE2_SIZE off;
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
+    /* MATCH_INVALID_UTF: a file name that is not UTF-8 is still matched (its stray bytes match
+     * no character), rather than failing every match and silently landing in the wrong split */
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err,
+                                  &off, NULL);
     if (!c) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof msg);
@@ -192,11 +195,18 @@ static pcre2_code *compile(const char *re, const char *what)
     return c;
 }
 
-/* Match re on s: 1 with [*so, *eo) = capture 1 (or the whole match), 0 when it does not match. */
-static int match(pcre2_code *re, pcre2_match_data *md, const char *s, size_t *so, size_t *eo)
+/* Match re on s: 1 with [*so, *eo) = capture 1 (or the whole match), 0 when it does not match,
+ * -1 (logged, naming path) when matching itself fails (a resource limit). */
+static int match(pcre2_code *re, pcre2_match_data *md, const char *s, size_t *so, size_t *eo, const char *path)
 {
     int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
-    if (rc < 0) return 0;
+    if (rc == PCRE2_ERROR_NOMATCH) return 0;
+    if (rc < 0) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(rc, msg, sizeof msg);
+        KRAIT_ERROR("%s: matching the regex on its name failed: %s", path, (const char *)msg);
+        return -1;
+    }
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
     int g = rc >= 2 && ov[2] != PCRE2_UNSET ? 1 : 0;
     *so = ov[2 * g], *eo = ov[2 * g + 1];
@@ -213,7 +223,10 @@ static krait_status label_folder(krait_audio_list *l, const char *label_regex, i
         for (int i = 0; !s && i < l->n; i++) {
             const char *b = base_name(l->items[i].path);
             size_t so, eo;
-            if (!match(re, md, b, &so, &eo) || eo == so) {
+            int r = match(re, md, b, &so, &eo, l->items[i].path);
+            if (r < 0) {
+                s = KRAIT_STATUS_BAD_INPUT;
+            } else if (!r || eo == so) {
                 KRAIT_ERROR("%s: the file name does not match --label-regex '%s' (no label)", l->items[i].path,
                             label_regex);
                 s = KRAIT_STATUS_BAD_INPUT;
@@ -385,13 +398,16 @@ krait_status krait_audio_split(int *is_test, const krait_audio_list *l, const ch
         pcre2_code_free(re);
         return KRAIT_STATUS_NO_MEMORY;
     }
-    for (int i = 0; i < l->n; i++) {
+    krait_status s = KRAIT_STATUS_OK;
+    for (int i = 0; !s && i < l->n; i++) {
         size_t so, eo;
-        is_test[i] = match(re, md, base_name(l->items[i].path), &so, &eo);
+        int r = match(re, md, base_name(l->items[i].path), &so, &eo, l->items[i].path);
+        if (r < 0) s = KRAIT_STATUS_BAD_INPUT;
+        is_test[i] = r > 0;
     }
     pcre2_match_data_free(md);
     pcre2_code_free(re);
-    return KRAIT_STATUS_OK;
+    return s;
 }
 
 /* ---- loading ----------------------------------------------------------------------------------------- */

@@ -77,6 +77,11 @@ awk -v a="$e_bps" -v b="$bps" 'BEGIN { d = a - b; exit !(d < 1e-6 && d > -1e-6) 
 "$k" eval --model "$dir/LM" --data "$d" --split test --json >"$dir/evr" 2>"$dir/eevr" &&
   [ "$(jget "$dir/evr" files)" = 4 ] && [ "$(jget "$dir/evr" bits_per_sample)" = "$e_bps" ] && grep -q "as trained" "$dir/eevr" &&
   ok "eval --split test alone: the model's recorded split (4 files, same figure)" || { bad "eval recorded split"; cat "$dir/evr" "$dir/eevr"; }
+# a name that is not UTF-8 still matches --test-regex and --label-regex (it used to fall silently into train)
+mkdir -p "$dir/latin1" && cp "$d/a/lo_0.wav" "$dir/latin1/$(printf 'lo\xe9_0.wav')" && cp "$d/a/lo_1.wav" "$dir/latin1/lo_5.wav"
+"$k" eval --model "$dir/LM" --data "$dir/latin1" --split test --test-regex '_0\.wav$' --label-regex '^([a-z]+)' --json \
+  >"$dir/evl" 2>"$dir/eevl" && [ "$(jget "$dir/evl" files)" = 1 ] &&
+  ok "a Latin-1 file name matches --test-regex and --label-regex" || { bad "non-UTF-8 name and regex"; cat "$dir/eevl"; }
 mkdir -p "$dir/mixed"; cp "$d/a/lo_0.wav" "$d/a/lo_9.wav" "$dir/mixed/"
 "$k" eval --model "$dir/LM" --data "$dir/mixed" --json >"$dir/evm" 2>"$dir/eevm"
 [ $? -eq 0 ] && [ "$(jget "$dir/evm" files)" = 1 ] && [ "$(grep -c 'lo_9.wav' "$dir/eevm")" -eq 1 ] &&
