@@ -23,6 +23,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "audio_io.h"
 #include "audioapp.h"
 #include "checkpoint.h"
 #include "fsutil.h"
@@ -203,6 +204,30 @@ int audio_cmd_train(int argc, char **argv)
     if (!val_paths) krait_cli_die(1, "out of memory");
     for (int v = 0, k = 0, i = 0; i < list.n && v < n_val; i++)
         if (is_test[i] && (k++ == (int)((double)v * n_test / n_val))) val_paths[v++] = list.items[i].path;
+    /* a test file that cannot be scored is skipped now, as a train file is, not found at the first
+     * validation (which would end the run, perhaps at its last step, without a model) */
+    int kept = 0, unreadable = 0;
+    for (int v = 0; v < n_val; v++) {
+        char why[600];
+        float *x = NULL;
+        size_t n = 0;
+        krait_status rs = krait_audio_read_all_err(val_paths[v], fe.rate, fe.normalize, &x, &n, why, sizeof why);
+        free(x);
+        if (rs == KRAIT_STATUS_BAD_INPUT || (!rs && n < 2)) {
+            if (!rs) snprintf(why, sizeof why, "%s: %zu sample%s at %d Hz: nothing to score", val_paths[v], n,
+                             n == 1 ? "" : "s", fe.rate);
+            fprintf(stderr, "krait-audio: warning: skipped test file %s\n", why);
+            unreadable++;
+        } else if (rs) {
+            return krait_cli_exit_code(rs);
+        } else {
+            val_paths[kept++] = val_paths[v];
+        }
+    }
+    if (unreadable)
+        fprintf(stderr, "krait-audio: test: skipped %d unreadable file%s (warnings above); %d kept for validation\n",
+                unreadable, unreadable == 1 ? "" : "s", kept);
+    n_val = kept;
     if (!n_val) fprintf(stderr, "krait-audio: warning: no test files in the split: no validation\n");
 
     krait_backend *be = krait_cli_backend(&c, "f32");

@@ -77,6 +77,13 @@ awk -v a="$e_bps" -v b="$bps" 'BEGIN { d = a - b; exit !(d < 1e-6 && d > -1e-6) 
 "$k" eval --model "$dir/LM" --data "$d" --split test --json >"$dir/evr" 2>"$dir/eevr" &&
   [ "$(jget "$dir/evr" files)" = 4 ] && [ "$(jget "$dir/evr" bits_per_sample)" = "$e_bps" ] && grep -q "as trained" "$dir/eevr" &&
   ok "eval --split test alone: the model's recorded split (4 files, same figure)" || { bad "eval recorded split"; cat "$dir/evr" "$dir/eevr"; }
+# an unreadable test file is skipped at the start (it used to end the run at its first validation)
+cp -r "$d" "$dir/badtest" && printf 'junk' > "$dir/badtest/a/lo_1.wav"
+"$k" train --config "$dir/lm.json" --data "$dir/badtest" --label-regex '^([a-z]+)_' --test-regex '_[01]\.[a-z]+$' \
+  --out "$dir/BT" --steps 3 --eval-every 0 --device cpu --json >"$dir/bt" 2>"$dir/ebt" &&
+  grep -q "warning: skipped test file .*badtest/a/lo_1.wav" "$dir/ebt" && [ -s "$dir/BT/model.safetensors" ] &&
+  [ "$(grep -c val_loss "$dir/BT/metrics.jsonl")" -eq 1 ] &&
+  ok "train: an unreadable test file is skipped with a warning; the run ends with a model" || { bad "unreadable test file"; cat "$dir/ebt"; }
 # a name that is not UTF-8 still matches --test-regex and --label-regex (it used to fall silently into train)
 mkdir -p "$dir/latin1" && cp "$d/a/lo_0.wav" "$dir/latin1/$(printf 'lo\xe9_0.wav')" && cp "$d/a/lo_1.wav" "$dir/latin1/lo_5.wav"
 "$k" eval --model "$dir/LM" --data "$dir/latin1" --split test --test-regex '_0\.wav$' --label-regex '^([a-z]+)' --json \
