@@ -29,6 +29,7 @@ struct krait_audio_reader {
     long in_n, in_off;
     long long frames_read;    /* file frames read so far */
     int eof;                  /* every file frame has been read */
+    int length_unknown;       /* libsndfile could not tell the frame count (a cut Ogg stream): read to the end */
     float gain;
     char *err;                /* where read errors go (NULL: the log) */
     size_t err_size;
@@ -121,7 +122,8 @@ static krait_audio_reader *reader_open(const char *path, int out_rate, krait_sta
     r->gain = 1.0f;
     r->info.channels = sfi.channels;
     r->info.rate = sfi.samplerate;
-    r->info.frames = (long long)sfi.frames;
+    r->length_unknown = sfi.frames >= SF_COUNT_MAX;
+    r->info.frames = r->length_unknown ? -1 : (long long)sfi.frames;
     SF_FORMAT_INFO fi = { .format = sfi.format & SF_FORMAT_TYPEMASK };
     if (sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0 && fi.name)
         snprintf(r->info.format, sizeof r->info.format, "%s", fi.name);
@@ -166,10 +168,18 @@ static long read_mono(krait_audio_reader *r, float *out, long n)
 {
     if (r->eof) return 0;
     long want = n < CHUNK ? n : CHUNK;
-    long long left = r->info.frames - r->frames_read;
+    long long left = r->length_unknown ? want : r->info.frames - r->frames_read;
     if (want > left) want = (long)left;
     sf_count_t got = want > 0 ? sf_readf_float(r->sf, r->raw, want) : 0;
-    if (got < want || sf_error(r->sf) != SF_ERR_NO_ERROR) {
+    if (r->length_unknown && sf_error(r->sf) == SF_ERR_NO_ERROR && got < want) r->eof = 1; /* its end */
+    if (r->length_unknown && sf_error(r->sf) != SF_ERR_NO_ERROR) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "corrupt audio after %lld frames (libsndfile: %s)",
+                 r->frames_read + (long long)(got > 0 ? got : 0), sf_strerror(r->sf));
+        report(r->err, r->err_size, r->path, msg);
+        return -1;
+    }
+    if (!r->length_unknown && (got < want || sf_error(r->sf) != SF_ERR_NO_ERROR)) {
         char msg[300];
         snprintf(msg, sizeof msg, "truncated or corrupt audio after %lld of %lld frames (libsndfile: %s)",
                  r->frames_read + (long long)(got > 0 ? got : 0), r->info.frames, sf_strerror(r->sf));
@@ -190,7 +200,7 @@ static long read_mono(krait_audio_reader *r, float *out, long n)
         }
     }
     r->frames_read += got;
-    if (r->frames_read >= r->info.frames) r->eof = 1;
+    if (!r->length_unknown && r->frames_read >= r->info.frames) r->eof = 1;
     return (long)got;
 }
 
@@ -243,9 +253,16 @@ long krait_audio_reader_read(krait_audio_reader *r, float *out, long n)
 
 krait_status krait_audio_reader_rewind(krait_audio_reader *r)
 {
-    if (sf_seek(r->sf, 0, SEEK_SET) < 0) {
-        KRAIT_ERROR("%s: cannot seek back to the start (libsndfile: %s)", r->path, sf_strerror(r->sf));
-        return KRAIT_STATUS_IO;
+    if (sf_seek(r->sf, 0, SEEK_SET) < 0) { /* a codec that cannot seek (GSM 6.10): open it again */
+        SF_INFO sfi;
+        memset(&sfi, 0, sizeof sfi);
+        SNDFILE *sf = sf_open(r->path, SFM_READ, &sfi);
+        if (!sf) {
+            KRAIT_ERROR("%s: cannot read it again from the start (libsndfile: %s)", r->path, sf_strerror(NULL));
+            return KRAIT_STATUS_IO;
+        }
+        sf_close(r->sf);
+        r->sf = sf;
     }
     r->frames_read = 0;
     r->eof = 0;
@@ -290,7 +307,8 @@ krait_status krait_audio_read_all_err(const char *path, int out_rate, int normal
         if ((s = krait_audio_reader_peak(r, &peak))) goto fail;
         if (peak > 0) krait_audio_reader_set_gain(r, 1.0f / peak);
     }
-    size_t cap = (size_t)((double)r->info.frames * r->out_rate / r->info.rate) + 64, len = 0;
+    size_t cap = r->length_unknown ? (size_t)1 << 16 : (size_t)((double)r->info.frames * r->out_rate / r->info.rate) + 64;
+    size_t len = 0;
     float *buf = malloc(sizeof *buf * cap);
     if (!buf) {
         s = KRAIT_STATUS_NO_MEMORY;
@@ -315,10 +333,14 @@ krait_status krait_audio_read_all_err(const char *path, int out_rate, int normal
         if (g == 0) break;
         len += (size_t)g;
     }
+    const int unknown = r->length_unknown;
     krait_audio_reader_close(r);
     if (!len) {
         free(buf);
-        report(err, err_size, path, "zero-length audio: no samples after resampling");
+        report(err, err_size, path,
+               unknown ? "no audio could be decoded: the stream does not say its length and holds no readable samples "
+                         "(truncated or damaged?)"
+                       : "zero-length audio: no samples after resampling");
         return KRAIT_STATUS_BAD_INPUT;
     }
     *x = buf, *n = len;

@@ -32,7 +32,7 @@ typedef struct krait_audio_reader krait_audio_reader;
 typedef struct krait_audio_file_info {
     int channels;
     int rate;               /* the file's own sample rate */
-    long long frames;       /* frames in the file at its own rate */
+    long long frames;       /* frames in the file at its own rate; -1 when libsndfile cannot tell (a cut Ogg) */
     char format[48];        /* libsndfile's name for the major format, e.g. "WAV (Microsoft)" */
 } krait_audio_file_info;
 
