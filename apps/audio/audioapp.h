@@ -69,6 +69,8 @@ typedef struct audio_data_opts {
     const char *test_regex;    /* test files by name */
     double test_fraction;      /* else by name hash (default 0.1) */
     const char *split;         /* "train" | "test" | "all" (commands that read one part) */
+    int labels_as_trained;     /* the label options came from the model: names they do not fit
+                                * leave the files unlabelled (no accuracy) rather than an error */
 } audio_data_opts;
 #define AUDIO_DATA_OPTS(o)                                                                                         \
     { "--data", OPT_STR, &(o).data, "DIR|TSV", "a folder of audio files (recursive) or a manifest TSV (path[<TAB>label])" }, \

@@ -91,6 +91,7 @@ void audio_data_as_trained(audio_data_opts *o, const audio_frontend *fe, int lab
         (fe->data.label_regex || fe->data.label_from_dir)) {
         o->label_regex = fe->data.label_regex;
         o->label_from_dir = fe->data.label_from_dir;
+        o->labels_as_trained = 1;
         if (o->split)
             fprintf(stderr, "%s: labels as trained: %s%s%s\n", krait_cli_prog(),
                     o->label_regex ? "--label-regex '" : "--label-from-dir", o->label_regex ? o->label_regex : "",
@@ -333,7 +334,20 @@ void audio_load_config(krait_config *cfg, krait_train_config *tc, audio_frontend
 void audio_list_split(krait_audio_list *l, int **is_test, const audio_data_opts *o)
 {
     if (!o->data) krait_cli_die(2, "--data is required (a folder of audio files or a manifest TSV)");
+    if (o->labels_as_trained) krait_cli_errors_hold();
     krait_status s = krait_audio_list_open(l, o->data, o->label_regex, o->label_from_dir);
+    if (o->labels_as_trained) {
+        if (s == KRAIT_STATUS_BAD_INPUT) { /* the trained labelling does not fit these names: none */
+            krait_cli_errors_discard();
+            krait_audio_list_free(l);
+            s = krait_audio_list_open(l, o->data, NULL, 0);
+            if (!s)
+                fprintf(stderr, "%s: the names in %s do not all fit the labels as trained: no labels, no accuracy\n",
+                        krait_cli_prog(), o->data);
+        } else {
+            krait_cli_errors_release(0);
+        }
+    }
     if (s) exit(krait_cli_exit_code(s));
     *is_test = malloc(sizeof **is_test * (size_t)l->n);
     if (!*is_test) krait_cli_die(1, "out of memory");

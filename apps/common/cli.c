@@ -51,6 +51,8 @@ void krait_cli_errors_hold(void)
     n_held = 0;
 }
 
+void krait_cli_errors_discard(void) { errors_held = n_held = 0; }
+
 void krait_cli_errors_release(int skipped)
 {
     for (int i = 0; i < n_held; i++)

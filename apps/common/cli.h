@@ -45,6 +45,8 @@ const char *krait_cli_prog(void);
  * are (the loop stops on a failure that is not bad input). */
 void krait_cli_errors_hold(void);
 void krait_cli_errors_release(int skipped);
+/* Forget the held messages (the caller recovers from the failure) and stop holding. */
+void krait_cli_errors_discard(void);
 
 /* Parse argv[first..] against opts plus the common options. OPT_INT and OPT_DOUBLE values are
  * finite and >= 0 (no krait option takes a negative number; -1 is free as "not given"). Exits 2

@@ -147,6 +147,11 @@ acc=$(jget "$dir/c2" accuracy)
 "$k" classify --model "$dir/CL" --data "$d" --split test --json >"$dir/c2r" 2>"$dir/ec2r" &&
   [ "$(jget "$dir/c2r" n)" = 4 ] && [ "$(jget "$dir/c2r" accuracy)" = "$acc" ] && grep -q "labels as trained" "$dir/ec2r" &&
   ok "classify --data DIR --split test alone: split and labels as trained" || { bad "classify recorded split"; cat "$dir/c2r" "$dir/ec2r"; }
+# new recordings whose names the trained --label-regex does not fit: classified without labels
+mkdir -p "$dir/newrecs" && cp "$d/a/lo_0.wav" "$dir/newrecs/hello.wav"
+"$k" classify --model "$dir/CL" --data "$dir/newrecs" --output "$dir/np.tsv" >"$dir/cn" 2>"$dir/ecn" &&
+  [ "$(wc -l < "$dir/np.tsv")" -eq 2 ] && grep -q "do not all fit the labels as trained" "$dir/ecn" &&
+  ok "classify a folder of unlabelled names: predictions, a note, no accuracy" || { bad "classify unlabelled folder"; cat "$dir/ecn"; }
 # a preset may carry the split and labels ("audio": {"data"}): the same run as with the options
 sed 's/"mel": { "bands": 16 } }/"mel": { "bands": 16 }, "data": { "test_regex": "_[01]\\\\.[a-z]+$", "label_regex": "^([a-z]+)_" } }/' \
   "$dir/cls.json" > "$dir/cls_data.json"
