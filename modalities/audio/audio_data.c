@@ -299,6 +299,15 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
         free(dir);
         free(text);
         if (s) return s;
+        if (label_regex || label_from_dir) { /* labels from the listed files' names or folders */
+            for (int i = 0; i < l->n; i++)
+                if (l->items[i].label) {
+                    KRAIT_ERROR("%s: the manifest has labels and %s was given too: use one", path,
+                                label_regex ? "--label-regex" : "--label-from-dir");
+                    return KRAIT_STATUS_BAD_INPUT;
+                }
+            if ((s = label_folder(l, label_regex, label_from_dir))) return s;
+        }
     }
     return krait_audio_list_classes(l);
 }

@@ -166,6 +166,12 @@ grep -q "confusion (rows: true" "$dir/c2" && grep -q '<svg' "$dir/conf.svg" && [
 printf 'path\tlabel\n%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$dir/m.tsv"
 "$k" classify --model "$dir/CL" --data "$dir/m.tsv" --json >"$dir/c4" 2>/dev/null && [ "$(jget "$dir/c4" n)" = 2 ] &&
   ok "classify a manifest with labels" || { bad "classify manifest"; cat "$dir/c4"; }
+printf '%s\n%s\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$dir/m_nolab.tsv"
+"$k" classify --model "$dir/CL" --data "$dir/m_nolab.tsv" --label-regex '^([a-z]+)_' --json >"$dir/c5" 2>/dev/null &&
+  [ "$(jget "$dir/c5" n)" = 2 ] && [ "$(jget "$dir/c5" accuracy)" = "$(jget "$dir/c4" accuracy)" ] &&
+  ok "classify a manifest without labels, --label-regex on its names: the same accuracy" || { bad "manifest + label regex"; cat "$dir/c5"; }
+bad_input "a manifest with labels and --label-regex" "$dir/m.tsv: the manifest has labels and --label-regex" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/m.tsv" --label-regex '^([a-z]+)_'
 
 "$k" classify-train --config "$dir/cls.json" "${split[@]}" --set audio.input=tokens --set vocab_size=256 --seq-len 512 \
   --out "$dir/CT" --steps 5 --device cpu >/dev/null 2>"$dir/ect" &&
