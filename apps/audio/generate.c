@@ -19,6 +19,7 @@
 
 #include "audio_io.h"
 #include "audioapp.h"
+#include "fsutil.h"
 #include "generate.h"
 #include "infer.h"
 #include "model_io.h"
@@ -94,6 +95,12 @@ int audio_cmd_generate(int argc, char **argv)
     size_t ol = strlen(output);
     if (!(ol > 4 && !strcasecmp(output + ol - 4, ".wav")) && !(ol > 5 && !strcasecmp(output + ol - 5, ".flac")))
         krait_cli_die(2, "%s: unsupported output format (write .wav or .flac)", output);
+    const char *oslash = strrchr(output, '/');
+    if (oslash) { /* and its folder, so that a typo does not cost the whole generation */
+        char odir[4096];
+        snprintf(odir, sizeof odir, "%.*s", (int)(oslash - output), output);
+        if (odir[0] && !krait_fs_is_dir(odir)) krait_cli_die(2, "%s: no such folder for --output %s", odir, output);
+    }
 
     float *px = NULL;
     size_t pn = 0;

@@ -68,7 +68,7 @@ krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, s
                                         const char *base_dir)
 {
     int line = 0, labelled = -1, first = 1;
-    size_t pos = 0;
+    size_t pos = len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0; /* a UTF-8 byte-order mark */
     while (pos < len) {
         size_t end = pos;
         while (end < len && text[end] != '\n') end++;
@@ -79,7 +79,8 @@ krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, s
         size_t n = e - pos;
         pos = end + 1;
         if (memchr(s, 0, n)) {
-            KRAIT_ERROR("%s:%d: a NUL byte: not a text manifest", origin, line);
+            KRAIT_ERROR("%s:%d: a NUL byte: not a text manifest (audio files are known by their extension: .wav "
+                        ".flac .ogg .aiff ...)", origin, line);
             return KRAIT_STATUS_BAD_INPUT;
         }
         if (n == 0 || s[0] == '#') continue;
