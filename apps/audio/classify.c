@@ -113,7 +113,8 @@ int audio_cmd_classify(int argc, char **argv)
         int best = 0;
         for (int k = 1; k < C; k++) best = p[k] > p[best] ? k : best;
         if (f) {
-            fprintf(f, "%s\t%s\t%s", data.path[i], data.label[i] >= 0 ? fe.classes[data.label[i]] : "", fe.classes[best]);
+            krait_cli_tsv_field(f, data.path[i]);
+            fprintf(f, "\t%s\t%s", data.label[i] >= 0 ? fe.classes[data.label[i]] : "", fe.classes[best]);
             for (int k = 0; k < C; k++) fprintf(f, "\t%.6f", p[k]);
             fprintf(f, "\n");
         }

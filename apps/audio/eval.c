@@ -92,7 +92,10 @@ int audio_cmd_eval(int argc, char **argv)
         }
         if (s) return krait_cli_exit_code(s);
         nll += l, scored += k, samples += n, files++;
-        if (tf) fprintf(tf, "%s\t%lld\t%.6f\n", list.items[i].path, n, (l / log(2.0) + 8.0) / (double)n);
+        if (tf) {
+            krait_cli_tsv_field(tf, list.items[i].path);
+            fprintf(tf, "\t%lld\t%.6f\n", n, (l / log(2.0) + 8.0) / (double)n);
+        }
         double dt = krait_now() - t0;
         krait_progress_line(&prog, done == total, "eval: %d/%d files, %lld samples, %.0f samples/s, %.4f bits per sample",
                             done, total, samples, dt > 0 ? samples / dt : 0,

@@ -339,6 +339,15 @@ void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *w
                       have / 1e9, hint);
 }
 
+void krait_cli_tsv_field(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        const char *e = *s == '\t' ? "\\t" : *s == '\n' ? "\\n" : *s == '\r' ? "\\r" : *s == '\\' ? "\\\\" : NULL;
+        if (e) fputs(e, f);
+        else fputc(*s, f);
+    }
+}
+
 const char *krait_cli_config_path(const char *name)
 {
     static char buf[4096];

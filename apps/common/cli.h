@@ -91,6 +91,10 @@ void krait_cli_die(int code, const char *fmt, ...)
 FILE *krait_cli_output_open(const char *path);
 void krait_cli_output_close(FILE *f);
 
+/* s as one TSV field: a tab, newline, carriage return or backslash in it written as \t \n \r \\
+ * (a file name may hold any of them; the row must stay one row). */
+void krait_cli_tsv_field(FILE *f, const char *s);
+
 /* A preset name ("induction-small") or a path: returns a readable path (static buffer). */
 const char *krait_cli_config_path(const char *name_or_path);
 

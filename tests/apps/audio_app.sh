@@ -77,6 +77,11 @@ awk -v a="$e_bps" -v b="$bps" 'BEGIN { d = a - b; exit !(d < 1e-6 && d > -1e-6) 
 "$k" eval --model "$dir/LM" --data "$d" --split test --json >"$dir/evr" 2>"$dir/eevr" &&
   [ "$(jget "$dir/evr" files)" = 4 ] && [ "$(jget "$dir/evr" bits_per_sample)" = "$e_bps" ] && grep -q "as trained" "$dir/eevr" &&
   ok "eval --split test alone: the model's recorded split (4 files, same figure)" || { bad "eval recorded split"; cat "$dir/evr" "$dir/eevr"; }
+# a tab or newline in a file name stays inside its TSV field (escaped)
+mkdir -p "$dir/tabs" && cp "$d/a/lo_0.wav" "$dir/tabs/$(printf 'a\tb')_0.wav" && cp "$d/a/lo_0.wav" "$dir/tabs/$(printf 'c\nd')_1.wav"
+"$k" eval --model "$dir/LM" --data "$dir/tabs" --tsv "$dir/tabs.tsv" >/dev/null 2>&1 && [ "$(wc -l < "$dir/tabs.tsv")" -eq 3 ] &&
+  grep -qF 'a\tb_0.wav' "$dir/tabs.tsv" && grep -qF 'c\nd_1.wav' "$dir/tabs.tsv" &&
+  ok "eval --tsv: a tab or newline in a name is escaped (one row per file)" || { bad "TSV escaping"; cat "$dir/tabs.tsv"; }
 # an unreadable test file is skipped at the start (it used to end the run at its first validation)
 cp -r "$d" "$dir/badtest" && printf 'junk' > "$dir/badtest/a/lo_1.wav"
 "$k" train --config "$dir/lm.json" --data "$dir/badtest" --label-regex '^([a-z]+)_' --test-regex '_[01]\.[a-z]+$' \
@@ -85,7 +90,7 @@ cp -r "$d" "$dir/badtest" && printf 'junk' > "$dir/badtest/a/lo_1.wav"
   [ "$(grep -c val_loss "$dir/BT/metrics.jsonl")" -eq 1 ] &&
   ok "train: an unreadable test file is skipped with a warning; the run ends with a model" || { bad "unreadable test file"; cat "$dir/ebt"; }
 # a name that is not UTF-8 still matches --test-regex and --label-regex (it used to fall silently into train)
-mkdir -p "$dir/latin1" && cp "$d/a/lo_0.wav" "$dir/latin1/$(printf 'lo\xe9_0.wav')" && cp "$d/a/lo_1.wav" "$dir/latin1/lo_5.wav"
+mkdir -p "$dir/latin1" && cp "$d/a/lo_0.wav" "$dir/latin1/$(printf 'lo\xe9_0.wav')" && cp "$d/a/lo_0.wav" "$dir/latin1/lo_5.wav"
 "$k" eval --model "$dir/LM" --data "$dir/latin1" --split test --test-regex '_0\.wav$' --label-regex '^([a-z]+)' --json \
   >"$dir/evl" 2>"$dir/eevl" && [ "$(jget "$dir/evl" files)" = 1 ] &&
   ok "a Latin-1 file name matches --test-regex and --label-regex" || { bad "non-UTF-8 name and regex"; cat "$dir/eevl"; }
