@@ -133,7 +133,9 @@ static int safe_cut(const krait_textsrc *s, const char *b, size_t p)
         size_t from = p > 31 ? p - 31 : 0;
         return p >= 31 && !memchr(b + from, '<', p - from);
     }
-    return b[p - 1] == '\n' && b[p] > ' ' && b[p] < 127;
+    /* after a newline that is a whitespace run of its own (visible ASCII on both sides): the
+     * pre-tokenizer's \s+(?!\S) splits a longer run (" \n", "\r\n") by what follows it */
+    return p >= 2 && b[p - 1] == '\n' && b[p] > ' ' && b[p] < 127 && b[p - 2] > ' ' && b[p - 2] < 127;
 }
 
 void krait_textsrc_set_byte_cuts(krait_textsrc *s, int on) { s->byte_cuts = on; }

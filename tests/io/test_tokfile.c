@@ -125,25 +125,31 @@ static void pieces(const char *path, const char *want, size_t want_len, const ch
         memcpy(all + n, t, len);
         n += len;
         n_pieces++;
-        if (n < want_len && !(all[n - 1] == '\n' && want[n] > ' ' && want[n] < 127)) bad_cut = 1;
+        if (n < want_len && !(n >= 2 && all[n - 1] == '\n' && want[n] > ' ' && want[n] < 127 && all[n - 2] > ' ' &&
+                              all[n - 2] < 127))
+            bad_cut = 1;
     }
     krait_textsrc_close(s);
     tu_check(n == want_len && !memcmp(all, want, n), "%s: %d pieces concatenate to the %zu bytes", what, n_pieces, want_len);
-    tu_check(n_pieces > 2 && docs == 1 && !bad_cut, "%s: cut only after a newline before a printable character", what);
+    tu_check(n_pieces > 2 && docs == 1 && !bad_cut,
+             "%s: cut only after a newline between printable characters (not after \" \\n\" or \"\\r\\n\")", what);
     free(all);
 }
 
 static void text_inputs(const char *dir, io_cap *cap)
 {
-    /* ~3 MiB of lines, some starting with spaces (not a safe cut), some blank */
+    /* ~3 MiB of lines, some starting with spaces, some blank, some ending in a space or CRLF
+     * (none of those is a safe cut: BPE pre-tokenizes the whitespace run by what follows it) */
     size_t cap_b = 3u << 20, n = 0;
     char *text = malloc(cap_b + 256);
     while (n < cap_b) {
-        int kind = (int)(tu_next() % 4);
+        int kind = (int)(tu_next() % 6);
         if (kind == 0) text[n++] = ' ';
         if (kind == 1) text[n++] = '\n';
         int len = (int)(tu_next() % 120);
         for (int i = 0; i < len; i++) text[n++] = (char)('a' + tu_next() % 26);
+        if (kind == 4) text[n++] = ' ';
+        if (kind == 5) text[n++] = '\r';
         text[n++] = '\n';
     }
     const char *plain = io_path(dir, "doc.txt");
