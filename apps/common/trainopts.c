@@ -67,6 +67,13 @@ void krait_run_claim_out(const char *out, int overwrite, int resume, const char 
                       out, found, out);
     remove_in(out, "checkpoints");
     remove_in(out, "best");
+    /* and the old run's files at the top level: a new run rewrites the ones it has, and one it
+     * lacks (a BPE run's tokenizer.json under a byte-level run) would speak for the new model */
+    static const char *const files[] = { "config.json", "model.safetensors", "tokenizer.json", "audio.json",
+                                         "classes.txt", "metrics.jsonl", "curves.svg", "test_metrics.json",
+                                         "confusion.svg", "trainer_state.json" };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if (run_has(out, files[i])) remove_in(out, files[i]);
     char member[32];
     for (int k = 1; snprintf(member, sizeof member, "member-%d", k), run_has(out, member); k++)
         remove_in(out, member);

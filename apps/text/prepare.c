@@ -305,6 +305,10 @@ int text_cmd_prepare(int argc0, char **argv0)
         if (!text || (s = krait_fs_write_atomic(dst, text, strlen(text)))) return krait_cli_exit_code(s);
         free(text);
         free(dst);
+    } else { /* a byte-level dataset: a tokenizer.json left from an earlier prepare would mislead */
+        char *old = krait_fs_join(out, "tokenizer.json");
+        if (old && krait_fs_is_file(old)) remove(old);
+        free(old);
     }
 
     cJSON *m = cJSON_CreateObject();

@@ -135,7 +135,8 @@ bad_input "a run folder in use" "$dir/B: another krait process is writing this r
 mkdir -p "$dir/K" && echo '{"step": 1, "loss": 5}' > "$dir/K/metrics.jsonl"
 bad_input "a run killed before its first checkpoint" "$dir/K: already holds a run that stopped before its first checkpoint" \
   "--overwrite starts over" -- "$k" "${targs[@]}" --out "$dir/K" --steps 2
-"$k" "${targs[@]}" --out "$dir/B" --steps 2 --overwrite >/dev/null 2>"$dir/eB3" &&
+printf '{"model": {}}' > "$dir/B/tokenizer.json" # as a BPE run leaves it: a byte-level run over it must not keep it
+"$k" "${targs[@]}" --out "$dir/B" --steps 2 --overwrite >/dev/null 2>"$dir/eB3" && [ ! -e "$dir/B/tokenizer.json" ] &&
   [ "$(ls "$dir/B/checkpoints")" = "$(printf 'latest\nstep-2')" ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
   grep -q -- "--overwrite: starting a new run in $dir/B" "$dir/eB3" &&
   ok "--overwrite: a new run, the old checkpoints and metrics gone" || { bad "--overwrite"; ls "$dir/B/checkpoints"; cat "$dir/eB3"; }
