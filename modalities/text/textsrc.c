@@ -185,6 +185,18 @@ static krait_status next_plain(krait_textsrc *s, const char **text, size_t *len,
     }
 }
 
+/* Whether a JSON text holds the escape \u0000 (cJSON's strings end at a NUL: the rest of the
+ * document would be lost). An escaped backslash before "u0000" is skipped as the pair it is. */
+static int has_nul_escape(const char *j, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (j[i] != '\\') continue;
+        if (j[i + 1] == 'u' && i + 5 < n && !memcmp(j + i + 2, "0000", 4)) return 1;
+        i++; /* the escaped character */
+    }
+    return 0;
+}
+
 static krait_status next_jsonl(krait_textsrc *s, const char **text, size_t *len, int *new_doc)
 {
     cJSON_Delete(s->doc);
@@ -221,6 +233,19 @@ static krait_status next_jsonl(krait_textsrc *s, const char **text, size_t *len,
         if (!o) {
             KRAIT_ERROR("%s: malformed JSON at column %lld", s->where,
                         (long long)((end ? end : line) - line) + 1);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        size_t rest = (size_t)(end - line);
+        while (rest < n && (line[rest] == ' ' || line[rest] == '\t' || line[rest] == '\r')) rest++;
+        if (rest < n) {
+            KRAIT_ERROR("%s: text after the JSON object at column %lld", s->where, (long long)rest + 1);
+            cJSON_Delete(o);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (has_nul_escape(line, n)) {
+            KRAIT_ERROR("%s: a NUL character (\\u0000) in the JSON: krait cannot keep the text after it (remove it, "
+                        "or give the text as a plain file)", s->where);
+            cJSON_Delete(o);
             return KRAIT_STATUS_BAD_INPUT;
         }
         const cJSON *t = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "text") : NULL;
