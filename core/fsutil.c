@@ -286,6 +286,13 @@ krait_status krait_fs_remove_tree(const char *path)
 
 char *krait_fs_read_text(const char *path, size_t max_bytes, krait_status *status)
 {
+    size_t len;
+    return krait_fs_read_file(path, max_bytes, &len, status);
+}
+
+char *krait_fs_read_file(const char *path, size_t max_bytes, size_t *len, krait_status *status)
+{
+    *len = 0;
     krait_status st = KRAIT_STATUS_IO;
     char *buf = NULL;
     FILE *f = fopen(path, "rb");
@@ -315,6 +322,7 @@ char *krait_fs_read_text(const char *path, size_t max_bytes, krait_status *statu
         goto done;
     }
     buf[n] = '\0';
+    *len = n;
     st = KRAIT_STATUS_OK;
 done:
     if (f) fclose(f);

@@ -49,6 +49,8 @@ krait_status krait_fs_remove_tree(const char *path);
 /* Read a whole regular file of at most max_bytes into a NUL-terminated malloc'd buffer.
  * NULL (logged) when it is missing, larger, or unreadable; *status says which. */
 char *krait_fs_read_text(const char *path, size_t max_bytes, krait_status *status);
+/* The same, with the byte count in *len (the file may hold NUL bytes). */
+char *krait_fs_read_file(const char *path, size_t max_bytes, size_t *len, krait_status *status);
 
 #ifdef __cplusplus
 }

@@ -122,13 +122,15 @@ int text_cmd_generate(int argc, char **argv)
     size_t prompt_len = 0;
     const char *what = "--prompt";
     krait_status s;
-    if (prompt_file) {
-        if (!(file_text = krait_fs_read_text(prompt_file, (size_t)1 << 30, &s))) return krait_cli_exit_code(s);
+    if (prompt_file) { /* every byte of the file, NUL bytes included */
+        if (!(file_text = krait_fs_read_file(prompt_file, (size_t)1 << 30, &prompt_len, &s)))
+            return krait_cli_exit_code(s);
         prompt = file_text;
         what = prompt_file;
+    } else if (prompt) {
+        prompt_len = strlen(prompt);
     }
     if (prompt) {
-        prompt_len = strlen(prompt);
         if (!prompt_len) krait_cli_die(2, "%s: the prompt is empty (leave --prompt out to start from EOS)", what);
     }
 

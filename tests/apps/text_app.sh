@@ -97,6 +97,11 @@ cmp -s "$dir/g1" "$dir/g2" && ok "generate: the same seed gives the same text" |
 "$k" generate --model "$dir/A" --max-tokens 8 --batch 3 --temperature 0 --json >"$dir/g3" 2>"$dir/ge3" &&
   [ "$(grep -c '=== sample' "$dir/g3")" -eq 3 ] && grep -q 'token 8/8 of 3 sequences' "$dir/ge3" &&
   ok "generate --batch 3 from EOS, with progress on stderr" || { bad "generate batch"; cat "$dir/g3" "$dir/ge3"; }
+# a prompt file is read whole, NUL bytes included (it was cut at the first one)
+printf 'ab\0cd' > "$dir/nulprompt"
+"$k" generate --model "$dir/A" --prompt-file "$dir/nulprompt" --max-tokens 2 --json >"$dir/gnul" 2>/dev/null &&
+  [ "$(jget "$dir/gnul" prompt_tokens)" = 5 ] && ok "generate --prompt-file: all 5 bytes, the NUL too" ||
+  { bad "prompt file with NUL"; tail -1 "$dir/gnul"; }
 # a hot sample of a barely trained byte model draws NUL and stray UTF-8 bytes: --json keeps them all
 "$k" generate --model "$dir/A" --max-tokens 400 --temperature 5 --seed 3 --json >"$dir/g4" 2>/dev/null &&
   tail -1 "$dir/g4" | python3 -c 'import json, sys; o = json.loads(sys.stdin.buffer.read()); t = o["texts"][0]
