@@ -61,15 +61,24 @@ static int on_token(void *user, int seq, int index, int32_t token)
         g->bad = 1;
         return 1;
     }
+    /* a stop string that ends anywhere in the new bytes (a token may carry text past it): the
+     * text ends right after the earliest one */
+    size_t end = o->n;
+    int stop = 0;
+    for (int i = 0; i < g->stop->n; i++) {
+        const size_t l = strlen(g->stop->items[i]);
+        for (size_t e = before + 1; l && e <= end; e++)
+            if (e >= l && !memcmp(o->buf + e - l, g->stop->items[i], l)) {
+                end = e, stop = 1;
+                break;
+            }
+    }
+    o->n = end;
     if (g->stream) {
         fwrite(o->buf + before, 1, o->n - before, stdout);
         fflush(stdout);
     }
-    for (int i = 0; i < g->stop->n; i++) {
-        size_t l = strlen(g->stop->items[i]);
-        if (l && o->n >= l && !memcmp(o->buf + o->n - l, g->stop->items[i], l)) return 1;
-    }
-    return 0;
+    return stop;
 }
 
 /* Why a sequence stopped; the callback only stops sequences on a --stop string. */
@@ -95,7 +104,7 @@ int text_cmd_generate(int argc, char **argv)
         { "--top-p", OPT_DOUBLE, &top_p, "P", "nucleus sampling (default 1: off)" },
         { "--min-p", OPT_DOUBLE, &min_p, "P", "drop tokens below P x the top probability (default 0: off)" },
         { "--repetition-penalty", OPT_DOUBLE, &rep, "R", "penalise tokens already seen (default 1: off)" },
-        { "--stop", OPT_LIST, &stops, "STR", "stop a sequence once its text ends with STR (repeatable)" },
+        { "--stop", OPT_LIST, &stops, "STR", "end a sequence's text right after STR once it appears (repeatable)" },
         { "--batch", OPT_INT, &batch, "N", "N continuations of the prompt, printed at the end (default 1: streamed)" },
         { "--echo", OPT_FLAG, &echo, NULL, "print the prompt before the continuation" },
     };
@@ -108,6 +117,8 @@ int text_cmd_generate(int argc, char **argv)
     if (!model_dir) krait_cli_die(2, "generate: --model is required");
     if (prompt && prompt_file) krait_cli_die(2, "generate: give --prompt or --prompt-file, not both");
     if (max_tokens < 1 || batch < 1) krait_cli_die(2, "generate: --max-tokens and --batch must be >= 1");
+    for (int i = 0; i < stops.n; i++)
+        if (!stops.items[i][0]) krait_cli_die(2, "generate: --stop \"\": a stop string must not be empty");
     krait_gen_params gp = krait_gen_default_params();
     gp.sample.temperature = (float)temperature;
     gp.sample.top_k = top_k;

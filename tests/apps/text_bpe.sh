@@ -37,6 +37,16 @@ JSON
   { bad "train BPE"; cat "$dir/et"; }
 "$k" generate --model "$dir/A" --prompt "The river" --max-tokens 8 >/dev/null 2>"$dir/eg" && ok "generate with BPE" ||
   { bad "generate BPE"; cat "$dir/eg"; }
+# --stop inside a multi-character token: the text ends right after the stop string
+"$k" generate --model "$dir/A" --prompt "The river" --max-tokens 12 --temperature 0 > "$dir/g0" 2>/dev/null
+stop=$(head -c 3 "$dir/g0" | tail -c 2)
+if [ ${#stop} -eq 2 ]; then
+  "$k" generate --model "$dir/A" --prompt "The river" --max-tokens 12 --temperature 0 --stop "$stop" > "$dir/gs" 2>"$dir/egs"
+  want=$(head -c 3 "$dir/g0")
+  [ "$(head -c -1 "$dir/gs")" = "$want" ] && grep -q "stop: stop" "$dir/egs" &&
+    ok "generate --stop '$stop' (inside a BPE token): the text ends right after it" ||
+    { bad "BPE --stop"; od -c "$dir/gs" | head -3; cat "$dir/egs"; }
+fi
 "$k" eval --model "$dir/A" --input "$sample" --json >"$dir/ev" 2>"$dir/eev"
 [ "$(jget "$dir/ev" bytes)" = "$(wc -c < "$sample")" ] && [ "$(jget "$dir/ev" tokens)" -lt "$(wc -c < "$sample")" ] &&
   ok "eval with BPE: $(jget "$dir/ev" tokens) tokens over $(jget "$dir/ev" bytes) bytes, $(jget "$dir/ev" bits_per_byte) bits per byte" ||
