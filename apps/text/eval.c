@@ -163,6 +163,7 @@ int text_cmd_eval(int argc, char **argv)
                     "Loss of every next token of FILE under the model, in nats, with perplexity and bits per byte.");
     if (!model_dir || !input) krait_cli_die(2, "eval: --model and --input are required");
     if (chunk < 1) krait_cli_die(2, "eval: --chunk must be >= 1");
+    const int table = positions || tsv; /* --plot alone draws the buckets without printing them */
     if (tsv || plot) positions = 1;
     char plot_buf[4096];
     if (tsv && !plot) {
@@ -209,7 +210,7 @@ int text_cmd_eval(int argc, char **argv)
     double loss = r.n_scored ? r.loss_sum / r.n_scored : 0;
     double ppl = exp(loss), bpb = n_bytes ? loss * (double)n_ids / ((double)n_bytes * log(2.0)) : NAN;
     double word_ppl = n_words ? exp(r.loss_sum / (double)n_words) : NAN;
-    if (positions) {
+    if (table) {
         FILE *f = tsv_f ? tsv_f : stdout;
         write_positions(f, &r);
         if (tsv_f) krait_cli_output_close(f);

@@ -12,6 +12,7 @@
  * generation starts from EOS alone (an unconditional sample) when the tokenizer has one.
  * --stop STR is matched on the decoded text (so it works whatever the tokenization); the stop
  * string is part of the output. Timing goes to stderr; --json adds one JSON line. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,8 @@ int text_cmd_generate(int argc, char **argv)
     if (max_tokens < 1 || batch < 1) krait_cli_die(2, "generate: --max-tokens and --batch must be >= 1");
     for (int i = 0; i < stops.n; i++)
         if (!stops.items[i][0]) krait_cli_die(2, "generate: --stop \"\": a stop string must not be empty");
+    if (!isfinite((float)temperature) || !isfinite((float)rep))
+        krait_cli_die(2, "generate: --temperature and --repetition-penalty must fit a float (at most ~3.4e38)");
     krait_gen_params gp = krait_gen_default_params();
     gp.sample.temperature = (float)temperature;
     gp.sample.top_k = top_k;
