@@ -213,6 +213,8 @@ int text_cmd_generate(int argc, char **argv)
         cJSON_AddNumberToObject(o, "prefill_s", st.prefill_s);
         cJSON_AddNumberToObject(o, "decode_s", st.decode_s);
         cJSON_AddStringToObject(o, "stop_reason", stop_name(why[0]));
+        cJSON *reasons = cJSON_AddArrayToObject(o, "stop_reasons"); /* one per sample with --batch */
+        for (int i = 0; i < batch; i++) cJSON_AddItemToArray(reasons, cJSON_CreateString(stop_name(why[i])));
         cJSON *arr = cJSON_AddArrayToObject(o, "texts");
         for (int i = 0; i < batch; i++) {
             char *t = krait_text_json_literal(texts[i].buf ? texts[i].buf : "", texts[i].n);
