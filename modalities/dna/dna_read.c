@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -358,9 +359,32 @@ static int has_suffix(const char *s, const char *suf)
     return n >= m && !strcasecmp(s + n - m, suf);
 }
 
+/* BED by its name: .bed (.bed3 ... .bed12) and ENCODE's .narrowPeak / .broadPeak (BED6+4,
+ * BED6+3), plain or compressed. */
+static int is_bed_name(const char *path)
+{
+    static const char *const ext[] = { ".bed", ".bed3", ".bed4", ".bed5", ".bed6", ".bed9", ".bed12", ".narrowPeak",
+                                       ".broadPeak" };
+    static const char *const zip[] = { "", ".gz", ".bgz" };
+    char name[4096];
+    for (size_t z = 0; z < 3; z++)
+        for (size_t e = 0; e < sizeof ext / sizeof *ext; e++) {
+            snprintf(name, sizeof name, "%s%s", ext[e], zip[z]);
+            if (has_suffix(path, name)) return 1;
+        }
+    return 0;
+}
+
 krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_opts *opts, krait_status *status)
 {
     *status = KRAIT_STATUS_BAD_INPUT;
+    struct stat st;
+    if (!strcmp(path, "-") || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+        /* the format is detected on a first read and the file opened again: a pipe would lose its start */
+        KRAIT_ERROR("%s: not a regular file (a pipe or stdin?): krait-dna reads its inputs from files; save the "
+                    "stream to a file first", path);
+        return NULL;
+    }
     krait_dna_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);
@@ -370,7 +394,7 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
     r->opts = *opts;
     r->col_label = 1;
     r->col_id = -1;
-    if (has_suffix(path, ".bed") || has_suffix(path, ".bed.gz")) {
+    if (is_bed_name(path)) {
         r->kind = RD_BED;
         if (!opts->genome) {
             KRAIT_ERROR("%s: BED regions need a genome FASTA (--genome FILE, indexed with samtools faidx)", path);

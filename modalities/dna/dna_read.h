@@ -8,7 +8,8 @@
  *     strand for mapped reads; secondary and supplementary alignments skipped);
  *   - BED regions over an indexed FASTA (dna_region.h), the name column as the label.
  * The format is detected from the content (hts_detect_format), not the name, except that a
- * ".bed" / ".bed.gz" file is a region list.
+ * region list is known by its name: .bed (.bed3 ... .bed12), .narrowPeak, .broadPeak, plain,
+ * .gz or .bgz. Inputs are files: the detection reads the start, so a pipe is refused.
  *
  * Labels come from the TSV label column, the BED name column, a FASTA/FASTQ header key
  * ("key=value" among the header's words, opts.label_key), or one label for the whole file
