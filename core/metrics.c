@@ -97,6 +97,7 @@ krait_status krait_cls_metrics_compute(const int32_t *labels, const float *probs
     out->log_loss = n ? out->log_loss / n : NAN;
     const long *cm = out->confusion;
     double correct = 0, sum_pt = 0, sum_pp = 0, sum_tt = 0, f1 = 0;
+    int seen = 0; /* classes that are true or predicted somewhere: macro F1 averages over those */
     for (int k = 0; k < C; k++) {
         double tp = cm[(size_t)k * C + k], t = 0, p = 0;
         for (int j = 0; j < C; j++) {
@@ -107,13 +108,13 @@ krait_status krait_cls_metrics_compute(const int32_t *labels, const float *probs
         sum_pt += p * t;
         sum_pp += p * p;
         sum_tt += t * t;
-        f1 += t + p > 0 ? 2 * tp / (t + p) : 0;
+        if (t + p > 0) f1 += 2 * tp / (t + p), seen++;
     }
     double s = n;
     out->accuracy = n ? correct / s : NAN;
     double den = sqrt((s * s - sum_pp) * (s * s - sum_tt));
     out->mcc = den > 0 ? (correct * s - sum_pt) / den : 0.0;
-    out->macro_f1 = C ? f1 / C : NAN;
+    out->macro_f1 = seen ? f1 / seen : NAN;
     if (C == 2) out->auroc = krait_cls_auroc(labels, probs, n);
     return KRAIT_STATUS_OK;
 }

@@ -1,7 +1,8 @@
 /* core/metrics.h — classification metrics from labels and predicted class probabilities:
  * accuracy, Matthews correlation (the multi-class R_K of Gorodkin 2004, equal to the usual MCC
- * for two classes), macro-averaged F1 (a class never true nor predicted counts as F1 0, as
- * scikit-learn does), AUROC for two classes (class 1 positive; ties share their average rank,
+ * for two classes), macro-averaged F1 over the classes that are true or predicted somewhere (as
+ * scikit-learn's f1_score(average="macro") with its default labels: a class of the model absent
+ * from a test set neither counts as 0 nor as 1), AUROC for two classes (class 1 positive; ties share their average rank,
  * i.e. the Mann-Whitney statistic) and the confusion matrix. The prediction is the argmax
  * (the first of equal probabilities).
  *

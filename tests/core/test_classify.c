@@ -476,6 +476,14 @@ static void metrics(void)
     tu_check(fabs(mt.mcc - 3 / sqrt(24.0)) < 1e-12, "mcc %g (3/sqrt(24))", mt.mcc);
     tu_check(fabs(mt.macro_f1 - (6.0 / 7 + 2.0 / 3) / 2) < 1e-12, "macro F1 %g", mt.macro_f1);
     tu_check(fabs(mt.auroc - 5.5 / 6) < 1e-12, "AUROC %g (5.5/6, one tie)", mt.auroc);
+    /* a 3-class model on a test set without class 2, every prediction right: macro F1 1, not 2/3 */
+    const int32_t l3[4] = { 0, 1, 1, 0 };
+    const float p3[12] = { 0.7f, 0.2f, 0.1f, 0.1f, 0.8f, 0.1f, 0.2f, 0.6f, 0.2f, 0.5f, 0.3f, 0.2f };
+    krait_cls_metrics m3;
+    krait_cls_metrics_compute(l3, p3, 4, 3, &m3);
+    tu_check(m3.accuracy == 1 && fabs(m3.macro_f1 - 1) < 1e-12, "macro F1 %g over the classes present (1)",
+             m3.macro_f1);
+    krait_cls_metrics_free(&m3);
     const double ll = -(log(0.8f) + log(0.4f) + log(0.7f) + log(0.9f) + log(0.6f)) / 5;
     tu_check(fabs(mt.log_loss - ll) < 1e-12, "log-loss %g (%g)", mt.log_loss, ll);
     /* weights = repeated rows: the rows above with weights 1 2 1 0 1 == the rows 0 1 1 2 4 (a tie at 0.6:
