@@ -35,7 +35,19 @@ typedef struct pred_file {
     float *pos;
     int two;
     char cls[2][256];
+    char *header;         /* the header line: its p_<class> columns name the model's classes */
 } pred_file;
+
+/* Whether the header (tab-separated) has the column p_<label>. */
+static int header_has_class(const char *header, const char *label)
+{
+    const size_t n = strlen(label);
+    for (const char *c = header; c; c = strchr(c, '\t')) {
+        if (*c == '\t') c++;
+        if (!strncmp(c, "p_", 2) && !strncmp(c + 2, label, n) && (c[2 + n] == '\t' || !c[2 + n])) return 1;
+    }
+    return 0;
+}
 
 /* Exits 2 on a file that is not a predictions TSV of this input. */
 static void read_predictions(const char *path, const krait_dna_set *set, pred_file *pr)
@@ -49,6 +61,7 @@ static void read_predictions(const char *path, const krait_dna_set *set, pred_fi
     while ((got = getline(&line, &cap, f)) >= 0) {
         lineno++;
         if (got > 0 && line[got - 1] == '\n') line[got - 1] = 0;
+        if (lineno == 1 && !(pr->header = strdup(line))) krait_cli_die(1, "out of memory");
         int nf = krait_dna_tsv_split(line, fld, 5);
         if (lineno == 1) {
             if (nf < 2 || strcmp(fld[0], "id") || strcmp(fld[1], "predicted"))
@@ -69,6 +82,12 @@ static void read_predictions(const char *path, const krait_dna_set *set, pred_fi
                 krait_cli_die(2, "%s:%ld: the second class's probability is missing or not in [0, 1]", path, lineno);
             pr->pos[i] = (float)v;
         }
+        /* a label the predictions' classes do not have: another model's naming (at/gc against 0/1)
+         * would score every row wrong without a word */
+        if (!header_has_class(pr->header, set->label[i]))
+            krait_cli_die(2, "%s: the input's label '%s' (sequence '%s') is not one of its classes (its p_<class> "
+                          "columns): predictions of a model that names the classes otherwise?", path, set->label[i],
+                          set->name[i]);
         pr->right[i] = !strcmp(fld[1], set->label[i]);
         i++;
     }
@@ -140,6 +159,9 @@ int dna_cmd_compare(int argc, char **argv)
     const uint8_t *ra = a.right, *rb = b.right;
     /* AUROC when both files have the same two classes and every label is one of them */
     int binary = a.two && b.two && !strcmp(a.cls[0], b.cls[0]) && !strcmp(a.cls[1], b.cls[1]);
+    if (a.two && b.two && !binary)
+        fprintf(stderr, "krait-dna compare: AUROC left out: the two files' class columns differ (%s, %s against %s, %s)\n",
+                a.cls[0], a.cls[1], b.cls[0], b.cls[1]);
     const char *second = a.cls[1];
     for (size_t i = 0; binary && i < n; i++) {
         y[i] = !strcmp(set.label[i], second);
@@ -207,7 +229,7 @@ int dna_cmd_compare(int argc, char **argv)
         }
         krait_cli_print_json(o);
     }
-    free(a.right), free(a.pos), free(b.right), free(b.pos), free(diffs), free(adiffs), free(w), free(y), free(oa), free(ob);
+    free(a.right), free(a.pos), free(a.header), free(b.right), free(b.pos), free(b.header), free(diffs), free(adiffs), free(w), free(y), free(oa), free(ob);
     krait_dna_set_free(&set);
     dna_inputs_close(&in);
     return 0;

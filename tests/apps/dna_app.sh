@@ -257,6 +257,9 @@ awk 'BEGIN { print "id\tpredicted\tp_0\tp_1"; for (i = 2; i <= 11; i++) print "t
 head -6 "$dir/pa.tsv" > "$dir/short.tsv"
 bad_input "compare: fewer predictions than sequences" "short.tsv: 5 predictions, the input has 10 sequences" -- \
   "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/short.tsv"
+sed '1s/p_0\tp_1/p_at\tp_gc/; s/\t1\t0.1/\tgc\t0.1/' "$dir/pa.tsv" > "$dir/names.tsv"
+bad_input "compare: predictions naming the classes otherwise" "names.tsv: the input's label '1' (sequence" -- \
+  "$k" compare --input "$dir/ten.tsv" --pred "$dir/names.tsv" --pred "$dir/pa.tsv"
 sed 's/ten.tsv:4/ten.tsv:40/' "$dir/pa.tsv" > "$dir/order.tsv"
 bad_input "compare: predictions of other sequences" "order.tsv:4: id 'ten.tsv:40' where the input's sequence 3 is" -- \
   "$k" compare --input "$dir/ten.tsv" --pred "$dir/order.tsv" --pred "$dir/pa.tsv"
