@@ -136,6 +136,10 @@ static int set_label_from_header(krait_dna_reader *r, const char *header)
                     f < 0 ? "value too long for" : "no label key", r->opts.label_key);
         return -KRAIT_STATUS_BAD_INPUT;
     }
+    if (!buf[0]) { /* as a TSV's empty label column */
+        KRAIT_ERROR("%s:%ld: empty label ('%s=' with no value in the header)", r->path, r->line_no, r->opts.label_key);
+        return -KRAIT_STATUS_BAD_INPUT;
+    }
     return kputs(buf, &r->label) < 0 ? -KRAIT_STATUS_NO_MEMORY : 1;
 }
 
@@ -306,7 +310,7 @@ static int next_sam(krait_dna_reader *r, krait_dna_rec *rec)
         if (!label && r->opts.label_key) { /* a two-letter aux tag */
             uint8_t *aux = strlen(r->opts.label_key) == 2 ? bam_aux_get(r->b, r->opts.label_key) : NULL;
             int ok = 0;
-            if (aux && (*aux == 'Z' || *aux == 'H')) ok = kputs(bam_aux2Z(aux), &r->label) >= 0;
+            if (aux && (*aux == 'Z' || *aux == 'H')) ok = kputs(bam_aux2Z(aux), &r->label) >= 0 && r->label.l > 0;
             else if (aux && strchr("cCsSiI", *aux)) ok = ksprintf(&r->label, "%lld", (long long)bam_aux2i(aux)) >= 0;
             if (!ok) {
                 KRAIT_ERROR("%s: read %ld ('%s') has no %s tag for the label", r->path, r->line_no, qname,

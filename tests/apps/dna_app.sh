@@ -278,6 +278,9 @@ echo old > "$dir/pp.tsv"
   ok "predict failing on its second input: the --output file untouched, no temporary left" || bad "partial predictions written"
 printf 'seq\tlabel\nACGT\t0\n\t1\n' > "$dir/e.tsv"
 bad_input "empty sequence" "e.tsv:3: empty sequence" -- "$k" eval --model "$dir/cls" --input "$dir/e.tsv"
+printf '>a class=0\nACGTACGT\n>b class=\nACGTTT\n' > "$dir/emptylab.fa"
+bad_input "an empty header label" "emptylab.fa:3: empty label" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/emptylab.fa" --label-key class --out "$dir/x" --steps 1
 printf 'seq\tlabel\nACGT\t0\nACGT\t7\n' > "$dir/l.tsv"
 bad_input "label outside the class list" "label '7' is not one of the model's classes (0, 1)" -- "$k" eval --model "$dir/cls" --input "$dir/l.tsv"
 cp "$data/ce_small.fa" "$dir/noidx.fa"
