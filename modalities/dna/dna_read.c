@@ -218,11 +218,11 @@ static int next_tsv(krait_dna_reader *r, krait_dna_rec *rec)
         if ((got = next_line(r)) <= 0) return got;
         if (!r->line.l || r->line.s[0] == '#') continue;
         int nf = krait_dna_tsv_split(r->line.s, f, 16);
-        if (r->line_no == 1) {
+        if (!r->n_cols) { /* the first row after any comments and blank lines: a header? */
             int s = -1, l = -1, id = -1;
             for (int i = 0; i < nf; i++) {
                 if (ieq(f[i], "seq") || ieq(f[i], "sequence")) s = i;
-                else if (ieq(f[i], "label") || ieq(f[i], "class")) l = i;
+                else if (ieq(f[i], "label") || ieq(f[i], "class") || ieq(f[i], "target") || ieq(f[i], "y")) l = i;
                 else if (ieq(f[i], "id") || ieq(f[i], "name")) id = i;
             }
             if (s >= 0) {

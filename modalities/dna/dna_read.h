@@ -2,8 +2,9 @@
  *
  * One reader yields one record at a time (bounded memory for any file size):
  *   - FASTA and FASTQ, plain, gzip or bgzip (BGZF reads all three), multi-line records;
- *   - TSV "seq<TAB>label" (a header naming the columns seq|sequence, label|class, id|name is
- *     optional; without one: column 1 the sequence, column 2 the label), plain or compressed;
+ *   - TSV "seq<TAB>label" (a header naming the columns seq|sequence, label|class|target|y,
+ *     id|name is optional and may follow '#' comments and blank lines; without one: column 1
+ *     the sequence, column 2 the label), plain or compressed;
  *   - SAM, BAM and CRAM reads (sam_read1; the sequence as stored, i.e. on the reference's forward
  *     strand for mapped reads; secondary and supplementary alignments skipped);
  *   - BED regions over an indexed FASTA (dna_region.h), the name column as the label.
