@@ -10,7 +10,7 @@
  * over that bound. tokens/s counts tokens fed by decode steps over the decode wall time (sampling
  * included, prefill excluded). At large B decode becomes FLOP-bound and the fraction falls far
  * below 1 by design; the tokens/s is the figure to read there. The copy figure is the backend's
- * copy (on the CPU one memmove stream, read + write counted), measured before and after the
+ * copy (on the CPU split over all threads, read + write counted), measured before and after the
  * decode runs and the higher kept: on a shared or virtual machine it varies by a fifth from one
  * moment to the next, and the bound is the most the machine reached. A step that only reads its weights
  * with every thread can beat it, and weights that fit in the caches (the small shape) are not
@@ -205,6 +205,13 @@ int bench_prefill(int argc, char **argv)
     krait_config cfg;
     krait_backend *be;
     krait_model *m = random_model(&c, shape, &cfg, &be);
+    char what[64];
+    snprintf(what, sizeof what, "prefill --batch %d --tokens %d", batch, tokens);
+    size_t bytes = krait_infer_bytes(m, 1, chunk);
+    if (bytes != SIZE_MAX)
+        bytes += (size_t)batch * (krait_state_bytes_per_seq(m) + (size_t)tokens * sizeof(int32_t) +
+                                  (size_t)cfg.vocab_size * sizeof(float));
+    krait_cli_check_memory(be, bytes, what, "lower --batch or --tokens");
     krait_infer *inf = krait_infer_init(m, 1, chunk);
     krait_state *st = krait_state_init(m, batch);
     int32_t *ids = malloc((size_t)batch * tokens * sizeof *ids);
@@ -317,6 +324,8 @@ int bench_longeval(int argc, char **argv)
     krait_config cfg;
     krait_backend *be;
     krait_model *m = random_model(&c, shape, &cfg, &be);
+    krait_cli_check_memory(be, krait_acts_bytes(m, 1, chunk < (long)tokens ? (int)chunk : (int)tokens, 0),
+                           "longeval's chunk", "lower --chunk");
     stream sctx = { cfg.vocab_size_raw > 0 ? cfg.vocab_size_raw : cfg.vocab_size, c.seed };
     eval_progress ep;
     krait_progress_init(&ep.p, 50);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "cli.h"
 #include "train.h"
 
 double bench_sgemm_gflops(krait_backend *be)
@@ -17,7 +18,8 @@ double bench_sgemm_gflops(krait_backend *be)
     void *X = be->alloc(be, elems * as), *W = be->alloc(be, elems * as), *Y = be->alloc(be, elems * as);
     float *tmp = be->alloc(be, elems * sizeof(float));
     double best = 0;
-    if (!h || !X || !W || !Y || !tmp) goto done;
+    if (!h || !X || !W || !Y || !tmp) /* no rate, no fraction: a result against 0 would mislead */
+        krait_cli_die(1, "cannot allocate the %d x %d GEMM that measures this machine's rate", n, n);
     for (size_t i = 0; i < elems; i++) h[i] = (float)((i * 2654435761u % 1000) / 1000.0 - 0.5);
     be->upload(be, tmp, h, elems * sizeof(float));
     be->to_act(be, X, tmp, elems);
@@ -31,7 +33,6 @@ double bench_sgemm_gflops(krait_backend *be)
         double dt = krait_now() - t0, g = 2.0 * n * n * (double)n / dt / 1e9;
         if (g > best) best = g;
     }
-done:
     free(h);
     if (X) be->free(be, X);
     if (W) be->free(be, W);
@@ -45,7 +46,7 @@ double bench_copy_gbps(krait_backend *be)
     const size_t bytes = (size_t)512 << 20;
     void *a = be->alloc(be, bytes), *b = be->alloc(be, bytes);
     double best = 0;
-    if (!a || !b) goto done;
+    if (!a || !b) krait_cli_die(1, "cannot allocate the 2 x %zu MB that measure this machine's copy bandwidth", bytes >> 20);
     be->zero(be, a, bytes);
     be->zero(be, b, bytes);
     be->copy(be, b, a, bytes);
@@ -57,7 +58,6 @@ double bench_copy_gbps(krait_backend *be)
         double dt = krait_now() - t0, g = 2.0 * bytes / dt / 1e9;
         if (g > best) best = g;
     }
-done:
     if (a) be->free(be, a);
     if (b) be->free(be, b);
     return best;

@@ -270,6 +270,15 @@ int bench_synthetic(int argc, char **argv)
                     : layers < 1 ? "--layers must be >= 1" : eval_seqs < 1 ? "--eval-seqs must be >= 1"
                     : chunk < 1 ? "--chunk must be >= 1" : check_every < 1 ? "--check-every must be >= 1" : NULL;
     if (bad) krait_cli_die(2, "synthetic: %s", bad);
+    /* both lengths must make a task now, not after the training (the library says why) */
+    const long lens[2] = { train_len, eval_len };
+    for (int k = 0; k < 2; k++) {
+        krait_synth probe;
+        krait_rng prng;
+        krait_rng_init(&prng, 1);
+        if (krait_synth_init(&probe, t, vocab, lens[k], n_data, 1, &prng)) exit(2);
+        krait_synth_free(&probe);
+    }
     if (steps == 0 && minutes == 0) krait_cli_die(2, "synthetic: --steps 0 and --minutes 0 leave no training budget");
     if (!out) out = krait_run_default_out(resume);
     if (out) krait_run_claim_out(out, overwrite, resume != NULL, "synthetic");
@@ -354,6 +363,11 @@ int bench_synthetic(int argc, char **argv)
         if (c.json) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "task", task);
+            cJSON_AddNumberToObject(o, "train_len", (double)train_len);
+            cJSON_AddNumberToObject(o, "eval_len", (double)eval_len);
+            cJSON_AddNullToObject(o, "train_acc"); /* not evaluated: the run stopped to be resumed */
+            cJSON_AddNullToObject(o, "eval_acc");
+            cJSON_AddNumberToObject(o, "seconds", krait_now() - t0);
             cJSON_AddNumberToObject(o, "stopped_at", tr->opt->step);
             cJSON_AddStringToObject(o, "out", out);
             krait_cli_print_json(o);

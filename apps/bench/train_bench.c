@@ -89,7 +89,7 @@ int bench_train(int argc, char **argv)
     int V = cfg.vocab_size;
     krait_data_source ds = { .ctx = &V, .next_batch = random_batch };
 
-    fprintf(stderr, "krait-bench: measuring this machine's GEMM rate and copy bandwidth...\n");
+    fprintf(stderr, "krait-bench: measuring this machine's GEMM rate...\n");
     double sgemm = bench_sgemm_gflops(be);
     fprintf(stderr, "krait-bench: %s shape: D %d, layers %d, E %d, N %d, V %d, %.1fM params; batch %d x %d\n",
             shape, cfg.d_model, cfg.n_layer, cfg.d_inner, cfg.d_state, cfg.vocab_size, m->n_params / 1e6,
