@@ -398,6 +398,8 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
     r->opts = *opts;
     r->col_label = 1;
     r->col_id = -1;
+    if (opts->window > 0 && !is_bed_name(path))
+        KRAIT_WARN("%s: --window sizes BED regions; this input is not one and is read as it is", path);
     if (is_bed_name(path)) {
         r->kind = RD_BED;
         if (!opts->genome) {
