@@ -374,7 +374,7 @@ int bench_synthetic(int argc, char **argv)
         }
         goto done;
     }
-    double train_s = krait_now() - t0;
+    double train_s = tr->elapsed_s; /* over every process of the run, as steps_done (a resumed run included) */
     int steps_done = tr->opt->step;
 
     krait_rng erng;
@@ -443,7 +443,8 @@ int bench_synthetic(int argc, char **argv)
         cJSON_AddNumberToObject(o, "seconds", seconds);
         cJSON_AddNumberToObject(o, "train_seconds", train_s);
         cJSON_AddNumberToObject(o, "steps", steps_done);
-        cJSON_AddNumberToObject(o, "eval_seqs", eval_seqs);
+        cJSON_AddNumberToObject(o, "eval_seqs", eval_seqs); /* at eval_len */
+        cJSON_AddNumberToObject(o, "train_acc_seqs", eval_seqs < 256 ? 256 : eval_seqs);
         if (t == KRAIT_SYNTH_SELECTIVE_COPY) cJSON_AddNumberToObject(o, "n_data", n_data);
         krait_cli_print_json(o);
     }

@@ -147,6 +147,26 @@ static int cmp_item_path(const void *a, const void *b)
     return strcmp(((const krait_audio_item *)a)->path, ((const krait_audio_item *)b)->path);
 }
 
+static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A manifest that lists a file twice counts it twice (it may mean to weight it): say so once. */
+static void warn_duplicates(const krait_audio_list *l, const char *origin)
+{
+    if (l->n < 2) return;
+    char **p = malloc(sizeof *p * (size_t)l->n);
+    if (!p) return;
+    for (int i = 0; i < l->n; i++) p[i] = l->items[i].path;
+    qsort(p, (size_t)l->n, sizeof *p, cmp_str_ptr);
+    int dup = 0;
+    const char *first = NULL;
+    for (int i = 1; i < l->n; i++)
+        if (!strcmp(p[i], p[i - 1])) dup++, first = first ? first : p[i];
+    if (dup)
+        KRAIT_WARN("%s: %d entr%s a file listed before (%s, ...): each is counted", origin, dup,
+                   dup == 1 ? "y repeats" : "ies repeat", first);
+    free(p);
+}
+
 static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *ignored)
 {
     if (depth > 64) {
@@ -300,6 +320,7 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
         free(dir);
         free(text);
         if (s) return s;
+        warn_duplicates(l, path);
         if (label_regex || label_from_dir) { /* labels from the listed files' names or folders */
             for (int i = 0; i < l->n; i++)
                 if (l->items[i].label) {
