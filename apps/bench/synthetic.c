@@ -314,9 +314,7 @@ int bench_synthetic(int argc, char **argv)
     if (!m) krait_cli_die(1, "cannot create the model");
     krait_rng rng;
     krait_rng_init_stream(&rng, c.seed, 0);
-    char what[96];
-    snprintf(what, sizeof what, "training batch %d x %d", tc.batch, tc.seq_len);
-    krait_cli_check_memory(be, krait_trainer_bytes(m, &tc), what, "lower --batch or --train-len");
+    krait_cli_check_train_memory(m, &tc, "--train-len");
     krait_status s = krait_model_init_weights(m, &rng);
     krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);
     if (!tr) krait_cli_die(1, "cannot set up training");

@@ -348,6 +348,14 @@ void krait_cli_tsv_field(FILE *f, const char *s)
     }
 }
 
+void krait_cli_check_train_memory(const krait_model *m, const krait_train_config *tc, const char *len_opt)
+{
+    char what[96], hint[64];
+    snprintf(what, sizeof what, "training batch %d x %d", tc->batch, tc->seq_len);
+    snprintf(hint, sizeof hint, "lower --batch or %s", len_opt);
+    krait_cli_check_memory(m->be, krait_trainer_bytes(m, tc), what, hint);
+}
+
 const char *krait_cli_config_path(const char *name)
 {
     static char buf[4096];

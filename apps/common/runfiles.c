@@ -233,9 +233,7 @@ static int stop_requested(void *user)
 
 int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
 {
-    char what[96];
-    snprintf(what, sizeof what, "training batch %d x %d", tc->batch, tc->seq_len);
-    krait_cli_check_memory(m->be, krait_trainer_bytes(m, tc), what, "lower --batch or --seq-len");
+    krait_cli_check_train_memory(m, tc, "--seq-len");
     r->t = krait_trainer_init(m, tc);
     if (!r->t) exit(1); /* the library said why on stderr */
     r->last_val_step = -1;
