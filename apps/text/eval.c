@@ -55,7 +55,10 @@ static krait_status stream_open(tok_stream *s, const char *path, const krait_tok
     s->tok = tok;
     s->eos = krait_tokenizer_eos(tok);
     krait_status st = krait_textsrc_open(path, &s->src);
-    if (!st) krait_textsrc_set_byte_cuts(s->src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BYTES);
+    if (!st) {
+        krait_textsrc_set_byte_cuts(s->src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BYTES);
+        krait_textsrc_set_utf8(s->src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE);
+    }
     return st;
 }
 

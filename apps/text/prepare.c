@@ -210,6 +210,7 @@ int text_cmd_prepare(int argc0, char **argv0)
             break;
         }
         krait_textsrc_set_byte_cuts(src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BYTES);
+        krait_textsrc_set_utf8(src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE);
         split_out *cur = NULL;
         for (;;) {
             const char *text;

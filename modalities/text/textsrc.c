@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "log.h"
+#include "tokenizer.h"
 
 #define PIECE ((size_t)1 << 20)
 #define MAX_STRETCH ((size_t)64 << 20)
@@ -19,6 +20,9 @@ struct krait_textsrc {
     gzFile gz;
     int jsonl, eof, started, warned;
     int byte_cuts;          /* cut anywhere outside a possible "<...>" special (byte tokenizer) */
+    int utf8;               /* plain pieces must be valid UTF-8 (BPE) */
+    long long lines;        /* plain: line breaks handed out before buf[start] */
+    int line_start;         /* plain: buf[start] starts a line */
     char *buf;              /* buf[start, len): data read but not yet handed out */
     size_t start, len, cap;
     long long consumed;     /* uncompressed bytes handed out before buf[start] */
@@ -65,6 +69,7 @@ krait_status krait_textsrc_open(const char *path, krait_textsrc **out)
         return KRAIT_STATUS_BAD_INPUT;
     }
     gzbuffer(s->gz, 1 << 17);
+    s->line_start = 1;
     snprintf(s->where, sizeof s->where, "%s", path);
     *out = s;
     return KRAIT_STATUS_OK;
@@ -139,6 +144,35 @@ static int safe_cut(const krait_textsrc *s, const char *b, size_t p)
 }
 
 void krait_textsrc_set_byte_cuts(krait_textsrc *s, int on) { s->byte_cuts = on; }
+void krait_textsrc_set_utf8(krait_textsrc *s, int on) { s->utf8 = on; }
+
+static long long count_lines(const char *b, size_t n)
+{
+    long long k = 0;
+    for (const char *p = b, *e = b + n; (p = memchr(p, '\n', (size_t)(e - p))); p++) k++;
+    return k;
+}
+
+/* A plain piece that must be UTF-8: the first invalid byte, located in the whole file. */
+static krait_status check_utf8(krait_textsrc *s, const char *b, size_t n, long long at)
+{
+    size_t bad = krait_utf8_invalid_at((const unsigned char *)b, n);
+    if (bad < n) {
+        size_t line_at = bad; /* where bad's line starts in this piece, or 0 */
+        while (line_at > 0 && b[line_at - 1] != '\n') line_at--;
+        long long line = s->lines + count_lines(b, bad) + 1;
+        if (line_at > 0 || s->line_start)
+            KRAIT_ERROR("%s:%lld:%zu: invalid UTF-8 at byte %lld of the text (0x%02x)", s->path, line,
+                        bad - line_at + 1, at + (long long)bad, (unsigned char)b[bad]);
+        else
+            KRAIT_ERROR("%s:%lld: invalid UTF-8 at byte %lld of the text (0x%02x)", s->path, line,
+                        at + (long long)bad, (unsigned char)b[bad]);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    s->lines += count_lines(b, n);
+    s->line_start = n > 0 && b[n - 1] == '\n';
+    return KRAIT_STATUS_OK;
+}
 
 static krait_status next_plain(krait_textsrc *s, const char **text, size_t *len, int *new_doc)
 {
@@ -176,6 +210,7 @@ static krait_status next_plain(krait_textsrc *s, const char **text, size_t *len,
             long long at = s->consumed + (long long)s->start;
             if (at == 0) snprintf(s->where, sizeof s->where, "%s", s->path);
             else snprintf(s->where, sizeof s->where, "%s (text from byte %lld)", s->path, at);
+            if (s->utf8 && cut && (st = check_utf8(s, b, cut, at))) return st;
             *text = cut ? b : NULL;
             *len = cut;
             s->start += cut;

@@ -42,6 +42,10 @@ void krait_textsrc_close(krait_textsrc *s);
  * 32 bytes), so the ids are the same as for the whole file and memory stays at the piece size
  * even for text without line breaks. */
 void krait_textsrc_set_byte_cuts(krait_textsrc *s, int on);
+/* For the BPE tokenizer: a plain piece holding invalid UTF-8 is an error (KRAIT_STATUS_BAD_INPUT,
+ * logged as "FILE:LINE:COLUMN: invalid UTF-8 at byte N of the text", N counted from the start
+ * of the file's (decompressed) text, so the place is right even past the first piece). */
+void krait_textsrc_set_utf8(krait_textsrc *s, int on);
 
 /* The next piece of text (valid until the next call): *new_doc is 1 when it starts a document.
  * At the end: OK with *text NULL and *len 0. */

@@ -65,6 +65,10 @@ int krait_tokenizer_token_id(const krait_tokenizer *tok, const char *token);
 krait_status krait_tokenizer_encode(const krait_tokenizer *tok, const char *text, size_t len,
                                     const char *what, int32_t **ids, size_t *n, size_t *cap);
 
+/* The offset of the first byte that is not part of valid UTF-8 (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or n when all n bytes are valid. */
+size_t krait_utf8_invalid_at(const unsigned char *s, size_t n);
+
 /* Decode ids to bytes, appending to *out (realloc'd; *n bytes, *cap capacity; not NUL-terminated).
  * An id out of range is KRAIT_STATUS_BAD_INPUT. Byte-level BPE pieces are concatenated as bytes, so
  * decoding one id at a time and concatenating gives the same bytes as decoding all at once. */

@@ -72,9 +72,7 @@ krait_status krait_bpe_nfc(const char *s, size_t n, char **out, size_t *out_n)
     return KRAIT_STATUS_OK;
 }
 
-/* The offset of the first byte that is not part of valid UTF-8 (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or n. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t n)
+size_t krait_utf8_invalid_at(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -517,7 +515,7 @@ krait_status krait_bpe_encode(const krait_bpe *b, const char *text, size_t len, 
                               int32_t **ids, size_t *n, size_t *cap)
 {
     what = what ? what : "input";
-    size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+    size_t bad = krait_utf8_invalid_at((const unsigned char *)text, len);
     if (bad < len) {
         KRAIT_ERROR("%s: invalid UTF-8 at byte %zu", what, bad);
         return KRAIT_STATUS_BAD_INPUT;

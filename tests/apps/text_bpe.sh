@@ -57,6 +57,17 @@ printf 'good text\n\xff\xfe bad\n' > "$dir/bad.txt"
 rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l < "$dir/eb")" -eq 1 ] && grep -q "bad.txt" "$dir/eb" && grep -q "invalid UTF-8" "$dir/eb" &&
   ok "invalid UTF-8: $(cat "$dir/eb")" || { bad "invalid UTF-8 (exit $rc)"; cat "$dir/eb"; }
+# past the first 1 MiB piece: the place is the file's line, column and byte, not the piece's
+awk 'BEGIN { for (i = 1; i <= 90000; i++) print "line " i " of plain text" }' > "$dir/far.txt"
+printf 'bad \xff here\n' >> "$dir/far.txt"
+want="far.txt:90001:5: invalid UTF-8 at byte $(( $(wc -c < "$dir/far.txt") - 7 )) of the text"
+"$k" prepare --input "$dir/far.txt" --output "$dir/x2" --tokenizer "$tokj" >/dev/null 2>"$dir/eb"
+rc=$?
+"$k" eval --model "$dir/A" --input "$dir/far.txt" >/dev/null 2>"$dir/eb2"
+rc2=$?
+[ $rc -eq 2 ] && [ $rc2 -eq 2 ] && grep -q "$want" "$dir/eb" && grep -q "$want" "$dir/eb2" &&
+  ok "invalid UTF-8 past the first piece: $(cat "$dir/eb")" ||
+  { bad "invalid UTF-8 past the first piece (exit $rc / $rc2), want '$want'"; cat "$dir/eb" "$dir/eb2"; }
 sed "s/\"vocab_size\": $vocab/\"vocab_size\": 1000/" "$dir/tiny.json" > "$dir/small.json"
 "$k" train --config "$dir/small.json" --data "$dir/d" --out "$dir/x" --steps 1 >/dev/null 2>"$dir/ev2"
 rc=$?
