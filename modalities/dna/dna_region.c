@@ -138,8 +138,8 @@ int krait_dna_bed_parse(krait_dna_bed *out, char *line, const char *origin, long
         KRAIT_ERROR("%s:%ld: start '%s' and end '%s' must be whole numbers", origin, line_no, f[1], f[2]);
         return -1;
     }
-    if (out->beg < 0 || out->end <= out->beg) {
-        KRAIT_ERROR("%s:%ld: region %s:%lld-%lld is empty or negative (BED is 0-based, end > start)", origin, line_no,
+    if (out->beg < 0 || out->end < out->beg) {
+        KRAIT_ERROR("%s:%ld: region %s:%lld-%lld is negative (BED is 0-based, end >= start)", origin, line_no,
                     f[0], out->beg, out->end);
         return -1;
     }
@@ -176,8 +176,13 @@ krait_status krait_dna_bed_resolve(krait_dna_bed *r, const krait_dna_genome *g, 
                     r->chrom, r->beg, r->end, r->chrom, clen);
         return KRAIT_STATUS_BAD_INPUT;
     }
-    if (window <= 0) return KRAIT_STATUS_OK;
     long long len = r->end - r->beg;
+    if (window <= 0) {
+        if (len > 0) return KRAIT_STATUS_OK;
+        KRAIT_ERROR("%s:%ld: region %s:%lld-%lld is empty (a point between two bases): give --window W to read "
+                    "W bases around it", origin, line_no, r->chrom, r->beg, r->end);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
     if (pad) {
         if (len > window) {
             KRAIT_ERROR("%s:%ld: region %s:%lld-%lld (%lld bp) is longer than the padded window %d", origin, line_no,

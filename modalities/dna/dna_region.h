@@ -3,8 +3,9 @@
  * A genome is a FASTA (plain or bgzip) with its samtools index (.fai, and .gzi when bgzipped);
  * a missing index is an error, never built behind the user's back. A BED line gives chrom, a
  * 0-based half-open [start, end), and optionally name (column 4) and strand (column 6; '-' means
- * the reverse complement). A region past its contig's end, a negative or empty one, or an
- * unknown contig is an error naming the BED file and line.
+ * the reverse complement). A region past its contig's end, a negative one, or an unknown
+ * contig is an error naming the BED file and line. An empty region (end == start, a point
+ * such as an insertion site) is read only through a window, which is centred on the point.
  *
  * Windows: every region can be resized to a fixed length W, either centred on its middle (the
  * window must lie inside the contig) or kept and padded with N on both sides (bases outside

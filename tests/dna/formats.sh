@@ -85,6 +85,10 @@ printf 'chrM_excerpt\t0\t4\tp\n' > "$dir/p.bed"
 # padded 10-base window: [-3, 7): three N before the contig start
 printf 'chrM_excerpt:-3-7(+)\tp\tNNN%s\n' "$(fa_seq "$dir/g.fa" chrM_excerpt:1-7)" > "$dir/p.want"
 same "padded window (N outside the contig)" "$dir/p.want" "$dump" --genome "$dir/g.fa" --window 10 --pad "$dir/p.bed"
+printf 'chrI_excerpt\t3000\t3000\tpt\n' > "$dir/pt.bed"
+# an empty region (a point between bases 2999 and 3000) with a 10-base window: [2995, 3005)
+printf 'chrI_excerpt:2995-3005(+)\tpt\t%s\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:2996-3005)" > "$dir/pt.want"
+same "an empty region (a point) with a centred window" "$dir/pt.want" "$dump" --genome "$dir/g.fa" --window 10 "$dir/pt.bed"
 
 # ---- SAM / BAM / CRAM ---------------------------------------------------------------------------
 s1=$(fa_seq "$dir/g.fa" chrI_excerpt:201-240)
@@ -126,6 +130,7 @@ bad_input "BED region past the contig end" "past.bed:1: region chrM_excerpt:2990
   "$dump" --genome "$dir/g.fa" "$dir/past.bed"
 printf 'chrM_excerpt\t2990\t3000\n' > "$dir/pw.bed"
 bad_input "centred window past the contig end" "past the end of contig" "$dump" --genome "$dir/g.fa" --window 40 "$dir/pw.bed"
+bad_input "an empty region without a window" "pt.bed:1: region chrI_excerpt:3000-3000 is empty" "$dump" --genome "$dir/g.fa" "$dir/pt.bed"
 printf 'chrZ\t1\t10\n' > "$dir/z.bed"
 bad_input "unknown contig" "contig 'chrZ' is not in" "$dump" --genome "$dir/g.fa" "$dir/z.bed"
 head -c 2000 "$dir/g.fa" > "$dir/cut.fa" && cp "$dir/g.fa.fai" "$dir/cut.fa.fai"   # the old index kept

@@ -97,6 +97,9 @@ static void test_parsers(void)
     char *bads[] = { b1, b2, b3, b4, b5 };
     for (int i = 0; i < 5; i++) all &= krait_dna_bed_parse(&r, bads[i], "t", 1) == -1;
     tu_check(all, "malformed BED lines (end < start, non-number, spaces, bad strand, negative) are errors");
+    char l6[] = "chr1\t7\t7";
+    tu_check(krait_dna_bed_parse(&r, l6, "t.bed", 3) == 1 && r.beg == 7 && r.end == 7,
+             "an empty BED region (a point) parses; it needs a window to be read (resolve)");
 
     char t[] = "ACGT\t1\textra\r", *f[4];
     int nf = krait_dna_tsv_split(t, f, 4);
