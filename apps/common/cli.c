@@ -326,6 +326,19 @@ krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype)
     return be;
 }
 
+/* MemAvailable of /proc/meminfo in bytes (memory that can be had without swapping), or -1. */
+static double mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return -1;
+    char line[256];
+    double kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    fclose(f);
+    return kb > 0 ? kb * 1024 : -1;
+}
+
 void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *what, const char *hint)
 {
     if (strncmp(be->name, "cpu", 3)) return;
@@ -337,6 +350,10 @@ void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *w
     if ((double)bytes > have)
         krait_cli_die(2, "%s needs about %.1f GB of memory, more than this machine's %.1f GB: %s", what, bytes / 1e9,
                       have / 1e9, hint);
+    double avail = mem_available();
+    if (avail > 0 && (double)bytes > avail)
+        KRAIT_WARN("%s needs about %.1f GB of memory and only %.1f GB is available now (other programs hold the "
+                   "rest): it may fail to allocate or swap; %s", what, bytes / 1e9, avail / 1e9, hint);
 }
 
 void krait_cli_tsv_field(FILE *f, const char *s)

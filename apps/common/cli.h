@@ -60,8 +60,9 @@ krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype);
 
 /* Refuse work that cannot fit before allocating it: when `bytes` (SIZE_MAX: too large for krait
  * at all) exceed this machine's physical memory on a CPU backend, exit 2 with one line
- * "<what> needs N GB ..., more than this machine's M GB: <hint>". A GPU backend reports its
- * own allocation failure. */
+ * "<what> needs N GB ..., more than this machine's M GB: <hint>". Over the memory available
+ * now (MemAvailable: other programs hold the rest) it only warns, since that changes while it
+ * runs. A GPU backend reports its own allocation failure. */
 void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *what, const char *hint);
 /* The same for a trainer of tc's batch (krait_trainer_bytes); len_opt names the option that sets
  * its length ("--seq-len", "--train-len"). */
