@@ -365,11 +365,13 @@ krait_status krait_lm_head(const krait_model *m, krait_acts *a, float *grads, do
         KRAIT_ERROR("this model has a classification head, not a language-model head");
         return KRAIT_STATUS_BAD_INPUT;
     }
-    int32_t *t = malloc((size_t)M * sizeof *t);
-    float *loss = malloc((size_t)M * sizeof *loss);
-    krait_status s = KRAIT_STATUS_NO_MEMORY;
-    if (!t || !loss) goto done;
-    if ((s = be->download(be, t, a->targets, (size_t)M * 4))) goto done;
+    /* targets and per-row losses staged on the host, in the acts' buffer (no allocation per
+     * call): allocated storage takes the type of what is stored, so int32 ids fit as well */
+    float *loss = krait_acts_host(a, 2 * (size_t)M);
+    if (!loss) return KRAIT_STATUS_NO_MEMORY;
+    int32_t *t = (int32_t *)(loss + M);
+    krait_status s;
+    if ((s = be->download(be, t, a->targets, (size_t)M * 4))) return s;
     long nv = 0;
     for (int r = 0; r < M; r++) nv += t[r] >= 0;
     float scale = nv ? 1.0f / (float)nv : 0.0f;
@@ -386,21 +388,21 @@ krait_status krait_lm_head(const krait_model *m, krait_acts *a, float *grads, do
             }
             if (grads && (s = be->zero(be, aoff(m, a->dhf, (size_t)r0 * D),
                                        (size_t)rows * D * krait_dtype_size(be->act_dtype))))
-                goto done;
+                return s;
             continue;
         }
-        if ((s = be->linear_fwd(be, a->logits, V, hf, D, W, NULL, rows, V, D, 0.0f))) goto done;
+        if ((s = be->linear_fwd(be, a->logits, V, hf, D, W, NULL, rows, V, D, 0.0f))) return s;
         if ((s = be->cross_entropy(be, a->loss + r0, grads ? a->logits : NULL, a->pred + r0, a->logits,
                                    a->targets + r0, rows, V, V, scale)))
-            goto done;
-        if ((s = be->download(be, loss + r0, a->loss + r0, (size_t)rows * 4))) goto done;
-        if (pred_host && (s = be->download(be, pred_host + r0, a->pred + r0, (size_t)rows * 4))) goto done;
+            return s;
+        if ((s = be->download(be, loss + r0, a->loss + r0, (size_t)rows * 4))) return s;
+        if (pred_host && (s = be->download(be, pred_host + r0, a->pred + r0, (size_t)rows * 4))) return s;
         if (grads) {
             if ((s = be->linear_bwd_data(be, aoff(m, a->dhf, (size_t)r0 * D), D, a->logits, V, W, rows,
                                          V, D, 0.0f)))
-                goto done;
+                return s;
             if ((s = be->linear_bwd_weight(be, grads + m->lm_head, NULL, a->logits, V, hf, D, rows, V, D)))
-                goto done;
+                return s;
         }
     }
     double sum = 0;
@@ -408,16 +410,11 @@ krait_status krait_lm_head(const krait_model *m, krait_acts *a, float *grads, do
         if (t[r] >= 0) sum += loss[r];
     if (!isfinite(sum) && !grads) { /* training hands it back: the trainer names the step */
         KRAIT_ERROR("the loss is not finite (%g)", sum);
-        s = KRAIT_STATUS_NUMERIC;
-        goto done;
+        return KRAIT_STATUS_NUMERIC;
     }
     *loss_sum = sum;
     *n_valid = nv;
-    s = KRAIT_STATUS_OK;
-done:
-    free(t);
-    free(loss);
-    return s;
+    return KRAIT_STATUS_OK;
 }
 
 /* ---- backward -------------------------------------------------------------------------------- */

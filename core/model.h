@@ -159,8 +159,9 @@ typedef struct krait_acts {
      * drawn from drop_seed (the trainer sets it per step) and reapplied to the gradients */
     float drop_embed, drop_resid;
     uint64_t drop_seed;
-    /* host staging for heads computed on the host (the classifier's pooled states and their
-     * gradient): grown on demand by krait_acts_host, kept across steps, freed with the acts */
+    /* host staging for the heads (the classifier's pooled states and their gradient; the LM
+     * head's targets and per-row losses): grown on demand by krait_acts_host, kept across
+     * steps, freed with the acts */
     float *host;
     size_t host_n;
 } krait_acts;
