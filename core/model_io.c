@@ -79,15 +79,6 @@ int krait_config_same_shape(const krait_config *a, const krait_config *b, const 
 }
 
 /* "[2, 3]" into out. */
-static const char *shape_str(char *out, size_t cap, const int64_t *shape, int rank)
-{
-    size_t k = (size_t)snprintf(out, cap, "[");
-    for (int i = 0; i < rank && k < cap; i++)
-        k += (size_t)snprintf(out + k, cap - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (k < cap) snprintf(out + k, cap - k, "]");
-    return out;
-}
-
 /* The config.json that goes with path (a folder, or a file inside one). malloc'd. */
 static char *config_path_of(const char *path)
 {
@@ -167,16 +158,15 @@ static krait_status check_tensor(const krait_model *m, const krait_tensor_info *
                     krait_st_dtype_to_string(t->dtype));
         return KRAIT_STATUS_BAD_INPUT;
     }
-    int ok = t->rank == ti->ndim;
-    for (int d = 0; ok && d < ti->ndim; d++) ok = t->shape[d] == ti->shape[d];
+    int ok = krait_st_shape_equal(t->shape, t->rank, ti->shape, ti->ndim);
     /* the embedding and an untied head may hold the unpadded vocabulary (pad rows become 0) */
     if (!ok && is_head_rows(m, ti) && t->rank == 2 && t->shape[1] == ti->shape[1] &&
         t->shape[0] == m->cfg.vocab_size_raw && m->cfg.vocab_size_raw < m->cfg.vocab_size)
         ok = 1;
     if (!ok) {
         char got[96], want[96];
-        shape_str(got, sizeof got, t->shape, t->rank);
-        shape_str(want, sizeof want, ti->shape, ti->ndim);
+        krait_st_shape_str(got, sizeof got, t->shape, t->rank);
+        krait_st_shape_str(want, sizeof want, ti->shape, ti->ndim);
         KRAIT_ERROR("%s: tensor '%s' has shape %s where %s needs %s%s", file, t->name, got,
                     cfg_path, want, is_head_rows(m, ti) && m->cfg.vocab_size_raw < m->cfg.vocab_size
                                         ? " (or the unpadded vocab_size rows)" : "");
@@ -234,12 +224,12 @@ static krait_status plan_build(plan *p, const krait_model *m, const char *path, 
     const krait_st_tensor *head = krait_st_model_find(p->st, LM_HEAD);
     if (m->cfg.tie_embeddings && head && m->emb != SIZE_MAX && m->lm_head == m->emb) {
         const krait_st_tensor *e = e_hf ? e_hf : e_orig;
-        int same = head->rank == 2 && head->shape[0] == e->shape[0] && head->shape[1] == e->shape[1];
-        if (!same) {
+        if (!krait_st_shape_equal(head->shape, head->rank, e->shape, e->rank)) {
             char got[96], want[96];
             KRAIT_ERROR("%s: tensor '%s' has shape %s but the embedding it is tied to has %s",
-                        krait_st_path(head->file), LM_HEAD, shape_str(got, sizeof got, head->shape, head->rank),
-                        shape_str(want, sizeof want, e->shape, e->rank));
+                        krait_st_path(head->file), LM_HEAD,
+                        krait_st_shape_str(got, sizeof got, head->shape, head->rank),
+                        krait_st_shape_str(want, sizeof want, e->shape, e->rank));
             s = KRAIT_STATUS_BAD_INPUT;
             goto fail;
         }
@@ -336,12 +326,11 @@ krait_status krait_model_copy_matching(krait_model *dst, const krait_model *src,
     for (int i = 0; i < dst->n_tensors && !s; i++) {
         const krait_tensor_info *d = &dst->tensors[i], *t = krait_model_find(src, d->name);
         if (!t) continue;
-        int same = t->ndim == d->ndim;
-        for (int k = 0; same && k < d->ndim; k++) same = t->shape[k] == d->shape[k];
-        if (!same) {
+        if (!krait_st_shape_equal(t->shape, t->ndim, d->shape, d->ndim)) {
             char got[96], want[96];
             KRAIT_ERROR("%s: tensor '%s' has shape %s there but %s in this model", src_name, d->name,
-                        shape_str(got, sizeof got, t->shape, t->ndim), shape_str(want, sizeof want, d->shape, d->ndim));
+                        krait_st_shape_str(got, sizeof got, t->shape, t->ndim),
+                        krait_st_shape_str(want, sizeof want, d->shape, d->ndim));
             s = KRAIT_STATUS_BAD_INPUT;
             break;
         }

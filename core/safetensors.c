@@ -165,7 +165,7 @@ static int st_entry(st_parse *p, krait_st_tensor *t, const cJSON *e)
         return 0;
     }
     char sh[128];
-    krait_sti_shape_str(sh, sizeof sh, t->shape, t->rank);
+    krait_st_shape_str(sh, sizeof sh, t->shape, t->rank);
     const char *bad = krait_sti_size(&t->numel, &t->nbytes, t->shape, t->rank, t->dtype);
     if (bad) {
         st_err(p->path, "tensor '%s': shape %s of %s: %s", q, sh,
@@ -524,7 +524,7 @@ krait_status krait_st_tensor_read_f32(const krait_st_tensor *t, float *dst, size
     if (t->numel != (uint64_t)n) {
         st_err(t->file->path, "tensor '%s': has %llu elements (shape %s) where %zu were expected",
                q, (unsigned long long)t->numel,
-               krait_sti_shape_str(sh, sizeof sh, t->shape, t->rank), n);
+               krait_st_shape_str(sh, sizeof sh, t->shape, t->rank), n);
         return KRAIT_STATUS_BAD_INPUT;
     }
     const uint8_t *s = t->data;
@@ -543,14 +543,12 @@ krait_status krait_st_tensor_read_f32(const krait_st_tensor *t, float *dst, size
 krait_status krait_st_tensor_read_f32_shape(const krait_st_tensor *t, float *dst,
                                             const int64_t *shape, int rank)
 {
-    int same = t->rank == rank;
-    for (int i = 0; same && i < rank; i++) same = t->shape[i] == shape[i];
-    if (!same) {
+    if (!krait_st_shape_equal(t->shape, t->rank, shape, rank)) {
         char q[96], got[128], want[128];
         st_err(t->file->path, "tensor '%s': shape %s where %s was expected",
                krait_sti_quote(q, sizeof q, t->name),
-               krait_sti_shape_str(got, sizeof got, t->shape, t->rank),
-               krait_sti_shape_str(want, sizeof want, shape, rank));
+               krait_st_shape_str(got, sizeof got, t->shape, t->rank),
+               krait_st_shape_str(want, sizeof want, shape, rank));
         return KRAIT_STATUS_BAD_INPUT;
     }
     return krait_st_tensor_read_f32(t, dst, (size_t)t->numel);

@@ -125,6 +125,11 @@ krait_status krait_st_tensor_read_f32(const krait_st_tensor *t, float *dst, size
 /* The same, but the shape must equal shape (rank) exactly. */
 krait_status krait_st_tensor_read_f32_shape(const krait_st_tensor *t, float *dst,
                                             const int64_t *shape, int rank);
+/* 1 when shapes a (rank ra) and b (rank rb) are the same. */
+int krait_st_shape_equal(const int64_t *a, int ra, const int64_t *b, int rb);
+/* "[2, 3]" into out (cap bytes; "..." when it does not fit), for messages; returns out. */
+const char *krait_st_shape_str(char *out, size_t cap, const int64_t *shape, int rank);
+
 /* Find by name, then read; a missing tensor is BAD_INPUT (logged). */
 krait_status krait_st_read_f32(const krait_st_file *f, float *dst, const char *name, size_t n);
 krait_status krait_st_read_f32_shape(const krait_st_file *f, float *dst, const char *name,

@@ -25,7 +25,6 @@ int krait_sti_utf8_ok(const char *s);
  * cut. Returns out. */
 const char *krait_sti_quote(char *out, size_t cap, const char *name);
 /* "[2, 3]" (cut with "..." when long). Returns out. */
-const char *krait_sti_shape_str(char *out, size_t cap, const int64_t *shape, int rank);
 
 /* numel and nbytes of a shape with overflow checks. Returns NULL when fine, else a short reason
  * ("overflows", "is not a whole number of bytes"). */

@@ -130,7 +130,15 @@ const char *krait_sti_quote(char *out, size_t cap, const char *name)
     return out;
 }
 
-const char *krait_sti_shape_str(char *out, size_t cap, const int64_t *shape, int rank)
+int krait_st_shape_equal(const int64_t *a, int ra, const int64_t *b, int rb)
+{
+    if (ra != rb) return 0;
+    for (int i = 0; i < ra; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+const char *krait_st_shape_str(char *out, size_t cap, const int64_t *shape, int rank)
 {
     size_t len = 0;
     out[len++] = '[';

@@ -100,7 +100,7 @@ static krait_status st_add(krait_st_writer *w, const char *name, krait_st_dtype 
     if (bad) {
         int show = rank >= 0 && (shape || rank == 0);
         KRAIT_ERROR("safetensors writer: tensor '%s' %s: %s", q,
-                    show ? krait_sti_shape_str(sh, sizeof sh, shape, rank) : "", bad);
+                    show ? krait_st_shape_str(sh, sizeof sh, shape, rank) : "", bad);
         return KRAIT_STATUS_BAD_INPUT;
     }
     if (w->n == w->cap) {
