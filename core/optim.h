@@ -33,7 +33,9 @@ double krait_lr_at(const krait_train_config *tc, int step, double progress);
 
 /* Clip the global gradient norm to tc->grad_clip (0 = no clipping), then one AdamW update of
  * every tensor. *grad_norm receives the norm before clipping. A non-finite norm leaves the
- * parameters untouched and returns KRAIT_STATUS_NUMERIC. */
+ * parameters untouched and returns KRAIT_STATUS_NUMERIC. Any other failure (a backend error
+ * part-way through the tensors) leaves the step partly applied: the model and optimizer are
+ * then unusable, and the trainers stop without writing a checkpoint, so it is never saved. */
 krait_status krait_optim_step(krait_model *model, krait_optim *o, const krait_train_config *tc,
                               double lr, double *grad_norm);
 
