@@ -197,12 +197,13 @@ static krait_status apply_value(void *base, const key_desc *k, const cJSON *v, c
         double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
         double hi = k->type == K_SEED ? 9007199254740992.0 : 2147483647.0;
         if (!cJSON_IsNumber(v) || d != floor(d) || d < k->min || d > hi) {
+            char want[48];
+            if (k->min > 1) snprintf(want, sizeof want, "an integer >= %.0f", k->min);
+            else snprintf(want, sizeof want, "%s", k->min == 1 ? "a positive integer" : "a non-negative integer");
             if (cJSON_IsNumber(v) && d == floor(d) && d < k->min)
-                KRAIT_ERROR("%s: key \"%s\" must be %s (got %.0f)", origin, where,
-                            k->min >= 1 ? "a positive integer" : "a non-negative integer", d);
+                KRAIT_ERROR("%s: key \"%s\" must be %s (got %.0f)", origin, where, want, d);
             else
-                KRAIT_ERROR("%s: key \"%s\" must be an integer%s", origin, where,
-                            k->min >= 1 ? " >= 1" : " >= 0");
+                KRAIT_ERROR("%s: key \"%s\" must be %s", origin, where, want);
             return KRAIT_STATUS_BAD_INPUT;
         }
         if (k->type == K_SEED)
@@ -281,10 +282,42 @@ static krait_status check_alias(const cJSON *root, const char *a, const char *b,
     return KRAIT_STATUS_OK;
 }
 
+/* A top-level key and its ssm_cfg twin (state_size / ssm_cfg.d_state) must agree when both are
+ * given: which one wins would otherwise depend on their order in the file. */
+static krait_status check_ssm_alias(const cJSON *root, const char *top, const char *ssm, const char *origin)
+{
+    const cJSON *va = cJSON_GetObjectItemCaseSensitive(root, top);
+    const cJSON *vb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "ssm_cfg"), ssm);
+    if (va && vb && cJSON_IsNumber(va) && cJSON_IsNumber(vb) && va->valuedouble != vb->valuedouble) {
+        KRAIT_ERROR("%s: keys \"%s\" (%g) and \"ssm_cfg.%s\" (%g) disagree", origin, top, va->valuedouble, ssm,
+                    vb->valuedouble);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    return KRAIT_STATUS_OK;
+}
+
 /* Keys whose only allowed value is the plain Mamba-1 LM (no MLP, no attention, RMSNorm). */
 static krait_status check_structure(const cJSON *root, const char *origin)
 {
     const cJSON *v;
+    /* another architecture's config (Mamba-2, FalconMamba, Jamba, ...) shares many key names:
+     * building a Mamba-1 model from it would be silently wrong */
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "model_type")) &&
+        !(cJSON_IsString(v) && strcmp(v->valuestring, "mamba") == 0)) {
+        KRAIT_ERROR("%s: \"model_type\" is %s%s%s: krait implements Mamba-1 (\"mamba\") only", origin,
+                    cJSON_IsString(v) ? "\"" : "", cJSON_IsString(v) ? v->valuestring : "not a string",
+                    cJSON_IsString(v) ? "\"" : "");
+        return KRAIT_STATUS_UNSUPPORTED;
+    }
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(root, "architectures")) {
+        if (cJSON_IsString(a) && strncmp(a->valuestring, "Mamba", 5) == 0 && strncmp(a->valuestring, "Mamba2", 6))
+            continue;
+        KRAIT_ERROR("%s: \"architectures\" names %s%s%s: krait implements Mamba-1 (MambaForCausalLM) only", origin,
+                    cJSON_IsString(a) ? "\"" : "", cJSON_IsString(a) ? a->valuestring : "a non-string",
+                    cJSON_IsString(a) ? "\"" : "");
+        return KRAIT_STATUS_UNSUPPORTED;
+    }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "d_intermediate")) &&
         !(cJSON_IsNumber(v) && v->valuedouble == 0)) {
         KRAIT_ERROR("%s: \"d_intermediate\" must be 0 (krait has no MLP blocks)", origin);
@@ -377,7 +410,16 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
                                         { "tie_word_embeddings", "tie_embeddings" } };
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if ((s = check_alias(root, aliases[i][0], aliases[i][1], origin))) goto done;
+    static const char *ssm_aliases[][2] = { { "state_size", "d_state" }, { "conv_kernel", "d_conv" },
+                                            { "expand", "expand" }, { "use_bias", "bias" },
+                                            { "use_conv_bias", "conv_bias" } };
+    for (size_t i = 0; i < sizeof ssm_aliases / sizeof ssm_aliases[0]; i++)
+        if ((s = check_ssm_alias(root, ssm_aliases[i][0], ssm_aliases[i][1], origin))) goto done;
     if ((s = check_structure(root, origin)) || (s = check_twice(root, origin, NULL))) goto done;
+    const cJSON *fp32 = cJSON_GetObjectItemCaseSensitive(root, "residual_in_fp32");
+    if (cJSON_IsFalse(fp32))
+        KRAIT_WARN("%s: \"residual_in_fp32\" is false, but krait always keeps the residual stream in fp32 (a "
+                   "model trained with a 16-bit residual gives slightly different numbers here)", origin);
 
     int n_unknown = 0;
     const char *first_unknown = NULL;

@@ -134,9 +134,9 @@ int main(void)
                "\"num_hidden_layers\" must be a positive integer (got -3)");
     expect_bad("missing size", "{\"hidden_size\": 64, \"vocab_size\": 16}", "num_hidden_layers");
     expect_bad("fractional size", "{\"hidden_size\": 64.5, \"num_hidden_layers\": 2, \"vocab_size\": 16}",
-               "must be an integer");
+               "\"hidden_size\" must be a positive integer");
     expect_bad("string size", "{\"hidden_size\": \"64\", \"num_hidden_layers\": 2, \"vocab_size\": 16}",
-               "must be an integer");
+               "\"hidden_size\" must be a positive integer");
     expect_bad("zero batch", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"batch\":0}}",
                "\"train.batch\" must be a positive integer (got 0)");
     expect_bad("negative lr", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"lr\":-1}}",
@@ -151,6 +151,25 @@ int main(void)
                "d_intermediate");
     expect_bad("mamba2 layer", "{\"d_model\": 64, \"n_layer\": 2, \"vocab_size\": 16, \"ssm_cfg\": {\"layer\": \"Mamba2\"}}",
                "Mamba1");
+    /* other architectures share Mamba-1's key names: refused, not built as Mamba-1 */
+    expect_bad("a Mamba-2 model_type", "{\"model_type\": \"mamba2\", \"hidden_size\": 64, \"num_hidden_layers\": 2, "
+               "\"vocab_size\": 100, \"state_size\": 16, \"expand\": 2, \"conv_kernel\": 4}", "\"mamba2\": krait implements Mamba-1");
+    expect_bad("Mamba-2 architectures", "{\"architectures\": [\"Mamba2ForCausalLM\"], \"transformers_version\": \"4.44\", "
+               "\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 100, \"num_heads\": 8}",
+               "\"Mamba2ForCausalLM\"");
+    expect_bad("FalconMamba", "{\"model_type\": \"falcon_mamba\", \"hidden_size\": 64, \"num_hidden_layers\": 2, "
+               "\"vocab_size\": 100}", "falcon_mamba");
+    expect_bad("ssm_cfg.d_state against state_size", "{\"hidden_size\": 8, \"num_hidden_layers\": 1, \"vocab_size\": 20, "
+               "\"state_size\": 4, \"ssm_cfg\": {\"d_state\": 7}}", "\"state_size\" (4) and \"ssm_cfg.d_state\" (7) disagree");
+    expect_ok("ssm_cfg.d_state equal to state_size", "{\"hidden_size\": 8, \"num_hidden_layers\": 1, \"vocab_size\": 20, "
+              "\"state_size\": 7, \"ssm_cfg\": {\"d_state\": 7}}", &c, NULL);
+    tu_check(c.d_state == 7, "d_state %d", c.d_state);
+    expect_ok("a 16-bit residual", "{\"hidden_size\": 8, \"num_hidden_layers\": 1, \"vocab_size\": 20, "
+              "\"residual_in_fp32\": false}", &c, NULL);
+    tu_check(n_msgs == 1 && strstr(last_msg, "residual stream in fp32"), "residual_in_fp32 false warns (%d: %s)", n_msgs,
+             last_msg);
+    expect_bad("vocab_size 1", "{\"hidden_size\": 8, \"num_hidden_layers\": 1, \"vocab_size\": 1}",
+               "\"vocab_size\" must be an integer >= 2 (got 1)");
     expect_bad("bad head", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"krait\":{\"head\":\"mlp\"}}",
                "krait.head");
     expect_bad("classify with one class", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,"
