@@ -165,6 +165,7 @@ static void test_resume(const char *root)
     tu_check(train(&b) == KRAIT_STATUS_INTERRUPTED && b.t->opt->step == N, "first half stops at %d", N);
     double first[N];
     memcpy(first, b.loss, sizeof first);
+    const double elapsed_at_stop = b.t->elapsed_s;
     run_free(&b);
 
     run_init(&b, 16, 1e-2f, 999); /* other initial weights: the checkpoint must replace them */
@@ -174,6 +175,8 @@ static void test_resume(const char *root)
     tu_check(app && !strcmp(app, "{\"hits\":3}"), "app state comes back (%s)", app ? app : "null");
     free(app);
     tu_check(b.t->tokens == a.t->tokens / 2, "tokens restored");
+    tu_check(b.t->elapsed_s == elapsed_at_stop, "training time restored exactly (%.17g, saved %.17g): the minutes "
+             "budget and the ETA go on from it", b.t->elapsed_s, elapsed_at_stop);
     tu_check(train(&b) == KRAIT_STATUS_OK && b.t->opt->step == 2 * N, "second half runs to %d", 2 * N);
     memcpy(b.loss, first, sizeof first);
     int same = memcmp(a.loss, b.loss, sizeof a.loss) == 0;

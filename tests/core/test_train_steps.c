@@ -3,10 +3,13 @@
  * the reference backend; the loss must fall below half its starting value. Also checks that two
  * runs from the same seed give bitwise-identical losses (deterministic seeding), and the learning
  * rate schedule: linear warm-up times cosine, continuous where the warm-up ends even when the
- * warm-up is half the run, min_lr at the end. */
+ * warm-up is half the run, exactly the cosine from the first step after it, min_lr at the end;
+ * gradient clipping scales the gradient by grad_clip / norm; progress with both a step and a
+ * time budget is the steps' share; dropout masks change from step to step. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model.h"
 #include "optim.h"
@@ -80,13 +83,116 @@ static void check_schedule(void)
         prev = lr;
     }
     tu_check(fabs(krait_lr_at(&tc, 0, 0) / ((double)tc.lr / tc.warmup) - 1) < 1e-6, "warm-up starts at lr / warmup");
+    const double p = tc.warmup / (double)T;
+    const double cosine = tc.min_lr + 0.5 * ((double)tc.lr - tc.min_lr) * (1 + cos(M_PI * p));
+    tu_check(fabs(krait_lr_at(&tc, tc.warmup, p) / cosine - 1) < 1e-6 &&
+                 fabs(krait_lr_at(&tc, tc.warmup - 1, p) / cosine - 1) < 1e-6,
+             "the last warm-up step and the first after it are the cosine itself (%.9g, %.9g, want %.9g)",
+             krait_lr_at(&tc, tc.warmup - 1, p), krait_lr_at(&tc, tc.warmup, p), cosine);
     tu_check(fabs(krait_lr_at(&tc, T, 1.0) / tc.min_lr - 1) < 1e-6, "the run ends at min_lr");
+}
+
+static krait_model *small_model(krait_backend *be, uint64_t seed)
+{
+    krait_config c;
+    krait_config_default(&c);
+    c.d_model = 16;
+    c.n_layer = 2;
+    c.vocab_size_raw = 16;
+    krait_config_finalize(&c, "test");
+    krait_model *m = krait_model_init(&c, be);
+    krait_rng rng;
+    krait_rng_init_stream(&rng, seed, 0);
+    krait_model_init_weights(m, &rng);
+    return m;
+}
+
+/* A gradient of norm 4 with grad_clip 1: the norm is reported as 4 and AdamW's first moment
+ * receives (1 - beta1) * g / 4 (the first step's update alone cannot show it: Adam divides the
+ * scale out). */
+static void check_clip(uint64_t seed)
+{
+    krait_backend *be = krait_backend_cpu_ref_init();
+    krait_model *m = small_model(be, seed);
+    krait_optim *o = krait_optim_init(m);
+    krait_train_config tc;
+    krait_train_default(&tc);
+    tc.grad_clip = 1.0f;
+    size_t n = m->n_params;
+    float *g = malloc(n * sizeof *g), *mom = malloc(n * sizeof *mom);
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) {
+        g[i] = (float)((double)(i % 7) - 3.0);
+        ss += (double)g[i] * g[i];
+    }
+    for (size_t i = 0; i < n; i++) g[i] = (float)(g[i] * 4.0 / sqrt(ss));
+    be->upload(be, o->grads, g, n * sizeof *g);
+    double gn = 0;
+    tu_check(krait_optim_step(m, o, &tc, 1e-3, &gn) == KRAIT_STATUS_OK && fabs(gn / 4 - 1) < 1e-5,
+             "clip: the norm before clipping is reported (%.7g, want 4)", gn);
+    be->download(be, mom, o->m, n * sizeof *mom);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double want = (1 - tc.beta1) * g[i] / 4.0;
+        worst = fmax(worst, fabs(mom[i] - want) / (fabs(want) + 1e-12));
+    }
+    tu_check(worst < 1e-4, "clip: the first moment holds (1 - beta1) g / 4 (worst relative error %.3g)", worst);
+    free(g);
+    free(mom);
+    krait_optim_free(m, o);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+}
+
+/* Every step sees the same batch */
+static krait_status same_batch(void *ctx, int32_t *ids, int32_t *tg, int B, int L, krait_rng *rng)
+{
+    (void)ctx, (void)rng;
+    for (int i = 0; i < B * L; i++) ids[i] = i % 16, tg[i] = (3 * (i % 16) + 1) % 16;
+    return KRAIT_STATUS_OK;
+}
+
+/* Both a step budget and a (far) time budget: progress is the steps' share, and the lr follows
+ * it. With lr 0 and one fixed batch only dropout can move the loss: the masks must differ from
+ * step to step (drawn from the seed and the step), and without dropout the losses must not. */
+static void check_progress_and_dropout(uint64_t seed)
+{
+    krait_backend *be = krait_backend_cpu_ref_init();
+    for (int drop = 0; drop < 2; drop++) {
+        krait_model *m = small_model(be, seed);
+        krait_train_config tc;
+        krait_train_default(&tc);
+        tc.batch = 2, tc.seq_len = 16, tc.steps = 10, tc.minutes = 1e6, tc.warmup = 0, tc.seed = seed;
+        tc.lr = drop ? 0.0f : 1e-3f, tc.min_lr = 0.0f, tc.weight_decay = 0.0f;
+        tc.embed_dropout = drop ? 0.2f : 0.0f, tc.resid_dropout = drop ? 0.3f : 0.0f;
+        krait_trainer *t = krait_trainer_init(m, &tc);
+        krait_data_source ds = { .ctx = NULL, .next_batch = same_batch };
+        krait_step_info a, b;
+        krait_status s = krait_trainer_step(t, &ds, &a);
+        if (!s) s = krait_trainer_step(t, &ds, &b);
+        tu_check(!s, "two steps");
+        if (!drop) {
+            tu_check(fabs(a.progress - 0.1) < 1e-12 && fabs(b.progress - 0.2) < 1e-12,
+                     "steps 10 and minutes 1e6: progress is the steps' share (%.3g, %.3g; want 0.1, 0.2)", a.progress,
+                     b.progress);
+            tu_check(a.lr == krait_lr_at(&tc, 0, 0.0), "the first step's lr is the schedule's at progress 0 (%.9g)",
+                     a.lr);
+        } else {
+            tu_check(a.loss != b.loss, "lr 0, one batch, dropout: the masks change with the step (losses %.9g, %.9g)",
+                     a.loss, b.loss);
+        }
+        krait_trainer_free(t);
+        krait_model_free(m);
+    }
+    krait_backend_destroy(be);
 }
 
 int main(void)
 {
     uint64_t seed = tu_init("test_train_steps");
     check_schedule();
+    check_clip(seed);
+    check_progress_and_dropout(seed);
     enum { N = 60 };
     double a[N], b[N];
     run(seed, a, N, N);

@@ -233,6 +233,10 @@ static void ce_case(krait_backend *ref, krait_backend *fast, int M, int V, int l
     for (int r = 0; r < M; r++) tgt[r] = (int32_t)(tu_next() % (uint64_t)V);
     tgt[M / 2] = -1;
     logits[(size_t)(M - 1) * ld + V - 1] = 40.0f;   /* argmax at the very end of a row */
+    /* ties go to the lowest index (as torch.argmax): a row of equal logits (a zero-initialised or
+     * bf16 head gives them), and a maximum at 2 and at 17, in different SIMD lanes */
+    for (int v = 0; v < V; v++) logits[v] = 1.0f;
+    if (M > 2 && V > 17) logits[(size_t)1 * ld + 2] = logits[(size_t)1 * ld + 17] = 30.0f;
     krait_backend *bes[2] = { ref, fast };
     float *loss[2], *dl[2];
     for (int k = 0; k < 2; k++) {
@@ -248,6 +252,10 @@ static void ce_case(krait_backend *ref, krait_backend *fast, int M, int V, int l
     }
     fast_close("loss", loss[1], loss[0], M, 1e-5, 1e-6, 1e-6);
     tu_check(!memcmp(pred[0], pred[1], M * 4), "cross_entropy argmax differs from the reference");
+    for (int k = 0; k < 2; k++)
+        tu_check(pred[k][0] == 0 && (M <= 2 || V <= 17 || pred[k][1] == 2),
+                 "%s: argmax ties go to the lowest index (row 0: %d, want 0; row 1: %d, want 2)", bes[k]->name,
+                 pred[k][0], M > 2 ? pred[k][1] : -1);
     if (mode != 2) {
         float *g0 = malloc((size_t)M * V * 4), *g1 = malloc((size_t)M * V * 4);
         gather_f(g0, dl[0], M, V, ld);
