@@ -14,7 +14,9 @@
 #       --config dna-enhancers --steps 1266
 #
 # TRAIN_OPTIONS go to `krait-dna train` (--config is needed; --minutes or --steps sets the
-# budget); a --threads N or --device D among them also goes to split, baseline, eval and compare. KRAIT_DNA names the binary (default build/apps/krait-dna); SEED the split's seed (1).
+# budget); a --threads N or --device D among them also goes to split, baseline, eval and compare. KRAIT_DNA names the binary (default build/apps/krait-dna); SEED the split's seed (1);
+# ONLY="2 3 4 5" runs those folds alone and compares over their rows (to judge a change without
+# touching fold 1, the README's acceptance split).
 set -euo pipefail
 usage() { echo "usage: $0 INPUT OUT [FOLDS] -- TRAIN_OPTIONS... (see the header)" >&2; exit 2; }
 [ $# -ge 3 ] || usage
@@ -25,6 +27,11 @@ if [ "$1" != "--" ]; then folds=$1; shift; fi
 [ "${1:-}" = "--" ] || usage
 shift
 [[ "$folds" =~ ^[0-9]+$ ]] && [ "$folds" -ge 2 ] || { echo "$0: FOLDS must be an integer >= 2 (got $folds)" >&2; exit 2; }
+run_folds=${ONLY:-$(seq 1 "$folds")}
+for i in $run_folds; do
+  [[ "$i" =~ ^[0-9]+$ ]] && [ "$i" -ge 1 ] && [ "$i" -le "$folds" ] ||
+    { echo "$0: ONLY: '$i' is not a fold of 1..$folds" >&2; exit 2; }
+done
 [ -r "$input" ] || { echo "$0: $input: cannot read" >&2; exit 2; }
 k=${KRAIT_DNA:-$(dirname "$0")/../build/apps/krait-dna}
 seed=${SEED:-1}
@@ -39,7 +46,7 @@ done
 mkdir -p "$out"
 printf 'fold\trows\tbaseline\tkrait\n' > "$out/folds.tsv"
 inputs=()
-for i in $(seq 1 "$folds"); do
+for i in $run_folds; do
     f=$out/fold_$i
     echo "== fold $i of $folds ==" >&2
     "$k" split --input "$input" --out "$f" --folds "$folds" --fold "$i" --seed "$seed" --json "${common[@]}" > "$f.split.json"
@@ -52,13 +59,14 @@ for i in $(seq 1 "$folds"); do
         "$(jget "$f/eval.json" accuracy)" >> "$out/folds.tsv"
     inputs+=(--input "$f/test.tsv")
 done
-for m in krait baseline; do # one predictions file over all folds, in the order of the inputs
-    head -1 "$out/fold_1/$m.tsv" > "$out/$m.tsv"
-    for i in $(seq 1 "$folds"); do tail -n +2 "$out/fold_$i/$m.tsv" >> "$out/$m.tsv"; done
+first=$(set -- $run_folds; echo "$1")
+for m in krait baseline; do # one predictions file over the folds run, in the order of the inputs
+    head -1 "$out/fold_$first/$m.tsv" > "$out/$m.tsv"
+    for i in $run_folds; do tail -n +2 "$out/fold_$i/$m.tsv" >> "$out/$m.tsv"; done
 done
 "$k" compare "${inputs[@]}" --pred "$out/krait.tsv" --pred "$out/baseline.tsv" --json "${common[@]}" > "$out/compare.json"
 # the per-fold accuracies as paired bars (baseline grey, krait blue), the axis from 0.5 to 1
-awk -F'\t' 'NR > 1 { n++; b[n] = $3; k[n] = $4 }
+awk -F'\t' 'NR > 1 { n++; f[n] = $1; b[n] = $3; k[n] = $4 }
   END {
     W = 60 + 70 * n; H = 260; y0 = 220; s = 400 # pixels per accuracy unit above 0.5
     printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"11\">\n", W, H
@@ -71,7 +79,7 @@ awk -F'\t' 'NR > 1 { n++; b[n] = $3; k[n] = $4 }
       x = 50 + 70 * (i - 1)
       printf "<rect x=\"%d\" y=\"%.1f\" width=\"25\" height=\"%.1f\" fill=\"#999\"/>\n", x, y0 - (b[i] - 0.5) * s, (b[i] - 0.5) * s
       printf "<rect x=\"%d\" y=\"%.1f\" width=\"25\" height=\"%.1f\" fill=\"#3b6fb6\"/>\n", x + 27, y0 - (k[i] - 0.5) * s, (k[i] - 0.5) * s
-      printf "<text x=\"%d\" y=\"%d\">fold %d</text>\n", x + 8, y0 + 16, i
+      printf "<text x=\"%d\" y=\"%d\">fold %d</text>\n", x + 8, y0 + 16, f[i]
     }
     print "</svg>"
   }' "$out/folds.tsv" > "$out/folds.svg"

@@ -301,6 +301,19 @@ KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.t
   [ "$(awk 'NR > 1 { s += $2 } END { print s }' "$dir/cv/folds.tsv")" = 64 ] && grep -q "McNemar" "$dir/cvout" &&
   [ "$(grep -c '<rect' "$dir/cv/folds.svg")" = 6 ] &&
   ok "dna-cv.sh: 3 folds, all 64 rows predicted once by each, one compare, 6 bars" || { bad "dna-cv.sh output"; cat "$dir/cvout"; }
+# ONLY: the folds named alone (fold 1 untouched), the same fold models as the full run's
+ONLY="2 3" KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cv23" 3 -- \
+  --config "$dir/tiny.json" --steps 2 --threads 1 > "$dir/cvout23" 2>"$dir/e" || { bad "dna-cv.sh ONLY"; tail -5 "$dir/e"; }
+rows23=$(awk 'NR > 1 && $1 != 1 { s += $2 } END { print s }' "$dir/cv/folds.tsv")
+[ ! -e "$dir/cv23/fold_1" ] && [ "$(jget "$dir/cv23/compare.json" n)" = "$rows23" ] &&
+  [ "$(cut -f1 "$dir/cv23/folds.tsv" | tr '\n' ' ')" = "fold 2 3 " ] && grep -q ">fold 3<" "$dir/cv23/folds.svg" &&
+  cmp -s <(cut -f2- "$dir/cv/fold_2/krait.tsv") <(cut -f2- "$dir/cv23/fold_2/krait.tsv") &&
+  ok "dna-cv.sh ONLY=\"2 3\": $rows23 rows of folds 2 and 3, fold 1 not run, fold 2's predictions as in the full run" ||
+  { bad "dna-cv.sh ONLY"; cat "$dir/cvout23" "$dir/cv23/folds.tsv"; }
+ONLY="4" KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvx" 3 -- \
+  --config "$dir/tiny.json" --steps 2 > /dev/null 2>"$dir/e"
+[ $? -eq 2 ] && grep -q "ONLY: '4' is not a fold of 1..3" "$dir/e" && ok "dna-cv.sh ONLY past FOLDS refused" ||
+  { bad "dna-cv.sh ONLY=4"; cat "$dir/e"; }
 bad_input "split --fold past --folds" "--fold I with 1 <= I <= K (got 4 of 3)" -- \
   "$k" split --input "$data/promoters_tiny.tsv" --out "$dir/x" --folds 3 --fold 4
 
