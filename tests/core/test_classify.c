@@ -484,6 +484,14 @@ static void metrics(void)
     tu_check(m3.accuracy == 1 && fabs(m3.macro_f1 - 1) < 1e-12, "macro F1 %g over the classes present (1)",
              m3.macro_f1);
     krait_cls_metrics_free(&m3);
+    /* a class predicted but never true counts (F1 0), as scikit-learn's default: labels 0 0 1,
+     * predictions 0 1 2 -> (2/3 + 0 + 0) / 3 */
+    const int32_t l4[3] = { 0, 0, 1 };
+    const float p4[9] = { 0.8f, 0.1f, 0.1f, 0.1f, 0.8f, 0.1f, 0.1f, 0.1f, 0.8f };
+    krait_cls_metrics m4;
+    krait_cls_metrics_compute(l4, p4, 3, 3, &m4);
+    tu_check(fabs(m4.macro_f1 - 2.0 / 9) < 1e-12, "macro F1 %g with a class predicted but absent (2/9)", m4.macro_f1);
+    krait_cls_metrics_free(&m4);
     const double ll = -(log(0.8f) + log(0.4f) + log(0.7f) + log(0.9f) + log(0.6f)) / 5;
     tu_check(fabs(mt.log_loss - ll) < 1e-12, "log-loss %g (%g)", mt.log_loss, ll);
     /* weights = repeated rows: the rows above with weights 1 2 1 0 1 == the rows 0 1 1 2 4 (a tie at 0.6:

@@ -108,10 +108,11 @@ static void corrupt(const char *dir, io_cap *cap)
 }
 
 /* Read all pieces of path; check each cut and the concatenation against want. */
-static void pieces(const char *path, const char *want, size_t want_len, const char *what)
+static void pieces(const char *path, const char *want, size_t want_len, const char *what, int byte_cuts)
 {
     krait_textsrc *s;
     tu_check(krait_textsrc_open(path, &s) == 0, "%s: open", what);
+    krait_textsrc_set_byte_cuts(s, byte_cuts);
     char *all = malloc(want_len + 1);
     size_t n = 0;
     int n_pieces = 0, docs = 0, bad_cut = 0;
@@ -125,14 +126,18 @@ static void pieces(const char *path, const char *want, size_t want_len, const ch
         memcpy(all + n, t, len);
         n += len;
         n_pieces++;
-        if (n < want_len && !(n >= 2 && all[n - 1] == '\n' && want[n] > ' ' && want[n] < 127 && all[n - 2] > ' ' &&
-                              all[n - 2] < 127))
+        if (byte_cuts) { /* no special token ("<|...|>", < 32 bytes) spans the cut */
+            if (n < want_len && (n < 31 || memchr(all + n - 31, '<', 31))) bad_cut = 1;
+        } else if (n < want_len && !(n >= 2 && all[n - 1] == '\n' && want[n] > ' ' && want[n] < 127 &&
+                                     all[n - 2] > ' ' && all[n - 2] < 127)) {
             bad_cut = 1;
+        }
     }
     krait_textsrc_close(s);
     tu_check(n == want_len && !memcmp(all, want, n), "%s: %d pieces concatenate to the %zu bytes", what, n_pieces, want_len);
-    tu_check(n_pieces > 2 && docs == 1 && !bad_cut,
-             "%s: cut only after a newline between printable characters (not after \" \\n\" or \"\\r\\n\")", what);
+    tu_check(n_pieces > 2 && docs == 1 && !bad_cut, "%s: %s", what,
+             byte_cuts ? "no cut within 31 bytes after a '<'"
+                       : "cut only after a newline between printable characters (not after \" \\n\" or \"\\r\\n\")");
     free(all);
 }
 
@@ -154,12 +159,23 @@ static void text_inputs(const char *dir, io_cap *cap)
     }
     const char *plain = io_path(dir, "doc.txt");
     io_write(plain, text, n);
-    pieces(plain, text, n, "plain");
+    pieces(plain, text, n, "plain", 0);
     const char *gz = io_path(dir, "doc.txt.gz");
     gzFile g = gzopen(gz, "wb");
     gzwrite(g, text, (unsigned)n);
     gzclose(g);
-    pieces(gz, text, n, "gzip");
+    pieces(gz, text, n, "gzip", 0);
+    /* the byte tokenizer's cuts: 3 MiB without line breaks, "<|endoftext|>" every 40 bytes, so
+     * most places are within 31 bytes after a '<' */
+    n = 0;
+    while (n < cap_b) {
+        memcpy(text + n, "<|endoftext|>", 13);
+        for (int i = 13; i < 40; i++) text[n + (size_t)i] = (char)('a' + tu_next() % 26);
+        n += 40;
+    }
+    const char *sp = io_path(dir, "specials.txt");
+    io_write(sp, text, n);
+    pieces(sp, text, n, "byte cuts", 1);
     free(text);
 
     const char *jl = io_path(dir, "d.jsonl");
@@ -202,6 +218,10 @@ int main(void)
     const char *dir = io_tmpdir("tokfile");
     roundtrip(dir, 2);
     roundtrip(dir, 4);
+    /* ids 0..65535 fit 2 bytes; one id more needs 4 */
+    tu_check(krait_tokfile_id_bytes_for(256) == 2 && krait_tokfile_id_bytes_for(65536) == 2 &&
+                 krait_tokfile_id_bytes_for(65537) == 4 && krait_tokfile_id_bytes_for(50281) == 2,
+             "id width by vocabulary: 2 bytes up to 65536 ids, then 4");
     corrupt(dir, &cap);
     text_inputs(dir, &cap);
     io_cap_end();
