@@ -110,6 +110,15 @@ int main(void)
         krait_sampler_free(s);
     }
 
+    /* top-p at its boundary: four equal logits, top_p 0.75 is reached exactly by three of them
+     * (the nucleus holds ids whose cumulative probability reaches top_p; ties go to lower ids) */
+    float eq[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    krait_sampler *tp = make(4, 1.0f, 0, 0.75f, 0.0f, 1.0f, seed);
+    draw(tp, eq, 4, 2000, counts, seed);
+    int eq_allowed[4] = { 1, 1, 1, 0 };
+    check_support("top-p 0.75 of four equal ids", counts, eq_allowed, 4);
+    krait_sampler_free(tp);
+
     /* temperature: frequencies follow softmax(l / T) */
     float tl[4] = { 1.0f, 0.0f, -0.5f, 2.0f };
     const float T = 2.0f;

@@ -40,6 +40,33 @@ static void test_dtype_strings(void)
 }
 
 /* fp32 values including the awkward ones: zeros, infinities, NaN, subnormals, halfway cases. */
+static float bits_f32(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Round to nearest, ties to even, on exact halfway bit patterns (random values never hit them). */
+static void test_rounding_ties(void)
+{
+    struct { uint32_t f32; uint16_t bf16; } b[] = {
+        { 0x3F808000u, 0x3F80 }, /* 1.00390625: halfway, even below -> down */
+        { 0x3F818000u, 0x3F82 }, /* halfway, odd below -> up */
+        { 0x3F808001u, 0x3F81 }, /* just above halfway -> up */
+        { 0xBF818000u, 0xBF82 }, /* negative: the same, by magnitude */
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) ok &= krait_f32_to_bf16(bits_f32(b[i].f32)) == b[i].bf16;
+    tu_check(ok, "bf16: halfway values round to even");
+    /* f16: 1 + 2^-11 is halfway between 1 and 1 + 2^-10; 1 + 3 x 2^-11 between 1 + 2^-10 and 1 + 2^-9;
+     * 2^-25 is halfway between 0 and the smallest subnormal 2^-24; 3 x 2^-25 between 2^-24 and 2^-23 */
+    ok = krait_f32_to_f16(1.0f + 0x1p-11f) == 0x3C00 && krait_f32_to_f16(1.0f + 3 * 0x1p-11f) == 0x3C02 &&
+         krait_f32_to_f16(0x1p-25f) == 0x0000 && krait_f32_to_f16(3 * 0x1p-25f) == 0x0002 &&
+         krait_f32_to_f16(65520.0f) == 0x7C00 && krait_f32_to_f16(65519.0f) == 0x7BFF;
+    tu_check(ok, "f16: halfway values round to even (normal, subnormal, and 65520 to infinity)");
+}
+
 static void fill_values(float *x, size_t n)
 {
     tu_fill_normal(x, n, 0.0f, 3.0f);
@@ -314,6 +341,7 @@ static void test_writer_errors(const char *dir)
 
 int main(void)
 {
+    test_rounding_ties();
     tu_init("test_st_roundtrip");
     const char *d = io_tmpdir("st-rt");
     char dir[512];
