@@ -254,6 +254,33 @@ static int folder_consistent(const char *out, int *latest_step)
     return ok;
 }
 
+/* A run resumed from an older checkpoint (step-4 of 4..6) and saving step 5 with keep 1 prunes
+ * only what is older than the step it saves: its own step-5 stays (and is the latest); the newer
+ * step-6 of the first run is left alone. */
+static void test_resume_older(const char *root)
+{
+    char out[600], ck[700], from[800];
+    snprintf(out, sizeof out, "%s/older", root);
+    snprintf(ck, sizeof ck, "%s/checkpoints", out);
+    snprintf(from, sizeof from, "%s/step-4", ck);
+    run r;
+    run_init(&r, 16, 1e-2f, 7);
+    r.out = out, r.keep = 3, r.t->tc.ckpt_every = 1, r.stop_at = 6;
+    tu_check(train(&r) == KRAIT_STATUS_INTERRUPTED, "older: 6 steps");
+    run_free(&r);
+    run q;
+    run_init(&q, 16, 1e-2f, 7);
+    q.out = out, q.keep = 1, q.t->tc.ckpt_every = 1, q.stop_at = 5;
+    int latest = -1;
+    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, from) == KRAIT_STATUS_OK && q.t->opt->step == 4 &&
+                 train(&q) == KRAIT_STATUS_INTERRUPTED && folder_consistent(out, &latest) && latest == 5 &&
+                 io_exists(io_path(ck, "step-5")) && io_exists(io_path(ck, "step-6")) &&
+                 !io_exists(io_path(ck, "step-4")),
+             "resumed from step-4, saved step 5 with keep 1: step-5 (latest) and the newer step-6 stay, step-4 goes "
+             "(latest %d)", latest);
+    run_free(&q);
+}
+
 static void test_keep_and_leftovers(const char *root)
 {
     char out[600];
@@ -422,6 +449,7 @@ int main(void)
     io_cap_begin(&cap);
     test_resume(root);
     test_keep_and_leftovers(root);
+    test_resume_older(root);
     test_kill(root);
     io_cap_end();
     krait_fs_remove_tree(root);
