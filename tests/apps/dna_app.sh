@@ -230,6 +230,19 @@ bacc=$(jget "$dir/bl2" accuracy)
   ok "baseline --output: predict's TSV format and ids, argmax classes, its accuracy $bacc; --confusion SVG" ||
   { bad "baseline --output"; head -3 "$dir/blp.tsv"; }
 
+# the baseline learns: GC-rich (1) against AT-rich (0) random sequences, 2-mers, all held out right
+awk 'function base(y, r) { if (y) return r < 0.4 ? "G" : r < 0.8 ? "C" : r < 0.9 ? "A" : "T"
+                           return r < 0.4 ? "A" : r < 0.8 ? "T" : r < 0.9 ? "G" : "C" }
+  BEGIN { srand(7); print "seq\tlabel"
+    for (i = 0; i < 240; i++) { y = i % 2; s = ""; for (j = 0; j < 60; j++) s = s base(y, rand()); print s "\t" y } }' \
+  > "$dir/gc.tsv"
+head -161 "$dir/gc.tsv" > "$dir/gc_train.tsv"
+{ head -1 "$dir/gc.tsv"; tail -80 "$dir/gc.tsv"; } > "$dir/gc_test.tsv"
+"$k" baseline --train "$dir/gc_train.tsv" --test "$dir/gc_test.tsv" --k 2 --json --threads 1 > "$dir/blgc" 2>"$dir/e"
+awk -v a="$(jget "$dir/blgc" accuracy)" -v u="$(jget "$dir/blgc" auroc)" 'BEGIN { exit !(a >= 0.95 && u >= 0.99) }' &&
+  ok "baseline on GC-rich against AT-rich rows: accuracy $(jget "$dir/blgc" accuracy), AUROC $(jget "$dir/blgc" auroc)" ||
+  { bad "baseline does not learn a separable task"; cat "$dir/blgc" "$dir/e"; }
+
 # ---- compare: accuracies, bootstrap interval, McNemar on hand-made predictions --------------------
 "$k" compare --input "$dir/s1/test.tsv" --pred "$dir/pred.tsv" --pred "$dir/blp.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
   awk -v a="$acc" -v b="$(jget "$dir/cmp" accuracy_a)" -v c="$bacc" -v d="$(jget "$dir/cmp" accuracy_b)" \
