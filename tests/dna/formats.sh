@@ -42,6 +42,10 @@ for ext in "" .gz .bgz; do
   same "FASTA$ext (multi-line, mixed case, IUPAC, header key)" "$dir/a.want" "$dump" --label-key class "$dir/a.fa$ext"
   same "FASTQ$ext (multi-line and single-line records)" "$dir/q.want" "$dump" --label-key class "$dir/a.fq$ext"
 done
+# quality lines that start with '@' (Phred+33 Q31), on two lines: counted, not read as a header
+printf '@q1\nACGT\nAC\n+\n@@@@\n@@\n@q2\nGG\n+\nII\n' > "$dir/at.fq"
+printf 'q1\t-\tACGTAC\nq2\t-\tGG\n' > "$dir/at.want"
+same "FASTQ quality lines starting with '@'" "$dir/at.want" "$dump" "$dir/at.fq"
 printf 'r1\tpromoter\tACGTacgtNNRY\nr2|x\tpromoter\tGGGG\n' > "$dir/c.want"
 same "one label for a whole file (one FASTA per class)" "$dir/c.want" "$dump" --label promoter "$dir/a.fa"
 
@@ -128,6 +132,10 @@ bad_input "missing faidx index" "no index" "$dump" --genome "$dir/noidx.fa" "$di
 printf 'chrM_excerpt\t2990\t3010\n' > "$dir/past.bed"
 bad_input "BED region past the contig end" "past.bed:1: region chrM_excerpt:2990-3010 is past the end of contig chrM_excerpt (length 3000)" \
   "$dump" --genome "$dir/g.fa" "$dir/past.bed"
+# a region that ends exactly at the contig's end is inside it
+printf 'chrM_excerpt\t2990\t3000\tend\n' > "$dir/end.bed"
+printf 'chrM_excerpt:2990-3000(+)\tend\t%s\n' "$(fa_seq "$dir/g.fa" chrM_excerpt:2991-3000)" > "$dir/end.want"
+same "a BED region ending at the contig's end" "$dir/end.want" "$dump" --genome "$dir/g.fa" "$dir/end.bed"
 printf 'chrM_excerpt\t2990\t3000\n' > "$dir/pw.bed"
 bad_input "centred window past the contig end" "past the end of contig" "$dump" --genome "$dir/g.fa" --window 40 "$dir/pw.bed"
 bad_input "an empty region without a window" "pt.bed:1: region chrI_excerpt:3000-3000 is empty" "$dump" --genome "$dir/g.fa" "$dir/pt.bed"
