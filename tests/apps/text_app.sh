@@ -126,7 +126,12 @@ gzip -c "$sample" > "$dir/sample.txt.gz"
 losses() { grep -o '^{"step": [0-9]*, "[a-z_]*": [^,]*' "$1/metrics.jsonl"; }
 "$k" "${targs[@]}" --out "$dir/B" --stop-at 17 >/dev/null 2>"$dir/eB" && [ "$(cat "$dir/B/checkpoints/latest")" = step-17 ] &&
   ok "--stop-at 17: checkpoint step-17" || { bad "stop-at"; cat "$dir/eB"; }
+# a validation line of the checkpoint's step torn by a kill: dropped on resume
+printf '{"step": 17, "val_lo' >> "$dir/B/metrics.jsonl"
 "$k" "${targs[@]}" --resume "$dir/B" >/dev/null 2>"$dir/eB2" || { bad "resume"; cat "$dir/eB2"; }
+[ "$(grep -vc '^{"step": [0-9]*, .*}$' "$dir/B/metrics.jsonl")" -eq 0 ] &&
+  [ "$(grep -c '^{"step": 18, "loss"' "$dir/B/metrics.jsonl")" -eq 1 ] &&
+  ok "resume drops a torn last line of metrics.jsonl" || { bad "torn metrics line"; grep -n '"step": 1[78]' "$dir/B/metrics.jsonl"; }
 if cmp -s <(losses "$dir/A") <(losses "$dir/B"); then ok "stop + resume: train and validation losses identical"
 else bad "stop + resume differs"; diff <(losses "$dir/A") <(losses "$dir/B") | head -5; fi
 # a new run into a run folder: refused, or --overwrite starts over (no checkpoint of the old run left)
@@ -141,10 +146,12 @@ mkdir -p "$dir/K" && echo '{"step": 1, "loss": 5}' > "$dir/K/metrics.jsonl"
 bad_input "a run killed before its first checkpoint" "$dir/K: already holds a run that stopped before its first checkpoint" \
   "--overwrite starts over" -- "$k" "${targs[@]}" --out "$dir/K" --steps 2
 printf '{"model": {}}' > "$dir/B/tokenizer.json" # as a BPE run leaves it: a byte-level run over it must not keep it
+mkdir -p "$dir/B/best" && : > "$dir/B/best/model.safetensors" # as --keep-best leaves it
 "$k" "${targs[@]}" --out "$dir/B" --steps 2 --overwrite >/dev/null 2>"$dir/eB3" && [ ! -e "$dir/B/tokenizer.json" ] &&
+  [ ! -e "$dir/B/best" ] &&
   [ "$(ls "$dir/B/checkpoints")" = "$(printf 'latest\nstep-2')" ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
   grep -q -- "--overwrite: starting a new run in $dir/B" "$dir/eB3" &&
-  ok "--overwrite: a new run, the old checkpoints and metrics gone" || { bad "--overwrite"; ls "$dir/B/checkpoints"; cat "$dir/eB3"; }
+  ok "--overwrite: a new run, the old checkpoints, best model and metrics gone" || { bad "--overwrite"; ls "$dir/B/checkpoints"; cat "$dir/eB3"; }
 # resuming a finished run (twice) validates again but logs that validation once
 for _ in 1 2; do "$k" "${targs[@]}" --out "$dir/B" --steps 2 --resume "$dir/B" >/dev/null 2>&1 || bad "resume a finished run"; done
 [ "$(grep -c '"step": 2, "val_loss"' "$dir/B/metrics.jsonl")" -eq 1 ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
