@@ -242,6 +242,16 @@ head -161 "$dir/gc.tsv" > "$dir/gc_train.tsv"
 awk -v a="$(jget "$dir/blgc" accuracy)" -v u="$(jget "$dir/blgc" auroc)" 'BEGIN { exit !(a >= 0.95 && u >= 0.99) }' &&
   ok "baseline on GC-rich against AT-rich rows: accuracy $(jget "$dir/blgc" accuracy), AUROC $(jget "$dir/blgc" auroc)" ||
   { bad "baseline does not learn a separable task"; cat "$dir/blgc" "$dir/e"; }
+# the penalty shrinks the weights: with --l2 10 the test probabilities lie nearer 1/2 than with 1e-4
+for l2 in 0.0001 10; do
+  "$k" baseline --train "$dir/gc_train.tsv" --test "$dir/gc_test.tsv" --k 2 --l2 $l2 --output "$dir/blgc$l2.tsv" --json \
+    --threads 1 > "$dir/blgcj$l2" 2>"$dir/e" || { bad "baseline --l2 $l2"; cat "$dir/e"; }
+done
+spread() { awk -F'\t' 'NR > 1 { d = $3 - 0.5; s += d < 0 ? -d : d; n++ } END { printf "%.4f", s / n }' "$1"; }
+lo=$(spread "$dir/blgc0.0001.tsv") hi=$(spread "$dir/blgc10.tsv")
+awk -v a="$lo" -v b="$hi" 'BEGIN { exit !(b < a - 0.05) }' && [ "$(jget "$dir/blgcj10" l2)" = 10 ] &&
+  ok "baseline --l2: mean |p - 1/2| $lo at 1e-4, $hi at 10 (a penalty shrinks)" ||
+  { bad "baseline --l2 does not shrink ($lo, $hi)"; cat "$dir/blgcj10"; }
 
 # ---- compare: accuracies, bootstrap interval, McNemar on hand-made predictions --------------------
 "$k" compare --input "$dir/s1/test.tsv" --pred "$dir/pred.tsv" --pred "$dir/blp.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
