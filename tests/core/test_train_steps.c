@@ -30,15 +30,25 @@ static krait_status rule_batch(void *ctx, int32_t *ids, int32_t *tg, int B, int 
     return KRAIT_STATUS_OK;
 }
 
-static void run(uint64_t seed, double *losses, int n, int total)
+static krait_model *small_model(krait_backend *be, uint64_t seed)
 {
-    krait_backend *be = krait_backend_cpu_ref_init();
     krait_config c;
     krait_config_default(&c);
     c.d_model = 16;
     c.n_layer = 2;
     c.vocab_size_raw = 16;
     krait_config_finalize(&c, "test");
+    krait_model *m = krait_model_init(&c, be);
+    krait_rng rng;
+    krait_rng_init_stream(&rng, seed, 0);
+    krait_model_init_weights(m, &rng);
+    return m;
+}
+
+static void run(uint64_t seed, double *losses, int n, int total)
+{
+    krait_backend *be = krait_backend_cpu_ref_init();
+    krait_model *m = small_model(be, seed);
     krait_train_config tc;
     krait_train_default(&tc);
     tc.batch = 4;
@@ -47,10 +57,6 @@ static void run(uint64_t seed, double *losses, int n, int total)
     tc.lr = 1e-2f;
     tc.warmup = 5;
     tc.seed = seed;
-    krait_model *m = krait_model_init(&c, be);
-    krait_rng rng;
-    krait_rng_init_stream(&rng, seed, 0);
-    krait_model_init_weights(m, &rng);
     krait_trainer *t = krait_trainer_init(m, &tc);
     int V = 16;
     krait_data_source ds = { .ctx = &V, .next_batch = rule_batch };
@@ -90,21 +96,6 @@ static void check_schedule(void)
              "the last warm-up step and the first after it are the cosine itself (%.9g, %.9g, want %.9g)",
              krait_lr_at(&tc, tc.warmup - 1, p), krait_lr_at(&tc, tc.warmup, p), cosine);
     tu_check(fabs(krait_lr_at(&tc, T, 1.0) / tc.min_lr - 1) < 1e-6, "the run ends at min_lr");
-}
-
-static krait_model *small_model(krait_backend *be, uint64_t seed)
-{
-    krait_config c;
-    krait_config_default(&c);
-    c.d_model = 16;
-    c.n_layer = 2;
-    c.vocab_size_raw = 16;
-    krait_config_finalize(&c, "test");
-    krait_model *m = krait_model_init(&c, be);
-    krait_rng rng;
-    krait_rng_init_stream(&rng, seed, 0);
-    krait_model_init_weights(m, &rng);
-    return m;
 }
 
 /* A gradient of norm 4 with grad_clip 1: the norm is reported as 4 and AdamW's first moment
