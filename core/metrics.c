@@ -154,3 +154,26 @@ char *krait_cls_metrics_json(const krait_cls_metrics *mt, const char *const *cla
     cJSON_Delete(o);
     return text;
 }
+
+double krait_mcnemar_exact(long b, long c)
+{
+    long n = b + c, k = b < c ? b : c;
+    if (n == 0) return 1.0;
+    double tail = 0, lnf = lgamma((double)n + 1);
+    for (long i = 0; i <= k; i++)
+        tail += exp(lnf - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) - (double)n * log(2.0));
+    return fmin(1.0, 2 * tail);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void krait_interval95(double *v, int n, double *lo, double *hi)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    *lo = v[(size_t)floor(0.025 * n)];
+    *hi = v[(size_t)ceil(0.975 * n) - 1];
+}

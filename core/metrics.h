@@ -43,6 +43,14 @@ double krait_cls_auroc_weighted(const int32_t *labels, const float *score, const
  * text; class_names may be NULL (then "0", "1", ...). */
 char *krait_cls_metrics_json(const krait_cls_metrics *mt, const char *const *class_names);
 
+/* Comparing two classifiers on the same rows (krait-dna compare). */
+/* McNemar's exact two-sided p for b rows only the first gets right and c only the second:
+ * min(1, 2 P(X <= min(b, c))) for X ~ Binomial(b + c, 1/2); 1 when b + c = 0. */
+double krait_mcnemar_exact(long b, long c);
+/* The central 95% of v[0..n) (n >= 1; sorted in place): lo the (floor(0.025 n) + 1)-th smallest,
+ * hi the ceil(0.975 n)-th, so as many values lie below lo as above hi. */
+void krait_interval95(double *v, int n, double *lo, double *hi);
+
 #ifdef __cplusplus
 }
 #endif

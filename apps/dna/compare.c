@@ -97,31 +97,6 @@ static void read_predictions(const char *path, const krait_dna_set *set, pred_fi
     if (i != set->n) krait_cli_die(2, "%s: %zu predictions, the input has %zu sequences", path, i, set->n);
 }
 
-/* McNemar's exact two-sided p for b and c discordant rows. */
-static double mcnemar_exact(long b, long c)
-{
-    long n = b + c, k = b < c ? b : c;
-    if (n == 0) return 1.0;
-    double tail = 0, lnf = lgamma((double)n + 1);
-    for (long i = 0; i <= k; i++)
-        tail += exp(lnf - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) - (double)n * log(2.0));
-    return fmin(1.0, 2 * tail);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The 2.5% and 97.5% points of v (sorted here). */
-static void interval95(double *v, int n, double *lo, double *hi)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    *lo = v[(size_t)floor(0.025 * n)];
-    *hi = v[(size_t)ceil(0.975 * n) - 1];
-}
-
 int dna_cmd_compare(int argc, char **argv)
 {
     krait_str_list inputs = { 0 }, preds = { 0 };
@@ -196,10 +171,10 @@ int dna_cmd_compare(int argc, char **argv)
         if (isfinite(da)) adiffs[nauc++] = da;
     }
     double lo, hi;
-    interval95(diffs, boot, &lo, &hi);
-    if (binary && isfinite(auc_a) && isfinite(auc_b) && nauc >= 100) interval95(adiffs, nauc, &alo, &ahi);
+    krait_interval95(diffs, boot, &lo, &hi);
+    if (binary && isfinite(auc_a) && isfinite(auc_b) && nauc >= 100) krait_interval95(adiffs, nauc, &alo, &ahi);
     else binary = 0;
-    const double p = mcnemar_exact(only_a, only_b);
+    const double p = krait_mcnemar_exact(only_a, only_b);
 
     printf("A (%s): accuracy %.4f (%ld of %zu)\n", preds.items[0], acc_a, na, n);
     printf("B (%s): accuracy %.4f (%ld of %zu)\n", preds.items[1], acc_b, nb, n);

@@ -531,6 +531,39 @@ static void metrics(void)
     free(pr);
 }
 
+/* ---- 8. comparing two classifiers ----------------------------------------------------------------- */
+
+static void comparison(void)
+{
+    /* McNemar: 2 P(X <= k), X ~ Binomial(b + c, 1/2), counted by hand */
+    tu_check(fabs(krait_mcnemar_exact(0, 5) - 2.0 / 32) < 1e-12, "McNemar 0 / 5: %g (1/16)", krait_mcnemar_exact(0, 5));
+    tu_check(fabs(krait_mcnemar_exact(9, 1) - 22.0 / 1024) < 1e-12, "McNemar 9 / 1: %g (22/1024)",
+             krait_mcnemar_exact(9, 1));
+    tu_check(fabs(krait_mcnemar_exact(2, 8) - krait_mcnemar_exact(8, 2)) < 1e-15, "McNemar symmetric");
+    tu_check(krait_mcnemar_exact(3, 3) == 1 && krait_mcnemar_exact(0, 0) == 1, "McNemar 3 / 3 and 0 / 0: 1");
+    /* 300 / 360 discordant rows: 2 Phi(-(|b - c| - 1) / sqrt(b + c)) by the normal approximation with
+     * continuity correction, within 2% */
+    double big = krait_mcnemar_exact(300, 360), approx = erfc(59.0 / sqrt(660.0) / sqrt(2.0));
+    tu_check(fabs(big / approx - 1) < 0.02, "McNemar 300 / 360: %g (normal approximation %g)", big, approx);
+    /* the interval of a shuffled 0..n-1: as many values below lo as above hi */
+    const int sizes[3] = { 10000, 1000, 101 };
+    const double lo_want[3] = { 250, 25, 2 }, hi_want[3] = { 9749, 974, 98 };
+    for (int t = 0; t < 3; t++) {
+        int n = sizes[t];
+        double *v = malloc((size_t)n * sizeof *v), lo, hi;
+        for (int i = 0; i < n; i++) v[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = (int)(tu_next() % (uint64_t)(i + 1));
+            double x = v[i];
+            v[i] = v[j], v[j] = x;
+        }
+        krait_interval95(v, n, &lo, &hi);
+        tu_check(lo == lo_want[t] && hi == hi_want[t], "interval of 0..%d: [%g, %g] ([%g, %g])", n - 1, lo, hi,
+                 lo_want[t], hi_want[t]);
+        free(v);
+    }
+}
+
 int main(void)
 {
     tu_init("test_classify");
@@ -549,5 +582,6 @@ int main(void)
     save_load();
     printf("metrics:\n");
     metrics();
+    comparison();
     return tu_finish();
 }
