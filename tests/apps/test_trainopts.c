@@ -2,7 +2,8 @@
  * through the option parser as the apps use them: config value < --set < explicit flag;
  * --steps alone drops the config's minutes and --minutes alone its steps; the --eval-every
  * default only when neither flag nor config gives one; --keep 0; --seed; and exit 2 with a line
- * naming the problem for no budget, a zero --batch/--seq-len/--lr or a missing --config. */
+ * naming the problem for no budget, a zero --batch/--seq-len/--lr or a missing --config; and the
+ * memory check: exit 2 over physical memory, a warning over MemAvailable. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "testutil.h"
 #include "trainopts.h"
 
@@ -41,8 +43,8 @@ static void run(result *r, const char *const *args)
 
 #define RUN(r, ...) run(r, (const char *const[]){ __VA_ARGS__, NULL })
 
-/* Runs the arguments in a child: it must exit 2 with a stderr line containing want. */
-static void dies(const char *want, const char *const *args)
+/* Runs fn(arg) in a child: it must exit 2 with a stderr line containing want. */
+static void child_dies(const char *want, void (*fn)(const void *), const void *arg, const char *what)
 {
     int fd[2];
     fflush(stdout); /* or the child prints what is buffered again */
@@ -51,8 +53,7 @@ static void dies(const char *want, const char *const *args)
     if (pid == 0) {
         dup2(fd[1], 2);
         close(fd[0]);
-        result r;
-        run(&r, args);
+        fn(arg);
         _exit(0);
     }
     close(fd[1]);
@@ -65,10 +66,69 @@ static void dies(const char *want, const char *const *args)
     int st = 0;
     waitpid(pid, &st, 0);
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    tu_check(code == 2 && strstr(err, want), "%s: want exit 2 and \"%s\", got %d: %s", args[0], want, code, err);
+    tu_check(code == 2 && strstr(err, want), "%s: want exit 2 and \"%s\", got %d: %s", what, want, code, err);
 }
 
+static void run_args(const void *args)
+{
+    result r;
+    run(&r, args);
+}
+
+static void dies(const char *want, const char *const *args) { child_dies(want, run_args, args, args[0]); }
+
 #define DIES(want, ...) dies(want, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* ---- the memory check (krait_cli_check_memory): refuse over physical memory, warn over MemAvailable */
+
+static int n_warned;
+static char warned[512];
+
+static void catch_warning(krait_log_level level, const char *msg, void *user)
+{
+    (void)user;
+    if (level == KRAIT_LOG_WARN) n_warned++, snprintf(warned, sizeof warned, "%s", msg);
+    else fprintf(stderr, "%s\n", msg);
+}
+
+/* MemAvailable of /proc/meminfo in bytes, read here independently of the code under test; -1 if none. */
+static double available_now(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    long long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "MemAvailable:", 13)) kb = atoll(line + 13);
+    if (f) fclose(f);
+    return kb > 0 ? (double)kb * 1024 : -1;
+}
+
+static const krait_backend cpu_be = { .name = "cpu" }, cuda_be = { .name = "cuda" };
+
+static void check_bytes(const void *bytes) { krait_cli_check_memory(&cpu_be, *(const size_t *)bytes, "batch", "lower --batch"); }
+
+static void memory_check(void)
+{
+    const double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE), avail = available_now();
+    const size_t over = (size_t)(phys * 1.5), too_big = SIZE_MAX;
+    child_dies("batch needs about", check_bytes, &over, "1.5 x physical memory");
+    child_dies("more than this machine's", check_bytes, &over, "1.5 x physical memory");
+    child_dies("more than krait handles at once", check_bytes, &too_big, "SIZE_MAX bytes");
+    krait_log_set(catch_warning, NULL, KRAIT_LOG_INFO);
+    krait_cli_check_memory(&cuda_be, over, "batch", "hint"); /* a GPU backend reports its own failure */
+    krait_cli_check_memory(&cpu_be, 1 << 20, "batch", "hint");
+    tu_check(n_warned == 0, "1 MB and a GPU backend pass without a word (%d warnings: %s)", n_warned, warned);
+    if (avail > 0 && phys - avail > 256e6) { /* between the two: a warning, no exit */
+        krait_cli_check_memory(&cpu_be, (size_t)((avail + phys) / 2), "batch", "lower --batch");
+        tu_check(n_warned == 1 && strstr(warned, "available now") && strstr(warned, "lower --batch"),
+                 "between MemAvailable %.2f GB and physical %.2f GB: one warning (%d: %s)", avail / 1e9, phys / 1e9,
+                 n_warned, warned);
+    } else {
+        printf("  (MemAvailable %.2f GB is within 256 MB of physical %.2f GB: the warning is not checked)\n",
+               avail / 1e9, phys / 1e9);
+    }
+    krait_log_set(NULL, NULL, KRAIT_LOG_INFO);
+}
 
 int main(int argc, char **argv)
 {
@@ -126,6 +186,7 @@ int main(int argc, char **argv)
     DIES("--lr must be > 0", "--lr", "0");
     DIES("unknown key \"train.bacth\"", "--set", "train.bacth=3");
     DIES("no such checkpoint or run folder", "--resume", "/nonexistent/run");
+    memory_check();
     remove(cfg_path);
     char lock[300];
     snprintf(lock, sizeof lock, "%s/.lock", out_dir);
