@@ -252,6 +252,20 @@ lo=$(spread "$dir/blgc0.0001.tsv") hi=$(spread "$dir/blgc10.tsv")
 awk -v a="$lo" -v b="$hi" 'BEGIN { exit !(b < a - 0.05) }' && [ "$(jget "$dir/blgcj10" l2)" = 10 ] &&
   ok "baseline --l2: mean |p - 1/2| $lo at 1e-4, $hi at 10 (a penalty shrinks)" ||
   { bad "baseline --l2 does not shrink ($lo, $hi)"; cat "$dir/blgcj10"; }
+# the penalty is chosen on held-out training rows: with 30% of the labels flipped, 4-mers fit the
+# noise (a fit-row choice takes 1e-4, right on ~83% of its own rows) while held out a large
+# penalty is best (1e-4: 0.58, 10: 0.72)
+awk 'function base(y, r) { if (y) return r < 0.3 ? "G" : r < 0.6 ? "C" : r < 0.8 ? "A" : "T"
+                           return r < 0.3 ? "A" : r < 0.6 ? "T" : r < 0.8 ? "G" : "C" }
+  BEGIN { srand(11); print "seq\tlabel"
+    for (i = 0; i < 600; i++) { y = i % 2; s = ""; for (j = 0; j < 40; j++) s = s base(y, rand())
+                                if (rand() < 0.3) y = 1 - y; print s "\t" y } }' > "$dir/noisy.tsv"
+head -501 "$dir/noisy.tsv" > "$dir/noisy_train.tsv"
+{ head -1 "$dir/noisy.tsv"; tail -100 "$dir/noisy.tsv"; } > "$dir/noisy_test.tsv"
+"$k" baseline --train "$dir/noisy_train.tsv" --test "$dir/noisy_test.tsv" --k 4 --json --threads 1 > "$dir/blno" 2>"$dir/e"
+awk -v l="$(jget "$dir/blno" l2)" 'BEGIN { exit !(l >= 1) }' &&
+  ok "baseline: the penalty chosen on held-out rows of a noisy task is large ($(jget "$dir/blno" l2))" ||
+  { bad "baseline chose penalty $(jget "$dir/blno" l2) on noisy labels (want >= 1)"; cat "$dir/e"; }
 
 # ---- compare: accuracies, bootstrap interval, McNemar on hand-made predictions --------------------
 "$k" compare --input "$dir/s1/test.tsv" --pred "$dir/pred.tsv" --pred "$dir/blp.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
