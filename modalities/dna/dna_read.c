@@ -334,11 +334,12 @@ static int next_bed(krait_dna_reader *r, krait_dna_rec *rec)
         if (p) break;
     }
     krait_dna_bed *b = &r->bed;
+    /* named by the line's own region, before any window: predictions join back to the BED file */
+    r->name.l = 0;
+    if (ksprintf(&r->name, "%s:%lld-%lld(%c)", b->chrom, b->beg, b->end, b->strand) < 0) return -KRAIT_STATUS_NO_MEMORY;
     krait_status s = krait_dna_bed_resolve(b, r->opts.genome, r->opts.window, r->opts.window_pad, r->path, r->line_no);
     if (s) return -(int)s;
     long long len = b->end - b->beg;
-    r->name.l = 0;
-    if (ksprintf(&r->name, "%s:%lld-%lld(%c)", b->chrom, b->beg, b->end, b->strand) < 0) return -KRAIT_STATUS_NO_MEMORY;
     const char *label = r->opts.label ? r->opts.label : b->name[0] ? b->name : NULL;
     *rec = (krait_dna_rec){ .name = r->name.s, .label = label, .len = (size_t)len, .line = r->line_no, .region = 1,
                             .chrom = b->chrom, .beg = b->beg, .end = b->end, .strand = b->strand };

@@ -47,13 +47,15 @@ typedef struct krait_dna_read_opts {
 } krait_dna_read_opts;
 
 typedef struct krait_dna_rec {
-    const char *name;           /* record id: FASTA/FASTQ/read name, BED "chrom:beg-end(strand)",
-                                 * TSV "file:line" (or its id column) */
+    const char *name;           /* record id: FASTA/FASTQ/read name, BED "chrom:beg-end(strand)"
+                                 * (the line's own coordinates, before any window), TSV
+                                 * "file:line" (or its id column) */
     const char *label;          /* NULL when the input gives none */
     const char *seq;            /* len checked IUPAC characters (NULL for a long BED region) */
     size_t len;
     long line;                  /* 1-based line of the record (0 for BAM/CRAM) */
-    /* BED regions (region == 1): 0-based half-open [beg, end) on chrom, strand '+' or '-';
+    /* BED regions (region == 1): 0-based half-open [beg, end) on chrom (the window, if any),
+     * strand '+' or '-';
      * beg < 0 or end > the contig length only with window_pad (those bases are N). */
     int region;
     const char *chrom;

@@ -82,16 +82,16 @@ fa_seq() { samtools faidx "$@" | grep -v '^>' | tr -d '\n'; }
 same "BED regions = samtools faidx (strand - = samtools faidx -i)" "$dir/r.want" "$dump" --genome "$dir/g.fa" "$dir/r.bed"
 same "BED regions on a bgzipped genome (.fai + .gzi)" "$dir/r.want" "$dump" --genome "$dir/g.fa.gz" "$dir/r.bed"
 printf 'chrI_excerpt\t1000\t1011\tw\t0\t-\n' > "$dir/w.bed"
-# centred 20-base window on [1000, 1011): middle 1005, window [995, 1015)
-printf 'chrI_excerpt:995-1015(-)\tw\t%s\n' "$(fa_seq -i "$dir/g.fa" chrI_excerpt:996-1015)" > "$dir/w.want"
+# centred 20-base window on [1000, 1011): middle 1005, window [995, 1015); named by the line's region
+printf 'chrI_excerpt:1000-1011(-)\tw\t%s\n' "$(fa_seq -i "$dir/g.fa" chrI_excerpt:996-1015)" > "$dir/w.want"
 same "centred window (strand -)" "$dir/w.want" "$dump" --genome "$dir/g.fa" --window 20 "$dir/w.bed"
 printf 'chrM_excerpt\t0\t4\tp\n' > "$dir/p.bed"
 # padded 10-base window: [-3, 7): three N before the contig start
-printf 'chrM_excerpt:-3-7(+)\tp\tNNN%s\n' "$(fa_seq "$dir/g.fa" chrM_excerpt:1-7)" > "$dir/p.want"
+printf 'chrM_excerpt:0-4(+)\tp\tNNN%s\n' "$(fa_seq "$dir/g.fa" chrM_excerpt:1-7)" > "$dir/p.want"
 same "padded window (N outside the contig)" "$dir/p.want" "$dump" --genome "$dir/g.fa" --window 10 --pad "$dir/p.bed"
 printf 'chrI_excerpt\t3000\t3000\tpt\n' > "$dir/pt.bed"
 # an empty region (a point between bases 2999 and 3000) with a 10-base window: [2995, 3005)
-printf 'chrI_excerpt:2995-3005(+)\tpt\t%s\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:2996-3005)" > "$dir/pt.want"
+printf 'chrI_excerpt:3000-3000(+)\tpt\t%s\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:2996-3005)" > "$dir/pt.want"
 same "an empty region (a point) with a centred window" "$dir/pt.want" "$dump" --genome "$dir/g.fa" --window 10 "$dir/pt.bed"
 
 # ---- SAM / BAM / CRAM ---------------------------------------------------------------------------
