@@ -3,8 +3,8 @@
  * position, configs). Writing and strict reading; the folder protocol is in checkpoint.c.
  *
  * RNG states are the four xoshiro256** words as 16-digit hex strings (JSON numbers are doubles
- * and would round them). Doubles (elapsed time, last loss) are printed by cJSON with enough
- * digits to read back the same value. */
+ * and would round them). Doubles (elapsed time, last loss) are written with 17 significant
+ * digits, which read back the same value (cJSON's own printing may drop the last bit). */
 #include "checkpoint_impl.h"
 
 #include <cjson/cJSON.h>
@@ -60,6 +60,14 @@ fail:
     return s;
 }
 
+/* A finite double as a JSON number that reads back bit for bit. */
+static void add_exact(cJSON *obj, const char *key, double v)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%.17g", v);
+    cJSON_AddRawToObject(obj, key, num);
+}
+
 static cJSON *rng_json(const krait_rng *r)
 {
     cJSON *a = cJSON_CreateArray();
@@ -106,8 +114,8 @@ krait_status krait_ckpt_write_state(const krait_trainer *t, const krait_data_sou
     cJSON_AddNumberToObject(r, "version", STATE_VERSION);
     cJSON_AddNumberToObject(r, "step", t->opt->step);
     cJSON_AddNumberToObject(r, "tokens", (double)t->tokens);
-    cJSON_AddNumberToObject(r, "elapsed_s", t->elapsed_s);
-    cJSON_AddNumberToObject(r, "last_loss", isfinite(t->last_loss) ? t->last_loss : 0.0);
+    add_exact(r, "elapsed_s", t->elapsed_s);
+    add_exact(r, "last_loss", isfinite(t->last_loss) ? t->last_loss : 0.0);
     cJSON *rng = cJSON_AddObjectToObject(r, "rng");
     cJSON_AddItemToObject(rng, "data", rng_json(&t->data_rng));
     cJSON_AddItemToObject(rng, "eval", rng_json(&t->eval_rng));
