@@ -55,7 +55,9 @@ void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int re
     memset(rf, 0, sizeof *rf);
     rf->out = out;
     rf->keep = keep;
-    rf->saved_step = resumed_step;
+    /* a run resumed into another folder (or from an older checkpoint) writes its end there even
+     * when no step is left to train */
+    rf->saved_step = resumed_step >= 0 && out && krait_checkpoint_latest_step(out) == resumed_step ? resumed_step : -1;
     rf->val_logged_step = -1;
     if (!out) return;
     krait_status s = krait_fs_mkdirs(out);

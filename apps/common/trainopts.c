@@ -31,12 +31,30 @@ static void remove_in(const char *out, const char *name)
     if (s) exit(krait_cli_exit_code(s));
 }
 
+static char created[4096]; /* the run folder this process made, if it did */
+static const char *const run_marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl", "member-1" };
+
+/* At exit: a folder made by this process that holds no run (no checkpoint, model or metrics:
+ * the command failed first, on a bad config or bad input) is removed with what it wrote there
+ * (its lock, classes.txt), so that a failure leaves no half-made run folder behind. */
+static void drop_unused_out(void)
+{
+    if (!krait_fs_is_dir(created)) return;
+    for (size_t i = 0; i < sizeof run_marks / sizeof *run_marks; i++)
+        if (run_has(created, run_marks[i])) return;
+    krait_fs_remove_tree(created);
+}
+
 /* An exclusive lock on out/.lock for the life of the process (the kernel drops it at exit, even
  * on kill -9), so that two commands never write one run folder at once. */
 static void lock_out(const char *out)
 {
     static char held[4096]; /* the folder this process already holds (claimed twice: one lock) */
     if (!strcmp(held, out)) return;
+    if (!krait_fs_is_dir(out) && strlen(out) < sizeof created) {
+        snprintf(created, sizeof created, "%s", out);
+        atexit(drop_unused_out);
+    }
     krait_status s = krait_fs_mkdirs(out);
     if (s) exit(krait_cli_exit_code(s));
     char *p = krait_fs_join(out, ".lock");
@@ -54,10 +72,9 @@ void krait_run_claim_out(const char *out, int overwrite, int resume, const char 
 {
     lock_out(out);
     if (resume) return;
-    static const char *const marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl", "member-1" };
     const char *found = NULL;
-    for (size_t i = 0; !found && i < sizeof marks / sizeof *marks; i++)
-        if (run_has(out, marks[i])) found = marks[i];
+    for (size_t i = 0; !found && i < sizeof run_marks / sizeof *run_marks; i++)
+        if (run_has(out, run_marks[i])) found = run_marks[i];
     if (!found) return;
     if (!overwrite && !strcmp(found, "metrics.jsonl"))
         krait_cli_die(2, "%s: already holds a run that stopped before its first checkpoint (metrics.jsonl only); "

@@ -115,6 +115,13 @@ done
 rc=$?
 [ $rc -eq 2 ] && [ "$(grep -c 'error' "$dir/e")" = 1 ] && tail -1 "$dir/e" | grep -q "trained on other data" &&
   ok "resume on other data: exit 2, $(tail -1 "$dir/e")" || { bad "resume on other data: exit $rc"; cat "$dir/e"; }
+[ ! -e "$dir/r5" ] && ok "a run that failed before writing anything leaves no --out folder" ||
+  { bad "a failed run left $(ls -A "$dir/r5" | tr '\n' ' ') in its new --out"; }
+# a finished run resumed into another folder: no step left, but that folder gets the model
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/r4" --out "$dir/r6" --steps 4 \
+  --threads 1 >/dev/null 2>"$dir/e" && cmp -s "$dir/r4/model.safetensors" "$dir/r6/model.safetensors" &&
+  [ -d "$dir/r6/checkpoints/step-4" ] && ok "a finished run resumed into a new --out: the same model and checkpoint there" ||
+  { bad "a finished run resumed into a new --out"; ls "$dir/r6"; cat "$dir/e"; }
 
 # ---- long regions: streamed in chunks == one batch ------------------------------------------------
 cp "$data/ce_small.fa" "$dir/g.fa"
