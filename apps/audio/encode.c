@@ -3,7 +3,8 @@
  * `xz -9` on exactly the samples `krait-audio eval` scores.
  *
  * The front-end is a model folder's (--model DIR: audio.json) or given by options (--rate,
- * --quantization, --normalize). Writes OUT/files/<name>.u8 for every file and OUT/all.u8, their
+ * --quantization, --normalize). Writes OUT/files/NNNNN_<file name>.u8 for every file (NNNNN its
+ * place in the listing, from 00000) and OUT/all.u8, their
  * concatenation in listing order; prints the file and sample counts. */
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ int audio_cmd_encode(int argc, char **argv)
         { "--rate", OPT_INT, &rate, "HZ", "sample rate (default 8000)" },
         { "--quantization", OPT_STR, &quant, "Q", "mulaw (default) or linear8" },
         { "--normalize", OPT_STR, &norm, "N", "peak (default) or none" },
-        { "--out", OPT_STR, &out, "DIR", "output folder: files/<name>.u8 and all.u8 (required)" },
+        { "--out", OPT_STR, &out, "DIR", "output folder: files/NNNNN_<file name>.u8 and all.u8 (required)" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,

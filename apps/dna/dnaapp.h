@@ -30,7 +30,7 @@ typedef struct dna_inputs {
     { "--genome", OPT_STR, &(in)->genome, "FASTA", "indexed genome (samtools faidx) for BED inputs" },           \
     { "--label-key", OPT_STR, &(in)->label_key, "KEY", "labels from KEY=value in FASTA/FASTQ headers (a 2-letter aux tag for BAM/CRAM)" }, \
     { "--window", OPT_INT, &(in)->window, "W", "BED regions resized to W bases" },                                \
-    { "--window-mode", OPT_STR, &(in)->window_mode, "center|pad", "center: W bases around the middle (default); pad: region kept, N on both sides" }, \
+    { "--window-mode", OPT_STR, &(in)->window_mode, "center|pad", "the W bases centred on the region; center (default): a longer region is cut, a window past a contig end is an error; pad: a longer region is an error, bases past a contig end are N" }, \
     { "--reference", OPT_STR, &(in)->reference, "FASTA", "CRAM reference" }
 
 /* Open the genome (when given) and fill in->opts; exits 2 with one line on bad options. */

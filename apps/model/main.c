@@ -96,14 +96,19 @@ static krait_dtype parse_dtype(const char *name)
 
 /* The files an app reads beside the weights travel with the model when present: the tokenizer
  * (krait-text), the audio front-end (krait-audio) and the class names (krait-dna). */
-static int copy_side_files(const char *from, const char *to)
+static int copy_side_files(const char *from, const char *to, char *copied, size_t cap)
 {
     static const char *names[] = { "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                                    "audio.json", "classes.txt" };
     int n = 0;
+    copied[0] = '\0';
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char *src = krait_fs_join(from, names[i]), *dst = krait_fs_join(to, names[i]);
-        if (src && dst && krait_fs_is_file(src) && krait_fs_publish(dst, src) == KRAIT_STATUS_OK) n++;
+        if (src && dst && krait_fs_is_file(src) && krait_fs_publish(dst, src) == KRAIT_STATUS_OK) {
+            size_t l = strlen(copied);
+            snprintf(copied + l, cap - l, "%s%s", n ? ", " : "", names[i]);
+            n++;
+        }
         free(src);
         free(dst);
     }
@@ -151,10 +156,12 @@ static int cmd_convert(int argc, char **argv)
     krait_status s;
     krait_model *m = krait_model_load(dir, be, &s);
     if (m) s = krait_model_save(m, out, t);
-    int side = s || !krait_fs_is_dir(dir) ? 0 : copy_side_files(dir, out);
+    char copied[160];
+    int side = s || !krait_fs_is_dir(dir) ? 0 : copy_side_files(dir, out, copied, sizeof copied);
     if (!s) {
-        printf("%s -> %s: %zu tensors as %s%s\n", dir, out, (size_t)m->n_tensors, dtype,
-               side ? ", with the files beside it (tokenizer, audio.json, classes.txt)" : "");
+        printf("%s -> %s: %zu tensors as %s", dir, out, (size_t)m->n_tensors, dtype);
+        if (side) printf(", with %s", copied);
+        printf("\n");
         if (c.json) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "from", dir);
@@ -168,6 +175,22 @@ static int cmd_convert(int argc, char **argv)
     krait_model_free(m);
     krait_backend_destroy(be);
     return krait_cli_exit_code(s);
+}
+
+/* An audio preset's "audio" section is krait-audio's front-end, not part of a model's config:
+ * exit 2 with where to go instead of "unknown key". */
+static void refuse_audio_preset(const char *cpath)
+{
+    krait_status s;
+    char *text = krait_fs_read_text(cpath, 1 << 20, &s);
+    if (!text) exit(krait_cli_exit_code(s));
+    cJSON *o = cJSON_Parse(text);
+    int audio = cJSON_GetObjectItemCaseSensitive(o, "audio") != NULL;
+    cJSON_Delete(o);
+    free(text);
+    if (audio)
+        krait_cli_die(2, "%s: an audio preset: its \"audio\" section (the front-end) is read by krait-audio, which "
+                      "initialises the model itself (krait-audio train / classify-train --config ...)", cpath);
 }
 
 static int cmd_init(int argc, char **argv)
@@ -191,10 +214,16 @@ static int cmd_init(int argc, char **argv)
     krait_config_default(&cfg);
     krait_train_default(&tc);
     const char *cpath = krait_cli_config_path(cfg_name);
+    refuse_audio_preset(cpath);
     krait_status s = krait_config_load(&cfg, &tc, cpath);
     if (s) return krait_cli_exit_code(s);
     if (!strcmp(cfg.head, "classify") && cfg.n_classes < 2)
         krait_cli_die(2, "%s: a classifier needs \"krait\": {\"classes\": C} (C >= 2) to be initialised", cpath);
+    /* a text LM of 256 or 257 ids is byte-level (textutil.c's rule); said in config.json, because
+     * the vocab_size written there is padded (257 -> 264) and no longer shows it */
+    if (!cfg.tokenizer[0] && cfg.input_dim == 0 && !strcmp(cfg.head, "lm") &&
+        (!cfg.modality[0] || !strcmp(cfg.modality, "text")) && (cfg.vocab_size_raw == 256 || cfg.vocab_size_raw == 257))
+        snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "bytes");
     krait_backend *be = krait_backend_cpu_ref_init();
     krait_model *m = be ? krait_model_init(&cfg, be) : NULL;
     if (!m) krait_cli_die(1, "cannot create the model");

@@ -39,8 +39,9 @@ typedef struct krait_dna_read_opts {
     const char *label_key;      /* FASTA/FASTQ: the label is the value of "KEY=value" in the header */
     krait_dna_genome *genome;   /* BED inputs: the indexed FASTA the regions are cut from */
     int window;                 /* BED: > 0 resizes every region to this length ... */
-    int window_pad;             /* ... 0: centred on the region's middle; 1: the region kept, padded
-                                 * with N on both sides (a longer region is an error) */
+    int window_pad;             /* ... centred on the region's middle: 0: a longer region is cut,
+                                 * a window past a contig end is an error; 1: a longer region is
+                                 * an error, bases past a contig end are N */
     long long fetch_max;        /* BED: regions longer than this are yielded without sequence
                                  * (seq NULL), for the caller to stream; 0: no limit */
     const char *reference;      /* CRAM: the reference FASTA, or NULL (the file's own M5/UR) */

@@ -83,9 +83,10 @@ awk -v a="$acc" -v b="$va" 'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9) }' && o
   bad "eval accuracy $acc != validation $va"
 grep -q "<svg" "$dir/cm.svg" && ok "eval --confusion: SVG" || bad "confusion SVG"
 # krait-model convert keeps classes.txt beside the weights: the converted folder evaluates the same
-"$(dirname "$k")/krait-model" convert "$dir/cls" --out "$dir/cls32" >/dev/null 2>&1 &&
+"$(dirname "$k")/krait-model" convert "$dir/cls" --out "$dir/cls32" > "$dir/conv.out" 2>&1 && grep -q ", with classes.txt$" "$dir/conv.out" &&
   [ "$("$k" eval --model "$dir/cls32" --input "$dir/s1/test.tsv" --json 2>/dev/null | tail -1 | grep -o '"accuracy":[^,}]*' | cut -d: -f2)" = "$acc" ] &&
-  ok "krait-model convert: the DNA model (with classes.txt) evaluates the same" || bad "converted DNA model"
+  ok "krait-model convert: the DNA model (with classes.txt, named as the one file copied) evaluates the same" ||
+  { bad "converted DNA model"; cat "$dir/conv.out"; }
 
 # ---- resume: stopped after 2 of 4 steps + --resume == 4 steps straight (losses bit for bit) ---------
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/r4" --steps 4 --threads 1 >/dev/null 2>&1

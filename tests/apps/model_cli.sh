@@ -56,6 +56,17 @@ printf '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 8, "krait": {"
 check "logits of a classifier" "$dir/cls: a classifier" "$km" logits "$dir/cls" --ids 1,2
 sed 's/, "classes": 3//' "$dir/cls.json" > "$dir/cls0.json"
 check "init a classifier without classes" "classes" "$km" init "$dir/cls0.json" --out "$dir/x0"
+# an audio preset's front-end section: one line pointing to krait-audio, not "unknown key"
+printf '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 256, "audio": {"rate": 8000}}' > "$dir/au.json"
+check "init an audio preset" "read by krait-audio" "$km" init "$dir/au.json" --out "$dir/au"
+# a text LM of 257 ids is byte-level: config.json says so, as its vocab_size is padded to 264
+for v in 257:text:1 256:audio:0 300:text:0; do
+  IFS=: read -r n mod want <<< "$v"
+  printf '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": %s, "krait": {"modality": "%s"}}' "$n" "$mod" > "$dir/v$n.json"
+  "$km" init "$dir/v$n.json" --out "$dir/v$n" >/dev/null 2>&1
+  [ "$(grep -c '"tokenizer":[[:space:]]*"bytes"' "$dir/v$n/config.json")" = "$want" ] &&
+    ok "init: a $mod LM of $n ids: \"tokenizer\": \"bytes\" in config.json $want time(s)" || { bad "init vocab $n $mod: tokenizer"; cat "$dir/v$n/config.json"; }
+done
 # convert and init never replace a model unasked, and never write into a run folder
 check "convert onto a model folder" "$dir/m32: already holds a model" "$km" convert "$dir/m" --out "$dir/m32"
 check "init onto a model folder" "--overwrite replaces it" "$km" init "$dir/c.json" --out "$dir/m"
