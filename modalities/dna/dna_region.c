@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <htslib/bgzf.h>
 #include <htslib/faidx.h>
 
 #include "dna_read.h"
@@ -18,6 +19,67 @@ struct krait_dna_genome {
     faidx_t *fai;
     char *path;
 };
+
+/* The byte at uncompressed offset off of fp: a char, -1 past the end, -2 on a read error. */
+static int byte_at(BGZF *fp, long long off)
+{
+    if (off < 0) return -2;
+    if (bgzf_useek(fp, (off_t)off, SEEK_SET) < 0) return -1;
+    return bgzf_getc(fp);
+}
+
+static int is_line_end(int c) { return c == '\n' || c == '\r'; }
+
+/* Whether the .fai still describes the FASTA: htslib trusts its offsets and, after the file was
+ * re-wrapped or edited, reads other bases without a word. For each contig (all of them up to
+ * 1024, else 1024 spread over the index) the sequence must start right after a line end, its
+ * first line must end after linebases bases, and its last base must be followed by a line end
+ * or the end of the file: a few bytes read per contig, whatever the genome's size. */
+static krait_status check_index(const char *fasta, const char *fai_path)
+{
+    FILE *f = fopen(fai_path, "r");
+    BGZF *fp = bgzf_open(fasta, "r");
+    krait_status s = KRAIT_STATUS_OK;
+    if (!f || !fp || (bgzf_compression(fp) == 2 && bgzf_index_load(fp, fasta, ".gzi") < 0)) {
+        KRAIT_ERROR("%s: cannot open it with its index %s to check them", fasta, fai_path);
+        s = KRAIT_STATUS_BAD_INPUT;
+    }
+    long n_lines = 0;
+    char *line = NULL, *name = NULL;
+    size_t cap = 0;
+    while (!s && getline(&line, &cap, f) >= 0) n_lines++;
+    long stride = n_lines > 1024 ? n_lines / 1024 : 1, line_no = 0;
+    if (f) rewind(f);
+    if (!s && !(name = malloc(cap + 1))) s = KRAIT_STATUS_NO_MEMORY;
+    while (!s && getline(&line, &cap, f) >= 0) {
+        line_no++;
+        if ((line_no - 1) % stride) continue;
+        long long len, off, lb, lw;
+        if (sscanf(line, "%[^\t]\t%lld\t%lld\t%lld\t%lld", name, &len, &off, &lb, &lw) != 5 || len < 0 ||
+            off < 1 || lb < 1 || lw <= lb) {
+            KRAIT_ERROR("%s:%ld: not a FASTA index line (name, length, offset, line bases, line width)", fai_path,
+                        line_no);
+            s = KRAIT_STATUS_BAD_INPUT;
+            break;
+        }
+        if (!len) continue;
+        long long last = off + (len - 1) / lb * lw + (len - 1) % lb;
+        int ok = is_line_end(byte_at(fp, off - 1)) && !is_line_end(byte_at(fp, off)) && byte_at(fp, off) != '>';
+        if (ok && len > lb) ok = is_line_end(byte_at(fp, off + lb));
+        int after = ok ? byte_at(fp, last + 1) : 0;
+        if (ok) ok = byte_at(fp, last) > ' ' && (after == -1 || is_line_end(after));
+        if (!ok) {
+            KRAIT_ERROR("%s: its index %s does not match it (contig %s, line %ld of the index): the FASTA was "
+                        "changed or cut short since it was indexed; re-index with samtools faidx %s", fasta, fai_path, name, line_no, fasta);
+            s = KRAIT_STATUS_BAD_INPUT;
+        }
+    }
+    free(line);
+    free(name);
+    if (f) fclose(f);
+    if (fp) bgzf_close(fp);
+    return s;
+}
 
 krait_dna_genome *krait_dna_genome_open(const char *fasta, krait_status *status)
 {
@@ -31,11 +93,14 @@ krait_dna_genome *krait_dna_genome_open(const char *fasta, krait_status *status)
     if (!fai_path) return *status = KRAIT_STATUS_NO_MEMORY, NULL;
     snprintf(fai_path, n + 5, "%s.fai", fasta);
     int has_fai = access(fai_path, R_OK) == 0;
-    free(fai_path);
     if (!has_fai) {
+        free(fai_path);
         KRAIT_ERROR("%s: no index %s.fai (make one with: samtools faidx %s)", fasta, fasta, fasta);
         return NULL;
     }
+    krait_status cs = check_index(fasta, fai_path);
+    free(fai_path);
+    if (cs) return *status = cs, NULL;
     krait_dna_genome *g = calloc(1, sizeof *g);
     if (!g || !(g->path = strdup(fasta))) {
         free(g);

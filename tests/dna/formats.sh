@@ -143,7 +143,18 @@ printf 'chrZ\t1\t10\n' > "$dir/z.bed"
 bad_input "unknown contig" "contig 'chrZ' is not in" "$dump" --genome "$dir/g.fa" "$dir/z.bed"
 head -c 2000 "$dir/g.fa" > "$dir/cut.fa" && cp "$dir/g.fa.fai" "$dir/cut.fa.fai"   # the old index kept
 printf 'chrI_excerpt\t5000\t5100\n' > "$dir/far.bed"
-bad_input "a stale index (the FASTA cut short)" "is the index stale or the file cut short?" "$dump" --genome "$dir/cut.fa" "$dir/far.bed"
+bad_input "a stale index (the FASTA cut short)" "cut.fa.fai does not match it (contig chrI_excerpt" "$dump" --genome "$dir/cut.fa" "$dir/far.bed"
+# a stale index of a re-wrapped FASTA (80 columns, the 60-column index kept): htslib alone reads other bases
+awk '/^>/ { if (s != "") print s; s = ""; print; next } { s = s $0 } END { print s }' "$dir/g.fa" |
+  awk '/^>/ { print; next } { for (i = 1; i <= length($0); i += 80) print substr($0, i, 80) }' > "$dir/w80.fa"
+cp "$dir/g.fa.fai" "$dir/w80.fa.fai"
+bad_input "a stale index (the FASTA re-wrapped)" "w80.fa.fai does not match it" "$dump" --genome "$dir/w80.fa" "$dir/r.bed"
+bgzip -c -i -I "$dir/w80.fa.gz.gzi" "$dir/w80.fa" > "$dir/w80.fa.gz" && cp "$dir/g.fa.fai" "$dir/w80.fa.gz.fai"
+bad_input "a stale index of a bgzipped FASTA (re-wrapped)" "w80.fa.gz.fai does not match it" "$dump" --genome "$dir/w80.fa.gz" "$dir/r.bed"
+cp "$dir/g.fa" "$dir/junk.fa" && printf 'chrI_excerpt\tmany\n' > "$dir/junk.fa.fai"
+bad_input "an index that is not one" "junk.fa.fai:1: not a FASTA index line" "$dump" --genome "$dir/junk.fa" "$dir/r.bed"
+samtools faidx "$dir/w80.fa"
+same "the re-wrapped FASTA re-indexed reads the same bases" "$dir/r.want" "$dump" --genome "$dir/w80.fa" "$dir/r.bed"
 bad_input "missing header key" "no label key 'class=...'" "$dump" --label-key class "$dir/x.fa"
 bad_input "BED without a genome" "need a genome FASTA" "$dump" "$dir/r.bed"
 bad_input "a BAM label key that is not a tag" "--label-key class: SAM/BAM/CRAM labels come from a two-letter aux tag" \
