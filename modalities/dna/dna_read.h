@@ -56,8 +56,8 @@ typedef struct krait_dna_rec {
     size_t len;
     long line;                  /* 1-based line of the record (0 for BAM/CRAM) */
     /* BED regions (region == 1): 0-based half-open [beg, end) on chrom (the window, if any),
-     * strand '+' or '-';
-     * beg < 0 or end > the contig length only with window_pad (those bases are N). */
+     * strand '+' or '-'; beg < 0 or end > the contig length only with window_pad (those bases
+     * are N). */
     int region;
     const char *chrom;
     long long beg, end;

@@ -40,9 +40,11 @@ static krait_status check_index(const char *fasta, const char *fai_path)
     FILE *f = fopen(fai_path, "r");
     BGZF *fp = bgzf_open(fasta, "r");
     krait_status s = KRAIT_STATUS_OK;
-    if (!f || !fp || (bgzf_compression(fp) == 2 && bgzf_index_load(fp, fasta, ".gzi") < 0)) {
+    if (!f || !fp) {
         KRAIT_ERROR("%s: cannot open it with its index %s to check them", fasta, fai_path);
         s = KRAIT_STATUS_BAD_INPUT;
+    } else if (bgzf_compression(fp) == 1 || (bgzf_compression(fp) == 2 && bgzf_index_load(fp, fasta, ".gzi") < 0)) {
+        goto done; /* plain gzip, or bgzip without its .gzi: faidx refuses it, saying why */
     }
     long n_lines = 0;
     char *line = NULL, *name = NULL;
@@ -70,12 +72,14 @@ static krait_status check_index(const char *fasta, const char *fai_path)
         if (ok) ok = byte_at(fp, last) > ' ' && (after == -1 || is_line_end(after));
         if (!ok) {
             KRAIT_ERROR("%s: its index %s does not match it (contig %s, line %ld of the index): the FASTA was "
-                        "changed or cut short since it was indexed; re-index with samtools faidx %s", fasta, fai_path, name, line_no, fasta);
+                        "changed or cut short since it was indexed; re-index with samtools faidx %s",
+                        fasta, fai_path, name, line_no, fasta);
             s = KRAIT_STATUS_BAD_INPUT;
         }
     }
     free(line);
     free(name);
+done:
     if (f) fclose(f);
     if (fp) bgzf_close(fp);
     return s;
