@@ -252,18 +252,14 @@ krait_status krait_dna_bed_resolve(krait_dna_bed *r, const krait_dna_genome *g, 
                     "W bases around it", origin, line_no, r->chrom, r->beg, r->end);
         return KRAIT_STATUS_BAD_INPUT;
     }
-    if (pad) {
-        if (len > window) {
-            KRAIT_ERROR("%s:%ld: region %s:%lld-%lld (%lld bp) is longer than the padded window %d", origin, line_no,
-                        r->chrom, r->beg, r->end, len, window);
-            return KRAIT_STATUS_BAD_INPUT;
-        }
-        r->beg -= (window - len) / 2;
-        r->end = r->beg + window;
-        return KRAIT_STATUS_OK;
+    if (pad && len > window) {
+        KRAIT_ERROR("%s:%ld: region %s:%lld-%lld (%lld bp) is longer than the padded window %d", origin, line_no,
+                    r->chrom, r->beg, r->end, len, window);
+        return KRAIT_STATUS_BAD_INPUT;
     }
+    /* both modes read the same window: its middle base is the region's (the later of two) */
     long long beg = r->beg + len / 2 - window / 2, end = beg + window;
-    if (beg < 0 || end > clen) {
+    if (!pad && (beg < 0 || end > clen)) {
         KRAIT_ERROR("%s:%ld: the %d bp window centred on %s:%lld-%lld (%lld-%lld) is past the %s of contig %s "
                     "(length %lld)", origin, line_no, window, r->chrom, r->beg, r->end, beg, end,
                     beg < 0 ? "start" : "end", r->chrom, clen);

@@ -7,9 +7,10 @@
  * contig is an error naming the BED file and line. An empty region (end == start, a point
  * such as an insertion site) is read only through a window, which is centred on the point.
  *
- * Windows: every region can be resized to a fixed length W, either centred on its middle (the
- * window must lie inside the contig) or kept and padded with N on both sides (bases outside
- * the contig are N; a region longer than W is an error).
+ * Windows: every region can be resized to a fixed length W centred on it: [start + len/2 - W/2,
+ * + W), the region's middle base (the later of two) at W/2. Centred mode cuts a longer region
+ * and refuses a window past the contig's ends; padded mode refuses a region longer than W and
+ * reads the bases past the contig's ends as N.
  *
  * Long regions are read in chunks (krait_dna_region_chunk), in the order of a forward pass
  * over the region's sequence or of a pass over its reversal, so a 100 Mb region costs one chunk

@@ -93,6 +93,20 @@ printf 'chrI_excerpt\t3000\t3000\tpt\n' > "$dir/pt.bed"
 # an empty region (a point between bases 2999 and 3000) with a 10-base window: [2995, 3005)
 printf 'chrI_excerpt:3000-3000(+)\tpt\t%s\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:2996-3005)" > "$dir/pt.want"
 same "an empty region (a point) with a centred window" "$dir/pt.want" "$dump" --genome "$dir/g.fa" --window 10 "$dir/pt.bed"
+# windows at the edges, both modes placing a window alike: the region's middle base (the later of
+# two) at W/2, i.e. [start + len/2 - W/2, + W)
+edge() { # name, bed line, dump options, want (sequence)
+  printf '%s\n' "$2" > "$dir/edge.bed"
+  printf '%s\t-\t%s\n' "$(echo "$2" | awk '{ printf "%s:%s-%s(+)", $1, $2, $3 }')" "$4" > "$dir/edge.want"
+  same "$1" "$dir/edge.want" "$dump" --genome "$dir/g.fa" $3 "$dir/edge.bed"
+}
+edge "padded window over the contig end: N after its last base" "chrM_excerpt	2996	3000" "--window 10 --pad" \
+  "$(fa_seq "$dir/g.fa" chrM_excerpt:2994-3000)NNN"
+edge "padded window as long as the region" "chrM_excerpt	100	110" "--window 10 --pad" "$(fa_seq "$dir/g.fa" chrM_excerpt:101-110)"
+edge "padded window, odd room: [97, 107)" "chrM_excerpt	100	105" "--window 10 --pad" "$(fa_seq "$dir/g.fa" chrM_excerpt:98-107)"
+edge "centred window, odd room: the same [97, 107)" "chrM_excerpt	100	105" "--window 10" "$(fa_seq "$dir/g.fa" chrM_excerpt:98-107)"
+edge "centred window ending at the contig end" "chrM_excerpt	2990	3000" "--window 10" "$(fa_seq "$dir/g.fa" chrM_excerpt:2991-3000)"
+edge "centred window cutting a longer region" "chrI_excerpt	100	131" "--window 10" "$(fa_seq "$dir/g.fa" chrI_excerpt:111-120)"
 
 # ---- SAM / BAM / CRAM ---------------------------------------------------------------------------
 s1=$(fa_seq "$dir/g.fa" chrI_excerpt:201-240)
@@ -102,6 +116,7 @@ s2=$(fa_seq -i "$dir/g.fa" chrI_excerpt:301-330)
   printf 'read1\t0\tchrI_excerpt\t201\t60\t40M\t*\t0\t0\t%s\t*\tXC:Z:pos\n' "$s1"
   printf 'read2\t16\tchrI_excerpt\t301\t60\t30M\t*\t0\t0\t%s\t*\tXC:Z:neg\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:301-330)"
   printf 'read2\t2064\tchrI_excerpt\t301\t60\t30M\t*\t0\t0\t%s\t*\tXC:Z:neg\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:301-330)"
+  printf 'read1\t256\tchrI_excerpt\t201\t0\t40M\t*\t0\t0\t%s\t*\tXC:Z:pos\n' "$s1"
   printf 'read3\t4\t*\t0\t0\t*\t*\t0\t0\tACGTNACGT\t*\tXC:i:3\n'
 } > "$dir/r.sam"
 {
@@ -111,7 +126,7 @@ s2=$(fa_seq -i "$dir/g.fa" chrI_excerpt:301-330)
 } > "$dir/sam.want"
 samtools view -b -o "$dir/r.bam" "$dir/r.sam"
 samtools view -C -T "$dir/g.fa" -o "$dir/r.cram" "$dir/r.sam"
-same "SAM reads (supplementary skipped, aux-tag labels)" "$dir/sam.want" "$dump" --label-key XC "$dir/r.sam"
+same "SAM reads (secondary and supplementary skipped, aux-tag labels)" "$dir/sam.want" "$dump" --label-key XC "$dir/r.sam"
 same "BAM reads" "$dir/sam.want" "$dump" --label-key XC "$dir/r.bam"
 same "CRAM reads (reference given)" "$dir/sam.want" "$dump" --label-key XC --reference "$dir/g.fa" "$dir/r.cram"
 [ -n "$s2" ] || bad "samtools faidx -i gave nothing"
@@ -127,6 +142,13 @@ printf 'seq\tlabel\n\t1\n' > "$dir/e.tsv"
 bad_input "empty TSV sequence" "e.tsv:2: empty sequence" "$dump" "$dir/e.tsv"
 printf '@q\nACGT\n+\nII\n' > "$dir/t.fq"
 bad_input "truncated FASTQ quality" "2 quality characters for 4 bases" "$dump" "$dir/t.fq"
+printf '@q\nACGT\n+\nIIIIII\n' > "$dir/t6.fq"
+bad_input "FASTQ quality longer than its bases" "6 quality characters for 4 bases" "$dump" "$dir/t6.fq"
+printf 'seq\tlabel\nACGT\t\n' > "$dir/el.tsv"
+bad_input "TSV row without its label" "el.tsv:2: empty label" "$dump" "$dir/el.tsv"
+printf '>r1\n;an old-style comment line\nACGT\n' > "$dir/sc.fa"
+printf 'r1\t-\tACGT\n' > "$dir/sc.want"
+same "FASTA ';' comment lines are skipped" "$dir/sc.want" "$dump" "$dir/sc.fa"
 cp "$dir/g.fa" "$dir/noidx.fa"
 bad_input "missing faidx index" "no index" "$dump" --genome "$dir/noidx.fa" "$dir/r.bed"
 printf 'chrM_excerpt\t2990\t3010\n' > "$dir/past.bed"
@@ -151,6 +173,18 @@ cp "$dir/g.fa.fai" "$dir/w80.fa.fai"
 bad_input "a stale index (the FASTA re-wrapped)" "w80.fa.fai does not match it" "$dump" --genome "$dir/w80.fa" "$dir/r.bed"
 bgzip -c -i -I "$dir/w80.fa.gz.gzi" "$dir/w80.fa" > "$dir/w80.fa.gz" && cp "$dir/g.fa.fai" "$dir/w80.fa.gz.fai"
 bad_input "a stale index of a bgzipped FASTA (re-wrapped)" "w80.fa.gz.fai does not match it" "$dump" --genome "$dir/w80.fa.gz" "$dir/r.bed"
+# the index check's other two tests: a 100-base contig re-wrapped from 60 to 50 columns, whose
+# last base lands where the old index expects it (the first line's end tells), and a FASTA
+# without a final newline, whose index is right
+printf '>c\n%s\n' "$(head -c 100 < <(fa_seq "$dir/g.fa" chrI_excerpt:1-100))" | fold -w 60 > "$dir/c60.fa"
+samtools faidx "$dir/c60.fa" && fold -w 50 "$dir/c60.fa" | tr -d '\r' | awk 'NR == 1 { print; next } { s = s $0 } END {
+  for (i = 1; i <= length(s); i += 50) print substr(s, i, 50) }' > "$dir/c50.fa" && cp "$dir/c60.fa.fai" "$dir/c50.fa.fai"
+printf 'c\t55\t65\n' > "$dir/c.bed"
+bad_input "a stale index (re-wrapped, the last base where the index expects it)" "c50.fa.fai does not match it" \
+  "$dump" --genome "$dir/c50.fa" "$dir/c.bed"
+printf '>c\nACGTACGTAC' > "$dir/nonl.fa" && samtools faidx "$dir/nonl.fa" && printf 'c\t2\t8\n' > "$dir/nonl.bed"
+printf 'c:2-8(+)\t-\tGTACGT\n' > "$dir/nonl.want"
+same "a genome FASTA without a final newline" "$dir/nonl.want" "$dump" --genome "$dir/nonl.fa" "$dir/nonl.bed"
 cp "$dir/g.fa.gz" "$dir/nogzi.fa.gz" && cp "$dir/g.fa.gz.fai" "$dir/nogzi.fa.gz.fai"
 bad_input "a bgzipped genome without its .gzi" "nogzi.fa.gz.gzi" "$dump" --genome "$dir/nogzi.fa.gz" "$dir/r.bed"
 cp "$dir/g.fa" "$dir/junk.fa" && printf 'chrI_excerpt\tmany\n' > "$dir/junk.fa.fai"
