@@ -53,11 +53,31 @@ for i in 1 2 3; do "$k" split --input "$data/promoters_tiny.tsv" --out "$dir/f$i
   bad "split --folds"
 "$k" split --input "$data/promoters_tiny.tsv" --out "$dir/f5" --folds 5 --fold 1 > /dev/null 2>&1
 cmp -s "$dir/f5/test.tsv" "$dir/s1/test.tsv" && ok "split: fold 1 of 5 == the default 0.2 split" || bad "fold 1 of 5 != 0.2 split"
+# the same rows on every machine (the docs promise it): seed 1's split and fold 3 of 5, pinned
+[ "$(md5sum < "$dir/s1/test.tsv" | cut -c1-32)" = 16a5f518cb9237942a50c3c13e79a1bb ] &&
+  "$k" split --input "$data/promoters_tiny.tsv" --out "$dir/f53" --folds 5 --fold 3 > /dev/null 2>&1 &&
+  [ "$(md5sum < "$dir/f53/test.tsv" | cut -c1-32)" = 7ea904598307a98da91bf6916b0e419d ] &&
+  ok "split: seed 1's rows and fold 3 of 5 are the pinned ones" || bad "split rows changed (md5 of test.tsv)"
+# a class's held-out count is rounded: 0.3 x 32 = 9.6 -> 10 of each class
+"$k" split --input "$data/promoters_tiny.tsv" --out "$dir/s30" --fraction 0.3 --json > "$dir/sp30" 2>/dev/null
+[ "$(jget "$dir/sp30" test)" = 20 ] && ok "split --fraction 0.3: 10 of each 32 held out (rounded)" ||
+  { bad "split --fraction 0.3 rounding"; cat "$dir/sp30"; }
+# a file whose name holds '=' is that file, not CLASS=FILE
+cp "$data/promoters_tiny.tsv" "$dir/a=b.tsv"
+"$k" split --input "$dir/a=b.tsv" --out "$dir/seq" > /dev/null 2>"$dir/e" && cmp -s "$dir/seq/test.tsv" "$dir/s1/test.tsv" &&
+  ok "a file named a=b.tsv is read as a file" || { bad "a file named a=b.tsv"; cat "$dir/e"; }
 
 # ---- pretrain, train --init, predict, eval --------------------------------------------------------
 "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$data/ce_small.fa" --out "$dir/lm" --steps 3 --json > "$dir/pt" 2>"$dir/e" &&
   [ -f "$dir/lm/model.safetensors" ] && [ "$(jget "$dir/pt" steps)" = 3 ] && ok "pretrain: 3 steps, model folder" ||
   { bad "pretrain"; cat "$dir/e" "$dir/pt"; }
+# next-base targets: 60 steps leave the loss near DNA's entropy (about 1.3 nats); a model shown
+# the base it predicts would drive it to 0
+"$k" pretrain --config "$dir/tiny_lm.json" --fasta "$data/ce_small.fa" --out "$dir/lm60" --steps 60 --lr 1e-2 --batch 8 \
+  --threads 1 --json > "$dir/pt60" 2>"$dir/e"
+awk -v l="$(jget "$dir/pt60" train_loss)" 'BEGIN { exit !(l > 1.0 && l < 1.45) }' &&
+  ok "pretrain: the next base is predicted, not seen (loss $(jget "$dir/pt60" train_loss) after 60 steps)" ||
+  { bad "pretrain loss $(jget "$dir/pt60" train_loss) (want 1.0..1.45)"; cat "$dir/e"; }
 "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$dir/s1/train.tsv" --fasta "$data/ce_small.fa" --out "$dir/lm_tsv" \
   --steps 2 > /dev/null 2>"$dir/e" && grep -q "$(( $(tail -n +2 "$dir/s1/train.tsv" | wc -l) + $(grep -c '^>' "$data/ce_small.fa") )) records" "$dir/e" &&
   ok "pretrain on a labelled TSV + a FASTA: every record read, labels ignored" || { bad "pretrain on a TSV"; cat "$dir/e"; }
@@ -134,6 +154,18 @@ printf 'chrI_excerpt\t1000\t1600\tr1\t0\t+\nchrI_excerpt\t2000\t2900\tr2\t0\t-\n
 if paste "$dir/batch.tsv" "$dir/stream.tsv" | awk -F'\t' 'NR > 1 { n++; if ($1 != $5 || $3 - $7 > 1e-4 || $7 - $3 > 1e-4) exit 1 } END { exit n != 2 }'; then
   ok "long BED regions streamed in 64-base chunks = one batch (strand + and -)"
 else bad "streamed != batch"; cat "$dir/batch.tsv" "$dir/stream.tsv"; fi
+
+# a long sequence held in memory (TSV) is streamed the same way: chunks == one batch, with and
+# without reverse-complement averaging, probabilities summing to 1
+printf 'seq\tlabel\n%s\t1\n' "$(awk 'NR > 1' "$data/ce_small.fa" | tr -d '\n' | cut -c 5001-5300)" > "$dir/long300.tsv"
+for rc in 1 0; do
+  "$k" predict --model "$dir/cls" --input "$dir/long300.tsv" --rc-avg $rc > "$dir/lb$rc.tsv" 2>"$dir/e" &&
+    "$k" predict --model "$dir/cls" --input "$dir/long300.tsv" --rc-avg $rc --stream-above 100 --chunk 64 > "$dir/ls$rc.tsv" 2>>"$dir/e" ||
+    { bad "predict a long TSV sequence (--rc-avg $rc)"; cat "$dir/e"; }
+  paste "$dir/lb$rc.tsv" "$dir/ls$rc.tsv" | awk -F'\t' 'NR == 2 { d = $3 - $7; s = $7 + $8; ok = d < 1e-4 && d > -1e-4 && s > 0.9999 && s < 1.0001 }
+    END { exit !(NR == 2 && ok) }' && ok "a 300-base TSV sequence streamed in 64-base chunks = one batch (--rc-avg $rc)" ||
+    { bad "streamed TSV sequence != batch (--rc-avg $rc)"; cat "$dir/lb$rc.tsv" "$dir/ls$rc.tsv"; }
+done
 
 # ---- ensembles: --model repeated averages the models' probabilities --------------------------------
 "$k" predict --model "$dir/cls" --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/ens_same.tsv" 2>"$dir/e" ||
@@ -222,6 +254,33 @@ bad_input "--best-by unknown" "want accuracy, mcc, auroc or nll" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --out "$dir/x" --steps 1 --keep-best --best-by loss
 bad_input "--keep-best without --valid" "--keep-best needs --valid" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --keep-best
+
+# ---- padding: a short row in a padded batch trains as it would alone ------------------------------
+# 16 rows of 10 bases and one of 64; batch 1, no RC draws. With --max-len 10 nothing is padded; with
+# the default (64) every short row is padded to 64. Until the long row is first drawn (step 3 for
+# this seed) both runs see the same rows, so their losses agree if padding leaves no trace.
+cat > "$dir/uni.json" <<'JSON'
+{ "hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 8, "state_size": 4,
+  "krait": { "modality": "dna", "head": "classify", "n_classes": 2, "pooling": "mean", "tokenizer": "dna" },
+  "train": { "batch": 1, "seq_len": 10, "lr": 3e-3, "warmup": 2, "steps": 2 } }
+JSON
+awk 'BEGIN { srand(3); print "seq\tlabel"; for (i = 0; i < 16; i++) { s = ""; for (j = 0; j < 10; j++) s = s substr("ACGT", int(rand() * 4) + 1, 1)
+             print s "\t" i % 2 }
+             s = ""; for (j = 0; j < 64; j++) s = s substr("ACGT", int(rand() * 4) + 1, 1); print s "\t1" }' > "$dir/mixed.tsv"
+for L in 10 64; do
+  "$k" train --config "$dir/uni.json" --train "$dir/mixed.tsv" --out "$dir/pad$L" --max-len $L --rc-aug 0 --threads 1 \
+    >/dev/null 2>"$dir/e" || { bad "train on mixed lengths (--max-len $L)"; cat "$dir/e"; }
+done
+paste <(grep -o '"loss": [^,]*' "$dir/pad10/metrics.jsonl") <(grep -o '"loss": [^,]*' "$dir/pad64/metrics.jsonl") |
+  awk '{ d = $2 - $4; if (d > 1e-6 || d < -1e-6) bad = 1; n++ } END { exit !(n == 2 && !bad) }' &&
+  ok "padding leaves no trace: short rows padded to 64 train as unpadded (2 steps, losses within 1e-6)" ||
+  { bad "padded short rows train differently"; cat "$dir/pad10/metrics.jsonl" "$dir/pad64/metrics.jsonl"; }
+
+# ---- class lists: integer labels sort as numbers; a class named twice is refused -------------------
+printf 'seq\tlabel\nACGTAC\t2\nGGCCGG\t10\nACGTTT\t2\nGGCGCC\t10\n' > "$dir/n210.tsv"
+"$k" baseline --train "$dir/n210.tsv" --test "$dir/n210.tsv" --k 2 --json 2>/dev/null | tail -1 | grep -q '"classes":\["2","10"\]' &&
+  ok "labels 2 and 10: classes in numeric order (2, 10)" || bad "labels 2 and 10 not in numeric order"
+bad_input "--classes with a class twice" "class '2' appears twice" -- "$k" baseline --train "$dir/n210.tsv" --test "$dir/n210.tsv" --classes 2,2
 
 # ---- baseline ------------------------------------------------------------------------------------
 "$k" baseline --train "$dir/s1/train.tsv" --test "$dir/s1/test.tsv" --k 3 --epochs 3 --json > "$dir/bl" 2>"$dir/e" &&

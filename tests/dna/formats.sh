@@ -93,6 +93,11 @@ printf 'chrI_excerpt\t3000\t3000\tpt\n' > "$dir/pt.bed"
 # an empty region (a point between bases 2999 and 3000) with a 10-base window: [2995, 3005)
 printf 'chrI_excerpt:3000-3000(+)\tpt\t%s\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:2996-3005)" > "$dir/pt.want"
 same "an empty region (a point) with a centred window" "$dir/pt.want" "$dump" --genome "$dir/g.fa" --window 10 "$dir/pt.bed"
+# a region longer than the reader's fetch limit comes without its bases (the caller streams it)
+printf 'chrI_excerpt\t100\t160\tlong\nchrI_excerpt\t100\t140\tshort\n' > "$dir/fm.bed"
+printf 'chrI_excerpt:100-160(+)\tlong\t(60 bases, not fetched)\nchrI_excerpt:100-140(+)\tshort\t%s\n' \
+  "$(fa_seq "$dir/g.fa" chrI_excerpt:101-140)" > "$dir/fm.want"
+same "a BED region over the fetch limit is not read into memory" "$dir/fm.want" "$dump" --genome "$dir/g.fa" --fetch-max 50 "$dir/fm.bed"
 # windows at the edges, both modes placing a window alike: the region's middle base (the later of
 # two) at W/2, i.e. [start + len/2 - W/2, + W)
 edge() { # name, bed line, dump options, want (sequence)
