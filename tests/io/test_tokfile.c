@@ -65,9 +65,10 @@ static void corrupt(const char *dir, io_cap *cap)
         { "count 11", 16, 11, n, "truncated or corrupt" },
         { "truncated", 0, 'K', n - 1, "truncated or corrupt" },
         { "header only half", 0, 'K', 20, "too short" },
+        { "a byte past the ids", n, 0, n + 1, "truncated or corrupt" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint8_t *b = malloc(n);
+        uint8_t *b = malloc(n + 1);
         memcpy(b, good, n);
         b[cases[i].off] = cases[i].val;
         io_write(path, b, cases[i].len);

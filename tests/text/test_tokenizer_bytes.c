@@ -1,7 +1,8 @@
 /* tests/text/test_tokenizer_bytes.c — the byte tokenizer: ids are the bytes, specials sit at 256 +
  * i and are recognised in the text (longest first), decoding is exact for any bytes (invalid UTF-8
  * and NUL included), an id outside the vocabulary is refused, and errors of loading a tokenizer
- * file (missing, malformed) come back as statuses. */
+ * file (missing, malformed) come back as statuses. Also the UTF-8 check's edge cases and, for
+ * byte-level BPE, a merge listed twice taking its later rank. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,55 @@ int main(void)
             remove(path);
         }
         remove(dir);
+    }
+    /* the UTF-8 check (RFC 3629), byte by byte: surrogates, code points above U+10FFFF, overlongs
+     * and a sequence cut short are invalid at their first byte */
+    static const struct { const char *s; size_t n, at; } u8[] = {
+        { "a\xed\xa0\x80", 4, 1 },         /* U+D800, a surrogate */
+        { "\xed\x9f\xbf", 3, 3 },          /* U+D7FF, the last before them */
+        { "\xf4\x90\x80\x80", 4, 0 },     /* U+110000 */
+        { "\xf4\x8f\xbf\xbf", 4, 4 },     /* U+10FFFF */
+        { "\xc0\xaf", 2, 0 },               /* an overlong '/' */
+        { "\xe0\x9f\xbf", 3, 0 },          /* an overlong U+07FF */
+        { "x\xc3\xa9", 2, 1 },              /* 'e' acute cut after its first byte (n = 2) */
+        { "\xc3\xa9", 2, 2 },
+    };
+    for (size_t i = 0; i < sizeof u8 / sizeof u8[0]; i++) {
+        size_t at = krait_utf8_invalid_at((const unsigned char *)u8[i].s, u8[i].n);
+        tu_check(at == u8[i].at, "UTF-8 case %zu: invalid at %zu (want %zu)", i, at, u8[i].at);
+    }
+    /* a merge listed twice takes its later rank, as HF tokenizers do: with "a b", "b c", "a b",
+     * "bc" (rank 1) comes before "ab" (rank 2), so "abc" is a | bc. The vocabulary: the 256
+     * byte-level symbols (GPT-2's byte-to-character map) as ids 0..255, then ab, bc. */
+    {
+        char tdir[] = "/tmp/krait_tok_XXXXXX", path[64];
+        if (mkdtemp(tdir)) {
+            snprintf(path, sizeof path, "%s/dup.json", tdir);
+            FILE *f = fopen(path, "w");
+            fputs("{\"model\": {\"type\": \"BPE\", \"vocab\": {", f);
+            for (int b = 0, extra = 0; b < 256; b++) {
+                int cp = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174 ? b : 256 + extra++;
+                fputs("\"", f);
+                if (cp == '"' || cp == '\\') fputc('\\', f), fputc(cp, f);
+                else if (cp < 0x80) fputc(cp, f);
+                else fputc(0xc0 | (cp >> 6), f), fputc(0x80 | (cp & 0x3f), f);
+                fprintf(f, "\": %d, ", b);
+            }
+            fputs("\"ab\": 256, \"bc\": 257}, \"merges\": [\"a b\", \"b c\", \"a b\"]}, \"pre_tokenizer\": "
+                  "{\"type\": \"ByteLevel\", \"add_prefix_space\": false}, \"decoder\": {\"type\": \"ByteLevel\"}}", f);
+            fclose(f);
+            krait_tokenizer *d = NULL;
+            int32_t *di = NULL;
+            size_t dn = 0, dcap = 0;
+            krait_status st = krait_tokenizer_open(path, &d);
+            if (!st) st = krait_tokenizer_encode(d, "abc", 3, "test", &di, &dn, &dcap);
+            tu_check(!st && dn == 2 && di[0] == 'a' && di[1] == 257, "a merge listed twice keeps its later rank: "
+                     "\"abc\" -> %zu ids (%d %d; want a bc = 97 257)", dn, dn > 0 ? di[0] : -1, dn > 1 ? di[1] : -1);
+            free(di);
+            krait_tokenizer_free(d);
+            remove(path);
+            remove(tdir);
+        }
     }
     free(ids);
     free(out);
