@@ -186,6 +186,26 @@ bad_input "--init of another width" "$dir/A: tensor 'backbone.embeddings.weight'
   "$k" train --config "$dir/wide.json" --data "$dir/d2" --out "$dir/x" --init "$dir/A" --steps 1 --device cpu-ref
 bad_input "--init of no model" "$dir/nomodel" "--init" -- "$k" train --config "$dir/tiny.json" --data "$dir/d2" --out "$dir/x" --init "$dir/nomodel" --steps 1
 
+# ---- --split-tail's counts, documents across JSONL, a vocab-257 byte model without padding -------
+# two 10-byte files = 21 ids (EOS between); 0.6 moves the last 13 (the rest of the first file, the
+# EOS, the second file): train 8 ids, 8 bytes, 1 document; val 13 ids, 12 bytes, 2 documents
+mkdir -p "$dir/two"; printf '0123456789' > "$dir/two/a.txt"; printf 'abcdefghij' > "$dir/two/b.txt"
+"$k" prepare --input "$dir/two" --output "$dir/dtwo" --split-tail 0.6 >/dev/null 2>"$dir/e" || { bad "prepare two files"; cat "$dir/e"; }
+tr -d ' \n\t' < "$dir/dtwo/meta.json" | grep -q '"train":{"file":"train.bin","tokens":8,"bytes":8,"documents":1}' &&
+  tr -d ' \n\t' < "$dir/dtwo/meta.json" | grep -q '"val":{"file":"val.bin","tokens":13,"bytes":12,"documents":2}' &&
+  ok "prepare --split-tail 0.6 of two 10-byte files: train 8 ids / 8 bytes / 1 document, val 13 / 12 / 2" ||
+  { bad "split-tail counts of two files"; cat "$dir/dtwo/meta.json"; }
+printf '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 257, "pad_vocab_size_multiple": 1, "state_size": 4}' > "$dir/v257.json"
+"$(dirname "$k")/krait-model" init "$dir/v257.json" --out "$dir/v257" >/dev/null 2>&1 || bad "krait-model init vocab 257"
+printf '{"text": "alpha"}\n{"text": "beta"}\n' > "$dir/two.jsonl"
+"$k" eval --model "$dir/v257" --input "$dir/two.jsonl" --json > "$dir/ev2" 2>"$dir/e" &&
+  [ "$(jget "$dir/ev2" tokens)" = 10 ] && [ "$(jget "$dir/ev2" bytes)" = 9 ] && [ "$(jget "$dir/ev2" words)" = 2 ] &&
+  ok "eval of two JSONL documents: 9 bytes + 1 EOS = 10 tokens, 2 words (not one across the documents)" ||
+  { bad "eval of two JSONL documents"; cat "$dir/ev2" "$dir/e"; }
+"$k" generate --model "$dir/v257" --max-tokens 3 --temperature 0 >/dev/null 2>"$dir/e" &&
+  ok "a vocab-257 byte model (config.json says 257) generates from its EOS without a prompt" ||
+  { bad "vocab-257 byte model without a prompt"; cat "$dir/e"; }
+
 # ---- bad input --------------------------------------------------------------------------------
 bad_input "missing input" "$dir/nope.txt" "cannot open" -- "$k" prepare --input "$dir/nope.txt" --output "$dir/x"
 mkdir -p "$dir/empty"; printf '\0\1' > "$dir/empty/b.bin"
