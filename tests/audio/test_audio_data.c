@@ -69,6 +69,10 @@ int main(void)
                  l.items[1].cls == 2 && l.items[3].cls == 0,
              "numeric labels sort as numbers (2, 9, 10); last line without a newline");
     krait_audio_list_free(&l);
+    tu_check(parse(&l, "a.wav\tyes\r\nb.wav\tno\r\n") == KRAIT_STATUS_OK && l.n == 2 && !strcmp(l.items[0].label, "yes") &&
+                 !strcmp(l.items[1].label, "no"),
+             "a CRLF manifest without a header: labels without the CR");
+    krait_audio_list_free(&l);
     tu_check(parse(&l, "a.wav\nb.wav\n") == KRAIT_STATUS_OK && l.n == 2 && !l.items[0].label && l.n_classes == 0,
              "unlabelled manifest");
     krait_audio_list_free(&l);

@@ -171,6 +171,19 @@ int main(void)
             free(x);
         }
     }
+    /* peak normalisation by the largest magnitude, a negative one included: 0.1, -0.5 -> 0.2, -1 */
+    {
+        const char *p = path_of("neg.wav");
+        SF_INFO si = { .samplerate = 8000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT };
+        SNDFILE *f = sf_open(p, SFM_WRITE, &si);
+        float two[2] = { 0.1f, -0.5f }, *x = NULL;
+        size_t n = 0;
+        if (f) sf_writef_float(f, two, 2), sf_close(f);
+        tu_check(krait_audio_read_all(p, 8000, 1, &x, &n) == KRAIT_STATUS_OK && n == 2 && fabsf(x[0] - 0.2f) < 1e-6f &&
+                     fabsf(x[1] + 1.0f) < 1e-6f,
+                 "normalize by the largest magnitude: 0.1, -0.5 -> %g, %g (0.2, -1)", n > 0 ? x[0] : NAN, n > 1 ? x[1] : NAN);
+        free(x);
+    }
     /* writer round trip: WAV and FLAC, 16-bit: within one step of 1/32768 */
     const char *outs[2] = { "w.wav", "w.FLAC" };
     for (int k = 0; k < 2; k++) {
