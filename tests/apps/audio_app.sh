@@ -149,6 +149,18 @@ acc=$(jget "$dir/c2" accuracy)
 [ "$(jget "$dir/c2" n)" = 4 ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.75) }' &&
   ok "classify --split test: 4 clips, accuracy $acc (tones apart by 1 kHz)" || { bad "classify accuracy '$acc'"; cat "$dir/c2"; }
 [ "$(jget "$dir/c1" accuracy)" = "$acc" ] && ok "classify-train's final test accuracy == classify's" || bad "accuracy differs"
+# clips longer than --long go through the chunked path (the bidirectional model's reverse pass
+# included): with --long 7 every clip does, and the probabilities are the batched ones. A rising
+# sweep and a fading tone: a clip and its reversal differ (stationary tones barely tell)
+mkdir -p "$dir/nonstat"
+sox -n -r 8000 -c 1 -b 16 "$dir/nonstat/sweep.wav" synth 0.6 sine 200-3000 fade t 0 0.6 0.55 2>/dev/null
+sox -n -r 8000 -c 1 -b 16 "$dir/nonstat/fade.wav" synth 0.6 sine 1500 fade t 0 0.6 0.5 2>/dev/null
+"$k" classify --model "$dir/CL" --data "$dir/nonstat" --output "$dir/pb.tsv" >/dev/null 2>"$dir/e" &&
+  "$k" classify --model "$dir/CL" --data "$dir/nonstat" --long 7 --output "$dir/pl.tsv" >/dev/null 2>>"$dir/e" &&
+  paste "$dir/pb.tsv" "$dir/pl.tsv" | awk -F'\t' 'NR > 1 { rows++; for (j = 4; j <= 5; j++) { d = $j - $(5 + j); if (d > 1e-5 || d < -1e-5) bad = 1 } }
+    END { exit !(rows == 2 && !bad) }' &&
+  ok "classify --long 7: clips in chunks (the reverse pass too) = batched ($(sed -n 2p "$dir/pl.tsv" | cut -f4-5 | tr '\t' ' '))" ||
+  { bad "classify in chunks != batched"; cat "$dir/e"; paste "$dir/pb.tsv" "$dir/pl.tsv"; }
 "$k" classify --model "$dir/CL" --data "$d" --split test --json >"$dir/c2r" 2>"$dir/ec2r" &&
   [ "$(jget "$dir/c2r" n)" = 4 ] && [ "$(jget "$dir/c2r" accuracy)" = "$acc" ] && grep -q "labels as trained" "$dir/ec2r" &&
   ok "classify --data DIR --split test alone: split and labels as trained" || { bad "classify recorded split"; cat "$dir/c2r" "$dir/ec2r"; }
