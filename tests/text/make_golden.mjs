@@ -48,7 +48,7 @@ const cases = [
   'مرحبا بالعالم', 'العربية: ١٢٣', 'नमस्ते दुनिया', 'हिन्दी', 'สวัสดีชาวโลก', 'ภาษาไทย',
   'עברית', 'ქართული', 'Հայերեն', 'አማርኛ', 'தமிழ்', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢', '𝟙𝟚𝟛', '\u{10FFFF}', '\u{E000}',
   'a\u00a0b', 'a\u2003b', 'a\u3000b', 'a\u2028b', 'a\u2029b', 'a\u200bb', 'a\u200db', 'a\u0085b',
-  '!\u0085', 'x\u0085\u0085!', 'a\u000bb', 'a\u000cb', 'a\u001cb', 'a\u180eb', '\u00a0\u00a0x', 'x\u00a0',
+  '!\u0085', 'x\u0085\u0085!', 'a \u0085b', 'x\u0085\u0085 y', '\u0085 a', ' \u0085', 'a \u0085 b', 'a  \u0085b', 'a\u000bb', 'a\u000cb', 'a\u001cb', 'a\u180eb', '\u00a0\u00a0x', 'x\u00a0',
   '\u00ad', 'soft\u00adhyphen', '\u007f', '\u0001\u0002\u0003', 'tab\u0009end', '\ufeffBOM', '\ufffd',
   'a\u0000b', '\u0000',
   'Supercalifragilisticexpialidocious', 'pneumonoultramicroscopicsilicovolcanoconiosis',
