@@ -97,6 +97,17 @@ cmp -s "$dir/g1" "$dir/g2" && ok "generate: the same seed gives the same text" |
 "$k" generate --model "$dir/A" --max-tokens 8 --batch 3 --temperature 0 --json >"$dir/g3" 2>"$dir/ge3" &&
   [ "$(grep -c '=== sample' "$dir/g3")" -eq 3 ] && grep -q 'token 8/8 of 3 sequences' "$dir/ge3" &&
   ok "generate --batch 3 from EOS, with progress on stderr" || { bad "generate batch"; cat "$dir/g3" "$dir/ge3"; }
+# --stop across tokens (a byte model: every character is a token): the text ends right after the
+# first place the stop string is complete
+"$k" generate --model "$dir/A" --prompt "The river" --max-tokens 16 --temperature 0 > "$dir/gt0" 2>/dev/null
+stop=$(head -c 4 "$dir/gt0" | tail -c 2)
+if [ "$(printf %s "$stop" | wc -c)" -eq 2 ] && printf %s "$stop" | grep -q '^[[:print:]]*$'; then
+  "$k" generate --model "$dir/A" --prompt "The river" --max-tokens 16 --temperature 0 --stop "$stop" > "$dir/gts" 2>"$dir/egts"
+  want=$(awk -v s="$stop" '{ t = t $0 "\n" } END { i = index(t, s); print substr(t, 1, i + length(s) - 1) }' "$dir/gt0")
+  [ "$(head -c -1 "$dir/gts")" = "$want" ] && grep -q "stop: stop" "$dir/egts" &&
+    ok "generate --stop '$stop' across two byte tokens: the text ends right after it" ||
+    { bad "byte-model --stop '$stop'"; od -c "$dir/gt0" | head -2; od -c "$dir/gts" | head -2; cat "$dir/egts"; }
+else ok "generate --stop across tokens: skipped, the greedy text has no printable pair at 3-4 ($(od -c "$dir/gt0" | head -1))"; fi
 # a prompt file is read whole, NUL bytes included (it was cut at the first one)
 printf 'ab\0cd' > "$dir/nulprompt"
 "$k" generate --model "$dir/A" --prompt-file "$dir/nulprompt" --max-tokens 2 --json >"$dir/gnul" 2>/dev/null &&
