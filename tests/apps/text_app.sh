@@ -213,6 +213,12 @@ printf '{"text": "alpha"}\n{"text": "beta"}\n' > "$dir/two.jsonl"
   [ "$(jget "$dir/ev2" tokens)" = 10 ] && [ "$(jget "$dir/ev2" bytes)" = 9 ] && [ "$(jget "$dir/ev2" words)" = 2 ] &&
   ok "eval of two JSONL documents: 9 bytes + 1 EOS = 10 tokens, 2 words (not one across the documents)" ||
   { bad "eval of two JSONL documents"; cat "$dir/ev2" "$dir/e"; }
+# eval reads in 1 MiB pieces: a 1.2 MB word spans a cut and is still one word (wc -w: 2)
+{ head -c 1200000 /dev/zero | tr '\0' 'x'; printf ' end\n'; } > "$dir/longword.txt"
+"$k" eval --model "$dir/v257" --input "$dir/longword.txt" --json > "$dir/evw" 2>"$dir/e" &&
+  [ "$(jget "$dir/evw" words)" = "$(wc -w < "$dir/longword.txt")" ] &&
+  ok "eval: a 1.2 MB word across a 1 MiB piece cut counts once ($(jget "$dir/evw" words) words, as wc -w)" ||
+  { bad "eval words across a piece cut: $(jget "$dir/evw" words)"; cat "$dir/e"; }
 "$k" generate --model "$dir/v257" --max-tokens 3 --temperature 0 >/dev/null 2>"$dir/e" &&
   ok "a vocab-257 byte model (config.json says 257) generates from its EOS without a prompt" ||
   { bad "vocab-257 byte model without a prompt"; cat "$dir/e"; }
