@@ -8,7 +8,7 @@
 # (added specials 50277..50280): such a model trains, generates and evaluates, and only text that
 # uses a token past its ids ("RWKV", 50280) is refused, with one line naming it; a byte model
 # with that tokenizer.json does not fit. Exits 77 (skipped) when the data or the BPE tokenizer is
-# not available.
+# not available. Also: prepare's 1 MiB pieces give the ids of one encode of the whole text.
 set -u
 k="$1"
 sample="$2"
@@ -108,4 +108,16 @@ one_line "--init a byte model on BPE data" "the model reads byte ids but $dir/d 
   "$k" train --init "$dir/B" --data "$dir/d" --out "$dir/x" --steps 1 --device cpu
 cp "$tokj" "$dir/B/tokenizer.json"
 one_line "a byte model with the BPE tokenizer.json" "does not fit the model" -- "$k" generate --model "$dir/B" --prompt hi --device cpu
+# prepare reads in 1 MiB pieces, cut only after a newline that is a whitespace run of its own:
+# 2.2 MB of lines mostly ending " \n" or "\r\n" give train.bin = one encode of the whole text
+awk 'BEGIN { srand(1); split("alpha beta gamma delta the river of x1 Zed", w, " ")
+  split(" \n| \n| \n| \n| \n| \n|\r\n|\r\n|\n", e, "|")
+  while (n < 2200000) { k = 1 + int(rand() * 9); l = w[1 + int(rand() * 9)]
+    for (i = 1; i < k; i++) l = l " " w[1 + int(rand() * 9)]
+    l = l e[1 + int(rand() * 9)]; printf "%s", l; n += length(l) } }' > "$dir/ws.txt"
+"$k" prepare --input "$dir/ws.txt" --output "$dir/ws" --tokenizer "$tokj" --val-fraction 0 >/dev/null 2>"$dir/e" &&
+  "$k" tokenize --tokenizer "$tokj" < "$dir/ws.txt" | tr ' ' '\n' | grep -v '^$' > "$dir/ws.ids" &&
+  od -An -v -t u2 -j 32 "$dir/ws/train.bin" | tr -s ' ' '\n' | grep -v '^$' | cmp -s - "$dir/ws.ids" &&
+  ok "prepare of 2.2 MB in 1 MiB pieces = one encode of the whole text ($(wc -l < "$dir/ws.ids") ids)" ||
+  { bad "prepare's piece cuts change the ids"; cat "$dir/e"; }
 exit $fail
