@@ -151,6 +151,10 @@ printf 'chrI_excerpt\t1000\t1600\tr1\t0\t+\nchrI_excerpt\t2000\t2900\tr2\t0\t-\n
 "$k" predict --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/long.bed" > "$dir/batch.tsv" 2>"$dir/e" || { bad "predict BED"; cat "$dir/e"; }
 "$k" predict --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/long.bed" --stream-above 100 --chunk 64 > "$dir/stream.tsv" 2>"$dir/e" ||
   { bad "predict BED streamed"; cat "$dir/e"; }
+"$k" predict --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/long.bed" --stream-above 100 --chunk 64 \
+  --output "$dir/stream2.tsv" --json > "$dir/sj" 2>"$dir/e" && [ "$(jget "$dir/sj" regions_streamed)" = 2 ] &&
+  cmp -s "$dir/stream.tsv" "$dir/stream2.tsv" && ok "predict --json: both long regions read from the genome in chunks" ||
+  { bad "predict regions_streamed"; cat "$dir/sj" "$dir/e"; }
 if paste "$dir/batch.tsv" "$dir/stream.tsv" | awk -F'\t' 'NR > 1 { n++; if ($1 != $5 || $3 - $7 > 1e-4 || $7 - $3 > 1e-4) exit 1 } END { exit n != 2 }'; then
   ok "long BED regions streamed in 64-base chunks = one batch (strand + and -)"
 else bad "streamed != batch"; cat "$dir/batch.tsv" "$dir/stream.tsv"; fi
