@@ -219,9 +219,14 @@ printf '{"text": "alpha"}\n{"text": "beta"}\n' > "$dir/two.jsonl"
   [ "$(jget "$dir/evw" words)" = "$(wc -w < "$dir/longword.txt")" ] &&
   ok "eval: a 1.2 MB word across a 1 MiB piece cut counts once ($(jget "$dir/evw" words) words, as wc -w)" ||
   { bad "eval words across a piece cut: $(jget "$dir/evw" words)"; cat "$dir/e"; }
-"$k" generate --model "$dir/v257" --max-tokens 3 --temperature 0 >/dev/null 2>"$dir/e" &&
+"$k" generate --model "$dir/v257" --max-tokens 3 --temperature 0 >"$dir/g257" 2>"$dir/e" &&
   ok "a vocab-257 byte model (config.json says 257) generates from its EOS without a prompt" ||
   { bad "vocab-257 byte model without a prompt"; cat "$dir/e"; }
+# this untrained model's greedy first token is EOS: generation stops there and prints no EOS text
+if grep -q "stop: eos" "$dir/e"; then
+  ! grep -q "endoftext" "$dir/g257" && [ "$(head -c 1 "$dir/g257" | od -An -c | tr -d ' ')" = '\n' ] &&
+    ok "generate stops on EOS without printing it" || { bad "generate printed its EOS"; od -c "$dir/g257" | head -2; }
+else bad "the vocab-257 model's greedy text no longer starts with EOS (the EOS check needs another model)"; cat "$dir/e"; fi
 
 # ---- bad input --------------------------------------------------------------------------------
 bad_input "missing input" "$dir/nope.txt" "cannot open" -- "$k" prepare --input "$dir/nope.txt" --output "$dir/x"
