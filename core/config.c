@@ -600,6 +600,11 @@ krait_status krait_config_set(krait_config *cfg, krait_train_config *tc, const c
     return s;
 }
 
+int krait_config_byte_level(const krait_config *c)
+{
+    return !strcmp(c->tokenizer, "bytes") || (!c->tokenizer[0] && (c->vocab_size_raw == 256 || c->vocab_size_raw == 257));
+}
+
 char *krait_config_to_json(const krait_config *c, const char *torch_dtype)
 {
     cJSON *r = cJSON_CreateObject();

@@ -95,6 +95,10 @@ krait_status krait_config_finalize(krait_config *cfg, const char *origin);
 /* Apply "key=value" (a model key, "krait.key" or "train.key"): command-line overrides. */
 krait_status krait_config_set(krait_config *cfg, krait_train_config *tc, const char *assignment);
 
+/* Whether the model reads bytes: its config says "tokenizer": "bytes", or names no tokenizer and
+ * has 256 or 257 ids as written (257: the bytes and <|endoftext|>). */
+int krait_config_byte_level(const krait_config *cfg);
+
 /* A config.json that transformers' MambaForCausalLM loads (HF keys, the original keys, and
  * krait's keys under "krait"); torch_dtype names the weights' dtype ("float32", "bfloat16",
  * "float16"). Caller frees. NULL on out of memory. */

@@ -154,7 +154,7 @@ typedef struct out_ctx {
     size_t n, cap;
     const char *origin;
     size_t done;          /* sequences predicted, for the progress line */
-    size_t from_genome;   /* BED regions streamed from the genome, never held whole */
+    size_t regions_streamed; /* BED regions read from the genome in chunks, never held whole */
     int header_due;       /* stdout: the header waits for the first row (bad input prints nothing) */
     double t0;
     krait_progress prog;
@@ -315,7 +315,7 @@ int dna_cmd_predict(int argc, char **argv)
                 for (int j = 0; j < cl.n; j++) p[j] += pk[j] / (float)nm;
             }
             emit(&o, rec.name, rec.label, p);
-            o.from_genome++;
+            o.regions_streamed++;
         }
         if (got < 0) dna_die_status((krait_status)-got);
         flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
@@ -359,7 +359,7 @@ int dna_cmd_predict(int argc, char **argv)
         cJSON *names = cJSON_AddArrayToObject(j, "classes");
         for (int k = 0; k < cl.n; k++) cJSON_AddItemToArray(names, cJSON_CreateString(cl.names[k]));
         cJSON_AddStringToObject(j, "output", output);
-        cJSON_AddNumberToObject(j, "regions_streamed", (double)o.from_genome);
+        cJSON_AddNumberToObject(j, "regions_streamed", (double)o.regions_streamed);
         double dt = krait_now() - o.t0;
         cJSON_AddNumberToObject(j, "seconds", dt);
         cJSON_AddNumberToObject(j, "sequences_per_s", dt > 0 ? (double)o.done / dt : 0);

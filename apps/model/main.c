@@ -219,10 +219,10 @@ static int cmd_init(int argc, char **argv)
     if (s) return krait_cli_exit_code(s);
     if (!strcmp(cfg.head, "classify") && cfg.n_classes < 2)
         krait_cli_die(2, "%s: a classifier needs \"krait\": {\"classes\": C} (C >= 2) to be initialised", cpath);
-    /* a text LM of 256 or 257 ids is byte-level (textutil.c's rule); said in config.json, because
-     * the vocab_size written there is padded (257 -> 264) and no longer shows it */
-    if (!cfg.tokenizer[0] && cfg.input_dim == 0 && !strcmp(cfg.head, "lm") &&
-        (!cfg.modality[0] || !strcmp(cfg.modality, "text")) && (cfg.vocab_size_raw == 256 || cfg.vocab_size_raw == 257))
+    /* a text LM of 256 or 257 ids is byte-level; said in config.json, because the vocab_size
+     * written there is padded (257 -> 264) and no longer shows it */
+    if (!cfg.tokenizer[0] && krait_config_byte_level(&cfg) && cfg.input_dim == 0 && !strcmp(cfg.head, "lm") &&
+        (!cfg.modality[0] || !strcmp(cfg.modality, "text")))
         snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "bytes");
     krait_backend *be = krait_backend_cpu_ref_init();
     krait_model *m = be ? krait_model_init(&cfg, be) : NULL;

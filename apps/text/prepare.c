@@ -261,6 +261,7 @@ int text_cmd_prepare(int argc0, char **argv0)
         uint64_t n = krait_tokfile_written(sp[0].w), cut = (uint64_t)floor((double)n * (1.0 - tail));
         int32_t buf[8192], before = -1;
         long long moved_eos = 0; /* documents: each moved EOS starts one in val and ends one in train */
+        int cut_inside = 0;      /* the cut splits a document: it has ids on both sides */
         if (cut > 0 && cut < n && (s = krait_tokfile_reread(sp[0].w, &before, cut - 1, 1))) rc = krait_cli_exit_code(s);
         for (uint64_t at = cut; at < n && !rc; at += sizeof buf / sizeof buf[0]) {
             size_t k = n - at < sizeof buf / sizeof buf[0] ? (size_t)(n - at) : sizeof buf / sizeof buf[0];
@@ -272,7 +273,7 @@ int text_cmd_prepare(int argc0, char **argv0)
             }
             /* text bytes of the moved ids (EOS separators do not count) */
             for (size_t i = 0; i < k && !rc; i++) {
-                if (at + i == cut && buf[i] != eos) sp[1].docs = 1; /* a document cut in two */
+                if (at + i == cut && buf[i] != eos) cut_inside = 1;
                 if (buf[i] == eos) {
                     moved_eos++;
                     continue;
@@ -284,8 +285,8 @@ int text_cmd_prepare(int argc0, char **argv0)
             free(text);
         }
         sp[0].bytes -= sp[1].bytes;
-        sp[1].docs += moved_eos;                                  /* a document with ids in val */
-        sp[0].docs -= moved_eos + (before == eos && eos >= 0);    /* one with ids left in train */
+        sp[1].docs = cut_inside + moved_eos;
+        sp[0].docs -= moved_eos + (before == eos && eos >= 0); /* the documents wholly moved */
         if (!rc && (s = krait_tokfile_truncate(sp[0].w, cut))) rc = krait_cli_exit_code(s);
     }
     free(ids);

@@ -19,7 +19,7 @@ krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg)
     if (krait_fs_is_file(path)) {
         what = "tokenizer.json";
         if ((s = krait_tokenizer_load(path, &tok))) exit(krait_cli_exit_code(s));
-    } else if (!strcmp(spec, "bytes") || (!spec[0] && (cfg->vocab_size_raw == 256 || cfg->vocab_size_raw == 257))) {
+    } else if (krait_config_byte_level(cfg)) {
         what = "the byte tokenizer";
         const char *eot = "<|endoftext|>";
         s = krait_tokenizer_bytes(&eot, cfg->vocab_size_raw >= 257 ? 1 : 0, &tok);

@@ -213,8 +213,7 @@ static void check_init_tokenizer(const char *init, const char *data, const text_
     krait_config_default(&icfg);
     const char *init_kind = NULL;
     if (krait_fs_is_file(itj)) init_kind = "tokenizer.json";
-    else if (!krait_config_load(&icfg, NULL, icj) &&
-             (!strcmp(icfg.tokenizer, "bytes") || icfg.vocab_size_raw == 256 || icfg.vocab_size_raw == 257))
+    else if (!krait_config_load(&icfg, NULL, icj) && krait_config_byte_level(&icfg))
         init_kind = "bytes";
     if (init_kind && strcmp(init_kind, meta->tokenizer))
         krait_cli_die(2, "--init %s: the model reads %s ids but %s was prepared with %s; prepare the data with the "
