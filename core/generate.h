@@ -3,7 +3,8 @@
  *
  * Each prompt is prefilled into its own state row (no padding: a prompt never sees another's
  * tokens or pad positions), then every live row advances one token per step. A row stops on
- * EOS, on one of the stop sequences, on max_tokens, or when the callback asks; stopped rows
+ * EOS, on one of the stop sequences, on max_tokens, or when the callback asks (a token that
+ * meets several is reported by the first of these that applies); stopped rows
  * leave the batch (the live rows are packed to the front of the state), so later steps only
  * pay for live rows. Sequence i samples with its own generator seeded from (seed, i) or from
  * seeds[i]: with the same seeds, a sequence's tokens are the same whether it is generated

@@ -173,6 +173,10 @@ static int cmp_double(const void *a, const void *b)
 
 void krait_interval95(double *v, int n, double *lo, double *hi)
 {
+    if (n <= 0) {
+        *lo = *hi = NAN;
+        return;
+    }
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     *lo = v[(size_t)floor(0.025 * n)];
     *hi = v[(size_t)ceil(0.975 * n) - 1];

@@ -47,8 +47,8 @@ char *krait_cls_metrics_json(const krait_cls_metrics *mt, const char *const *cla
 /* McNemar's exact two-sided p for b rows only the first gets right and c only the second:
  * min(1, 2 P(X <= min(b, c))) for X ~ Binomial(b + c, 1/2); 1 when b + c = 0. */
 double krait_mcnemar_exact(long b, long c);
-/* The central 95% of v[0..n) (n >= 1; sorted in place): lo the (floor(0.025 n) + 1)-th smallest,
- * hi the ceil(0.975 n)-th, so as many values lie below lo as above hi. */
+/* The central 95% of v[0..n) (sorted in place): lo the (floor(0.025 n) + 1)-th smallest, hi the
+ * ceil(0.975 n)-th, so as many values lie below lo as above hi; both NaN when n <= 0. */
 void krait_interval95(double *v, int n, double *lo, double *hi);
 
 #ifdef __cplusplus

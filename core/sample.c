@@ -200,9 +200,8 @@ int32_t krait_sampler_sample(krait_sampler *s, const float *logits)
     int32_t tok = arg;
     if (p->temperature == 0.0f || p->top_k == 1 || !isfinite(w[arg])) goto done;
 
-    const float inv_t = 1.0f / p->temperature;
-    for (int v = 0; v < V; v++) w[v] *= inv_t;
-    const double mx = w[arg];
+    /* weights exp((w - max) / T) in double: w / T itself overflows float for a tiny T */
+    const double inv_t = 1.0 / p->temperature, mx = w[arg];
     int32_t *idx = s->idx;
     double *e = s->e;
     int n = V;
@@ -213,7 +212,7 @@ int32_t krait_sampler_sample(krait_sampler *s, const float *logits)
         for (int v = 0; v < V; v++) idx[v] = v;
     }
     double Z = 0;
-    for (int i = 0; i < n; i++) Z += e[idx[i]] = exp(w[idx[i]] - mx);
+    for (int i = 0; i < n; i++) Z += e[idx[i]] = exp(((double)w[idx[i]] - mx) * inv_t);
 
     if (p->top_p < 1.0f) n = nucleus(w, e, idx, n, p->top_p * Z);
     if (p->min_p > 0.0f) {

@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "io_util.h"
 #include "model_io.h"
+#include "safetensors.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -175,6 +176,8 @@ static void test_resume(const char *root)
     tu_check(app && !strcmp(app, "{\"hits\":3}"), "app state comes back (%s)", app ? app : "null");
     free(app);
     tu_check(b.t->tokens == a.t->tokens / 2, "tokens restored");
+    tu_check(b.t->last_loss == first[N - 1], "last loss restored (%.17g, step %d's %.17g)", b.t->last_loss, N,
+             first[N - 1]);
     tu_check(b.t->elapsed_s == elapsed_at_stop, "training time restored exactly (%.17g, saved %.17g): the minutes "
              "budget and the ETA go on from it", b.t->elapsed_s, elapsed_at_stop);
     tu_check(train(&b) == KRAIT_STATUS_OK && b.t->opt->step == 2 * N, "second half runs to %d", 2 * N);
@@ -312,10 +315,15 @@ static void test_keep_and_leftovers(const char *root)
     tu_check(found && strstr(found, "step-6") && !strstr(found, ".tmp-"), "a temporary folder is never resumed");
     free(found);
     io_write(io_path(ck, "latest"), "step-99\n", 8);
+    char empty[800];
+    snprintf(empty, sizeof empty, "%s/step-9", ck);
+    krait_fs_mkdirs(empty);
     io_cap_reset(&cap);
     found = krait_checkpoint_find(out, &s);
-    tu_check(found && strstr(found, "step-6") && cap.warnings == 1, "a dangling latest falls back to step-6");
+    tu_check(found && strstr(found, "step-6") && cap.warnings == 1,
+             "a dangling latest falls back to step-6, the highest complete one (an empty step-9 is passed over)");
     free(found);
+    krait_fs_remove_tree(empty);
     io_write(io_path(ck, "latest"), "step-6\n", 7);
     tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 3) == 0 && io_count_names(ck, "step-6") == 1,
              "saving the latest step again does nothing");
@@ -385,6 +393,111 @@ static void test_keep_and_leftovers(const char *root)
     run_free(&r);
 }
 
+/* Overwrite the four hex words of the first "data" array in a state file's text with c. */
+static int set_rng_words(char *text, char c)
+{
+    char *at = strstr(text, "\"data\":");
+    for (int w = 0; at && w < 4; w++) {
+        char *q = strchr(at + (w ? 1 : 7), '"');
+        if (!q || strlen(q) < 18 || q[17] != '"') return 0;
+        memset(q + 1, c, 16);
+        at = q + 17;
+    }
+    return at != NULL;
+}
+
+/* What a state file must carry exactly, and what it must not let through: a training time
+ * whose shortest printing is not exact, the last loss, the gradient clip, the RNG words, the
+ * moment tensors' count, and a data position the resuming source needs. */
+static void test_state_edges(const char *root)
+{
+    char out[600], ck[800];
+    snprintf(out, sizeof out, "%s/edges", root);
+    snprintf(ck, sizeof ck, "%s/checkpoints/step-1", out);
+    run r;
+    run_init(&r, 16, 1e-2f, 7);
+    krait_step_info info;
+    tu_check(krait_trainer_step(r.t, &r.ds, &info) == KRAIT_STATUS_OK, "edges: one step");
+    const double elapsed = 0.1 + 0.2; /* 0.30000000000000004: a printing that settles for "0.3" loses it */
+    r.t->elapsed_s = elapsed;
+    r.t->last_loss = 1.0 / 3.0;
+    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 0) == KRAIT_STATUS_OK, "edges: saved step 1");
+    run q;
+    run_init(&q, 16, 1e-2f, 7);
+    io_cap_reset(&cap);
+    krait_status rs = krait_checkpoint_resume(q.t, &q.ds, NULL, out);
+    tu_check(rs == KRAIT_STATUS_OK && q.t->elapsed_s == elapsed && q.t->last_loss == 1.0 / 3.0,
+             "elapsed %.17g and last loss %.17g come back bit for bit (status %d %s)", q.t->elapsed_s,
+             q.t->last_loss, (int)rs, cap.last_error);
+    run_free(&q);
+
+    run_init(&q, 16, 1e-2f, 7);
+    q.t->tc.grad_clip *= 2;
+    io_cap_reset(&cap);
+    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) == KRAIT_STATUS_BAD_INPUT &&
+                 io_cap_one_error(&cap, "another grad_clip", "train.grad_clip") && q.t->opt->step == 0,
+             "a resume with another grad_clip refused");
+    run_free(&q);
+
+    size_t n;
+    char *text = (char *)io_read(io_path(ck, "trainer_state.json"), &n), *bad = malloc(n + 1);
+    memcpy(bad, text, n);
+    bad[n] = 0;
+    tu_check(set_rng_words(bad, '0'), "edges: found the RNG words");
+    io_write(io_path(ck, "trainer_state.json"), bad, n);
+    run_init(&q, 16, 1e-2f, 7);
+    io_cap_reset(&cap);
+    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) == KRAIT_STATUS_BAD_INPUT &&
+                 io_cap_one_error(&cap, "an all-zero RNG", "rng.data"),
+             "an all-zero RNG state (xoshiro's one forbidden state) refused");
+    run_free(&q);
+    io_write(io_path(ck, "trainer_state.json"), text, n);
+
+    /* one moment tensor too many */
+    size_t on;
+    uint8_t *orig = io_read(io_path(ck, "optimizer.safetensors"), &on);
+    krait_status s;
+    krait_st_file *f = krait_st_open(io_path(ck, "optimizer.safetensors"), &s);
+    krait_st_writer *w = krait_st_writer_init();
+    for (size_t i = 0; f && i < krait_st_count(f); i++) {
+        const krait_st_tensor *t = krait_st_tensor_at(f, i);
+        krait_st_writer_add_raw(w, t->name, t->dtype, t->data, t->shape, t->rank);
+    }
+    const float extra[2] = { 1, 2 };
+    const int64_t shape[1] = { 2 };
+    krait_st_writer_add_f32(w, "spare.exp_avg", KRAIT_ST_DTYPE_F32, extra, shape, 1);
+    krait_st_writer_set_metadata(w, "krait_step", "1");
+    char extra_path[900];
+    snprintf(extra_path, sizeof extra_path, "%s/optimizer.extra", ck);
+    tu_check(f && krait_st_writer_write(w, extra_path) == KRAIT_STATUS_OK, "edges: wrote a file with one more tensor");
+    krait_st_writer_free(w);
+    krait_st_close(f);
+    rename(extra_path, io_path(ck, "optimizer.safetensors"));
+    run_init(&q, 16, 1e-2f, 7);
+    io_cap_reset(&cap);
+    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) != KRAIT_STATUS_OK &&
+                 io_cap_one_error(&cap, "an extra moment tensor", "tensors where the model needs"),
+             "an optimizer file with one tensor more than the model's moments refused");
+    run_free(&q);
+    io_write(io_path(ck, "optimizer.safetensors"), orig, on);
+    free(orig);
+
+    /* saved without a data position, resumed by a source that keeps one */
+    char out2[700];
+    snprintf(out2, sizeof out2, "%s/edges-nopos", root);
+    tu_check(krait_checkpoint_save(r.t, NULL, NULL, out2, 0) == KRAIT_STATUS_OK, "edges: saved without a source");
+    run_init(&q, 16, 1e-2f, 7);
+    io_cap_reset(&cap);
+    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out2) == KRAIT_STATUS_BAD_INPUT &&
+                 io_cap_one_error(&cap, "no data position", "no data position"),
+             "a checkpoint without a data position refused by a source that needs one");
+    run_free(&q);
+    free(bad);
+    free(text);
+    io_cap_reset(&cap);
+    run_free(&r);
+}
+
 /* A child saves checkpoints in a loop; the parent kills it at a random moment; the folder must
  * stay consistent and resumable every time. */
 static void test_kill(const char *root)
@@ -450,6 +563,7 @@ int main(void)
     test_resume(root);
     test_keep_and_leftovers(root);
     test_resume_older(root);
+    test_state_edges(root);
     test_kill(root);
     io_cap_end();
     krait_fs_remove_tree(root);

@@ -566,6 +566,11 @@ static void comparison(void)
                  lo_want[t], hi_want[t]);
         free(v);
     }
+    double one = 7, lo = 0, hi = 0;
+    krait_interval95(&one, 1, &lo, &hi);
+    tu_check(lo == 7 && hi == 7, "interval of one value: [%g, %g] (want [7, 7])", lo, hi);
+    krait_interval95(NULL, 0, &lo, &hi);
+    tu_check(isnan(lo) && isnan(hi), "interval of no values: [%g, %g] (want NaN)", lo, hi);
 }
 
 int main(void)

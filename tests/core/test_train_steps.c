@@ -153,7 +153,7 @@ static void check_progress_and_dropout(uint64_t seed)
         krait_model *m = small_model(be, seed);
         krait_train_config tc;
         krait_train_default(&tc);
-        tc.batch = 2, tc.seq_len = 16, tc.steps = 10, tc.minutes = 1e6, tc.warmup = 0, tc.seed = seed;
+        tc.batch = 2, tc.seq_len = 16, tc.steps = 10, tc.minutes = 1e6, tc.warmup = 4, tc.seed = seed;
         tc.lr = drop ? 0.0f : 1e-3f, tc.min_lr = 0.0f, tc.weight_decay = 0.0f;
         tc.embed_dropout = drop ? 0.2f : 0.0f, tc.resid_dropout = drop ? 0.3f : 0.0f;
         krait_trainer *t = krait_trainer_init(m, &tc);
@@ -166,8 +166,9 @@ static void check_progress_and_dropout(uint64_t seed)
             tu_check(fabs(a.progress - 0.1) < 1e-12 && fabs(b.progress - 0.2) < 1e-12,
                      "steps 10 and minutes 1e6: progress is the steps' share (%.3g, %.3g; want 0.1, 0.2)", a.progress,
                      b.progress);
-            tu_check(a.lr == krait_lr_at(&tc, 0, 0.0), "the first step's lr is the schedule's at progress 0 (%.9g)",
-                     a.lr);
+            tu_check(a.lr == krait_lr_at(&tc, 0, 0.0) && b.lr == krait_lr_at(&tc, 1, 0.1) && a.lr < b.lr,
+                     "the first two steps take the schedule's lr for steps 0 and 1 of the warm-up (%.9g, %.9g; want "
+                     "%.9g, %.9g)", a.lr, b.lr, krait_lr_at(&tc, 0, 0.0), krait_lr_at(&tc, 1, 0.1));
         } else {
             tu_check(a.loss != b.loss, "lr 0, one batch, dropout: the masks change with the step (losses %.9g, %.9g)",
                      a.loss, b.loss);

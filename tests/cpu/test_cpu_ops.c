@@ -234,8 +234,10 @@ static void ce_case(krait_backend *ref, krait_backend *fast, int M, int V, int l
     tgt[M / 2] = -1;
     logits[(size_t)(M - 1) * ld + V - 1] = 40.0f;   /* argmax at the very end of a row */
     /* ties go to the lowest index (as torch.argmax): a row of equal logits (a zero-initialised or
-     * bf16 head gives them), and a maximum at 2 and at 17, in different SIMD lanes */
-    for (int v = 0; v < V; v++) logits[v] = 1.0f;
+     * bf16 head gives them), and a maximum at 2 and at 17, in different SIMD lanes; the equal
+     * row is far below zero, so a vector pass that pads its tail lanes with 0 finds a wrong
+     * maximum (and index) there */
+    for (int v = 0; v < V; v++) logits[v] = -120.0f;
     if (M > 2 && V > 17) logits[(size_t)1 * ld + 2] = logits[(size_t)1 * ld + 17] = 30.0f;
     krait_backend *bes[2] = { ref, fast };
     float *loss[2], *dl[2];

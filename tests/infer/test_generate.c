@@ -6,8 +6,10 @@
  *   2. the same with sampling (temperature, top-k, top-p, min-p, repetition penalty) and
  *      per-sequence seeds;
  *   3. greedy generation == a hand loop of prefill + argmax + step (the loop itself adds nothing);
- *   4. stops: max tokens, EOS (kept in the output), a stop sequence (kept), the callback (which
- *      sees every token in order); bad requests are refused with BAD_INPUT.
+ *   4. stops: max tokens, EOS (kept in the output; the reason even when the callback also asks
+ *      to stop there), a stop sequence (kept), the callback (which sees every token in order);
+ *      without per-sequence seeds, equal prompts still sample differently (a stream each); bad
+ *      requests are refused with BAD_INPUT.
  * Exactness: rows never interact, so on the reference backend a sequence's tokens cannot depend
  * on the batch; the comparison is exact on every backend (a backend whose GEMM rounds a row
  * differently with the batch size would fail 1 and 2, which is what they guard). */
@@ -183,6 +185,14 @@ static void stops(krait_model *m, const char *bname)
     tu_check(r.n[0] == first + 1 && r.out[0][first] == p.eos_id && r.why[0] == KRAIT_STOP_EOS,
              "%s: EOS stops after %d tokens, kept in the output (got %d, %s)", bname, first + 1, r.n[0],
              krait_stop_reason_name(r.why[0]));
+    /* a callback asking to stop at that same token: the token's own reason wins (EOS) */
+    cb_log l;
+    memset(&l, 0, sizeof l);
+    l.stop_seq = 0;
+    l.stop_at = first;
+    if (krait_generate(inf, r.out[0], r.n, r.why, NULL, pp, lens, 1, &p, on_token, &l)) exit(1);
+    tu_check(r.n[0] == first + 1 && r.why[0] == KRAIT_STOP_EOS,
+             "%s: EOS and the callback on one token: the reason is EOS (got %s)", bname, krait_stop_reason_name(r.why[0]));
     p.eos_id = -1;
 
     /* a stop sequence: tokens 10..12 of the free run */
@@ -200,7 +210,6 @@ static void stops(krait_model *m, const char *bname)
     p.n_stop = 0;
 
     /* the callback: sees every token in order, and stops sequence 1 at its 8th token */
-    cb_log l;
     memset(&l, 0, sizeof l);
     l.in_order = 1;
     l.stop_seq = 1;
@@ -211,6 +220,16 @@ static void stops(krait_model *m, const char *bname)
     tu_check(ok, "%s: the callback sees every token of every sequence, in order", bname);
     tu_check(r.n[1] == 8 && r.why[1] == KRAIT_STOP_CALLBACK && r.n[0] == MAXT && r.n[2] == MAXT,
              "%s: the callback stops only its sequence (n %d %d %d)", bname, r.n[0], r.n[1], r.n[2]);
+
+    /* no per-sequence seeds: sequence i draws from stream i of p.seed, so three equal prompts
+     * sampled at temperature 2 take three different paths */
+    p.sample.temperature = 2.0f;
+    p.seeds = NULL;
+    if (krait_generate(inf, &r.out[0][0], r.n, r.why, NULL, pp, lens, 3, &p, NULL, NULL)) exit(1);
+    tu_check(memcmp(r.out[0], r.out[1], sizeof r.out[0]) && memcmp(r.out[1], r.out[2], sizeof r.out[0]) &&
+                 memcmp(r.out[0], r.out[2], sizeof r.out[0]),
+             "%s: without seeds, equal prompts sample on streams of their own", bname);
+    p.sample.temperature = 0;
 
     /* bad requests */
     int zero = 0;

@@ -1,7 +1,8 @@
 /* tests/infer/test_sample.c — the sampler, one rule at a time, on logits whose answer is known:
  * greedy and its tie rule; the repetition penalty on positive and negative logits; top-k,
  * top-p and min-p supports (every draw inside the allowed set, every allowed id drawn);
- * temperature (empirical frequencies vs softmax(l / T), within 5 standard errors); top-p on a
+ * temperature (empirical frequencies vs softmax(l / T), within 5 standard errors; a temperature
+ * so small that l / T overflows gives the argmax); top-p on a
  * 50280-id vocabulary against a brute-force nucleus; seeds (same seed same draws, another seed
  * other draws); out-of-range options refused. */
 #include <math.h>
@@ -133,6 +134,17 @@ int main(void)
     }
     tu_check(worst < 5.0, "temperature 2: frequencies within %.2f standard errors of softmax(l/T) (limit 5)", worst);
     printf("  temperature %.1f: worst deviation %.2f standard errors\n", T, worst);
+
+    /* temperatures so small that l / T overflows a float (1e-38, and a subnormal 1e-45): the
+     * draws are the argmax, never an id out of range or a NaN weight's pick */
+    const float tiny[2] = { 1e-38f, 1e-45f };
+    for (int i = 0; i < 2; i++) {
+        krait_sampler *tz = make(4, tiny[i], 0, 0.9f, 0.0f, 1.0f, seed);
+        draw(tz, tl, 4, 200, counts, seed);
+        tu_check(counts[3] == 200, "temperature %g: every draw is the argmax (3 drawn %ld of 200 times)",
+                 (double)tiny[i], counts[3]);
+        krait_sampler_free(tz);
+    }
 
     /* a large vocabulary: every top-p draw lies in the brute-force nucleus */
     const int VL = 50280;

@@ -1,0 +1,218 @@
+/* tests/core/test_trainer_edges.c — the optimizer and trainer where test_train_steps' happy path
+ * does not reach: two AdamW steps against the formula written out in double precision (the
+ * second step is the first that depends on beta2; weight decay only on the tensors marked for
+ * it); a non-finite gradient changes nothing; non-finite batches skipped ("skip") are counted
+ * as seen tokens, a good step resets the count in a row, and the tenth in a row stops the run;
+ * the throughput counts this run's tokens only; a time budget ends the run even before its step
+ * budget. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "optim.h"
+#include "testutil.h"
+#include "train.h"
+
+static krait_model *small_model(krait_backend *be, uint64_t seed)
+{
+    krait_config c;
+    krait_config_default(&c);
+    c.d_model = 8;
+    c.n_layer = 1;
+    c.vocab_size_raw = 16;
+    krait_config_finalize(&c, "test");
+    krait_model *m = krait_model_init(&c, be);
+    krait_rng rng;
+    krait_rng_init(&rng, seed);
+    krait_model_init_weights(m, &rng);
+    return m;
+}
+
+/* g1 and g2 differ in size element by element, so the second step's second moment depends on
+ * beta2; the expected weights follow decoupled AdamW in double precision. */
+static void check_adamw(krait_backend *be, uint64_t seed)
+{
+    krait_model *m = small_model(be, seed);
+    krait_optim *o = krait_optim_init(m);
+    krait_train_config tc;
+    krait_train_default(&tc);
+    tc.grad_clip = 0.0f;     /* off: the gradients go in as they are */
+    tc.weight_decay = 5.0f;  /* lr * wd = 0.05: decay visible beside the Adam step */
+    const double lr = 1e-2;
+    size_t n = m->n_params;
+    float *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g);
+    double *want = malloc(n * sizeof *want), *mom = calloc(n, sizeof *mom), *var = calloc(n, sizeof *var);
+    char *decays = calloc(n, 1), *inside = calloc(n, 1); /* tensors are padded apart in the arena */
+    int n_decay = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        memset(decays + m->tensors[i].offset, m->tensors[i].decay, m->tensors[i].numel);
+        memset(inside + m->tensors[i].offset, 1, m->tensors[i].numel);
+        n_decay += m->tensors[i].decay;
+    }
+    tu_check(n_decay > 0 && n_decay < m->n_tensors, "adamw: some tensors decay, some do not (%d of %d)", n_decay,
+             m->n_tensors);
+    be->download(be, p, m->params, n * sizeof *p);
+    for (size_t i = 0; i < n; i++) want[i] = p[i];
+    int ok = 1;
+    for (int step = 1; step <= 2; step++) {
+        for (size_t i = 0; i < n; i++)
+            g[i] = !inside[i] ? 0.0f
+                              : (float)(step == 1 ? 1.0 + (double)(i % 5) : 0.1 * (1.0 + (double)(i % 3)) * ((i & 1) ? -1 : 1));
+        be->upload(be, o->grads, g, n * sizeof *g);
+        ok &= krait_optim_step(m, o, &tc, lr, NULL) == KRAIT_STATUS_OK;
+        const double b1 = tc.beta1, b2 = tc.beta2;
+        for (size_t i = 0; i < n; i++) {
+            mom[i] = b1 * mom[i] + (1 - b1) * g[i];
+            var[i] = b2 * var[i] + (1 - b2) * (double)g[i] * g[i];
+            double mhat = mom[i] / (1 - pow(b1, step)), vhat = var[i] / (1 - pow(b2, step));
+            if (inside[i])
+                want[i] = want[i] * (decays[i] ? 1 - lr * tc.weight_decay : 1) - lr * mhat / (sqrt(vhat) + tc.eps);
+        }
+    }
+    be->download(be, p, m->params, n * sizeof *p);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(p[i] - want[i]) / (fabs(want[i]) + 1e-3));
+    tu_check(ok && o->step == 2 && worst < 1e-5,
+             "adamw: two steps (beta1 %.2f, beta2 %.2f, decay on marked tensors) match the formula (worst relative "
+             "error %.3g)", tc.beta1, tc.beta2, worst);
+
+    /* a gradient with one +inf: NUMERIC, and the weights, moments and step stay as they were */
+    float *v0 = malloc(n * sizeof *v0), *v1 = malloc(n * sizeof *v1);
+    be->download(be, v0, o->v, n * sizeof *v0);
+    for (size_t i = 0; i < n; i++) g[i] = 0.5f;
+    g[n / 2] = INFINITY;
+    be->upload(be, o->grads, g, n * sizeof *g);
+    double gn = 0;
+    krait_status s = krait_optim_step(m, o, &tc, lr, &gn);
+    float *p1 = malloc(n * sizeof *p1);
+    be->download(be, p1, m->params, n * sizeof *p1);
+    be->download(be, v1, o->v, n * sizeof *v1);
+    tu_check(s == KRAIT_STATUS_NUMERIC && !isfinite(gn) && o->step == 2 && !memcmp(p, p1, n * sizeof *p) &&
+                 !memcmp(v0, v1, n * sizeof *v0),
+             "adamw: an infinite gradient returns NUMERIC and changes nothing (status %d, norm %g, step %d)", (int)s,
+             gn, o->step);
+    free(p1), free(v0), free(v1);
+    free(p), free(g), free(want), free(mom), free(var), free(decays), free(inside);
+    krait_optim_free(m, o);
+    krait_model_free(m);
+}
+
+static krait_status ramp_batch(void *ctx, int32_t *ids, int32_t *tg, int B, int L, krait_rng *rng)
+{
+    (void)ctx;
+    for (int i = 0; i < B * L; i++) {
+        ids[i] = (int32_t)krait_rng_below(rng, 16);
+        tg[i] = (ids[i] + 1) % 16;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+static krait_trainer *trainer(krait_model *m, const char *on_nonfinite, int steps, double minutes)
+{
+    krait_train_config tc;
+    krait_train_default(&tc);
+    tc.batch = 2, tc.seq_len = 8, tc.steps = steps, tc.minutes = minutes, tc.warmup = 0;
+    strcpy(tc.on_nonfinite, on_nonfinite);
+    krait_trainer *t = krait_trainer_init(m, &tc);
+    t->fault_step = 0; /* whatever the environment says */
+    return t;
+}
+
+/* The trainer's fault hook makes the next step's loss NaN. */
+static krait_status faulty_step(krait_trainer *t, krait_data_source *ds, krait_step_info *info)
+{
+    t->fault_step = t->opt->step + 1;
+    return krait_trainer_step(t, ds, info);
+}
+
+static void check_skips(krait_backend *be, uint64_t seed)
+{
+    krait_data_source ds = { .next_batch = ramp_batch };
+    krait_model *m = small_model(be, seed);
+    krait_trainer *t = trainer(m, "skip", 100, 0);
+    const long long BL = 2 * 8;
+    krait_step_info a, b, c;
+    krait_status s = krait_trainer_step(t, &ds, &a);
+    if (!s) s = faulty_step(t, &ds, &b);
+    if (!s) s = krait_trainer_step(t, &ds, &c);
+    tu_check(!s && !a.skipped && b.skipped && !c.skipped && t->opt->step == 2 && t->tokens == 3 * BL &&
+                 c.tokens == 3 * BL,
+             "skip: a NaN batch between two good ones is skipped, its tokens counted (%lld, want %lld), 2 steps",
+             t->tokens, 3 * BL);
+
+    /* twelve skips, never two in a row: the run goes on */
+    int all_ok = 1;
+    for (int i = 0; i < 24; i++) all_ok &= (i % 2 ? krait_trainer_step(t, &ds, &a) : faulty_step(t, &ds, &a)) == 0;
+    tu_check(all_ok && t->skipped == 13 && t->skipped_in_row == 0 && t->opt->step == 14,
+             "skip: 12 more skips, each after a good step, do not stop the run (skipped %lld, step %d)", t->skipped,
+             t->opt->step);
+
+    /* ten in a row: the first nine are skipped, the tenth stops */
+    int skipped_ok = 1;
+    for (int i = 0; i < KRAIT_MAX_SKIPS_IN_ROW - 1; i++)
+        skipped_ok &= faulty_step(t, &ds, &a) == KRAIT_STATUS_OK && a.skipped;
+    s = faulty_step(t, &ds, &a);
+    tu_check(skipped_ok && s == KRAIT_STATUS_NUMERIC && t->opt->step == 14,
+             "skip: %d non-finite batches in a row stop the run at the last (status %d)", KRAIT_MAX_SKIPS_IN_ROW,
+             (int)s);
+    krait_trainer_free(t);
+
+    t = trainer(m, "stop", 100, 0);
+    s = faulty_step(t, &ds, &a);
+    tu_check(s == KRAIT_STATUS_NUMERIC && t->opt->step == 0 && t->tokens == 0, "stop: a NaN batch stops at once");
+    krait_trainer_free(t);
+    krait_model_free(m);
+}
+
+typedef struct seen {
+    krait_step_info last;
+    int calls;
+} seen;
+
+static void on_step(void *user, const krait_step_info *info)
+{
+    seen *w = user;
+    w->last = *info;
+    w->calls++;
+}
+
+static void check_budgets(krait_backend *be, uint64_t seed)
+{
+    krait_data_source ds = { .next_batch = ramp_batch };
+    krait_model *m = small_model(be, seed);
+
+    /* a resumed run's earlier tokens and time are not this run's throughput */
+    krait_trainer *t = trainer(m, "stop", 3, 0);
+    t->tokens = 1000000000000LL;
+    t->elapsed_s = 5.0;
+    seen w = { 0 };
+    krait_train_hooks h = { .user = &w, .on_step = on_step };
+    krait_status s = krait_trainer_run(t, &ds, &h);
+    double run_s = t->elapsed_s - 5.0, want = 3 * 2 * 8 / run_s;
+    tu_check(!s && w.calls == 3 && fabs(w.last.tokens_per_s / want - 1) < 1e-9,
+             "throughput over this run only: %.6g tokens/s (want %.6g)", w.last.tokens_per_s, want);
+    krait_trainer_free(t);
+
+    /* 1000 steps or a few nanoseconds, whichever comes first: the clock ends it after one step */
+    t = trainer(m, "stop", 1000, 1e-10);
+    memset(&w, 0, sizeof w);
+    s = krait_trainer_run(t, &ds, &h);
+    tu_check(!s && w.calls == 1 && w.last.progress == 1.0 && t->opt->step == 1,
+             "a spent time budget ends the run before its steps (steps %d, progress %g)", t->opt->step,
+             w.last.progress);
+    krait_trainer_free(t);
+    krait_model_free(m);
+}
+
+int main(void)
+{
+    uint64_t seed = tu_init("test_trainer_edges");
+    krait_backend *be = krait_backend_cpu_ref_init();
+    check_adamw(be, seed);
+    check_skips(be, seed);
+    check_budgets(be, seed);
+    krait_backend_destroy(be);
+    return tu_finish();
+}
