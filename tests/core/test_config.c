@@ -105,10 +105,52 @@ int main(void)
     expect_ok("round trip", j, &c2, NULL);
     tu_check(c2.d_model == c.d_model && c2.n_layer == c.n_layer && c2.vocab_size == c.vocab_size &&
                  c2.d_inner == c.d_inner && c2.dt_rank == c.dt_rank && c2.norm_eps == c.norm_eps &&
-                 c2.dt_min == c.dt_min && c2.tie_embeddings == c.tie_embeddings && !strcmp(c2.head, c.head),
+                 c2.dt_min == c.dt_min && c2.dt_init_floor == c.dt_init_floor && c2.tie_embeddings == c.tie_embeddings &&
+                 !strcmp(c2.head, c.head),
              "config survives to_json -> parse");
     tu_check(strstr(j, "\"bfloat16\"") != NULL, "torch_dtype written");
     free(j);
+
+    /* edges of the accepted ranges and of the HF reading */
+    expect_ok("defaults", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16}", &c, NULL);
+    tu_check(c.dt_init_floor == 1e-4f && c.dt_min == 1e-3f && c.dt_max == 0.1f && c.d_conv == 4 && c.d_inner == 128,
+             "mamba_ssm's defaults: dt floor %g, dt %g..%g, conv %d, E %d", c.dt_init_floor, c.dt_min, c.dt_max, c.d_conv,
+             c.d_inner);
+    expect_ok("conv_kernel 16", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
+              "\"conv_kernel\": 16}", &c, NULL);
+    expect_ok("time_step_min == max", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
+              "\"time_step_min\": 0.01, \"time_step_max\": 0.01}", &c, NULL);
+    expect_ok("krait's d_inner", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
+              "\"d_inner\": 200}", &c, NULL);
+    tu_check(c.d_inner == 200, "d_inner given: %d (want 200, not expand * hidden_size)", c.d_inner);
+    expect_ok("HF intermediate_size", "{\"transformers_version\": \"4.39\", \"hidden_size\": 64, "
+              "\"num_hidden_layers\": 2, \"vocab_size\": 16, \"intermediate_size\": 96}", &c, NULL);
+    tu_check(c.d_inner == 96 && n_msgs == 0, "intermediate_size is d_inner: %d (want 96), %d messages", c.d_inner, n_msgs);
+    expect_bad("intermediate_size against d_inner", "{\"transformers_version\": \"4.39\", \"hidden_size\": 64, "
+               "\"num_hidden_layers\": 2, \"vocab_size\": 16, \"intermediate_size\": 96, \"d_inner\": 128}", "disagree");
+    expect_ok("HF vocab not padded", "{\"transformers_version\": \"4.39\", \"hidden_size\": 64, "
+              "\"num_hidden_layers\": 2, \"vocab_size\": 50277, \"pad_vocab_size_multiple\": 8}", &c, NULL);
+    tu_check(c.vocab_size == 50277, "transformers reads vocab_size as written: %d (want 50277)", c.vocab_size);
+    expect_ok("HF by architectures", "{\"architectures\": [\"MambaForCausalLM\"], \"hidden_size\": 64, "
+              "\"num_hidden_layers\": 2, \"vocab_size\": 16, \"a_new_key\": 1}", &c, NULL);
+    tu_check(n_msgs == 1 && strstr(last_msg, "a_new_key"), "a config with architectures and no krait object is "
+             "transformers': its unknown key warned (%s)", last_msg);
+    expect_bad("krait's own config stays strict", "{\"architectures\": [\"MambaForCausalLM\"], "
+               "\"krait\": {\"head\": \"lm\"}, \"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
+               "\"hidden_sizee\": 1}", "unknown key \"hidden_sizee\"");
+    expect_bad("conv_kernel 17", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
+               "\"conv_kernel\": 17}", "\"conv_kernel\" must be in 1..16");
+    expect_bad("time_step_max below min", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
+               "\"time_step_min\": 0.01, \"time_step_max\": 0.005}", "0 < min <= max");
+    expect_bad("a size past int", "{\"hidden_size\": 3000000000, \"num_hidden_layers\": 2, \"vocab_size\": 16}",
+               "\"hidden_size\" must be a positive integer");
+    expect_bad("an infinite lr", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"lr\":1e999}}",
+               "\"train.lr\" must be a positive number");
+    expect_bad("embed dropout of 1", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,"
+               "\"train\":{\"embed_dropout\":1}}", "\"train.embed_dropout\" must be below 1");
+    n_msgs = 0;
+    tu_check(krait_config_set(&c, &t, "=5") == KRAIT_STATUS_BAD_INPUT && n_msgs == 1 && strstr(last_msg, "key=value"),
+             "--set without a key refused: %s", last_msg);
 
     printf("bad configs:\n");
     expect_bad("malformed JSON", "{\"hidden_size\": 64,\n \"num_hidden_layers\": }", "malformed JSON at line 2");

@@ -4,7 +4,8 @@
  *   2. chunked prefill (chunks of 1, 7 and 256, and a prompt fed in two calls) == one-shot
  *      prefill: the last logits and the final state;
  *   3. state operations: copy and fork give bit-identical states and identical continuations;
- *      gather, scatter, row copies, views and row resets move exactly the rows they name.
+ *      gather, scatter, row copies, views and row resets move exactly the rows they name;
+ *   4. a vocabulary large enough that the step's head runs in blocks of rows: every row right.
  * Tolerance (1, 2): the two paths run the same math through different kernels (a chunked scan
  * and a blocked GEMM against L = 1 calls), so they may differ by fp32 rounding: ~1e-7 relative
  * per op, a few ops deep, not compounding over time because the SSM recurrence is contractive
@@ -112,6 +113,7 @@ static void chunked_prefill(int bi)
     int chunks[] = { 1, 7, 256 };
     for (int c = 0; c < 3; c++) {
         krait_infer *inf = krait_infer_init(m, 1, chunks[c]);
+        tu_check(krait_infer_chunk(inf) == chunks[c], "chunk %d kept (%d)", chunks[c], krait_infer_chunk(inf));
         krait_state *s = krait_state_init(m, B);
         if (krait_prefill(inf, got, s, ids, B, L)) exit(1);
         float *hs = download_state(m, s);
@@ -234,7 +236,8 @@ static void state_ops(int bi)
                  rows_equal(hh, 3, zero, 0, per),
              "%s: copy_rows and reset_rows through a view touch only their rows", it_backend_name(bi));
     tu_check(krait_state_view(m, h, 3, 2) == NULL, "a view past the last row is refused");
-    tu_check(krait_state_copy(m, s1, s) == KRAIT_STATUS_BAD_INPUT, "copy between different batch sizes is refused");
+    tu_check(krait_state_copy(m, s1, s) == KRAIT_STATUS_BAD_INPUT && krait_state_copy(m, s, s1) == KRAIT_STATUS_BAD_INPUT,
+             "copy between different batch sizes is refused, into a smaller state and into a larger one");
 
     free(zero);
     free(hs);
@@ -258,6 +261,33 @@ static void state_ops(int bi)
     krait_backend_destroy(be);
 }
 
+/* A vocabulary so large that the decode step's head runs in blocks of 64 rows (16M logits a
+ * block): 65 sequences fed the same token give 65 equal rows, the last from the second block,
+ * and equal to one sequence stepped alone. */
+static void blocked_head(int bi)
+{
+    krait_backend *be = it_backend(bi);
+    const int B = 65, V = 262400; /* 16M / V < 64 rows */
+    krait_model *m = it_tiny_model(be, 8, 1, V, tu_next());
+    krait_infer *inf = krait_infer_init(m, B, 0), *one = krait_infer_init(m, 1, 0);
+    krait_state *s = krait_state_init(m, B), *s1 = krait_state_init(m, 1);
+    float *logits = malloc((size_t)B * V * sizeof *logits), *alone = malloc((size_t)V * sizeof *alone);
+    int32_t tok[65];
+    for (int b = 0; b < B; b++) tok[b] = 7;
+    for (size_t i = 0; i < (size_t)B * V; i++) logits[i] = NAN;
+    if (!inf || !one || !s || !s1 || krait_step(inf, logits, s, tok) || krait_step(one, alone, s1, tok)) exit(1);
+    double worst = 0; /* a fast GEMM may round a block of 64 rows and one of 1 row differently */
+    for (int b = 0; b < B; b++) worst = fmax(worst, it_scaled_err(logits + (size_t)b * V, alone, (size_t)V));
+    tu_check(isfinite(logits[(size_t)B * V - 1]) && worst <= TOL,
+             "%s: vocab %d, %d sequences: every row of the blocked head equals a lone step (worst err %.3g)",
+             it_backend_name(bi), V, B, worst);
+    free(logits), free(alone);
+    krait_state_free(m, s), krait_state_free(m, s1);
+    krait_infer_free(inf), krait_infer_free(one);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+}
+
 int main(void)
 {
     tu_init("test_infer");
@@ -266,6 +296,7 @@ int main(void)
         step_equals_forward(bi);
         chunked_prefill(bi);
         state_ops(bi);
+        blocked_head(bi);
     }
     return tu_finish();
 }

@@ -130,6 +130,16 @@ static void test_round_trip(const char *root, int tied)
     b = krait_model_init(&c2, be);
     expect_bad("load_weights into another vocab", krait_model_load_weights(b, dir), "config.json", "vocab_size");
     krait_model_free(b);
+    krait_config c3 = small_config(24, tied);
+    c3.dt_rank_set = 1, c3.dt_rank = 2;
+    krait_config_finalize(&c3, "test");
+    b = krait_model_init(&c3, be);
+    expect_bad("load_weights into another dt rank", krait_model_load_weights(b, dir), "config.json", "time_step_rank");
+    krait_model_free(b);
+    krait_status ls;
+    b = krait_model_load(io_path(dir, "config.json"), be, &ls);
+    expect_bad("a config.json path", ls, "config.json", "a JSON file, not a model");
+    tu_check(!b, "a config.json path: no model");
     tu_check(cap.errors == 0 && cap.warnings == 0, "no stray log lines (%d errors, %d warnings)", cap.errors,
              cap.warnings);
     free(want);
@@ -149,6 +159,7 @@ typedef struct hf_opts {
     const char *as_i32;     /* a table tensor stored as I32 */
     int conv_2d;            /* conv1d.weight stored [E, K] */
     const char *nonfinite;  /* a table tensor with one NaN (or, dtype F16, one Inf) in it */
+    int nonfinite_last;     /* ... as its last element rather than its middle one */
     krait_st_dtype dtype;   /* of the stored floats */
     uint64_t shard;         /* > 0: sharded with this many bytes per shard */
 } hf_opts;
@@ -188,7 +199,7 @@ static void write_hf(const char *dir, const char *config, const krait_model *m, 
         static float damaged[1 << 16];
         if (o->nonfinite && !strcmp(t->name, o->nonfinite)) {
             memcpy(damaged, src, t->numel * sizeof *damaged); /* small tensors only */
-            damaged[t->numel / 2] = o->dtype == KRAIT_ST_DTYPE_F16 ? INFINITY : NAN;
+            damaged[o->nonfinite_last ? t->numel - 1 : t->numel / 2] = o->dtype == KRAIT_ST_DTYPE_F16 ? INFINITY : NAN;
             src = damaged;
         }
         if (o->as_i32 && !strcmp(t->name, o->as_i32))
@@ -278,7 +289,7 @@ static void test_hf_folders(const char *root)
         { "unknown tensor", { "backbone.embeddings.weight", 24, 0, .extra = "backbone.layers.2.norm.weight",
                               .dtype = KRAIT_ST_DTYPE_F32 }, "backbone.layers.2.norm.weight" },
         { "both embedding names", { "backbone.embeddings.weight", 24, 0, .extra = "backbone.embedding.weight",
-                                    .dtype = KRAIT_ST_DTYPE_F32 }, "backbone.embedding.weight" },
+                                    .dtype = KRAIT_ST_DTYPE_F32 }, "a model has one embedding" },
         { "wrong shape", { "backbone.embeddings.weight", 24, 0, .bad_shape = "backbone.layers.0.mixer.D",
                            .dtype = KRAIT_ST_DTYPE_F32 }, "backbone.layers.0.mixer.D" },
         { "wrong vocab rows", { "backbone.embeddings.weight", 23, 0, .dtype = KRAIT_ST_DTYPE_F32 },
@@ -291,6 +302,9 @@ static void test_hf_folders(const char *root)
                             .dtype = KRAIT_ST_DTYPE_F32 }, "in_proj.weight' holds a non-finite value" },
         { "an Inf weight (F16)", { "backbone.embeddings.weight", 24, 0, .nonfinite = "backbone.layers.1.mixer.D",
                                    .dtype = KRAIT_ST_DTYPE_F16 }, "mixer.D' holds a non-finite value" },
+        { "a NaN as the last weight", { "backbone.embeddings.weight", 24, 0, .nonfinite = "backbone.norm_f.weight",
+                                        .nonfinite_last = 1, .dtype = KRAIT_ST_DTYPE_F32 },
+          "norm_f.weight' holds a non-finite value (nan at element 7)" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(dir, sizeof dir, "%s/hf-bad-%zu", root, i);
@@ -380,6 +394,13 @@ static void test_original_config(const char *root)
     krait_model_file_info info;
     tu_check(krait_model_inspect(&info, dir) == 0 && info.embedding_rows == 50277 &&
                  !strcmp(info.embedding, "backbone.embedding.weight"), "inspect: 50277 rows, original name");
+    snprintf(dir, sizeof dir, "%s/orig-short", root);
+    hf_opts o1 = { "backbone.embedding.weight", 50276, 0, .dtype = KRAIT_ST_DTYPE_F32 };
+    write_hf(dir, orig, m, h, &o1);
+    io_cap_reset(&cap);
+    b = krait_model_load(dir, be, &s);
+    expect_bad("50276 embedding rows (fewer than vocab_size)", s, "backbone.embedding.weight", "unpadded vocab_size rows");
+    tu_check(!b, "50276 rows: no model");
     snprintf(dir, sizeof dir, "%s/orig-padded", root);
     hf_opts o2 = { "backbone.embedding.weight", 50280, 1, .dtype = KRAIT_ST_DTYPE_F32 };
     write_hf(dir, orig, m, h, &o2);
