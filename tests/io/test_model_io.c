@@ -136,6 +136,12 @@ static void test_round_trip(const char *root, int tied)
     b = krait_model_init(&c3, be);
     expect_bad("load_weights into another dt rank", krait_model_load_weights(b, dir), "config.json", "time_step_rank");
     krait_model_free(b);
+    krait_config c4 = small_config(24, tied);
+    c4.norm_eps = 1e-6f;
+    b = krait_model_init(&c4, be);
+    expect_bad("load_weights into another norm epsilon", krait_model_load_weights(b, dir), "config.json",
+               "layer_norm_epsilon");
+    krait_model_free(b);
     krait_status ls;
     b = krait_model_load(io_path(dir, "config.json"), be, &ls);
     expect_bad("a config.json path", ls, "config.json", "a JSON file, not a model");
