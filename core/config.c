@@ -269,31 +269,43 @@ static krait_status apply_object(void *base, const key_desc *t, size_t n, const 
     return KRAIT_STATUS_OK;
 }
 
+/* A number or a boolean (1 or 0) into *d, and as text for a message into buf; 0 when v is
+ * neither. */
+static int scalar_of(const cJSON *v, double *d, char *buf, size_t n)
+{
+    if (cJSON_IsBool(v)) *d = cJSON_IsTrue(v), snprintf(buf, n, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNumber(v)) *d = v->valuedouble, snprintf(buf, n, "%g", v->valuedouble);
+    else return 0;
+    return 1;
+}
+
+/* Values given under two names for one field (numbers or booleans) must agree: which one wins
+ * would otherwise depend on their order in the file. prefix_b is "" or "ssm_cfg.". */
+static krait_status check_same(const cJSON *va, const cJSON *vb, const char *a, const char *prefix_b,
+                               const char *b, const char *origin)
+{
+    char ta[32], tb[32];
+    double da, db;
+    if (!va || !vb || !scalar_of(va, &da, ta, sizeof ta) || !scalar_of(vb, &db, tb, sizeof tb) || da == db)
+        return KRAIT_STATUS_OK;
+    KRAIT_ERROR("%s: keys \"%s\" (%s) and \"%s%s\" (%s) disagree", origin, a, ta, prefix_b, b, tb);
+    return KRAIT_STATUS_BAD_INPUT;
+}
+
 /* Two names for one field (hidden_size / d_model) must agree when both are given. */
 static krait_status check_alias(const cJSON *root, const char *a, const char *b, const char *origin)
 {
-    const cJSON *va = cJSON_GetObjectItemCaseSensitive(root, a);
-    const cJSON *vb = cJSON_GetObjectItemCaseSensitive(root, b);
-    if (va && vb && cJSON_IsNumber(va) && cJSON_IsNumber(vb) && va->valuedouble != vb->valuedouble) {
-        KRAIT_ERROR("%s: keys \"%s\" (%g) and \"%s\" (%g) disagree", origin, a, va->valuedouble,
-                    b, vb->valuedouble);
-        return KRAIT_STATUS_BAD_INPUT;
-    }
-    return KRAIT_STATUS_OK;
+    return check_same(cJSON_GetObjectItemCaseSensitive(root, a), cJSON_GetObjectItemCaseSensitive(root, b), a, "",
+                      b, origin);
 }
 
 /* A top-level key and its ssm_cfg twin (state_size / ssm_cfg.d_state) must agree when both are
- * given: which one wins would otherwise depend on their order in the file. */
+ * given. */
 static krait_status check_ssm_alias(const cJSON *root, const char *top, const char *ssm, const char *origin)
 {
-    const cJSON *va = cJSON_GetObjectItemCaseSensitive(root, top);
-    const cJSON *vb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "ssm_cfg"), ssm);
-    if (va && vb && cJSON_IsNumber(va) && cJSON_IsNumber(vb) && va->valuedouble != vb->valuedouble) {
-        KRAIT_ERROR("%s: keys \"%s\" (%g) and \"ssm_cfg.%s\" (%g) disagree", origin, top, va->valuedouble, ssm,
-                    vb->valuedouble);
-        return KRAIT_STATUS_BAD_INPUT;
-    }
-    return KRAIT_STATUS_OK;
+    return check_same(cJSON_GetObjectItemCaseSensitive(root, top),
+                      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "ssm_cfg"), ssm), top,
+                      "ssm_cfg.", ssm, origin);
 }
 
 /* Keys whose only allowed value is the plain Mamba-1 LM (no MLP, no attention, RMSNorm). */

@@ -229,6 +229,10 @@ fail:
 
 krait_status krait_fs_mkdirs(const char *path)
 {
+    if (!*path) {
+        KRAIT_ERROR("an empty folder name");
+        return KRAIT_STATUS_BAD_INPUT;
+    }
     char *p = strdup(path);
     if (!p) return KRAIT_STATUS_NO_MEMORY;
     krait_status st = KRAIT_STATUS_OK;

@@ -187,6 +187,15 @@ int main(void)
                "\"train.resid_dropout\" must be below 1");
     expect_bad("negative dropout", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"embed_dropout\":-0.1}}",
                "\"train.embed_dropout\" must be a non-negative number");
+    expect_bad("boolean aliases disagree", "{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"vocab_size\": 20, "
+               "\"tie_word_embeddings\": true, \"tie_embeddings\": false}",
+               "keys \"tie_word_embeddings\" (true) and \"tie_embeddings\" (false) disagree");
+    expect_bad("a boolean and its ssm_cfg twin disagree", "{\"hidden_size\": 16, \"num_hidden_layers\": 1, "
+               "\"vocab_size\": 20, \"use_conv_bias\": true, \"ssm_cfg\": {\"conv_bias\": false}}",
+               "\"ssm_cfg.conv_bias\" (false) disagree");
+    expect_ok("boolean aliases agree", "{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"vocab_size\": 20, "
+              "\"use_bias\": true, \"ssm_cfg\": {\"bias\": true}}", &c, NULL);
+    tu_check(c.use_bias, "use_bias true under both names");
     expect_bad("alias disagreement", "{\"hidden_size\": 64, \"d_model\": 32, \"num_hidden_layers\": 2, \"vocab_size\": 16}",
                "disagree");
     expect_bad("mlp blocks", "{\"d_model\": 64, \"n_layer\": 2, \"vocab_size\": 16, \"d_intermediate\": 128}",

@@ -88,10 +88,18 @@ int main(void)
     tu_check(symlink(keep, sub) == 0, "symlink into the tree");
     char top[700];
     snprintf(top, sizeof top, "%s/x", root);
-    tu_check(krait_fs_remove_tree(top) == 0 && !io_exists(top) && same_text(keep, "k"),
-             "remove_tree removes the tree, not a symlink's target");
+    char outside[700], outside_file[800], dirlink[700];
+    snprintf(outside, sizeof outside, "%s/outside", root);
+    snprintf(outside_file, sizeof outside_file, "%s/precious.txt", outside);
+    snprintf(dirlink, sizeof dirlink, "%s/x/to-folder", root);
+    krait_fs_mkdirs(outside);
+    krait_fs_write_atomic(outside_file, "p", 1);
+    tu_check(symlink(outside, dirlink) == 0, "symlink to a folder into the tree");
+    tu_check(krait_fs_remove_tree(top) == 0 && !io_exists(top) && same_text(keep, "k") && same_text(outside_file, "p"),
+             "remove_tree removes the tree, not a symlink's target (a file's or a folder's)");
     tu_check(krait_fs_remove_tree(top) == 0, "remove_tree of a missing path is fine");
     tu_check(cap.errors == 0, "no stray errors");
+    tu_check(krait_fs_mkdirs("") == KRAIT_STATUS_BAD_INPUT && cap.errors == 1, "mkdirs of an empty name refused");
     io_cap_end();
     krait_fs_remove_tree(root);
     return tu_finish();
