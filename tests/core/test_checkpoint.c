@@ -406,6 +406,20 @@ static int set_rng_words(char *text, char c)
     return at != NULL;
 }
 
+/* A fresh run (its grad_clip times clip_scale) resuming dir is refused with one line holding
+ * frag, and stays at step 0. */
+static void expect_refused(const char *dir, float clip_scale, const char *frag, const char *what)
+{
+    run q;
+    run_init(&q, 16, 1e-2f, 7);
+    q.t->tc.grad_clip *= clip_scale;
+    io_cap_reset(&cap);
+    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, dir) == KRAIT_STATUS_BAD_INPUT &&
+                 io_cap_one_error(&cap, what, frag) && q.t->opt->step == 0,
+             "%s refused", what);
+    run_free(&q);
+}
+
 /* What a state file must carry exactly, and what it must not let through: a training time
  * whose shortest printing is not exact, the last loss, the gradient clip, the RNG words, the
  * moment tensors' count, and a data position the resuming source needs. */
@@ -431,13 +445,7 @@ static void test_state_edges(const char *root)
              q.t->last_loss, (int)rs, cap.last_error);
     run_free(&q);
 
-    run_init(&q, 16, 1e-2f, 7);
-    q.t->tc.grad_clip *= 2;
-    io_cap_reset(&cap);
-    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) == KRAIT_STATUS_BAD_INPUT &&
-                 io_cap_one_error(&cap, "another grad_clip", "train.grad_clip") && q.t->opt->step == 0,
-             "a resume with another grad_clip refused");
-    run_free(&q);
+    expect_refused(out, 2, "train.grad_clip", "a resume with another grad_clip");
 
     size_t n;
     char *text = (char *)io_read(io_path(ck, "trainer_state.json"), &n), *bad = malloc(n + 1);
@@ -445,12 +453,7 @@ static void test_state_edges(const char *root)
     bad[n] = 0;
     tu_check(set_rng_words(bad, '0'), "edges: found the RNG words");
     io_write(io_path(ck, "trainer_state.json"), bad, n);
-    run_init(&q, 16, 1e-2f, 7);
-    io_cap_reset(&cap);
-    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) == KRAIT_STATUS_BAD_INPUT &&
-                 io_cap_one_error(&cap, "an all-zero RNG", "rng.data"),
-             "an all-zero RNG state (xoshiro's one forbidden state) refused");
-    run_free(&q);
+    expect_refused(out, 1, "rng.data", "an all-zero RNG state (xoshiro's one forbidden state)");
     io_write(io_path(ck, "trainer_state.json"), text, n);
 
     /* one moment tensor too many */
@@ -473,12 +476,7 @@ static void test_state_edges(const char *root)
     krait_st_writer_free(w);
     krait_st_close(f);
     rename(extra_path, io_path(ck, "optimizer.safetensors"));
-    run_init(&q, 16, 1e-2f, 7);
-    io_cap_reset(&cap);
-    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) != KRAIT_STATUS_OK &&
-                 io_cap_one_error(&cap, "an extra moment tensor", "tensors where the model needs"),
-             "an optimizer file with one tensor more than the model's moments refused");
-    run_free(&q);
+    expect_refused(out, 1, "tensors where the model needs", "an optimizer file with one tensor more than the moments");
     io_write(io_path(ck, "optimizer.safetensors"), orig, on);
     free(orig);
 
@@ -486,12 +484,7 @@ static void test_state_edges(const char *root)
     char out2[700];
     snprintf(out2, sizeof out2, "%s/edges-nopos", root);
     tu_check(krait_checkpoint_save(r.t, NULL, NULL, out2, 0) == KRAIT_STATUS_OK, "edges: saved without a source");
-    run_init(&q, 16, 1e-2f, 7);
-    io_cap_reset(&cap);
-    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out2) == KRAIT_STATUS_BAD_INPUT &&
-                 io_cap_one_error(&cap, "no data position", "no data position"),
-             "a checkpoint without a data position refused by a source that needs one");
-    run_free(&q);
+    expect_refused(out2, 1, "no data position", "a checkpoint without a data position, by a source that needs one");
     free(bad);
     free(text);
     io_cap_reset(&cap);

@@ -10,31 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "infer_testutil.h"
 #include "model.h"
 #include "optim.h"
 #include "testutil.h"
 #include "train.h"
 
-static krait_model *small_model(krait_backend *be, uint64_t seed)
-{
-    krait_config c;
-    krait_config_default(&c);
-    c.d_model = 8;
-    c.n_layer = 1;
-    c.vocab_size_raw = 16;
-    krait_config_finalize(&c, "test");
-    krait_model *m = krait_model_init(&c, be);
-    krait_rng rng;
-    krait_rng_init(&rng, seed);
-    krait_model_init_weights(m, &rng);
-    return m;
-}
-
 /* g1 and g2 differ in size element by element, so the second step's second moment depends on
  * beta2; the expected weights follow decoupled AdamW in double precision. */
 static void check_adamw(krait_backend *be, uint64_t seed)
 {
-    krait_model *m = small_model(be, seed);
+    krait_model *m = it_tiny_model(be, 8, 1, 16, seed); /* width 8, one layer, 16 ids */
     krait_optim *o = krait_optim_init(m);
     krait_train_config tc;
     krait_train_default(&tc);
@@ -130,7 +116,7 @@ static krait_status faulty_step(krait_trainer *t, krait_data_source *ds, krait_s
 static void check_skips(krait_backend *be, uint64_t seed)
 {
     krait_data_source ds = { .next_batch = ramp_batch };
-    krait_model *m = small_model(be, seed);
+    krait_model *m = it_tiny_model(be, 8, 1, 16, seed);
     krait_trainer *t = trainer(m, "skip", 100, 0);
     const long long BL = 2 * 8;
     krait_step_info a, b, c;
@@ -181,7 +167,7 @@ static void on_step(void *user, const krait_step_info *info)
 static void check_budgets(krait_backend *be, uint64_t seed)
 {
     krait_data_source ds = { .next_batch = ramp_batch };
-    krait_model *m = small_model(be, seed);
+    krait_model *m = it_tiny_model(be, 8, 1, 16, seed);
 
     /* a resumed run's earlier tokens and time are not this run's throughput */
     krait_trainer *t = trainer(m, "stop", 3, 0);
