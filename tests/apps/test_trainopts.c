@@ -130,6 +130,20 @@ static void memory_check(void)
     krait_log_set(NULL, NULL, KRAIT_LOG_INFO);
 }
 
+/* The ETA/elapsed format: seconds rounded, then s / m00s / h00m at the 60 s and 3600 s edges. */
+static void durations(void)
+{
+    static const struct { double s; const char *want; } cases[] = {
+        { -5, "0s" }, { 59.4, "59s" }, { 59.6, "1m00s" }, { 60, "1m00s" }, { 61, "1m01s" },
+        { 3599.4, "59m59s" }, { 3599.6, "1h00m" }, { 3600, "1h00m" }, { 3661, "1h01m" }, { 90061, "25h01m" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[32];
+        const char *got = krait_fmt_duration(cases[i].s, buf);
+        tu_check(strcmp(got, cases[i].want) == 0, "duration %g s: %s (want %s)", cases[i].s, got, cases[i].want);
+    }
+}
+
 int main(int argc, char **argv)
 {
     tu_init("test_trainopts");
@@ -192,5 +206,6 @@ int main(int argc, char **argv)
     snprintf(lock, sizeof lock, "%s/.lock", out_dir);
     remove(lock);
     rmdir(out_dir);
+    durations();
     return tu_finish();
 }
