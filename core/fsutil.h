@@ -25,7 +25,8 @@ int krait_fs_is_dir(const char *path);    /* 1 if path is a folder (symlinks fol
 int krait_fs_is_file(const char *path);   /* 1 if path is a regular file (symlinks followed) */
 
 /* Write n bytes to path: `path.tmp-XXXXXX` beside it, fsync, rename over path, fsync the
- * folder. On failure path is untouched and the temporary is removed. */
+ * folder. On failure path is untouched and the temporary is removed. The file's mode is 0666
+ * less the umask, as for any file a program creates (publish's copies too). */
 krait_status krait_fs_write_atomic(const char *path, const void *data, size_t n);
 /* The same, with the content written by emit(fd, ctx) (returns 0 on a failed write, errno set). */
 krait_status krait_fs_write_atomic_with(const char *path, int (*emit)(int fd, void *ctx), void *ctx);

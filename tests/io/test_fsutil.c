@@ -75,6 +75,27 @@ int main(void)
     tu_check(!t && s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1 && strstr(cap.last_error, "too large"),
              "read_text refuses a file over the limit");
     io_cap_reset(&cap);
+    t = krait_fs_read_text(a, 5, &s); /* "third": exactly the limit */
+    tu_check(t && s == 0 && strcmp(t, "third") == 0 && cap.errors == 0, "read_text takes a file of exactly the limit");
+    free(t);
+    t = krait_fs_read_text(a, 4, &s);
+    tu_check(!t && s == KRAIT_STATUS_BAD_INPUT, "read_text refuses a file one byte over the limit");
+    io_cap_reset(&cap);
+
+    /* a new file's mode is 0666 less the umask, as open(2) gives it (mkstemp alone makes 0600) */
+    static const mode_t masks[] = { 022, 077, 002 };
+    for (int k = 0; k < 3; k++) {
+        mode_t old_mask = umask(masks[k]);
+        char m[720];
+        snprintf(m, sizeof m, "%s/mode-%d", root, k);
+        struct stat st;
+        tu_check(krait_fs_write_atomic(m, "m", 1) == 0 && stat(m, &st) == 0 &&
+                     (st.st_mode & 0777) == (0666 & ~masks[k]),
+                 "umask %03o: mode %03o, want %03o", (unsigned)masks[k], (unsigned)(st.st_mode & 0777),
+                 (unsigned)(0666 & ~masks[k]));
+        umask(old_mask);
+    }
+    io_cap_reset(&cap);
     t = krait_fs_read_text(dir, 100, &s);
     tu_check(!t && s == KRAIT_STATUS_BAD_INPUT && cap.errors == 1, "read_text refuses a folder");
     io_cap_reset(&cap);
