@@ -83,11 +83,9 @@ krait_status krait_fs_sync_dir(const char *dir)
     return KRAIT_STATUS_OK;
 }
 
-/* The mode a new file gets, as open(2) would give it: 0666 less the process's umask. mkstemp
- * makes 0600 files, so the mode is set afterwards. The umask is read from /proc/self/status
- * (umask(2) can only be read by changing it, which races with other threads); without that
- * line, 022 is assumed. */
-static mode_t file_mode(void)
+/* The umask is read from /proc/self/status: umask(2) can only be read by changing it, which
+ * races with other threads. Without that line, 022 is assumed. */
+mode_t krait_fs_file_mode(void)
 {
     unsigned mask = 022;
     FILE *f = fopen("/proc/self/status", "r");
@@ -131,7 +129,7 @@ krait_status krait_fs_write_atomic_with(const char *path, int (*emit)(int fd, vo
         tmp = NULL;
         goto fail;
     }
-    if (fchmod(fd, file_mode()) != 0 || !emit(fd, ctx) || fsync(fd) != 0) {
+    if (fchmod(fd, krait_fs_file_mode()) != 0 || !emit(fd, ctx) || fsync(fd) != 0) {
         KRAIT_ERROR("%s: writing %s failed: %s", path, tmp, strerror(errno));
         goto fail;
     }
@@ -215,7 +213,7 @@ krait_status krait_fs_publish(const char *dst, const char *src)
         close(fd);
         memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);
         fd = mkstemp(tmp);
-        if (fd < 0 || fchmod(fd, file_mode()) != 0 || !copy_into(fd, src)) {
+        if (fd < 0 || fchmod(fd, krait_fs_file_mode()) != 0 || !copy_into(fd, src)) {
             KRAIT_ERROR("%s: cannot copy %s: %s", dst, src, strerror(errno));
             if (fd < 0) {
                 free(tmp);

@@ -11,6 +11,7 @@
 #define KRAIT_FSUTIL_H
 
 #include <stddef.h>
+#include <sys/types.h> /* mode_t */
 
 #include "backend.h"   /* krait_status */
 
@@ -39,6 +40,10 @@ krait_status krait_fs_sync_dir(const char *dir);
  * links are impossible (another file system, no support), a copy written to a temporary
  * name, fsynced and renamed. Then dst's folder is fsynced. */
 krait_status krait_fs_publish(const char *dst, const char *src);
+
+/* The mode open(2) gives a new file: 0666 less the process's umask. For files made with mkstemp
+ * (0600), which are set to it before they are renamed into place. */
+mode_t krait_fs_file_mode(void);
 
 /* mkdir -p with mode 0755; an existing folder is fine. */
 krait_status krait_fs_mkdirs(const char *path);

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "blas_tune.h"
+#include "fsutil.h"
 #include "log.h"
 #include "train.h"
 
@@ -155,7 +156,7 @@ FILE *krait_cli_output_open(const char *path)
     int fd = mkstemp(tmp);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", path, strerror(errno));
-    fchmod(fd, 0644); /* mkstemp makes 0600; an output is an ordinary file */
+    fchmod(fd, krait_fs_file_mode()); /* mkstemp makes 0600; an output is an ordinary file */
     pending[i] = (struct pending_output){ f, tmp, dup };
     return f;
 }

@@ -156,7 +156,7 @@ krait_status krait_tokfile_create(const char *path, int id_bytes, krait_tokfile_
     }
     snprintf(w->tmp, tl, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(w->tmp);
-    if (fd >= 0) (void)fchmod(fd, 0644);
+    if (fd >= 0) (void)fchmod(fd, krait_fs_file_mode());
     if (fd < 0 || !(w->f = fdopen(fd, "w+b"))) {
         KRAIT_ERROR("%s: cannot create (%s)", w->tmp, strerror(errno));
         if (fd >= 0) close(fd);

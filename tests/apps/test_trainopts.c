@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,6 +145,22 @@ static void durations(void)
     }
 }
 
+/* An output file (--output) gets 0666 less the umask once closed into place, as a shell's > would. */
+static void output_mode(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s.mode.tsv", out_dir);
+    mode_t old_mask = umask(077);
+    FILE *f = krait_cli_output_open(path);
+    fputs("x\n", f);
+    krait_cli_output_close(f);
+    umask(old_mask);
+    struct stat st;
+    tu_check(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "an output under umask 077: mode %03o",
+             (unsigned)(st.st_mode & 0777));
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     tu_init("test_trainopts");
@@ -207,5 +224,6 @@ int main(int argc, char **argv)
     remove(lock);
     rmdir(out_dir);
     durations();
+    output_mode();
     return tu_finish();
 }
