@@ -40,6 +40,7 @@ const char *__asan_default_options(void) { return "leak_check_at_exit=0"; }
 
 static const char *prog_name = "krait";
 static volatile sig_atomic_t stop_flag;
+static int plain_progress; /* krait_cli_child: progress as plain lines even on a terminal */
 
 const char *krait_cli_prog(void) { return prog_name; }
 
@@ -393,7 +394,7 @@ const char *krait_cli_config_path(const char *name)
 
 void krait_progress_init(krait_progress *p, int every)
 {
-    p->tty = isatty(2);
+    p->tty = !plain_progress && isatty(2);
     p->last = 0;
     p->calls = 0;
     p->every = every > 0 ? every : 1;
@@ -433,10 +434,21 @@ const char *krait_fmt_duration(double s, char buf[32])
     return buf;
 }
 
+static volatile sig_atomic_t user_stops; /* SIGINT / SIGTERM received */
+
 static void on_signal(int sig)
 {
     (void)sig;
-    if (stop_flag) _exit(130); /* a second Ctrl-C stops at once */
+    if (user_stops) _exit(130); /* a second Ctrl-C stops at once */
+    user_stops = 1;
+    stop_flag = 1;
+}
+
+/* SIGUSR1: a stop asked for by a parent process (krait_cli_child), which may come on top of the
+ * user's own signal: never the immediate exit */
+static void on_parent_stop(int sig)
+{
+    (void)sig;
     stop_flag = 1;
 }
 
@@ -447,6 +459,14 @@ void krait_cli_catch_signals(void)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_parent_stop;
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 int krait_cli_stop_requested(void) { return stop_flag != 0; }
+
+void krait_cli_child(const char *name)
+{
+    prog_name = name;
+    plain_progress = 1;
+}

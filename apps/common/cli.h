@@ -121,8 +121,15 @@ void krait_progress_done(krait_progress *p);
 /* "1h02m", "3m10s", "42s" */
 const char *krait_fmt_duration(double s, char buf[32]);
 
-/* SIGINT / SIGTERM set a flag instead of killing the process (training writes a checkpoint). */
+/* SIGINT / SIGTERM set a flag instead of killing the process (training writes a checkpoint); a
+ * second one exits at once. SIGUSR1 sets the flag too, but never exits: it is how a parent
+ * passes a stop on to its children (which may have had the user's signal already). */
 void krait_cli_catch_signals(void);
 int krait_cli_stop_requested(void);
+
+/* This process is one of several writing to the same stderr (a child of fork): its lines start
+ * with `name` (kept, not copied) instead of the program's, and progress is plain lines, never a
+ * redrawn one. */
+void krait_cli_child(const char *name);
 
 #endif /* KRAIT_CLI_H */

@@ -17,9 +17,10 @@
 const char *krait_run_default_out(const char *resume_dir)
 {
     if (!resume_dir) return NULL;
-    char *ck = krait_fs_join(resume_dir, "checkpoints");
-    int is_run = ck && krait_fs_is_dir(ck);
+    char *ck = krait_fs_join(resume_dir, "checkpoints"), *m1 = krait_fs_join(resume_dir, "member-1");
+    int is_run = (ck && krait_fs_is_dir(ck)) || (m1 && krait_fs_is_dir(m1));
     free(ck);
+    free(m1);
     return is_run ? resume_dir : NULL;
 }
 
@@ -265,7 +266,7 @@ int krait_run_train(krait_run *r)
     if (s && s != KRAIT_STATUS_INTERRUPTED) return krait_cli_exit_code(s);
     if (krait_cli_stop_requested()) {
         fprintf(stderr, "%s: interrupted at step %d; checkpoint in %s (continue: the same command with --resume %s)\n",
-                krait_cli_prog(), r->t->opt->step, r->o->out, r->o->out);
+                krait_cli_prog(), r->t->opt->step, r->o->out, r->o->run_dir ? r->o->run_dir : r->o->out);
         return 130;
     }
     return 0;

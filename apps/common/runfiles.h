@@ -24,7 +24,8 @@ typedef struct krait_run_files {
 } krait_run_files;
 
 /* The run folder that --resume DIR implies when --out is not given: DIR itself when it is a run
- * folder (has checkpoints/), else NULL (a single checkpoint folder is only read). */
+ * folder (has checkpoints/) or an ensemble's (has member-1/), else NULL (a single checkpoint
+ * folder is only read). */
 const char *krait_run_default_out(const char *resume_dir);
 
 /* Create out (if non-NULL) and open metrics.jsonl: emptied for a new run (resumed_step < 0),

@@ -19,6 +19,8 @@ typedef struct krait_train_opts {
     const char *cmd;            /* "train", "classify-train": starts the messages */
     int eval_default;           /* --eval-every when neither it nor the config gives one */
     const char *config, *out, *resume;
+    const char *run_dir;        /* what --resume names to continue this run (NULL: out; an
+                                 * ensemble member's: the ensemble's folder) */
     const char *init;           /* --init DIR: a pretrained model folder (NULL: fresh weights) */
     int overwrite;              /* --overwrite: start a new run in a folder that holds one */
     int steps, eval_every, ckpt_every, keep, batch, seq_len, stop_at; /* -1: not given */

@@ -70,7 +70,7 @@ int dna_cmd_split(int argc, char **argv)
     if (!held) krait_cli_die(1, "out of memory");
     if (folds) krait_dna_fold(held, s.y, s.n, folds, fold - 1, c.seed);
     else krait_dna_split(held, s.y, s.n, fraction, c.seed);
-    if (krait_fs_mkdirs(out)) krait_cli_die(2, "%s: cannot create the folder", out);
+    if ((st = krait_fs_mkdirs(out))) dna_die_status(st); /* krait_fs_mkdirs logs why not */
     char *tr = krait_fs_join(out, "train.tsv"), *te = krait_fs_join(out, "test.tsv");
     write_part(tr, &s, held, 0);
     write_part(te, &s, held, 1);

@@ -12,10 +12,15 @@
  * --rc-avg 1, as predict does) and its accuracy, MCC, macro F1 and AUROC go to metrics.jsonl,
  * curves.svg and --json.
  *
- * --ensemble N trains N models one after another into OUT/member-1 .. OUT/member-N (each a
- * model folder of its own), with seeds seed .. seed + N - 1 and 1/N of the time budget each
- * (a step budget applies to each); predict and eval given OUT average their probabilities.
- * With --valid the ensemble's own figures come last (and are the --json line).
+ * --ensemble N trains N models into OUT/member-1 .. OUT/member-N (each a model folder of its
+ * own), with seeds seed .. seed + N - 1; predict and eval given OUT average their
+ * probabilities. With --valid the ensemble's own figures come last (and are the --json line).
+ * The members train one after another, or --jobs J at once, each in a child process with
+ * --threads of its own: a small model gains little from a second thread (1.2x here) but two
+ * processes use two cores, and each member is bit for bit what it is alone with the same
+ * --threads. A time budget is shared out (1/N each, or J/N at J at once); a step budget
+ * applies to each. --resume OUT continues every member from its own checkpoint, and starts
+ * the ones never begun.
  *
  * --keep-best (with --valid) is early stopping by checkpoint: whenever a validation beats every
  * earlier one by --best-by (higher accuracy, MCC or AUROC, or lower log-loss; a tie keeps the
@@ -23,10 +28,14 @@
  * (each member's with --ensemble, so the ensemble is of best members). The best figure and step
  * travel in the checkpoint, so --resume keeps them; the last step's weights stay in OUT's
  * checkpoint. */
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "dna_seq.h"
 #include "dnaapp.h"
@@ -105,9 +114,10 @@ static krait_status validate_models(train_ctx *t, krait_model *const *ms, int nm
 
 static void save_classes(const char *dir, const krait_dna_classes *cl)
 {
-    if (krait_fs_mkdirs(dir)) krait_cli_die(2, "%s: cannot create the run folder", dir);
+    krait_status s = krait_fs_mkdirs(dir); /* which logs why not */
+    if (s) dna_die_status(s);
     char *cp = krait_fs_join(dir, "classes.txt");
-    krait_status s = cp ? krait_dna_classes_save(cl, cp) : KRAIT_STATUS_NO_MEMORY;
+    s = cp ? krait_dna_classes_save(cl, cp) : KRAIT_STATUS_NO_MEMORY;
     free(cp);
     if (s) dna_die_status(s);
 }
@@ -214,12 +224,141 @@ static void ensemble_summary(train_ctx *t, krait_model *const *ms, int n, const 
     krait_cli_print_json(o);
 }
 
+/* What every member of a run shares (one model: an ensemble of 1, trained into OUT itself). */
+typedef struct members {
+    const krait_config *cfg;
+    krait_train_config tc;     /* seed and minutes: the first member's, the whole run's */
+    krait_train_opts a;        /* a.out: the run's OUT */
+    const krait_common *c;
+    krait_data_source *ds;
+    train_ctx *t;
+    const char *cpath;         /* the config, for the summary line */
+    size_t n_train;
+    int keep_best, n;          /* --keep-best; --ensemble N */
+    double minutes;            /* --minutes: the whole run's */
+    uint64_t seed0;
+} members;
+
+/* Member k (0-based) on be, with its seed and its share of the time budget (`rounds` members
+ * one after another); the model in *mp (NULL if none). Returns the exit code. */
+static int train_member(const members *mb, int k, int rounds, krait_backend *be, krait_model **mp)
+{
+    krait_train_config tc = mb->tc;
+    krait_train_opts a = mb->a;
+    train_ctx *t = mb->t;
+    char *dir = NULL;
+    if (mb->n > 1) {
+        if (!(dir = dna_member_dir(mb->a.out, k + 1))) krait_cli_die(1, "out of memory");
+        save_classes(dir, t->cl);
+        a.out = dir;
+        a.run_dir = mb->a.out;
+        a.resume = NULL; /* --resume OUT: each member where it stopped, or from the start */
+        char *ck = mb->a.resume ? krait_fs_join(dir, "checkpoints") : NULL;
+        if (ck && krait_fs_is_dir(ck)) a.resume = dir;
+        free(ck);
+        tc.seed = mb->seed0 + (uint64_t)k;
+        tc.minutes = mb->minutes / rounds;
+        fprintf(stderr, "%s: ensemble member %d of %d (seed %llu) in %s%s\n", krait_cli_prog(), k + 1, mb->n,
+                (unsigned long long)tc.seed, dir, a.resume ? ", continuing its checkpoint" : "");
+    }
+    free(t->best_dir);
+    t->best_dir = mb->keep_best ? krait_fs_join(a.out, "best") : NULL;
+    if (mb->keep_best && !t->best_dir) krait_cli_die(1, "out of memory");
+    t->best = -1, t->best_step = -1;
+    krait_model *m = *mp = krait_run_model(mb->cfg, &tc, be, a.init);
+    const krait_config *cfg = mb->cfg;
+    fprintf(stderr, "%s: %s: %d layers, d_model %d, %s pooling%s, %.2fM params; %zu train / %zu valid "
+                    "sequences, %d classes, length <= %d; batch %d, lr %g; budget %g min / %d steps\n",
+            krait_cli_prog(), mb->cpath, cfg->n_layer, cfg->d_model, cfg->pooling, cfg->bidirectional ? ", bidirectional" : "",
+            m->n_params / 1e6, mb->n_train, t->valid->n, t->cl->n, tc.seq_len, tc.batch, tc.lr, tc.minutes, tc.steps);
+    dna_run r = { .prog = "train", .val_name = "validation accuracy", .val_key = "val_accuracy",
+                  .validate = t->valid->n ? validate : NULL, .user = t, .app_state = app_state,
+                  .check_state = check_state, .finish = keep_best };
+    int rc = dna_train_run(&r, m, &tc, mb->ds, &a, mb->c);
+    cJSON_Delete(r.last_val);
+    free(dir);
+    return rc;
+}
+
+/* --jobs J: the members in up to J child processes at once, each with its own CPU backend of
+ * --threads threads (default: the cores shared out), made after the fork, since thread pools
+ * (OpenMP, OpenBLAS) do not survive one. The parent only waits. A stop request (Ctrl-C,
+ * SIGTERM) or a member that fails stops the others the gentle way (SIGUSR1: each writes a
+ * checkpoint, even if the user's Ctrl-C reached it too); the first failing member's exit code
+ * is the run's. */
+static int train_members_forked(const members *mb, int jobs)
+{
+    int threads = mb->c->threads;
+    if (!threads) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > jobs ? (int)(cores / jobs) : 1;
+    }
+    const int rounds = (mb->n + jobs - 1) / jobs;
+    pid_t pid[64] = { 0 };
+    int running = 0, next = 0, rc = 0, stopping = 0;
+    krait_cli_catch_signals(); /* before the forks: the members inherit the handlers */
+    while (next < mb->n || running) {
+        if (!stopping && krait_cli_stop_requested()) rc = 130, stopping = 1;
+        if (stopping == 1) {
+            for (int k = 0; k < next; k++)
+                if (pid[k]) kill(pid[k], SIGUSR1);
+            stopping = 2;
+        }
+        if (!stopping && next < mb->n && running < jobs) {
+            fflush(NULL); /* or the child writes the parent's buffered output again */
+            pid_t p = fork();
+            if (p < 0) {
+                fprintf(stderr, "%s: error: cannot start a process for ensemble member %d\n", krait_cli_prog(), next + 1);
+                rc = 1, stopping = 1;
+                continue;
+            }
+            if (p == 0) {
+                static char name[64];
+                snprintf(name, sizeof name, "%s member-%d", krait_cli_prog(), next + 1);
+                krait_cli_child(name);
+                krait_common c = *mb->c;
+                c.threads = threads;
+                if (!strcmp(c.device, "auto")) c.device = "cpu"; /* the parent found no GPU */
+                krait_backend *be = krait_cli_backend(&c, "f32");
+                krait_model *m = NULL;
+                int code = train_member(mb, next, rounds, be, &m);
+                krait_model_free(m);
+                krait_backend_destroy(be);
+                fflush(NULL);
+                _exit(code);
+            }
+            pid[next++] = p;
+            running++;
+            continue;
+        }
+        int st;
+        pid_t p = wait(&st);
+        if (p < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        int k = 0;
+        while (k < next && pid[k] != p) k++;
+        if (k == next) continue;
+        pid[k] = 0;
+        running--;
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        if (code && !rc) {
+            rc = code;
+            fprintf(stderr, "%s: ensemble member %d stopped (exit code %d)%s\n", krait_cli_prog(), k + 1, code,
+                    running ? "; stopping the others" : "");
+        }
+        if (code && !stopping) stopping = 1;
+    }
+    return rc;
+}
+
 int dna_cmd_train(int argc, char **argv)
 {
     krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("train", 200);
     krait_str_list train = { 0 }, valid = { 0 };
     const char *classes = NULL;
-    int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, shift = 0, best = 0;   /* max_len -1: the longest */
+    int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, jobs = 1, shift = 0, best = 0;   /* max_len -1: the longest */
     double mutate = 0;
     const char *best_by = NULL;
     dna_inputs in = DNA_INPUTS_INIT;
@@ -234,6 +373,7 @@ int dna_cmd_train(int argc, char **argv)
         { "--shift", OPT_INT, &shift, "N", "turn each training row circularly by up to N bases either way (default 0)" },
         { "--rc-avg", OPT_INT, &rc_avg, "0|1", "validation averages with the reverse complement (default 1)" },
         { "--ensemble", OPT_INT, &ensemble, "N", "train N models (seeds seed..seed+N-1, 1/N of --minutes each) into OUT/member-K" },
+        { "--jobs", OPT_INT, &jobs, "J", "train J members at once, in processes of --threads each (default 1)" },
         { "--keep-best", OPT_FLAG, &best, NULL, "end with the model of the best validation (kept in OUT/best)" },
         { "--best-by", OPT_STR, &best_by, "M", "--keep-best's figure: accuracy (default), mcc, auroc (2 classes) or nll" },
         { "--stop-at", OPT_INT, &a.stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
@@ -249,14 +389,27 @@ int dna_cmd_train(int argc, char **argv)
     if (!(mutate >= 0 && mutate <= 0.5)) krait_cli_die(2, "train: --mutate must be a probability from 0 to 0.5");
     if (shift < 0 || shift > 100000) krait_cli_die(2, "train: --shift must be 0 to 100000 bases");
     if (ensemble < 1 || ensemble > 64) krait_cli_die(2, "train: --ensemble must be 1 to 64");
+    if (jobs < 1 || jobs > 64) krait_cli_die(2, "train: --jobs must be 1 to 64");
+    if (jobs > 1 && ensemble < 2) krait_cli_die(2, "train: --jobs trains the members of an ensemble at once: give --ensemble N too");
+    if (jobs > ensemble) jobs = ensemble;
+    if (jobs > 1 && (!strcmp(c.device, "cuda") ||
+                     (!strcmp(c.device, "auto") && krait_cuda_compiled() && krait_cuda_device_count() > 0)))
+        krait_cli_die(2, "train: --jobs trains members in CPU processes; on a GPU they train one after another "
+                         "(drop --jobs)");
     if (best && !valid.n) krait_cli_die(2, "train: --keep-best needs --valid (the rows that choose the best model)");
     if (best_by && !best) krait_cli_die(2, "train: --best-by chooses --keep-best's model: give --keep-best too");
     int by = 0; /* index in best_by_names */
     const int n_by = (int)(sizeof best_by_names / sizeof best_by_names[0]);
     while (best_by && by < n_by && strcmp(best_by, best_by_names[by])) by++;
     if (by == n_by) krait_cli_die(2, "train: --best-by %s: want accuracy, mcc, auroc or nll", best_by);
-    if (ensemble > 1 && a.resume)
-        krait_cli_die(2, "train: --resume continues one model: resume a member folder (OUT/member-K) without --ensemble");
+    if (ensemble > 1 && a.resume) {
+        char *ck = krait_fs_join(a.resume, "checkpoints");
+        if (!ck) krait_cli_die(1, "out of memory");
+        if (krait_fs_is_dir(ck) || strcmp(a.resume, a.out))
+            krait_cli_die(2, "train: --resume %s with --ensemble: an ensemble continues in its own folder (--resume "
+                             "OUT, no other --out); one model's run folder resumes without --ensemble", a.resume);
+        free(ck);
+    }
     krait_config cfg;
     krait_train_config tc;
     dna_inputs_open(&in);
@@ -276,43 +429,29 @@ int dna_cmd_train(int argc, char **argv)
     const char *out = a.out;
     save_classes(out, &cl);
 
-    krait_backend *be = krait_cli_backend(&c, "f32");
     cls_src src = { &tr, rc_aug, mutate, shift };
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
     train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, best_by_names[by], -1, -1 };
-    krait_model *ms[64];
-    const double minutes = tc.minutes;
-    const uint64_t seed0 = tc.seed;
-    int rc = 0, n = 0;
-    for (; n < ensemble && !rc; n++) {
-        char *dir = ensemble > 1 ? dna_member_dir(out, n + 1) : NULL;
-        if (ensemble > 1) {
-            if (!dir) krait_cli_die(1, "out of memory");
-            save_classes(dir, &cl);
-            a.out = dir;
-            tc.seed = seed0 + (uint64_t)n;
-            tc.minutes = minutes / ensemble;
-            fprintf(stderr, "krait-dna train: ensemble member %d of %d (seed %llu) in %s\n", n + 1, ensemble,
-                    (unsigned long long)tc.seed, dir);
+    members mb = { &cfg, tc, a, &c, &ds, &t, cpath, tr.n, best, ensemble, tc.minutes, tc.seed };
+    krait_model *ms[64] = { 0 };
+    krait_backend *be = NULL;
+    int rc = 0;
+    if (jobs > 1) {
+        rc = train_members_forked(&mb, jobs);
+        if (!rc && va.n) be = krait_cli_backend(&c, "f32"); /* the ensemble's figures need the members */
+        for (int k = 0; k < ensemble && be; k++) {
+            char *dir = dna_member_dir(out, k + 1);
+            s = dir ? KRAIT_STATUS_OK : KRAIT_STATUS_NO_MEMORY;
+            if (dir) ms[k] = krait_model_load(dir, be, &s);
+            free(dir);
+            if (s) dna_die_status(s);
         }
-        free(t.best_dir);
-        t.best_dir = best ? krait_fs_join(a.out, "best") : NULL;
-        if (best && !t.best_dir) krait_cli_die(1, "out of memory");
-        t.best = -1, t.best_step = -1;
-        krait_model *m = ms[n] = krait_run_model(&cfg, &tc, be, a.init);
-        fprintf(stderr, "krait-dna train: %s: %d layers, d_model %d, %s pooling%s, %.2fM params; %zu train / %zu valid "
-                        "sequences, %d classes, length <= %d; batch %d, lr %g; budget %g min / %d steps\n",
-                cpath, cfg.n_layer, cfg.d_model, cfg.pooling, cfg.bidirectional ? ", bidirectional" : "",
-                m->n_params / 1e6, tr.n, va.n, cl.n, tc.seq_len, tc.batch, tc.lr, tc.minutes, tc.steps);
-        dna_run r = { .prog = "train", .val_name = "validation accuracy", .val_key = "val_accuracy",
-                      .validate = valid.n ? validate : NULL, .user = &t, .app_state = app_state,
-                      .check_state = check_state, .finish = keep_best };
-        rc = dna_train_run(&r, m, &tc, &ds, &a, &c);
-        cJSON_Delete(r.last_val);
-        free(dir);
+    } else {
+        be = krait_cli_backend(&c, "f32");
+        for (int k = 0; k < ensemble && !rc; k++) rc = train_member(&mb, k, ensemble, be, &ms[k]);
     }
     if (!rc && ensemble > 1) ensemble_summary(&t, ms, ensemble, out, c.json);
-    for (int k = 0; k < n; k++) krait_model_free(ms[k]);
+    for (int k = 0; k < 64; k++) krait_model_free(ms[k]);
     free(t.best_dir);
     krait_backend_destroy(be);
     krait_dna_classes_free(&cl);

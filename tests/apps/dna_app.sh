@@ -206,8 +206,72 @@ awk -v a="$ee" -v b="$ea" 'BEGIN { exit !(a != "" && a - b < 1e-9 && b - a < 1e-
   ok "eval of the ensemble run: accuracy $ee = train's ensemble validation" || bad "ensemble eval $ee != $ea"
 bad_input "--ensemble 0" "--ensemble must be 1 to 64" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --ensemble 0
-bad_input "--ensemble with --resume" "resume a member folder" -- \
+bad_input "--ensemble with --resume of one model's run" "one model's run folder resumes without --ensemble" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/ens2/member-1" --steps 4 --ensemble 2
+bad_input "--ensemble --resume into another --out" "an ensemble continues in its own folder" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/ens2" --out "$dir/x" --steps 4 --ensemble 2
+
+# ---- --jobs: members trained at once in processes = one after another; stop, resume, failure ----
+ens() { # out, extra options...
+  local out="$1"; shift
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --ensemble 3 --steps 6 \
+    --threads 1 --json "$@" > "$dir/$out.out" 2>"$dir/$out.err"
+}
+same_members() { for m in 1 2 3; do cmp -s "$dir/$1/member-$m/model.safetensors" "$dir/$2/member-$m/model.safetensors" || return 1; done; }
+ens ensq --out "$dir/ensq" || { bad "train --ensemble 3"; cat "$dir/ensq.err"; }
+ens ensj --out "$dir/ensj" --jobs 2 || { bad "train --ensemble 3 --jobs 2"; cat "$dir/ensj.err"; }
+if same_members ensq ensj && [ -n "$(jget "$dir/ensq.out" val_accuracy)" ] &&
+   [ "$(jget "$dir/ensq.out" val_accuracy)" = "$(jget "$dir/ensj.out" val_accuracy)" ] &&
+   grep -q "^krait-dna member-3: ensemble member 3 of 3 (seed 3)" "$dir/ensj.err"; then
+  ok "--jobs 2: the 3 members bit for bit those trained one after another; the same ensemble figure"
+else bad "--jobs members differ"; cat "$dir/ensj.err"; fi
+# a stop (SIGTERM to the parent alone) reaches every running member, which checkpoints; --resume
+# OUT continues each member where it stopped and starts the one never begun: = uninterrupted
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --ensemble 3 --steps 100000 --threads 1 --jobs 2 \
+  --out "$dir/enss" > /dev/null 2>"$dir/enss.err" &
+pid=$!
+for _ in $(seq 100); do [ "$(grep -c "step 0: checkpoint\|budget" "$dir/enss.err")" -ge 2 ] && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid
+src=$?
+n_int=$(grep -c "interrupted at step .*the same command with --resume $dir/enss)" "$dir/enss.err")
+if [ $src = 130 ] && [ "$n_int" = 2 ] && [ -d "$dir/enss/member-1/checkpoints" ] && [ -d "$dir/enss/member-2/checkpoints" ] &&
+   [ ! -d "$dir/enss/member-3" ] && ! grep -q "exit code" "$dir/enss.err"; then
+  ok "--jobs: SIGTERM to the parent: exit 130, both running members checkpointed, the third not started"
+else bad "--jobs stop: exit $src, $n_int interrupted lines"; cat "$dir/enss.err"; fi
+# Ctrl-C reaches the whole process group: the members have the user's SIGINT and the parent's
+# stop on top of it, which must not be the second signal that exits without a checkpoint
+setsid "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --ensemble 2 --steps 100000 --threads 1 \
+  --jobs 2 --out "$dir/ensc" > /dev/null 2>"$dir/ensc.err" &
+pid=$!
+for _ in $(seq 100); do [ "$(grep -c "budget" "$dir/ensc.err")" -ge 2 ] && break; sleep 0.1; done
+sleep 0.5
+kill -INT -- -$pid
+wait $pid
+src=$?
+if [ $src = 130 ] && [ "$(grep -c "interrupted at step" "$dir/ensc.err")" = 2 ]; then
+  ok "--jobs: Ctrl-C to the process group: exit 130, both members checkpointed"
+else bad "--jobs group SIGINT: exit $src"; cat "$dir/ensc.err"; fi
+ens enst --out "$dir/enst" --jobs 3 --stop-at 4
+rm -r "$dir/enst/member-3"
+ens ensr --resume "$dir/enst" --jobs 3 || { bad "--ensemble --resume"; cat "$dir/ensr.err"; }
+ens ensu --out "$dir/ensu" --jobs 3
+if [ "$(grep -c "continuing its checkpoint" "$dir/ensr.err")" = 2 ] && same_members enst ensu &&
+   [ "$(jget "$dir/ensr.out" val_accuracy)" = "$(jget "$dir/ensu.out" val_accuracy)" ]; then
+  ok "--ensemble 3 --resume OUT: members 1-2 continue their checkpoints, 3 starts; = the uninterrupted ensemble"
+else bad "ensemble resume"; cat "$dir/ensr.err"; fi
+mkdir -p "$dir/ensf" && touch "$dir/ensf/member-2"
+ens ensf --out "$dir/ensf" --jobs 2
+frc=$?
+if [ $frc = 2 ] && [ "$(grep -c "error" "$dir/ensf.err")" = 1 ] &&
+   grep -q "member-2: error: .*member-2: exists and is not a folder" "$dir/ensf.err" &&
+   grep -q "ensemble member 2 stopped (exit code 2)" "$dir/ensf.err"; then
+  ok "--jobs: a member that cannot start fails the run (exit 2, one error line)"
+else bad "--jobs failure: exit $frc"; cat "$dir/ensf.err"; fi
+bad_input "--jobs without --ensemble" "give --ensemble N too" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --jobs 2
+bad_input "--jobs 0" "--jobs must be 1 to 64" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --jobs 0 --ensemble 2
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --classes 1,0 --out "$dir/r10" --steps 1 >/dev/null 2>&1
 bad_input "ensemble with other classes" "classes (classes.txt) differ from those of" -- \
   "$k" eval --model "$dir/cls" --model "$dir/r10" --input "$dir/s1/test.tsv"
