@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dna_seq.h"
@@ -332,7 +333,11 @@ static int train_members_forked(const members *mb, int jobs)
             continue;
         }
         int st;
-        pid_t p = wait(&st);
+        pid_t p = waitpid(-1, &st, WNOHANG); /* polled: a signal just before a blocking wait is missed */
+        if (p == 0) {
+            nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+            continue;
+        }
         if (p < 0) {
             if (errno == EINTR) continue;
             break;
