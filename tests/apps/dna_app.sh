@@ -117,6 +117,16 @@ if [ "$(grep -c '"loss"' "$dir/r4/metrics.jsonl")" = 4 ] &&
    cmp -s <(grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/r2/metrics.jsonl"); then
   ok "train: stopped at 2 of 4 + --resume = 4 steps straight (same losses)"
 else bad "resume differs"; grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl" "$dir/r2/metrics.jsonl"; fi
+# --init with --resume: the checkpoint's weights win (one line says --init is not used); and a
+# --ckpt-every that divides --steps writes the last step's checkpoint once
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/ri2" --steps 4 --stop-at 2 --threads 1 >/dev/null 2>&1
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/ri2" --init "$dir/lm" --steps 4 --threads 1 \
+  --ckpt-every 2 >/dev/null 2>"$dir/e" || { bad "train --resume --init"; cat "$dir/e"; }
+if grep -q "init $dir/lm not used: --resume continues from the checkpoint's weights" "$dir/e" &&
+   cmp -s "$dir/r4/model.safetensors" "$dir/ri2/model.safetensors" &&
+   [ "$(grep -c "checkpoint written" "$dir/e")" = 1 ] && grep -q "step 4: checkpoint written" "$dir/e"; then
+  ok "--resume with --init: --init not used (one line), the model = 4 steps straight; step 4's checkpoint written once"
+else bad "--resume --init"; cat "$dir/e"; fi
 # the same with --mutate/--shift (their draws come from the data RNG, which checkpoints keep) and
 # with dropout (its masks follow from the seed and the step), and their losses are not the plain ones
 n=0
