@@ -418,6 +418,27 @@ static void test_original_config(const char *root)
     free(want);
     free(h);
     krait_model_free(m);
+
+    /* untied: the head's pad rows are zeroed too (its 50277 rows stored, like the embedding's) */
+    char untied[1024];
+    snprintf(untied, sizeof untied, "%.*s false}", (int)(strlen(orig) - strlen("true}")), orig);
+    krait_config_default(&c);
+    tu_check(krait_config_parse(&c, NULL, untied, "untied") == 0 && !c.tie_embeddings, "untied config");
+    m = random_model(&c);
+    h = host_params(m);
+    tu_check(m->lm_head != m->emb, "an untied head of its own");
+    for (size_t i = (size_t)50277 * 8; i < (size_t)50280 * 8; i++) h[m->emb + i] = h[m->lm_head + i] = 1.0f;
+    want = malloc(m->n_params * sizeof *want);
+    memcpy(want, h, m->n_params * sizeof *want);
+    for (size_t i = (size_t)50277 * 8; i < (size_t)50280 * 8; i++) want[m->emb + i] = want[m->lm_head + i] = 0.0f;
+    snprintf(dir, sizeof dir, "%s/untied-raw", root);
+    write_hf(dir, untied, m, h, &o);
+    b = krait_model_load(dir, be, &s);
+    tu_check(b && same_weights(m, want, b), "untied: 50277 embedding and lm_head rows load with 3 zero pad rows each");
+    krait_model_free(b);
+    free(want);
+    free(h);
+    krait_model_free(m);
 }
 
 int main(void)
