@@ -32,6 +32,7 @@ static void remove_in(const char *out, const char *name)
 }
 
 static char created[4096]; /* the run folder this process made, if it did */
+static pid_t created_by;    /* ... and that process (a forked child exits without touching it) */
 static const char *const run_marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl", "member-1" };
 
 /* At exit: a folder made by this process that holds no run (no checkpoint, model or metrics:
@@ -39,7 +40,7 @@ static const char *const run_marks[] = { "checkpoints", "model.safetensors", "me
  * (its lock, classes.txt), so that a failure leaves no half-made run folder behind. */
 static void drop_unused_out(void)
 {
-    if (!krait_fs_is_dir(created)) return;
+    if (getpid() != created_by || !krait_fs_is_dir(created)) return;
     for (size_t i = 0; i < sizeof run_marks / sizeof *run_marks; i++)
         if (run_has(created, run_marks[i])) return;
     krait_fs_remove_tree(created);
@@ -53,6 +54,7 @@ static void lock_out(const char *out)
     if (!strcmp(held, out)) return;
     if (!krait_fs_is_dir(out) && strlen(out) < sizeof created) {
         snprintf(created, sizeof created, "%s", out);
+        created_by = getpid();
         atexit(drop_unused_out);
     }
     krait_status s = krait_fs_mkdirs(out);
