@@ -16,7 +16,8 @@
 # TRAIN_OPTIONS go to `krait-dna train` (--config is needed; --minutes or --steps sets the
 # budget); a --threads N or --device D among them also goes to split, baseline, eval and compare. KRAIT_DNA names the binary (default build/apps/krait-dna); SEED the split's seed (1);
 # ONLY="2 3 4 5" runs those folds alone and compares over their rows (to judge a change without
-# touching fold 1, the README's acceptance split).
+# touching fold 1, the README's acceptance split); JOBS=J runs J folds at once (default 1; give
+# each --threads 1 on a small machine: a fold's models are the same either way, its times are not).
 set -euo pipefail
 usage() { echo "usage: $0 INPUT OUT [FOLDS] -- TRAIN_OPTIONS... (see the header)" >&2; exit 2; }
 [ $# -ge 3 ] || usage
@@ -43,18 +44,42 @@ for ((j = 0; j < ${#args[@]}; j++)); do
     case "${args[j]}" in --threads|--device) common+=("${args[j]}" "${args[j + 1]:-}") ;; esac
 done
 
-mkdir -p "$out"
-printf 'fold\trows\tbaseline\tkrait\n' > "$out/folds.tsv"
-inputs=()
-for i in $run_folds; do
-    f=$out/fold_$i
+jobs=${JOBS:-1}
+[[ "$jobs" =~ ^[0-9]+$ ]] && [ "$jobs" -ge 1 ] || { echo "$0: JOBS must be an integer >= 1 (got $jobs)" >&2; exit 2; }
+
+# one fold: split, baseline, train, eval into OUT/fold_I (its stderr to OUT/fold_I.log when JOBS > 1)
+run_fold() {
+    local i=$1 f=$out/fold_$1
     echo "== fold $i of $folds ==" >&2
     "$k" split --input "$input" --out "$f" --folds "$folds" --fold "$i" --seed "$seed" --json "${common[@]}" > "$f.split.json"
     "$k" baseline --train "$f/train.tsv" --test "$f/test.tsv" --output "$f/baseline.tsv" --json "${common[@]}" \
         > "$f/baseline.json"
     rm -rf "$f/krait"
-    "$k" train --train "$f/train.tsv" --out "$f/krait" --json "$@" > "$f/train.json"
+    "$k" train --train "$f/train.tsv" --out "$f/krait" --json "${train_args[@]}" > "$f/train.json"
     "$k" eval --model "$f/krait" --input "$f/test.tsv" --output "$f/krait.tsv" --json "${common[@]}" > "$f/eval.json"
+}
+train_args=("$@")
+mkdir -p "$out"
+if [ "$jobs" = 1 ]; then
+    for i in $run_folds; do run_fold "$i"; done
+else # J folds at a time; any that fails fails the run, after the others finish
+    declare -A pid_of
+    failed=0
+    for i in $run_folds; do
+        while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+        echo "== fold $i of $folds: started, its log in $out/fold_$i.log ==" >&2
+        ( set -e; run_fold "$i" ) 2> "$out/fold_$i.log" &
+        pid_of[$i]=$!
+    done
+    for i in $run_folds; do
+        wait "${pid_of[$i]}" || { echo "$0: fold $i failed (exit $?); see $out/fold_$i.log:" >&2; tail -3 "$out/fold_$i.log" >&2; failed=1; }
+    done
+    [ $failed = 0 ] || exit 1
+fi
+printf 'fold\trows\tbaseline\tkrait\n' > "$out/folds.tsv"
+inputs=()
+for i in $run_folds; do
+    f=$out/fold_$i
     printf '%s\t%s\t%.4f\t%.4f\n' "$i" "$(jget "$f.split.json" test)" "$(jget "$f/baseline.json" accuracy)" \
         "$(jget "$f/eval.json" accuracy)" >> "$out/folds.tsv"
     inputs+=(--input "$f/test.tsv")

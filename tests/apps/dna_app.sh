@@ -492,6 +492,18 @@ rows23=$(awk 'NR > 1 && $1 != 1 { s += $2 } END { print s }' "$dir/cv/folds.tsv"
   cmp -s <(cut -f2- "$dir/cv/fold_2/krait.tsv") <(cut -f2- "$dir/cv23/fold_2/krait.tsv") &&
   ok "dna-cv.sh ONLY=\"2 3\": $rows23 rows of folds 2 and 3, fold 1 not run, fold 2's predictions as in the full run" ||
   { bad "dna-cv.sh ONLY"; cat "$dir/cvout23" "$dir/cv23/folds.tsv"; }
+# JOBS=2: folds at once, the same predictions and table as one after another; a fold that fails
+# fails the run (after the others), naming its log
+JOBS=2 KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvj" 3 -- \
+  --config "$dir/tiny.json" --steps 2 --threads 1 > "$dir/cvoutj" 2>"$dir/e" || { bad "dna-cv.sh JOBS=2"; tail -5 "$dir/e"; }
+cmp -s "$dir/cv/folds.tsv" "$dir/cvj/folds.tsv" && cmp -s <(cut -f2- "$dir/cv/krait.tsv") <(cut -f2- "$dir/cvj/krait.tsv") &&
+  [ -s "$dir/cvj/fold_3.log" ] && ok "dna-cv.sh JOBS=2: the same folds table and predictions, a log per fold" ||
+  { bad "dna-cv.sh JOBS=2 differs"; cat "$dir/cv/folds.tsv" "$dir/cvj/folds.tsv"; }
+JOBS=2 KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvjf" 3 -- \
+  --config "$dir/tiny.json" --steps 2 --threads 1 --lr 0 > /dev/null 2>"$dir/e"
+jrc=$?
+[ $jrc = 1 ] && [ "$(grep -c "fold [123] failed" "$dir/e")" = 3 ] && grep -q "cvjf/fold_2.log" "$dir/e" &&
+  ok "dna-cv.sh JOBS=2: failing folds fail the run, each named with its log" || { bad "dna-cv.sh JOBS=2 failure: exit $jrc"; cat "$dir/e"; }
 ONLY="4" KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvx" 3 -- \
   --config "$dir/tiny.json" --steps 2 > /dev/null 2>"$dir/e"
 [ $? -eq 2 ] && grep -q "ONLY: '4' is not a fold of 1..3" "$dir/e" && ok "dna-cv.sh ONLY past FOLDS refused" ||
