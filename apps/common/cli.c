@@ -410,13 +410,19 @@ void krait_progress_line(krait_progress *p, int force, const char *fmt, ...)
         return;
     }
     p->last = now;
+    /* one write, so that the lines of processes sharing stderr (krait_cli_child) never mix */
+    char line[1024];
+    int n = snprintf(line, sizeof line, p->tty ? "\r\033[K%s: " : "%s: ", prog_name);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, p->tty ? "\r\033[K%s: " : "%s: ", prog_name);
-    vfprintf(stderr, fmt, ap);
-    if (!p->tty) fprintf(stderr, "\n");
+    if (n >= 0 && (size_t)n < sizeof line) n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof line - 1) n = (int)sizeof line - 2; /* cut, keeping room for the newline */
+    if (!p->tty) line[n++] = '\n';
     fflush(stderr);
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n); /* a pipe takes up to PIPE_BUF bytes whole */
+    (void)w;
 }
 
 void krait_progress_done(krait_progress *p)

@@ -18,9 +18,10 @@
  * The members train one after another, or --jobs J at once, each in a child process with
  * --threads of its own: a small model gains less from a second thread than from a second
  * process (1.4x against 1.8x for the enhancer preset on two cores), and each member is bit for
- * bit what it is alone with the same --threads. A time budget is shared out (1/N each, or J/N at J at once); a step budget
- * applies to each. --resume OUT continues every member from its own checkpoint, and starts
- * the ones never begun.
+ * bit what it is alone with the same --threads. A time budget is shared out by rounds
+ * (ceil(N/J) of them: 1/N each one after another, all of it when all train at once); a step
+ * budget applies to each. --resume OUT continues every member from its own checkpoint and
+ * starts the ones never begun (from --init, when given).
  *
  * --keep-best (with --valid) is early stopping by checkpoint: whenever a validation beats every
  * earlier one by --best-by (higher accuracy, MCC or AUROC, or lower log-loss; a tie keeps the
@@ -28,14 +29,19 @@
  * (each member's with --ensemble, so the ensemble is of best members). The best figure and step
  * travel in the checkpoint, so --resume keeps them; the last step's weights stay in OUT's
  * checkpoint. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 #include "dna_seq.h"
@@ -225,6 +231,30 @@ static void ensemble_summary(train_ctx *t, krait_model *const *ms, int n, const 
     krait_cli_print_json(o);
 }
 
+/* --resume DIR: with --ensemble N, DIR is the ensemble's own folder (no other --out, not one
+ * model's run folder) and holds no member past N (eval would average them all); without
+ * --ensemble, an ensemble's folder is refused with the way to resume it. */
+static void check_resume(const krait_train_opts *a, int ensemble)
+{
+    if (!a->resume || (ensemble < 1 || ensemble > 64)) return;
+    char *ck = krait_fs_join(a->resume, "checkpoints"), *m1 = dna_member_dir(a->resume, 1),
+         *past = dna_member_dir(a->resume, ensemble + 1);
+    if (!ck || !m1 || !past) krait_cli_die(1, "out of memory");
+    const int is_run = krait_fs_is_dir(ck), is_ensemble = !is_run && krait_fs_is_dir(m1);
+    if (ensemble == 1 && is_ensemble)
+        krait_cli_die(2, "train: --resume %s: an ensemble's folder (member-1, ...): resume it with --ensemble N, N its "
+                         "member count", a->resume);
+    if (ensemble > 1 && (is_run || strcmp(a->resume, a->out)))
+        krait_cli_die(2, "train: --resume %s with --ensemble: an ensemble continues in its own folder (--resume "
+                         "OUT, no other --out); one model's run folder resumes without --ensemble", a->resume);
+    if (ensemble > 1 && krait_fs_is_dir(past))
+        krait_cli_die(2, "train: --resume %s: it holds member-%d, more members than --ensemble %d (eval would average "
+                         "them all): give its member count", a->resume, ensemble + 1, ensemble);
+    free(ck);
+    free(m1);
+    free(past);
+}
+
 /* What every member of a run shares (one model: an ensemble of 1, trained into OUT itself). */
 typedef struct members {
     const krait_config *cfg;
@@ -266,7 +296,7 @@ static int train_member(const members *mb, int k, int rounds, krait_backend *be,
     t->best_dir = mb->keep_best ? krait_fs_join(a.out, "best") : NULL;
     if (mb->keep_best && !t->best_dir) krait_cli_die(1, "out of memory");
     t->best = -1, t->best_step = -1;
-    krait_model *m = *mp = krait_run_model(mb->cfg, &tc, be, a.init);
+    krait_model *m = *mp = krait_run_model(mb->cfg, &tc, be, a.resume ? NULL : a.init);
     const krait_config *cfg = mb->cfg;
     fprintf(stderr, "%s: %s: %d layers, d_model %d, %s pooling%s, %.2fM params; %zu train / %zu valid "
                     "sequences, %d classes, length <= %d; batch %d, lr %g; budget %g min / %d steps\n",
@@ -281,6 +311,17 @@ static int train_member(const members *mb, int k, int rounds, krait_backend *be,
     return rc;
 }
 
+/* The CPUs this process may run on (its affinity mask, as OpenMP counts them). */
+static int usable_cores(void)
+{
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
 /* --jobs J: the members in up to J child processes at once, each with its own CPU backend of
  * --threads threads (default: the cores shared out), made after the fork, since thread pools
  * (OpenMP, OpenBLAS) do not survive one. The parent only waits. A stop request (Ctrl-C,
@@ -291,29 +332,37 @@ static int train_members_forked(const members *mb, int jobs)
 {
     int threads = mb->c->threads;
     if (!threads) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cores > jobs ? (int)(cores / jobs) : 1;
+        int cores = usable_cores();
+        threads = cores > jobs ? cores / jobs : 1;
     }
     const int rounds = (mb->n + jobs - 1) / jobs;
+    const pid_t parent = getpid();
     pid_t pid[64] = { 0 };
     int running = 0, next = 0, rc = 0, stopping = 0;
     krait_cli_catch_signals(); /* before the forks: the members inherit the handlers */
-    while (next < mb->n || running) {
+    signal(SIGCHLD, SIG_DFL);  /* an ignored SIGCHLD (inherited through exec) reaps them unseen */
+    for (;;) {
         if (!stopping && krait_cli_stop_requested()) rc = 130, stopping = 1;
         if (stopping == 1) {
             for (int k = 0; k < next; k++)
                 if (pid[k]) kill(pid[k], SIGUSR1);
             stopping = 2;
         }
-        if (!stopping && next < mb->n && running < jobs) {
+        if (!running && (stopping || next == mb->n)) break;
+        if (!stopping && next < mb->n && running < jobs && !krait_cli_stop_requested()) {
             fflush(NULL); /* or the child writes the parent's buffered output again */
             pid_t p = fork();
             if (p < 0) {
-                fprintf(stderr, "%s: error: cannot start a process for ensemble member %d\n", krait_cli_prog(), next + 1);
+                fprintf(stderr, "%s: error: cannot start a process for ensemble member %d: %s\n", krait_cli_prog(),
+                        next + 1, strerror(errno));
                 rc = 1, stopping = 1;
                 continue;
             }
             if (p == 0) {
+#ifdef __linux__
+                prctl(PR_SET_PDEATHSIG, SIGUSR1); /* the parent killed: checkpoint and stop */
+#endif
+                if (getppid() != parent) raise(SIGUSR1); /* it died before that line */
                 static char name[64];
                 snprintf(name, sizeof name, "%s member-%d", krait_cli_prog(), next + 1);
                 krait_cli_child(name);
@@ -340,7 +389,8 @@ static int train_members_forked(const members *mb, int jobs)
         }
         if (p < 0) {
             if (errno == EINTR) continue;
-            break;
+            fprintf(stderr, "%s: error: lost track of the ensemble's members: %s\n", krait_cli_prog(), strerror(errno));
+            return rc ? rc : 1;
         }
         int k = 0;
         while (k < next && pid[k] != p) k++;
@@ -377,7 +427,7 @@ int dna_cmd_train(int argc, char **argv)
         { "--mutate", OPT_DOUBLE, &mutate, "P", "substitute each training base with probability P (default 0)" },
         { "--shift", OPT_INT, &shift, "N", "turn each training row circularly by up to N bases either way (default 0)" },
         { "--rc-avg", OPT_INT, &rc_avg, "0|1", "validation averages with the reverse complement (default 1)" },
-        { "--ensemble", OPT_INT, &ensemble, "N", "train N models (seeds seed..seed+N-1, 1/N of --minutes each) into OUT/member-K" },
+        { "--ensemble", OPT_INT, &ensemble, "N", "train N models (seeds seed..seed+N-1, --minutes shared out) into OUT/member-K" },
         { "--jobs", OPT_INT, &jobs, "J", "train J members at once, in processes of --threads each (default 1)" },
         { "--keep-best", OPT_FLAG, &best, NULL, "end with the model of the best validation (kept in OUT/best)" },
         { "--best-by", OPT_STR, &best_by, "M", "--keep-best's figure: accuracy (default), mcc, auroc (2 classes) or nll" },
@@ -389,7 +439,14 @@ int dna_cmd_train(int argc, char **argv)
                     "usage: krait-dna train --config FILE --train SRC... [--valid SRC...] --out DIR [--init DIR]\n"
                     "                       [--steps N | --minutes M] [--resume DIR]\n"
                     "Train a sequence classifier; OUT is a model folder for predict and eval.");
+    const char *init = a.init; /* with an ensemble's --resume: for the members never begun */
+    if (ensemble > 1 && a.resume) a.init = NULL;
     krait_train_opts_check(&a, "--train", train.n > 0);
+    if (init && !a.init && ensemble > 1) {
+        if (!krait_fs_is_dir(init)) krait_cli_die(2, "%s: no such model folder (--init)", init);
+        a.init = init;
+    }
+    check_resume(&a, ensemble);
     if (max_len == 0 || (rc_aug & ~1) || (rc_avg & ~1)) krait_cli_die(2, "train: --max-len > 0, --rc-aug and --rc-avg 0 or 1");
     if (!(mutate >= 0 && mutate <= 0.5)) krait_cli_die(2, "train: --mutate must be a probability from 0 to 0.5");
     if (shift < 0 || shift > 100000) krait_cli_die(2, "train: --shift must be 0 to 100000 bases");
@@ -407,14 +464,6 @@ int dna_cmd_train(int argc, char **argv)
     const int n_by = (int)(sizeof best_by_names / sizeof best_by_names[0]);
     while (best_by && by < n_by && strcmp(best_by, best_by_names[by])) by++;
     if (by == n_by) krait_cli_die(2, "train: --best-by %s: want accuracy, mcc, auroc or nll", best_by);
-    if (ensemble > 1 && a.resume) {
-        char *ck = krait_fs_join(a.resume, "checkpoints");
-        if (!ck) krait_cli_die(1, "out of memory");
-        if (krait_fs_is_dir(ck) || strcmp(a.resume, a.out))
-            krait_cli_die(2, "train: --resume %s with --ensemble: an ensemble continues in its own folder (--resume "
-                             "OUT, no other --out); one model's run folder resumes without --ensemble", a.resume);
-        free(ck);
-    }
     krait_config cfg;
     krait_train_config tc;
     dna_inputs_open(&in);

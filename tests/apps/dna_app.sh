@@ -235,8 +235,8 @@ if same_members ensq ensj && [ -n "$(jget "$dir/ensq.out" val_accuracy)" ] &&
    grep -q "^krait-dna member-3: ensemble member 3 of 3 (seed 3)" "$dir/ensj.err"; then
   ok "--jobs 2: the 3 members bit for bit those trained one after another; the same ensemble figure"
 else bad "--jobs members differ"; cat "$dir/ensj.err"; fi
-# a stop (SIGTERM to the parent alone) reaches every running member, which checkpoints; --resume
-# OUT continues each member where it stopped and starts the one never begun: = uninterrupted
+# a stop (SIGTERM to the parent alone) reaches every running member, which checkpoints, and no
+# member starts after it
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --ensemble 3 --steps 100000 --threads 1 --jobs 2 \
   --out "$dir/enss" > /dev/null 2>"$dir/enss.err" &
 pid=$!
@@ -259,7 +259,8 @@ sleep 0.5
 kill -INT -- -$pid
 wait $pid
 src=$?
-if [ $src = 130 ] && [ "$(grep -c "interrupted at step" "$dir/ensc.err")" = 2 ]; then
+if [ $src = 130 ] && [ "$(grep -c "interrupted at step" "$dir/ensc.err")" = 2 ] &&
+   [ -d "$dir/ensc/member-1/checkpoints" ] && [ -d "$dir/ensc/member-2/checkpoints" ]; then
   ok "--jobs: Ctrl-C to the process group: exit 130, both members checkpointed"
 else bad "--jobs group SIGINT: exit $src"; cat "$dir/ensc.err"; fi
 ens enst --out "$dir/enst" --jobs 3 --stop-at 4
@@ -270,6 +271,40 @@ if [ "$(grep -c "continuing its checkpoint" "$dir/ensr.err")" = 2 ] && same_memb
    [ "$(jget "$dir/ensr.out" val_accuracy)" = "$(jget "$dir/ensu.out" val_accuracy)" ]; then
   ok "--ensemble 3 --resume OUT: members 1-2 continue their checkpoints, 3 starts; = the uninterrupted ensemble"
 else bad "ensemble resume"; cat "$dir/ensr.err"; fi
+# the parent killed outright (kill -9): its members stop by themselves, with a checkpoint
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --ensemble 2 --steps 100000 --threads 1 --jobs 2 \
+  --out "$dir/ensk" > /dev/null 2>"$dir/ensk.err" &
+pid=$!
+for _ in $(seq 100); do [ "$(grep -c "budget" "$dir/ensk.err")" -ge 2 ] && break; sleep 0.1; done
+{ kill -KILL $pid; wait $pid; } 2>/dev/null # (bash's "Killed" notice)
+for _ in $(seq 100); do [ "$(grep -c "interrupted at step" "$dir/ensk.err")" -ge 2 ] && break; sleep 0.1; done
+sleep 0.3
+if [ "$(grep -c "interrupted at step" "$dir/ensk.err")" = 2 ] && [ -d "$dir/ensk/member-2/checkpoints" ] &&
+   ! pgrep -f -- "--out $dir/ensk" > /dev/null; then
+  ok "--jobs: the parent killed (-9): both members checkpoint and exit"
+else bad "--jobs members outlive their parent"; cat "$dir/ensk.err"; pkill -f -- "--out $dir/ensk"; fi
+# an ignored SIGCHLD (inherited through exec) must not hide the members from the parent
+( trap '' CHLD; exec "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --ensemble 3 --steps 2 --threads 1 \
+  --jobs 2 --out "$dir/ensi" > /dev/null 2>"$dir/e" )
+irc=$?
+[ $irc = 0 ] && [ -f "$dir/ensi/member-3/model.safetensors" ] &&
+  ok "--jobs with SIGCHLD ignored by the caller: all 3 members trained" || { bad "--jobs SIGCHLD ignored: exit $irc"; ls "$dir/ensi"; }
+# --init with an ensemble's --resume: a member never begun starts from the --init model
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --ensemble 2 --steps 4 --threads 1 --init "$dir/lm" \
+  --out "$dir/ensiu" > /dev/null 2>&1
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --ensemble 2 --steps 4 --threads 1 --init "$dir/lm" \
+  --out "$dir/ensii" --stop-at 2 > /dev/null 2>&1
+rm -r "$dir/ensii/member-2"
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --ensemble 2 --steps 4 --threads 1 --init "$dir/lm" \
+  --resume "$dir/ensii" > /dev/null 2>"$dir/e" || { bad "ensemble --resume --init"; cat "$dir/e"; }
+cmp -s "$dir/ensiu/member-1/model.safetensors" "$dir/ensii/member-1/model.safetensors" &&
+  cmp -s "$dir/ensiu/member-2/model.safetensors" "$dir/ensii/member-2/model.safetensors" && ! grep -q "not used" "$dir/e" &&
+  ok "--ensemble --resume --init: member 1 continues, member 2 starts from --init: = the run straight through" ||
+  { bad "ensemble resume with --init differs"; cat "$dir/e"; }
+bad_input "--resume an ensemble with fewer members" "it holds member-3, more members than --ensemble 2" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/enst" --steps 6 --ensemble 2
+bad_input "--resume an ensemble without --ensemble" "an ensemble's folder (member-1, ...): resume it with --ensemble N" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/enst" --steps 6
 mkdir -p "$dir/ensf" && touch "$dir/ensf/member-2"
 ens ensf --out "$dir/ensf" --jobs 2
 frc=$?
