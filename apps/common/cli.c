@@ -41,6 +41,7 @@ const char *__asan_default_options(void) { return "leak_check_at_exit=0"; }
 static const char *prog_name = "krait";
 static volatile sig_atomic_t stop_flag;
 static int plain_progress; /* krait_cli_child: progress as plain lines even on a terminal */
+static int mem_sharers = 1; /* krait_cli_child: processes whose memory needs add up */
 
 const char *krait_cli_prog(void) { return prog_name; }
 
@@ -349,13 +350,16 @@ void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *w
     const double have = (double)pages * (double)page;
     if (bytes == SIZE_MAX)
         krait_cli_die(2, "%s is more than krait handles at once (2^31 positions): %s", what, hint);
-    if ((double)bytes > have)
-        krait_cli_die(2, "%s needs about %.1f GB of memory, more than this machine's %.1f GB: %s", what, bytes / 1e9,
-                      have / 1e9, hint);
+    const double need = (double)bytes * mem_sharers;
+    char all[64] = "";
+    if (mem_sharers > 1) snprintf(all, sizeof all, " (%d processes at once: fewer --jobs)", mem_sharers);
+    if (need > have)
+        krait_cli_die(2, "%s needs about %.1f GB of memory%s, more than this machine's %.1f GB: %s", what, need / 1e9,
+                      all, have / 1e9, hint);
     double avail = mem_available();
-    if (avail > 0 && (double)bytes > avail)
-        KRAIT_WARN("%s needs about %.1f GB of memory and only %.1f GB is available now (other programs hold the "
-                   "rest): it may fail to allocate or swap; %s", what, bytes / 1e9, avail / 1e9, hint);
+    if (avail > 0 && need > avail)
+        KRAIT_WARN("%s needs about %.1f GB of memory%s and only %.1f GB is available now (other programs hold the "
+                   "rest): it may fail to allocate or swap; %s", what, need / 1e9, all, avail / 1e9, hint);
 }
 
 void krait_cli_tsv_field(FILE *f, const char *s)
@@ -471,8 +475,9 @@ void krait_cli_catch_signals(void)
 
 int krait_cli_stop_requested(void) { return stop_flag != 0; }
 
-void krait_cli_child(const char *name)
+void krait_cli_child(const char *name, int sharers)
 {
     prog_name = name;
     plain_progress = 1;
+    mem_sharers = sharers > 1 ? sharers : 1;
 }

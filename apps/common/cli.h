@@ -127,9 +127,9 @@ const char *krait_fmt_duration(double s, char buf[32]);
 void krait_cli_catch_signals(void);
 int krait_cli_stop_requested(void);
 
-/* This process is one of several writing to the same stderr (a child of fork): its lines start
- * with `name` (kept, not copied) instead of the program's, and progress is plain lines, never a
- * redrawn one. */
-void krait_cli_child(const char *name);
+/* This process is one of `sharers` running at once and writing to the same stderr (children
+ * of fork): its lines start with `name` (kept, not copied) instead of the program's, progress
+ * is plain lines, never a redrawn one, and the memory checks count its need `sharers` times. */
+void krait_cli_child(const char *name, int sharers);
 
 #endif /* KRAIT_CLI_H */

@@ -365,7 +365,7 @@ static int train_members_forked(const members *mb, int jobs)
                 if (getppid() != parent) raise(SIGUSR1); /* it died before that line */
                 static char name[64];
                 snprintf(name, sizeof name, "%s member-%d", krait_cli_prog(), next + 1);
-                krait_cli_child(name);
+                krait_cli_child(name, jobs);
                 krait_common c = *mb->c;
                 c.threads = threads;
                 if (!strcmp(c.device, "auto")) c.device = "cpu"; /* the parent found no GPU */
