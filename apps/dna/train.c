@@ -244,7 +244,7 @@ static void check_resume(const krait_train_opts *a, int ensemble)
     if (ensemble == 1 && is_ensemble)
         krait_cli_die(2, "train: --resume %s: an ensemble's folder (member-1, ...): resume it with --ensemble N, N its "
                          "member count", a->resume);
-    if (ensemble > 1 && (is_run || strcmp(a->resume, a->out)))
+    if (ensemble > 1 && (is_run || !krait_fs_same(a->resume, a->out)))
         krait_cli_die(2, "train: --resume %s with --ensemble: an ensemble continues in its own folder (--resume "
                          "OUT, no other --out); one model's run folder resumes without --ensemble", a->resume);
     if (ensemble > 1 && krait_fs_is_dir(past))
@@ -456,8 +456,8 @@ int dna_cmd_train(int argc, char **argv)
     if (jobs > ensemble) jobs = ensemble;
     if (jobs > 1 && (!strcmp(c.device, "cuda") ||
                      (!strcmp(c.device, "auto") && krait_cuda_compiled() && krait_cuda_device_count() > 0)))
-        krait_cli_die(2, "train: --jobs trains members in CPU processes; on a GPU they train one after another "
-                         "(drop --jobs)");
+        krait_cli_die(2, "train: --jobs trains members in CPU processes (--device cpu); on a GPU they train one "
+                         "after another (drop --jobs)");
     if (best && !valid.n) krait_cli_die(2, "train: --keep-best needs --valid (the rows that choose the best model)");
     if (best_by && !best) krait_cli_die(2, "train: --best-by chooses --keep-best's model: give --keep-best too");
     int by = 0; /* index in best_by_names */

@@ -37,6 +37,12 @@ int main(void)
     char dir[600], a[700], b[700], c[700];
     snprintf(dir, sizeof dir, "%s/x/y/z", root);
     tu_check(krait_fs_mkdirs(dir) == 0 && krait_fs_is_dir(dir) && krait_fs_mkdirs(dir) == 0, "mkdirs, twice");
+    snprintf(a, sizeof a, "%s/x/y/z/", root);
+    snprintf(b, sizeof b, "%s/x/./y/../y/z", root);
+    snprintf(c, sizeof c, "%s/x/y", root);
+    tu_check(krait_fs_same(dir, a) && krait_fs_same(dir, b) && !krait_fs_same(dir, c), "same: one folder by three names, not its parent");
+    snprintf(c, sizeof c, "%s/none", root);
+    tu_check(!krait_fs_same(c, c), "same: a missing path is not the same as itself");
 
     snprintf(a, sizeof a, "%s/a.txt", dir);
     tu_check(krait_fs_write_atomic(a, "first", 5) == 0 && same_text(a, "first"), "write_atomic creates");
