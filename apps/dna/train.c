@@ -487,6 +487,12 @@ int dna_cmd_train(int argc, char **argv)
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
     train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, best_by_names[by], -1, -1 };
     members mb = { &cfg, tc, a, &c, &ds, &t, cpath, tr.n, best, ensemble, tc.minutes, tc.seed };
+    for (int k = 1; k <= ensemble && ensemble > 1; k++) { /* every member's folder first: a bad one fails now */
+        char *dir = dna_member_dir(out, k);
+        if (!dir) krait_cli_die(1, "out of memory");
+        save_classes(dir, &cl);
+        free(dir);
+    }
     krait_model *ms[64] = { 0 };
     krait_backend *be = NULL;
     int rc = 0;

@@ -246,7 +246,7 @@ wait $pid
 src=$?
 n_int=$(grep -c "interrupted at step .*the same command with --resume $dir/enss)" "$dir/enss.err")
 if [ $src = 130 ] && [ "$n_int" = 2 ] && [ -d "$dir/enss/member-1/checkpoints" ] && [ -d "$dir/enss/member-2/checkpoints" ] &&
-   [ ! -d "$dir/enss/member-3" ] && ! grep -q "exit code" "$dir/enss.err"; then
+   [ ! -d "$dir/enss/member-3/checkpoints" ] && ! grep -q "exit code" "$dir/enss.err"; then
   ok "--jobs: SIGTERM to the parent: exit 130, both running members checkpointed, the third not started"
 else bad "--jobs stop: exit $src, $n_int interrupted lines"; cat "$dir/enss.err"; fi
 # Ctrl-C reaches the whole process group: the members have the user's SIGINT and the parent's
@@ -305,14 +305,20 @@ bad_input "--resume an ensemble with fewer members" "it holds member-3, more mem
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/enst" --steps 6 --ensemble 2
 bad_input "--resume an ensemble without --ensemble" "an ensemble's folder (member-1, ...): resume it with --ensemble N" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/enst" --steps 6
-mkdir -p "$dir/ensf" && touch "$dir/ensf/member-2"
-ens ensf --out "$dir/ensf" --jobs 2
+# a member folder that cannot be made fails the run before any member trains (one line)
+mkdir -p "$dir/ensm" && touch "$dir/ensm/member-3"
+bad_input "an ensemble member's folder is a file" "ensm/member-3: exists and is not a folder" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --ensemble 3 --steps 6 --out "$dir/ensm" --jobs 2
+[ ! -e "$dir/ensm/member-1/model.safetensors" ] && ok "... and no member trained" || bad "a member trained before the bad folder was seen"
+# a member that fails while the others train (a damaged checkpoint on --resume): exit 2, the others stopped
+ens ensf --out "$dir/ensf" --stop-at 2
+echo garbage > "$(ls -d "$dir"/ensf/member-2/checkpoints/step-*)/trainer_state.json"
+ens ensf2 --resume "$dir/ensf" --jobs 2
 frc=$?
-if [ $frc = 2 ] && [ "$(grep -c "error" "$dir/ensf.err")" = 1 ] &&
-   grep -q "member-2: error: .*member-2: exists and is not a folder" "$dir/ensf.err" &&
-   grep -q "ensemble member 2 stopped (exit code 2)" "$dir/ensf.err"; then
-  ok "--jobs: a member that cannot start fails the run (exit 2, one error line)"
-else bad "--jobs failure: exit $frc"; cat "$dir/ensf.err"; fi
+if [ $frc = 2 ] && grep -q "member-2: error: " "$dir/ensf2.err" &&
+   grep -q "ensemble member 2 stopped (exit code 2)" "$dir/ensf2.err" && ! grep -q "member-3: " "$dir/ensf2.err"; then
+  ok "--jobs: a member that fails (damaged checkpoint) fails the run (exit 2); member 3 never starts"
+else bad "--jobs failure: exit $frc"; cat "$dir/ensf2.err"; fi
 bad_input "--jobs without --ensemble" "give --ensemble N too" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --jobs 2
 bad_input "--jobs 0" "--jobs must be 1 to 64" -- \
