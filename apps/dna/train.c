@@ -488,10 +488,16 @@ int dna_cmd_train(int argc, char **argv)
     train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, best_by_names[by], -1, -1 };
     members mb = { &cfg, tc, a, &c, &ds, &t, cpath, tr.n, best, ensemble, tc.minutes, tc.seed };
     for (int k = 1; k <= ensemble && ensemble > 1; k++) { /* every member's folder first: a bad one fails now */
-        char *dir = dna_member_dir(out, k);
-        if (!dir) krait_cli_die(1, "out of memory");
+        char *dir = dna_member_dir(out, k), *ck = dir ? krait_fs_join(dir, "checkpoints") : NULL,
+             *model = dir ? krait_fs_join(dir, "model.safetensors") : NULL;
+        if (!ck || !model) krait_cli_die(1, "out of memory");
+        if (a.resume && !krait_fs_is_dir(ck) && krait_fs_is_file(model)) /* it would be trained over */
+            krait_cli_die(2, "train: --resume %s: %s holds a model but no checkpoint to continue; move it away to "
+                             "train that member anew", a.resume, dir);
         save_classes(dir, &cl);
         free(dir);
+        free(ck);
+        free(model);
     }
     krait_model *ms[64] = { 0 };
     krait_backend *be = NULL;

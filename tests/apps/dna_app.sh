@@ -301,6 +301,9 @@ cmp -s "$dir/ensiu/member-1/model.safetensors" "$dir/ensii/member-1/model.safete
   cmp -s "$dir/ensiu/member-2/model.safetensors" "$dir/ensii/member-2/model.safetensors" && ! grep -q "not used" "$dir/e" &&
   ok "--ensemble --resume --init: member 1 continues, member 2 starts from --init: = the run straight through" ||
   { bad "ensemble resume with --init differs"; cat "$dir/e"; }
+rm -r "$dir/ensu/member-2/checkpoints"
+bad_input "--resume an ensemble whose member has a model but no checkpoint" "member-2 holds a model but no checkpoint to continue" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/ensu" --steps 6 --ensemble 3
 bad_input "--resume an ensemble with fewer members" "it holds member-3, more members than --ensemble 2" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/enst" --steps 6 --ensemble 2
 bad_input "--resume an ensemble without --ensemble" "an ensemble's folder (member-1, ...): resume it with --ensemble N" -- \
