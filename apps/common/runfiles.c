@@ -17,11 +17,7 @@
 const char *krait_run_default_out(const char *resume_dir)
 {
     if (!resume_dir) return NULL;
-    char *ck = krait_fs_join(resume_dir, "checkpoints"), *m1 = krait_fs_join(resume_dir, "member-1");
-    int is_run = (ck && krait_fs_is_dir(ck)) || (m1 && krait_fs_is_dir(m1));
-    free(ck);
-    free(m1);
-    return is_run ? resume_dir : NULL;
+    return krait_run_has(resume_dir, "checkpoints") || krait_run_has(resume_dir, "member-1") ? resume_dir : NULL;
 }
 
 /* Keep the lines of path (atomically) whose step is <= last; *val_at_last = 1 when one of them is a validation line of

@@ -12,8 +12,7 @@
 #include "fsutil.h"
 #include "runfiles.h"
 
-/* out/name exists (file or folder). */
-static int run_has(const char *out, const char *name)
+int krait_run_has(const char *out, const char *name)
 {
     char *p = krait_fs_join(out, name);
     if (!p) krait_cli_die(1, "out of memory");
@@ -42,7 +41,7 @@ static void drop_unused_out(void)
 {
     if (getpid() != created_by || !krait_fs_is_dir(created)) return;
     for (size_t i = 0; i < sizeof run_marks / sizeof *run_marks; i++)
-        if (run_has(created, run_marks[i])) return;
+        if (krait_run_has(created, run_marks[i])) return;
     krait_fs_remove_tree(created);
 }
 
@@ -76,7 +75,7 @@ void krait_run_claim_out(const char *out, int overwrite, int resume, const char 
     if (resume) return;
     const char *found = NULL;
     for (size_t i = 0; !found && i < sizeof run_marks / sizeof *run_marks; i++)
-        if (run_has(out, run_marks[i])) found = run_marks[i];
+        if (krait_run_has(out, run_marks[i])) found = run_marks[i];
     if (!found) return;
     if (!overwrite && !strcmp(found, "metrics.jsonl"))
         krait_cli_die(2, "%s: already holds a run that stopped before its first checkpoint (metrics.jsonl only); "
@@ -92,9 +91,9 @@ void krait_run_claim_out(const char *out, int overwrite, int resume, const char 
                                          "classes.txt", "metrics.jsonl", "curves.svg", "test_metrics.json",
                                          "confusion.svg", "trainer_state.json" };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
-        if (run_has(out, files[i])) remove_in(out, files[i]);
+        if (krait_run_has(out, files[i])) remove_in(out, files[i]);
     char member[32];
-    for (int k = 1; snprintf(member, sizeof member, "member-%d", k), run_has(out, member); k++)
+    for (int k = 1; snprintf(member, sizeof member, "member-%d", k), krait_run_has(out, member); k++)
         remove_in(out, member);
     fprintf(stderr, "%s %s: --overwrite: starting a new run in %s (its checkpoints removed)\n", krait_cli_prog(),
             cmd, out);

@@ -55,6 +55,9 @@ typedef struct krait_train_opts {
  * folder never mixes two runs. */
 void krait_run_claim_out(const char *out, int overwrite, int resume, const char *cmd);
 
+/* out/name exists (a file or a folder): "checkpoints", "model.safetensors", "member-1"... */
+int krait_run_has(const char *out, const char *name);
+
 /* After parsing: --config (default with --init: the pretrained model's config.json, so that
  * `--init DIR` alone fine-tunes the whole model) and the command's data option (data_opt, given
  * or not) are required;

@@ -237,37 +237,31 @@ static void ensemble_summary(train_ctx *t, krait_model *const *ms, int n, const 
 static void check_resume(const krait_train_opts *a, int ensemble)
 {
     if (!a->resume || (ensemble < 1 || ensemble > 64)) return;
-    char *ck = krait_fs_join(a->resume, "checkpoints"), *m1 = dna_member_dir(a->resume, 1),
-         *past = dna_member_dir(a->resume, ensemble + 1);
-    if (!ck || !m1 || !past) krait_cli_die(1, "out of memory");
-    const int is_run = krait_fs_is_dir(ck), is_ensemble = !is_run && krait_fs_is_dir(m1);
+    char past[32];
+    snprintf(past, sizeof past, "member-%d", ensemble + 1);
+    const int is_run = krait_run_has(a->resume, "checkpoints"), is_ensemble = !is_run && krait_run_has(a->resume, "member-1");
     if (ensemble == 1 && is_ensemble)
         krait_cli_die(2, "train: --resume %s: an ensemble's folder (member-1, ...): resume it with --ensemble N, N its "
                          "member count", a->resume);
     if (ensemble > 1 && (is_run || !krait_fs_same(a->resume, a->out)))
         krait_cli_die(2, "train: --resume %s with --ensemble: an ensemble continues in its own folder (--resume "
                          "OUT, no other --out); one model's run folder resumes without --ensemble", a->resume);
-    if (ensemble > 1 && krait_fs_is_dir(past))
-        krait_cli_die(2, "train: --resume %s: it holds member-%d, more members than --ensemble %d (eval would average "
-                         "them all): give its member count", a->resume, ensemble + 1, ensemble);
-    free(ck);
-    free(m1);
-    free(past);
+    if (ensemble > 1 && krait_run_has(a->resume, past))
+        krait_cli_die(2, "train: --resume %s: it holds %s, more members than --ensemble %d (eval would average "
+                         "them all): give its member count", a->resume, past, ensemble);
 }
 
 /* What every member of a run shares (one model: an ensemble of 1, trained into OUT itself). */
 typedef struct members {
     const krait_config *cfg;
-    krait_train_config tc;     /* seed and minutes: the first member's, the whole run's */
-    krait_train_opts a;        /* a.out: the run's OUT */
+    krait_train_config tc;     /* seed: the first member's; minutes: the whole run's */
+    krait_train_opts a;        /* a.out: the run's OUT (its member folders made already) */
     const krait_common *c;
     krait_data_source *ds;
     train_ctx *t;
     const char *cpath;         /* the config, for the summary line */
     size_t n_train;
     int keep_best, n;          /* --keep-best; --ensemble N */
-    double minutes;            /* --minutes: the whole run's */
-    uint64_t seed0;
 } members;
 
 /* Member k (0-based) on be, with its seed and its share of the time budget (`rounds` members
@@ -280,15 +274,12 @@ static int train_member(const members *mb, int k, int rounds, krait_backend *be,
     char *dir = NULL;
     if (mb->n > 1) {
         if (!(dir = dna_member_dir(mb->a.out, k + 1))) krait_cli_die(1, "out of memory");
-        save_classes(dir, t->cl);
         a.out = dir;
         a.run_dir = mb->a.out;
-        a.resume = NULL; /* --resume OUT: each member where it stopped, or from the start */
-        char *ck = mb->a.resume ? krait_fs_join(dir, "checkpoints") : NULL;
-        if (ck && krait_fs_is_dir(ck)) a.resume = dir;
-        free(ck);
-        tc.seed = mb->seed0 + (uint64_t)k;
-        tc.minutes = mb->minutes / rounds;
+        /* --resume OUT: each member where it stopped, or from the start */
+        a.resume = mb->a.resume && krait_run_has(dir, "checkpoints") ? dir : NULL;
+        tc.seed = mb->tc.seed + (uint64_t)k;
+        tc.minutes = mb->tc.minutes / rounds;
         fprintf(stderr, "%s: ensemble member %d of %d (seed %llu) in %s%s\n", krait_cli_prog(), k + 1, mb->n,
                 (unsigned long long)tc.seed, dir, a.resume ? ", continuing its checkpoint" : "");
     }
@@ -486,18 +477,15 @@ int dna_cmd_train(int argc, char **argv)
     cls_src src = { &tr, rc_aug, mutate, shift };
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
     train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, best_by_names[by], -1, -1 };
-    members mb = { &cfg, tc, a, &c, &ds, &t, cpath, tr.n, best, ensemble, tc.minutes, tc.seed };
+    members mb = { &cfg, tc, a, &c, &ds, &t, cpath, tr.n, best, ensemble };
     for (int k = 1; k <= ensemble && ensemble > 1; k++) { /* every member's folder first: a bad one fails now */
-        char *dir = dna_member_dir(out, k), *ck = dir ? krait_fs_join(dir, "checkpoints") : NULL,
-             *model = dir ? krait_fs_join(dir, "model.safetensors") : NULL;
-        if (!ck || !model) krait_cli_die(1, "out of memory");
-        if (a.resume && !krait_fs_is_dir(ck) && krait_fs_is_file(model)) /* it would be trained over */
-            krait_cli_die(2, "train: --resume %s: %s holds a model but no checkpoint to continue; move it away to "
-                             "train that member anew", a.resume, dir);
+        char *dir = dna_member_dir(out, k);
+        if (!dir) krait_cli_die(1, "out of memory");
+        if (a.resume && !krait_run_has(dir, "checkpoints") && krait_run_has(dir, "model.safetensors"))
+            krait_cli_die(2, "train: --resume %s: %s holds a model but no checkpoint to continue (it would be trained "
+                             "over); move it away to train that member anew", a.resume, dir);
         save_classes(dir, &cl);
         free(dir);
-        free(ck);
-        free(model);
     }
     krait_model *ms[64] = { 0 };
     krait_backend *be = NULL;
