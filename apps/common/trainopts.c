@@ -32,16 +32,34 @@ static void remove_in(const char *out, const char *name)
 
 static char created[4096]; /* the run folder this process made, if it did */
 static pid_t created_by;    /* ... and that process (a forked child exits without touching it) */
-static const char *const run_marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl", "member-1" };
 
-/* At exit: a folder made by this process that holds no run (no checkpoint, model or metrics:
- * the command failed first, on a bad config or bad input) is removed with what it wrote there
- * (its lock, classes.txt), so that a failure leaves no half-made run folder behind. */
+/* What shows that dir holds a run: "checkpoints", "model.safetensors" or "metrics.jsonl" in it,
+ * or the name of a member-K folder that holds one of those. The member folders an ensemble makes
+ * before its members start (classes.txt alone) are no run. NULL: none. */
+static const char *run_mark(const char *dir)
+{
+    static const char *const marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl" };
+    for (size_t i = 0; i < sizeof marks / sizeof *marks; i++)
+        if (krait_run_has(dir, marks[i])) return marks[i];
+    static char member[32];
+    for (int k = 1; snprintf(member, sizeof member, "member-%d", k), krait_run_has(dir, member); k++) {
+        char *p = krait_fs_join(dir, member);
+        if (!p) krait_cli_die(1, "out of memory");
+        int has = krait_run_has(p, "checkpoints") || krait_run_has(p, "model.safetensors") ||
+                  krait_run_has(p, "metrics.jsonl");
+        free(p);
+        if (has) return member;
+    }
+    return NULL;
+}
+
+/* At exit: a folder made by this process that holds no run (the command failed first, on a bad
+ * config, bad input or too little memory for the members at once) is removed with what it wrote
+ * there (its lock, classes.txt, empty member folders), so that a failure leaves no half-made run
+ * folder behind. */
 static void drop_unused_out(void)
 {
-    if (getpid() != created_by || !krait_fs_is_dir(created)) return;
-    for (size_t i = 0; i < sizeof run_marks / sizeof *run_marks; i++)
-        if (krait_run_has(created, run_marks[i])) return;
+    if (getpid() != created_by || !krait_fs_is_dir(created) || run_mark(created)) return;
     krait_fs_remove_tree(created);
 }
 
@@ -73,10 +91,13 @@ void krait_run_claim_out(const char *out, int overwrite, int resume, const char 
 {
     lock_out(out);
     if (resume) return;
-    const char *found = NULL;
-    for (size_t i = 0; !found && i < sizeof run_marks / sizeof *run_marks; i++)
-        if (krait_run_has(out, run_marks[i])) found = run_marks[i];
-    if (!found) return;
+    const char *found = run_mark(out);
+    char member[32];
+    if (!found) { /* member folders of an ensemble that never started: a new run makes its own */
+        for (int k = 1; snprintf(member, sizeof member, "member-%d", k), krait_run_has(out, member); k++)
+            remove_in(out, member);
+        return;
+    }
     if (!overwrite && !strcmp(found, "metrics.jsonl"))
         krait_cli_die(2, "%s: already holds a run that stopped before its first checkpoint (metrics.jsonl only); "
                       "--overwrite starts over", out);
@@ -92,7 +113,6 @@ void krait_run_claim_out(const char *out, int overwrite, int resume, const char 
                                          "confusion.svg", "trainer_state.json" };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (krait_run_has(out, files[i])) remove_in(out, files[i]);
-    char member[32];
     for (int k = 1; snprintf(member, sizeof member, "member-%d", k), krait_run_has(out, member); k++)
         remove_in(out, member);
     fprintf(stderr, "%s %s: --overwrite: starting a new run in %s (its checkpoints removed)\n", krait_cli_prog(),

@@ -50,7 +50,7 @@ typedef struct krait_train_opts {
 
 /* Claim out for this process: it is created and locked (out/.lock; a second process that wants
  * the same folder while the first runs exits 2). Then, for a new run (resume = 0), a folder that
- * already holds a run (a model, checkpoints, metrics or ensemble members) is refused (exit 2)
+ * already holds a run (a model, checkpoints, metrics, or members that hold one) is refused (exit 2)
  * unless overwrite; then its checkpoints, best model and members are deleted first, so that the
  * folder never mixes two runs. */
 void krait_run_claim_out(const char *out, int overwrite, int resume, const char *cmd);

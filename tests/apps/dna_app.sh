@@ -326,6 +326,33 @@ bad_input "--jobs without --ensemble" "give --ensemble N too" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --jobs 2
 bad_input "--jobs 0" "--jobs must be 1 to 64" -- \
   "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --jobs 0 --ensemble 2
+# the memory check counts every member trained at once: a batch that needs about 60 % of this
+# machine's memory (scaled from the figure a huge batch is refused with) passes alone, and two at
+# once are refused before anything is allocated; the members' folders made for them go too
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --device cpu \
+  --batch 1000000 > /dev/null 2>"$dir/mem.err"
+need=$(grep -o 'needs about [0-9.]* GB' "$dir/mem.err" | grep -o '[0-9.]*')
+have=$(grep -o "machine's [0-9.]* GB" "$dir/mem.err" | grep -o '[0-9.]*')
+if [ -n "$need" ] && [ -n "$have" ]; then
+  b=$(awk -v n="$need" -v h="$have" 'BEGIN { printf "%d", 1000000 * 0.6 * h / n }')
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/x" --steps 1 --device cpu --threads 1 \
+    --ensemble 2 --jobs 2 --batch "$b" > /dev/null 2>"$dir/mem2.err"
+  mrc=$?
+  if [ $mrc -eq 2 ] && grep -q "needs about .* GB of memory (2 processes at once: fewer --jobs), more than" "$dir/mem2.err" &&
+     [ ! -e "$dir/x" ]; then
+    ok "--jobs 2 with a batch that fits one process ($b): refused, the need counted twice; no run folder left"
+  else bad "--jobs memory check: exit $mrc"; cat "$dir/mem2.err"; fi
+else bad "memory figure of a huge batch: $(cat "$dir/mem.err")"; fi
+# member folders that hold no run (an ensemble stopped before its members began) are no run: a
+# new run takes the folder and drops them; a later member that holds one makes the folder a run
+mkdir -p "$dir/em/member-1" "$dir/em/member-2" && echo 0 > "$dir/em/member-1/classes.txt"
+if "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/em" --steps 1 --threads 1 > /dev/null 2>"$dir/e" &&
+   [ -f "$dir/em/model.safetensors" ] && [ ! -e "$dir/em/member-1" ] && [ ! -e "$dir/em/member-2" ]; then
+  ok "train into a folder of empty member folders: trained, the member folders gone"
+else bad "train over empty members"; cat "$dir/e"; ls -R "$dir/em"; fi
+mkdir -p "$dir/em2/member-1" "$dir/em2/member-2" && echo '{}' > "$dir/em2/member-2/metrics.jsonl"
+bad_input "a member that holds a run" "already holds a run (member-2)" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/em2" --steps 1 --threads 1
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --classes 1,0 --out "$dir/r10" --steps 1 >/dev/null 2>&1
 bad_input "ensemble with other classes" "classes (classes.txt) differ from those of" -- \
   "$k" eval --model "$dir/cls" --model "$dir/r10" --input "$dir/s1/test.tsv"
