@@ -44,6 +44,25 @@ int krait_fs_same(const char *a, const char *b)
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+int krait_fs_within(const char *path, const char *dir)
+{
+    char *p = realpath(path, NULL); /* then up one folder at a time, to the root */
+    if (!p) return 0;
+    int in = 0;
+    for (;;) {
+        if ((in = krait_fs_same(p, dir))) break;
+        char *slash = strrchr(p, '/');
+        if (!slash) break;
+        if (slash == p) {
+            in = krait_fs_same("/", dir);
+            break;
+        }
+        *slash = '\0';
+    }
+    free(p);
+    return in;
+}
+
 int krait_fs_is_file(const char *path)
 {
     struct stat sb;

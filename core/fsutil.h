@@ -24,6 +24,7 @@ char *krait_fs_join(const char *a, const char *b);
 
 int krait_fs_is_dir(const char *path);    /* 1 if path is a folder (symlinks followed) */
 int krait_fs_same(const char *a, const char *b); /* 1 if both name one existing file or folder */
+int krait_fs_within(const char *path, const char *dir); /* 1 if path is dir or lies inside it (both existing) */
 int krait_fs_is_file(const char *path);   /* 1 if path is a regular file (symlinks followed) */
 
 /* Write n bytes to path: `path.tmp-XXXXXX` beside it, fsync, rename over path, fsync the

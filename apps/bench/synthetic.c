@@ -281,7 +281,7 @@ int bench_synthetic(int argc, char **argv)
     }
     if (steps == 0 && minutes == 0) krait_cli_die(2, "synthetic: --steps 0 and --minutes 0 leave no training budget");
     if (!out) out = krait_run_default_out(resume);
-    if (out) krait_run_claim_out(out, overwrite, resume != NULL, "synthetic");
+    if (out) krait_run_claim_out(out, overwrite, resume, "synthetic");
     if (stop_at && !out) krait_cli_die(2, "synthetic: --stop-at needs --out (where the checkpoint goes)");
     synth_opts so = { t, train_len, eval_len, n_data, vocab };
 
@@ -335,6 +335,7 @@ int bench_synthetic(int argc, char **argv)
         resumed_step = tr->opt->step;
         set_settle_rate(&tctx, tr);
     }
+    krait_run_clear_out();
     krait_run_files_open(&rf, out, keep, resumed_step);
     krait_train_hooks hooks = { .user = &tctx, .on_step = on_step, .on_eval = on_check,
                                 .on_checkpoint = on_checkpoint, .stop_requested = stop_requested };

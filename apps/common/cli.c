@@ -117,12 +117,19 @@ void krait_cli_print_json(cJSON *o)
 
 void krait_cli_die(int code, const char *fmt, ...)
 {
+    /* one write, so that the lines of members dying at once never interleave */
+    char line[2048];
+    int n = snprintf(line, sizeof line, "%s: error: ", prog_name); /* as the library's errors (log_to_stderr) */
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: error: ", prog_name); /* as the library's errors (log_to_stderr) */
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    if (n >= 0 && (size_t)n < sizeof line) vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
+    size_t len = strlen(line);
+    if (len > sizeof line - 2) len = sizeof line - 2;
+    line[len++] = '\n';
+    fflush(stderr);
+    if (write(STDERR_FILENO, line, len) < 0) { /* nowhere left to say it */
+    }
     exit(code);
 }
 
@@ -352,7 +359,8 @@ void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *w
         krait_cli_die(2, "%s is more than krait handles at once (2^31 positions): %s", what, hint);
     const double need = (double)bytes * mem_sharers;
     char all[64] = "";
-    if (mem_sharers > 1) snprintf(all, sizeof all, " (%d processes at once: fewer --jobs)", mem_sharers);
+    if (mem_sharers > 1) /* fewer at once helps only when one fits */
+        snprintf(all, sizeof all, " (%d processes at once%s)", mem_sharers, (double)bytes <= have ? ": fewer --jobs" : "");
     if (need > have)
         krait_cli_die(2, "%s needs about %.1f GB of memory%s, more than this machine's %.1f GB: %s", what, need / 1e9,
                       all, have / 1e9, hint);

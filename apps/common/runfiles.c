@@ -1,5 +1,6 @@
 /* apps/common/runfiles.c — checkpoints and metrics.jsonl in a run folder; see runfiles.h. */
 #include "runfiles.h"
+#include "trainopts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,7 @@ int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
         if (s) return krait_cli_exit_code(s);
         resumed = r->t->opt->step;
     }
+    krait_run_clear_out(); /* --overwrite: the old run goes once this one is ready to start */
     krait_run_files_open(&r->rf, r->o->out, tc->keep_ckpts, resumed);
     return 0;
 }

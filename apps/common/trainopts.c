@@ -1,6 +1,7 @@
 /* apps/common/trainopts.c — the shared training options; see trainopts.h. */
 #include "trainopts.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,18 +32,34 @@ static void remove_in(const char *out, const char *name)
 }
 
 static char created[4096]; /* the run folder this process made, if it did */
+static char created_top[4096]; /* ... and the topmost folder it made for it (new1 of new1/new2) */
 static pid_t created_by;    /* ... and that process (a forked child exits without touching it) */
 
+int krait_run_members(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int most = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        int k, n = 0;
+        if (sscanf(e->d_name, "member-%d%n", &k, &n) == 1 && !e->d_name[n] && k > most) most = k;
+    }
+    closedir(d);
+    return most;
+}
+
 /* What shows that dir holds a run: "checkpoints", "model.safetensors" or "metrics.jsonl" in it,
- * or the name of a member-K folder that holds one of those. The member folders an ensemble makes
- * before its members start (classes.txt alone) are no run. NULL: none. */
+ * or the name of a member-K folder that holds one of those (any K: a gap in the numbers does not
+ * hide the members after it). The member folders an ensemble makes before its members start
+ * (classes.txt alone) are no run. NULL: none. */
 static const char *run_mark(const char *dir)
 {
     static const char *const marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl" };
     for (size_t i = 0; i < sizeof marks / sizeof *marks; i++)
         if (krait_run_has(dir, marks[i])) return marks[i];
     static char member[32];
-    for (int k = 1; snprintf(member, sizeof member, "member-%d", k), krait_run_has(dir, member); k++) {
+    for (int k = 1, n = krait_run_members(dir); k <= n; k++) {
+        snprintf(member, sizeof member, "member-%d", k);
         char *p = krait_fs_join(dir, member);
         if (!p) krait_cli_die(1, "out of memory");
         int has = krait_run_has(p, "checkpoints") || krait_run_has(p, "model.safetensors") ||
@@ -53,6 +70,20 @@ static const char *run_mark(const char *dir)
     return NULL;
 }
 
+/* out's member-K folders (not a file of that name: that is no member, and stays) */
+static void remove_members(const char *out)
+{
+    char member[32];
+    for (int k = 1, n = krait_run_members(out); k <= n; k++) {
+        snprintf(member, sizeof member, "member-%d", k);
+        char *p = krait_fs_join(out, member);
+        if (!p) krait_cli_die(1, "out of memory");
+        int dir = krait_fs_is_dir(p);
+        free(p);
+        if (dir) remove_in(out, member);
+    }
+}
+
 /* At exit: a folder made by this process that holds no run (the command failed first, on a bad
  * config, bad input or too little memory for the members at once) is removed with what it wrote
  * there (its lock, classes.txt, empty member folders), so that a failure leaves no half-made run
@@ -60,17 +91,24 @@ static const char *run_mark(const char *dir)
 static void drop_unused_out(void)
 {
     if (getpid() != created_by || !krait_fs_is_dir(created) || run_mark(created)) return;
-    krait_fs_remove_tree(created);
+    krait_fs_remove_tree(created_top);
 }
 
 /* An exclusive lock on out/.lock for the life of the process (the kernel drops it at exit, even
  * on kill -9), so that two commands never write one run folder at once. */
-static void lock_out(const char *out)
+void krait_run_lock(const char *out)
 {
     static char held[4096]; /* the folder this process already holds (claimed twice: one lock) */
     if (!strcmp(held, out)) return;
     if (!krait_fs_is_dir(out) && strlen(out) < sizeof created) {
         snprintf(created, sizeof created, "%s", out);
+        snprintf(created_top, sizeof created_top, "%s", out);
+        for (char *slash = strchr(created_top + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+            *slash = '\0';
+            int exists = krait_fs_is_dir(created_top);
+            if (!exists) break;
+            *slash = '/';
+        }
         created_by = getpid();
         atexit(drop_unused_out);
     }
@@ -87,23 +125,41 @@ static void lock_out(const char *out)
     snprintf(held, sizeof held, "%s", out);
 }
 
-void krait_run_claim_out(const char *out, int overwrite, int resume, const char *cmd)
+static char clearing[4096];  /* the folder krait_run_clear_out empties (set by krait_run_claim_out) */
+static const char *clearing_cmd;
+
+void krait_run_claim_out(const char *out, int overwrite, const char *resume, const char *cmd)
 {
-    lock_out(out);
-    if (resume) return;
+    krait_run_lock(out);
+    if (resume && krait_fs_within(resume, out)) return; /* this folder's own run goes on */
     const char *found = run_mark(out);
-    char member[32];
-    if (!found) { /* member folders of an ensemble that never started: a new run makes its own */
-        for (int k = 1; snprintf(member, sizeof member, "member-%d", k), krait_run_has(out, member); k++)
-            remove_in(out, member);
-        return;
-    }
-    if (!overwrite && !strcmp(found, "metrics.jsonl"))
-        krait_cli_die(2, "%s: already holds a run that stopped before its first checkpoint (metrics.jsonl only); "
-                      "--overwrite starts over", out);
-    if (!overwrite)
+    if (found && !overwrite) {
+        if (resume)
+            krait_cli_die(2, "%s: already holds a run (%s), not the one --resume %s continues: choose another --out, "
+                          "or --overwrite replaces it", out, found, resume);
+        if (!strcmp(found, "metrics.jsonl"))
+            krait_cli_die(2, "%s: already holds a run that stopped before its first checkpoint (metrics.jsonl only); "
+                          "--overwrite starts over", out);
         krait_cli_die(2, "%s: already holds a run (%s); --resume %s continues it, --overwrite starts over",
                       out, found, out);
+    }
+    if ((found || krait_run_members(out)) && strlen(out) < sizeof clearing) {
+        snprintf(clearing, sizeof clearing, "%s", out);
+        clearing_cmd = cmd;
+    }
+}
+
+int krait_run_clearing(void) { return clearing[0] != 0; }
+
+void krait_run_clear_out(void)
+{
+    if (!clearing[0]) return;
+    const char *out = clearing;
+    if (!run_mark(out)) { /* member folders of an ensemble that never started: a new run makes its own */
+        remove_members(out);
+        clearing[0] = '\0';
+        return;
+    }
     remove_in(out, "checkpoints");
     remove_in(out, "best");
     /* and the old run's files at the top level: a new run rewrites the ones it has, and one it
@@ -113,10 +169,10 @@ void krait_run_claim_out(const char *out, int overwrite, int resume, const char 
                                          "confusion.svg", "trainer_state.json" };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (krait_run_has(out, files[i])) remove_in(out, files[i]);
-    for (int k = 1; snprintf(member, sizeof member, "member-%d", k), krait_run_has(out, member); k++)
-        remove_in(out, member);
+    remove_members(out);
     fprintf(stderr, "%s %s: --overwrite: starting a new run in %s (its checkpoints removed)\n", krait_cli_prog(),
-            cmd, out);
+            clearing_cmd, out);
+    clearing[0] = '\0';
 }
 
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data)
@@ -131,14 +187,20 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
                           "no training budget)", cmd, o->init);
     }
     if (!o->config || !have_data) krait_cli_die(2, "%s: --config and %s are required", cmd, data_opt);
+    if (o->resume && !krait_fs_is_dir(o->resume))
+        krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", o->resume);
     if (!o->out) o->out = krait_run_default_out(o->resume);
+    if (!o->out && o->resume && !krait_run_has(o->resume, "trainer_state.json"))
+        krait_cli_die(2, "%s: no checkpoint to continue (--resume takes a run folder with checkpoints/, one "
+                      "checkpoint, or an ensemble's folder)", o->resume);
     if (!o->out) krait_cli_die(2, "%s: --out is required (the run folder)", cmd);
     const char *zero = o->batch == 0 ? "--batch" : o->seq_len == 0 ? "--seq-len" : o->lr == 0 ? "--lr" : NULL;
     if (zero) krait_cli_die(2, "%s: %s must be > 0", cmd, zero);
-    if (o->resume && !krait_fs_is_dir(o->resume))
-        krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", o->resume);
     if (o->init && !krait_fs_is_dir(o->init)) krait_cli_die(2, "%s: no such model folder (--init)", o->init);
-    krait_run_claim_out(o->out, o->overwrite, o->resume != NULL, o->cmd);
+    krait_run_claim_out(o->out, o->overwrite, o->resume, o->cmd);
+    if (krait_run_clearing() && o->init && !o->resume && krait_fs_within(o->init, o->out))
+        krait_cli_die(2, "%s: --init %s lies in the run folder that --overwrite empties: copy it elsewhere first",
+                      cmd, o->init);
     if (o->init && o->resume) {
         fprintf(stderr, "%s %s: --init %s not used: --resume continues from the checkpoint's weights\n",
                 krait_cli_prog(), cmd, o->init);

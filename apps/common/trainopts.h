@@ -48,12 +48,27 @@ typedef struct krait_train_opts {
     { "--init", OPT_STR, &(o)->init, "DIR", "start from a pretrained model folder: its tensors that match by name and shape" }, \
     { "--overwrite", OPT_FLAG, &(o)->overwrite, NULL, "start over in an --out folder that holds a run (its checkpoints are deleted)" }
 
-/* Claim out for this process: it is created and locked (out/.lock; a second process that wants
- * the same folder while the first runs exits 2). Then, for a new run (resume = 0), a folder that
- * already holds a run (a model, checkpoints, metrics, or members that hold one) is refused (exit 2)
- * unless overwrite; then its checkpoints, best model and members are deleted first, so that the
- * folder never mixes two runs. */
-void krait_run_claim_out(const char *out, int overwrite, int resume, const char *cmd);
+/* Claim out for this process: it is created and locked (krait_run_lock). Unless resume (NULL:
+ * none) lies in out (this folder's own run goes on), a folder that already holds a run (a model,
+ * checkpoints, metrics, or members that hold one) is refused (exit 2) unless overwrite; the old run
+ * is deleted only by krait_run_clear_out, once the command has read everything it needs, so that
+ * a command that fails first deletes nothing and the folder never mixes two runs. */
+void krait_run_claim_out(const char *out, int overwrite, const char *resume, const char *cmd);
+
+/* The claimed folder's old run (--overwrite: its checkpoints, best model, members and top-level
+ * run files; or member folders that hold no run) deleted now, with a line saying so when it held
+ * a run. Called by each trainer before it first writes into out (krait_run_start calls it too);
+ * does nothing the second time. krait_run_clearing: 1 while such a deletion is pending. */
+void krait_run_clear_out(void);
+int krait_run_clearing(void);
+
+/* out created (with its parents) and locked for the life of the process (out/.lock, an exclusive
+ * flock the kernel drops at exit, even on kill -9); a second process that wants it exits 2. A
+ * folder this call made is removed at exit when it holds no run then (a failed command). */
+void krait_run_lock(const char *out);
+
+/* The highest K of a member-K entry in dir (an ensemble's members; 0: none). */
+int krait_run_members(const char *dir);
 
 /* out/name exists (a file or a folder): "checkpoints", "model.safetensors", "member-1"... */
 int krait_run_has(const char *out, const char *name);
@@ -65,7 +80,8 @@ int krait_run_has(const char *out, const char *name);
  * --init name folders. Exits 2 with one line naming the option otherwise. With --resume, --init
  * is dropped with a note (the checkpoint holds the weights), so a command line repeated with
  * --resume added still runs. --out is claimed (krait_run_claim_out: locked; for a new run,
- * refused when it holds one unless --overwrite). */
+ * refused when it holds one unless --overwrite, and an --init inside the folder --overwrite
+ * empties is refused). */
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data);
 
 /* Defaults, the config file (a path or a preset), then the --set overrides in order. Exits with

@@ -52,7 +52,8 @@ krait_status dna_classify_ensemble(krait_model *const *ms, int nm, const krait_d
                                    int stream_above, int chunk, float *probs);
 /* A model folder of `krait-dna train --ensemble N` holds no model of its own but member-1 ..
  * member-N, each a model folder: appends copies of DIR's member paths to out, or of DIR itself
- * when it has none (free them with dna_free_models). Exits 2 past 64 models. */
+ * when it has none (free them with dna_free_models). Exits 2 past 64 models or when a member
+ * below the highest is missing. */
 void dna_expand_models(krait_str_list *out, const char *dir);
 void dna_free_models(krait_str_list *list);
 /* DIR/member-K (K from 1), malloc'd; NULL when out of memory. */

@@ -6,6 +6,7 @@
 
 #include "dnaapp.h"
 #include "fsutil.h"
+#include "trainopts.h"
 
 void dna_die_status(krait_status s) { exit(krait_cli_exit_code(s)); }
 
@@ -73,17 +74,14 @@ void dna_expand_models(krait_str_list *out, const char *dir)
     char *conf = krait_fs_join(dir, "config.json");
     int own = conf && krait_fs_is_file(conf);
     free(conf);
-    int k = 1;
-    while (!own) {
+    const int most = own ? 0 : krait_run_members(dir);
+    for (int k = 1; k <= most; k++) {
         char *m = dna_member_dir(dir, k);
-        if (!m || !krait_fs_is_dir(m)) {
-            free(m);
-            break;
-        }
+        if (!m) krait_cli_die(1, "out of memory");
+        if (!krait_fs_is_dir(m)) krait_cli_die(2, "%s: no member-%d of the ensemble's %d (moved or removed?)", dir, k, most);
         add_model(out, m);
-        k++;
     }
-    if (k == 1) add_model(out, strdup(dir)); /* no members: DIR is (or should be) a model folder */
+    if (!most) add_model(out, strdup(dir)); /* no members: DIR is (or should be) a model folder */
 }
 
 void dna_free_models(krait_str_list *list)

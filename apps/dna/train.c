@@ -119,14 +119,45 @@ static krait_status validate_models(train_ctx *t, krait_model *const *ms, int nm
     return KRAIT_STATUS_OK;
 }
 
-static void save_classes(const char *dir, const krait_dna_classes *cl)
+/* The class names "a, b, c" into buf (cut short with "..." when long). */
+static const char *class_list(char *buf, size_t size, const krait_dna_classes *cl)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < cl->n && n < size; k++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", k ? ", " : "", cl->names[k]);
+    if (n >= size && size > 4) strcpy(buf + size - 4, "...");
+    return buf;
+}
+
+static int same_classes(const krait_dna_classes *a, const krait_dna_classes *b)
+{
+    int same = a->n == b->n;
+    for (int k = 0; same && k < a->n; k++) same = !strcmp(a->names[k], b->names[k]);
+    return same;
+}
+
+/* dir/classes.txt := cl. A resumed run keeps its classes: when dir holds a class list already
+ * (resume: the --resume given), it must be cl's, the same names in the same order (exit 2). */
+static void save_classes(const char *dir, const krait_dna_classes *cl, const char *resume)
 {
     krait_status s = krait_fs_mkdirs(dir); /* which logs why not */
     if (s) dna_die_status(s);
     char *cp = krait_fs_join(dir, "classes.txt");
-    s = cp ? krait_dna_classes_save(cl, cp) : KRAIT_STATUS_NO_MEMORY;
+    if (!cp) krait_cli_die(1, "out of memory");
+    if (resume && krait_fs_is_file(cp)) {
+        krait_dna_classes old;
+        if ((s = krait_dna_classes_load(&old, cp))) dna_die_status(s);
+        char was[200], now[200];
+        if (!same_classes(&old, cl))
+            krait_cli_die(2, "train: --resume %s: the run's classes are %s (%s), these %s: the same labels (or "
+                          "--classes in that order) continue it", resume, class_list(was, sizeof was, &old), cp,
+                          class_list(now, sizeof now, cl));
+        krait_dna_classes_free(&old);
+    } else if ((s = krait_dna_classes_save(cl, cp))) {
+        dna_die_status(s);
+    }
     free(cp);
-    if (s) dna_die_status(s);
 }
 
 static krait_status validate(void *user, const krait_model *m, double *value, cJSON *o)
@@ -140,7 +171,7 @@ static krait_status validate(void *user, const krait_model *m, double *value, cJ
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (cJSON_IsNumber(v) && beats_best(t, v->valuedouble)) {
         if ((s = krait_model_save(m, t->best_dir, KRAIT_DTYPE_F32))) return s;
-        save_classes(t->best_dir, t->cl);
+        save_classes(t->best_dir, t->cl, NULL);
         t->best = v->valuedouble;
         t->best_step = (int)cJSON_GetObjectItemCaseSensitive(o, "step")->valuedouble;
     }
@@ -175,6 +206,7 @@ static char *app_state(void *user)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "n_train", (double)t->n_train);
     cJSON_AddNumberToObject(o, "n_classes", t->cl->n);
+    cJSON_AddItemToObject(o, "classes", cJSON_CreateStringArray((const char *const *)t->cl->names, t->cl->n));
     if (t->best_dir && t->best_step >= 0) {
         cJSON_AddStringToObject(o, "best_by", t->best_by);
         cJSON_AddNumberToObject(o, "best_val", t->best);
@@ -192,6 +224,17 @@ static krait_status check_state(void *user, const char *json, const char *dir)
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n_train"), *k = cJSON_GetObjectItemCaseSensitive(o, "n_classes");
     int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == t->n_train && cJSON_IsNumber(k) &&
              (int)k->valuedouble == t->cl->n;
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(o, "classes"); /* absent in older checkpoints */
+    for (int c = 0; ok && cJSON_IsArray(names) && c < t->cl->n; c++) {
+        const cJSON *nm = cJSON_GetArrayItem(names, c);
+        if (cJSON_IsString(nm) && !strcmp(nm->valuestring, t->cl->names[c])) continue;
+        char *was = cJSON_PrintUnformatted(names), now[200];
+        KRAIT_ERROR("--resume %s: the checkpoint was trained on the classes %s, these are %s: the same labels (or "
+                    "--classes in its order) continue it", dir, was ? was : "?", class_list(now, sizeof now, t->cl));
+        free(was);
+        cJSON_Delete(o);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
     /* --keep-best: the best so far, when its model is in this run's OUT/best and it was chosen
      * by the same figure (resumed into another OUT, or by another --best-by, the best starts
      * over) */
@@ -237,18 +280,17 @@ static void ensemble_summary(train_ctx *t, krait_model *const *ms, int n, const 
 static void check_resume(const krait_train_opts *a, int ensemble)
 {
     if (!a->resume || (ensemble < 1 || ensemble > 64)) return;
-    char past[32];
-    snprintf(past, sizeof past, "member-%d", ensemble + 1);
-    const int is_run = krait_run_has(a->resume, "checkpoints"), is_ensemble = !is_run && krait_run_has(a->resume, "member-1");
+    const int most = krait_run_members(a->resume);
+    const int is_run = krait_run_has(a->resume, "checkpoints"), is_ensemble = !is_run && most > 0;
     if (ensemble == 1 && is_ensemble)
         krait_cli_die(2, "train: --resume %s: an ensemble's folder (member-1, ...): resume it with --ensemble N, N its "
                          "member count", a->resume);
     if (ensemble > 1 && (is_run || !krait_fs_same(a->resume, a->out)))
         krait_cli_die(2, "train: --resume %s with --ensemble: an ensemble continues in its own folder (--resume "
                          "OUT, no other --out); one model's run folder resumes without --ensemble", a->resume);
-    if (ensemble > 1 && krait_run_has(a->resume, past))
-        krait_cli_die(2, "train: --resume %s: it holds %s, more members than --ensemble %d (eval would average "
-                         "them all): give its member count", a->resume, past, ensemble);
+    if (ensemble > 1 && most > ensemble)
+        krait_cli_die(2, "train: --resume %s: it holds member-%d, more members than --ensemble %d (eval would average "
+                         "them all): give its member count", a->resume, most, ensemble);
 }
 
 /* What every member of a run shares (one model: an ensemble of 1, trained into OUT itself). */
@@ -274,6 +316,7 @@ static int train_member(const members *mb, int k, int rounds, krait_backend *be,
     char *dir = NULL;
     if (mb->n > 1) {
         if (!(dir = dna_member_dir(mb->a.out, k + 1))) krait_cli_die(1, "out of memory");
+        krait_run_lock(dir); /* so that no other command writes this member while it trains */
         a.out = dir;
         a.run_dir = mb->a.out;
         /* --resume OUT: each member where it stopped, or from the start */
@@ -472,7 +515,8 @@ int dna_cmd_train(int argc, char **argv)
     const char *cpath = dna_train_config(&cfg, &tc, &a, &c, "classify", cl.n, classes ? "--classes" : train.items[0]);
     tc.seq_len = max_len > 0 && (size_t)max_len < tr.max_len ? max_len : (int)tr.max_len;
     const char *out = a.out;
-    save_classes(out, &cl);
+    krait_run_clear_out(); /* --overwrite: the old run goes now that the data and config are read */
+    save_classes(out, &cl, a.resume);
 
     cls_src src = { &tr, rc_aug, mutate, shift };
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
@@ -484,7 +528,7 @@ int dna_cmd_train(int argc, char **argv)
         if (a.resume && !krait_run_has(dir, "checkpoints") && krait_run_has(dir, "model.safetensors"))
             krait_cli_die(2, "train: --resume %s: %s holds a model but no checkpoint to continue (it would be trained "
                              "over); move it away to train that member anew", a.resume, dir);
-        save_classes(dir, &cl);
+        save_classes(dir, &cl, a.resume);
         free(dir);
     }
     krait_model *ms[64] = { 0 };

@@ -357,6 +357,57 @@ bad_input "a member that holds a run" "already holds a run (member-2)" -- \
 bad_input "ensemble with other classes" "classes (classes.txt) differ from those of" -- \
   "$k" eval --model "$dir/cls" --model "$dir/r10" --input "$dir/s1/test.tsv"
 
+# ---- run folders: --overwrite deletes only once the command is ready; --resume into another run;
+# a resumed run keeps its classes; member gaps; members locked; --resume messages --------------
+T() { "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --threads 1 "$@"; }
+T --out "$dir/ow" --steps 2 > /dev/null 2>&1
+cp "$dir/ow/model.safetensors" "$dir/ow.model"
+bad_input "--overwrite with a mistyped --config" "nope.json" -- \
+  "$k" train --config "$dir/nope.json" --train "$dir/s1/train.tsv" --out "$dir/ow" --steps 2 --overwrite
+bad_input "--overwrite with a mistyped --train" "trian.tsv" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/trian.tsv" --out "$dir/ow" --steps 2 --overwrite
+bad_input "--overwrite of the folder --init reads" "--init $dir/ow lies in the run folder that --overwrite empties" -- \
+  T --init "$dir/ow" --out "$dir/ow" --steps 2 --overwrite
+cmp -s "$dir/ow.model" "$dir/ow/model.safetensors" && [ -e "$dir/ow/checkpoints/latest" ] && [ -e "$dir/ow/metrics.jsonl" ] &&
+  ok "... and the old run is still all there" || { bad "a failed --overwrite deleted the old run"; ls "$dir/ow"; }
+T --out "$dir/rA" --steps 4 --stop-at 2 > /dev/null 2>&1
+T --out "$dir/rB" --steps 4 --seed 7 > /dev/null 2>&1
+cp "$dir/rB/model.safetensors" "$dir/rB.model"
+bad_input "--resume A --out B, B another run" "already holds a run (checkpoints), not the one --resume $dir/rA continues" -- \
+  T --resume "$dir/rA" --out "$dir/rB" --steps 4
+cmp -s "$dir/rB.model" "$dir/rB/model.safetensors" && ok "... B untouched" || bad "--resume into another run changed it"
+T --resume "$dir/rA" --out "$dir/rC" --steps 4 > /dev/null 2>"$dir/e" && [ -f "$dir/rC/model.safetensors" ] &&
+  ok "--resume A --out C, C new: continued there" || { bad "--resume into a new folder"; cat "$dir/e"; }
+sed 's/\t0$/\tneg/; s/\t1$/\tpos/' "$dir/s1/train.tsv" > "$dir/named.tsv"
+cp "$dir/rA/classes.txt" "$dir/rA.classes"
+bad_input "--resume with other labels" "the run's classes are 0, 1" -- \
+  "$k" train --config "$dir/tiny.json" --threads 1 --train "$dir/named.tsv" --resume "$dir/rA" --steps 4
+bad_input "--resume with --classes in another order" "these 1, 0" -- T --classes 1,0 --resume "$dir/rA" --steps 4
+"$k" train --config "$dir/tiny.json" --threads 1 --train "$dir/named.tsv" --resume "$dir/rA/checkpoints/step-2" \
+  --out "$dir/rD" --steps 4 > /dev/null 2>"$dir/e"
+[ $? -eq 2 ] && grep -q 'trained on the classes \["0","1"\], these are neg, pos' "$dir/e" &&
+  ok "a checkpoint resumed elsewhere with other labels: $(grep error "$dir/e")" || { bad "checkpoint with other labels"; cat "$dir/e"; }
+cmp -s "$dir/rA.classes" "$dir/rA/classes.txt" && ok "... the run's classes.txt unchanged" || bad "a refused resume rewrote classes.txt"
+T --ensemble 2 --steps 2 --out "$dir/gap" > /dev/null 2>&1
+rm -r "$dir/gap/member-1"
+bad_input "a new run over an ensemble with a gap" "already holds a run (member-2)" -- T --ensemble 2 --steps 2 --out "$dir/gap"
+bad_input "eval of an ensemble with a gap" "no member-1 of the ensemble's 2" -- \
+  "$k" eval --model "$dir/gap" --input "$dir/s1/test.tsv"
+bad_input "--resume of a folder that is not there" "no such checkpoint or run folder (--resume)" -- \
+  T --resume "$dir/nothere" --steps 4
+mkdir -p "$dir/mo" && cp "$dir/rB/model.safetensors" "$dir/rB/config.json" "$dir/mo/"
+bad_input "--resume of a model folder" "no checkpoint to continue" -- T --resume "$dir/mo" --steps 4
+bad_input "a failed run in new nested folders" "nope.json" -- \
+  "$k" train --config "$dir/nope.json" --train "$dir/s1/train.tsv" --out "$dir/new1/new2" --steps 2
+[ ! -e "$dir/new1" ] && ok "... and neither folder is left" || bad "a failed run left $dir/new1"
+# a member being trained is locked: another command that wants its folder is refused
+T --ensemble 2 --steps 100000 --out "$dir/lk" > /dev/null 2>"$dir/lk.err" &
+lkpid=$!
+for _ in $(seq 100); do [ -s "$dir/lk/member-1/metrics.jsonl" ] && break; sleep 0.1; done
+bad_input "a running member's folder" "another krait process is writing this run folder now" -- \
+  T --out "$dir/lk/member-1" --steps 2 --overwrite
+kill -TERM $lkpid; wait $lkpid
+
 # ---- --keep-best: OUT ends with the best validation's model; --resume keeps the best so far -
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --out "$dir/kb" --steps 8 \
   --lr 3e-2 --threads 1 --eval-every 1 --keep-best --json > "$dir/kb.out" 2>"$dir/e" || { bad "train --keep-best"; cat "$dir/e"; }

@@ -43,6 +43,14 @@ int main(void)
     tu_check(krait_fs_same(dir, a) && krait_fs_same(dir, b) && !krait_fs_same(dir, c), "same: one folder by three names, not its parent");
     snprintf(c, sizeof c, "%s/none", root);
     tu_check(!krait_fs_same(c, c), "same: a missing path is not the same as itself");
+    snprintf(a, sizeof a, "%s/x", root);
+    snprintf(b, sizeof b, "%s/x/../x/y/./z", root);
+    snprintf(c, sizeof c, "%s/x/y", root);
+    tu_check(krait_fs_within(dir, a) && krait_fs_within(b, c) && krait_fs_within(dir, dir) && krait_fs_within(dir, "/"),
+             "within: a folder lies in itself, its parents and the root, by any name");
+    tu_check(!krait_fs_within(a, dir) && !krait_fs_within(c, dir), "within: a parent does not lie in its child");
+    snprintf(c, sizeof c, "%s/none", root);
+    tu_check(!krait_fs_within(c, root) && !krait_fs_within(root, c), "within: a missing path lies nowhere, holds nothing");
 
     snprintf(a, sizeof a, "%s/a.txt", dir);
     tu_check(krait_fs_write_atomic(a, "first", 5) == 0 && same_text(a, "first"), "write_atomic creates");
