@@ -304,7 +304,6 @@ krait_status krait_checkpoint_resume(krait_trainer *t, krait_data_source *ds, ch
         *app_state = st.app;
         st.app = NULL;
     }
-    KRAIT_INFO("resumed from %s (step %d)", ck, st.step);
     /* what a crash left beside it (step-N.tmp-*, step-N.old-*) goes now, not at the next save:
      * a run resumed at its last step may save nothing more */
     char *slash = strrchr(ck, '/');

@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "fsutil.h"
+#include "log.h"
 #include "model_io.h"
 #include "plot.h"
 
@@ -100,9 +101,14 @@ krait_status krait_run_files_resume(krait_trainer *t, krait_data_source *ds, con
                                     void *user)
 {
     char *app = NULL;
-    krait_status s = krait_checkpoint_resume(t, ds, &app, dir);
+    krait_status s;
+    char *ck = krait_checkpoint_find(dir, &s);
+    if (!ck) return s;
+    s = krait_checkpoint_resume(t, ds, &app, ck);
     if (!s && restore) s = restore(user, app, dir);
+    if (!s) KRAIT_INFO("resumed from %s (step %d)", ck, t->opt->step); /* after the app's own checks */
     free(app);
+    free(ck);
     return s;
 }
 
