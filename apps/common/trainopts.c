@@ -127,6 +127,7 @@ void krait_run_lock(const char *out)
 
 static char clearing[4096];  /* the folder krait_run_clear_out empties (set by krait_run_claim_out) */
 static const char *clearing_cmd;
+static int clearing_run;      /* ... of a run (else only of member folders that hold none) */
 
 void krait_run_claim_out(const char *out, int overwrite, const char *resume, const char *cmd)
 {
@@ -146,10 +147,11 @@ void krait_run_claim_out(const char *out, int overwrite, const char *resume, con
     if ((found || krait_run_members(out)) && strlen(out) < sizeof clearing) {
         snprintf(clearing, sizeof clearing, "%s", out);
         clearing_cmd = cmd;
+        clearing_run = found != NULL;
     }
 }
 
-int krait_run_clearing(void) { return clearing[0] != 0; }
+int krait_run_clearing(void) { return clearing[0] && clearing_run; }
 
 void krait_run_clear_out(void)
 {

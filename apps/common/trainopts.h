@@ -58,7 +58,7 @@ void krait_run_claim_out(const char *out, int overwrite, const char *resume, con
 /* The claimed folder's old run (--overwrite: its checkpoints, best model, members and top-level
  * run files; or member folders that hold no run) deleted now, with a line saying so when it held
  * a run. Called by each trainer before it first writes into out (krait_run_start calls it too);
- * does nothing the second time. krait_run_clearing: 1 while such a deletion is pending. */
+ * does nothing the second time. krait_run_clearing: 1 while the deletion of a run is pending. */
 void krait_run_clear_out(void);
 int krait_run_clearing(void);
 

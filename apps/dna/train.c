@@ -150,7 +150,7 @@ static void save_classes(const char *dir, const krait_dna_classes *cl, const cha
         if ((s = krait_dna_classes_load(&old, cp))) dna_die_status(s);
         char was[200], now[200];
         if (!same_classes(&old, cl))
-            krait_cli_die(2, "train: --resume %s: the run's classes are %s (%s), these %s: the same labels (or "
+            krait_cli_die(2, "train: --resume %s: the run's classes are %s (%s), these are %s: the same labels (or "
                           "--classes in that order) continue it", resume, class_list(was, sizeof was, &old), cp,
                           class_list(now, sizeof now, cl));
         krait_dna_classes_free(&old);

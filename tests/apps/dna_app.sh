@@ -382,7 +382,7 @@ sed 's/\t0$/\tneg/; s/\t1$/\tpos/' "$dir/s1/train.tsv" > "$dir/named.tsv"
 cp "$dir/rA/classes.txt" "$dir/rA.classes"
 bad_input "--resume with other labels" "the run's classes are 0, 1" -- \
   "$k" train --config "$dir/tiny.json" --threads 1 --train "$dir/named.tsv" --resume "$dir/rA" --steps 4
-bad_input "--resume with --classes in another order" "these 1, 0" -- T --classes 1,0 --resume "$dir/rA" --steps 4
+bad_input "--resume with --classes in another order" "these are 1, 0" -- T --classes 1,0 --resume "$dir/rA" --steps 4
 "$k" train --config "$dir/tiny.json" --threads 1 --train "$dir/named.tsv" --resume "$dir/rA/checkpoints/step-2" \
   --out "$dir/rD" --steps 4 > /dev/null 2>"$dir/e"
 [ $? -eq 2 ] && grep -q 'trained on the classes \["0","1"\], these are neg, pos' "$dir/e" &&
