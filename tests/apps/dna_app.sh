@@ -401,12 +401,15 @@ bad_input "a failed run in new nested folders" "nope.json" -- \
   "$k" train --config "$dir/nope.json" --train "$dir/s1/train.tsv" --out "$dir/new1/new2" --steps 2
 [ ! -e "$dir/new1" ] && ok "... and neither folder is left" || bad "a failed run left $dir/new1"
 # a member being trained is locked: another command that wants its folder is refused
-T --ensemble 2 --steps 100000 --out "$dir/lk" > /dev/null 2>"$dir/lk.err" &
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --threads 1 --ensemble 2 --steps 100000 \
+  --out "$dir/lk" > /dev/null 2>"$dir/lk.err" & # not through T: $! must be krait-dna's own
 lkpid=$!
 for _ in $(seq 100); do [ -s "$dir/lk/member-1/metrics.jsonl" ] && break; sleep 0.1; done
 bad_input "a running member's folder" "another krait process is writing this run folder now" -- \
   T --out "$dir/lk/member-1" --steps 2 --overwrite
 kill -TERM $lkpid; wait $lkpid
+lkrc=$?
+[ $lkrc -eq 130 ] && ok "... and that ensemble stops on SIGTERM (exit 130)" || { bad "locked ensemble: exit $lkrc"; kill -9 $lkpid 2>/dev/null; }
 
 # ---- --keep-best: OUT ends with the best validation's model; --resume keeps the best so far -
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --out "$dir/kb" --steps 8 \
