@@ -191,10 +191,10 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
     if (!o->config || !have_data) krait_cli_die(2, "%s: --config and %s are required", cmd, data_opt);
     if (o->resume && !krait_fs_is_dir(o->resume))
         krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", o->resume);
-    if (!o->out) o->out = krait_run_default_out(o->resume);
-    if (!o->out && o->resume && !krait_run_has(o->resume, "trainer_state.json"))
+    if (o->resume && !krait_run_default_out(o->resume) && !krait_run_has(o->resume, "trainer_state.json"))
         krait_cli_die(2, "%s: no checkpoint to continue (--resume takes a run folder with checkpoints/, one "
                       "checkpoint, or an ensemble's folder)", o->resume);
+    if (!o->out) o->out = krait_run_default_out(o->resume);
     if (!o->out) krait_cli_die(2, "%s: --out is required (the run folder)", cmd);
     const char *zero = o->batch == 0 ? "--batch" : o->seq_len == 0 ? "--seq-len" : o->lr == 0 ? "--lr" : NULL;
     if (zero) krait_cli_die(2, "%s: %s must be > 0", cmd, zero);

@@ -397,6 +397,8 @@ bad_input "--resume of a folder that is not there" "no such checkpoint or run fo
   T --resume "$dir/nothere" --steps 4
 mkdir -p "$dir/mo" && cp "$dir/rB/model.safetensors" "$dir/rB/config.json" "$dir/mo/"
 bad_input "--resume of a model folder" "no checkpoint to continue" -- T --resume "$dir/mo" --steps 4
+bad_input "--resume of a model folder into itself" "no checkpoint to continue" -- T --resume "$dir/mo" --out "$dir/mo" --steps 4
+[ ! -e "$dir/mo/classes.txt" ] && ok "... nothing written there" || bad "a refused --resume wrote into its folder"
 bad_input "a failed run in new nested folders" "nope.json" -- \
   "$k" train --config "$dir/nope.json" --train "$dir/s1/train.tsv" --out "$dir/new1/new2" --steps 2
 [ ! -e "$dir/new1" ] && ok "... and neither folder is left" || bad "a failed run left $dir/new1"
