@@ -52,18 +52,24 @@ int krait_run_members(const char *dir)
  * or the name of a member-K folder that holds one of those (any K: a gap in the numbers does not
  * hide the members after it). The member folders an ensemble makes before its members start
  * (classes.txt alone) are no run. NULL: none. */
-static const char *run_mark(const char *dir)
+static const char *own_run_mark(const char *dir)
 {
     static const char *const marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl" };
     for (size_t i = 0; i < sizeof marks / sizeof *marks; i++)
         if (krait_run_has(dir, marks[i])) return marks[i];
+    return NULL;
+}
+
+static const char *run_mark(const char *dir)
+{
+    const char *own = own_run_mark(dir);
+    if (own) return own;
     static char member[32];
     for (int k = 1, n = krait_run_members(dir); k <= n; k++) {
         snprintf(member, sizeof member, "member-%d", k);
         char *p = krait_fs_join(dir, member);
         if (!p) krait_cli_die(1, "out of memory");
-        int has = krait_run_has(p, "checkpoints") || krait_run_has(p, "model.safetensors") ||
-                  krait_run_has(p, "metrics.jsonl");
+        const char *has = own_run_mark(p);
         free(p);
         if (has) return member;
     }

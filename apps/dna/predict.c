@@ -256,8 +256,7 @@ int dna_cmd_predict(int argc, char **argv)
         if (k > 0) { /* an ensemble averages probabilities column by column: the classes must line up */
             krait_dna_classes ck;
             dna_model_classes(&ck, dir);
-            int same = ck.n == cl.n;
-            for (int j = 0; same && j < cl.n; j++) same = !strcmp(ck.names[j], cl.names[j]);
+            int same = krait_dna_classes_equal(&ck, &cl);
             krait_dna_classes_free(&ck);
             if (!same)
                 krait_cli_die(2, "%s: its classes (classes.txt) differ from those of %s; the models of an ensemble "

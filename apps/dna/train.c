@@ -130,13 +130,6 @@ static const char *class_list(char *buf, size_t size, const krait_dna_classes *c
     return buf;
 }
 
-static int same_classes(const krait_dna_classes *a, const krait_dna_classes *b)
-{
-    int same = a->n == b->n;
-    for (int k = 0; same && k < a->n; k++) same = !strcmp(a->names[k], b->names[k]);
-    return same;
-}
-
 /* dir/classes.txt := cl. A resumed run keeps its classes: when dir holds a class list already
  * (resume: the --resume given), it must be cl's, the same names in the same order (exit 2). */
 static void save_classes(const char *dir, const krait_dna_classes *cl, const char *resume)
@@ -149,7 +142,7 @@ static void save_classes(const char *dir, const krait_dna_classes *cl, const cha
         krait_dna_classes old;
         if ((s = krait_dna_classes_load(&old, cp))) dna_die_status(s);
         char was[200], now[200];
-        if (!same_classes(&old, cl))
+        if (!krait_dna_classes_equal(&old, cl))
             krait_cli_die(2, "train: --resume %s: the run's classes are %s (%s), these are %s: the same labels (or "
                           "--classes in that order) continue it", resume, class_list(was, sizeof was, &old), cp,
                           class_list(now, sizeof now, cl));

@@ -126,6 +126,13 @@ int krait_dna_classes_find(const krait_dna_classes *c, const char *name)
     return -1;
 }
 
+int krait_dna_classes_equal(const krait_dna_classes *a, const krait_dna_classes *b)
+{
+    int same = a->n == b->n;
+    for (int i = 0; same && i < a->n; i++) same = !strcmp(a->names[i], b->names[i]);
+    return same;
+}
+
 static krait_status classes_add(krait_dna_classes *c, const char *name, size_t len)
 {
     char **p = realloc(c->names, (size_t)(c->n + 1) * sizeof *p);
