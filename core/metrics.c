@@ -9,7 +9,7 @@
 
 #include "log.h"
 
-static int argmax(const float *p, int C)
+int krait_cls_argmax(const float *p, int C)
 {
     int best = 0;
     for (int c = 1; c < C; c++)
@@ -91,7 +91,7 @@ krait_status krait_cls_metrics_compute(const int32_t *labels, const float *probs
             krait_cls_metrics_free(out);
             return KRAIT_STATUS_BAD_INPUT;
         }
-        out->confusion[(size_t)labels[i] * C + argmax(probs + (size_t)i * C, C)]++;
+        out->confusion[(size_t)labels[i] * C + krait_cls_argmax(probs + (size_t)i * C, C)]++;
         out->log_loss -= log(fmax(probs[(size_t)i * C + labels[i]], 1e-7));
     }
     out->log_loss = n ? out->log_loss / n : NAN;

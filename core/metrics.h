@@ -26,6 +26,10 @@ typedef struct krait_cls_metrics {
     long *confusion;     /* (C, C): row = true class, column = predicted class */
 } krait_cls_metrics;
 
+/* The predicted class of probabilities p (C): the index of the largest, the first of equal ones
+ * (every prediction krait writes, and the metrics, use this one rule). */
+int krait_cls_argmax(const float *p, int C);
+
 /* labels (n) in [0, C), probs (n, C). BAD_INPUT (one logged line) for a label outside 0..C-1. */
 krait_status krait_cls_metrics_compute(const int32_t *labels, const float *probs, int n, int C,
                                        krait_cls_metrics *out);

@@ -110,8 +110,7 @@ int audio_cmd_classify(int argc, char **argv)
     }
     for (int i = 0; i < data.n; i++) {
         const float *p = probs + (size_t)i * C;
-        int best = 0;
-        for (int k = 1; k < C; k++) best = p[k] > p[best] ? k : best;
+        int best = krait_cls_argmax(p, C);
         if (f) {
             krait_cli_tsv_field(f, data.path[i]);
             fprintf(f, "\t%s\t%s", data.label[i] >= 0 ? fe.classes[data.label[i]] : "", fe.classes[best]);

@@ -109,9 +109,7 @@ static krait_status on_eval(krait_run *r)
     double loss = 0;
     for (int i = 0; i < c->test->n; i++) {
         const float *p = c->probs + (size_t)i * C;
-        int best = 0;
-        for (int k = 1; k < C; k++) best = p[k] > p[best] ? k : best;
-        right += best == c->test->label[i];
+        right += krait_cls_argmax(p, C) == c->test->label[i];
         loss -= log(p[c->test->label[i]] > 1e-30f ? p[c->test->label[i]] : 1e-30f);
     }
     c->last_loss = loss / c->test->n;

@@ -111,10 +111,7 @@ static double accuracy(const lr_model *md, const float *X, const int32_t *y, con
     size_t ok = 0;
     for (size_t i = 0; i < m; i++) {
         softmax_row(p, md, X + idx[i] * md->D);
-        int best = 0;
-        for (int c = 1; c < md->C; c++)
-            if (p[c] > p[best]) best = c;
-        ok += best == y[idx[i]];
+        ok += krait_cls_argmax(p, md->C) == y[idx[i]];
     }
     return m ? (double)ok / (double)m : 0;
 }

@@ -6,6 +6,7 @@
 
 #include "dnaapp.h"
 #include "fsutil.h"
+#include "metrics.h"
 #include "trainopts.h"
 
 void dna_die_status(krait_status s) { exit(krait_cli_exit_code(s)); }
@@ -99,9 +100,7 @@ void dna_pred_header(FILE *f, const krait_dna_classes *cl)
 
 int dna_pred_row(FILE *f, const char *id, const krait_dna_classes *cl, const float *p)
 {
-    int best = 0;
-    for (int c = 1; c < cl->n; c++)
-        if (p[c] > p[best]) best = c;
+    int best = krait_cls_argmax(p, cl->n);
     if (!f) return best;
     fprintf(f, "%s\t%s", id, cl->names[best]);
     for (int c = 0; c < cl->n; c++) fprintf(f, "\t%.6f", p[c]);

@@ -63,8 +63,9 @@ static krait_status cls_batch(void *ctx, int32_t *ids, int32_t *targets, int B, 
 {
     cls_src *c = ctx;
     for (int b = 0; b < B; b++) {
-        size_t i = (size_t)(krait_rng_u64(rng) % c->s->n), len = krait_dna_set_len(c->s, i), start = 0;
-        if (len > (size_t)L) start = (size_t)(krait_rng_u64(rng) % (len - (size_t)L + 1)), len = (size_t)L;
+        size_t i = (size_t)(krait_rng_u64(rng) % c->s->n), len = krait_dna_set_len(c->s, i);
+        size_t start = krait_dna_crop_start(len, (size_t)L, rng);
+        if (len > (size_t)L) len = (size_t)L;
         int32_t *row = ids + (size_t)b * L, *tg = targets + (size_t)b * L;
         const uint8_t *src = c->s->ids + c->s->off[i] + start;
         for (size_t t = 0; t < (size_t)L; t++) {

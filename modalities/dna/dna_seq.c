@@ -67,6 +67,11 @@ void krait_dna_revcomp_u8(uint8_t *ids, size_t n)
     }
 }
 
+size_t krait_dna_crop_start(size_t len, size_t L, krait_rng *rng)
+{
+    return len > L ? (size_t)(krait_rng_u64(rng) % (len - L + 1)) : 0;
+}
+
 void krait_dna_augment(int32_t *ids, size_t n, double mutate, int shift, krait_rng *rng)
 {
     if (mutate > 0)

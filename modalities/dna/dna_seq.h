@@ -40,6 +40,11 @@ void krait_dna_revcomp_u8(uint8_t *ids, size_t n);
 void krait_dna_complement(int32_t *ids, size_t n);
 void krait_dna_reverse(int32_t *ids, size_t n);
 
+/* The first base of a random training crop of L bases out of a sequence of len: uniform in
+ * [0, len - L] (one 64-bit draw taken modulo the range, so the bias is below range / 2^64); 0,
+ * with no draw, when the sequence fits (len <= L). */
+size_t krait_dna_crop_start(size_t len, size_t L, krait_rng *rng);
+
 /* Evolution-inspired training augmentation (as EvoAug, Lee et al. 2023) of ids (n) in place:
  * each of A C G T becomes one of the other three, uniformly, with probability mutate (N stays);
  * then the row turns circularly by a uniform amount in [-shift, shift] (a translocation: the

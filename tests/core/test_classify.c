@@ -11,7 +11,7 @@
  *      sequence contain token 3"; features: "is feature 0 centred on +1 or -1");
  *   6. copying a pretrained LM's backbone into a classifier (krait_model_copy_matching);
  *   7. metrics on hand-worked examples and against an independent MCC (correlation of one-hot
- *      matrices). */
+ *      matrices); the predicted class's tie rule (krait_cls_argmax). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,6 +496,18 @@ static void metrics(void)
     krait_cls_metrics_compute(l4, p4, 3, 3, &m4);
     tu_check(fabs(m4.macro_f1 - 2.0 / 9) < 1e-12, "macro F1 %g with a class predicted but absent (2/9)", m4.macro_f1);
     krait_cls_metrics_free(&m4);
+    /* the predicted class: the largest probability, the first of equal ones, wherever they are */
+    const float t1[4] = { 0.1f, 0.4f, 0.4f, 0.1f }, t2[3] = { 0.5f, 0.5f, 0.0f }, t3[3] = { 0.2f, 0.3f, 0.5f };
+    tu_check(krait_cls_argmax(t1, 4) == 1 && krait_cls_argmax(t2, 3) == 0 && krait_cls_argmax(t3, 3) == 2 &&
+                 krait_cls_argmax(t3, 1) == 0, "argmax: ties go to the first (1, 0), a unique maximum last (2), one class 0");
+    /* ... and the metrics count a tied row as that class: a 50/50 row of class 1 is wrong */
+    const int32_t l5[2] = { 1, 0 };
+    const float p5[4] = { 0.5f, 0.5f, 0.5f, 0.5f };
+    krait_cls_metrics m5;
+    krait_cls_metrics_compute(l5, p5, 2, 2, &m5);
+    tu_check(m5.accuracy == 0.5 && m5.confusion[2] == 1 && m5.confusion[0] == 1, "tied rows are predicted class 0 (accuracy %g)",
+             m5.accuracy);
+    krait_cls_metrics_free(&m5);
     const double ll = -(log(0.8f) + log(0.4f) + log(0.7f) + log(0.9f) + log(0.6f)) / 5;
     tu_check(fabs(mt.log_loss - ll) < 1e-12, "log-loss %g (%g)", mt.log_loss, ll);
     /* weights = repeated rows: the rows above with weights 1 2 1 0 1 == the rows 0 1 1 2 4 (a tie at 0.6:

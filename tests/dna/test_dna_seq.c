@@ -3,7 +3,8 @@
  * character-level reference on random sequences; an involution), the TSV / BED / header-key
  * line parsers on memory buffers (good and malformed lines), k-mer features (hand-counted and
  * sums), the split and K folds (deterministic for a seed, stratified, different for another
- * seed; folds partition the rows) and the training augmentation (rates, turns, N untouched). */
+ * seed; folds partition the rows), the training augmentation (rates, turns, N untouched) and the
+ * training crop's start (no draw when the sequence fits; every offset, none outside). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +224,31 @@ static void test_augment(void)
              rate, bases, n_changed);
 }
 
+/* krait_dna_crop_start: a sequence that fits is taken whole without a draw; a longer one starts
+ * at every offset 0..len-L, none outside, about equally often. */
+static void test_crop(void)
+{
+    krait_rng r, r0;
+    krait_rng_init(&r, 11);
+    r0 = r;
+    size_t s1 = krait_dna_crop_start(500, 500, &r), s2 = krait_dna_crop_start(3, 500, &r);
+    tu_check(s1 == 0 && s2 == 0 && krait_rng_u64(&r) == krait_rng_u64(&r0),
+             "crop of a sequence that fits (500 of 500, 3 of 500): start 0, no draw");
+    enum { len = 40, L = 31, span = len - L + 1, draws = 9000 };
+    long seen[span] = { 0 };
+    int out = 0;
+    for (int k = 0; k < draws; k++) {
+        size_t st = krait_dna_crop_start(len, L, &r);
+        if (st >= span) out++;
+        else seen[st]++;
+    }
+    int even = 1;
+    const double want = (double)draws / span, sd = sqrt(want * (1 - 1.0 / span));
+    for (int k = 0; k < span; k++) even &= fabs(seen[k] - want) < 5 * sd;
+    tu_check(!out && even, "crop of %d bases out of %d: starts 0..%d only (%d outside), each about %.0f times (first %ld, last %ld)",
+             L, len, span - 1, out, want, seen[0], seen[span - 1]);
+}
+
 int main(void)
 {
     tu_init("test_dna_seq");
@@ -233,5 +259,6 @@ int main(void)
     test_kmer();
     test_split();
     test_augment();
+    test_crop();
     return tu_finish();
 }
