@@ -143,6 +143,8 @@ int dna_cmd_baseline(int argc, char **argv)
     if (fixed_l2 != -1 && (fixed_l2 < 0 || !isfinite(fixed_l2)))
         krait_cli_die(2, "baseline: --l2 must be a number >= 0 (0: no penalty)");
     double t0 = krait_now();
+    dna_refuse_overwrite(output, "--output", &train, &test, &in);
+    dna_refuse_overwrite(confusion, "--confusion", &train, &test, &in);
     FILE *out = output ? krait_cli_output_open(output) : NULL; /* before the work: a bad path fails at once */
     dna_inputs_open(&in);
     krait_dna_set tr, te;

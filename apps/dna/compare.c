@@ -1,8 +1,9 @@
 /* apps/dna/compare.c — `krait-dna compare`: are two classifiers' accuracies on the same labelled
  * sequences really different? Reads the labelled input (--input, as eval does) and two
  * predictions TSVs (predict/eval --output, baseline --output: id, predicted class, ...) in the
- * input's order; ids are matched to the input's names (a path's folders are ignored, so
- * "split/test.tsv:7" matches "/abs/split/test.tsv:7"). Prints both accuracies, their difference
+ * input's order; ids are matched to the input's names (the same text, or the same line of the
+ * same file spelled another way: "split/test.tsv:7" matches "/abs/split/test.tsv:7", but not
+ * "other/test.tsv:7" when that is another file; see same_id). Prints both accuracies, their difference
  * with a 95% paired-bootstrap interval (rows resampled with replacement, --bootstrap times,
  * --seed), and McNemar's exact test on the rows where exactly one of the two is right: with b
  * rows only A gets right and c only B, p = min(1, 2 P(X <= min(b, c))) for X ~ Binomial(b + c,
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -21,11 +23,35 @@
 #include "metrics.h"
 #include "rng.h"
 
-/* The name with everything up to its last '/' dropped. */
-static const char *tail_of(const char *s)
+static const char *base_of(const char *s, size_t n)
 {
-    const char *t = strrchr(s, '/');
-    return t ? t + 1 : s;
+    const char *b = s;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '/') b = s + i + 1;
+    return b;
+}
+
+/* Whether a prediction's id names the input's sequence `name`: the same text, or the same row
+ * ("PATH:LINE", the same LINE and file name) of the same file spelled another way: "s/test.tsv:7"
+ * and "/abs/s/test.tsv:7" when both are the same file (device and inode), or when the id's path
+ * cannot be found from here (predicted in another folder). Two files that only share a name
+ * ("fold_2/test.tsv" and "fold_3/test.tsv") are not the same, nor are read names that only end
+ * alike ("a/1" and "b/1"). */
+static int same_id(const char *id, const char *name)
+{
+    if (!strcmp(id, name)) return 1;
+    const char *ci = strrchr(id, ':'), *cn = strrchr(name, ':');
+    if (!ci || !cn || strcmp(ci, cn) || !ci[1] || strspn(ci + 1, "0123456789") != strlen(ci + 1)) return 0;
+    const size_t li = (size_t)(ci - id), ln = (size_t)(cn - name);
+    const char *bi = base_of(id, li), *bn = base_of(name, ln);
+    if (ci - bi != cn - bn || strncmp(bi, bn, (size_t)(ci - bi))) return 0;
+    char a[4096], b[4096];
+    if (li >= sizeof a || ln >= sizeof b) return 0;
+    memcpy(a, id, li), a[li] = 0;
+    memcpy(b, name, ln), b[ln] = 0;
+    struct stat sa, sb;
+    if (stat(a, &sa)) return 1; /* not here: the folders are all that differ */
+    return !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 /* One predictions file: right[i] = 1 when row i's predicted class is the set's label i; for
@@ -60,7 +86,8 @@ static void read_predictions(const char *path, const krait_dna_set *set, pred_fi
     ssize_t got;
     while ((got = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        if (got > 0 && line[got - 1] == '\n') line[got - 1] = 0;
+        if (got > 0 && line[got - 1] == '\n') line[--got] = 0;
+        if (got > 0 && line[got - 1] == '\r') line[--got] = 0; /* CRLF: before the header is kept */
         if (lineno == 1 && !(pr->header = strdup(line))) krait_cli_die(1, "out of memory");
         int nf = krait_dna_tsv_split(line, fld, 5);
         if (lineno == 1) {
@@ -72,13 +99,13 @@ static void read_predictions(const char *path, const krait_dna_set *set, pred_fi
         }
         if (nf < 2) krait_cli_die(2, "%s:%ld: no predicted class (want id<TAB>predicted...)", path, lineno);
         if (i >= set->n) krait_cli_die(2, "%s:%ld: more rows than the input's %zu sequences", path, lineno, set->n);
-        if (strcmp(tail_of(fld[0]), tail_of(set->name[i])))
-            krait_cli_die(2, "%s:%ld: id '%s' where the input's sequence %zu is '%s' (predictions must be in the "
-                          "input's order)", path, lineno, fld[0], i + 1, set->name[i]);
+        if (!same_id(fld[0], set->name[i]))
+            krait_cli_die(2, "%s:%ld: id '%s' where the input's sequence %zu is '%s' (predictions must be of this "
+                          "input, in its order)", path, lineno, fld[0], i + 1, set->name[i]);
         if (pr->two) {
             char *num_end = NULL;
             double v = nf >= 4 ? strtod(fld[3], &num_end) : NAN;
-            if (nf < 4 || num_end == fld[3] || !(v >= 0 && v <= 1))
+            if (nf < 4 || num_end == fld[3] || *num_end || !(v >= 0 && v <= 1))
                 krait_cli_die(2, "%s:%ld: the second class's probability is missing or not in [0, 1]", path, lineno);
             pr->pos[i] = (float)v;
         }
@@ -88,6 +115,9 @@ static void read_predictions(const char *path, const krait_dna_set *set, pred_fi
             krait_cli_die(2, "%s: the input's label '%s' (sequence '%s') is not one of its classes (its p_<class> "
                           "columns): predictions of a model that names the classes otherwise?", path, set->label[i],
                           set->name[i]);
+        if (!header_has_class(pr->header, fld[1]))
+            krait_cli_die(2, "%s:%ld: predicted class '%s' is not one of its classes (its p_<class> columns)", path,
+                          lineno, fld[1]);
         pr->right[i] = !strcmp(fld[1], set->label[i]);
         i++;
     }
@@ -121,7 +151,11 @@ int dna_cmd_compare(int argc, char **argv)
     dna_load_sources(&set, &inputs, &in);
     if (!set.n) krait_cli_die(2, "%s: no sequences", inputs.items[0]);
     for (size_t i = 0; i < set.n; i++)
-        if (!set.label[i]) krait_cli_die(2, "%s: sequence '%s' has no label", inputs.items[0], set.name[i]);
+        if (!set.label[i]) {
+            char at[4200];
+            krait_cli_die(2, "%s: sequence '%s' has no label", krait_dna_set_where(&set, i, inputs.items[0], at, sizeof at),
+                          set.name[i]);
+        }
     const size_t n = set.n;
     pred_file a = { .right = malloc(n), .pos = malloc(n * sizeof(float)) };
     pred_file b = { .right = malloc(n), .pos = malloc(n * sizeof(float)) };

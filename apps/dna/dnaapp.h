@@ -39,6 +39,11 @@ void dna_inputs_close(dna_inputs *in);
 /* Read every source ("PATH" or "CLASS=PATH") into s; exits 2 (bad input) with one line. */
 void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in);
 
+/* Exits 2 with one line when the file a command is about to write (opt names it: "--output")
+ * is one it reads: one of the sources (NULL: none), the genome or the CRAM reference. */
+void dna_refuse_overwrite(const char *path, const char *opt, const krait_str_list *a, const krait_str_list *b,
+                          const dna_inputs *in);
+
 /* DIR/classes.txt; exits 2 with one line when missing. */
 void dna_model_classes(krait_dna_classes *c, const char *model_dir);
 /* Class probabilities probs (s->n, C) for every sequence of s (predict.c): batches of short

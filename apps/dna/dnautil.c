@@ -42,6 +42,25 @@ void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna
     }
 }
 
+static void refuse_same(const char *path, const char *opt, const char *input)
+{
+    char *cls = NULL;
+    const char *file = krait_dna_source_split(input, &cls);
+    free(cls);
+    if (file && krait_fs_same(path, file))
+        krait_cli_die(2, "%s %s: that is an input of this command (%s); writing it would destroy it", opt, path, input);
+}
+
+void dna_refuse_overwrite(const char *path, const char *opt, const krait_str_list *a, const krait_str_list *b,
+                          const dna_inputs *in)
+{
+    if (!path) return;
+    for (int i = 0; a && i < a->n; i++) refuse_same(path, opt, a->items[i]);
+    for (int i = 0; b && i < b->n; i++) refuse_same(path, opt, b->items[i]);
+    if (in && in->genome) refuse_same(path, opt, in->genome);
+    if (in && in->reference) refuse_same(path, opt, in->reference);
+}
+
 void dna_model_classes(krait_dna_classes *c, const char *model_dir)
 {
     if (!krait_fs_is_dir(model_dir)) krait_cli_die(2, "%s: no such model folder (--model: a krait-dna train run)", model_dir);

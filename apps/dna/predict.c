@@ -272,6 +272,8 @@ int dna_cmd_predict(int argc, char **argv)
     in.opts.fetch_max = stream_above;
     out_ctx o = { .cl = &cl, .eval = eval, .origin = inputs.items[0], .t0 = krait_now() };
     krait_progress_init(&o.prog, 100000); /* a redrawn line on a terminal, else a line per 100,000 */
+    dna_refuse_overwrite(output, "--output", &inputs, NULL, &in);
+    dna_refuse_overwrite(confusion, "--confusion", &inputs, NULL, &in);
     if (output) {
         o.tsv = krait_cli_output_open(output);
         dna_pred_header(o.tsv, &cl);
@@ -286,7 +288,7 @@ int dna_cmd_predict(int argc, char **argv)
     for (int i = 0; i < inputs.n; i++) {
         char *cls = NULL;
         const char *path = krait_dna_source_split(inputs.items[i], &cls);
-        if (!path) krait_cli_die(2, "%s: bad input source", inputs.items[i]);
+        if (!path) dna_die_status(KRAIT_STATUS_BAD_INPUT); /* said why */
         krait_dna_read_opts ro = in.opts;
         if (cls) ro.label = cls;
         o.origin = path;
@@ -294,9 +296,11 @@ int dna_cmd_predict(int argc, char **argv)
         if (!r) dna_die_status(s);
         krait_dna_rec rec;
         int got;
+        size_t n_read = 0;
         while ((got = krait_dna_reader_next(r, &rec)) > 0) {
+            n_read++;
             if (rec.seq) {
-                if ((s = krait_dna_set_add(&blk, &rec))) dna_die_status(s);
+                if ((s = krait_dna_set_source(&blk, path)) || (s = krait_dna_set_add(&blk, &rec))) dna_die_status(s);
                 if (blk.n >= BLOCK) flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
                 continue;
             }
@@ -317,6 +321,7 @@ int dna_cmd_predict(int argc, char **argv)
             o.regions_streamed++;
         }
         if (got < 0) dna_die_status((krait_status)-got);
+        if (!n_read) krait_cli_die(2, "%s: no sequences", path); /* as train and split say */
         flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
         krait_dna_reader_close(r);
         free(cls);

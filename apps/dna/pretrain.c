@@ -54,10 +54,11 @@ int dna_cmd_pretrain(int argc, char **argv)
     int rc_aug = 1;
     dna_inputs in = DNA_INPUTS_INIT;
     krait_opt opts[] = {
-        { "--fasta", OPT_LIST, &fasta, "FILE", "sequences to learn: a genome FASTA/FASTQ (plain, gzip or bgzip), SAM/BAM or a TSV (labels ignored) (repeatable) (required)" },
+        { "--fasta", OPT_LIST, &fasta, "FILE", "sequences to learn: a genome FASTA/FASTQ (plain, gzip or bgzip), SAM/BAM, a TSV (labels ignored) or BED regions of --genome (repeatable) (required)" },
         DNA_TRAIN_OPTS(&a),
         { "--seq-len", OPT_INT, &a.seq_len, "N", "override train.seq_len (the window)" },
         { "--rc-aug", OPT_INT, &rc_aug, "0|1", "reverse-complement half the windows (default 1)" },
+        DNA_INPUT_OPTS(&in),
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,

@@ -72,6 +72,9 @@ int dna_cmd_split(int argc, char **argv)
     else krait_dna_split(held, s.y, s.n, fraction, c.seed);
     if ((st = krait_fs_mkdirs(out))) dna_die_status(st); /* krait_fs_mkdirs logs why not */
     char *tr = krait_fs_join(out, "train.tsv"), *te = krait_fs_join(out, "test.tsv");
+    if (!tr || !te) krait_cli_die(1, "out of memory");
+    dna_refuse_overwrite(tr, "--out", &inputs, NULL, &in);
+    dna_refuse_overwrite(te, "--out", &inputs, NULL, &in);
     write_part(tr, &s, held, 0);
     write_part(te, &s, held, 1);
     size_t n_test = 0;

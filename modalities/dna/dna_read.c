@@ -210,20 +210,42 @@ static int next_fastx(krait_dna_reader *r, krait_dna_rec *rec)
 
 static int ieq(const char *a, const char *b) { return !strcasecmp(a, b); }
 
+enum { TSV_MAX_COLS = 256 }; /* a labelled-sequence TSV wider than this is refused, not cut */
+
 static int next_tsv(krait_dna_reader *r, krait_dna_rec *rec)
 {
     int got;
-    char *f[16];
+    char *f[TSV_MAX_COLS + 1];
     for (;;) {
         if ((got = next_line(r)) <= 0) return got;
         if (!r->line.l || r->line.s[0] == '#') continue;
-        int nf = krait_dna_tsv_split(r->line.s, f, 16);
+        if (!r->n_cols && (r->line.s[0] == '>' || r->line.s[0] == '@')) { /* FASTA/FASTQ after blank lines */
+            r->kind = RD_FASTX;
+            r->peeked = 1;
+            return next_fastx(r, rec);
+        }
+        int nf = krait_dna_tsv_split(r->line.s, f, TSV_MAX_COLS + 1);
+        if (nf > TSV_MAX_COLS) {
+            KRAIT_ERROR("%s:%ld: more than %d columns", r->path, r->line_no, TSV_MAX_COLS);
+            return -KRAIT_STATUS_BAD_INPUT;
+        }
         if (!r->n_cols) { /* the first row after any comments and blank lines: a header? */
             int s = -1, l = -1, id = -1;
             for (int i = 0; i < nf; i++) {
                 if (ieq(f[i], "seq") || ieq(f[i], "sequence")) s = i;
                 else if (ieq(f[i], "label") || ieq(f[i], "class") || ieq(f[i], "target") || ieq(f[i], "y")) l = i;
                 else if (ieq(f[i], "id") || ieq(f[i], "name")) id = i;
+            }
+            if (s < 0 && (l >= 0 || id >= 0)) { /* a header whose sequence column has another name ("dna") */
+                for (int i = 0; i < nf; i++)
+                    if (i != l && i != id) s = s == -1 ? i : -2;
+                if (s < 0) {
+                    KRAIT_ERROR("%s:%ld: a header (it names a %s column) without a column named seq or sequence",
+                                r->path, r->line_no, l >= 0 ? "label" : "id");
+                    return -KRAIT_STATUS_BAD_INPUT;
+                }
+                KRAIT_WARN("%s:%ld: read as a header: the sequences are column %d ('%s')", r->path, r->line_no,
+                           s + 1, f[s]);
             }
             if (s >= 0) {
                 r->col_seq = s, r->col_label = l, r->col_id = id, r->n_cols = nf;
@@ -280,7 +302,12 @@ static int next_sam(krait_dna_reader *r, krait_dna_rec *rec)
         int got = sam_read1(r->sf, r->hdr, r->b);
         if (got == -1) return 0;
         if (got < -1) {
-            KRAIT_ERROR("%s: cannot read a record after %ld (corrupt or truncated file?)", r->path, r->line_no);
+            if (hts_get_format(r->sf)->format == cram)
+                KRAIT_ERROR("%s: cannot decode record %ld: a CRAM needs the reference it was written against "
+                            "(--reference FASTA, or the one its header names, reachable and with the same "
+                            "sequences), else it is corrupt or cut short", r->path, r->line_no + 1);
+            else
+                KRAIT_ERROR("%s: cannot read a record after %ld (corrupt or truncated file?)", r->path, r->line_no);
             return -KRAIT_STATUS_BAD_INPUT;
         }
         r->line_no++;
@@ -311,7 +338,14 @@ static int next_sam(krait_dna_reader *r, krait_dna_rec *rec)
             uint8_t *aux = strlen(r->opts.label_key) == 2 ? bam_aux_get(r->b, r->opts.label_key) : NULL;
             int ok = 0;
             if (aux && (*aux == 'Z' || *aux == 'H')) ok = kputs(bam_aux2Z(aux), &r->label) >= 0 && r->label.l > 0;
+            else if (aux && *aux == 'A') ok = kputc(bam_aux2A(aux), &r->label) >= 0;
             else if (aux && strchr("cCsSiI", *aux)) ok = ksprintf(&r->label, "%lld", (long long)bam_aux2i(aux)) >= 0;
+            if (!ok && aux) {
+                KRAIT_ERROR("%s: read %ld ('%s'): its %s tag (type %c) is %s; labels come from string (Z), "
+                            "character (A) or integer tags", r->path, r->line_no, qname, r->opts.label_key, *aux,
+                            *aux == 'Z' || *aux == 'H' ? "empty" : "not one of those");
+                return -KRAIT_STATUS_BAD_INPUT;
+            }
             if (!ok) {
                 KRAIT_ERROR("%s: read %ld ('%s') has no %s tag for the label", r->path, r->line_no, qname,
                             r->opts.label_key);
@@ -408,6 +442,7 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
             goto fail;
         }
     } else {
+        errno = 0; /* so that an errno left by an earlier call is not reported as this one's */
         htsFile *f = hts_open(path, "r");
         if (!f) { /* htslib says ENOEXEC (or EFTYPE) for a file it cannot place */
             if (errno == ENOEXEC || errno == 0)

@@ -3,8 +3,10 @@
  * One reader yields one record at a time (bounded memory for any file size):
  *   - FASTA and FASTQ, plain, gzip or bgzip (BGZF reads all three), multi-line records;
  *   - TSV "seq<TAB>label" (a header naming the columns seq|sequence, label|class|target|y,
- *     id|name is optional and may follow '#' comments and blank lines; without one: column 1
- *     the sequence, column 2 the label), plain or compressed;
+ *     id|name is optional and may follow '#' comments and blank lines; a first row that names
+ *     a label or id column but no seq column is a header too, its one other column the
+ *     sequence, said with a warning; without a header: column 1 the sequence, column 2 the
+ *     label; at most 256 columns), plain or compressed;
  *   - SAM, BAM and CRAM reads (sam_read1; the sequence as stored, i.e. on the reference's forward
  *     strand for mapped reads; secondary and supplementary alignments skipped);
  *   - BED regions over an indexed FASTA (dna_region.h), the name column as the label.

@@ -15,9 +15,20 @@
 #include "dna_seq.h"
 #include "log.h"
 
+/* One line of the .fai: where a contig's bases lie in the FASTA (checked: 1 once it was checked). */
+typedef struct fai_entry {
+    char *name;
+    long long len, off, lb, lw;
+    long line_no;
+    int checked;
+} fai_entry;
+
 struct krait_dna_genome {
     faidx_t *fai;
-    char *path;
+    char *path, *fai_path;
+    BGZF *fp;         /* the FASTA, for the index checks (NULL: plain gzip, checked by faidx itself) */
+    fai_entry *e;     /* (n_e) the index's lines, sorted by name */
+    size_t n_e;
 };
 
 /* The byte at uncompressed offset off of fp: a char, -1 past the end, -2 on a read error. */
@@ -30,58 +41,90 @@ static int byte_at(BGZF *fp, long long off)
 
 static int is_line_end(int c) { return c == '\n' || c == '\r'; }
 
-/* Whether the .fai still describes the FASTA: htslib trusts its offsets and, after the file was
- * re-wrapped or edited, reads other bases without a word. For each contig (all of them up to
- * 1024, else 1024 spread over the index) the sequence must start right after a line end, its
- * first line must end after linebases bases, and its last base must be followed by a line end
- * or the end of the file: a few bytes read per contig, whatever the genome's size. */
-static krait_status check_index(const char *fasta, const char *fai_path)
+/* Whether the .fai still describes the FASTA at contig e: htslib trusts its offsets and, after
+ * the file was re-wrapped or edited, reads other bases without a word. The sequence must start
+ * right after a line end, its first line must end after linebases bases, and its last base must
+ * be followed by a line end or the end of the file: a few bytes read, whatever the contig's size.
+ * Up to 1024 contigs (spread over the index) are checked when the genome is opened, every other
+ * one the first time it is read. */
+static krait_status check_entry(const krait_dna_genome *g, fai_entry *e)
 {
-    FILE *f = fopen(fai_path, "r");
-    BGZF *fp = bgzf_open(fasta, "r");
-    krait_status s = KRAIT_STATUS_OK;
-    if (!f || !fp) {
-        KRAIT_ERROR("%s: cannot open it with its index %s to check them", fasta, fai_path);
-        s = KRAIT_STATUS_BAD_INPUT;
-    } else if (bgzf_compression(fp) == 1 || (bgzf_compression(fp) == 2 && bgzf_index_load(fp, fasta, ".gzi") < 0)) {
-        goto done; /* plain gzip, or bgzip without its .gzi: faidx refuses it, saying why */
+    if (e->checked || !g->fp) return KRAIT_STATUS_OK;
+    int ok = 1;
+    if (e->len) {
+        long long last = e->off + (e->len - 1) / e->lb * e->lw + (e->len - 1) % e->lb;
+        ok = is_line_end(byte_at(g->fp, e->off - 1)) && !is_line_end(byte_at(g->fp, e->off)) &&
+             byte_at(g->fp, e->off) != '>';
+        if (ok && e->len > e->lb) ok = is_line_end(byte_at(g->fp, e->off + e->lb));
+        int after = ok ? byte_at(g->fp, last + 1) : 0;
+        if (ok) ok = byte_at(g->fp, last) > ' ' && (after == -1 || is_line_end(after));
     }
-    long n_lines = 0;
+    if (!ok) {
+        KRAIT_ERROR("%s: its index %s does not match it (contig %s, line %ld of the index): the FASTA was "
+                    "changed or cut short since it was indexed; re-index with samtools faidx %s",
+                    g->path, g->fai_path, e->name, e->line_no, g->path);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    e->checked = 1;
+    return KRAIT_STATUS_OK;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(((const fai_entry *)a)->name, ((const fai_entry *)b)->name); }
+
+/* Read the .fai into g->e (every line must be one), check up to 1024 contigs of it. */
+static krait_status load_index(krait_dna_genome *g)
+{
+    FILE *f = fopen(g->fai_path, "r");
+    g->fp = bgzf_open(g->path, "r");
+    if (!f || !g->fp) {
+        if (f) fclose(f);
+        KRAIT_ERROR("%s: cannot open it with its index %s to check them", g->path, g->fai_path);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    if (bgzf_compression(g->fp) == 1 || (bgzf_compression(g->fp) == 2 && bgzf_index_load(g->fp, g->path, ".gzi") < 0)) {
+        bgzf_close(g->fp); /* plain gzip, or bgzip without its .gzi: faidx refuses it, saying why */
+        g->fp = NULL;
+        fclose(f);
+        return KRAIT_STATUS_OK;
+    }
+    krait_status s = KRAIT_STATUS_OK;
     char *line = NULL, *name = NULL;
-    size_t cap = 0;
-    while (!s && getline(&line, &cap, f) >= 0) n_lines++;
-    long stride = n_lines > 1024 ? n_lines / 1024 : 1, line_no = 0;
-    if (f) rewind(f);
-    if (!s && !(name = malloc(cap + 1))) s = KRAIT_STATUS_NO_MEMORY;
+    size_t cap = 0, cap_e = 0;
+    long line_no = 0;
     while (!s && getline(&line, &cap, f) >= 0) {
         line_no++;
-        if ((line_no - 1) % stride) continue;
-        long long len, off, lb, lw;
-        if (sscanf(line, "%[^\t]\t%lld\t%lld\t%lld\t%lld", name, &len, &off, &lb, &lw) != 5 || len < 0 ||
-            off < 1 || lb < 1 || lw <= lb) {
-            KRAIT_ERROR("%s:%ld: not a FASTA index line (name, length, offset, line bases, line width)", fai_path,
+        fai_entry e = { .line_no = line_no };
+        char *nm = realloc(name, cap + 1);
+        if (!nm) {
+            s = KRAIT_STATUS_NO_MEMORY;
+            break;
+        }
+        name = nm;
+        if (sscanf(line, "%[^\t]\t%lld\t%lld\t%lld\t%lld", name, &e.len, &e.off, &e.lb, &e.lw) != 5 || e.len < 0 ||
+            e.off < 1 || e.lb < 1 || e.lw <= e.lb) {
+            KRAIT_ERROR("%s:%ld: not a FASTA index line (name, length, offset, line bases, line width)", g->fai_path,
                         line_no);
             s = KRAIT_STATUS_BAD_INPUT;
             break;
         }
-        if (!len) continue;
-        long long last = off + (len - 1) / lb * lw + (len - 1) % lb;
-        int ok = is_line_end(byte_at(fp, off - 1)) && !is_line_end(byte_at(fp, off)) && byte_at(fp, off) != '>';
-        if (ok && len > lb) ok = is_line_end(byte_at(fp, off + lb));
-        int after = ok ? byte_at(fp, last + 1) : 0;
-        if (ok) ok = byte_at(fp, last) > ' ' && (after == -1 || is_line_end(after));
-        if (!ok) {
-            KRAIT_ERROR("%s: its index %s does not match it (contig %s, line %ld of the index): the FASTA was "
-                        "changed or cut short since it was indexed; re-index with samtools faidx %s",
-                        fasta, fai_path, name, line_no, fasta);
-            s = KRAIT_STATUS_BAD_INPUT;
+        if (g->n_e == cap_e) {
+            size_t c = cap_e ? 2 * cap_e : 64;
+            fai_entry *p = realloc(g->e, c * sizeof *p);
+            if (!p) {
+                s = KRAIT_STATUS_NO_MEMORY;
+                break;
+            }
+            g->e = p, cap_e = c;
         }
+        if (!(e.name = strdup(name))) s = KRAIT_STATUS_NO_MEMORY;
+        else g->e[g->n_e++] = e;
     }
     free(line);
     free(name);
-done:
-    if (f) fclose(f);
-    if (fp) bgzf_close(fp);
+    fclose(f);
+    size_t stride = g->n_e > 1024 ? g->n_e / 1024 : 1;
+    for (size_t i = 0; !s && i < g->n_e; i += stride) s = check_entry(g, &g->e[i]);
+    if (!s) qsort(g->e, g->n_e, sizeof *g->e, by_name);
     return s;
 }
 
@@ -92,23 +135,23 @@ krait_dna_genome *krait_dna_genome_open(const char *fasta, krait_status *status)
         KRAIT_ERROR("%s: cannot read the genome FASTA (%s)", fasta, strerror(errno));
         return NULL;
     }
+    krait_dna_genome *g = calloc(1, sizeof *g);
     size_t n = strlen(fasta);
-    char *fai_path = malloc(n + 5);
-    if (!fai_path) return *status = KRAIT_STATUS_NO_MEMORY, NULL;
-    snprintf(fai_path, n + 5, "%s.fai", fasta);
-    int has_fai = access(fai_path, R_OK) == 0;
-    if (!has_fai) {
-        free(fai_path);
-        KRAIT_ERROR("%s: no index %s.fai (make one with: samtools faidx %s)", fasta, fasta, fasta);
+    if (!g || !(g->path = strdup(fasta)) || !(g->fai_path = malloc(n + 5))) {
+        krait_dna_genome_close(g);
+        *status = KRAIT_STATUS_NO_MEMORY;
         return NULL;
     }
-    krait_status cs = check_index(fasta, fai_path);
-    free(fai_path);
-    if (cs) return *status = cs, NULL;
-    krait_dna_genome *g = calloc(1, sizeof *g);
-    if (!g || !(g->path = strdup(fasta))) {
-        free(g);
-        *status = KRAIT_STATUS_NO_MEMORY;
+    snprintf(g->fai_path, n + 5, "%s.fai", fasta);
+    if (access(g->fai_path, R_OK) != 0) {
+        KRAIT_ERROR("%s: no index %s.fai (make one with: samtools faidx %s)", fasta, fasta, fasta);
+        krait_dna_genome_close(g);
+        return NULL;
+    }
+    krait_status cs = load_index(g);
+    if (cs) {
+        krait_dna_genome_close(g);
+        *status = cs;
         return NULL;
     }
     g->fai = fai_load3(fasta, NULL, NULL, 0); /* flags 0: never build a missing index */
@@ -126,7 +169,11 @@ void krait_dna_genome_close(krait_dna_genome *g)
 {
     if (!g) return;
     if (g->fai) fai_destroy(g->fai);
+    if (g->fp) bgzf_close(g->fp);
+    for (size_t i = 0; i < g->n_e; i++) free(g->e[i].name);
+    free(g->e);
     free(g->path);
+    free(g->fai_path);
     free(g);
 }
 
@@ -148,6 +195,8 @@ krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const 
         KRAIT_ERROR("%s: no contig '%s' in its index", g->path, chrom);
         return KRAIT_STATUS_BAD_INPUT;
     }
+    fai_entry key = { .name = (char *)chrom }, *e = bsearch(&key, g->e, g->n_e, sizeof *g->e, by_name);
+    if (e && check_entry(g, e)) return KRAIT_STATUS_BAD_INPUT; /* first read of this contig */
     long long n = end - beg, lo = beg < 0 ? 0 : beg, hi = end > clen ? clen : end;
     memset(out, 'N', (size_t)(n > 0 ? n : 0));
     out[n > 0 ? n : 0] = '\0';

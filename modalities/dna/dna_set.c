@@ -17,7 +17,8 @@ void krait_dna_set_init(krait_dna_set *s) { memset(s, 0, sizeof *s); }
 void krait_dna_set_free(krait_dna_set *s)
 {
     for (size_t i = 0; i < s->n; i++) free(s->name[i]), free(s->label[i]);
-    free(s->ids), free(s->off), free(s->name), free(s->label), free(s->y);
+    for (int i = 0; i < s->n_paths; i++) free(s->paths[i]);
+    free(s->ids), free(s->off), free(s->name), free(s->label), free(s->y), free(s->src), free(s->line), free(s->paths);
     memset(s, 0, sizeof *s);
 }
 
@@ -51,6 +52,10 @@ krait_status krait_dna_set_add(krait_dna_set *s, const krait_dna_rec *rec)
         if (!grow((void **)&s->label, &c, s->n + 2, sizeof *s->label)) return KRAIT_STATUS_NO_MEMORY;
         c = cap;
         if (!grow((void **)&s->y, &c, s->n + 2, sizeof *s->y)) return KRAIT_STATUS_NO_MEMORY;
+        c = cap;
+        if (!grow((void **)&s->src, &c, s->n + 2, sizeof *s->src)) return KRAIT_STATUS_NO_MEMORY;
+        c = cap;
+        if (!grow((void **)&s->line, &c, s->n + 2, sizeof *s->line)) return KRAIT_STATUS_NO_MEMORY;
         s->cap = c;
     }
     if (!s->n) s->off[0] = 0;
@@ -59,11 +64,32 @@ krait_status krait_dna_set_add(krait_dna_set *s, const krait_dna_rec *rec)
     s->label[s->n] = rec->label ? strdup(rec->label) : NULL;
     if (!s->name[s->n] || (rec->label && !s->label[s->n])) return KRAIT_STATUS_NO_MEMORY;
     s->y[s->n] = -1;
+    s->src[s->n] = s->n_paths - 1;
+    s->line[s->n] = rec->line;
     s->n_ids += rec->len;
     s->n++;
     s->off[s->n] = s->n_ids;
     if (rec->len > s->max_len) s->max_len = rec->len;
     return KRAIT_STATUS_OK;
+}
+
+krait_status krait_dna_set_source(krait_dna_set *s, const char *path)
+{
+    if (s->n_paths && !strcmp(s->paths[s->n_paths - 1], path)) return KRAIT_STATUS_OK;
+    char **p = realloc(s->paths, (size_t)(s->n_paths + 1) * sizeof *p);
+    if (!p) return KRAIT_STATUS_NO_MEMORY;
+    s->paths = p;
+    if (!(p[s->n_paths] = strdup(path))) return KRAIT_STATUS_NO_MEMORY;
+    s->n_paths++;
+    return KRAIT_STATUS_OK;
+}
+
+const char *krait_dna_set_where(const krait_dna_set *s, size_t i, const char *fallback, char *buf, size_t size)
+{
+    if (!s->src || s->src[i] < 0) return fallback;
+    if (s->line[i] > 0) snprintf(buf, size, "%s:%ld", s->paths[s->src[i]], s->line[i]);
+    else snprintf(buf, size, "%s", s->paths[s->src[i]]);
+    return buf;
 }
 
 const char *krait_dna_source_split(const char *source, char **cls)
@@ -75,7 +101,10 @@ const char *krait_dna_source_split(const char *source, char **cls)
         KRAIT_ERROR("%s: empty class name before '='", source);
         return NULL;
     }
-    if (!(*cls = strndup(source, (size_t)(eq - source)))) return NULL;
+    if (!(*cls = strndup(source, (size_t)(eq - source)))) {
+        KRAIT_ERROR("out of memory");
+        return NULL;
+    }
     return eq + 1;
 }
 
@@ -87,7 +116,7 @@ krait_status krait_dna_set_read(krait_dna_set *s, const char *source, const krai
     if (!path) return KRAIT_STATUS_BAD_INPUT;
     if (cls) o.label = cls;
     krait_status st;
-    krait_dna_reader *r = krait_dna_reader_open(path, &o, &st);
+    krait_dna_reader *r = (st = krait_dna_set_source(s, path)) ? NULL : krait_dna_reader_open(path, &o, &st);
     krait_dna_rec rec;
     int got = 0;
     size_t before = s->n;
@@ -149,8 +178,9 @@ krait_status krait_dna_classes_from_set(krait_dna_classes *c, const krait_dna_se
     int all_int = 1;
     for (size_t i = 0; i < s->n; i++) {
         if (!s->label[i]) {
+            char at[4200];
             KRAIT_ERROR("%s: record '%s' has no label (give labels by TSV column, BED name, --label-key, or "
-                        "CLASS=FILE)", origin, s->name[i]);
+                        "CLASS=FILE)", krait_dna_set_where(s, i, origin, at, sizeof at), s->name[i]);
             return KRAIT_STATUS_BAD_INPUT;
         }
         if (krait_dna_classes_find(c, s->label[i]) >= 0) continue;
@@ -245,7 +275,8 @@ krait_status krait_dna_set_map(krait_dna_set *s, const krait_dna_classes *c, int
                 s->y[i] = -1;
                 continue;
             }
-            KRAIT_ERROR("%s: record '%s' has no label", origin, s->name[i]);
+            char at[4200];
+            KRAIT_ERROR("%s: record '%s' has no label", krait_dna_set_where(s, i, origin, at, sizeof at), s->name[i]);
             return KRAIT_STATUS_BAD_INPUT;
         }
         int k = krait_dna_classes_find(c, s->label[i]);
@@ -253,8 +284,9 @@ krait_status krait_dna_set_map(krait_dna_set *s, const krait_dna_classes *c, int
             char list[256] = "";
             for (int j = 0; j < c->n && strlen(list) < 200; j++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", c->names[j]);
-            KRAIT_ERROR("%s: record '%s': label '%s' is not one of the model's classes (%s)", origin, s->name[i],
-                        s->label[i], list);
+            char at[4200];
+            KRAIT_ERROR("%s: record '%s': label '%s' is not one of the model's classes (%s)",
+                        krait_dna_set_where(s, i, origin, at, sizeof at), s->name[i], s->label[i], list);
             return KRAIT_STATUS_BAD_INPUT;
         }
         s->y[i] = k;

@@ -32,6 +32,10 @@ typedef struct krait_dna_set {
     char **name;            /* (n) */
     char **label;           /* (n) label string or NULL */
     int32_t *y;             /* (n) class index (krait_dna_set_map), -1 unlabelled */
+    int32_t *src;           /* (n) the source each record came from (an index into paths), -1 none */
+    long *line;             /* (n) its line in that source (0 when not known) */
+    char **paths;           /* (n_paths) the sources read, in order (krait_dna_set_source) */
+    int n_paths;
     size_t max_len;
 } krait_dna_set;
 
@@ -42,17 +46,23 @@ typedef struct krait_dna_classes {
 
 void krait_dna_set_init(krait_dna_set *s);
 void krait_dna_set_free(krait_dna_set *s);
-/* Append one record (its sequence encoded). */
+/* Append one record (its sequence encoded), from the source named last by krait_dna_set_source. */
 krait_status krait_dna_set_add(krait_dna_set *s, const krait_dna_rec *rec);
+/* The records added from now on come from path (messages name it and the record's line). */
+krait_status krait_dna_set_source(krait_dna_set *s, const char *path);
+/* "PATH:LINE" (or "PATH", or fallback when the record's source is not known) of record i, for
+ * messages, in buf. */
+const char *krait_dna_set_where(const krait_dna_set *s, size_t i, const char *fallback, char *buf, size_t size);
 /* The path of a source, and in *cls (malloc'd, or NULL) the class of "CLASS=PATH" (a file
- * whose name really contains '=' is taken as a path). NULL on out of memory or an empty class. */
+ * whose name really contains '=' is taken as a path). NULL (said in one line) on out of memory
+ * or an empty class. */
 const char *krait_dna_source_split(const char *source, char **cls);
 /* Read every record of one source ("PATH" or "CLASS=PATH"; base options in opts). */
 krait_status krait_dna_set_read(krait_dna_set *s, const char *source, const krait_dna_read_opts *opts);
 static inline size_t krait_dna_set_len(const krait_dna_set *s, size_t i) { return s->off[i + 1] - s->off[i]; }
 
 /* The sorted distinct labels of s (every record must have one; BAD_INPUT names the first
- * without). */
+ * without, its file and line; origin names the set when its records' sources are not known). */
 krait_status krait_dna_classes_from_set(krait_dna_classes *c, const krait_dna_set *s, const char *origin);
 /* A comma-separated list "neg,pos". */
 krait_status krait_dna_classes_parse(krait_dna_classes *c, const char *list);

@@ -81,6 +81,10 @@ awk -v l="$(jget "$dir/pt60" train_loss)" 'BEGIN { exit !(l > 1.0 && l < 1.45) }
 "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$dir/s1/train.tsv" --fasta "$data/ce_small.fa" --out "$dir/lm_tsv" \
   --steps 2 > /dev/null 2>"$dir/e" && grep -q "$(( $(tail -n +2 "$dir/s1/train.tsv" | wc -l) + $(grep -c '^>' "$data/ce_small.fa") )) records" "$dir/e" &&
   ok "pretrain on a labelled TSV + a FASTA: every record read, labels ignored" || { bad "pretrain on a TSV"; cat "$dir/e"; }
+printf 'chrI_excerpt\t0\t3000\nchrM_excerpt\t0\t2000\n' > "$dir/pre.bed"
+"$k" pretrain --config "$dir/tiny_lm.json" --fasta "$dir/pre.bed" --genome "$data/ce_small.fa" --out "$dir/lm_bed" \
+  --steps 2 > /dev/null 2>"$dir/e" && grep -q "2 records" "$dir/e" &&
+  ok "pretrain on BED regions of --genome" || { bad "pretrain on BED regions"; cat "$dir/e"; }
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --init "$dir/lm" \
   --out "$dir/cls" --steps 4 --eval-every 2 --json > "$dir/tr" 2>"$dir/e" || { bad "train"; cat "$dir/e"; }
 grep -q "tensors copied" "$dir/e" && ok "train --init: $(grep -o '[0-9]* of [0-9]* tensors copied' "$dir/e")" || bad "--init copied nothing"
@@ -577,8 +581,60 @@ bad_input "compare: a probability that is not a number" "nan.tsv:5: the second c
   "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/nan.tsv"
 bad_input "compare: not a predictions TSV" "ten.tsv:1: not a predictions TSV" -- \
   "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/ten.tsv"
+# ids name rows of files: the same file spelled another way matches, another file of the same
+# name (another fold's test.tsv) does not, nor do read names that only end alike
+mkdir -p "$dir/fa" "$dir/fb"
+cp "$dir/ten.tsv" "$dir/fa/ten.tsv"
+cp "$dir/ten.tsv" "$dir/fb/ten.tsv"
+sed "s|^ten.tsv:|$dir/fa/ten.tsv:|" "$dir/pa.tsv" > "$dir/pfa.tsv"
+sed "s|^ten.tsv:|$dir/fa/../fa/ten.tsv:|" "$dir/pb.tsv" > "$dir/pfb.tsv"
+"$k" compare --input "$dir/fa/ten.tsv" --pred "$dir/pfa.tsv" --pred "$dir/pfb.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
+  [ "$(jget "$dir/cmp" only_a)" = 5 ] && ok "compare: ids of the same file spelled another way match" ||
+  { bad "compare: same file, other spelling"; cat "$dir/e"; }
+bad_input "compare: predictions of another file of the same name" "pfa.tsv:2: id '$dir/fa/ten.tsv:2' where the input's sequence 1 is '$dir/fb/ten.tsv:2'" -- \
+  "$k" compare --input "$dir/fb/ten.tsv" --pred "$dir/pfa.tsv" --pred "$dir/pfb.tsv"
+printf '>s1/1\nACGTAC\n>s2/1\nGGCC\n' > "$dir/reads.fa"
+printf 'id\tpredicted\tp_0\tp_1\nzz/1\t1\t0.2\t0.8\nyy/1\t0\t0.6\t0.4\n' > "$dir/preads.tsv"
+bad_input "compare: read names that only end alike" "preads.tsv:2: id 'zz/1' where the input's sequence 1 is 's1/1'" -- \
+  "$k" compare --input 1="$dir/reads.fa" --pred "$dir/preads.tsv" --pred "$dir/preads.tsv"
+sed 's/$/\r/' "$dir/pb.tsv" > "$dir/pcrlf.tsv"
+"$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/pcrlf.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
+  [ "$(jget "$dir/cmp" only_a)" = 5 ] && [ "$(jget "$dir/cmp" mcnemar_p)" = 0.0625 ] &&
+  ok "compare: a predictions file with CRLF line ends reads as the same file with LF" || { bad "compare CRLF"; cat "$dir/e"; }
+sed '3s/\t1\t0.1/\tbanana\t0.1/' "$dir/pa.tsv" > "$dir/banana.tsv"
+bad_input "compare: a predicted class the file does not have" "banana.tsv:3: predicted class 'banana' is not one of its classes" -- \
+  "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/banana.tsv"
+sed '4s/0.9$/0.9abc/' "$dir/pa.tsv" > "$dir/junk.tsv"
+bad_input "compare: a probability with trailing text" "junk.tsv:4: the second class's probability is missing or not in [0, 1]" -- \
+  "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/junk.tsv"
 
 # ---- bad input -----------------------------------------------------------------------------------
+# a record without a label in the second file of a command is named with that file and its line
+printf '>r1\nACGTACGT\n' > "$dir/unl.fa"
+bad_input "train: an unlabelled record in the second --train file" "unl.fa:1: record 'r1' has no label" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --train "$dir/unl.fa" --out "$dir/x" --steps 1
+bad_input "train: an unlabelled record in --valid" "unl.fa:1: record 'r1' has no label" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/unl.fa" --out "$dir/x" --steps 1
+bad_input "split: an unlabelled record in the second input" "unl.fa:1: record 'r1' has no label" -- \
+  "$k" split --input "$dir/s1/train.tsv" --input "$dir/unl.fa" --out "$dir/x"
+bad_input "baseline: an unlabelled record in the second --test file" "unl.fa:1: record 'r1' has no label" -- \
+  "$k" baseline --train "$dir/s1/train.tsv" --test "$dir/s1/test.tsv" --test "$dir/unl.fa"
+# no command writes over a file it reads
+cp "$dir/s1/test.tsv" "$dir/keep.tsv"
+bad_input "predict --output naming its --input" "--output $dir/keep.tsv: that is an input of this command" -- \
+  "$k" predict --model "$dir/cls" --input "$dir/keep.tsv" --output "$dir/keep.tsv"
+bad_input "baseline --output naming its --test" "that is an input of this command" -- \
+  "$k" baseline --train "$dir/s1/train.tsv" --test "$dir/keep.tsv" --output "$dir/./keep.tsv"
+mkdir -p "$dir/sd" && cp "$dir/s1/test.tsv" "$dir/sd/train.tsv"
+bad_input "split --out over its own input" "--out $dir/sd/train.tsv: that is an input of this command" -- \
+  "$k" split --input "$dir/sd/train.tsv" --out "$dir/sd"
+cmp -s "$dir/keep.tsv" "$dir/s1/test.tsv" && cmp -s "$dir/sd/train.tsv" "$dir/s1/test.tsv" &&
+  ok "  ... and the inputs are as they were" || bad "an input was overwritten"
+: > "$dir/empty.fa"
+bad_input "predict: an empty second input" "empty.fa: no sequences" -- \
+  "$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --input "$dir/empty.fa" --output "$dir/x.tsv"
+bad_input "predict: an empty class name in CLASS=FILE" "=$dir/unl.fa: empty class name before '='" -- \
+  "$k" predict --model "$dir/cls" --input "=$dir/unl.fa"
 printf 'seq\tlabel\nACGT\t0\nACQT\t1\n' > "$dir/x.tsv"
 bad_input "non-IUPAC character" "x.tsv:3:3: 'Q' is not a IUPAC nucleotide code" -- "$k" predict --model "$dir/cls" --input "$dir/x.tsv"
 echo old > "$dir/pp.tsv"

@@ -46,6 +46,12 @@ done
 printf '@q1\nACGT\nAC\n+\n@@@@\n@@\n@q2\nGG\n+\nII\n' > "$dir/at.fq"
 printf 'q1\t-\tACGTAC\nq2\t-\tGG\n' > "$dir/at.want"
 same "FASTQ quality lines starting with '@'" "$dir/at.want" "$dump" "$dir/at.fq"
+# blank lines (CRLF too) before the first record: still FASTA / FASTQ, plain and gzip
+printf '\n\r\n' | cat - "$dir/a.fa" > "$dir/lead.fa" && gzip -c "$dir/lead.fa" > "$dir/lead.fa.gz"
+printf '\n' | cat - "$dir/a.fq" > "$dir/lead.fq"
+same "FASTA after blank lines" "$dir/a.want" "$dump" --label-key class "$dir/lead.fa"
+same "FASTA.gz after blank lines" "$dir/a.want" "$dump" --label-key class "$dir/lead.fa.gz"
+same "FASTQ after a blank line" "$dir/q.want" "$dump" --label-key class "$dir/lead.fq"
 printf 'r1\tpromoter\tACGTacgtNNRY\nr2|x\tpromoter\tGGGG\n' > "$dir/c.want"
 same "one label for a whole file (one FASTA per class)" "$dir/c.want" "$dump" --label promoter "$dir/a.fa"
 
@@ -63,6 +69,21 @@ printf 'ACGT\tpos\nTTTT\n' > "$dir/c3.tsv"
 bad_input "TSV rows of different widths (no header)" "c3.tsv:2: 1 column where the first row has 2" "$dump" "$dir/c3.tsv"
 printf 'seq\tlabel\nACGT\tpos\textra\n' > "$dir/c4.tsv"
 bad_input "TSV row wider than its header" "c4.tsv:2: 3 columns where the header has 2" "$dump" "$dir/c4.tsv"
+# a header naming the label column but calling the sequences otherwise ("dna" is itself IUPAC):
+# a header, said with a warning, not a row of bases "dna" labelled "label"
+printf 'dna\tlabel\nACGT\t1\nggcc\t0\n' > "$dir/h.tsv"
+printf '%s\t1\tACGT\n%s\t0\tggcc\n' "$dir/h.tsv:2" "$dir/h.tsv:3" > "$dir/h.want"
+same "TSV header with the sequence column named otherwise" "$dir/h.want" "$dump" "$dir/h.tsv"
+"$dump" "$dir/h.tsv" 2>&1 >/dev/null | grep -q "h.tsv:1: read as a header: the sequences are column 1 ('dna')" &&
+  ok "  ... and a warning says so" || bad "no warning for the header read as one"
+printf 'dna\tmore\tlabel\nACGT\tx\t1\n' > "$dir/h2.tsv"
+bad_input "TSV header naming a label but not which of two columns holds the sequences" \
+  "h2.tsv:1: a header (it names a label column) without a column named seq or sequence" "$dump" "$dir/h2.tsv"
+# widths past the reader's 256 columns are refused, not cut (they were cut at 16, hiding width errors)
+awk 'BEGIN { for (r = 0; r < 2; r++) { s = "ACGT\t1"; for (i = 0; i < (r ? 20 : 15); i++) s = s "\tx"; print s } }' > "$dir/w.tsv"
+bad_input "TSV rows of 17 and 22 columns" "w.tsv:2: 22 columns where the first row has 17" "$dump" "$dir/w.tsv"
+awk 'BEGIN { s = "ACGT\t1"; for (i = 0; i < 300; i++) s = s "\tx"; print s }' > "$dir/w2.tsv"
+bad_input "TSV row of 302 columns" "w2.tsv:1: more than 256 columns" "$dump" "$dir/w2.tsv"
 gzip -c "$dir/a.tsv" > "$dir/a.tsv.gz"
 "$dump" "$dir/a.tsv.gz" | cut -f2,3 > "$dir/got"
 [ "$(tr '\n' ' ' < "$dir/got")" = "1	ACGT 0	ggcc " ] && ok "TSV gzip" || bad "TSV gzip: $(cat "$dir/got")"
@@ -135,6 +156,17 @@ same "SAM reads (secondary and supplementary skipped, aux-tag labels)" "$dir/sam
 same "BAM reads" "$dir/sam.want" "$dump" --label-key XC "$dir/r.bam"
 same "CRAM reads (reference given)" "$dir/sam.want" "$dump" --label-key XC --reference "$dir/g.fa" "$dir/r.cram"
 [ -n "$s2" ] || bad "samtools faidx -i gave nothing"
+sed 's/XC:i:3/XC:A:3/' "$dir/r.sam" > "$dir/ra.sam"
+same "a character (A) tag as the label" "$dir/sam.want" "$dump" --label-key XC "$dir/ra.sam"
+sed 's/XC:i:3/XC:f:3.5/' "$dir/r.sam" > "$dir/rf.sam"
+bad_input "a float tag as the label" "rf.sam: read 5 ('read3'): its XC tag (type f) is not one of those" "$dump" --label-key XC "$dir/rf.sam"
+# a CRAM without its reference (moved away, the header's path and REF_PATH unusable): the reason, not "corrupt"
+mkdir -p "$dir/cr" && cp "$dir/g.fa" "$dir/cr/ref.fa" && samtools faidx "$dir/cr/ref.fa" &&
+  samtools view -C -T "$dir/cr/ref.fa" -o "$dir/cr/r.cram" "$dir/r.sam" && rm "$dir/cr/ref.fa" "$dir/cr/ref.fa.fai"
+REF_PATH=/nonexistent REF_CACHE=/nonexistent bad_input "a CRAM whose reference is gone" "r.cram: cannot decode record 1: a CRAM needs the reference" \
+  "$dump" --label-key XC "$dir/cr/r.cram"
+head -c 200 "$dir/r.cram" > "$dir/cut.cram"
+bad_input "a CRAM cut to its first 200 bytes" "cut.cram: not a sequence file krait reads" "$dump" "$dir/cut.cram"
 
 # ---- bad input: exit 2, one line ----------------------------------------------------------------
 printf '>r1\nACGT\nACXT\n' > "$dir/x.fa"
@@ -194,6 +226,19 @@ cp "$dir/g.fa.gz" "$dir/nogzi.fa.gz" && cp "$dir/g.fa.gz.fai" "$dir/nogzi.fa.gz.
 bad_input "a bgzipped genome without its .gzi" "nogzi.fa.gz.gzi" "$dump" --genome "$dir/nogzi.fa.gz" "$dir/r.bed"
 cp "$dir/g.fa" "$dir/junk.fa" && printf 'chrI_excerpt\tmany\n' > "$dir/junk.fa.fai"
 bad_input "an index that is not one" "junk.fa.fai:1: not a FASTA index line" "$dump" --genome "$dir/junk.fa" "$dir/r.bed"
+# past 1024 contigs only 1024 are checked at open; the others when first read: 2,100 contigs,
+# contig c1 (not among the checked at open) re-wrapped from 60 to 70 columns, same size
+awk 'BEGIN { srand(3); for (i = 0; i < 2100; i++) { s = ""; for (j = 0; j < 100; j++) s = s substr("ACGT", int(rand() * 4) + 1, 1);
+  print ">c" i; print substr(s, 1, 60); print substr(s, 61) } }' > "$dir/many.fa"
+samtools faidx "$dir/many.fa"
+awk 'NR == 4 { s = $0; next } NR == 5 { print substr(s $0, 1, 70); print substr(s $0, 71); next } { print }' "$dir/many.fa" > "$dir/many2.fa"
+cmp -s <(wc -c < "$dir/many.fa") <(wc -c < "$dir/many2.fa") && mv "$dir/many2.fa" "$dir/many.fa" || bad "many.fa re-wrap changed its size"
+printf 'c2\t10\t30\nc4\t10\t30\n' > "$dir/c24.bed"
+printf 'c1\t10\t30\n' > "$dir/c1.bed"
+"$dump" --genome "$dir/many.fa" "$dir/c24.bed" > /dev/null 2>&1 && ok "2,100 contigs, one re-wrapped: other contigs read" ||
+  bad "2,100 contigs: the untouched contigs were refused"
+bad_input "a stale index past 1024 contigs (the re-wrapped contig checked when first read)" \
+  "many.fa.fai does not match it (contig c1, line 2 of the index)" "$dump" --genome "$dir/many.fa" "$dir/c1.bed"
 samtools faidx "$dir/w80.fa"
 same "the re-wrapped FASTA re-indexed reads the same bases" "$dir/r.want" "$dump" --genome "$dir/w80.fa" "$dir/r.bed"
 bad_input "missing header key" "no label key 'class=...'" "$dump" --label-key class "$dir/x.fa"
