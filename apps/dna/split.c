@@ -70,6 +70,12 @@ int dna_cmd_split(int argc, char **argv)
     if (!held) krait_cli_die(1, "out of memory");
     if (folds) krait_dna_fold(held, s.y, s.n, folds, fold - 1, c.seed);
     else krait_dna_split(held, s.y, s.n, fraction, c.seed);
+    size_t n_test = 0;
+    for (size_t i = 0; i < s.n; i++) n_test += held[i];
+    if (!n_test || n_test == s.n) /* too few rows per class for this fraction: one part would be empty */
+        krait_cli_die(2, "split: %zu sequences (%d classes) leave the %s part empty with %s; more rows, or another "
+                      "--fraction / --folds", s.n, cl.n, n_test ? "training" : "held-out",
+                      folds ? "these folds" : "this fraction");
     if ((st = krait_fs_mkdirs(out))) dna_die_status(st); /* krait_fs_mkdirs logs why not */
     char *tr = krait_fs_join(out, "train.tsv"), *te = krait_fs_join(out, "test.tsv");
     if (!tr || !te) krait_cli_die(1, "out of memory");
@@ -77,8 +83,6 @@ int dna_cmd_split(int argc, char **argv)
     dna_refuse_overwrite(te, "--out", &inputs, NULL, &in);
     write_part(tr, &s, held, 0);
     write_part(te, &s, held, 1);
-    size_t n_test = 0;
-    for (size_t i = 0; i < s.n; i++) n_test += held[i];
     char how[48] = "";
     if (folds) snprintf(how, sizeof how, ", fold %d of %d", fold, folds);
     printf("split %zu sequences (%d classes, seed %llu%s): %zu in %s, %zu in %s\n", s.n, cl.n,

@@ -619,6 +619,10 @@ bad_input "split: an unlabelled record in the second input" "unl.fa:1: record 'r
   "$k" split --input "$dir/s1/train.tsv" --input "$dir/unl.fa" --out "$dir/x"
 bad_input "baseline: an unlabelled record in the second --test file" "unl.fa:1: record 'r1' has no label" -- \
   "$k" baseline --train "$dir/s1/train.tsv" --test "$dir/s1/test.tsv" --test "$dir/unl.fa"
+printf 'seq\tlabel\nACGT\t0\nTTGA\t1\n' > "$dir/two.tsv"
+bad_input "split: two rows, one per class: the held-out part would be empty" "leave the held-out part empty with this fraction" -- \
+  "$k" split --input "$dir/two.tsv" --out "$dir/x2"
+[ ! -e "$dir/x2" ] && ok "  ... and no folder written" || bad "split wrote a folder for an empty part"
 # no command writes over a file it reads
 cp "$dir/s1/test.tsv" "$dir/keep.tsv"
 bad_input "predict --output naming its --input" "--output $dir/keep.tsv: that is an input of this command" -- \
