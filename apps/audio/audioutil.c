@@ -188,6 +188,10 @@ void audio_fe_apply_json(audio_frontend *fe, const void *obj, const char *origin
         if (!cJSON_GetObjectItemCaseSensitive(m, "hop")) fe->mel.hop = d.hop;
     }
     fe->mel.rate = fe->rate;
+    float fmax = fe->mel.fmax > 0 ? fe->mel.fmax : fe->rate / 2.0f;
+    if (fe->logmel && (fe->mel.fmin >= fmax || fmax > fe->rate / 2.0f + 1e-3f)) /* before any audio is read */
+        krait_cli_die(2, "%s: the log-mel bands %g..%g Hz do not fit %d Hz audio (need mel.fmin < mel.fmax <= rate / 2)",
+                      origin, fe->mel.fmin, fmax, fe->rate);
 }
 
 static cJSON *fe_json(const audio_frontend *fe)

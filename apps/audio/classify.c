@@ -44,6 +44,9 @@ int audio_cmd_classify(int argc, char **argv)
     if (strcmp(d.split, "all") && strcmp(d.split, "train") && strcmp(d.split, "test"))
         krait_cli_die(2, "classify: --split must be all, train or test (not '%s')", d.split);
     if (long_len < 1) krait_cli_die(2, "classify: --long must be >= 1");
+    const char *reads[2] = { model_dir, krait_fs_is_dir(d.data) ? NULL : d.data }; /* a data folder may hold outputs */
+    krait_cli_refuse_overwrite(output, "--output", reads, 2);
+    krait_cli_refuse_overwrite(confusion, "--confusion", reads, 2);
     audio_frontend fe;
     audio_fe_load(&fe, model_dir);
     audio_data_as_trained(&d, &fe, 1);

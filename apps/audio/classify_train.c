@@ -78,6 +78,7 @@ typedef struct run_ctx {
     int long_len;
     double last_loss, last_acc;
     long long data_clips;
+    const audio_frontend *fe;  /* its classes, kept in the checkpoint for --resume to compare */
 } run_ctx;
 
 static void write_curves(krait_run *r)
@@ -127,18 +128,34 @@ static krait_status on_eval(krait_run *r)
 static char *app_state(void *user)
 {
     const run_ctx *c = user;
-    char *j = malloc(64);
-    if (j) snprintf(j, 64, "{\"data_train_clips\": %lld}", c->data_clips);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "data_train_clips", (double)c->data_clips);
+    cJSON_AddItemToObject(o, "classes",
+                          cJSON_CreateStringArray((const char *const *)c->fe->classes, c->fe->n_classes));
+    char *j = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
     return j;
 }
 
+/* The checkpoint's train clip count and (when it has them: older ones do not) its classes, in
+ * order, must be those of --data: other labels would silently relabel the model. */
 static krait_status check_app_state(void *user, const char *json, const char *dir)
 {
     const run_ctx *c = user;
     cJSON *o = json ? cJSON_Parse(json) : NULL;
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "data_train_clips");
+    const cJSON *cl = cJSON_GetObjectItemCaseSensitive(o, "classes");
     int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == c->data_clips;
     if (!ok) KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (train clips differ from --data)", dir);
+    if (ok && cJSON_IsArray(cl)) {
+        ok = cJSON_GetArraySize(cl) == c->fe->n_classes;
+        for (int k = 0; ok && k < c->fe->n_classes; k++) {
+            const cJSON *e = cJSON_GetArrayItem(cl, k);
+            ok = cJSON_IsString(e) && !strcmp(e->valuestring, c->fe->classes[k]);
+        }
+        if (!ok)
+            KRAIT_ERROR("--resume %s: the checkpoint was trained on other classes than --data's labels give", dir);
+    }
     cJSON_Delete(o);
     return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
 }
@@ -207,6 +224,11 @@ int audio_cmd_classify_train(int argc, char **argv)
     audio_load_set(&train_set, &list, is_train, &fe, "train");
     audio_load_set(&test_set, &list, is_test, &fe, "test");
     if (!train_set.n) audio_die_empty(&list, is_train, d.data, "train");
+    for (int k = 0; k < list.n_classes; k++) { /* a class seen only in the test files cannot be learnt */
+        int seen = 0;
+        for (int i = 0; i < train_set.n && !seen; i++) seen = train_set.clips[i].cls == k;
+        if (!seen) KRAIT_WARN("class '%s' has no training clip (only test files, or unreadable ones)", list.names[k]);
+    }
     audio_cls_data train, test;
     audio_cls_prepare(&train, &fe, &train_set);
     audio_cls_prepare(&test, &fe, &test_set);
@@ -232,7 +254,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     float *probs = malloc(sizeof *probs * (size_t)(test.n ? test.n : 1) * (size_t)cfg.n_classes);
     if (!probs) krait_cli_die(1, "out of memory");
     run_ctx rc_ = { .test = &test, .probs = probs, .long_len = tc.seq_len > 4096 ? tc.seq_len : 4096,
-                    .last_loss = NAN, .last_acc = NAN, .data_clips = train.n };
+                    .last_loss = NAN, .last_acc = NAN, .data_clips = train.n, .fe = &fe };
     krait_run r = { .ds = &ds, .o = &a, .user = &rc_, .step_line = on_step, .validate = test.n ? on_eval : NULL,
                     .curves = write_curves, .app_state = app_state, .check_state = check_app_state };
     const char *out = a.out;

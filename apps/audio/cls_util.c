@@ -19,7 +19,7 @@ void audio_cls_prepare(audio_cls_data *d, const audio_frontend *fe, const krait_
     else d->ids = calloc(n, sizeof *d->ids);
     if (!d->len || !d->label || !d->path || (!d->feats && !d->ids)) krait_cli_die(1, "out of memory");
     krait_mel *mel = fe->logmel ? krait_mel_init(&fe->mel) : NULL;
-    if (fe->logmel && !mel) krait_cli_die(2, "the log-mel settings are not usable");
+    if (fe->logmel && !mel) exit(2); /* krait_mel_init said why */
     for (int i = 0; i < set->n; i++) {
         const krait_audio_clip *c = &set->clips[i];
         if (mel) {

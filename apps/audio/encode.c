@@ -4,12 +4,15 @@
  *
  * The front-end is a model folder's (--model DIR: audio.json) or given by options (--rate,
  * --quantization, --normalize). Writes OUT/files/NNNNN_<file name>.u8 for every file (NNNNN its
- * place in the listing, from 00000) and OUT/all.u8, their
- * concatenation in listing order; prints the file and sample counts. */
+ * place in the listing, from 00000; those an earlier encode left in OUT/files are removed first)
+ * and OUT/all.u8, their concatenation in listing order; prints the file and sample counts. No
+ * files selected (or none readable) is an error, as in the other commands. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -26,6 +29,24 @@ static void write_bytes(FILE *f, const int32_t *ids, size_t n, const char *path)
         if (fwrite(buf, 1, k, f) != k) krait_cli_die(1, "%s: write failed (%s)", path, strerror(errno));
         i += k;
     }
+}
+
+/* Remove the NNNNN_<name>.u8 files an earlier encode wrote into dir (nothing else). */
+static void remove_old_streams(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) krait_cli_die(2, "%s: cannot list (%s)", dir, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        size_t len = strlen(n), digits = strspn(n, "0123456789");
+        if (digits < 5 || n[digits] != '_' || len < digits + 4 || strcmp(n + len - 3, ".u8")) continue;
+        char *p = krait_fs_join(dir, n);
+        if (!p) krait_cli_die(1, "out of memory");
+        if (krait_fs_is_file(p) && unlink(p) != 0) krait_cli_die(2, "%s: cannot remove (%s)", p, strerror(errno));
+        free(p);
+    }
+    closedir(d);
 }
 
 int audio_cmd_encode(int argc, char **argv)
@@ -80,24 +101,29 @@ int audio_cmd_encode(int argc, char **argv)
     int want_test = !strcmp(d.split, "test");
     for (int i = 0; i < list.n; i++) want[i] = single || !strcmp(d.split, "all") || is_test[i] == want_test;
     char *files_dir = krait_fs_join(out, "files"), *all_path = krait_fs_join(out, "all.u8");
-    krait_status s = files_dir ? krait_fs_mkdirs(files_dir) : KRAIT_STATUS_NO_MEMORY;
-    if (s) exit(krait_cli_exit_code(s));
     krait_audio_set set;
     audio_load_set(&set, &list, want, &fe, d.split);
+    if (!set.n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
+    krait_status s = files_dir ? krait_fs_mkdirs(files_dir) : KRAIT_STATUS_NO_MEMORY;
+    if (s) exit(krait_cli_exit_code(s));
+    remove_old_streams(files_dir); /* an earlier encode's files would no longer match all.u8 */
     FILE *all = fopen(all_path, "wb");
     if (!all) krait_cli_die(2, "%s: cannot open for writing (%s)", all_path, strerror(errno));
     for (int i = 0; i < set.n; i++) {
         const krait_audio_clip *k = &set.clips[i];
         int32_t *ids = audio_clip_ids(&fe, k->x, k->n);
         const char *b = strrchr(k->path, '/');
-        char name[1024];
-        snprintf(name, sizeof name, "%s/%05d_%s.u8", files_dir, i, b ? b + 1 : k->path);
+        size_t size = strlen(files_dir) + strlen(b ? b + 1 : k->path) + 32;
+        char *name = malloc(size);
+        if (!name) krait_cli_die(1, "out of memory");
+        snprintf(name, size, "%s/%05d_%s.u8", files_dir, i, b ? b + 1 : k->path);
         FILE *f = fopen(name, "wb");
         if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", name, strerror(errno));
         write_bytes(f, ids, k->n, name);
         write_bytes(all, ids, k->n, all_path);
         if (fclose(f) != 0) krait_cli_die(1, "%s: write failed", name);
         free(ids);
+        free(name);
     }
     if (fclose(all) != 0) krait_cli_die(1, "%s: write failed", all_path);
     printf("%s: %d files, %lld samples (%s) -> %s\n", d.data, set.n, set.samples, audio_fe_describe(&fe), out);

@@ -45,6 +45,8 @@ int audio_cmd_eval(int argc, char **argv)
     if (chunk < 1) krait_cli_die(2, "eval: --chunk must be >= 1");
     if (strcmp(d.split, "all") && strcmp(d.split, "train") && strcmp(d.split, "test"))
         krait_cli_die(2, "eval: --split must be all, train or test (not '%s')", d.split);
+    const char *reads[2] = { model_dir, krait_fs_is_dir(d.data) ? NULL : d.data }; /* a data folder may hold outputs */
+    krait_cli_refuse_overwrite(tsv, "--tsv", reads, 2);
     audio_frontend fe;
     audio_fe_load(&fe, model_dir);
     audio_data_as_trained(&d, &fe, 0);

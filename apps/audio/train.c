@@ -185,6 +185,11 @@ int audio_cmd_train(int argc, char **argv)
     krait_audio_set train_set;
     audio_load_set(&train_set, &list, is_train, &fe, "train");
     if (!train_set.n) audio_die_empty(&list, is_train, d.data, "train");
+    int learnable = 0; /* a clip of one sample has no next sample to predict */
+    for (int i = 0; i < train_set.n; i++) learnable += train_set.clips[i].n >= 2;
+    if (!learnable)
+        krait_cli_die(2, "%s: every train file has fewer than 2 samples at %d Hz: no next sample to learn", d.data,
+                      fe.rate);
     crop_source cs = { .n = train_set.n };
     cs.ids = malloc((size_t)train_set.samples);
     cs.start = malloc(sizeof *cs.start * (size_t)(train_set.n + 1));

@@ -149,6 +149,20 @@ static void remove_pending_outputs(void)
     }
 }
 
+void krait_cli_refuse_overwrite(const char *path, const char *opt, const char *const *reads, int n)
+{
+    if (!path) return;
+    for (int i = 0; i < n; i++) {
+        const char *r = reads[i];
+        if (!r) continue;
+        if (!strcmp(path, r) || krait_fs_same(path, r))
+            krait_cli_die(2, "%s %s: that is an input of this command; writing it would destroy it", opt, path);
+        if (krait_fs_is_dir(r) && krait_fs_is_file(path) && krait_fs_within(path, r))
+            krait_cli_die(2, "%s %s: that is a file of %s, which this command reads; writing it would destroy it", opt,
+                          path, r);
+    }
+}
+
 FILE *krait_cli_output_open(const char *path)
 {
     static int registered;

@@ -97,6 +97,11 @@ void krait_cli_die(int code, const char *fmt, ...)
 FILE *krait_cli_output_open(const char *path);
 void krait_cli_output_close(FILE *f);
 
+/* Exits 2 with one line when path, a file the command is about to write (opt names the option),
+ * is one it reads: the same file as one of reads[0..n) (NULL entries skipped), or an existing
+ * file inside one of them that is a folder (a model folder). Call it before the work. */
+void krait_cli_refuse_overwrite(const char *path, const char *opt, const char *const *reads, int n);
+
 /* s as one TSV field: a tab, newline, carriage return or backslash in it written as \t \n \r \\
  * (a file name may hold any of them; the row must stay one row). */
 void krait_cli_tsv_field(FILE *f, const char *s);

@@ -42,23 +42,22 @@ void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna
     }
 }
 
-static void refuse_same(const char *path, const char *opt, const char *input)
+static void refuse_source(const char *path, const char *opt, const char *source)
 {
     char *cls = NULL;
-    const char *file = krait_dna_source_split(input, &cls);
+    const char *file = krait_dna_source_split(source, &cls);
     free(cls);
-    if (file && krait_fs_same(path, file))
-        krait_cli_die(2, "%s %s: that is an input of this command (%s); writing it would destroy it", opt, path, input);
+    krait_cli_refuse_overwrite(path, opt, &file, 1);
 }
 
 void dna_refuse_overwrite(const char *path, const char *opt, const krait_str_list *a, const krait_str_list *b,
                           const dna_inputs *in)
 {
     if (!path) return;
-    for (int i = 0; a && i < a->n; i++) refuse_same(path, opt, a->items[i]);
-    for (int i = 0; b && i < b->n; i++) refuse_same(path, opt, b->items[i]);
-    if (in && in->genome) refuse_same(path, opt, in->genome);
-    if (in && in->reference) refuse_same(path, opt, in->reference);
+    for (int i = 0; a && i < a->n; i++) refuse_source(path, opt, a->items[i]);
+    for (int i = 0; b && i < b->n; i++) refuse_source(path, opt, b->items[i]);
+    const char *files[2] = { in ? in->genome : NULL, in ? in->reference : NULL };
+    krait_cli_refuse_overwrite(path, opt, files, 2);
 }
 
 void dna_model_classes(krait_dna_classes *c, const char *model_dir)

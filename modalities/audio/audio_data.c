@@ -54,12 +54,14 @@ static char *join(const char *dir, const char *name, size_t name_len)
 {
     if (!dir || name[0] == '/' || !dir[0]) return dup_n(name, name_len);
     size_t a = strlen(dir);
+    while (a > 1 && dir[a - 1] == '/') a--; /* "d/" + "x.wav" is "d/x.wav", as "d" + "x.wav" */
+    size_t sep = !(a == 1 && dir[0] == '/'); /* "/" + "x.wav" is "/x.wav" */
     char *p = malloc(a + name_len + 2);
     if (!p) return NULL;
     memcpy(p, dir, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, name_len);
-    p[a + 1 + name_len] = 0;
+    if (sep) p[a] = '/';
+    memcpy(p + a + sep, name, name_len);
+    p[a + sep + name_len] = 0;
     return p;
 }
 
@@ -90,7 +92,12 @@ krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, s
         size_t llen = tab ? n - plen - 1 : 0;
         if (first) {
             first = 0;
-            if (plen == 4 && !memcmp(s, "path", 4)) continue; /* header */
+            /* a header: path (or file, filename, audio, wav) first */
+            static const char *const names[] = { "path", "file", "filename", "file_name", "audio", "wav" };
+            int header = 0;
+            for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+                header |= plen == strlen(names[k]) && !strncasecmp(s, names[k], plen);
+            if (header) continue;
         }
         if (lab && memchr(lab, '\t', llen)) {
             KRAIT_ERROR("%s:%d: more than two tab-separated fields (expected path<TAB>label)", origin, line);
@@ -102,6 +109,10 @@ krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, s
         }
         if (lab && llen == 0) {
             KRAIT_ERROR("%s:%d: empty label after the tab", origin, line);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (lab && (lab[0] == ' ' || lab[llen - 1] == ' ')) { /* "0 " and "0" would be two classes */
+            KRAIT_ERROR("%s:%d: the label '%.*s' begins or ends with a space", origin, line, (int)llen, lab);
             return KRAIT_STATUS_BAD_INPUT;
         }
         for (size_t i = 0; i < n; i++)
@@ -185,7 +196,10 @@ static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *i
         char *p = join(dir, e->d_name, strlen(e->d_name));
         struct stat st;
         if (!p) s = KRAIT_STATUS_NO_MEMORY;
-        else if (stat(p, &st) != 0) (*ignored)++, free(p);
+        else if (stat(p, &st) != 0) { /* a broken link: said when it looks like audio, not only counted */
+            if (is_audio_name(e->d_name)) KRAIT_WARN("%s: cannot read (%s); skipped", p, strerror(errno));
+            (*ignored)++, free(p);
+        }
         else if (S_ISDIR(st.st_mode)) s = walk(l, p, depth + 1, ignored), free(p);
         else if (S_ISREG(st.st_mode) && is_audio_name(e->d_name)) s = list_add(l, p, NULL);
         else (*ignored)++, free(p);
@@ -234,7 +248,9 @@ static int match(pcre2_code *re, pcre2_match_data *md, const char *s, size_t *so
     return 1;
 }
 
-static krait_status label_folder(krait_audio_list *l, const char *label_regex, int label_from_dir)
+/* Labels by --label-regex or --label-from-dir (the name of the file's folder; a file directly in
+ * root, the folder listed, has none: its name would depend on how root is spelled). */
+static krait_status label_folder(krait_audio_list *l, const char *label_regex, int label_from_dir, const char *root)
 {
     if (label_regex) {
         pcre2_code *re = compile(label_regex, "--label-regex");
@@ -263,6 +279,12 @@ static krait_status label_folder(krait_audio_list *l, const char *label_regex, i
         for (int i = 0; i < l->n; i++) {
             const char *p = l->items[i].path, *b = base_name(p);
             if (b == p) continue;
+            if (root) { /* directly in root ("d", "d/", "./d" or "."): no folder of its own */
+                size_t rl = strlen(root), dl = (size_t)(b - 1 - p);
+                while (rl > 1 && root[rl - 1] == '/') rl--;
+                while (dl > 1 && p[dl - 1] == '/') dl--;
+                if (dl == rl && !strncmp(p, root, rl)) continue;
+            }
             const char *e = b - 1, *s = e;
             while (s > p && s[-1] != '/') s--;
             if (!(l->items[i].label = dup_n(s, (size_t)(e - s)))) return KRAIT_STATUS_NO_MEMORY;
@@ -289,17 +311,28 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
         }
         qsort(l->items, (size_t)l->n, sizeof *l->items, cmp_item_path);
         if (ignored) KRAIT_INFO("%s: %d files without an audio extension ignored", path, ignored);
-        if ((s = label_folder(l, label_regex, label_from_dir))) return s;
+        if ((s = label_folder(l, label_regex, label_from_dir, path))) return s;
     } else {
+        if (!S_ISREG(st.st_mode)) {
+            KRAIT_ERROR("%s: not a regular file (a manifest is a text file: path<TAB>label lines)", path);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
         FILE *f = fopen(path, "rb");
         if (!f) {
             KRAIT_ERROR("%s: cannot open (%s)", path, strerror(errno));
             return KRAIT_STATUS_BAD_INPUT;
         }
         size_t cap = 1 << 16, len = 0, got;
+        const size_t max_len = (size_t)1 << 30; /* 1 GiB of paths is no manifest */
         char *text = malloc(cap);
         while (text && (got = fread(text + len, 1, cap - len, f)) > 0) {
             len += got;
+            if (len >= max_len) {
+                free(text);
+                fclose(f);
+                KRAIT_ERROR("%s: over 1 GiB: not a manifest of audio files", path);
+                return KRAIT_STATUS_BAD_INPUT;
+            }
             if (len == cap) {
                 char *t = realloc(text, cap *= 2);
                 if (!t) free(text);
@@ -328,7 +361,7 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
                                 label_regex ? "--label-regex" : "--label-from-dir");
                     return KRAIT_STATUS_BAD_INPUT;
                 }
-            if ((s = label_folder(l, label_regex, label_from_dir))) return s;
+            if ((s = label_folder(l, label_regex, label_from_dir, NULL))) return s;
         }
     }
     return krait_audio_list_classes(l);

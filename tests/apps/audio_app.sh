@@ -252,4 +252,67 @@ mkdir -p "$dir/allbad"; cp "$dir/zero.wav" "$dir/text.wav" "$dir/allbad/"
 "$k" train --config "$dir/lm.json" --data "$dir/allbad" --test-fraction 0 --out "$dir/x" --steps 1 >/dev/null 2>"$dir/eab"
 [ $? -eq 2 ] && grep -q "skipped 2 unreadable" "$dir/eab" && grep -q "no readable train files" "$dir/eab" &&
   ok "a folder of only bad files: each skipped with a warning, then exit 2" || { bad "all bad"; cat "$dir/eab"; }
+# ---- outputs never overwrite inputs; the reviewed edge cases -----------------------------------
+printf 'path\tlabel\n%s\thi\n' "$d/b/c/hi_0.wav" > "$dir/keep.tsv" && cp "$dir/keep.tsv" "$dir/keep0.tsv"
+bad_input "classify --output naming its manifest" "--output $dir/keep.tsv: that is an input of this command" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/keep.tsv" --output "$dir/keep.tsv"
+bad_input "classify --output inside the model folder" "that is a file of $dir/CL, which this command reads" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/keep.tsv" --output "$dir/CL/audio.json"
+bad_input "eval --tsv over the model's weights" "that is a file of $dir/LM" -- \
+  "$k" eval --model "$dir/LM" --data "$d/a/lo_0.wav" --tsv "$dir/LM/model.safetensors"
+cp "$d/a/lo_0.wav" "$dir/prompt.wav" && cp "$dir/prompt.wav" "$dir/prompt0.wav"
+bad_input "generate --output naming its prompt" "--output $dir/prompt.wav: that is an input of this command" -- \
+  "$k" generate --model "$dir/LM" --prompt "$dir/prompt.wav" --output "$dir/prompt.wav"
+bad_input "generate --picture naming its --output" "--picture $dir/gg.wav: that is an input of this command" -- \
+  "$k" generate --model "$dir/LM" --seconds 0.01 --output "$dir/gg.wav" --picture "$dir/gg.wav"
+bad_input "generate --picture into a missing folder, before generating" "no such folder for --picture" -- \
+  "$k" generate --model "$dir/LM" --seconds 0.01 --output "$dir/gg.wav" --picture "$dir/nofolder/gg.png"
+cmp -s "$dir/keep.tsv" "$dir/keep0.tsv" && cmp -s "$dir/prompt.wav" "$dir/prompt0.wav" && [ -s "$dir/CL/audio.json" ] &&
+  [ ! -e "$dir/gg.wav" ] && ok "  ... the inputs as they were, nothing generated" || bad "an input was overwritten"
+# encode: a second, smaller encode into the same folder leaves no stale streams; nothing selected is an error
+"$k" encode "${split[@]}" --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1
+"$k" encode "${split[@]}" --split test --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1 &&
+  [ "$(ls "$dir/enc2/files" | wc -l)" = 4 ] && ok "encode again into the same folder: only this encode's 4 streams" ||
+  { bad "encode left stale streams"; ls "$dir/enc2/files"; }
+bad_input "encode with no file selected" "the test split is empty" -- \
+  "$k" encode --data "$d" --split test --test-regex 'nomatch' --model "$dir/LM" --out "$dir/enc3"
+"$k" encode --data "$dir/allbad" --model "$dir/LM" --out "$dir/enc4" >/dev/null 2>"$dir/eenc4"
+[ $? -eq 2 ] && [ ! -e "$dir/enc4/all.u8" ] && ok "encode of a folder of only bad files: exit 2, no empty all.u8" ||
+  { bad "encode of bad files"; cat "$dir/eenc4"; }
+# manifests: a "file<TAB>label" header is a header; a label with a space at an end is refused
+printf 'file\tlabel\n%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$dir/mf.tsv"
+"$k" classify --model "$dir/CL" --data "$dir/mf.tsv" --json >"$dir/c6" 2>"$dir/ec6" && [ "$(jget "$dir/c6" n)" = 2 ] &&
+  ! grep -q "skipped" "$dir/ec6" && ok "a manifest with a file<TAB>label header" || { bad "file header"; cat "$dir/ec6"; }
+printf '%s\thi \n' "$d/b/c/hi_0.wav" > "$dir/sp.tsv"
+bad_input "a manifest label ending in a space" "$dir/sp.tsv:1: the label 'hi ' begins or ends with a space" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/sp.tsv"
+bad_input "a device as a manifest" "/dev/zero: not a regular file" -- "$k" eval --model "$dir/LM" --data /dev/zero
+# --label-from-dir: files directly in the folder have no label, however the folder is spelled
+# (they were labelled "flat", "" or "." by its spelling)
+mkdir -p "$dir/flat" && cp "$d/a/lo_2.ogg" "$d/a/lo_3.aiff" "$dir/flat/"
+for spell in "$dir/flat" "$dir/flat/"; do
+  "$k" classify --model "$dir/CL" --data "$spell" --label-from-dir --output "$dir/fd.tsv" >/dev/null 2>"$dir/efd" &&
+    [ "$(awk -F'\t' 'NR > 1 && $2 != "" { n++ } END { print n + 0 }' "$dir/fd.tsv")" = 0 ] &&
+    ok "--label-from-dir on files directly in $spell: unlabelled, classified" || { bad "label-from-dir top level ($spell)"; cat "$dir/efd" "$dir/fd.tsv"; }
+done
+# a broken link that looks like audio is said, not only counted
+mkdir -p "$dir/gh" && cp "$d/a/lo_2.ogg" "$dir/gh/" && ln -s "$dir/nowhere.wav" "$dir/gh/ghost.wav"
+"$k" classify --model "$dir/CL" --data "$dir/gh" >/dev/null 2>"$dir/egh" &&
+  grep -q "ghost.wav: cannot read" "$dir/egh" && ok "a broken link named in a warning" || { bad "broken link silent"; cat "$dir/egh"; }
+# resuming a classifier with other labels for the same clips is refused
+sed 's/\thi$/\tup/; s/\tlo$/\tdown/' "$dir/m.tsv" > "$dir/m2.tsv"
+"$k" classify-train --config "$dir/cls.json" --data "$dir/m.tsv" --test-fraction 0 --out "$dir/CM" --steps 4 --stop-at 2 --device cpu >/dev/null 2>&1
+"$k" classify-train --config "$dir/cls.json" --data "$dir/m2.tsv" --test-fraction 0 --steps 4 --resume "$dir/CM" --device cpu >/dev/null 2>"$dir/ecm"
+[ $? -eq 2 ] && grep -q "the checkpoint was trained on other classes" "$dir/ecm" && [ "$(grep -c error "$dir/ecm")" = 1 ] &&
+  ! grep -q '"up"' "$dir/CM/audio.json" 2>/dev/null && ok "classify-train --resume with other labels: refused, the run's classes unchanged" ||
+  { bad "resume with other labels"; cat "$dir/ecm"; }
+# training clips of one sample: nothing to learn
+mkdir -p "$dir/one" && for i in 1 2; do
+  python3 -c "import wave, sys; w = wave.open(sys.argv[1], 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000); w.writeframes(b'\x00\x10'); w.close()" "$dir/one/c_$i.wav"
+done
+"$k" train --config "$dir/lm.json" --data "$dir/one" --test-fraction 0 --out "$dir/x1" --steps 1 >/dev/null 2>"$dir/eone"
+[ $? -eq 2 ] && grep -q "every train file has fewer than 2 samples" "$dir/eone" && [ "$(grep -c error "$dir/eone")" = 1 ] &&
+  ok "train on clips of one sample: exit 2, nothing to learn" || { bad "train on one-sample clips"; cat "$dir/eone"; }
+bad_input "mel bands above the Nyquist frequency, before any audio is read" "do not fit 8000 Hz audio" -- \
+  "$k" classify-train --config "$dir/cls.json" "${split[@]}" --set audio.mel.fmin=5000 --out "$dir/x2" --steps 1
 exit $fail
