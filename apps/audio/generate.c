@@ -10,6 +10,7 @@
  * --picture FILE (default: the output's name with .png) draws the waveform and its spectrogram,
  * the prompt shaded. Progress (samples, rate, ETA) goes to stderr. One CPU thread unless
  * --threads N is given. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,9 @@ int audio_cmd_generate(int argc, char **argv)
     gp.sample.temperature = (float)temperature;
     gp.sample.top_k = top_k;
     gp.sample.top_p = (float)top_p;
+    if (seconds * fe.rate + 0.5 > (double)(INT_MAX / 8))
+        krait_cli_die(2, "generate: %g seconds at %d Hz is more samples than one run writes (at most %d)", seconds,
+                      fe.rate, INT_MAX / 8);
     gp.max_tokens = (int)(seconds * fe.rate + 0.5);
     gp.seed = c.seed;
     if (krait_sample_check(&gp.sample)) return 2;

@@ -128,6 +128,16 @@ static krait_audio_reader *reader_open(const char *path, int out_rate, krait_sta
     if (sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0 && fi.name)
         snprintf(r->info.format, sizeof r->info.format, "%s", fi.name);
     r->out_rate = out_rate > 0 ? out_rate : sfi.samplerate;
+    double ratio = (double)r->out_rate / sfi.samplerate;
+    if (ratio > 256 || ratio < 1.0 / 256) { /* libsamplerate's limits: say it in the file's terms */
+        char why[160];
+        snprintf(why, sizeof why, "a sample rate of %d Hz cannot be resampled to %d Hz (at most 256 times up or down)",
+                 sfi.samplerate, r->out_rate);
+        report(err, err_size, path, why);
+        krait_audio_reader_close(r);
+        if (status) *status = KRAIT_STATUS_BAD_INPUT;
+        return NULL;
+    }
     if (r->out_rate != sfi.samplerate) {
         int e = 0;
         r->src = src_new(SRC_SINC_MEDIUM_QUALITY, 1, &e);

@@ -315,4 +315,7 @@ done
   ok "train on clips of one sample: exit 2, nothing to learn" || { bad "train on one-sample clips"; cat "$dir/eone"; }
 bad_input "mel bands above the Nyquist frequency, before any audio is read" "do not fit 8000 Hz audio" -- \
   "$k" classify-train --config "$dir/cls.json" "${split[@]}" --set audio.mel.fmin=5000 --out "$dir/x2" --steps 1
+python3 -c "import wave, sys; w = wave.open(sys.argv[1], 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(1); w.writeframes(b'\x00\x10' * 4); w.close()" "$dir/onehz.wav"
+bad_input "a 1 Hz WAV (beyond the resampler's 256 times)" "$dir/onehz.wav" "a sample rate of 1 Hz cannot be resampled to 8000 Hz" -- \
+  "$k" eval --model "$dir/LM" --data "$dir/onehz.wav"
 exit $fail
