@@ -158,24 +158,38 @@ static int cmp_item_path(const void *a, const void *b)
     return strcmp(((const krait_audio_item *)a)->path, ((const krait_audio_item *)b)->path);
 }
 
-static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* A manifest that lists a file twice counts it twice (it may mean to weight it): say so once. */
-static void warn_duplicates(const krait_audio_list *l, const char *origin)
+static int cmp_item_ptr(const void *a, const void *b)
 {
-    if (l->n < 2) return;
-    char **p = malloc(sizeof *p * (size_t)l->n);
-    if (!p) return;
-    for (int i = 0; i < l->n; i++) p[i] = l->items[i].path;
-    qsort(p, (size_t)l->n, sizeof *p, cmp_str_ptr);
+    return strcmp((*(const krait_audio_item *const *)a)->path, (*(const krait_audio_item *const *)b)->path);
+}
+
+/* A file listed twice is counted twice (a warning says so); listed with two labels it is an error. */
+static krait_status check_duplicates(const krait_audio_list *l, const char *origin)
+{
+    if (l->n < 2) return KRAIT_STATUS_OK;
+    const krait_audio_item **ix = malloc(sizeof *ix * (size_t)l->n);
+    if (!ix) return KRAIT_STATUS_NO_MEMORY;
+    for (int i = 0; i < l->n; i++) ix[i] = &l->items[i];
+    qsort(ix, (size_t)l->n, sizeof *ix, cmp_item_ptr);
     int dup = 0;
     const char *first = NULL;
-    for (int i = 1; i < l->n; i++)
-        if (!strcmp(p[i], p[i - 1])) dup++, first = first ? first : p[i];
-    if (dup)
+    krait_status s = KRAIT_STATUS_OK;
+    for (int i = 1; i < l->n && !s; i++) {
+        const krait_audio_item *a = ix[i - 1], *b = ix[i];
+        if (strcmp(a->path, b->path)) continue;
+        dup++, first = first ? first : b->path;
+        if (a->label && b->label && strcmp(a->label, b->label)) {
+            KRAIT_ERROR("%s: %s is listed with two labels, '%s' and '%s'", origin, a->path, a->label, b->label);
+            s = KRAIT_STATUS_BAD_INPUT;
+        }
+    }
+    if (!s && dup)
         KRAIT_WARN("%s: %d entr%s a file listed before (%s, ...): each is counted", origin, dup,
                    dup == 1 ? "y repeats" : "ies repeat", first);
-    free(p);
+    free((void *)ix);
+    return s;
 }
 
 static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *ignored)
@@ -353,7 +367,7 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
         free(dir);
         free(text);
         if (s) return s;
-        warn_duplicates(l, path);
+        if ((s = check_duplicates(l, path))) return s;
         if (label_regex || label_from_dir) { /* labels from the listed files' names or folders */
             for (int i = 0; i < l->n; i++)
                 if (l->items[i].label) {

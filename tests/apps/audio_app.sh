@@ -286,6 +286,9 @@ printf 'file\tlabel\n%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$di
 printf '%s\thi \n' "$d/b/c/hi_0.wav" > "$dir/sp.tsv"
 bad_input "a manifest label ending in a space" "$dir/sp.tsv:1: the label 'hi ' begins or ends with a space" -- \
   "$k" classify --model "$dir/CL" --data "$dir/sp.tsv"
+printf '%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/b/c/hi_0.wav" > "$dir/twolab.tsv"
+bad_input "a manifest listing one file with two labels" "$dir/twolab.tsv: $d/b/c/hi_0.wav is listed with two labels, 'hi' and 'lo'" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/twolab.tsv"
 bad_input "a device as a manifest" "/dev/zero: not a regular file" -- "$k" eval --model "$dir/LM" --data /dev/zero
 # --label-from-dir: files directly in the folder have no label, however the folder is spelled
 # (they were labelled "flat", "" or "." by its spelling)
