@@ -55,6 +55,9 @@ void audio_fe_save(const audio_frontend *fe, const char *dir);
 void audio_fe_load(audio_frontend *fe, const char *dir);
 /* "mulaw 8 kHz, peak-normalised" style summary (static buffer). */
 const char *audio_fe_describe(const audio_frontend *fe);
+/* --init DIR: a warning when DIR's audio.json (if it has one) describes other inputs than fe (the
+ * copied weights learnt another rate, quantisation or features). */
+void audio_fe_check_init(const audio_frontend *fe, const char *init_dir);
 
 /* A preset or config file: the model and "train" keys into cfg/tc, the "audio" object into fe.
  * --set KEY=V overrides (audio.KEY=V for the front-end). Exits 2 with one line on bad input. */

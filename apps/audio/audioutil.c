@@ -274,6 +274,22 @@ const char *audio_fe_describe(const audio_frontend *fe)
     return b;
 }
 
+void audio_fe_check_init(const audio_frontend *fe, const char *init_dir)
+{
+    if (!init_dir) return;
+    char *path = krait_fs_join(init_dir, "audio.json");
+    int has = path && krait_fs_is_file(path);
+    free(path);
+    if (!has) return;
+    audio_frontend other;
+    audio_fe_load(&other, init_dir);
+    char mine[160];
+    snprintf(mine, sizeof mine, "%s", audio_fe_describe(fe));
+    if (strcmp(mine, audio_fe_describe(&other)))
+        KRAIT_WARN("--init %s: its weights learnt %s; this run feeds %s", init_dir, audio_fe_describe(&other), mine);
+    audio_fe_free(&other);
+}
+
 /* ---- presets ---------------------------------------------------------------------------------- */
 /* "audio.KEY=V" onto the front-end: V as JSON when it parses, else as a string. */
 static void fe_set(audio_frontend *fe, const char *assign)

@@ -246,6 +246,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
 
     krait_backend *be = krait_cli_backend(&c, "f32");
+    audio_fe_check_init(&fe, a.resume ? NULL : a.init);
     krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
     clip_source src = { &train };
     krait_data_source ds = { .ctx = &src };

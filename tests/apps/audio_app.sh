@@ -201,6 +201,10 @@ bad_input "a manifest with labels and --label-regex" "$dir/m.tsv: the manifest h
 grep -q -- "--init $dir/LM: 12 of 14 tensors copied" "$dir/eci" &&
   ! cmp -s <(losses "$dir/CT") <(losses "$dir/CI") &&
   ok "classify-train --init LM: its 12 tensors copied, the head's 2 fresh; other losses than without" || { bad "classify-train --init"; cat "$dir/eci"; }
+"$k" classify-train --config "$dir/cls.json" "${split[@]}" --init "$dir/LM" --out "$dir/CIW" --steps 1 --device cpu >/dev/null 2>"$dir/eciw"
+grep -q -- "warning: --init $dir/LM: its weights learnt mulaw 8-bit at 8000 Hz, peak-normalised; this run feeds log-mel 16 bands" "$dir/eciw" &&
+  ! grep -q "its weights learnt" "$dir/eci" &&
+  ok "--init from a model of other inputs (mu-law into log-mel): a warning; from the same inputs: none" || { bad "--init front-end warning"; cat "$dir/eciw"; }
 # the presets the README pairs: a classifier on mu-law samples that starts from the waveform model
 presets="$(dirname "$0")/../../configs"
 "$k" train --config "$presets/audio-mulaw-fsdd.json" "${split[@]}" --out "$dir/PL" --steps 1 --batch 1 --seq-len 64 \
