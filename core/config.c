@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -217,6 +218,10 @@ static krait_status apply_value(void *base, const key_desc *k, const cJSON *v, c
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < k->min) {
             KRAIT_ERROR("%s: key \"%s\" must be a %s number", origin, where,
                         k->min > 0 ? "positive" : "non-negative");
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (k->type == K_FLOAT && v->valuedouble > FLT_MAX) {
+            KRAIT_ERROR("%s: key \"%s\" is %g, more than a float holds (%g)", origin, where, v->valuedouble, (double)FLT_MAX);
             return KRAIT_STATUS_BAD_INPUT;
         }
         if (k->type == K_DOUBLE)

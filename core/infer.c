@@ -201,6 +201,10 @@ krait_infer *krait_infer_init(const krait_model *m, int max_batch, int chunk)
         KRAIT_ERROR("inference: the batch must hold at least one sequence (got %d)", max_batch);
         return NULL;
     }
+    if (m->lm_head == SIZE_MAX) { /* a classifier: no next-token logits to decode from */
+        KRAIT_ERROR("inference: the model has a \"%s\" head, not a language-model head: it cannot generate", m->cfg.head);
+        return NULL;
+    }
     krait_infer *inf = calloc(1, sizeof *inf);
     if (!inf) return NULL;
     inf->m = m;

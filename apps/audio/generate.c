@@ -99,13 +99,8 @@ int audio_cmd_generate(int argc, char **argv)
     size_t ol = strlen(output);
     if (!(ol > 4 && !strcasecmp(output + ol - 4, ".wav")) && !(ol > 5 && !strcasecmp(output + ol - 5, ".flac")))
         krait_cli_die(2, "%s: unsupported output format (write .wav or .flac)", output);
-    const char *outs[2] = { output, picture }, *out_opts[2] = { "--output", "--picture" };
-    for (int k = 0; k < 2 && outs[k]; k++) { /* and their folders, so that a typo does not cost the whole generation */
-        const char *slash = strrchr(outs[k], '/');
-        char odir[4096];
-        snprintf(odir, sizeof odir, "%.*s", slash ? (int)(slash - outs[k]) : 0, outs[k]);
-        if (odir[0] && !krait_fs_is_dir(odir)) krait_cli_die(2, "%s: no such folder for %s %s", odir, out_opts[k], outs[k]);
-    }
+    krait_cli_check_output_path(output, "--output"); /* and the picture's: a typo must not cost the generation */
+    krait_cli_check_output_path(picture, "--picture");
     const char *reads[3] = { model_dir, prompt, output }; /* the picture is not the audio either */
     krait_cli_refuse_overwrite(output, "--output", reads, 2);
     krait_cli_refuse_overwrite(picture, "--picture", reads, 3);

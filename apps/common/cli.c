@@ -163,6 +163,18 @@ void krait_cli_refuse_overwrite(const char *path, const char *opt, const char *c
     }
 }
 
+void krait_cli_check_output_path(const char *path, const char *opt)
+{
+    if (!path) return;
+    if (krait_fs_is_dir(path)) krait_cli_die(2, "%s %s: a folder; give a file name to write", opt, path);
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return;
+    char *dir = strndup(path, (size_t)(slash - path));
+    if (!dir) krait_cli_die(1, "out of memory");
+    if (!krait_fs_is_dir(dir)) krait_cli_die(2, "%s: no such folder for %s %s", dir, opt, path);
+    free(dir);
+}
+
 FILE *krait_cli_output_open(const char *path)
 {
     static int registered;

@@ -102,6 +102,10 @@ void krait_cli_output_close(FILE *f);
  * file inside one of them that is a folder (a model folder). Call it before the work. */
 void krait_cli_refuse_overwrite(const char *path, const char *opt, const char *const *reads, int n);
 
+/* Exits 2 with one line when path (an output, opt its option) cannot be written where it is: a
+ * folder, or in a folder that does not exist. For outputs written only after the work. */
+void krait_cli_check_output_path(const char *path, const char *opt);
+
 /* s as one TSV field: a tab, newline, carriage return or backslash in it written as \t \n \r \\
  * (a file name may hold any of them; the row must stay one row). */
 void krait_cli_tsv_field(FILE *f, const char *s);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,7 @@ void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, c
 {
     if (o->batch > 0) tc->batch = o->batch;
     if (o->seq_len > 0) tc->seq_len = o->seq_len;
+    if (o->lr > FLT_MAX) krait_cli_die(2, "%s: --lr %g is more than a float holds", o->cmd, o->lr);
     if (o->lr > 0) tc->lr = (float)o->lr;
     if (o->steps >= 0) tc->steps = o->steps, tc->minutes = o->minutes >= 0 ? o->minutes : 0;
     else if (o->minutes >= 0) tc->minutes = o->minutes, tc->steps = 0;

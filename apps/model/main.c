@@ -325,6 +325,7 @@ static int cmd_logits(int argc, char **argv)
     if (strcmp(in.cfg.head, "lm"))
         krait_cli_die(2, "%s: a classifier (\"head\": \"%s\") has no per-position logits; krait-dna predict or "
                       "krait-audio classify give its class probabilities", dir, in.cfg.head);
+    krait_cli_refuse_overwrite(out, "--out", &dir, 1);
     int L = 0;
     int32_t *ids = parse_ids(ids_s, in.cfg.vocab_size, &L);
     if (!strcmp(c.device, "auto")) c.device = "cpu";

@@ -177,12 +177,19 @@ int text_cmd_eval(int argc, char **argv)
     struct stat st;
     if (stat(input, &st) != 0) krait_cli_die(2, "%s: cannot open the input (%s)", input, strerror(errno));
     if (!S_ISREG(st.st_mode)) krait_cli_die(2, "%s: not a regular file", input);
+    const char *reads[3] = { model_dir, input, tsv }; /* the plot is not the TSV either */
+    krait_cli_refuse_overwrite(tsv, "--tsv", reads, 2);
+    krait_cli_refuse_overwrite(plot, "--plot", reads, 3);
+    krait_cli_check_output_path(plot, "--plot");
     FILE *tsv_f = tsv ? krait_cli_output_open(tsv) : NULL; /* before the work: a bad path fails at once */
 
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_status s = KRAIT_STATUS_OK;
     krait_model *m = krait_model_load(model_dir, be, &s);
     if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
+    if (strcmp(m->cfg.head, "lm"))
+        krait_cli_die(2, "%s: a model with a \"%s\" head, not a language model: no next-token loss to score", model_dir,
+                      m->cfg.head);
     krait_tokenizer *tok = text_model_tokenizer(model_dir, &m->cfg);
 
     /* pass 1: count the ids and the text bytes */

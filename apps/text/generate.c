@@ -151,6 +151,8 @@ int text_cmd_generate(int argc, char **argv)
     krait_backend *be = krait_cli_backend(&c, "bf16");
     krait_model *m = krait_model_load(model_dir, be, &s);
     if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
+    if (strcmp(m->cfg.head, "lm"))
+        krait_cli_die(2, "%s: a model with a \"%s\" head, not a language model: nothing to generate", model_dir, m->cfg.head);
     krait_tokenizer *tok = text_model_tokenizer(model_dir, &m->cfg);
     int eos = krait_tokenizer_eos(tok);
     gp.eos_id = eos;

@@ -55,9 +55,38 @@ static void list_add(file_list *l, const char *path)
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Text files under dir, in name order (depth first), skipping hidden entries and skip_dir. */
-static void walk(file_list *l, const char *dir, const char *skip_real, int *skipped)
+/* The folders a walk has entered (device, inode), so that a link back up is not followed again. */
+typedef struct visited {
+    dev_t *dev;
+    ino_t *ino;
+    int n, cap;
+} visited;
+
+/* 1 (and dir recorded) the first time a walk reaches dir, 0 after. */
+static int first_visit(visited *v, const char *dir)
 {
+    struct stat st;
+    if (stat(dir, &st) != 0) return 1; /* opendir says why */
+    for (int i = 0; i < v->n; i++)
+        if (v->dev[i] == st.st_dev && v->ino[i] == st.st_ino) return 0;
+    if (v->n == v->cap) {
+        v->cap = v->cap ? 2 * v->cap : 64;
+        v->dev = realloc(v->dev, sizeof *v->dev * (size_t)v->cap);
+        v->ino = realloc(v->ino, sizeof *v->ino * (size_t)v->cap);
+        if (!v->dev || !v->ino) krait_cli_die(1, "out of memory");
+    }
+    v->dev[v->n] = st.st_dev, v->ino[v->n++] = st.st_ino;
+    return 1;
+}
+
+/* Text files under dir, in name order (depth first), skipping hidden entries, skip_dir and a folder
+ * reached a second time (a link loop, or two links to one folder: its files would count twice). */
+static void walk(file_list *l, const char *dir, const char *skip_real, int *skipped, visited *seen)
+{
+    if (!first_visit(seen, dir)) {
+        fprintf(stderr, "krait-text: warning: %s: a folder already read (through a link); not read again\n", dir);
+        return;
+    }
     DIR *d = opendir(dir);
     if (!d) krait_cli_die(2, "%s: cannot read the folder (%s)", dir, strerror(errno));
     file_list names = { 0 };
@@ -72,7 +101,7 @@ static void walk(file_list *l, const char *dir, const char *skip_real, int *skip
         if (skip_real && realpath(p, real) && !strcmp(real, skip_real)) {
             /* the output folder inside an input folder */
         } else if (krait_fs_is_dir(p)) {
-            walk(l, p, skip_real, skipped);
+            walk(l, p, skip_real, skipped, seen);
         } else if (krait_fs_is_file(p)) {
             if (krait_textsrc_sniff_text(p)) list_add(l, p);
             else ++*skipped;
@@ -159,13 +188,24 @@ int text_cmd_prepare(int argc0, char **argv0)
     struct stat ost;
     char out_real[PATH_MAX];
     const char *skip = stat(out, &ost) == 0 && realpath(out, out_real) ? out_real : NULL;
+    visited seen = { 0 };
     for (int i = 0; i < inputs.n; i++) {
         const char *p = inputs.items[i];
         struct stat st;
         if (stat(p, &st) != 0) krait_cli_die(2, "%s: cannot open the input (%s)", p, strerror(errno));
+        if (S_ISDIR(st.st_mode) && krait_fs_same(p, out))
+            krait_cli_die(2, "--output %s: it is the --input folder; its token files would be read back as text "
+                          "(write them to another folder)", out);
+        static const char *const made[] = { "train.bin", "val.bin", "meta.json", "tokenizer.json" };
+        for (size_t k = 0; S_ISREG(st.st_mode) && k < sizeof made / sizeof *made; k++) { /* an input file among them */
+            char *o = krait_fs_join(out, made[k]);
+            if (!o) krait_cli_die(1, "out of memory");
+            krait_cli_refuse_overwrite(o, "--output", &p, 1);
+            free(o);
+        }
         if (S_ISDIR(st.st_mode)) {
             int before = files.n, sk = skipped;
-            walk(&files, p, skip, &skipped);
+            walk(&files, p, skip, &skipped, &seen);
             if (files.n == before)
                 krait_cli_die(2, "%s: no text files in the folder (%d non-text files skipped)", p, skipped - sk);
         } else if (S_ISREG(st.st_mode)) {
@@ -174,6 +214,7 @@ int text_cmd_prepare(int argc0, char **argv0)
             krait_cli_die(2, "%s: not a file or a folder", p);
         }
     }
+    free(seen.dev), free(seen.ino);
     if (skipped) fprintf(stderr, "krait-text: skipped %d non-text files in the input folders\n", skipped);
 
     krait_tokenizer *tok = NULL;

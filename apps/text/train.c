@@ -263,6 +263,14 @@ int text_cmd_train(int argc, char **argv)
     const char *cpath = krait_train_opts_load(&a, &cfg, &tc);
     krait_train_opts_apply(&a, &tc, &c);
     if (a.init) check_init_tokenizer(a.init, data, &meta); /* first: the cause of a vocabulary misfit */
+    if (!strcmp(meta.tokenizer, "tokenizer.json")) { /* copied into the run folder: it must be there now */
+        char *tj = krait_fs_join(data, "tokenizer.json");
+        if (!tj) krait_cli_die(1, "out of memory");
+        if (!krait_fs_is_file(tj))
+            krait_cli_die(2, "%s: missing: %s/meta.json says the ids are this BPE tokenizer's (prepare again, or copy "
+                          "the tokenizer.json that was used)", tj, data);
+        free(tj);
+    }
     /* the ids the data uses must have rows (a tokenizer's unused added tokens need none) */
     int need = meta.max_id >= 0 ? meta.max_id + 1 : meta.vocab;
     if (need > cfg.vocab_size_raw)
@@ -277,9 +285,13 @@ int text_cmd_train(int argc, char **argv)
 
     krait_tokfile *train_f = open_split(data, "train.bin"), *val_f = open_split(data, "val.bin");
     uint64_t n_train = krait_tokfile_count(train_f), n_val = krait_tokfile_count(val_f);
+    if ((long long)meta.train_tokens != (long long)n_train || (long long)meta.val_tokens != (long long)n_val)
+        krait_cli_die(2, "%s: meta.json counts %lld train / %lld validation ids, train.bin and val.bin hold %llu / %llu: "
+                      "files of different prepares (prepare again)", data, meta.train_tokens, meta.val_tokens,
+                      (unsigned long long)n_train, (unsigned long long)n_val);
     if (n_train < (uint64_t)tc.seq_len + 2)
-        krait_cli_die(2, "%s/train.bin: %llu ids; crops of seq_len + 1 = %d ids at a random start need at least %d",
-                      data, (unsigned long long)n_train, tc.seq_len + 1, tc.seq_len + 2);
+        krait_cli_die(2, "%s/train.bin: %llu ids; crops of seq_len + 1 = %lld ids at a random start need at least %lld",
+                      data, (unsigned long long)n_train, (long long)tc.seq_len + 1, (long long)tc.seq_len + 2);
     char *train_path = krait_fs_join(data, "train.bin"), *val_path = krait_fs_join(data, "val.bin");
     if (!train_path || !val_path) krait_cli_die(1, "out of memory");
     val_set vs = { .f = val_f, .path = val_path, .vocab = cfg.vocab_size_raw, .L = tc.seq_len, .stride = 1 };
@@ -304,7 +316,8 @@ int text_cmd_train(int argc, char **argv)
     if (rc) goto done;
     if (!strcmp(meta.tokenizer, "tokenizer.json")) { /* the run folder is a loadable model folder */
         char *src = krait_fs_join(data, "tokenizer.json"), *dst = krait_fs_join(out, "tokenizer.json");
-        if (!src || !dst || (s = krait_fs_publish(dst, src))) krait_cli_die(krait_cli_exit_code(s ? s : 1), "%s: cannot copy the tokenizer", out);
+        if (!src || !dst) krait_cli_die(1, "out of memory");
+        if ((s = krait_fs_publish(dst, src))) exit(krait_cli_exit_code(s)); /* it said why */
         free(src);
         free(dst);
     }

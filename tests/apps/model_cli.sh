@@ -47,6 +47,9 @@ check "no config.json" "$dir/nocfg/config.json" "$km" info "$dir/nocfg"
 cp -r "$dir/m" "$dir/wide" && sed -i 's/"hidden_size":\s*16/"hidden_size": 32/; s/"d_model":\s*16/"d_model": 32/; s/"intermediate_size":\s*32/"intermediate_size": 64/; s/"d_inner":\s*32/"d_inner": 64/' "$dir/wide/config.json"
 check "sizes do not match" "$dir/wide/model.safetensors: tensor 'backbone.embeddings.weight' has shape" "$km" logits "$dir/wide" --ids 1
 check "id outside the vocabulary" "id 24 is outside" "$km" logits "$dir/m" --ids 1,24
+cp -r "$dir/m" "$dir/mo"
+check "logits --out over the model's weights" "that is a file of $dir/mo" "$km" logits "$dir/mo" --ids 1,2 --out "$dir/mo/model.safetensors"
+"$km" logits "$dir/mo" --ids 1,2 >/dev/null 2>&1 && ok "  ... and the model still loads" || bad "logits --out destroyed the model"
 check "convert without --out" "--out is required" "$km" convert "$dir/m"
 check "unknown dtype" "'f8' is not" "$km" convert "$dir/m" --out "$dir/x" --dtype f8
 check "no such folder" "$dir/none" "$km" info "$dir/none"

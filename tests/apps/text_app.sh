@@ -256,4 +256,47 @@ bad_input "prepare: every document drawn for validation" "the train split is emp
 [ ! -e "$dir/x3" ] && ok "the failed prepare left no output folder behind" || bad "failed prepare left $dir/x3"
 bad_input "eval of a missing file" "$dir/nope.txt" -- "$k" eval --model "$dir/A" --input "$dir/nope.txt"
 bad_input "generate without a model" "$dir/nomodel" -- "$k" generate --model "$dir/nomodel" --prompt hi
+
+# ---- outputs never overwrite inputs; the reviewed edge cases ------------------------------------
+cp "$sample" "$dir/in.txt" && cp "$sample" "$dir/in0.txt"
+bad_input "eval --tsv naming its --input" "--tsv $dir/in.txt: that is an input of this command" -- \
+  "$k" eval --model "$dir/A" --input "$dir/in.txt" --tsv "$dir/in.txt"
+bad_input "eval --plot over the model's weights" "--plot $dir/A/model.safetensors: that is a file of $dir/A" -- \
+  "$k" eval --model "$dir/A" --input "$dir/in.txt" --plot "$dir/A/model.safetensors"
+bad_input "eval --plot naming its --tsv" "--plot $dir/t.tsv: that is an input of this command" -- \
+  "$k" eval --model "$dir/A" --input "$dir/in.txt" --tsv "$dir/t.tsv" --plot "$dir/t.tsv"
+bad_input "eval --plot into a missing folder, before the work" "no such folder for --plot $dir/nofolder/p.svg" -- \
+  "$k" eval --model "$dir/A" --input "$dir/in.txt" --plot "$dir/nofolder/p.svg"
+cmp -s "$dir/in.txt" "$dir/in0.txt" && "$k" generate --model "$dir/A" --prompt hi --max-tokens 2 >/dev/null 2>&1 &&
+  ok "  ... the input and the model as they were" || bad "eval overwrote an input"
+# prepare: the output folder may not be the input folder; a link loop is read once
+mkdir -p "$dir/cor" && head -c 3000 "$sample" > "$dir/cor/a.txt"
+bad_input "prepare --output = the --input folder" "--output $dir/cor: it is the --input folder" -- \
+  "$k" prepare --input "$dir/cor" --output "$dir/cor" --val-fraction 0
+mkdir -p "$dir/loop/sub" && head -c 3000 "$sample" > "$dir/loop/a.txt" && ln -s .. "$dir/loop/sub/up"
+"$k" prepare --input "$dir/loop" --output "$dir/dl" --val-fraction 0 --json >"$dir/pl" 2>"$dir/el" &&
+  [ "$(jget "$dir/pl" documents)" = 1 ] && grep -q "loop/sub/up: a folder already read" "$dir/el" &&
+  ok "prepare: a link back up the folder is read once (1 document, a warning)" || { bad "prepare link loop"; cat "$dir/pl" "$dir/el"; }
+# train: data whose files do not match meta.json, or whose BPE tokenizer.json is gone
+cp -r "$dir/d2" "$dir/dmix" && cp "$dir/d1/train.bin" "$dir/dmix/train.bin"
+bad_input "train on token files of another prepare" "$dir/dmix: meta.json counts" "files of different prepares" -- \
+  "$k" train --config "$dir/tiny.json" --data "$dir/dmix" --out "$dir/x" --steps 1
+cp -r "$dir/d2" "$dir/dbpe" && sed -i 's/"tokenizer":[[:space:]]*"bytes"/"tokenizer": "tokenizer.json"/' "$dir/dbpe/meta.json"
+bad_input "train on BPE data without its tokenizer.json" "$dir/dbpe/tokenizer.json: missing" -- \
+  "$k" train --config "$dir/tiny.json" --data "$dir/dbpe" --out "$dir/xb" --steps 1
+[ ! -e "$dir/xb" ] && ok "  ... and no run folder left behind" || bad "a refused train left $dir/xb"
+bad_input "train --seq-len at the int limit" "crops of seq_len + 1 = 2147483648 ids" -- \
+  "$k" train --config "$dir/tiny.json" --data "$dir/d2" --out "$dir/x" --steps 1 --seq-len 2147483647
+bad_input "train --lr beyond a float" "--lr 1e+308 is more than a float holds" -- \
+  "$k" train --config "$dir/tiny.json" --data "$dir/d2" --out "$dir/x" --steps 1 --lr 1e308
+# a classifier folder is no language model: generate and eval refuse it by name (generate crashed)
+km="$(dirname "$k")/krait-model"
+if [ -x "$km" ]; then
+  printf '{"hidden_size":16,"num_hidden_layers":1,"vocab_size":257,"state_size":4,"krait":{"head":"classify","n_classes":3,"tokenizer":"bytes"}}' > "$dir/c.json"
+  "$km" init "$dir/c.json" --out "$dir/cls" >/dev/null 2>&1
+  bad_input "generate with a classifier" "$dir/cls: a model with a \"classify\" head, not a language model" -- \
+    "$k" generate --model "$dir/cls" --prompt hi --max-tokens 3
+  bad_input "eval with a classifier" "$dir/cls: a model with a \"classify\" head" -- \
+    "$k" eval --model "$dir/cls" --input "$dir/in.txt"
+else echo "skip the classifier-head cases: no $km"; fi
 exit $fail
