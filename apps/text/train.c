@@ -120,6 +120,7 @@ typedef struct run_ctx {
     val_set *val;
     double last_val, last_bpb;
     long long data_tokens;
+    uint64_t data_hash;        /* data_fingerprint of train.bin, checked on --resume */
     int vocab;
     const char *tokenizer;
 } run_ctx;
@@ -164,10 +165,27 @@ static krait_status on_eval(krait_run *r)
     return KRAIT_STATUS_OK;
 }
 
+/* A fingerprint of train.bin's ids (FNV-1a over up to 4,096 ids spread evenly through the file),
+ * so that --resume notices other data of the same size. */
+static uint64_t data_fingerprint(const krait_tokfile *f)
+{
+    uint64_t n = krait_tokfile_count(f), h = 1469598103934665603ULL;
+    const uint64_t picks = n < 4096 ? n : 4096;
+    for (uint64_t k = 0; k < picks; k++) {
+        int32_t id;
+        krait_tokfile_read(f, &id, picks < n ? k * (n / picks) : k, 1);
+        h = (h ^ (uint32_t)id) * 1099511628211ULL;
+    }
+    return h;
+}
+
 static char *app_state(void *user)
 {
     const run_ctx *c = user;
     cJSON *o = cJSON_CreateObject();
+    char fp[24];
+    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)c->data_hash);
+    cJSON_AddStringToObject(o, "data_train_fingerprint", fp);
     cJSON_AddNumberToObject(o, "data_train_tokens", (double)c->data_tokens);
     cJSON_AddNumberToObject(o, "data_vocab", c->vocab);
     cJSON_AddStringToObject(o, "tokenizer", c->tokenizer);
@@ -184,6 +202,10 @@ static krait_status check_app_state(void *user, const char *json, const char *di
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "data_vocab");
     int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == c->data_tokens && cJSON_IsNumber(v) &&
              (int)v->valuedouble == c->vocab;
+    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(o, "data_train_fingerprint"); /* older checkpoints lack it */
+    char want[24];
+    snprintf(want, sizeof want, "%016llx", (unsigned long long)c->data_hash);
+    if (ok && fp) ok = cJSON_IsString(fp) && !strcmp(fp->valuestring, want);
     if (!ok)
         KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (train ids or vocab differ from --data)", dir);
     cJSON_Delete(o);
@@ -308,6 +330,7 @@ int text_cmd_train(int argc, char **argv)
     crop_source cs = { train_f, n_train, train_path, cfg.vocab_size_raw };
     krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
     run_ctx rc_ = { .val = &vs, .last_val = NAN, .last_bpb = NAN, .data_tokens = (long long)n_train,
+                    .data_hash = data_fingerprint(train_f),
                     .vocab = meta.vocab, .tokenizer = meta.tokenizer };
     krait_run r = { .ds = &ds, .o = &a, .user = &rc_, .step_line = on_step, .validate = vs.n_windows ? on_eval : NULL,
                     .curves = write_curves, .app_state = app_state, .check_state = check_app_state };

@@ -289,6 +289,15 @@ bad_input "train --seq-len at the int limit" "crops of seq_len + 1 = 2147483648 
   "$k" train --config "$dir/tiny.json" --data "$dir/d2" --out "$dir/x" --steps 1 --seq-len 2147483647
 bad_input "train --lr beyond a float" "--lr 1e+308 is more than a float holds" -- \
   "$k" train --config "$dir/tiny.json" --data "$dir/d2" --out "$dir/x" --steps 1 --lr 1e308
+# --resume with other data of the same size (train.bin's ids reversed, meta.json unchanged) is refused
+cp -r "$dir/d2" "$dir/d2rev" && python3 -c "
+import sys; b = open(sys.argv[1], 'rb').read(); h, ids = b[:32], b[32:]
+w = [ids[i:i + 2] for i in range(0, len(ids), 2)]; open(sys.argv[1], 'wb').write(h + b''.join(reversed(w)))" "$dir/d2rev/train.bin"
+"$k" train --config "$dir/tiny.json" --data "$dir/d2" --out "$dir/RS" --steps 6 --stop-at 3 --device cpu-ref >/dev/null 2>&1
+bad_input "--resume with other data of the same size" "--resume $dir/RS: the checkpoint was trained on other data" -- \
+  "$k" train --config "$dir/tiny.json" --data "$dir/d2rev" --steps 6 --resume "$dir/RS" --device cpu-ref
+"$k" train --config "$dir/tiny.json" --data "$dir/d2" --steps 6 --resume "$dir/RS" --device cpu-ref >/dev/null 2>&1 &&
+  ok "  ... and with its own data it continues" || bad "resume with the same data refused"
 # a classifier folder is no language model: generate and eval refuse it by name (generate crashed)
 km="$(dirname "$k")/krait-model"
 if [ -x "$km" ]; then
