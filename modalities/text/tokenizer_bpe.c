@@ -560,8 +560,12 @@ krait_status krait_bpe_decode(const krait_bpe *b, const int32_t *ids, size_t n_i
 {
     for (size_t i = 0; i < n_ids; i++) {
         int32_t id = ids[i];
-        if (id < 0 || id >= b->n_ids || b->dec_len[id] < 0) {
+        if (id < 0 || id >= b->n_ids) {
             KRAIT_ERROR("token id %d at position %zu is outside the vocabulary (0..%d)", (int)id, i, b->n_ids - 1);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (b->dec_len[id] < 0) { /* inside the range, but the tokenizer.json gives it no token */
+            KRAIT_ERROR("token id %d at position %zu has no token in the tokenizer (a gap in its ids)", (int)id, i);
             return KRAIT_STATUS_BAD_INPUT;
         }
         size_t l = (size_t)b->dec_len[id];

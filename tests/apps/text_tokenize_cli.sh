@@ -89,6 +89,13 @@ if [ -n "$tj" ] && [ -f "$tj" ]; then
   expect_fail "invalid UTF-8" "stdin: invalid UTF-8 at byte 2" "$dir/invalid" tokenize --tokenizer "$tj"
   expect_fail "id out of range (neox)" "id 50281 at position 0 is outside the vocabulary (0..50280)" \
     <(echo 50281) detokenize --tokenizer "$tj"
+  # a tokenizer.json whose ids have a gap (an added token at 50290: 50281..50289 have none): such an
+  # id is not called out of range
+  python3 -c "
+import json, sys; t = json.load(open(sys.argv[1])); a = dict(t['added_tokens'][-1])
+a.update(id=50290, content='<|gap-test|>'); t['added_tokens'].append(a); json.dump(t, open(sys.argv[2], 'w'))" "$tj" "$dir/gap.json" &&
+    expect_fail "an id in a gap of the tokenizer's ids" "id 50285 at position 0 has no token in the tokenizer (a gap in its ids)" \
+      <(echo 50285) detokenize --tokenizer "$dir/gap.json"
 else
   echo "note: no GPT-NeoX tokenizer.json ('$tj'): BPE checks skipped"
 fi
