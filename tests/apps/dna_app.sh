@@ -570,15 +570,16 @@ awk 'BEGIN { print "id\tpredicted\tp_0\tp_1"; for (i = 2; i <= 11; i++) print "t
 head -6 "$dir/pa.tsv" > "$dir/short.tsv"
 bad_input "compare: fewer predictions than sequences" "short.tsv: 5 predictions, the input has 10 sequences" -- \
   "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/short.tsv"
-sed '1s/p_0\tp_1/p_at\tp_gc/; s/\t1\t0.1/\tgc\t0.1/' "$dir/pa.tsv" > "$dir/names.tsv"
-bad_input "compare: predictions naming the classes otherwise" "names.tsv: the input's label '1' (sequence" -- \
-  "$k" compare --input "$dir/ten.tsv" --pred "$dir/names.tsv" --pred "$dir/pa.tsv"
-sed 's/ten.tsv:4/ten.tsv:40/' "$dir/pa.tsv" > "$dir/order.tsv"
-bad_input "compare: predictions of other sequences" "order.tsv:4: id 'ten.tsv:40' where the input's sequence 3 is" -- \
-  "$k" compare --input "$dir/ten.tsv" --pred "$dir/order.tsv" --pred "$dir/pa.tsv"
-sed '5s/0.9$/x/' "$dir/pa.tsv" > "$dir/nan.tsv"
-bad_input "compare: a probability that is not a number" "nan.tsv:5: the second class's probability is missing or not in [0, 1]" -- \
-  "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/nan.tsv"
+bad_pred() { # name, sed script, file: that edit of pa.tsv, compared with pa.tsv, fails with fragment $4
+  sed "$2" "$dir/pa.tsv" > "$dir/$3"
+  bad_input "compare: $1" "$4" -- "$k" compare --input "$dir/ten.tsv" --pred "$dir/$3" --pred "$dir/pa.tsv"
+}
+bad_pred "predictions naming the classes otherwise" '1s/p_0\tp_1/p_at\tp_gc/; s/\t1\t0.1/\tgc\t0.1/' names.tsv \
+  "names.tsv: the input's label '1' (sequence"
+bad_pred "predictions of other sequences" 's/ten.tsv:4/ten.tsv:40/' order.tsv \
+  "order.tsv:4: id 'ten.tsv:40' where the input's sequence 3 is"
+bad_pred "a probability that is not a number" '5s/0.9$/x/' nan.tsv \
+  "nan.tsv:5: the second class's probability is missing or not in [0, 1]"
 bad_input "compare: not a predictions TSV" "ten.tsv:1: not a predictions TSV" -- \
   "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/ten.tsv"
 # ids name rows of files: the same file spelled another way matches, another file of the same
@@ -601,12 +602,10 @@ sed 's/$/\r/' "$dir/pb.tsv" > "$dir/pcrlf.tsv"
 "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/pcrlf.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
   [ "$(jget "$dir/cmp" only_a)" = 5 ] && [ "$(jget "$dir/cmp" mcnemar_p)" = 0.0625 ] &&
   ok "compare: a predictions file with CRLF line ends reads as the same file with LF" || { bad "compare CRLF"; cat "$dir/e"; }
-sed '3s/\t1\t0.1/\tbanana\t0.1/' "$dir/pa.tsv" > "$dir/banana.tsv"
-bad_input "compare: a predicted class the file does not have" "banana.tsv:3: predicted class 'banana' is not one of its classes" -- \
-  "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/banana.tsv"
-sed '4s/0.9$/0.9abc/' "$dir/pa.tsv" > "$dir/junk.tsv"
-bad_input "compare: a probability with trailing text" "junk.tsv:4: the second class's probability is missing or not in [0, 1]" -- \
-  "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/junk.tsv"
+bad_pred "a predicted class the file does not have" '3s/\t1\t0.1/\tbanana\t0.1/' banana.tsv \
+  "banana.tsv:3: predicted class 'banana' is not one of its classes"
+bad_pred "a probability with trailing text" '4s/0.9$/0.9abc/' junk.tsv \
+  "junk.tsv:4: the second class's probability is missing or not in [0, 1]"
 
 # ---- bad input -----------------------------------------------------------------------------------
 # a record without a label in the second file of a command is named with that file and its line
