@@ -44,6 +44,10 @@ static krait_status check_request(const krait_infer *inf, const int32_t *const *
                     krait_infer_max_batch(inf));
         return KRAIT_STATUS_BAD_INPUT;
     }
+    if (p->n_forbid < 0 || (p->n_forbid && !p->forbid)) {
+        KRAIT_ERROR("generate: %d ids to leave out, but no list of them", p->n_forbid);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
     if (p->max_tokens < 1) {
         KRAIT_ERROR("generate: max tokens must be >= 1 (got %d)", p->max_tokens);
         return KRAIT_STATUS_BAD_INPUT;
@@ -106,7 +110,7 @@ krait_status krait_generate(krait_infer *inf, int32_t *out, int *n_out, krait_st
     int32_t *next = malloc((size_t)B * sizeof *next);               /* (B) by slot */
     int32_t *drawn = malloc((size_t)B * sizeof *drawn);             /* (B) by slot, device sampling */
     krait_sampler **smp = calloc((size_t)B, sizeof *smp);
-    const int dev = !p->sample_on_host && krait_infer_device_sampling(inf, &p->sample);
+    const int dev = !p->sample_on_host && !p->n_forbid && krait_infer_device_sampling(inf, &p->sample);
     if (!st || !live || !logits || !seq || !next || !drawn || !smp) goto fail;
     for (int i = 0; i < B; i++) {
         krait_rng r;
@@ -120,6 +124,7 @@ krait_status krait_generate(krait_infer *inf, int32_t *out, int *n_out, krait_st
                 s = KRAIT_STATUS_NO_MEMORY;
                 goto fail;
             }
+            if ((s = krait_sampler_forbid(smp[i], p->forbid, p->n_forbid))) goto fail;
             krait_sampler_observe(smp[i], prompts[i], prompt_len[i]);
         }
         n_out[i] = 0;

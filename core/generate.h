@@ -47,6 +47,8 @@ typedef struct krait_gen_params {
                                  * device when krait_infer_device_sampling allows it (greedy gives
                                  * the same tokens either way; stochastic draws use another
                                  * generator there, see infer.h) */
+    int n_forbid;               /* ids never generated (krait_sampler_forbid), e.g. ids the */
+    const int32_t *forbid;      /* tokenizer has no token for; any forces host sampling */
 } krait_gen_params;
 
 /* Plain sampling (krait_sample_default_params), max_tokens 64, no EOS, no stop sequences, seed 1. */

@@ -20,6 +20,8 @@ struct krait_sampler {
     uint8_t *seen;        /* (V) 1 when the id was seen */
     int32_t *seen_ids;    /* (V) the seen ids, in first-seen order */
     int n_seen;
+    uint8_t *forbidden;   /* (V) 1 when the id is never drawn */
+    int n_forbidden;
     float *w;             /* (V) working logits */
     double *e;            /* (V) exp(w - max) of candidates, by id */
     int32_t *idx;         /* (V) candidate ids */
@@ -64,11 +66,12 @@ krait_sampler *krait_sampler_init(int V, const krait_sample_params *p, uint64_t 
     s->V = V;
     s->p = *p;
     s->seen = calloc((size_t)V, 1);
+    s->forbidden = calloc((size_t)V, 1);
     s->seen_ids = malloc((size_t)V * sizeof *s->seen_ids);
     s->w = malloc((size_t)V * sizeof *s->w);
     s->e = malloc((size_t)V * sizeof *s->e);
     s->idx = malloc((size_t)V * sizeof *s->idx);
-    if (!s->seen || !s->seen_ids || !s->w || !s->e || !s->idx) {
+    if (!s->seen || !s->forbidden || !s->seen_ids || !s->w || !s->e || !s->idx) {
         KRAIT_ERROR("sampling: out of memory for a vocabulary of %d", V);
         krait_sampler_free(s);
         return NULL;
@@ -81,6 +84,7 @@ void krait_sampler_free(krait_sampler *s)
 {
     if (!s) return;
     free(s->seen);
+    free(s->forbidden);
     free(s->seen_ids);
     free(s->w);
     free(s->e);
@@ -93,6 +97,25 @@ void krait_sampler_reset(krait_sampler *s, uint64_t seed)
     for (int i = 0; i < s->n_seen; i++) s->seen[s->seen_ids[i]] = 0;
     s->n_seen = 0;
     krait_rng_init(&s->rng, seed);
+}
+
+krait_status krait_sampler_forbid(krait_sampler *s, const int32_t *ids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int32_t t = ids[i];
+        if (t < 0 || t >= s->V) {
+            KRAIT_ERROR("sampling: id %d to leave out is outside the vocabulary (0..%d)", (int)t, s->V - 1);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        if (s->forbidden[t]) continue;
+        if (s->n_forbidden + 1 == s->V) {
+            KRAIT_ERROR("sampling: leaving out id %d would leave no id to draw", (int)t);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        s->forbidden[t] = 1;
+        s->n_forbidden++;
+    }
+    return KRAIT_STATUS_OK;
 }
 
 void krait_sampler_observe(krait_sampler *s, const int32_t *ids, int n)
@@ -194,9 +217,16 @@ int32_t krait_sampler_sample(krait_sampler *s, const float *logits)
             *l = *l > 0 ? *l / p->repetition_penalty : *l * p->repetition_penalty;
         }
     }
+    const uint8_t *out = s->n_forbidden ? s->forbidden : NULL; /* ids never drawn */
     int32_t arg = 0;
-    for (int32_t v = 1; v < V; v++)
-        if (w[v] > w[arg]) arg = v;
+    if (out) {
+        while (out[arg]) arg++; /* krait_sampler_forbid leaves at least one */
+        for (int32_t v = arg + 1; v < V; v++)
+            if (!out[v] && w[v] > w[arg]) arg = v;
+    } else {
+        for (int32_t v = 1; v < V; v++)
+            if (w[v] > w[arg]) arg = v;
+    }
     int32_t tok = arg;
     if (p->temperature == 0.0f || p->top_k == 1 || !isfinite(w[arg])) goto done;
 
@@ -205,11 +235,20 @@ int32_t krait_sampler_sample(krait_sampler *s, const float *logits)
     int32_t *idx = s->idx;
     double *e = s->e;
     int n = V;
+    if (out)
+        for (int v = 0; v < V; v++)
+            if (out[v]) w[v] = -INFINITY; /* ranked last, so top-k takes them only to fill k */
     if (p->top_k > 0 && p->top_k < V) {
         n = p->top_k;
         top_k(w, idx, V, n);
     } else {
         for (int v = 0; v < V; v++) idx[v] = v;
+    }
+    if (out) { /* arg (finite, allowed) ranks first, so at least it stays */
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (!out[idx[i]]) idx[m++] = idx[i];
+        n = m;
     }
     double Z = 0;
     for (int i = 0; i < n; i++) Z += e[idx[i]] = exp(((double)w[idx[i]] - mx) * inv_t);

@@ -52,6 +52,10 @@ size_t krait_sampler_bytes(int V);
 void krait_sampler_free(krait_sampler *s);
 /* Forget the seen ids and reseed (a new sequence). */
 void krait_sampler_reset(krait_sampler *s, uint64_t seed);
+/* Never draw these ids (a tokenizer's ids without a token): they are left out of every step, the
+ * greedy argmax included. Adds to the ids forbidden before; reset keeps them. KRAIT_STATUS_BAD_INPUT
+ * (logged) for an id outside [0, V) or when no id would be left to draw. */
+krait_status krait_sampler_forbid(krait_sampler *s, const int32_t *ids, int n);
 /* Mark ids as seen (the prompt). Ids outside [0, V) are ignored. */
 void krait_sampler_observe(krait_sampler *s, const int32_t *ids, int n);
 /* The next token from logits (V floats, not modified); it is marked as seen. */

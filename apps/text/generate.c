@@ -10,6 +10,7 @@
  * id 256) stops a sequence when it samples it; the EOS itself is not printed. A byte model
  * with vocab 256 has no EOS and stops at --max-tokens or a --stop string. Without --prompt the
  * generation starts from EOS alone (an unconditional sample) when the tokenizer has one.
+ * Ids in a gap of the tokenizer's ids (no token to print) are never sampled.
  * --stop STR is matched on the decoded text (so it works whatever the tokenization); the stop
  * string is part of the output. Timing goes to stderr; --json adds one JSON line. */
 #include <math.h>
@@ -156,6 +157,13 @@ int text_cmd_generate(int argc, char **argv)
     krait_tokenizer *tok = text_model_tokenizer(model_dir, &m->cfg);
     int eos = krait_tokenizer_eos(tok);
     gp.eos_id = eos;
+    /* ids with no token in the tokenizer.json (a gap in its ids) are never sampled: they could not
+     * be printed (ids past its last one are already outside vocab_size_raw: text_model_tokenizer) */
+    int32_t *untokened = malloc(sizeof *untokened * (size_t)krait_model_vocab_used(m));
+    if (!untokened) krait_cli_die(1, "out of memory");
+    for (int id = 0; id < krait_model_vocab_used(m); id++)
+        if (!krait_tokenizer_has_id(tok, id)) untokened[gp.n_forbid++] = id;
+    gp.forbid = untokened;
     int32_t *ids = NULL;
     size_t n_ids = 0, cap = 0;
     if (prompt) {
@@ -228,6 +236,7 @@ int text_cmd_generate(int argc, char **argv)
     }
     for (int i = 0; i < batch; i++) free(texts[i].buf);
     free(texts), free(outs), free(why), free(n_out), free(plen), free(prompts), free(ids), free(file_text);
+    free(untokened);
     krait_infer_free(inf);
     krait_tokenizer_free(tok);
     krait_model_free(m);

@@ -146,6 +146,12 @@ int krait_tokenizer_is_added(const krait_tokenizer *tok, int id)
     return id >= 256 && id < tok->vocab;
 }
 
+int krait_tokenizer_has_id(const krait_tokenizer *tok, int id)
+{
+    if (tok->kind == KRAIT_TOKENIZER_BPE) return krait_bpe_has_id(tok->bpe, id);
+    return id >= 0 && id < tok->vocab;
+}
+
 int krait_tokenizer_token_id(const krait_tokenizer *tok, const char *token)
 {
     if (tok->kind == KRAIT_TOKENIZER_BPE)

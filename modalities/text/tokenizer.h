@@ -53,6 +53,9 @@ int krait_tokenizer_vocab_size(const krait_tokenizer *tok);
 /* 1 when id is an added token (tokenizer.json's "added_tokens"; for bytes, the specials from
  * 256 on), else 0: the ids a model may lack rows for (text_model_tokenizer). */
 int krait_tokenizer_is_added(const krait_tokenizer *tok, int id);
+/* 1 when id decodes to a token, else 0: outside [0, vocab size), or in a gap of a tokenizer.json's
+ * ids (an added token past the end leaves the ids between without a token). */
+int krait_tokenizer_has_id(const krait_tokenizer *tok, int id);
 /* The end-of-text id ("<|endoftext|>" when present), or -1. */
 int krait_tokenizer_eos(const krait_tokenizer *tok);
 /* The id of a token's exact string (vocab or added tokens), or -1. */

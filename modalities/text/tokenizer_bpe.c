@@ -555,6 +555,11 @@ int krait_bpe_is_added(const krait_bpe *b, int id)
     return 0;
 }
 
+int krait_bpe_has_id(const krait_bpe *b, int id)
+{
+    return id >= 0 && id < b->n_ids && b->dec_len[id] >= 0;
+}
+
 krait_status krait_bpe_decode(const krait_bpe *b, const int32_t *ids, size_t n_ids, char **out, size_t *n,
                               size_t *cap)
 {

@@ -22,6 +22,7 @@ krait_status krait_bpe_load(const char *path, krait_tokenizer *tok);
 void krait_bpe_free(krait_bpe *bpe);
 int krait_bpe_token_id(const krait_bpe *bpe, const char *token);
 int krait_bpe_is_added(const krait_bpe *bpe, int id);
+int krait_bpe_has_id(const krait_bpe *bpe, int id);
 krait_status krait_bpe_encode(const krait_bpe *bpe, const char *text, size_t len, const char *what,
                               int32_t **ids, size_t *n, size_t *cap);
 krait_status krait_bpe_decode(const krait_bpe *bpe, const int32_t *ids, size_t n_ids, char **out,

@@ -8,8 +8,9 @@
  *   3. greedy generation == a hand loop of prefill + argmax + step (the loop itself adds nothing);
  *   4. stops: max tokens, EOS (kept in the output; the reason even when the callback also asks
  *      to stop there), a stop sequence (kept), the callback (which sees every token in order);
- *      without per-sequence seeds, equal prompts still sample differently (a stream each); bad
- *      requests are refused with BAD_INPUT.
+ *      without per-sequence seeds, equal prompts still sample differently (a stream each); ids
+ *      left out (krait_gen_params.forbid) are never generated, greedy or sampled; bad requests
+ *      are refused with BAD_INPUT.
  * Exactness: rows never interact, so on the reference backend a sequence's tokens cannot depend
  * on the batch; the comparison is exact on every backend (a backend whose GEMM rounds a row
  * differently with the batch size would fail 1 and 2, which is what they guard). */
@@ -230,6 +231,29 @@ static void stops(krait_model *m, const char *bname)
                  memcmp(r.out[0], r.out[2], sizeof r.out[0]),
              "%s: without seeds, equal prompts sample on streams of their own", bname);
     p.sample.temperature = 0;
+
+    /* left-out ids: greedy takes another first token when the free run's first is left out, and
+     * at temperature 2 none of ids 0..10 is ever generated when they are left out */
+    p.n_forbid = 1;
+    p.forbid = free_run;
+    if (krait_generate(inf, r.out[0], r.n, r.why, NULL, pp, lens, 1, &p, NULL, NULL)) exit(1);
+    int hit = 0;
+    for (int t = 0; t < r.n[0]; t++) hit |= r.out[0][t] == free_run[0];
+    tu_check(!hit, "%s: greedy never generates the left-out id %d (free run's first token)", bname, free_run[0]);
+    const int32_t low[11] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+    p.n_forbid = 11;
+    p.forbid = low;
+    p.sample.temperature = 2.0f;
+    if (krait_generate(inf, &r.out[0][0], r.n, r.why, NULL, pp, lens, 3, &p, NULL, NULL)) exit(1);
+    hit = 0;
+    for (int i = 0; i < 3; i++)
+        for (int t = 0; t < r.n[i]; t++) hit |= r.out[i][t] <= 10;
+    tu_check(!hit, "%s: sampling at temperature 2 never generates the 11 left-out ids", bname);
+    p.sample.temperature = 0;
+    p.forbid = NULL;
+    tu_check(krait_generate(inf, r.out[0], r.n, NULL, NULL, pp, lens, 1, &p, NULL, NULL) == KRAIT_STATUS_BAD_INPUT,
+             "ids to leave out without their list is refused");
+    p.n_forbid = 0;
 
     /* bad requests */
     int zero = 0;

@@ -4,7 +4,8 @@
  * temperature (empirical frequencies vs softmax(l / T), within 5 standard errors; a temperature
  * so small that l / T overflows gives the argmax); top-p on a
  * 50280-id vocabulary against a brute-force nucleus; seeds (same seed same draws, another seed
- * other draws); out-of-range options refused. */
+ * other draws); out-of-range options refused; left-out ids (krait_sampler_forbid) never drawn,
+ * by any rule, and every rule applied to the ids that are left. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,37 @@ int main(void)
         check_support(cases[c].what, counts, allowed, V);
         krait_sampler_free(s);
     }
+
+    /* left-out ids (krait_sampler_forbid): the best id, 3 (0.4), is never drawn; every rule works
+     * on what is left, 0.25 0.15 0.1 0.06 0.04 of ids 0 5 1 4 2 (0.417 0.25 0.167 0.1 0.067) */
+    struct { const char *what; float T; int k; float top_p, min_p; int n_allowed; } fcases[] = {
+        { "left out: plain sampling", 1.0f, 0, 1.0f, 0.0f, 5 },
+        { "left out: top-k 2", 1.0f, 2, 1.0f, 0.0f, 2 },
+        { "left out: top-k 6 (all)", 1.0f, 6, 1.0f, 0.0f, 5 },
+        { "left out: top-p 0.6", 1.0f, 0, 0.6f, 0.0f, 2 },
+        { "left out: min-p 0.5 (p >= 0.21)", 1.0f, 0, 1.0f, 0.5f, 2 },
+        { "left out: greedy", 0.0f, 0, 1.0f, 0.0f, 1 },
+    };
+    const int32_t best = order[0];
+    for (size_t c = 0; c < sizeof fcases / sizeof fcases[0]; c++) {
+        krait_sampler *s = make(V, fcases[c].T, fcases[c].k, fcases[c].top_p, fcases[c].min_p, 1.0f, seed + c);
+        tu_check(krait_sampler_forbid(s, &best, 1) == KRAIT_STATUS_OK, "%s: id %d left out", fcases[c].what, best);
+        draw(s, lg, V, 4000, counts, seed + c); /* draw() resets the sampler: the left-out ids stay */
+        for (int i = 0; i < V; i++) allowed[order[i]] = i >= 1 && i <= fcases[c].n_allowed;
+        check_support(fcases[c].what, counts, allowed, V);
+        krait_sampler_free(s);
+    }
+    krait_sampler *fb = make(V, 1.0f, 0, 1.0f, 0.0f, 1.0f, seed);
+    const int32_t five[5] = { 0, 1, 2, 3, 4 }, out_of_range = 6;
+    tu_check(krait_sampler_forbid(fb, five, 5) == KRAIT_STATUS_OK, "five of six ids left out");
+    const float inf_but_5[6] = { 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, -INFINITY };
+    tu_check(krait_sampler_sample(fb, lg) == 5 && krait_sampler_sample(fb, inf_but_5) == 5,
+             "with five of six left out the sixth is drawn, even when its logit is -inf");
+    tu_check(krait_sampler_forbid(fb, five + 5 - 1, 1) == KRAIT_STATUS_OK, "leaving out an id twice is fine");
+    const int32_t last = 5;
+    tu_check(krait_sampler_forbid(fb, &last, 1) == KRAIT_STATUS_BAD_INPUT, "leaving out every id is refused");
+    tu_check(krait_sampler_forbid(fb, &out_of_range, 1) == KRAIT_STATUS_BAD_INPUT, "an id past V is refused");
+    krait_sampler_free(fb);
 
     /* top-p at its boundary: four equal logits, top_p 0.75 is reached exactly by three of them
      * (the nucleus holds ids whose cumulative probability reaches top_p; ties go to lower ids) */

@@ -22,6 +22,8 @@ int main(void)
     tu_check(krait_tokenizer_token_id(t, "<|end|>") == 257, "token_id special");
     tu_check(krait_tokenizer_token_id(t, "A") == 65, "token_id byte");
     tu_check(krait_tokenizer_token_id(t, "AB") == -1, "token_id unknown");
+    tu_check(krait_tokenizer_has_id(t, 0) && krait_tokenizer_has_id(t, 258) && !krait_tokenizer_has_id(t, 259) &&
+                 !krait_tokenizer_has_id(t, -1), "has_id: 0..258 and nothing else");
 
     /* every byte value, invalid UTF-8 and NUL included, with specials between */
     char text[300];

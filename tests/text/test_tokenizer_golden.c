@@ -103,6 +103,9 @@ int main(int argc, char **argv)
     if (!tu_check(st == KRAIT_STATUS_OK, "load %s: status %d", tok_path, (int)st))
         return tu_finish();
     tu_check(krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE, "kind");
+    const int nv = krait_tokenizer_vocab_size(tok);
+    tu_check(krait_tokenizer_has_id(tok, 0) && krait_tokenizer_has_id(tok, nv - 1) && !krait_tokenizer_has_id(tok, nv) &&
+                 !krait_tokenizer_has_id(tok, -1), "has_id: 0 and %d, not %d or -1", nv - 1, nv);
     if (!embedded)
         check_neox_lookups(tok);
 
