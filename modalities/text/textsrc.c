@@ -188,14 +188,18 @@ static krait_status next_plain(krait_textsrc *s, const char **text, size_t *len,
         } else {
             for (size_t p = have - 1; p > 0 && !cut; p--)
                 if (safe_cut(s, b, p)) cut = p;
-            if (!cut && want >= MAX_STRETCH) {
+            if (!cut && want >= MAX_STRETCH) { /* a stretch that long without a safe cut */
+                if ((st = fill(s, have + 1))) return st; /* one byte more: is it the rest of the text? */
+                b = s->buf + s->start;
                 cut = have;
-                while (cut > 1 && ((unsigned char)b[cut] & 0xC0) == 0x80) cut--;
-                if (!s->warned)
-                    KRAIT_WARN("%s: more than %zu MiB without a line break: cut inside a line at byte %lld "
-                               "(BPE ids near the cut may differ from encoding the line whole)",
-                               s->path, MAX_STRETCH >> 20, s->consumed + (long long)s->start + (long long)cut);
-                s->warned = 1;
+                if (!s->eof || s->len - s->start > have) { /* more follows: cut inside the line */
+                    while (cut > 1 && ((unsigned char)b[cut] & 0xC0) == 0x80) cut--;
+                    if (!s->warned)
+                        KRAIT_WARN("%s: more than %zu MiB without a line break: cut inside a line at byte %lld "
+                                   "(BPE ids near the cut may differ from encoding the line whole)",
+                                   s->path, MAX_STRETCH >> 20, s->consumed + (long long)s->start + (long long)cut);
+                    s->warned = 1;
+                }
             }
         }
         if (cut || s->eof) {

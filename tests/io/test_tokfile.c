@@ -4,7 +4,9 @@
  *    truncated file (bad magic, version, width, size) is refused with one error naming it.
  *  - textsrc: a multi-MiB document comes back in pieces that concatenate to the original, each
  *    cut right after '\n' before a printable non-space character; the same through gzip; JSONL
- *    documents, blank lines skipped, and a malformed line / a missing "text" named FILE:LINE. */
+ *    documents, blank lines skipped, and a malformed line / a missing "text" named FILE:LINE; a
+ *    text without line breaks is cut inside its line (one warning) only when more than 64 MiB
+ *    of it is left. */
 #include "textsrc.h"
 #include "tokfile.h"
 
@@ -211,6 +213,40 @@ static void text_inputs(const char *dir, io_cap *cap)
     }
 }
 
+/* A text without line breaks (BPE cuts only at line breaks): 66 MiB, past the 64 MiB a stretch
+ * may grow to, comes back whole and without a warning, since its rest is read to the end; 130 MiB
+ * is cut once inside the line, with one warning, and the pieces still concatenate to the text. */
+static void long_lines(const char *dir, io_cap *cap)
+{
+    const size_t mib = (size_t)1 << 20, sizes[2] = { 66 * mib, 130 * mib };
+    char *text = malloc(sizes[1]);
+    for (size_t i = 0; i < sizes[1]; i++) text[i] = (char)('a' + i % 26);
+    const char *path = io_path(dir, "long.txt");
+    for (int k = 0; k < 2; k++) {
+        io_write(path, text, sizes[k]);
+        krait_textsrc *s;
+        tu_check(krait_textsrc_open(path, &s) == 0, "long line: open");
+        io_cap_reset(cap);
+        size_t n = 0;
+        int n_pieces = 0, same = 1;
+        const char *t;
+        size_t len;
+        int nd;
+        while (!krait_textsrc_next(s, &t, &len, &nd) && t) {
+            same &= n + len <= sizes[k] && !memcmp(t, text + n, len);
+            n += len;
+            n_pieces++;
+        }
+        krait_textsrc_close(s);
+        const int want_pieces = k ? 2 : 1;
+        tu_check(same && n == sizes[k] && n_pieces == want_pieces && cap->warnings == k,
+                 "%zu MiB without a line break: %d piece(s) (want %d), %d warning(s) (want %d), %zu bytes", sizes[k] / mib,
+                 n_pieces, want_pieces, cap->warnings, k, n);
+    }
+    remove(path);
+    free(text);
+}
+
 int main(void)
 {
     tu_init("test_tokfile");
@@ -225,6 +261,7 @@ int main(void)
              "id width by vocabulary: 2 bytes up to 65536 ids, then 4");
     corrupt(dir, &cap);
     text_inputs(dir, &cap);
+    long_lines(dir, &cap);
     io_cap_end();
     io_rmdir(dir);
     return tu_finish();
