@@ -530,7 +530,9 @@ int dna_cmd_train(int argc, char **argv)
     int rc = 0;
     if (jobs > 1) {
         rc = train_members_forked(&mb, jobs);
-        if (!rc && va.n) be = krait_cli_backend(&c, "f32"); /* the ensemble's figures need the members */
+        /* the ensemble's figures need the members, on the cores the members had between them */
+        if (c.threads) c.threads = c.threads * jobs < usable_cores() ? c.threads * jobs : usable_cores();
+        if (!rc && va.n) be = krait_cli_backend(&c, "f32");
         for (int k = 0; k < ensemble && be; k++) {
             char *dir = dna_member_dir(out, k + 1);
             s = dir ? KRAIT_STATUS_OK : KRAIT_STATUS_NO_MEMORY;

@@ -239,6 +239,11 @@ if same_members ensq ensj && [ -n "$(jget "$dir/ensq.out" val_accuracy)" ] &&
    grep -q "^krait-dna member-3: ensemble member 3 of 3 (seed 3)" "$dir/ensj.err"; then
   ok "--jobs 2: the 3 members bit for bit those trained one after another; the same ensemble figure"
 else bad "--jobs members differ"; cat "$dir/ensj.err"; fi
+# the ensemble's validation after the members runs on the threads they had between them (2 x 1)
+pt=$(( $(nproc) < 2 ? $(nproc) : 2 ))
+grep -q "^krait-dna: device cpu ($pt thread" "$dir/ensj.err" &&
+  ok "--jobs 2 --threads 1: the ensemble's validation runs on $pt thread(s)" ||
+  { bad "--jobs parent threads"; grep "device cpu" "$dir/ensj.err"; }
 # a stop (SIGTERM to the parent alone) reaches every running member, which checkpoints, and no
 # member starts after it
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --ensemble 3 --steps 100000 --threads 1 --jobs 2 \
