@@ -2,13 +2,16 @@
  * `latest` pointer, the top-level model, pruning), finding the checkpoint to resume, and the
  * resume itself. The layout and the crash-safety invariant are in checkpoint.h; the state files
  * are written and read by checkpoint_state.c. */
+#define _GNU_SOURCE /* renameat2 */
 #include "checkpoint_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -160,7 +163,6 @@ krait_status krait_checkpoint_save(const krait_trainer *t, const krait_data_sour
     krait_status s = KRAIT_STATUS_NO_MEMORY;
     if (!ckdir || !(final = step_dir(ckdir, step)) || !(latest = krait_fs_join(ckdir, LATEST))) goto fail;
     if ((s = krait_fs_mkdirs(ckdir))) goto fail;
-    if (read_latest(ckdir) == step && is_complete(final)) goto fail; /* saved already; s is OK */
     if ((s = prune(ckdir, step, 0, 1))) goto fail;
 
     /* (2) the whole checkpoint under a temporary name */
@@ -176,12 +178,29 @@ krait_status krait_checkpoint_save(const krait_trainer *t, const krait_data_sour
         s = KRAIT_STATUS_IO;
         goto fail;
     }
+    if (chmod(tmp, krait_fs_dir_mode()) != 0) { /* mkdtemp's 0700; readable as any folder */
+        KRAIT_ERROR("%s: cannot set the mode of the new checkpoint folder: %s", tmp, strerror(errno));
+        s = KRAIT_STATUS_IO;
+        goto fail;
+    }
     if ((s = krait_model_save(t->model, tmp, KRAIT_DTYPE_F32)) ||
         (s = krait_ckpt_write_state(t, ds, app_state, tmp)) || (s = krait_fs_sync_dir(tmp)))
         goto fail;
-    /* (3) into place; a folder of the same step (not the latest one) is replaced */
-    if (krait_fs_is_dir(final) && (s = retire(final))) goto fail;
-    if (rename(tmp, final) != 0) {
+    /* (3) into place. A folder of the same step (left by a run resumed from an older checkpoint,
+     * perhaps the one `latest` names) is swapped with the new one in one atomic exchange and
+     * then removed under the temporary name; where the file system cannot exchange, it is
+     * moved aside first (a crash in between loses that step, which was being replaced) */
+    if (krait_fs_is_dir(final)) {
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) == 0) {
+            s = krait_fs_remove_tree(tmp); /* the old one, under the temporary name */
+            free(tmp);
+            tmp = NULL;
+            if (s) goto fail;
+        } else if ((s = retire(final))) {
+            goto fail;
+        }
+    }
+    if (tmp && rename(tmp, final) != 0) {
         KRAIT_ERROR("%s: cannot rename the new checkpoint into place: %s", final, strerror(errno));
         s = KRAIT_STATUS_IO;
         goto fail;

@@ -20,7 +20,8 @@
  *
  * Saving step N: (1) remove leftover .tmp-/.old- folders; (2) write the whole checkpoint into
  * step-N.tmp-XXXXXX, trainer_state.json last, each file fsynced, then the folder; (3) rename it
- * to step-N and fsync checkpoints/; (4) replace `latest` (temporary file, fsync, rename);
+ * to step-N (over an existing step-N: an atomic exchange of the two names, renameat2, then the
+ * old one removed) and fsync checkpoints/; (4) replace `latest` (temporary file, fsync, rename);
  * (5) replace OUT/model.safetensors and OUT/config.json, each by a hard link (or a copy) under
  * a temporary name renamed over it; (6) prune: step-K folders beyond the keep_last newest with
  * K <= N are renamed to .old- names, then removed.
@@ -34,7 +35,8 @@
  * Not handled: two processes writing one run folder at once; file systems whose rename is not
  * atomic. Checkpoints of later steps than the one being saved (left by resuming an older
  * checkpoint into the same folder) are not pruned until the run passes them; a folder of the
- * same step is replaced. */
+ * same step is replaced; on a file system without the exchange, it is moved aside first, and a
+ * crash in between loses that step (the one being replaced). */
 #ifndef KRAIT_CHECKPOINT_H
 #define KRAIT_CHECKPOINT_H
 
@@ -48,8 +50,9 @@ extern "C" {
 /* Write the trainer's state at its current step as OUT/checkpoints/step-N (see above) and make
  * it the latest, keeping the keep_last newest checkpoints (<= 0 keeps all). ds (may be NULL)
  * gives the data position through save_state; app_state (may be NULL) is one JSON value the
- * app wants back on resume (its own counters). Saving a step that `latest` already names does
- * nothing. On failure the previous checkpoint stays the latest. */
+ * app wants back on resume (its own counters). A folder of the same step is replaced, the one
+ * `latest` names too (a run resumed from an older checkpoint reaches it on another path): the
+ * caller skips a step it saved itself. On failure the previous checkpoint stays the latest. */
 krait_status krait_checkpoint_save(const krait_trainer *t, const krait_data_source *ds,
                                    const char *app_state, const char *out_dir, int keep_last);
 

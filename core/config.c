@@ -477,9 +477,15 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
                 s = KRAIT_STATUS_BAD_INPUT;
                 goto done;
             }
-            if (dst->embed_dropout >= 1.0f || dst->resid_dropout >= 1.0f) {
-                KRAIT_ERROR("%s: key \"train.%s_dropout\" must be below 1 (a probability)", origin,
-                            dst->embed_dropout >= 1.0f ? "embed" : "resid");
+            const struct { const char *key, *what; float v; } below_one[] = {
+                { "embed_dropout", "a probability", dst->embed_dropout },
+                { "resid_dropout", "a probability", dst->resid_dropout },
+                { "beta1", "an AdamW decay rate: at 1 its bias correction divides by 0", dst->beta1 },
+                { "beta2", "an AdamW decay rate: at 1 its bias correction divides by 0", dst->beta2 },
+            };
+            for (size_t i = 0; i < sizeof below_one / sizeof below_one[0]; i++) {
+                if (below_one[i].v < 1.0f) continue;
+                KRAIT_ERROR("%s: key \"train.%s\" must be below 1 (%s)", origin, below_one[i].key, below_one[i].what);
                 s = KRAIT_STATUS_BAD_INPUT;
                 goto done;
             }

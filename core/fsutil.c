@@ -110,7 +110,7 @@ krait_status krait_fs_sync_dir(const char *dir)
 
 /* The umask is read from /proc/self/status: umask(2) can only be read by changing it, which
  * races with other threads. Without that line, 022 is assumed. */
-mode_t krait_fs_file_mode(void)
+static mode_t fs_umask(void)
 {
     unsigned mask = 022;
     FILE *f = fopen("/proc/self/status", "r");
@@ -120,8 +120,11 @@ mode_t krait_fs_file_mode(void)
             if (sscanf(line, "Umask: %o", &mask) == 1) break;
         fclose(f);
     }
-    return (mode_t)(0666 & ~mask);
+    return (mode_t)mask;
 }
+
+mode_t krait_fs_file_mode(void) { return 0666 & ~fs_umask(); }
+mode_t krait_fs_dir_mode(void) { return 0777 & ~fs_umask(); }
 
 static int write_all(int fd, const void *data, size_t n)
 {

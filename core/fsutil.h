@@ -46,6 +46,8 @@ krait_status krait_fs_publish(const char *dst, const char *src);
 /* The mode open(2) gives a new file: 0666 less the process's umask. For files made with mkstemp
  * (0600), which are set to it before they are renamed into place. */
 mode_t krait_fs_file_mode(void);
+/* The mode mkdir(2) gives a new folder with mode 0777: 0777 less the umask (for mkdtemp's 0700). */
+mode_t krait_fs_dir_mode(void);
 
 /* mkdir -p with mode 0755; an existing folder is fine. */
 krait_status krait_fs_mkdirs(const char *path);

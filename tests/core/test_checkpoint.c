@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,6 +243,13 @@ static int folder_consistent(const char *out, int *latest_step)
         int k;
         char tail;
         if (sscanf(e->d_name, "step-%d%c", &k, &tail) != 1) continue;
+        char sd[1000];
+        struct stat st;
+        snprintf(sd, sizeof sd, "%s/%s", ck, e->d_name);
+        if (stat(sd, &st) != 0 || (st.st_mode & 07777) != krait_fs_dir_mode()) { /* not mkdtemp's 0700 */
+            printf("  mode %o, not %o: %s\n", (unsigned)(st.st_mode & 07777), (unsigned)krait_fs_dir_mode(), sd);
+            ok = 0;
+        }
         const char *need[] = { "config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json" };
         for (int i = 0; i < 4; i++) {
             char p[1000];
@@ -282,6 +290,36 @@ static void test_resume_older(const char *root)
              "resumed from step-4, saved step 5 with keep 1: step-5 (latest) and the newer step-6 stay, step-4 goes "
              "(latest %d)", latest);
     run_free(&q);
+
+    /* resumed from step-2 of 2, 4 (latest) on another path (weights nudged): the save at step 4
+     * replaces the old run's step-4, though `latest` named it already */
+    char out2[600], ck2[700], from2[800];
+    snprintf(out2, sizeof out2, "%s/older2", root);
+    snprintf(ck2, sizeof ck2, "%s/checkpoints", out2);
+    snprintf(from2, sizeof from2, "%s/step-2", ck2);
+    run_init(&r, 16, 1e-2f, 7);
+    r.out = out2, r.keep = 0, r.t->tc.ckpt_every = 2, r.stop_at = 4;
+    tu_check(train(&r) == KRAIT_STATUS_INTERRUPTED && folder_consistent(out2, &latest) && latest == 4,
+             "older: 4 steps, checkpoints at 2 and 4");
+    run_init(&q, 16, 1e-2f, 7);
+    q.out = out2, q.keep = 0, q.t->tc.ckpt_every = 2, q.stop_at = 4;
+    tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, from2) == KRAIT_STATUS_OK, "older: resumed from step-2");
+    q.m->params[0] += 0.01f; /* another path from here on (a CPU backend: host memory) */
+    krait_model_sync_act(q.m);
+    krait_status s;
+    char step4[800];
+    snprintf(step4, sizeof step4, "%s/step-4", ck2);
+    tu_check(train(&q) == KRAIT_STATUS_INTERRUPTED && folder_consistent(out2, &latest) && latest == 4 &&
+                 io_count_names(ck2, "step-4") == 1, "older: saved step 4 again");
+    krait_model *ck4 = krait_model_load(step4, be, &s), *top = krait_model_load(out2, be, &s);
+    tu_check(ck4 && top && same_arena(ck4->params, q.m->params, q.m->n_params) &&
+                 same_arena(top->params, q.m->params, q.m->n_params) &&
+                 !same_arena(ck4->params, r.m->params, r.m->n_params),
+             "older: step-4 and the top-level model are the new path's, not the old run's");
+    krait_model_free(ck4);
+    krait_model_free(top);
+    run_free(&q);
+    run_free(&r);
 }
 
 static void test_keep_and_leftovers(const char *root)
@@ -326,7 +364,7 @@ static void test_keep_and_leftovers(const char *root)
     krait_fs_remove_tree(empty);
     io_write(io_path(ck, "latest"), "step-6\n", 7);
     tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 3) == 0 && io_count_names(ck, "step-6") == 1,
-             "saving the latest step again does nothing");
+             "saving the latest step again replaces it: one step-6");
     r.stop_at = 7;
     tu_check(train(&r) == KRAIT_STATUS_INTERRUPTED && !io_exists(tmp) && folder_consistent(out, &latest) &&
                  latest == 7, "the next save removes the leftover");

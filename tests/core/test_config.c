@@ -185,6 +185,10 @@ int main(void)
                "\"train.lr\" must be a positive number");
     expect_bad("dropout of 1", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"resid_dropout\":1}}",
                "\"train.resid_dropout\" must be below 1");
+    expect_bad("beta1 of 1", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"beta1\":1}}",
+               "\"train.beta1\" must be below 1 (an AdamW decay rate");
+    expect_bad("beta2 of 1.5", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"beta2\":1.5}}",
+               "\"train.beta2\" must be below 1 (an AdamW decay rate");
     expect_bad("negative dropout", "{\"hidden_size\":64,\"num_hidden_layers\":2,\"vocab_size\":16,\"train\":{\"embed_dropout\":-0.1}}",
                "\"train.embed_dropout\" must be a non-negative number");
     expect_bad("boolean aliases disagree", "{\"hidden_size\": 16, \"num_hidden_layers\": 1, \"vocab_size\": 20, "

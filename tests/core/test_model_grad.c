@@ -6,7 +6,7 @@
  *      a fixed mask, so the loss is a smooth function of the parameters and the gradient must
  *      carry the mask's zeros and scale through both sites);
  *   3. chunked evaluation with the recurrent state carried equals one whole forward (chunks of
- *      1, 7 and the whole length).
+ *      1, 7 and the whole length); unscored positions (target -1) are neither scored nor correct.
  * Tolerance: the loss is a float computation (~1e-7 relative rounding noise). Each tensor's
  * step eps is chosen so the loss moves by ~2e-3 along that tensor's gradient (eps = 2e-3/|g|,
  * clamped to [1e-3, 0.3]): rounding then contributes ~5e-5 of |g| and truncation O(eps^2).
@@ -189,6 +189,21 @@ static void chunked_equals_whole(void)
                  part.loss_sum, whole.loss_sum, rel, part.n_correct, whole.n_correct);
         printf("  ok?  chunk %-3d loss %.9g whole %.9g rel %.2g\n", chunks[i], part.loss_sum, whole.loss_sum, rel);
     }
+    /* unscored positions (target -1) count for nothing: a third of them, then all */
+    long n_scored = 0;
+    for (int i = 0; i < B * L; i++) {
+        if (i % 3 == 0) tg[i] = -1;
+        n_scored += tg[i] >= 0;
+    }
+    krait_eval_stream(m, B, L, 7, fill, &sc, &part, NULL, NULL);
+    tu_check(part.n_scored == n_scored && part.n_correct <= n_scored,
+             "a third unscored: %lld of %ld scored (want %ld), %lld correct", part.n_scored, B * L, n_scored,
+             part.n_correct);
+    for (int i = 0; i < B * L; i++) tg[i] = -1;
+    krait_eval_stream(m, B, L, 7, fill, &sc, &part, NULL, NULL);
+    tu_check(part.n_scored == 0 && part.n_correct == 0 && part.loss_sum == 0,
+             "nothing scored: %lld scored, %lld correct, loss %g (want 0, 0, 0)", part.n_scored, part.n_correct,
+             part.loss_sum);
     krait_model_free(m);
     krait_backend_destroy(be);
 }
