@@ -63,7 +63,7 @@ int audio_cmd_classify(int argc, char **argv)
         free(x);
         list.items = malloc(sizeof *list.items);
         if (!list.items) krait_cli_die(1, "out of memory");
-        list.items[0] = (krait_audio_item){ strdup(d.data), NULL, -1 };
+        list.items[0] = (krait_audio_item){ strdup(d.data), NULL, -1, 0 };
         list.n = list.cap = 1;
     } else {
         audio_list_split(&list, &is_test, &d);
@@ -77,6 +77,9 @@ int audio_cmd_classify(int argc, char **argv)
         labelled++;
         for (int k = 0; k < fe.n_classes; k++)
             if (!strcmp(it->label, fe.classes[k])) it->cls = k;
+        if (it->cls < 0 && it->line)
+            krait_cli_die(2, "%s:%d: label '%s' (of %s) is not one of the model's %d classes", d.data, it->line, it->label,
+                          it->path, fe.n_classes);
         if (it->cls < 0) krait_cli_die(2, "%s: label '%s' is not one of the model's %d classes", it->path, it->label, fe.n_classes);
     }
     if (labelled && labelled != list.n) krait_cli_die(2, "%s: some files have labels and some do not", d.data);

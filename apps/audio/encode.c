@@ -91,7 +91,7 @@ int audio_cmd_encode(int argc, char **argv)
         free(x);
         list.items = malloc(sizeof *list.items);
         if (!list.items) krait_cli_die(1, "out of memory");
-        list.items[0] = (krait_audio_item){ strdup(d.data), NULL, -1 };
+        list.items[0] = (krait_audio_item){ strdup(d.data), NULL, -1, 0 };
         list.n = list.cap = 1;
     } else {
         audio_list_split(&list, &is_test, &d);

@@ -56,7 +56,7 @@ int audio_cmd_eval(int argc, char **argv)
     krait_audio_list list = { 0 };
     int *is_test = NULL;
     if (single) {
-        krait_audio_item it = { strdup(d.data), NULL, -1 };
+        krait_audio_item it = { strdup(d.data), NULL, -1, 0 };
         list.items = malloc(sizeof *list.items);
         if (!it.path || !list.items) krait_cli_die(1, "out of memory");
         list.items[0] = it, list.n = list.cap = 1;

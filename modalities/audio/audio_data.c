@@ -25,8 +25,8 @@ void krait_audio_list_free(krait_audio_list *l)
     memset(l, 0, sizeof *l);
 }
 
-/* Append (path, label); takes ownership of both. */
-static krait_status list_add(krait_audio_list *l, char *path, char *label)
+/* Append (path, label) from a manifest's line (0: not from a manifest); takes ownership of both. */
+static krait_status list_add(krait_audio_list *l, char *path, char *label, int line)
 {
     if (!path) goto oom;
     if (l->n == l->cap) {
@@ -35,7 +35,7 @@ static krait_status list_add(krait_audio_list *l, char *path, char *label)
         if (!p) goto oom;
         l->items = p, l->cap = c;
     }
-    l->items[l->n++] = (krait_audio_item){ path, label, -1 };
+    l->items[l->n++] = (krait_audio_item){ path, label, -1, line };
     return KRAIT_STATUS_OK;
 oom:
     free(path);
@@ -127,7 +127,7 @@ krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, s
             return KRAIT_STATUS_BAD_INPUT;
         }
         labelled = has;
-        krait_status st = list_add(l, join(base_dir, s, plen), has ? dup_n(lab, llen) : NULL);
+        krait_status st = list_add(l, join(base_dir, s, plen), has ? dup_n(lab, llen) : NULL, line);
         if (st) return st;
     }
     if (labelled < 0) {
@@ -215,7 +215,7 @@ static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *i
             (*ignored)++, free(p);
         }
         else if (S_ISDIR(st.st_mode)) s = walk(l, p, depth + 1, ignored), free(p);
-        else if (S_ISREG(st.st_mode) && is_audio_name(e->d_name)) s = list_add(l, p, NULL);
+        else if (S_ISREG(st.st_mode) && is_audio_name(e->d_name)) s = list_add(l, p, NULL, 0);
         else (*ignored)++, free(p);
     }
     closedir(d);

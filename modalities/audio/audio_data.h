@@ -32,6 +32,7 @@ typedef struct krait_audio_item {
     char *path;
     char *label;          /* NULL when unlabelled */
     int cls;              /* index into names, -1 when unlabelled */
+    int line;             /* the manifest's line it came from; 0 when not from a manifest */
 } krait_audio_item;
 
 typedef struct krait_audio_list {

@@ -189,6 +189,9 @@ printf '%s\n%s\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$dir/m_nolab.tsv"
   ok "classify a manifest without labels, --label-regex on its names: the same accuracy" || { bad "manifest + label regex"; cat "$dir/c5"; }
 bad_input "a manifest with labels and --label-regex" "$dir/m.tsv: the manifest has labels and --label-regex" -- \
   "$k" classify --model "$dir/CL" --data "$dir/m.tsv" --label-regex '^([a-z]+)_'
+printf 'path\tlabel\n%s\thi\n%s\tmid\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$dir/m_mid.tsv"
+bad_input "a manifest label the model does not have" "$dir/m_mid.tsv:3: label 'mid' (of $d/a/lo_1.flac) is not one of the model's 2 classes" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/m_mid.tsv"
 
 "$k" classify-train --config "$dir/cls.json" "${split[@]}" --set audio.input=tokens --set vocab_size=256 --seq-len 512 \
   --out "$dir/CT" --steps 5 --device cpu >/dev/null 2>"$dir/ect" &&
