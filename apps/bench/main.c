@@ -16,7 +16,7 @@ static const char *usage =
     "\n"
     "commands:\n"
     "  synthetic --task induction|selective-copy   train on a synthetic task, evaluate at length\n"
-    "  train --shape 130m|small|CONFIG.json         training tokens/s and fraction of sgemm rate\n"
+    "  train --shape 130m|1.4b|small|CONFIG.json    training tokens/s and fraction of sgemm rate\n"
     "  generate --shape ... [--batch N] [--tokens N] decode tokens/s and fraction of the bandwidth bound\n"
     "  prefill --shape ... [--tokens N] [--chunk N]  prefill tokens/s and fraction of sgemm rate\n"
     "  longeval --shape ... [--tokens N] [--chunk N] long-sequence loss, position buckets, peak RSS\n"

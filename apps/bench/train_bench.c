@@ -27,6 +27,9 @@ void bench_load_shape(const char *shape, krait_config *cfg, krait_train_config *
     krait_config_default(cfg);
     krait_status s = krait_config_load(cfg, tc, krait_cli_config_path(name));
     if (s) exit(krait_cli_exit_code(s));
+    if (strcmp(cfg->head, "lm"))
+        krait_cli_die(2, "--shape %s: a model with a \"%s\" head; the benchmarks measure language models (an \"lm\" head)",
+                      shape, cfg->head);
 }
 
 /* Uniform random tokens, next-token targets: the cost of training does not depend on data. */
@@ -62,7 +65,7 @@ int bench_train(int argc, char **argv)
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
-                    "usage: krait-bench train --shape 130m|small|CONFIG.json [--seq-len N] [--batch N]");
+                    "usage: krait-bench train --shape 130m|1.4b|small|CONFIG.json [--seq-len N] [--batch N]");
     krait_config cfg;
     krait_train_config tc;
     krait_train_default(&tc);
