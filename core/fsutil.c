@@ -219,6 +219,9 @@ static int copy_into(int fd, const char *src)
 
 krait_status krait_fs_publish(const char *dst, const char *src)
 {
+    struct stat sd, ss;
+    if (stat(dst, &sd) == 0 && stat(src, &ss) == 0 && sd.st_dev == ss.st_dev && sd.st_ino == ss.st_ino)
+        return KRAIT_STATUS_OK; /* already the same file (rename of a link over itself does nothing) */
     krait_status st = KRAIT_STATUS_IO;
     char *tmp = tmp_name(dst), *dir = dir_of(dst);
     int fd = -1;

@@ -40,7 +40,8 @@ krait_status krait_fs_sync_dir(const char *dir);
 /* Make dst hold the same bytes as the regular file src (a symlink is followed), atomically: a
  * hard link to src under a temporary name beside dst renamed over dst (no copy); where hard
  * links are impossible (another file system, no support), a copy written to a temporary
- * name, fsynced and renamed. Then dst's folder is fsynced. */
+ * name, fsynced and renamed. Then dst's folder is fsynced. When dst already is src (the same
+ * file), nothing is done. */
 krait_status krait_fs_publish(const char *dst, const char *src);
 
 /* The mode open(2) gives a new file: 0666 less the process's umask. For files made with mkstemp

@@ -77,4 +77,10 @@ mkdir -p "$dir/run/checkpoints"
 check "convert into a run folder" "$dir/run: a training run folder" "$km" convert "$dir/m" --out "$dir/run" --overwrite
 "$km" convert "$dir/m" --out "$dir/m" --overwrite >/dev/null 2>&1 && "$km" logits "$dir/m" --ids 1,2,3,4,5 --out "$dir/a2.f32" >/dev/null 2>&1 &&
   cmp -s "$dir/a.f32" "$dir/a2.f32" && ok "convert --overwrite in place (f32): the same logits" || bad "convert in place"
+# in place with a side file (tokenizer.json, classes.txt), twice: no temporary names left beside them
+printf 'a\nb\n' > "$dir/m/classes.txt"
+"$km" convert "$dir/m" --out "$dir/m" --overwrite --dtype bf16 >/dev/null 2>&1 &&
+  "$km" convert "$dir/m" --out "$dir/m" --overwrite --dtype bf16 >/dev/null 2>&1 &&
+  [ -z "$(ls "$dir/m" | grep '\.tmp-')" ] && [ "$(cat "$dir/m/classes.txt")" = "$(printf 'a\nb')" ] &&
+  ok "convert in place twice with classes.txt: no temporary files left" || { bad "convert in place leaves temporaries"; ls "$dir/m"; }
 exit $fail

@@ -66,6 +66,9 @@ int main(void)
     tu_check(symlink(a, c) == 0, "symlink");
     unlink(b);
     tu_check(krait_fs_publish(b, c) == 0 && inode(b) == inode(a), "publish follows a symlink to the file");
+    tu_check(krait_fs_publish(a, a) == 0 && krait_fs_publish(b, a) == 0 && same_text(a, "third") &&
+                 io_count_names(dir, ".tmp-") == 0 && io_count_names(root, ".tmp-") == 0,
+             "publishing a file over itself (or its hard link) leaves no temporary");
 
     /* across file systems: copy */
     struct stat s_tmp, s_shm;
