@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include "fsutil.h"
 #include "runfiles.h"
@@ -49,16 +50,21 @@ int krait_run_members(const char *dir)
     return most;
 }
 
-/* What shows that dir holds a run: "checkpoints", "model.safetensors" or "metrics.jsonl" in it,
- * or the name of a member-K folder that holds one of those (any K: a gap in the numbers does not
+/* What shows that dir holds a run: "checkpoints", "model.safetensors" or a "metrics.jsonl" with a
+ * line in it (empty, it is what a run that failed before its first step leaves), or the name of a member-K folder that holds one of those (any K: a gap in the numbers does not
  * hide the members after it). The member folders an ensemble makes before its members start
  * (classes.txt alone) are no run. NULL: none. */
 static const char *own_run_mark(const char *dir)
 {
-    static const char *const marks[] = { "checkpoints", "model.safetensors", "metrics.jsonl" };
+    static const char *const marks[] = { "checkpoints", "model.safetensors" };
     for (size_t i = 0; i < sizeof marks / sizeof *marks; i++)
         if (krait_run_has(dir, marks[i])) return marks[i];
-    return NULL;
+    char *p = krait_fs_join(dir, "metrics.jsonl");
+    if (!p) krait_cli_die(1, "out of memory");
+    struct stat st;
+    int logged = stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+    free(p);
+    return logged ? "metrics.jsonl" : NULL;
 }
 
 static const char *run_mark(const char *dir)

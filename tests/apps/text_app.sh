@@ -250,6 +250,8 @@ head -c "$n6" /dev/zero | tr '\0' '\377' | dd of="$dir/d6/train.bin" bs=1 seek=3
 rc=$?  # found while training (after the run's description line): exit 2, the last line says where
 [ $rc -eq 2 ] && tail -1 "$dir/e6" | grep -q "$dir/d6/train.bin: id 65535 at offset [0-9]* is not in the model's vocabulary (0..256)" &&
   ok "ids past the vocabulary in train.bin: $(tail -1 "$dir/e6")" || { bad "ids past the vocabulary (exit $rc)"; cat "$dir/e6"; }
+[ ! -e "$dir/x6" ] && ok "  ... and that run, failed before its first step, left no --out folder" ||
+  { bad "the failed run left $dir/x6"; ls -la "$dir/x6"; }
 mkdir -p "$dir/three"; for i in 1 2 3; do echo "document $i" > "$dir/three/d$i.txt"; done
 bad_input "prepare: every document drawn for validation" "the train split is empty (3 documents" -- \
   "$k" prepare --input "$dir/three" --output "$dir/x3" --val-fraction 0.99
