@@ -19,6 +19,9 @@ export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSA
 part=${KRAIT_HARDEN:-all}
 secs=${KRAIT_FUZZ_SECONDS:-20}
 seed=${KRAIT_FUZZ_SEED:-1}
+case "$part" in all|asan|fuzz) ;; *) echo "harden: KRAIT_HARDEN='$part': expected all, asan or fuzz (off skips harden.sh in scripts/test.sh)" >&2; exit 2;; esac
+[[ "$secs" =~ ^[1-9][0-9]*$ ]] || { echo "harden: KRAIT_FUZZ_SECONDS='$secs': expected a whole number of seconds >= 1" >&2; exit 2; }
+[[ "$seed" =~ ^[0-9]+$ ]] || { echo "harden: KRAIT_FUZZ_SEED='$seed': expected a whole number (0: a fresh seed each run)" >&2; exit 2; }
 t0=$(date +%s)
 
 if [ "$part" = all ] || [ "$part" = asan ]; then
