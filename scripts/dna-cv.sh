@@ -29,6 +29,7 @@ if [ "$1" != "--" ]; then folds=$1; shift; fi
 shift
 [[ "$folds" =~ ^[0-9]+$ ]] && [ "$folds" -ge 2 ] || { echo "$0: FOLDS must be an integer >= 2 (got $folds)" >&2; exit 2; }
 run_folds=${ONLY:-$(seq 1 "$folds")}
+[ -n "${run_folds// /}" ] || { echo "$0: ONLY names no fold (give fold numbers, e.g. ONLY=\"2 3 4 5\")" >&2; exit 2; }
 for i in $run_folds; do
   [[ "$i" =~ ^[0-9]+$ ]] && [ "$i" -ge 1 ] && [ "$i" -le "$folds" ] ||
     { echo "$0: ONLY: '$i' is not a fold of 1..$folds" >&2; exit 2; }
@@ -64,7 +65,7 @@ if [ "$jobs" = 1 ]; then
     for i in $run_folds; do run_fold "$i"; done
 else # J folds at a time; any that fails fails the run, after the others finish
     declare -A pid_of
-    failed=0
+    failed=0 # the first failing fold's exit code
     for i in $run_folds; do
         while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
         echo "== fold $i of $folds: started, its log in $out/fold_$i.log ==" >&2
@@ -72,9 +73,15 @@ else # J folds at a time; any that fails fails the run, after the others finish
         pid_of[$i]=$!
     done
     for i in $run_folds; do
-        wait "${pid_of[$i]}" || { echo "$0: fold $i failed (exit $?); see $out/fold_$i.log:" >&2; tail -3 "$out/fold_$i.log" >&2; failed=1; }
+        rc=0
+        wait "${pid_of[$i]}" || rc=$?
+        if [ $rc != 0 ]; then
+            echo "$0: fold $i failed (exit $rc); see $out/fold_$i.log:" >&2
+            tail -3 "$out/fold_$i.log" >&2
+            [ $failed != 0 ] || failed=$rc
+        fi
     done
-    [ $failed = 0 ] || exit 1
+    [ $failed = 0 ] || exit $failed
 fi
 printf 'fold\trows\tbaseline\tkrait\n' > "$out/folds.tsv"
 inputs=()

@@ -693,12 +693,16 @@ cmp -s "$dir/cv/folds.tsv" "$dir/cvj/folds.tsv" && cmp -s <(cut -f2- "$dir/cv/kr
 JOBS=2 KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvjf" 3 -- \
   --config "$dir/tiny.json" --steps 2 --threads 1 --lr 0 > /dev/null 2>"$dir/e"
 jrc=$?
-[ $jrc = 1 ] && [ "$(grep -c "fold [123] failed" "$dir/e")" = 3 ] && grep -q "cvjf/fold_2.log" "$dir/e" &&
-  ok "dna-cv.sh JOBS=2: failing folds fail the run, each named with its log" || { bad "dna-cv.sh JOBS=2 failure: exit $jrc"; cat "$dir/e"; }
+[ $jrc = 2 ] && [ "$(grep -c "fold [123] failed (exit 2)" "$dir/e")" = 3 ] && grep -q "cvjf/fold_2.log" "$dir/e" &&
+  ok "dna-cv.sh JOBS=2: failing folds fail the run with their exit code (2: a bad option), each named with its log" || { bad "dna-cv.sh JOBS=2 failure: exit $jrc"; cat "$dir/e"; }
 ONLY="4" KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvx" 3 -- \
   --config "$dir/tiny.json" --steps 2 > /dev/null 2>"$dir/e"
 [ $? -eq 2 ] && grep -q "ONLY: '4' is not a fold of 1..3" "$dir/e" && ok "dna-cv.sh ONLY past FOLDS refused" ||
   { bad "dna-cv.sh ONLY=4"; cat "$dir/e"; }
+ONLY=" " KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvy" 3 -- \
+  --config "$dir/tiny.json" --steps 2 > /dev/null 2>"$dir/e"
+[ $? -eq 2 ] && grep -q "ONLY names no fold" "$dir/e" && [ ! -e "$dir/cvy" ] && ok "dna-cv.sh ONLY=' ' refused" ||
+  { bad "dna-cv.sh ONLY=' '"; cat "$dir/e"; }
 bad_input "split --fold past --folds" "--fold I with 1 <= I <= K (got 4 of 3)" -- \
   "$k" split --input "$data/promoters_tiny.tsv" --out "$dir/x" --folds 3 --fold 4
 
