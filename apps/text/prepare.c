@@ -79,7 +79,19 @@ static int first_visit(visited *v, const char *dir)
     return 1;
 }
 
-/* Text files under dir, in name order (depth first), skipping hidden entries, skip_dir and a folder
+/* 1 when dir holds a prepared data set (meta.json and train.bin): its files are no text. */
+static int is_data_folder(const char *dir)
+{
+    char *m = krait_fs_join(dir, "meta.json"), *t = krait_fs_join(dir, "train.bin");
+    if (!m || !t) krait_cli_die(1, "out of memory");
+    int yes = krait_fs_is_file(m) && krait_fs_is_file(t);
+    free(m);
+    free(t);
+    return yes;
+}
+
+/* Text files under dir, in name order (depth first), skipping hidden entries, skip_dir, prepared
+ * data folders (an earlier --output inside an input folder; with a warning) and a folder
  * reached a second time (a link loop, or two links to one folder: its files would count twice). */
 static void walk(file_list *l, const char *dir, const char *skip_real, int *skipped, visited *seen)
 {
@@ -100,6 +112,8 @@ static void walk(file_list *l, const char *dir, const char *skip_real, int *skip
         char real[PATH_MAX];
         if (skip_real && realpath(p, real) && !strcmp(real, skip_real)) {
             /* the output folder inside an input folder */
+        } else if (krait_fs_is_dir(p) && is_data_folder(p)) {
+            fprintf(stderr, "krait-text: warning: %s: a prepared data folder (meta.json, train.bin); not read as text\n", p);
         } else if (krait_fs_is_dir(p)) {
             walk(l, p, skip_real, skipped, seen);
         } else if (krait_fs_is_file(p)) {

@@ -256,6 +256,12 @@ mkdir -p "$dir/three"; for i in 1 2 3; do echo "document $i" > "$dir/three/d$i.t
 bad_input "prepare: every document drawn for validation" "the train split is empty (3 documents" -- \
   "$k" prepare --input "$dir/three" --output "$dir/x3" --val-fraction 0.99
 [ ! -e "$dir/x3" ] && ok "the failed prepare left no output folder behind" || bad "failed prepare left $dir/x3"
+# an earlier --output inside an input folder is a data folder, not text, for a later prepare
+"$k" prepare --input "$dir/three" --output "$dir/three/out" --split-tail 0.5 >/dev/null 2>&1 &&
+  "$k" prepare --input "$dir/three" --output "$dir/p3" --split-tail 0.5 --json >"$dir/p3.out" 2>"$dir/e" &&
+  [ "$(jget "$dir/p3.out" documents)" = 3 ] && grep -q "three/out: a prepared data folder" "$dir/e" &&
+  ok "prepare skips a prepared data folder inside its input (3 documents, a warning)" ||
+  { bad "prepare read a data folder as text"; cat "$dir/p3.out" "$dir/e"; }
 bad_input "eval of a missing file" "$dir/nope.txt" -- "$k" eval --model "$dir/A" --input "$dir/nope.txt"
 bad_input "generate without a model" "$dir/nomodel" -- "$k" generate --model "$dir/nomodel" --prompt hi
 
