@@ -45,6 +45,8 @@ typedef struct tok_stream {
     long long words;        /* runs of non-white-space bytes */
     int32_t *ids;           /* ids[0, n) are the ids at positions base, base + 1, ... */
     size_t n, cap;
+    const char *text;       /* the last piece (until the next one), or NULL */
+    size_t text_len, text_first; /* ... its length, and where its ids start in ids */
     long long base, total_bytes;
 } tok_stream;
 
@@ -76,6 +78,7 @@ static krait_status stream_more(tok_stream *s)
     int new_doc;
     krait_status st = krait_textsrc_next(s->src, &text, &len, &new_doc);
     if (st) return st;
+    s->text = NULL;
     if (!text) {
         s->ended = 1;
         return KRAIT_STATUS_OK;
@@ -98,6 +101,7 @@ static krait_status stream_more(tok_stream *s)
         s->ids[s->n++] = e;
     }
     s->total_bytes += (long long)len;
+    s->text = text, s->text_len = len, s->text_first = s->n;
     return krait_tokenizer_encode(s->tok, text, len, krait_textsrc_where(s->src), &s->ids, &s->n, &s->cap);
 }
 
@@ -198,7 +202,10 @@ int text_cmd_eval(int argc, char **argv)
     if ((s = stream_open(&ts, input, tok))) return krait_cli_exit_code(s);
     while (!ts.ended) {
         if ((s = stream_more(&ts))) return krait_cli_exit_code(s);
-        text_check_ids(tok, ts.ids, ts.n, m->cfg.vocab_size_raw, krait_textsrc_where(ts.src));
+        int at_start;
+        long long line = krait_textsrc_piece_line(ts.src, &at_start);
+        text_place pl = { krait_textsrc_path(ts.src), ts.text, ts.text_len, ts.text_first, line, at_start };
+        text_check_ids(tok, ts.ids, ts.n, m->cfg.vocab_size_raw, krait_textsrc_where(ts.src), &pl);
         n_ids += (long long)ts.n;
         ts.n = 0;
     }

@@ -168,7 +168,8 @@ int text_cmd_generate(int argc, char **argv)
     size_t n_ids = 0, cap = 0;
     if (prompt) {
         if ((s = krait_tokenizer_encode(tok, prompt, prompt_len, what, &ids, &n_ids, &cap))) return krait_cli_exit_code(s);
-        text_check_ids(tok, ids, n_ids, m->cfg.vocab_size_raw, what);
+        text_place pl = { what, prompt, prompt_len, 0, 1, 1 }; /* a --prompt-file's lines */
+        text_check_ids(tok, ids, n_ids, m->cfg.vocab_size_raw, what, prompt_file ? &pl : NULL);
     } else {
         if (eos < 0)
             krait_cli_die(2, "generate: --prompt is required (the tokenizer of %s has no EOS to start from)", model_dir);

@@ -20,9 +20,21 @@ int text_cmd_eval(int argc, char **argv);      /* eval.c */
  * never sampled. */
 krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg);
 
+/* Where checked ids came from: ids[first..) encode text[0, len), which starts on line `line`
+ * (from 1; 0: not known) of path, at that line's start or not. */
+typedef struct text_place {
+    const char *path, *text;
+    size_t len, first;
+    long long line;
+    int at_line_start;
+} text_place;
+
 /* Exit 2 with one line (where, the token and its id) when an id is n_model or more: an added
- * token of the tokenizer that the model has no row for. */
-void text_check_ids(const krait_tokenizer *tok, const int32_t *ids, size_t n, int n_model, const char *where);
+ * token of the tokenizer that the model has no row for. With place (may be NULL), the line
+ * names the file's line and column ("FILE:LINE:COLUMN: token ..."; the column only when the
+ * line starts inside the text or the text starts a line), else it begins with where. */
+void text_check_ids(const krait_tokenizer *tok, const int32_t *ids, size_t n, int n_model, const char *where,
+                    const text_place *place);
 
 /* A prepared data folder (krait-text prepare): meta.json read and checked. */
 typedef struct text_data_meta {

@@ -44,15 +44,38 @@ krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg)
     return tok;
 }
 
-void text_check_ids(const krait_tokenizer *tok, const int32_t *ids, size_t n, int n_model, const char *where)
+/* "FILE:LINE[:COLUMN]" of the byte where ids[i] starts (the text before it is the decoded
+ * ids[first, i)), into buf; 0 when it cannot be told. */
+static int id_place(char *buf, size_t cap, const krait_tokenizer *tok, const int32_t *ids, size_t i,
+                    const text_place *pl)
+{
+    if (!pl || !pl->line || !pl->text || i < pl->first) return 0;
+    char *pre = NULL;
+    size_t off = 0, pcap = 0;
+    int ok = krait_tokenizer_decode(tok, ids + pl->first, i - pl->first, &pre, &off, &pcap) == KRAIT_STATUS_OK &&
+             off <= pl->len && (!off || !memcmp(pre, pl->text, off));
+    free(pre);
+    if (!ok) return 0; /* the ids do not decode to the text's bytes: no place */
+    long long line = pl->line;
+    size_t line_at = 0; /* where off's line starts in the text */
+    for (size_t k = 0; k < off; k++)
+        if (pl->text[k] == '\n') line++, line_at = k + 1;
+    if (line_at > 0 || pl->at_line_start) snprintf(buf, cap, "%s:%lld:%zu", pl->path, line, off - line_at + 1);
+    else snprintf(buf, cap, "%s:%lld", pl->path, line);
+    return 1;
+}
+
+void text_check_ids(const krait_tokenizer *tok, const int32_t *ids, size_t n, int n_model, const char *where,
+                    const text_place *place)
 {
     for (size_t i = 0; i < n; i++) {
         if (ids[i] < n_model) continue;
-        char *t = NULL;
+        char *t = NULL, at[4096];
         size_t len = 0, cap = 0;
         krait_tokenizer_decode(tok, ids + i, 1, &t, &len, &cap);
-        krait_cli_die(2, "%s: token \"%.*s\" (id %d) is not in the model's vocabulary (ids 0..%d)", where, (int)len,
-                      t ? t : "", (int)ids[i], n_model - 1);
+        krait_cli_die(2, "%s: token \"%.*s\" (id %d) is not in the model's vocabulary (ids 0..%d)",
+                      id_place(at, sizeof at, tok, ids, i, place) ? at : where, (int)len, t ? t : "", (int)ids[i],
+                      n_model - 1);
     }
 }
 

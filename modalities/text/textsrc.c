@@ -23,6 +23,8 @@ struct krait_textsrc {
     int utf8;               /* plain pieces must be valid UTF-8 (BPE) */
     long long lines;        /* plain: line breaks handed out before buf[start] */
     int line_start;         /* plain: buf[start] starts a line */
+    long long piece_line;   /* plain, lines counted (utf8): the line the last piece starts on; else 0 */
+    int piece_line_start;   /* ... and whether it starts at the line's start */
     char *buf;              /* buf[start, len): data read but not yet handed out */
     size_t start, len, cap;
     long long consumed;     /* uncompressed bytes handed out before buf[start] */
@@ -86,6 +88,13 @@ void krait_textsrc_close(krait_textsrc *s)
 }
 
 const char *krait_textsrc_where(const krait_textsrc *s) { return s->where; }
+const char *krait_textsrc_path(const krait_textsrc *s) { return s->path; }
+
+long long krait_textsrc_piece_line(const krait_textsrc *s, int *at_line_start)
+{
+    if (at_line_start) *at_line_start = s->piece_line_start;
+    return s->jsonl ? 0 : s->piece_line;
+}
 long long krait_textsrc_offset(const krait_textsrc *s) { return (long long)gzoffset(s->gz); }
 
 /* Read more data so that buf holds at least want bytes after start (or the file ends). */
@@ -214,6 +223,8 @@ static krait_status next_plain(krait_textsrc *s, const char **text, size_t *len,
             long long at = s->consumed + (long long)s->start;
             if (at == 0) snprintf(s->where, sizeof s->where, "%s", s->path);
             else snprintf(s->where, sizeof s->where, "%s (text from byte %lld)", s->path, at);
+            s->piece_line = s->utf8 ? s->lines + 1 : 0;
+            s->piece_line_start = s->line_start;
             if (s->utf8 && cut && (st = check_utf8(s, b, cut, at))) return st;
             *text = cut ? b : NULL;
             *len = cut;

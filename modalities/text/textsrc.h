@@ -53,6 +53,12 @@ krait_status krait_textsrc_next(krait_textsrc *s, const char **text, size_t *len
 /* Where the last piece came from, for messages: "FILE:LINE" (JSONL) or "FILE" / "FILE (text
  * from byte N)" (plain). */
 const char *krait_textsrc_where(const krait_textsrc *s);
+/* The file's path. */
+const char *krait_textsrc_path(const krait_textsrc *s);
+/* The line (from 1) the last plain piece starts on, and whether it starts at that line's start;
+ * 0 when not counted (JSONL, where krait_textsrc_where names the line; pieces whose UTF-8 is not
+ * checked, i.e. for the byte tokenizer). */
+long long krait_textsrc_piece_line(const krait_textsrc *s, int *at_line_start);
 /* Bytes read from the file so far (compressed bytes for .gz), for progress. */
 long long krait_textsrc_offset(const krait_textsrc *s);
 

@@ -95,7 +95,14 @@ one_line() { # name, fragment, -- command
 one_line "a prompt with a token the model lacks" 'token "RWKV" (id 50280) is not in the model' -- \
   "$k" generate --model "$dir/H" --prompt "about RWKV" --max-tokens 2 --device cpu
 printf 'first line\nthe RWKV line\n' > "$dir/rwkv.txt"
-one_line "eval of text with a token the model lacks" "$dir/rwkv.txt" -- "$k" eval --model "$dir/H" --input "$dir/rwkv.txt" --device cpu
+one_line "eval of text with a token the model lacks" "$dir/rwkv.txt:2:5: token \"RWKV\"" -- "$k" eval --model "$dir/H" --input "$dir/rwkv.txt" --device cpu
+one_line "generate --prompt-file with a token the model lacks" "$dir/rwkv.txt:2:5: token \"RWKV\"" -- \
+  "$k" generate --model "$dir/H" --prompt-file "$dir/rwkv.txt" --max-tokens 2 --device cpu
+# past the first 1 MiB piece: the file's line and column, not the piece's
+for i in $(seq 1 30000); do echo "line $i of a long text to push the token past the first piece"; done > "$dir/long.txt"
+printf 'x\nsome words and RWKV here\n' >> "$dir/long.txt"
+one_line "eval: a token the model lacks past the first piece" "$dir/long.txt:30002:16: token \"RWKV\"" -- \
+  "$k" eval --model "$dir/H" --input "$dir/long.txt" --device cpu
 cat "$sample" "$dir/rwkv.txt" > "$dir/rwkv2.txt"
 "$k" prepare --input "$dir/rwkv2.txt" --output "$dir/dr" --tokenizer "$tokj" --val-fraction 0 >/dev/null 2>&1
 one_line "training data with a token the model lacks" "ids up to 50280" -- "$k" train --init "$dir/H" --data "$dir/dr" --out "$dir/x" --steps 1 --device cpu
