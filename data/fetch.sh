@@ -1,7 +1,5 @@
 #!/usr/bin/env bash
 # data/fetch.sh DIR — download the text, DNA and audio datasets krait's benchmarks and data tests use into DIR
-
-# data/fetch.sh DIR — download the text and audio datasets krait's benchmarks and data tests use into DIR
 # (default ../shared/data, where the tests look). Needs curl and internet. See data/README.md.
 set -euo pipefail
 dest=${1:-"$(dirname "$0")/../../shared/data"}

@@ -237,6 +237,7 @@ static void print_usage(const char *usage, const krait_opt *opts, int nopts)
 {
     printf("%s\n\nOptions:\n", usage);
     for (int i = 0; i < nopts; i++) {
+        if (!opts[i].help) continue; /* an option of a sibling command (it refuses it with a line) */
         char left[64];
         snprintf(left, sizeof left, "%s%s%s", opts[i].name, opts[i].meta ? " " : "",
                  opts[i].meta ? opts[i].meta : "");

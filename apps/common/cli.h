@@ -17,7 +17,7 @@ typedef struct krait_opt {
     krait_opt_type type;
     void *dst;             /* int*, double*, const char**, uint64_t*; OPT_LIST: krait_str_list* */
     const char *meta;      /* "N" in the help text */
-    const char *help;
+    const char *help;      /* NULL: not listed (a sibling command's option, refused here) */
 } krait_opt;
 
 typedef struct krait_str_list {

@@ -224,7 +224,7 @@ int dna_cmd_predict(int argc, char **argv)
         { "--model", OPT_LIST, &model_args, "DIR", "a krait-dna train run folder (required; repeatable, or a --ensemble run: the mean of the models' probabilities)" },
         { "--input", OPT_LIST, &inputs, "SRC", "sequences (repeatable; CLASS=FILE gives labels for eval)" },
         { "--output", OPT_STR, &output, "FILE", eval ? "also write the predictions TSV" : "predictions TSV (default: stdout)" },
-        { "--confusion", OPT_STR, &confusion, "FILE", "eval: the confusion matrix as an SVG picture" },
+        { "--confusion", OPT_STR, &confusion, "FILE", eval ? "the confusion matrix as an SVG picture" : NULL },
         { "--rc-avg", OPT_INT, &rc_avg, "0|1", "average with the reverse complement's prediction (default 1)" },
         { "--chunk", OPT_INT, &chunk, "N", "bases per chunk when streaming long sequences (default 4096)" },
         { "--stream-above", OPT_INT, &stream_above, "N", "stream sequences longer than N bases (default 16384)" },

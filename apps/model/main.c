@@ -59,7 +59,8 @@ static int cmd_info(int argc, char **argv)
            f->vocab_size_raw, in.embedding_rows, f->tie_embeddings ? "tied" : "untied",
            f->tie_embeddings && in.lm_head_stored ? " (lm_head.weight stored too)" : "", in.embedding);
     printf("%d tensors in %d file%s, %zu parameters, %s, %.1f MB; modality %s\n", in.n_tensors, in.n_files,
-           in.n_files > 1 ? "s" : "", in.n_params, in.dtypes, in.tensor_bytes / 1e6, f->modality);
+           in.n_files > 1 ? "s" : "", in.n_params, in.dtypes, in.tensor_bytes / 1e6,
+           f->modality[0] ? f->modality : "not set");
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "path", dir);
