@@ -2,7 +2,9 @@
 # scripts/harden.sh — the hardening checks, run by scripts/test.sh after the normal suite (CI):
 #   1. the CPU test suite built with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan:
 #      KRAIT_SANITIZE=ON; UBSan halts on the first error, LeakSanitizer checks every app run that
-#      finishes), GPU tests excluded (without a device they only skip);
+#      finishes), GPU tests excluded (without a device they only skip); built without
+#      -march=native (KRAIT_NATIVE=OFF), so the portable SIMD code of kernels/cpu/cpu_simd.h is
+#      tested too (the normal build tests the machine's own, e.g. AVX-512);
 #   2. every libFuzzer target (build-fuzz: clang, KRAIT_FUZZ=ON) for KRAIT_FUZZ_SECONDS seconds
 #      (default 20) from its committed seed corpus and regression inputs; a finding fails the run
 #      and leaves its input in build-fuzz/findings/<target>/ (add it to tests/fuzz/regressions/).
@@ -25,7 +27,7 @@ case "$part" in all|asan|fuzz) ;; *) echo "harden: KRAIT_HARDEN='$part': expecte
 t0=$(date +%s)
 
 if [ "$part" = all ] || [ "$part" = asan ]; then
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKRAIT_SANITIZE=ON -DKRAIT_CUDA=OFF >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKRAIT_SANITIZE=ON -DKRAIT_CUDA=OFF -DKRAIT_NATIVE=OFF >/dev/null
   cmake --build build-asan -j"$jobs" >/dev/null
   t1=$(date +%s)
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -151,6 +151,8 @@ static inline void vfp_restore(unsigned old)
 #endif
 }
 
+/* vmax / vmin return b where a and b do not compare (a NaN in either), as maxps/minps do: put the
+ * value that may be NaN second so that a NaN goes through (a clamp like vmax(vset1(c), x)). */
 static inline vf vmax(vf a, vf b)
 {
 #if defined(__AVX512F__)
@@ -217,15 +219,15 @@ static inline vf vscale2(vf p, vf k)
  * invisible. */
 static inline vf vexp2_np(vf x)
 {
-    x = vmax(x, vset1(-60.0f));
+    x = vmax(vset1(-60.0f), x); /* x second: a NaN stays NaN */
     vf k = vround(x);
     return vscale2(vexp2_poly(x - k), k);
 }
 
-/* e^x, x clamped to [-86.5, 88]. */
+/* e^x, x clamped to [-86.5, 88]; NaN gives NaN. */
 static inline vf vexp(vf x)
 {
-    x = vmin(vmax(x, vset1(-86.5f)), vset1(88.0f));
+    x = vmin(vset1(88.0f), vmax(vset1(-86.5f), x));
     vf k = vround(x * 1.44269504088896341f);
     vf r = x - k * 0.693145751953125f;           /* ln 2 high part (exact in k * hi) */
     r = r - k * 1.428606765330187e-06f;          /* ln 2 low part */
@@ -259,7 +261,7 @@ static inline vf vabs(vf x) { return (vf)((vi)x & 0x7fffffff); }
 
 /* softplus(v) = max(v, 0) + log1p(e^-|v|); for v > 20 the second term is < 2.1e-9, below half
  * an ulp of v, so the result rounds to v exactly as PyTorch's threshold gives. */
-static inline vf vsoftplus(vf v) { return vmax(v, vset1(0.0f)) + vlog1p01(vexp(-vabs(v))); }
+static inline vf vsoftplus(vf v) { return vmax(vset1(0.0f), v) + vlog1p01(vexp(-vabs(v))); }
 
 static inline vf vsigmoid(vf x) { return 1.0f / (1.0f + vexp(-x)); }
 

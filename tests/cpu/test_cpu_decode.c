@@ -145,9 +145,11 @@ static void scan_case(krait_backend *ref, krait_backend *fast, krait_backend *fa
             }
         /* rows alone first (the batch call may overwrite the state in place); first step only */
         for (int b = 0; b < (s == 0 ? B : 0); b++) {
-            fast->ssm_scan_fwd(fast, yrow, hlf ? hrow : NULL, NULL, u + (size_t)b * E, dl + (size_t)b * E, A_log,
-                               Bm + (size_t)b * ldbc, Cm + (size_t)b * ldbc, ldbc, Dp,
-                               h0f ? h0f + (size_t)b * E * N : NULL, 1, 1, E, N, 64);
+            krait_status st = fast->ssm_scan_fwd(fast, yrow, hlf ? hrow : NULL, NULL, u + (size_t)b * E,
+                                                 dl + (size_t)b * E, A_log, Bm + (size_t)b * ldbc,
+                                                 Cm + (size_t)b * ldbc, ldbc, Dp,
+                                                 h0f ? h0f + (size_t)b * E * N : NULL, 1, 1, E, N, 64);
+            tu_check(st == KRAIT_STATUS_OK, "%s: one row: status %d", what, (int)st);
             memcpy(yf + (size_t)b * E, yrow, (size_t)E * sizeof *yrow);
             if (hlf) memcpy(hout_1 + (size_t)b * E * N, hrow, (size_t)E * N * sizeof *hrow);
         }
@@ -158,9 +160,12 @@ static void scan_case(krait_backend *ref, krait_backend *fast, krait_backend *fa
         }
         float *rows_y = malloc((size_t)B * E * sizeof *rows_y);
         memcpy(rows_y, yf, (size_t)B * E * sizeof *rows_y);
-        ref->ssm_scan_fwd(ref, yr, hlr, NULL, u, dl, A_log, Bm, Cm, ldbc, Dp, h0r, B, 1, E, N, 64);
-        fast->ssm_scan_fwd(fast, yf, hlf, NULL, u, dl, A_log, Bm, Cm, ldbc, Dp, h0f, B, 1, E, N, 64);
-        fast1->ssm_scan_fwd(fast1, y1, hl1, NULL, u, dl, A_log, Bm, Cm, ldbc, Dp, h01, B, 1, E, N, 64);
+        krait_status st[3] = {
+            ref->ssm_scan_fwd(ref, yr, hlr, NULL, u, dl, A_log, Bm, Cm, ldbc, Dp, h0r, B, 1, E, N, 64),
+            fast->ssm_scan_fwd(fast, yf, hlf, NULL, u, dl, A_log, Bm, Cm, ldbc, Dp, h0f, B, 1, E, N, 64),
+            fast1->ssm_scan_fwd(fast1, y1, hl1, NULL, u, dl, A_log, Bm, Cm, ldbc, Dp, h01, B, 1, E, N, 64),
+        };
+        tu_check(!st[0] && !st[1] && !st[2], "%s: status %d %d %d", what, (int)st[0], (int)st[1], (int)st[2]);
         /* y is a sum of N + 1 terms that may cancel: its error scales with the terms (mag) */
         double ey = 0;
         for (int b = 0; b < B; b++)
@@ -237,6 +242,13 @@ int main(void)
     one_case(ref, fast, fast1, 4, 8, 17, 20, 8, 1, 0.0f);
     /* the one-step scan */
     const int Bs[] = { 1, 32, 3, 2 }, Es[] = { 1536, 1536, 40, 5 };
+    /* reserved for exactly the largest step, as a model does: a path that needed scratch would
+     * fail here rather than pass on another test's reservation */
+    krait_dims step = { .B = 32, .L = 1, .D = 768, .E = 1536, .N = 16, .K = 4, .R = 48, .V = 50277, .chunk = 64,
+                        .rows = 32 };
+    krait_backend *three[3] = { ref, fast, fast1 };
+    for (int i = 0; i < 3; i++)
+        tu_check(three[i]->reserve(three[i], &step) == KRAIT_STATUS_OK, "%s: reserve for the step", three[i]->name);
     for (int c = 0; c < 4; c++)
         for (int mode = 0; mode < 4; mode++) scan_case(ref, fast, fast1, Bs[c], Es[c], mode, (c + mode) % 2);
     /* with h_chunks (a training-style call at L = 1): it receives the state before the step, and

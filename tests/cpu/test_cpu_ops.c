@@ -231,6 +231,8 @@ static void ce_case(krait_backend *ref, krait_backend *fast, int M, int V, int l
     float *logits = filled(n, 0, 2), scale = 1.0f / (float)M;
     int32_t *tgt = malloc(M * 4), *pred[2];
     for (int r = 0; r < M; r++) tgt[r] = (int32_t)(tu_next() % (uint64_t)V);
+    tgt[0] = 0;          /* the first and last ids are targets like any other (0 is no "ignore") */
+    tgt[M - 1] = V - 1;
     tgt[M / 2] = -1;
     logits[(size_t)(M - 1) * ld + V - 1] = 40.0f;   /* argmax at the very end of a row */
     /* ties go to the lowest index (as torch.argmax): a row of equal logits (a zero-initialised or
@@ -346,6 +348,35 @@ static void dropout_case(krait_backend *ref, krait_backend *fast, size_t n, floa
     free(x); free(a); free(b); free(c);
 }
 
+/* A NaN goes through every op that could clamp it away (softplus, its derivative, silu's sigmoid,
+ * the softmax of cross-entropy) as it does on the reference: a NaN in, a NaN out, so the
+ * trainer's non-finite checks see it on every backend. */
+static void nan_case(krait_backend *ref, krait_backend *fast)
+{
+    printf("NaN propagation %s\n", fast->name);
+    enum { E = 37, V = 37 };
+    float x[E], dd[E], y[E], lg[V];
+    for (int i = 0; i < E; i++) x[i] = 0.5f, dd[i] = 1.0f, y[i] = 1.0f;
+    x[3] = NAN;
+    for (int v = 0; v < V; v++) lg[v] = 0.1f * (float)v;
+    lg[20] = NAN; /* not the target */
+    const int32_t tgt = 0;
+    krait_backend *bes[2] = { ref, fast };
+    for (int k = 0; k < 2; k++) {
+        float sp[E], dsp[E], g[E], loss, dl[V];
+        int32_t pred;
+        bes[k]->softplus_fwd(bes[k], sp, x, NULL, 1, E);
+        bes[k]->softplus_bwd(bes[k], dsp, NULL, dd, x, NULL, 1, E);
+        bes[k]->gate_fwd(bes[k], g, y, x, E, 1, E);
+        bes[k]->cross_entropy(bes[k], &loss, dl, &pred, lg, &tgt, 1, V, V, 1.0f);
+        tu_check(isnan(sp[3]) && isnan(dsp[3]) && isnan(g[3]) && !isnan(sp[2]) && !isnan(g[2]),
+                 "%s: softplus, its derivative and silu of NaN are NaN (got %g %g %g)", bes[k]->name, sp[3], dsp[3],
+                 g[3]);
+        tu_check(isnan(loss) && isnan(dl[20]), "%s: cross-entropy over a NaN logit is NaN (loss %g, its gradient %g)",
+                 bes[k]->name, loss, dl[20]);
+    }
+}
+
 int main(void)
 {
     tu_init("test_cpu_ops");
@@ -394,6 +425,7 @@ int main(void)
     ce_case(ref, fast2, 6, 50280, 50288, 1);
     ce_case(ref, fast3, 5, 37, 40, 0);
     ce_case(ref, fast2, 4, 17, 17, 2);
+    nan_case(ref, fast2);
     adamw_case(ref, fast2, 100003);
     dropout_case(ref, fast2, 100003, 0.1f);
     dropout_case(ref, fast3, 4099, 0.5f);

@@ -242,7 +242,7 @@ int main(void)
     krait_backend *ref = krait_backend_cpu_ref_init(), *fast2 = krait_backend_cpu_init(2);
     krait_backend *fast3 = krait_backend_cpu_init(3);
     if (!tu_check(ref && fast2 && fast3, "backends init")) return tu_finish();
-    krait_dims max = { .B = 4, .L = 300, .D = 768, .E = 1536, .N = 64, .K = 4, .R = 48, .chunk = 64 };
+    krait_dims max = { .B = 4, .L = 300, .D = 768, .E = 1536, .N = 64, .K = 16, .R = 48, .chunk = 64 };
     krait_backend *all[3] = { ref, fast2, fast3 };
     for (int i = 0; i < 3; i++)
         tu_check(all[i]->reserve(all[i], &max) == KRAIT_STATUS_OK, "%s reserve", all[i]->name);
@@ -261,12 +261,33 @@ int main(void)
     scan_case(ref, fast3, fast2, 4, 13, 50, 5, 64, 3, 1, 1, 0);        /* generic N, chunk > L, B > 1 */
     scan_case(ref, fast2, fast3, 1, 40, 8, 16, 16, 0, 0, 1, 0);        /* one narrow block */
     scan_case(ref, fast3, fast2, 2, 21, 24, 64, 8, 2, 1, 1, 0);        /* N = 64 */
+    scan_case(ref, fast2, fast3, 2, 23, 300, 20, 8, 3, 1, 1, 0);       /* N = 20: a tail group after a full one, staged */
+    scan_case(ref, fast3, fast2, 3, 19, 40, 48, 8, 2, 1, 1, 0);        /* N = 48 */
 
     conv_case(ref, fast2, fast3, 2, 64, 1536, 4, 3072, 1, 1, 1);     /* x inside xz */
     conv_case(ref, fast2, fast3, 2, 64, 1536, 4, 3072, 0, 1, 1);
     conv_case(ref, fast3, fast2, 3, 2, 37, 4, 80, 1, 1, 1);          /* L < K-1, ragged E */
     conv_case(ref, fast2, fast3, 2, 1, 20, 4, 20, 1, 0, 0);          /* L = 1 */
     conv_case(ref, fast3, fast2, 2, 9, 33, 3, 40, 1, 1, 1);          /* K = 3 */
+    conv_case(ref, fast2, fast3, 2, 9, 33, 1, 33, 1, 1, 1);          /* K = 1: no state */
+    conv_case(ref, fast3, fast2, 2, 9, 33, 2, 40, 1, 1, 1);          /* K = 2 */
+    conv_case(ref, fast2, fast3, 2, 12, 37, 5, 37, 1, 1, 1);         /* K = 5 */
+    conv_case(ref, fast3, fast2, 2, 30, 37, 16, 40, 1, 1, 0);        /* K = 16, the largest a config takes */
+
+    /* backends reserved for exactly these calls' shapes, as a model reserves (the cases above run
+     * on a generous reservation): the scratch is what the size formulas give, one batch row over
+     * 3 threads (the parts path) included; an undersized formula overflows, which the sanitizer
+     * build (scripts/harden.sh) reports */
+    {
+        krait_backend *x3 = krait_backend_cpu_init(3), *x2 = krait_backend_cpu_init(2);
+        krait_dims exact = { .B = 1, .L = 50, .D = 40, .E = 40, .N = 20, .K = 5, .R = 3, .chunk = 8, .rows = 50 };
+        tu_check(x3 && x2 && x3->reserve(x3, &exact) == KRAIT_STATUS_OK && x2->reserve(x2, &exact) == KRAIT_STATUS_OK,
+                 "exact reserve");
+        scan_case(ref, x3, x2, 1, 50, 40, 20, 8, 3, 1, 1, 0);
+        conv_case(ref, x3, x2, 1, 50, 40, 5, 40, 1, 1, 1);
+        krait_backend_destroy(x3);
+        krait_backend_destroy(x2);
+    }
 
     for (int i = 0; i < 3; i++) krait_backend_destroy(all[i]);
     return tu_finish();

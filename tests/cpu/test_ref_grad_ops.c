@@ -144,6 +144,50 @@ static void norm_case(krait_backend *be, int M, int D, int with_x, int dx_mode)
 }
 
 /* ---- linear ---------------------------------------------------------------------------- */
+/* Rows so small (r ~ 1e-3) that eps (1e-5) outweighs their mean square (1e-6): y against the
+ * double formula r w / sqrt(mean r^2 + eps), where dropping eps would triple y. */
+static void norm_small_case(krait_backend *be)
+{
+    enum { M = 3, D = 16 };
+    const float eps = 1e-5f;
+    float r_in[M * D], w[D], r[M * D], y[M * D], rstd[M];
+    tu_fill_normal(r_in, M * D, 0, 1e-3f);
+    tu_fill_uniform(w, D, 0.5f, 1.5f);
+    be->add_rmsnorm_fwd(be, r, y, rstd, r_in, NULL, w, M, D, eps);
+    double want[M * D];
+    for (int m = 0; m < M; m++) {
+        double ss = 0;
+        for (int d = 0; d < D; d++) ss += (double)r_in[m * D + d] * r_in[m * D + d];
+        double s = 1.0 / sqrt(ss / D + eps);
+        for (int d = 0; d < D; d++) want[m * D + d] = r_in[m * D + d] * s * w[d];
+    }
+    printf("add_rmsnorm M%d D%d, rows of 1e-3 (eps dominates)\n", M, D);
+    grad_close("fwd y, small rows", y, want, M * D, FWD_RTOL, ATOL_REL);
+}
+
+/* Each element is dropped (0) or kept and scaled, exactly x * scale, by the documented mask. */
+static void dropout_case(krait_backend *be, size_t n, float p)
+{
+    printf("dropout n%zu p%g\n", n, p);
+    float *x = malloc(n * 4), *x0 = malloc(n * 4);
+    tu_fill_normal(x0, n, 0, 1);
+    memcpy(x, x0, n * 4);
+    const uint32_t th = krait_dropout_threshold(p);
+    const float scale = krait_dropout_scale(p);
+    const uint64_t seed = tu_next();
+    be->dropout(be, x, 1, n, th, scale, seed);
+    size_t bad = 0, kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        int keep = krait_dropout_keep(seed, i, th);
+        kept += keep;
+        bad += x[i] != (keep ? x0[i] * scale : 0.0f);
+    }
+    tu_check(!bad, "dropout p %g: %zu of %zu elements are not x * %g (kept) or 0 (dropped)", p, bad, n, scale);
+    tu_check(kept > n * (1 - p) * 0.9 && kept < n * (1 - p) * 1.1, "dropout p %g: %zu of %zu kept", p, kept, n);
+    free(x);
+    free(x0);
+}
+
 static void linear_case(krait_backend *be, int M, int Nout, int K, int ldx, int ldy, int with_bias)
 {
     printf("linear M%d Nout%d K%d ldx%d ldy%d bias=%d\n", M, Nout, K, ldx, ldy, with_bias);
@@ -347,6 +391,7 @@ static void ce_case(krait_backend *be, int M, int V, int ld, int alias)
     int32_t *tgt = malloc(M * 4), *pred = malloc(M * 4);
     tu_fill_normal(logits, n, 0, 3);
     for (int r = 0; r < M; r++) tgt[r] = (int32_t)(tu_next() % (uint64_t)V);
+    tgt[0] = 0, tgt[2] = V - 1;        /* the first and last ids (0 is no "ignore") */
     tgt[1] = -1;                       /* ignored rows */
     tgt[M - 1] = -100;
     logits[3] = logits[5] = 50.0f;     /* a tie in row 0: argmax is the lower index */
@@ -463,6 +508,8 @@ int main(void)
     norm_case(be, 3, 8, 1, 1);
     norm_case(be, 2, 5, 0, 0);
     norm_case(be, 4, 6, 1, 2);
+    norm_small_case(be);
+    dropout_case(be, 10007, 0.25f);
     linear_case(be, 5, 4, 6, 9, 7, 1);
     linear_case(be, 1, 3, 2, 2, 3, 0);
     softplus_case(be, 4, 6, 1, 0);
