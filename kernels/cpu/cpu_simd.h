@@ -41,6 +41,7 @@
 
 typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
+typedef uint32_t vu __attribute__((vector_size(64))); /* bit arithmetic that wraps (no signed overflow) */
 
 static inline vf vset1(float s)
 {
@@ -208,8 +209,8 @@ static inline vf vscale2(vf p, vf k)
 #if defined(__AVX512F__)
     return _mm512_scalef_ps(p, k);
 #else
-    vi ki = (vi)(k + KRAIT_ROUND_MAGIC) - (vi)vset1(KRAIT_ROUND_MAGIC);
-    return (vf)((vi)p + (ki << 23));
+    vu ki = (vu)(k + KRAIT_ROUND_MAGIC) - (vu)vset1(KRAIT_ROUND_MAGIC); /* k as an integer, mod 2^32 */
+    return (vf)((vu)p + (ki << 23));
 #endif
 }
 
