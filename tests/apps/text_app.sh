@@ -271,7 +271,7 @@ bad_input "eval --tsv naming its --input" "--tsv $dir/in.txt: that is an input o
   "$k" eval --model "$dir/A" --input "$dir/in.txt" --tsv "$dir/in.txt"
 bad_input "eval --plot over the model's weights" "--plot $dir/A/model.safetensors: that is a file of $dir/A" -- \
   "$k" eval --model "$dir/A" --input "$dir/in.txt" --plot "$dir/A/model.safetensors"
-bad_input "eval --plot naming its --tsv" "--plot $dir/t.tsv: that is an input of this command" -- \
+bad_input "eval --plot naming its --tsv" "--plot $dir/t.tsv: the same file as --tsv" -- \
   "$k" eval --model "$dir/A" --input "$dir/in.txt" --tsv "$dir/t.tsv" --plot "$dir/t.tsv"
 bad_input "eval --plot into a missing folder, before the work" "no such folder for --plot $dir/nofolder/p.svg" -- \
   "$k" eval --model "$dir/A" --input "$dir/in.txt" --plot "$dir/nofolder/p.svg"
