@@ -109,21 +109,22 @@ krait_status add_rmsnorm_bwd_cuda(krait_backend *be, float *dr, void *dx, float 
         if (!part) return KRAIT_STATUS_NO_MEMORY;
     }
     const int grid = bwd_blocks(M);
-    const size_t smem = (size_t)D * sizeof(float);
-    if (smem > (size_t)cuda_im(be)->smem_optin) {
+    /* dynamic D floats; the 48 KiB default and the opt-in limit count the static red[32] too */
+    const size_t smem = (size_t)D * sizeof(float), smem_static = 32 * sizeof(float);
+    if (smem + smem_static > (size_t)cuda_im(be)->smem_optin) {
         KRAIT_ERROR("cuda: add_rmsnorm_bwd supports D up to %d (got %d)",
-                    cuda_im(be)->smem_optin / 4, D);
+                    (int)((cuda_im(be)->smem_optin - smem_static) / 4), D);
         return KRAIT_STATUS_UNSUPPORTED;
     }
     if (cuda_bf16(be)) {
-        if (smem > 48 * 1024)
+        if (smem + smem_static > 48 * 1024)
             CUDA_CHECK(cudaFuncSetAttribute(add_rmsnorm_bwd_kernel<bf16>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             (int)smem));
         KRAIT_LAUNCH((add_rmsnorm_bwd_kernel), grid, NORM_THREADS, smem, cuda_stream(be), dr,
                      (bf16 *)dx, part, (const bf16 *)dy, r_out, rstd, w, M, D);
     } else {
-        if (smem > 48 * 1024)
+        if (smem + smem_static > 48 * 1024)
             CUDA_CHECK(cudaFuncSetAttribute(add_rmsnorm_bwd_kernel<float>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             (int)smem));

@@ -142,17 +142,65 @@ template <typename V> V shfl_xor(V v, int m)
     abort();
 }
 
+void run_fiber(unsigned i)
+{
+    cur_fiber = (int)i;
+    threadIdx = uint3{ i % blockDim.x, (i / blockDim.x) % blockDim.y, i / (blockDim.x * blockDim.y) };
+    switch_to(i);
+}
+
+/* The order fibers run in between block barriers (KRAIT_EMU_SCHED): "lockstep" (default) runs
+ * every thread to its next shuffle or barrier in thread order, so all warps move together and
+ * thread 0 always goes first; "warp" and "warprev" run one warp at a time, in warp order or
+ * reversed, through its shuffles up to the next block barrier. A shared-memory hand-off that
+ * lacks a barrier is hidden by one order and exposed by another (a reader warp that runs ahead
+ * of the writer), as on hardware, where warps run at any relative speed. */
+enum { SCHED_LOCKSTEP, SCHED_WARP, SCHED_WARPREV };
+int sched_mode()
+{
+    static int mode = -1;
+    if (mode < 0) {
+        const char *m = getenv("KRAIT_EMU_SCHED");
+        mode = !m || !strcmp(m, "lockstep") ? SCHED_LOCKSTEP : !strcmp(m, "warp") ? SCHED_WARP
+             : !strcmp(m, "warprev") ? SCHED_WARPREV : -2;
+        if (mode == -2) {
+            fprintf(stderr, "cuda-emu: KRAIT_EMU_SCHED=%s: expected lockstep, warp or warprev\n", m);
+            exit(2);
+        }
+    }
+    return mode;
+}
+
+/* Warp w alone until every lane waits at a block barrier or is done (its shuffles released as
+ * its 32 lanes reach them). */
+void run_warp_ahead(unsigned w)
+{
+    for (;;) {
+        int ran = 0;
+        for (unsigned l = 0; l < 32; l++)
+            if (fibers[w * 32 + l].state == F_RUN) run_fiber(w * 32 + l), ran = 1;
+        unsigned at = 0;
+        for (unsigned l = 0; l < 32; l++) at += fibers[w * 32 + l].state == F_WAIT_WARP;
+        if (at == 32) {
+            for (unsigned l = 0; l < 32; l++) fibers[w * 32 + l].state = F_RUN;
+            continue;
+        }
+        if (!ran) return; /* a partial shuffle is reported by run_block */
+    }
+}
+
 void run_block(unsigned nt)
 {
     for (unsigned i = 0; i < nt; i++) fiber_init(i);
+    const int mode = nt >= 32 ? sched_mode() : SCHED_LOCKSTEP;
     for (;;) {
-        for (unsigned i = 0; i < nt; i++)
-            if (fibers[i].state == F_RUN) {
-                cur_fiber = (int)i;
-                threadIdx = uint3{ i % blockDim.x, (i / blockDim.x) % blockDim.y,
-                                   i / (blockDim.x * blockDim.y) };
-                switch_to(i);
-            }
+        if (mode == SCHED_LOCKSTEP) {
+            for (unsigned i = 0; i < nt; i++)
+                if (fibers[i].state == F_RUN) run_fiber(i);
+        } else {
+            const unsigned nw = nt / 32;
+            for (unsigned k = 0; k < nw; k++) run_warp_ahead(mode == SCHED_WARPREV ? nw - 1 - k : k);
+        }
         unsigned done = 0, at_block = 0;
         for (unsigned i = 0; i < nt; i++) {
             done += fibers[i].state == F_DONE;
