@@ -219,14 +219,13 @@ int32_t krait_sampler_sample(krait_sampler *s, const float *logits)
     }
     const uint8_t *out = s->n_forbidden ? s->forbidden : NULL; /* ids never drawn */
     int32_t arg = 0;
-    if (out) {
-        while (out[arg]) arg++; /* krait_sampler_forbid leaves at least one */
-        for (int32_t v = arg + 1; v < V; v++)
-            if (!out[v] && w[v] > w[arg]) arg = v;
-    } else {
-        for (int32_t v = 1; v < V; v++)
-            if (w[v] > w[arg]) arg = v;
+    if (out) { /* ranked last by every rule (top-k may still take them to fill k: dropped below) */
+        for (int32_t v = 0; v < V; v++)
+            if (out[v]) w[v] = -INFINITY;
+        while (out[arg]) arg++; /* an allowed start (krait_sampler_forbid leaves one), for all -inf */
     }
+    for (int32_t v = arg + 1; v < V; v++)
+        if (w[v] > w[arg]) arg = v;
     int32_t tok = arg;
     if (p->temperature == 0.0f || p->top_k == 1 || !isfinite(w[arg])) goto done;
 
@@ -235,9 +234,6 @@ int32_t krait_sampler_sample(krait_sampler *s, const float *logits)
     int32_t *idx = s->idx;
     double *e = s->e;
     int n = V;
-    if (out)
-        for (int v = 0; v < V; v++)
-            if (out[v]) w[v] = -INFINITY; /* ranked last, so top-k takes them only to fill k */
     if (p->top_k > 0 && p->top_k < V) {
         n = p->top_k;
         top_k(w, idx, V, n);

@@ -531,7 +531,8 @@ int dna_cmd_train(int argc, char **argv)
     if (jobs > 1) {
         rc = train_members_forked(&mb, jobs);
         /* the ensemble's figures need the members, on the cores the members had between them */
-        if (c.threads) c.threads = c.threads * jobs < usable_cores() ? c.threads * jobs : usable_cores();
+        const int cores = usable_cores();
+        if (c.threads) c.threads = c.threads * jobs < cores ? c.threads * jobs : cores;
         if (!rc && va.n) be = krait_cli_backend(&c, "f32");
         for (int k = 0; k < ensemble && be; k++) {
             char *dir = dna_member_dir(out, k + 1);

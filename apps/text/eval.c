@@ -184,9 +184,9 @@ int text_cmd_eval(int argc, char **argv)
     if (!S_ISREG(st.st_mode)) krait_cli_die(2, "%s: not a regular file", input);
     if (tsv && plot && (!strcmp(tsv, plot) || krait_fs_same(tsv, plot)))
         krait_cli_die(2, "--plot %s: the same file as --tsv (give the plot another name)", plot);
-    const char *reads[3] = { model_dir, input, tsv }; /* the plot is not the TSV either */
+    const char *reads[2] = { model_dir, input };
     krait_cli_refuse_overwrite(tsv, "--tsv", reads, 2);
-    krait_cli_refuse_overwrite(plot, "--plot", reads, 3);
+    krait_cli_refuse_overwrite(plot, "--plot", reads, 2);
     krait_cli_check_output_path(plot, "--plot");
     FILE *tsv_f = tsv ? krait_cli_output_open(tsv) : NULL; /* before the work: a bad path fails at once */
 
