@@ -207,7 +207,7 @@ int text_cmd_eval(int argc, char **argv)
         if ((s = stream_more(&ts))) return krait_cli_exit_code(s);
         int at_start;
         long long line = krait_textsrc_piece_line(ts.src, &at_start);
-        text_place pl = { krait_textsrc_path(ts.src), ts.text, ts.text_len, ts.text_first, line, at_start };
+        text_place pl = { ts.path, ts.text, ts.text_len, ts.text_first, line, at_start };
         text_check_ids(tok, ts.ids, ts.n, m->cfg.vocab_size_raw, krait_textsrc_where(ts.src), &pl);
         n_ids += (long long)ts.n;
         ts.n = 0;

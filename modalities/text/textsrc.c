@@ -88,7 +88,6 @@ void krait_textsrc_close(krait_textsrc *s)
 }
 
 const char *krait_textsrc_where(const krait_textsrc *s) { return s->where; }
-const char *krait_textsrc_path(const krait_textsrc *s) { return s->path; }
 
 long long krait_textsrc_piece_line(const krait_textsrc *s, int *at_line_start)
 {

@@ -53,8 +53,6 @@ krait_status krait_textsrc_next(krait_textsrc *s, const char **text, size_t *len
 /* Where the last piece came from, for messages: "FILE:LINE" (JSONL) or "FILE" / "FILE (text
  * from byte N)" (plain). */
 const char *krait_textsrc_where(const krait_textsrc *s);
-/* The file's path. */
-const char *krait_textsrc_path(const krait_textsrc *s);
 /* The line (from 1) the last plain piece starts on, and whether it starts at that line's start;
  * 0 when not counted (JSONL, where krait_textsrc_where names the line; pieces whose UTF-8 is not
  * checked, i.e. for the byte tokenizer). */
