@@ -14,7 +14,7 @@
 #       --config dna-enhancers --steps 1266
 #
 # TRAIN_OPTIONS go to `krait-dna train` (--config is needed; --minutes or --steps sets the
-# budget); a --threads N or --device D among them also goes to split, baseline, eval and compare. KRAIT_DNA names the binary (default build/apps/krait-dna); SEED the split's seed (1);
+# budget; they are checked first, `train --check` on the whole input, so a bad one fails at once); a --threads N or --device D among them also goes to split, baseline, eval and compare. KRAIT_DNA names the binary (default build/apps/krait-dna); SEED the split's seed (1);
 # ONLY="2 3 4 5" runs those folds alone and compares over their rows (to judge a change without
 # touching fold 1, the README's acceptance split); JOBS=J runs J folds at once (default 1; give
 # each --threads 1 on a small machine: a fold's models are the same either way, its times are not).
@@ -60,6 +60,11 @@ run_fold() {
     "$k" eval --model "$f/krait" --input "$f/test.tsv" --output "$f/krait.tsv" --json "${common[@]}" > "$f/eval.json"
 }
 train_args=("$@")
+# the train options on the whole input first, so a bad --config or option fails now, not after
+# each fold's split and baseline (--check reads the data, config and --init, writes nothing)
+rc=0
+"$k" train --check --train "$input" --out "$out/fold_check" "${train_args[@]}" > /dev/null || rc=$?
+[ $rc = 0 ] || { echo "$0: krait-dna train refused the options (checked on $input before any fold)" >&2; exit $rc; }
 mkdir -p "$out"
 if [ "$jobs" = 1 ]; then
     for i in $run_folds; do run_fold "$i"; done

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -414,6 +415,33 @@ void krait_cli_check_train_memory(const krait_model *m, const krait_train_config
     krait_cli_check_memory(m->be, krait_trainer_bytes(m, tc), what, hint);
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The presets of the first config folder that has any, "a, b, c" (sorted), into buf. */
+static void preset_names(const char *const *dirs, size_t n_dirs, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    for (size_t i = 0; i < n_dirs && !buf[0]; i++) {
+        DIR *d = dirs[i] ? opendir(dirs[i]) : NULL;
+        if (!d) continue;
+        char *names[256];
+        size_t n = 0;
+        for (struct dirent *e; (e = readdir(d)) && n < 256;) {
+            size_t len = strlen(e->d_name);
+            if (len > 5 && e->d_name[0] != '.' && !strcmp(e->d_name + len - 5, ".json"))
+                names[n++] = strndup(e->d_name, len - 5);
+        }
+        closedir(d);
+        qsort(names, n, sizeof *names, cmp_str);
+        size_t used = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (names[k] && used < cap)
+                used += (size_t)snprintf(buf + used, cap - used, "%s%s", k ? ", " : "", names[k]);
+            free(names[k]);
+        }
+    }
+}
+
 const char *krait_cli_config_path(const char *name)
 {
     static char buf[4096];
@@ -424,8 +452,12 @@ const char *krait_cli_config_path(const char *name)
         snprintf(buf, sizeof buf, "%s/%s.json", dirs[i], name);
         if (access(buf, R_OK) == 0) return buf;
     }
-    if (access(name, F_OK) != 0) /* neither a file nor a preset: say both */
-        krait_cli_die(2, "%s: no such config file, nor a preset of that name (configs/%s.json)", name, name);
+    if (access(name, F_OK) != 0) { /* neither a file nor a preset: say both, and what the presets are */
+        char presets[1024];
+        preset_names(dirs, sizeof dirs / sizeof dirs[0], presets, sizeof presets);
+        krait_cli_die(2, "%s: no such config file, nor a preset of that name (presets: %s)", name,
+                      presets[0] ? presets : "none found");
+    }
     return name; /* let the loader report it */
 }
 

@@ -441,7 +441,7 @@ int dna_cmd_train(int argc, char **argv)
     krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("train", 200);
     krait_str_list train = { 0 }, valid = { 0 };
     const char *classes = NULL;
-    int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, jobs = 1, shift = 0, best = 0;   /* max_len -1: the longest */
+    int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, jobs = 1, shift = 0, best = 0, check = 0; /* max_len -1: the longest */
     double mutate = 0;
     const char *best_by = NULL;
     dna_inputs in = DNA_INPUTS_INIT;
@@ -460,6 +460,7 @@ int dna_cmd_train(int argc, char **argv)
         { "--keep-best", OPT_FLAG, &best, NULL, "end with the model of the best validation (kept in OUT/best)" },
         { "--best-by", OPT_STR, &best_by, "M", "--keep-best's figure: accuracy (default), mcc, auroc (2 classes) or nll" },
         { "--stop-at", OPT_INT, &a.stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
+        { "--check", OPT_FLAG, &check, NULL, "read the data, the config and --init, make the model, then stop (writes nothing)" },
         DNA_INPUT_OPTS(&in),
     };
     krait_common c;
@@ -508,6 +509,17 @@ int dna_cmd_train(int argc, char **argv)
     if (by == 2 && cl.n != 2) krait_cli_die(2, "train: --best-by auroc needs 2 classes (there are %d)", cl.n);
     const char *cpath = dna_train_config(&cfg, &tc, &a, &c, "classify", cl.n, classes ? "--classes" : train.items[0]);
     tc.seq_len = max_len > 0 && (size_t)max_len < tr.max_len ? max_len : (int)tr.max_len;
+    if (check) { /* everything a run would refuse before its first step, without a step or a file */
+        krait_backend *be = krait_cli_backend(&c, "f32");
+        krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
+        krait_cli_check_train_memory(m, &tc, "--max-len");
+        printf("train: --check: %zu training rows, %zu validation rows, classes %s; %s: %.2fM parameters, rows of up "
+               "to %d bases; nothing trained or written\n", tr.n, va.n, class_list((char[256]){ 0 }, 256, &cl), cpath,
+               m->n_params / 1e6, tc.seq_len);
+        krait_model_free(m);
+        krait_backend_destroy(be);
+        return 0;
+    }
     const char *out = a.out;
     krait_run_clear_out(); /* --overwrite: the old run goes now that the data and config are read */
     save_classes(out, &cl, a.resume);

@@ -690,11 +690,27 @@ JOBS=2 KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters
 cmp -s "$dir/cv/folds.tsv" "$dir/cvj/folds.tsv" && cmp -s <(cut -f2- "$dir/cv/krait.tsv") <(cut -f2- "$dir/cvj/krait.tsv") &&
   [ -s "$dir/cvj/fold_3.log" ] && ok "dna-cv.sh JOBS=2: the same folds table and predictions, a log per fold" ||
   { bad "dna-cv.sh JOBS=2 differs"; cat "$dir/cv/folds.tsv" "$dir/cvj/folds.tsv"; }
-JOBS=2 KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvjf" 3 -- \
-  --config "$dir/tiny.json" --steps 2 --threads 1 --lr 0 > /dev/null 2>"$dir/e"
+# a krait-dna whose training fails (exit 3) after the options were checked
+printf '#!/bin/sh\ncase " $* " in *" train "*) case " $* " in *" --check "*) ;; *) echo "train fails" >&2; exit 3;; esac;; esac\nexec "%s" "$@"\n' \
+  "$k" > "$dir/failing-dna" && chmod +x "$dir/failing-dna"
+JOBS=2 KRAIT_DNA="$dir/failing-dna" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvjf" 3 -- \
+  --config "$dir/tiny.json" --steps 2 --threads 1 > /dev/null 2>"$dir/e"
 jrc=$?
-[ $jrc = 2 ] && [ "$(grep -c "fold [123] failed (exit 2)" "$dir/e")" = 3 ] && grep -q "cvjf/fold_2.log" "$dir/e" &&
-  ok "dna-cv.sh JOBS=2: failing folds fail the run with their exit code (2: a bad option), each named with its log" || { bad "dna-cv.sh JOBS=2 failure: exit $jrc"; cat "$dir/e"; }
+[ $jrc = 3 ] && [ "$(grep -c "fold [123] failed (exit 3)" "$dir/e")" = 3 ] && grep -q "cvjf/fold_2.log" "$dir/e" &&
+  ok "dna-cv.sh JOBS=2: failing folds fail the run with their exit code (3), each named with its log" || { bad "dna-cv.sh JOBS=2 failure: exit $jrc"; cat "$dir/e"; }
+# a bad train option or config fails before any fold's split and baseline
+for bad_opt in "--lr 0" "--config $dir/nosuch.json"; do
+  KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvbad" 3 -- \
+    --config "$dir/tiny.json" --steps 2 --threads 1 $bad_opt > /dev/null 2>"$dir/e"
+  jrc=$?
+  [ $jrc = 2 ] && grep -q "refused the options (checked on .*promoters_tiny.tsv before any fold)" "$dir/e" &&
+    [ ! -e "$dir/cvbad" ] && ok "dna-cv.sh: '$bad_opt' refused before any fold, nothing written" ||
+    { bad "dna-cv.sh $bad_opt: exit $jrc"; cat "$dir/e"; ls "$dir/cvbad"; }
+done
+# train --check: reads and checks, trains and writes nothing
+"$k" train --check --config "$dir/tiny.json" --train "$data/promoters_tiny.tsv" --out "$dir/chk" --steps 2 > "$dir/o" 2>"$dir/e" &&
+  grep -q "train: --check: 64 training rows, 0 validation rows, classes 0, 1; .*tiny.json: 0\..*M parameters" "$dir/o" &&
+  [ ! -e "$dir/chk" ] && ok "train --check: the data and model checked, no run folder" || { bad "train --check"; cat "$dir/o" "$dir/e"; }
 ONLY="4" KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvx" 3 -- \
   --config "$dir/tiny.json" --steps 2 > /dev/null 2>"$dir/e"
 [ $? -eq 2 ] && grep -q "ONLY: '4' is not a fold of 1..3" "$dir/e" && ok "dna-cv.sh ONLY past FOLDS refused" ||
