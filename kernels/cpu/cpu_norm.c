@@ -5,7 +5,8 @@
  * in order, so every element of dW receives its additions in row order whatever the thread
  * count. The RMSNorm weight gradient is summed per thread over a static row range into scratch
  * and the partials are added in thread order (deterministic for a given thread count).
- * Row reductions are fp32 in 16 lanes, then the lanes as a fixed tree.
+ * Row reductions are fp32 in 16 lanes, then the lanes as a fixed tree (the forward sum of squares
+ * again in double when it overflows fp32; the backward's products stay fp32).
  * Not here: LayerNorm (Mamba uses RMSNorm only).
  */
 #include "cpu_internal.h"
@@ -83,7 +84,14 @@ krait_status add_rmsnorm_fwd_cpu(krait_backend *be,
         } else if (r_out != r_in) {
             memcpy(r_out + o, r_in + o, (size_t)D * sizeof(float));
         }
-        float s = 1.0f / sqrtf(dot_lanes(r_out + o, r_out + o, D) / (float)D + eps);
+        float ss = dot_lanes(r_out + o, r_out + o, D), s;
+        if (isinf(ss)) { /* a square past fp32 (|r| > ~1e19): the sum again in double, as ref_norm.c */
+            double sd = 0.0;
+            for (int d = 0; d < D; d++) sd += (double)r_out[o + d] * r_out[o + d];
+            s = (float)(1.0 / sqrt(sd / D + (double)eps));
+        } else {
+            s = 1.0f / sqrtf(ss / (float)D + eps);
+        }
         rstd[r] = s;
 #pragma omp simd
         for (int d = 0; d < D; d++) y[o + d] = r_out[o + d] * s * w[d];

@@ -102,6 +102,35 @@ static void norm_case(krait_backend *ref, krait_backend *fast, int M, int D, int
     free(r_in); free(x); free(w); free(dy); free(dr_in); free(dw0); free(dr2); free(dw2);
 }
 
+/* Rows whose squares overflow fp32 (|r| ~ 1e20 .. 1e37) but whose norm does not: the forward
+ * matches the reference's double sum (finite y and rstd), not 0 from an infinite fp32 sum. */
+static void norm_large_case(krait_backend *ref, krait_backend *fast, int D)
+{
+    printf("add_rmsnorm %s large rows D%d\n", fast->name, D);
+    const int M = 3;
+    const float scale[3] = { 1e20f, 3e37f, 1.0f };
+    size_t n = (size_t)M * D;
+    float *r_in = filled(n, 0, 1), *w = filled(D, 1, 0.1f);
+    for (int r = 0; r < M; r++)
+        for (int d = 0; d < D; d++) r_in[(size_t)r * D + d] *= scale[r];
+    float *r[2], *y[2], *rs[2];
+    krait_backend *bes[2] = { ref, fast };
+    for (int k = 0; k < 2; k++) {
+        r[k] = tu_alloc_guarded(n);
+        y[k] = tu_alloc_guarded(n);
+        rs[k] = tu_alloc_guarded(M);
+        bes[k]->add_rmsnorm_fwd(bes[k], r[k], y[k], rs[k], r_in, NULL, w, M, D, 1e-5f);
+    }
+    int finite = 1;
+    for (size_t i = 0; i < n; i++) finite &= isfinite(y[1][i]) != 0;
+    tu_check(finite && rs[1][0] > 0 && rs[1][1] > 0, "fast rmsnorm: large rows gave rstd %g, %g", rs[1][0], rs[1][1]);
+    fast_close("large rows y", y[1], y[0], n, 1e-5, 1e-6, 1e-6);
+    for (int i = 0; i < M; i++)
+        tu_check(fabsf(rs[1][i] - rs[0][i]) <= 1e-5f * rs[0][i], "large rows rstd[%d] %g, ref %g", i, rs[1][i], rs[0][i]);
+    for (int k = 0; k < 2; k++) { tu_free_guarded(r[k]); tu_free_guarded(y[k]); tu_free_guarded(rs[k]); }
+    free(r_in); free(w);
+}
+
 static void linear_case(krait_backend *ref, krait_backend *fast, int M, int Nout, int K, int ldx,
                         int ldy, int with_bias)
 {
@@ -410,6 +439,8 @@ int main(void)
     norm_case(ref, fast2, 128, 768, 1, 1);
     norm_case(ref, fast3, 5, 37, 0, 0);
     norm_case(ref, fast2, 3, 768, 1, 2);
+    norm_large_case(ref, fast2, 768);
+    norm_large_case(ref, fast3, 37);
     /* the mixer's GEMMs at 130m width (M = 64 rows), and odd/strided ones */
     linear_case(ref, fast2, 64, 3072, 768, 768, 3072, 0);     /* in_proj */
     linear_case(ref, fast2, 64, 80, 1536, 1536, 80, 0);       /* x_proj into dbc */
