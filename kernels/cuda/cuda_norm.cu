@@ -35,7 +35,16 @@ add_rmsnorm_fwd_kernel(float *r_out, T *y, float *rstd, const float *r_in, const
             ss += v * v;
         }
         ss = block_sum(ss, red);
-        const float rs = 1.0f / sqrtf(ss / (float)D + eps);
+        float rs = 1.0f / sqrtf(ss / (float)D + eps);
+        if (ss > 3.40282347e38f) { /* squares past fp32 (|r| > ~1e19): again scaled by 2^-80 (exact;
+                                    * eps is nothing beside them), as the reference's double sum */
+            float sc = 0.0f;
+            for (int d = threadIdx.x; d < D; d += blockDim.x) {
+                const float v = ro[d] * 0x1p-80f;
+                sc += v * v;
+            }
+            rs = 0x1p-80f / sqrtf(block_sum(sc, red) / (float)D);
+        }
         if (threadIdx.x == 0) rstd[r] = rs;
         T *yr = y + (size_t)r * D;
         for (int d = threadIdx.x; d < D; d += blockDim.x) stf(yr + d, ro[d] * rs * w[d]);

@@ -81,6 +81,38 @@ static void embedding_case(gt *t, int M, int V, int D)
     free(ids); free(W); free(dout); free(dW); free(rout); free(rdW); free(gout); free(gdW);
 }
 
+/* Forward over rows whose squares overflow fp32 (scaled by 1e20 and 3e37) and one plain row:
+ * rstd and y as the reference's double sum, not 0 from an infinite fp32 sum. */
+static void rmsnorm_large_case(gt *t, int D)
+{
+    printf("add_rmsnorm %s large rows D%d\n", t->dn, D);
+    const int M = 3;
+    const float scale[3] = { 1e20f, 3e37f, 1.0f };
+    const size_t n = (size_t)M * D;
+    float *rin = gt_hmalloc(n), *w = gt_hmalloc(D);
+    tu_fill_normal(rin, n, 0, 1);
+    tu_fill_uniform(w, D, 0.5f, 1.5f);
+    for (size_t i = 0; i < n; i++) rin[i] *= scale[i / (size_t)D];
+    float *rro = gt_hmalloc(n), *ry = gt_hmalloc(n), *rrs = gt_hmalloc(M);
+    t->r->add_rmsnorm_fwd(t->r, rro, ry, rrs, rin, NULL, w, M, D, 1e-5f);
+    float *d_rin = gt_dev(t, n * 4, "r_in"), *d_ro = gt_dev(t, n * 4, "r_out"), *d_rs = gt_dev(t, M * 4, "rstd");
+    float *d_w = gt_dev(t, D * 4, "w");
+    void *d_y = gt_dev(t, n * gt_esz(t), "y");
+    gt_upf(t, d_rin, rin, n * 4);
+    gt_upf(t, d_w, w, D * 4);
+    status(t->g->add_rmsnorm_fwd(t->g, d_ro, d_y, d_rs, d_rin, NULL, d_w, M, D, 1e-5f), "add_rmsnorm_fwd large");
+    float *gy = gt_hmalloc(n), *grs = gt_hmalloc(M);
+    gt_down(t, gy, d_y, n);
+    gt_downf(t, grs, d_rs, M * 4);
+    for (int r = 0; r < M; r++) /* each relative to itself: 3e-38 beside 1 */
+        tu_check(fabsf(grs[r] - rrs[r]) <= 1e-4f * rrs[r], "large rows rstd[%d] %g, reference %g", r, grs[r], rrs[r]);
+    tol ty = act_tol(t, T_RED);
+    gt_cmp("large rows y", gy, ry, n, ty.rt, ty.at, ty.l2);
+    gt_guards(t, "add_rmsnorm large");
+    gt_free_all(t);
+    free(rin); free(w); free(rro); free(ry); free(rrs); free(gy); free(grs);
+}
+
 static void rmsnorm_case(gt *t, int M, int D, int with_x, int alias, int with_dx)
 {
     printf("add_rmsnorm %s M%d D%d x=%d alias=%d dx=%d\n", t->dn, M, D, with_x, alias, with_dx);
@@ -423,6 +455,8 @@ int main(void)
         rmsnorm_case(&t, 512, 768, 1, 0, 1);
         rmsnorm_case(&t, 300, 1024, 0, 1, 0);
         rmsnorm_case(&t, 7, 37, 1, 1, 1);
+        rmsnorm_large_case(&t, 768);
+        rmsnorm_large_case(&t, 37);
         softplus_case(&t, 512, 1536, 1, 0);
         softplus_case(&t, 33, 37, 0, 1);
         softplus_case(&t, 300, 2048, 1, 1);
