@@ -73,6 +73,9 @@ e_bps=$(jget "$dir/ev" bits_per_sample)
 awk -v a="$e_bps" -v b="$bps" 'BEGIN { d = a - b; exit !(d < 1e-6 && d > -1e-6) }' &&
   ok "eval bits per sample ($e_bps) == the trainer's last validation" || bad "eval $e_bps vs train $bps"
 [ "$(wc -l < "$dir/ev.tsv")" -eq 5 ] && ok "eval --tsv: one line per file" || bad "eval tsv"
+# each file's bits per sample in the TSV, weighted by its samples, is the --json figure
+awk -F'\t' -v j="$e_bps" 'NR > 1 { s += $2 * $3; n += $2 } END { d = s / n - j; exit !(n > 0 && d < 1e-6 && d > -1e-6) }' "$dir/ev.tsv" &&
+  ok "eval --tsv: the files' bits per sample, weighted by samples, == --json's ($e_bps)" || { bad "eval tsv bits per sample vs $e_bps"; cat "$dir/ev.tsv"; }
 # audio.json records the split: --split test without --test-regex scores the same 4 test files
 "$k" eval --model "$dir/LM" --data "$d" --split test --json >"$dir/evr" 2>"$dir/eevr" &&
   [ "$(jget "$dir/evr" files)" = 4 ] && [ "$(jget "$dir/evr" bits_per_sample)" = "$e_bps" ] && grep -q "as trained" "$dir/eevr" &&
@@ -112,6 +115,11 @@ n_prompt=$(jget "$dir/g" prompt_samples)
   [ "$(soxi -s "$dir/g.wav")" -eq $(( n_prompt + 4000 )) ] &&
   ok "generate: a valid 16-bit mono WAV (sox): $n_prompt prompt + 4000 samples" || { bad "generate wav"; soxi "$dir/g.wav"; }
 grep -q "generate: 4000/4000 samples" "$dir/eg" && ok "generate shows progress" || bad "generate progress"
+"$k" generate --model "$dir/LM" --prompt "$d/b/c/hi_1.flac" --prompt-seconds 0.1 --seconds 0.05 --output "$dir/gp.wav" --no-picture \
+  --json >"$dir/gp" 2>"$dir/egp"
+[ "$(jget "$dir/gp" prompt_samples)" = 800 ] && [ "$(soxi -s "$dir/gp.wav")" = 1200 ] &&
+  ok "generate --prompt-seconds 0.1 --seconds 0.05: 800 prompt samples + 400 = 1200 in the WAV" ||
+  { bad "generate --prompt-seconds ($(jget "$dir/gp" prompt_samples) prompt samples, $(soxi -s "$dir/gp.wav") in the WAV)"; cat "$dir/egp"; }
 [ "$(head -c 8 "$dir/g.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && ok "generate: picture g.png (PNG)" || bad "picture"
 "$k" generate --model "$dir/LM" --seconds 0.25 --no-prompt-audio --output "$dir/u.flac" --picture "$dir/u.png" --seed 5 >/dev/null 2>&1
 "$k" generate --model "$dir/LM" --seconds 0.25 --no-prompt-audio --output "$dir/u2.flac" --no-picture --seed 5 >/dev/null 2>&1
@@ -122,6 +130,8 @@ grep -q "generate: 4000/4000 samples" "$dir/eg" && ok "generate shows progress" 
 "$k" encode "${split[@]}" --split test --model "$dir/LM" --out "$dir/enc" --json >"$dir/enc.out" 2>/dev/null
 [ "$(stat -c %s "$dir/enc/all.u8")" = "$(jget "$dir/enc.out" samples)" ] && [ "$(jget "$dir/enc.out" samples)" = "$got" ] &&
   [ "$(ls "$dir/enc/files" | wc -l)" = 4 ] && ok "encode: one byte per sample, the samples eval scored" || bad "encode"
+[ "$(ls "$dir/enc/files" | cut -c1-6 | tr '\n' ' ')" = "00000_ 00001_ 00002_ 00003_ " ] &&
+  ok "encode: the streams are numbered from 00000" || { bad "encode stream names"; ls "$dir/enc/files"; }
 
 losses() { grep -o '^{"step": [0-9]*, "[a-z_]*": [^,]*' "$1/metrics.jsonl"; }
 "$k" "${targs[@]}" --out "$dir/R" --steps 20 --stop-at 12 >/dev/null 2>&1
@@ -183,6 +193,25 @@ grep -q "confusion (rows: true" "$dir/c2" && grep -q '<svg' "$dir/conf.svg" && [
 printf 'path\tlabel\n%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$dir/m.tsv"
 "$k" classify --model "$dir/CL" --data "$dir/m.tsv" --json >"$dir/c4" 2>/dev/null && [ "$(jget "$dir/c4" n)" = 2 ] &&
   ok "classify a manifest with labels" || { bad "classify manifest"; cat "$dir/c4"; }
+# a manifest that mislabels a clip (a hi tone labelled lo): the TSV's label column is the
+# manifest's label, its predicted column the prediction, and the printed confusion matrix counts
+# each clip in the row of its label and the column of its prediction (not transposed)
+printf 'path\tlabel\n%s\tlo\n%s\tlo\n%s\thi\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" "$d/b/c/hi_1.flac" > "$dir/m_mis.tsv"
+"$k" classify --model "$dir/CL" --data "$dir/m_mis.tsv" --output "$dir/pmis.tsv" >"$dir/cmis" 2>"$dir/ecmis"
+awk -F'\t' 'FNR == 1 { next } FILENAME == ARGV[1] { want[$1] = $2; next }
+  { rows++; if (!($1 in want) || $2 != want[$1]) bad = 1; if ($2 != $3) off++ }
+  END { exit !(rows == 3 && !bad && off >= 1) }' "$dir/m_mis.tsv" "$dir/pmis.tsv" &&
+  ok "classify --output: the label column is the manifest's (one clip mislabelled, predicted $(sed -n 2p "$dir/pmis.tsv" | cut -f3))" ||
+  { bad "classify --output label column"; cat "$dir/pmis.tsv" "$dir/ecmis"; }
+awk -F'\t' 'NR > 1 { n[$2 SUBSEP $3]++ } END { for (x in n) { split(x, a, SUBSEP); print a[1], a[2], n[x] } }' "$dir/pmis.tsv" > "$dir/cells"
+awk 'FILENAME == ARGV[1] { want[$1 " " $2] = $3; next }
+  /^confusion \(rows: true, columns: predicted\)/ { hdr = FNR + 1; next }
+  hdr && FNR == hdr { C = NF; for (j = 1; j <= NF; j++) col[j] = $j; next }
+  hdr && FNR > hdr && FNR <= hdr + C { for (j = 2; j <= NF; j++) { got[$1 " " col[j - 1]] = $j; cells++ } }
+  END { if (cells != C * C || C < 2) exit 1; for (x in got) if (got[x] + 0 != want[x] + 0) exit 1; for (x in want) if (got[x] + 0 != want[x] + 0) exit 1 }' \
+  "$dir/cells" "$dir/cmis" &&
+  ok "classify: confusion row = the true label, column = the prediction ($(tr '\n' ';' < "$dir/cells"))" ||
+  { bad "confusion matrix orientation"; cat "$dir/cells" "$dir/cmis"; }
 printf '%s\n%s\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$dir/m_nolab.tsv"
 "$k" classify --model "$dir/CL" --data "$dir/m_nolab.tsv" --label-regex '^([a-z]+)_' --json >"$dir/c5" 2>/dev/null &&
   [ "$(jget "$dir/c5" n)" = 2 ] && [ "$(jget "$dir/c5" accuracy)" = "$(jget "$dir/c4" accuracy)" ] &&

@@ -69,6 +69,20 @@ int main(void)
                  l.items[1].cls == 2 && l.items[3].cls == 0,
              "numeric labels sort as numbers (2, 9, 10); last line without a newline");
     krait_audio_list_free(&l);
+    /* all integers, and two spell one number: numerically, then as text ("01" before "1"); each item
+     * finds its own spelling's class */
+    tu_check(parse(&l, "a.wav\t1\nb.wav\t01\nc.wav\t1\nd.wav\t01\ne.wav\t1\n") == KRAIT_STATUS_OK && l.n == 5 &&
+                 l.n_classes == 2 && !strcmp(l.names[0], "01") && !strcmp(l.names[1], "1") && l.items[0].cls == 1 &&
+                 l.items[1].cls == 0 && l.items[2].cls == 1 && l.items[3].cls == 0 && l.items[4].cls == 1,
+             "labels 1 and 01: two classes, '01' then '1', each item in its own (%d classes: %s, %s; classes %d %d %d %d %d)",
+             l.n_classes, l.n_classes > 0 ? l.names[0] : "-", l.n_classes > 1 ? l.names[1] : "-", l.n > 0 ? l.items[0].cls : -9,
+             l.n > 1 ? l.items[1].cls : -9, l.n > 2 ? l.items[2].cls : -9, l.n > 3 ? l.items[3].cls : -9, l.n > 4 ? l.items[4].cls : -9);
+    krait_audio_list_free(&l);
+    /* a UTF-8 byte-order mark before the header: still the header */
+    tu_check(parse(&l, "\xef\xbb\xbfpath\tlabel\na.wav\tx\n") == KRAIT_STATUS_OK && l.n == 1 && l.n_classes == 1 &&
+                 !strcmp(l.names[0], "x") && !strcmp(l.items[0].path, "base/a.wav"),
+             "a BOM before the header: 1 item, one class 'x' (%d items, %d classes)", l.n, l.n_classes);
+    krait_audio_list_free(&l);
     tu_check(parse(&l, "a.wav\tyes\r\nb.wav\tno\r\n") == KRAIT_STATUS_OK && l.n == 2 && !strcmp(l.items[0].label, "yes") &&
                  !strcmp(l.items[1].label, "no"),
              "a CRLF manifest without a header: labels without the CR");

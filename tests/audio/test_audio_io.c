@@ -171,6 +171,30 @@ int main(void)
             free(x);
         }
     }
+    /* resampling at exactly libsamplerate's limit, 256 times either way, is accepted (beyond it is
+     * refused: apps/audio_app.sh reads a 1 Hz WAV at 8 kHz). Up: 40 frames at 125 Hz read at
+     * 32 kHz give 40 x 256 samples. Down: 1 s at 25600 Hz read at 100 Hz; libsamplerate (0.2.2)
+     * ends a few samples short at this ratio (97 of 100 in CHUNK pieces, 92 in one src_simple
+     * call; none short at 1/128), so the count has a tolerance */
+    {
+        const char *lo = path_of("r125.wav"), *hi = path_of("r25600.wav");
+        float *x = NULL;
+        size_t n = 0;
+        write_sine(lo, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 125, 1, 10, 0.5, 40, 0);
+        last_err[0] = 0;
+        krait_status s = krait_audio_read_all(lo, 32000, 0, &x, &n);
+        tu_check(s == KRAIT_STATUS_OK && n == 10240, "125 Hz read at 32000 Hz (256 times up): status %d, %zu samples (10240) %s",
+                 (int)s, n, last_err);
+        if (s == KRAIT_STATUS_OK) free(x);
+        write_sine(hi, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 25600, 1, 30, 0.5, 25600, 0);
+        last_err[0] = 0;
+        n = 0;
+        s = krait_audio_read_all(hi, 100, 0, &x, &n);
+        tu_check(s == KRAIT_STATUS_OK && n >= 90 && n <= 100,
+                 "25600 Hz, 1 s read at 100 Hz (256 times down): status %d, %zu samples (100, libsamplerate's end a few short) %s",
+                 (int)s, n, last_err);
+        if (s == KRAIT_STATUS_OK) free(x);
+    }
     /* peak normalisation by the largest magnitude, a negative one included: 0.1, -0.5 -> 0.2, -1 */
     {
         const char *p = path_of("neg.wav");

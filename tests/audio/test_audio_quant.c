@@ -26,6 +26,11 @@ int main(void)
     tu_check(krait_quant_from_name(&q, "mulaw") && q == KRAIT_QUANT_MULAW, "name mulaw");
     tu_check(krait_quant_from_name(&q, "linear8") && q == KRAIT_QUANT_LINEAR8, "name linear8");
     tu_check(!krait_quant_from_name(&q, "alaw"), "unknown name refused");
+    /* the spelled-out aliases */
+    q = KRAIT_QUANT_LINEAR8;
+    tu_check(krait_quant_from_name(&q, "mu-law") && q == KRAIT_QUANT_MULAW, "name mu-law");
+    q = KRAIT_QUANT_MULAW;
+    tu_check(krait_quant_from_name(&q, "linear") && q == KRAIT_QUANT_LINEAR8, "name linear");
 
     /* known values */
     tu_check(krait_quant_encode1(KRAIT_QUANT_MULAW, 0.0f) == 128, "mulaw(0) = 128, got %d", krait_quant_encode1(KRAIT_QUANT_MULAW, 0.0f));
@@ -36,6 +41,20 @@ int main(void)
     tu_check(krait_quant_encode1(KRAIT_QUANT_MULAW, NAN) == 128, "NaN -> silence");
     tu_check(fabsf(krait_quant_decode1(KRAIT_QUANT_MULAW, 255) - 1.0f) < 1e-6f &&
              fabsf(krait_quant_decode1(KRAIT_QUANT_MULAW, 0) + 1.0f) < 1e-6f, "decode ends are +-1");
+    /* ids outside 0..255 are clamped (quant.h), not extrapolated */
+    tu_check(krait_quant_decode1(KRAIT_QUANT_MULAW, 300) == krait_quant_decode1(KRAIT_QUANT_MULAW, 255) &&
+             fabsf(krait_quant_decode1(KRAIT_QUANT_MULAW, 300) - 1.0f) < 1e-6f,
+             "mulaw decode of id 300 = that of 255 = 1 (got %g)", krait_quant_decode1(KRAIT_QUANT_MULAW, 300));
+    tu_check(fabsf(krait_quant_decode1(KRAIT_QUANT_MULAW, -5) + 1.0f) < 1e-6f,
+             "mulaw decode of id -5 = -1 (got %g)", krait_quant_decode1(KRAIT_QUANT_MULAW, -5));
+    tu_check(fabsf(krait_quant_decode1(KRAIT_QUANT_LINEAR8, 999) - 1.0f) < 1e-6f &&
+             fabsf(krait_quant_decode1(KRAIT_QUANT_LINEAR8, -7) + 1.0f) < 1e-6f,
+             "linear8 decode of ids 999 and -7 = +-1 (got %g, %g)", krait_quant_decode1(KRAIT_QUANT_LINEAR8, 999),
+             krait_quant_decode1(KRAIT_QUANT_LINEAR8, -7));
+    int32_t wild[3] = { -5, 300, 999 };
+    float back3[3];
+    krait_quant_decode(KRAIT_QUANT_MULAW, back3, wild, 3);
+    tu_check(fabsf(back3[0] + 1.0f) < 1e-6f && fabsf(back3[1] - 1.0f) < 1e-6f && fabsf(back3[2] - 1.0f) < 1e-6f, "array decode clamps ids too");
     tu_check(krait_quant_encode1(KRAIT_QUANT_LINEAR8, 0.0f) == 128 && krait_quant_encode1(KRAIT_QUANT_LINEAR8, 1.0f) == 255 &&
              krait_quant_encode1(KRAIT_QUANT_LINEAR8, -1.0f) == 0, "linear8 ends and silence");
 
