@@ -206,6 +206,23 @@ tr -d ' \n\t' < "$dir/dtwo/meta.json" | grep -q '"train":{"file":"train.bin","to
   tr -d ' \n\t' < "$dir/dtwo/meta.json" | grep -q '"val":{"file":"val.bin","tokens":13,"bytes":12,"documents":2}' &&
   ok "prepare --split-tail 0.6 of two 10-byte files: train 8 ids / 8 bytes / 1 document, val 13 / 12 / 2" ||
   { bad "split-tail counts of two files"; cat "$dir/dtwo/meta.json"; }
+# 0.45 cuts right after the EOS (the last 10 of 21 ids move): the EOS stays in train, which still
+# holds 1 document (not 2); val is the whole second file
+"$k" prepare --input "$dir/two" --output "$dir/dtwo45" --split-tail 0.45 >/dev/null 2>"$dir/e" || { bad "prepare two files 0.45"; cat "$dir/e"; }
+tr -d ' \n\t' < "$dir/dtwo45/meta.json" | grep -q '"train":{"file":"train.bin","tokens":11,"bytes":10,"documents":1}' &&
+  tr -d ' \n\t' < "$dir/dtwo45/meta.json" | grep -q '"val":{"file":"val.bin","tokens":10,"bytes":10,"documents":1}' &&
+  ok "prepare --split-tail 0.45, a cut right after the EOS: train 11 ids / 10 bytes / 1 document, val 10 / 10 / 1" ||
+  { bad "split-tail cut right after an EOS"; cat "$dir/dtwo45/meta.json"; }
+# validation windows: 64 val ids hold one window of seq_len 32 plus its targets (ids 0..32), not
+# two (the second's last target would be id 64, past the end)
+head -c 320 "$sample" > "$dir/s320.txt"
+"$k" prepare --input "$dir/s320.txt" --output "$dir/d320" --split-tail 0.2 --json >"$dir/p320" 2>"$dir/e" &&
+  [ "$(jget "$dir/p320" val_tokens)" = 64 ] || { bad "prepare 320 bytes"; cat "$dir/p320" "$dir/e"; }
+"$k" train --config "$dir/tiny.json" --data "$dir/d320" --out "$dir/W320" --seq-len 32 --val-tokens 0 --steps 1 \
+  --device cpu-ref >/dev/null 2>"$dir/e"
+rc=$?
+[ $rc -eq 0 ] && grep -q "(1 windows" "$dir/e" && [ "$(grep -c '"val_loss"' "$dir/W320/metrics.jsonl")" -eq 1 ] &&
+  ok "64 validation ids, seq_len 32: 1 window (ids 0..32), one val_loss line" || { bad "validation windows (exit $rc)"; cat "$dir/e"; }
 printf '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 257, "pad_vocab_size_multiple": 1, "state_size": 4}' > "$dir/v257.json"
 "$(dirname "$k")/krait-model" init "$dir/v257.json" --out "$dir/v257" >/dev/null 2>&1 || bad "krait-model init vocab 257"
 printf '{"text": "alpha"}\n{"text": "beta"}\n' > "$dir/two.jsonl"
@@ -213,6 +230,13 @@ printf '{"text": "alpha"}\n{"text": "beta"}\n' > "$dir/two.jsonl"
   [ "$(jget "$dir/ev2" tokens)" = 10 ] && [ "$(jget "$dir/ev2" bytes)" = 9 ] && [ "$(jget "$dir/ev2" words)" = 2 ] &&
   ok "eval of two JSONL documents: 9 bytes + 1 EOS = 10 tokens, 2 words (not one across the documents)" ||
   { bad "eval of two JSONL documents"; cat "$dir/ev2" "$dir/e"; }
+# --chunk 5: the first chunk is the first document, ids 0..4 ("alpha"); its last target is id 5,
+# the EOS, read ahead from the next document: all 9 targets scored, the loss of one chunk
+"$k" eval --model "$dir/v257" --input "$dir/two.jsonl" --chunk 5 --json > "$dir/ev5" 2>"$dir/e" &&
+  [ "$(jget "$dir/ev5" scored)" = 9 ] &&
+  awk -v a="$(jget "$dir/ev5" loss)" -v b="$(jget "$dir/ev2" loss)" 'BEGIN { d = a - b; exit !(d < 1e-6 && d > -1e-6) }' &&
+  ok "eval --chunk 5: 9 targets scored, loss $(jget "$dir/ev5" loss) as with one chunk" ||
+  { bad "eval --chunk 5 (default: $(jget "$dir/ev2" loss))"; cat "$dir/ev5" "$dir/e"; }
 # eval reads in 1 MiB pieces: a 1.2 MB word spans a cut and is still one word (wc -w: 2)
 { head -c 1200000 /dev/zero | tr '\0' 'x'; printf ' end\n'; } > "$dir/longword.txt"
 "$k" eval --model "$dir/v257" --input "$dir/longword.txt" --json > "$dir/evw" 2>"$dir/e" &&

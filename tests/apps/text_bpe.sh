@@ -35,6 +35,13 @@ JSON
 "$k" train --config "$dir/tiny.json" --data "$dir/d" --out "$dir/A" --eval-every 2 --device cpu --json >"$dir/t" 2>"$dir/et" &&
   [ -f "$dir/A/tokenizer.json" ] && ok "train: run folder has tokenizer.json; val_bpb $(jget "$dir/t" val_bpb)" ||
   { bad "train BPE"; cat "$dir/et"; }
+# bits per byte of validation: val_loss x (val ids / val bytes, from meta.json) / ln 2
+python3 -c 'import json, math, sys
+m = json.load(open(sys.argv[1]))["val"]; t = json.loads(open(sys.argv[2]).read().splitlines()[-1])
+want = t["val_loss"] * m["tokens"] / (m["bytes"] * math.log(2))
+sys.exit(not (m["tokens"] < m["bytes"] and abs(t["val_bpb"] - want) <= 1e-6 * want))' "$dir/d/meta.json" "$dir/t" &&
+  ok "val_bpb $(jget "$dir/t" val_bpb) = val_loss x val ids / (val bytes x ln 2)" ||
+  { bad "val_bpb"; tail -1 "$dir/t"; cat "$dir/d/meta.json"; }
 "$k" generate --model "$dir/A" --prompt "The river" --max-tokens 8 >/dev/null 2>"$dir/eg" && ok "generate with BPE" ||
   { bad "generate BPE"; cat "$dir/eg"; }
 # --stop inside a multi-character token: the text ends right after the stop string

@@ -2,7 +2,8 @@
  * i and are recognised in the text (longest first), decoding is exact for any bytes (invalid UTF-8
  * and NUL included), an id outside the vocabulary is refused, and errors of loading a tokenizer
  * file (missing, malformed) come back as statuses. Also the UTF-8 check's edge cases and, for
- * byte-level BPE, a merge listed twice taking its later rank. */
+ * byte-level BPE, a merge listed twice taking its later rank and an added token without
+ * "normalized" matched in the NFC text (normalized unless special, as HF). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,46 @@ int main(void)
             tu_check(!st && dn == 2 && di[0] == 'a' && di[1] == 257, "a merge listed twice keeps its later rank: "
                      "\"abc\" -> %zu ids (%d %d; want a bc = 97 257)", dn, dn > 0 ? di[0] : -1, dn > 1 ? di[1] : -1);
             free(di);
+            krait_tokenizer_free(d);
+            remove(path);
+            remove(tdir);
+        }
+    }
+    /* an added token without "normalized" is normalized unless special (HF's default): with an NFC
+     * normalizer, {"content": "e\u0301", "special": false} is matched in the normalized text, so
+     * "\u00e9" composed and "e\u0301" decomposed both give its id (raw matching would miss the
+     * composed one) */
+    {
+        char tdir[] = "/tmp/krait_tok_XXXXXX", path[64];
+        if (mkdtemp(tdir)) {
+            snprintf(path, sizeof path, "%s/norm.json", tdir);
+            FILE *f = fopen(path, "w");
+            fputs("{\"model\": {\"type\": \"BPE\", \"vocab\": {", f);
+            for (int b = 0, extra = 0; b < 256; b++) {
+                int cp = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174 ? b : 256 + extra++;
+                fputs("\"", f);
+                if (cp == '"' || cp == '\\') fputc('\\', f), fputc(cp, f);
+                else if (cp < 0x80) fputc(cp, f);
+                else fputc(0xc0 | (cp >> 6), f), fputc(0x80 | (cp & 0x3f), f);
+                fprintf(f, "\": %d%s", b, b < 255 ? ", " : "");
+            }
+            fputs("}, \"merges\": []}, \"added_tokens\": [{\"id\": 256, \"content\": \"e\\u0301\", \"special\": false}], "
+                  "\"normalizer\": {\"type\": \"NFC\"}, \"pre_tokenizer\": {\"type\": \"ByteLevel\", "
+                  "\"add_prefix_space\": false}, \"decoder\": {\"type\": \"ByteLevel\"}}", f);
+            fclose(f);
+            krait_tokenizer *d = NULL;
+            krait_status st = krait_tokenizer_open(path, &d);
+            tu_check(!st, "tokenizer.json with an added token without \"normalized\"");
+            static const char *forms[] = { "x\xc3\xa9y", "xe\xcc\x81y" }; /* x\u00e9y, xe\u0301y */
+            for (int i = 0; i < 2 && !st; i++) {
+                int32_t *di = NULL;
+                size_t dn = 0, dcap = 0;
+                krait_status se = krait_tokenizer_encode(d, forms[i], strlen(forms[i]), "test", &di, &dn, &dcap);
+                tu_check(!se && dn == 3 && di[0] == 'x' && di[1] == 256 && di[2] == 'y',
+                         "added token, \"normalized\" by default: %s e-acute -> %zu ids (%d %d ...; want x 256 y)",
+                         i ? "decomposed" : "composed", dn, dn > 0 ? di[0] : -1, dn > 1 ? di[1] : -1);
+                free(di);
+            }
             krait_tokenizer_free(d);
             remove(path);
             remove(tdir);
