@@ -201,6 +201,15 @@ else bad "ensemble of two != mean"; paste "$dir/pred.tsv" "$dir/pred_r4.tsv" "$d
 "$k" predict --model "$dir/cls" --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/long.bed" --stream-above 100 \
   --chunk 64 > "$dir/ens_stream.tsv" 2>"$dir/e" && cmp -s "$dir/stream.tsv" "$dir/ens_stream.tsv" &&
   ok "ensemble streams long regions through every model" || { bad "ensemble stream"; cat "$dir/e"; }
+"$k" predict --model "$dir/r4" --genome "$dir/g.fa" --input "$dir/long.bed" --stream-above 100 --chunk 64 \
+  > "$dir/stream_r4.tsv" 2>"$dir/e" &&
+  "$k" predict --model "$dir/cls" --model "$dir/r4" --genome "$dir/g.fa" --input "$dir/long.bed" --stream-above 100 \
+    --chunk 64 > "$dir/ens_stream2.tsv" 2>>"$dir/e" || { bad "ensemble of two streamed"; cat "$dir/e"; }
+if paste "$dir/stream.tsv" "$dir/stream_r4.tsv" "$dir/ens_stream2.tsv" | awk -F'\t' 'NR > 1 { n++
+     for (j = 3; j <= 4; j++) { d = ($j + $(j + 4)) / 2 - $(j + 8); if (d > 2e-6 || d < -2e-6) exit 1 }
+     if ($1 != $9 || $3 == $7) exit 1 } END { exit n != 2 }'; then
+  ok "ensemble of two models on streamed regions: each p = the mean of the two models' streamed p"
+else bad "streamed ensemble of two != mean"; paste "$dir/stream.tsv" "$dir/stream_r4.tsv" "$dir/ens_stream2.tsv"; fi
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --ensemble 2 --steps 3 \
   --out "$dir/ens2" --json > "$dir/ens2.out" 2>"$dir/e" || { bad "train --ensemble 2"; cat "$dir/e"; }
 ea=$(jget "$dir/ens2.out" val_accuracy)
@@ -489,6 +498,17 @@ paste <(grep -o '"loss": [^,]*' "$dir/pad10/metrics.jsonl") <(grep -o '"loss": [
   awk '{ d = $2 - $4; if (d > 1e-6 || d < -1e-6) bad = 1; n++ } END { exit !(n == 2 && !bad) }' &&
   ok "padding leaves no trace: short rows padded to 64 train as unpadded (2 steps, losses within 1e-6)" ||
   { bad "padded short rows train differently"; cat "$dir/pad10/metrics.jsonl" "$dir/pad64/metrics.jsonl"; }
+# the same with reverse-complement draws: only a row's bases are reverse-complemented, not its
+# padding. Seed 2: a short row is reverse-complemented in the first 2 steps (with seed 1 the extra
+# RC draws bring the long row, cropped under --max-len 10, in at step 2)
+for L in 10 64; do
+  "$k" train --config "$dir/uni.json" --train "$dir/mixed.tsv" --out "$dir/rcpad$L" --max-len $L --rc-aug 1 --seed 2 \
+    --threads 1 >/dev/null 2>"$dir/e" || { bad "train on mixed lengths with --rc-aug 1 (--max-len $L)"; cat "$dir/e"; }
+done
+paste <(grep -o '"loss": [^,]*' "$dir/rcpad10/metrics.jsonl") <(grep -o '"loss": [^,]*' "$dir/rcpad64/metrics.jsonl") |
+  awk '{ d = $2 - $4; if (d > 1e-6 || d < -1e-6) bad = 1; n++ } END { exit !(n == 2 && !bad) }' &&
+  ok "padding leaves no trace under --rc-aug 1: only the bases are reverse-complemented (2 steps, losses within 1e-6)" ||
+  { bad "--rc-aug moves padded rows' padding"; cat "$dir/rcpad10/metrics.jsonl" "$dir/rcpad64/metrics.jsonl"; }
 
 # ---- class lists: integer labels sort as numbers; a class named twice is refused -------------------
 printf 'seq\tlabel\nACGTAC\t2\nGGCCGG\t10\nACGTTT\t2\nGGCGCC\t10\n' > "$dir/n210.tsv"
@@ -547,6 +567,15 @@ head -501 "$dir/noisy.tsv" > "$dir/noisy_train.tsv"
 awk -v l="$(jget "$dir/blno" l2)" 'BEGIN { exit !(l >= 1) }' &&
   ok "baseline: the penalty chosen on held-out rows of a noisy task is large ($(jget "$dir/blno" l2))" ||
   { bad "baseline chose penalty $(jget "$dir/blno" l2) on noisy labels (want >= 1)"; cat "$dir/e"; }
+# a tenth of each class is held out (64 rows: 58 fit, 6 held out); there every penalty is right on all 6,
+# and of tied penalties the first (smallest) is kept
+"$k" baseline --train "$data/promoters_tiny.tsv" --test "$data/promoters_tiny.tsv" --k 2 --json --threads 1 \
+  > "$dir/bltie" 2>"$dir/e" || { bad "baseline on promoters_tiny"; cat "$dir/e"; }
+[ "$(grep -c "(58 fit, 6 held out)" "$dir/e")" = 6 ] && ok "baseline: the penalty is chosen on a held-out tenth (58 fit, 6 held out)" ||
+  { bad "baseline's held-out rows"; cat "$dir/e"; }
+[ "$(grep -c "held-out accuracy 1.0000" "$dir/e")" = 6 ] && [ "$(jget "$dir/bltie" l2)" = 0.0001 ] &&
+  ok "baseline: of penalties tied on the held-out rows the smallest (1e-4) is kept" ||
+  { bad "baseline tie: l2 $(jget "$dir/bltie" l2), want 0.0001 of 6 penalties all right on the held-out rows"; cat "$dir/e"; }
 
 # ---- compare: accuracies, bootstrap interval, McNemar on hand-made predictions --------------------
 "$k" compare --input "$dir/s1/test.tsv" --pred "$dir/pred.tsv" --pred "$dir/blp.tsv" --json > "$dir/cmp" 2>"$dir/e" &&

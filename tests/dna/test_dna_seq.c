@@ -114,6 +114,11 @@ static void test_parsers(void)
     tu_check(krait_dna_header_value("class=1 other=2", "class", v, sizeof v) == 0, "the name itself is not a key");
     tu_check(krait_dna_header_value("s klass=1 class2=3", "class", v, sizeof v) == 0, "only whole keys match");
     tu_check(krait_dna_header_value("s class=0123456789abcdefghij", "class", v, sizeof v) == -1, "overlong value");
+    tu_check(krait_dna_header_value("s class=0123456789abcdef", "class", v, sizeof v) == -1,
+             "a value of 16 characters does not fit 16 bytes (no room for the NUL)");
+    tu_check(krait_dna_header_value("s class=0123456789abcde|x=1", "class", v, sizeof v) == 1 &&
+                 !strcmp(v, "0123456789abcde"),
+             "a value of 15 characters fits 16 bytes");
     tu_check(krait_dna_check_bases("ACGTn", 5) == 5 && krait_dna_check_bases("AC-GT", 5) == 2, "check_bases");
 }
 
