@@ -403,8 +403,9 @@ typedef krait_status (*piece_fn)(enc *e, const char *p, size_t n);
 
 /* HF's AddedVocabulary::find_matches + split: cuts set's tokens out of s, leftmost-longest,
  * without overlaps; the pieces between them go to gap(). A match refused by single_word still
- * consumes its span, as the Aho-Corasick iteration there does. A match that an rstrip would make
- * overlap the next one ends the next search after the stripped spaces. */
+ * consumes its span, as the Aho-Corasick iteration there does. An rstrip widens the match, not
+ * the search: as in HF, whose matches are found before any stripping, a token that starts inside
+ * the stripped spaces (a "  " token after "[R]  ") is still emitted, with no gap before it. */
 static krait_status split_added(enc *e, const krait_bpe_added_set *set, const char *s, size_t n, piece_fn gap)
 {
     krait_status st;
@@ -441,11 +442,9 @@ static krait_status split_added(enc *e, const krait_bpe_added_set *set, const ch
                 ns -= l;
             start = ns > done ? ns : done;
         }
-        if (t->rstrip) {
+        if (t->rstrip)
             while (stop < n && is_ws(cp_at(s, n, stop, &l)))
                 stop += l;
-            i = stop;
-        }
         if (start > done && (st = gap(e, s + done, start - done)) != KRAIT_STATUS_OK)
             return st;
         if ((st = emit(e, t->id)) != KRAIT_STATUS_OK)

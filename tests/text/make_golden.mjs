@@ -117,7 +117,8 @@ for (const rel of ['text/wikitext2/test.txt', 'text/tinyshakespeare/input.txt'])
 }
 
 // ---- a small synthetic tokenizer for the flags GPT-NeoX does not use ---------------------------
-// add_prefix_space, lstrip / rstrip / single_word added tokens, a normalized added token that NFC
+// add_prefix_space, lstrip / rstrip / single_word added tokens (and a raw "  " that can start
+// inside the spaces an rstrip takes), a normalized added token that NFC
 // produces, a raw one that only matches unnormalised text. Written to tests/text/golden_flags.json
 // with the tokenizer itself inside, so its test needs no shared data.
 function byteChars() {
@@ -151,6 +152,7 @@ const small = {
     addedTok(0, 'n\u00e9', { normalized: true }),
     addedTok(0, '\u00c5x', { special: true }),
     addedTok(0, 'xy', { single_word: true, lstrip: true, rstrip: true }),
+    addedTok(0, '  ', { special: true }),
   ],
   normalizer: { type: 'NFC' },
   pre_tokenizer: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
@@ -168,7 +170,8 @@ for (const t of small.added_tokens)
 const smallCases = ['', 'the thing', 'a <mask> b', 'a   <mask>', '<mask>', ' <mask> ', '<mask><mask>', 'x [R]   y',
   '[R]\n\n z', 'word', 'word words sword word.', ' word ', '_word', 'word_', 'wordword', 'ne\u0301 n\u00e9', 'cafe\u0301s',
   'A\u030ax \u00c5x', '\u00c5\u00c5x', 'e\u0301', 'xy', ' xy ', 'axy xy', '  xy  b', 'xy\txy', 'hello world', '\tword\t', 'aaaaaaaa', 'aaaaaaa',
-  'ab ab ab', '   the   ', 'the\n\nthe', 'all wall', 'Ã©', "it's", 'thin things'];
+  'ab ab ab', '   the   ', 'the\n\nthe', 'all wall', 'Ã©', "it's", 'thin things', '[R]  x', '[R]   x', '[R]    x',
+  'a [R]  x', '[R]  ', 'x  <mask>', '<mask>  x', '  xy  ', '[R]\t  x'];
 const spieces = [' ', '  ', '\t', '\n', 'the', 'a', 'ab', 'word', 'xy', '<mask>', '[R]', 'e\u0301', '\u00e9', 'A\u030a',
   '\u00c5', 'n', 'x', '_', '.', 'th', 'ing', '中'];
 for (let i = 0; i < 150; i++) {
