@@ -18,7 +18,7 @@ extern "C" {
 
 typedef enum krait_quant { KRAIT_QUANT_MULAW = 0, KRAIT_QUANT_LINEAR8 = 1 } krait_quant;
 
-/* "mulaw" / "linear8" (also "linear") -> kind; 1 if known. */
+/* "mulaw" (also "mu-law") / "linear8" (also "linear") -> kind; 1 if known. */
 int krait_quant_from_name(krait_quant *q, const char *name);
 const char *krait_quant_name(krait_quant q);
 
