@@ -509,6 +509,7 @@ int dna_cmd_train(int argc, char **argv)
     if (by == 2 && cl.n != 2) krait_cli_die(2, "train: --best-by auroc needs 2 classes (there are %d)", cl.n);
     const char *cpath = dna_train_config(&cfg, &tc, &a, &c, "classify", cl.n, classes ? "--classes" : train.items[0]);
     tc.seq_len = max_len > 0 && (size_t)max_len < tr.max_len ? max_len : (int)tr.max_len;
+    int rc = 0;
     if (check) { /* everything a run would refuse before its first step, without a step or a file */
         krait_backend *be = krait_cli_backend(&c, "f32");
         krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
@@ -518,7 +519,7 @@ int dna_cmd_train(int argc, char **argv)
                m->n_params / 1e6, tc.seq_len);
         krait_model_free(m);
         krait_backend_destroy(be);
-        return 0;
+        goto done;
     }
     const char *out = a.out;
     krait_run_clear_out(); /* --overwrite: the old run goes now that the data and config are read */
@@ -539,7 +540,6 @@ int dna_cmd_train(int argc, char **argv)
     }
     krait_model *ms[64] = { 0 };
     krait_backend *be = NULL;
-    int rc = 0;
     if (jobs > 1) {
         rc = train_members_forked(&mb, jobs);
         /* the ensemble's figures need the members, on the cores the members had between them */
@@ -561,6 +561,7 @@ int dna_cmd_train(int argc, char **argv)
     for (int k = 0; k < 64; k++) krait_model_free(ms[k]);
     free(t.best_dir);
     krait_backend_destroy(be);
+done:
     krait_dna_classes_free(&cl);
     krait_dna_set_free(&tr);
     krait_dna_set_free(&va);
