@@ -6,7 +6,8 @@
  * count. The RMSNorm weight gradient is summed per thread over a static row range into scratch
  * and the partials are added in thread order (deterministic for a given thread count).
  * Row reductions are fp32 in 16 lanes, then the lanes as a fixed tree (the forward sum of squares
- * again in double when it overflows fp32; the backward's products stay fp32).
+ * again in double when it overflows fp32; the backward works on the normalised row r * rstd, so
+ * neither rstd^2 nor sum dy w r leaves fp32's range).
  * Not here: LayerNorm (Mamba uses RMSNorm only).
  */
 #include "cpu_internal.h"
@@ -123,17 +124,21 @@ krait_status add_rmsnorm_bwd_cpu(krait_backend *be,
         cpu_split(M, nth, tid, &lo, &hi);
         for (int r = lo; r < hi; r++) {
             size_t o = (size_t)r * D;
-            float s = rstd[r];
+            /* in terms of the normalised row n = r s (of order 1 whatever r's scale): s^2 and
+             * sum dy w r would under- or overflow fp32 for rows far from 1 */
+            const float s = rstd[r];
+            const vf vs = vset1(s);
             vf acc = vset1(0.0f);
             for (int d = 0; d < D; d += VL) {
                 int wd = D - d < VL ? D - d : VL;
-                acc = acc + vload_n(dy + o + d, wd) * vload_n(w + d, wd) * vload_n(r_out + o + d, wd);
+                acc = acc + vload_n(dy + o + d, wd) * vload_n(w + d, wd) * (vload_n(r_out + o + d, wd) * vs);
             }
-            float c = s * s * vhsum(acc) / (float)D;
+            const float c = vhsum(acc) / (float)D;
 #pragma omp simd
             for (int d = 0; d < D; d++) {
-                dr[o + d] += s * (dy[o + d] * w[d] - c * r_out[o + d]);
-                mine[d] += dy[o + d] * r_out[o + d] * s;
+                const float nd = r_out[o + d] * s;
+                dr[o + d] += s * (dy[o + d] * w[d] - c * nd);
+                mine[d] += dy[o + d] * nd;
             }
             if (dx && dx != dr) memcpy(dx + o, dr + o, (size_t)D * sizeof(float));
         }

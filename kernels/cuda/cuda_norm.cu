@@ -2,10 +2,10 @@
  *
  * One block per row (grid-stride over rows), fp32 math throughout, block sums in a fixed order.
  * Forward: r_out = r_in + x, rstd = 1/sqrt(mean(r_out^2) + eps), y = r_out * rstd * w (act).
- * Backward: with g = dy * w,
- *   dL/dr_out (through the norm) = rstd * g - r_out * rstd^3 * mean(g * r_out),
+ * Backward: with g = dy * w and the normalised row n = r_out * rstd,
+ *   dL/dr_out (through the norm) = rstd * (g - n * mean(g * n)),
  * added to the incoming residual gradient in dr; dx gets an act copy. dw is reduced in two
- * deterministic stages: each block accumulates its rows' dy * r_out * rstd into a shared-memory
+ * deterministic stages: each block accumulates its rows' dy * n into a shared-memory
  * row (each thread owns fixed columns, so no atomics), writes it as one partial, and the partials
  * are summed in block order. The number of blocks depends only on M.
  */
@@ -66,16 +66,18 @@ add_rmsnorm_bwd_kernel(float *dr, T *dx, float *dw_part, const T *dy, const floa
         const float *ro = r_out + (size_t)r * D;
         float *drr = dr + (size_t)r * D;
         const float rs = rstd[r];
+        /* on the normalised row n = r_out * rstd (of order 1 whatever r_out's scale): rstd^3
+         * and sum g w r_out would under- or overflow fp32 for rows far from 1 */
         float dot = 0.0f;
-        for (int d = threadIdx.x; d < D; d += blockDim.x) dot += ldf(dyr + d) * w[d] * ro[d];
+        for (int d = threadIdx.x; d < D; d += blockDim.x) dot += ldf(dyr + d) * w[d] * (ro[d] * rs);
         dot = block_sum(dot, red);
-        const float c = dot * rs * rs * rs / (float)D;
+        const float c = dot / (float)D;
         for (int d = threadIdx.x; d < D; d += blockDim.x) {
-            const float g = ldf(dyr + d), rv = ro[d];
-            const float v = drr[d] + (rs * g * w[d] - rv * c);
+            const float g = ldf(dyr + d), nd = ro[d] * rs;
+            const float v = drr[d] + rs * (g * w[d] - nd * c);
             drr[d] = v;
             if (dx) stf(dx + (size_t)r * D + d, v);
-            sdw[d] += g * rv * rs;
+            sdw[d] += g * nd;
         }
     }
     if (dw_part)

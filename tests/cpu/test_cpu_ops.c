@@ -103,32 +103,45 @@ static void norm_case(krait_backend *ref, krait_backend *fast, int M, int D, int
 }
 
 /* Rows whose squares overflow fp32 (|r| ~ 1e20 .. 1e37) but whose norm does not: the forward
- * matches the reference's double sum (finite y and rstd), not 0 from an infinite fp32 sum. */
+ * matches the reference's double sum (finite y and rstd), not 0 from an infinite fp32 sum; the
+ * backward matches it row by row (rstd^2 underflows fp32 from |r| ~ 1e19, sum dy w r overflows
+ * near 1e37). The incoming dr is 0 so that the rows' tiny gradients are what is compared. */
 static void norm_large_case(krait_backend *ref, krait_backend *fast, int D)
 {
     printf("add_rmsnorm %s large rows D%d\n", fast->name, D);
-    const int M = 3;
-    const float scale[3] = { 1e20f, 3e37f, 1.0f };
+    enum { M = 4 };
+    const float scale[M] = { 1e20f, 3e37f, 1.0f, 1e25f };
     size_t n = (size_t)M * D;
-    float *r_in = filled(n, 0, 1), *w = filled(D, 1, 0.1f);
+    float *r_in = filled(n, 0, 1), *w = filled(D, 1, 0.1f), *dy = filled(n, 0, 1);
     for (int r = 0; r < M; r++)
         for (int d = 0; d < D; d++) r_in[(size_t)r * D + d] *= scale[r];
-    float *r[2], *y[2], *rs[2];
+    float *r[2], *y[2], *rs[2], *dr[2], *dw[2];
     krait_backend *bes[2] = { ref, fast };
     for (int k = 0; k < 2; k++) {
         r[k] = tu_alloc_guarded(n);
         y[k] = tu_alloc_guarded(n);
         rs[k] = tu_alloc_guarded(M);
         bes[k]->add_rmsnorm_fwd(bes[k], r[k], y[k], rs[k], r_in, NULL, w, M, D, 1e-5f);
+        dr[k] = tu_alloc_guarded(n);
+        memset(dr[k], 0, n * sizeof(float));
+        dw[k] = calloc(D, sizeof(float));
+        bes[k]->add_rmsnorm_bwd(bes[k], dr[k], NULL, dw[k], dy, r[0], rs[0], w, M, D);
     }
     int finite = 1;
     for (size_t i = 0; i < n; i++) finite &= isfinite(y[1][i]) != 0;
     tu_check(finite && rs[1][0] > 0 && rs[1][1] > 0, "fast rmsnorm: large rows gave rstd %g, %g", rs[1][0], rs[1][1]);
     fast_close("large rows y", y[1], y[0], n, 1e-5, 1e-6, 1e-6);
-    for (int i = 0; i < M; i++)
+    for (int i = 0; i < M; i++) {
+        char what[64];
         tu_check(fabsf(rs[1][i] - rs[0][i]) <= 1e-5f * rs[0][i], "large rows rstd[%d] %g, ref %g", i, rs[1][i], rs[0][i]);
-    for (int k = 0; k < 2; k++) { tu_free_guarded(r[k]); tu_free_guarded(y[k]); tu_free_guarded(rs[k]); }
-    free(r_in); free(w);
+        snprintf(what, sizeof what, "large rows bwd dr, row of scale %g", scale[i]);
+        fast_close(what, dr[1] + (size_t)i * D, dr[0] + (size_t)i * D, D, 1e-4, 1e-5, 1e-5);
+    }
+    fast_close("large rows bwd dw", dw[1], dw[0], D, 1e-4, 1e-5, 1e-5);
+    for (int k = 0; k < 2; k++) {
+        tu_free_guarded(r[k]); tu_free_guarded(y[k]); tu_free_guarded(rs[k]); tu_free_guarded(dr[k]); free(dw[k]);
+    }
+    free(r_in); free(w); free(dy);
 }
 
 static void linear_case(krait_backend *ref, krait_backend *fast, int M, int Nout, int K, int ldx,

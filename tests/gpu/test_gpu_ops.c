@@ -86,31 +86,50 @@ static void embedding_case(gt *t, int M, int V, int D)
 static void rmsnorm_large_case(gt *t, int D)
 {
     printf("add_rmsnorm %s large rows D%d\n", t->dn, D);
-    const int M = 3;
-    const float scale[3] = { 1e20f, 3e37f, 1.0f };
+    enum { M = 4 };
+    const float scale[M] = { 1e20f, 3e37f, 1.0f, 1e25f };
     const size_t n = (size_t)M * D;
-    float *rin = gt_hmalloc(n), *w = gt_hmalloc(D);
+    float *rin = gt_hmalloc(n), *w = gt_hmalloc(D), *dy = gt_hmalloc(n);
     tu_fill_normal(rin, n, 0, 1);
     tu_fill_uniform(w, D, 0.5f, 1.5f);
+    tu_fill_normal(dy, n, 0, 1);
+    gt_round(t, dy, n);
     for (size_t i = 0; i < n; i++) rin[i] *= scale[i / (size_t)D];
-    float *rro = gt_hmalloc(n), *ry = gt_hmalloc(n), *rrs = gt_hmalloc(M);
+    /* the backward from dr = 0, so that the rows' tiny gradients are what is compared */
+    float *rro = gt_hmalloc(n), *ry = gt_hmalloc(n), *rrs = gt_hmalloc(M), *rdr = gt_hmalloc(n), *rdw = gt_hmalloc(D);
+    memset(rdr, 0, n * 4);
+    memset(rdw, 0, D * 4);
+    float *d_dr = gt_dev(t, n * 4, "dr"), *d_dw = gt_dev(t, D * 4, "dw");
+    gt_upf(t, d_dr, rdr, n * 4);
+    gt_upf(t, d_dw, rdw, D * 4);
     t->r->add_rmsnorm_fwd(t->r, rro, ry, rrs, rin, NULL, w, M, D, 1e-5f);
+    t->r->add_rmsnorm_bwd(t->r, rdr, NULL, rdw, dy, rro, rrs, w, M, D);
     float *d_rin = gt_dev(t, n * 4, "r_in"), *d_ro = gt_dev(t, n * 4, "r_out"), *d_rs = gt_dev(t, M * 4, "rstd");
     float *d_w = gt_dev(t, D * 4, "w");
-    void *d_y = gt_dev(t, n * gt_esz(t), "y");
+    void *d_y = gt_dev(t, n * gt_esz(t), "y"), *d_dy = gt_dev(t, n * gt_esz(t), "dy");
     gt_upf(t, d_rin, rin, n * 4);
     gt_upf(t, d_w, w, D * 4);
+    gt_up(t, d_dy, dy, n);
     status(t->g->add_rmsnorm_fwd(t->g, d_ro, d_y, d_rs, d_rin, NULL, d_w, M, D, 1e-5f), "add_rmsnorm_fwd large");
-    float *gy = gt_hmalloc(n), *grs = gt_hmalloc(M);
+    status(t->g->add_rmsnorm_bwd(t->g, d_dr, NULL, d_dw, d_dy, d_ro, d_rs, d_w, M, D), "add_rmsnorm_bwd large");
+    float *gy = gt_hmalloc(n), *grs = gt_hmalloc(M), *gdr = gt_hmalloc(n), *gdw = gt_hmalloc(D);
     gt_down(t, gy, d_y, n);
     gt_downf(t, grs, d_rs, M * 4);
-    for (int r = 0; r < M; r++) /* each relative to itself: 3e-38 beside 1 */
+    gt_downf(t, gdr, d_dr, n * 4);
+    gt_downf(t, gdw, d_dw, D * 4);
+    for (int r = 0; r < M; r++) { /* each row relative to itself: 3e-38 beside 1 */
+        char what[64];
         tu_check(fabsf(grs[r] - rrs[r]) <= 1e-4f * rrs[r], "large rows rstd[%d] %g, reference %g", r, grs[r], rrs[r]);
+        snprintf(what, sizeof what, "large rows bwd dr, row of scale %g", scale[r]);
+        gt_cmp(what, gdr + (size_t)r * D, rdr + (size_t)r * D, D, T_RED.rt, T_RED.at, T_RED.l2);
+    }
     tol ty = act_tol(t, T_RED);
     gt_cmp("large rows y", gy, ry, n, ty.rt, ty.at, ty.l2);
+    gt_cmp("large rows bwd dw", gdw, rdw, D, T_RED.rt, T_RED.at, T_RED.l2);
     gt_guards(t, "add_rmsnorm large");
     gt_free_all(t);
-    free(rin); free(w); free(rro); free(ry); free(rrs); free(gy); free(grs);
+    free(rin); free(w); free(dy); free(rro); free(ry); free(rrs); free(rdr); free(rdw);
+    free(gy); free(grs); free(gdr); free(gdw);
 }
 
 static void rmsnorm_case(gt *t, int M, int D, int with_x, int alias, int with_dx)
