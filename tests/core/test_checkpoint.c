@@ -5,8 +5,8 @@
  * pruning and the top-level model. Crash safety: a child process saving checkpoints in a loop is killed at
  * random moments, and after every kill the run folder must still hold a complete, loadable
  * latest checkpoint; a leftover temporary folder and a dangling `latest` are ignored. Bad
- * resumes (another config, another learning rate or dropout, a corrupt state file) fail with
- * one line. */
+ * resumes (another config, another learning rate or dropout, a corrupt state file, a moment
+ * stored in 16 bits) fail with one line; a `latest` naming "step-01" is not step-1. */
 #include "checkpoint.h"
 
 #include "fsutil.h"
@@ -431,6 +431,48 @@ static void test_keep_and_leftovers(const char *root)
     run_free(&r);
 }
 
+/* 1 if path ends with "/" + name. */
+static int names_folder(const char *path, const char *name)
+{
+    size_t a = path ? strlen(path) : 0, b = strlen(name);
+    return a > b && path[a - b - 1] == '/' && strcmp(path + a - b, name) == 0;
+}
+
+/* `latest` is read by the rule the save writes it with: "step-0" is step 0, but "step-01" is no
+ * step at all (not step 1): the resume falls back, with a warning, to the highest complete
+ * folder, and krait_checkpoint_latest_step reads 0. */
+static void test_latest_names(const char *root)
+{
+    char out[600], ck[700];
+    snprintf(out, sizeof out, "%s/names", root);
+    snprintf(ck, sizeof ck, "%s/checkpoints", out);
+    run r;
+    run_init(&r, 16, 1e-2f, 7);
+    krait_status s;
+    io_cap_reset(&cap);
+    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 0) == KRAIT_STATUS_OK, "names: saved step 0");
+    char *found = krait_checkpoint_find(out, &s);
+    tu_check(names_folder(found, "step-0") && cap.warnings == 0 && cap.errors == 0,
+             "latest \"step-0\" names step-0 (found %s, %d warnings, %d errors)", found ? found : "nothing",
+             cap.warnings, cap.errors);
+    free(found);
+    for (int k = 1; k <= 2; k++) {
+        r.t->opt->step = k;
+        tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 0) == KRAIT_STATUS_OK, "names: saved step %d", k);
+    }
+    io_write(io_path(ck, "latest"), "step-01\n", 8);
+    io_cap_reset(&cap);
+    found = krait_checkpoint_find(out, &s);
+    tu_check(names_folder(found, "step-2") && cap.warnings == 1 && cap.errors == 0,
+             "latest \"step-01\" is not step-1: the newest complete step-2 is resumed, with a warning (found %s, "
+             "%d warnings)", found ? found : "nothing", cap.warnings);
+    free(found);
+    tu_check(krait_checkpoint_latest_step(out) == 0, "latest \"step-01\" reads as no step (%d)",
+             krait_checkpoint_latest_step(out));
+    io_cap_reset(&cap);
+    run_free(&r);
+}
+
 /* Overwrite the four hex words of the first "data" array in a state file's text with c. */
 static int set_rng_words(char *text, char c)
 {
@@ -456,6 +498,37 @@ static void expect_refused(const char *dir, float clip_scale, const char *frag, 
                  io_cap_one_error(&cap, what, frag) && q.t->opt->step == 0,
              "%s refused", what);
     run_free(&q);
+}
+
+/* Rewrite dir's optimizer.safetensors with tensor `name` stored as dtype (its values converted),
+ * everything else as it was. Returns 1 if written. */
+static int moment_as(const char *dir, const char *name, krait_st_dtype dtype)
+{
+    krait_status s;
+    char path[900], tmp[900];
+    snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
+    snprintf(tmp, sizeof tmp, "%s/optimizer.rewrite", dir);
+    krait_st_file *f = krait_st_open(path, &s);
+    krait_st_writer *w = krait_st_writer_init();
+    float *x = NULL;
+    int found = 0, ok = f != NULL;
+    for (size_t i = 0; ok && i < krait_st_count(f); i++) {
+        const krait_st_tensor *t = krait_st_tensor_at(f, i);
+        if (strcmp(t->name, name) != 0) {
+            ok = krait_st_writer_add_raw(w, t->name, t->dtype, t->data, t->shape, t->rank) == 0;
+            continue;
+        }
+        found = 1;
+        ok = (x = malloc((size_t)t->numel * sizeof *x + 1)) && krait_st_tensor_read_f32(t, x, (size_t)t->numel) == 0 &&
+             krait_st_writer_add_f32(w, t->name, dtype, x, t->shape, t->rank) == 0;
+    }
+    const char *step = f ? krait_st_metadata_get(f, "krait_step") : NULL;
+    ok = ok && found && step && krait_st_writer_set_metadata(w, "krait_step", step) == 0 &&
+         krait_st_writer_write(w, tmp) == KRAIT_STATUS_OK;
+    krait_st_writer_free(w);
+    krait_st_close(f);
+    free(x);
+    return ok && rename(tmp, path) == 0;
 }
 
 /* What a state file must carry exactly, and what it must not let through: a training time
@@ -516,6 +589,19 @@ static void test_state_edges(const char *root)
     rename(extra_path, io_path(ck, "optimizer.safetensors"));
     expect_refused(out, 1, "tensors where the model needs", "an optimizer file with one tensor more than the moments");
     io_write(io_path(ck, "optimizer.safetensors"), orig, on);
+
+    /* a moment stored in 16 bits (readable as fp32, but no longer exact) */
+    static const struct { const char *name; krait_st_dtype dtype; const char *what; } narrow[] = {
+        { "backbone.norm_f.weight.exp_avg_sq", KRAIT_ST_DTYPE_BF16, "an exp_avg_sq moment stored as BF16" },
+        { "backbone.embeddings.weight.exp_avg", KRAIT_ST_DTYPE_F16, "an exp_avg moment stored as F16" },
+    };
+    for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; i++) {
+        char frag[120];
+        snprintf(frag, sizeof frag, "tensor '%s' must be F32", narrow[i].name);
+        tu_check(moment_as(ck, narrow[i].name, narrow[i].dtype), "edges: rewrote %s", narrow[i].what);
+        expect_refused(out, 1, frag, narrow[i].what);
+        io_write(io_path(ck, "optimizer.safetensors"), orig, on);
+    }
     free(orig);
 
     /* saved without a data position, resumed by a source that keeps one */
@@ -595,6 +681,7 @@ int main(void)
     test_keep_and_leftovers(root);
     test_resume_older(root);
     test_state_edges(root);
+    test_latest_names(root);
     test_kill(root);
     io_cap_end();
     krait_fs_remove_tree(root);

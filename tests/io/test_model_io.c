@@ -168,6 +168,7 @@ typedef struct hf_opts {
     int nonfinite_last;     /* ... as its last element rather than its middle one */
     krait_st_dtype dtype;   /* of the stored floats */
     uint64_t shard;         /* > 0: sharded with this many bytes per shard */
+    int head_rows;          /* rows stored for a table lm_head.weight (0: emb_rows) */
 } hf_opts;
 
 /* Write config text and m's weights (host h) into dir as opts say. */
@@ -191,7 +192,7 @@ static void write_hf(const char *dir, const char *config, const krait_model *m, 
             name = o->emb_name;
             shape[0] = o->emb_rows;
         }
-        if (!strcmp(t->name, "lm_head.weight")) shape[0] = o->emb_rows;
+        if (!strcmp(t->name, "lm_head.weight")) shape[0] = o->head_rows ? o->head_rows : o->emb_rows;
         int rank = t->ndim;
         if (o->conv_2d && strstr(t->name, "conv1d.weight")) {
             shape[1] = shape[2];
@@ -436,6 +437,22 @@ static void test_original_config(const char *root)
     b = krait_model_load(dir, be, &s);
     tu_check(b && same_weights(m, want, b), "untied: 50277 embedding and lm_head rows load with 3 zero pad rows each");
     krait_model_free(b);
+    /* the head's pad rows are zeroed, not left as they were in the staging buffer: the embedding
+     * (before lm_head in the table) stored with all 50280 rows, its pad rows 1, loads as stored
+     * and leaves them in the buffer just where the head's 50277 stored rows end */
+    tu_check(m->emb < m->lm_head && !strcmp(m->tensors[m->n_tensors - 1].name, "lm_head.weight"),
+             "untied: lm_head is read after the embedding");
+    memcpy(want, h, m->n_params * sizeof *want);
+    for (size_t i = (size_t)50277 * 8; i < (size_t)50280 * 8; i++) want[m->lm_head + i] = 0.0f;
+    snprintf(dir, sizeof dir, "%s/untied-head-raw", root);
+    hf_opts o3 = { "backbone.embedding.weight", 50280, 0, .head_rows = 50277, .dtype = KRAIT_ST_DTYPE_F32 };
+    write_hf(dir, untied, m, h, &o3);
+    b = krait_model_load(dir, be, &s);
+    tu_check(b && same_weights(m, want, b),
+             "untied: 50280 embedding rows load as stored (pad rows 1), 50277 lm_head rows with 3 zero pad rows");
+    krait_model_free(b);
+    tu_check(cap.errors == 0, "untied: no errors (%s)", cap.last_error);
+    io_cap_reset(&cap);
     free(want);
     free(h);
     krait_model_free(m);

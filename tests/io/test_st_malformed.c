@@ -1,8 +1,9 @@
 /* tests/io/test_st_malformed.c — the reader against a corpus of malformed files generated here:
  * each must give NULL, KRAIT_STATUS_BAD_INPUT and exactly one error line naming the file and
- * containing an expected fragment. Then edge files that must be accepted, every truncation of a
- * valid file, and seeded random byte mutations of a valid header (accepted or refused with one
- * line, never a crash; run it under ASan/UBSan with -DKRAIT_SANITIZE=ON). */
+ * containing an expected fragment. Then the size of every dtype (against the reference's table),
+ * edge files that must be accepted, every truncation of a valid file, and seeded random byte
+ * mutations of a valid header (accepted or refused with one line, never a crash; run it under
+ * ASan/UBSan with -DKRAIT_SANITIZE=ON). */
 #include "safetensors.h"
 
 #include "io_util.h"
@@ -26,12 +27,18 @@ typedef struct st_case {
 #define F32A(name, n, b, e) \
     "\"" name "\":{\"dtype\":\"F32\",\"shape\":[" #n "],\"data_offsets\":[" #b "," #e "]}"
 
+#define U8A(name, n, b, e) \
+    "\"" name "\":{\"dtype\":\"U8\",\"shape\":[" #n "],\"data_offsets\":[" #b "," #e "]}"
+
 static const st_case cases[] = {
     /* the length field */
     { "length > file", "{}", 0, 1000, 0, "header length 1000 is larger than the file (2 bytes" },
     { "length > 100 MB", "{}", 0, 100000001, 0, "exceeds the limit of 100000000" },
     { "length 2^64-2", "{}", 0, UINT64_MAX - 1, 0, "exceeds the limit" },
     { "length 0", "", 0, 0, 0, "not a JSON object" },
+    { "length 1 past the file", "{}", 0, 3, 0, "header length 3 is larger than the file (2 bytes" },
+    { "length 1 past the data", "{" F32A("a", 1, 0, 4) "}", 0, 59, 4,
+      "header length 59 is larger than the file (58 bytes" },
     /* not a JSON object */
     { "non-JSON", "hello world!", 0, USE_LEN, 0, "not a JSON object" },
     { "JSON array", "[1, 2]", 0, USE_LEN, 0, "not a JSON object" },
@@ -73,6 +80,10 @@ static const st_case cases[] = {
     /* shape */
     { "shape/bytes mismatch", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", 0,
       USE_LEN, 20, "shape [2, 3] of F32 is 24 bytes but data_offsets [0, 20] span 20" },
+    { "span larger than the shape", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}", 0,
+      USE_LEN, 8, "shape [1] of F32 is 4 bytes but data_offsets [0, 8] span 8" },
+    { "span 1 byte larger", "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,3]}}", 0,
+      USE_LEN, 3, "shape [2] of U8 is 2 bytes but data_offsets [0, 3] span 3" },
     { "negative dim", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1,4],\"data_offsets\":[0,4]}}", 0, USE_LEN, 4,
       "tensor 'a': shape[0] is negative" },
     { "fraction dim", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}", 0, USE_LEN, 4,
@@ -123,6 +134,12 @@ static const st_case cases[] = {
     { "hole", "{" F32A("a", 1, 0, 4) "," F32A("b", 1, 8, 12) "}", 0, USE_LEN, 12,
       "tensor 'b': data_offsets [8, 12] leave a hole of 4 unused bytes after tensor 'a'" },
     { "hole at start", "{" F32A("a", 1, 4, 8) "}", 0, USE_LEN, 8, "hole of 4 unused bytes at the start" },
+    { "1-byte overlap", "{" U8A("a", 2, 0, 2) "," U8A("b", 2, 1, 3) "}", 0, USE_LEN, 3,
+      "tensor 'b': data_offsets [1, 3] overlap tensor 'a' (which ends at 2)" },
+    { "1-byte hole", "{" U8A("a", 1, 0, 1) "," U8A("b", 1, 2, 3) "}", 0, USE_LEN, 3,
+      "tensor 'b': data_offsets [2, 3] leave a hole of 1 unused bytes after tensor 'a'" },
+    { "1-byte hole at start", "{" U8A("a", 1, 1, 2) "}", 0, USE_LEN, 2,
+      "tensor 'a': data_offsets [1, 2] leave a hole of 1 unused bytes at the start" },
     { "trailing data", "{" F32A("a", 1, 0, 4) "}", 0, USE_LEN, 8,
       "4 trailing bytes after the last tensor (the data is 8 bytes, the tensors cover 4)" },
     { "trailing data, no tensors", "{}", 0, USE_LEN, 1, "1 trailing bytes" },
@@ -205,6 +222,8 @@ static void test_corpus(const char *dir)
     expect_bad(path, "empty file", "file is 0 bytes, too short");
     io_write(path, "\x02\0\0\0\0", 5);
     expect_bad(path, "5-byte file", "file is 5 bytes, too short");
+    io_write(path, "\x02\0\0\0\0\0\0", 7);
+    expect_bad(path, "7-byte file", "file is 7 bytes, too short");
     expect_bad(dir, "a folder", "not a regular file");
     expect_bad(io_path(dir, "missing.safetensors"), "missing file", "cannot open");
     /* Nesting deeper than cJSON's limit. */
@@ -217,6 +236,43 @@ static void test_corpus(const char *dir)
     path = make_file(dir, deep, k, k, 0);
     expect_bad(path, "deep nesting", "not valid JSON");
     free(deep);
+}
+
+/* The size of every dtype, against the safetensors reference's table rather than krait's own
+ * (the writer and reader share it, so a round trip cannot see a wrong entry): a file holding one
+ * [8] tensor of the dtype over exactly bits bytes is accepted, with nbytes and numel as expected. */
+static void test_dtype_sizes(const char *dir)
+{
+    static const struct { const char *name; int bits; } want[] = {
+        { "BOOL", 8 },         { "F4", 4 },           { "F6_E2M3", 6 },      { "F6_E3M2", 6 },
+        { "U8", 8 },           { "I8", 8 },           { "F8_E5M2", 8 },      { "F8_E4M3", 8 },
+        { "F8_E8M0", 8 },      { "F8_E4M3FNUZ", 8 },  { "F8_E5M2FNUZ", 8 },  { "I16", 16 },
+        { "U16", 16 },         { "F16", 16 },         { "BF16", 16 },        { "I32", 32 },
+        { "U32", 32 },         { "F32", 32 },         { "C64", 64 },         { "F64", 64 },
+        { "I64", 64 },         { "U64", 64 },
+    };
+    const size_t nw = sizeof want / sizeof *want;
+    tu_check(nw == KRAIT_ST_DTYPE_COUNT, "dtype sizes: the table lists all %d dtypes (has %zu)",
+             KRAIT_ST_DTYPE_COUNT, nw);
+    for (size_t i = 0; i < nw; i++) {
+        char hdr[160];
+        int hn = snprintf(hdr, sizeof hdr, "{\"t\":{\"dtype\":\"%s\",\"shape\":[8],\"data_offsets\":[0,%d]}}",
+                          want[i].name, want[i].bits);   /* 8 elements of b bits: b bytes */
+        const char *path = make_file(dir, hdr, (size_t)hn, (uint64_t)hn, (size_t)want[i].bits);
+        krait_status st;
+        krait_st_file *f = krait_st_open(path, &st);
+        const krait_st_tensor *t = f ? krait_st_find(f, "t") : NULL;
+        tu_check(t && st == KRAIT_STATUS_OK && cap.errors == 0 && t->numel == 8 &&
+                     t->nbytes == (uint64_t)want[i].bits &&
+                     !strcmp(krait_st_dtype_to_string(t->dtype), want[i].name),
+                 "dtype %s: 8 elements are %d bytes (%s)", want[i].name, want[i].bits,
+                 f ? "accepted" : cap.last_error);
+        krait_st_dtype d;
+        tu_check(krait_st_dtype_from_string(&d, want[i].name) && krait_st_dtype_bits(d) == want[i].bits,
+                 "dtype %s: krait_st_dtype_bits is %d", want[i].name, want[i].bits);
+        io_cap_reset(&cap);
+        krait_st_close(f);
+    }
 }
 
 /* A valid file from the writer, for truncation and mutation. */
@@ -327,6 +383,7 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof dir, "%s", d);
     io_cap_begin(&cap);
     test_corpus(dir);
+    test_dtype_sizes(dir);
     test_truncations(dir);
     test_mutations(dir, iters);
     io_cap_end();
