@@ -5,7 +5,9 @@
  * rate schedule: linear warm-up times cosine, continuous where the warm-up ends even when the
  * warm-up is half the run, exactly the cosine from the first step after it, min_lr at the end;
  * gradient clipping scales the gradient by grad_clip / norm; progress with both a step and a
- * time budget is the steps' share; dropout masks change from step to step. */
+ * time budget is the steps' share; progress outside [0, 1] is clamped (min_lr at and past the
+ * end, also for steps taken past the step budget; lr before the start); dropout masks change
+ * from step to step. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +98,15 @@ static void check_schedule(void)
              "the last warm-up step and the first after it are the cosine itself (%.9g, %.9g, want %.9g)",
              krait_lr_at(&tc, tc.warmup - 1, p), krait_lr_at(&tc, tc.warmup, p), cosine);
     tu_check(fabs(krait_lr_at(&tc, T, 1.0) / tc.min_lr - 1) < 1e-6, "the run ends at min_lr");
+    /* past the end the progress is clamped to 1 (cos(pi * 1.5) = 0 would give the midpoint) */
+    tu_check(fabs(krait_lr_at(&tc, T + 100, 1.5) / tc.min_lr - 1) < 1e-6 &&
+                 fabs(krait_lr_at(&tc, 10 * T, 10.0) / tc.min_lr - 1) < 1e-6,
+             "past the end (progress 1.5, 10) the lr stays min_lr (%.9g, %.9g; want %.9g)",
+             krait_lr_at(&tc, T + 100, 1.5), krait_lr_at(&tc, 10 * T, 10.0), (double)tc.min_lr);
+    /* below 0 it is clamped to 0: the full lr (after the warm-up) */
+    tu_check(fabs(krait_lr_at(&tc, tc.warmup, -0.5) / tc.lr - 1) < 1e-6,
+             "a negative progress gives the full lr after the warm-up (%.9g, want %.9g)",
+             krait_lr_at(&tc, tc.warmup, -0.5), (double)tc.lr);
 }
 
 /* A gradient of norm 4 with grad_clip 1: the norm is reported as 4 and AdamW's first moment
@@ -179,12 +190,39 @@ static void check_progress_and_dropout(uint64_t seed)
     krait_backend_destroy(be);
 }
 
+/* A step budget of 2, stepped 4 times: the third and fourth steps (progress 2/2 and 3/2) take
+ * min_lr, and the reported progress stays 1. */
+static void check_past_the_end(uint64_t seed)
+{
+    krait_backend *be = krait_backend_cpu_ref_init();
+    krait_model *m = small_model(be, seed);
+    krait_train_config tc;
+    krait_train_default(&tc);
+    tc.batch = 2, tc.seq_len = 8, tc.steps = 2, tc.warmup = 0, tc.seed = seed;
+    tc.lr = 1e-2f, tc.min_lr = 1e-4f;
+    krait_trainer *t = krait_trainer_init(m, &tc);
+    krait_data_source ds = { .ctx = NULL, .next_batch = same_batch };
+    const double want_lr[4] = { tc.lr, 0.5 * ((double)tc.lr + tc.min_lr), tc.min_lr, tc.min_lr };
+    const double want_progress[4] = { 0.5, 1, 1, 1 };
+    for (int i = 0; i < 4; i++) {
+        krait_step_info info;
+        krait_status s = krait_trainer_step(t, &ds, &info);
+        tu_check(!s && fabs(info.lr / want_lr[i] - 1) < 1e-6 && info.progress == want_progress[i],
+                 "steps 2, step %d of 4: lr %.9g (want %.9g), progress %g (want %g)", i + 1, info.lr, want_lr[i],
+                 info.progress, want_progress[i]);
+    }
+    krait_trainer_free(t);
+    krait_model_free(m);
+    krait_backend_destroy(be);
+}
+
 int main(void)
 {
     uint64_t seed = tu_init("test_train_steps");
     check_schedule();
     check_clip(seed);
     check_progress_and_dropout(seed);
+    check_past_the_end(seed);
     enum { N = 60 };
     double a[N], b[N];
     run(seed, a, N, N);

@@ -4,7 +4,9 @@
  * it); a non-finite gradient changes nothing; non-finite batches skipped ("skip") are counted
  * as seen tokens, a good step resets the count in a row, and the tenth in a row stops the run;
  * the throughput counts this run's tokens only; a time budget ends the run even before its step
- * budget. */
+ * budget; which tensors decay, by name (GEMM weights, convolution weights and embeddings; not
+ * norms, biases, A_log or D); on_eval and on_checkpoint run exactly at the multiples of
+ * eval_every and ckpt_every (the trainer adds no call at the last step: the apps do that). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +194,136 @@ static void check_budgets(krait_backend *be, uint64_t seed)
     krait_model_free(m);
 }
 
+/* The decay mask, tensor by tensor, against the rule written out by name: every kind of tensor
+ * the table can hold appears in one of three models (an untied LM with both kinds of bias, a
+ * tied LM without, a classifier over feature vectors). */
+static void check_decay_by_name(void)
+{
+    static const struct { const char *suffix; int decay; } rule[] = {
+        { "backbone.embeddings.weight", 1 }, { "backbone.input_proj.weight", 1 }, { "backbone.input_proj.bias", 0 },
+        { ".norm.weight", 0 },              { ".mixer.in_proj.weight", 1 },        { ".mixer.in_proj.bias", 0 },
+        { ".mixer.conv1d.weight", 1 },      { ".mixer.conv1d.bias", 0 },           { ".mixer.x_proj.weight", 1 },
+        { ".mixer.dt_proj.weight", 1 },     { ".mixer.dt_proj.bias", 0 },          { ".mixer.A_log", 0 },
+        { ".mixer.D", 0 },                  { ".mixer.out_proj.weight", 1 },       { ".mixer.out_proj.bias", 0 },
+        { "backbone.norm_f.weight", 0 },    { "lm_head.weight", 1 },               { "classifier.weight", 1 },
+        { "classifier.bias", 0 },
+    };
+    enum { NRULE = sizeof rule / sizeof rule[0] };
+    int covered[NRULE] = { 0 };
+    for (int variant = 0; variant < 3; variant++) {
+        krait_config c;
+        krait_config_default(&c);
+        c.d_model = 8, c.n_layer = 2, c.vocab_size_raw = 16;
+        c.use_bias = c.use_conv_bias = variant == 0;
+        c.tie_embeddings = variant != 0;
+        if (variant == 2) {
+            strcpy(c.head, "classify");
+            c.n_classes = 3, c.input_dim = 5, c.vocab_size_raw = 0;
+        }
+        if (krait_config_finalize(&c, "test")) {
+            tu_check(0, "decay: model variant %d configures", variant);
+            continue;
+        }
+        krait_model *m = krait_model_init(&c, NULL); /* the tensor table only */
+        for (int i = 0; m && i < m->n_tensors; i++) {
+            const char *name = m->tensors[i].name;
+            size_t len = strlen(name);
+            int r = 0;
+            while (r < NRULE && !(len >= strlen(rule[r].suffix) &&
+                                  !strcmp(name + len - strlen(rule[r].suffix), rule[r].suffix)))
+                r++;
+            if (r == NRULE) {
+                tu_check(0, "decay: tensor %s is not in the test's table", name);
+                continue;
+            }
+            covered[r] = 1;
+            tu_check(m->tensors[i].decay == rule[r].decay, "decay: %s %s (decay %d, want %d)", name,
+                     rule[r].decay ? "decays" : "does not decay", m->tensors[i].decay, rule[r].decay);
+        }
+        tu_check(m != NULL, "decay: model variant %d builds its tensor table", variant);
+        krait_model_free(m);
+    }
+    for (int r = 0; r < NRULE; r++) tu_check(covered[r], "decay: some model has a tensor %s", rule[r].suffix);
+}
+
+typedef struct cadence {
+    int evals[16], n_evals;
+    int ckpts[16], n_ckpts;
+    int steps_seen;    /* on_step calls so far: each hook must follow its step's on_step */
+    int in_order;
+} cadence;
+
+static void cadence_step(void *user, const krait_step_info *info)
+{
+    cadence *c = user;
+    c->in_order &= info->step == ++c->steps_seen;
+}
+
+static krait_status cadence_eval(void *user, krait_trainer *t)
+{
+    cadence *c = user;
+    c->in_order &= t->opt->step == c->steps_seen;
+    if (c->n_evals < 16) c->evals[c->n_evals++] = t->opt->step;
+    return KRAIT_STATUS_OK;
+}
+
+static krait_status cadence_ckpt(void *user, krait_trainer *t)
+{
+    cadence *c = user;
+    c->in_order &= t->opt->step == c->steps_seen;
+    if (c->n_ckpts < 16) c->ckpts[c->n_ckpts++] = t->opt->step;
+    return KRAIT_STATUS_OK;
+}
+
+static int steps_are(const int *got, int n, const int *want, int n_want)
+{
+    return n == n_want && !memcmp(got, want, (size_t)n * sizeof *got);
+}
+
+static void list_steps(char *buf, size_t cap, const int *s, int n)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && k + 12 < cap; i++) k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? " " : "", s[i]);
+}
+
+/* 10 steps, eval every 3, checkpoint every 4: evaluations after steps 3, 6, 9 and checkpoints
+ * after 4 and 8, each after its step's on_step; 0 turns either off; every 1 is every step. */
+static void check_cadence(krait_backend *be, uint64_t seed)
+{
+    krait_data_source ds = { .next_batch = ramp_batch };
+    krait_model *m = it_tiny_model(be, 8, 1, 16, seed);
+    static const struct { int eval_every, ckpt_every, n_eval, evals[10], n_ckpt, ckpts[10]; } cases[] = {
+        { 3, 4, 3, { 3, 6, 9 }, 2, { 4, 8 } },
+        { 5, 10, 2, { 5, 10 }, 1, { 10 } },     /* the last step is a multiple: called there */
+        { 0, 0, 0, { 0 }, 0, { 0 } },           /* off */
+        { 1, 11, 10, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, 0, { 0 } },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        krait_trainer *t = trainer(m, "stop", 10, 0);
+        t->tc.eval_every = cases[k].eval_every;
+        t->tc.ckpt_every = cases[k].ckpt_every;
+        cadence c = { .in_order = 1 };
+        krait_train_hooks h = { .user = &c, .on_step = cadence_step, .on_eval = cadence_eval,
+                                .on_checkpoint = cadence_ckpt };
+        krait_status s = krait_trainer_run(t, &ds, &h);
+        char ge[64], gc[64];
+        list_steps(ge, sizeof ge, c.evals, c.n_evals);
+        list_steps(gc, sizeof gc, c.ckpts, c.n_ckpts);
+        tu_check(!s && c.steps_seen == 10, "cadence: 10 steps run (status %d, %d steps)", (int)s, c.steps_seen);
+        tu_check(steps_are(c.evals, c.n_evals, cases[k].evals, cases[k].n_eval),
+                 "cadence: eval_every %d over 10 steps evaluates after steps [%s] (want %d of them)",
+                 cases[k].eval_every, ge, cases[k].n_eval);
+        tu_check(steps_are(c.ckpts, c.n_ckpts, cases[k].ckpts, cases[k].n_ckpt),
+                 "cadence: ckpt_every %d over 10 steps checkpoints after steps [%s] (want %d of them)",
+                 cases[k].ckpt_every, gc, cases[k].n_ckpt);
+        tu_check(c.in_order, "cadence: eval_every %d, ckpt_every %d: each hook runs after its step's on_step",
+                 cases[k].eval_every, cases[k].ckpt_every);
+        krait_trainer_free(t);
+    }
+    krait_model_free(m);
+}
+
 int main(void)
 {
     uint64_t seed = tu_init("test_trainer_edges");
@@ -199,6 +331,8 @@ int main(void)
     check_adamw(be, seed);
     check_skips(be, seed);
     check_budgets(be, seed);
+    check_decay_by_name();
+    check_cadence(be, seed);
     krait_backend_destroy(be);
     return tu_finish();
 }

@@ -10,7 +10,10 @@
  *      to stop there), a stop sequence (kept), the callback (which sees every token in order);
  *      without per-sequence seeds, equal prompts still sample differently (a stream each); ids
  *      left out (krait_gen_params.forbid) are never generated, greedy or sampled; bad requests
- *      are refused with BAD_INPUT.
+ *      are refused with BAD_INPUT;
+ *   5. the repetition penalty covers the prompt's ids, its first and its last included: with a
+ *      large penalty, greedy's first token is the argmax of the logits with every prompt id
+ *      penalized, on prompts whose unpenalized argmax is their last or (only) their first id.
  * Exactness: rows never interact, so on the reference backend a sequence's tokens cannot depend
  * on the batch; the comparison is exact on every backend (a backend whose GEMM rounds a row
  * differently with the batch size would fail 1 and 2, which is what they guard). */
@@ -269,6 +272,68 @@ static void stops(krait_model *m, const char *bname)
     krait_infer_free(inf);
 }
 
+/* Greedy's unpenalized first token after prompt[0..n) (*pos: its first position in the prompt,
+ * -1 if absent), and the argmax once every prompt id's logit is penalized as sample.h says. */
+static int32_t first_tokens(krait_infer *inf, const int32_t *prompt, int n, float pen, int *pos, int32_t *penalized)
+{
+    const krait_model *m = krait_infer_model(inf);
+    const int V = m->cfg.vocab_size, Vr = m->cfg.vocab_size_raw;
+    krait_state *s = krait_state_init(m, 1);
+    float *lg = malloc((size_t)V * sizeof *lg);
+    if (!s || !lg || krait_prefill(inf, lg, s, prompt, 1, n)) exit(1);
+    int32_t t0 = it_argmax(lg, Vr);
+    *pos = -1;
+    for (int i = n - 1; i >= 0; i--)
+        if (prompt[i] == t0) *pos = i;
+    char done[64] = { 0 };
+    for (int i = 0; i < n; i++) {
+        if (done[prompt[i]]) continue;
+        done[prompt[i]] = 1;
+        float *l = &lg[prompt[i]];
+        *l = *l > 0 ? *l / pen : *l * pen;
+    }
+    *penalized = it_argmax(lg, Vr);
+    free(lg);
+    krait_state_free(m, s);
+    return t0;
+}
+
+static void prompt_penalty(krait_model *m, const char *bname)
+{
+    const int P = 6;
+    const float pen = 50.0f;
+    krait_infer *inf = krait_infer_init(m, 1, 4);
+    krait_gen_params p = krait_gen_default_params();
+    p.sample.temperature = 0;
+    p.sample.repetition_penalty = pen;
+    p.max_tokens = 1;
+    int found_last = 0, found_first = 0, agree = 1, tried = 0;
+    for (; tried < 20000 && !(found_last && found_first); tried++) {
+        int32_t prompt[6], penalized, out;
+        for (int t = 0; t < P; t++) prompt[t] = (int32_t)(tu_next() % 23);
+        int pos, n;
+        int32_t t0 = first_tokens(inf, prompt, P, pen, &pos, &penalized);
+        const int last = pos >= 0 && prompt[P - 1] == t0, first = pos == 0 && prompt[P - 1] != t0;
+        int dup = 0; /* the first id only once, so leaving out prompt[0] alone would show */
+        for (int t = 1; t < P; t++) dup |= prompt[t] == prompt[0];
+        if (penalized == t0 || (!(last && !found_last) && !(first && !dup && !found_first))) continue;
+        const int32_t *pp = prompt;
+        if (krait_generate(inf, &out, &n, NULL, NULL, &pp, &P, 1, &p, NULL, NULL)) exit(1);
+        int ok = n == 1 && out == penalized;
+        tu_check(ok, "%s: penalty %g on the prompt's %s id %d: greedy's first token %d, want %d (unpenalized %d)",
+                 bname, (double)pen, last ? "last" : "first", t0, out, penalized, t0);
+        agree &= ok;
+        if (last) found_last = 1;
+        else found_first = 1;
+    }
+    tu_check(found_last && found_first,
+             "%s: prompts found whose greedy token is their last id (%s) and only their first id (%s) in %d tries",
+             bname, found_last ? "yes" : "no", found_first ? "yes" : "no", tried);
+    printf("  %-8s the repetition penalty covers the prompt's first and last ids: %s (%d prompts tried)\n", bname,
+           agree ? "yes" : "NO", tried);
+    krait_infer_free(inf);
+}
+
 int main(void)
 {
     tu_init("test_generate");
@@ -288,6 +353,7 @@ int main(void)
         batched_equals_alone(m, bname, &p, "sampled");
         equals_hand_loop(m, bname);
         stops(m, bname);
+        prompt_penalty(m, bname);
         krait_model_free(m);
         krait_backend_destroy(be);
     }

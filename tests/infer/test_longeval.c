@@ -2,6 +2,10 @@
  *   1. position buckets: every scored position lands in bucket floor(log2(p + 1)) (counts
  *      checked exactly for 2 sequences of 5000 tokens), the buckets add up to the total loss,
  *      and chunking does not change them (chunks of 1000 vs 333);
+ *   1b. unscored positions (target < 0: a sequence's first stretch, whole chunks of it, and
+ *      scattered ignored ids) count nowhere: not in n_scored, n_correct, the loss or the
+ *      buckets; two complementary masks add up to the unmasked evaluation, and a fully masked
+ *      one is all zeros;
  *   2. peak resident memory (getrusage ru_maxrss) of a process evaluating LONG tokens is within
  *      5% of one evaluating 10,000 tokens with the same model and chunk (default LONG is
  *      1,000,000). Each evaluation runs in a child forked from the same parent (which builds
@@ -85,6 +89,70 @@ static void buckets(krait_model *m)
     printf("\n");
 }
 
+typedef struct masked {
+    int V;
+    int mode; /* 0: every target scored; 1: positions < 200 and p % 7 == 3 unscored; 2: the others; 3: none scored */
+} masked;
+
+static int scored_in(int mode, long long p)
+{
+    int a = p < 200 || p % 7 == 3;
+    return mode == 0 ? 1 : mode == 1 ? !a : mode == 2 ? a : 0;
+}
+
+static krait_status fill_masked(void *ctx, int32_t *ids, int32_t *tg, int B, long t0, int len)
+{
+    masked *mk = ctx;
+    krait_status s = fill(&mk->V, ids, tg, B, t0, len);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < len; i++)
+            if (!scored_in(mk->mode, t0 + i)) tg[b * len + i] = -1;
+    return s;
+}
+
+static void unscored(krait_model *m)
+{
+    const int B = 2;
+    const long L = 1000;
+    krait_eval_result r[4];
+    masked mk = { m->cfg.vocab_size_raw, 0 };
+    for (mk.mode = 0; mk.mode < 4; mk.mode++) /* chunks of 100: positions 0..199 are two whole unscored chunks */
+        if (krait_eval_stream(m, B, L, 100, fill_masked, &mk, &r[mk.mode], NULL, NULL)) exit(1);
+    for (int mode = 1; mode < 3; mode++) {
+        long long want_n = 0, want_b[KRAIT_EVAL_BUCKETS] = { 0 }, got_n = 0;
+        for (long p = 0; p < L; p++)
+            if (scored_in(mode, p)) want_n += B, want_b[krait_eval_bucket(p)] += B;
+        int buckets_ok = 1;
+        for (int b = 0; b < KRAIT_EVAL_BUCKETS; b++) {
+            buckets_ok &= r[mode].bucket_n[b] == want_b[b];
+            got_n += r[mode].bucket_n[b];
+        }
+        tu_check(r[mode].n_scored == want_n, "mask %d: n_scored %lld counts only the %lld scored positions", mode,
+                 r[mode].n_scored, want_n);
+        tu_check(buckets_ok, "mask %d: the buckets count only scored positions (%lld in all, want %lld)", mode, got_n,
+                 want_n);
+    }
+    long long nc = r[1].n_correct + r[2].n_correct, ns = r[1].n_scored + r[2].n_scored;
+    double ls = r[1].loss_sum + r[2].loss_sum;
+    int bl_ok = 1;
+    for (int b = 0; b < KRAIT_EVAL_BUCKETS; b++)
+        bl_ok &= fabs(r[1].bucket_loss[b] + r[2].bucket_loss[b] - r[0].bucket_loss[b]) <=
+                 1e-5 * fabs(r[0].bucket_loss[b]) + 1e-6;
+    tu_check(ns == r[0].n_scored && ns == B * L, "two complementary masks score %lld positions (unmasked %lld)", ns,
+             r[0].n_scored);
+    tu_check(nc == r[0].n_correct, "two complementary masks: %lld + %lld correct == %lld unmasked", r[1].n_correct,
+             r[2].n_correct, r[0].n_correct);
+    tu_check(fabs(ls - r[0].loss_sum) <= 1e-5 * fabs(r[0].loss_sum) && bl_ok,
+             "two complementary masks: loss %.9g + %.9g == %.9g unmasked, bucket by bucket", r[1].loss_sum,
+             r[2].loss_sum, r[0].loss_sum);
+    long long bn = 0;
+    double bls = 0;
+    for (int b = 0; b < KRAIT_EVAL_BUCKETS; b++) bn += r[3].bucket_n[b], bls += fabs(r[3].bucket_loss[b]);
+    tu_check(r[3].n_scored == 0 && r[3].n_correct == 0 && r[3].loss_sum == 0 && bn == 0 && bls == 0,
+             "no target scored: n_scored %lld, n_correct %lld, loss %g, bucket positions %lld (all want 0)",
+             r[3].n_scored, r[3].n_correct, r[3].loss_sum, bn);
+}
+
 /* Peak RSS (KB) of a child process that evaluates L tokens, forked from this one, so both
  * lengths start from the same process and allocator state; -1 on failure. */
 static long child_peak_kb(uint64_t seed, long L, double *loss_per_token)
@@ -157,6 +225,7 @@ int main(void)
     krait_backend *be = it_backend(1); /* the fast backend */
     krait_model *m = it_tiny_model(be, 8, 2, 20, seed);
     buckets(m);
+    unscored(m);
     krait_model_free(m);
     krait_backend_destroy(be);
     return tu_finish();

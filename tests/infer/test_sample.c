@@ -1,6 +1,9 @@
 /* tests/infer/test_sample.c — the sampler, one rule at a time, on logits whose answer is known:
  * greedy and its tie rule; the repetition penalty on positive and negative logits; top-k,
  * top-p and min-p supports (every draw inside the allowed set, every allowed id drawn);
+ * top-k 5 of 6 leaves out exactly the worst id wherever it sits; min-p 1 keeps only the ids tied
+ * at the largest probability; top-p 0.5 reached exactly by equal ids keeps just those, and the id
+ * that crosses 0.5 is kept (as HF's TopPLogitsWarper does);
  * temperature (empirical frequencies vs softmax(l / T), within 5 standard errors; a temperature
  * so small that l / T overflows gives the argmax); top-p on a
  * 50280-id vocabulary against a brute-force nucleus; seeds (same seed same draws, another seed
@@ -151,6 +154,53 @@ int main(void)
     int eq_allowed[4] = { 1, 1, 1, 0 };
     check_support("top-p 0.75 of four equal ids", counts, eq_allowed, 4);
     krait_sampler_free(tp);
+
+    /* top-k 5 of 6: exactly the worst id is left out, wherever it sits among the ids (the heap
+     * of k ids must see every id, the last one included) */
+    for (int j = 0; j < V; j++) {
+        float lk[6];
+        int ok_allowed[6];
+        for (int i = 0; i < V; i++) {
+            lk[(j + i) % V] = (float)log(pr[i]); /* id (j + 5) % 6 is the worst */
+            ok_allowed[(j + i) % V] = i < V - 1;
+        }
+        krait_sampler *s = make(V, 1.0f, 5, 1.0f, 0.0f, 1.0f, seed + 100 + (uint64_t)j);
+        draw(s, lk, V, 3000, counts, seed + (uint64_t)j);
+        char what[64];
+        snprintf(what, sizeof what, "top-k 5 of 6 (worst id %d)", (j + V - 1) % V);
+        check_support(what, counts, ok_allowed, V);
+        krait_sampler_free(s);
+    }
+
+    /* min-p 1: only ids whose probability equals the largest remain (two tied, or one) */
+    const float mp_tied[6] = { 1.0f, 3.0f, 0.0f, 3.0f, 2.9f, -1.0f }, mp_one[6] = { 1.0f, 2.9f, 0.0f, 3.0f, 2.9f, -1.0f };
+    const int mp_tied_allowed[6] = { 0, 1, 0, 1, 0, 0 }, mp_one_allowed[6] = { 0, 0, 0, 1, 0, 0 };
+    krait_sampler *mp = make(V, 1.0f, 0, 1.0f, 1.0f, 1.0f, seed);
+    draw(mp, mp_tied, V, 2000, counts, seed);
+    check_support("min-p 1, two ids tied at the max", counts, mp_tied_allowed, V);
+    draw(mp, mp_one, V, 2000, counts, seed);
+    check_support("min-p 1, one max", counts, mp_one_allowed, V);
+    krait_sampler_free(mp);
+
+    /* top-p 0.5 at its exact boundary: equal ids whose mass reaches 0.5 exactly are the whole
+     * nucleus (the next equal id is not needed; ties go to lower ids; -inf ids weigh nothing) */
+    struct { const char *what; int n; float l[8]; int allowed[8]; } half[] = {
+        { "top-p 0.5 of four equal ids", 4, { 0, 0, 0, 0 }, { 1, 1, 0, 0 } },
+        { "top-p 0.5 of eight equal ids", 8, { 2, 2, 2, 2, 2, 2, 2, 2 }, { 1, 1, 1, 1, 0, 0, 0, 0 } },
+        { "top-p 0.5 of four equal, two -inf", 6, { -INFINITY, 1, -INFINITY, 1, 1, 1 }, { 0, 1, 0, 1, 0, 0 } },
+    };
+    for (size_t c = 0; c < sizeof half / sizeof half[0]; c++) {
+        krait_sampler *s = make(half[c].n, 1.0f, 0, 0.5f, 0.0f, 1.0f, seed + c);
+        draw(s, half[c].l, half[c].n, 2000, counts, seed + c);
+        check_support(half[c].what, counts, half[c].allowed, half[c].n);
+        krait_sampler_free(s);
+    }
+    /* the id that crosses 0.5 is kept: 0.4 < 0.5 <= 0.4 + 0.25 keeps the two best */
+    krait_sampler *tp5 = make(V, 1.0f, 0, 0.5f, 0.0f, 1.0f, seed);
+    draw(tp5, lg, V, 4000, counts, seed);
+    for (int i = 0; i < V; i++) allowed[order[i]] = i < 2;
+    check_support("top-p 0.5 (0.4, then 0.25 crosses)", counts, allowed, V);
+    krait_sampler_free(tp5);
 
     /* temperature: frequencies follow softmax(l / T) */
     float tl[4] = { 1.0f, 0.0f, -0.5f, 2.0f };
