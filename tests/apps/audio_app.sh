@@ -80,6 +80,22 @@ awk -F'\t' -v j="$e_bps" 'NR > 1 { s += $2 * $3; n += $2 } END { d = s / n - j; 
 "$k" eval --model "$dir/LM" --data "$d" --split test --json >"$dir/evr" 2>"$dir/eevr" &&
   [ "$(jget "$dir/evr" files)" = 4 ] && [ "$(jget "$dir/evr" bits_per_sample)" = "$e_bps" ] && grep -q "as trained" "$dir/eevr" &&
   ok "eval --split test alone: the model's recorded split (4 files, same figure)" || { bad "eval recorded split"; cat "$dir/evr" "$dir/eevr"; }
+# without --test-regex or --test-fraction a tenth of the names is held out by their FNV-1a hash
+# (its top 53 bits as a fraction below 0.1), recorded in audio.json; eval --split test/train follow it
+mkdir -p "$dir/hash" && for i in $(seq -w 0 39); do cp "$d/a/lo_0.wav" "$dir/hash/n_$i.wav"; done
+n_hash=$(python3 -c 'import sys
+def h(s):
+    v = 1469598103934665603
+    for b in s.encode(): v = ((v ^ b) * 1099511628211) % 2**64
+    return v
+print(sum((h("n_%02d.wav" % i) >> 11) * 2.0**-53 < 0.1 for i in range(40)))')
+"$k" train --config "$dir/lm.json" --data "$dir/hash" --out "$dir/HS" --steps 1 --eval-every 0 --device cpu >/dev/null 2>"$dir/ehs" &&
+  "$k" eval --model "$dir/HS" --data "$dir/hash" --split test --json >"$dir/evh" 2>/dev/null &&
+  "$k" eval --model "$dir/HS" --data "$dir/hash" --split train --json >"$dir/evh2" 2>/dev/null &&
+  grep -qE '"test_fraction":[[:space:]]*0\.1([,}[:space:]]|$)' "$dir/HS/audio.json" && [ "$n_hash" -gt 0 ] &&
+  [ "$(jget "$dir/evh" files)" = "$n_hash" ] && [ "$(jget "$dir/evh2" files)" = $(( 40 - n_hash )) ] &&
+  ok "the default split: test_fraction 0.1 in audio.json, $n_hash of 40 names held out by hash" ||
+  { bad "default hash split (want $n_hash test files)"; cat "$dir/ehs" "$dir/evh" "$dir/HS/audio.json"; }
 # a tab or newline in a file name stays inside its TSV field (escaped)
 mkdir -p "$dir/tabs" && cp "$d/a/lo_0.wav" "$dir/tabs/$(printf 'a\tb')_0.wav" && cp "$d/a/lo_0.wav" "$dir/tabs/$(printf 'c\nd')_1.wav"
 "$k" eval --model "$dir/LM" --data "$dir/tabs" --tsv "$dir/tabs.tsv" >/dev/null 2>&1 && [ "$(wc -l < "$dir/tabs.tsv")" -eq 3 ] &&
