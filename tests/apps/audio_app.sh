@@ -96,6 +96,18 @@ print(sum((h("n_%02d.wav" % i) >> 11) * 2.0**-53 < 0.1 for i in range(40)))')
   [ "$(jget "$dir/evh" files)" = "$n_hash" ] && [ "$(jget "$dir/evh2" files)" = $(( 40 - n_hash )) ] &&
   ok "the default split: test_fraction 0.1 in audio.json, $n_hash of 40 names held out by hash" ||
   { bad "default hash split (want $n_hash test files)"; cat "$dir/ehs" "$dir/evh" "$dir/HS/audio.json"; }
+# --val-files N takes N test files evenly spaced through the listing (file floor(v * n / N), v = 0..N-1):
+# of t_0..t_9 with 3, t_0, t_3 and t_6; t_3 and t_6 (and t_1, not taken) are unreadable, so exactly
+# those two are warned about and one file is scored
+mkdir -p "$dir/vf" && for i in 0 1 2 3; do cp "$d/a/lo_$i.wav" "$dir/vf/r_$i.wav"; done
+for i in 0 1 2 3 4 5 6 7 8 9; do cp "$d/a/lo_4.wav" "$dir/vf/t_$i.wav"; done
+for i in 1 3 6; do printf 'junk' > "$dir/vf/t_$i.wav"; done
+"$k" train --config "$dir/lm.json" --data "$dir/vf" --test-regex '^t_' --val-files 3 --out "$dir/VF" --steps 1 \
+  --eval-every 0 --device cpu >/dev/null 2>"$dir/evf" &&
+  [ "$(grep -c 'skipped test file' "$dir/evf")" = 2 ] && grep -q 'skipped test file .*vf/t_3\.wav' "$dir/evf" &&
+  grep -q 'skipped test file .*vf/t_6\.wav' "$dir/evf" && grep -q '1 test file' "$dir/evf" &&
+  ok "--val-files 3 of 10: the 1st, 4th and 7th test files (the two unreadable ones warned, one scored)" ||
+  { bad "--val-files spacing"; cat "$dir/evf"; }
 # a tab or newline in a file name stays inside its TSV field (escaped)
 mkdir -p "$dir/tabs" && cp "$d/a/lo_0.wav" "$dir/tabs/$(printf 'a\tb')_0.wav" && cp "$d/a/lo_0.wav" "$dir/tabs/$(printf 'c\nd')_1.wav"
 "$k" eval --model "$dir/LM" --data "$dir/tabs" --tsv "$dir/tabs.tsv" >/dev/null 2>&1 && [ "$(wc -l < "$dir/tabs.tsv")" -eq 3 ] &&
