@@ -90,6 +90,10 @@ void audio_data_as_trained(audio_data_opts *o, const audio_frontend *fe, int lab
 
 /* List the dataset and mark the test files (is_test, malloc'd, l->n). Exits 2 on bad input. */
 void audio_list_split(krait_audio_list *l, int **is_test, const audio_data_opts *o);
+/* Exit 2 with one line when path, a file the command is about to write (opt its option), is one of
+ * the audio files the listing names: a folder or manifest given as --data may hold the outputs,
+ * never in place of its own audio. */
+void audio_refuse_overwrite_listed(const char *path, const char *opt, const krait_audio_list *l);
 /* Exit 2 for a set that came out empty: "no readable files" when the split chose some (all
  * skipped), "the split is empty" when it chose none (a --test-regex that matches nothing). */
 void audio_die_empty(const krait_audio_list *l, const int *want, const char *data, const char *what)

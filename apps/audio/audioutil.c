@@ -375,6 +375,17 @@ void audio_list_split(krait_audio_list *l, int **is_test, const audio_data_opts 
     if ((s = krait_audio_split(*is_test, l, o->test_regex, frac))) exit(krait_cli_exit_code(s));
 }
 
+void audio_refuse_overwrite_listed(const char *path, const char *opt, const krait_audio_list *l)
+{
+    if (!path || !krait_fs_is_file(path)) return; /* a file not there yet is read by no one */
+    for (int i = 0; i < l->n; i++)
+        if (krait_fs_same(path, l->items[i].path)) {
+            const char *as = strcmp(path, l->items[i].path) ? l->items[i].path : NULL; /* listed by another name */
+            krait_cli_die(2, "%s %s: that is one of the audio files this command reads%s%s%s; writing it would destroy it",
+                          opt, path, as ? " (" : "", as ? as : "", as ? ")" : "");
+        }
+}
+
 typedef struct load_progress {
     krait_progress p;
     const char *what;

@@ -67,6 +67,8 @@ int audio_cmd_classify(int argc, char **argv)
         list.n = list.cap = 1;
     } else {
         audio_list_split(&list, &is_test, &d);
+        audio_refuse_overwrite_listed(output, "--output", &list);
+        audio_refuse_overwrite_listed(confusion, "--confusion", &list);
     }
     /* labels -> the model's classes */
     int labelled = 0;

@@ -62,6 +62,7 @@ int audio_cmd_eval(int argc, char **argv)
         list.items[0] = it, list.n = list.cap = 1;
     } else {
         audio_list_split(&list, &is_test, &d);
+        audio_refuse_overwrite_listed(tsv, "--tsv", &list);
     }
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_status s = KRAIT_STATUS_OK;

@@ -56,8 +56,17 @@ void dna_refuse_overwrite(const char *path, const char *opt, const krait_str_lis
     if (!path) return;
     for (int i = 0; a && i < a->n; i++) refuse_source(path, opt, a->items[i]);
     for (int i = 0; b && i < b->n; i++) refuse_source(path, opt, b->items[i]);
-    const char *files[2] = { in ? in->genome : NULL, in ? in->reference : NULL };
-    krait_cli_refuse_overwrite(path, opt, files, 2);
+    const char *fasta[2] = { in ? in->genome : NULL, in ? in->reference : NULL };
+    for (int i = 0; i < 2; i++) { /* the FASTA and the indexes htslib reads beside it */
+        if (!fasta[i]) continue;
+        static const char *const ext[] = { "", ".fai", ".gzi" };
+        for (size_t k = 0; k < sizeof ext / sizeof *ext; k++) {
+            char name[4096];
+            snprintf(name, sizeof name, "%s%s", fasta[i], ext[k]);
+            const char *r = name;
+            krait_cli_refuse_overwrite(path, opt, &r, 1);
+        }
+    }
 }
 
 void dna_model_classes(krait_dna_classes *c, const char *model_dir)

@@ -331,6 +331,21 @@ bad_input "generate --picture naming its --output" "--picture $dir/gg.wav: that 
   "$k" generate --model "$dir/LM" --seconds 0.01 --output "$dir/gg.wav" --picture "$dir/gg.wav"
 bad_input "generate --picture into a missing folder, before generating" "no such folder for --picture" -- \
   "$k" generate --model "$dir/LM" --seconds 0.01 --output "$dir/gg.wav" --picture "$dir/nofolder/gg.png"
+# the audio files a folder or manifest lists are inputs too (a data folder may hold the outputs)
+cp -r "$d" "$dir/dcopy" && cp -r "$d" "$dir/dorig"
+bad_input "classify --output naming a clip of the --data folder" "that is one of the audio files this command reads" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/dcopy" --label-regex '^([a-z]+)_' --output "$dir/dcopy/a/lo_0.wav"
+bad_input "classify --confusion naming a clip of the --data folder" "--confusion $dir/dcopy/b/c/../c/hi_0.wav: that is one of the audio files this command reads ($dir/dcopy/b/c/hi_0.wav)" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/dcopy" --label-regex '^([a-z]+)_' --confusion "$dir/dcopy/b/c/../c/hi_0.wav"
+bad_input "eval --tsv naming a clip of the --data folder" "--tsv $dir/dcopy/a/lo_0.wav: that is one of the audio files" -- \
+  "$k" eval --model "$dir/LM" --data "$dir/dcopy" --split all --tsv "$dir/dcopy/a/lo_0.wav"
+printf 'path\tlabel\n%s\thi\n' "$dir/dcopy/b/c/hi_0.wav" > "$dir/dman.tsv"
+bad_input "classify --output naming a clip its manifest lists" "that is one of the audio files this command reads" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/dman.tsv" --output "$dir/dcopy/b/c/hi_0.wav"
+"$k" classify --model "$dir/CL" --data "$dir/dcopy" --output "$dir/dcopy/pred.tsv" >/dev/null 2>&1 &&
+  [ -s "$dir/dcopy/pred.tsv" ] && rm "$dir/dcopy/pred.tsv" && ok "  ... a new file in the data folder is written" ||
+  bad "classify --output into the --data folder"
+diff -r "$dir/dcopy" "$dir/dorig" >/dev/null && ok "  ... the data folder's clips as they were" || bad "a listed clip was overwritten"
 cmp -s "$dir/keep.tsv" "$dir/keep0.tsv" && cmp -s "$dir/prompt.wav" "$dir/prompt0.wav" && [ -s "$dir/CL/audio.json" ] &&
   [ ! -e "$dir/gg.wav" ] && ok "  ... the inputs as they were, nothing generated" || bad "an input was overwritten"
 # encode: a second, smaller encode into the same folder leaves no stale streams; nothing selected is an error

@@ -665,6 +665,10 @@ bad_input "baseline --output naming its --test" "that is an input of this comman
 mkdir -p "$dir/sd" && cp "$dir/s1/test.tsv" "$dir/sd/train.tsv"
 bad_input "split --out over its own input" "--out $dir/sd/train.tsv: that is an input of this command" -- \
   "$k" split --input "$dir/sd/train.tsv" --out "$dir/sd"
+cp "$dir/g.fa.fai" "$dir/g.fai0"
+bad_input "predict --output naming the genome's index" "--output $dir/g.fa.fai: that is an input of this command" -- \
+  "$k" predict --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/long.bed" --output "$dir/g.fa.fai"
+cmp -s "$dir/g.fa.fai" "$dir/g.fai0" &&
 cmp -s "$dir/keep.tsv" "$dir/s1/test.tsv" && cmp -s "$dir/sd/train.tsv" "$dir/s1/test.tsv" &&
   ok "  ... and the inputs are as they were" || bad "an input was overwritten"
 : > "$dir/empty.fa"
