@@ -6,8 +6,8 @@
 # predict fold I. Then `krait-dna compare` runs on all rows at once (each predicted by models that
 # never saw it): accuracies, the difference with a 95% paired-bootstrap interval, McNemar's test,
 # AUROCs. Writes OUT/fold_I/ (split, predictions, model), OUT/krait.tsv, OUT/baseline.tsv,
-# OUT/folds.tsv (per-fold accuracies), OUT/folds.svg (them as bars) and OUT/compare.json; prints
-# a table.
+# OUT/folds.tsv (per-fold accuracies), OUT/folds.svg (them as bars), OUT/compare.txt (compare's
+# report) and OUT/compare.json (the same as one JSON object); prints a table.
 #
 #   scripts/dna-cv.sh INPUT OUT [FOLDS] -- TRAIN_OPTIONS...
 #   scripts/dna-cv.sh ../shared/data/dna/gb_human_enhancers_cohn/test.tsv runs/cv 5 -- \
@@ -101,7 +101,9 @@ for m in krait baseline; do # one predictions file over the folds run, in the or
     head -1 "$out/fold_$first/$m.tsv" > "$out/$m.tsv"
     for i in $run_folds; do tail -n +2 "$out/fold_$i/$m.tsv" >> "$out/$m.tsv"; done
 done
-"$k" compare "${inputs[@]}" --pred "$out/krait.tsv" --pred "$out/baseline.tsv" --json "${common[@]}" > "$out/compare.json"
+"$k" compare "${inputs[@]}" --pred "$out/krait.tsv" --pred "$out/baseline.tsv" --json "${common[@]}" > "$out/compare.out"
+head -n -1 "$out/compare.out" > "$out/compare.txt" # the report as printed; its JSON line alone in compare.json
+tail -n 1 "$out/compare.out" > "$out/compare.json" && rm "$out/compare.out"
 # the per-fold accuracies as paired bars (baseline grey, krait blue), the axis from 0.5 to 1
 awk -F'\t' 'NR > 1 { n++; f[n] = $1; b[n] = $3; k[n] = $4 }
   END {
@@ -123,4 +125,4 @@ awk -F'\t' 'NR > 1 { n++; f[n] = $1; b[n] = $3; k[n] = $4 }
 echo
 column -t -s $'\t' "$out/folds.tsv" 2>/dev/null || cat "$out/folds.tsv"
 echo
-head -n -1 "$out/compare.json"
+cat "$out/compare.txt"

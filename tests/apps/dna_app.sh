@@ -704,6 +704,8 @@ bad_input "no index for --genome in train" "no index" -- "$k" train --config "$d
 KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cv" 3 -- --config "$dir/tiny.json" \
   --steps 2 --threads 1 > "$dir/cvout" 2>"$dir/e" || { bad "dna-cv.sh"; tail -5 "$dir/e"; }
 [ "$(jget "$dir/cv/compare.json" n)" = 64 ] && [ "$(wc -l < "$dir/cv/krait.tsv")" = 65 ] &&
+  [ "$(wc -l < "$dir/cv/compare.json")" = 1 ] && [ "$(head -c 1 "$dir/cv/compare.json")" = "{" ] &&
+  grep -q "McNemar" "$dir/cv/compare.txt" &&
   [ "$(awk 'NR > 1 { s += $2 } END { print s }' "$dir/cv/folds.tsv")" = 64 ] && grep -q "McNemar" "$dir/cvout" &&
   [ "$(grep -c '<rect' "$dir/cv/folds.svg")" = 6 ] &&
   ok "dna-cv.sh: 3 folds, all 64 rows predicted once by each, one compare, 6 bars" || { bad "dna-cv.sh output"; cat "$dir/cvout"; }
