@@ -55,9 +55,17 @@ static int cmd_info(int argc, char **argv)
     const krait_config *f = &in.cfg;
     printf("%s: Mamba %s model, %d layers, d_model %d, d_inner %d, state %d, conv %d, dt_rank %d\n", dir,
            f->head, f->n_layer, f->d_model, f->d_inner, f->d_state, f->d_conv, f->dt_rank);
-    printf("vocab %d (config %d, embedding rows in the file %d), %s head%s, embedding '%s'\n", f->vocab_size,
-           f->vocab_size_raw, in.embedding_rows, f->tie_embeddings ? "tied" : "untied",
-           f->tie_embeddings && in.lm_head_stored ? " (lm_head.weight stored too)" : "", in.embedding);
+    const int classify = !strcmp(f->head, "classify");
+    if (!classify)
+        printf("vocab %d (config %d, embedding rows in the file %d), %s head%s, embedding '%s'\n", f->vocab_size,
+               f->vocab_size_raw, in.embedding_rows, f->tie_embeddings ? "tied" : "untied",
+               f->tie_embeddings && in.lm_head_stored ? " (lm_head.weight stored too)" : "", in.embedding);
+    else if (f->input_dim > 0)
+        printf("classification head: %d classes, %s pooling%s; input: feature vectors of %d\n", f->n_classes,
+               f->pooling, f->bidirectional ? ", bidirectional" : "", f->input_dim);
+    else
+        printf("classification head: %d classes, %s pooling%s; input: ids, vocab %d, embedding '%s'\n", f->n_classes,
+               f->pooling, f->bidirectional ? ", bidirectional" : "", f->vocab_size, in.embedding);
     printf("%d tensors in %d file%s, %zu parameters, %s, %.1f MB; modality %s\n", in.n_tensors, in.n_files,
            in.n_files > 1 ? "s" : "", in.n_params, in.dtypes, in.tensor_bytes / 1e6,
            f->modality[0] ? f->modality : "not set");
@@ -73,7 +81,7 @@ static int cmd_info(int argc, char **argv)
         cJSON_AddNumberToObject(o, "vocab_size", f->vocab_size);
         cJSON_AddNumberToObject(o, "vocab_size_raw", f->vocab_size_raw);
         cJSON_AddNumberToObject(o, "embedding_rows", in.embedding_rows);
-        cJSON_AddBoolToObject(o, "tied", f->tie_embeddings);
+        cJSON_AddBoolToObject(o, "tied", !classify && f->tie_embeddings); /* a classifier has no LM head */
         cJSON_AddBoolToObject(o, "lm_head_stored", in.lm_head_stored);
         cJSON_AddStringToObject(o, "embedding", in.embedding);
         cJSON_AddNumberToObject(o, "n_tensors", in.n_tensors);
@@ -83,6 +91,12 @@ static int cmd_info(int argc, char **argv)
         cJSON_AddNumberToObject(o, "bytes", (double)in.tensor_bytes);
         cJSON_AddStringToObject(o, "modality", f->modality);
         cJSON_AddStringToObject(o, "head", f->head);
+        if (classify) {
+            cJSON_AddNumberToObject(o, "n_classes", f->n_classes);
+            cJSON_AddStringToObject(o, "pooling", f->pooling);
+            cJSON_AddBoolToObject(o, "bidirectional", f->bidirectional);
+            cJSON_AddNumberToObject(o, "input_dim", f->input_dim);
+        }
         krait_cli_print_json(o);
     }
     return 0;

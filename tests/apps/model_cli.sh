@@ -18,6 +18,15 @@ printf '{"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 20, "state_siz
 "$km" info "$dir/m" --json >"$dir/info" 2>"$dir/err"
 tail -1 "$dir/info" | grep -q '"vocab_size":24,"vocab_size_raw":24' && tail -1 "$dir/info" | grep -q '"dtype":"F32"' &&
   tail -1 "$dir/info" | grep -q '"tied":true,"lm_head_stored":false' && ok "info --json" || { bad "info"; cat "$dir/info"; }
+# a classifier: its head, not an LM head that is not there
+printf '{"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 8, "state_size": 8, "krait": {"head": "classify", "classes": 3, "pooling": "last", "bidirectional": true}}' > "$dir/cc.json"
+printf '{"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 8, "state_size": 8, "krait": {"head": "classify", "classes": 4, "input_dim": 5}}' > "$dir/cf.json"
+"$km" init "$dir/cc.json" --out "$dir/mc" >/dev/null 2>&1 && "$km" init "$dir/cf.json" --out "$dir/mf" >/dev/null 2>&1 &&
+  "$km" info "$dir/mc" --json >"$dir/infoc" 2>/dev/null && "$km" info "$dir/mf" >"$dir/infof" 2>/dev/null &&
+  grep -q "classification head: 3 classes, last pooling, bidirectional; input: ids, vocab 8" "$dir/infoc" &&
+  tail -1 "$dir/infoc" | grep -q '"tied":false' && tail -1 "$dir/infoc" | grep -q '"n_classes":3,"pooling":"last","bidirectional":true' &&
+  grep -q "classification head: 4 classes, mean pooling; input: feature vectors of 5" "$dir/infof" && ! grep -q "tied" "$dir/infof" &&
+  ok "info on classifiers: classes, pooling, input" || { bad "info on a classifier"; cat "$dir/infoc" "$dir/infof"; }
 
 "$km" logits "$dir/m" --ids 1,2,3,4,5 --out "$dir/a.f32" >/dev/null 2>"$dir/err" || { bad "logits"; cat "$dir/err"; }
 [ "$(stat -c %s "$dir/a.f32")" -eq $((5 * 24 * 4)) ] && ok "logits file: 5 x 24 fp32" || bad "logits file size"
