@@ -477,6 +477,14 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
             *status = KRAIT_STATUS_OK;
             return r;
         }
+        if (has_suffix(path, ".bam") || has_suffix(path, ".cram")) { /* binary formats: a magic number or not */
+            char *what = hts_format_description(hts_get_format(f));
+            KRAIT_ERROR("%s: named as %s but it is not one (htslib reads it as %s)", path,
+                        has_suffix(path, ".bam") ? "BAM" : "CRAM", what ? what : "another format");
+            free(what);
+            hts_close(f);
+            goto fail;
+        }
         r->kind = fmt == fasta_format || fmt == fastq_format ? RD_FASTX : RD_TSV;
         hts_close(f);
     }

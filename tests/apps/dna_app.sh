@@ -665,6 +665,11 @@ bad_input "baseline --output naming its --test" "that is an input of this comman
 mkdir -p "$dir/sd" && cp "$dir/s1/test.tsv" "$dir/sd/train.tsv"
 bad_input "split --out over its own input" "--out $dir/sd/train.tsv: that is an input of this command" -- \
   "$k" split --input "$dir/sd/train.tsv" --out "$dir/sd"
+echo garbage > "$dir/fake.bam"; printf '>a\nACGT\n' > "$dir/fake.cram"
+bad_input "a text file named .bam" "fake.bam: named as BAM but it is not one (htslib reads it as unknown text)" -- \
+  "$k" predict --model "$dir/cls" --input "$dir/fake.bam"
+bad_input "a FASTA named .cram" "fake.cram: named as CRAM but it is not one (htslib reads it as FASTA" -- \
+  "$k" predict --model "$dir/cls" --input "$dir/fake.cram"
 cp "$dir/g.fa.fai" "$dir/g.fai0"
 bad_input "predict --output naming the genome's index" "--output $dir/g.fa.fai: that is an input of this command" -- \
   "$k" predict --model "$dir/cls" --genome "$dir/g.fa" --input "$dir/long.bed" --output "$dir/g.fa.fai"
