@@ -192,8 +192,10 @@ int text_cmd_prepare(int argc0, char **argv0)
                     "validation (by document, or by the tail of the ids with --split-tail).");
     if (!inputs.n || !out) krait_cli_die(2, "prepare: --input and --output are required");
     if (val_fraction >= 0 && tail >= 0) krait_cli_die(2, "prepare: give --val-fraction or --split-tail, not both");
-    if (tail >= 1 || val_fraction >= 1 || (tail < 0 && tail != -1) || (val_fraction < 0 && val_fraction != -1))
-        krait_cli_die(2, "prepare: the validation fraction must be in [0, 1)");
+    if (tail >= 1 || (tail < 0 && tail != -1))
+        krait_cli_die(2, "prepare: --split-tail %g: the validation share must be in [0, 1)", tail);
+    if (val_fraction >= 1 || (val_fraction < 0 && val_fraction != -1))
+        krait_cli_die(2, "prepare: --val-fraction %g: the validation share must be in [0, 1)", val_fraction);
     if (val_fraction < 0) val_fraction = 0.1;
 
     /* inputs -> files */
