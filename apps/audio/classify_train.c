@@ -209,6 +209,7 @@ int audio_cmd_classify_train(int argc, char **argv)
         krait_cli_die(2, "%s: %d classes: label the files (--label-regex RE, --label-from-dir or a manifest with labels)",
                       d.data, list.n_classes);
     krait_train_opts_classes(&cfg, cpath, list.n_classes, d.data);
+    krait_train_opts_resume_classes(a.resume, list.n_classes, d.data);
     for (int i = 0; i < list.n; i++)
         if (list.items[i].cls < 0) krait_cli_die(2, "%s: no label", list.items[i].path);
     int *is_train = malloc(sizeof *is_train * (size_t)list.n);

@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "checkpoint.h"
 #include "fsutil.h"
 #include "runfiles.h"
 
@@ -237,6 +238,25 @@ void krait_train_opts_classes(krait_config *cfg, const char *cpath, int n, const
         krait_cli_die(2, "%s: \"n_classes\": %d, but %s has %d classes (the labels decide: drop the key, "
                       "or give a config that matches)", cpath, cfg->n_classes, data, n);
     cfg->n_classes = n;
+}
+
+void krait_train_opts_resume_classes(const char *resume, int n, const char *data)
+{
+    if (!resume) return;
+    krait_status st;
+    char *ck = krait_checkpoint_find(resume, &st);
+    if (!ck) exit(krait_cli_exit_code(st));
+    char *cp = krait_fs_join(ck, "config.json");
+    if (!cp) krait_cli_die(1, "out of memory");
+    krait_config rc;
+    krait_train_config rt;
+    krait_config_default(&rc);
+    krait_train_default(&rt);
+    if (krait_config_load(&rc, &rt, cp) == KRAIT_STATUS_OK && rc.n_classes && rc.n_classes != n)
+        krait_cli_die(2, "--resume %s: the run was trained on %d classes, but the labels of %s give %d (label the data "
+                      "as the run did)", resume, rc.n_classes, data, n);
+    free(cp);
+    free(ck);
 }
 
 const char *krait_train_opts_load(const krait_train_opts *o, krait_config *cfg, krait_train_config *tc)

@@ -101,4 +101,9 @@ void krait_train_opts_modality(krait_config *cfg, const char *cpath, const char 
  * overridden; then cfg->n_classes = n. */
 void krait_train_opts_classes(krait_config *cfg, const char *cpath, int n, const char *data);
 
+/* --resume (NULL: nothing to check) of a classifier whose data's labels give n classes: a run
+ * trained on another count is refused with one line that says so (exit 2), before its
+ * checkpoint's config is compared with the new model's. */
+void krait_train_opts_resume_classes(const char *resume, int n, const char *data);
+
 #endif /* KRAIT_TRAINOPTS_H */

@@ -388,6 +388,12 @@ sed 's/\thi$/\tup/; s/\tlo$/\tdown/' "$dir/m.tsv" > "$dir/m2.tsv"
 [ $? -eq 2 ] && grep -q "the checkpoint was trained on other classes" "$dir/ecm" && [ "$(grep -c error "$dir/ecm")" = 1 ] &&
   ! grep -q '"up"' "$dir/CM/audio.json" 2>/dev/null && ok "classify-train --resume with other labels: refused, the run's classes unchanged" ||
   { bad "resume with other labels"; cat "$dir/ecm"; }
+# ... and with labels that give another number of classes, said as such (not as a config mismatch)
+{ cat "$dir/m.tsv"; printf '%s\tmid\n' "$d/a/lo_0.wav"; } > "$dir/m3.tsv"
+"$k" classify-train --config "$dir/cls.json" --data "$dir/m3.tsv" --test-fraction 0 --steps 4 --resume "$dir/CM" --device cpu >/dev/null 2>"$dir/ecm3"
+[ $? -eq 2 ] && grep -q -- "--resume $dir/CM: the run was trained on 2 classes, but the labels of $dir/m3.tsv give 3" "$dir/ecm3" &&
+  [ "$(grep -vc 'device cpu' "$dir/ecm3")" = 1 ] && ok "classify-train --resume with a third class: one line saying so" ||
+  { bad "resume with a third class"; cat "$dir/ecm3"; }
 # training clips of one sample: nothing to learn
 mkdir -p "$dir/one" && for i in 1 2; do
   python3 -c "import wave, sys; w = wave.open(sys.argv[1], 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000); w.writeframes(b'\x00\x10'); w.close()" "$dir/one/c_$i.wav"
