@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <dirent.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -512,11 +513,22 @@ const char *krait_fmt_duration(double s, char buf[32])
 }
 
 static volatile sig_atomic_t user_stops; /* SIGINT / SIGTERM received */
+static struct timespec first_stop;       /* when the first came (set before user_stops) */
 
+/* A second stop from a second after the first on is a second Ctrl-C: exit at once, without the
+ * checkpoint. Sooner it is the same request sent twice: timeout(1) (and batch schedulers)
+ * signal the process and then its process group, microseconds apart. */
 static void on_signal(int sig)
 {
     (void)sig;
-    if (user_stops) _exit(130); /* a second Ctrl-C stops at once */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
+    if (user_stops) {
+        long long ms = (long long)(now.tv_sec - first_stop.tv_sec) * 1000 + (now.tv_nsec - first_stop.tv_nsec) / 1000000;
+        if (ms >= 1000) _exit(130);
+        return;
+    }
+    first_stop = now;
     user_stops = 1;
     stop_flag = 1;
 }

@@ -175,6 +175,16 @@ wait $pid
 rc=$?
 [ $rc -eq 130 ] && [ -f "$dir/C/checkpoints/latest" ] && grep -q "interrupted at step" "$dir/eC" &&
   ok "SIGINT: exit 130 with a checkpoint at $(cat "$dir/C/checkpoints/latest")" || { bad "SIGINT (exit $rc)"; cat "$dir/eC"; }
+# one stop sent twice at once (timeout(1) signals the process, then its group) is one request, not
+# the second Ctrl-C that exits without a checkpoint
+"$k" "${targs[@]}" --out "$dir/C2" --steps 100000 >/dev/null 2>"$dir/eC2" &
+pid=$!
+for _ in $(seq 50); do grep -q '"step": 3,' "$dir/C2/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid; kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] && [ -f "$dir/C2/checkpoints/latest" ] && grep -q "interrupted at step" "$dir/eC2" &&
+  ok "SIGINT and SIGTERM at once: one stop, exit 130 with a checkpoint" || { bad "two signals at once (exit $rc)"; cat "$dir/eC2"; }
 
 # ---- fine-tuning from a trained model (--init) ---------------------------------------------------
 first() { grep -o '^{"step": 1, "loss": [^,]*' "$1/metrics.jsonl" | cut -d' ' -f4; }
