@@ -84,6 +84,18 @@ check "convert onto a model folder" "$dir/m32: already holds a model" "$km" conv
 check "init onto a model folder" "--overwrite replaces it" "$km" init "$dir/c.json" --out "$dir/m"
 mkdir -p "$dir/run/checkpoints"
 check "convert into a run folder" "$dir/run: a training run folder" "$km" convert "$dir/m" --out "$dir/run" --overwrite
+# ... nor into a folder of one: a checkpoint, checkpoints/, a folder below, an ensemble
+mkdir -p "$dir/run2/checkpoints/step-1" "$dir/ens/member-1" && echo step-1 > "$dir/run2/checkpoints/latest" &&
+  echo '{}' > "$dir/run2/checkpoints/step-1/trainer_state.json"
+check "convert into a checkpoint" "inside a training run ($dir/run2/checkpoints/step-1 holds trainer_state.json)" \
+  "$km" convert "$dir/m" --out "$dir/run2/checkpoints/step-1" --overwrite
+check "init into checkpoints/" "$dir/run2/checkpoints: inside a training run ($dir/run2 holds checkpoints/latest)" \
+  "$km" init "$dir/c.json" --out "$dir/run2/checkpoints"
+check "convert to a new folder below a run" "inside a training run ($dir/run2 holds" \
+  "$km" convert "$dir/m" --out "$dir/run2/checkpoints/new/x"
+check "convert into an ensemble's folder" "inside a training run ($dir/ens holds member-1)" "$km" convert "$dir/m" --out "$dir/ens"
+[ ! -e "$dir/run2/checkpoints/new" ] && [ ! -e "$dir/run2/checkpoints/config.json" ] &&
+  [ ! -e "$dir/run2/checkpoints/step-1/config.json" ] && ok "  ... nothing written there" || bad "a model written into a run"
 "$km" convert "$dir/m" --out "$dir/m" --overwrite >/dev/null 2>&1 && "$km" logits "$dir/m" --ids 1,2,3,4,5 --out "$dir/a2.f32" >/dev/null 2>&1 &&
   cmp -s "$dir/a.f32" "$dir/a2.f32" && ok "convert --overwrite in place (f32): the same logits" || bad "convert in place"
 # in place with a side file (tokenizer.json, classes.txt), twice: no temporary names left beside them
