@@ -178,7 +178,7 @@ static krait_status validate(void *user, const krait_model *m, double *value, cJ
 }
 
 /* --keep-best after a member's run: its best weights into m and OUT. */
-static krait_status keep_best(void *user, krait_model *m, const char *out)
+static krait_status keep_best(void *user, krait_model *m, const char *out, int *replaced)
 {
     const train_ctx *t = user;
     if (!t->best_dir) return KRAIT_STATUS_OK;
@@ -187,6 +187,7 @@ static krait_status keep_best(void *user, krait_model *m, const char *out)
         return KRAIT_STATUS_OK;
     }
     krait_status s = krait_model_load_weights(m, t->best_dir);
+    *replaced = !s;
     if (!s) s = krait_model_save(m, out, KRAIT_DTYPE_F32);
     if (!s)
         printf("train: kept the best validation, %s %.4f at step %d: model in %s (and %s)\n", t->best_by,

@@ -97,9 +97,21 @@ int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krai
                     .r = r, .last_val = NAN };
     int rc = krait_run_start(&lc.k, m, tc);
     if (!rc) rc = krait_run_train(&lc.k);
+    int replaced = 0;
     if (!rc && r->finish) {
-        krait_status s = r->finish(r->user, m, a->out);
+        krait_status s = r->finish(r->user, m, a->out, &replaced);
         if (s) rc = krait_cli_exit_code(s);
+    }
+    if (!rc && replaced && r->validate) { /* the summary speaks for the model in out */
+        cJSON *o = cJSON_CreateObject();
+        krait_status s = o ? r->validate(r->user, m, &lc.last_val, o) : KRAIT_STATUS_NO_MEMORY;
+        if (s) {
+            cJSON_Delete(o);
+            rc = krait_cli_exit_code(s);
+        } else {
+            cJSON_Delete(r->last_val);
+            r->last_val = o;
+        }
     }
     if (rc) goto done;
     const krait_trainer *tr = lc.k.t;

@@ -38,7 +38,9 @@ typedef struct dna_run {
     void *user;
     char *(*app_state)(void *user);
     krait_status (*check_state)(void *user, const char *app_state, const char *dir);
-    krait_status (*finish)(void *user, krait_model *m, const char *out);  /* after training, before the summary; may be NULL */
+    /* after training, before the summary; may be NULL. *replaced = 1 when it put other weights in
+     * m (--keep-best's): the summary then validates m again, so its figures are the model's */
+    krait_status (*finish)(void *user, krait_model *m, const char *out, int *replaced);
     cJSON *last_val;           /* the last validation's keys (owned) */
 } dna_run;
 

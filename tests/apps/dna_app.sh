@@ -464,6 +464,14 @@ gotn="$(jget "$dir/kbn.out" best_step) $(jget "$dir/kbn.out" best_val)"
   cmp -s "$dir/kbn/model.safetensors" "$dir/kbn/best/model.safetensors" &&
   ok "train --keep-best --best-by nll: OUT = the first lowest log-loss of 8 validations (step ${gotn% *}, nll ${gotn#* })" ||
   { bad "--best-by nll: want $wantn, got $gotn"; cat "$dir/kbn.out"; }
+# ... and the summary (line and JSON) gives the kept model's validation figures, not the last step's
+acc6=$(grep "\"step\":${gotn% *}," "$dir/kbn/metrics.jsonl" | grep -o '"val_accuracy":[^,}]*' | cut -d: -f2)
+acc8=$(grep '"step":8,' "$dir/kbn/metrics.jsonl" | grep -o '"val_accuracy":[^,}]*' | cut -d: -f2)
+awk -v a="$acc6" -v b="$(jget "$dir/kbn.out" val_accuracy)" -v n="${gotn#* }" -v m="$(jget "$dir/kbn.out" val_nll)" \
+  -v l="$acc8" 'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9 && n - m < 1e-9 && m - n < 1e-9 && (a - l > 1e-9 || l - a > 1e-9)) }' &&
+  grep -q "validation accuracy $(printf '%.4f' "$acc6"); model in $dir/kbn" "$dir/kbn.out" &&
+  ok "  ... its summary: the kept step's accuracy $acc6 (the last step's: $acc8) and log-loss" ||
+  { bad "--keep-best summary: kept step's accuracy $acc6, last $acc8"; cat "$dir/kbn.out"; }
 # --best-by auroc on validation rows of one class: no AUROC, so nothing is kept, and it says so
 awk -F'\t' 'NR == 1 || $2 == 1' "$dir/s1/test.tsv" > "$dir/one.tsv"
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/one.tsv" --out "$dir/kba" --steps 3 \
