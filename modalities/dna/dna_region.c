@@ -143,6 +143,15 @@ krait_dna_genome *krait_dna_genome_open(const char *fasta, krait_status *status)
         return NULL;
     }
     snprintf(g->fai_path, n + 5, "%s.fai", fasta);
+    BGZF *z = bgzf_open(fasta, "r");
+    int gzip = z && bgzf_compression(z) == 1;
+    if (z) bgzf_close(z);
+    if (gzip) { /* faidx seeks: plain or bgzip only */
+        KRAIT_ERROR("%s: compressed with gzip, which cannot be indexed; recompress it with bgzip (zcat %s | bgzip > "
+                    "GENOME.fa.gz) and index that with samtools faidx", fasta, fasta);
+        krait_dna_genome_close(g);
+        return NULL;
+    }
     if (access(g->fai_path, R_OK) != 0) {
         KRAIT_ERROR("%s: no index %s.fai (make one with: samtools faidx %s)", fasta, fasta, fasta);
         krait_dna_genome_close(g);

@@ -224,6 +224,11 @@ printf 'c:2-8(+)\t-\tGTACGT\n' > "$dir/nonl.want"
 same "a genome FASTA without a final newline" "$dir/nonl.want" "$dump" --genome "$dir/nonl.fa" "$dir/nonl.bed"
 cp "$dir/g.fa.gz" "$dir/nogzi.fa.gz" && cp "$dir/g.fa.gz.fai" "$dir/nogzi.fa.gz.fai"
 bad_input "a bgzipped genome without its .gzi" "nogzi.fa.gz.gzi" "$dump" --genome "$dir/nogzi.fa.gz" "$dir/r.bed"
+gzip -c "$dir/g.fa" > "$dir/gz.fa.gz" && cp "$dir/g.fa.fai" "$dir/gz.fa.gz.fai"
+bad_input "a gzip (not bgzip) genome, with or without an index" "gz.fa.gz: compressed with gzip, which cannot be indexed; recompress it with bgzip" \
+  "$dump" --genome "$dir/gz.fa.gz" "$dir/r.bed"
+rm "$dir/gz.fa.gz.fai"
+bad_input "... without one" "gz.fa.gz: compressed with gzip" "$dump" --genome "$dir/gz.fa.gz" "$dir/r.bed"
 cp "$dir/g.fa" "$dir/junk.fa" && printf 'chrI_excerpt\tmany\n' > "$dir/junk.fa.fai"
 bad_input "an index that is not one" "junk.fa.fai:1: not a FASTA index line" "$dump" --genome "$dir/junk.fa" "$dir/r.bed"
 # past 1024 contigs only 1024 are checked at open; the others when first read: 2,100 contigs,
