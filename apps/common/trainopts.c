@@ -191,6 +191,61 @@ void krait_run_clear_out(void)
     clearing[0] = '\0';
 }
 
+/* What makes dir part of a training run, or NULL: a run folder's checkpoints/latest or
+ * metrics.jsonl, a checkpoint's trainer_state.json, an ensemble's member-1. */
+static const char *run_part(const char *dir)
+{
+    static const char *const marks[] = { "checkpoints/latest", "metrics.jsonl", "trainer_state.json", "member-1" };
+    for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+        char *p = krait_fs_join(dir, marks[i]);
+        if (!p) krait_cli_die(1, "out of memory");
+        int has = krait_fs_is_file(p) || krait_fs_is_dir(p);
+        free(p);
+        if (has) return marks[i];
+    }
+    return NULL;
+}
+
+void krait_run_refuse_inside(const char *out, int self)
+{
+    char *p = strdup(out), *real = NULL;
+    if (!p) krait_cli_die(1, "out of memory");
+    for (;;) { /* the nearest folder that exists: out may be made by this command */
+        if (krait_fs_is_dir(p)) {
+            real = realpath(p, NULL);
+            break;
+        }
+        char *slash = strrchr(p, '/');
+        if (!slash) {
+            real = realpath(".", NULL);
+            break;
+        }
+        if (slash == p) slash[1] = '\0';
+        else *slash = '\0';
+    }
+    free(p);
+    if (real && !self && krait_fs_is_dir(out)) { /* out itself may be a run: start above it, and
+                                                  * above its ensemble when it is a member-K */
+        const char *base = strrchr(real, '/');
+        int k, n = 0, member = base && sscanf(base + 1, "member-%d%n", &k, &n) == 1 && !base[1 + n];
+        for (int up = 0; up < 1 + member; up++) {
+            char *slash = strrchr(real, '/');
+            if (!slash || !strcmp(real, "/")) break;
+            if (slash == real) slash[1] = '\0';
+            else *slash = '\0';
+        }
+    }
+    for (char *slash; real && real[0];) { /* then every folder above it */
+        const char *mark = run_part(real);
+        if (mark)
+            krait_cli_die(2, "%s: inside a training run (%s holds %s): choose another --out", out, real, mark);
+        if (!strcmp(real, "/") || !(slash = strrchr(real, '/'))) break;
+        if (slash == real) slash[1] = '\0';
+        else *slash = '\0';
+    }
+    free(real);
+}
+
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data)
 {
     const char *cmd = o->cmd;
@@ -213,6 +268,7 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
     const char *zero = o->batch == 0 ? "--batch" : o->seq_len == 0 ? "--seq-len" : o->lr == 0 ? "--lr" : NULL;
     if (zero) krait_cli_die(2, "%s: %s must be > 0", cmd, zero);
     if (o->init && !krait_fs_is_dir(o->init)) krait_cli_die(2, "%s: no such model folder (--init)", o->init);
+    krait_run_refuse_inside(o->out, 0);
     krait_run_claim_out(o->out, o->overwrite, o->resume, o->cmd);
     if (krait_run_clearing() && o->init && !o->resume && krait_fs_within(o->init, o->out))
         krait_cli_die(2, "%s: --init %s lies in the run folder that --overwrite empties: copy it elsewhere first",

@@ -67,6 +67,12 @@ int krait_run_clearing(void);
  * folder this call made is removed at exit when it holds no run then (a failed command). */
 void krait_run_lock(const char *out);
 
+/* Exit 2 with one line when out lies inside a training run: a folder above it (and, with self,
+ * out itself) holds checkpoints/latest, metrics.jsonl, trainer_state.json (a checkpoint) or
+ * member-1 (an ensemble). What is written there would mix with that run's checkpoints, be taken
+ * by its --resume, or go with its --overwrite. */
+void krait_run_refuse_inside(const char *out, int self);
+
 /* The highest K of a member-K entry in dir (an ensemble's members; 0: none). */
 int krait_run_members(const char *dir);
 

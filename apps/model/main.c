@@ -18,6 +18,7 @@
 #include "log.h"
 #include "model.h"
 #include "model_io.h"
+#include "trainopts.h"
 
 static const char *usage =
     "usage: krait-model <command> ...\n"
@@ -130,58 +131,11 @@ static int copy_side_files(const char *from, const char *to, char *copied, size_
     return n;
 }
 
-/* What makes dir part of a training run, or NULL: a run folder's checkpoints/latest or
- * metrics.jsonl, a checkpoint's trainer_state.json, an ensemble's member-1. */
-static const char *run_part(const char *dir)
-{
-    static const char *const marks[] = { "checkpoints/latest", "metrics.jsonl", "trainer_state.json", "member-1" };
-    for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
-        char *p = krait_fs_join(dir, marks[i]);
-        if (!p) krait_cli_die(1, "out of memory");
-        int has = krait_fs_is_file(p) || krait_fs_is_dir(p);
-        free(p);
-        if (has) return marks[i];
-    }
-    return NULL;
-}
-
-/* Exit 2 when out, or a folder above it, is part of a training run: a model written into one
- * (a checkpoint, checkpoints/, a member) would no longer match the optimizer state and metrics
- * beside it, and --resume would go on from weights it never trained. */
-static void refuse_run_inside(const char *out)
-{
-    char *p = strdup(out), *real = NULL;
-    if (!p) krait_cli_die(1, "out of memory");
-    for (;;) { /* the nearest folder that exists: out may be made by this command */
-        if (krait_fs_is_dir(p)) {
-            real = realpath(p, NULL);
-            break;
-        }
-        char *slash = strrchr(p, '/');
-        if (!slash) {
-            real = realpath(".", NULL);
-            break;
-        }
-        if (slash == p) slash[1] = '\0';
-        else *slash = '\0';
-    }
-    free(p);
-    for (char *slash; real && real[0];) { /* then every folder above it */
-        const char *mark = run_part(real);
-        if (mark)
-            krait_cli_die(2, "%s: inside a training run (%s holds %s): write the model to another --out", out, real, mark);
-        if (!strcmp(real, "/") || !(slash = strrchr(real, '/'))) break;
-        if (slash == real) slash[1] = '\0';
-        else *slash = '\0';
-    }
-    free(real);
-}
-
 /* --out of convert/init: a training run folder is never written into (its model would no longer
  * match its checkpoints and metrics); a folder that holds a model only with --overwrite. */
 static void claim_model_out(const char *out, int overwrite)
 {
-    refuse_run_inside(out);
+    krait_run_refuse_inside(out, 1);
     static const char *const run[] = { "checkpoints", "metrics.jsonl" }, *const model[] = { "config.json",
         "model.safetensors", "model.safetensors.index.json" };
     for (size_t i = 0; i < 2; i++) {

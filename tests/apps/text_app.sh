@@ -175,6 +175,12 @@ wait $pid
 rc=$?
 [ $rc -eq 130 ] && [ -f "$dir/C/checkpoints/latest" ] && grep -q "interrupted at step" "$dir/eC" &&
   ok "SIGINT: exit 130 with a checkpoint at $(cat "$dir/C/checkpoints/latest")" || { bad "SIGINT (exit $rc)"; cat "$dir/eC"; }
+# a run never goes inside another (its checkpoints/, a checkpoint, a new folder below it)
+for o in "$dir/B/checkpoints" "$dir/B/checkpoints/step-2/deeper" "$dir/B/sub"; do
+  bad_input "train --out inside a run: ${o#$dir/}" "$o: inside a training run (" -- "$k" "${targs[@]}" --out "$o" --steps 1
+done
+[ ! -e "$dir/B/sub" ] && [ ! -e "$dir/B/checkpoints/step-2/deeper" ] && [ ! -e "$dir/B/checkpoints/metrics.jsonl" ] &&
+  ok "  ... nothing written inside it" || bad "a run written inside another"
 # one stop sent twice at once (timeout(1) signals the process, then its group) is one request, not
 # the second Ctrl-C that exits without a checkpoint
 "$k" "${targs[@]}" --out "$dir/C2" --steps 100000 >/dev/null 2>"$dir/eC2" &
