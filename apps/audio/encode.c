@@ -32,21 +32,11 @@ static void write_bytes(FILE *f, const int32_t *ids, size_t n, const char *path)
 }
 
 /* Remove the NNNNN_<name>.u8 files an earlier encode wrote into dir (nothing else). */
-static void remove_old_streams(const char *dir)
+static char *pending; /* the new files/ folder while it is being written: removed if the command fails */
+
+static void drop_pending(void)
 {
-    DIR *d = opendir(dir);
-    if (!d) krait_cli_die(2, "%s: cannot list (%s)", dir, strerror(errno));
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        const char *n = e->d_name;
-        size_t len = strlen(n), digits = strspn(n, "0123456789");
-        if (digits < 5 || n[digits] != '_' || len < digits + 4 || strcmp(n + len - 3, ".u8")) continue;
-        char *p = krait_fs_join(dir, n);
-        if (!p) krait_cli_die(1, "out of memory");
-        if (krait_fs_is_file(p) && unlink(p) != 0) krait_cli_die(2, "%s: cannot remove (%s)", p, strerror(errno));
-        free(p);
-    }
-    closedir(d);
+    if (pending) krait_fs_remove_tree(pending);
 }
 
 int audio_cmd_encode(int argc, char **argv)
@@ -100,23 +90,28 @@ int audio_cmd_encode(int argc, char **argv)
     if (!want) krait_cli_die(1, "out of memory");
     int want_test = !strcmp(d.split, "test");
     for (int i = 0; i < list.n; i++) want[i] = single || !strcmp(d.split, "all") || is_test[i] == want_test;
-    char *files_dir = krait_fs_join(out, "files"), *all_path = krait_fs_join(out, "all.u8");
+    /* the streams go to OUT/files.new and all.u8 under a temporary name; only when every write
+     * succeeded do they replace an earlier encode's (whose files would not match the new all.u8) */
+    char *files_dir = krait_fs_join(out, "files"), *new_dir = krait_fs_join(out, "files.new"),
+         *all_path = krait_fs_join(out, "all.u8");
+    if (!files_dir || !new_dir || !all_path) krait_cli_die(1, "out of memory");
     krait_audio_set set;
     audio_load_set(&set, &list, want, &fe, d.split);
     if (!set.n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
-    krait_status s = files_dir ? krait_fs_mkdirs(files_dir) : KRAIT_STATUS_NO_MEMORY;
+    if (krait_fs_is_dir(new_dir)) krait_fs_remove_tree(new_dir); /* a failed encode's leftovers */
+    krait_status s = krait_fs_mkdirs(new_dir);
     if (s) exit(krait_cli_exit_code(s));
-    remove_old_streams(files_dir); /* an earlier encode's files would no longer match all.u8 */
-    FILE *all = fopen(all_path, "wb");
-    if (!all) krait_cli_die(2, "%s: cannot open for writing (%s)", all_path, strerror(errno));
+    pending = new_dir;
+    atexit(drop_pending);
+    FILE *all = krait_cli_output_open(all_path);
     for (int i = 0; i < set.n; i++) {
         const krait_audio_clip *k = &set.clips[i];
         int32_t *ids = audio_clip_ids(&fe, k->x, k->n);
         const char *b = strrchr(k->path, '/');
-        size_t size = strlen(files_dir) + strlen(b ? b + 1 : k->path) + 32;
+        size_t size = strlen(new_dir) + strlen(b ? b + 1 : k->path) + 32;
         char *name = malloc(size);
         if (!name) krait_cli_die(1, "out of memory");
-        snprintf(name, size, "%s/%05d_%s.u8", files_dir, i, b ? b + 1 : k->path);
+        snprintf(name, size, "%s/%05d_%s.u8", new_dir, i, b ? b + 1 : k->path);
         FILE *f = fopen(name, "wb");
         if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", name, strerror(errno));
         write_bytes(f, ids, k->n, name);
@@ -125,7 +120,11 @@ int audio_cmd_encode(int argc, char **argv)
         free(ids);
         free(name);
     }
-    if (fclose(all) != 0) krait_cli_die(1, "%s: write failed", all_path);
+    krait_cli_output_close(all); /* exits on a failed write, the temporary removed */
+    if (krait_fs_is_dir(files_dir) && (s = krait_fs_remove_tree(files_dir))) exit(krait_cli_exit_code(s));
+    if (rename(new_dir, files_dir) != 0)
+        krait_cli_die(1, "%s: cannot rename to %s (%s)", new_dir, files_dir, strerror(errno));
+    pending = NULL;
     printf("%s: %d files, %lld samples (%s) -> %s\n", d.data, set.n, set.samples, audio_fe_describe(&fe), out);
     if (c.json) {
         cJSON *j = cJSON_CreateObject();
@@ -136,7 +135,7 @@ int audio_cmd_encode(int argc, char **argv)
     }
     krait_audio_set_free(&set);
     krait_audio_list_free(&list);
-    free(is_test), free(want), free(files_dir), free(all_path);
+    free(is_test), free(want), free(files_dir), free(new_dir), free(all_path);
     audio_fe_free(&fe);
     return 0;
 }

@@ -353,6 +353,14 @@ cmp -s "$dir/keep.tsv" "$dir/keep0.tsv" && cmp -s "$dir/prompt.wav" "$dir/prompt
 "$k" encode "${split[@]}" --split test --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1 &&
   [ "$(ls "$dir/enc2/files" | wc -l)" = 4 ] && ok "encode again into the same folder: only this encode's 4 streams" ||
   { bad "encode left stale streams"; ls "$dir/enc2/files"; }
+# a failed write (a file-size limit, as a full disk) leaves the earlier encode as it was, no partial file
+cp "$dir/enc2/all.u8" "$dir/enc2.all0" && ls "$dir/enc2/files" > "$dir/enc2.ls0"
+(ulimit -f 4; "$k" encode "${split[@]}" --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>"$dir/eenc2")
+rc=$?
+[ $rc -eq 1 ] && grep -q "write failed" "$dir/eenc2" && cmp -s "$dir/enc2/all.u8" "$dir/enc2.all0" &&
+  cmp -s <(ls "$dir/enc2/files") "$dir/enc2.ls0" && [ "$(ls -A "$dir/enc2")" = "$(printf 'all.u8\nfiles')" ] &&
+  ok "encode that fails a write: exit 1, the earlier encode kept whole, nothing partial left" ||
+  { bad "encode after a failed write (exit $rc)"; cat "$dir/eenc2"; ls -A "$dir/enc2"; }
 bad_input "encode with no file selected" "the test split is empty" -- \
   "$k" encode --data "$d" --split test --test-regex 'nomatch' --model "$dir/LM" --out "$dir/enc3"
 "$k" encode --data "$dir/allbad" --model "$dir/LM" --out "$dir/enc4" >/dev/null 2>"$dir/eenc4"
