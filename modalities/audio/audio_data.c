@@ -262,6 +262,24 @@ static int match(pcre2_code *re, pcre2_match_data *md, const char *s, size_t *so
     return 1;
 }
 
+/* A class name becomes a TSV column (p_<class>) and a field of every row: a tab, newline or
+ * other control character in it would break them. */
+static krait_status check_label(const char *label, const char *path, const char *how)
+{
+    char shown[64];
+    size_t n = 0, bad = 0;
+    for (const char *c = label; *c && n + 1 < sizeof shown; c++) {
+        int ctl = (unsigned char)*c < 0x20 || *c == 0x7f;
+        bad |= ctl;
+        shown[n++] = ctl ? '?' : *c;
+    }
+    shown[n] = '\0';
+    if (!bad) return KRAIT_STATUS_OK;
+    KRAIT_ERROR("%s: its %s label '%s' holds a tab, newline or other control character (shown as ?), which no "
+                "class name may", path, how, shown);
+    return KRAIT_STATUS_BAD_INPUT;
+}
+
 /* Labels by --label-regex or --label-from-dir (the name of the file's folder; a file directly in
  * root, the folder listed, has none: its name would depend on how root is spelled). */
 static krait_status label_folder(krait_audio_list *l, const char *label_regex, int label_from_dir, const char *root)
@@ -283,6 +301,8 @@ static krait_status label_folder(krait_audio_list *l, const char *label_regex, i
                 s = KRAIT_STATUS_BAD_INPUT;
             } else if (!(l->items[i].label = dup_n(b + so, eo - so))) {
                 s = KRAIT_STATUS_NO_MEMORY;
+            } else {
+                s = check_label(l->items[i].label, l->items[i].path, "--label-regex");
             }
         }
         pcre2_match_data_free(md);
@@ -302,6 +322,8 @@ static krait_status label_folder(krait_audio_list *l, const char *label_regex, i
             const char *e = b - 1, *s = e;
             while (s > p && s[-1] != '/') s--;
             if (!(l->items[i].label = dup_n(s, (size_t)(e - s)))) return KRAIT_STATUS_NO_MEMORY;
+            krait_status st = check_label(l->items[i].label, p, "--label-from-dir");
+            if (st) return st;
         }
     return KRAIT_STATUS_OK;
 }

@@ -353,6 +353,13 @@ cmp -s "$dir/keep.tsv" "$dir/keep0.tsv" && cmp -s "$dir/prompt.wav" "$dir/prompt
 "$k" encode "${split[@]}" --split test --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1 &&
   [ "$(ls "$dir/enc2/files" | wc -l)" = 4 ] && ok "encode again into the same folder: only this encode's 4 streams" ||
   { bad "encode left stale streams"; ls "$dir/enc2/files"; }
+# a class name with a tab or newline would break the TSV outputs' columns and rows: refused
+mkdir -p "$dir/ctl/cat"$'\t'"A" "$dir/ctl/dog"$'\n'"B" && cp "$d/a/lo_0.wav" "$dir/ctl/cat"$'\t'"A/" && cp "$d/a/lo_1.flac" "$dir/ctl/dog"$'\n'"B/"
+"$k" encode --data "$dir/ctl" --label-from-dir --out "$dir/xctl" >/dev/null 2>"$dir/ectl"
+[ $? -eq 2 ] && grep -q "label 'cat?A' holds a tab, newline or other control character" "$dir/ectl" &&
+  ok "a --label-from-dir class name with a tab: exit 2, said" || { bad "control character in a label"; cat "$dir/ectl"; }
+"$k" encode --data "$dir/ctl" --label-regex '^(l.)' --out "$dir/xctl" >/dev/null 2>&1 &&
+  ok "  ... the same files labelled by a clean --label-regex: fine" || bad "clean labels of odd folders"
 # a failed write (a file-size limit, as a full disk) leaves the earlier encode as it was, no partial file
 cp "$dir/enc2/all.u8" "$dir/enc2.all0" && ls "$dir/enc2/files" > "$dir/enc2.ls0"
 (ulimit -f 4; "$k" encode "${split[@]}" --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>"$dir/eenc2")
