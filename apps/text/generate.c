@@ -13,6 +13,7 @@
  * Ids in a gap of the tokenizer's ids (no token to print) are never sampled.
  * --stop STR is matched on the decoded text (so it works whatever the tokenization); the stop
  * string is part of the output. Timing goes to stderr; --json adds one JSON line. */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <zlib.h>
 
 #include "cli.h"
 #include "fsutil.h"
@@ -89,6 +91,42 @@ static const char *stop_name(krait_stop_reason r)
     return r == KRAIT_STOP_CALLBACK ? "stop" : krait_stop_reason_name(r);
 }
 
+/* A --prompt-file's bytes, every one (NUL included), a .gz decompressed as eval and prepare do
+ * (zlib reads a plain file as it is); at most 1 GiB. Exits 2 with one line on failure. */
+static char *read_prompt_file(const char *path, size_t *len)
+{
+    gzFile g = gzopen(path, "rb");
+    if (!g) krait_cli_die(2, "%s: cannot open the prompt file (%s)", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    for (int got = 1; buf && got > 0;) {
+        if (n == cap) {
+            if (cap >= (size_t)1 << 30) krait_cli_die(2, "%s: a prompt of more than 1 GiB", path);
+            char *b = realloc(buf, 2 * cap + 1);
+            if (!b) krait_cli_die(1, "out of memory");
+            buf = b, cap *= 2;
+        }
+        got = gzread(g, buf + n, (unsigned)(cap - n));
+        if (got < 0) {
+            int e;
+            const char *why = gzerror(g, &e);
+            krait_cli_die(2, "%s: cannot read the prompt file (%s)", path, e == Z_ERRNO ? strerror(errno) : why);
+        }
+        n += (size_t)got;
+    }
+    if (!buf) krait_cli_die(1, "out of memory");
+    int e;
+    const char *why = gzerror(g, &e); /* a .gz cut short ends in Z_BUF_ERROR, not a read error */
+    size_t pl = strlen(path);
+    if (e != Z_OK && e != Z_STREAM_END)
+        krait_cli_die(2, "%s: cannot read the prompt file (%s)", path,
+                      !strncmp(why, path, pl) && why[pl] == ':' ? why + pl + 2 : why); /* zlib names the file too */
+    gzclose(g);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
 int text_cmd_generate(int argc, char **argv)
 {
     const char *model_dir = NULL, *prompt = NULL, *prompt_file = NULL;
@@ -138,8 +176,7 @@ int text_cmd_generate(int argc, char **argv)
     const char *what = "--prompt";
     krait_status s;
     if (prompt_file) { /* every byte of the file, NUL bytes included */
-        if (!(file_text = krait_fs_read_file(prompt_file, (size_t)1 << 30, &prompt_len, &s)))
-            return krait_cli_exit_code(s);
+        file_text = read_prompt_file(prompt_file, &prompt_len);
         prompt = file_text;
         what = prompt_file;
     } else if (prompt) {

@@ -113,6 +113,12 @@ printf 'ab\0cd' > "$dir/nulprompt"
 "$k" generate --model "$dir/A" --prompt-file "$dir/nulprompt" --max-tokens 2 --json >"$dir/gnul" 2>/dev/null &&
   [ "$(jget "$dir/gnul" prompt_tokens)" = 5 ] && ok "generate --prompt-file: all 5 bytes, the NUL too" ||
   { bad "prompt file with NUL"; tail -1 "$dir/gnul"; }
+gzip -c "$dir/nulprompt" > "$dir/nulprompt.gz"
+"$k" generate --model "$dir/A" --prompt-file "$dir/nulprompt.gz" --max-tokens 2 --json >"$dir/gnulz" 2>/dev/null &&
+  [ "$(jget "$dir/gnulz" prompt_tokens)" = 5 ] && ok "generate --prompt-file F.gz: decompressed, as eval and prepare read .gz" ||
+  { bad "generate --prompt-file .gz"; cat "$dir/gnulz"; }
+head -c 10 "$dir/nulprompt.gz" > "$dir/cut.gz"
+bad_input "a cut-short .gz prompt file" "$dir/cut.gz: cannot read the prompt file" -- "$k" generate --model "$dir/A" --prompt-file "$dir/cut.gz"
 # a hot sample of a barely trained byte model draws NUL and stray UTF-8 bytes: --json keeps them all
 "$k" generate --model "$dir/A" --max-tokens 400 --temperature 5 --seed 3 --json >"$dir/g4" 2>/dev/null &&
   tail -1 "$dir/g4" | python3 -c 'import json, sys; o = json.loads(sys.stdin.buffer.read()); t = o["texts"][0]
