@@ -205,9 +205,12 @@ int audio_cmd_classify_train(int argc, char **argv)
     int *is_test;
     audio_data_as_trained(&d, &fe, 1); /* a preset's "audio": {"data"} as defaults */
     audio_list_split(&list, &is_test, &d);
+    if (list.n_classes == 1)
+        krait_cli_die(2, "%s: every file has the label '%s': a classifier needs at least 2 classes", d.data,
+                      list.names[0]);
     if (list.n_classes < 2)
-        krait_cli_die(2, "%s: %d classes: label the files (--label-regex RE, --label-from-dir or a manifest with labels)",
-                      d.data, list.n_classes);
+        krait_cli_die(2, "%s: no labels: label the files (--label-regex RE, --label-from-dir or a manifest with labels)",
+                      d.data);
     krait_train_opts_classes(&cfg, cpath, list.n_classes, d.data);
     krait_train_opts_resume_classes(a.resume, list.n_classes, d.data);
     for (int i = 0; i < list.n; i++)

@@ -10,6 +10,7 @@
  * --picture FILE (default: the output's name with .png) draws the waveform and its spectrogram,
  * the prompt shaded. Progress (samples, rate, ETA) goes to stderr. One CPU thread unless
  * --threads N is given. */
+#include <float.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ static int on_token(void *user, int seq, int index, int32_t token)
 int audio_cmd_generate(int argc, char **argv)
 {
     const char *model_dir = NULL, *prompt = NULL, *output = NULL, *picture = NULL;
-    double seconds = 2.0, temperature = 1.0, top_p = 1.0, prompt_seconds = 0;
+    double seconds = 2.0, temperature = 1.0, top_p = 1.0, prompt_seconds = -1; /* -1: the whole prompt */
     int top_k = 0, no_prompt_audio = 0, no_picture = 0;
     krait_opt opts[] = {
         { "--model", OPT_STR, &model_dir, "DIR", "waveform model folder (a krait-audio train run folder)" },
@@ -82,11 +83,13 @@ int audio_cmd_generate(int argc, char **argv)
     krait_gen_params gp = krait_gen_default_params();
     gp.sample.temperature = (float)temperature;
     gp.sample.top_k = top_k;
-    gp.sample.top_p = (float)top_p;
+    gp.sample.top_p = top_p > 0 && top_p < FLT_MIN ? FLT_MIN : (float)top_p; /* tiny: the top sample only */
+    if (prompt_seconds == 0) krait_cli_die(2, "generate: --prompt-seconds must be > 0 (leave it out for the whole prompt)");
     if (seconds * fe.rate + 0.5 > (double)(INT_MAX / 8))
         krait_cli_die(2, "generate: %g seconds at %d Hz is more samples than one run writes (at most %d)", seconds,
                       fe.rate, INT_MAX / 8);
     gp.max_tokens = (int)(seconds * fe.rate + 0.5);
+    if (gp.max_tokens < 1) krait_cli_die(2, "generate: --seconds %g is less than one sample at %d Hz", seconds, fe.rate);
     gp.seed = c.seed;
     if (krait_sample_check(&gp.sample)) return 2;
     char pic_buf[4096];
@@ -95,6 +98,9 @@ int audio_cmd_generate(int argc, char **argv)
         snprintf(pic_buf, sizeof pic_buf, "%.*s.png", (int)(dot ? dot - output : (long)strlen(output)), output);
         picture = pic_buf;
     }
+    size_t pl = picture ? strlen(picture) : 0;
+    if (picture && !(pl > 4 && !strcasecmp(picture + pl - 4, ".png")))
+        krait_cli_die(2, "--picture %s: the picture is a PNG: give a name ending in .png", picture);
     /* check the output name before the work */
     size_t ol = strlen(output);
     if (!(ol > 4 && !strcasecmp(output + ol - 4, ".wav")) && !(ol > 5 && !strcasecmp(output + ol - 5, ".flac")))

@@ -14,6 +14,7 @@
  * --stop STR is matched on the decoded text (so it works whatever the tokenization); the stop
  * string is part of the output. Timing goes to stderr; --json adds one JSON line. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -164,7 +165,7 @@ int text_cmd_generate(int argc, char **argv)
     krait_gen_params gp = krait_gen_default_params();
     gp.sample.temperature = (float)temperature;
     gp.sample.top_k = top_k;
-    gp.sample.top_p = (float)top_p;
+    gp.sample.top_p = top_p > 0 && top_p < FLT_MIN ? FLT_MIN : (float)top_p; /* tiny: the top token only */
     gp.sample.min_p = (float)min_p;
     gp.sample.repetition_penalty = (float)rep;
     gp.max_tokens = max_tokens;
