@@ -112,9 +112,10 @@ int audio_cmd_eval(int argc, char **argv)
     if (!files) krait_cli_die(2, "%s: no readable audio files to score (%d skipped)", d.data, skipped);
     double bps = (nll / log(2.0) + 8.0 * files) / (double)samples;
     double bpp = scored ? nll / log(2.0) / (double)scored : NAN;
-    printf("%s: %d files, %lld samples (%.1f s at %d Hz): %.4f bits per sample (%.4f bits per predicted sample, "
-           "loss %.4f nats)%s\n", d.data, files, samples, samples / (double)fe.rate, fe.rate, bps, bpp,
-           scored ? nll / scored : NAN, skipped ? "; some files skipped" : "");
+    char pred[96] = "no sample after a file's first to predict"; /* clips of one sample each */
+    if (scored) snprintf(pred, sizeof pred, "%.4f bits per predicted sample, loss %.4f nats", bpp, nll / scored);
+    printf("%s: %d files, %lld samples (%.1f s at %d Hz): %.4f bits per sample (%s)%s\n", d.data, files, samples,
+           samples / (double)fe.rate, fe.rate, bps, pred, skipped ? "; some files skipped" : "");
     if (skipped) fprintf(stderr, "%s: skipped %d unreadable file%s\n", krait_cli_prog(), skipped, skipped == 1 ? "" : "s");
     if (c.json) {
         cJSON *o = cJSON_CreateObject();

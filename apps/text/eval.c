@@ -249,8 +249,10 @@ int text_cmd_eval(int argc, char **argv)
         krait_plot_series se = { "loss", x, y, n, 1 };
         if ((s = krait_plot_svg(plot, &p, &se, 1))) return krait_cli_exit_code(s);
     }
+    char wp[48] = "- (no words)";
+    if (n_words) snprintf(wp, sizeof wp, "%.4f", word_ppl);
     printf("%s: %lld tokens, %lld bytes, %lld words, loss %.6f nats, perplexity %.4f, %.4f bits per byte, word "
-           "perplexity %.4f\n", input, n_ids, n_bytes, n_words, loss, ppl, bpb, word_ppl);
+           "perplexity %s\n", input, n_ids, n_bytes, n_words, loss, ppl, bpb, wp);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "tokens", (double)n_ids);

@@ -327,7 +327,7 @@ bad_input "eval --tsv over the model's weights" "that is a file of $dir/LM" -- \
 cp "$d/a/lo_0.wav" "$dir/prompt.wav" && cp "$dir/prompt.wav" "$dir/prompt0.wav"
 bad_input "generate --output naming its prompt" "--output $dir/prompt.wav: that is an input of this command" -- \
   "$k" generate --model "$dir/LM" --prompt "$dir/prompt.wav" --output "$dir/prompt.wav"
-bad_input "generate --picture naming its --output" "--picture $dir/gg.wav: that is an input of this command" -- \
+bad_input "generate --picture naming its --output" "--picture $dir/gg.wav: the picture is a PNG" -- \
   "$k" generate --model "$dir/LM" --seconds 0.01 --output "$dir/gg.wav" --picture "$dir/gg.wav"
 bad_input "generate --picture into a missing folder, before generating" "no such folder for --picture" -- \
   "$k" generate --model "$dir/LM" --seconds 0.01 --output "$dir/gg.wav" --picture "$dir/nofolder/gg.png"
@@ -416,6 +416,8 @@ done
 "$k" train --config "$dir/lm.json" --data "$dir/one" --test-fraction 0 --out "$dir/x1" --steps 1 >/dev/null 2>"$dir/eone"
 [ $? -eq 2 ] && grep -q "every train file has fewer than 2 samples" "$dir/eone" && [ "$(grep -c error "$dir/eone")" = 1 ] &&
   ok "train on clips of one sample: exit 2, nothing to learn" || { bad "train on one-sample clips"; cat "$dir/eone"; }
+"$k" eval --model "$dir/LM" --data "$dir/one/c_1.wav" >"$dir/evone" 2>/dev/null && grep -q "no sample after a file's first to predict" "$dir/evone" &&
+  ! grep -qi nan "$dir/evone" && ok "eval of a one-sample clip: nothing predicted, said (no 'nan')" || { bad "eval one sample"; cat "$dir/evone"; }
 bad_input "mel bands above the Nyquist frequency, before any audio is read" "do not fit 8000 Hz audio" -- \
   "$k" classify-train --config "$dir/cls.json" "${split[@]}" --set audio.mel.fmin=5000 --out "$dir/x2" --steps 1
 python3 -c "import wave, sys; w = wave.open(sys.argv[1], 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(1); w.writeframes(b'\x00\x10' * 4); w.close()" "$dir/onehz.wav"

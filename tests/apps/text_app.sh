@@ -133,6 +133,9 @@ words=$(jget "$dir/ev" words) wppl=$(jget "$dir/ev" word_perplexity) scored=$(jg
 awk -v w="$words" -v want="$(wc -w < "$sample")" -v p="$wppl" -v l="$loss" -v n="$scored" \
   'BEGIN { e = exp(l * n / w); exit !(w == want && (p - e) / e < 1e-9 && (e - p) / e < 1e-9) }' &&
   ok "eval: $words words (wc -w), word perplexity $wppl = exp(loss x scored / words)" || { bad "eval words"; cat "$dir/ev"; }
+printf '\n\n\n\n' > "$dir/nl.txt"
+"$k" eval --model "$dir/A" --input "$dir/nl.txt" >"$dir/evnl" 2>/dev/null && grep -q "word perplexity - (no words)" "$dir/evnl" &&
+  ! grep -qi nan "$dir/evnl" && ok "eval of newlines only: no words, said (no 'nan')" || { bad "eval of newlines"; cat "$dir/evnl"; }
 [ "$(head -1 "$dir/pos.tsv")" = "$(printf 'from\tto\ttokens\tloss')" ] && grep -q '<svg' "$dir/pos.svg" &&
   ok "eval --tsv: positions TSV and SVG" || bad "eval positions"
 gzip -c "$sample" > "$dir/sample.txt.gz"
