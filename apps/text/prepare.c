@@ -119,6 +119,11 @@ static void walk(file_list *l, const char *dir, const char *skip_real, int *skip
         } else if (krait_fs_is_file(p)) {
             if (krait_textsrc_sniff_text(p)) list_add(l, p);
             else ++*skipped;
+        } else { /* neither a file nor a folder once links are followed: a broken link or a loop */
+            struct stat st;
+            if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode))
+                fprintf(stderr, "krait-text: warning: %s: a link that leads nowhere readable (%s); skipped\n", p,
+                        stat(p, &st) != 0 ? strerror(errno) : "not a file or folder");
         }
         free(p);
         free(names.paths[i]);
