@@ -329,6 +329,14 @@ bad_input "generate --output naming its prompt" "--output $dir/prompt.wav: that 
   "$k" generate --model "$dir/LM" --prompt "$dir/prompt.wav" --output "$dir/prompt.wav"
 bad_input "generate --picture naming its --output" "--picture $dir/gg.wav: the picture is a PNG" -- \
   "$k" generate --model "$dir/LM" --seconds 0.01 --output "$dir/gg.wav" --picture "$dir/gg.wav"
+# a folder the user cannot write in is said before generating (as root, run as nobody to see it)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && chmod 755 "$dir" && mkdir -p "$dir/ro" "$dir/rw" &&
+   chmod 555 "$dir/ro" && chmod 777 "$dir/rw" && setpriv --reuid=nobody --regid=nogroup --clear-groups "$k" --help >/dev/null 2>&1; then
+  setpriv --reuid=nobody --regid=nogroup --clear-groups "$k" generate --model "$dir/LM" --seconds 0.01 --output "$dir/rw/g.wav" \
+    --picture "$dir/ro/g.png" >/dev/null 2>"$dir/ero"
+  [ $? -eq 2 ] && grep -q "$dir/ro: cannot write in this folder for --picture" "$dir/ero" && [ ! -e "$dir/rw/g.wav" ] &&
+    ok "generate --picture in a read-only folder: exit 2 before generating, no WAV left" || { bad "read-only picture folder"; cat "$dir/ero"; }
+else ok "generate --picture in a read-only folder: skipped (needs root and setpriv to run as nobody)"; fi
 bad_input "generate --picture into a missing folder, before generating" "no such folder for --picture" -- \
   "$k" generate --model "$dir/LM" --seconds 0.01 --output "$dir/gg.wav" --picture "$dir/nofolder/gg.png"
 # the audio files a folder or manifest lists are inputs too (a data folder may hold the outputs)
