@@ -497,7 +497,7 @@ krait_status audio_score_file(const krait_model *m, const audio_frontend *fe, co
     if (fe->normalize) {
         float peak;
         if ((s = krait_audio_reader_peak(st.r, &peak))) goto done;
-        if (peak > 0) krait_audio_reader_set_gain(st.r, 1.0f / peak);
+        krait_audio_reader_set_gain(st.r, krait_audio_peak_gain(peak));
     }
     long long n = 0; /* pass 1: the length at the model's rate */
     for (;;) {

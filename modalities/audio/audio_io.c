@@ -300,6 +300,11 @@ krait_status krait_audio_reader_peak(krait_audio_reader *r, float *peak)
     return s;
 }
 
+float krait_audio_peak_gain(float peak)
+{
+    return peak * KRAIT_AUDIO_MAX_GAIN > 1.0f ? 1.0f / peak : peak > 0 ? KRAIT_AUDIO_MAX_GAIN : 1.0f;
+}
+
 krait_status krait_audio_read_all(const char *path, int out_rate, int normalize, float **x, size_t *n)
 {
     return krait_audio_read_all_err(path, out_rate, normalize, x, n, NULL, 0);
@@ -315,7 +320,7 @@ krait_status krait_audio_read_all_err(const char *path, int out_rate, int normal
     if (normalize) {
         float peak;
         if ((s = krait_audio_reader_peak(r, &peak))) goto fail;
-        if (peak > 0) krait_audio_reader_set_gain(r, 1.0f / peak);
+        krait_audio_reader_set_gain(r, krait_audio_peak_gain(peak));
     }
     size_t cap = r->length_unknown ? (size_t)1 << 16 : (size_t)((double)r->info.frames * r->out_rate / r->info.rate) + 64;
     size_t len = 0;

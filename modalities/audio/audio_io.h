@@ -51,6 +51,11 @@ krait_status krait_audio_reader_rewind(krait_audio_reader *r);
 /* The largest |sample| of the mono signal at the file's rate (a pass over the file, then back
  * to the start). */
 krait_status krait_audio_reader_peak(krait_audio_reader *r, float *peak);
+/* Peak normalisation's gain for a file of that peak: 1 / peak, at most KRAIT_AUDIO_MAX_GAIN
+ * (60 dB), so a near-silent file (dither of a bit or two) stays quiet instead of becoming
+ * full-scale noise; 1 for a silent one. */
+#define KRAIT_AUDIO_MAX_GAIN 1000.0f
+float krait_audio_peak_gain(float peak);
 
 /* The whole file as mono floats at out_rate: *x (malloc'd) of *n samples. Fails like open;
  * with normalize = 1 the samples are scaled so that the peak is 1 (silence stays 0). */

@@ -107,6 +107,26 @@ int main(void)
     if (!mkdtemp(dir)) return 1;
     krait_log_set(capture, NULL, KRAIT_LOG_WARN);
 
+    { /* peak normalisation: a loud clip to peak 1, a near-silent one (peak 1e-4) by 60 dB at most */
+        const char *loud = path_of("loud.wav"), *quiet = path_of("quiet.wav");
+        float *x;
+        size_t n;
+        if (tu_check(write_sine(loud, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 8000, 1, 440, 0.25, 800, 0) &&
+                         krait_audio_read_all(loud, 8000, 1, &x, &n) == KRAIT_STATUS_OK, "loud clip read normalised")) {
+            float pk = 0;
+            for (size_t i = 0; i < n; i++) pk = fmaxf(pk, fabsf(x[i]));
+            tu_check(fabsf(pk - 1.0f) < 1e-5f, "a clip of peak 0.25 is scaled to peak 1 (got %g)", pk);
+            free(x);
+        }
+        if (tu_check(write_sine(quiet, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 8000, 1, 440, 1e-4, 800, 0) &&
+                         krait_audio_read_all(quiet, 8000, 1, &x, &n) == KRAIT_STATUS_OK, "quiet clip read normalised")) {
+            float pk = 0;
+            for (size_t i = 0; i < n; i++) pk = fmaxf(pk, fabsf(x[i]));
+            tu_check(fabsf(pk - 0.1f) < 1e-4f, "a clip of peak 1e-4 is raised by 60 dB at most, to 0.1 (got %g)", pk);
+            free(x);
+        }
+        tu_check(krait_audio_peak_gain(0) == 1.0f, "a silent clip keeps gain 1");
+    }
     check_format("a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1, 2e-3);
     check_format("b.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 1, 2e-3);
     check_format("c.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 1, 0.02);
