@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -66,6 +67,31 @@ static char *join(const char *dir, const char *name, size_t name_len)
 }
 
 /* ---- manifest --------------------------------------------------------------------------------- */
+/* krait's TSV outputs write a name's tab, newline, carriage return and backslash as \t \n \r \\
+ * (krait_cli_tsv_field): a manifest cut from one names such a file that way. When path is not
+ * there as written, its unescaped spelling is taken if that file is (path freed), else path. */
+static char *unescaped_if_there(char *path, const char *base_dir, const char *s, size_t n)
+{
+    char *u = malloc(n + 1), *o = u;
+    if (!u) return path;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n && strchr("tnr\\", s[i + 1])) {
+            char e = s[++i];
+            *o++ = e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : '\\';
+        } else {
+            *o++ = s[i];
+        }
+    }
+    char *full = join(base_dir, u, (size_t)(o - u));
+    free(u);
+    if (!full || access(full, F_OK) != 0) {
+        free(full);
+        return path;
+    }
+    free(path);
+    return full;
+}
+
 krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, size_t len, const char *origin,
                                         const char *base_dir)
 {
@@ -127,7 +153,9 @@ krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, s
             return KRAIT_STATUS_BAD_INPUT;
         }
         labelled = has;
-        krait_status st = list_add(l, join(base_dir, s, plen), has ? dup_n(lab, llen) : NULL, line);
+        char *path = join(base_dir, s, plen);
+        if (path && memchr(s, '\\', plen) && access(path, F_OK) != 0) path = unescaped_if_there(path, base_dir, s, plen);
+        krait_status st = list_add(l, path, has ? dup_n(lab, llen) : NULL, line);
         if (st) return st;
     }
     if (labelled < 0) {

@@ -113,6 +113,11 @@ mkdir -p "$dir/tabs" && cp "$d/a/lo_0.wav" "$dir/tabs/$(printf 'a\tb')_0.wav" &&
 "$k" eval --model "$dir/LM" --data "$dir/tabs" --tsv "$dir/tabs.tsv" >/dev/null 2>&1 && [ "$(wc -l < "$dir/tabs.tsv")" -eq 3 ] &&
   grep -qF 'a\tb_0.wav' "$dir/tabs.tsv" && grep -qF 'c\nd_1.wav' "$dir/tabs.tsv" &&
   ok "eval --tsv: a tab or newline in a name is escaped (one row per file)" || { bad "TSV escaping"; cat "$dir/tabs.tsv"; }
+# ... and its path column reads back as a manifest: the escaped names find their files
+tail -n +2 "$dir/tabs.tsv" | cut -f1 > "$dir/tabs_man.tsv"
+"$k" eval --model "$dir/LM" --data "$dir/tabs_man.tsv" --json >"$dir/tabsm" 2>"$dir/etabsm" &&
+  [ "$(jget "$dir/tabsm" files)" = 2 ] && [ "$(jget "$dir/tabsm" skipped)" = 0 ] &&
+  ok "the eval TSV's escaped paths as a manifest: both files read" || { bad "escaped paths as a manifest"; cat "$dir/etabsm"; }
 # an unreadable test file is skipped at the start (it used to end the run at its first validation)
 cp -r "$d" "$dir/badtest" && printf 'junk' > "$dir/badtest/a/lo_1.wav"
 "$k" train --config "$dir/lm.json" --data "$dir/badtest" --label-regex '^([a-z]+)_' --test-regex '_[01]\.[a-z]+$' \
