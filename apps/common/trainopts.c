@@ -246,6 +246,22 @@ void krait_run_refuse_inside(const char *out, int self)
     free(real);
 }
 
+/* Exit 2 when out has a '..' after a folder that does not exist yet: making out would make that
+ * folder, and nothing would remove it (a refused command left it behind). */
+static void refuse_dotdot_past_new(const char *out)
+{
+    size_t n = strlen(out);
+    for (size_t i = 1; i < n; i++) {
+        int starts = out[i - 1] == '/';
+        if (!starts || strncmp(out + i, "..", 2) || (out[i + 2] && out[i + 2] != '/')) continue;
+        char *before = strndup(out, i > 1 ? i - 1 : i); /* without its '/' */
+        if (!before) krait_cli_die(1, "out of memory");
+        if (!krait_fs_is_dir(before))
+            krait_cli_die(2, "--out %s: '..' after %s, which does not exist; give the path without it", out, before);
+        free(before);
+    }
+}
+
 void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_data)
 {
     const char *cmd = o->cmd;
@@ -268,6 +284,7 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
     const char *zero = o->batch == 0 ? "--batch" : o->seq_len == 0 ? "--seq-len" : o->lr == 0 ? "--lr" : NULL;
     if (zero) krait_cli_die(2, "%s: %s must be > 0", cmd, zero);
     if (o->init && !krait_fs_is_dir(o->init)) krait_cli_die(2, "%s: no such model folder (--init)", o->init);
+    refuse_dotdot_past_new(o->out);
     krait_run_refuse_inside(o->out, 0);
     krait_run_claim_out(o->out, o->overwrite, o->resume, o->cmd);
     if (krait_run_clearing() && o->init && !o->resume && krait_fs_within(o->init, o->out))

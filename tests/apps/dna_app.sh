@@ -664,6 +664,9 @@ printf 'seq\tlabel\nACGT\t0\nTTGA\t1\n' > "$dir/two.tsv"
 bad_input "split: two rows, one per class: the held-out part would be empty" "leave the held-out part empty with this fraction" -- \
   "$k" split --input "$dir/two.tsv" --out "$dir/x2"
 [ ! -e "$dir/x2" ] && ok "  ... and no folder written" || bad "split wrote a folder for an empty part"
+bad_input "train --out with '..' after a folder not there" "--out $dir/cls/zz/..: '..' after $dir/cls/zz, which does not exist" -- \
+  "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/cls/zz/.." --steps 1
+[ ! -e "$dir/cls/zz" ] && ok "  ... and no folder made" || bad "'..' past a new folder made it"
 # no command writes over a file it reads
 cp "$dir/s1/test.tsv" "$dir/keep.tsv"
 bad_input "predict --output naming its --input" "--output $dir/keep.tsv: that is an input of this command" -- \
