@@ -4,15 +4,13 @@
  *
  * The front-end is a model folder's (--model DIR: audio.json) or given by options (--rate,
  * --quantization, --normalize). Writes OUT/files/NNNNN_<file name>.u8 for every file (NNNNN its
- * place in the listing, from 00000; those an earlier encode left in OUT/files are removed first)
- * and OUT/all.u8, their concatenation in listing order; prints the file and sample counts. No
+ * place in the listing, from 00000) and OUT/all.u8, their concatenation in listing order; an
+ * earlier encode in OUT is replaced only once every write succeeded. Prints the file and sample counts. No
  * files selected (or none readable) is an error, as in the other commands. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
