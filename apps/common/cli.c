@@ -58,6 +58,22 @@ void krait_cli_errors_hold(void)
 
 void krait_cli_errors_discard(void) { errors_held = n_held = 0; }
 
+/* An error or warning is one line: control characters inside it (a file name or a record holding
+ * a newline, say) are written as escapes (\n, \t, \xHH), in place; UTF-8 is left as it is. */
+static void one_line(char *s, size_t cap)
+{
+    char tmp[2048];
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && n + 5 < sizeof tmp; p++) {
+        if (*p >= 0x20 && *p != 0x7f) tmp[n++] = (char)*p;
+        else if (*p == '\n') n += (size_t)snprintf(tmp + n, sizeof tmp - n, "\\n");
+        else if (*p == '\t') n += (size_t)snprintf(tmp + n, sizeof tmp - n, "\\t");
+        else n += (size_t)snprintf(tmp + n, sizeof tmp - n, "\\x%02x", *p);
+    }
+    tmp[n] = '\0';
+    snprintf(s, cap, "%s", tmp);
+}
+
 void krait_cli_errors_release(int skipped)
 {
     for (int i = 0; i < n_held; i++)
@@ -69,11 +85,14 @@ static void log_to_stderr(krait_log_level level, const char *msg, void *user)
 {
     (void)user;
     static const char *tag[] = { "error: ", "warning: ", "", "debug: " };
+    char line[2048];
+    snprintf(line, sizeof line, "%s", msg);
+    if (level <= KRAIT_LOG_WARN) one_line(line, sizeof line);
     if (level == KRAIT_LOG_ERROR && errors_held && n_held < 4) {
-        snprintf(held[n_held++], sizeof held[0], "%s", msg);
+        snprintf(held[n_held++], sizeof held[0], "%.1023s", line);
         return;
     }
-    fprintf(stderr, "%s: %s%s\n", prog_name, tag[level], msg);
+    fprintf(stderr, "%s: %s%s\n", prog_name, tag[level], line);
 }
 
 void krait_cli_start(const char *prog, int argc, char **argv)
@@ -126,6 +145,7 @@ void krait_cli_die(int code, const char *fmt, ...)
     va_start(ap, fmt);
     if (n >= 0 && (size_t)n < sizeof line) vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
+    one_line(line, sizeof line);
     size_t len = strlen(line);
     if (len > sizeof line - 2) len = sizeof line - 2;
     line[len++] = '\n';
