@@ -285,7 +285,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     }
     double secs = krait_now() - r.t0;
     if (!finished)
-        printf("stopped at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", tr->opt->step, out, out);
+        krait_run_say_stopped(tr->opt->step, out, NULL);
     else if (!test.n)
         printf("trained %d steps in %.0fs: train loss %.4f; no test clips; model in %s\n", tr->opt->step, secs,
                tr->last_loss, out);
@@ -303,6 +303,7 @@ int audio_cmd_classify_train(int argc, char **argv)
         cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
         cJSON_AddNumberToObject(o, "seconds", secs);
         cJSON_AddStringToObject(o, "out", out);
+        if (!finished) cJSON_AddNumberToObject(o, "stopped_at", tr->opt->step);
         krait_cli_print_json(o);
     }
     krait_cls_metrics_free(&mt);

@@ -258,7 +258,7 @@ int audio_cmd_train(int argc, char **argv)
     double secs = krait_now() - r.t0, run_train_s = tr->elapsed_s - tr->run_elapsed0;
     double sps = run_train_s > 0 ? (tr->tokens - tr->run_tokens0) / run_train_s : 0;
     if (!finished)
-        printf("stopped at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", tr->opt->step, out, out);
+        krait_run_say_stopped(tr->opt->step, out, NULL);
     else {
         char val[64] = "no test files";
         if (isfinite(rc_.last_bps)) snprintf(val, sizeof val, "%d test files %.4f bits per sample", n_val, rc_.last_bps);
@@ -277,6 +277,7 @@ int audio_cmd_train(int argc, char **argv)
         cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
         cJSON_AddNumberToObject(o, "seconds", secs);
         cJSON_AddStringToObject(o, "out", out);
+        if (!finished) cJSON_AddNumberToObject(o, "stopped_at", tr->opt->step);
         krait_cli_print_json(o);
     }
 done:

@@ -358,7 +358,7 @@ int bench_synthetic(int argc, char **argv)
         goto done;
     }
     if (stop_at > 0 && tr->opt->step >= stop_at && !tctx.stop) {
-        printf("stopped at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", tr->opt->step, out, out);
+        krait_run_say_stopped(tr->opt->step, out, NULL);
         if (c.json) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "task", task);

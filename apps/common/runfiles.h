@@ -82,6 +82,9 @@ int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc);
  * Returns 0 (the app prints its summary), 130 after a signal (a checkpoint written and a line
  * saying so) or the exit code of a failure. */
 int krait_run_train(krait_run *r);
+/* The summary of a run that --stop-at ended before its budget (krait_run_train returned 0, not
+ * finished): the step, the checkpoint and the command that continues it, on stdout. */
+void krait_run_say_stopped(int step, const char *out, const char *resume_dir);
 /* The run folder closed and the trainer freed (safe after a failed start). */
 void krait_run_free(krait_run *r);
 

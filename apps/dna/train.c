@@ -162,12 +162,13 @@ static krait_status validate(void *user, const krait_model *m, double *value, cJ
     if (s || !t->best_dir) return s;
     char key[32];
     snprintf(key, sizeof key, "val_%s", t->best_by);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (cJSON_IsNumber(v) && beats_best(t, v->valuedouble)) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key), *step = cJSON_GetObjectItemCaseSensitive(o, "step");
+    /* no step: the kept model validated again for the summary, not a candidate */
+    if (cJSON_IsNumber(step) && cJSON_IsNumber(v) && beats_best(t, v->valuedouble)) {
         if ((s = krait_model_save(m, t->best_dir, KRAIT_DTYPE_F32))) return s;
         save_classes(t->best_dir, t->cl, NULL);
         t->best = v->valuedouble;
-        t->best_step = (int)cJSON_GetObjectItemCaseSensitive(o, "step")->valuedouble;
+        t->best_step = (int)step->valuedouble;
     }
     if (t->best_step >= 0) {
         cJSON_AddStringToObject(o, "best_by", t->best_by);
@@ -302,8 +303,9 @@ typedef struct members {
 } members;
 
 /* Member k (0-based) on be, with its seed and its share of the time budget (`rounds` members
- * one after another); the model in *mp (NULL if none). Returns the exit code. */
-static int train_member(const members *mb, int k, int rounds, krait_backend *be, krait_model **mp)
+ * one after another); the model in *mp (NULL if none); *stopped = 1 when --stop-at ended it
+ * before its budget. Returns the exit code. */
+static int train_member(const members *mb, int k, int rounds, krait_backend *be, krait_model **mp, int *stopped)
 {
     krait_train_config tc = mb->tc;
     krait_train_opts a = mb->a;
@@ -335,6 +337,7 @@ static int train_member(const members *mb, int k, int rounds, krait_backend *be,
                   .validate = t->valid->n ? validate : NULL, .user = t, .app_state = app_state,
                   .check_state = check_state, .finish = keep_best };
     int rc = dna_train_run(&r, m, &tc, mb->ds, &a, mb->c);
+    *stopped = r.stopped;
     cJSON_Delete(r.last_val);
     free(dir);
     return rc;
@@ -356,8 +359,10 @@ static int usable_cores(void)
  * (OpenMP, OpenBLAS) do not survive one. The parent only waits. A stop request (Ctrl-C,
  * SIGTERM) or a member that fails stops the others the gentle way (SIGUSR1: each writes a
  * checkpoint, even if the user's Ctrl-C reached it too); the first failing member's exit code
- * is the run's. */
-static int train_members_forked(const members *mb, int jobs)
+ * is the run's. A member that --stop-at ended (each stops at that step) tells the parent by
+ * exiting MEMBER_STOPPED: *stopped = 1, and the ensemble has no figures yet. */
+enum { MEMBER_STOPPED = 3 }; /* between a member process and its parent only */
+static int train_members_forked(const members *mb, int jobs, int *stopped)
 {
     int threads = mb->c->threads;
     if (!threads) {
@@ -400,11 +405,11 @@ static int train_members_forked(const members *mb, int jobs)
                 if (!strcmp(c.device, "auto")) c.device = "cpu"; /* the parent found no GPU */
                 krait_backend *be = krait_cli_backend(&c, "f32");
                 krait_model *m = NULL;
-                int code = train_member(mb, next, rounds, be, &m);
+                int member_stopped = 0, code = train_member(mb, next, rounds, be, &m, &member_stopped);
                 krait_model_free(m);
                 krait_backend_destroy(be);
                 fflush(NULL);
-                _exit(code);
+                _exit(code ? code : member_stopped ? MEMBER_STOPPED : 0);
             }
             pid[next++] = p;
             running++;
@@ -427,6 +432,7 @@ static int train_members_forked(const members *mb, int jobs)
         pid[k] = 0;
         running--;
         int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        if (code == MEMBER_STOPPED) *stopped = 1, code = 0;
         if (code && !rc) {
             rc = code;
             fprintf(stderr, "%s: ensemble member %d stopped (exit code %d)%s\n", krait_cli_prog(), k + 1, code,
@@ -541,12 +547,13 @@ int dna_cmd_train(int argc, char **argv)
     }
     krait_model *ms[64] = { 0 };
     krait_backend *be = NULL;
+    int stopped = 0; /* --stop-at ended a member: no ensemble figures yet */
     if (jobs > 1) {
-        rc = train_members_forked(&mb, jobs);
+        rc = train_members_forked(&mb, jobs, &stopped);
         /* the ensemble's figures need the members, on the cores the members had between them */
         const int cores = usable_cores();
         if (c.threads) c.threads = c.threads * jobs < cores ? c.threads * jobs : cores;
-        if (!rc && va.n) be = krait_cli_backend(&c, "f32");
+        if (!rc && !stopped && va.n) be = krait_cli_backend(&c, "f32");
         for (int k = 0; k < ensemble && be; k++) {
             char *dir = dna_member_dir(out, k + 1);
             s = dir ? KRAIT_STATUS_OK : KRAIT_STATUS_NO_MEMORY;
@@ -556,9 +563,13 @@ int dna_cmd_train(int argc, char **argv)
         }
     } else {
         be = krait_cli_backend(&c, "f32");
-        for (int k = 0; k < ensemble && !rc; k++) rc = train_member(&mb, k, ensemble, be, &ms[k]);
+        for (int k = 0; k < ensemble && !rc; k++) {
+            int member_stopped = 0; /* --stop-at: each member stops at that step */
+            rc = train_member(&mb, k, ensemble, be, &ms[k], &member_stopped);
+            stopped |= member_stopped;
+        }
     }
-    if (!rc && ensemble > 1) ensemble_summary(&t, ms, ensemble, out, c.json);
+    if (!rc && !stopped && ensemble > 1) ensemble_summary(&t, ms, ensemble, out, c.json);
     for (int k = 0; k < 64; k++) krait_model_free(ms[k]);
     free(t.best_dir);
     krait_backend_destroy(be);

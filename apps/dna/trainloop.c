@@ -97,8 +97,9 @@ int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krai
                     .r = r, .last_val = NAN };
     int rc = krait_run_start(&lc.k, m, tc);
     if (!rc) rc = krait_run_train(&lc.k);
+    r->stopped = !rc && !lc.k.finished; /* --stop-at: no end-of-run work, OUT keeps the last step's model */
     int replaced = 0;
-    if (!rc && r->finish) {
+    if (!rc && !r->stopped && r->finish) {
         krait_status s = r->finish(r->user, m, a->out, &replaced);
         if (s) rc = krait_cli_exit_code(s);
     }
@@ -116,6 +117,21 @@ int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krai
     if (rc) goto done;
     const krait_trainer *tr = lc.k.t;
     double secs = krait_now() - lc.k.t0;
+    if (r->stopped) {
+        krait_run_say_stopped(tr->opt->step, a->out, a->run_dir);
+        if (c->json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "steps", tr->opt->step);
+            cJSON_AddNumberToObject(o, "tokens", (double)tr->tokens);
+            cJSON_AddNumberToObject(o, "train_loss", tr->last_loss);
+            cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
+            cJSON_AddNumberToObject(o, "seconds", secs);
+            cJSON_AddStringToObject(o, "out", a->out);
+            cJSON_AddNumberToObject(o, "stopped_at", tr->opt->step);
+            krait_cli_print_json(o);
+        }
+        goto done;
+    }
     printf("%s: %d steps (%lld bases) in %.0fs", r->prog, tr->opt->step, tr->tokens, secs);
     if (r->validate) printf(" (%.0fs validating)", lc.k.eval_s);
     printf(": train loss %.4f", tr->last_loss);

@@ -42,10 +42,11 @@ typedef struct dna_run {
      * m (--keep-best's): the summary then validates m again, so its figures are the model's */
     krait_status (*finish)(void *user, krait_model *m, const char *out, int *replaced);
     cJSON *last_val;           /* the last validation's keys (owned) */
+    int stopped;               /* set by dna_train_run: --stop-at ended the run before its budget */
 } dna_run;
 
 /* Train m with ds; prints the summary (and --json's object, with the last validation's keys)
- * and returns the exit code. */
+ * and returns the exit code. A run --stop-at ended (r->stopped) skips finish and says how to go on. */
 int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krait_data_source *ds,
                   const krait_train_opts *a, const krait_common *c);
 

@@ -354,7 +354,7 @@ int text_cmd_train(int argc, char **argv)
     double secs = krait_now() - r.t0, run_train_s = tr->elapsed_s - tr->run_elapsed0;
     double tps = run_train_s > 0 ? (tr->tokens - tr->run_tokens0) / run_train_s : 0;
     if (!finished) {
-        printf("stopped at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", tr->opt->step, out, out);
+        krait_run_say_stopped(tr->opt->step, out, NULL);
     } else {
         char val[96] = "no validation (val.bin is too short for one window)";
         if (isfinite(rc_.last_val))
