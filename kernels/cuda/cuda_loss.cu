@@ -72,7 +72,7 @@ cross_entropy_kernel(float *loss, T *dlogits, int32_t *pred, const T *logits,
             if (x > st.m) {
                 st.s = st.s * expf(st.m - x) + 1.0f;
                 st.m = x;
-            } else {
+            } else if (x != -INFINITY) { /* a -inf after a -inf maximum: exp(nan), not 0 */
                 st.s += expf(x - st.m);
             }
         }

@@ -351,6 +351,9 @@ static void ce_case(gt *t, int M, int V, int ld, int inplace, float scale)
         tg[r] = r % 7 == 3 ? -1 : (int32_t)(tu_next() % (uint64_t)V);
         if (r % 5 == 1) lg[(size_t)r * ld + V / 2] = lg[(size_t)r * ld + V / 3] = 30.0f; /* tie */
         if (r % 7 == 5) dominate(lg + (size_t)r * ld, tg[r], V);
+        if (r % 11 == 9) /* masked logits: the first 3/4 of the row -inf (a thread's first two reads) */
+            for (int v = 0; v < 3 * V / 4; v++)
+                if (v != tg[r]) lg[(size_t)r * ld + v] = -INFINITY;
     }
     gt_round(t, lg, n);
     float *rl = gt_hmalloc(M), *rd = gt_hmalloc(n);
