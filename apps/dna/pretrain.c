@@ -14,6 +14,7 @@
 
 #include "dna_seq.h"
 #include "dnaapp.h"
+#include "log.h"
 #include "trainloop.h"
 
 typedef struct genome_src {
@@ -24,6 +25,34 @@ typedef struct genome_src {
     int rc_aug;
     int32_t *win;           /* (L + 1) scratch */
 } genome_src;
+
+/* --resume: the checkpoint's data must be this data (the record and base counts; the windows
+ * drawn depend on both) */
+static char *app_state(void *user)
+{
+    const genome_src *g = user;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n_records", (double)g->s->n);
+    cJSON_AddNumberToObject(o, "n_bases", (double)g->s->n_ids);
+    char *j = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return j;
+}
+
+static krait_status check_state(void *user, const char *json, const char *dir)
+{
+    const genome_src *g = user;
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "n_records"), *b = cJSON_GetObjectItemCaseSensitive(o, "n_bases");
+    /* a checkpoint written before pretrain recorded its data carries neither: nothing to compare */
+    int ok = !cJSON_IsNumber(r) || !cJSON_IsNumber(b) ||
+             ((size_t)r->valuedouble == g->s->n && (size_t)b->valuedouble == g->s->n_ids);
+    if (!ok)
+        KRAIT_ERROR("--resume %s: the checkpoint was pretrained on other data (%.0f records, %.0f bases; these are "
+                    "%zu, %zu)", dir, r->valuedouble, b->valuedouble, g->s->n, g->s->n_ids);
+    cJSON_Delete(o);
+    return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
+}
 
 static krait_status genome_batch(void *ctx, int32_t *ids, int32_t *targets, int B, int L, krait_rng *rng)
 {
@@ -55,8 +84,9 @@ int dna_cmd_pretrain(int argc, char **argv)
     dna_inputs in = DNA_INPUTS_INIT;
     krait_opt opts[] = {
         { "--fasta", OPT_LIST, &fasta, "FILE", "sequences to learn: a genome FASTA/FASTQ (plain, gzip or bgzip), SAM/BAM, a TSV (labels ignored) or BED regions of --genome (repeatable) (required)" },
-        DNA_TRAIN_OPTS(&a),
+        DNA_TRAIN_OPTS(&a, NULL), /* no validation set: --eval-every refused */
         { "--seq-len", OPT_INT, &a.seq_len, "N", "override train.seq_len (the window)" },
+        { "--stop-at", OPT_INT, &a.stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
         { "--rc-aug", OPT_INT, &rc_aug, "0|1", "reverse-complement half the windows (default 1)" },
         DNA_INPUT_OPTS(&in),
     };
@@ -65,6 +95,8 @@ int dna_cmd_pretrain(int argc, char **argv)
                     "usage: krait-dna pretrain --config FILE --fasta GENOME --out DIR [--steps N | --minutes M]\n"
                     "A next-base language model on random windows of a genome (for train --init DIR).");
     krait_train_opts_check(&a, "--fasta", fasta.n > 0);
+    if (a.eval_every >= 0)
+        krait_cli_die(2, "pretrain: --eval-every: pretraining has no validation set (the figure is the training loss)");
     krait_config cfg;
     krait_train_config tc;
     dna_train_config(&cfg, &tc, &a, &c, "lm", 0, NULL);
@@ -96,7 +128,7 @@ int dna_cmd_pretrain(int argc, char **argv)
             s.n_ids, tc.seq_len, tc.batch, tc.lr, tc.minutes, tc.steps);
     krait_data_source ds = { .ctx = &g, .next_batch = genome_batch };
     tc.eval_every = 0;
-    dna_run r = { .prog = "pretrain", .val_name = "" };
+    dna_run r = { .prog = "pretrain", .val_name = "", .user = &g, .app_state = app_state, .check_state = check_state };
     int rc = dna_train_run(&r, m, &tc, &ds, &a, &c);
     krait_model_free(m);
     krait_backend_destroy(be);

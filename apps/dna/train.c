@@ -455,7 +455,7 @@ int dna_cmd_train(int argc, char **argv)
     krait_opt opts[] = {
         { "--train", OPT_LIST, &train, "SRC", "labelled training sequences (repeatable; CLASS=FILE) (required)" },
         { "--valid", OPT_LIST, &valid, "SRC", "labelled validation sequences (repeatable)" },
-        DNA_TRAIN_OPTS(&a),
+        DNA_TRAIN_OPTS(&a, "validate every N steps (default: config, else 200; 0: at the end)"),
         { "--classes", OPT_STR, &classes, "A,B,...", "the class list (default: the training labels, sorted)" },
         { "--max-len", OPT_INT, &max_len, "N", "crop training sequences to N bases (default: the longest)" },
         { "--rc-aug", OPT_INT, &rc_aug, "0|1", "reverse-complement half the training rows (default 1)" },

@@ -14,11 +14,12 @@
 #include "train.h"
 #include "trainopts.h"
 
-/* The options both commands take (trainopts.h); --eval-every defaults to 200. */
-#define DNA_TRAIN_OPTS(a)                                                                                        \
+/* The options both commands take (trainopts.h); eval_help: --eval-every's (NULL: not listed, for
+ * a command without validation, which refuses it). */
+#define DNA_TRAIN_OPTS(a, eval_help)                                                                             \
     { "--config", OPT_STR, &(a)->config, "FILE", "model + train config: a path or a preset in configs/ (required)" }, \
     { "--out", OPT_STR, &(a)->out, "DIR", "run folder: model, checkpoints, metrics.jsonl, curves.svg (required)" }, \
-    KRAIT_TRAIN_OPTS(a, "validate every N steps (default: config, else 200; 0: at the end)",                     \
+    KRAIT_TRAIN_OPTS(a, eval_help,                                                                               \
                      "override any config key (hidden_size=128, train.warmup=50, ...)")
 
 /* Load the config with the overrides and flags applied; head must be want_head ("lm" or

@@ -85,6 +85,23 @@ printf 'chrI_excerpt\t0\t3000\nchrM_excerpt\t0\t2000\n' > "$dir/pre.bed"
 "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$dir/pre.bed" --genome "$data/ce_small.fa" --out "$dir/lm_bed" \
   --steps 2 > /dev/null 2>"$dir/e" && grep -q "2 records" "$dir/e" &&
   ok "pretrain on BED regions of --genome" || { bad "pretrain on BED regions"; cat "$dir/e"; }
+# pretrain --stop-at + --resume = straight through; --resume on other data and --eval-every refused
+pt() { "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$data/ce_small.fa" --steps 4 --threads 1 "$@"; }
+pt --out "$dir/lm4" > /dev/null 2>&1
+pt --out "$dir/lm2" --stop-at 2 --json > "$dir/pts" 2>/dev/null
+pt --out "$dir/lm2" --resume "$dir/lm2" > /dev/null 2>"$dir/e" || { bad "pretrain --resume"; cat "$dir/e"; }
+grep -q "^stopped at step 2; checkpoint in $dir/lm2" "$dir/pts" && [ "$(jget "$dir/pts" stopped_at)" = 2 ] &&
+  cmp -s "$dir/lm4/model.safetensors" "$dir/lm2/model.safetensors" &&
+  ok "pretrain --stop-at 2 + --resume = 4 steps straight through (same model file)" || { bad "pretrain stop/resume"; cat "$dir/pts"; }
+pt --out "$dir/lm2s" --stop-at 2 > /dev/null 2>&1
+"$k" pretrain --config "$dir/tiny_lm.json" --fasta "$dir/s1/train.tsv" --steps 4 --out "$dir/lm2s" --resume "$dir/lm2s" \
+  > /dev/null 2>"$dir/e"
+rc=$? # (after the model's summary line, as train's own resume check)
+[ $rc -eq 2 ] && [ "$(grep -c 'error' "$dir/e")" = 1 ] &&
+  tail -1 "$dir/e" | grep -qF "the checkpoint was pretrained on other data (2 records, 15000 bases" &&
+  ok "pretrain --resume on other data: exit 2, $(tail -1 "$dir/e")" || { bad "pretrain resume on other data: exit $rc"; cat "$dir/e"; }
+bad_input "pretrain --eval-every" "pretraining has no validation set" -- \
+  "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$data/ce_small.fa" --out "$dir/lmx" --eval-every 5
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --init "$dir/lm" \
   --out "$dir/cls" --steps 4 --eval-every 2 --json > "$dir/tr" 2>"$dir/e" || { bad "train"; cat "$dir/e"; }
 grep -q "tensors copied" "$dir/e" && ok "train --init: $(grep -o '[0-9]* of [0-9]* tensors copied' "$dir/e")" || bad "--init copied nothing"
