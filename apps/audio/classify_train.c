@@ -106,15 +106,11 @@ static krait_status on_eval(krait_run *r)
     double t0 = krait_now();
     krait_status s = audio_cls_predict(t->model, c->test, c->probs, c->long_len, NULL);
     if (s) return s;
-    int C = t->model->cfg.n_classes, right = 0;
-    double loss = 0;
-    for (int i = 0; i < c->test->n; i++) {
-        const float *p = c->probs + (size_t)i * C;
-        right += krait_cls_argmax(p, C) == c->test->label[i];
-        loss -= log(p[c->test->label[i]] > 1e-30f ? p[c->test->label[i]] : 1e-30f);
-    }
-    c->last_loss = loss / c->test->n;
-    c->last_acc = (double)right / c->test->n;
+    krait_cls_metrics mt; /* the figures krait-audio eval and krait-dna report, by one definition */
+    if ((s = krait_cls_metrics_compute(c->test->label, c->probs, c->test->n, t->model->cfg.n_classes, &mt))) return s;
+    c->last_loss = mt.log_loss;
+    c->last_acc = mt.accuracy;
+    krait_cls_metrics_free(&mt);
     if (r->rf.metrics) {
         fprintf(r->rf.metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_accuracy\": %.9g, \"elapsed_s\": %.3f}\n",
                 t->opt->step, c->last_loss, c->last_acc, t->elapsed_s);
