@@ -472,6 +472,7 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
             krait_train_default(&scratch);
             krait_train_config *dst = tc ? tc : &scratch;
             if ((s = apply_object(dst, train_keys, NKEYS(train_keys), it, origin, "train", 0))) goto done;
+            if (cJSON_GetObjectItemCaseSensitive(it, "seq_len")) dst->seq_len_set = 1;
             if (strcmp(dst->on_nonfinite, "stop") != 0 && strcmp(dst->on_nonfinite, "skip") != 0) {
                 KRAIT_ERROR("%s: key \"train.on_nonfinite\" must be \"stop\" or \"skip\"", origin);
                 s = KRAIT_STATUS_BAD_INPUT;

@@ -74,6 +74,8 @@ typedef struct krait_train_config {
     int log_every, eval_every, ckpt_every, keep_ckpts;
     char on_nonfinite[8]; /* a non-finite loss or gradient: "stop" (the default: exit with the step
                            * named, the last checkpoint kept) or "skip" (the batch; counted) */
+    int seq_len_set;      /* "train.seq_len" was given (a file or --set), not the default: the
+                           * classifiers, whose length is the data's, take it as a cap then */
 } krait_train_config;
 
 /* The official defaults (mamba_simple.py / config_mamba.py) with D, NL, V unset (0). */

@@ -239,8 +239,9 @@ int audio_cmd_classify_train(int argc, char **argv)
     if (train.F) cfg.vocab_size_raw = 0, cfg.vocab_size = 0;
     else if (cfg.vocab_size_raw != 256) krait_cli_die(2, "%s: vocab_size must be 256 for sample input", cpath);
     snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", fe.logmel ? "logmel" : krait_quant_name(fe.quant));
-    /* the longest train clip, or the configured cap when smaller */
-    int cap = a.seq_len > 0 ? a.seq_len : tc.seq_len > 0 && !fe.logmel ? tc.seq_len : train.max_len;
+    /* the longest train clip, or the cap when smaller: --seq-len, else train.seq_len (for log-mel
+     * frames only when the config sets it: the default 256 counts samples) */
+    int cap = a.seq_len > 0 ? a.seq_len : !fe.logmel || tc.seq_len_set ? tc.seq_len : train.max_len;
     tc.seq_len = train.max_len < cap ? train.max_len : cap;
     krait_status s;
     if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);

@@ -457,7 +457,7 @@ int dna_cmd_train(int argc, char **argv)
         { "--valid", OPT_LIST, &valid, "SRC", "labelled validation sequences (repeatable)" },
         DNA_TRAIN_OPTS(&a, "validate every N steps (default: config, else 200; 0: at the end)"),
         { "--classes", OPT_STR, &classes, "A,B,...", "the class list (default: the training labels, sorted)" },
-        { "--max-len", OPT_INT, &max_len, "N", "crop training sequences to N bases (default: the longest)" },
+        { "--max-len", OPT_INT, &max_len, "N", "crop training sequences to N bases (default: train.seq_len if the config sets it, else the longest)" },
         { "--rc-aug", OPT_INT, &rc_aug, "0|1", "reverse-complement half the training rows (default 1)" },
         { "--mutate", OPT_DOUBLE, &mutate, "P", "substitute each training base with probability P (default 0)" },
         { "--shift", OPT_INT, &shift, "N", "turn each training row circularly by up to N bases either way (default 0)" },
@@ -515,7 +515,9 @@ int dna_cmd_train(int argc, char **argv)
     if (s) dna_die_status(s);
     if (by == 2 && cl.n != 2) krait_cli_die(2, "train: --best-by auroc needs 2 classes (there are %d)", cl.n);
     const char *cpath = dna_train_config(&cfg, &tc, &a, &c, "classify", cl.n, classes ? "--classes" : train.items[0]);
-    tc.seq_len = max_len > 0 && (size_t)max_len < tr.max_len ? max_len : (int)tr.max_len;
+    /* the longest row, or the crop: --max-len, else train.seq_len when the config gives it */
+    const int cap = max_len > 0 ? max_len : tc.seq_len_set ? tc.seq_len : (int)tr.max_len;
+    tc.seq_len = (size_t)cap < tr.max_len ? cap : (int)tr.max_len;
     int rc = 0;
     if (check) { /* everything a run would refuse before its first step, without a step or a file */
         krait_backend *be = krait_cli_backend(&c, "f32");

@@ -182,6 +182,11 @@ JSON
 "$k" classify-train --config "$dir/cls.json" "${split[@]}" --out "$dir/CL" --steps 40 --eval-every 20 --device cpu --json \
   >"$dir/c1" 2>"$dir/ec1" || { bad "classify-train"; cat "$dir/ec1"; }
 grep -q "skipped 1 unreadable" "$dir/ec1" && ok "classify-train: the bad file skipped and counted" || bad "classify-train skip"
+# log-mel frames: the longest clip, or train.seq_len when the config sets it (it was ignored)
+"$k" classify-train --config "$dir/cls.json" "${split[@]}" --out "$dir/CLL" --steps 1 --device cpu --set train.seq_len=7 \
+  >/dev/null 2>"$dir/e"
+grep -q "(up to 7 positions)" "$dir/e" && ! grep -q "(up to 7 positions)" "$dir/ec1" &&
+  ok "classify-train on log-mel: train.seq_len 7 caps the frames (else the longest clip)" || { bad "log-mel seq_len"; cat "$dir/e"; }
 for f in config.json model.safetensors audio.json curves.svg confusion.svg test_metrics.json; do
   [ -s "$dir/CL/$f" ] || bad "classifier run folder lacks $f"; done
 grep -q '"classes"' "$dir/CL/audio.json" && grep -q '"input":[[:space:]]*"logmel"' "$dir/CL/audio.json" &&

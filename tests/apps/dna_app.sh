@@ -85,6 +85,17 @@ printf 'chrI_excerpt\t0\t3000\nchrM_excerpt\t0\t2000\n' > "$dir/pre.bed"
 "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$dir/pre.bed" --genome "$data/ce_small.fa" --out "$dir/lm_bed" \
   --steps 2 > /dev/null 2>"$dir/e" && grep -q "2 records" "$dir/e" &&
   ok "pretrain on BED regions of --genome" || { bad "pretrain on BED regions"; cat "$dir/e"; }
+# the training length: train.seq_len when the config sets it (a crop), else the longest row; --max-len first
+sed 's/"seq_len": 64, //' "$dir/tiny.json" > "$dir/tiny_nolen.json"
+lens_ok=1
+for v in "tiny.json::64" "tiny_nolen.json::251" "tiny.json:--max-len 100:100" "tiny_nolen.json:--max-len 300:251"; do
+  IFS=: read -r cf extra want <<< "$v"
+  # shellcheck disable=SC2086
+  "$k" train --config "$dir/$cf" --train "$dir/s1/train.tsv" --out "$dir/len" --steps 1 --threads 1 $extra --overwrite \
+    > /dev/null 2>"$dir/e"
+  grep -q "length <= $want;" "$dir/e" || { lens_ok=0; bad "training length with $cf $extra: want $want"; cat "$dir/e"; }
+done
+[ $lens_ok = 1 ] && ok "training length: train.seq_len crops (64), else the longest (251); --max-len 100 / 300 (251)"
 # pretrain --stop-at + --resume = straight through; --resume on other data and --eval-every refused
 pt() { "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$data/ce_small.fa" --steps 4 --threads 1 "$@"; }
 pt --out "$dir/lm4" > /dev/null 2>&1
