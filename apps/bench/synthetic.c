@@ -212,7 +212,7 @@ int bench_synthetic(int argc, char **argv)
     double minutes = 7.5, lr = -1, target = -1, wd = -1, min_lr = -1, dt_min = 1e-3, dt_max = 1e-1;
     int warmup = 200, settle = -1;
     const char *out = NULL, *resume = NULL;
-    int overwrite = 0;
+    int overwrite = 0, sweep = 0;
     int ckpt_every = 0, keep = 3, stop_at = 0;
     krait_opt opts[] = {
         { "--task", OPT_STR, &task, "T", "induction | selective-copy" },
@@ -235,6 +235,7 @@ int bench_synthetic(int argc, char **argv)
         { "--check-every", OPT_INT, &check_every, "N", "steps between accuracy checks (default 250)" },
         { "--eval-seqs", OPT_INT, &eval_seqs, "N", "sequences per final evaluation (default 128)" },
         { "--chunk", OPT_INT, &chunk, "N", "evaluation chunk length (default 4096)" },
+        { "--sweep", OPT_FLAG, &sweep, NULL, "also the accuracy of 64 sequences at 2, 8, 32, ... x train-len below eval-len" },
         { "--out", OPT_STR, &out, "DIR", "run folder: checkpoints, latest model, metrics.jsonl" },
         { "--ckpt-every", OPT_INT, &ckpt_every, "N", "checkpoint every N steps (default 0: on stop and at the end)" },
         { "--keep", OPT_INT, &keep, "K", "checkpoints kept (default 3; 0 keeps all)" },
@@ -379,43 +380,7 @@ int bench_synthetic(int argc, char **argv)
     krait_rng erng;
     krait_rng_init_stream(&erng, c.seed, 11);
     double train_acc = 0, eval_acc = 0;
-    if (getenv("KRAIT_SYNTH_DELTA")) { /* diagnostic: step sizes at the value token vs elsewhere */
-        const int L = 2048, E = cfg.d_inner, N = cfg.d_state;
-        krait_acts *da = krait_acts_init(m, 1, L, 1);
-        krait_synth sy;
-        int32_t *ids = malloc(sizeof(int32_t) * L), *tg = malloc(sizeof(int32_t) * L);
-        krait_synth_init(&sy, so.task, so.vocab, L, so.n_data, 1, &erng);
-        krait_synth_fill(&sy, ids, tg, 0, L);
-        long p = sy.pos[0];
-        krait_acts_set_batch(m, da, ids, tg);
-        krait_model_forward(m, da, NULL);
-        for (int l = 0; l < cfg.n_layer; l++) {
-            const float *dl = da->layer[l].delta, *Al = m->params + m->layers[l].A_log;
-            for (int k = 0; k < 4; k++) { /* the 4 channels with the largest step at p + 1 */
-                int best = -1;
-                for (int e = 0; e < E; e++) {
-                    int used = 0;
-                    for (int j = 0; j < k; j++) used |= 0;
-                    if (!used && (best < 0 || dl[(p + 1) * E + e] > dl[(p + 1) * E + best])) best = e;
-                }
-                double mean = 0, mx = 0, amin = 1e30;
-                for (long q = 0; q < L; q++)
-                    if (q != p + 1) {
-                        mean += dl[q * E + best] / (L - 1);
-                        if (dl[q * E + best] > mx) mx = dl[q * E + best];
-                    }
-                for (int n = 0; n < N; n++) if (expf(Al[best * N + n]) < amin) amin = expf(Al[best * N + n]);
-                fprintf(stderr, "delta layer %d channel %d: at value %.3g, elsewhere mean %.3g max %.3g, min|A| %.3g\n",
-                        l, best, dl[(p + 1) * E + best], mean, mx, amin);
-                ((float *)dl)[(p + 1) * E + best] = -1; /* exclude it from the next pick */
-            }
-        }
-        krait_synth_free(&sy);
-        free(ids);
-        free(tg);
-        krait_acts_free(m, da);
-    }
-    if (getenv("KRAIT_SYNTH_SWEEP")) { /* diagnostic: accuracy against length */
+    if (sweep) { /* accuracy against length, between the two lengths */
         for (long len = 2L * train_len; len < eval_len; len *= 4) {
             double a = 0;
             accuracy(m, &so, len, 64, chunk, &erng, NULL, "", &a);
