@@ -221,7 +221,7 @@ int audio_cmd_train(int argc, char **argv)
         if (rs == KRAIT_STATUS_BAD_INPUT || (!rs && n < 2)) {
             if (!rs) snprintf(why, sizeof why, "%s: %zu sample%s at %d Hz: nothing to score", val_paths[v], n,
                              n == 1 ? "" : "s", fe.rate);
-            fprintf(stderr, "krait-audio: warning: skipped test file %s\n", why);
+            KRAIT_WARN("skipped test file %s", why);
             unreadable++;
         } else if (rs) {
             return krait_cli_exit_code(rs);
@@ -233,7 +233,7 @@ int audio_cmd_train(int argc, char **argv)
         fprintf(stderr, "krait-audio: test: skipped %d unreadable file%s (warnings above); %d kept for validation\n",
                 unreadable, unreadable == 1 ? "" : "s", kept);
     n_val = kept;
-    if (!n_val) fprintf(stderr, "krait-audio: warning: no test files in the split: no validation\n");
+    if (!n_val) KRAIT_WARN("no test files in the split: no validation");
 
     krait_backend *be = krait_cli_backend(&c, "f32");
     audio_fe_check_init(&fe, a.resume ? NULL : a.init);

@@ -96,7 +96,7 @@ static int is_data_folder(const char *dir)
 static void walk(file_list *l, const char *dir, const char *skip_real, int *skipped, visited *seen)
 {
     if (!first_visit(seen, dir)) {
-        fprintf(stderr, "krait-text: warning: %s: a folder already read (through a link); not read again\n", dir);
+        KRAIT_WARN("%s: a folder already read (through a link); not read again", dir);
         return;
     }
     DIR *d = opendir(dir);
@@ -113,7 +113,7 @@ static void walk(file_list *l, const char *dir, const char *skip_real, int *skip
         if (skip_real && realpath(p, real) && !strcmp(real, skip_real)) {
             /* the output folder inside an input folder */
         } else if (krait_fs_is_dir(p) && is_data_folder(p)) {
-            fprintf(stderr, "krait-text: warning: %s: a prepared data folder (meta.json, train.bin); not read as text\n", p);
+            KRAIT_WARN("%s: a prepared data folder (meta.json, train.bin); not read as text", p);
         } else if (krait_fs_is_dir(p)) {
             walk(l, p, skip_real, skipped, seen);
         } else if (krait_fs_is_file(p)) {
@@ -122,7 +122,7 @@ static void walk(file_list *l, const char *dir, const char *skip_real, int *skip
         } else { /* neither a file nor a folder once links are followed: a broken link or a loop */
             struct stat st;
             if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode))
-                fprintf(stderr, "krait-text: warning: %s: a link that leads nowhere readable (%s); skipped\n", p,
+                KRAIT_WARN("%s: a link that leads nowhere readable (%s); skipped", p,
                         stat(p, &st) != 0 ? strerror(errno) : "not a file or folder");
         }
         free(p);
@@ -368,8 +368,8 @@ int text_cmd_prepare(int argc0, char **argv0)
     krait_status s2 = krait_tokfile_finish(sp[1].w);
     if (s || s2) return krait_cli_exit_code(s ? s : s2);
     if (nv == 0 && tail < 0 && val_fraction > 0)
-        fprintf(stderr, "krait-text: warning: the validation split is empty (%lld document%s, each drawn with "
-                        "probability %g, none was); --split-tail F takes the last fraction F of the text instead\n",
+        KRAIT_WARN("the validation split is empty (%lld document%s, each drawn with "
+                        "probability %g, none was); --split-tail F takes the last fraction F of the text instead",
                 doc_index, doc_index == 1 ? "" : "s", val_fraction);
     if (bpe) { /* the run folder and generate find the tokenizer beside the data */
         char *dst = krait_fs_join(out, "tokenizer.json");

@@ -247,8 +247,7 @@ static void check_init_tokenizer(const char *init, const char *data, const text_
         krait_status s;
         char *x = krait_fs_read_text(itj, 64 << 20, &s), *y = x ? krait_fs_read_text(dtj, 64 << 20, &s) : NULL;
         if (x && y && strcmp(x, y))
-            fprintf(stderr, "%s train: warning: %s and %s differ; the ids must mean the same tokens in both\n",
-                    krait_cli_prog(), itj, dtj);
+            KRAIT_WARN("train: %s and %s differ; the ids must mean the same tokens in both", itj, dtj);
         free(x), free(y);
     }
     free(itj), free(icj), free(dtj);
@@ -322,7 +321,7 @@ int text_cmd_train(int argc, char **argv)
     if (want < vs.n_windows) vs.stride = (double)vs.n_windows / want, vs.n_windows = want;
     vs.ids_per_byte = meta.val_bytes > 0 ? (double)meta.val_tokens / meta.val_bytes : 0;
     if (!vs.n_windows)
-        fprintf(stderr, "krait-text: warning: %s/val.bin has %llu ids, fewer than seq_len + 1: no validation\n", data,
+        KRAIT_WARN("%s/val.bin has %llu ids, fewer than seq_len + 1: no validation", data,
                 (unsigned long long)n_val);
 
     krait_backend *be = krait_cli_backend(&c, "f32");

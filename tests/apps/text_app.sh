@@ -334,11 +334,13 @@ mkdir -p "$dir/loop/sub" && head -c 3000 "$sample" > "$dir/loop/a.txt" && ln -s 
 "$k" prepare --input "$dir/loop" --output "$dir/dl" --val-fraction 0 --json >"$dir/pl" 2>"$dir/el" &&
   [ "$(jget "$dir/pl" documents)" = 1 ] && grep -q "loop/sub/up: a folder already read" "$dir/el" &&
   ok "prepare: a link back up the folder is read once (1 document, a warning)" || { bad "prepare link loop"; cat "$dir/pl" "$dir/el"; }
-ln -s nowhere "$dir/loop/broken.txt" && ln -s self "$dir/loop/self"
+ln -s nowhere "$dir/loop/broken.txt" && ln -s self "$dir/loop/self" && ln -s nowhere "$dir/loop/new"$'\n'"line"
 "$k" prepare --input "$dir/loop" --output "$dir/dl2" --val-fraction 0 --json >"$dir/pl2" 2>"$dir/el2" &&
   [ "$(jget "$dir/pl2" documents)" = 1 ] && grep -q "loop/broken.txt: a link that leads nowhere readable" "$dir/el2" &&
   grep -q "loop/self: a link that leads nowhere readable" "$dir/el2" &&
-  ok "prepare: a broken link and a self-loop in a folder: skipped, each with a warning" || { bad "prepare broken links"; cat "$dir/el2"; }
+  grep -qF 'loop/new\nline: a link that leads nowhere readable' "$dir/el2" && [ "$(grep -c . "$dir/el2")" = 4 ] &&
+  ok "prepare: broken links and a self-loop in a folder: skipped, each with a warning of one line" ||
+  { bad "prepare broken links"; cat "$dir/el2"; }
 # train: data whose files do not match meta.json, or whose BPE tokenizer.json is gone
 cp -r "$dir/d2" "$dir/dmix" && cp "$dir/d1/train.bin" "$dir/dmix/train.bin"
 bad_input "train on token files of another prepare" "$dir/dmix: meta.json counts" "files of different prepares" -- \
