@@ -57,11 +57,13 @@ int bench_train(int argc, char **argv)
 {
     const char *shape = "small";
     int seq_len = -1, batch = -1, steps = 3;   /* -1: not given */
+    const char *dtype = "f32";
     krait_opt opts[] = {
         { "--shape", OPT_STR, &shape, "S", "130m | small | CONFIG.json (default small)" },
         { "--seq-len", OPT_INT, &seq_len, "N", "tokens per sequence (default 1024)" },
         { "--batch", OPT_INT, &batch, "N", "sequences per step (default 4 for 130m, 8 otherwise)" },
         { "--steps", OPT_INT, &steps, "N", "timed steps after one warm-up step (default 3)" },
+        { "--dtype", OPT_STR, &dtype, "T", "CUDA activations: f32 (default, as krait's trainers) or bf16" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
@@ -77,8 +79,9 @@ int bench_train(int argc, char **argv)
     tc.warmup = 10;
     tc.seed = c.seed;
     if (steps < 1) krait_cli_die(2, "--steps must be >= 1");
+    if (strcmp(dtype, "f32") && strcmp(dtype, "bf16")) krait_cli_die(2, "train: --dtype %s: f32 or bf16", dtype);
 
-    krait_backend *be = krait_cli_backend(&c, "bf16");
+    krait_backend *be = krait_cli_backend(&c, dtype);
     krait_model *m = krait_model_init(&cfg, be);
     if (!m) krait_cli_die(1, "cannot create the model");
     krait_rng rng;
@@ -107,12 +110,13 @@ int bench_train(int argc, char **argv)
     double dt = krait_now() - t0;
     double tokens = (double)steps * tc.batch * tc.seq_len, tps = tokens / dt;
     double fpt = bench_model_flops_per_token(&cfg), gflops = tps * fpt / 1e9;
-    printf("shape %s: %.0f tokens/s, %.1f GFLOP/s model (%.3g GFLOP/token), sgemm %.1f GFLOP/s -> %.1f%% of sgemm\n",
-           shape, tps, gflops, fpt / 1e9, sgemm, 100 * gflops / sgemm);
+    printf("shape %s (%s %s): %.0f tokens/s, %.1f GFLOP/s model (%.3g GFLOP/token), sgemm %.1f GFLOP/s -> %.1f%% of "
+           "sgemm\n", shape, be->name, krait_dtype_name(be->act_dtype), tps, gflops, fpt / 1e9, sgemm, 100 * gflops / sgemm);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "shape", shape);
         cJSON_AddStringToObject(o, "device", be->name);
+        cJSON_AddStringToObject(o, "dtype", krait_dtype_name(be->act_dtype));
         cJSON_AddNumberToObject(o, "batch", tc.batch);
         cJSON_AddNumberToObject(o, "seq_len", tc.seq_len);
         cJSON_AddNumberToObject(o, "params", (double)m->n_params);
