@@ -112,6 +112,11 @@ void audio_load_set(krait_audio_set *set, const krait_audio_list *l, const int *
 krait_status audio_score_file(const krait_model *m, const audio_frontend *fe, const char *path, int chunk,
                               double *nll_sum, long long *n_scored, long long *samples);
 
+/* Bits per sample of `files` whole files of `samples` samples in all, from the model's summed
+ * next-sample loss (nats): each file's first sample, which nothing predicts, costs 8 bits (one of
+ * 256 ids, uniform). NAN for no samples. */
+double audio_bits_per_sample(double nll_sum, long long files, long long samples);
+
 /* Quantised ids of a whole clip (malloc'd). */
 int32_t *audio_clip_ids(const audio_frontend *fe, const float *x, size_t n);
 

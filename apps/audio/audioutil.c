@@ -397,6 +397,11 @@ static void on_load(void *user, int done, int total)
     krait_progress_line(&lp->p, done == total, "reading %s audio: %d/%d files", lp->what, done, total);
 }
 
+double audio_bits_per_sample(double nll_sum, long long files, long long samples)
+{
+    return samples > 0 ? (nll_sum / log(2.0) + 8.0 * (double)files) / (double)samples : NAN;
+}
+
 void audio_die_empty(const krait_audio_list *l, const int *want, const char *data, const char *what)
 {
     int wanted = 0;

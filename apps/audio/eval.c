@@ -97,12 +97,12 @@ int audio_cmd_eval(int argc, char **argv)
         nll += l, scored += k, samples += n, files++;
         if (tf) {
             krait_cli_tsv_field(tf, list.items[i].path);
-            fprintf(tf, "\t%lld\t%.6f\n", n, (l / log(2.0) + 8.0) / (double)n);
+            fprintf(tf, "\t%lld\t%.6f\n", n, audio_bits_per_sample(l, 1, n));
         }
         double dt = krait_now() - t0;
         krait_progress_line(&prog, done == total, "eval: %d/%d files, %lld samples, %.0f samples/s, %.4f bits per sample",
                             done, total, samples, dt > 0 ? samples / dt : 0,
-                            (nll / log(2.0) + 8.0 * files) / (double)samples);
+                            audio_bits_per_sample(nll, files, samples));
     }
     krait_progress_done(&prog);
     if (tf) krait_cli_output_close(tf);
@@ -110,7 +110,7 @@ int audio_cmd_eval(int argc, char **argv)
         krait_cli_die(2, "%s: the %s split is empty: none of the %d files falls in it (see --test-regex, "
                       "--test-fraction, --split)", d.data, d.split, list.n);
     if (!files) krait_cli_die(2, "%s: no readable audio files to score (%d skipped)", d.data, skipped);
-    double bps = (nll / log(2.0) + 8.0 * files) / (double)samples;
+    double bps = audio_bits_per_sample(nll, files, samples);
     double bpp = scored ? nll / log(2.0) / (double)scored : NAN;
     char pred[96] = "no sample after a file's first to predict"; /* clips of one sample each */
     if (scored) snprintf(pred, sizeof pred, "%.4f bits per predicted sample, loss %.4f nats", bpp, nll / scored);

@@ -107,7 +107,7 @@ static krait_status on_eval(krait_run *r)
         nll += l, scored += k, samples += n;
     }
     c->last_val = scored ? nll / scored : NAN;
-    c->last_bps = samples ? (nll / log(2.0) + 8.0 * c->n_val) / samples : NAN;
+    c->last_bps = audio_bits_per_sample(nll, c->n_val, samples);
     if (r->rf.metrics) {
         fprintf(r->rf.metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_bits_per_sample\": %.9g, \"tokens\": %lld, "
                                "\"elapsed_s\": %.3f}\n", t->opt->step, c->last_val, c->last_bps, t->tokens, t->elapsed_s);
