@@ -93,8 +93,6 @@ krait_status krait_model_sync_act(krait_model *m);
 
 const krait_tensor_info *krait_model_find(const krait_model *m, const char *name);
 
-/* Pointers into an arena laid out like the params (params, grads, moments). */
-static inline float *krait_at(float *arena, size_t off) { return arena + off; }
 static inline const void *krait_act_at(const krait_model *m, size_t off)
 {
     return (const char *)m->params_act + off * krait_dtype_size(m->be->act_dtype);

@@ -518,7 +518,6 @@ int krait_dna_reader_next(krait_dna_reader *r, krait_dna_rec *rec)
 
 void krait_dna_quiet_htslib(void) { hts_set_log_level(HTS_LOG_OFF); }
 
-const char *krait_dna_reader_path(const krait_dna_reader *r) { return r->path; }
 
 void krait_dna_reader_close(krait_dna_reader *r)
 {

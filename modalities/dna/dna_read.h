@@ -73,7 +73,6 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
 /* The next record into rec (valid until the next call): 1, or 0 at the end; < 0 is
  * -KRAIT_STATUS_BAD_INPUT / -KRAIT_STATUS_IO after a logged line. */
 int krait_dna_reader_next(krait_dna_reader *r, krait_dna_rec *rec);
-const char *krait_dna_reader_path(const krait_dna_reader *r);
 void krait_dna_reader_close(krait_dna_reader *r);
 
 /* Silence htslib's own messages on stderr (the reader logs one line per problem itself). */

@@ -186,10 +186,6 @@ void krait_dna_genome_close(krait_dna_genome *g)
     free(g);
 }
 
-const char *krait_dna_genome_path(const krait_dna_genome *g) { return g->path; }
-int krait_dna_genome_n_contigs(const krait_dna_genome *g) { return faidx_nseq(g->fai); }
-const char *krait_dna_genome_contig(const krait_dna_genome *g, int i) { return faidx_iseq(g->fai, i); }
-
 long long krait_dna_genome_contig_len(const krait_dna_genome *g, const char *chrom)
 {
     if (!faidx_has_seq(g->fai, chrom)) return -1;

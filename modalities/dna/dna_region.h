@@ -32,9 +32,6 @@ typedef struct krait_dna_genome krait_dna_genome;
 /* Open fasta and its index. NULL with one logged line (missing file or index). */
 krait_dna_genome *krait_dna_genome_open(const char *fasta, krait_status *status);
 void krait_dna_genome_close(krait_dna_genome *g);
-const char *krait_dna_genome_path(const krait_dna_genome *g);
-int krait_dna_genome_n_contigs(const krait_dna_genome *g);
-const char *krait_dna_genome_contig(const krait_dna_genome *g, int i);
 /* Length of contig chrom, or -1 when the index has no such contig. */
 long long krait_dna_genome_contig_len(const krait_dna_genome *g, const char *chrom);
 

@@ -94,7 +94,6 @@ long long krait_textsrc_piece_line(const krait_textsrc *s, int *at_line_start)
     if (at_line_start) *at_line_start = s->piece_line_start;
     return s->jsonl ? 0 : s->piece_line;
 }
-long long krait_textsrc_offset(const krait_textsrc *s) { return (long long)gzoffset(s->gz); }
 
 /* Read more data so that buf holds at least want bytes after start (or the file ends). */
 static krait_status fill(krait_textsrc *s, size_t want)

@@ -57,8 +57,6 @@ const char *krait_textsrc_where(const krait_textsrc *s);
  * 0 when not counted (JSONL, where krait_textsrc_where names the line; pieces whose UTF-8 is not
  * checked, i.e. for the byte tokenizer). */
 long long krait_textsrc_piece_line(const krait_textsrc *s, int *at_line_start);
-/* Bytes read from the file so far (compressed bytes for .gz), for progress. */
-long long krait_textsrc_offset(const krait_textsrc *s);
 
 #ifdef __cplusplus
 }
