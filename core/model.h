@@ -93,6 +93,7 @@ krait_status krait_model_sync_act(krait_model *m);
 
 const krait_tensor_info *krait_model_find(const krait_model *m, const char *name);
 
+/* The parameter at off (an offset into params) in the backend's activation dtype (params_act). */
 static inline const void *krait_act_at(const krait_model *m, size_t off)
 {
     return (const char *)m->params_act + off * krait_dtype_size(m->be->act_dtype);
