@@ -415,7 +415,7 @@ void audio_load_set(krait_audio_set *set, const krait_audio_list *l, const int *
                     const char *what)
 {
     load_progress lp = { .what = what };
-    krait_progress_init(&lp.p, 1 << 30);
+    krait_progress_init(&lp.p, KRAIT_PROGRESS_FORCED_ONLY);
     krait_status s = krait_audio_set_load(set, l, want, fe->rate, fe->normalize, on_load, &lp);
     krait_progress_done(&lp.p);
     if (s) exit(krait_cli_exit_code(s));

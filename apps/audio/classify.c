@@ -105,7 +105,7 @@ int audio_cmd_classify(int argc, char **argv)
     float *probs = malloc(sizeof *probs * (size_t)data.n * C);
     if (!probs) krait_cli_die(1, "out of memory");
     krait_progress prog;
-    krait_progress_init(&prog, 1 << 30);
+    krait_progress_init(&prog, KRAIT_PROGRESS_FORCED_ONLY);
     s = audio_cls_predict(m, &data, probs, long_len, &prog);
     krait_progress_done(&prog);
     if (s) return krait_cli_exit_code(s);

@@ -77,7 +77,7 @@ int audio_cmd_eval(int argc, char **argv)
     int want_test = !strcmp(d.split, "test"), all = !strcmp(d.split, "all") || single, total = 0;
     for (int i = 0; i < list.n; i++) total += all || is_test[i] == want_test;
     krait_progress prog;
-    krait_progress_init(&prog, 1 << 30);
+    krait_progress_init(&prog, KRAIT_PROGRESS_FORCED_ONLY);
     double nll = 0, t0 = krait_now();
     long long scored = 0, samples = 0;
     int files = 0, skipped = 0, done = 0;

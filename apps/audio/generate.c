@@ -134,7 +134,7 @@ int audio_cmd_generate(int argc, char **argv)
     int32_t *out = malloc(sizeof *out * (size_t)gp.max_tokens);
     if (!inf || !out) krait_cli_die(1, "out of memory");
     gen_ctx g = { .t0 = krait_now(), .total = gp.max_tokens };
-    krait_progress_init(&g.p, 1 << 30);
+    krait_progress_init(&g.p, KRAIT_PROGRESS_FORCED_ONLY);
     const int32_t *prompts[1] = { ids };
     int n_out = 0;
     krait_gen_stats st;

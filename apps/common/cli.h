@@ -120,6 +120,8 @@ typedef struct krait_progress {
     long calls;
     int every;
 } krait_progress;
+/* every: off a terminal, only the forced lines (force = 1) */
+#define KRAIT_PROGRESS_FORCED_ONLY (1 << 30)
 void krait_progress_init(krait_progress *p, int every);
 void krait_progress_line(krait_progress *p, int force, const char *fmt, ...)
 #if defined(__GNUC__)

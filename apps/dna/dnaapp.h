@@ -57,10 +57,12 @@ krait_status dna_classify_ensemble(krait_model *const *ms, int nm, const krait_d
                                    int stream_above, int chunk, float *probs);
 /* A model folder of `krait-dna train --ensemble N` holds no model of its own but member-1 ..
  * member-N, each a model folder: appends copies of DIR's member paths to out, or of DIR itself
- * when it has none (free them with dna_free_models). Exits 2 past 64 models or when a member
+ * when it has none (free them with dna_free_models). Exits 2 past DNA_MAX_MEMBERS models or when a member
  * below the highest is missing. */
 void dna_expand_models(krait_str_list *out, const char *dir);
 void dna_free_models(krait_str_list *list);
+/* The most members an ensemble has (eval and predict list them in a krait_str_list of 64). */
+#define DNA_MAX_MEMBERS 64
 /* DIR/member-K (K from 1), malloc'd; NULL when out of memory. */
 char *dna_member_dir(const char *dir, int k);
 

@@ -275,7 +275,7 @@ static void ensemble_summary(train_ctx *t, krait_model *const *ms, int n, const 
  * --ensemble, an ensemble's folder is refused with the way to resume it. */
 static void check_resume(const krait_train_opts *a, int ensemble)
 {
-    if (!a->resume || (ensemble < 1 || ensemble > 64)) return;
+    if (!a->resume || (ensemble < 1 || ensemble > DNA_MAX_MEMBERS)) return;
     const int most = krait_run_members(a->resume);
     const int is_run = krait_run_has(a->resume, "checkpoints"), is_ensemble = !is_run && most > 0;
     if (ensemble == 1 && is_ensemble)
@@ -371,7 +371,7 @@ static int train_members_forked(const members *mb, int jobs, int *stopped)
     }
     const int rounds = (mb->n + jobs - 1) / jobs;
     const pid_t parent = getpid();
-    pid_t pid[64] = { 0 };
+    pid_t pid[DNA_MAX_MEMBERS] = { 0 };
     int running = 0, next = 0, rc = 0, stopping = 0;
     krait_cli_catch_signals(); /* before the forks: the members inherit the handlers */
     signal(SIGCHLD, SIG_DFL);  /* an ignored SIGCHLD (inherited through exec) reaps them unseen */
@@ -486,8 +486,8 @@ int dna_cmd_train(int argc, char **argv)
     if (max_len == 0 || (rc_aug & ~1) || (rc_avg & ~1)) krait_cli_die(2, "train: --max-len > 0, --rc-aug and --rc-avg 0 or 1");
     if (!(mutate >= 0 && mutate <= 0.5)) krait_cli_die(2, "train: --mutate must be a probability from 0 to 0.5");
     if (shift < 0 || shift > 100000) krait_cli_die(2, "train: --shift must be 0 to 100000 bases");
-    if (ensemble < 1 || ensemble > 64) krait_cli_die(2, "train: --ensemble must be 1 to 64");
-    if (jobs < 1 || jobs > 64) krait_cli_die(2, "train: --jobs must be 1 to 64");
+    if (ensemble < 1 || ensemble > DNA_MAX_MEMBERS) krait_cli_die(2, "train: --ensemble must be 1 to %d", DNA_MAX_MEMBERS);
+    if (jobs < 1 || jobs > DNA_MAX_MEMBERS) krait_cli_die(2, "train: --jobs must be 1 to %d", DNA_MAX_MEMBERS);
     if (jobs > 1 && ensemble < 2) krait_cli_die(2, "train: --jobs trains the members of an ensemble at once: give --ensemble N too");
     if (jobs > ensemble) jobs = ensemble;
     if (jobs > 1 && (!strcmp(c.device, "cuda") ||
@@ -547,7 +547,7 @@ int dna_cmd_train(int argc, char **argv)
         save_classes(dir, &cl, a.resume);
         free(dir);
     }
-    krait_model *ms[64] = { 0 };
+    krait_model *ms[DNA_MAX_MEMBERS] = { 0 };
     krait_backend *be = NULL;
     int stopped = 0; /* --stop-at ended a member: no ensemble figures yet */
     if (jobs > 1) {
@@ -572,7 +572,7 @@ int dna_cmd_train(int argc, char **argv)
         }
     }
     if (!rc && !stopped && ensemble > 1) ensemble_summary(&t, ms, ensemble, out, c.json);
-    for (int k = 0; k < 64; k++) krait_model_free(ms[k]);
+    for (int k = 0; k < DNA_MAX_MEMBERS; k++) krait_model_free(ms[k]);
     free(t.best_dir);
     krait_backend_destroy(be);
 done:

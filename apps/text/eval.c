@@ -219,7 +219,7 @@ int text_cmd_eval(int argc, char **argv)
     /* pass 2: score them */
     if ((s = stream_open(&ts, input, tok))) return krait_cli_exit_code(s);
     eval_progress ep;
-    krait_progress_init(&ep.p, 1 << 30);
+    krait_progress_init(&ep.p, KRAIT_PROGRESS_FORCED_ONLY);
     ep.t0 = krait_now();
     krait_eval_result r;
     s = krait_eval_stream(m, 1, (long)n_ids, chunk, fill_ids, &ts, &r, on_progress, &ep);
