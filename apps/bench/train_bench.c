@@ -78,7 +78,6 @@ int bench_train(int argc, char **argv)
     tc.steps = 0;
     tc.warmup = 10;
     tc.seed = c.seed;
-    if (steps < 1) krait_cli_die(2, "--steps must be >= 1");
     if (strcmp(dtype, "f32") && strcmp(dtype, "bf16")) krait_cli_die(2, "train: --dtype %s: f32 or bf16", dtype);
 
     krait_backend *be = krait_cli_backend(&c, dtype);
