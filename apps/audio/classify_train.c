@@ -111,11 +111,8 @@ static krait_status on_eval(krait_run *r)
     c->last_loss = mt.log_loss;
     c->last_acc = mt.accuracy;
     krait_cls_metrics_free(&mt);
-    if (r->rf.metrics) {
-        fprintf(r->rf.metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_accuracy\": %.9g, \"elapsed_s\": %.3f}\n",
-                t->opt->step, c->last_loss, c->last_acc, t->elapsed_s);
-        fflush(r->rf.metrics);
-    }
+    krait_run_files_val(&r->rf, t, 2, (const char *[]){ "val_loss", "val_accuracy" },
+                        (double[]){ c->last_loss, c->last_acc });
     krait_progress_line(&r->prog, 1, "step %d: %d test clips, accuracy %.4f, loss %.4f (%.1fs)", t->opt->step,
                         c->test->n, c->last_acc, c->last_loss, krait_now() - t0);
     return KRAIT_STATUS_OK;

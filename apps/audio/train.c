@@ -108,11 +108,8 @@ static krait_status on_eval(krait_run *r)
     }
     c->last_val = scored ? nll / scored : NAN;
     c->last_bps = audio_bits_per_sample(nll, c->n_val, samples);
-    if (r->rf.metrics) {
-        fprintf(r->rf.metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_bits_per_sample\": %.9g, \"tokens\": %lld, "
-                               "\"elapsed_s\": %.3f}\n", t->opt->step, c->last_val, c->last_bps, t->tokens, t->elapsed_s);
-        fflush(r->rf.metrics);
-    }
+    krait_run_files_val(&r->rf, t, 2, (const char *[]){ "val_loss", "val_bits_per_sample" },
+                        (double[]){ c->last_val, c->last_bps });
     krait_progress_line(&r->prog, 1, "step %d: %d test files, %.4f bits per sample (loss %.4f nats per predicted "
                         "sample, %.1fs)", t->opt->step, c->n_val, c->last_bps, c->last_val, krait_now() - t0);
     return KRAIT_STATUS_OK;

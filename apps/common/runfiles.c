@@ -2,6 +2,7 @@
 #include "runfiles.h"
 #include "trainopts.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,12 +72,31 @@ void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int re
     free(path);
 }
 
+/* ", key: value": JSON has no NaN or infinity, so such a value is null */
+static void put_num(FILE *f, const char *key, double v, int digits)
+{
+    if (isfinite(v)) fprintf(f, ", \"%s\": %.*g", key, digits, v);
+    else fprintf(f, ", \"%s\": null", key);
+}
+
 void krait_run_files_step(krait_run_files *rf, const krait_step_info *i)
 {
     if (!rf->metrics) return;
-    fprintf(rf->metrics, "{\"step\": %d, \"loss\": %.17g, \"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %lld, "
-                         "\"elapsed_s\": %.3f}\n",
-            i->step, i->loss, i->lr, i->grad_norm, i->tokens, i->elapsed_s);
+    fprintf(rf->metrics, "{\"step\": %d", i->step);
+    put_num(rf->metrics, "loss", i->loss, 17);
+    put_num(rf->metrics, "lr", i->lr, 9);
+    put_num(rf->metrics, "grad_norm", i->grad_norm, 9);
+    fprintf(rf->metrics, ", \"tokens\": %lld, \"elapsed_s\": %.3f}\n", i->tokens, i->elapsed_s);
+    fflush(rf->metrics);
+}
+
+void krait_run_files_val(krait_run_files *rf, const krait_trainer *t, int n, const char *const *names,
+                         const double *values)
+{
+    if (!rf->metrics) return;
+    fprintf(rf->metrics, "{\"step\": %d", t->opt->step);
+    for (int k = 0; k < n; k++) put_num(rf->metrics, names[k], values[k], 17);
+    fprintf(rf->metrics, ", \"tokens\": %lld, \"elapsed_s\": %.3f}\n", t->tokens, t->elapsed_s);
     fflush(rf->metrics);
 }
 

@@ -155,11 +155,7 @@ static krait_status on_eval(krait_run *r)
     if (s) return s;
     c->last_val = loss;
     c->last_bpb = c->val->ids_per_byte > 0 ? loss * c->val->ids_per_byte / log(2.0) : NAN;
-    if (r->rf.metrics) {
-        fprintf(r->rf.metrics, "{\"step\": %d, \"val_loss\": %.17g, \"val_bpb\": %.9g, \"tokens\": %lld, "
-                               "\"elapsed_s\": %.3f}\n", t->opt->step, loss, c->last_bpb, t->tokens, t->elapsed_s);
-        fflush(r->rf.metrics);
-    }
+    krait_run_files_val(&r->rf, t, 2, (const char *[]){ "val_loss", "val_bpb" }, (double[]){ loss, c->last_bpb });
     krait_progress_line(&r->prog, 1, "step %d: validation loss %.4f nats, %.4f bits per byte (%ld windows, %.1fs)",
                         t->opt->step, loss, c->last_bpb, c->val->n_windows, krait_now() - t0);
     return KRAIT_STATUS_OK;

@@ -12,7 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "log.h"
+#include "runfiles.h"
 #include "testutil.h"
 #include "trainopts.h"
 
@@ -161,6 +164,47 @@ static void output_mode(void)
     unlink(path);
 }
 
+/* metrics.jsonl stays JSON when a figure is not finite (a skipped batch's loss, a validation
+ * with nothing to score): null, not "nan" */
+static void metrics_json(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "/tmp/test_trainopts_%d.run", (int)getpid());
+    krait_run_files rf;
+    krait_run_files_open(&rf, dir, 3, -1);
+    krait_optim opt = { .step = 5 };
+    krait_trainer t;
+    memset(&t, 0, sizeof t);
+    t.opt = &opt, t.tokens = 640, t.elapsed_s = 1.5;
+    krait_step_info si = { .step = 5, .loss = NAN, .grad_norm = INFINITY, .lr = 1e-3, .tokens = 640, .elapsed_s = 1.5 };
+    krait_run_files_step(&rf, &si);
+    krait_run_files_val(&rf, &t, 2, (const char *[]){ "val_loss", "val_bpb" }, (double[]){ 2.5, NAN });
+    krait_run_files_close(&rf);
+    char path[300], line[512];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    int lines = 0, ok = f != NULL;
+    while (f && fgets(line, sizeof line, f)) {
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "step");
+        ok &= cJSON_IsNumber(st) && st->valueint == 5;
+        if (lines == 0)
+            ok &= cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "loss")) &&
+                  cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "grad_norm"));
+        else
+            ok &= cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "val_loss")) &&
+                  cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "val_bpb")) &&
+                  cJSON_GetObjectItemCaseSensitive(o, "tokens")->valuedouble == 640;
+        cJSON_Delete(o);
+        lines++;
+    }
+    if (f) fclose(f);
+    tu_check(ok && lines == 2, "metrics.jsonl: a step line and a validation line, JSON with null for NaN/inf (%d lines)",
+             lines);
+    remove(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     tu_init("test_trainopts");
@@ -180,6 +224,7 @@ int main(int argc, char **argv)
     tu_check(r.tc.eval_every == 250 && r.tc.ckpt_every == 7 && r.tc.keep_ckpts == 3, "defaults: eval %d ckpt %d keep %d",
              r.tc.eval_every, r.tc.ckpt_every, r.tc.keep_ckpts);
 
+    tu_check(r.tc.seq_len_set, "the config's train.seq_len is marked as given");
     RUN(&r, "--set", "train.keep_ckpts=10"); /* the config's keep_ckpts holds without --keep */
     tu_check(r.tc.keep_ckpts == 10, "config keep_ckpts kept: %d", r.tc.keep_ckpts);
     RUN(&r, "--set", "train.keep_ckpts=10", "--keep", "2");
@@ -225,5 +270,6 @@ int main(int argc, char **argv)
     rmdir(out_dir);
     durations();
     output_mode();
+    metrics_json();
     return tu_finish();
 }
