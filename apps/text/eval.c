@@ -44,8 +44,8 @@ typedef struct tok_stream {
     int eos, docs, ended;
     int in_word;            /* the last byte seen was not white space */
     long long words;        /* runs of non-white-space bytes */
-    int32_t *ids;           /* ids[0, n) are the ids at positions base, base + 1, ... */
-    size_t n, cap;
+    int32_t *ids;           /* ids[head, n) are the ids at positions base, base + 1, ... */
+    size_t head, n, cap;
     const char *text;       /* the last piece (until the next one), or NULL */
     size_t text_len, text_first; /* ... its length, and where its ids start in ids */
     long long base, total_bytes;
@@ -59,8 +59,7 @@ static krait_status stream_open(tok_stream *s, const char *path, const krait_tok
     s->eos = krait_tokenizer_eos(tok);
     krait_status st = krait_textsrc_open(path, &s->src);
     if (!st) {
-        krait_textsrc_set_byte_cuts(s->src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BYTES);
-        krait_textsrc_set_utf8(s->src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE);
+        text_source_setup(s->src, tok);
     }
     return st;
 }
@@ -111,22 +110,33 @@ static krait_status fill_ids(void *ctx, int32_t *ids, int32_t *targets, int B, l
     tok_stream *s = ctx;
     (void)B;
     if (t0 > s->base) { /* drop what the evaluator is done with */
-        size_t drop = (size_t)(t0 - s->base) < s->n ? (size_t)(t0 - s->base) : s->n;
-        memmove(s->ids, s->ids + drop, (s->n - drop) * sizeof *s->ids);
-        s->n -= drop;
+        size_t live = s->n - s->head, drop = (size_t)(t0 - s->base) < live ? (size_t)(t0 - s->base) : live;
+        s->head += drop;
         s->base += (long long)drop;
+        if (s->head > s->n - s->head) { /* moved only once more was dropped than kept: linear time */
+            memmove(s->ids, s->ids + s->head, (s->n - s->head) * sizeof *s->ids);
+            s->n -= s->head;
+            s->head = 0;
+        }
     }
-    while (!s->ended && s->n < (size_t)len + 1) {
+    while (!s->ended && s->n - s->head < (size_t)len + 1) {
+        if (s->head) { /* what is left is less than a chunk: to the front before the next piece */
+            memmove(s->ids, s->ids + s->head, (s->n - s->head) * sizeof *s->ids);
+            s->n -= s->head;
+            s->head = 0;
+        }
         krait_status st = stream_more(s);
         if (st) return st;
     }
-    if (s->n < (size_t)len) {
+    if (s->n - s->head < (size_t)len) {
         KRAIT_ERROR("%s: the text changed while it was read (fewer ids on the second pass)", s->path);
         return KRAIT_STATUS_IO;
     }
+    const int32_t *live = s->ids + s->head;
+    const size_t n_live = s->n - s->head;
     for (int i = 0; i < len; i++) {
-        ids[i] = s->ids[i];
-        targets[i] = (size_t)i + 1 < s->n ? s->ids[i + 1] : -1;
+        ids[i] = live[i];
+        targets[i] = (size_t)i + 1 < n_live ? live[i + 1] : -1;
     }
     return KRAIT_STATUS_OK;
 }

@@ -271,8 +271,7 @@ int text_cmd_prepare(int argc0, char **argv0)
             rc = krait_cli_exit_code(s);
             break;
         }
-        krait_textsrc_set_byte_cuts(src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BYTES);
-        krait_textsrc_set_utf8(src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE);
+        text_source_setup(src, tok);
         split_out *cur = NULL;
         for (;;) {
             const char *text;

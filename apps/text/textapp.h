@@ -4,6 +4,7 @@
 #define KRAIT_TEXTAPP_H
 
 #include "model.h"
+#include "textsrc.h"
 #include "tokenizer.h"
 
 int text_cmd_prepare(int argc, char **argv);   /* prepare.c */
@@ -19,6 +20,10 @@ int text_cmd_eval(int argc, char **argv);      /* eval.c */
  * them). Narrows cfg->vocab_size_raw (the model folder's config) to a smaller tokenizer's vocabulary, so padded ids are
  * never sampled. */
 krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg);
+
+/* A text source read for tok (prepare and eval read alike): where its pieces may be cut (the
+ * byte tokenizer's special tokens) and whether they must be UTF-8 (BPE). tok outlives src. */
+void text_source_setup(krait_textsrc *src, const krait_tokenizer *tok);
 
 /* Where checked ids came from: ids[first..) encode text[0, len), which starts on line `line`
  * (from 1; 0: not known) of path, at that line's start or not. */

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "textapp.h"
+#include "textsrc.h"
 
 krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg)
 {
@@ -120,4 +121,12 @@ void text_read_meta(text_data_meta *meta, const char *data_dir)
     cJSON_Delete(o);
     free(text);
     free(path);
+}
+
+void text_source_setup(krait_textsrc *src, const krait_tokenizer *tok)
+{
+    int n = 0;
+    const char *const *specials = krait_tokenizer_byte_specials(tok, &n);
+    if (krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BYTES) krait_textsrc_set_byte_cuts(src, specials, n);
+    krait_textsrc_set_utf8(src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE);
 }

@@ -19,7 +19,9 @@ struct krait_textsrc {
     char *path;
     gzFile gz;
     int jsonl, eof, started, warned;
-    int byte_cuts;          /* cut anywhere outside a possible "<...>" special (byte tokenizer) */
+    int byte_cuts;          /* cut anywhere no special token can span (byte tokenizer) */
+    const char *const *specials; /* ... those tokens (the tokenizer's), n_specials of them */
+    int n_specials;
     int utf8;               /* plain pieces must be valid UTF-8 (BPE) */
     long long lines;        /* plain: line breaks handed out before buf[start] */
     int line_start;         /* plain: buf[start] starts a line */
@@ -139,18 +141,50 @@ static krait_status fill(krait_textsrc *s, size_t want)
     return KRAIT_STATUS_OK;
 }
 
-static int safe_cut(const krait_textsrc *s, const char *b, size_t p)
+/* A character starting with byte c is not white space: visible ASCII, or the lead byte of a
+ * UTF-8 sequence in a range that holds no Unicode White_Space (U+00C0-U+0FFF, U+4000 and up;
+ * U+0080-U+00BF has NBSP and NEL, U+1000-U+3FFF the Ogham, general-punctuation and ideographic
+ * spaces, so a character there counts as space here). */
+static int plain_lead(unsigned char c) { return (c > ' ' && c < 127) || (c >= 0xC3 && c <= 0xE0) || (c >= 0xE4 && c <= 0xF4); }
+
+/* The character ending just before b[i] is not white space (as plain_lead). */
+static int plain_before(const char *b, size_t i)
 {
-    if (s->byte_cuts) { /* no '<' in the 31 bytes before p: no special token spans the cut */
-        size_t from = p > 31 ? p - 31 : 0;
-        return p >= 31 && !memchr(b + from, '<', p - from);
-    }
-    /* after a newline that is a whitespace run of its own (visible ASCII on both sides): the
-     * pre-tokenizer's \s+(?!\S) splits a longer run (" \n", "\r\n") by what follows it */
-    return p >= 2 && b[p - 1] == '\n' && b[p] > ' ' && b[p] < 127 && b[p - 2] > ' ' && b[p - 2] < 127;
+    size_t j = i;
+    while (j > 0 && i - j < 3 && ((unsigned char)b[j - 1] & 0xC0) == 0x80) j--; /* to its lead byte */
+    return j > 0 && plain_lead((unsigned char)b[j - 1]);
 }
 
-void krait_textsrc_set_byte_cuts(krait_textsrc *s, int on) { s->byte_cuts = on; }
+/* Whether the text b[0, have) may be cut before b[p] so that encoding the two parts one after
+ * the other gives the ids of encoding them together. */
+static int safe_cut(const krait_textsrc *s, const char *b, size_t p, size_t have)
+{
+    if (s->byte_cuts) { /* bytes: anywhere but inside an occurrence of a special token */
+        for (int t = 0; t < s->n_specials; t++) {
+            size_t L = strlen(s->specials[t]);
+            for (size_t k = 1; k < L && k <= p; k++) { /* one starting k bytes before p, as far as read */
+                size_t q = p - k, m = have - q < L ? have - q : L;
+                if (!memcmp(b + q, s->specials[t], m)) return 0;
+            }
+        }
+        return 1;
+    }
+    /* BPE (GPT-NeoX: its added tokens are "<|...|>" and runs of two or more spaces; the
+     * pre-tokenizer's \s+(?!\S) splits a whitespace run by what follows it):
+     *   after a newline that is a whitespace run of its own, a plain character on each side; or
+     *   after a newline, before the single space that begins a line (" word": the space joins
+     *   the word either way, and the whitespace up to the newline is one pre-token either way). */
+    if (p < 2 || b[p - 1] != '\n') return 0;
+    if (plain_lead((unsigned char)b[p]) && plain_before(b, p - 1)) return 1;
+    return b[p] == ' ' && p + 1 < have && plain_lead((unsigned char)b[p + 1]);
+}
+
+void krait_textsrc_set_byte_cuts(krait_textsrc *s, const char *const *specials, int n)
+{
+    s->byte_cuts = 1;
+    s->specials = specials;
+    s->n_specials = n;
+}
 void krait_textsrc_set_utf8(krait_textsrc *s, int on) { s->utf8 = on; }
 
 static long long count_lines(const char *b, size_t n)
@@ -194,7 +228,7 @@ static krait_status next_plain(krait_textsrc *s, const char **text, size_t *len,
             cut = have;
         } else {
             for (size_t p = have - 1; p > 0 && !cut; p--)
-                if (safe_cut(s, b, p)) cut = p;
+                if (safe_cut(s, b, p, have)) cut = p;
             if (!cut && want >= MAX_STRETCH) { /* a stretch that long without a safe cut */
                 if ((st = fill(s, have + 1))) return st; /* one byte more: is it the rest of the text? */
                 b = s->buf + s->start;

@@ -6,11 +6,12 @@
  *                         lines are skipped). A line that is not an object with a "text" string
  *                         is an error naming FILE:LINE.
  *   anything else         the whole file is one document.
- * A plain document comes in pieces of about 1 MiB, cut only right after a '\n' that is followed
- * by a printable ASCII character other than space. At such a cut the GPT-NeoX pre-tokenizer
- * splits anyway and no added token, whitespace run or UTF-8 sequence spans it, so encoding the
- * pieces one by one gives the ids of encoding the whole document (and memory stays bounded by
- * the piece size). A stretch of more than 64 MiB without such a cut is cut at a UTF-8 character
+ * A plain document comes in pieces of about 1 MiB, cut only right after a '\n' that stands
+ * between two characters that are not white space, or right after a '\n' before the single
+ * space that begins a line (WikiText's " = Title = \n \n The ..."). At such a cut the GPT-NeoX
+ * pre-tokenizer splits anyway and no added token, whitespace pre-token or UTF-8 sequence spans
+ * it, so encoding the pieces one by one gives the ids of encoding the whole document (and
+ * memory stays bounded by the piece size). A stretch of more than 64 MiB without such a cut is cut at a UTF-8 character
  * boundary instead (one warning: the ids there may differ from a whole-document encoding).
  * A JSONL document is one piece (a line is held whole).
  *
@@ -37,11 +38,10 @@ int krait_textsrc_sniff_text(const char *path);
 krait_status krait_textsrc_open(const char *path, krait_textsrc **out);
 void krait_textsrc_close(krait_textsrc *s);
 
-/* For the byte tokenizer: pieces may be cut at any byte, except within 31 bytes after a '<'
- * (the byte tokenizer's special tokens, "<|endoftext|>", start with '<' and are shorter than
- * 32 bytes), so the ids are the same as for the whole file and memory stays at the piece size
- * even for text without line breaks. */
-void krait_textsrc_set_byte_cuts(krait_textsrc *s, int on);
+/* For the byte tokenizer with these special tokens (kept by the caller while s is open): pieces
+ * may be cut at any byte no occurrence of a special token spans, so the ids are the same as for
+ * the whole file and memory stays at the piece size even for text without line breaks. */
+void krait_textsrc_set_byte_cuts(krait_textsrc *s, const char *const *specials, int n);
 /* For the BPE tokenizer: a plain piece holding invalid UTF-8 is an error (KRAIT_STATUS_BAD_INPUT,
  * logged as "FILE:LINE:COLUMN: invalid UTF-8 at byte N of the text", N counted from the start
  * of the file's (decompressed) text, so the place is right even past the first piece). */

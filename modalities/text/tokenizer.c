@@ -137,6 +137,13 @@ void krait_tokenizer_free(krait_tokenizer *tok)
 }
 
 krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok) { return tok->kind; }
+
+const char *const *krait_tokenizer_byte_specials(const krait_tokenizer *tok, int *n)
+{
+    int bytes = tok->kind == KRAIT_TOKENIZER_BYTES;
+    *n = bytes ? tok->n_special : 0;
+    return bytes ? (const char *const *)tok->specials : NULL;
+}
 int krait_tokenizer_vocab_size(const krait_tokenizer *tok) { return tok->vocab; }
 int krait_tokenizer_eos(const krait_tokenizer *tok) { return tok->eos; }
 

@@ -48,6 +48,8 @@ void krait_tokenizer_free(krait_tokenizer *tok);
 char *krait_text_json_literal(const char *s, size_t n);
 
 krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok);
+/* The byte tokenizer's special tokens (*n of them, ids 256 on); NULL and 0 for BPE. */
+const char *const *krait_tokenizer_byte_specials(const krait_tokenizer *tok, int *n);
 /* Number of ids (largest id + 1, added tokens included: 50281 for the shared GPT-NeoX file). */
 int krait_tokenizer_vocab_size(const krait_tokenizer *tok);
 /* 1 when id is an added token (tokenizer.json's "added_tokens"; for bytes, the specials from

@@ -134,4 +134,22 @@ awk 'BEGIN { srand(1); split("alpha beta gamma delta the river of x1 Zed", w, " 
   od -An -v -t u2 -j 32 "$dir/ws/train.bin" | tr -s ' ' '\n' | grep -v '^$' | cmp -s - "$dir/ws.ids" &&
   ok "prepare of 2.2 MB in 1 MiB pieces = one encode of the whole text ($(wc -l < "$dir/ws.ids") ids)" ||
   { bad "prepare's piece cuts change the ids"; cat "$dir/e"; }
+# WikiText (its lines begin with a space and end with " \n": cut only before a line's leading
+# space) and lines in Cyrillic, Greek and Japanese (cut after a newline between non-ASCII
+# letters; lines led by a no-break or ideographic space are not cut before): the same
+wt="$3/text/wikitext2"
+[ -f "$wt/test.txt" ] && cat "$wt/test.txt" "$wt/valid.txt" > "$dir/wt.txt"
+awk 'BEGIN { srand(5); split("Привет мир это текст на русском ещё слова 日本語 テキスト Ελληνικά ünïcödé", w, " ")
+  split("\n|\n|\n\n|\302\240\n", e, "|")
+  while (n < 2300000) { l = ""; k = 1 + int(rand() * 10); for (i = 0; i < k; i++) l = l (i ? " " : "") w[1 + int(rand() * 12)]
+    r = rand(); if (r < 0.1) l = "\343\200\200" l; else if (r < 0.2) l = "\302\240" l
+    l = l e[1 + int(rand() * 4)]; printf "%s", l; n += length(l) } }' > "$dir/intl.txt"
+for f in wt intl; do
+  [ -f "$dir/$f.txt" ] || continue
+  "$k" prepare --input "$dir/$f.txt" --output "$dir/$f" --tokenizer "$tokj" --val-fraction 0 >/dev/null 2>"$dir/e" &&
+    "$k" tokenize --tokenizer "$tokj" < "$dir/$f.txt" | tr ' ' '\n' | grep -v '^$' > "$dir/$f.ids" &&
+    od -An -v -t u2 -j 32 "$dir/$f/train.bin" | tr -s ' ' '\n' | grep -v '^$' | cmp -s - "$dir/$f.ids" &&
+    ok "prepare of $f.txt ($(wc -c < "$dir/$f.txt") bytes) in pieces = one encode of the whole text" ||
+    { bad "prepare's piece cuts change the ids of $f.txt"; cat "$dir/e"; }
+done
 exit $fail

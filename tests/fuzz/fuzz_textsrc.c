@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(st == KRAIT_STATUS_BAD_INPUT || st == KRAIT_STATUS_IO, "open status");
         return 0;
     }
-    krait_textsrc_set_byte_cuts(s, byte_cuts);
+    static const char *const eot[] = { "<|endoftext|>" };
+    if (byte_cuts) krait_textsrc_set_byte_cuts(s, eot, 1);
     krait_textsrc_set_utf8(s, utf8);
     int plain = kind == 0 && !(n >= 2 && body[0] == 0x1f && body[1] == 0x8b);
     int valid = krait_utf8_invalid_at(body, n) == n;

@@ -110,12 +110,30 @@ static void corrupt(const char *dir, io_cap *cap)
     free(good);
 }
 
+/* Whether the cut before want[n] is one textsrc.h allows (the rules restated; plain characters
+ * here: visible ASCII, or a lead byte of Cyrillic, U+0400-U+04FF, as the tests write) */
+static int plain(unsigned char c) { return (c > ' ' && c < 127) || c == 0xD0 || c == 0xD1; }
+static int allowed_cut(const char *want, size_t want_len, size_t n, int byte_cuts)
+{
+    if (byte_cuts) { /* no "<|endoftext|>" spans it */
+        for (size_t k = 1; k < 13 && k <= n; k++)
+            if (!memcmp(want + n - k, "<|endoftext|>", want_len - (n - k) < 13 ? want_len - (n - k) : 13)) return 0;
+        return 1;
+    }
+    if (n < 2 || want[n - 1] != '\n') return 0;
+    size_t j = n - 1; /* the character before the newline: back to its lead byte */
+    while (j > 0 && ((unsigned char)want[j - 1] & 0xC0) == 0x80) j--;
+    if (plain((unsigned char)want[n]) && j > 0 && plain((unsigned char)want[j - 1])) return 1;
+    return want[n] == ' ' && n + 1 < want_len && plain((unsigned char)want[n + 1]);
+}
+
 /* Read all pieces of path; check each cut and the concatenation against want. */
 static void pieces(const char *path, const char *want, size_t want_len, const char *what, int byte_cuts)
 {
     krait_textsrc *s;
     tu_check(krait_textsrc_open(path, &s) == 0, "%s: open", what);
-    krait_textsrc_set_byte_cuts(s, byte_cuts);
+    static const char *const eot[] = { "<|endoftext|>" };
+    if (byte_cuts) krait_textsrc_set_byte_cuts(s, eot, 1);
     char *all = malloc(want_len + 1);
     size_t n = 0;
     int n_pieces = 0, docs = 0, bad_cut = 0;
@@ -129,18 +147,13 @@ static void pieces(const char *path, const char *want, size_t want_len, const ch
         memcpy(all + n, t, len);
         n += len;
         n_pieces++;
-        if (byte_cuts) { /* no special token ("<|...|>", < 32 bytes) spans the cut */
-            if (n < want_len && (n < 31 || memchr(all + n - 31, '<', 31))) bad_cut = 1;
-        } else if (n < want_len && !(n >= 2 && all[n - 1] == '\n' && want[n] > ' ' && want[n] < 127 &&
-                                     all[n - 2] > ' ' && all[n - 2] < 127)) {
-            bad_cut = 1;
-        }
+        if (n < want_len && !allowed_cut(want, want_len, n, byte_cuts)) bad_cut = 1;
     }
     krait_textsrc_close(s);
     tu_check(n == want_len && !memcmp(all, want, n), "%s: %d pieces concatenate to the %zu bytes", what, n_pieces, want_len);
     tu_check(n_pieces > 2 && docs == 1 && !bad_cut, "%s: %s", what,
-             byte_cuts ? "no cut within 31 bytes after a '<'"
-                       : "cut only after a newline between printable characters (not after \" \\n\" or \"\\r\\n\")");
+             byte_cuts ? "no cut inside an <|endoftext|>"
+                       : "cut only after a newline between plain characters or before a line's single leading space");
     free(all);
 }
 
@@ -179,6 +192,23 @@ static void text_inputs(const char *dir, io_cap *cap)
     const char *sp = io_path(dir, "specials.txt");
     io_write(sp, text, n);
     pieces(sp, text, n, "byte cuts", 1);
+    /* lines that all begin with one space and end with " \n" (WikiText) or begin in Cyrillic (and
+     * end with "."):
+     * still cut into pieces (they once had no allowed cut and came whole, up to 64 MiB) */
+    for (int cyr = 0; cyr < 2; cyr++) {
+        n = 0;
+        while (n < cap_b) {
+            if (cyr) memcpy(text + n, "\xd0\x9f\xd1\x80", 4), n += 4; /* "Пр" */
+            else text[n++] = ' ';
+            int len = 1 + (int)(tu_next() % 100);
+            for (int i = 0; i < len; i++) text[n++] = (char)(tu_next() % 7 ? 'a' + tu_next() % 26 : ' ');
+            text[n++] = cyr ? '.' : ' ', text[n++] = '\n';
+            if (!cyr && tu_next() % 3 == 0) text[n++] = ' ', text[n++] = '\n'; /* " \n \n" */
+        }
+        const char *wt = io_path(dir, cyr ? "cyrillic.txt" : "wikitext.txt");
+        io_write(wt, text, n);
+        pieces(wt, text, n, cyr ? "Cyrillic lines" : "WikiText lines", 0);
+    }
     free(text);
 
     const char *jl = io_path(dir, "d.jsonl");
