@@ -263,6 +263,7 @@ int bench_synthetic(int argc, char **argv)
     if (lr < 0) lr = induction ? 2e-3 : 3e-3;
     if (wd < 0) wd = induction ? 0.0 : 0.1;
     if (min_lr < 0) min_lr = induction ? lr : lr / 100;
+    if (min_lr > lr) krait_cli_die(2, "synthetic: --min-lr %g is above the learning rate %g (the schedule would climb)", min_lr, lr);
     if (target < 0) target = 0.995;
     if (settle < 0) settle = induction ? 3600 : 0;
     if (eval_len < 0) eval_len = induction ? 65536 : train_len;

@@ -356,6 +356,9 @@ void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, c
     if (o->ckpt_every >= 0) tc->ckpt_every = o->ckpt_every;
     if (c->seed_set) tc->seed = c->seed;
     if (o->keep >= 0) tc->keep_ckpts = o->keep;
+    if (tc->min_lr > tc->lr) /* the cosine would climb from lr to min_lr */
+        krait_cli_die(2, "%s: the learning rate %g is below train.min_lr %g, where its schedule ends; give a lower "
+                      "min_lr (--set train.min_lr=%g) or a higher --lr", o->cmd, tc->lr, tc->min_lr, tc->lr / 10);
     if (tc->steps <= 0 && tc->minutes <= 0 && (o->steps == 0 || o->minutes == 0))
         krait_cli_die(2, "%s: --steps 0 / --minutes 0 leave no budget (either alone replaces the config's budget); "
                       "give --steps N >= 1 or --minutes M > 0", o->cmd);

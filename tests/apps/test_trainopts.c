@@ -260,6 +260,8 @@ int main(int argc, char **argv)
     DIES("--batch must be > 0", "--batch", "0");
     DIES("--seq-len must be > 0", "--seq-len", "0");
     DIES("--lr must be > 0", "--lr", "0");
+    DIES("the learning rate 1e-06 is below train.min_lr 1e-05", "--lr", "1e-6");
+    DIES("is below train.min_lr 0.01", "--set", "train.min_lr=0.01");
     DIES("unknown key \"train.bacth\"", "--set", "train.bacth=3");
     DIES("no such checkpoint or run folder", "--resume", "/nonexistent/run");
     memory_check();
