@@ -7,11 +7,13 @@
  * table-only model (krait_model_init with no backend). */
 #include "model_io.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "fsutil.h"
 #include "log.h"
 #include "safetensors.h"
@@ -435,6 +437,26 @@ fail:
     return s;
 }
 
+/* Saved as f16 or bf16, a finite weight must stay finite: f16 ends at 65504 (bf16 near 3.4e38). */
+static krait_status check_range(const krait_model *m, const float *host, krait_dtype dtype, const char *dir)
+{
+    if (dtype == KRAIT_DTYPE_F32) return KRAIT_STATUS_OK;
+    for (int t = 0; t < m->n_tensors; t++) {
+        const krait_tensor_info *ti = &m->tensors[t];
+        for (size_t i = 0; i < ti->numel; i++) {
+            const float x = host[ti->offset + i];
+            int inf = dtype == KRAIT_DTYPE_F16 ? (krait_f32_to_f16(x) & 0x7c00) == 0x7c00
+                                               : (krait_f32_to_bf16(x) & 0x7f80) == 0x7f80;
+            if (inf && isfinite(x)) {
+                KRAIT_ERROR("%s: tensor '%s' holds %g (element %zu), beyond the range of %s: save the model as %s",
+                            dir, ti->name, x, i, krait_dtype_name(dtype), dtype == KRAIT_DTYPE_F16 ? "bf16 or f32" : "f32");
+                return KRAIT_STATUS_BAD_INPUT;
+            }
+        }
+    }
+    return KRAIT_STATUS_OK;
+}
+
 krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype dtype)
 {
     krait_st_dtype sd = dtype == KRAIT_DTYPE_F32 ? KRAIT_ST_DTYPE_F32
@@ -444,17 +466,16 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
         KRAIT_ERROR("%s: a model is saved as f32, bf16 or f16, not %s", dir, krait_dtype_name(dtype));
         return KRAIT_STATUS_BAD_INPUT;
     }
-    krait_status s = krait_fs_mkdirs(dir);
-    if (s) return s;
     float *host = malloc(m->n_params * sizeof *host);
     krait_st_writer *w = krait_st_writer_init();
     char *json = NULL, *cfg_path = NULL;
-    s = KRAIT_STATUS_NO_MEMORY;
+    krait_status s = KRAIT_STATUS_NO_MEMORY;
     if (!host || !w) {
         KRAIT_ERROR("%s: out of memory for %.1f MB of weights", dir, m->n_params * 4.0 / 1e6);
         goto fail;
     }
     if ((s = m->be->download(m->be, host, m->params, m->n_params * sizeof *host))) goto fail;
+    if ((s = check_range(m, host, dtype, dir)) || (s = krait_fs_mkdirs(dir))) goto fail;
     for (int i = 0; i < m->n_tensors; i++) {
         const krait_tensor_info *ti = &m->tensors[i];
         if ((s = krait_st_writer_add_f32(w, ti->name, sd, host + ti->offset, ti->shape, ti->ndim)))

@@ -458,6 +458,27 @@ static void test_original_config(const char *root)
     krait_model_free(m);
 }
 
+/* f16 ends at 65504: a weight beyond it is refused before anything is written (it was saved as
+ * inf, and every loader then refused the folder); bf16 holds it */
+static void test_f16_range(const char *root)
+{
+    krait_config c = small_config(24, 1);
+    krait_model *m = random_model(&c);
+    float *h = host_params(m);
+    const krait_tensor_info *d = krait_model_find(m, "backbone.layers.1.mixer.D");
+    h[d->offset + 2] = 1e5f;
+    be->upload(be, m->params, h, m->n_params * sizeof *h);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/over16", root);
+    expect_bad("a weight of 1e5 saved as f16", krait_model_save(m, dir, KRAIT_DTYPE_F16),
+               "tensor 'backbone.layers.1.mixer.D' holds 100000 (element 2), beyond the range of f16", "bf16 or f32");
+    tu_check(!krait_fs_is_dir(dir), "... and no folder made");
+    snprintf(dir, sizeof dir, "%s/over16-bf16", root);
+    tu_check(krait_model_save(m, dir, KRAIT_DTYPE_BF16) == KRAIT_STATUS_OK, "the same model saved as bf16");
+    free(h);
+    krait_model_free(m);
+}
+
 int main(void)
 {
     tu_init("test_model_io");
@@ -468,6 +489,7 @@ int main(void)
     test_round_trip(root, 0);
     test_hf_folders(root);
     test_original_config(root);
+    test_f16_range(root);
     io_cap_end();
     krait_fs_remove_tree(root);
     krait_backend_destroy(be);
