@@ -575,6 +575,10 @@ krait_status krait_config_finalize(krait_config *cfg, const char *origin)
     REQUIRE(cfg->n_classes == 0 || cfg->n_classes >= 2, "\"krait.classes\" (or \"n_classes\") must be >= 2");
     REQUIRE(!strcmp(cfg->pooling, "mean") || !strcmp(cfg->pooling, "last"),
             "\"krait.pooling\" must be \"mean\" or \"last\"");
+    static const char *const modalities[] = { "", "text", "audio", "dna", "synthetic" };
+    int known = 0;
+    for (size_t i = 0; i < sizeof modalities / sizeof *modalities; i++) known |= !strcmp(cfg->modality, modalities[i]);
+    REQUIRE(known, "\"krait.modality\" must be \"text\", \"audio\", \"dna\" or \"synthetic\"");
     return KRAIT_STATUS_OK;
 #undef REQUIRE
 }
