@@ -265,6 +265,7 @@ int bench_synthetic(int argc, char **argv)
     if (min_lr < 0) min_lr = induction ? lr : lr / 100;
     if (min_lr > lr) krait_cli_die(2, "synthetic: --min-lr %g is above the learning rate %g (the schedule would climb)", min_lr, lr);
     if (target < 0) target = 0.995;
+    if (target > 1) krait_cli_die(2, "synthetic: --target %g: an accuracy, at most 1", target);
     if (settle < 0) settle = induction ? 3600 : 0;
     if (eval_len < 0) eval_len = induction ? 65536 : train_len;
     const char *bad = train_len < 4 ? "--train-len must be >= 4" : vocab < 4 ? "--vocab must be >= 4"
