@@ -60,7 +60,7 @@ static int cmd_info(int argc, char **argv)
     if (!classify)
         printf("vocab %d (config %d, embedding rows in the file %d), %s head%s, embedding '%s'\n", f->vocab_size,
                f->vocab_size_raw, in.embedding_rows, f->tie_embeddings ? "tied" : "untied",
-               f->tie_embeddings && in.lm_head_stored ? " (lm_head.weight stored too)" : "", in.embedding);
+               f->tie_embeddings && in.lm_head_stored ? " (lm_head.weight stored too: loading checks that it equals the embedding)" : "", in.embedding);
     else if (f->input_dim > 0)
         printf("classification head: %d classes, %s pooling%s; input: feature vectors of %d\n", f->n_classes,
                f->pooling, f->bidirectional ? ", bidirectional" : "", f->input_dim);
