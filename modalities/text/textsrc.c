@@ -22,6 +22,8 @@ struct krait_textsrc {
     int byte_cuts;          /* cut anywhere no special token can span (byte tokenizer) */
     const char *const *specials; /* ... those tokens (the tokenizer's), n_specials of them */
     int n_specials;
+    int (*guard)(const void *ctx, const char *b, size_t have, size_t p); /* 1: no cut at p */
+    const void *guard_ctx;
     int utf8;               /* plain pieces must be valid UTF-8 (BPE) */
     long long lines;        /* plain: line breaks handed out before buf[start] */
     int line_start;         /* plain: buf[start] starts a line */
@@ -175,8 +177,16 @@ static int safe_cut(const krait_textsrc *s, const char *b, size_t p, size_t have
      *   after a newline, before the single space that begins a line (" word": the space joins
      *   the word either way, and the whitespace up to the newline is one pre-token either way). */
     if (p < 2 || b[p - 1] != '\n') return 0;
-    if (plain_lead((unsigned char)b[p]) && plain_before(b, p - 1)) return 1;
-    return b[p] == ' ' && p + 1 < have && plain_lead((unsigned char)b[p + 1]);
+    int ok = (plain_lead((unsigned char)b[p]) && plain_before(b, p - 1)) ||
+             (b[p] == ' ' && p + 1 < have && plain_lead((unsigned char)b[p + 1]));
+    return ok && !(s->guard && s->guard(s->guard_ctx, b, have, p)); /* the tokenizer's added tokens */
+}
+
+void krait_textsrc_set_cut_guard(krait_textsrc *s, int (*guard)(const void *ctx, const char *b, size_t have, size_t p),
+                                 const void *ctx)
+{
+    s->guard = guard;
+    s->guard_ctx = ctx;
 }
 
 void krait_textsrc_set_byte_cuts(krait_textsrc *s, const char *const *specials, int n)

@@ -138,6 +138,12 @@ void krait_tokenizer_free(krait_tokenizer *tok)
 
 krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok) { return tok->kind; }
 
+int krait_tokenizer_cut_conflict(const void *tok, const char *s, size_t n, size_t p)
+{
+    const krait_tokenizer *t = tok;
+    return t->kind == KRAIT_TOKENIZER_BPE && krait_bpe_cut_conflict(t->bpe, s, n, p);
+}
+
 const char *const *krait_tokenizer_byte_specials(const krait_tokenizer *tok, int *n)
 {
     int bytes = tok->kind == KRAIT_TOKENIZER_BYTES;

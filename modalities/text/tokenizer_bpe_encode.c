@@ -548,3 +548,32 @@ done:
     free(e.cache);
     return st;
 }
+
+/* An occurrence of t at s[q] (n bytes left), or the start of one that s[0, n) cuts off. */
+static int could_match(const krait_bpe_added *t, const char *s, size_t n)
+{
+    return memcmp(t->content, s, t->len < n ? t->len : n) == 0;
+}
+
+int krait_bpe_cut_conflict(const krait_bpe *bpe, const char *s, size_t n, size_t p)
+{
+    size_t l;
+    for (int k = 0; k < bpe->n_added; k++) {
+        const krait_bpe_added *t = &bpe->added[k];
+        /* one spanning p, or starting at p or just after it (the gap before it would end
+         * otherwise: "\n " before a token is one pre-token, cut after the "\n" two) */
+        for (size_t q = p + 1 >= t->len ? p + 1 - t->len : 0; q <= p + 1 && q < n; q++)
+            if (could_match(t, s + q, n - q)) return 1;
+        if (t->lstrip) { /* one after the white space that follows p would take it, across p */
+            size_t q = p;
+            while (q < n && is_ws(cp_at(s, n, q, &l))) q += l;
+            if (q < n && could_match(t, s + q, n - q)) return 1;
+        }
+        if (t->rstrip) { /* one before the white space that precedes p would take it, across p */
+            size_t q = p;
+            while (q > 0 && is_ws(cp_before(s, q, &l))) q -= l;
+            if (q >= t->len && !memcmp(t->content, s + q - t->len, t->len)) return 1;
+        }
+    }
+    return 0;
+}

@@ -28,6 +28,10 @@ krait_status krait_bpe_encode(const krait_bpe *bpe, const char *text, size_t len
 krait_status krait_bpe_decode(const krait_bpe *bpe, const int32_t *ids, size_t n_ids, char **out,
                               size_t *n, size_t *cap);
 
+/* 1 when cutting s[0, n) before s[p] could change how its added tokens split the text (see
+ * krait_tokenizer_cut_conflict). */
+int krait_bpe_cut_conflict(const krait_bpe *bpe, const char *s, size_t n, size_t p);
+
 /* Grow *buf to hold at least need elements of size elem (doubling). */
 krait_status krait_tok_reserve(void **buf, size_t *cap, size_t need, size_t elem);
 

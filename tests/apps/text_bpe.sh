@@ -144,7 +144,13 @@ awk 'BEGIN { srand(5); split("Привет мир это текст на рус�
   while (n < 2300000) { l = ""; k = 1 + int(rand() * 10); for (i = 0; i < k; i++) l = l (i ? " " : "") w[1 + int(rand() * 12)]
     r = rand(); if (r < 0.1) l = "\343\200\200" l; else if (r < 0.2) l = "\302\240" l
     l = l e[1 + int(rand() * 4)]; printf "%s", l; n += length(l) } }' > "$dir/intl.txt"
-for f in wt intl; do
+# the only allowed cut of the first 1 MiB lies just before " <|endoftext|>" / " assistant" (added
+# tokens): "\n " before an added token is one pre-token, so that cut is refused
+for t in '<|endoftext|> hello' 'assistant said'; do
+  awk -v t="$t" 'BEGIN { for (i = 0; i < 333333; i++) printf "ab "; printf "x\n %s", t
+    for (i = 0; i < 100000; i++) printf " ab"; printf "\n" }'
+done > "$dir/added.txt"
+for f in wt intl added; do
   [ -f "$dir/$f.txt" ] || continue
   "$k" prepare --input "$dir/$f.txt" --output "$dir/$f" --tokenizer "$tokj" --val-fraction 0 >/dev/null 2>"$dir/e" &&
     "$k" tokenize --tokenizer "$tokj" < "$dir/$f.txt" | tr ' ' '\n' | grep -v '^$' > "$dir/$f.ids" &&
