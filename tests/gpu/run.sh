@@ -11,8 +11,9 @@
 #   5. print a short summary table.
 # Logs go to build-gpu/logs; when $OUT is set (the device tool), summary.txt, tests.log,
 # bench.jsonl, infer.jsonl and logs.tgz (every log) are copied there: it returns 8 files at most.
-# Stages are skipped when less than their time limit is left of KRAIT_GPU_DEADLINE seconds
-# (default 540: one device call is 600 s), so the summary always prints.
+# Each stage runs under a time limit cut to what is left of KRAIT_GPU_DEADLINE seconds (default
+# 540: one device call is 600 s) less 30 s for the summary, and is not started with under 20 s
+# left (listed as skipped), so the summary prints unless the build itself fails or times out.
 # The full build needs Debian packages the GPU image may lack: tests/gpu/fetch-deps.sh downloads
 # them here into .gpu-deps/, and the device call names it in carry (".gpu-deps"). Without them
 # the run falls back to the standalone GPU-test build and exits 3: kernels tested, the whole-model
@@ -45,7 +46,11 @@ have() { command -v "$1" >/dev/null 2>&1; }
 # limit SECONDS: SECONDS, or what is left before the deadline less 30 s for the summary (0: skip)
 limit() { local left=$(( DEADLINE - ($(date +%s) - T0) - 30 )); [ $left -lt 20 ] && left=0; echo $(( $1 < left ? $1 : left )); }
 # tl SECONDS COMMAND...: COMMAND under timeout(1) within the deadline; not run (124) when too little is left
-tl() { local l; l=$(limit "$1"); shift; [ "$l" -gt 0 ] || { echo "run.sh: deadline: not run: $*" >&2; return 124; }; timeout "$l" "$@"; }
+tl() {
+  local l; l=$(limit "$1"); shift
+  [ "$l" -gt 0 ] || { echo "run.sh: deadline: not run: $*" | tee -a "$LOGS/skipped.txt" >&2; return 124; }
+  timeout "$l" "$@"
+}
 # the logs back to $OUT (the device tool returns at most 8 files from it)
 export_logs() {
   [ -n "${OUT:-}" ] || return 0
@@ -125,7 +130,7 @@ CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90)
 if [ $STANDALONE = 0 ] && [ ${#missing[@]} = 0 ]; then
   MODE=full
   say "configuring the full project (KRAIT_CUDA=ON, sm_90) in $BUILD"
-  cmake -S "$ROOT" -B "$BUILD" "${CMAKE_ARGS[@]}" "${DEPS_ARGS[@]}" -DKRAIT_CUDA=ON \
+  tl 120 cmake -S "$ROOT" -B "$BUILD" "${CMAKE_ARGS[@]}" "${DEPS_ARGS[@]}" -DKRAIT_CUDA=ON \
     > "$LOGS/configure.log" 2>&1 || { say "full configure failed (see configure.log); using the standalone build"; MODE=standalone; }
 else
   MODE=standalone
@@ -133,13 +138,13 @@ fi
 if [ $MODE = standalone ]; then
   rm -rf "$BUILD/CMakeCache.txt" "$BUILD/CMakeFiles"
   say "configuring the standalone GPU-test build (tests/gpu/standalone) in $BUILD"
-  cmake -S "$ROOT/tests/gpu/standalone" -B "$BUILD" "${CMAKE_ARGS[@]}" >> "$LOGS/configure.log" 2>&1 \
+  tl 120 cmake -S "$ROOT/tests/gpu/standalone" -B "$BUILD" "${CMAKE_ARGS[@]}" >> "$LOGS/configure.log" 2>&1 \
     || { say "configure FAILED:"; tail -30 "$LOGS/configure.log"; exit 1; }
 fi
 TARGETS=(test_gpu_basics test_gpu_ops test_gpu_linear test_gpu_conv test_gpu_scan test_gpu_decode_ops bench_ops_gpu)
 [ $MODE = full ] && TARGETS+=(test_gpu_model test_gpu_decode krait-bench krait-model)
 say "building (${MODE}, -j$JOBS): ${TARGETS[*]}"
-if ! cmake --build "$BUILD" -j"$JOBS" --target "${TARGETS[@]}" > "$LOGS/build.log" 2>&1; then
+if ! tl 360 cmake --build "$BUILD" -j"$JOBS" --target "${TARGETS[@]}" > "$LOGS/build.log" 2>&1; then
   say "build FAILED:"; grep -E "error|Error" "$LOGS/build.log" | head -40; exit 1
 fi
 TBUILD=$(( $(date +%s) - T0 ))
@@ -163,7 +168,7 @@ if [ $SANITIZE = 1 ]; then
   if have compute-sanitizer; then
     for t in test_gpu_scan test_gpu_conv; do
       say "compute-sanitizer memcheck: $t (quick sizes)"
-      KRAIT_GPU_TEST_QUICK=1 compute-sanitizer --tool memcheck --error-exitcode 3 "$TESTDIR/$t" \
+      KRAIT_GPU_TEST_QUICK=1 tl 120 compute-sanitizer --tool memcheck --error-exitcode 3 "$TESTDIR/$t" \
         > "$LOGS/sanitize_$t.log" 2>&1
       echo "sanitize $t rc=$?" >> "$LOGS/run.log"
     done
@@ -220,6 +225,7 @@ fi
   grep -A1 "^name" "$LOGS/machine.log" | tail -1 | sed 's/^/GPU: /'
   grep -E "release [0-9]" "$LOGS/machine.log" | sed 's/^/nvcc: /'
   [ ${#missing[@]} -gt 0 ] && echo "missing for the full build: ${missing[*]}"
+  [ -s "$LOGS/skipped.txt" ] && sed 's/^run.sh: deadline: not run:/SKIPPED (deadline):/' "$LOGS/skipped.txt"
   [ $MODE = standalone ] && [ $STANDALONE = 0 ] &&
     echo "INCOMPLETE: standalone build only (kernels tested; whole-model tests, benchmarks and the HF check not run)"
   echo "-- tests (ctest -L gpu, rc=$TEST_RC)"
