@@ -59,19 +59,35 @@ void krait_cli_errors_hold(void)
 void krait_cli_errors_discard(void) { errors_held = n_held = 0; }
 
 /* An error or warning is one line: control characters inside it (a file name or a record holding
- * a newline, say) are written as escapes (\n, \t, \xHH), in place; UTF-8 is left as it is. */
+ * a newline, say) are written as escapes (\n, \t, \xHH), in place; UTF-8 is left as it is. A line
+ * too long for cap ends in "..." after a whole character. */
 static void one_line(char *s, size_t cap)
 {
     char tmp[2048];
+    const size_t room = (cap < sizeof tmp ? cap : sizeof tmp) - 4; /* "..." and the NUL */
     size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && n + 5 < sizeof tmp; p++) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p && n + 4 <= room; p++) {
         if (*p >= 0x20 && *p != 0x7f) tmp[n++] = (char)*p;
         else if (*p == '\n') n += (size_t)snprintf(tmp + n, sizeof tmp - n, "\\n");
         else if (*p == '\t') n += (size_t)snprintf(tmp + n, sizeof tmp - n, "\\t");
         else n += (size_t)snprintf(tmp + n, sizeof tmp - n, "\\x%02x", *p);
     }
+    if (*p) { /* cut short: drop a character begun but not finished, then "..." */
+        if ((*p & 0xC0) == 0x80) {
+            while (n > 0 && ((unsigned char)tmp[n - 1] & 0xC0) == 0x80) n--;
+            if (n > 0 && (unsigned char)tmp[n - 1] >= 0xC0) n--;
+        }
+        n += (size_t)snprintf(tmp + n, sizeof tmp - n, "...");
+    } else { /* a message cut short before it came here may end inside a character */
+        size_t j = n, k = 0;
+        while (j > 0 && k < 3 && ((unsigned char)tmp[j - 1] & 0xC0) == 0x80) j--, k++;
+        const unsigned char lead = j > 0 ? (unsigned char)tmp[j - 1] : 0;
+        const size_t want = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : k;
+        if (lead >= 0xC0 && k < want) n = j - 1 + (size_t)snprintf(tmp + j - 1, sizeof tmp - (j - 1), "...");
+    }
     tmp[n] = '\0';
-    snprintf(s, cap, "%s", tmp);
+    memcpy(s, tmp, n + 1);
 }
 
 void krait_cli_errors_release(int skipped)
