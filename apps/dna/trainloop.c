@@ -119,26 +119,15 @@ int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krai
     double secs = krait_now() - lc.k.t0;
     if (r->stopped) {
         krait_run_say_stopped(tr->opt->step, a->out, a->run_dir);
-        if (c->json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "steps", tr->opt->step);
-            cJSON_AddNumberToObject(o, "tokens", (double)tr->tokens);
-            cJSON_AddNumberToObject(o, "train_loss", tr->last_loss);
-            cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
-            cJSON_AddNumberToObject(o, "seconds", secs);
-            cJSON_AddStringToObject(o, "out", a->out);
-            cJSON_AddNumberToObject(o, "stopped_at", tr->opt->step);
-            krait_cli_print_json(o);
-        }
-        goto done;
+    } else {
+        printf("%s: %d steps (%lld bases) in %.0fs", r->prog, tr->opt->step, tr->tokens, secs);
+        if (r->validate) printf(" (%.0fs validating)", lc.k.eval_s);
+        printf(": train loss %.4f", tr->last_loss);
+        if (r->validate && isfinite(lc.last_val)) printf(", %s %.4f", r->val_name, lc.last_val);
+        printf("; model in %s\n", a->out);
     }
-    printf("%s: %d steps (%lld bases) in %.0fs", r->prog, tr->opt->step, tr->tokens, secs);
-    if (r->validate) printf(" (%.0fs validating)", lc.k.eval_s);
-    printf(": train loss %.4f", tr->last_loss);
-    if (r->validate && isfinite(lc.last_val)) printf(", %s %.4f", r->val_name, lc.last_val);
-    printf("; model in %s\n", a->out);
-    if (c->json) {
-        cJSON *o = r->last_val ? cJSON_Duplicate(r->last_val, 1) : cJSON_CreateObject();
+    if (c->json) { /* a finished run's last validation keys too; a stopped one's step */
+        cJSON *o = r->last_val && !r->stopped ? cJSON_Duplicate(r->last_val, 1) : cJSON_CreateObject();
         cJSON_DeleteItemFromObject(o, "step");
         cJSON_AddNumberToObject(o, "steps", tr->opt->step);
         cJSON_AddNumberToObject(o, "tokens", (double)tr->tokens);
@@ -146,6 +135,7 @@ int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krai
         cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
         cJSON_AddNumberToObject(o, "seconds", secs);
         cJSON_AddStringToObject(o, "out", a->out);
+        if (r->stopped) cJSON_AddNumberToObject(o, "stopped_at", tr->opt->step);
         krait_cli_print_json(o);
     }
 done:

@@ -113,14 +113,10 @@ static krait_status fill_ids(void *ctx, int32_t *ids, int32_t *targets, int B, l
         size_t live = s->n - s->head, drop = (size_t)(t0 - s->base) < live ? (size_t)(t0 - s->base) : live;
         s->head += drop;
         s->base += (long long)drop;
-        if (s->head > s->n - s->head) { /* moved only once more was dropped than kept: linear time */
-            memmove(s->ids, s->ids + s->head, (s->n - s->head) * sizeof *s->ids);
-            s->n -= s->head;
-            s->head = 0;
-        }
     }
     while (!s->ended && s->n - s->head < (size_t)len + 1) {
-        if (s->head) { /* what is left is less than a chunk: to the front before the next piece */
+        if (s->head) { /* what is left is less than a chunk: to the front before the next piece
+                        * (moved once a piece, not once a chunk: linear time) */
             memmove(s->ids, s->ids + s->head, (s->n - s->head) * sizeof *s->ids);
             s->n -= s->head;
             s->head = 0;
