@@ -125,9 +125,7 @@ void text_read_meta(text_data_meta *meta, const char *data_dir)
 
 void text_source_setup(krait_textsrc *src, const krait_tokenizer *tok)
 {
-    int n = 0;
-    const char *const *specials = krait_tokenizer_byte_specials(tok, &n);
-    if (krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BYTES) krait_textsrc_set_byte_cuts(src, specials, n);
-    else krait_textsrc_set_cut_guard(src, krait_tokenizer_cut_conflict, tok);
+    krait_textsrc_set_byte_cuts(src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BYTES);
+    krait_textsrc_set_cut_guard(src, krait_tokenizer_cut_conflict, tok);
     krait_textsrc_set_utf8(src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE);
 }

@@ -19,10 +19,9 @@ struct krait_textsrc {
     char *path;
     gzFile gz;
     int jsonl, eof, started, warned;
-    int byte_cuts;          /* cut anywhere no special token can span (byte tokenizer) */
-    const char *const *specials; /* ... those tokens (the tokenizer's), n_specials of them */
-    int n_specials;
-    int (*guard)(const void *ctx, const char *b, size_t have, size_t p); /* 1: no cut at p */
+    int byte_cuts;          /* cut at any byte (byte tokenizer), not only after line breaks */
+    int (*guard)(const void *ctx, const char *b, size_t have, size_t p); /* 1: no cut at p (the
+                                                                           * tokenizer's own tokens) */
     const void *guard_ctx;
     int utf8;               /* plain pieces must be valid UTF-8 (BPE) */
     long long lines;        /* plain: line breaks handed out before buf[start] */
@@ -161,25 +160,19 @@ static int plain_before(const char *b, size_t i)
  * the other gives the ids of encoding them together. */
 static int safe_cut(const krait_textsrc *s, const char *b, size_t p, size_t have)
 {
-    if (s->byte_cuts) { /* bytes: anywhere but inside an occurrence of a special token */
-        for (int t = 0; t < s->n_specials; t++) {
-            size_t L = strlen(s->specials[t]);
-            for (size_t k = 1; k < L && k <= p; k++) { /* one starting k bytes before p, as far as read */
-                size_t q = p - k, m = have - q < L ? have - q : L;
-                if (!memcmp(b + q, s->specials[t], m)) return 0;
-            }
-        }
-        return 1;
-    }
-    /* BPE (GPT-NeoX: its added tokens are "<|...|>" and runs of two or more spaces; the
-     * pre-tokenizer's \s+(?!\S) splits a whitespace run by what follows it):
-     *   after a newline that is a whitespace run of its own, a plain character on each side; or
-     *   after a newline, before the single space that begins a line (" word": the space joins
-     *   the word either way, and the whitespace up to the newline is one pre-token either way). */
-    if (p < 2 || b[p - 1] != '\n') return 0;
-    int ok = (plain_lead((unsigned char)b[p]) && plain_before(b, p - 1)) ||
+    int ok;
+    if (s->byte_cuts) {
+        ok = 1;
+    } else {
+        /* BPE (the GPT-NeoX pre-tokenizer's \s+(?!\S) splits a whitespace run by what follows it):
+         *   after a newline that is a whitespace run of its own, a plain character on each side; or
+         *   after a newline, before the single space that begins a line (" word": the space joins
+         *   the word either way, and the whitespace up to the newline is one pre-token either way). */
+        if (p < 2 || b[p - 1] != '\n') return 0;
+        ok = (plain_lead((unsigned char)b[p]) && plain_before(b, p - 1)) ||
              (b[p] == ' ' && p + 1 < have && plain_lead((unsigned char)b[p + 1]));
-    return ok && !(s->guard && s->guard(s->guard_ctx, b, have, p)); /* the tokenizer's added tokens */
+    }
+    return ok && !(s->guard && s->guard(s->guard_ctx, b, have, p)); /* the tokenizer's own tokens */
 }
 
 void krait_textsrc_set_cut_guard(krait_textsrc *s, int (*guard)(const void *ctx, const char *b, size_t have, size_t p),
@@ -189,12 +182,7 @@ void krait_textsrc_set_cut_guard(krait_textsrc *s, int (*guard)(const void *ctx,
     s->guard_ctx = ctx;
 }
 
-void krait_textsrc_set_byte_cuts(krait_textsrc *s, const char *const *specials, int n)
-{
-    s->byte_cuts = 1;
-    s->specials = specials;
-    s->n_specials = n;
-}
+void krait_textsrc_set_byte_cuts(krait_textsrc *s, int on) { s->byte_cuts = on; }
 void krait_textsrc_set_utf8(krait_textsrc *s, int on) { s->utf8 = on; }
 
 static long long count_lines(const char *b, size_t n)

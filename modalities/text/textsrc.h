@@ -38,12 +38,12 @@ int krait_textsrc_sniff_text(const char *path);
 krait_status krait_textsrc_open(const char *path, krait_textsrc **out);
 void krait_textsrc_close(krait_textsrc *s);
 
-/* For the byte tokenizer with these special tokens (kept by the caller while s is open): pieces
- * may be cut at any byte no occurrence of a special token spans, so the ids are the same as for
- * the whole file and memory stays at the piece size even for text without line breaks. */
-void krait_textsrc_set_byte_cuts(krait_textsrc *s, const char *const *specials, int n);
-/* Plain pieces (not the byte cuts): guard(ctx, b, have, p) = 1 refuses a cut before b[p] that the
- * rules above allow (the tokenizer's added tokens: krait_tokenizer_cut_conflict). */
+/* For the byte tokenizer: pieces may be cut at any byte the guard allows (no occurrence of a
+ * special token may span it: krait_tokenizer_cut_conflict), so the ids are the same as for the
+ * whole file and memory stays at the piece size even for text without line breaks. */
+void krait_textsrc_set_byte_cuts(krait_textsrc *s, int on);
+/* guard(ctx, b, have, p) = 1 refuses a cut before b[p] that the rules above allow (the
+ * tokenizer's added or special tokens: krait_tokenizer_cut_conflict). */
 void krait_textsrc_set_cut_guard(krait_textsrc *s, int (*guard)(const void *ctx, const char *b, size_t have, size_t p),
                                  const void *ctx);
 /* For the BPE tokenizer: a plain piece holding invalid UTF-8 is an error (KRAIT_STATUS_BAD_INPUT,

@@ -141,14 +141,13 @@ krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok) { retur
 int krait_tokenizer_cut_conflict(const void *tok, const char *s, size_t n, size_t p)
 {
     const krait_tokenizer *t = tok;
-    return t->kind == KRAIT_TOKENIZER_BPE && krait_bpe_cut_conflict(t->bpe, s, n, p);
-}
-
-const char *const *krait_tokenizer_byte_specials(const krait_tokenizer *tok, int *n)
-{
-    int bytes = tok->kind == KRAIT_TOKENIZER_BYTES;
-    *n = bytes ? tok->n_special : 0;
-    return bytes ? (const char *const *)tok->specials : NULL;
+    if (t->kind == KRAIT_TOKENIZER_BPE) return krait_bpe_cut_conflict(t->bpe, s, n, p);
+    for (int k = 0; k < t->n_special; k++) { /* bytes: a special token spanning p, as far as read */
+        size_t L = strlen(t->specials[k]);
+        for (size_t q = p + 1 >= L ? p + 1 - L : 0; q < p; q++)
+            if (!memcmp(s + q, t->specials[k], n - q < L ? n - q : L)) return 1;
+    }
+    return 0;
 }
 int krait_tokenizer_vocab_size(const krait_tokenizer *tok) { return tok->vocab; }
 int krait_tokenizer_eos(const krait_tokenizer *tok) { return tok->eos; }

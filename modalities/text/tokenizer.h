@@ -49,14 +49,12 @@ char *krait_text_json_literal(const char *s, size_t n);
 
 krait_tokenizer_kind krait_tokenizer_kind_of(const krait_tokenizer *tok);
 /* For reading a text in pieces (textsrc.h's cut guard; tok is a const krait_tokenizer *): 1 when
- * a cut of s[0, n) before s[p] could change how the tokenizer's added tokens split the text: an
- * occurrence of one (or the start of one cut off at n) spans p or starts at p or p + 1, or an
- * lstrip/rstrip one would take white space across p. 0 for the byte tokenizer (its specials are
- * textsrc's own rule). Matches the raw bytes: an NFC-normalised added token written decomposed in
- * the text is not seen. */
+ * a cut of s[0, n) before s[p] could change how the tokenizer's own tokens split the text. BPE:
+ * an added token's occurrence (or the start of one cut off at n) spans p or starts at p or p + 1,
+ * or an lstrip/rstrip one would take white space across p (matched on the raw bytes: an
+ * NFC-normalised added token written decomposed in the text is not seen). Bytes: a special
+ * token's occurrence spans p. */
 int krait_tokenizer_cut_conflict(const void *tok, const char *s, size_t n, size_t p);
-/* The byte tokenizer's special tokens (*n of them, ids 256 on); NULL and 0 for BPE. */
-const char *const *krait_tokenizer_byte_specials(const krait_tokenizer *tok, int *n);
 /* Number of ids (largest id + 1, added tokens included: 50281 for the shared GPT-NeoX file). */
 int krait_tokenizer_vocab_size(const krait_tokenizer *tok);
 /* 1 when id is an added token (tokenizer.json's "added_tokens"; for bytes, the specials from

@@ -26,8 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(st == KRAIT_STATUS_BAD_INPUT || st == KRAIT_STATUS_IO, "open status");
         return 0;
     }
-    static const char *const eot[] = { "<|endoftext|>" };
-    if (byte_cuts) krait_textsrc_set_byte_cuts(s, eot, 1);
+    static krait_tokenizer *bytes; /* specials: "<|endoftext|>" */
+    if (!bytes) krait_tokenizer_open("bytes", &bytes);
+    krait_textsrc_set_byte_cuts(s, byte_cuts);
+    if (byte_cuts) krait_textsrc_set_cut_guard(s, krait_tokenizer_cut_conflict, bytes);
     krait_textsrc_set_utf8(s, utf8);
     int plain = kind == 0 && !(n >= 2 && body[0] == 0x1f && body[1] == 0x8b);
     int valid = krait_utf8_invalid_at(body, n) == n;

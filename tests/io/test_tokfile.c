@@ -8,6 +8,7 @@
  *    text without line breaks is cut inside its line (one warning) only when more than 64 MiB
  *    of it is left. */
 #include "textsrc.h"
+#include "tokenizer.h"
 #include "tokfile.h"
 
 #include "io_util.h"
@@ -132,8 +133,10 @@ static void pieces(const char *path, const char *want, size_t want_len, const ch
 {
     krait_textsrc *s;
     tu_check(krait_textsrc_open(path, &s) == 0, "%s: open", what);
-    static const char *const eot[] = { "<|endoftext|>" };
-    if (byte_cuts) krait_textsrc_set_byte_cuts(s, eot, 1);
+    krait_tokenizer *bytes = NULL;
+    krait_tokenizer_open("bytes", &bytes); /* specials: "<|endoftext|>" */
+    krait_textsrc_set_byte_cuts(s, byte_cuts);
+    if (byte_cuts) krait_textsrc_set_cut_guard(s, krait_tokenizer_cut_conflict, bytes);
     char *all = malloc(want_len + 1);
     size_t n = 0;
     int n_pieces = 0, docs = 0, bad_cut = 0;
@@ -150,6 +153,7 @@ static void pieces(const char *path, const char *want, size_t want_len, const ch
         if (n < want_len && !allowed_cut(want, want_len, n, byte_cuts)) bad_cut = 1;
     }
     krait_textsrc_close(s);
+    krait_tokenizer_free(bytes);
     tu_check(n == want_len && !memcmp(all, want, n), "%s: %d pieces concatenate to the %zu bytes", what, n_pieces, want_len);
     tu_check(n_pieces > 2 && docs == 1 && !bad_cut, "%s: %s", what,
              byte_cuts ? "no cut inside an <|endoftext|>"
@@ -181,13 +185,13 @@ static void text_inputs(const char *dir, io_cap *cap)
     gzwrite(g, text, (unsigned)n);
     gzclose(g);
     pieces(gz, text, n, "gzip", 0);
-    /* the byte tokenizer's cuts: 3 MiB without line breaks, "<|endoftext|>" every 40 bytes, so
-     * most places are within 31 bytes after a '<' */
+    /* the byte tokenizer's cuts: 3 MiB without line breaks, "<|endoftext|>" after 0 to 5 letters,
+     * so most places are inside one (a cut at the end of the read bytes would land in one) */
     n = 0;
     while (n < cap_b) {
         memcpy(text + n, "<|endoftext|>", 13);
-        for (int i = 13; i < 40; i++) text[n + (size_t)i] = (char)('a' + tu_next() % 26);
-        n += 40;
+        n += 13;
+        for (int i = (int)(tu_next() % 6); i > 0; i--) text[n++] = (char)('a' + tu_next() % 26);
     }
     const char *sp = io_path(dir, "specials.txt");
     io_write(sp, text, n);
