@@ -13,10 +13,6 @@
 #include "log.h"
 
 #define TRY KRAIT_TRY
-#define TRYG(call)                                                                                 \
-    do {                                                                                           \
-        if ((s = (call))) goto done;                                                               \
-    } while (0)
 
 int krait_cls_rows(const krait_model *m, int B) { return m->cfg.bidirectional ? 2 * B : B; }
 
@@ -34,28 +30,61 @@ typedef struct head {
     float *W, *b;   /* (C, D), (C) fp32 copies of the master weights */
 } head;
 
-static void head_free(head *h)
-{
-    free(h->W);
-    free(h->b);
-    h->W = h->b = NULL;
-}
-
+/* Copy the head's current weights down into h->W, h->b (carved by the caller). */
 static krait_status head_load(const krait_model *m, head *h)
 {
     krait_backend *be = m->be;
     h->C = m->cfg.n_classes;
     h->D = m->cfg.d_model;
-    h->W = malloc((size_t)h->C * h->D * sizeof *h->W);
-    h->b = malloc((size_t)h->C * sizeof *h->b);
-    if (!h->W || !h->b) {
-        head_free(h);
+    TRY(be->download(be, h->W, m->params + m->cls_w, (size_t)h->C * h->D * sizeof(float)));
+    return be->download(be, h->b, m->params + m->cls_b, (size_t)h->C * sizeof(float));
+}
+
+/* The host work of one training step or one batch: measured by one function from the shapes,
+ * carved from the activations' host block (krait_acts_host, kept across steps), so a step
+ * allocates nothing once the first has grown the block. */
+typedef struct work {
+    double *pooled, *dpooled;   /* (R, D) pooled hidden states and their gradient */
+    double *gW, *gb;            /* (C, D), (C) the head's gradient */
+    double *feat, *p;           /* (D), (C) one row's features and probabilities */
+    head h;                     /* the head's weights */
+    float *hf;                  /* (R, L, D) hidden states down, then dL/dhf up */
+    float *stage;               /* (C * D) the head's gradient on its way into grads */
+    int32_t *lens, *labels;     /* (R), (R) */
+    void *rows;                 /* (R, L, width) the inputs with their reverses (bidirectional) */
+} work;
+
+/* Carve w for R pooled rows, of which hf_rows pass through the backbone at once, of L positions
+ * whose inputs take in_bytes per position (0: no reversed copy). Doubles first, so every double
+ * sits on an 8-byte boundary of the block. */
+static krait_status work_carve(const krait_model *m, krait_acts *a, int R, int hf_rows, int L, size_t in_bytes,
+                               work *w)
+{
+    const size_t D = (size_t)m->cfg.d_model, C = (size_t)m->cfg.n_classes, RL = (size_t)R * L;
+    const size_t n_double = 2 * R * D + C * D + C + D + C;
+    const size_t n_float = 2 * n_double + C * D + C + (size_t)hf_rows * L * D + C * D + 2 * (size_t)R +
+                           (RL * in_bytes + 3) / 4;
+    float *f = krait_acts_host(a, n_float);
+    if (!f) {
+        KRAIT_ERROR("cannot allocate the classification head's %zu MB of host work", n_float * 4 >> 20);
         return KRAIT_STATUS_NO_MEMORY;
     }
-    krait_status s = be->download(be, h->W, m->params + m->cls_w, (size_t)h->C * h->D * sizeof(float));
-    if (!s) s = be->download(be, h->b, m->params + m->cls_b, (size_t)h->C * sizeof(float));
-    if (s) head_free(h);
-    return s;
+    double *d = (double *)(void *)f;
+    w->pooled = d, d += R * D;
+    w->dpooled = d, d += R * D;
+    w->gW = d, d += C * D;
+    w->gb = d, d += C;
+    w->feat = d, d += D;
+    w->p = d, d += C;
+    f = (float *)(void *)d;
+    w->h.W = f, f += C * D;
+    w->h.b = f, f += C;
+    w->hf = f, f += (size_t)hf_rows * L * D;
+    w->stage = f, f += C * D;
+    w->lens = (int32_t *)(void *)f, f += R;
+    w->labels = (int32_t *)(void *)f, f += R;
+    w->rows = f;
+    return KRAIT_STATUS_OK;
 }
 
 /* p (C) = softmax(W feat + b). */
@@ -78,11 +107,11 @@ static void head_probs(const head *h, const double *feat, double *p)
 
 /* Rows [0, B) are the sequences as given; rows [B, 2B) their reverses over 0..len-1 (the pad
  * positions keep their values). width = values per position (1 for ids, F for features). */
-static void *with_reversed(const void *src, const int32_t *lens, int B, int L, size_t width, size_t elem)
+static void *with_reversed(void *dst_, const void *src, const int32_t *lens, int B, int L, size_t width,
+                           size_t elem)
 {
     const size_t row = (size_t)L * width * elem, pos = width * elem;
-    char *dst = malloc(2 * (size_t)B * row);
-    if (!dst) return NULL;
+    char *dst = dst_;
     memcpy(dst, src, (size_t)B * row);
     for (int b = 0; b < B; b++) {
         const char *in = (const char *)src + b * row;
@@ -156,19 +185,18 @@ static void pool_row_backward(const krait_model *m, float *dhf, int len, const d
         for (int d = 0; d < D; d++) dhf[(size_t)t * D + d] = (float)(dpooled[d] / len);
 }
 
-/* Forward R rows of L positions (a already shaped R x L) and pool each: pooled (R, D). */
+/* Forward R rows of L positions (a already shaped R x L) and pool each: pooled (R, D), through
+ * hf (R, L, D) host. */
 static krait_status forward_pooled(const krait_model *m, krait_acts *a, const int32_t *ids, const float *feats,
-                                   const int32_t *lens, double *pooled)
+                                   const int32_t *lens, float *hf, double *pooled)
 {
     const int R = a->B, L = a->L, D = m->cfg.d_model;
     TRY(set_inputs(m, a, ids, feats));
     TRY(krait_model_forward(m, a, NULL));
-    float *hf = krait_acts_host(a, (size_t)R * L * D); /* kept across steps: no allocation per step */
-    if (!hf) return KRAIT_STATUS_NO_MEMORY;
-    krait_status s = download_hf(m, a, hf);
-    for (int r = 0; !s && r < R; r++)
+    TRY(download_hf(m, a, hf));
+    for (int r = 0; r < R; r++)
         if (lens[r] > 0) pool_row(m, hf + (size_t)r * L * D, lens[r], pooled + (size_t)r * D);
-    return s;
+    return KRAIT_STATUS_OK;
 }
 
 /* Row lengths and labels from a training batch's targets (see classify.h). */
@@ -201,16 +229,13 @@ static krait_status parse_targets(const krait_model *m, const int32_t *targets, 
     return KRAIT_STATUS_OK;
 }
 
-/* grads[off .. off + n) += add (host), through a host copy (the grads may be on a device). */
-static krait_status accumulate(krait_backend *be, float *grads, size_t off, const double *add, size_t n)
+/* grads[off .. off + n) += add (host), through stage (n, host): the grads may be on a device. */
+static krait_status accumulate(krait_backend *be, float *grads, size_t off, const double *add, size_t n,
+                               float *stage)
 {
-    float *h = malloc(n * sizeof *h);
-    if (!h) return KRAIT_STATUS_NO_MEMORY;
-    krait_status s = be->download(be, h, grads + off, n * sizeof *h);
-    for (size_t i = 0; !s && i < n; i++) h[i] += (float)add[i];
-    if (!s) s = be->upload(be, grads + off, h, n * sizeof *h);
-    free(h);
-    return s;
+    TRY(be->download(be, stage, grads + off, n * sizeof *stage));
+    for (size_t i = 0; i < n; i++) stage[i] += (float)add[i];
+    return be->upload(be, grads + off, stage, n * sizeof *stage);
 }
 
 /* ---- training --------------------------------------------------------------------------------- */
@@ -226,78 +251,57 @@ krait_status krait_cls_forward_backward(const krait_model *m, krait_acts *a, flo
         KRAIT_ERROR("a bidirectional classifier needs activations for 2 x batch rows (krait_cls_rows)");
         return KRAIT_STATUS_BAD_INPUT;
     }
-    krait_status s = KRAIT_STATUS_NO_MEMORY;
-    head h = { 0 };
-    int32_t *lens = malloc((size_t)R * sizeof *lens), *labels = malloc((size_t)B * sizeof *labels);
-    double *pooled = calloc((size_t)R * D, sizeof *pooled), *dpooled = calloc((size_t)R * D, sizeof *dpooled);
-    double *gW = calloc((size_t)C * D, sizeof *gW), *gb = calloc((size_t)C, sizeof *gb);
-    double *feat = malloc((size_t)D * sizeof *feat), *p = malloc((size_t)C * sizeof *p);
-    void *rows = NULL;
-    float *dhf = NULL;
-    if (!lens || !labels || !pooled || !dpooled || !gW || !gb || !feat || !p) goto done;
-    TRYG(parse_targets(m, targets, B, L, lens, labels));
-    if (bi) memcpy(lens + B, lens, (size_t)B * sizeof *lens);
+    const size_t width = F ? (size_t)F : 1, elem = F ? sizeof(float) : sizeof(int32_t);
+    work w;
+    TRY(work_carve(m, a, R, R, L, bi ? width * elem : 0, &w));
+    TRY(parse_targets(m, targets, B, L, w.lens, w.labels));
+    if (bi) memcpy(w.lens + B, w.lens, (size_t)B * sizeof *w.lens);
     const void *in = F ? (const void *)feats : (const void *)ids;
-    if (bi && in) {
-        s = KRAIT_STATUS_NO_MEMORY;
-        if (!(rows = with_reversed(in, lens, B, L, F ? (size_t)F : 1, F ? sizeof(float) : sizeof(int32_t))))
-            goto done;
-        in = rows;
-    }
-    TRYG(forward_pooled(m, a, F ? NULL : in, F ? in : NULL, lens, pooled));
-    TRYG(head_load(m, &h));
+    if (bi && in) in = with_reversed(w.rows, in, w.lens, B, L, width, elem);
+    TRY(forward_pooled(m, a, F ? NULL : in, F ? in : NULL, w.lens, w.hf, w.pooled));
+    TRY(head_load(m, &w.h));
 
     long n = 0;
-    for (int b = 0; b < B; b++) n += lens[b] > 0;
+    for (int b = 0; b < B; b++) n += w.lens[b] > 0;
+    memset(w.dpooled, 0, (size_t)R * D * sizeof *w.dpooled);
+    memset(w.gW, 0, (size_t)C * D * sizeof *w.gW);
+    memset(w.gb, 0, (size_t)C * sizeof *w.gb);
     double sum = 0;
     for (int b = 0; b < B; b++) {
-        if (!lens[b]) continue;
-        for (int d = 0; d < D; d++)
-            feat[d] = bi ? 0.5 * (pooled[(size_t)b * D + d] + pooled[(size_t)(B + b) * D + d]) : pooled[(size_t)b * D + d];
-        head_probs(&h, feat, p);
-        sum -= log(p[labels[b]] > 1e-300 ? p[labels[b]] : 1e-300);
+        if (!w.lens[b]) continue;
+        const double *fwd = w.pooled + (size_t)b * D, *rev = w.pooled + (size_t)(B + b) * D;
+        for (int d = 0; d < D; d++) w.feat[d] = bi ? 0.5 * (fwd[d] + rev[d]) : fwd[d];
+        head_probs(&w.h, w.feat, w.p);
+        sum -= log(w.p[w.labels[b]] > 1e-300 ? w.p[w.labels[b]] : 1e-300);
         if (!grads) continue;
+        double *dp = w.dpooled + (size_t)b * D;
         for (int c = 0; c < C; c++) {
-            double dz = (p[c] - (c == labels[b])) / n;
-            gb[c] += dz;
+            double dz = (w.p[c] - (c == w.labels[b])) / n;
+            w.gb[c] += dz;
             for (int d = 0; d < D; d++) {
-                gW[(size_t)c * D + d] += dz * feat[d];
-                dpooled[(size_t)b * D + d] += dz * h.W[(size_t)c * D + d] * (bi ? 0.5 : 1.0);
+                w.gW[(size_t)c * D + d] += dz * w.feat[d];
+                dp[d] += dz * w.h.W[(size_t)c * D + d] * (bi ? 0.5 : 1.0);
             }
         }
-        if (bi) memcpy(dpooled + (size_t)(B + b) * D, dpooled + (size_t)b * D, (size_t)D * sizeof *dpooled);
+        if (bi) memcpy(w.dpooled + (size_t)(B + b) * D, dp, (size_t)D * sizeof *dp);
     }
     if (!isfinite(sum) && !grads) { /* training hands it back: the trainer names the step */
         KRAIT_ERROR("the classification loss is not finite (%g)", sum);
-        s = KRAIT_STATUS_NUMERIC;
-        goto done;
+        return KRAIT_STATUS_NUMERIC;
     }
     if (grads) {
-        s = KRAIT_STATUS_NO_MEMORY;
-        if (!(dhf = krait_acts_host(a, (size_t)R * L * D))) goto done; /* forward_pooled is done with it */
+        float *dhf = w.hf; /* forward_pooled is done with the hidden states */
         memset(dhf, 0, (size_t)R * L * D * sizeof *dhf);
         for (int r = 0; r < R; r++)
-            if (lens[r]) pool_row_backward(m, dhf + (size_t)r * L * D, lens[r], dpooled + (size_t)r * D);
-        TRYG(upload_dhf(m, a, dhf));
-        TRYG(krait_model_backward(m, a, grads));
-        TRYG(accumulate(m->be, grads, m->cls_w, gW, (size_t)C * D));
-        TRYG(accumulate(m->be, grads, m->cls_b, gb, (size_t)C));
+            if (w.lens[r]) pool_row_backward(m, dhf + (size_t)r * L * D, w.lens[r], w.dpooled + (size_t)r * D);
+        TRY(upload_dhf(m, a, dhf));
+        TRY(krait_model_backward(m, a, grads));
+        TRY(accumulate(m->be, grads, m->cls_w, w.gW, (size_t)C * D, w.stage));
+        TRY(accumulate(m->be, grads, m->cls_b, w.gb, (size_t)C, w.stage));
     }
     *loss = n ? sum / n : 0.0;
     if (n_rows) *n_rows = n;
-    s = KRAIT_STATUS_OK;
-done:
-    head_free(&h);
-    free(lens);
-    free(labels);
-    free(pooled);
-    free(dpooled);
-    free(gW);
-    free(gb);
-    free(feat);
-    free(p);
-    free(rows);
-    return s;
+    return KRAIT_STATUS_OK;
 }
 
 /* ---- inference -------------------------------------------------------------------------------- */
@@ -316,38 +320,27 @@ krait_status krait_classify(const krait_model *m, krait_acts *a, const int32_t *
         if (lens[b] > Lp) Lp = lens[b];
     }
     TRY(krait_acts_set_shape(a, B, Lp));
-    krait_status s = KRAIT_STATUS_NO_MEMORY;
-    head h = { 0 };
-    double *pooled = malloc((size_t)2 * B * D * sizeof *pooled), *feat = malloc((size_t)D * sizeof *feat);
-    double *p = malloc((size_t)C * sizeof *p);
-    void *rows = NULL;
-    if (!pooled || !feat || !p) goto done;
-    TRYG(forward_pooled(m, a, ids, feats, lens, pooled));
+    const size_t width = F ? (size_t)F : 1, elem = F ? sizeof(float) : sizeof(int32_t);
+    const void *in = F ? (const void *)feats : (const void *)ids;
+    if (bi && !in) return set_inputs(m, a, ids, feats); /* says which input is missing */
+    /* with bidirectional, pooled holds 2B rows: the reversed rows take a second pass of B
+     * (inference activations hold B rows, not 2B) */
+    work w;
+    TRY(work_carve(m, a, bi ? 2 * B : B, B, Lp, bi ? width * elem : 0, &w));
+    TRY(forward_pooled(m, a, ids, feats, lens, w.hf, w.pooled));
     if (bi) {
-        /* the reversed rows: a second pass of B rows (inference activations hold B, not 2B) */
-        const void *in = F ? (const void *)feats : (const void *)ids;
-        s = KRAIT_STATUS_NO_MEMORY;
-        if (!in || !(rows = with_reversed(in, lens, B, Lp, F ? (size_t)F : 1, F ? sizeof(float) : sizeof(int32_t))))
-            goto done;
-        const size_t half = (size_t)B * Lp * (F ? (size_t)F * sizeof(float) : sizeof(int32_t));
-        const void *rev = (const char *)rows + half;
-        TRYG(forward_pooled(m, a, F ? NULL : rev, F ? rev : NULL, lens, pooled + (size_t)B * D));
+        const char *rows = with_reversed(w.rows, in, lens, B, Lp, width, elem);
+        const void *rev = rows + (size_t)B * Lp * width * elem;
+        TRY(forward_pooled(m, a, F ? NULL : rev, F ? rev : NULL, lens, w.hf, w.pooled + (size_t)B * D));
     }
-    TRYG(head_load(m, &h));
+    TRY(head_load(m, &w.h));
     for (int b = 0; b < B; b++) {
-        for (int d = 0; d < D; d++)
-            feat[d] = bi ? 0.5 * (pooled[(size_t)b * D + d] + pooled[(size_t)(B + b) * D + d]) : pooled[(size_t)b * D + d];
-        head_probs(&h, feat, p);
-        for (int c = 0; c < C; c++) probs[(size_t)b * C + c] = (float)p[c];
+        const double *fwd = w.pooled + (size_t)b * D, *rev = w.pooled + (size_t)(B + b) * D;
+        for (int d = 0; d < D; d++) w.feat[d] = bi ? 0.5 * (fwd[d] + rev[d]) : fwd[d];
+        head_probs(&w.h, w.feat, w.p);
+        for (int c = 0; c < C; c++) probs[(size_t)b * C + c] = (float)w.p[c];
     }
-    s = KRAIT_STATUS_OK;
-done:
-    head_free(&h);
-    free(pooled);
-    free(feat);
-    free(p);
-    free(rows);
-    return s;
+    return KRAIT_STATUS_OK;
 }
 
 /* ---- streaming -------------------------------------------------------------------------------- */
@@ -361,6 +354,8 @@ struct krait_cls_stream {
     double *last[2];           /* (D) hf at the latest position */
     long n[2];
     float *hf;                 /* (chunk, D) host */
+    double *feat, *p;          /* (D), (C) */
+    head h;                    /* the head's weights, loaded at finish */
 };
 
 void krait_cls_stream_free(krait_cls_stream *s)
@@ -373,6 +368,10 @@ void krait_cls_stream_free(krait_cls_stream *s)
         free(s->last[i]);
     }
     free(s->hf);
+    free(s->feat);
+    free(s->p);
+    free(s->h.W);
+    free(s->h.b);
     free(s);
 }
 
@@ -389,8 +388,13 @@ krait_cls_stream *krait_cls_stream_init(const krait_model *m, int chunk)
     s->m = m;
     s->chunk = chunk;
     s->a = krait_acts_init(m, 1, chunk, 0);
+    const int C = m->cfg.n_classes;
     s->hf = malloc((size_t)chunk * D * sizeof *s->hf);
-    int ok = s->a && s->hf;
+    s->feat = malloc((size_t)D * sizeof *s->feat);
+    s->p = malloc((size_t)C * sizeof *s->p);
+    s->h.W = malloc((size_t)C * D * sizeof *s->h.W);
+    s->h.b = malloc((size_t)C * sizeof *s->h.b);
+    int ok = s->a && s->hf && s->feat && s->p && s->h.W && s->h.b;
     for (int i = 0; i < 2 && ok; i++) {
         s->st[i] = krait_state_init(m, 1);
         s->sum[i] = calloc((size_t)D, sizeof *s->sum[i]);
@@ -456,21 +460,16 @@ krait_status krait_cls_stream_finish(krait_cls_stream *s, float *probs)
         stream_reset(s);
         return s0;
     }
-    head h = { 0 };
-    double *feat = malloc((size_t)D * sizeof *feat), *p = malloc((size_t)C * sizeof *p);
-    krait_status st = feat && p ? head_load(m, &h) : KRAIT_STATUS_NO_MEMORY;
+    krait_status st = head_load(m, &s->h);
     if (!st) {
         for (int d = 0; d < D; d++) {
             double f = mean_pooling(m) ? s->sum[0][d] / s->n[0] : s->last[0][d];
             if (bi) f = 0.5 * (f + (mean_pooling(m) ? s->sum[1][d] / s->n[1] : s->last[1][d]));
-            feat[d] = f;
+            s->feat[d] = f;
         }
-        head_probs(&h, feat, p);
-        for (int c = 0; c < C; c++) probs[c] = (float)p[c];
+        head_probs(&s->h, s->feat, s->p);
+        for (int c = 0; c < C; c++) probs[c] = (float)s->p[c];
     }
-    head_free(&h);
-    free(feat);
-    free(p);
     krait_status r = stream_reset(s);
     return st ? st : r;
 }
