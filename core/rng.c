@@ -3,24 +3,16 @@
 
 #include <math.h>
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+#include "hash.h"
 
 void krait_rng_init(krait_rng *r, uint64_t seed)
 {
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++) r->s[i] = krait_mix64(seed, (uint64_t)i); /* splitmix64 from seed */
 }
 
 void krait_rng_init_stream(krait_rng *r, uint64_t seed, uint64_t stream)
 {
-    uint64_t x = seed ^ (0xd1b54a32d192ed03ull * (stream + 1));
-    krait_rng_init(r, splitmix64(&x));
+    krait_rng_init(r, krait_mix64(seed ^ (0xd1b54a32d192ed03ull * (stream + 1)), 0));
 }
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -384,20 +386,7 @@ struct krait_backend {
     void (*graph_free)(krait_backend *be, void *graph);
 };
 
-/* The counter-based generator behind sample_rows and dropout, the same on every backend: the
- * splitmix64 finaliser of seed + (counter + 1) x golden ratio. */
-#if defined(__CUDACC__)
-#define KRAIT_HOST_DEVICE __host__ __device__
-#else
-#define KRAIT_HOST_DEVICE
-#endif
-static inline KRAIT_HOST_DEVICE uint64_t krait_mix64(uint64_t seed, uint64_t counter)
-{
-    uint64_t x = seed + (counter + 1) * 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
+/* sample_rows and dropout draw from krait_mix64 (hash.h), the same on every backend. */
 
 /* The uniform draw of sample_rows: 53 bits of krait_mix64 -> [0, 1). */
 static inline KRAIT_HOST_DEVICE double krait_sample_uniform(uint64_t seed, uint64_t counter)

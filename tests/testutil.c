@@ -8,18 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "hash.h"
+
 static uint64_t rng_s[4];
 static int n_checks, n_failed;
 static const char *test_name = "test";
 static uint64_t run_seed;   /* repeated on failure: ctest's log may keep only the last lines */
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 uint64_t tu_init(const char *name)
 {
@@ -35,8 +29,7 @@ uint64_t tu_init(const char *name)
         seed %= 1000000007u;
     }
     run_seed = seed;
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++) rng_s[i] = splitmix(&x);
+    for (int i = 0; i < 4; i++) rng_s[i] = krait_mix64(seed, (uint64_t)i); /* splitmix64 from seed */
     printf("%s: seed %llu (KRAIT_TEST_SEED=%llu replays this run)\n", name,
            (unsigned long long)seed, (unsigned long long)seed);
     return seed;

@@ -34,6 +34,7 @@
 #include "cli.h"
 #include "evaluate.h"
 #include "generate.h"
+#include "hash.h"
 #include "infer.h"
 #include "log.h"
 #include "model.h"
@@ -273,11 +274,7 @@ typedef struct stream {
 
 static int32_t stream_token(const stream *s, long long p)
 {
-    uint64_t x = ((uint64_t)p + 1) * 0x9e3779b97f4a7c15ull ^ s->seed;
-    x ^= x >> 31;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 29;
-    return (int32_t)(x % (uint64_t)s->V);
+    return (int32_t)(krait_mix64(s->seed, (uint64_t)p) % (uint64_t)s->V);
 }
 
 static krait_status stream_fill(void *ctx, int32_t *ids, int32_t *tg, int B, long t0, int len)

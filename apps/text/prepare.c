@@ -31,6 +31,7 @@
 
 #include "cli.h"
 #include "fsutil.h"
+#include "hash.h"
 #include "log.h"
 #include "textapp.h"
 #include "textsrc.h"
@@ -129,14 +130,6 @@ static void walk(file_list *l, const char *dir, const char *skip_real, int *skip
         free(names.paths[i]);
     }
     free(names.paths);
-}
-
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
 }
 
 typedef struct split_out {
@@ -286,7 +279,7 @@ int text_cmd_prepare(int argc0, char **argv0)
             if (len == 0) continue;
             n_ids = 0;
             if (!cur) { /* the document's first text: choose its split */
-                int val = tail >= 0 ? 0 : (double)(mix64(c.seed * 0x100000001b3ULL ^ mix64((uint64_t)doc_index)) >> 11) *
+                int val = tail >= 0 ? 0 : (double)(krait_mix64(c.seed * 0x100000001b3ULL ^ krait_mix64((uint64_t)doc_index, 0), 0) >> 11) *
                                                   0x1.0p-53 < val_fraction;
                 cur = &sp[val];
                 if (cur->docs > 0 && eos >= 0) ids[n_ids++] = eos;

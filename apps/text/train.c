@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "evaluate.h"
 #include "fsutil.h"
+#include "hash.h"
 #include "log.h"
 #include "model.h"
 #include "plot.h"
@@ -165,12 +166,12 @@ static krait_status on_eval(krait_run *r)
  * so that --resume notices other data of the same size. */
 static uint64_t data_fingerprint(const krait_tokfile *f)
 {
-    uint64_t n = krait_tokfile_count(f), h = 1469598103934665603ULL;
+    uint64_t n = krait_tokfile_count(f), h = KRAIT_FINGERPRINT_INIT;
     const uint64_t picks = n < 4096 ? n : 4096;
     for (uint64_t k = 0; k < picks; k++) {
         int32_t id;
         krait_tokfile_read(f, &id, picks < n ? k * (n / picks) : k, 1);
-        h = (h ^ (uint32_t)id) * 1099511628211ULL;
+        h = krait_fnv1a(h, (uint32_t)id);
     }
     return h;
 }

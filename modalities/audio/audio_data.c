@@ -14,6 +14,7 @@
 
 #include "audio_data.h"
 #include "audio_io.h"
+#include "hash.h"
 #include "log.h"
 
 /* ---- list ----------------------------------------------------------------------------------- */
@@ -503,8 +504,8 @@ krait_status krait_audio_list_classes(krait_audio_list *l)
 /* ---- split ------------------------------------------------------------------------------------------ */
 uint64_t krait_audio_name_hash(const char *path)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *)base_name(path); *p; p++) h = (h ^ *p) * 1099511628211ULL;
+    uint64_t h = KRAIT_FINGERPRINT_INIT;
+    for (const unsigned char *p = (const unsigned char *)base_name(path); *p; p++) h = krait_fnv1a(h, *p);
     return h;
 }
 

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "fsutil.h"
+#include "hash.h"
 #include "log.h"
 #include "tokenizer_bpe.h"
 
@@ -38,11 +39,8 @@ uint32_t krait_bpe_byte_char(int b)
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;  /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = KRAIT_FNV1A_INIT;
+    for (size_t i = 0; i < n; i++) h = krait_fnv1a(h, (unsigned char)s[i]);
     return h ^ (h >> 29);
 }
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "evaluate.h"
+#include "hash.h"
 #include "infer_testutil.h"
 #include "testutil.h"
 
@@ -31,11 +32,7 @@
 
 static int32_t token_at(long long p, int V)
 {
-    uint64_t x = (uint64_t)p * 0x9e3779b97f4a7c15ull;
-    x ^= x >> 31;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 29;
-    return (int32_t)(x % (uint64_t)V);
+    return (int32_t)(krait_mix64(0, (uint64_t)p) % (uint64_t)V);
 }
 
 static krait_status fill(void *ctx, int32_t *ids, int32_t *tg, int B, long t0, int len)

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "fsutil.h"
+#include "hash.h"
 #include "testutil.h"
 #include "tokenizer.h"
 
@@ -37,12 +38,9 @@ static char *unhex(const char *h, size_t *n)
 
 static uint64_t fnv_ids(const int32_t *ids, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = KRAIT_FNV1A_INIT;
     for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 4; k++) {
-            h ^= ((uint32_t)ids[i] >> (8 * k)) & 0xff;
-            h *= 0x100000001b3ull;
-        }
+        for (int k = 0; k < 4; k++) h = krait_fnv1a(h, ((uint32_t)ids[i] >> (8 * k)) & 0xff);
     return h;
 }
 
