@@ -77,8 +77,10 @@ krait_status cross_entropy_cpu(krait_backend *be,
             }
         float sum = 0.0f;
         for (int j = 0; j < VL; j++) sum += s[j] * expf(m[j] - mx);
-        float lse = mx + logf(sum);
-        loss[r] = tgt >= 0 ? lse - xt : 0.0f;
+        /* lse = mx + ls, never formed: mx ~ 1e5 would round it by 0.008, and a confident target
+         * (loss ~1e-6) would cancel to 0 in lse - xt */
+        const float ls = logf(sum);
+        loss[r] = tgt >= 0 ? (mx - xt) + ls : 0.0f;
         if (pred) pred[r] = best;
         if (!dlogits) continue;
         float *dx = dlogits + (size_t)r * ld;
@@ -88,9 +90,9 @@ krait_status cross_entropy_cpu(krait_backend *be,
         }
         for (int v = 0; v < V; v += VL) {
             int w = V - v < VL ? V - v : VL;
-            vstore_n(dx + v, vexp(vload_n(x + v, w) - lse) * scale, w);
+            vstore_n(dx + v, vexp((vload_n(x + v, w) - mx) - ls) * scale, w);
         }
-        dx[tgt] = (expf(xt - lse) - 1.0f) * scale;
+        dx[tgt] = expm1f((xt - mx) - ls) * scale;
     }
     return KRAIT_STATUS_OK;
 }

@@ -103,9 +103,11 @@ cross_entropy_kernel(float *loss, T *dlogits, int32_t *pred, const T *logits,
         }
         __syncthreads();
         const ce_state tot = red[0];
-        const float lse = tot.m + logf(tot.s);
+        /* lse = tot.m + ls, never formed (see cpu_loss.c): a large maximum would round it, and a
+         * confident target's loss would cancel to 0 */
+        const float ls = logf(tot.s);
         if (threadIdx.x == 0) {
-            loss[r] = t >= 0 ? lse - xt : 0.0f;
+            loss[r] = t >= 0 ? (tot.m - xt) + ls : 0.0f;
             if (pred) pred[r] = tot.bi == INT_MAX ? 0 : tot.bi;
         }
         if (dlogits) {
@@ -113,8 +115,8 @@ cross_entropy_kernel(float *loss, T *dlogits, int32_t *pred, const T *logits,
             for (int v = threadIdx.x; v < V; v += blockDim.x) {
                 float g = 0.0f;
                 if (t >= 0) {
-                    const float p = expf(ldf(row + v) - lse);
-                    g = scale * (v == t ? p - 1.0f : p);
+                    const float z = (ldf(row + v) - tot.m) - ls;
+                    g = scale * (v == t ? expm1f(z) : expf(z));
                 }
                 stf(drow + v, g);
             }

@@ -321,6 +321,41 @@ static void ce_case(krait_backend *ref, krait_backend *fast, int M, int V, int l
     free(logits); free(tgt);
 }
 
+/* Cross-entropy where fp32 is short of room: row 0's logits reach 1e5 (ten tied at the maximum,
+ * the target below them), so a log-sum-exp formed in fp32 is off by up to ulp(1e5)/2 = 0.004 and
+ * every probability by 0.4 %; row 1's target leads by 16 at 1000, its loss 1.1e-4 smaller than
+ * ulp(1000) = 6e-5 would let lse - x_t keep. The fast kernel must match the double reference to
+ * 1e-4 relative in the gradient and 1e-3 in the loss, plus 1e-6 absolute: its sums are fp32, each
+ * lane adding terms of 1e-7 to 1 (the old kernel: 4e-3 and 1e-5 off). */
+static void ce_precise_case(krait_backend *ref, krait_backend *fast)
+{
+    enum { M = 2, V = 1000 };
+    printf("cross_entropy %s: large logits, a confident target\n", fast->name);
+    float *lg = malloc((size_t)M * V * sizeof *lg);
+    for (int v = 0; v < V; v++) {
+        lg[v] = (float)((v * 37 + 11) % 101 / 10) * 1e4f;
+        lg[V + v] = 984.0f;
+    }
+    const int32_t tgt[M] = { 0, 20 };
+    lg[V + 20] = 1000.0f;
+    krait_backend *bes[2] = { ref, fast };
+    float loss[2][M], *dl[2];
+    int32_t pred[2][M];
+    for (int k = 0; k < 2; k++) {
+        dl[k] = malloc((size_t)M * V * sizeof *dl[k]);
+        bes[k]->cross_entropy(bes[k], loss[k], dl[k], pred[k], lg, tgt, M, V, V, 1.0f);
+    }
+    for (int r = 0; r < M; r++)
+        tu_check(fabs(loss[1][r] - loss[0][r]) <= 1e-3 * loss[0][r] + 1e-6, "row %d: loss %.9g, reference %.9g", r,
+                 loss[1][r], loss[0][r]);
+    int bad = 0;
+    for (size_t i = 0; i < (size_t)M * V; i++) bad += !(fabs(dl[1][i] - dl[0][i]) <= 1e-4 * fabs(dl[0][i]) + 1e-6);
+    tu_check(!bad, "%d gradient entries off the reference by more than 1e-4 relative", bad);
+    free(dl[0]);
+    free(dl[1]);
+    free(lg);
+}
+
 static void adamw_case(krait_backend *ref, krait_backend *fast, size_t n)
 {
     printf("adamw %s n%zu, 3 steps\n", fast->name, n);
@@ -469,6 +504,7 @@ int main(void)
     ce_case(ref, fast2, 6, 50280, 50288, 1);
     ce_case(ref, fast3, 5, 37, 40, 0);
     ce_case(ref, fast2, 4, 17, 17, 2);
+    ce_precise_case(ref, fast2);
     nan_case(ref, fast2);
     adamw_case(ref, fast2, 100003);
     dropout_case(ref, fast2, 100003, 0.1f);
