@@ -133,14 +133,7 @@ int audio_cmd_classify(int argc, char **argv)
         if ((s = krait_cls_metrics_compute(data.label, probs, data.n, C, &mt))) return krait_cli_exit_code(s);
         printf("%s: %d clips, accuracy %.4f, MCC %.4f, macro F1 %.4f%s\n", d.data, mt.n, mt.accuracy, mt.mcc, mt.macro_f1,
                set.skipped ? " (some files skipped)" : "");
-        printf("confusion (rows: true, columns: predicted)\n%8s", "");
-        for (int k = 0; k < C; k++) printf(" %6.6s", fe.classes[k]);
-        printf("\n");
-        for (int r = 0; r < C; r++) {
-            printf("%8.8s", fe.classes[r]);
-            for (int k = 0; k < C; k++) printf(" %6ld", mt.confusion[(size_t)r * C + k]);
-            printf("\n");
-        }
+        krait_cli_print_confusion(stdout, (const char *const *)fe.classes, C, mt.confusion);
         if (confusion) {
             char title[600];
             snprintf(title, sizeof title, "%s: accuracy %.4f (%d clips)", d.data, mt.accuracy, mt.n);

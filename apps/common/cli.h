@@ -110,6 +110,11 @@ void krait_cli_check_output_path(const char *path, const char *opt);
  * (a file name may hold any of them; the row must stay one row). */
 void krait_cli_tsv_field(FILE *f, const char *s);
 
+/* A classifier's confusion matrix (C x C counts, row = true class, column = predicted) as a text
+ * table on f under the line "confusion (rows: true, columns: predicted)"; names cut to 12
+ * characters in the header, 16 at the row starts. */
+void krait_cli_print_confusion(FILE *f, const char *const *names, int C, const long *confusion);
+
 /* A preset name ("induction-small") or a path: returns a readable path (static buffer). */
 const char *krait_cli_config_path(const char *name_or_path);
 

@@ -218,6 +218,7 @@ int dna_cmd_baseline(int argc, char **argv)
            "macro F1 %.4f", k, best_l2, tr.n, te.n, mt.accuracy, mt.mcc, mt.macro_f1);
     if (cl.n == 2) printf(", AUROC %.4f", mt.auroc);
     printf(" (%.0fs)\n", secs);
+    krait_cli_print_confusion(stdout, (const char *const *)cl.names, cl.n, mt.confusion);
     if (c.json) {
         char *j = krait_cls_metrics_json(&mt, (const char *const *)cl.names);
         if (!j) krait_cli_die(1, "out of memory");

@@ -337,14 +337,8 @@ int dna_cmd_predict(int argc, char **argv)
         if ((s = krait_cls_metrics_compute(o.labels, o.probs, (int)o.n, cl.n, &mt))) dna_die_status(s);
         printf("%zu sequences: accuracy %.4f, MCC %.4f, macro F1 %.4f", o.n, mt.accuracy, mt.mcc, mt.macro_f1);
         if (cl.n == 2) printf(", AUROC %.4f", mt.auroc);
-        printf("\nconfusion (rows true, columns predicted):\n  %-12s", "");
-        for (int b = 0; b < cl.n; b++) printf(" %8.8s", cl.names[b]);
         printf("\n");
-        for (int a = 0; a < cl.n; a++) {
-            printf("  %-12s", cl.names[a]);
-            for (int b = 0; b < cl.n; b++) printf(" %8ld", mt.confusion[(size_t)a * cl.n + b]);
-            printf("\n");
-        }
+        krait_cli_print_confusion(stdout, (const char *const *)cl.names, cl.n, mt.confusion);
         if (confusion) {
             char title[300];
             snprintf(title, sizeof title, "krait-dna eval: %s%s on %s", models.items[0], nm > 1 ? " (ensemble)" : "",
