@@ -53,23 +53,31 @@ static krait_status fail_open(const char *path, SNDFILE *sf, krait_status *statu
     return s;
 }
 
+/* A chunk line of libsndfile's log, "data : 2147479552 (should be 9454)": 1 when the stated size
+ * is not a placeholder. Writers that cannot seek back to fill in the size (sox, ffmpeg, arecord
+ * writing to a pipe) leave one of these, and the file is whole. */
+static int chunk_line_says_truncated(const char *p)
+{
+    const char *eol = strchr(p, '\n'), *sb = strstr(p, "(should be"), *colon = strchr(p, ':');
+    if (!sb || (eol && sb > eol)) return 0;
+    unsigned long long stated = colon && colon < sb ? strtoull(colon + 1, NULL, 10) : 1;
+    static const unsigned long long placeholders[] = { 0, 0x7FFFF000ull, 0x7FFFFFFFull, 0xFFFFFFFFull,
+                                                       0x7F000000ull + 8 /* AIFF's SSND */ };
+    for (size_t i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++)
+        if (stated == placeholders[i]) return 0;
+    return 1;
+}
+
 /* libsndfile opens a WAV/AIFF whose data chunk is longer than the file, with the frames it has;
  * its log says "(should be N)" on the chunk line. That is a truncated file, not a short one. */
 static int header_says_truncated(SNDFILE *sf)
 {
     char log[4096];
     sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
-    for (const char *p = log; (p = strstr(p, "data")); p++) {
-        const char *eol = strchr(p, '\n');
-        const char *sb = strstr(p, "(should be");
-        if (sb && (!eol || sb < eol)) return 1;
-    }
+    for (const char *p = log; (p = strstr(p, "data")); p++)
+        if (chunk_line_says_truncated(p)) return 1;
     const char *ssnd = strstr(log, "SSND");   /* AIFF's sound data chunk */
-    if (ssnd) {
-        const char *eol = strchr(ssnd, '\n'), *sb = strstr(ssnd, "(should be");
-        if (sb && (!eol || sb < eol)) return 1;
-    }
-    return 0;
+    return ssnd && chunk_line_says_truncated(ssnd);
 }
 
 static krait_audio_reader *reader_open(const char *path, int out_rate, krait_status *status, char *err,
@@ -108,6 +116,13 @@ static krait_audio_reader *reader_open(const char *path, int out_rate, krait_sta
     if (header_says_truncated(sf)) {
         fail_open(path, sf, status, KRAIT_STATUS_BAD_INPUT, "%s",
                   "truncated: the file is shorter than its header says", err, err_size);
+        return NULL;
+    }
+    /* An Ogg file's length is in its last page; libsndfile reports it unknown when that page is
+     * missing, and would read up to where the file was cut without a word. */
+    if ((sfi.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG && sfi.frames >= SF_COUNT_MAX) {
+        fail_open(path, sf, status, KRAIT_STATUS_BAD_INPUT, "%s",
+                  "truncated: the Ogg stream has no last page (a file cut short?)", err, err_size);
         return NULL;
     }
     krait_audio_reader *r = calloc(1, sizeof *r);
