@@ -298,8 +298,8 @@ int krait_run_train(krait_run *r)
 
 void krait_run_say_stopped(int step, const char *out, const char *resume_dir)
 {
-    printf("stopped at step %d; checkpoint in %s (continue: the same command with --resume %s)\n", step, out,
-           resume_dir ? resume_dir : out);
+    printf("stopped at step %d; checkpoint in %s (continue: the same command without --stop-at, or with a "
+           "later one, and --resume %s)\n", step, out, resume_dir ? resume_dir : out);
 }
 
 void krait_run_free(krait_run *r)

@@ -476,7 +476,7 @@ else bad "--keep-best: want $want, got $got, eval $kacc"; cat "$dir/kb.out"; fi
   --lr 3e-2 --threads 1 --stop-at 7 --eval-every 1 --keep-best --json > "$dir/kb3s.out" 2>/dev/null
 # stopped is not finished: OUT keeps step 7's model (the best is step ${got% *}), the summary says how to go on
 [ "${got% *}" != 7 ] && cmp -s "$dir/kb3/model.safetensors" "$dir/kb3/checkpoints/step-7/model.safetensors" &&
-  grep -q "^stopped at step 7; checkpoint in $dir/kb3 (continue: the same command with --resume $dir/kb3)" "$dir/kb3s.out" &&
+  grep -q "^stopped at step 7; checkpoint in $dir/kb3 (continue: the same command without --stop-at, or with a later one, and --resume $dir/kb3)" "$dir/kb3s.out" &&
   [ "$(jget "$dir/kb3s.out" stopped_at)" = 7 ] && ! grep -q "kept the best" "$dir/kb3s.out" &&
   ok "train --keep-best --stop-at 7: OUT holds step 7's model, not the best so far; the summary says stopped" ||
   { bad "--keep-best --stop-at"; cat "$dir/kb3s.out"; }
