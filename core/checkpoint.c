@@ -155,8 +155,23 @@ static krait_status publish_top(const char *out_dir, const char *final)
     return s;
 }
 
+/* out_dir/name -> dir/name for each companion out_dir has. */
+static krait_status copy_companions(const char *out_dir, const char *dir, const char *const *companions)
+{
+    krait_status s = KRAIT_STATUS_OK;
+    for (int i = 0; !s && companions && companions[i]; i++) {
+        char *src = krait_fs_join(out_dir, companions[i]), *dst = krait_fs_join(dir, companions[i]);
+        if (!src || !dst) s = KRAIT_STATUS_NO_MEMORY;
+        else if (krait_fs_is_file(src)) s = krait_fs_publish(dst, src);
+        free(src);
+        free(dst);
+    }
+    return s;
+}
+
 krait_status krait_checkpoint_save(const krait_trainer *t, const krait_data_source *ds,
-                                   const char *app_state, const char *out_dir, int keep_last)
+                                   const char *app_state, const char *out_dir, int keep_last,
+                                   const char *const *companions)
 {
     const int step = t->opt->step;
     char *ckdir = krait_fs_join(out_dir, CKPT_DIR), *final = NULL, *tmp = NULL, *latest = NULL;
@@ -183,7 +198,7 @@ krait_status krait_checkpoint_save(const krait_trainer *t, const krait_data_sour
         s = KRAIT_STATUS_IO;
         goto fail;
     }
-    if ((s = krait_model_save(t->model, tmp, KRAIT_DTYPE_F32)) ||
+    if ((s = krait_model_save(t->model, tmp, KRAIT_DTYPE_F32)) || (s = copy_companions(out_dir, tmp, companions)) ||
         (s = krait_ckpt_write_state(t, ds, app_state, tmp)) || (s = krait_fs_sync_dir(tmp)))
         goto fail;
     /* (3) into place. A folder of the same step (left by a run resumed from an older checkpoint,

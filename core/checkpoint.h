@@ -8,6 +8,8 @@
  *   OUT/checkpoints/latest                   one line "step-N": the latest complete checkpoint
  *   OUT/checkpoints/step-N/                  one checkpoint, a model folder plus:
  *     config.json, model.safetensors         fp32 master weights (model_io.h)
+ *     tokenizer.json, audio.json, ...        the app's files of the model folder (companions,
+ *                                            below), as OUT had them
  *     optimizer.safetensors                  AdamW moments "<param>.exp_avg" and
  *                                            "<param>.exp_avg_sq" (F32, the parameter's
  *                                            shape); __metadata__ "krait_step" = N
@@ -50,11 +52,15 @@ extern "C" {
 /* Write the trainer's state at its current step as OUT/checkpoints/step-N (see above) and make
  * it the latest, keeping the keep_last newest checkpoints (<= 0 keeps all). ds (may be NULL)
  * gives the data position through save_state; app_state (may be NULL) is one JSON value the
- * app wants back on resume (its own counters). A folder of the same step is replaced, the one
+ * app wants back on resume (its own counters). companions (NULL-terminated names, or NULL):
+ * files of OUT's top level that belong to its model folder (a tokenizer.json, the front-end's
+ * settings, the class names), linked (or copied) into the checkpoint where OUT has them, so
+ * that each checkpoint loads as a model folder of its own. A folder of the same step is replaced, the one
  * `latest` names too (a run resumed from an older checkpoint reaches it on another path): the
  * caller skips a step it saved itself. On failure the previous checkpoint stays the latest. */
 krait_status krait_checkpoint_save(const krait_trainer *t, const krait_data_source *ds,
-                                   const char *app_state, const char *out_dir, int keep_last);
+                                   const char *app_state, const char *out_dir, int keep_last,
+                                   const char *const *companions);
 
 /* Continue the run saved in dir (a run folder, or one checkpoint folder): restores the model
  * weights, the AdamW moments and step, tokens, elapsed time, last loss, the data and eval RNGs

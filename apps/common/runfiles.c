@@ -100,6 +100,8 @@ void krait_run_files_val(krait_run_files *rf, const krait_trainer *t, int n, con
     fflush(rf->metrics);
 }
 
+const char *const krait_model_companions[] = { "tokenizer.json", "audio.json", "classes.txt", NULL };
+
 krait_status krait_run_files_checkpoint(krait_run_files *rf, const krait_trainer *t,
                                         const krait_data_source *ds, char *(*app_state)(void *user),
                                         void *user, krait_progress *prog)
@@ -108,7 +110,7 @@ krait_status krait_run_files_checkpoint(krait_run_files *rf, const krait_trainer
     char *app = app_state ? app_state(user) : NULL;
     if (app_state && !app) return KRAIT_STATUS_NO_MEMORY;
     if (rf->metrics) fflush(rf->metrics);
-    krait_status s = krait_checkpoint_save(t, ds, app, rf->out, rf->keep);
+    krait_status s = krait_checkpoint_save(t, ds, app, rf->out, rf->keep, krait_model_companions);
     free(app);
     if (s) return s;
     rf->saved_step = t->opt->step;

@@ -36,6 +36,10 @@ void krait_run_files_step(krait_run_files *rf, const krait_step_info *info);
  * is not finite is written null (JSON has no NaN). */
 void krait_run_files_val(krait_run_files *rf, const krait_trainer *t, int n, const char *const *names,
                          const double *values);
+/* What the apps' model folders read beside config.json and the weights (text's BPE tokenizer,
+ * audio's front-end, DNA's class names), NULL-terminated: every checkpoint gets a copy. */
+extern const char *const krait_model_companions[];
+
 /* A checkpoint of t at its current step (nothing when out is NULL or the step is saved), with
  * the app's own state app_state(user) (malloc'd JSON; NULL function: none), and a line on prog
  * when written. */

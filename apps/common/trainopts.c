@@ -180,11 +180,12 @@ void krait_run_clear_out(void)
     remove_in(out, "best");
     /* and the old run's files at the top level: a new run rewrites the ones it has, and one it
      * lacks (a BPE run's tokenizer.json under a byte-level run) would speak for the new model */
-    static const char *const files[] = { "config.json", "model.safetensors", "tokenizer.json", "audio.json",
-                                         "classes.txt", "metrics.jsonl", "curves.svg", "test_metrics.json",
-                                         "confusion.svg", "trainer_state.json" };
+    static const char *const files[] = { "config.json", "model.safetensors", "metrics.jsonl", "curves.svg",
+                                         "test_metrics.json", "confusion.svg", "trainer_state.json" };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (krait_run_has(out, files[i])) remove_in(out, files[i]);
+    for (int i = 0; krait_model_companions[i]; i++)
+        if (krait_run_has(out, krait_model_companions[i])) remove_in(out, krait_model_companions[i]);
     remove_members(out);
     fprintf(stderr, "%s %s: --overwrite: starting a new run in %s (its checkpoints removed)\n", krait_cli_prog(),
             clearing_cmd, out);

@@ -58,6 +58,12 @@ fi
 [ "$(jget "$dir/ev" bytes)" = "$(wc -c < "$sample")" ] && [ "$(jget "$dir/ev" tokens)" -lt "$(wc -c < "$sample")" ] &&
   ok "eval with BPE: $(jget "$dir/ev" tokens) tokens over $(jget "$dir/ev" bytes) bytes, $(jget "$dir/ev" bits_per_byte) bits per byte" ||
   { bad "eval BPE"; cat "$dir/ev" "$dir/eev"; }
+# a checkpoint is a model folder of its own: the tokenizer rides along
+"$k" eval --model "$dir/A/checkpoints/$(cat "$dir/A/checkpoints/latest")" --input "$sample" --json >"$dir/evc" 2>"$dir/eevc" &&
+  cmp -s "$dir/A/tokenizer.json" "$dir/A/checkpoints/$(cat "$dir/A/checkpoints/latest")/tokenizer.json" &&
+  [ "$(jget "$dir/evc" bits_per_byte)" = "$(jget "$dir/ev" bits_per_byte)" ] &&
+  ok "eval of the latest checkpoint (its own tokenizer.json): the run folder's bits per byte" ||
+  { bad "eval of a BPE checkpoint"; cat "$dir/eevc"; }
 
 printf 'good text\n\xff\xfe bad\n' > "$dir/bad.txt"
 "$k" prepare --input "$dir/bad.txt" --output "$dir/x" --tokenizer "$tokj" >/dev/null 2>"$dir/eb"

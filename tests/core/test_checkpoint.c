@@ -126,7 +126,7 @@ static krait_status on_eval(void *user, krait_trainer *t)
 static krait_status on_ckpt(void *user, krait_trainer *t)
 {
     run *r = user;
-    return r->out ? krait_checkpoint_save(t, &r->ds, "{\"hits\": 3}", r->out, r->keep) : KRAIT_STATUS_OK;
+    return r->out ? krait_checkpoint_save(t, &r->ds, "{\"hits\": 3}", r->out, r->keep, NULL) : KRAIT_STATUS_OK;
 }
 
 static int stop_req(void *user)
@@ -363,7 +363,7 @@ static void test_keep_and_leftovers(const char *root)
     free(found);
     krait_fs_remove_tree(empty);
     io_write(io_path(ck, "latest"), "step-6\n", 7);
-    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 3) == 0 && io_count_names(ck, "step-6") == 1,
+    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 3, NULL) == 0 && io_count_names(ck, "step-6") == 1,
              "saving the latest step again replaces it: one step-6");
     r.stop_at = 7;
     tu_check(train(&r) == KRAIT_STATUS_INTERRUPTED && !io_exists(tmp) && folder_consistent(out, &latest) &&
@@ -450,7 +450,7 @@ static void test_latest_names(const char *root)
     run_init(&r, 16, 1e-2f, 7);
     krait_status s;
     io_cap_reset(&cap);
-    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 0) == KRAIT_STATUS_OK, "names: saved step 0");
+    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 0, NULL) == KRAIT_STATUS_OK, "names: saved step 0");
     char *found = krait_checkpoint_find(out, &s);
     tu_check(names_folder(found, "step-0") && cap.warnings == 0 && cap.errors == 0,
              "latest \"step-0\" names step-0 (found %s, %d warnings, %d errors)", found ? found : "nothing",
@@ -458,7 +458,7 @@ static void test_latest_names(const char *root)
     free(found);
     for (int k = 1; k <= 2; k++) {
         r.t->opt->step = k;
-        tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 0) == KRAIT_STATUS_OK, "names: saved step %d", k);
+        tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 0, NULL) == KRAIT_STATUS_OK, "names: saved step %d", k);
     }
     io_write(io_path(ck, "latest"), "step-01\n", 8);
     io_cap_reset(&cap);
@@ -546,7 +546,17 @@ static void test_state_edges(const char *root)
     const double elapsed = 0.1 + 0.2; /* 0.30000000000000004: a printing that settles for "0.3" loses it */
     r.t->elapsed_s = elapsed;
     r.t->last_loss = 1.0 / 3.0;
-    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 0) == KRAIT_STATUS_OK, "edges: saved step 1");
+    /* the model folder's companions in OUT go into the checkpoint; one OUT lacks is skipped */
+    krait_fs_mkdirs(out);
+    static const char tok[] = "{\"model\": {\"type\": \"BPE\"}}";
+    tu_check(io_write(io_path(out, "tokenizer.json"), tok, sizeof tok - 1), "edges: a tokenizer.json in OUT");
+    static const char *const companions[] = { "tokenizer.json", "classes.txt", NULL };
+    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 0, companions) == KRAIT_STATUS_OK, "edges: saved step 1");
+    size_t tn = 0;
+    uint8_t *tback = io_read(io_path(ck, "tokenizer.json"), &tn);
+    tu_check(tback && tn == sizeof tok - 1 && !memcmp(tback, tok, tn) && !io_exists(io_path(ck, "classes.txt")),
+             "edges: the checkpoint holds OUT's tokenizer.json (and no classes.txt, which OUT lacks)");
+    free(tback);
     run q;
     run_init(&q, 16, 1e-2f, 7);
     io_cap_reset(&cap);
@@ -607,7 +617,7 @@ static void test_state_edges(const char *root)
     /* saved without a data position, resumed by a source that keeps one */
     char out2[700];
     snprintf(out2, sizeof out2, "%s/edges-nopos", root);
-    tu_check(krait_checkpoint_save(r.t, NULL, NULL, out2, 0) == KRAIT_STATUS_OK, "edges: saved without a source");
+    tu_check(krait_checkpoint_save(r.t, NULL, NULL, out2, 0, NULL) == KRAIT_STATUS_OK, "edges: saved without a source");
     expect_refused(out2, 1, "no data position", "a checkpoint without a data position, by a source that needs one");
     free(bad);
     free(text);
@@ -624,7 +634,7 @@ static void test_kill(const char *root)
     run r;
     run_init(&r, 32, 1e-2f, 7);
     double t0 = krait_now();
-    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 2) == 0, "first checkpoint");
+    tu_check(krait_checkpoint_save(r.t, &r.ds, NULL, out, 2, NULL) == 0, "first checkpoint");
     double save_s = krait_now() - t0;
     int ok = 1, rounds = 12, advanced = 0;
     for (int round = 0; round < rounds && ok; round++) {
@@ -635,7 +645,7 @@ static void test_kill(const char *root)
             for (int i = 0; i < 1000; i++) {
                 r.t->opt->step++;
                 r.src.cursor++;
-                if (krait_checkpoint_save(r.t, &r.ds, NULL, out, 2)) _exit(3);
+                if (krait_checkpoint_save(r.t, &r.ds, NULL, out, 2, NULL)) _exit(3);
             }
             _exit(0);
         }
