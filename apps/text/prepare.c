@@ -230,6 +230,16 @@ int text_cmd_prepare(int argc0, char **argv0)
     }
     free(seen.dev), free(seen.ino);
     if (skipped) fprintf(stderr, "krait-text: skipped %d non-text files in the input folders\n", skipped);
+    static const char *const model_files[] = { "config.json", "model.safetensors", "model.safetensors.index.json",
+                                               "checkpoints" };
+    for (size_t k = 0; k < sizeof model_files / sizeof *model_files; k++) { /* its tokenizer.json is not ours */
+        char *o = krait_fs_join(out, model_files[k]);
+        if (!o) krait_cli_die(1, "out of memory");
+        if (krait_fs_is_file(o) || krait_fs_is_dir(o))
+            krait_cli_die(2, "--output %s: a model or run folder (it holds %s); prepare writes a data folder of its "
+                          "own (train.bin, val.bin, meta.json, tokenizer.json): choose another", out, model_files[k]);
+        free(o);
+    }
 
     krait_tokenizer *tok = NULL;
     krait_status s = krait_tokenizer_open(tok_spec, &tok);
@@ -370,9 +380,13 @@ int text_cmd_prepare(int argc0, char **argv0)
         free(text);
         free(dst);
     } else { /* a byte-level dataset: a tokenizer.json left from an earlier prepare would mislead */
-        char *old = krait_fs_join(out, "tokenizer.json");
-        if (old && krait_fs_is_file(old)) remove(old);
+        char *old = krait_fs_join(out, "tokenizer.json"), *meta = krait_fs_join(out, "meta.json");
+        if (old && meta && krait_fs_is_file(old)) {
+            if (krait_fs_is_file(meta)) remove(old); /* meta.json is about to name the byte tokenizer */
+            else KRAIT_WARN("%s: not written by prepare, kept; this byte-level data does not use it", old);
+        }
         free(old);
+        free(meta);
     }
 
     cJSON *m = cJSON_CreateObject();

@@ -289,6 +289,15 @@ int text_cmd_train(int argc, char **argv)
                           "the tokenizer.json that was used)", tj, data);
         free(tj);
     }
+    if (strcmp(meta.tokenizer, "tokenizer.json") && a.out && !a.overwrite) {
+        /* a byte-level run: generate and eval would take a tokenizer.json in OUT for the model's */
+        char *tj = krait_fs_join(a.out, "tokenizer.json");
+        if (!tj) krait_cli_die(1, "out of memory");
+        if (krait_fs_is_file(tj))
+            krait_cli_die(2, "--out %s holds a tokenizer.json, but the data in %s is byte-level: generate and eval "
+                          "would read the model's ids with it (another --out, or remove it)", a.out, data);
+        free(tj);
+    }
     /* the ids the data uses must have rows (a tokenizer's unused added tokens need none) */
     int need = meta.max_id >= 0 ? meta.max_id + 1 : meta.vocab;
     if (need > cfg.vocab_size_raw)
