@@ -116,7 +116,7 @@ static krait_status fill(krait_textsrc *s, size_t want)
         s->cap = c;
     }
     while (!s->eof && s->len < want) {
-        size_t ask = s->cap - 1 - s->len;
+        size_t ask = want - s->len; /* no more: a stretch is as long as asked (MAX_STRETCH) */
         if (ask > (1u << 30)) ask = 1u << 30;
         int n = gzread(s->gz, s->buf + s->len, (unsigned)ask);
         if (n < 0) {
@@ -167,10 +167,16 @@ static int safe_cut(const krait_textsrc *s, const char *b, size_t p, size_t have
         /* BPE (the GPT-NeoX pre-tokenizer's \s+(?!\S) splits a whitespace run by what follows it):
          *   after a newline that is a whitespace run of its own, a plain character on each side; or
          *   after a newline, before the single space that begins a line (" word": the space joins
-         *   the word either way, and the whitespace up to the newline is one pre-token either way). */
-        if (p < 2 || b[p - 1] != '\n') return 0;
-        ok = (plain_lead((unsigned char)b[p]) && plain_before(b, p - 1)) ||
-             (b[p] == ' ' && p + 1 < have && plain_lead((unsigned char)b[p + 1]));
+         *   the word either way, and the whitespace up to the newline is one pre-token either way);
+         *   before a CR LF after a plain character (CRLF text: the plain character ends its
+         *   pre-token either way, and the whitespace run is split by what follows it either way). */
+        if (p + 1 < have && b[p] == '\r' && b[p + 1] == '\n' && plain_before(b, p)) {
+            ok = 1;
+        } else {
+            if (p < 2 || b[p - 1] != '\n') return 0;
+            ok = (plain_lead((unsigned char)b[p]) && plain_before(b, p - 1)) ||
+                 (b[p] == ' ' && p + 1 < have && plain_lead((unsigned char)b[p + 1]));
+        }
     }
     return ok && !(s->guard && s->guard(s->guard_ctx, b, have, p)); /* the tokenizer's own tokens */
 }

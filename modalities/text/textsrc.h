@@ -8,7 +8,8 @@
  *   anything else         the whole file is one document.
  * A plain document comes in pieces of about 1 MiB, cut only right after a '\n' that stands
  * between two characters that are not white space, or right after a '\n' before the single
- * space that begins a line (WikiText's " = Title = \n \n The ..."). At such a cut the GPT-NeoX
+ * space that begins a line (WikiText's " = Title = \n \n The ..."), or right before a "\r\n" that
+ * follows a character that is not white space (CRLF text). At such a cut the GPT-NeoX
  * pre-tokenizer splits anyway and no added token, whitespace pre-token or UTF-8 sequence spans
  * it, so encoding the pieces one by one gives the ids of encoding the whole document (and
  * memory stays bounded by the piece size). A stretch of more than 64 MiB without such a cut is cut at a UTF-8 character

@@ -156,7 +156,12 @@ for t in '<|endoftext|> hello' 'assistant said'; do
   awk -v t="$t" 'BEGIN { for (i = 0; i < 333333; i++) printf "ab "; printf "x\n %s", t
     for (i = 0; i < 100000; i++) printf " ab"; printf "\n" }'
 done > "$dir/added.txt"
-for f in wt intl added; do
+# CRLF lines (none begins with a space): cut before a "\r\n" after a plain character
+awk 'BEGIN { srand(7); split("alpha beta gamma delta the river of x1 Zed 42", w, " ")
+  while (n < 2300000) { k = 1 + int(rand() * 9); l = w[1 + int(rand() * 10)]
+    for (i = 1; i < k; i++) l = l " " w[1 + int(rand() * 10)]
+    r = rand(); l = l (r < 0.3 ? ".\r\n" : r < 0.4 ? "\r\n\r\n" : r < 0.5 ? " \r\n" : "\r\n"); printf "%s", l; n += length(l) } }' > "$dir/crlf.txt"
+for f in wt intl added crlf; do
   [ -f "$dir/$f.txt" ] || continue
   "$k" prepare --input "$dir/$f.txt" --output "$dir/$f" --tokenizer "$tokj" --val-fraction 0 >/dev/null 2>"$dir/e" &&
     "$k" tokenize --tokenizer "$tokj" < "$dir/$f.txt" | tr ' ' '\n' | grep -v '^$' > "$dir/$f.ids" &&
