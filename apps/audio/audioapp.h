@@ -120,8 +120,6 @@ double audio_bits_per_sample(double nll_sum, long long files, long long samples)
 /* Quantised ids of a whole clip (malloc'd). */
 int32_t *audio_clip_ids(const audio_frontend *fe, const float *x, size_t n);
 
-#endif /* KRAIT_AUDIOAPP_H */
-
 /* ---- classification (cls_util.c) ---------------------------------------------------------------- */
 /* Model inputs of labelled clips: log-mel frames (T, F) or quantised ids (T), by the front-end. */
 typedef struct audio_cls_data {
@@ -131,12 +129,20 @@ typedef struct audio_cls_data {
     int32_t *len, *label;     /* (n) */
     const char **path;        /* (n) the list's strings */
     int max_len;
+    int cap;                  /* clips the arrays hold */
+    krait_mel *mel;           /* the log-mel front-end, or NULL */
 } audio_cls_data;
 
-/* Inputs of every clip of set (labels: clip cls). Exits on failure. */
-void audio_cls_prepare(audio_cls_data *d, const audio_frontend *fe, const krait_audio_set *set);
+/* Inputs of every clip of set (labels: clip cls); each clip's samples are freed once its
+ * features are made (set keeps the paths and labels). Exits on failure. */
+void audio_cls_prepare(audio_cls_data *d, const audio_frontend *fe, krait_audio_set *set);
+/* The same one clip at a time: room for cap clips, then each added (its samples freed). */
+void audio_cls_init(audio_cls_data *d, const audio_frontend *fe, int cap);
+void audio_cls_add(audio_cls_data *d, const audio_frontend *fe, krait_audio_clip *c);
 void audio_cls_free(audio_cls_data *d);
 /* probs (n, C) of every clip: batches of short clips through krait_classify, clips longer than
  * long_len in chunks (krait_cls_stream) in bounded memory. progress may be NULL. */
 krait_status audio_cls_predict(const krait_model *m, const audio_cls_data *d, float *probs, int long_len,
                                krait_progress *progress);
+
+#endif /* KRAIT_AUDIOAPP_H */

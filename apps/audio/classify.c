@@ -5,9 +5,11 @@
  * --data is one audio file, a folder or a manifest (labels from the manifest, --label-regex or
  * --label-from-dir; names must be among the model's classes in audio.json); --split test with
  * the split options picks the test part. Clips are read through the model's front-end
- * (audio.json) and classified in batches; a clip longer than --long N positions is classified
- * in chunks with the state carried (bounded memory). In a folder or manifest an unreadable file
- * is skipped with a warning and counted; a single --data file that cannot be read exits 2. */
+ * (audio.json) one at a time, made into features (its samples freed then) and classified in
+ * groups; a clip longer than --long N positions is classified in chunks with the state carried.
+ * Memory grows with the longest clip (its samples, then its features), not with the number of
+ * clips. In a folder or manifest an unreadable file is skipped with a warning and counted; a
+ * single --data file that cannot be read exits 2. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "metrics.h"
 #include "model_io.h"
 #include "plot.h"
+#include "train.h"
 
 int audio_cmd_classify(int argc, char **argv)
 {
@@ -88,27 +91,62 @@ int audio_cmd_classify(int argc, char **argv)
     int *want = malloc(sizeof *want * (size_t)list.n), want_test = !strcmp(d.split, "test");
     if (!want) krait_cli_die(1, "out of memory");
     for (int i = 0; i < list.n; i++) want[i] = single || !strcmp(d.split, "all") || is_test[i] == want_test;
-    krait_audio_set set;
-    audio_load_set(&set, &list, want, &fe, single ? "input" : d.split);
-    if (!set.n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
-    audio_cls_data data;
-    audio_cls_prepare(&data, &fe, &set);
-
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_status s = KRAIT_STATUS_OK;
     krait_model *m = krait_model_load(model_dir, be, &s);
     if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
-    int C = m->cfg.n_classes;
-    if (strcmp(m->cfg.head, "classify") || C != fe.n_classes || m->cfg.input_dim != data.F)
+    int C = m->cfg.n_classes, F = fe.logmel ? fe.mel.n_mels : 0;
+    if (strcmp(m->cfg.head, "classify") || C != fe.n_classes || m->cfg.input_dim != F)
         krait_cli_die(2, "%s: config.json and audio.json disagree (head %s, %d classes, input_dim %d; audio.json: %d "
-                      "classes, %d features)", model_dir, m->cfg.head, C, m->cfg.input_dim, fe.n_classes, data.F);
-    float *probs = malloc(sizeof *probs * (size_t)data.n * C);
-    if (!probs) krait_cli_die(1, "out of memory");
+                      "classes, %d features)", model_dir, m->cfg.head, C, m->cfg.input_dim, fe.n_classes, F);
+
+    /* GROUP clips at a time (fewer when they are long): each read and made into features (its
+     * samples freed then), then the group classified: memory holds one group's features and one
+     * clip's samples, so it grows with the longest clip, not with the folder */
+    enum { GROUP = 32 };
+    int n_want = 0, n = 0, skipped = 0;
+    for (int i = 0; i < list.n; i++) n_want += want[i];
+    float *probs = malloc(sizeof *probs * (size_t)(n_want ? n_want : 1) * C);
+    int *label = malloc(sizeof *label * (size_t)(n_want ? n_want : 1));
+    const char **path = malloc(sizeof *path * (size_t)(n_want ? n_want : 1));
+    int *want_g = malloc(sizeof *want_g * (size_t)list.n);
+    if (!probs || !label || !path || !want_g) krait_cli_die(1, "out of memory");
     krait_progress prog;
     krait_progress_init(&prog, KRAIT_PROGRESS_FORCED_ONLY);
-    s = audio_cls_predict(m, &data, probs, long_len, &prog);
+    double t0 = krait_now();
+    for (int start = 0, seen = 0; start < list.n && !s;) {
+        audio_cls_data data;
+        audio_cls_init(&data, &fe, GROUP);
+        int end = start, k = 0;
+        long long positions = 0; /* a group of long clips ends early: their features are large */
+        for (; end < list.n && k < GROUP && positions < (long long)GROUP * long_len && !s; end++) {
+            if (!want[end]) continue;
+            k++;
+            for (int i = 0; i < list.n; i++) want_g[i] = i == end;
+            krait_audio_set one;
+            if ((s = krait_audio_set_load(&one, &list, want_g, fe.rate, fe.normalize, NULL, NULL))) break;
+            skipped += one.skipped;
+            if (one.n) { /* one clip read at a time; its samples freed once its features are made */
+                audio_cls_add(&data, &fe, &one.clips[0]);
+                positions += data.len[data.n - 1];
+            }
+            krait_audio_set_free(&one);
+        }
+        if (!s) s = audio_cls_predict(m, &data, probs + (size_t)n * C, long_len, NULL);
+        for (int i = 0; i < data.n; i++) label[n + i] = data.label[i], path[n + i] = data.path[i];
+        n += data.n;
+        seen += k;
+        audio_cls_free(&data);
+        double dt = krait_now() - t0;
+        krait_progress_line(&prog, seen == n_want, "classify: %d/%d clips, %.1f clips/s", seen, n_want, dt > 0 ? seen / dt : 0);
+        start = end;
+    }
     krait_progress_done(&prog);
     if (s) return krait_cli_exit_code(s);
+    if (skipped)
+        fprintf(stderr, "%s: %s: skipped %d unreadable file%s (warnings above); %d read\n", krait_cli_prog(),
+                single ? "input" : d.split, skipped, skipped == 1 ? "" : "s", n);
+    if (!n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
 
     FILE *f = output ? krait_cli_output_open(output) : NULL;
     if (f) {
@@ -116,23 +154,23 @@ int audio_cmd_classify(int argc, char **argv)
         for (int k = 0; k < C; k++) fprintf(f, "\tp_%s", fe.classes[k]);
         fprintf(f, "\n");
     }
-    for (int i = 0; i < data.n; i++) {
+    for (int i = 0; i < n; i++) {
         const float *p = probs + (size_t)i * C;
         int best = krait_cls_argmax(p, C);
         if (f) {
-            krait_cli_tsv_field(f, data.path[i]);
-            fprintf(f, "\t%s\t%s", data.label[i] >= 0 ? fe.classes[data.label[i]] : "", fe.classes[best]);
+            krait_cli_tsv_field(f, path[i]);
+            fprintf(f, "\t%s\t%s", label[i] >= 0 ? fe.classes[label[i]] : "", fe.classes[best]);
             for (int k = 0; k < C; k++) fprintf(f, "\t%.6f", p[k]);
             fprintf(f, "\n");
         }
-        if (single) printf("%s: %s (probability %.4f)\n", data.path[i], fe.classes[best], p[best]);
+        if (single) printf("%s: %s (probability %.4f)\n", path[i], fe.classes[best], p[best]);
     }
     if (f) krait_cli_output_close(f);
     krait_cls_metrics mt = { 0 };
     if (labelled) {
-        if ((s = krait_cls_metrics_compute(data.label, probs, data.n, C, &mt))) return krait_cli_exit_code(s);
+        if ((s = krait_cls_metrics_compute(label, probs, n, C, &mt))) return krait_cli_exit_code(s);
         printf("%s: %d clips, accuracy %.4f, MCC %.4f, macro F1 %.4f%s\n", d.data, mt.n, mt.accuracy, mt.mcc, mt.macro_f1,
-               set.skipped ? " (some files skipped)" : "");
+               skipped ? " (some files skipped)" : "");
         krait_cli_print_confusion(stdout, (const char *const *)fe.classes, C, mt.confusion);
         if (confusion) {
             char title[600];
@@ -143,13 +181,13 @@ int audio_cmd_classify(int argc, char **argv)
     } else if (confusion) {
         krait_cli_die(2, "--confusion needs labelled data");
     } else if (!single) { /* the predictions are in --output (or nowhere): say what was done */
-        printf("%s: %d clips classified%s%s%s\n", d.data, data.n, set.skipped ? " (some files skipped)" : "",
+        printf("%s: %d clips classified%s%s%s\n", d.data, n, skipped ? " (some files skipped)" : "",
                output ? "; predictions in " : " (give --output FILE for the predictions)", output ? output : "");
     }
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "n", data.n);
-        cJSON_AddNumberToObject(o, "skipped", set.skipped);
+        cJSON_AddNumberToObject(o, "n", n);
+        cJSON_AddNumberToObject(o, "skipped", skipped);
         if (labelled) {
             cJSON_AddNumberToObject(o, "accuracy", mt.accuracy);
             cJSON_AddNumberToObject(o, "mcc", mt.mcc);
@@ -158,9 +196,7 @@ int audio_cmd_classify(int argc, char **argv)
         krait_cli_print_json(o);
     }
     krait_cls_metrics_free(&mt);
-    free(probs), free(want), free(is_test);
-    audio_cls_free(&data);
-    krait_audio_set_free(&set);
+    free(probs), free(label), free(path), free(want), free(want_g), free(is_test);
     krait_audio_list_free(&list);
     krait_model_free(m);
     krait_backend_destroy(be);

@@ -6,37 +6,46 @@
 #include "classify.h"
 #include "train.h"
 
-void audio_cls_prepare(audio_cls_data *d, const audio_frontend *fe, const krait_audio_set *set)
+void audio_cls_init(audio_cls_data *d, const audio_frontend *fe, int cap)
 {
     memset(d, 0, sizeof *d);
-    d->n = set->n;
+    d->cap = cap > 0 ? cap : 1;
     d->F = fe->logmel ? fe->mel.n_mels : 0;
-    size_t n = (size_t)(set->n ? set->n : 1);
+    const size_t n = (size_t)d->cap;
     d->len = malloc(sizeof *d->len * n);
     d->label = malloc(sizeof *d->label * n);
     d->path = malloc(sizeof *d->path * n);
     if (fe->logmel) d->feats = calloc(n, sizeof *d->feats);
     else d->ids = calloc(n, sizeof *d->ids);
     if (!d->len || !d->label || !d->path || (!d->feats && !d->ids)) krait_cli_die(1, "out of memory");
-    krait_mel *mel = fe->logmel ? krait_mel_init(&fe->mel) : NULL;
-    if (fe->logmel && !mel) exit(2); /* krait_mel_init said why */
-    for (int i = 0; i < set->n; i++) {
-        const krait_audio_clip *c = &set->clips[i];
-        if (mel) {
-            int T = krait_mel_frames(mel, c->n);
-            d->feats[i] = malloc(sizeof **d->feats * (size_t)T * (size_t)d->F);
-            if (!d->feats[i]) krait_cli_die(1, "out of memory");
-            krait_mel_compute(mel, d->feats[i], c->x, c->n);
-            d->len[i] = T;
-        } else {
-            d->ids[i] = audio_clip_ids(fe, c->x, c->n);
-            d->len[i] = (int32_t)c->n;
-        }
-        d->label[i] = c->cls;
-        d->path[i] = c->path;
-        if (d->len[i] > d->max_len) d->max_len = d->len[i];
+    if (fe->logmel && !(d->mel = krait_mel_init(&fe->mel))) exit(2); /* krait_mel_init said why */
+}
+
+void audio_cls_add(audio_cls_data *d, const audio_frontend *fe, krait_audio_clip *c)
+{
+    if (d->n == d->cap) krait_cli_die(1, "internal: more clips than audio_cls_init made room for");
+    const int i = d->n++;
+    if (d->mel) {
+        int T = krait_mel_frames(d->mel, c->n);
+        d->feats[i] = malloc(sizeof **d->feats * (size_t)T * (size_t)d->F);
+        if (!d->feats[i]) krait_cli_die(1, "out of memory");
+        krait_mel_compute(d->mel, d->feats[i], c->x, c->n);
+        d->len[i] = T;
+    } else {
+        d->ids[i] = audio_clip_ids(fe, c->x, c->n);
+        d->len[i] = (int32_t)c->n;
     }
-    krait_mel_free(mel);
+    free(c->x); /* its features are made: the samples are not needed again */
+    c->x = NULL;
+    d->label[i] = c->cls;
+    d->path[i] = c->path;
+    if (d->len[i] > d->max_len) d->max_len = d->len[i];
+}
+
+void audio_cls_prepare(audio_cls_data *d, const audio_frontend *fe, krait_audio_set *set)
+{
+    audio_cls_init(d, fe, set->n);
+    for (int i = 0; i < set->n; i++) audio_cls_add(d, fe, &set->clips[i]);
 }
 
 void audio_cls_free(audio_cls_data *d)
@@ -45,6 +54,7 @@ void audio_cls_free(audio_cls_data *d)
         if (d->feats) free(d->feats[i]);
         if (d->ids) free(d->ids[i]);
     }
+    krait_mel_free(d->mel);
     free(d->feats), free(d->ids), free(d->len), free(d->label), free(d->path);
     memset(d, 0, sizeof *d);
 }
