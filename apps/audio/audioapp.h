@@ -9,6 +9,7 @@
 #include "audio_data.h"
 #include "cli.h"
 #include "config.h"
+#include "evaluate.h"
 #include "melspec.h"
 #include "model.h"
 #include "quant.h"
@@ -108,9 +109,11 @@ void audio_load_set(krait_audio_set *set, const krait_audio_list *l, const int *
 
 /* Score one file as the language model sees it: mu-law/linear ids streamed from the file,
  * next-sample loss summed over positions 1..n-1, in chunks with the state carried (memory does
- * not depend on the length). *samples = n. BAD_INPUT (logged) for an unreadable file. */
+ * not depend on the length). *samples = n. BAD_INPUT (logged) for an unreadable file.
+ * progress (may be NULL) is told the positions scored within the file. */
 krait_status audio_score_file(const krait_model *m, const audio_frontend *fe, const char *path, int chunk,
-                              double *nll_sum, long long *n_scored, long long *samples);
+                              double *nll_sum, long long *n_scored, long long *samples,
+                              krait_eval_progress_fn progress, void *progress_user);
 
 /* Bits per sample of `files` whole files of `samples` samples in all, from the model's summed
  * next-sample loss (nats): each file's first sample, which nothing predicts, costs 8 bits (one of

@@ -487,7 +487,8 @@ static krait_status fill_ids(void *ctx, int32_t *ids, int32_t *targets, int B, l
 }
 
 krait_status audio_score_file(const krait_model *m, const audio_frontend *fe, const char *path, int chunk,
-                              double *nll_sum, long long *n_scored, long long *samples)
+                              double *nll_sum, long long *n_scored, long long *samples,
+                              krait_eval_progress_fn progress, void *progress_user)
 {
     *nll_sum = 0, *n_scored = 0, *samples = 0;
     krait_status s;
@@ -523,7 +524,7 @@ krait_status audio_score_file(const krait_model *m, const audio_frontend *fe, co
     }
     if (n >= 2) {
         krait_eval_result r;
-        if ((s = krait_eval_stream(m, 1, (long)n, chunk, fill_ids, &st, &r, NULL, NULL))) goto done;
+        if ((s = krait_eval_stream(m, 1, (long)n, chunk, fill_ids, &st, &r, progress, progress_user))) goto done;
         *nll_sum = r.loss_sum, *n_scored = r.n_scored;
     }
 done:

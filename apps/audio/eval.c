@@ -25,6 +25,22 @@
 #include "model_io.h"
 #include "train.h"
 
+/* Progress inside one (long) file: its positions scored so far. */
+typedef struct in_file {
+    krait_progress *prog;
+    int done, total;          /* files before this one, files in all */
+    long long samples;        /* samples of the files before */
+    double t0;
+} in_file;
+
+static void on_positions(void *user, long pos, long n)
+{
+    const in_file *f = user;
+    double dt = krait_now() - f->t0;
+    krait_progress_line(f->prog, 0, "eval: file %d/%d: %ld/%ld samples, %.0f samples/s", f->done + 1, f->total, pos, n,
+                        dt > 0 ? (f->samples + pos) / dt : 0);
+}
+
 int audio_cmd_eval(int argc, char **argv)
 {
     const char *model_dir = NULL, *tsv = NULL;
@@ -86,7 +102,8 @@ int audio_cmd_eval(int argc, char **argv)
         double l;
         long long k, n;
         krait_cli_errors_hold();
-        s = audio_score_file(m, &fe, list.items[i].path, chunk, &l, &k, &n);
+        in_file ctx = { &prog, done, total, samples, t0 };
+        s = audio_score_file(m, &fe, list.items[i].path, chunk, &l, &k, &n, on_positions, &ctx);
         krait_cli_errors_release(s == KRAIT_STATUS_BAD_INPUT && !single);
         done++;
         if (s == KRAIT_STATUS_BAD_INPUT && !single) {

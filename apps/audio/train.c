@@ -102,7 +102,7 @@ static krait_status on_eval(krait_run *r)
     for (int i = 0; i < c->n_val; i++) {
         double l;
         long long k, n;
-        krait_status s = audio_score_file(t->model, c->fe, c->val_paths[i], 4096, &l, &k, &n);
+        krait_status s = audio_score_file(t->model, c->fe, c->val_paths[i], 4096, &l, &k, &n, NULL, NULL);
         if (s) return s;
         nll += l, scored += k, samples += n;
     }

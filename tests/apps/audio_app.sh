@@ -209,6 +209,14 @@ sox -n -r 8000 -c 1 -b 16 "$dir/nonstat/fade.wav" synth 0.6 sine 1500 fade t 0 0
     END { exit !(rows == 2 && !bad) }' &&
   ok "classify --long 7: clips in chunks (the reverse pass too) = batched ($(sed -n 2p "$dir/pl.tsv" | cut -f4-5 | tr '\t' ' '))" ||
   { bad "classify in chunks != batched"; cat "$dir/e"; paste "$dir/pb.tsv" "$dir/pl.tsv"; }
+# eval shows progress inside a long file on a terminal (it was silent until the file's end)
+if command -v script >/dev/null; then
+  sox -n -r 8000 -c 1 -b 16 "$dir/s60.wav" synth 60 pinknoise vol 0.3 2>/dev/null
+  script -q -c "$k eval --model $dir/LM --data $dir/s60.wav --threads 1" /dev/null < /dev/null | tr '\r' '\n' > "$dir/evtty"
+  grep -o 'eval: file 1/1: [0-9]*/[0-9]* samples' "$dir/evtty" | awk -F'[ /]' '$5 < $6 { mid++ } END { exit !mid }' &&
+    ok "eval on a terminal: progress inside a 60 s file ($(grep -c 'eval: file 1/1' "$dir/evtty") lines)" ||
+    { bad "eval: no progress inside a long file"; tail -3 "$dir/evtty"; }
+fi
 # classify reads one clip at a time: a folder of four 5-minute clips takes about the memory of one
 # (all four were held at once: 4x); not measured under AddressSanitizer (its quarantine)
 if [ -x /usr/bin/time ] && ! ldd "$k" 2>/dev/null | grep -q libasan; then
