@@ -298,17 +298,19 @@ krait_status krait_audio_reader_rewind(krait_audio_reader *r)
 
 krait_status krait_audio_reader_peak(krait_audio_reader *r, float *peak)
 {
-    float *buf = malloc(sizeof *buf * CHUNK), p = 0;
+    float *buf = malloc(sizeof *buf * CHUNK), p = 0, gain = r->gain;
     if (!buf) return KRAIT_STATUS_NO_MEMORY;
     krait_status s = krait_audio_reader_rewind(r);
     long g;
-    while (!s && (g = read_mono(r, buf, CHUNK)) != 0) {
+    r->gain = 1.0f; /* the peak of what reading gives, resampled: a filter rings above the file's own */
+    while (!s && (g = krait_audio_reader_read(r, buf, CHUNK)) != 0) {
         if (g < 0) {
             s = KRAIT_STATUS_BAD_INPUT;
             break;
         }
         for (long i = 0; i < g; i++) p = fabsf(buf[i]) > p ? fabsf(buf[i]) : p;
     }
+    r->gain = gain;
     free(buf);
     if (!s) s = krait_audio_reader_rewind(r);
     *peak = p;

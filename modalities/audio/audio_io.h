@@ -48,8 +48,9 @@ void krait_audio_reader_set_gain(krait_audio_reader *r, float gain);
 long krait_audio_reader_read(krait_audio_reader *r, float *out, long n);
 /* Back to the start (the resampler restarts). */
 krait_status krait_audio_reader_rewind(krait_audio_reader *r);
-/* The largest |sample| of the mono signal at the file's rate (a pass over the file, then back
- * to the start). */
+/* The largest |sample| of the mono signal as reading gives it, at the output rate (a resampling
+ * filter rings a little above the file's own peak), ignoring the gain: a pass over the file,
+ * then back to the start. */
 krait_status krait_audio_reader_peak(krait_audio_reader *r, float *peak);
 /* Peak normalisation's gain for a file of that peak: 1 / peak, at most KRAIT_AUDIO_MAX_GAIN
  * (60 dB), so a near-silent file (dither of a bit or two) stays quiet instead of becoming
