@@ -167,6 +167,32 @@ static void write_test_results(const char *out, const audio_frontend *fe, krait_
     free(j), free(mp), free(cp);
 }
 
+static int cmp_int32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every batch is padded to seq_len: a warning when one clip far longer than the rest sets it
+ * (one 3-minute clip among 1-second ones made each step 160 times slower and 15 GB large). */
+static void warn_long_clip(const audio_cls_data *d, int seq_len)
+{
+    if (d->n < 2) return;
+    int32_t *lens = malloc(sizeof *lens * (size_t)d->n);
+    if (!lens) krait_cli_die(1, "out of memory");
+    memcpy(lens, d->len, sizeof *lens * (size_t)d->n);
+    qsort(lens, (size_t)d->n, sizeof *lens, cmp_int32);
+    const int32_t median = lens[d->n / 2];
+    free(lens);
+    int longest = 0;
+    for (int i = 1; i < d->n; i++)
+        if (d->len[i] > d->len[longest]) longest = i;
+    if (seq_len >= 4 * median && d->len[longest] >= seq_len)
+        KRAIT_WARN("every batch is padded to %d positions, %.0fx the median clip's %d: %s is that long; --seq-len "
+                   "N crops the clips (classification reads them whole)", seq_len, (double)seq_len / median, median,
+                   d->path[longest]);
+}
+
 int audio_cmd_classify_train(int argc, char **argv)
 {
     krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("classify-train", 200);
@@ -240,6 +266,7 @@ int audio_cmd_classify_train(int argc, char **argv)
      * frames only when the config sets it: the default 256 counts samples) */
     int cap = a.seq_len > 0 ? a.seq_len : !fe.logmel || tc.seq_len_set ? tc.seq_len : train.max_len;
     tc.seq_len = train.max_len < cap ? train.max_len : cap;
+    warn_long_clip(&train, tc.seq_len);
     krait_status s;
     if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
 

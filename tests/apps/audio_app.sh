@@ -187,6 +187,17 @@ grep -q "skipped 1 unreadable" "$dir/ec1" && ok "classify-train: the bad file sk
   >/dev/null 2>"$dir/e"
 grep -q "(up to 7 positions)" "$dir/e" && ! grep -q "(up to 7 positions)" "$dir/ec1" &&
   ok "classify-train on log-mel: train.seq_len 7 caps the frames (else the longest clip)" || { bad "log-mel seq_len"; cat "$dir/e"; }
+# one clip far longer than the rest sets the padded length of every batch: a warning names it
+mkdir -p "$dir/onelong/lo" "$dir/onelong/hi"
+for i in 0 1 2; do sox -n -r 8000 -c 1 -b 16 "$dir/onelong/lo/c$i.wav" synth 0.3 sine 300 2>/dev/null
+  sox -n -r 8000 -c 1 -b 16 "$dir/onelong/hi/c$i.wav" synth 0.3 sine 2000 2>/dev/null; done
+sox -n -r 8000 -c 1 -b 16 "$dir/onelong/hi/zlong.wav" synth 12 sine 2000 2>/dev/null
+"$k" classify-train --config "$dir/cls.json" --data "$dir/onelong" --label-from-dir --test-fraction 0 --out "$dir/OL" \
+  --steps 1 --device cpu >/dev/null 2>"$dir/eol" &&
+  grep -q "warning: every batch is padded to .*zlong.wav is that long; --seq-len" "$dir/eol" &&
+  "$k" classify-train --config "$dir/cls.json" --data "$dir/onelong" --label-from-dir --test-fraction 0 --out "$dir/OL2" \
+    --steps 1 --device cpu --seq-len 40 >/dev/null 2>"$dir/eol2" && ! grep -q "padded to" "$dir/eol2" &&
+  ok "classify-train: one clip 40x the others' length is named (not with --seq-len)" || { bad "long-clip warning"; cat "$dir/eol" "$dir/eol2"; }
 for f in config.json model.safetensors audio.json curves.svg confusion.svg test_metrics.json; do
   [ -s "$dir/CL/$f" ] || bad "classifier run folder lacks $f"; done
 grep -q '"classes"' "$dir/CL/audio.json" && grep -q '"input":[[:space:]]*"logmel"' "$dir/CL/audio.json" &&
