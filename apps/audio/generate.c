@@ -38,8 +38,9 @@ static int on_token(void *user, int seq, int index, int32_t token)
 {
     gen_ctx *g = user;
     (void)seq, (void)token;
+    if (index == 0) g->t0 = krait_now(); /* the rate of generating, the prompt's reading not counted */
     if ((index + 1) % 256 == 0 || index + 1 == g->total) {
-        double dt = krait_now() - g->t0, rate = dt > 0 ? (index + 1) / dt : 0;
+        double dt = krait_now() - g->t0, rate = dt > 0 ? index / dt : 0;
         char eta[32];
         krait_progress_line(&g->p, index + 1 == g->total, "generate: %d/%ld samples, %.0f samples/s, ETA %s", index + 1,
                             g->total, rate, krait_fmt_duration(rate > 0 ? (g->total - index - 1) / rate : 0, eta));
@@ -136,6 +137,7 @@ int audio_cmd_generate(int argc, char **argv)
     gen_ctx g = { .t0 = krait_now(), .total = gp.max_tokens };
     krait_progress_init(&g.p, KRAIT_PROGRESS_FORCED_ONLY);
     const int32_t *prompts[1] = { ids };
+    if (prompt) krait_progress_line(&g.p, 0, "generate: reading the prompt (%d samples)", n_prompt); /* a terminal's */
     int n_out = 0;
     krait_gen_stats st;
     s = krait_generate(inf, out, &n_out, NULL, &st, prompts, &n_prompt, 1, &gp, on_token, &g);
