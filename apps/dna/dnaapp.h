@@ -50,6 +50,10 @@ void dna_model_classes(krait_dna_classes *c, const char *model_dir);
  * sequences through krait_classify, sequences longer than stream_above (> 0) streamed in chunks
  * (krait_cls_stream); rc_avg averages each with its reverse complement. */
 #include "model.h"
+/* Sequences longer than this are streamed by default (predict's --stream-above): from here on
+ * streaming is as fast as a batch and holds far less memory. */
+#define DNA_STREAM_ABOVE 4096
+
 krait_status dna_classify_set(const krait_model *m, const krait_dna_set *s, int rc_avg, int stream_above, int chunk,
                               float *probs);
 /* The same for an ensemble: probs = the mean of the nm models' probabilities (same classes). */

@@ -35,6 +35,9 @@
 #include "train.h"
 
 enum { BATCH = 32, BLOCK = 512 };
+/* The batched path's activations at most this large: fewer rows of long sequences (a batch of
+ * 32 sequences of 16 kb took 2.7 GB with the smallest preset) */
+#define BATCH_BYTES ((size_t)128 << 20)
 
 /* A pass over a sequence for the stream: chunk k of S (rc: its reverse complement), or of its
  * reversal (reverse). Either ids in memory or a genome region. */
@@ -94,8 +97,11 @@ krait_status dna_classify_set(const krait_model *m, const krait_dna_set *s, int 
         size_t len = krait_dna_set_len(s, i);
         if ((stream_above <= 0 || len <= (size_t)stream_above) && len > Lmax) Lmax = len;
     }
-    krait_acts *a = krait_acts_init(m, BATCH, (int)Lmax, 0);
-    int32_t *ids = malloc((size_t)BATCH * Lmax * sizeof *ids), lens[BATCH];
+    const size_t row_bytes = krait_acts_bytes(m, 1, (int)Lmax, 0);
+    const int batch = row_bytes > 0 && BATCH_BYTES / row_bytes < BATCH ? (BATCH_BYTES / row_bytes > 0 ? (int)(BATCH_BYTES / row_bytes) : 1)
+                                                                       : BATCH;
+    krait_acts *a = krait_acts_init(m, batch, (int)Lmax, 0);
+    int32_t *ids = malloc((size_t)batch * Lmax * sizeof *ids), lens[BATCH];
     int32_t *buf = malloc((size_t)chunk * sizeof *buf);
     float *p = malloc((size_t)BATCH * C * sizeof *p);
     size_t rows[BATCH];
@@ -106,7 +112,7 @@ krait_status dna_classify_set(const krait_model *m, const krait_dna_set *s, int 
     for (size_t i = 0; !r && i < s->n;) {
         int B = 0;
         size_t Lp = 0;
-        for (; i < s->n && B < BATCH; i++) {
+        for (; i < s->n && B < batch; i++) {
             size_t len = krait_dna_set_len(s, i);
             if (stream_above > 0 && len > (size_t)stream_above) {
                 if (!st && !(st = krait_cls_stream_init(m, chunk))) {
@@ -218,7 +224,7 @@ int dna_cmd_predict(int argc, char **argv)
     const int eval = !strcmp(argv[1], "eval");
     const char *output = NULL, *confusion = NULL;
     krait_str_list model_args = { 0 }, models = { 0 }, inputs = { 0 };
-    int rc_avg = 1, chunk = 4096, stream_above = 16384;
+    int rc_avg = 1, chunk = 4096, stream_above = DNA_STREAM_ABOVE;
     dna_inputs in = DNA_INPUTS_INIT;
     krait_opt opts[] = {
         { "--model", OPT_LIST, &model_args, "DIR", "a krait-dna train run folder (required; repeatable, or a --ensemble run: the mean of the models' probabilities)" },
@@ -227,7 +233,7 @@ int dna_cmd_predict(int argc, char **argv)
         { "--confusion", OPT_STR, &confusion, "FILE", eval ? "the confusion matrix as an SVG picture" : NULL },
         { "--rc-avg", OPT_INT, &rc_avg, "0|1", "average with the reverse complement's prediction (default 1)" },
         { "--chunk", OPT_INT, &chunk, "N", "bases per chunk when streaming long sequences (default 4096)" },
-        { "--stream-above", OPT_INT, &stream_above, "N", "stream sequences longer than N bases (default 16384)" },
+        { "--stream-above", OPT_INT, &stream_above, "N", "stream sequences longer than N bases (default 4096)" },
         DNA_INPUT_OPTS(&in),
     };
     krait_common c;

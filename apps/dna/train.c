@@ -105,7 +105,7 @@ static krait_status validate_models(train_ctx *t, krait_model *const *ms, int nm
     const int C = t->cl->n;
     float *p = malloc(t->valid->n * (size_t)C * sizeof *p);
     if (!p) return KRAIT_STATUS_NO_MEMORY;
-    krait_status s = dna_classify_ensemble(ms, nm, t->valid, t->rc_avg, 16384, 4096, p);
+    krait_status s = dna_classify_ensemble(ms, nm, t->valid, t->rc_avg, DNA_STREAM_ABOVE, 4096, p);
     krait_cls_metrics mt;
     if (!s) s = krait_cls_metrics_compute(t->valid->y, p, (int)t->valid->n, C, &mt);
     free(p);
@@ -376,6 +376,31 @@ static int train_members_forked(const members *mb, int jobs, int *stopped)
     krait_cli_catch_signals(); /* before the forks: the members inherit the handlers */
     signal(SIGCHLD, SIG_DFL);  /* an ignored SIGCHLD (inherited through exec) reaps them unseen */
     for (;;) {
+        /* every member that has ended, first: a failure stops the run before another starts (a
+         * member finishing at the same moment as one failing must not make room for the next) */
+        while (running > 0) {
+            int st;
+            pid_t p = waitpid(-1, &st, WNOHANG); /* polled: a signal just before a blocking wait is missed */
+            if (p == 0) break;
+            if (p < 0) {
+                if (errno == EINTR) continue;
+                fprintf(stderr, "%s: error: lost track of the ensemble's members: %s\n", krait_cli_prog(), strerror(errno));
+                return rc ? rc : 1;
+            }
+            int k = 0;
+            while (k < next && pid[k] != p) k++;
+            if (k == next) continue;
+            pid[k] = 0;
+            running--;
+            int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+            if (code == MEMBER_STOPPED) *stopped = 1, code = 0;
+            if (code && !rc) {
+                rc = code;
+                fprintf(stderr, "%s: ensemble member %d stopped (exit code %d)%s\n", krait_cli_prog(), k + 1, code,
+                        running ? "; stopping the others" : "");
+            }
+            if (code && !stopping) stopping = 1;
+        }
         if (!stopping && krait_cli_stop_requested()) rc = 130, stopping = 1;
         if (stopping == 1) {
             for (int k = 0; k < next; k++)
@@ -415,30 +440,7 @@ static int train_members_forked(const members *mb, int jobs, int *stopped)
             running++;
             continue;
         }
-        int st;
-        pid_t p = waitpid(-1, &st, WNOHANG); /* polled: a signal just before a blocking wait is missed */
-        if (p == 0) {
-            nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
-            continue;
-        }
-        if (p < 0) {
-            if (errno == EINTR) continue;
-            fprintf(stderr, "%s: error: lost track of the ensemble's members: %s\n", krait_cli_prog(), strerror(errno));
-            return rc ? rc : 1;
-        }
-        int k = 0;
-        while (k < next && pid[k] != p) k++;
-        if (k == next) continue;
-        pid[k] = 0;
-        running--;
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-        if (code == MEMBER_STOPPED) *stopped = 1, code = 0;
-        if (code && !rc) {
-            rc = code;
-            fprintf(stderr, "%s: ensemble member %d stopped (exit code %d)%s\n", krait_cli_prog(), k + 1, code,
-                    running ? "; stopping the others" : "");
-        }
-        if (code && !stopping) stopping = 1;
+        nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
     }
     return rc;
 }
