@@ -6,6 +6,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,31 @@ static void remove_pending_outputs(void)
     }
 }
 
+/* A signal that ends the program (Ctrl-C, kill) while outputs are pending: their temporary
+ * files removed (unlink is async-signal-safe), then the signal's own ending. Installed only where
+ * the signal is not caught already (a trainer stops at a checkpoint and exits normally). */
+static void on_fatal_signal(int sig)
+{
+    for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
+        if (pending[i].f) unlink(pending[i].tmp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void remove_pending_on_signals(void)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_fatal_signal;
+            sigaction(sigs[i], &sa, NULL);
+        }
+    }
+}
+
 void krait_cli_refuse_overwrite(const char *path, const char *opt, const char *const *reads, int n)
 {
     if (!path) return;
@@ -217,7 +243,7 @@ void krait_cli_check_output_path(const char *path, const char *opt)
 FILE *krait_cli_output_open(const char *path)
 {
     static int registered;
-    if (!registered) atexit(remove_pending_outputs), registered = 1;
+    if (!registered) atexit(remove_pending_outputs), remove_pending_on_signals(), registered = 1;
     size_t i = 0;
     while (i < sizeof pending / sizeof *pending && pending[i].f) i++;
     if (i == sizeof pending / sizeof *pending) krait_cli_die(1, "%s: too many output files open", path);
@@ -231,7 +257,9 @@ FILE *krait_cli_output_open(const char *path)
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", path, strerror(errno));
     fchmod(fd, krait_fs_file_mode()); /* mkstemp makes 0600; an output is an ordinary file */
-    pending[i] = (struct pending_output){ f, tmp, dup };
+    pending[i].tmp = tmp, pending[i].path = dup;
+    atomic_signal_fence(memory_order_seq_cst); /* on_fatal_signal sees f only with its name set */
+    pending[i].f = f;
     return f;
 }
 

@@ -137,14 +137,21 @@ grep -q "<svg" "$dir/cm.svg" && ok "eval --confusion: SVG" || bad "confusion SVG
 # long sequences in batches: the activations are capped (32 sequences of 4,096 bases took 683 MB
 # with the promoter preset's 4 x 64 model), and 16 kb ones are streamed by default; not measured
 # under AddressSanitizer (its quarantine keeps freed memory)
+"$k" train --config dna-promoters --train "$dir/s1/train.tsv" --out "$dir/pm" --steps 1 --threads 1 >/dev/null 2>&1
 if [ -x /usr/bin/time ] && ! ldd "$k" 2>/dev/null | grep -q libasan; then
-  "$k" train --config dna-promoters --train "$dir/s1/train.tsv" --out "$dir/pm" --steps 1 --threads 1 >/dev/null 2>&1
   awk 'BEGIN { srand(4); for (r = 0; r < 32; r++) { printf ">r%d\n", r; for (i = 0; i < 4096; i++) printf "%s", substr("ACGT", 1 + int(rand() * 4), 1); printf "\n" } }' > "$dir/l4k.fa"
   /usr/bin/time -f "%M" -o "$dir/rss4k" "$k" predict --model "$dir/pm" --input "$dir/l4k.fa" --threads 1 >/dev/null 2>&1
   r4k=$(tail -1 "$dir/rss4k")
   [ "$r4k" -lt 300000 ] && ok "predict of 32 sequences of 4,096 bases: peak memory $r4k KB (under 300 MB)" ||
     bad "predict of 32 x 4,096 bases: peak memory $r4k KB"
 fi
+# killed while writing --output: no temporary file is left (it was, beside the output's name)
+awk 'BEGIN { srand(5); for (r = 0; r < 400; r++) { printf ">r%d\n", r; for (i = 0; i < 4096; i++) printf "%s", substr("ACGT", 1 + int(rand() * 4), 1); printf "\n" } }' > "$dir/l400.fa"
+"$k" predict --model "$dir/pm" --input "$dir/l400.fa" --output "$dir/int.tsv" --threads 1 >/dev/null 2>&1 &
+kpid=$!
+sleep 1; kill -TERM $kpid; wait $kpid; krc=$?
+[ $krc = 143 ] && [ -z "$(ls "$dir"/int.tsv* 2>/dev/null)" ] && ok "predict --output killed (SIGTERM, exit 143): nothing left behind" ||
+  { bad "predict --output killed: exit $krc, left: $(ls "$dir"/int.tsv* 2>/dev/null)"; }
 # krait-model convert keeps classes.txt beside the weights: the converted folder evaluates the same
 "$(dirname "$k")/krait-model" convert "$dir/cls" --out "$dir/cls32" > "$dir/conv.out" 2>&1 && grep -q ", with classes.txt$" "$dir/conv.out" &&
   [ "$("$k" eval --model "$dir/cls32" --input "$dir/s1/test.tsv" --json 2>/dev/null | tail -1 | grep -o '"accuracy":[^,}]*' | cut -d: -f2)" = "$acc" ] &&
