@@ -51,8 +51,17 @@ const char *krait_cli_prog(void) { return prog_name; }
 static int errors_held, n_held;
 static char held[4][1024];
 
+/* A program that exits while holding errors (a failure on the way to releasing them) still says
+ * them. */
+static void release_held_at_exit(void)
+{
+    if (errors_held && n_held) krait_cli_errors_release(0);
+}
+
 void krait_cli_errors_hold(void)
 {
+    static int registered;
+    if (!registered) atexit(release_held_at_exit), registered = 1;
     errors_held = 1;
     n_held = 0;
 }
@@ -582,6 +591,15 @@ void krait_progress_line(krait_progress *p, int force, const char *fmt, ...)
     fflush(stderr);
     ssize_t w = write(STDERR_FILENO, line, (size_t)n); /* a pipe takes up to PIPE_BUF bytes whole */
     (void)w;
+}
+
+void krait_progress_clear(krait_progress *p)
+{
+    if (p->tty && p->last > 0) {
+        fflush(stdout);
+        ssize_t w = write(STDERR_FILENO, "\r\033[K", 4);
+        (void)w;
+    }
 }
 
 void krait_progress_done(krait_progress *p)

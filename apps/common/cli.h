@@ -134,6 +134,9 @@ void krait_progress_line(krait_progress *p, int force, const char *fmt, ...)
 #endif
     ;
 void krait_progress_done(krait_progress *p);
+/* On a terminal, the redrawn line wiped (before writing rows to a stdout that is the same
+ * terminal); nothing otherwise. */
+void krait_progress_clear(krait_progress *p);
 /* "1h02m", "3m10s", "42s" */
 const char *krait_fmt_duration(double s, char buf[32]);
 

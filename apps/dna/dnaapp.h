@@ -48,17 +48,18 @@ void dna_refuse_overwrite(const char *path, const char *opt, const krait_str_lis
 void dna_model_classes(krait_dna_classes *c, const char *model_dir);
 /* Class probabilities probs (s->n, C) for every sequence of s (predict.c): batches of short
  * sequences through krait_classify, sequences longer than stream_above (> 0) streamed in chunks
- * (krait_cls_stream); rc_avg averages each with its reverse complement. */
+ * (krait_cls_stream); rc_avg averages each with its reverse complement. progress (may be NULL)
+ * gets a line now and then while a long sequence streams. */
 #include "model.h"
 /* Sequences longer than this are streamed by default (predict's --stream-above): from here on
  * streaming is as fast as a batch and holds far less memory. */
 #define DNA_STREAM_ABOVE 4096
 
 krait_status dna_classify_set(const krait_model *m, const krait_dna_set *s, int rc_avg, int stream_above, int chunk,
-                              float *probs);
+                              float *probs, krait_progress *progress);
 /* The same for an ensemble: probs = the mean of the nm models' probabilities (same classes). */
 krait_status dna_classify_ensemble(krait_model *const *ms, int nm, const krait_dna_set *s, int rc_avg,
-                                   int stream_above, int chunk, float *probs);
+                                   int stream_above, int chunk, float *probs, krait_progress *progress);
 /* A model folder of `krait-dna train --ensemble N` holds no model of its own but member-1 ..
  * member-N, each a model folder: appends copies of DIR's member paths to out, or of DIR itself
  * when it has none (free them with dna_free_models). Exits 2 past DNA_MAX_MEMBERS models or when a member

@@ -66,20 +66,34 @@ static krait_status view_chunk(int32_t *out, int *n, const seq_view *v, int rc, 
     return KRAIT_STATUS_OK;
 }
 
+/* Streaming a long sequence: where it is, for a progress line (NULL: none). */
+typedef struct stream_progress {
+    krait_progress *prog;
+    const char *name;
+    double t0;
+} stream_progress;
+
 static krait_status stream_one(krait_cls_stream *st, const krait_model *m, const seq_view *v, int rc_avg, int chunk,
-                               int32_t *buf, float *probs)
+                               int32_t *buf, float *probs, const stream_progress *sp)
 {
-    const int C = m->cfg.n_classes;
+    const int C = m->cfg.n_classes, dirs = m->cfg.bidirectional ? 2 : 1;
     float p[C];
     long long nk = ((long long)v->len + chunk - 1) / chunk;
+    const double bases = (double)v->len * (rc_avg + 1) * dirs; /* every pass over the sequence */
     for (int c = 0; c < C; c++) probs[c] = 0;
     for (int rc = 0; rc <= rc_avg; rc++) {
-        for (int rev = 0; rev <= (m->cfg.bidirectional ? 1 : 0); rev++)
+        for (int rev = 0; rev < dirs; rev++)
             for (long long k = 0; k < nk; k++) {
                 int n;
                 krait_status s = view_chunk(buf, &n, v, rc, rev, k, chunk);
                 if (!s) s = krait_cls_stream_feed(st, buf, NULL, n, rev);
                 if (s) return s;
+                if (sp && sp->prog) {
+                    double done = ((double)(rc * dirs + rev) * (double)v->len + (double)k * chunk + n) / bases,
+                           dt = krait_now() - sp->t0;
+                    krait_progress_line(sp->prog, 0, "%s: %.0f%% of %lld bases (%.0f kb/s)", sp->name, 100 * done,
+                                        (long long)v->len, dt > 0 ? done * bases / dt / 1e3 : 0);
+                }
             }
         krait_status s = krait_cls_stream_finish(st, p);
         if (s) return s;
@@ -89,7 +103,7 @@ static krait_status stream_one(krait_cls_stream *st, const krait_model *m, const
 }
 
 krait_status dna_classify_set(const krait_model *m, const krait_dna_set *s, int rc_avg, int stream_above, int chunk,
-                              float *probs)
+                              float *probs, krait_progress *progress)
 {
     const int C = m->cfg.n_classes;
     size_t Lmax = 1;
@@ -120,7 +134,8 @@ krait_status dna_classify_set(const krait_model *m, const krait_dna_set *s, int 
                     break;
                 }
                 seq_view v = { .ids = s->ids + s->off[i], .len = len };
-                if ((r = stream_one(st, m, &v, rc_avg, chunk, buf, probs + i * C))) break;
+                stream_progress sp = { progress, s->name[i], krait_now() };
+                if ((r = stream_one(st, m, &v, rc_avg, chunk, buf, probs + i * C, progress ? &sp : NULL))) break;
                 continue;
             }
             rows[B] = i;
@@ -169,8 +184,10 @@ typedef struct out_ctx {
 static void emit(out_ctx *o, const char *name, const char *label, const float *p)
 {
     const int C = o->cl->n;
+    if (o->tsv == stdout) krait_progress_clear(&o->prog); /* rows and the progress line share a terminal */
     if (o->header_due) dna_pred_header(o->tsv, o->cl), o->header_due = 0;
     dna_pred_row(o->tsv, name, o->cl, p);
+    if (o->tsv == stdout) fflush(stdout);
     o->done++;
     double dt = krait_now() - o->t0;
     krait_progress_line(&o->prog, 0, "%zu sequences (%.0f per second) from %s", o->done, dt > 0 ? o->done / dt : 0,
@@ -189,15 +206,15 @@ static void emit(out_ctx *o, const char *name, const char *label, const float *p
 }
 
 krait_status dna_classify_ensemble(krait_model *const *ms, int nm, const krait_dna_set *blk, int rc_avg,
-                                   int stream_above, int chunk, float *probs)
+                                   int stream_above, int chunk, float *probs, krait_progress *progress)
 {
     const size_t n = blk->n * (size_t)ms[0]->cfg.n_classes;
-    if (nm == 1) return dna_classify_set(ms[0], blk, rc_avg, stream_above, chunk, probs);
+    if (nm == 1) return dna_classify_set(ms[0], blk, rc_avg, stream_above, chunk, probs, progress);
     float *p = malloc(n * sizeof *p);
     krait_status s = p ? KRAIT_STATUS_OK : KRAIT_STATUS_NO_MEMORY;
     for (size_t j = 0; j < n; j++) probs[j] = 0;
     for (int k = 0; !s && k < nm; k++) {
-        if ((s = dna_classify_set(ms[k], blk, rc_avg, stream_above, chunk, p))) break;
+        if ((s = dna_classify_set(ms[k], blk, rc_avg, stream_above, chunk, p, progress))) break;
         for (size_t j = 0; j < n; j++) probs[j] += p[j] / (float)nm;
     }
     free(p);
@@ -211,7 +228,7 @@ static void flush_block(out_ctx *o, krait_model *const *ms, int nm, krait_dna_se
     krait_status s = o->eval ? krait_dna_set_map(blk, o->cl, 1, o->origin) : KRAIT_STATUS_OK; /* predict ignores labels */
     float *p = s ? NULL : malloc(blk->n * (size_t)o->cl->n * sizeof *p);
     if (!s && !p) s = KRAIT_STATUS_NO_MEMORY;
-    if (!s) s = dna_classify_ensemble(ms, nm, blk, rc_avg, stream_above, chunk, p);
+    if (!s) s = dna_classify_ensemble(ms, nm, blk, rc_avg, stream_above, chunk, p, &o->prog);
     if (s) dna_die_status(s);
     for (size_t i = 0; i < blk->n; i++) emit(o, blk->name[i], blk->label[i], p + i * o->cl->n);
     free(p);
@@ -305,10 +322,21 @@ int dna_cmd_predict(int argc, char **argv)
         krait_dna_rec rec;
         int got;
         size_t n_read = 0;
-        while ((got = krait_dna_reader_next(r, &rec)) > 0) {
+        for (;;) {
+            krait_cli_errors_hold(); /* a bad record: the rows of the ones before it, then its line */
+            if ((got = krait_dna_reader_next(r, &rec)) < 0) break;
+            krait_cli_errors_release(0);
+            if (!got) break;
             n_read++;
             if (rec.seq) {
-                if ((s = krait_dna_set_source(&blk, path)) || (s = krait_dna_set_add(&blk, &rec))) dna_die_status(s);
+                krait_cli_errors_hold(); /* a bad record: the rows of the ones before it, then its line */
+                if ((s = krait_dna_set_source(&blk, path)) || (s = krait_dna_set_add(&blk, &rec))) {
+                    flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
+                    if (o.tsv) fflush(o.tsv);
+                    krait_cli_errors_release(0);
+                    dna_die_status(s);
+                }
+                krait_cli_errors_release(0);
                 if (blk.n >= BLOCK) flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
                 continue;
             }
@@ -322,13 +350,19 @@ int dna_cmd_predict(int argc, char **argv)
             for (int j = 0; j < cl.n; j++) p[j] = 0;
             for (int k = 0; k < nm; k++) {
                 if (!st[k] && !(st[k] = krait_cls_stream_init(ms[k], chunk))) krait_cli_die(1, "cannot set up streaming");
-                if ((s = stream_one(st[k], ms[k], &v, rc_avg, chunk, buf, pk))) dna_die_status(s);
+                stream_progress sp = { &o.prog, rec.name, krait_now() };
+                if ((s = stream_one(st[k], ms[k], &v, rc_avg, chunk, buf, pk, &sp))) dna_die_status(s);
                 for (int j = 0; j < cl.n; j++) p[j] += pk[j] / (float)nm;
             }
             emit(&o, rec.name, rec.label, p);
             o.regions_streamed++;
         }
-        if (got < 0) dna_die_status((krait_status)-got);
+        if (got < 0) {
+            flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
+            if (o.tsv) fflush(o.tsv);
+            krait_cli_errors_release(0);
+            dna_die_status((krait_status)-got);
+        }
         if (!n_read) krait_cli_die(2, "%s: no sequences", path); /* as train and split say */
         flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
         krait_dna_reader_close(r);

@@ -105,7 +105,7 @@ static krait_status validate_models(train_ctx *t, krait_model *const *ms, int nm
     const int C = t->cl->n;
     float *p = malloc(t->valid->n * (size_t)C * sizeof *p);
     if (!p) return KRAIT_STATUS_NO_MEMORY;
-    krait_status s = dna_classify_ensemble(ms, nm, t->valid, t->rc_avg, DNA_STREAM_ABOVE, 4096, p);
+    krait_status s = dna_classify_ensemble(ms, nm, t->valid, t->rc_avg, DNA_STREAM_ABOVE, 4096, p, NULL);
     krait_cls_metrics mt;
     if (!s) s = krait_cls_metrics_compute(t->valid->y, p, (int)t->valid->n, C, &mt);
     free(p);

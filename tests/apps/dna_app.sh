@@ -145,6 +145,14 @@ if [ -x /usr/bin/time ] && ! ldd "$k" 2>/dev/null | grep -q libasan; then
   [ "$r4k" -lt 300000 ] && ok "predict of 32 sequences of 4,096 bases: peak memory $r4k KB (under 300 MB)" ||
     bad "predict of 32 x 4,096 bases: peak memory $r4k KB"
 fi
+# a bad record: stdout has the rows of every record before it (a block of 512 was dropped), then
+# exit 2 with its one line
+awk 'BEGIN { for (i = 0; i < 600; i++) printf ">r%d\nACGTACGTAC\n", i; printf ">bad\nAC-GT\n" }' > "$dir/badlate.fa"
+"$k" predict --model "$dir/pm" --input "$dir/badlate.fa" --threads 1 >"$dir/bl.out" 2>"$dir/bl.err"; blrc=$?
+[ $blrc = 2 ] && [ "$(wc -l < "$dir/bl.out")" = 601 ] && [ "$(tail -1 "$dir/bl.out" | cut -f1)" = r599 ] &&
+  [ "$(grep -c 'error: ' "$dir/bl.err")" = 1 ] && grep -q "badlate.fa:1202:3: '-' is not a IUPAC" "$dir/bl.err" &&
+  ok "predict: a bad record after 600 good ones: their 600 rows, then its one error line (exit 2)" ||
+  { bad "predict rows before a bad record: exit $blrc, $(wc -l < "$dir/bl.out") lines"; cat "$dir/bl.err"; }
 # killed while writing --output: no temporary file is left (it was, beside the output's name)
 awk 'BEGIN { srand(5); for (r = 0; r < 400; r++) { printf ">r%d\n", r; for (i = 0; i < 4096; i++) printf "%s", substr("ACGT", 1 + int(rand() * 4), 1); printf "\n" } }' > "$dir/l400.fa"
 "$k" predict --model "$dir/pm" --input "$dir/l400.fa" --output "$dir/int.tsv" --threads 1 >/dev/null 2>&1 &
