@@ -21,6 +21,8 @@ void dna_inputs_open(dna_inputs *in)
     if (in->window_mode && strcmp(in->window_mode, "center") && strcmp(in->window_mode, "pad"))
         krait_cli_die(2, "--window-mode '%s': use center or pad", in->window_mode);
     in->opts.window_pad = in->window_mode && !strcmp(in->window_mode, "pad");
+    if (in->window_mode && in->window < 0)
+        krait_cli_die(2, "--window-mode %s: it shapes the windows of --window N, which is not given", in->window_mode);
     if (in->genome) {
         krait_status s;
         in->opts.genome = krait_dna_genome_open(in->genome, &s);

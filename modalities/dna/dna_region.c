@@ -218,7 +218,11 @@ krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const 
     size_t bad = krait_dna_check_bases(s, (size_t)got);
     if (bad < (size_t)got) {
         unsigned char c = (unsigned char)s[bad];
-        if (c >= 0x21 && c < 0x7f)
+        if (c == '>' || c == '\n' || c == '\r') /* a header or a line end inside a region: the index is wrong */
+            KRAIT_ERROR("%s: %s:%lld: %s inside the region's bases: the index (.fai) does not match the file "
+                        "(re-index with samtools faidx)", g->path, chrom, lo + (long long)bad + 1,
+                        c == '>' ? "a '>' header" : "a line end");
+        else if (c >= 0x21 && c < 0x7f)
             KRAIT_ERROR("%s: %s:%lld: '%c' is not a IUPAC nucleotide code", g->path, chrom, lo + (long long)bad + 1, c);
         else
             KRAIT_ERROR("%s: %s:%lld: byte 0x%02x is not a IUPAC nucleotide code", g->path, chrom,
@@ -245,7 +249,10 @@ int krait_dna_bed_parse(krait_dna_bed *out, char *line, const char *origin, long
 {
     size_t len = strlen(line);
     if (len && line[len - 1] == '\r') line[--len] = '\0';
-    if (!len || line[0] == '#' || !strncmp(line, "track", 5) || !strncmp(line, "browser", 7)) return 0;
+    /* a comment, or a UCSC "track ..." / "browser ..." line (the word, not a contig named trackA) */
+    if (!len || line[0] == '#' || (!strncmp(line, "track", 5) && (line[5] == ' ' || line[5] == '\t' || !line[5])) ||
+        (!strncmp(line, "browser", 7) && (line[7] == ' ' || line[7] == '\t' || !line[7])))
+        return 0;
     char *f[7];
     int nf = krait_dna_tsv_split(line, f, 7);
     if (nf < 3) {

@@ -153,6 +153,14 @@ awk 'BEGIN { for (i = 0; i < 600; i++) printf ">r%d\nACGTACGTAC\n", i; printf ">
   [ "$(grep -c 'error: ' "$dir/bl.err")" = 1 ] && grep -q "badlate.fa:1202:3: '-' is not a IUPAC" "$dir/bl.err" &&
   ok "predict: a bad record after 600 good ones: their 600 rows, then its one error line (exit 2)" ||
   { bad "predict rows before a bad record: exit $blrc, $(wc -l < "$dir/bl.out") lines"; cat "$dir/bl.err"; }
+# an index that no longer matches its FASTA in a way its checks miss (a line end moved within
+# contig c1, the sizes kept): a region running into the next header says the index is wrong
+printf '>c0\n%s\n%s\n>c1\n%s\n%s\n%s\n>c2\n%s\n' "$(printf 'A%.0s' $(seq 60))" "$(printf 'A%.0s' $(seq 40))" \
+  "$(printf 'C%.0s' $(seq 30))" "$(printf 'C%.0s' $(seq 29))" "$(printf 'G%.0s' $(seq 40))" "$(printf 'T%.0s' $(seq 60))" > "$dir/st.fa"
+printf 'c0\t100\t4\t60\t61\nc1\t100\t110\t60\t61\nc2\t60\t216\t60\t61\n' > "$dir/st.fa.fai"
+printf 'c1\t0\t100\n' > "$dir/st.bed"
+bad_input "a stale index (a '>' inside a region)" "c1:100: a '>' header inside the region's bases: the index (.fai) does not match" -- \
+  "$k" predict --model "$dir/pm" --genome "$dir/st.fa" --input "$dir/st.bed"
 # killed while writing --output: no temporary file is left (it was, beside the output's name)
 awk 'BEGIN { srand(5); for (r = 0; r < 400; r++) { printf ">r%d\n", r; for (i = 0; i < 4096; i++) printf "%s", substr("ACGT", 1 + int(rand() * 4), 1); printf "\n" } }' > "$dir/l400.fa"
 "$k" predict --model "$dir/pm" --input "$dir/l400.fa" --output "$dir/int.tsv" --threads 1 >/dev/null 2>&1 &

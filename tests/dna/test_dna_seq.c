@@ -93,6 +93,11 @@ static void test_parsers(void)
     char l3[] = "track name=x", l4[] = "# comment", l5[] = "";
     tu_check(!krait_dna_bed_parse(&r, l3, "t", 1) && !krait_dna_bed_parse(&r, l4, "t", 1) && !krait_dna_bed_parse(&r, l5, "t", 1),
              "track, comment and empty lines carry no region");
+    char t6[] = "trackA\t3\t9", t7[] = "browser_contig\t0\t4", t8[] = "browser position chr1:1-100";
+    tu_check(krait_dna_bed_parse(&r, t6, "t", 1) == 1 && !strcmp(r.chrom, "trackA") && r.beg == 3 &&
+                 krait_dna_bed_parse(&r, t7, "t", 1) == 1 && !strcmp(r.chrom, "browser_contig") &&
+                 !krait_dna_bed_parse(&r, t8, "t", 1),
+             "contigs named trackA and browser_contig are regions (only the words track and browser start a header)");
     char b1[] = "chr1\t20\t10", b2[] = "chr1\tx\t10", b3[] = "chr1 10 20", b4[] = "chr1\t1\t2\tn\t0\t*", b5[] = "chr1\t-1\t4";
     int all = 1;
     char *bads[] = { b1, b2, b3, b4, b5 };
