@@ -109,8 +109,7 @@ int audio_cmd_classify(int argc, char **argv)
     float *probs = malloc(sizeof *probs * (size_t)(n_want ? n_want : 1) * C);
     int *label = malloc(sizeof *label * (size_t)(n_want ? n_want : 1));
     const char **path = malloc(sizeof *path * (size_t)(n_want ? n_want : 1));
-    int *want_g = malloc(sizeof *want_g * (size_t)list.n);
-    if (!probs || !label || !path || !want_g) krait_cli_die(1, "out of memory");
+    if (!probs || !label || !path) krait_cli_die(1, "out of memory");
     krait_progress prog;
     krait_progress_init(&prog, KRAIT_PROGRESS_FORCED_ONLY);
     double t0 = krait_now();
@@ -122,9 +121,9 @@ int audio_cmd_classify(int argc, char **argv)
         for (; end < list.n && k < GROUP && positions < (long long)GROUP * long_len && !s; end++) {
             if (!want[end]) continue;
             k++;
-            for (int i = 0; i < list.n; i++) want_g[i] = i == end;
+            krait_audio_list item = { .items = &list.items[end], .n = 1, .cap = 1 }; /* a view of one entry */
             krait_audio_set one;
-            if ((s = krait_audio_set_load(&one, &list, want_g, fe.rate, fe.normalize, NULL, NULL))) break;
+            if ((s = krait_audio_set_load(&one, &item, NULL, fe.rate, fe.normalize, NULL, NULL))) break;
             skipped += one.skipped;
             if (one.n) { /* one clip read at a time; its samples freed once its features are made */
                 audio_cls_add(&data, &fe, &one.clips[0]);
@@ -196,7 +195,7 @@ int audio_cmd_classify(int argc, char **argv)
         krait_cli_print_json(o);
     }
     krait_cls_metrics_free(&mt);
-    free(probs), free(label), free(path), free(want), free(want_g), free(is_test);
+    free(probs), free(label), free(path), free(want), free(is_test);
     krait_audio_list_free(&list);
     krait_model_free(m);
     krait_backend_destroy(be);

@@ -187,7 +187,7 @@ static void warn_long_clip(const audio_cls_data *d, int seq_len)
     int longest = 0;
     for (int i = 1; i < d->n; i++)
         if (d->len[i] > d->len[longest]) longest = i;
-    if (seq_len >= 4 * median && d->len[longest] >= seq_len)
+    if (median > 0 && seq_len >= 4 * median && d->len[longest] >= seq_len)
         KRAIT_WARN("every batch is padded to %d positions, %.0fx the median clip's %d: %s is that long; --seq-len "
                    "N crops the clips (classification reads them whole)", seq_len, (double)seq_len / median, median,
                    d->path[longest]);
@@ -266,7 +266,7 @@ int audio_cmd_classify_train(int argc, char **argv)
      * frames only when the config sets it: the default 256 counts samples) */
     int cap = a.seq_len > 0 ? a.seq_len : !fe.logmel || tc.seq_len_set ? tc.seq_len : train.max_len;
     tc.seq_len = train.max_len < cap ? train.max_len : cap;
-    warn_long_clip(&train, tc.seq_len);
+    if (a.seq_len <= 0 && (!fe.logmel || !tc.seq_len_set)) warn_long_clip(&train, tc.seq_len); /* the longest set it */
     krait_status s;
     if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
 

@@ -475,21 +475,21 @@ void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *w
 
 void krait_cli_print_confusion(FILE *f, const char *const *names, int C, const long *confusion)
 {
-    int row = 4, col = 6; /* widths: the longest name (cut), the largest count */
+    int row = 4, col = 6; /* widths: the longest name (never cut: two names may share a start), the largest count */
     for (int c = 0; c < C; c++) {
         int n = (int)strlen(names[c]);
-        if (n > row) row = n < 16 ? n : 16;
-        if (n > col) col = n < 12 ? n : 12;
+        if (n > row) row = n;
+        if (n > col) col = n;
     }
     for (long i = 0; i < (long)C * C; i++) {
         int n = snprintf(NULL, 0, "%ld", confusion[i]);
         if (n > col) col = n;
     }
     fprintf(f, "confusion (rows: true, columns: predicted)\n%*s", row, "");
-    for (int c = 0; c < C; c++) fprintf(f, " %*.*s", col, col, names[c]);
+    for (int c = 0; c < C; c++) fprintf(f, " %*s", col, names[c]);
     fprintf(f, "\n");
     for (int r = 0; r < C; r++) {
-        fprintf(f, "%-*.*s", row, row, names[r]);
+        fprintf(f, "%-*s", row, names[r]);
         for (int c = 0; c < C; c++) fprintf(f, " %*ld", col, confusion[(size_t)r * C + c]);
         fprintf(f, "\n");
     }

@@ -111,8 +111,7 @@ void krait_cli_check_output_path(const char *path, const char *opt);
 void krait_cli_tsv_field(FILE *f, const char *s);
 
 /* A classifier's confusion matrix (C x C counts, row = true class, column = predicted) as a text
- * table on f under the line "confusion (rows: true, columns: predicted)"; names cut to 12
- * characters in the header, 16 at the row starts. */
+ * table on f under the line "confusion (rows: true, columns: predicted)"; names whole. */
 void krait_cli_print_confusion(FILE *f, const char *const *names, int C, const long *confusion);
 
 /* A preset name ("induction-small") or a path: returns a readable path (static buffer). */

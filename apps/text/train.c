@@ -289,8 +289,9 @@ int text_cmd_train(int argc, char **argv)
                           "the tokenizer.json that was used)", tj, data);
         free(tj);
     }
-    if (strcmp(meta.tokenizer, "tokenizer.json") && a.out && !a.overwrite) {
-        /* a byte-level run: generate and eval would take a tokenizer.json in OUT for the model's */
+    if (strcmp(meta.tokenizer, "tokenizer.json") && a.out && !krait_run_clearing()) {
+        /* a byte-level run: generate and eval would take a tokenizer.json in OUT for the model's
+         * (--overwrite of an old run removes that run's; one of no run stays, so it is refused) */
         char *tj = krait_fs_join(a.out, "tokenizer.json");
         if (!tj) krait_cli_die(1, "out of memory");
         if (krait_fs_is_file(tj))

@@ -61,7 +61,7 @@ static int chunk_line_says_truncated(const char *p)
     const char *eol = strchr(p, '\n'), *sb = strstr(p, "(should be"), *colon = strchr(p, ':');
     if (!sb || (eol && sb > eol)) return 0;
     unsigned long long stated = colon && colon < sb ? strtoull(colon + 1, NULL, 10) : 1;
-    static const unsigned long long placeholders[] = { 0, 0x7FFFF000ull, 0x7FFFFFFFull, 0xFFFFFFFFull,
+    static const unsigned long long placeholders[] = { 0x7FFFF000ull, 0x7FFFFFFFull, 0xFFFFFFFFull,
                                                        0x7F000000ull + 8 /* AIFF's SSND */ };
     for (size_t i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++)
         if (stated == placeholders[i]) return 0;
@@ -334,11 +334,6 @@ krait_status krait_audio_read_all_err(const char *path, int out_rate, int normal
     krait_status s;
     krait_audio_reader *r = reader_open(path, out_rate, &s, err, err_size);
     if (!r) return s;
-    if (normalize) {
-        float peak;
-        if ((s = krait_audio_reader_peak(r, &peak))) goto fail;
-        krait_audio_reader_set_gain(r, krait_audio_peak_gain(peak));
-    }
     size_t cap = r->length_unknown ? (size_t)1 << 16 : (size_t)((double)r->info.frames * r->out_rate / r->info.rate) + 64;
     size_t len = 0;
     float *buf = malloc(sizeof *buf * cap);
@@ -374,6 +369,17 @@ krait_status krait_audio_read_all_err(const char *path, int out_rate, int normal
                          "(truncated or damaged?)"
                        : "zero-length audio: no samples after resampling");
         return KRAIT_STATUS_BAD_INPUT;
+    }
+    if (normalize) { /* the peak of the samples read (resampled), then one scaling: no second pass */
+        float peak = 0;
+        for (size_t i = 0; i < len; i++) peak = fabsf(buf[i]) > peak ? fabsf(buf[i]) : peak;
+        const float gain = krait_audio_peak_gain(peak);
+        for (size_t i = 0; gain != 1.0f && i < len; i++)
+            if (!isfinite(buf[i] *= gain)) {
+                free(buf);
+                report(err, err_size, path, "a sample overflows after peak normalisation");
+                return KRAIT_STATUS_BAD_INPUT;
+            }
     }
     *x = buf, *n = len;
     return KRAIT_STATUS_OK;
