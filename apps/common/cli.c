@@ -49,6 +49,16 @@ static int mem_sharers = 1; /* krait_cli_child: processes whose memory needs add
 const char *krait_cli_prog(void) { return prog_name; }
 
 static int errors_held, n_held;
+/* A progress line is drawn on the terminal and not ended: a message wipes it first. */
+static volatile int tty_line_open;
+
+static void end_tty_line(void)
+{
+    if (!tty_line_open) return;
+    tty_line_open = 0;
+    ssize_t w = write(STDERR_FILENO, "\r\033[K", 4);
+    (void)w;
+}
 static char held[4][1024];
 
 /* A program that exits while holding errors (a failure on the way to releasing them) still says
@@ -102,6 +112,7 @@ static void one_line(char *s, size_t cap)
 
 void krait_cli_errors_release(int skipped)
 {
+    if (n_held) end_tty_line();
     for (int i = 0; i < n_held; i++)
         fprintf(stderr, "%s: %s%s\n", prog_name, skipped ? "warning: skipped " : "error: ", held[i]);
     errors_held = n_held = 0;
@@ -118,6 +129,7 @@ static void log_to_stderr(krait_log_level level, const char *msg, void *user)
         snprintf(held[n_held++], sizeof held[0], "%.1023s", line);
         return;
     }
+    end_tty_line();
     fprintf(stderr, "%s: %s%s\n", prog_name, tag[level], line);
 }
 
@@ -175,6 +187,7 @@ void krait_cli_die(int code, const char *fmt, ...)
     size_t len = strlen(line);
     if (len > sizeof line - 2) len = sizeof line - 2;
     line[len++] = '\n';
+    end_tty_line();
     fflush(stderr);
     if (write(STDERR_FILENO, line, len) < 0) { /* nowhere left to say it */
     }
@@ -591,20 +604,21 @@ void krait_progress_line(krait_progress *p, int force, const char *fmt, ...)
     fflush(stderr);
     ssize_t w = write(STDERR_FILENO, line, (size_t)n); /* a pipe takes up to PIPE_BUF bytes whole */
     (void)w;
+    if (p->tty) tty_line_open = 1;
 }
 
 void krait_progress_clear(krait_progress *p)
 {
-    if (p->tty && p->last > 0) {
+    if (p->tty && tty_line_open) {
         fflush(stdout);
-        ssize_t w = write(STDERR_FILENO, "\r\033[K", 4);
-        (void)w;
+        end_tty_line();
     }
 }
 
 void krait_progress_done(krait_progress *p)
 {
-    if (p->tty) fprintf(stderr, "\n");
+    if (p->tty && tty_line_open) fprintf(stderr, "\n");
+    if (p->tty) tty_line_open = 0;
 }
 
 const char *krait_fmt_duration(double s, char buf[32])

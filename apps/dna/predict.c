@@ -88,10 +88,11 @@ static krait_status stream_one(krait_cls_stream *st, const krait_model *m, const
                 krait_status s = view_chunk(buf, &n, v, rc, rev, k, chunk);
                 if (!s) s = krait_cls_stream_feed(st, buf, NULL, n, rev);
                 if (s) return s;
-                if (sp && sp->prog) {
+                if (sp && sp->prog) { /* off a terminal, a line a minute (a line per 100,000 calls is none) */
+                    const int force = !sp->prog->tty && krait_now() - sp->prog->last >= 60;
                     double done = ((double)(rc * dirs + rev) * (double)v->len + (double)k * chunk + n) / bases,
                            dt = krait_now() - sp->t0;
-                    krait_progress_line(sp->prog, 0, "%s: %.0f%% of %lld bases (%.0f kb/s)", sp->name, 100 * done,
+                    krait_progress_line(sp->prog, force, "%s: %.0f%% of %lld bases (%.0f kb/s)", sp->name, 100 * done,
                                         (long long)v->len, dt > 0 ? done * bases / dt / 1e3 : 0);
                 }
             }
@@ -187,7 +188,7 @@ static void emit(out_ctx *o, const char *name, const char *label, const float *p
     if (o->tsv == stdout) krait_progress_clear(&o->prog); /* rows and the progress line share a terminal */
     if (o->header_due) dna_pred_header(o->tsv, o->cl), o->header_due = 0;
     dna_pred_row(o->tsv, name, o->cl, p);
-    if (o->tsv == stdout) fflush(stdout);
+    if (o->tsv == stdout && o->prog.tty) fflush(stdout); /* before the progress line is drawn again */
     o->done++;
     double dt = krait_now() - o->t0;
     krait_progress_line(&o->prog, 0, "%zu sequences (%.0f per second) from %s", o->done, dt > 0 ? o->done / dt : 0,
@@ -234,6 +235,21 @@ static void flush_block(out_ctx *o, krait_model *const *ms, int nm, krait_dna_se
     free(p);
     krait_dna_set_free(blk);
     krait_dna_set_init(blk);
+}
+
+/* A bad record (its error line held): predict to stdout first prints the rows of the records
+ * before it (a pipeline keeps them); eval and --output, whose results a failure discards, do not
+ * classify them. Then the held line, and exit. */
+static void die_after_rows(out_ctx *o, krait_model *const *ms, int nm, krait_dna_set *blk, int rc_avg,
+                           int stream_above, int chunk, krait_status s)
+{
+    if (!o->eval && o->tsv == stdout) {
+        flush_block(o, ms, nm, blk, rc_avg, stream_above, chunk);
+        fflush(stdout);
+    }
+    krait_progress_clear(&o->prog);
+    krait_cli_errors_release(0);
+    dna_die_status(s);
 }
 
 int dna_cmd_predict(int argc, char **argv)
@@ -330,12 +346,8 @@ int dna_cmd_predict(int argc, char **argv)
             n_read++;
             if (rec.seq) {
                 krait_cli_errors_hold(); /* a bad record: the rows of the ones before it, then its line */
-                if ((s = krait_dna_set_source(&blk, path)) || (s = krait_dna_set_add(&blk, &rec))) {
-                    flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
-                    if (o.tsv) fflush(o.tsv);
-                    krait_cli_errors_release(0);
-                    dna_die_status(s);
-                }
+                if ((s = krait_dna_set_source(&blk, path)) || (s = krait_dna_set_add(&blk, &rec)))
+                    die_after_rows(&o, ms, nm, &blk, rc_avg, stream_above, chunk, s);
                 krait_cli_errors_release(0);
                 if (blk.n >= BLOCK) flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
                 continue;
@@ -357,12 +369,7 @@ int dna_cmd_predict(int argc, char **argv)
             emit(&o, rec.name, rec.label, p);
             o.regions_streamed++;
         }
-        if (got < 0) {
-            flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
-            if (o.tsv) fflush(o.tsv);
-            krait_cli_errors_release(0);
-            dna_die_status((krait_status)-got);
-        }
+        if (got < 0) die_after_rows(&o, ms, nm, &blk, rc_avg, stream_above, chunk, (krait_status)-got);
         if (!n_read) krait_cli_die(2, "%s: no sequences", path); /* as train and split say */
         flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
         krait_dna_reader_close(r);
