@@ -97,7 +97,10 @@ static int next_line(krait_dna_reader *r)
     r->line.l = 0;
     int n = bgzf_getline(r->fp, '\n', &r->line);
     if (n == -1) return 0;
-    if (n < -1) { /* the file's fault (bad or cut-short compressed data: exit 2) or the system's */
+    /* a stream cut short mid-line hands back the part it decoded and keeps the error: said now, not
+     * as a short last line */
+    if (n < -1 || (r->fp->errcode & (BGZF_ERR_ZLIB | BGZF_ERR_HEADER | BGZF_ERR_CRC))) {
+        /* the file's fault (bad or cut-short compressed data: exit 2) or the system's */
         int corrupt = (r->fp->errcode & (BGZF_ERR_ZLIB | BGZF_ERR_HEADER | BGZF_ERR_CRC)) != 0;
         KRAIT_ERROR("%s:%ld: %s", r->path, r->line_no + 1,
                     corrupt ? "corrupt or truncated compressed data" : "read error");
