@@ -106,6 +106,8 @@ void audio_die_empty(const krait_audio_list *l, const int *want, const char *dat
  * how many were skipped. Exits on failure; what names the part ("train", "test"). */
 void audio_load_set(krait_audio_set *set, const krait_audio_list *l, const int *want, const audio_frontend *fe,
                     const char *what);
+/* "PROG: WHAT: skipped N unreadable files (warnings above); M read" on stderr, when N > 0. */
+void audio_say_skipped(const char *what, int skipped, int read);
 
 /* Score one file as the language model sees it: mu-law/linear ids streamed from the file,
  * next-sample loss summed over positions 1..n-1, in chunks with the state carried (memory does

@@ -419,9 +419,14 @@ void audio_load_set(krait_audio_set *set, const krait_audio_list *l, const int *
     krait_status s = krait_audio_set_load(set, l, want, fe->rate, fe->normalize, on_load, &lp);
     krait_progress_done(&lp.p);
     if (s) exit(krait_cli_exit_code(s));
-    if (set->skipped)
+    audio_say_skipped(what, set->skipped, set->n);
+}
+
+void audio_say_skipped(const char *what, int skipped, int read)
+{
+    if (skipped)
         fprintf(stderr, "%s: %s: skipped %d unreadable file%s (warnings above); %d read\n", krait_cli_prog(), what,
-                set->skipped, set->skipped == 1 ? "" : "s", set->n);
+                skipped, skipped == 1 ? "" : "s", read);
 }
 
 int32_t *audio_clip_ids(const audio_frontend *fe, const float *x, size_t n)

@@ -142,9 +142,7 @@ int audio_cmd_classify(int argc, char **argv)
     }
     krait_progress_done(&prog);
     if (s) return krait_cli_exit_code(s);
-    if (skipped)
-        fprintf(stderr, "%s: %s: skipped %d unreadable file%s (warnings above); %d read\n", krait_cli_prog(),
-                single ? "input" : d.split, skipped, skipped == 1 ? "" : "s", n);
+    audio_say_skipped(single ? "input" : d.split, skipped, n);
     if (!n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
 
     FILE *f = output ? krait_cli_output_open(output) : NULL;

@@ -112,9 +112,8 @@ krait_status dna_classify_set(const krait_model *m, const krait_dna_set *s, int 
         size_t len = krait_dna_set_len(s, i);
         if ((stream_above <= 0 || len <= (size_t)stream_above) && len > Lmax) Lmax = len;
     }
-    const size_t row_bytes = krait_acts_bytes(m, 1, (int)Lmax, 0);
-    const int batch = row_bytes > 0 && BATCH_BYTES / row_bytes < BATCH ? (BATCH_BYTES / row_bytes > 0 ? (int)(BATCH_BYTES / row_bytes) : 1)
-                                                                       : BATCH;
+    const size_t row_bytes = krait_acts_bytes(m, 1, (int)Lmax, 0), fit = row_bytes ? BATCH_BYTES / row_bytes : BATCH;
+    const int batch = fit < 1 ? 1 : fit < BATCH ? (int)fit : BATCH;
     krait_acts *a = krait_acts_init(m, batch, (int)Lmax, 0);
     int32_t *ids = malloc((size_t)batch * Lmax * sizeof *ids), lens[BATCH];
     int32_t *buf = malloc((size_t)chunk * sizeof *buf);
@@ -341,14 +340,12 @@ int dna_cmd_predict(int argc, char **argv)
         for (;;) {
             krait_cli_errors_hold(); /* a bad record: the rows of the ones before it, then its line */
             if ((got = krait_dna_reader_next(r, &rec)) < 0) break;
+            if (got && rec.seq && ((s = krait_dna_set_source(&blk, path)) || (s = krait_dna_set_add(&blk, &rec))))
+                die_after_rows(&o, ms, nm, &blk, rc_avg, stream_above, chunk, s);
             krait_cli_errors_release(0);
             if (!got) break;
             n_read++;
             if (rec.seq) {
-                krait_cli_errors_hold(); /* a bad record: the rows of the ones before it, then its line */
-                if ((s = krait_dna_set_source(&blk, path)) || (s = krait_dna_set_add(&blk, &rec)))
-                    die_after_rows(&o, ms, nm, &blk, rc_avg, stream_above, chunk, s);
-                krait_cli_errors_release(0);
                 if (blk.n >= BLOCK) flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
                 continue;
             }

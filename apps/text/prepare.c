@@ -38,6 +38,7 @@
 #include "tokenizer.h"
 #include "tokfile.h"
 #include "train.h"
+#include "trainopts.h"
 
 typedef struct file_list {
     char **paths;
@@ -232,14 +233,10 @@ int text_cmd_prepare(int argc0, char **argv0)
     if (skipped) fprintf(stderr, "krait-text: skipped %d non-text files in the input folders\n", skipped);
     static const char *const model_files[] = { "config.json", "model.safetensors", "model.safetensors.index.json",
                                                "checkpoints" };
-    for (size_t k = 0; k < sizeof model_files / sizeof *model_files; k++) { /* its tokenizer.json is not ours */
-        char *o = krait_fs_join(out, model_files[k]);
-        if (!o) krait_cli_die(1, "out of memory");
-        if (krait_fs_is_file(o) || krait_fs_is_dir(o))
+    for (size_t k = 0; k < sizeof model_files / sizeof *model_files; k++) /* its tokenizer.json is not ours */
+        if (krait_run_has(out, model_files[k]))
             krait_cli_die(2, "--output %s: a model or run folder (it holds %s); prepare writes a data folder of its "
                           "own (train.bin, val.bin, meta.json, tokenizer.json): choose another", out, model_files[k]);
-        free(o);
-    }
 
     krait_tokenizer *tok = NULL;
     krait_status s = krait_tokenizer_open(tok_spec, &tok);
