@@ -52,7 +52,7 @@ int audio_cmd_generate(int argc, char **argv)
 {
     const char *model_dir = NULL, *prompt = NULL, *output = NULL, *picture = NULL;
     double seconds = 2.0, temperature = 1.0, top_p = 1.0, prompt_seconds = -1; /* -1: the whole prompt */
-    int top_k = 0, no_prompt_audio = 0, no_picture = 0;
+    int top_k = 0, no_prompt_audio = 0, no_picture = 0, threads = -1; /* -1: not given */
     krait_opt opts[] = {
         { "--model", OPT_STR, &model_dir, "DIR", "waveform model folder (a krait-audio train run folder)" },
         { "--seconds", OPT_DOUBLE, &seconds, "S", "length of the continuation in seconds (default 2)" },
@@ -65,6 +65,7 @@ int audio_cmd_generate(int argc, char **argv)
         { "--temperature", OPT_DOUBLE, &temperature, "T", "sampling temperature (default 1; 0 = greedy)" },
         { "--top-k", OPT_INT, &top_k, "K", "keep the K most likely ids (default 0: off)" },
         { "--top-p", OPT_DOUBLE, &top_p, "P", "nucleus sampling (default 1: off)" },
+        { "--threads", OPT_INT, &threads, "N", "CPU threads (default 1: a decode step is too small to share; 0: all cores)" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
@@ -74,9 +75,8 @@ int audio_cmd_generate(int argc, char **argv)
     /* one decode step of a small waveform model lasts microseconds: threads waiting for each other
      * cost more than they share (113 vs 11,400 samples/s measured on a busy 2-core machine), so
      * one thread unless --threads says otherwise */
-    int threads_given = 0;
-    for (int i = 2; i < argc; i++) threads_given |= !strcmp(argv[i], "--threads");
-    if (!threads_given) c.threads = 1;
+    if (threads > 1024) krait_cli_die(2, "option --threads: %d is more than krait uses (at most 1024)", threads);
+    c.threads = threads < 0 ? 1 : threads;
     if (!(seconds > 0) || seconds > 3600) krait_cli_die(2, "generate: --seconds must be in (0, 3600]");
     audio_frontend fe;
     audio_fe_load(&fe, model_dir);

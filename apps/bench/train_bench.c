@@ -59,7 +59,7 @@ int bench_train(int argc, char **argv)
     int seq_len = -1, batch = -1, steps = 3;   /* -1: not given */
     const char *dtype = "f32";
     krait_opt opts[] = {
-        { "--shape", OPT_STR, &shape, "S", "130m | small | CONFIG.json (default small)" },
+        { "--shape", OPT_STR, &shape, "S", "130m | 1.4b | small | CONFIG.json (default small)" },
         { "--seq-len", OPT_INT, &seq_len, "N", "tokens per sequence (default 1024)" },
         { "--batch", OPT_INT, &batch, "N", "sequences per step (default 4 for 130m, 8 otherwise)" },
         { "--steps", OPT_INT, &steps, "N", "timed steps after one warm-up step (default 3)" },

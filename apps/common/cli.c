@@ -332,11 +332,29 @@ static void print_usage(const char *usage, const krait_opt *opts, int nopts)
                  opts[i].meta ? opts[i].meta : "");
         printf("  %-24s %s\n", left, opts[i].help);
     }
-    printf("  %-24s %s\n", "--device D", "auto | cpu | cpu-ref | cuda (default auto)");
-    printf("  %-24s %s\n", "--threads N", "CPU threads (default: all cores)");
-    printf("  %-24s %s\n", "--seed N", "random seed");
-    printf("  %-24s %s\n", "--json", "last stdout line is one JSON object");
-    printf("  %-24s %s\n", "--help", "this text");
+    static const struct { const char *name, *meta, *help; } common[] = {
+        { "--device", "D", "auto | cpu | cpu-ref | cuda (default auto)" },
+        { "--threads", "N", "CPU threads (default: all cores)" },
+        { "--seed", "N", "random seed" },
+        { "--json", NULL, "last stdout line is one JSON object" },
+        { "--help", NULL, "this text" },
+    };
+    for (size_t k = 0; k < sizeof common / sizeof *common; k++) {
+        int own = 0; /* a command that gives a common option a meaning of its own lists it above */
+        for (int i = 0; i < nopts; i++) own |= !strcmp(common[k].name, opts[i].name);
+        if (own) continue;
+        char left[64];
+        snprintf(left, sizeof left, "%s%s%s", common[k].name, common[k].meta ? " " : "",
+                 common[k].meta ? common[k].meta : "");
+        printf("  %-24s %s\n", left, common[k].help);
+    }
+}
+
+/* --device cuda where no GPU can run it: one line, exit 2 */
+static void check_cuda_answers(void)
+{
+    if (!krait_cuda_compiled()) krait_cli_die(2, "--device cuda: this krait was built without CUDA");
+    if (krait_cuda_device_count() <= 0) krait_cli_die(2, "--device cuda: no CUDA device answers on this machine");
 }
 
 static int parse_long(const char *s, long long lo, long long hi, long long *out)
@@ -416,6 +434,12 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
             break;
         }
     }
+    /* checked here, not only where a backend starts: a command that runs no model would
+     * otherwise take a misspelt device, or cuda on a machine without one, in silence */
+    if (strcmp(c->device, "auto") && strcmp(c->device, "cpu") && strcmp(c->device, "cpu-ref") &&
+        strcmp(c->device, "cuda"))
+        krait_cli_die(2, "--device: unknown device '%s' (auto, cpu, cpu-ref or cuda)", c->device);
+    if (!strcmp(c->device, "cuda")) check_cuda_answers();
     if (c->threads < 0) krait_cli_die(2, "option --threads: must be >= 0");
     if (c->threads > 1024) krait_cli_die(2, "option --threads: %d is more than krait uses (at most 1024)", c->threads);
 }
@@ -438,10 +462,7 @@ krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype)
         be = krait_backend_cpu_ref_init();
         if (be) fprintf(stderr, "%s: device cpu-ref (plain-C reference ops, one thread)\n", prog_name);
     } else if (!strcmp(d, "cuda")) {
-        if (!krait_cuda_compiled())
-            krait_cli_die(2, "--device cuda: this krait was built without CUDA");
-        if (krait_cuda_device_count() <= 0)
-            krait_cli_die(2, "--device cuda: no CUDA device answers on this machine");
+        check_cuda_answers();
         krait_dtype t = cuda_dtype && !strcmp(cuda_dtype, "f32") ? KRAIT_DTYPE_F32 : KRAIT_DTYPE_BF16;
         be = krait_backend_cuda_init(0, t);
         if (be) fprintf(stderr, "%s: device cuda (%s activations)\n", prog_name, krait_dtype_name(t));

@@ -193,6 +193,7 @@ int text_cmd_eval(int argc, char **argv)
     const char *reads[2] = { model_dir, input };
     krait_cli_refuse_overwrite(tsv, "--tsv", reads, 2);
     krait_cli_refuse_overwrite(plot, "--plot", reads, 2);
+    krait_cli_check_output_path(tsv, "--tsv"); /* first: the plot's name is made from it */
     krait_cli_check_output_path(plot, "--plot");
     FILE *tsv_f = tsv ? krait_cli_output_open(tsv) : NULL; /* before the work: a bad path fails at once */
 
