@@ -151,6 +151,12 @@ krait_status krait_generate(krait_infer *inf, int32_t *out, int *n_out, krait_st
             const int i = seq[k];
             int32_t *g = out + (size_t)i * p->max_tokens;
             int32_t tok = dev ? drawn[k] : krait_sampler_sample(smp[i], logits + (size_t)k * V);
+            if (tok < 0) {
+                KRAIT_ERROR("generate: the model's scores for token %d of sequence %d are not numbers (NaN: its "
+                            "numbers overflowed); nothing more can be drawn", n_out[i] + 1, i + 1);
+                s = KRAIT_STATUS_NUMERIC;
+                goto fail;
+            }
             g[n_out[i]++] = tok;
             krait_stop_reason why = KRAIT_STOP_NONE;
             if (tok == p->eos_id) why = KRAIT_STOP_EOS;

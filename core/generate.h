@@ -8,8 +8,11 @@
  * leave the batch (the live rows are packed to the front of the state), so later steps only
  * pay for live rows. Sequence i samples with its own generator seeded from (seed, i) or from
  * seeds[i]: with the same seeds, a sequence's tokens are the same whether it is generated
- * alone or in any batch (rows never interact in the backend ops; on the reference backend this
- * holds bit for bit and is tested).
+ * alone or in any batch of up to 32 live rows (rows never interact in the backend ops; bit for
+ * bit on the reference backend at any batch size and on the fast CPU one up to 32 rows, tested).
+ * Above 32 rows the fast CPU step's dense layers are OpenBLAS GEMMs, whose rounding depends on
+ * the row count: a row's scores move by about 1e-6 relative, so a draw that falls that close to
+ * a boundary between two ids can differ (cuBLAS may choose by the row count too).
  *
  * This file does not tokenize or detokenize; token ids in, token ids out. */
 #ifndef KRAIT_GENERATE_H

@@ -217,6 +217,8 @@ int32_t krait_sampler_sample(krait_sampler *s, const float *logits)
             *l = *l > 0 ? *l / p->repetition_penalty : *l * p->repetition_penalty;
         }
     }
+    for (int v = 0; v < V; v++)
+        if (isnan(w[v])) return -1; /* no distribution to draw from (the caller says so) */
     const uint8_t *out = s->n_forbidden ? s->forbidden : NULL; /* ids never drawn */
     int32_t arg = 0;
     if (out) { /* ranked last by every rule (top-k may still take them to fill k: dropped below) */

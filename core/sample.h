@@ -58,7 +58,8 @@ void krait_sampler_reset(krait_sampler *s, uint64_t seed);
 krait_status krait_sampler_forbid(krait_sampler *s, const int32_t *ids, int n);
 /* Mark ids as seen (the prompt). Ids outside [0, V) are ignored. */
 void krait_sampler_observe(krait_sampler *s, const int32_t *ids, int n);
-/* The next token from logits (V floats, not modified); it is marked as seen. */
+/* The next token from logits (V floats, not modified); it is marked as seen. -1 when a logit is
+ * NaN (a model whose numbers overflowed): nothing is drawn or marked. */
 int32_t krait_sampler_sample(krait_sampler *s, const float *logits);
 
 #ifdef __cplusplus

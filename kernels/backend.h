@@ -363,7 +363,9 @@ struct krait_backend {
      *      rng[2b+1] += 1; the token is the lowest id v whose cumulative kept mass (ids in
      *      increasing order) exceeds u x the total kept mass (the last kept id if rounding
      *      leaves none).
-     * tokens[b] receives the token; with seen, seen[b * V + token] = 1. Everything stays on the
+     * tokens[b] receives the token; with seen, seen[b * V + token] = 1. A row with a NaN logit
+     * (after the penalty) has no distribution: tokens[b] = -1, its seen and counter unchanged.
+     * Everything stays on the
      * device (no host synchronisation), so a graph may contain it. No top-k / top-p here: core
      * samples those on the host. */
     krait_status (*sample_rows)(krait_backend *be,

@@ -91,14 +91,19 @@ krait_status sample_rows_ref(krait_backend *be,
         uint8_t *sn = seen ? seen + (size_t)b * V : NULL;
         /* the penalised logit of id v */
 #define PEN(v) (sn && sn[v] ? (l[v] > 0.0f ? l[v] / repetition_penalty : l[v] * repetition_penalty) : l[v])
-        int arg = 0;
+        int arg = 0, nan = 0;
         float mx = PEN(0);
-        for (int v = 1; v < V; v++) {
+        for (int v = 0; v < V; v++) {
             float x = PEN(v);
+            nan |= isnan(x);
             if (x > mx) {
                 mx = x;
                 arg = v;
             }
+        }
+        if (nan) { /* no distribution to draw from: the caller reports it */
+            tokens[b] = -1;
+            continue;
         }
         int tok = arg;
         if (temperature > 0.0f) {

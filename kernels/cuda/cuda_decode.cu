@@ -138,15 +138,19 @@ sample_rows_kernel(int32_t *tokens, uint8_t *seen, uint64_t *rng, const T *logit
     __shared__ double s_pre[SAMPLE_THREADS];
     __shared__ int s_pick[2];
     __shared__ double s_draw[2];   /* the owner's prefix, the target mass */
+    __shared__ int s_nan;          /* a NaN logit in the row: token -1, nothing drawn */
     const int b = blockIdx.x, tid = threadIdx.x, nt = blockDim.x;
     const T *l = logits + (size_t)b * ld;
     const uint8_t *sn = seen ? seen + (size_t)b * V : nullptr;
+    if (tid == 0) s_nan = 0;
+    __syncthreads();
 
     /* 1. arg-max: the largest value, the lowest id among equals (strided ids per thread) */
     float best = -INFINITY;
     int bi = V;
     for (int v = tid; v < V; v += nt) {
         const float x = pen_logit(l, sn, v, rp);
+        if (isnan(x)) s_nan = 1;     /* every writer writes 1 */
         if (bi == V || x > best) {   /* ids ascend per thread: an equal value keeps the lower id */
             best = x;
             bi = v;
@@ -168,6 +172,10 @@ sample_rows_kernel(int32_t *tokens, uint8_t *seen, uint64_t *rng, const T *logit
     }
     const float mx = s_val[0];
     const int arg = s_idx[0] < V ? s_idx[0] : 0;
+    if (s_nan) {   /* read after the reduction's barriers; the same in every thread */
+        if (tid == 0) tokens[b] = -1;
+        return;
+    }
     if (!(temperature > 0.0f)) {
         if (tid == 0) {
             tokens[b] = arg;

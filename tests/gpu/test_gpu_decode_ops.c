@@ -113,9 +113,11 @@ static void ssm_step_case(gt *t, int B, int E, int N, int R, int ldbc, int ldz, 
     free(rout); free(rh); free(gout); free(gh);
 }
 
-static void sample_case(gt *t, int B, int V, int ld, float temp, float min_p, float rp)
+/* nan: every third row (from row 1) holds a NaN logit: token -1, its seen and counter untouched */
+static void sample_case(gt *t, int B, int V, int ld, float temp, float min_p, float rp, int nan)
 {
-    printf("sample_rows %s B%d V%d ld%d T%.2f min_p%.2f rp%.2f\n", t->dn, B, V, ld, temp, min_p, rp);
+    printf("sample_rows %s B%d V%d ld%d T%.2f min_p%.2f rp%.2f%s\n", t->dn, B, V, ld, temp, min_p, rp,
+           nan ? " NaN rows" : "");
     const size_t nl = (size_t)B * ld, ns = (size_t)B * V;
     float *l = gt_hmalloc(nl);
     tu_fill_normal(l, nl, 0, 3);
@@ -123,6 +125,7 @@ static void sample_case(gt *t, int B, int V, int ld, float temp, float min_p, fl
         float *row = l + (size_t)b * ld;
         int i0 = (b * 7919) % V, i1 = (b * 104729 + V / 2) % V;
         row[i0] = row[i1] = 30.0f;
+        if (nan && b % 3 == 1) row[(b * 31 + 5) % V] = NAN;
     }
     gt_round(t, l, nl);
     uint8_t *seen = calloc(ns, 1), *rseen;
@@ -153,16 +156,23 @@ static void sample_case(gt *t, int B, int V, int ld, float temp, float min_p, fl
     gt_downf(t, gtok, d_tok, (size_t)B * 4);
     gt_downf(t, gseen, d_seen, ns);
     gt_downf(t, grng, d_rng, (size_t)B * 16);
-    int same = 0;
+    int same = 0, nan_ok = 1;
     for (int b = 0; b < B; b++) same += gtok[b] == rtok[b];
+    for (int b = 0; b < B; b++) nan_ok &= (gtok[b] == -1) == (nan && b % 3 == 1);
     tu_check(same == B, "sample_rows: %d of %d rows draw the reference's token", same, B);
+    tu_check(nan_ok, "sample_rows: -1 exactly on the rows with a NaN logit");
+    if (nan) { /* a NaN row draws nothing: its counter and seen set as they were */
+        int kept = 1;
+        for (int b = 1; b < B; b += 3) kept &= grng[2 * b + 1] == rng[2 * b + 1] && !memcmp(gseen + (size_t)b * V, seen + (size_t)b * V, (size_t)V);
+        tu_check(kept, "sample_rows: NaN rows leave their counter and seen set");
+    }
     gt_same("sample_rows counters", grng, rrng, (size_t)B * 16);
     if (rp != 1.0f) gt_same("sample_rows seen sets", gseen, rseen, ns);
     if (temp == 0.0f) {
         int low = 1;   /* the planted tie resolves to the lower id unless a penalty moved it */
         for (int b = 0; b < B; b++) {
             int i0 = (b * 7919) % V, i1 = (b * 104729 + V / 2) % V, lo = i0 < i1 ? i0 : i1;
-            if (rp == 1.0f) low &= gtok[b] == lo;
+            if (rp == 1.0f && !(nan && b % 3 == 1)) low &= gtok[b] == lo;
         }
         tu_check(low, "greedy: ties go to the lowest id");
     }
@@ -195,12 +205,14 @@ int main(void)
         ssm_step_case(&t, q ? 4 : 64, 4096, 16, 128, 160, 8192, 1); /* 1.4b */
         ssm_step_case(&t, 3, 133, 4, 5, 20, 300, 0);              /* ragged, N = 4, no D */
         /*              B      V     ld    T    min_p  rp */
-        sample_case(&t, 4, 50280, 50280, 0.0f, 0.0f, 1.0f);      /* greedy */
-        sample_case(&t, 4, 50277, 50280, 0.0f, 0.0f, 1.3f);      /* greedy + penalty, V < ld */
-        sample_case(&t, q ? 8 : 64, 50280, 50280, 1.0f, 0.0f, 1.0f);
-        sample_case(&t, 8, 50280, 50280, 0.7f, 0.05f, 1.2f);
-        sample_case(&t, 5, 300, 304, 2.0f, 0.0f, 0.8f);          /* small vocabulary, rp < 1 */
-        sample_case(&t, 3, 7, 8, 1.0f, 0.5f, 1.0f);              /* fewer ids than threads */
+        sample_case(&t, 4, 50280, 50280, 0.0f, 0.0f, 1.0f, 0);      /* greedy */
+        sample_case(&t, 4, 50277, 50280, 0.0f, 0.0f, 1.3f, 0);      /* greedy + penalty, V < ld */
+        sample_case(&t, q ? 8 : 64, 50280, 50280, 1.0f, 0.0f, 1.0f, 0);
+        sample_case(&t, 8, 50280, 50280, 0.7f, 0.05f, 1.2f, 0);
+        sample_case(&t, 5, 300, 304, 2.0f, 0.0f, 0.8f, 0);          /* small vocabulary, rp < 1 */
+        sample_case(&t, 3, 7, 8, 1.0f, 0.5f, 1.0f, 0);              /* fewer ids than threads */
+        sample_case(&t, 7, 50280, 50280, 0.0f, 0.0f, 1.0f, 1);      /* NaN rows, greedy */
+        sample_case(&t, 7, 300, 304, 1.0f, 0.05f, 1.3f, 1);         /* NaN rows, sampled + penalty */
         gt_close(&t);
     }
     return tu_finish();

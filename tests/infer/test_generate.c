@@ -13,10 +13,12 @@
  *      are refused with BAD_INPUT;
  *   5. the repetition penalty covers the prompt's ids, its first and its last included: with a
  *      large penalty, greedy's first token is the argmax of the logits with every prompt id
- *      penalized, on prompts whose unpenalized argmax is their last or (only) their first id.
+ *      penalized, on prompts whose unpenalized argmax is their last or (only) their first id;
+ *   6. NaN scores (a model whose numbers overflowed) end generation with KRAIT_STATUS_NUMERIC.
  * Exactness: rows never interact, so on the reference backend a sequence's tokens cannot depend
  * on the batch; the comparison is exact on every backend (a backend whose GEMM rounds a row
  * differently with the batch size would fail 1 and 2, which is what they guard). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +336,32 @@ static void prompt_penalty(krait_model *m, const char *bname)
     krait_infer_free(inf);
 }
 
+/* A model whose numbers overflowed (norm_f made NaN here: every logit NaN) stops generation with
+ * KRAIT_STATUS_NUMERIC, greedy or sampled, instead of emitting an arbitrary id over and over. */
+static void nan_scores(krait_model *m, const char *bname)
+{
+    const int P = 3;
+    int32_t prompt[3] = { 1, 2, 3 }, out[MAXT];
+    const int32_t *pp = prompt;
+    krait_infer *inf = krait_infer_init(m, 1, 4);
+    float nan1 = NAN, keep;
+    m->be->download(m->be, &keep, m->params + m->norm_f, sizeof keep);
+    m->be->upload(m->be, m->params + m->norm_f, &nan1, sizeof nan1);
+    krait_model_sync_act(m);
+    krait_gen_params p = krait_gen_default_params();
+    p.max_tokens = MAXT;
+    for (int k = 0; k < 2; k++) {
+        p.sample.temperature = k ? 1.0f : 0.0f;
+        int n = -1;
+        krait_status s = krait_generate(inf, out, &n, NULL, NULL, &pp, &P, 1, &p, NULL, NULL);
+        tu_check(s == KRAIT_STATUS_NUMERIC, "%s: NaN scores (%s) stop generation with NUMERIC (got %s)", bname,
+                 k ? "sampled" : "greedy", krait_status_string(s));
+    }
+    m->be->upload(m->be, m->params + m->norm_f, &keep, sizeof keep);
+    krait_model_sync_act(m);
+    krait_infer_free(inf);
+}
+
 int main(void)
 {
     tu_init("test_generate");
@@ -354,6 +382,7 @@ int main(void)
         equals_hand_loop(m, bname);
         stops(m, bname);
         prompt_penalty(m, bname);
+        nan_scores(m, bname);
         krait_model_free(m);
         krait_backend_destroy(be);
     }

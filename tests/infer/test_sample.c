@@ -75,6 +75,18 @@ int main(void)
     krait_sampler *k1 = make(5, 1.5f, 1, 1.0f, 0.0f, 1.0f, seed);
     tu_check(krait_sampler_sample(k1, tie) == 1, "top-k 1 is greedy");
 
+    /* a NaN logit anywhere (first, middle, the only large one): no distribution, -1, whatever the
+     * rule; the sampler is unharmed and draws normally after it */
+    const float nan_mid[5] = { 1.0f, 2.0f, NAN, 3.0f, 0.0f }, nan_first[5] = { NAN, 1.0f, 2.0f, 3.0f, 4.0f };
+    krait_sampler *ns[3] = { make(5, 0.0f, 0, 1.0f, 0.0f, 1.0f, seed), make(5, 1.0f, 0, 1.0f, 0.0f, 1.0f, seed),
+                             make(5, 1.0f, 2, 0.9f, 0.0f, 1.0f, seed) };
+    for (int k = 0; k < 3; k++) {
+        tu_check(krait_sampler_sample(ns[k], nan_mid) == -1 && krait_sampler_sample(ns[k], nan_first) == -1,
+                 "rule %d: a NaN logit gives -1 (no id)", k);
+        tu_check(krait_sampler_sample(ns[k], tie) >= 0, "rule %d: draws again after a NaN", k);
+        krait_sampler_free(ns[k]);
+    }
+
     /* repetition penalty: positive logits divided, negative multiplied */
     float pos[3] = { 2.0f, 1.9f, 0.0f }, neg[3] = { -1.0f, -1.1f, -5.0f };
     krait_sampler *rp = make(3, 0.0f, 0, 1.0f, 0.0f, 1.2f, seed);
