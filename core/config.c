@@ -572,7 +572,8 @@ krait_status krait_config_finalize(krait_config *cfg, const char *origin)
             "\"krait.head\" must be \"lm\" or \"classify\"");
     /* 0 (absent) in a training config: the trainer sets it from the labels; a model folder's
      * config must name it (model_io.c) */
-    REQUIRE(cfg->n_classes == 0 || cfg->n_classes >= 2, "\"krait.classes\" (or \"n_classes\") must be >= 2");
+    REQUIRE(cfg->n_classes == 0 || (cfg->n_classes >= 2 && cfg->n_classes <= 1000000),
+            "\"krait.classes\" (or \"n_classes\") must be in 2..1000000");
     REQUIRE(!strcmp(cfg->pooling, "mean") || !strcmp(cfg->pooling, "last"),
             "\"krait.pooling\" must be \"mean\" or \"last\"");
     static const char *const modalities[] = { "", "text", "audio", "dna", "synthetic" };

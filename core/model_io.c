@@ -360,6 +360,17 @@ krait_model *krait_model_load(const char *path, krait_backend *be, krait_status 
     plan p = { 0 };
     krait_status s = read_config(&cfg, &cfg_path, path);
     if (s) goto fail;
+    /* the files checked against the config's tensor table first: a config.json that claims a
+     * far larger model than its weights is refused before that model is allocated */
+    if (!(m = krait_model_init(&cfg, NULL))) {
+        s = KRAIT_STATUS_NO_MEMORY;
+        goto fail;
+    }
+    s = plan_build(&p, m, path, cfg_path);
+    plan_free(&p);
+    krait_model_free(m);
+    m = NULL;
+    if (s) goto fail;
     if (!(m = krait_model_init(&cfg, be))) {
         s = KRAIT_STATUS_NO_MEMORY;
         goto fail;

@@ -25,6 +25,18 @@ size_t krait_trainer_bytes(const krait_model *m, const krait_train_config *tc)
     return acts + 3 * m->n_params * sizeof(float) + n * (2 + (size_t)m->cfg.input_dim) * sizeof(float);
 }
 
+size_t krait_training_bytes(const krait_config *cfg, krait_backend *be, const krait_train_config *tc)
+{
+    krait_model *m = krait_model_init(cfg, NULL); /* the tensor table only: nothing allocated */
+    if (!m) return SIZE_MAX;
+    m->be = be;
+    size_t bytes = krait_trainer_bytes(m, tc);
+    const size_t weights = m->n_params * (sizeof(float) + (be->act_dtype == KRAIT_DTYPE_F32 ? 0 : krait_dtype_size(be->act_dtype)));
+    m->be = NULL;
+    krait_model_free(m);
+    return bytes == SIZE_MAX ? SIZE_MAX : bytes + weights;
+}
+
 krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc)
 {
     krait_trainer *t = calloc(1, sizeof *t);

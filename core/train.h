@@ -90,6 +90,9 @@ typedef struct krait_train_hooks {
 krait_trainer *krait_trainer_init(krait_model *m, const krait_train_config *tc);
 /* About the bytes krait_trainer_init allocates (SIZE_MAX: the batch is too large for krait). */
 size_t krait_trainer_bytes(const krait_model *m, const krait_train_config *tc);
+/* The same plus the model's own weights (fp32 and the compute copy), from the config alone:
+ * what training a model of cfg on be needs, known before anything is allocated. */
+size_t krait_training_bytes(const krait_config *cfg, krait_backend *be, const krait_train_config *tc);
 void krait_trainer_free(krait_trainer *t);
 
 /* One optimizer step on the next batch from ds. A non-finite loss or gradient norm is logged

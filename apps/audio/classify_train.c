@@ -272,7 +272,7 @@ int audio_cmd_classify_train(int argc, char **argv)
 
     krait_backend *be = krait_cli_backend(&c, "f32");
     audio_fe_check_init(&fe, a.resume ? NULL : a.init);
-    krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
+    krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--seq-len");
     clip_source src = { &train };
     krait_data_source ds = { .ctx = &src };
     if (train.F) ds.next_batch_features = batch_feats;

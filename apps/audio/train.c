@@ -234,7 +234,7 @@ int audio_cmd_train(int argc, char **argv)
 
     krait_backend *be = krait_cli_backend(&c, "f32");
     audio_fe_check_init(&fe, a.resume ? NULL : a.init);
-    krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
+    krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--seq-len");
     krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
     run_ctx rc_ = { .fe = &fe, .val_paths = val_paths, .n_val = n_val, .last_val = NAN, .last_bps = NAN,
                     .data_samples = n_train };

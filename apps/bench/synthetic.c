@@ -313,11 +313,11 @@ int bench_synthetic(int argc, char **argv)
     tc.keep_ckpts = keep;
 
     krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_cli_check_train_memory(&cfg, be, &tc, "--train-len");
     krait_model *m = krait_model_init(&cfg, be);
     if (!m) krait_cli_die(1, "cannot create the model");
     krait_rng rng;
     krait_rng_init_stream(&rng, c.seed, 0);
-    krait_cli_check_train_memory(m, &tc, "--train-len");
     krait_status s = krait_model_init_weights(m, &rng);
     krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);
     if (!tr) krait_cli_die(1, "cannot set up training");

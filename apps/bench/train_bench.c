@@ -81,11 +81,11 @@ int bench_train(int argc, char **argv)
     if (strcmp(dtype, "f32") && strcmp(dtype, "bf16")) krait_cli_die(2, "train: --dtype %s: f32 or bf16", dtype);
 
     krait_backend *be = krait_cli_backend(&c, dtype);
+    krait_cli_check_train_memory(&cfg, be, &tc, "--seq-len");
     krait_model *m = krait_model_init(&cfg, be);
     if (!m) krait_cli_die(1, "cannot create the model");
     krait_rng rng;
     krait_rng_init_stream(&rng, c.seed, 0);
-    krait_cli_check_train_memory(m, &tc, "--seq-len");
     krait_status s = krait_model_init_weights(m, &rng);
     krait_trainer *t = s ? NULL : krait_trainer_init(m, &tc);
     if (!t) krait_cli_die(1, "cannot set up training for batch %d x %d", tc.batch, tc.seq_len);

@@ -538,12 +538,14 @@ void krait_cli_tsv_field(FILE *f, const char *s)
     }
 }
 
-void krait_cli_check_train_memory(const krait_model *m, const krait_train_config *tc, const char *len_opt)
+void krait_cli_check_train_memory(const krait_config *cfg, krait_backend *be, const krait_train_config *tc,
+                                  const char *len_opt)
 {
-    char what[96], hint[64];
-    snprintf(what, sizeof what, "training batch %d x %d", tc->batch, tc->seq_len);
-    snprintf(hint, sizeof hint, "lower --batch or %s", len_opt);
-    krait_cli_check_memory(m->be, krait_trainer_bytes(m, tc), what, hint);
+    char what[128], hint[96];
+    snprintf(what, sizeof what, "training a %d-layer, d_model %d model on batch %d x %d", cfg->n_layer, cfg->d_model,
+             tc->batch, tc->seq_len);
+    snprintf(hint, sizeof hint, "lower --batch or %s, or train a smaller model", len_opt);
+    krait_cli_check_memory(be, krait_training_bytes(cfg, be, tc), what, hint);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

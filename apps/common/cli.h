@@ -64,11 +64,13 @@ krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype);
  * now (MemAvailable: other programs hold the rest) it only warns, since that changes while it
  * runs. A GPU backend reports its own allocation failure. */
 void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *what, const char *hint);
-/* The same for a trainer of tc's batch (krait_trainer_bytes); len_opt names the option that sets
- * its length ("--seq-len", "--train-len"). */
-struct krait_model;
+/* The same for training a model of cfg on tc's batch, its weights included (krait_training_bytes),
+ * before the model is allocated; len_opt names the option that sets the length ("--seq-len",
+ * "--train-len"). */
+struct krait_config;
 struct krait_train_config;
-void krait_cli_check_train_memory(const struct krait_model *m, const struct krait_train_config *tc, const char *len_opt);
+void krait_cli_check_train_memory(const struct krait_config *cfg, krait_backend *be, const struct krait_train_config *tc,
+                                  const char *len_opt);
 
 /* main() returns krait_cli_done(command's exit code). In a sanitizer build the leak check runs
  * here, for runs that finished (0) or stopped on a signal with a checkpoint (130); a run that

@@ -198,10 +198,11 @@ done:
 }
 
 krait_model *krait_run_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be,
-                             const char *init)
+                             const char *init, const char *len_opt)
 {
     if (!strcmp(cfg->head, "classify") && cfg->n_classes < 2)
         krait_cli_die(2, "a classifier needs its class count (\"krait.classes\" >= 2)");
+    krait_cli_check_train_memory(cfg, be, tc, len_opt);
     krait_model *m = krait_model_init(cfg, be);
     if (!m) krait_cli_die(1, "cannot create the model");
     krait_rng rng;
@@ -261,7 +262,6 @@ static int stop_requested(void *user)
 
 int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
 {
-    krait_cli_check_train_memory(m, tc, "--seq-len");
     r->t = krait_trainer_init(m, tc);
     if (!r->t) exit(1); /* the library said why on stderr */
     r->last_val_step = -1;

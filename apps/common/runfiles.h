@@ -58,13 +58,14 @@ void krait_run_files_close(krait_run_files *rf);
 void krait_run_files_curves(const char *out, const char *title, const char *xlabel, const char *ylabel,
                             const char *val_key, const char *val_name);
 
-/* The model on be with fresh weights from tc->seed; then, when init is a model folder (--init),
+/* The model on be with fresh weights from tc->seed, after refusing (exit 2, one line naming
+ * len_opt) a model and batch that cannot fit in this machine's memory; then, when init is a model folder (--init),
  * every tensor of it whose name and shape match one of this model's replaces that one (the
  * embedding and the layers of a pretrained LM in a classifier; the whole model to fine-tune),
  * with one line saying how many. Exits 2 with one line when a tensor of that name has another
  * shape or none matches, 1 on other failures. */
 krait_model *krait_run_model(const krait_config *cfg, const krait_train_config *tc, krait_backend *be,
-                             const char *init);
+                             const char *init, const char *len_opt);
 
 /* One training run. The app fills the top part; krait_run_start and krait_run_train keep the rest. */
 typedef struct krait_run {

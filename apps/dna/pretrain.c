@@ -122,7 +122,7 @@ int dna_cmd_pretrain(int argc, char **argv)
         krait_cli_die(2, "%s: no record has seq_len + 1 = %d bases (the longest has %zu)", fasta.items[0], tc.seq_len + 1,
                       s.max_len);
     krait_backend *be = krait_cli_backend(&c, "f32");
-    krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
+    krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--seq-len");
     fprintf(stderr, "krait-dna pretrain: %d layers, d_model %d, %.2fM params; %zu records, %zu bases; windows of %d, "
                     "batch %d, lr %g; budget %g min / %d steps\n", cfg.n_layer, cfg.d_model, m->n_params / 1e6, s.n,
             s.n_ids, tc.seq_len, tc.batch, tc.lr, tc.minutes, tc.steps);

@@ -327,7 +327,7 @@ static int train_member(const members *mb, int k, int rounds, krait_backend *be,
     t->best_dir = mb->keep_best ? krait_fs_join(a.out, "best") : NULL;
     if (mb->keep_best && !t->best_dir) krait_cli_die(1, "out of memory");
     t->best = -1, t->best_step = -1;
-    krait_model *m = *mp = krait_run_model(mb->cfg, &tc, be, a.resume ? NULL : a.init);
+    krait_model *m = *mp = krait_run_model(mb->cfg, &tc, be, a.resume ? NULL : a.init, "--max-len");
     const krait_config *cfg = mb->cfg;
     fprintf(stderr, "%s: %s: %d layers, d_model %d, %s pooling%s, %.2fM params; %zu train / %zu valid "
                     "sequences, %d classes, length <= %d; batch %d, lr %g; budget %g min / %d steps\n",
@@ -523,8 +523,7 @@ int dna_cmd_train(int argc, char **argv)
     int rc = 0;
     if (check) { /* everything a run would refuse before its first step, without a step or a file */
         krait_backend *be = krait_cli_backend(&c, "f32");
-        krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
-        krait_cli_check_train_memory(m, &tc, "--max-len");
+        krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--max-len");
         printf("train: --check: %zu training rows, %zu validation rows, classes %s; %s: %.2fM parameters, rows of up "
                "to %d bases; nothing trained or written\n", tr.n, va.n, class_list((char[256]){ 0 }, 256, &cl), cpath,
                m->n_params / 1e6, tc.seq_len);

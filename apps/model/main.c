@@ -242,7 +242,16 @@ static int cmd_init(int argc, char **argv)
         (!cfg.modality[0] || !strcmp(cfg.modality, "text")))
         snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "bytes");
     krait_backend *be = krait_backend_cpu_ref_init();
-    krait_model *m = be ? krait_model_init(&cfg, be) : NULL;
+    if (!be) krait_cli_die(1, "cannot start the CPU backend");
+    krait_model *shape = krait_model_init(&cfg, NULL); /* its size, before allocating it */
+    if (!shape) krait_cli_die(1, "out of memory");
+    char what[96];
+    const double np = (double)shape->n_params;
+    snprintf(what, sizeof what, "%s: a model of %.1f %s parameters", cpath, np >= 1e9 ? np / 1e9 : np / 1e6,
+             np >= 1e9 ? "billion" : "million");
+    krait_cli_check_memory(be, shape->n_params * sizeof(float), what, "a smaller config");
+    krait_model_free(shape);
+    krait_model *m = krait_model_init(&cfg, be);
     if (!m) krait_cli_die(1, "cannot create the model");
     krait_rng rng;
     krait_rng_init_stream(&rng, c.seed, 0);   /* the stream the training apps initialise from */

@@ -332,7 +332,7 @@ int text_cmd_train(int argc, char **argv)
                 (unsigned long long)n_val);
 
     krait_backend *be = krait_cli_backend(&c, "f32");
-    krait_model *m = krait_run_model(&cfg, &tc, be, a.init);
+    krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--seq-len");
     crop_source cs = { train_f, n_train, train_path, cfg.vocab_size_raw };
     krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
     run_ctx rc_ = { .val = &vs, .last_val = NAN, .last_bpb = NAN, .data_tokens = (long long)n_train,
