@@ -25,6 +25,7 @@ typedef struct scored {
 static int by_score(const void *a, const void *b)
 {
     float x = ((const scored *)a)->score, y = ((const scored *)b)->score;
+    if (isnan(x) || isnan(y)) return isnan(y) - isnan(x); /* NaN first, a consistent order */
     return (x > y) - (x < y);
 }
 
@@ -48,6 +49,8 @@ int32_t *krait_cls_score_order(const float *score, int n)
 double krait_cls_auroc_weighted(const int32_t *labels, const float *score, const uint32_t *weight,
                                 const int32_t *order, int n)
 {
+    for (int i = 0; i < n; i++)
+        if (isnan(score[i])) return NAN; /* a score that ranks nowhere: no AUROC */
     double below = 0, wins = 0, wpos = 0, wneg = 0;
     for (int i = 0; i < n;) {
         double pos = 0, neg = 0;

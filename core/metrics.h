@@ -35,7 +35,7 @@ krait_status krait_cls_metrics_compute(const int32_t *labels, const float *probs
                                        krait_cls_metrics *out);
 void krait_cls_metrics_free(krait_cls_metrics *mt);
 /* The Mann-Whitney AUROC of probs[:, 1] (probs (n, 2)) for labels 1 against the rest, ties at
- * their average rank; NAN when one side is empty or out of memory. */
+ * their average rank; NAN when one side is empty, a score is NaN, or out of memory. */
 double krait_cls_auroc(const int32_t *labels, const float *probs, int n);
 /* The same for scores score (n) with row i counted weight[i] times (NULL: once each), given
  * order: the rows by ascending score (krait_cls_score_order, malloc'd; NULL when out of

@@ -50,6 +50,7 @@ int audio_cmd_classify(int argc, char **argv)
     const char *reads[2] = { model_dir, krait_fs_is_dir(d.data) ? NULL : d.data }; /* a data folder may hold outputs */
     krait_cli_refuse_overwrite(output, "--output", reads, 2);
     krait_cli_refuse_overwrite(confusion, "--confusion", reads, 2);
+    krait_cli_refuse_same_output(output, "--output", confusion, "--confusion");
     audio_frontend fe;
     audio_fe_load(&fe, model_dir);
     audio_data_as_trained(&d, &fe, 1);

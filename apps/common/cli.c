@@ -249,6 +249,12 @@ void krait_cli_refuse_overwrite(const char *path, const char *opt, const char *c
     }
 }
 
+void krait_cli_refuse_same_output(const char *a, const char *opt_a, const char *b, const char *opt_b)
+{
+    if (a && b && (!strcmp(a, b) || krait_fs_same(a, b)))
+        krait_cli_die(2, "%s %s: the same file as %s (give each output its own name)", opt_b, b, opt_a);
+}
+
 void krait_cli_check_output_path(const char *path, const char *opt)
 {
     if (!path) return;

@@ -103,6 +103,9 @@ void krait_cli_output_close(FILE *f);
  * is one it reads: the same file as one of reads[0..n) (NULL entries skipped), or an existing
  * file inside one of them that is a folder (a model folder). Call it before the work. */
 void krait_cli_refuse_overwrite(const char *path, const char *opt, const char *const *reads, int n);
+/* Two outputs of one command (either may be NULL) named the same: exit 2, one line naming both
+ * ("--confusion X: the same file as --output"); the second would replace the first. */
+void krait_cli_refuse_same_output(const char *a, const char *opt_a, const char *b, const char *opt_b);
 
 /* Exits 2 with one line when path (an output, opt its option) cannot be written where it is: a
  * folder, or in a folder that does not exist. For outputs written only after the work. */

@@ -88,6 +88,9 @@ static void lr_fit(lr_model *md, const float *X, const int32_t *y, const size_t 
         }
     }
     free(g), free(m1), free(m2), free(p), free(idx);
+    for (size_t k = 0; k < P; k++)
+        if (!isfinite(k < (size_t)md->C * D ? md->W[k] : md->b[k - (size_t)md->C * D]))
+            krait_cli_die(1, "baseline: the fit diverged with l2 %g (weights not finite)", l2);
 }
 
 static float *features(const krait_dna_set *s, int k)
@@ -140,11 +143,12 @@ int dna_cmd_baseline(int argc, char **argv)
                     "k-mer spectrum (k = 1..K) + L2 logistic regression; prints eval's metrics on --test.");
     if (!train.n || !test.n) krait_cli_die(2, "baseline: --train and --test are required");
     if (k < 1 || k > 8 || epochs < 1) krait_cli_die(2, "baseline: --k must be in 1..8 and --epochs >= 1");
-    if (fixed_l2 != -1 && (fixed_l2 < 0 || !isfinite(fixed_l2)))
-        krait_cli_die(2, "baseline: --l2 must be a number >= 0 (0: no penalty)");
+    if (fixed_l2 != -1 && (fixed_l2 < 0 || !isfinite(fixed_l2) || fixed_l2 > 1e6))
+        krait_cli_die(2, "baseline: --l2 must be a number from 0 (no penalty) to 1e6");
     double t0 = krait_now();
     dna_refuse_overwrite(output, "--output", &train, &test, &in);
     dna_refuse_overwrite(confusion, "--confusion", &train, &test, &in);
+    krait_cli_refuse_same_output(output, "--output", confusion, "--confusion");
     FILE *out = output ? krait_cli_output_open(output) : NULL; /* before the work: a bad path fails at once */
     dna_inputs_open(&in);
     krait_dna_set tr, te;

@@ -144,7 +144,7 @@ int dna_cmd_compare(int argc, char **argv)
                     "Two classifiers on the same labelled sequences: accuracies, their difference with a 95%\n"
                     "paired-bootstrap interval, and McNemar's exact test.");
     if (!inputs.n || preds.n != 2) krait_cli_die(2, "compare: --input and exactly two --pred files are required");
-    if (boot < 100) krait_cli_die(2, "compare: --bootstrap must be >= 100");
+    if (boot < 100 || boot > 1000000) krait_cli_die(2, "compare: --bootstrap must be 100 to 1000000");
     dna_inputs_open(&in);
     krait_dna_set set;
     krait_dna_set_init(&set);

@@ -312,6 +312,7 @@ int dna_cmd_predict(int argc, char **argv)
     krait_progress_init(&o.prog, 100000); /* a redrawn line on a terminal, else a line per 100,000 */
     dna_refuse_overwrite(output, "--output", &inputs, NULL, &in);
     dna_refuse_overwrite(confusion, "--confusion", &inputs, NULL, &in);
+    krait_cli_refuse_same_output(output, "--output", confusion, "--confusion");
     krait_cli_refuse_overwrite(output, "--output", (const char *const *)models.items, models.n);
     krait_cli_refuse_overwrite(confusion, "--confusion", (const char *const *)models.items, models.n);
     if (output) {

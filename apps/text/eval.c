@@ -188,8 +188,7 @@ int text_cmd_eval(int argc, char **argv)
     struct stat st;
     if (stat(input, &st) != 0) krait_cli_die(2, "%s: cannot open the input (%s)", input, strerror(errno));
     if (!S_ISREG(st.st_mode)) krait_cli_die(2, "%s: not a regular file", input);
-    if (tsv && plot && (!strcmp(tsv, plot) || krait_fs_same(tsv, plot)))
-        krait_cli_die(2, "--plot %s: the same file as --tsv (give the plot another name)", plot);
+    krait_cli_refuse_same_output(tsv, "--tsv", plot, "--plot");
     const char *reads[2] = { model_dir, input };
     krait_cli_refuse_overwrite(tsv, "--tsv", reads, 2);
     krait_cli_refuse_overwrite(plot, "--plot", reads, 2);

@@ -523,6 +523,11 @@ static void metrics(void)
     tu_check(fabs(aw - ar) < 1e-12 && fabs(ar - 5.0 / 6) < 1e-12, "weighted AUROC %g == AUROC of the repeated rows %g (5/6)",
              aw, ar);
     free(order);
+    /* a NaN score (a model whose numbers overflowed) ranks nowhere: no AUROC, and the ranking ends
+     * (a NaN never equals itself, so its tie group once never advanced) */
+    const float nan_p[10] = { 0.8f, 0.2f, NAN, NAN, 0.3f, 0.7f, 0.6f, 0.4f, 0.1f, 0.9f };
+    const int32_t nan_l[5] = { 0, 1, 1, 0, 1 };
+    tu_check(isnan(krait_cls_auroc(nan_l, nan_p, 5)), "a NaN score: AUROC is NaN (undefined)");
     char *json = krait_cls_metrics_json(&mt, NULL);
     tu_check(json && strstr(json, "\"confusion\":[[1,1],[0,3]]"), "json %s", json ? json : "(null)");
     free(json);
