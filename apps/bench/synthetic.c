@@ -318,6 +318,13 @@ int bench_synthetic(int argc, char **argv)
     if (!m) krait_cli_die(1, "cannot create the model");
     krait_rng rng;
     krait_rng_init_stream(&rng, c.seed, 0);
+    { /* the evaluation after training (up to 32 sequences a chunk at a time): refused now, not then */
+        const long longest = eval_len > train_len ? eval_len : train_len;
+        char what[96];
+        snprintf(what, sizeof what, "evaluating 32 sequences at once in chunks of %d", chunk);
+        krait_cli_check_memory(be, krait_acts_bytes(m, 32, chunk < longest ? chunk : (int)longest, 0), what,
+                               "lower --chunk");
+    }
     krait_status s = krait_model_init_weights(m, &rng);
     krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);
     if (!tr) krait_cli_die(1, "cannot set up training");

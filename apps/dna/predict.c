@@ -306,6 +306,14 @@ int dna_cmd_predict(int argc, char **argv)
             krait_cli_die(2, "%s: not a DNA classifier with %d classes (head %s, %d classes)", dir, cl.n, m->cfg.head,
                           m->cfg.n_classes);
     }
+    size_t stream_bytes = 0; /* a streamed sequence: each model's activations for one chunk */
+    for (int k = 0; k < nm && stream_bytes != SIZE_MAX; k++) {
+        size_t b = krait_acts_bytes(ms[k], 1, chunk, 0);
+        stream_bytes = b == SIZE_MAX ? SIZE_MAX : stream_bytes + b;
+    }
+    char what[64];
+    snprintf(what, sizeof what, "streaming in chunks of %d bases", chunk);
+    krait_cli_check_memory(be, stream_bytes, what, "lower --chunk");
     dna_inputs_open(&in);
     in.opts.fetch_max = stream_above;
     out_ctx o = { .cl = &cl, .eval = eval, .origin = inputs.items[0], .t0 = krait_now() };
