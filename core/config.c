@@ -400,6 +400,32 @@ static void report_parse_error(const char *json, const char *err, const char *or
     KRAIT_ERROR("%s: malformed JSON at line %d, column %d", origin, line, col);
 }
 
+/* check_twice in obj and every object inside it */
+static krait_status check_twice_deep(const cJSON *obj, const char *origin)
+{
+    if (cJSON_IsObject(obj) && check_twice(obj, origin, NULL)) return KRAIT_STATUS_BAD_INPUT;
+    for (const cJSON *it = obj->child; it; it = it->next)
+        if ((cJSON_IsObject(it) || cJSON_IsArray(it)) && check_twice_deep(it, origin)) return KRAIT_STATUS_BAD_INPUT;
+    return KRAIT_STATUS_OK;
+}
+
+cJSON *krait_json_parse_object(const char *text, const char *origin)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
+    if (!root) {
+        report_parse_error(text, end ? end : cJSON_GetErrorPtr(), origin);
+        return NULL;
+    }
+    if (!cJSON_IsObject(root)) {
+        KRAIT_ERROR("%s: not a JSON object", origin);
+    } else if (!check_twice_deep(root, origin)) {
+        return root;
+    }
+    cJSON_Delete(root);
+    return NULL;
+}
+
 krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const char *json,
                                 const char *origin)
 {

@@ -91,6 +91,11 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
                                 const char *origin);
 /* Read and parse a file. */
 krait_status krait_config_load(krait_config *cfg, krait_train_config *tc, const char *path);
+/* A JSON object as the config files are read: nothing after it, no key twice in any object
+ * (nested ones too); NULL with one error line naming origin (and the line and column of a
+ * syntax error) otherwise. For the apps' own JSON files (audio.json). cJSON_Delete it. */
+struct cJSON;
+struct cJSON *krait_json_parse_object(const char *text, const char *origin);
 /* Fill derived sizes (E, R, padded V) and check every size; origin names the source. */
 krait_status krait_config_finalize(krait_config *cfg, const char *origin);
 

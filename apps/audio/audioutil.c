@@ -171,6 +171,9 @@ void audio_fe_apply_json(audio_frontend *fe, const void *obj, const char *origin
             for (int i = 0; i < n; i++) {
                 const cJSON *c = cJSON_GetArrayItem(v, i);
                 if (!cJSON_IsString(c)) krait_cli_die(2, "%s: \"classes\"[%d] is not a string", origin, i);
+                for (int j = 0; j < i; j++)
+                    if (!strcmp(fe->classes[j], c->valuestring))
+                        krait_cli_die(2, "%s: \"classes\"[%d] '%s' appears twice", origin, i, c->valuestring);
                 if (!(fe->classes[i] = strdup(c->valuestring))) krait_cli_die(1, "out of memory");
             }
             fe->n_classes = n;
@@ -250,11 +253,15 @@ void audio_fe_load(audio_frontend *fe, const char *dir)
     krait_status s;
     char *text = krait_fs_read_text(path, 1 << 20, &s);
     if (!text) exit(krait_cli_exit_code(s));
-    cJSON *o = cJSON_Parse(text);
-    if (!cJSON_IsObject(o)) krait_cli_die(2, "%s: malformed JSON", path);
+    cJSON *o = krait_json_parse_object(text, path);
+    if (!o) exit(2); /* it said why */
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "format");
     if (!cJSON_IsString(f) || strcmp(f->valuestring, "krait-audio"))
         krait_cli_die(2, "%s: \"format\" is not \"krait-audio\"", path);
+    static const char *const written[] = { "rate", "quantization", "normalize", "input" }; /* by every save */
+    for (size_t i = 0; i < sizeof written / sizeof *written; i++)
+        if (!cJSON_GetObjectItemCaseSensitive(o, written[i]))
+            krait_cli_die(2, "%s: no \"%s\" (a model's audio.json names its front-end whole)", path, written[i]);
     fe->mel.rate = 0; /* mel settings come from the file as written */
     audio_fe_apply_json(fe, o, path);
     cJSON_Delete(o);
@@ -320,8 +327,8 @@ void audio_load_config(krait_config *cfg, krait_train_config *tc, audio_frontend
     krait_status s;
     char *text = krait_fs_read_text(path, 1 << 20, &s);
     if (!text) exit(krait_cli_exit_code(s));
-    cJSON *o = cJSON_Parse(text);
-    if (!cJSON_IsObject(o)) krait_cli_die(2, "%s: malformed JSON", path);
+    cJSON *o = krait_json_parse_object(text, path);
+    if (!o) exit(2); /* it said why */
     cJSON *a = cJSON_DetachItemFromObjectCaseSensitive(o, "audio");
     if (a) {
         char where[4200];

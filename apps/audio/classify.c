@@ -55,6 +55,15 @@ int audio_cmd_classify(int argc, char **argv)
     audio_fe_load(&fe, model_dir);
     audio_data_as_trained(&d, &fe, 1);
     if (fe.n_classes < 2) krait_cli_die(2, "%s/audio.json: no \"classes\": not a classifier", model_dir);
+    /* the model before the labels: a label is judged against classes the weights agree with */
+    krait_backend *be = krait_cli_backend(&c, "f32");
+    krait_status s = KRAIT_STATUS_OK;
+    krait_model *m = krait_model_load(model_dir, be, &s);
+    if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
+    int C = m->cfg.n_classes, F = fe.logmel ? fe.mel.n_mels : 0;
+    if (strcmp(m->cfg.head, "classify") || C != fe.n_classes || m->cfg.input_dim != F)
+        krait_cli_die(2, "%s: config.json and audio.json disagree (head %s, %d classes, input_dim %d; audio.json: %d "
+                      "classes, %d features)", model_dir, m->cfg.head, C, m->cfg.input_dim, fe.n_classes, F);
 
     int single = !krait_fs_is_dir(d.data) && krait_audio_is_audio_name(d.data);
     krait_audio_list list = { 0 };
@@ -92,14 +101,6 @@ int audio_cmd_classify(int argc, char **argv)
     int *want = malloc(sizeof *want * (size_t)list.n), want_test = !strcmp(d.split, "test");
     if (!want) krait_cli_die(1, "out of memory");
     for (int i = 0; i < list.n; i++) want[i] = single || !strcmp(d.split, "all") || is_test[i] == want_test;
-    krait_backend *be = krait_cli_backend(&c, "f32");
-    krait_status s = KRAIT_STATUS_OK;
-    krait_model *m = krait_model_load(model_dir, be, &s);
-    if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
-    int C = m->cfg.n_classes, F = fe.logmel ? fe.mel.n_mels : 0;
-    if (strcmp(m->cfg.head, "classify") || C != fe.n_classes || m->cfg.input_dim != F)
-        krait_cli_die(2, "%s: config.json and audio.json disagree (head %s, %d classes, input_dim %d; audio.json: %d "
-                      "classes, %d features)", model_dir, m->cfg.head, C, m->cfg.input_dim, fe.n_classes, F);
 
     /* GROUP clips at a time (fewer when they are long): each read and made into features (its
      * samples freed then), then the group classified: memory holds one group's features and one

@@ -231,12 +231,23 @@ krait_status krait_dna_classes_load(krait_dna_classes *c, const char *path)
         KRAIT_ERROR("%s: cannot read the class list (%s)", path, strerror(errno));
         return KRAIT_STATUS_BAD_INPUT;
     }
-    char line[512];
+    char *line = NULL;
+    size_t cap = 0;
+    long line_no = 0;
     krait_status st = KRAIT_STATUS_OK;
-    while (!st && fgets(line, sizeof line, f)) {
+    while (!st && getline(&line, &cap, f) >= 0) {
+        line_no++;
         size_t n = strcspn(line, "\r\n");
-        if (n) st = classes_add(c, line, n);
+        if (!n) continue;
+        line[n] = 0;
+        if (krait_dna_classes_find(c, line) >= 0) { /* two columns of one name: a prediction goes to the wrong one */
+            KRAIT_ERROR("%s:%ld: class '%s' appears twice", path, line_no, line);
+            st = KRAIT_STATUS_BAD_INPUT;
+        } else {
+            st = classes_add(c, line, n);
+        }
     }
+    free(line);
     fclose(f);
     if (!st && c->n < 2) {
         KRAIT_ERROR("%s: fewer than 2 classes", path);

@@ -291,6 +291,16 @@ bad_input "a manifest with labels and --label-regex" "$dir/m.tsv: the manifest h
 printf 'path\tlabel\n%s\thi\n%s\tmid\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$dir/m_mid.tsv"
 bad_input "a manifest label the model does not have" "$dir/m_mid.tsv:3: label 'mid' (of $d/a/lo_1.flac) is not one of the model's 2 classes" -- \
   "$k" classify --model "$dir/CL" --data "$dir/m_mid.tsv"
+# audio.json's classes edited by hand: the weights are judged first, then the labels
+mkdir -p "$dir/CL3" "$dir/CLdup" && cp "$dir/CL/config.json" "$dir/CL/model.safetensors" "$dir/CL3/" &&
+  cp "$dir/CL/config.json" "$dir/CL/model.safetensors" "$dir/CLdup/"
+sed 's/"classes":[[:space:]]*\[[^]]*\]/"classes": ["hi", "lo", "mid"]/' "$dir/CL/audio.json" > "$dir/CL3/audio.json"
+sed 's/"classes":[[:space:]]*\[[^]]*\]/"classes": ["hi", "hi"]/' "$dir/CL/audio.json" > "$dir/CLdup/audio.json"
+printf 'path\tlabel\n%s\tzz\n' "$d/b/c/hi_0.wav" > "$dir/m_zz.tsv"
+bad_input "audio.json's class count differs from the weights'" "$dir/CL3: config.json and audio.json disagree" -- \
+  "$k" classify --model "$dir/CL3" --data "$dir/m_zz.tsv"
+bad_input "audio.json names a class twice" "\"classes\"[1] 'hi' appears twice" -- \
+  "$k" classify --model "$dir/CLdup" --data "$dir/m_zz.tsv"
 
 "$k" classify-train --config "$dir/cls.json" "${split[@]}" --set audio.input=tokens --set vocab_size=256 --seq-len 512 \
   --out "$dir/CT" --steps 5 --device cpu >/dev/null 2>"$dir/ect" &&
