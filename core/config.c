@@ -216,8 +216,11 @@ static krait_status apply_value(void *base, const key_desc *k, const cJSON *v, c
     case K_FLOAT:
     case K_DOUBLE: {
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < k->min) {
-            KRAIT_ERROR("%s: key \"%s\" must be a %s number", origin, where,
-                        k->min > 0 ? "positive" : "non-negative");
+            if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble > 0 && k->min > 0) /* too small */
+                KRAIT_ERROR("%s: key \"%s\" is %g, below the smallest krait takes (%g)", origin, where, v->valuedouble,
+                            k->min);
+            else
+                KRAIT_ERROR("%s: key \"%s\" must be a %s number", origin, where, k->min > 0 ? "positive" : "non-negative");
             return KRAIT_STATUS_BAD_INPUT;
         }
         if (k->type == K_FLOAT && v->valuedouble > FLT_MAX) {

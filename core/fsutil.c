@@ -139,8 +139,47 @@ static int write_all(int fd, const void *data, size_t n)
     return 1;
 }
 
-krait_status krait_fs_write_atomic_with(const char *path, int (*emit)(int fd, void *ctx), void *ctx)
+char *krait_fs_output_target(const char *path, int *direct)
 {
+    struct stat sb, lb;
+    *direct = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode);
+    if (!*direct && lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode) && stat(path, &sb) == 0) {
+        char *real = realpath(path, NULL);
+        if (real) return real;
+    }
+    return strdup(path);
+}
+
+/* emit into an existing device or pipe (krait_fs_output_target's direct case) */
+static krait_status write_direct(const char *path, const char *target, int (*emit)(int fd, void *ctx), void *ctx)
+{
+    int fd = open(target, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || !emit(fd, ctx)) {
+        int err = errno;
+        KRAIT_ERROR("%s: cannot write: %s", path, strerror(err));
+        if (fd >= 0) close(fd);
+        return errno_status(err);
+    }
+    if (close(fd) != 0) {
+        KRAIT_ERROR("%s: close failed: %s", path, strerror(errno));
+        return KRAIT_STATUS_IO;
+    }
+    return KRAIT_STATUS_OK;
+}
+
+krait_status krait_fs_write_atomic_with(const char *path_asked, int (*emit)(int fd, void *ctx), void *ctx)
+{
+    int direct;
+    char *path = krait_fs_output_target(path_asked, &direct);
+    if (!path) {
+        KRAIT_ERROR("%s: out of memory", path_asked);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    if (direct) {
+        krait_status ds = write_direct(path_asked, path, emit, ctx);
+        free(path);
+        return ds;
+    }
     krait_status st = KRAIT_STATUS_IO;
     char *tmp = tmp_name(path), *dir = dir_of(path);
     int fd = -1;
@@ -176,6 +215,7 @@ fail:
     if (tmp) unlink(tmp);
     free(tmp);
     free(dir);
+    free(path);
     return st;
 }
 

@@ -28,9 +28,15 @@ int krait_fs_within(const char *path, const char *dir); /* 1 if path is dir or l
 int krait_fs_is_file(const char *path);   /* 1 if path is a regular file (symlinks followed) */
 
 /* Write n bytes to path: `path.tmp-XXXXXX` beside it, fsync, rename over path, fsync the
- * folder. On failure path is untouched and the temporary is removed. The file's mode is 0666
+ * folder. On failure path is untouched and the temporary is removed. A device or pipe is
+ * written in place, a link's file through the link (krait_fs_output_target). The file's mode is 0666
  * less the umask, as for any file a program creates (publish's copies too). */
 krait_status krait_fs_write_atomic(const char *path, const void *data, size_t n);
+/* Where an output named path goes (malloc'd; NULL: out of memory). An existing path that is not
+ * a regular file or folder (a device such as /dev/null, a named pipe) is written in place:
+ * *direct = 1, no temporary and no rename (which would replace the device or pipe itself). A
+ * link to a regular file: the file it names (a rename would replace the link). Else path. */
+char *krait_fs_output_target(const char *path, int *direct);
 /* The same, with the content written by emit(fd, ctx) (returns 0 on a failed write, errno set). */
 krait_status krait_fs_write_atomic_with(const char *path, int (*emit)(int fd, void *ctx), void *ctx);
 

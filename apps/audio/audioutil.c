@@ -361,6 +361,8 @@ void audio_load_config(krait_config *cfg, krait_train_config *tc, audio_frontend
 void audio_list_split(krait_audio_list *l, int **is_test, const audio_data_opts *o)
 {
     if (!o->data) krait_cli_die(2, "--data is required (a folder of audio files or a manifest TSV)");
+    if (o->label_regex && o->label_from_dir)
+        krait_cli_die(2, "--label-regex and --label-from-dir: labels come from one of them");
     if (o->labels_as_trained) krait_cli_errors_hold();
     krait_status s = krait_audio_list_open(l, o->data, o->label_regex, o->label_from_dir);
     if (o->labels_as_trained) {

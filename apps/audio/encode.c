@@ -57,6 +57,9 @@ int audio_cmd_encode(int argc, char **argv)
                     "Write the 8-bit sample ids of audio files as raw bytes (one per sample).");
     if (!d.data || !out) krait_cli_die(2, "encode: --data and --out are required");
     if (rate == 0) krait_cli_die(2, "encode: --rate must be > 0");
+    if (model_dir && (rate > 0 || quant || norm))
+        krait_cli_die(2, "encode: --model %s gives the front-end; --rate, --quantization and --normalize would change "
+                      "what it was trained on (leave them out)", model_dir);
     audio_frontend fe;
     if (model_dir) audio_fe_load(&fe, model_dir), audio_data_as_trained(&d, &fe, 0);
     else audio_fe_default(&fe);

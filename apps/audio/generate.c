@@ -86,6 +86,8 @@ int audio_cmd_generate(int argc, char **argv)
     gp.sample.top_k = top_k;
     gp.sample.top_p = top_p > 0 && top_p < FLT_MIN ? FLT_MIN : (float)top_p; /* tiny: the top sample only */
     if (prompt_seconds == 0) krait_cli_die(2, "generate: --prompt-seconds must be > 0 (leave it out for the whole prompt)");
+    if (prompt_seconds > 0 && !prompt) krait_cli_die(2, "generate: --prompt-seconds cuts a --prompt: give one");
+    if (no_picture && picture) krait_cli_die(2, "generate: --picture and --no-picture: give one");
     if (seconds * fe.rate + 0.5 > (double)(INT_MAX / 8))
         krait_cli_die(2, "generate: %g seconds at %d Hz is more samples than one run writes (at most %d)", seconds,
                       fe.rate, INT_MAX / 8);

@@ -43,6 +43,7 @@ int bench_tokenize(int argc, char **argv)
     if (!text)
         return krait_cli_exit_code(st);
     size_t len = strlen(text);
+    if (!len) krait_cli_die(2, "%s: no text to encode (empty)", input);
     double t0 = krait_now();
     krait_tokenizer *tok = NULL;
     st = krait_tokenizer_open(tok_path, &tok);

@@ -205,7 +205,7 @@ static void remove_pending_outputs(void)
     for (size_t i = 0; i < sizeof pending / sizeof *pending; i++) {
         if (!pending[i].f) continue;
         fclose(pending[i].f);
-        unlink(pending[i].tmp);
+        if (pending[i].tmp) unlink(pending[i].tmp);
         pending[i].f = NULL;
     }
 }
@@ -216,7 +216,7 @@ static void remove_pending_outputs(void)
 static void on_fatal_signal(int sig)
 {
     for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
-        if (pending[i].f) unlink(pending[i].tmp);
+        if (pending[i].f && pending[i].tmp) unlink(pending[i].tmp);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -277,15 +277,24 @@ FILE *krait_cli_output_open(const char *path)
     if (i == sizeof pending / sizeof *pending) krait_cli_die(1, "%s: too many output files open", path);
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) krait_cli_die(2, "%s: a folder; give a file name to write", path);
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n), *dup = strdup(path);
-    if (!tmp || !dup) krait_cli_die(1, "out of memory");
-    snprintf(tmp, n, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", path, strerror(errno));
-    fchmod(fd, krait_fs_file_mode()); /* mkstemp makes 0600; an output is an ordinary file */
-    pending[i].tmp = tmp, pending[i].path = dup;
+    int direct; /* /dev/null, a pipe: written in place (a rename would replace the device itself) */
+    char *target = krait_fs_output_target(path, &direct);
+    if (!target) krait_cli_die(1, "out of memory");
+    char *tmp = NULL;
+    FILE *f;
+    if (direct) {
+        f = fopen(target, "w");
+        if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", path, strerror(errno));
+    } else {
+        size_t n = strlen(target) + 16;
+        if (!(tmp = malloc(n))) krait_cli_die(1, "out of memory");
+        snprintf(tmp, n, "%s.tmp-XXXXXX", target);
+        int fd = mkstemp(tmp);
+        f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", path, strerror(errno));
+        fchmod(fd, krait_fs_file_mode()); /* mkstemp makes 0600; an output is an ordinary file */
+    }
+    pending[i].tmp = tmp, pending[i].path = target;
     atomic_signal_fence(memory_order_seq_cst); /* on_fatal_signal sees f only with its name set */
     pending[i].f = f;
     return f;
@@ -299,9 +308,9 @@ void krait_cli_output_close(FILE *f)
         pending[i].f = NULL;
         int bad = ferror(f) != 0;
         if (fclose(f) != 0) bad = 1;
-        if (bad || rename(o.tmp, o.path) != 0) {
+        if (bad || (o.tmp && rename(o.tmp, o.path) != 0)) {
             int e = errno;
-            unlink(o.tmp);
+            if (o.tmp) unlink(o.tmp);
             krait_cli_die(1, "%s: write failed (%s)", o.path, strerror(e));
         }
         free(o.tmp), free(o.path);
@@ -406,6 +415,10 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         }
         if (i + 1 >= argc) krait_cli_die(2, "option %s needs a value", a);
         const char *v = argv[++i];
+        int is_opt = 0; /* "--out --json": the value forgotten, the next option taken for it */
+        for (int k = 0; k < nopts && !is_opt; k++) is_opt = !strcmp(v, opts[k].name);
+        for (size_t k = 0; k < sizeof common / sizeof common[0] && !is_opt; k++) is_opt = !strcmp(v, common[k].name);
+        if (is_opt) krait_cli_die(2, "option %s needs a value (got the option %s)", a, v);
         long long n;
         char *end;
         switch (o->type) {

@@ -282,7 +282,8 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
                       "checkpoint, or an ensemble's folder)", o->resume);
     if (!o->out) o->out = krait_run_default_out(o->resume);
     if (!o->out) krait_cli_die(2, "%s: --out is required (the run folder)", cmd);
-    const char *zero = o->batch == 0 ? "--batch" : o->seq_len == 0 ? "--seq-len" : o->lr == 0 ? "--lr" : NULL;
+    const char *zero = o->batch == 0 ? "--batch" : o->seq_len == 0 ? "--seq-len" : o->lr == 0 ? "--lr"
+                     : o->stop_at == 0 ? "--stop-at" : NULL;
     if (zero) krait_cli_die(2, "%s: %s must be > 0", cmd, zero);
     if (o->init && !krait_fs_is_dir(o->init)) krait_cli_die(2, "%s: no such model folder (--init)", o->init);
     refuse_dotdot_past_new(o->out);
@@ -349,6 +350,7 @@ void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, c
     if (o->batch > 0) tc->batch = o->batch;
     if (o->seq_len > 0) tc->seq_len = o->seq_len;
     if (o->lr > FLT_MAX) krait_cli_die(2, "%s: --lr %g is more than a float holds", o->cmd, o->lr);
+    if (o->lr > 0 && o->lr < 1e-30) krait_cli_die(2, "%s: --lr %g is below the smallest krait takes (1e-30)", o->cmd, o->lr);
     if (o->lr > 0) tc->lr = (float)o->lr;
     if (o->steps >= 0) tc->steps = o->steps, tc->minutes = o->minutes >= 0 ? o->minutes : 0;
     else if (o->minutes >= 0) tc->minutes = o->minutes, tc->steps = 0;

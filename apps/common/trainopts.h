@@ -31,7 +31,7 @@ typedef struct krait_train_opts {
 /* Numeric options are >= 0 once parsed (cli.h), so -1 is free as "not given". */
 #define KRAIT_TRAIN_OPTS_INIT(cmd_, eval_default_)                                                          \
     { .cmd = (cmd_), .eval_default = (eval_default_), .steps = -1, .eval_every = -1, .ckpt_every = -1,    \
-      .keep = -1, .batch = -1, .seq_len = -1, .minutes = -1, .lr = -1 }
+      .keep = -1, .batch = -1, .seq_len = -1, .stop_at = -1, .minutes = -1, .lr = -1 }
 
 /* The shared entries of a krait_opt table; the command adds --config, --out, and --seq-len and
  * --stop-at where it has them (their help says what they mean there). */

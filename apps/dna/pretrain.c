@@ -105,6 +105,7 @@ int dna_cmd_pretrain(int argc, char **argv)
     krait_dna_set s;
     krait_dna_set_init(&s);
     dna_load_sources(&s, &fasta, &in);
+    if (rc_aug != 0 && rc_aug != 1) krait_cli_die(2, "pretrain: --rc-aug must be 0 or 1");
     genome_src g = { .s = &s, .rc_aug = rc_aug };
     g.rec = malloc(s.n * sizeof *g.rec);
     g.cum = malloc((s.n + 1) * sizeof *g.cum);

@@ -1,7 +1,8 @@
 /* tests/io/test_fsutil.c — the file-system helpers under checkpoints: atomic writes replace a
  * file whole and leave no temporary behind, publish hard-links (same inode) or, across file
  * systems, copies, and follows a symlink to the real file; mkdirs, remove_tree (which removes a
- * symlink, never what it points to) and read_text with its size limit. */
+ * symlink, never what it points to) and read_text with its size limit; an output that is a named
+ * pipe is written into (not renamed over), one that is a link writes the linked file. */
 #include "fsutil.h"
 
 #include "io_util.h"
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int same_text(const char *path, const char *want)
@@ -136,6 +139,40 @@ int main(void)
     tu_check(krait_fs_remove_tree(top) == 0 && !io_exists(top) && same_text(keep, "k") && same_text(outside_file, "p"),
              "remove_tree removes the tree, not a symlink's target (a file's or a folder's)");
     tu_check(krait_fs_remove_tree(top) == 0, "remove_tree of a missing path is fine");
+
+    /* an output that is a pipe (or /dev/null) is written into, never renamed over: the pipe stays
+     * a pipe and its reader gets the bytes; one that is a link writes the linked file, the link kept */
+    char fifo[700], real[700], link2[700];
+    snprintf(fifo, sizeof fifo, "%s/out.fifo", root);
+    tu_check(mkfifo(fifo, 0600) == 0, "mkfifo");
+    pid_t reader = fork();
+    if (reader == 0) { /* the reader: the pipe's bytes into a file */
+        char got[700];
+        snprintf(got, sizeof got, "%s/fifo.got", root);
+        FILE *p = fopen(fifo, "rb"), *g = fopen(got, "wb");
+        char buf[64];
+        size_t n;
+        while (p && g && (n = fread(buf, 1, sizeof buf, p)) > 0) fwrite(buf, 1, n, g);
+        if (p) fclose(p);
+        if (g) fclose(g);
+        _exit(0);
+    }
+    krait_status ws = krait_fs_write_atomic(fifo, "piped", 5);
+    int wst, waited = 0; /* a writer that renames over the pipe never opens it: the reader waits on */
+    while (waitpid(reader, &wst, WNOHANG) == 0 && waited++ < 50) usleep(100000);
+    if (waited > 50) kill(reader, SIGKILL), waitpid(reader, &wst, 0);
+    struct stat fs;
+    char got[700];
+    snprintf(got, sizeof got, "%s/fifo.got", root);
+    tu_check(ws == 0 && lstat(fifo, &fs) == 0 && S_ISFIFO(fs.st_mode) && same_text(got, "piped") &&
+                 io_count_names(root, ".tmp-") == 0,
+             "write_atomic into a named pipe: the reader gets the bytes, the pipe stays a pipe");
+    snprintf(real, sizeof real, "%s/real.txt", root);
+    snprintf(link2, sizeof link2, "%s/link.txt", root);
+    krait_fs_write_atomic(real, "old", 3);
+    tu_check(symlink(real, link2) == 0 && krait_fs_write_atomic(link2, "new", 3) == 0 && lstat(link2, &fs) == 0 &&
+                 S_ISLNK(fs.st_mode) && same_text(real, "new"),
+             "write_atomic through a link to a file: the file replaced, the link kept");
     tu_check(cap.errors == 0, "no stray errors");
     tu_check(krait_fs_mkdirs("") == KRAIT_STATUS_BAD_INPUT && cap.errors == 1, "mkdirs of an empty name refused");
     io_cap_end();
