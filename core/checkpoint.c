@@ -155,6 +155,28 @@ static krait_status publish_top(const char *out_dir, const char *final)
     return s;
 }
 
+/* The temporaries a killed publish or atomic write left at a run folder's top level
+ * (model.safetensors.tmp-XXXXXX, config.json.tmp-..., curves.svg.tmp-...): removed on resume
+ * (the run folder is locked by the run resuming). */
+static void tidy_top(const char *run)
+{
+    static const char *const files[] = { "model.safetensors", "config.json", "curves.svg", "metrics.jsonl",
+                                         "test_metrics.json", "confusion.svg", "tokenizer.json", "audio.json",
+                                         "classes.txt" };
+    DIR *d = opendir(run);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+            size_t k = strlen(files[i]);
+            if (strncmp(e->d_name, files[i], k) || strncmp(e->d_name + k, ".tmp-", 5) || strlen(e->d_name) != k + 11)
+                continue;
+            char *p = krait_fs_join(run, e->d_name);
+            if (p && krait_fs_is_file(p)) unlink(p);
+            free(p);
+        }
+    if (d) closedir(d);
+}
+
 /* out_dir/name -> dir/name for each companion out_dir has. */
 static krait_status copy_companions(const char *out_dir, const char *dir, const char *const *companions)
 {
@@ -244,6 +266,16 @@ int krait_checkpoint_latest_step(const char *out_dir)
     int step = ckdir ? read_latest(ckdir) : -1;
     free(ckdir);
     return step < 0 ? 0 : step;
+}
+
+static int highest_complete(const char *ckdir);
+
+int krait_checkpoint_any(const char *out_dir)
+{
+    char *ckdir = krait_fs_join(out_dir, CKPT_DIR);
+    int any = ckdir && highest_complete(ckdir) >= 0;
+    free(ckdir);
+    return any;
 }
 
 /* The highest step-N in ckdir that is complete, or -1. */
@@ -346,6 +378,25 @@ krait_status krait_checkpoint_resume(krait_trainer *t, krait_data_source *ds, ch
         *slash = '\0';
         if (prune(ck, 0, 0, 1)) /* the resume itself is complete: a leftover that stays is no failure */
             KRAIT_WARN("%s: could not remove what an interrupted save left there (see above)", ck);
+        /* the run's latest checkpoint: its top level is made that model again, as a save ends
+         * (a save killed while it published left the step before's model there, or a temporary) */
+        const int latest = read_latest(ck) == st.step;
+        char *run = latest ? strndup(ck, (size_t)(slash - ck) - n) : NULL; /* "X/" of "X/checkpoints" */
+        *slash = '/';
+        if (run) {
+            if (!run[0]) free(run), run = strdup(".");
+            else if (run[strlen(run) - 1] == '/' && strlen(run) > 1) run[strlen(run) - 1] = '\0';
+        }
+        if (latest && !run) {
+            s = KRAIT_STATUS_NO_MEMORY;
+            goto fail;
+        }
+        if (run && access(run, W_OK | X_OK) == 0) { /* (a run resumed from a read-only folder elsewhere: not) */
+            tidy_top(run);
+            s = publish_top(run, ck);
+        }
+        free(run);
+        if (s) goto fail;
     }
 fail:
     krait_ckpt_state_free(&st);

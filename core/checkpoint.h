@@ -80,6 +80,9 @@ char *krait_checkpoint_find(const char *dir, krait_status *status);
 
 /* The step of the checkpoint `latest` names in out_dir; 0 when there is none. */
 int krait_checkpoint_latest_step(const char *out_dir);
+/* 1 when out_dir/checkpoints holds a complete checkpoint (one a resume can start from; a run
+ * killed during its first save has a checkpoints/ folder without one). */
+int krait_checkpoint_any(const char *out_dir);
 
 #ifdef __cplusplus
 }

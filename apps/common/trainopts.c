@@ -155,6 +155,9 @@ void krait_run_claim_out(const char *out, int overwrite, const char *resume, con
         if (!strcmp(found, "metrics.jsonl"))
             krait_cli_die(2, "%s: already holds a run that stopped before its first checkpoint (metrics.jsonl only); "
                           "--overwrite starts over", out);
+        if (!strcmp(found, "checkpoints") && !krait_checkpoint_any(out) && !krait_run_has(out, "model.safetensors"))
+            krait_cli_die(2, "%s: already holds a run that stopped during its first checkpoint (no complete one to "
+                          "continue); --overwrite starts over", out);
         krait_cli_die(2, "%s: already holds a run (%s); --resume %s continues it, --overwrite starts over",
                       out, found, out);
     }

@@ -44,6 +44,7 @@
 #endif
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "dna_seq.h"
 #include "dnaapp.h"
 #include "fsutil.h"
@@ -317,7 +318,7 @@ static int train_member(const members *mb, int k, int rounds, krait_backend *be,
         a.out = dir;
         a.run_dir = mb->a.out;
         /* --resume OUT: each member where it stopped, or from the start */
-        a.resume = mb->a.resume && krait_run_has(dir, "checkpoints") ? dir : NULL;
+        a.resume = mb->a.resume && krait_checkpoint_any(dir) ? dir : NULL; /* (killed in its first save: anew) */
         tc.seed = mb->tc.seed + (uint64_t)k;
         tc.minutes = mb->tc.minutes / rounds;
         fprintf(stderr, "%s: ensemble member %d of %d (seed %llu) in %s%s\n", krait_cli_prog(), k + 1, mb->n,

@@ -310,6 +310,11 @@ if same_members ensq ensj && [ -n "$(jget "$dir/ensq.out" val_accuracy)" ] &&
    grep -q "^krait-dna member-3: ensemble member 3 of 3 (seed 3)" "$dir/ensj.err"; then
   ok "--jobs 2: the 3 members bit for bit those trained one after another; the same ensemble figure"
 else bad "--jobs members differ"; cat "$dir/ensj.err"; fi
+# a member killed during its first save (a checkpoints/ folder, no complete checkpoint) starts anew on --resume
+cp -r "$dir/ensq" "$dir/ensf" && rm -rf "$dir/ensf/member-3" &&
+  find "$dir/ensf/member-2" -mindepth 1 ! -name classes.txt -exec rm -rf {} + && mkdir -p "$dir/ensf/member-2/checkpoints/step-3.tmp-k1l2m3"
+ens ensf --resume "$dir/ensf" && same_members ensq ensf &&
+  ok "--resume: a member killed in its first save trains anew (the members as uninterrupted)" || { bad "resume an unsaved member"; cat "$dir/ensf.err"; }
 # the ensemble's validation after the members runs on the threads they had between them (2 x 1)
 pt=$(( $(nproc) < 2 ? $(nproc) : 2 ))
 grep -q "^krait-dna: device cpu ($pt thread" "$dir/ensj.err" &&

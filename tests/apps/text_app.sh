@@ -189,6 +189,19 @@ mkdir -p "$dir/B/best" && : > "$dir/B/best/model.safetensors" # as --keep-best l
 for _ in 1 2; do "$k" "${targs[@]}" --out "$dir/B" --steps 2 --resume "$dir/B" >/dev/null 2>&1 || bad "resume a finished run"; done
 [ "$(grep -c '"step": 2, "val_loss"' "$dir/B/metrics.jsonl")" -eq 1 ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
   ok "resume a finished run twice: one validation line for its last step" || { bad "resume finished: duplicate lines"; cat "$dir/B/metrics.jsonl"; }
+# a save killed while it published its model: the top level holds another model and temporaries;
+# the resume makes the top level its latest checkpoint's again and removes them
+cp "$dir/A/model.safetensors" "$dir/B/model.safetensors"
+: > "$dir/B/model.safetensors.tmp-Ab3dE9" && : > "$dir/B/config.json.tmp-x0Y1z2"
+"$k" "${targs[@]}" --out "$dir/B" --steps 2 --resume "$dir/B" >/dev/null 2>&1 &&
+  cmp -s "$dir/B/model.safetensors" "$dir/B/checkpoints/step-2/model.safetensors" &&
+  [ ! -e "$dir/B/model.safetensors.tmp-Ab3dE9" ] && [ ! -e "$dir/B/config.json.tmp-x0Y1z2" ] &&
+  ok "resume: the top level is the latest checkpoint's model again, a killed publish's temporaries gone" ||
+  { bad "resume did not restore the top level"; ls -a "$dir/B"; }
+# killed during its first checkpoint (no complete one): said so, --overwrite starts over
+mkdir -p "$dir/Z/checkpoints/step-3.tmp-q1w2e3"
+bad_input "a run killed in its first checkpoint" "$dir/Z: already holds a run that stopped during its first checkpoint" \
+  "--overwrite starts over" -- "$k" "${targs[@]}" --out "$dir/Z" --steps 2
 "$k" "${targs[@]}" --out "$dir/C" --steps 100000 >/dev/null 2>"$dir/eC" &
 pid=$!
 for _ in $(seq 50); do grep -q '"step": 3,' "$dir/C/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
