@@ -75,53 +75,78 @@ static int header_has_class(const char *header, const char *label)
     return 0;
 }
 
-/* Exits 2 on a file that is not a predictions TSV of this input. */
+/* Exits 2 on a file that is not a predictions TSV of this input: every row has the header's
+ * columns, probabilities in [0, 1] that sum to 1 (to the 6 decimals written), and its predicted
+ * class is the most probable one (a file edited or of another format would be scored wrongly). */
 static void read_predictions(const char *path, const krait_dna_set *set, pred_file *pr)
 {
     FILE *f = fopen(path, "r");
     if (!f) krait_cli_die(2, "%s: cannot open", path);
-    char *line = NULL, *fld[5];
+    char *line = NULL, **fld = NULL, **names = NULL, *names_text = NULL; /* names: the header's columns */
     size_t cap = 0, i = 0;
     long lineno = 0;
+    int cols = 0;
     ssize_t got;
     while ((got = getline(&line, &cap, f)) >= 0) {
         lineno++;
         if (got > 0 && line[got - 1] == '\n') line[--got] = 0;
         if (got > 0 && line[got - 1] == '\r') line[--got] = 0; /* CRLF: before the header is kept */
-        if (lineno == 1 && !(pr->header = strdup(line))) krait_cli_die(1, "out of memory");
-        int nf = krait_dna_tsv_split(line, fld, 5);
         if (lineno == 1) {
-            if (nf < 2 || strcmp(fld[0], "id") || strcmp(fld[1], "predicted"))
-                krait_cli_die(2, "%s:1: not a predictions TSV (the header starts 'id<TAB>predicted')", path);
-            pr->two = nf == 4 && !strncmp(fld[2], "p_", 2) && !strncmp(fld[3], "p_", 2);
+            if (!(pr->header = strdup(line)) || !(names_text = strdup(line))) krait_cli_die(1, "out of memory");
+            cols = 1;
+            for (const char *c = line; (c = strchr(c, '\t')); c++) cols++;
+            fld = malloc((size_t)(cols + 1) * sizeof *fld), names = malloc((size_t)(cols + 1) * sizeof *names);
+            if (!fld || !names) krait_cli_die(1, "out of memory");
+            krait_dna_tsv_split(names_text, names, cols + 1);
+        }
+        int nf = krait_dna_tsv_split(line, fld, cols + 1);
+        if (lineno == 1) {
+            int ok = nf >= 4 && !strcmp(fld[0], "id") && !strcmp(fld[1], "predicted");
+            for (int k = 2; ok && k < nf; k++) ok = !strncmp(fld[k], "p_", 2);
+            if (!ok)
+                krait_cli_die(2, "%s:1: not a predictions TSV (the header is id<TAB>predicted<TAB>p_<class>... with "
+                              "two classes or more)", path);
+            pr->two = nf == 4;
             for (int k = 0; pr->two && k < 2; k++) snprintf(pr->cls[k], sizeof pr->cls[k], "%s", fld[2 + k] + 2);
             continue;
         }
-        if (nf < 2) krait_cli_die(2, "%s:%ld: no predicted class (want id<TAB>predicted...)", path, lineno);
+        if (nf != cols)
+            krait_cli_die(2, "%s:%ld: %d columns where the header has %d", path, lineno, nf > cols ? cols + 1 : nf, cols);
         if (i >= set->n) krait_cli_die(2, "%s:%ld: more rows than the input's %zu sequences", path, lineno, set->n);
         if (!same_id(fld[0], set->name[i]))
             krait_cli_die(2, "%s:%ld: id '%s' where the input's sequence %zu is '%s' (predictions must be of this "
                           "input, in its order)", path, lineno, fld[0], i + 1, set->name[i]);
-        if (pr->two) {
-            char *num_end = NULL;
-            double v = nf >= 4 ? strtod(fld[3], &num_end) : NAN;
-            if (nf < 4 || num_end == fld[3] || *num_end || !(v >= 0 && v <= 1))
-                krait_cli_die(2, "%s:%ld: the second class's probability is missing or not in [0, 1]", path, lineno);
-            pr->pos[i] = (float)v;
+        double sum = 0, best = -1, mine = -1;
+        for (int k = 2; k < cols; k++) {
+            char *end = NULL;
+            double v = strtod(fld[k], &end);
+            if (end == fld[k] || *end || !(v >= 0 && v <= 1))
+                krait_cli_die(2, "%s:%ld: %s '%s' is not a probability (a number in [0, 1])", path, lineno, names[k],
+                              fld[k]);
+            sum += v;
+            if (v > best) best = v;
+            if (!strcmp(names[k] + 2, fld[1])) mine = v;
+            if (pr->two && k == 3) pr->pos[i] = (float)v;
         }
+        if (fabs(sum - 1) > 1e-3)
+            krait_cli_die(2, "%s:%ld: the probabilities sum to %.6g, not 1", path, lineno, sum);
         /* a label the predictions' classes do not have: another model's naming (at/gc against 0/1)
          * would score every row wrong without a word */
         if (!header_has_class(pr->header, set->label[i]))
             krait_cli_die(2, "%s: the input's label '%s' (sequence '%s') is not one of its classes (its p_<class> "
                           "columns): predictions of a model that names the classes otherwise?", path, set->label[i],
                           set->name[i]);
-        if (!header_has_class(pr->header, fld[1]))
+        if (mine < 0)
             krait_cli_die(2, "%s:%ld: predicted class '%s' is not one of its classes (its p_<class> columns)", path,
                           lineno, fld[1]);
+        if (mine < best - 1e-6)
+            krait_cli_die(2, "%s:%ld: predicted class '%s' (p %.6g) is not the most probable (p %.6g)", path, lineno,
+                          fld[1], mine, best);
         pr->right[i] = !strcmp(fld[1], set->label[i]);
         i++;
     }
     free(line);
+    free(fld), free(names), free(names_text);
     if (ferror(f)) krait_cli_die(2, "%s: read error", path);
     fclose(f);
     if (i != set->n) krait_cli_die(2, "%s: %zu predictions, the input has %zu sequences", path, i, set->n);

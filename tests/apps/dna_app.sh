@@ -694,7 +694,7 @@ bad_pred "predictions naming the classes otherwise" '1s/p_0\tp_1/p_at\tp_gc/; s/
 bad_pred "predictions of other sequences" 's/ten.tsv:4/ten.tsv:40/' order.tsv \
   "order.tsv:4: id 'ten.tsv:40' where the input's sequence 3 is"
 bad_pred "a probability that is not a number" '5s/0.9$/x/' nan.tsv \
-  "nan.tsv:5: the second class's probability is missing or not in [0, 1]"
+  "nan.tsv:5: p_1 'x' is not a probability (a number in [0, 1])"
 bad_input "compare: not a predictions TSV" "ten.tsv:1: not a predictions TSV" -- \
   "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/ten.tsv"
 # ids name rows of files: the same file spelled another way matches, another file of the same
@@ -720,7 +720,12 @@ sed 's/$/\r/' "$dir/pb.tsv" > "$dir/pcrlf.tsv"
 bad_pred "a predicted class the file does not have" '3s/\t1\t0.1/\tbanana\t0.1/' banana.tsv \
   "banana.tsv:3: predicted class 'banana' is not one of its classes"
 bad_pred "a probability with trailing text" '4s/0.9$/0.9abc/' junk.tsv \
-  "junk.tsv:4: the second class's probability is missing or not in [0, 1]"
+  "junk.tsv:4: p_1 '0.9abc' is not a probability (a number in [0, 1])"
+bad_pred "the first class's probability not a number" '5s/\t0.1\t/\tabc\t/' p0.tsv "p0.tsv:5: p_0 'abc' is not a probability"
+bad_pred "probabilities that do not sum to 1" '4s/0.1\t0.9/0.3\t0.9/' sum.tsv "sum.tsv:4: the probabilities sum to 1.2, not 1"
+bad_pred "a predicted class that is not the most probable" '3s/\t1\t0.1/\t0\t0.1/' argmax.tsv \
+  "argmax.tsv:3: predicted class '0' (p 0.1) is not the most probable (p 0.9)"
+bad_pred "a row short of a column" '6s/\t0.9$//' cols.tsv "cols.tsv:6: 3 columns where the header has 4"
 
 # ---- bad input -----------------------------------------------------------------------------------
 # a record without a label in the second file of a command is named with that file and its line
