@@ -7,10 +7,12 @@
  * --folds K --fold I (1..K) holds out fold I of a stratified K-fold partition made from the same
  * shuffles instead: the K test files are disjoint and cover every row (cross-validation), and
  * fold 1 of 5 is the default 0.2 split. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -18,7 +20,8 @@
 #include "dnaapp.h"
 #include "fsutil.h"
 
-static void write_part(const char *path, const krait_dna_set *s, const uint8_t *held, int want)
+/* One part into its output's temporary (krait_cli_output_open), flushed; exits on a failed write. */
+static FILE *write_part(const char *path, const krait_dna_set *s, const uint8_t *held, int want)
 {
     FILE *f = krait_cli_output_open(path);
     fprintf(f, "seq\tlabel\n");
@@ -27,7 +30,8 @@ static void write_part(const char *path, const krait_dna_set *s, const uint8_t *
         for (size_t j = s->off[i]; j < s->off[i + 1]; j++) fputc(krait_dna_id_char(s->ids[j]), f);
         fprintf(f, "\t%s\n", s->label[i]);
     }
-    krait_cli_output_close(f);
+    if (fflush(f) != 0 || ferror(f)) krait_cli_die(1, "%s: write failed (%s)", path, strerror(errno));
+    return f;
 }
 
 int dna_cmd_split(int argc, char **argv)
@@ -81,8 +85,13 @@ int dna_cmd_split(int argc, char **argv)
     if (!tr || !te) krait_cli_die(1, "out of memory");
     dna_refuse_overwrite(tr, "--out", &inputs, NULL, &in);
     dna_refuse_overwrite(te, "--out", &inputs, NULL, &in);
-    write_part(tr, &s, held, 0);
-    write_part(te, &s, held, 1);
+    /* both parts written before either replaces an earlier split's, and the old train.tsv gone
+     * first: no moment (a kill, a full disk) leaves a train.tsv beside a test.tsv of another split,
+     * whose rows it would hold */
+    FILE *ftr = write_part(tr, &s, held, 0), *fte = write_part(te, &s, held, 1);
+    if (unlink(tr) != 0 && errno != ENOENT) krait_cli_die(1, "%s: cannot replace it (%s)", tr, strerror(errno));
+    krait_cli_output_close(fte);
+    krait_cli_output_close(ftr);
     char how[48] = "";
     if (folds) snprintf(how, sizeof how, ", fold %d of %d", fold, folds);
     printf("split %zu sequences (%d classes, seed %llu%s): %zu in %s, %zu in %s\n", s.n, cl.n,
