@@ -2,6 +2,7 @@
 #include "runfiles.h"
 #include "trainopts.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,13 @@ void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int re
     free(path);
 }
 
+void krait_run_files_flush(krait_run_files *rf)
+{
+    if (rf->metrics && (fflush(rf->metrics) != 0 || ferror(rf->metrics)))
+        krait_cli_die(1, "%s/%s: write failed (%s): the run stops here; its last checkpoint continues it", rf->out,
+                      METRICS, strerror(errno));
+}
+
 /* ", key: value": JSON has no NaN or infinity, so such a value is null */
 static void put_num(FILE *f, const char *key, double v, int digits)
 {
@@ -87,7 +95,7 @@ void krait_run_files_step(krait_run_files *rf, const krait_step_info *i)
     put_num(rf->metrics, "lr", i->lr, 9);
     put_num(rf->metrics, "grad_norm", i->grad_norm, 9);
     fprintf(rf->metrics, ", \"tokens\": %lld, \"elapsed_s\": %.3f}\n", i->tokens, i->elapsed_s);
-    fflush(rf->metrics);
+    krait_run_files_flush(rf);
 }
 
 void krait_run_files_val(krait_run_files *rf, const krait_trainer *t, int n, const char *const *names,
@@ -97,7 +105,7 @@ void krait_run_files_val(krait_run_files *rf, const krait_trainer *t, int n, con
     fprintf(rf->metrics, "{\"step\": %d", t->opt->step);
     for (int k = 0; k < n; k++) put_num(rf->metrics, names[k], values[k], 17);
     fprintf(rf->metrics, ", \"tokens\": %lld, \"elapsed_s\": %.3f}\n", t->tokens, t->elapsed_s);
-    fflush(rf->metrics);
+    krait_run_files_flush(rf);
 }
 
 const char *const krait_model_companions[] = { "tokenizer.json", "audio.json", "classes.txt", NULL };
@@ -109,7 +117,7 @@ krait_status krait_run_files_checkpoint(krait_run_files *rf, const krait_trainer
     if (!rf->out || t->opt->step == rf->saved_step) return KRAIT_STATUS_OK;
     char *app = app_state ? app_state(user) : NULL;
     if (app_state && !app) return KRAIT_STATUS_NO_MEMORY;
-    if (rf->metrics) fflush(rf->metrics);
+    krait_run_files_flush(rf);
     krait_status s = krait_checkpoint_save(t, ds, app, rf->out, rf->keep, krait_model_companions);
     free(app);
     if (s) return s;

@@ -32,6 +32,9 @@ const char *krait_run_default_out(const char *resume_dir);
  * cut after resumed_step for a resumed one. Exits 1 or 2 with one line on failure. */
 void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int resumed_step);
 void krait_run_files_step(krait_run_files *rf, const krait_step_info *info);
+/* metrics.jsonl flushed; a failed write (full disk, file size limit) ends the run with one line,
+ * exit 1 (its lines must not go missing in silence; the last checkpoint continues it). */
+void krait_run_files_flush(krait_run_files *rf);
 /* A validation line: {"step", the n names with their values, "tokens", "elapsed_s"}; a value that
  * is not finite is written null (JSON has no NaN). */
 void krait_run_files_val(krait_run_files *rf, const krait_trainer *t, int n, const char *const *names,

@@ -74,7 +74,7 @@ static krait_status on_eval(krait_run *k)
     c->last_val = v;
     if (k->rf.metrics) {
         char *j = cJSON_PrintUnformatted(o);
-        if (j) fprintf(k->rf.metrics, "%s\n", j), fflush(k->rf.metrics);
+        if (j) fprintf(k->rf.metrics, "%s\n", j), krait_run_files_flush(&k->rf);
         free(j);
     }
     cJSON_Delete(c->r->last_val);

@@ -198,6 +198,10 @@ cp "$dir/A/model.safetensors" "$dir/B/model.safetensors"
   [ ! -e "$dir/B/model.safetensors.tmp-Ab3dE9" ] && [ ! -e "$dir/B/config.json.tmp-x0Y1z2" ] &&
   ok "resume: the top level is the latest checkpoint's model again, a killed publish's temporaries gone" ||
   { bad "resume did not restore the top level"; ls -a "$dir/B"; }
+# metrics.jsonl that cannot grow (a file size limit, as a full disk): the run stops with one line
+(ulimit -f 20; "$k" "${targs[@]}" --out "$dir/U" --steps 3000 --ckpt-every 100000 >/dev/null 2>"$dir/eU")
+[ $? = 1 ] && grep -q "$dir/U/metrics.jsonl: write failed" "$dir/eU" &&
+  ok "a metrics line that cannot be written stops the run (exit 1), not lost in silence" || { bad "metrics write failure"; cat "$dir/eU"; }
 # killed during its first checkpoint (no complete one): said so, --overwrite starts over
 mkdir -p "$dir/Z/checkpoints/step-3.tmp-q1w2e3"
 bad_input "a run killed in its first checkpoint" "$dir/Z: already holds a run that stopped during its first checkpoint" \
