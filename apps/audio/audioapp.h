@@ -56,6 +56,13 @@ void audio_fe_save(const audio_frontend *fe, const char *dir);
 void audio_fe_load(audio_frontend *fe, const char *dir);
 /* "mulaw 8 kHz, peak-normalised" style summary (static buffer). */
 const char *audio_fe_describe(const audio_frontend *fe);
+/* A checkpoint's record of the front-end (audio_fe_describe) in its app state, and the check on
+ * --resume: a run continued with another rate, quantization, normalisation or log-mel setting
+ * would train the rest on other inputs (one error line, 0, when they differ; older checkpoints
+ * carry none: 1). */
+struct cJSON;
+void audio_state_add_front_end(struct cJSON *o, const audio_frontend *fe);
+int audio_state_same_front_end(const struct cJSON *o, const audio_frontend *fe, const char *dir);
 /* --init DIR: a warning when DIR's audio.json (if it has one) describes other inputs than fe (the
  * copied weights learnt another rate, quantisation or features). */
 void audio_fe_check_init(const audio_frontend *fe, const char *init_dir);

@@ -281,6 +281,20 @@ const char *audio_fe_describe(const audio_frontend *fe)
     return b;
 }
 
+void audio_state_add_front_end(cJSON *o, const audio_frontend *fe)
+{
+    cJSON_AddStringToObject(o, "front_end", audio_fe_describe(fe));
+}
+
+int audio_state_same_front_end(const cJSON *o, const audio_frontend *fe, const char *dir)
+{
+    const cJSON *was = cJSON_GetObjectItemCaseSensitive(o, "front_end");
+    if (!cJSON_IsString(was) || !strcmp(was->valuestring, audio_fe_describe(fe))) return 1;
+    KRAIT_ERROR("--resume %s: the checkpoint was trained on %s; this run feeds %s: the same audio settings continue it",
+                dir, was->valuestring, audio_fe_describe(fe));
+    return 0;
+}
+
 void audio_fe_check_init(const audio_frontend *fe, const char *init_dir)
 {
     if (!init_dir) return;

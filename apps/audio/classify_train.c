@@ -123,6 +123,7 @@ static char *app_state(void *user)
     const run_ctx *c = user;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "data_train_clips", (double)c->data_clips);
+    audio_state_add_front_end(o, c->fe);
     cJSON_AddItemToObject(o, "classes",
                           cJSON_CreateStringArray((const char *const *)c->fe->classes, c->fe->n_classes));
     char *j = cJSON_PrintUnformatted(o);
@@ -140,6 +141,7 @@ static krait_status check_app_state(void *user, const char *json, const char *di
     const cJSON *cl = cJSON_GetObjectItemCaseSensitive(o, "classes");
     int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == c->data_clips;
     if (!ok) KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (train clips differ from --data)", dir);
+    ok = ok && audio_state_same_front_end(o, c->fe, dir);
     if (ok && cJSON_IsArray(cl)) {
         ok = cJSON_GetArraySize(cl) == c->fe->n_classes;
         for (int k = 0; ok && k < c->fe->n_classes; k++) {

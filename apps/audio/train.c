@@ -120,6 +120,7 @@ static char *app_state(void *user)
     const run_ctx *c = user;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "data_train_samples", (double)c->data_samples);
+    audio_state_add_front_end(o, c->fe);
     char *j = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return j;
@@ -132,6 +133,7 @@ static krait_status check_app_state(void *user, const char *json, const char *di
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "data_train_samples");
     int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == c->data_samples;
     if (!ok) KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (train samples differ from --data)", dir);
+    ok = ok && audio_state_same_front_end(o, c->fe, dir);
     cJSON_Delete(o);
     return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
 }

@@ -34,6 +34,7 @@ static char *app_state(void *user)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "n_records", (double)g->s->n);
     cJSON_AddNumberToObject(o, "n_bases", (double)g->s->n_ids);
+    cJSON_AddNumberToObject(o, "rc_aug", g->rc_aug);
     char *j = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return j;
@@ -50,6 +51,12 @@ static krait_status check_state(void *user, const char *json, const char *dir)
     if (!ok)
         KRAIT_ERROR("--resume %s: the checkpoint was pretrained on other data (%.0f records, %.0f bases; these are "
                     "%zu, %zu)", dir, r->valuedouble, b->valuedouble, g->s->n, g->s->n_ids);
+    const cJSON *rc = cJSON_GetObjectItemCaseSensitive(o, "rc_aug"); /* absent in older checkpoints */
+    if (ok && cJSON_IsNumber(rc) && (int)rc->valuedouble != g->rc_aug) {
+        KRAIT_ERROR("--resume %s: the checkpoint was pretrained with --rc-aug %d; this run asks --rc-aug %d: the same "
+                    "continues it", dir, (int)rc->valuedouble, g->rc_aug);
+        ok = 0;
+    }
     cJSON_Delete(o);
     return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
 }

@@ -88,6 +88,7 @@ typedef struct train_ctx {
     const char *best_by; /* --best-by: accuracy, mcc, auroc or nll */
     double best;         /* the best validation figure so far (when best_step >= 0) */
     int best_step;       /* -1: none yet */
+    char augment[96];    /* "--rc-aug R --mutate P --shift N": kept in checkpoints, the same on --resume */
 } train_ctx;
 
 static const char *const best_by_names[] = { "accuracy", "mcc", "auroc", "nll" };
@@ -204,6 +205,7 @@ static char *app_state(void *user)
     cJSON_AddNumberToObject(o, "n_train", (double)t->n_train);
     cJSON_AddNumberToObject(o, "n_classes", t->cl->n);
     cJSON_AddItemToObject(o, "classes", cJSON_CreateStringArray((const char *const *)t->cl->names, t->cl->n));
+    cJSON_AddStringToObject(o, "augment", t->augment);
     if (t->best_dir && t->best_step >= 0) {
         cJSON_AddStringToObject(o, "best_by", t->best_by);
         cJSON_AddNumberToObject(o, "best_val", t->best);
@@ -229,6 +231,13 @@ static krait_status check_state(void *user, const char *json, const char *dir)
         KRAIT_ERROR("--resume %s: the checkpoint was trained on the classes %s, these are %s: the same labels (or "
                     "--classes in its order) continue it", dir, was ? was : "?", class_list(now, sizeof now, t->cl));
         free(was);
+        cJSON_Delete(o);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    const cJSON *aug = cJSON_GetObjectItemCaseSensitive(o, "augment"); /* absent in older checkpoints */
+    if (ok && cJSON_IsString(aug) && strcmp(aug->valuestring, t->augment)) {
+        KRAIT_ERROR("--resume %s: the checkpoint was trained with %s; this run asks %s: the same augmentation continues "
+                    "it", dir, aug->valuestring, t->augment);
         cJSON_Delete(o);
         return KRAIT_STATUS_BAD_INPUT;
     }
@@ -538,7 +547,8 @@ int dna_cmd_train(int argc, char **argv)
 
     cls_src src = { &tr, rc_aug, mutate, shift };
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
-    train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, best_by_names[by], -1, -1 };
+    train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, best_by_names[by], -1, -1, "" };
+    snprintf(t.augment, sizeof t.augment, "--rc-aug %d --mutate %g --shift %d", rc_aug, mutate, shift);
     members mb = { &cfg, tc, a, &c, &ds, &t, cpath, tr.n, best, ensemble };
     for (int k = 1; k <= ensemble && ensemble > 1; k++) { /* every member's folder first: a bad one fails now */
         char *dir = dna_member_dir(out, k);

@@ -171,6 +171,10 @@ losses() { grep -o '^{"step": [0-9]*, "[a-z_]*": [^,]*' "$1/metrics.jsonl"; }
 "$k" "${targs[@]}" --steps 20 --resume "$dir/R" >/dev/null 2>"$dir/eR" || { bad "resume"; cat "$dir/eR"; }
 cmp -s <(losses "$dir/LM") <(losses "$dir/R") && ok "stop at 12 + resume: losses identical to the uninterrupted run" ||
   { bad "resume differs"; diff <(losses "$dir/LM") <(losses "$dir/R") | head -4; }
+"$k" "${targs[@]}" --out "$dir/RQ" --steps 20 --stop-at 12 >/dev/null 2>&1
+"$k" "${targs[@]}" --steps 20 --resume "$dir/RQ" --set audio.quantization=linear8 >/dev/null 2>"$dir/e"
+[ $? = 2 ] && [ "$(grep -c error "$dir/e")" = 1 ] && grep -qF -- "--resume $dir/RQ: the checkpoint was trained on mulaw 8-bit at 8000 Hz" "$dir/e" &&
+  ok "resume with other audio settings (quantization): refused" || { bad "resume with other audio settings"; cat "$dir/e"; }
 
 # ---- classifier ---------------------------------------------------------------------------------
 cat > "$dir/cls.json" <<'JSON'

@@ -183,6 +183,13 @@ if [ "$(grep -c '"loss"' "$dir/r4/metrics.jsonl")" = 4 ] &&
    cmp -s <(grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl") <(grep -o '"loss": *[^,]*' "$dir/r2/metrics.jsonl"); then
   ok "train: stopped at 2 of 4 + --resume = 4 steps straight (same losses)"
 else bad "resume differs"; grep -o '"loss": *[^,]*' "$dir/r4/metrics.jsonl" "$dir/r2/metrics.jsonl"; fi
+# the augmentation is part of the run: resumed with other options, it is refused (rows trained otherwise)
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/ra" --steps 4 --stop-at 2 --mutate 0.2 \
+  --shift 3 --threads 1 >/dev/null 2>&1
+"$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --resume "$dir/ra" --steps 4 --threads 1 >/dev/null 2>"$dir/e"
+[ $? = 2 ] && [ "$(grep -c error "$dir/e")" = 1 ] &&
+  grep -qF "the checkpoint was trained with --rc-aug 1 --mutate 0.2 --shift 3; this run asks --rc-aug 1 --mutate 0 --shift 0" "$dir/e" &&
+  ok "train --resume with other augmentation: refused" || { bad "resume with other augmentation"; cat "$dir/e"; }
 # --init with --resume: the checkpoint's weights win (one line says --init is not used); and a
 # --ckpt-every that divides --steps writes the last step's checkpoint once
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/ri2" --steps 4 --stop-at 2 --threads 1 >/dev/null 2>&1
