@@ -192,7 +192,10 @@ int dna_cmd_baseline(int argc, char **argv)
     krait_progress prog;
     krait_progress_init(&prog, 1);
     if (fixed_l2 >= 0) best_l2 = fixed_l2;
-    for (double l2 = 1e-4; fixed_l2 < 0 && l2 < 20; l2 *= 10) {
+    else if (!nv) /* 0 of 0 right is no accuracy to choose by */
+        fprintf(stderr, "krait-dna baseline: too few training rows to hold a tenth out: l2 %g, not chosen (--l2 sets it)\n",
+                best_l2);
+    for (double l2 = 1e-4; fixed_l2 < 0 && nv && l2 < 20; l2 *= 10) {
         lr_fit(&md, X, tr.y, fit, nf, l2, epochs, c.seed);
         double a = accuracy(&md, X, tr.y, val, nv);
         krait_progress_line(&prog, 1, "baseline: l2 %g: held-out accuracy %.4f (%zu fit, %zu held out)", l2, a, nf, nv);
@@ -220,7 +223,8 @@ int dna_cmd_baseline(int argc, char **argv)
     double secs = krait_now() - t0;
     printf("baseline k-mer 1..%d logistic regression (l2 %g): %zu train, %zu test: accuracy %.4f, MCC %.4f, "
            "macro F1 %.4f", k, best_l2, tr.n, te.n, mt.accuracy, mt.mcc, mt.macro_f1);
-    if (cl.n == 2) printf(", AUROC %.4f", mt.auroc);
+    if (cl.n == 2 && isfinite(mt.auroc)) printf(", AUROC %.4f", mt.auroc);
+    else if (cl.n == 2) printf(", AUROC n/a (one class only)");
     printf(" (%.0fs)\n", secs);
     krait_cli_print_confusion(stdout, (const char *const *)cl.names, cl.n, mt.confusion);
     if (c.json) {

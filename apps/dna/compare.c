@@ -197,9 +197,16 @@ int dna_cmd_compare(int argc, char **argv)
         fprintf(stderr, "krait-dna compare: AUROC left out: the two files' class columns differ (%s, %s against %s, %s)\n",
                 a.cls[0], a.cls[1], b.cls[0], b.cls[1]);
     const char *second = a.cls[1];
+    size_t n_pos = 0;
     for (size_t i = 0; binary && i < n; i++) {
         y[i] = !strcmp(set.label[i], second);
+        n_pos += (size_t)y[i];
         if (!y[i] && strcmp(set.label[i], a.cls[0])) binary = 0;
+    }
+    if (binary && (n_pos == 0 || n_pos == n)) {
+        fprintf(stderr, "krait-dna compare: AUROC left out: every sequence is of class %s (it ranks one class against "
+                        "the other)\n", n_pos ? second : a.cls[0]);
+        binary = 0;
     }
     int32_t *oa = binary ? krait_cls_score_order(a.pos, (int)n) : NULL;
     int32_t *ob = binary ? krait_cls_score_order(b.pos, (int)n) : NULL;
@@ -232,7 +239,10 @@ int dna_cmd_compare(int argc, char **argv)
     double lo, hi;
     krait_interval95(diffs, boot, &lo, &hi);
     if (binary && isfinite(auc_a) && isfinite(auc_b) && nauc >= 100) krait_interval95(adiffs, nauc, &alo, &ahi);
-    else binary = 0;
+    else if (binary) {
+        fprintf(stderr, "krait-dna compare: AUROC left out: too few resamples hold both classes (%d of %d)\n", nauc, boot);
+        binary = 0;
+    }
     const double p = krait_mcnemar_exact(only_a, only_b);
 
     printf("A (%s): accuracy %.4f (%ld of %zu)\n", preds.items[0], acc_a, na, n);

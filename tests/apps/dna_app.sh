@@ -733,6 +733,15 @@ bad_pred "probabilities that do not sum to 1" '4s/0.1\t0.9/0.3\t0.9/' sum.tsv "s
 bad_pred "a predicted class that is not the most probable" '3s/\t1\t0.1/\t0\t0.1/' argmax.tsv \
   "argmax.tsv:3: predicted class '0' (p 0.1) is not the most probable (p 0.9)"
 bad_pred "a row short of a column" '6s/\t0.9$//' cols.tsv "cols.tsv:6: 3 columns where the header has 4"
+# one class only: AUROC said to be undefined (not "nan"), compare says why it leaves it out; a
+# training set too small to hold a tenth out: the L2 penalty said to be unchosen
+"$k" baseline --train "$dir/s1/train.tsv" --test "$dir/ten.tsv" --k 1 --epochs 1 --l2 0.01 --output "$dir/b10.tsv" > "$dir/o" 2>&1 &&
+  grep -q "AUROC n/a (one class only)" "$dir/o" && ! grep -qi nan "$dir/o" &&
+  "$k" compare --input "$dir/ten.tsv" --pred "$dir/b10.tsv" --pred "$dir/b10.tsv" 2>&1 | grep -q "AUROC left out: every sequence is of class 1" &&
+  { head -3 "$data/promoters_tiny.tsv"; tail -2 "$data/promoters_tiny.tsv"; } > "$dir/four.tsv" &&
+  "$k" baseline --train "$dir/four.tsv" --test "$dir/s1/test.tsv" --k 1 --epochs 1 2>&1 |
+  grep -q "too few training rows to hold a tenth out" && ok "one-class AUROC n/a; compare says why; no held-out rows said" ||
+  { bad "one-class AUROC / no held-out rows"; cat "$dir/o"; }
 
 # ---- bad input -----------------------------------------------------------------------------------
 # a record without a label in the second file of a command is named with that file and its line
