@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
+#include <utf8proc.h>
 
 #include "blas_tune.h"
 #include "fsutil.h"
@@ -169,7 +170,16 @@ void krait_cli_print_json(cJSON *o)
 {
     char *j = cJSON_PrintUnformatted(o);
     if (!j) krait_cli_die(1, "out of memory");
-    printf("%s\n", j);
+    /* cJSON copies a string's bytes as they are: a name that is not UTF-8 (a label, a path) would
+     * make the line invalid JSON; each byte of an invalid sequence is written \ufffd instead (such
+     * bytes can only be inside a string) */
+    for (const char *p = j; *p;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = (unsigned char)*p < 0x80 ? 1 : utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &cp);
+        if (k > 0) fwrite(p, 1, (size_t)k, stdout), p += k;
+        else fputs("\\ufffd", stdout), p++;
+    }
+    putchar('\n');
     free(j);
     cJSON_Delete(o);
 }

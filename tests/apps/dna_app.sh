@@ -733,6 +733,11 @@ bad_pred "probabilities that do not sum to 1" '4s/0.1\t0.9/0.3\t0.9/' sum.tsv "s
 bad_pred "a predicted class that is not the most probable" '3s/\t1\t0.1/\t0\t0.1/' argmax.tsv \
   "argmax.tsv:3: predicted class '0' (p 0.1) is not the most probable (p 0.9)"
 bad_pred "a row short of a column" '6s/\t0.9$//' cols.tsv "cols.tsv:6: 3 columns where the header has 4"
+# a label that is not UTF-8: the --json line stays UTF-8 (the bad byte as \ufffd)
+awk 'BEGIN { print "seq\tlabel"; for (i = 0; i < 20; i++) print "ACGTTGCAAC" (i % 2 ? "GG\ta\377" : "CC\tb") }' > "$dir/u8.tsv"
+"$k" baseline --train "$dir/u8.tsv" --test "$dir/u8.tsv" --k 1 --epochs 1 --json 2>/dev/null | tail -1 > "$dir/u8.json" &&
+  iconv -f UTF-8 -t UTF-8 "$dir/u8.json" >/dev/null 2>&1 && grep -qF '"a\ufffd"' "$dir/u8.json" &&
+  ok "--json with a label that is not UTF-8: valid UTF-8, the byte as \\ufffd" || { bad "non-UTF-8 label in --json"; cat "$dir/u8.json"; }
 # one class only: AUROC said to be undefined (not "nan"), compare says why it leaves it out; a
 # training set too small to hold a tenth out: the L2 penalty said to be unchosen
 "$k" baseline --train "$dir/s1/train.tsv" --test "$dir/ten.tsv" --k 1 --epochs 1 --l2 0.01 --output "$dir/b10.tsv" > "$dir/o" 2>&1 &&
