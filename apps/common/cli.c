@@ -265,6 +265,14 @@ void krait_cli_refuse_same_output(const char *a, const char *opt_a, const char *
         krait_cli_die(2, "%s %s: the same file as %s (give each output its own name)", opt_b, b, opt_a);
 }
 
+void krait_cli_refuse_repeated(const krait_str_list *l, const char *opt)
+{
+    for (int i = 1; i < l->n; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(l->items[i], l->items[j]) || krait_fs_same(l->items[i], l->items[j]))
+                krait_cli_die(2, "%s %s: given twice (its contents would count twice)", opt, l->items[i]);
+}
+
 void krait_cli_check_output_path(const char *path, const char *opt)
 {
     if (!path) return;

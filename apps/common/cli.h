@@ -106,6 +106,9 @@ void krait_cli_refuse_overwrite(const char *path, const char *opt, const char *c
 /* Two outputs of one command (either may be NULL) named the same: exit 2, one line naming both
  * ("--confusion X: the same file as --output"); the second would replace the first. */
 void krait_cli_refuse_same_output(const char *a, const char *opt_a, const char *b, const char *opt_b);
+/* An input given twice in one list (the same text, or one file by two names): exit 2, one line
+ * (its rows would count twice: in a split, on both sides). */
+void krait_cli_refuse_repeated(const krait_str_list *l, const char *opt);
 
 /* Exits 2 with one line when path (an output, opt its option) cannot be written where it is: a
  * folder, or in a folder that does not exist. For outputs written only after the work. */

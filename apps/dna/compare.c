@@ -173,7 +173,7 @@ int dna_cmd_compare(int argc, char **argv)
     dna_inputs_open(&in);
     krait_dna_set set;
     krait_dna_set_init(&set);
-    dna_load_sources(&set, &inputs, &in);
+    dna_load_sources(&set, &inputs, &in, "--input");
     if (!set.n) krait_cli_die(2, "%s: no sequences", inputs.items[0]);
     for (size_t i = 0; i < set.n; i++)
         if (!set.label[i]) {

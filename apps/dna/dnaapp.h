@@ -36,8 +36,9 @@ typedef struct dna_inputs {
 /* Open the genome (when given) and fill in->opts; exits 2 with one line on bad options. */
 void dna_inputs_open(dna_inputs *in);
 void dna_inputs_close(dna_inputs *in);
-/* Read every source ("PATH" or "CLASS=PATH") into s; exits 2 (bad input) with one line. */
-void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in);
+/* Read every source ("PATH" or "CLASS=PATH") into s; exits 2 (bad input) with one line, also when
+ * one is given twice in the list (opt names it). */
+void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in, const char *opt);
 
 /* Exits 2 with one line when the file a command is about to write (opt names it: "--output")
  * is one it reads: one of the sources (NULL: none), the genome or the CRAM reference. */

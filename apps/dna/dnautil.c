@@ -36,8 +36,9 @@ void dna_inputs_close(dna_inputs *in)
     in->opts.genome = NULL;
 }
 
-void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in)
+void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in, const char *opt)
 {
+    krait_cli_refuse_repeated(sources, opt);
     for (int i = 0; i < sources->n; i++) {
         krait_status st = krait_dna_set_read(s, sources->items[i], &in->opts);
         if (st) dna_die_status(st);

@@ -111,7 +111,7 @@ int dna_cmd_pretrain(int argc, char **argv)
     dna_inputs_open(&in);
     krait_dna_set s;
     krait_dna_set_init(&s);
-    dna_load_sources(&s, &fasta, &in);
+    dna_load_sources(&s, &fasta, &in, "--fasta");
     if (rc_aug != 0 && rc_aug != 1) krait_cli_die(2, "pretrain: --rc-aug must be 0 or 1");
     genome_src g = { .s = &s, .rc_aug = rc_aug };
     g.rec = malloc(s.n * sizeof *g.rec);

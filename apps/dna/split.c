@@ -65,7 +65,7 @@ int dna_cmd_split(int argc, char **argv)
     dna_inputs_open(&in);
     krait_dna_set s;
     krait_dna_set_init(&s);
-    dna_load_sources(&s, &inputs, &in);
+    dna_load_sources(&s, &inputs, &in, "--input");
     krait_dna_classes cl;
     krait_status st = krait_dna_classes_from_set(&cl, &s, inputs.items[0]);
     if (!st) st = krait_dna_set_map(&s, &cl, 1, inputs.items[0]);

@@ -518,8 +518,8 @@ int dna_cmd_train(int argc, char **argv)
     krait_dna_set tr, va;
     krait_dna_set_init(&tr);
     krait_dna_set_init(&va);
-    dna_load_sources(&tr, &train, &in);
-    dna_load_sources(&va, &valid, &in);
+    dna_load_sources(&tr, &train, &in, "--train");
+    dna_load_sources(&va, &valid, &in, "--valid");
     krait_dna_classes cl;
     krait_status s = classes ? krait_dna_classes_parse(&cl, classes) : krait_dna_classes_from_set(&cl, &tr, train.items[0]);
     if (!s) s = krait_dna_set_map(&tr, &cl, 1, train.items[0]);

@@ -204,6 +204,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     char out_real[PATH_MAX];
     const char *skip = stat(out, &ost) == 0 && realpath(out, out_real) ? out_real : NULL;
     visited seen = { 0 };
+    krait_cli_refuse_repeated(&inputs, "--input");
     for (int i = 0; i < inputs.n; i++) {
         const char *p = inputs.items[i];
         struct stat st;
