@@ -210,6 +210,9 @@ static struct pending_output {
     char *tmp, *path;
 } pending[8];
 
+/* Temporaries written by other means (krait_cli_temp_add): removed with the pending outputs. */
+static char *temps[8];
+
 static void remove_pending_outputs(void)
 {
     for (size_t i = 0; i < sizeof pending / sizeof *pending; i++) {
@@ -218,6 +221,8 @@ static void remove_pending_outputs(void)
         if (pending[i].tmp) unlink(pending[i].tmp);
         pending[i].f = NULL;
     }
+    for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
+        if (temps[i]) unlink(temps[i]), free(temps[i]), temps[i] = NULL;
 }
 
 /* A signal that ends the program (Ctrl-C, kill) while outputs are pending: their temporary
@@ -227,6 +232,8 @@ static void on_fatal_signal(int sig)
 {
     for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
         if (pending[i].f && pending[i].tmp) unlink(pending[i].tmp);
+    for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
+        if (temps[i]) unlink(temps[i]);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -286,10 +293,38 @@ void krait_cli_check_output_path(const char *path, const char *opt)
     free(dir);
 }
 
-FILE *krait_cli_output_open(const char *path)
+/* The clean-up of unfinished outputs, at exit and on a killing signal, set up once. */
+static void register_cleanup(void)
 {
     static int registered;
     if (!registered) atexit(remove_pending_outputs), remove_pending_on_signals(), registered = 1;
+}
+
+void krait_cli_temp_add(const char *path)
+{
+    register_cleanup();
+    size_t i = 0;
+    while (i < sizeof temps / sizeof *temps && temps[i]) i++;
+    if (i == sizeof temps / sizeof *temps) krait_cli_die(1, "%s: too many temporary files", path);
+    char *dup = strdup(path);
+    if (!dup) krait_cli_die(1, "out of memory");
+    atomic_signal_fence(memory_order_seq_cst); /* on_fatal_signal sees the name whole */
+    temps[i] = dup;
+}
+
+void krait_cli_temp_done(const char *path)
+{
+    for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
+        if (temps[i] && !strcmp(temps[i], path)) {
+            char *p = temps[i];
+            temps[i] = NULL;
+            free(p);
+        }
+}
+
+FILE *krait_cli_output_open(const char *path)
+{
+    register_cleanup();
     size_t i = 0;
     while (i < sizeof pending / sizeof *pending && pending[i].f) i++;
     if (i == sizeof pending / sizeof *pending) krait_cli_die(1, "%s: too many output files open", path);

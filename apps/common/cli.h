@@ -98,6 +98,10 @@ void krait_cli_die(int code, const char *fmt, ...)
  * under the name asked for, nor replaces an older one. */
 FILE *krait_cli_output_open(const char *path);
 void krait_cli_output_close(FILE *f);
+/* A temporary file written by other means (a token file's): removed if the program ends (an
+ * error exit, a killing signal) before krait_cli_temp_done(path) says it was renamed into place. */
+void krait_cli_temp_add(const char *path);
+void krait_cli_temp_done(const char *path);
 
 /* Exits 2 with one line when path, a file the command is about to write (opt names the option),
  * is one it reads: the same file as one of reads[0..n) (NULL entries skipped), or an existing

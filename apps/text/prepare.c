@@ -255,6 +255,9 @@ int text_cmd_prepare(int argc0, char **argv0)
     split_out sp[2] = { { 0 } }; /* 0 train, 1 val */
     if ((s = krait_tokfile_create(train_path, width, &sp[0].w)) || (s = krait_tokfile_create(val_path, width, &sp[1].w)))
         return krait_cli_exit_code(s);
+    char *temp[2] = { strdup(krait_tokfile_temp_path(sp[0].w)), strdup(krait_tokfile_temp_path(sp[1].w)) };
+    if (!temp[0] || !temp[1]) krait_cli_die(1, "out of memory");
+    krait_cli_temp_add(temp[0]), krait_cli_temp_add(temp[1]); /* gone if prepare is stopped or fails */
 
     source_count *counts = calloc((size_t)files.n, sizeof *counts);
     size_t n_ids = 0, cap = 4096;
@@ -366,6 +369,8 @@ int text_cmd_prepare(int argc0, char **argv0)
     }
     s = krait_tokfile_finish(sp[0].w);
     krait_status s2 = krait_tokfile_finish(sp[1].w);
+    krait_cli_temp_done(temp[0]), krait_cli_temp_done(temp[1]); /* renamed into place, or removed by finish */
+    free(temp[0]), free(temp[1]);
     if (s || s2) return krait_cli_exit_code(s ? s : s2);
     if (nv == 0 && tail < 0 && val_fraction > 0)
         KRAIT_WARN("the validation split is empty (%lld document%s, each drawn with "

@@ -31,6 +31,8 @@ struct krait_tokfile_writer {
 
 int krait_tokfile_id_bytes_for(int vocab) { return vocab <= 65536 ? 2 : 4; }
 
+const char *krait_tokfile_temp_path(const krait_tokfile_writer *w) { return w->tmp; }
+
 static void put_u32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));

@@ -53,6 +53,8 @@ krait_status krait_tokfile_create(const char *path, int id_bytes, krait_tokfile_
 /* Append n ids; an id that does not fit the width (or is negative) is BAD_INPUT. */
 krait_status krait_tokfile_append(krait_tokfile_writer *w, const int32_t *ids, size_t n);
 uint64_t krait_tokfile_written(const krait_tokfile_writer *w);
+/* The temporary the writer appends to (renamed to the path by krait_tokfile_finish). */
+const char *krait_tokfile_temp_path(const krait_tokfile_writer *w);
 /* Keep only the first n ids written so far (n <= written). */
 krait_status krait_tokfile_truncate(krait_tokfile_writer *w, uint64_t n);
 /* Copy ids [start, start + n) written so far into ids (reads the temporary file back). */

@@ -198,6 +198,17 @@ cp "$dir/A/model.safetensors" "$dir/B/model.safetensors"
   [ ! -e "$dir/B/model.safetensors.tmp-Ab3dE9" ] && [ ! -e "$dir/B/config.json.tmp-x0Y1z2" ] &&
   ok "resume: the top level is the latest checkpoint's model again, a killed publish's temporaries gone" ||
   { bad "resume did not restore the top level"; ls -a "$dir/B"; }
+# prepare stopped by a signal leaves no token-file temporaries (caught while they exist)
+awk -v s="$(head -c 2000 "$sample" | tr '\n' ' ')" 'BEGIN { for (i = 0; i < 12000; i++) print s }' > "$dir/big.txt"
+"$k" prepare --input "$dir/big.txt" --output "$dir/PS" --split-tail 0.1 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 2000); do ls "$dir/PS" 2>/dev/null | grep -q 'train.bin.tmp-' && break; sleep 0.002; done
+kill -TERM $pid 2>/dev/null; wait $pid; prc=$?
+if [ $prc = 143 ]; then
+  [ -z "$(ls "$dir/PS" | grep tmp-)" ] && ok "prepare stopped by SIGTERM: no token-file temporaries left" ||
+    { bad "prepare left temporaries"; ls -a "$dir/PS"; }
+else ok "prepare finished before the signal (exit $prc): nothing to check"; fi
+rm -f "$dir/big.txt"
 # metrics.jsonl that cannot grow (a file size limit, as a full disk): the run stops with one line
 (ulimit -f 20; "$k" "${targs[@]}" --out "$dir/U" --steps 3000 --ckpt-every 100000 >/dev/null 2>"$dir/eU")
 [ $? = 1 ] && grep -q "$dir/U/metrics.jsonl: write failed" "$dir/eU" &&
