@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -94,12 +95,13 @@ int audio_cmd_encode(int argc, char **argv)
     /* the streams go to OUT/files.new and all.u8 under a temporary name; only when every write
      * succeeded do they replace an earlier encode's (whose files would not match the new all.u8) */
     char *files_dir = krait_fs_join(out, "files"), *new_dir = krait_fs_join(out, "files.new"),
-         *all_path = krait_fs_join(out, "all.u8");
-    if (!files_dir || !new_dir || !all_path) krait_cli_die(1, "out of memory");
+         *old_dir = krait_fs_join(out, "files.old"), *all_path = krait_fs_join(out, "all.u8");
+    if (!files_dir || !new_dir || !old_dir || !all_path) krait_cli_die(1, "out of memory");
     krait_audio_set set;
     audio_load_set(&set, &list, want, &fe, d.split);
     if (!set.n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
     if (krait_fs_is_dir(new_dir)) krait_fs_remove_tree(new_dir); /* a failed encode's leftovers */
+    if (krait_fs_is_dir(old_dir)) krait_fs_remove_tree(old_dir);
     krait_status s = krait_fs_mkdirs(new_dir);
     if (s) exit(krait_cli_exit_code(s));
     pending = new_dir;
@@ -121,11 +123,19 @@ int audio_cmd_encode(int argc, char **argv)
         free(ids);
         free(name);
     }
-    krait_cli_output_close(all); /* exits on a failed write, the temporary removed */
-    if (krait_fs_is_dir(files_dir) && (s = krait_fs_remove_tree(files_dir))) exit(krait_cli_exit_code(s));
+    /* the old encode out of the way whole before the new one takes its names: first its all.u8
+     * (a folder without one is plainly unfinished), then files/ renamed aside (removed last), so
+     * no moment pairs one encode's all.u8 with another's files/ */
+    if (fflush(all) != 0 || ferror(all)) krait_cli_die(1, "%s: write failed (%s)", all_path, strerror(errno));
+    if (unlink(all_path) != 0 && errno != ENOENT)
+        krait_cli_die(1, "%s: cannot replace it (%s)", all_path, strerror(errno));
+    if (krait_fs_is_dir(files_dir) && rename(files_dir, old_dir) != 0)
+        krait_cli_die(1, "%s: cannot rename to %s (%s)", files_dir, old_dir, strerror(errno));
     if (rename(new_dir, files_dir) != 0)
         krait_cli_die(1, "%s: cannot rename to %s (%s)", new_dir, files_dir, strerror(errno));
     pending = NULL;
+    krait_cli_output_close(all); /* exits on a failed write, the temporary removed */
+    if (krait_fs_is_dir(old_dir) && (s = krait_fs_remove_tree(old_dir))) exit(krait_cli_exit_code(s));
     printf("%s: %d files, %lld samples (%s) -> %s\n", d.data, set.n, set.samples, audio_fe_describe(&fe), out);
     if (c.json) {
         cJSON *j = cJSON_CreateObject();
@@ -136,7 +146,7 @@ int audio_cmd_encode(int argc, char **argv)
     }
     krait_audio_set_free(&set);
     krait_audio_list_free(&list);
-    free(is_test), free(want), free(files_dir), free(new_dir), free(all_path);
+    free(is_test), free(want), free(files_dir), free(new_dir), free(old_dir), free(all_path);
     audio_fe_free(&fe);
     return 0;
 }
