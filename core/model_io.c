@@ -7,11 +7,13 @@
  * table-only model (krait_model_init with no backend). */
 #include "model_io.h"
 
+#include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bf16.h"
 #include "fsutil.h"
@@ -492,12 +494,21 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
         if ((s = krait_st_writer_add_f32(w, ti->name, sd, host + ti->offset, ti->shape, ti->ndim)))
             goto fail;
     }
+    /* an older config.json goes first: a save stopped between the weights and the config then
+     * leaves a folder that says it is unfinished (no config.json), not new weights under an old
+     * config of another shape */
+    cfg_path = krait_fs_join(dir, "config.json");
+    if (!cfg_path) goto fail;
+    if (unlink(cfg_path) != 0 && errno != ENOENT) {
+        s = KRAIT_STATUS_IO;
+        KRAIT_ERROR("%s: cannot replace it (%s)", cfg_path, strerror(errno));
+        goto fail;
+    }
     /* one file whatever the size (transformers reads any size); removes an older index/shards */
     if ((s = krait_st_writer_write_sharded(w, dir, UINT64_MAX))) goto fail;
     s = KRAIT_STATUS_NO_MEMORY;
     json = krait_config_to_json(&m->cfg, krait_dtype_torch_name(dtype));
-    cfg_path = krait_fs_join(dir, "config.json");
-    if (!json || !cfg_path) goto fail;
+    if (!json) goto fail;
     size_t n = strlen(json);
     json[n] = '\n'; /* the NUL is replaced by a final newline; n + 1 bytes written */
     s = krait_fs_write_atomic(cfg_path, json, n + 1);

@@ -150,6 +150,7 @@ static void claim_model_out(const char *out, int overwrite)
         free(p);
         if (has) krait_cli_die(2, "%s: already holds a model (%s); --overwrite replaces it", out, model[i]);
     }
+    krait_run_lock(out); /* two converts into one folder at once would mix their files */
 }
 
 static int cmd_convert(int argc, char **argv)

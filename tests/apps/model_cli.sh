@@ -84,6 +84,10 @@ check "convert onto a model folder" "$dir/m32: already holds a model" "$km" conv
 check "init onto a model folder" "--overwrite replaces it" "$km" init "$dir/c.json" --out "$dir/m"
 mkdir -p "$dir/run/checkpoints"
 check "convert into a run folder" "$dir/run: a training run folder" "$km" convert "$dir/m" --out "$dir/run" --overwrite
+# two converts into one folder never run at once (the folder's lock, as a trainer's)
+mkdir -p "$dir/mlock"
+check "convert into a folder another convert holds" "$dir/mlock: another krait process is writing" \
+  flock -n "$dir/mlock/.lock" "$km" convert "$dir/m" --out "$dir/mlock"
 # ... nor into a folder of one: a checkpoint, checkpoints/, a folder below, an ensemble
 mkdir -p "$dir/run2/checkpoints/step-1" "$dir/ens/member-1" && echo step-1 > "$dir/run2/checkpoints/latest" &&
   echo '{}' > "$dir/run2/checkpoints/step-1/trainer_state.json"
