@@ -1,4 +1,5 @@
 /* apps/text/textutil.c — what the krait-text commands share; see textapp.h. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,8 +85,8 @@ static long long get_count(const cJSON *o, const char *split, const char *key, c
 {
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, split);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, key);
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0)
-        krait_cli_die(2, "%s: \"%s.%s\" is missing or not a non-negative number", path, split, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != floor(v->valuedouble) || v->valuedouble > 9e15)
+        krait_cli_die(2, "%s: \"%s.%s\" is missing or not a count (a whole number >= 0)", path, split, key);
     return (long long)v->valuedouble;
 }
 
@@ -98,8 +99,8 @@ void text_read_meta(text_data_meta *meta, const char *data_dir)
     krait_status s;
     char *text = path ? krait_fs_read_text(path, 64 << 20, &s) : NULL;
     if (!text) exit(path ? krait_cli_exit_code(s) : 1);
-    cJSON *o = cJSON_Parse(text);
-    if (!cJSON_IsObject(o)) krait_cli_die(2, "%s: malformed JSON", path);
+    cJSON *o = krait_json_parse_object(text, path);
+    if (!o) exit(2); /* it said why */
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "format");
     if (!cJSON_IsString(f) || strcmp(f->valuestring, "krait-tokens"))
         krait_cli_die(2, "%s: not a krait-text prepare meta.json (\"format\" is not \"krait-tokens\")", path);
@@ -108,16 +109,27 @@ void text_read_meta(text_data_meta *meta, const char *data_dir)
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "eos");
     if (!cJSON_IsString(t) || strlen(t->valuestring) >= sizeof meta->tokenizer)
         krait_cli_die(2, "%s: \"tokenizer\" is missing or not a short string", path);
-    if (!cJSON_IsNumber(v) || v->valuedouble < 2) krait_cli_die(2, "%s: \"vocab\" is missing or < 2", path);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 2 || v->valuedouble > 1e8 || v->valuedouble != floor(v->valuedouble))
+        krait_cli_die(2, "%s: \"vocab\" is missing or not a whole number from 2 to 1e8", path);
     strcpy(meta->tokenizer, t->valuestring);
     meta->vocab = (int)v->valuedouble;
-    meta->eos = cJSON_IsNumber(e) ? (int)e->valuedouble : -1;
+    /* an id (eos, max_id) is absent or an id of that vocabulary: another value is a hand edit */
     const cJSON *mx = cJSON_GetObjectItemCaseSensitive(o, "max_id");
-    meta->max_id = cJSON_IsNumber(mx) && mx->valuedouble >= 0 ? (int)mx->valuedouble : -1;
+    const cJSON *const ids[2] = { e, mx };
+    for (int k = 0; k < 2; k++)
+        if (ids[k] && !(cJSON_IsNumber(ids[k]) && ids[k]->valuedouble >= 0 && ids[k]->valuedouble < meta->vocab &&
+                        ids[k]->valuedouble == floor(ids[k]->valuedouble)))
+            krait_cli_die(2, "%s: \"%s\" must be an id of the vocabulary (0 to %d)", path, k ? "max_id" : "eos",
+                          meta->vocab - 1);
+    meta->eos = e ? (int)e->valuedouble : -1;
+    meta->max_id = mx ? (int)mx->valuedouble : -1;
     meta->train_tokens = get_count(o, "train", "tokens", path);
     meta->val_tokens = get_count(o, "val", "tokens", path);
     meta->train_bytes = get_count(o, "train", "bytes", path);
     meta->val_bytes = get_count(o, "val", "bytes", path);
+    if ((meta->train_tokens && !meta->train_bytes) || (meta->val_tokens && !meta->val_bytes))
+        krait_cli_die(2, "%s: ids without text bytes in \"%s\" (bits per byte would be undefined)", path,
+                      meta->train_tokens && !meta->train_bytes ? "train" : "val");
     cJSON_Delete(o);
     free(text);
     free(path);
