@@ -476,8 +476,14 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         char *end;
         switch (o->type) {
         case OPT_INT:
-            if (!parse_long(v, LLONG_MIN, LLONG_MAX, &n))
+            if (!parse_long(v, LLONG_MIN, LLONG_MAX, &n)) {
+                errno = 0;
+                char *e;
+                strtoll(v, &e, 10);
+                if (errno == ERANGE && e != v && !*e) /* digits past what a long long holds */
+                    krait_cli_die(2, "option %s: %s is too large (at most %d)", a, v, INT_MAX);
                 krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
+            }
             if (n > INT_MAX) krait_cli_die(2, "option %s: %s is too large (at most %d)", a, v, INT_MAX);
             if (n < 0) krait_cli_die(2, "option %s: must be >= 0 (got %s)", a, v);
             *(int *)o->dst = (int)n;
@@ -489,7 +495,7 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         case OPT_DOUBLE:
             errno = 0;
             *(double *)o->dst = strtod(v, &end);
-            if (errno || end == v || *end || !isfinite(*(double *)o->dst))
+            if (errno || end == v || *end || !isfinite(*(double *)o->dst) || strpbrk(v, "xX")) /* no hex: as integers */
                 krait_cli_die(2, "option %s: '%s' is not a number", a, v);
             if (*(double *)o->dst < 0) krait_cli_die(2, "option %s: must be >= 0 (got %s)", a, v);
             break;
