@@ -270,6 +270,20 @@ int krait_checkpoint_latest_step(const char *out_dir)
 
 static int highest_complete(const char *ckdir);
 
+krait_status krait_checkpoint_restore_top(const char *out_dir, int step)
+{
+    char *ckdir = krait_fs_join(out_dir, CKPT_DIR), *best = krait_fs_join(out_dir, "best");
+    char *dir = ckdir ? step_dir(ckdir, step) : NULL;
+    krait_status s = KRAIT_STATUS_OK;
+    if (!ckdir || !best || !dir) s = KRAIT_STATUS_NO_MEMORY;
+    else if (read_latest(ckdir) == step && !krait_fs_is_dir(best) && is_complete(dir)) {
+        tidy_top(out_dir);
+        s = publish_top(out_dir, dir);
+    }
+    free(dir), free(best), free(ckdir);
+    return s;
+}
+
 int krait_checkpoint_any(const char *out_dir)
 {
     char *ckdir = krait_fs_join(out_dir, CKPT_DIR);
@@ -378,25 +392,6 @@ krait_status krait_checkpoint_resume(krait_trainer *t, krait_data_source *ds, ch
         *slash = '\0';
         if (prune(ck, 0, 0, 1)) /* the resume itself is complete: a leftover that stays is no failure */
             KRAIT_WARN("%s: could not remove what an interrupted save left there (see above)", ck);
-        /* the run's latest checkpoint: its top level is made that model again, as a save ends
-         * (a save killed while it published left the step before's model there, or a temporary) */
-        const int latest = read_latest(ck) == st.step;
-        char *run = latest ? strndup(ck, (size_t)(slash - ck) - n) : NULL; /* "X/" of "X/checkpoints" */
-        *slash = '/';
-        if (run) {
-            if (!run[0]) free(run), run = strdup(".");
-            else if (run[strlen(run) - 1] == '/' && strlen(run) > 1) run[strlen(run) - 1] = '\0';
-        }
-        if (latest && !run) {
-            s = KRAIT_STATUS_NO_MEMORY;
-            goto fail;
-        }
-        if (run && access(run, W_OK | X_OK) == 0) { /* (a run resumed from a read-only folder elsewhere: not) */
-            tidy_top(run);
-            s = publish_top(run, ck);
-        }
-        free(run);
-        if (s) goto fail;
     }
 fail:
     krait_ckpt_state_free(&st);

@@ -281,17 +281,27 @@ const char *audio_fe_describe(const audio_frontend *fe)
     return b;
 }
 
+/* audio_fe_describe with every log-mel setting (the band edges and the normalisation too) */
+static const char *fe_state(const audio_frontend *fe)
+{
+    static char b[320];
+    if (!fe->logmel) return audio_fe_describe(fe);
+    snprintf(b, sizeof b, "%s, bands %g..%g Hz, cmvn %d", audio_fe_describe(fe), fe->mel.fmin,
+             fe->mel.fmax > 0 ? fe->mel.fmax : fe->rate / 2.0f, fe->mel.cmvn);
+    return b;
+}
+
 void audio_state_add_front_end(cJSON *o, const audio_frontend *fe)
 {
-    cJSON_AddStringToObject(o, "front_end", audio_fe_describe(fe));
+    cJSON_AddStringToObject(o, "front_end", fe_state(fe));
 }
 
 int audio_state_same_front_end(const cJSON *o, const audio_frontend *fe, const char *dir)
 {
     const cJSON *was = cJSON_GetObjectItemCaseSensitive(o, "front_end");
-    if (!cJSON_IsString(was) || !strcmp(was->valuestring, audio_fe_describe(fe))) return 1;
+    if (!cJSON_IsString(was) || !strcmp(was->valuestring, fe_state(fe))) return 1;
     KRAIT_ERROR("--resume %s: the checkpoint was trained on %s; this run feeds %s: the same audio settings continue it",
-                dir, was->valuestring, audio_fe_describe(fe));
+                dir, was->valuestring, fe_state(fe));
     return 0;
 }
 

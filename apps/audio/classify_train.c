@@ -158,7 +158,7 @@ static krait_status check_app_state(void *user, const char *json, const char *di
 /* test_metrics.json and confusion.svg from the last test predictions. */
 static void write_test_results(const char *out, const audio_frontend *fe, krait_cls_metrics *mt)
 {
-    char *j = krait_cls_metrics_json(mt, (const char *const *)fe->classes);
+    char *j = krait_cli_json_utf8(krait_cls_metrics_json(mt, (const char *const *)fe->classes));
     char *mp = krait_fs_join(out, "test_metrics.json"), *cp = krait_fs_join(out, "confusion.svg");
     if (!j || !mp || !cp) krait_cli_die(1, "out of memory");
     krait_status s = krait_fs_write_atomic(mp, j, strlen(j));

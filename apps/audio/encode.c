@@ -127,8 +127,7 @@ int audio_cmd_encode(int argc, char **argv)
      * (a folder without one is plainly unfinished), then files/ renamed aside (removed last), so
      * no moment pairs one encode's all.u8 with another's files/ */
     if (fflush(all) != 0 || ferror(all)) krait_cli_die(1, "%s: write failed (%s)", all_path, strerror(errno));
-    if (unlink(all_path) != 0 && errno != ENOENT)
-        krait_cli_die(1, "%s: cannot replace it (%s)", all_path, strerror(errno));
+    krait_cli_output_unlink_old(all_path);
     if (krait_fs_is_dir(files_dir) && rename(files_dir, old_dir) != 0)
         krait_cli_die(1, "%s: cannot rename to %s (%s)", files_dir, old_dir, strerror(errno));
     if (rename(new_dir, files_dir) != 0)

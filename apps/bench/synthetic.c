@@ -213,7 +213,7 @@ int bench_synthetic(int argc, char **argv)
     int warmup = 200, settle = -1;
     const char *out = NULL, *resume = NULL;
     int overwrite = 0, sweep = 0;
-    int ckpt_every = 0, keep = 3, stop_at = 0;
+    int ckpt_every = 0, keep = 3, stop_at = -1; /* -1: not given */
     krait_opt opts[] = {
         { "--task", OPT_STR, &task, "T", "induction | selective-copy" },
         { "--train-len", OPT_INT, &train_len, "N", "training sequence length (default 256 induction, 128 copy)" },
@@ -285,7 +285,8 @@ int bench_synthetic(int argc, char **argv)
     if (steps == 0 && minutes == 0) krait_cli_die(2, "synthetic: --steps 0 and --minutes 0 leave no training budget");
     if (!out) out = krait_run_default_out(resume);
     if (out) krait_run_claim_out(out, overwrite, resume, "synthetic");
-    if (stop_at && !out) krait_cli_die(2, "synthetic: --stop-at needs --out (where the checkpoint goes)");
+    if (stop_at == 0) krait_cli_die(2, "synthetic: --stop-at must be > 0");
+    if (stop_at > 0 && !out) krait_cli_die(2, "synthetic: --stop-at needs --out (where the checkpoint goes)");
     synth_opts so = { t, train_len, eval_len, n_data, vocab };
 
     krait_config cfg;
@@ -318,12 +319,15 @@ int bench_synthetic(int argc, char **argv)
     if (!m) krait_cli_die(1, "cannot create the model");
     krait_rng rng;
     krait_rng_init_stream(&rng, c.seed, 0);
-    { /* the evaluation after training (up to 32 sequences a chunk at a time): refused now, not then */
-        const long longest = eval_len > train_len ? eval_len : train_len;
+    { /* the evaluations after training (accuracy(): 32 sequences at train_len, up to 32 at
+       * eval_len, a chunk at a time): refused now, not after the training */
+        const int rows = eval_seqs < 32 ? eval_seqs : 32;
+        const size_t at_train = krait_acts_bytes(m, 32, chunk < train_len ? chunk : train_len, 0),
+                     at_eval = krait_acts_bytes(m, rows, chunk < eval_len ? chunk : eval_len, 0);
         char what[96];
-        snprintf(what, sizeof what, "evaluating 32 sequences at once in chunks of %d", chunk);
-        krait_cli_check_memory(be, krait_acts_bytes(m, 32, chunk < longest ? chunk : (int)longest, 0), what,
-                               "lower --chunk");
+        snprintf(what, sizeof what, "evaluating %d sequences at once in chunks of %d", at_eval >= at_train ? rows : 32,
+                 chunk);
+        krait_cli_check_memory(be, at_eval > at_train ? at_eval : at_train, what, "lower --chunk");
     }
     krait_status s = krait_model_init_weights(m, &rng);
     krait_trainer *tr = s ? NULL : krait_trainer_init(m, &tc);

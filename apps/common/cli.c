@@ -166,20 +166,28 @@ void krait_cli_start(const char *prog, int argc, char **argv)
     }
 }
 
-void krait_cli_print_json(cJSON *o)
+char *krait_cli_json_utf8(char *j)
 {
-    char *j = cJSON_PrintUnformatted(o);
-    if (!j) krait_cli_die(1, "out of memory");
-    /* cJSON copies a string's bytes as they are: a name that is not UTF-8 (a label, a path) would
-     * make the line invalid JSON; each byte of an invalid sequence is written \ufffd instead (such
-     * bytes can only be inside a string) */
+    if (!j) return NULL;
+    size_t n = strlen(j);
+    char *out = malloc(6 * n + 1), *o = out;
+    if (!out) krait_cli_die(1, "out of memory");
     for (const char *p = j; *p;) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t k = (unsigned char)*p < 0x80 ? 1 : utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &cp);
-        if (k > 0) fwrite(p, 1, (size_t)k, stdout), p += k;
-        else fputs("\\ufffd", stdout), p++;
+        if (k > 0) memcpy(o, p, (size_t)k), o += k, p += k;
+        else memcpy(o, "\\ufffd", 6), o += 6, p++;
     }
-    putchar('\n');
+    *o = 0;
+    free(j);
+    return out;
+}
+
+void krait_cli_print_json(cJSON *o)
+{
+    char *j = krait_cli_json_utf8(cJSON_PrintUnformatted(o));
+    if (!j) krait_cli_die(1, "out of memory");
+    printf("%s\n", j);
     free(j);
     cJSON_Delete(o);
 }
@@ -268,8 +276,20 @@ void krait_cli_refuse_overwrite(const char *path, const char *opt, const char *c
 
 void krait_cli_refuse_same_output(const char *a, const char *opt_a, const char *b, const char *opt_b)
 {
+    struct stat sb; /* a device or pipe (/dev/null) is written in place: two outputs may share it */
+    if (a && stat(a, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) return;
     if (a && b && (!strcmp(a, b) || krait_fs_same(a, b)))
         krait_cli_die(2, "%s %s: the same file as %s (give each output its own name)", opt_b, b, opt_a);
+}
+
+void krait_cli_output_unlink_old(const char *path)
+{
+    int direct;
+    char *target = krait_fs_output_target(path, &direct); /* a link's file, not the link */
+    if (!target) krait_cli_die(1, "out of memory");
+    if (!direct && unlink(target) != 0 && errno != ENOENT)
+        krait_cli_die(1, "%s: cannot replace it (%s)", path, strerror(errno));
+    free(target);
 }
 
 void krait_cli_refuse_repeated(const krait_str_list *l, const char *opt)
@@ -468,9 +488,13 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         }
         if (i + 1 >= argc) krait_cli_die(2, "option %s needs a value", a);
         const char *v = argv[++i];
-        int is_opt = 0; /* "--out --json": the value forgotten, the next option taken for it */
-        for (int k = 0; k < nopts && !is_opt; k++) is_opt = !strcmp(v, opts[k].name);
-        for (size_t k = 0; k < sizeof common / sizeof common[0] && !is_opt; k++) is_opt = !strcmp(v, common[k].name);
+        /* "--out --json": the value forgotten, the next option taken for it (free text, a prompt,
+         * a stop string or a regex, may be anything) */
+        const int free_text = o->meta && (!strcmp(o->meta, "TEXT") || !strcmp(o->meta, "STR") || !strcmp(o->meta, "RE"));
+        int is_opt = 0;
+        for (int k = 0; k < nopts && !is_opt && !free_text; k++) is_opt = !strcmp(v, opts[k].name);
+        for (size_t k = 0; k < sizeof common / sizeof common[0] && !is_opt && !free_text; k++)
+            is_opt = !strcmp(v, common[k].name);
         if (is_opt) krait_cli_die(2, "option %s needs a value (got the option %s)", a, v);
         long long n;
         char *end;

@@ -82,6 +82,10 @@ int krait_cli_done(int rc);
 int krait_cli_exit_code(krait_status s);
 /* --json: o as one line on stdout (the last line a command prints), then frees o. */
 struct cJSON;
+/* JSON text made by cJSON (freed) as valid UTF-8 (malloc'd; NULL for NULL): cJSON copies a
+ * string's bytes as they are, so a name that is not UTF-8 (a label, a path) would make it invalid;
+ * each byte of an invalid sequence becomes \ufffd (such bytes can only be inside a string). */
+char *krait_cli_json_utf8(char *json);
 void krait_cli_print_json(struct cJSON *o);
 
 /* One line "prog: error: message" on stderr (as the library's errors) and exit(code). */
@@ -113,6 +117,10 @@ void krait_cli_refuse_same_output(const char *a, const char *opt_a, const char *
 /* An input given twice in one list (the same text, or one file by two names): exit 2, one line
  * (its rows would count twice: in a split, on both sides). */
 void krait_cli_refuse_repeated(const krait_str_list *l, const char *opt);
+/* Remove an earlier output at path before its new one (open with krait_cli_output_open) takes
+ * the name, where two outputs must never be seen from different runs: the file a link names
+ * (the link stays), nothing for a device or pipe. Exits 1 with one line on failure. */
+void krait_cli_output_unlink_old(const char *path);
 
 /* Exits 2 with one line when path (an output, opt its option) cannot be written where it is: a
  * folder, or in a folder that does not exist. For outputs written only after the work. */

@@ -282,6 +282,10 @@ int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
         resumed = r->t->opt->step;
     }
     krait_run_clear_out(); /* --overwrite: the old run goes once this one is ready to start */
+    if (resumed >= 0 && r->o->out && krait_fs_within(r->o->resume, r->o->out)) { /* this folder's own run, every check passed */
+        krait_status s = krait_checkpoint_restore_top(r->o->out, resumed);
+        if (s) return krait_cli_exit_code(s);
+    }
     krait_run_files_open(&r->rf, r->o->out, tc->keep_ckpts, resumed);
     return 0;
 }

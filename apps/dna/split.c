@@ -89,7 +89,7 @@ int dna_cmd_split(int argc, char **argv)
      * first: no moment (a kill, a full disk) leaves a train.tsv beside a test.tsv of another split,
      * whose rows it would hold */
     FILE *ftr = write_part(tr, &s, held, 0), *fte = write_part(te, &s, held, 1);
-    if (unlink(tr) != 0 && errno != ENOENT) krait_cli_die(1, "%s: cannot replace it (%s)", tr, strerror(errno));
+    krait_cli_output_unlink_old(tr);
     krait_cli_output_close(fte);
     krait_cli_output_close(ftr);
     char how[48] = "";

@@ -733,6 +733,11 @@ bad_pred "probabilities that do not sum to 1" '4s/0.1\t0.9/0.3\t0.9/' sum.tsv "s
 bad_pred "a predicted class that is not the most probable" '3s/\t1\t0.1/\t0\t0.1/' argmax.tsv \
   "argmax.tsv:3: predicted class '0' (p 0.1) is not the most probable (p 0.9)"
 bad_pred "a row short of a column" '6s/\t0.9$//' cols.tsv "cols.tsv:6: 3 columns where the header has 4"
+# split into a folder whose train.tsv is a link: the linked file written, the link kept
+mkdir -p "$dir/sl" "$dir/slreal" && echo old > "$dir/slreal/train.tsv" && ln -sf ../slreal/train.tsv "$dir/sl/train.tsv"
+"$k" split --input "$data/promoters_tiny.tsv" --out "$dir/sl" >/dev/null 2>&1 && [ -L "$dir/sl/train.tsv" ] &&
+  [ "$(head -1 "$dir/slreal/train.tsv")" = "$(printf 'seq\tlabel')" ] && [ -s "$dir/sl/test.tsv" ] &&
+  ok "split through a linked train.tsv: the file written, the link kept" || { bad "split through a link"; ls -la "$dir/sl"; }
 # a label that is not UTF-8: the --json line stays UTF-8 (the bad byte as \ufffd)
 awk 'BEGIN { print "seq\tlabel"; for (i = 0; i < 20; i++) print "ACGTTGCAAC" (i % 2 ? "GG\ta\377" : "CC\tb") }' > "$dir/u8.tsv"
 "$k" baseline --train "$dir/u8.tsv" --test "$dir/u8.tsv" --k 1 --epochs 1 --json 2>/dev/null | tail -1 > "$dir/u8.json" &&

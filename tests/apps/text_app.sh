@@ -213,6 +213,11 @@ rm -f "$dir/big.txt"
 (ulimit -f 20; "$k" "${targs[@]}" --out "$dir/U" --steps 3000 --ckpt-every 100000 >/dev/null 2>"$dir/eU")
 [ $? = 1 ] && grep -q "$dir/U/metrics.jsonl: write failed" "$dir/eU" &&
   ok "a metrics line that cannot be written stops the run (exit 1), not lost in silence" || { bad "metrics write failure"; cat "$dir/eU"; }
+# ... but only in its own folder: a run resumed into another --out leaves the source's top level as it is
+cp "$dir/A/model.safetensors" "$dir/B/model.safetensors"
+"$k" "${targs[@]}" --out "$dir/B2" --steps 2 --resume "$dir/B" >/dev/null 2>&1 &&
+  cmp -s "$dir/B/model.safetensors" "$dir/A/model.safetensors" &&
+  ok "resume into another --out: the source run's top level untouched" || bad "resume into another --out changed the source"
 # killed during its first checkpoint (no complete one): said so, --overwrite starts over
 mkdir -p "$dir/Z/checkpoints/step-3.tmp-q1w2e3"
 bad_input "a run killed in its first checkpoint" "$dir/Z: already holds a run that stopped during its first checkpoint" \
