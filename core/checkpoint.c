@@ -275,10 +275,17 @@ krait_status krait_checkpoint_restore_top(const char *out_dir, int step)
     char *ckdir = krait_fs_join(out_dir, CKPT_DIR), *best = krait_fs_join(out_dir, "best");
     char *dir = ckdir ? step_dir(ckdir, step) : NULL;
     krait_status s = KRAIT_STATUS_OK;
-    if (!ckdir || !best || !dir) s = KRAIT_STATUS_NO_MEMORY;
-    else if (read_latest(ckdir) == step && !krait_fs_is_dir(best) && is_complete(dir)) {
-        tidy_top(out_dir);
-        s = publish_top(out_dir, dir);
+    if (!ckdir || !best || !dir) {
+        s = KRAIT_STATUS_NO_MEMORY;
+    } else {
+        /* what a crash left beside the checkpoints (step-N.tmp-*, step-N.old-*) goes now, not at
+         * the next save: a run resumed at its last step may save nothing more */
+        if (prune(ckdir, 0, 0, 1)) /* the resume itself is complete: a leftover that stays is no failure */
+            KRAIT_WARN("%s: could not remove what an interrupted save left there (see above)", ckdir);
+        if (read_latest(ckdir) == step && !krait_fs_is_dir(best) && is_complete(dir)) {
+            tidy_top(out_dir);
+            s = publish_top(out_dir, dir);
+        }
     }
     free(dir), free(best), free(ckdir);
     return s;
@@ -383,15 +390,6 @@ krait_status krait_checkpoint_resume(krait_trainer *t, krait_data_source *ds, ch
     if (app_state) {
         *app_state = st.app;
         st.app = NULL;
-    }
-    /* what a crash left beside it (step-N.tmp-*, step-N.old-*) goes now, not at the next save:
-     * a run resumed at its last step may save nothing more */
-    char *slash = strrchr(ck, '/');
-    const size_t n = strlen(CKPT_DIR);
-    if (slash && (size_t)(slash - ck) >= n && !strncmp(slash - n, CKPT_DIR, n)) { /* ck is in a checkpoints/ */
-        *slash = '\0';
-        if (prune(ck, 0, 0, 1)) /* the resume itself is complete: a leftover that stays is no failure */
-            KRAIT_WARN("%s: could not remove what an interrupted save left there (see above)", ck);
     }
 fail:
     krait_ckpt_state_free(&st);

@@ -82,9 +82,9 @@ char *krait_checkpoint_find(const char *dir, krait_status *status);
 int krait_checkpoint_latest_step(const char *out_dir);
 /* After a run folder's own run was resumed at step (every check passed; the folder locked by the
  * resuming process): when step is its latest checkpoint, the top level is made that
- * checkpoint's model again, as a save ends, and the temporaries a killed save left there are
- * removed (a save killed while it published left the step before's model, or a temporary). A
- * run with --keep-best's best/ is left alone (its top level is the best model, by design). */
+ * checkpoint's model again, as a save ends, and the temporaries a killed save left there and in
+ * checkpoints/ are removed (a save killed while it published left the step before's model, or a
+ * temporary). A run with --keep-best's best/ keeps its top level (the best model, by design). */
 krait_status krait_checkpoint_restore_top(const char *out_dir, int step);
 /* 1 when out_dir/checkpoints holds a complete checkpoint (one a resume can start from; a run
  * killed during its first save has a checkpoints/ folder without one). */

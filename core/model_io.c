@@ -7,13 +7,11 @@
  * table-only model (krait_model_init with no backend). */
 #include "model_io.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bf16.h"
 #include "fsutil.h"
@@ -494,16 +492,8 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
         if ((s = krait_st_writer_add_f32(w, ti->name, sd, host + ti->offset, ti->shape, ti->ndim)))
             goto fail;
     }
-    /* an older config.json goes first: a save stopped between the weights and the config then
-     * leaves a folder that says it is unfinished (no config.json), not new weights under an old
-     * config of another shape */
     cfg_path = krait_fs_join(dir, "config.json");
     if (!cfg_path) goto fail;
-    if (unlink(cfg_path) != 0 && errno != ENOENT) {
-        s = KRAIT_STATUS_IO;
-        KRAIT_ERROR("%s: cannot replace it (%s)", cfg_path, strerror(errno));
-        goto fail;
-    }
     /* one file whatever the size (transformers reads any size); removes an older index/shards */
     if ((s = krait_st_writer_write_sharded(w, dir, UINT64_MAX))) goto fail;
     s = KRAIT_STATUS_NO_MEMORY;

@@ -300,6 +300,7 @@ int audio_state_same_front_end(const cJSON *o, const audio_frontend *fe, const c
 {
     const cJSON *was = cJSON_GetObjectItemCaseSensitive(o, "front_end");
     if (!cJSON_IsString(was) || !strcmp(was->valuestring, fe_state(fe))) return 1;
+    if (!strcmp(was->valuestring, audio_fe_describe(fe))) return 1; /* written before the band edges were kept */
     KRAIT_ERROR("--resume %s: the checkpoint was trained on %s; this run feeds %s: the same audio settings continue it",
                 dir, was->valuestring, fe_state(fe));
     return 0;

@@ -7,10 +7,12 @@
  * place in the listing, from 00000) and OUT/all.u8, their concatenation in listing order; an
  * earlier encode in OUT is replaced only once every write succeeded. Prints the file and sample counts. No
  * files selected (or none readable) is an error, as in the other commands. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -32,6 +34,21 @@ static void write_bytes(FILE *f, const int32_t *ids, size_t n, const char *path)
 
 /* Remove the NNNNN_<name>.u8 files an earlier encode wrote into dir (nothing else). */
 static char *pending; /* the new files/ folder while it is being written: removed if the command fails */
+
+/* 1 when dir holds regular *.u8 files only (an encode's streams) */
+static int only_streams(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int ok = 1;
+    for (struct dirent *e; ok && (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        size_t n = strlen(e->d_name);
+        ok = n > 3 && !strcmp(e->d_name + n - 3, ".u8") && e->d_type != DT_DIR && e->d_type != DT_LNK;
+    }
+    closedir(d);
+    return ok;
+}
 
 static void drop_pending(void)
 {
@@ -97,11 +114,18 @@ int audio_cmd_encode(int argc, char **argv)
     char *files_dir = krait_fs_join(out, "files"), *new_dir = krait_fs_join(out, "files.new"),
          *old_dir = krait_fs_join(out, "files.old"), *all_path = krait_fs_join(out, "all.u8");
     if (!files_dir || !new_dir || !old_dir || !all_path) krait_cli_die(1, "out of memory");
+    /* a failed encode's leftovers: removed, but only when they are: files of streams (*.u8) */
+    const char *const spare[2] = { new_dir, old_dir };
+    for (int k = 0; k < 2; k++) {
+        struct stat sb;
+        if (lstat(spare[k], &sb) != 0) continue;
+        if (!S_ISDIR(sb.st_mode) || !only_streams(spare[k]))
+            krait_cli_die(2, "%s: in the way (encode swaps files/ through this name): move it away", spare[k]);
+        krait_fs_remove_tree(spare[k]);
+    }
     krait_audio_set set;
     audio_load_set(&set, &list, want, &fe, d.split);
     if (!set.n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
-    if (krait_fs_is_dir(new_dir)) krait_fs_remove_tree(new_dir); /* a failed encode's leftovers */
-    if (krait_fs_is_dir(old_dir)) krait_fs_remove_tree(old_dir);
     krait_status s = krait_fs_mkdirs(new_dir);
     if (s) exit(krait_cli_exit_code(s));
     pending = new_dir;

@@ -19,6 +19,7 @@
 #include "bench.h"
 #include "checkpoint.h"
 #include "cli.h"
+#include "fsutil.h"
 #include "evaluate.h"
 #include "log.h"
 #include "model.h"
@@ -350,6 +351,10 @@ int bench_synthetic(int argc, char **argv)
         set_settle_rate(&tctx, tr);
     }
     krait_run_clear_out();
+    if (resume && out && krait_fs_within(resume, out) && (s = krait_checkpoint_restore_top(out, resumed_step))) {
+        rc = krait_cli_exit_code(s);
+        goto done;
+    }
     krait_run_files_open(&rf, out, keep, resumed_step);
     krait_train_hooks hooks = { .user = &tctx, .on_step = on_step, .on_eval = on_check,
                                 .on_checkpoint = on_checkpoint, .stop_requested = stop_requested };

@@ -505,7 +505,8 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
                 char *e;
                 strtoll(v, &e, 10);
                 if (errno == ERANGE && e != v && !*e) /* digits past what a long long holds */
-                    krait_cli_die(2, "option %s: %s is too large (at most %d)", a, v, INT_MAX);
+                    krait_cli_die(2, v[0] == '-' ? "option %s: must be >= 0 (got %s)" : "option %s: %s is too large",
+                                  a, v);
                 krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
             }
             if (n > INT_MAX) krait_cli_die(2, "option %s: %s is too large (at most %d)", a, v, INT_MAX);

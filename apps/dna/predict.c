@@ -401,7 +401,8 @@ int dna_cmd_predict(int argc, char **argv)
                 dna_die_status(s);
         }
         if (c.json) {
-            char *j = krait_cls_metrics_json(&mt, (const char *const *)cl.names);
+            char *j = krait_cli_json_utf8(krait_cls_metrics_json(&mt, (const char *const *)cl.names));
+            if (!j) krait_cli_die(1, "out of memory");
             printf("%s\n", j);
             free(j);
         }

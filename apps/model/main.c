@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -131,11 +132,21 @@ static int copy_side_files(const char *from, const char *to, char *copied, size_
     return n;
 }
 
+/* The lock file claim_model_out takes: a model folder is no run folder, it does not keep one. */
+static char *model_lock;
+static void drop_model_lock(void)
+{
+    if (model_lock) unlink(model_lock);
+}
+
 /* --out of convert/init: a training run folder is never written into (its model would no longer
  * match its checkpoints and metrics); a folder that holds a model only with --overwrite. */
 static void claim_model_out(const char *out, int overwrite)
 {
     krait_run_refuse_inside(out, 1);
+    krait_run_lock(out); /* two converts into one folder at once would mix their files (removed at the end) */
+    if (!(model_lock = krait_fs_join(out, ".lock"))) krait_cli_die(1, "out of memory");
+    atexit(drop_model_lock);
     static const char *const run[] = { "checkpoints", "metrics.jsonl" }, *const model[] = { "config.json",
         "model.safetensors", "model.safetensors.index.json" };
     for (size_t i = 0; i < 2; i++) {
@@ -150,7 +161,6 @@ static void claim_model_out(const char *out, int overwrite)
         free(p);
         if (has) krait_cli_die(2, "%s: already holds a model (%s); --overwrite replaces it", out, model[i]);
     }
-    krait_run_lock(out); /* two converts into one folder at once would mix their files */
 }
 
 static int cmd_convert(int argc, char **argv)

@@ -113,23 +113,21 @@ void text_read_meta(text_data_meta *meta, const char *data_dir)
         krait_cli_die(2, "%s: \"vocab\" is missing or not a whole number from 2 to 1e8", path);
     strcpy(meta->tokenizer, t->valuestring);
     meta->vocab = (int)v->valuedouble;
-    /* an id (eos, max_id) is absent or an id of that vocabulary: another value is a hand edit */
+    /* an id (eos, max_id) is absent, -1 (none: a tokenizer without an end-of-text token) or an id
+     * of that vocabulary: another value is a hand edit */
     const cJSON *mx = cJSON_GetObjectItemCaseSensitive(o, "max_id");
     const cJSON *const ids[2] = { e, mx };
     for (int k = 0; k < 2; k++)
-        if (ids[k] && !(cJSON_IsNumber(ids[k]) && ids[k]->valuedouble >= 0 && ids[k]->valuedouble < meta->vocab &&
+        if (ids[k] && !(cJSON_IsNumber(ids[k]) && ids[k]->valuedouble >= -1 && ids[k]->valuedouble < meta->vocab &&
                         ids[k]->valuedouble == floor(ids[k]->valuedouble)))
-            krait_cli_die(2, "%s: \"%s\" must be an id of the vocabulary (0 to %d)", path, k ? "max_id" : "eos",
-                          meta->vocab - 1);
+            krait_cli_die(2, "%s: \"%s\" must be -1 (none) or an id of the vocabulary (0 to %d)", path,
+                          k ? "max_id" : "eos", meta->vocab - 1);
     meta->eos = e ? (int)e->valuedouble : -1;
     meta->max_id = mx ? (int)mx->valuedouble : -1;
     meta->train_tokens = get_count(o, "train", "tokens", path);
     meta->val_tokens = get_count(o, "val", "tokens", path);
     meta->train_bytes = get_count(o, "train", "bytes", path);
     meta->val_bytes = get_count(o, "val", "bytes", path);
-    if ((meta->train_tokens && !meta->train_bytes) || (meta->val_tokens && !meta->val_bytes))
-        krait_cli_die(2, "%s: ids without text bytes in \"%s\" (bits per byte would be undefined)", path,
-                      meta->train_tokens && !meta->train_bytes ? "train" : "val");
     cJSON_Delete(o);
     free(text);
     free(path);

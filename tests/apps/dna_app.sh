@@ -742,6 +742,9 @@ mkdir -p "$dir/sl" "$dir/slreal" && echo old > "$dir/slreal/train.tsv" && ln -sf
 awk 'BEGIN { print "seq\tlabel"; for (i = 0; i < 20; i++) print "ACGTTGCAAC" (i % 2 ? "GG\ta\377" : "CC\tb") }' > "$dir/u8.tsv"
 "$k" baseline --train "$dir/u8.tsv" --test "$dir/u8.tsv" --k 1 --epochs 1 --json 2>/dev/null | tail -1 > "$dir/u8.json" &&
   iconv -f UTF-8 -t UTF-8 "$dir/u8.json" >/dev/null 2>&1 && grep -qF '"a\ufffd"' "$dir/u8.json" &&
+  "$k" train --config "$dir/tiny.json" --train "$dir/u8.tsv" --out "$dir/u8m" --steps 1 >/dev/null 2>&1 &&
+  "$k" eval --model "$dir/u8m" --input "$dir/u8.tsv" --json 2>/dev/null | tail -1 > "$dir/u8e.json" &&
+  iconv -f UTF-8 -t UTF-8 "$dir/u8e.json" >/dev/null 2>&1 && grep -qF '"a\ufffd"' "$dir/u8e.json" &&
   ok "--json with a label that is not UTF-8: valid UTF-8, the byte as \\ufffd" || { bad "non-UTF-8 label in --json"; cat "$dir/u8.json"; }
 # one class only: AUROC said to be undefined (not "nan"), compare says why it leaves it out; a
 # training set too small to hold a tenth out: the L2 penalty said to be unchosen

@@ -84,6 +84,11 @@ check "convert onto a model folder" "$dir/m32: already holds a model" "$km" conv
 check "init onto a model folder" "--overwrite replaces it" "$km" init "$dir/c.json" --out "$dir/m"
 mkdir -p "$dir/run/checkpoints"
 check "convert into a run folder" "$dir/run: a training run folder" "$km" convert "$dir/m" --out "$dir/run" --overwrite
+# a convert that fails to write (a file size limit, as a full disk) leaves the model it replaces whole
+cp -r "$dir/m" "$dir/mfail"
+(trap '' XFSZ; ulimit -f 1; "$km" convert "$dir/mfail" --out "$dir/mfail" --overwrite >/dev/null 2>&1)
+[ $? = 1 ] && "$km" info "$dir/mfail" >/dev/null 2>&1 && [ ! -e "$dir/mfail/.lock" ] &&
+  ok "a failed convert --overwrite leaves the model whole (and no lock file)" || { bad "a failed convert broke the model"; ls -a "$dir/mfail"; }
 # two converts into one folder never run at once (the folder's lock, as a trainer's)
 mkdir -p "$dir/mlock"
 check "convert into a folder another convert holds" "$dir/mlock: another krait process is writing" \

@@ -376,10 +376,12 @@ static void test_keep_and_leftovers(const char *root)
     {
         run q;
         run_init(&q, 16, 1e-2f, 7);
-        tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) == KRAIT_STATUS_OK && !io_exists(tmp) &&
+        tu_check(krait_checkpoint_resume(q.t, &q.ds, NULL, out) == KRAIT_STATUS_OK && io_exists(tmp),
+                 "a resume alone leaves the folder as it is (it may be another process's, or refused after)");
+        tu_check(krait_checkpoint_restore_top(out, q.t->opt->step) == KRAIT_STATUS_OK && !io_exists(tmp) &&
                      !io_exists(tmp_latest) && io_exists(io_path(ck, "latest")),
-                 "resuming removes leftovers at once (a step folder's and latest's temporaries; a run resumed at "
-                 "its end saves nothing more)");
+                 "restore_top after the resume removes leftovers at once (a step folder's and latest's "
+                 "temporaries; a run resumed at its end saves nothing more)");
         run_free(&q);
     }
     /* a corrupt state file and a wrong optimizer step are refused */
