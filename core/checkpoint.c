@@ -156,24 +156,19 @@ static krait_status publish_top(const char *out_dir, const char *final)
 }
 
 /* The temporaries a killed publish or atomic write left at a run folder's top level
- * (model.safetensors.tmp-XXXXXX, config.json.tmp-..., curves.svg.tmp-...): removed on resume
- * (the run folder is locked by the run resuming). */
+ * (NAME.tmp-XXXXXX, krait_fs_write_atomic's and publish's names: model.safetensors.tmp-...,
+ * curves.svg.tmp-...): removed on resume (the run folder is locked by the run resuming). */
 static void tidy_top(const char *run)
 {
-    static const char *const files[] = { "model.safetensors", "config.json", "curves.svg", "metrics.jsonl",
-                                         "test_metrics.json", "confusion.svg", "tokenizer.json", "audio.json",
-                                         "classes.txt" };
     DIR *d = opendir(run);
     struct dirent *e;
-    while (d && (e = readdir(d)) != NULL)
-        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-            size_t k = strlen(files[i]);
-            if (strncmp(e->d_name, files[i], k) || strncmp(e->d_name + k, ".tmp-", 5) || strlen(e->d_name) != k + 11)
-                continue;
-            char *p = krait_fs_join(run, e->d_name);
-            if (p && krait_fs_is_file(p)) unlink(p);
-            free(p);
-        }
+    while (d && (e = readdir(d)) != NULL) {
+        const size_t k = strlen(e->d_name);
+        if (k <= 11 || strncmp(e->d_name + k - 11, ".tmp-", 5)) continue;
+        char *p = krait_fs_join(run, e->d_name);
+        if (p && krait_fs_is_file(p)) unlink(p);
+        free(p);
+    }
     if (d) closedir(d);
 }
 

@@ -492,13 +492,12 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
         if ((s = krait_st_writer_add_f32(w, ti->name, sd, host + ti->offset, ti->shape, ti->ndim)))
             goto fail;
     }
-    cfg_path = krait_fs_join(dir, "config.json");
-    if (!cfg_path) goto fail;
     /* one file whatever the size (transformers reads any size); removes an older index/shards */
     if ((s = krait_st_writer_write_sharded(w, dir, UINT64_MAX))) goto fail;
     s = KRAIT_STATUS_NO_MEMORY;
     json = krait_config_to_json(&m->cfg, krait_dtype_torch_name(dtype));
-    if (!json) goto fail;
+    cfg_path = krait_fs_join(dir, "config.json");
+    if (!json || !cfg_path) goto fail;
     size_t n = strlen(json);
     json[n] = '\n'; /* the NUL is replaced by a final newline; n + 1 bytes written */
     s = krait_fs_write_atomic(cfg_path, json, n + 1);

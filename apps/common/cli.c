@@ -445,12 +445,15 @@ static void check_cuda_answers(void)
     if (krait_cuda_device_count() <= 0) krait_cli_die(2, "--device cuda: no CUDA device answers on this machine");
 }
 
+/* 1: *out set; 0: not an integer in [lo, hi]; -1: digits past what a long long holds */
 static int parse_long(const char *s, long long lo, long long hi, long long *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return 0;
+    if (end == s || *end) return 0;
+    if (errno == ERANGE) return -1;
+    if (errno || v < lo || v > hi) return 0;
     *out = v;
     return 1;
 }
@@ -500,21 +503,16 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         char *end;
         switch (o->type) {
         case OPT_INT:
-            if (!parse_long(v, LLONG_MIN, LLONG_MAX, &n)) {
-                errno = 0;
-                char *e;
-                strtoll(v, &e, 10);
-                if (errno == ERANGE && e != v && !*e) /* digits past what a long long holds */
-                    krait_cli_die(2, v[0] == '-' ? "option %s: must be >= 0 (got %s)" : "option %s: %s is too large",
-                                  a, v);
-                krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
-            }
+            int got = parse_long(v, LLONG_MIN, LLONG_MAX, &n);
+            if (got < 0)
+                krait_cli_die(2, v[0] == '-' ? "option %s: must be >= 0 (got %s)" : "option %s: %s is too large", a, v);
+            if (!got) krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
             if (n > INT_MAX) krait_cli_die(2, "option %s: %s is too large (at most %d)", a, v, INT_MAX);
             if (n < 0) krait_cli_die(2, "option %s: must be >= 0 (got %s)", a, v);
             *(int *)o->dst = (int)n;
             break;
         case OPT_U64:
-            if (!parse_long(v, 0, LLONG_MAX, &n)) krait_cli_die(2, "option %s: '%s' is not a non-negative integer", a, v);
+            if (parse_long(v, 0, LLONG_MAX, &n) != 1) krait_cli_die(2, "option %s: '%s' is not a non-negative integer", a, v);
             *(uint64_t *)o->dst = (uint64_t)n;
             break;
         case OPT_DOUBLE:

@@ -223,8 +223,7 @@ int dna_cmd_baseline(int argc, char **argv)
     double secs = krait_now() - t0;
     printf("baseline k-mer 1..%d logistic regression (l2 %g): %zu train, %zu test: accuracy %.4f, MCC %.4f, "
            "macro F1 %.4f", k, best_l2, tr.n, te.n, mt.accuracy, mt.mcc, mt.macro_f1);
-    if (cl.n == 2 && isfinite(mt.auroc)) printf(", AUROC %.4f", mt.auroc);
-    else if (cl.n == 2) printf(", AUROC n/a (one class only)");
+    dna_print_auroc(&mt);
     printf(" (%.0fs)\n", secs);
     krait_cli_print_confusion(stdout, (const char *const *)cl.names, cl.n, mt.confusion);
     if (c.json) {

@@ -38,6 +38,10 @@ void dna_inputs_open(dna_inputs *in);
 void dna_inputs_close(dna_inputs *in);
 /* Read every source ("PATH" or "CLASS=PATH") into s; exits 2 (bad input) with one line, also when
  * one is given twice in the list (opt names it). */
+/* ", AUROC 0.xxxx" for two classes, or why there is none (one class in the labels; scores that
+ * are not numbers); nothing for more classes. */
+struct krait_cls_metrics;
+void dna_print_auroc(const struct krait_cls_metrics *mt);
 void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in, const char *opt);
 
 /* Exits 2 with one line when the file a command is about to write (opt names it: "--output")

@@ -1,5 +1,6 @@
 /* apps/dna/dnautil.c — input options, set loading and class lists shared by the krait-dna
  * commands (see dnaapp.h). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,17 @@ void dna_inputs_close(dna_inputs *in)
 {
     krait_dna_genome_close(in->opts.genome);
     in->opts.genome = NULL;
+}
+
+void dna_print_auroc(const krait_cls_metrics *mt)
+{
+    if (mt->C != 2) return;
+    if (isfinite(mt->auroc)) {
+        printf(", AUROC %.4f", mt->auroc);
+        return;
+    }
+    const long pos = mt->confusion[2] + mt->confusion[3]; /* row 1: the rows of class 1 */
+    printf(", AUROC n/a (%s)", pos == 0 || pos == mt->n ? "one class only" : "scores that are not numbers");
 }
 
 void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in, const char *opt)

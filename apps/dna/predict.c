@@ -389,8 +389,7 @@ int dna_cmd_predict(int argc, char **argv)
         krait_cls_metrics mt;
         if ((s = krait_cls_metrics_compute(o.labels, o.probs, (int)o.n, cl.n, &mt))) dna_die_status(s);
         printf("%zu sequences: accuracy %.4f, MCC %.4f, macro F1 %.4f", o.n, mt.accuracy, mt.mcc, mt.macro_f1);
-        if (cl.n == 2 && isfinite(mt.auroc)) printf(", AUROC %.4f", mt.auroc);
-        else if (cl.n == 2) printf(", AUROC n/a (one class only)");
+        dna_print_auroc(&mt);
         printf("\n");
         krait_cli_print_confusion(stdout, (const char *const *)cl.names, cl.n, mt.confusion);
         if (confusion) {
