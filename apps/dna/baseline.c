@@ -156,6 +156,7 @@ int dna_cmd_baseline(int argc, char **argv)
     krait_dna_set_init(&te);
     dna_load_sources(&tr, &train, &in, "--train");
     dna_load_sources(&te, &test, &in, "--test");
+    dna_refuse_shared(&train, "--train", &test, "--test");
     krait_dna_classes cl;
     krait_status st = classes ? krait_dna_classes_parse(&cl, classes) : krait_dna_classes_from_set(&cl, &tr, train.items[0]);
     if (!st) st = krait_dna_set_map(&tr, &cl, 1, train.items[0]);

@@ -57,6 +57,20 @@ void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna
     }
 }
 
+void dna_refuse_shared(const krait_str_list *a, const char *opt_a, const krait_str_list *b, const char *opt_b)
+{
+    for (int i = 0; i < a->n; i++)
+        for (int j = 0; j < b->n; j++) {
+            char *ca = NULL, *cb = NULL;
+            const char *fa = krait_dna_source_split(a->items[i], &ca), *fb = krait_dna_source_split(b->items[j], &cb);
+            free(ca);
+            free(cb);
+            if (fa && fb && (!strcmp(fa, fb) || krait_fs_same(fa, fb)))
+                krait_cli_die(2, "%s %s: also a %s source (the %s rows must be held out from training)", opt_b,
+                              b->items[j], opt_a, opt_b);
+        }
+}
+
 static void refuse_source(const char *path, const char *opt, const char *source)
 {
     char *cls = NULL;

@@ -520,6 +520,7 @@ int dna_cmd_train(int argc, char **argv)
     krait_dna_set_init(&va);
     dna_load_sources(&tr, &train, &in, "--train");
     dna_load_sources(&va, &valid, &in, "--valid");
+    dna_refuse_shared(&train, "--train", &valid, "--valid");
     krait_dna_classes cl;
     krait_status s = classes ? krait_dna_classes_parse(&cl, classes) : krait_dna_classes_from_set(&cl, &tr, train.items[0]);
     if (!s) s = krait_dna_set_map(&tr, &cl, 1, train.items[0]);
