@@ -118,6 +118,21 @@ static krait_status nonfinite(krait_trainer *t, krait_step_info *info, double lo
     return KRAIT_STATUS_OK;
 }
 
+/* The budget counts training time only; the wall time left adds the validations still to come at
+ * their mean time so far (a step budget), or else stretches the training time left by this run's
+ * share of time outside training (a time budget; also checkpoints). */
+static double eta_overhead(const krait_trainer *t, double train_left, double run_time)
+{
+    const krait_train_config *tc = &t->tc;
+    const int step = t->opt->step, every = tc->eval_every;
+    if (tc->steps > 0 && every > 0 && t->n_evals > 0 && step <= tc->steps) {
+        int left = tc->steps / every - step / every + (tc->steps % every != 0); /* and the one at the end */
+        return left * (t->eval_s / t->n_evals);
+    }
+    double wall = t->run_start > 0 ? krait_now() - t->run_start : 0;
+    return run_time > 0 && wall > run_time ? train_left * (wall / run_time - 1) : 0;
+}
+
 krait_status krait_trainer_step(krait_trainer *t, krait_data_source *ds, krait_step_info *info)
 {
     krait_model *m = t->model;
@@ -170,6 +185,7 @@ krait_status krait_trainer_step(krait_trainer *t, krait_data_source *ds, krait_s
         double run_time = t->elapsed_s - t->run_elapsed0;
         info->tokens_per_s = run_time > 0 ? (t->tokens - t->run_tokens0) / run_time : 0;
         info->eta_s = info->progress > 0 ? t->elapsed_s * (1 - info->progress) / info->progress : 0;
+        info->eta_s += eta_overhead(t, info->eta_s, run_time);
     }
     return KRAIT_STATUS_OK;
 }
@@ -186,6 +202,7 @@ krait_status krait_trainer_run(krait_trainer *t, krait_data_source *ds, const kr
     t->run_start = krait_now();
     t->run_elapsed0 = t->elapsed_s;
     t->run_tokens0 = t->tokens;
+    t->eval_s = 0, t->n_evals = 0;
     krait_status s;
     while (!done(t)) {
         if (h && h->stop_requested && h->stop_requested(h->user)) {
@@ -197,9 +214,11 @@ krait_status krait_trainer_run(krait_trainer *t, krait_data_source *ds, const kr
         if (info.skipped) continue;
         if (h && h->on_step) h->on_step(h->user, &info);
         int step = t->opt->step;
-        if (h && h->on_eval && t->tc.eval_every > 0 && step % t->tc.eval_every == 0 &&
-            (s = h->on_eval(h->user, t)))
-            return s;
+        if (h && h->on_eval && t->tc.eval_every > 0 && step % t->tc.eval_every == 0) {
+            const double e0 = krait_now();
+            if ((s = h->on_eval(h->user, t))) return s;
+            t->eval_s += krait_now() - e0, t->n_evals++;
+        }
         if (h && h->on_checkpoint && t->tc.ckpt_every > 0 && step % t->tc.ckpt_every == 0 &&
             (s = h->on_checkpoint(h->user, t)))
             return s;

@@ -44,7 +44,7 @@ typedef struct krait_step_info {
     double lr;
     double progress;       /* 0..1 of the run */
     double elapsed_s;      /* training time so far, over resumes */
-    double eta_s;          /* estimate of the time left */
+    double eta_s;          /* wall time left: training, with validations and checkpoints at this run's rate so far */
     double tokens_per_s;   /* over this run's steps */
     long long tokens;      /* tokens seen so far */
     int skipped;           /* 1: the batch had a non-finite loss or gradient and was skipped
@@ -65,6 +65,8 @@ typedef struct krait_trainer {
     double run_start;      /* monotonic clock at the start of krait_trainer_run */
     double run_elapsed0;
     long long run_tokens0;
+    double eval_s;         /* time in on_eval during krait_trainer_run, over n_evals calls (the ETA's share) */
+    int n_evals;
     double last_loss;
     double lr_scale;       /* multiplies the scheduled rate (1 after init); an app may set it from
                             * state it saves itself, e.g. an anneal that starts at an event */

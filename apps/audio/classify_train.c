@@ -291,10 +291,10 @@ int audio_cmd_classify_train(int argc, char **argv)
     audio_fe_record_data(&fe, &d);
     audio_fe_save(&fe, out);
     fprintf(stderr, "krait-audio: classifier %d layers, d_model %d, %.3fM params, %d classes, %s pooling%s; input %s; "
-                    "batch %d clips (up to %d positions), lr %g; %d train clips, %d test clips; budget %g min / %d steps\n",
+                    "batch %d clips (up to %d positions), lr %g; %d train clips, %d test clips; %s\n",
             cfg.n_layer, cfg.d_model, m->n_params / 1e6, cfg.n_classes, cfg.pooling,
             cfg.bidirectional ? ", bidirectional" : "", audio_fe_describe(&fe), tc.batch, tc.seq_len, tc.lr, train.n,
-            test.n, tc.minutes, tc.steps);
+            test.n, krait_train_budget((char[64]){ 0 }, 64, tc.minutes, tc.steps));
     if ((rc = krait_run_train(&r))) goto done;
     const krait_trainer *tr = r.t;
     int finished = r.finished;

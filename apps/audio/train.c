@@ -248,9 +248,9 @@ int audio_cmd_train(int argc, char **argv)
     audio_fe_record_data(&fe, &d);
     audio_fe_save(&fe, out);
     fprintf(stderr, "krait-audio: %d layers, d_model %d, %.2fM params; %s; batch %d x %d, lr %g; %d train files "
-                    "(%lld samples, %.1f min), %d validation files; budget %g min / %d steps\n",
+                    "(%lld samples, %.1f min), %d validation files; %s\n",
             cfg.n_layer, cfg.d_model, m->n_params / 1e6, audio_fe_describe(&fe), tc.batch, tc.seq_len, tc.lr, n_files,
-            n_train, n_train / (60.0 * fe.rate), n_val, tc.minutes, tc.steps);
+            n_train, n_train / (60.0 * fe.rate), n_val, krait_train_budget((char[64]){ 0 }, 64, tc.minutes, tc.steps));
     if ((rc = krait_run_train(&r))) goto done;
     const krait_trainer *tr = r.t;
     int finished = r.finished;

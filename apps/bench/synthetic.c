@@ -359,8 +359,8 @@ int bench_synthetic(int argc, char **argv)
     krait_train_hooks hooks = { .user = &tctx, .on_step = on_step, .on_eval = on_check,
                                 .on_checkpoint = on_checkpoint, .stop_requested = stop_requested };
     fprintf(stderr, "krait-bench: %s, %d layers, d_model %d, vocab %d, %.0fk params; batch %d x %d, lr %g, "
-                    "budget %g min / %d steps\n",
-            task, layers, d_model, vocab, m->n_params / 1e3, batch, train_len, lr, minutes, steps);
+                    "%s\n",
+            task, layers, d_model, vocab, m->n_params / 1e3, batch, train_len, lr, krait_train_budget((char[64]){ 0 }, 64, minutes, steps));
     double t0 = krait_now();
     s = krait_trainer_run(tr, &ds, &hooks);
     if (s == KRAIT_STATUS_OK) s = on_checkpoint(&tctx, tr); /* the end of the run */

@@ -707,7 +707,7 @@ void krait_progress_init(krait_progress *p, int every)
 
 void krait_progress_line(krait_progress *p, int force, const char *fmt, ...)
 {
-    p->calls++;
+    if (!force) p->calls++; /* a forced line (a validation's) keeps the others on the step grid */
     double now = krait_now();
     if (p->tty) {
         if (!force && now - p->last < 0.2) return;

@@ -14,6 +14,7 @@
 
 #include "checkpoint.h"
 #include "fsutil.h"
+#include "log.h"
 #include "runfiles.h"
 
 int krait_run_has(const char *out, const char *name)
@@ -355,6 +356,7 @@ void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, c
     if (o->lr > FLT_MAX) krait_cli_die(2, "%s: --lr %g is more than a float holds", o->cmd, o->lr);
     if (o->lr > 0 && o->lr < 1e-30) krait_cli_die(2, "%s: --lr %g is below the smallest krait takes (1e-30)", o->cmd, o->lr);
     if (o->lr > 0) tc->lr = (float)o->lr;
+    if (o->warmup >= 0) tc->warmup = o->warmup;
     if (o->steps >= 0) tc->steps = o->steps, tc->minutes = o->minutes >= 0 ? o->minutes : 0;
     else if (o->minutes >= 0) tc->minutes = o->minutes, tc->steps = 0;
     if (o->eval_every >= 0) tc->eval_every = o->eval_every;
@@ -370,4 +372,16 @@ void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, c
                       "give --steps N >= 1 or --minutes M > 0", o->cmd);
     if (tc->steps <= 0 && tc->minutes <= 0)
         krait_cli_die(2, "%s: give --steps N or --minutes M (or set them in the config)", o->cmd);
+    if (tc->steps > 0 && tc->warmup >= tc->steps) /* a short fine-tune of a preset made for long runs */
+        KRAIT_WARN("%s: the warm-up (%d steps) is not shorter than the run (%d steps): the rate peaks at %.3g, "
+                   "not %g (give --warmup N)", o->cmd, tc->warmup, tc->steps, tc->lr * (double)tc->steps / tc->warmup,
+                   tc->lr);
+}
+
+char *krait_train_budget(char *buf, size_t n, double minutes, int steps)
+{
+    if (minutes > 0 && steps > 0) snprintf(buf, n, "budget %g min or %d steps", minutes, steps);
+    else if (minutes > 0) snprintf(buf, n, "budget %g min", minutes);
+    else snprintf(buf, n, "budget %d steps", steps);
+    return buf;
 }

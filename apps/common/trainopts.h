@@ -23,7 +23,7 @@ typedef struct krait_train_opts {
                                  * ensemble member's: the ensemble's folder) */
     const char *init;           /* --init DIR: a pretrained model folder (NULL: fresh weights) */
     int overwrite;              /* --overwrite: start a new run in a folder that holds one */
-    int steps, eval_every, ckpt_every, keep, batch, seq_len, stop_at; /* -1: not given */
+    int steps, eval_every, ckpt_every, keep, batch, seq_len, stop_at, warmup; /* -1: not given */
     double minutes, lr;                                                 /* -1: not given */
     krait_str_list sets;
 } krait_train_opts;
@@ -31,7 +31,7 @@ typedef struct krait_train_opts {
 /* Numeric options are >= 0 once parsed (cli.h), so -1 is free as "not given". */
 #define KRAIT_TRAIN_OPTS_INIT(cmd_, eval_default_)                                                          \
     { .cmd = (cmd_), .eval_default = (eval_default_), .steps = -1, .eval_every = -1, .ckpt_every = -1,    \
-      .keep = -1, .batch = -1, .seq_len = -1, .stop_at = -1, .minutes = -1, .lr = -1 }
+      .keep = -1, .batch = -1, .seq_len = -1, .stop_at = -1, .warmup = -1, .minutes = -1, .lr = -1 }
 
 /* The shared entries of a krait_opt table; the command adds --config, --out, and --seq-len and
  * --stop-at where it has them (their help says what they mean there). */
@@ -41,12 +41,17 @@ typedef struct krait_train_opts {
     { "--eval-every", OPT_INT, &(o)->eval_every, "N", eval_help },                                          \
     { "--batch", OPT_INT, &(o)->batch, "N", "override train.batch" },                                       \
     { "--lr", OPT_DOUBLE, &(o)->lr, "LR", "override train.lr" },                                            \
+    { "--warmup", OPT_INT, &(o)->warmup, "N", "override train.warmup: steps of linear warm-up to the rate" }, \
     { "--set", OPT_LIST, &(o)->sets, "KEY=V", set_help },                                                   \
     { "--ckpt-every", OPT_INT, &(o)->ckpt_every, "N", "checkpoint every N steps (default: config, else on stop and at the end)" }, \
     { "--keep", OPT_INT, &(o)->keep, "K", "checkpoints kept (default: config, else 3; 0 keeps all)" },                     \
     { "--resume", OPT_STR, &(o)->resume, "DIR", "continue the run saved in DIR (a run folder or a checkpoint)" }, \
     { "--init", OPT_STR, &(o)->init, "DIR", "start from a pretrained model folder: its tensors that match by name and shape" }, \
     { "--overwrite", OPT_FLAG, &(o)->overwrite, NULL, "start over in an --out folder that holds a run (its checkpoints are deleted)" }
+
+/* "budget 40 steps", "budget 2 min" or "budget 2 min or 40 steps" (whichever ends first) in buf
+ * (64 bytes are enough); minutes or steps <= 0: none of that kind. Returns buf. */
+char *krait_train_budget(char *buf, size_t n, double minutes, int steps);
 
 /* Claim out for this process: it is created and locked (krait_run_lock). Unless resume (NULL:
  * none) lies in out (this folder's own run goes on), a folder that already holds a run (a model,

@@ -132,8 +132,8 @@ int dna_cmd_pretrain(int argc, char **argv)
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--seq-len");
     fprintf(stderr, "krait-dna pretrain: %d layers, d_model %d, %.2fM params; %zu records, %zu bases; windows of %d, "
-                    "batch %d, lr %g; budget %g min / %d steps\n", cfg.n_layer, cfg.d_model, m->n_params / 1e6, s.n,
-            s.n_ids, tc.seq_len, tc.batch, tc.lr, tc.minutes, tc.steps);
+                    "batch %d, lr %g; %s\n", cfg.n_layer, cfg.d_model, m->n_params / 1e6, s.n,
+            s.n_ids, tc.seq_len, tc.batch, tc.lr, krait_train_budget((char[64]){ 0 }, 64, tc.minutes, tc.steps));
     krait_data_source ds = { .ctx = &g, .next_batch = genome_batch };
     tc.eval_every = 0;
     dna_run r = { .prog = "pretrain", .val_name = "", .user = &g, .app_state = app_state, .check_state = check_state };

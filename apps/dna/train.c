@@ -340,9 +340,9 @@ static int train_member(const members *mb, int k, int rounds, krait_backend *be,
     krait_model *m = *mp = krait_run_model(mb->cfg, &tc, be, a.resume ? NULL : a.init, "--max-len");
     const krait_config *cfg = mb->cfg;
     fprintf(stderr, "%s: %s: %d layers, d_model %d, %s pooling%s, %.2fM params; %zu train / %zu valid "
-                    "sequences, %d classes, length <= %d; batch %d, lr %g; budget %g min / %d steps\n",
+                    "sequences, %d classes, length <= %d; batch %d, lr %g; %s\n",
             krait_cli_prog(), mb->cpath, cfg->n_layer, cfg->d_model, cfg->pooling, cfg->bidirectional ? ", bidirectional" : "",
-            m->n_params / 1e6, mb->n_train, t->valid->n, t->cl->n, tc.seq_len, tc.batch, tc.lr, tc.minutes, tc.steps);
+            m->n_params / 1e6, mb->n_train, t->valid->n, t->cl->n, tc.seq_len, tc.batch, tc.lr, krait_train_budget((char[64]){ 0 }, 64, tc.minutes, tc.steps));
     dna_run r = { .prog = "train", .val_name = "validation accuracy", .val_key = "val_accuracy",
                   .validate = t->valid->n ? validate : NULL, .user = t, .app_state = app_state,
                   .check_state = check_state, .finish = keep_best };

@@ -351,9 +351,9 @@ int text_cmd_train(int argc, char **argv)
         free(dst);
     }
     fprintf(stderr, "krait-text: %d layers, d_model %d, vocab %d (%s), %.2fM params; batch %d x %d, lr %g; "
-                    "%llu train ids, %ld validation windows; budget %g min / %d steps\n",
+                    "%llu train ids, %ld validation windows; %s\n",
             cfg.n_layer, cfg.d_model, cfg.vocab_size, meta.tokenizer, m->n_params / 1e6, tc.batch, tc.seq_len, tc.lr,
-            (unsigned long long)n_train, vs.n_windows, tc.minutes, tc.steps);
+            (unsigned long long)n_train, vs.n_windows, krait_train_budget((char[64]){ 0 }, 64, tc.minutes, tc.steps));
     if ((rc = krait_run_train(&r))) goto done;
     const krait_trainer *tr = r.t;
     int finished = r.finished;

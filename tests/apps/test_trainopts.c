@@ -4,6 +4,7 @@
  * default only when neither flag nor config gives one; --keep 0; --seed; and exit 2 with a line
  * naming the problem for no budget, a zero --batch/--seq-len/--lr or a missing --config; and the
  * memory check: exit 2 over physical memory, a warning over MemAvailable. */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "runfiles.h"
 #include "testutil.h"
@@ -164,6 +166,36 @@ static void output_mode(void)
     unlink(path);
 }
 
+/* off a terminal a progress line every `every` calls, and a forced line (a validation's) between
+ * them does not move the others off that grid: steps 10, 20, 30 with a forced line at 10 */
+static void progress_grid(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s.progress", out_dir);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600), saved = dup(2);
+    if (fd < 0 || saved < 0 || dup2(fd, 2) < 0) {
+        tu_check(0, "stderr redirected for the progress lines");
+        return;
+    }
+    krait_progress p;
+    krait_progress_init(&p, 10);
+    p.tty = 0;
+    for (int step = 1; step <= 30; step++) {
+        krait_progress_line(&p, 0, "step %d", step);
+        if (step == 10) krait_progress_line(&p, 1, "validation at %d", step);
+    }
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    krait_status st;
+    char *text = krait_fs_read_text(path, 1 << 16, &st);
+    const char *want = "test_trainopts: step 10\ntest_trainopts: validation at 10\ntest_trainopts: step 20\n"
+                       "test_trainopts: step 30\n";
+    tu_check(text && !strcmp(text, want), "progress lines on the step grid:\n%s", text ? text : "(unreadable)");
+    free(text);
+    unlink(path);
+}
+
 /* metrics.jsonl stays JSON when a figure is not finite (a skipped batch's loss, a validation
  * with nothing to score): null, not "nan" */
 static void metrics_json(void)
@@ -234,6 +266,23 @@ int main(int argc, char **argv)
     tu_check(r.tc.batch == 3 && fabsf(r.tc.lr - 0.01f) < 1e-9f, "--set over the config: batch %d", r.tc.batch);
     tu_check(r.tc.eval_every == 30, "config/--set eval_every kept over the default: %d", r.tc.eval_every);
 
+    krait_log_set(catch_warning, NULL, KRAIT_LOG_INFO); /* the warm-up: --warmup over the config, a warning when it outlasts the run */
+    n_warned = 0;
+    RUN(&r, "--set", "train.warmup=1000");
+    tu_check(r.tc.warmup == 1000 && n_warned == 1 && strstr(warned, "warm-up (1000 steps) is not shorter than the run "
+             "(100 steps): the rate peaks at 0.0001"), "a warm-up past the run warned: %d warnings (%s)", n_warned, warned);
+    n_warned = 0;
+    RUN(&r, "--set", "train.warmup=1000", "--warmup", "10");
+    tu_check(r.tc.warmup == 10 && n_warned == 0, "--warmup over --set: %d, %d warnings", r.tc.warmup, n_warned);
+    n_warned = 0;
+    RUN(&r, "--warmup", "100", "--minutes", "1");
+    tu_check(n_warned == 0, "a time budget alone: no steps to compare with (%d warnings)", n_warned);
+    krait_log_set(NULL, NULL, KRAIT_LOG_INFO);
+    char budget[64];
+    tu_check(!strcmp(krait_train_budget(budget, sizeof budget, 2, 40), "budget 2 min or 40 steps") &&
+             !strcmp(krait_train_budget(budget, sizeof budget, 0, 40), "budget 40 steps") &&
+             !strcmp(krait_train_budget(budget, sizeof budget, 1.5, 0), "budget 1.5 min"), "the budget's words: %s", budget);
+
     RUN(&r, "--batch", "5", "--set", "train.batch=3", "--lr", "0.02", "--set", "train.lr=0.01", "--seq-len", "8");
     tu_check(r.tc.batch == 5 && fabsf(r.tc.lr - 0.02f) < 1e-9f && r.tc.seq_len == 8,
              "flag over --set (in any order): batch %d lr %g seq_len %d", r.tc.batch, r.tc.lr, r.tc.seq_len);
@@ -272,6 +321,7 @@ int main(int argc, char **argv)
     rmdir(out_dir);
     durations();
     output_mode();
+    progress_grid();
     metrics_json();
     return tu_finish();
 }

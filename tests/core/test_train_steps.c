@@ -216,6 +216,34 @@ static void check_past_the_end(uint64_t seed)
     krait_backend_destroy(be);
 }
 
+/* The ETA of a step budget adds the validations still to come at their mean time so far: with
+ * 10 steps and one every 4, after step 5 come those at 8 and at the end (2 x 5 s); every 5,
+ * after step 6 only the one at 10 (5 s). Training itself takes milliseconds here. */
+static void check_eta(uint64_t seed)
+{
+    static const int every[2] = { 4, 5 }, at[2] = { 5, 6 }, want[2] = { 10, 5 };
+    for (int k = 0; k < 2; k++) {
+        krait_backend *be = krait_backend_cpu_ref_init();
+        krait_model *m = small_model(be, seed);
+        krait_train_config tc;
+        krait_train_default(&tc);
+        tc.batch = 2, tc.seq_len = 8, tc.steps = 10, tc.warmup = 0, tc.seed = seed, tc.eval_every = every[k];
+        krait_trainer *t = krait_trainer_init(m, &tc);
+        krait_data_source ds = { .ctx = NULL, .next_batch = same_batch };
+        krait_step_info info = { 0 };
+        krait_status s = KRAIT_STATUS_OK;
+        for (int i = 0; i < at[k] && !s; i++) {
+            if (i == 1) t->eval_s = 10, t->n_evals = 2; /* two validations of 5 s seen */
+            s = krait_trainer_step(t, &ds, &info);
+        }
+        tu_check(!s && info.eta_s >= want[k] && info.eta_s < want[k] + 1, "every %d, after step %d: ETA %.3f s (want "
+                 "%d s of validations and the training left)", every[k], at[k], info.eta_s, want[k]);
+        krait_trainer_free(t);
+        krait_model_free(m);
+        krait_backend_destroy(be);
+    }
+}
+
 int main(void)
 {
     uint64_t seed = tu_init("test_train_steps");
@@ -223,6 +251,7 @@ int main(void)
     check_clip(seed);
     check_progress_and_dropout(seed);
     check_past_the_end(seed);
+    check_eta(seed);
     enum { N = 60 };
     double a[N], b[N];
     run(seed, a, N, N);
