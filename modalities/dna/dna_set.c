@@ -2,6 +2,7 @@
  * dna_set.h). */
 #include "dna_set.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,19 @@ static krait_status classes_add(krait_dna_classes *c, const char *name, size_t l
     return KRAIT_STATUS_OK;
 }
 
+/* A label that begins or ends with white space ("pos " beside "pos" would be two classes) or is
+ * empty: one line, and 0. */
+static int label_ok(const krait_dna_set *s, size_t i, const char *origin)
+{
+    const char *lab = s->label[i];
+    const size_t n = strlen(lab);
+    if (n && !isspace((unsigned char)lab[0]) && !isspace((unsigned char)lab[n - 1])) return 1;
+    char at[4200];
+    KRAIT_ERROR("%s: record '%s': the label '%s' %s", krait_dna_set_where(s, i, origin, at, sizeof at), s->name[i],
+                lab, n ? "begins or ends with white space" : "is empty");
+    return 0;
+}
+
 krait_status krait_dna_classes_from_set(krait_dna_classes *c, const krait_dna_set *s, const char *origin)
 {
     memset(c, 0, sizeof *c);
@@ -184,6 +198,7 @@ krait_status krait_dna_classes_from_set(krait_dna_classes *c, const krait_dna_se
             return KRAIT_STATUS_BAD_INPUT;
         }
         if (krait_dna_classes_find(c, s->label[i]) >= 0) continue;
+        if (!label_ok(s, i, origin)) return KRAIT_STATUS_BAD_INPUT;
         krait_status st = classes_add(c, s->label[i], strlen(s->label[i]));
         if (st) return st;
         all_int &= is_int(s->label[i]);
@@ -291,6 +306,7 @@ krait_status krait_dna_set_map(krait_dna_set *s, const krait_dna_classes *c, int
             return KRAIT_STATUS_BAD_INPUT;
         }
         int k = krait_dna_classes_find(c, s->label[i]);
+        if (k < 0 && !label_ok(s, i, origin)) return KRAIT_STATUS_BAD_INPUT;
         if (k < 0) {
             char list[256] = "";
             for (int j = 0; j < c->n && strlen(list) < 200; j++)
