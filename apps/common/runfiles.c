@@ -287,6 +287,7 @@ int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
         if (s) return krait_cli_exit_code(s);
     }
     krait_run_files_open(&r->rf, r->o->out, tc->keep_ckpts, resumed);
+    krait_train_warn_warmup(tc, r->o->cmd);
     return 0;
 }
 

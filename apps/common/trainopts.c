@@ -372,9 +372,13 @@ void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, c
                       "give --steps N >= 1 or --minutes M > 0", o->cmd);
     if (tc->steps <= 0 && tc->minutes <= 0)
         krait_cli_die(2, "%s: give --steps N or --minutes M (or set them in the config)", o->cmd);
+}
+
+void krait_train_warn_warmup(const krait_train_config *tc, const char *cmd)
+{
     if (tc->steps > 0 && tc->warmup >= tc->steps) /* a short fine-tune of a preset made for long runs */
         KRAIT_WARN("%s: the warm-up (%d steps) is not shorter than the run (%d steps): the rate peaks at %.3g, "
-                   "not %g (give --warmup N)", o->cmd, tc->warmup, tc->steps, tc->lr * (double)tc->steps / tc->warmup,
+                   "not %g (give --warmup N)", cmd, tc->warmup, tc->steps, tc->lr * (double)tc->steps / tc->warmup,
                    tc->lr);
 }
 

@@ -49,6 +49,10 @@ typedef struct krait_train_opts {
     { "--init", OPT_STR, &(o)->init, "DIR", "start from a pretrained model folder: its tensors that match by name and shape" }, \
     { "--overwrite", OPT_FLAG, &(o)->overwrite, NULL, "start over in an --out folder that holds a run (its checkpoints are deleted)" }
 
+/* A warning when a step budget ends before the warm-up does (krait_run_start, once every check
+ * passed): the rate never reaches the one the run reports. */
+void krait_train_warn_warmup(const krait_train_config *tc, const char *cmd);
+
 /* "budget 40 steps", "budget 2 min" or "budget 2 min or 40 steps" (whichever ends first) in buf
  * (64 bytes are enough); minutes or steps <= 0: none of that kind. Returns buf. */
 char *krait_train_budget(char *buf, size_t n, double minutes, int steps);

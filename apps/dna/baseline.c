@@ -156,13 +156,13 @@ int dna_cmd_baseline(int argc, char **argv)
     krait_dna_set_init(&te);
     dna_load_sources(&tr, &train, &in, "--train");
     dna_load_sources(&te, &test, &in, "--test");
-    dna_refuse_shared(&train, "--train", &test, "--test");
     krait_dna_classes cl;
     krait_status st = classes ? krait_dna_classes_parse(&cl, classes) : krait_dna_classes_from_set(&cl, &tr, train.items[0]);
     if (!st) st = krait_dna_set_map(&tr, &cl, 1, train.items[0]);
     if (!st) st = krait_dna_set_map(&te, &cl, 1, test.items[0]);
     if (st) dna_die_status(st);
     if (cl.n > 64) krait_cli_die(2, "baseline: at most 64 classes");
+    dna_warn_shared(&train, "--train", &test, "--test");
 
     size_t D = krait_dna_kmer_dim(k);
     float *X = features(&tr, k), *Xt = features(&te, k);

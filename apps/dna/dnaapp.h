@@ -44,9 +44,9 @@ struct krait_cls_metrics;
 void dna_print_auroc(const struct krait_cls_metrics *mt);
 void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in, const char *opt);
 
-/* Exits 2 with one line when a source of b (opt_b: "--valid") is a file of a's (opt_a: "--train"):
- * figures on the rows trained on say nothing. */
-void dna_refuse_shared(const krait_str_list *a, const char *opt_a, const krait_str_list *b, const char *opt_b);
+/* A warning when a source of b (opt_b: "--valid") is a file of a's (opt_a: "--train"): figures
+ * on the rows trained on say little (a test may want them; a user rarely does). */
+void dna_warn_shared(const krait_str_list *a, const char *opt_a, const krait_str_list *b, const char *opt_b);
 
 /* Exits 2 with one line when the file a command is about to write (opt names it: "--output")
  * is one it reads: one of the sources (NULL: none), the genome or the CRAM reference. */

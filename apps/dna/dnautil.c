@@ -7,6 +7,7 @@
 
 #include "dnaapp.h"
 #include "fsutil.h"
+#include "log.h"
 #include "metrics.h"
 #include "trainopts.h"
 
@@ -57,7 +58,7 @@ void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna
     }
 }
 
-void dna_refuse_shared(const krait_str_list *a, const char *opt_a, const krait_str_list *b, const char *opt_b)
+void dna_warn_shared(const krait_str_list *a, const char *opt_a, const krait_str_list *b, const char *opt_b)
 {
     for (int i = 0; i < a->n; i++)
         for (int j = 0; j < b->n; j++) {
@@ -66,8 +67,8 @@ void dna_refuse_shared(const krait_str_list *a, const char *opt_a, const krait_s
             free(ca);
             free(cb);
             if (fa && fb && (!strcmp(fa, fb) || krait_fs_same(fa, fb)))
-                krait_cli_die(2, "%s %s: also a %s source (the %s rows must be held out from training)", opt_b,
-                              b->items[j], opt_a, opt_b);
+                KRAIT_WARN("%s %s: also a %s source: its figures measure rows trained on, not held-out ones", opt_b,
+                           b->items[j], opt_a);
         }
 }
 

@@ -520,7 +520,6 @@ int dna_cmd_train(int argc, char **argv)
     krait_dna_set_init(&va);
     dna_load_sources(&tr, &train, &in, "--train");
     dna_load_sources(&va, &valid, &in, "--valid");
-    dna_refuse_shared(&train, "--train", &valid, "--valid");
     krait_dna_classes cl;
     krait_status s = classes ? krait_dna_classes_parse(&cl, classes) : krait_dna_classes_from_set(&cl, &tr, train.items[0]);
     if (!s) s = krait_dna_set_map(&tr, &cl, 1, train.items[0]);
@@ -544,6 +543,7 @@ int dna_cmd_train(int argc, char **argv)
     }
     const char *out = a.out;
     krait_run_clear_out(); /* --overwrite: the old run goes now that the data and config are read */
+    dna_warn_shared(&train, "--train", &valid, "--valid"); /* every check passed */
     save_classes(out, &cl, a.resume);
 
     cls_src src = { &tr, rc_aug, mutate, shift };

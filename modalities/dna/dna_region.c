@@ -3,10 +3,12 @@
 #include "dna_region.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <htslib/bgzf.h>
 #include <htslib/faidx.h>
@@ -21,22 +23,62 @@ typedef struct fai_entry {
     long long len, off, lb, lw;
     long line_no;
     int checked;
+    int last;         /* the contig nearest the end of the file: only line ends may follow it */
 } fai_entry;
 
 struct krait_dna_genome {
     faidx_t *fai;
     char *path, *fai_path;
     BGZF *fp;         /* the FASTA, for the index checks (NULL: plain gzip, checked by faidx itself) */
+    long long size;   /* its uncompressed bytes that a seek may reach (bgzip: what the .gzi covers) */
     fai_entry *e;     /* (n_e) the index's lines, sorted by name */
     size_t n_e;
 };
 
-/* The byte at uncompressed offset off of fp: a char, -1 past the end, -2 on a read error. */
-static int byte_at(BGZF *fp, long long off)
+/* The byte at uncompressed offset off of the FASTA: a char, -1 past the end, -2 on a read error.
+ * htslib asserts on a seek past what its .gzi covers, so such a seek is not made. */
+static int byte_at(const krait_dna_genome *g, long long off)
 {
     if (off < 0) return -2;
-    if (bgzf_useek(fp, (off_t)off, SEEK_SET) < 0) return -1;
-    return bgzf_getc(fp);
+    if (off >= g->size || bgzf_useek(g->fp, (off_t)off, SEEK_SET) < 0) return -1;
+    return bgzf_getc(g->fp);
+}
+
+static uint64_t le64(const unsigned char *b)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | b[i];
+    return v;
+}
+
+/* A bgzipped FASTA's .gzi (a count, then (compressed, uncompressed) offsets of the blocks after
+ * the first) must reach its last block: the block its last entry names is a block with data, and
+ * only the end-of-file block follows. An index of an older, shorter version of the file would
+ * otherwise make htslib abort on the first seek past it. Sets g->size. */
+static krait_status check_gzi(krait_dna_genome *g, const char *gzi)
+{
+    FILE *f = fopen(gzi, "rb");
+    unsigned char b[16];
+    uint64_t n = 0, caddr = 0, uaddr = 0;
+    int ok = f && fread(b, 1, 8, f) == 8;
+    if (ok) n = le64(b);
+    for (uint64_t i = 0; ok && i < n; i++) {
+        ok = fread(b, 1, 16, f) == 16 && le64(b) > caddr && le64(b + 8) > uaddr && le64(b) < (1ull << 47) &&
+             le64(b + 8) < (1ull << 62);
+        if (ok) caddr = le64(b), uaddr = le64(b + 8);
+    }
+    ok = ok && fgetc(f) == EOF;
+    if (f) fclose(f);
+    ok = ok && bgzf_seek(g->fp, (int64_t)(caddr << 16), SEEK_SET) == 0 && bgzf_read_block(g->fp) == 0 &&
+         g->fp->block_length > 0;
+    if (ok) g->size = (long long)uaddr + g->fp->block_length;
+    ok = ok && bgzf_read_block(g->fp) == 0 && g->fp->block_length == 0; /* nothing after it but the end */
+    if (!ok) {
+        KRAIT_ERROR("%s: its index %s does not match it (it does not end at the file's last block): the FASTA was "
+                    "changed since it was indexed; re-index with samtools faidx %s", g->path, gzi, g->path);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    return KRAIT_STATUS_OK;
 }
 
 static int is_line_end(int c) { return c == '\n' || c == '\r'; }
@@ -53,11 +95,12 @@ static krait_status check_entry(const krait_dna_genome *g, fai_entry *e)
     int ok = 1;
     if (e->len) {
         long long last = e->off + (e->len - 1) / e->lb * e->lw + (e->len - 1) % e->lb;
-        ok = is_line_end(byte_at(g->fp, e->off - 1)) && !is_line_end(byte_at(g->fp, e->off)) &&
-             byte_at(g->fp, e->off) != '>';
-        if (ok && e->len > e->lb) ok = is_line_end(byte_at(g->fp, e->off + e->lb));
-        int after = ok ? byte_at(g->fp, last + 1) : 0;
-        if (ok) ok = byte_at(g->fp, last) > ' ' && (after == -1 || is_line_end(after));
+        ok = is_line_end(byte_at(g, e->off - 1)) && !is_line_end(byte_at(g, e->off)) && byte_at(g, e->off) != '>';
+        if (ok && e->len > e->lb) ok = is_line_end(byte_at(g, e->off + e->lb));
+        int after = ok ? byte_at(g, last + 1) : 0;
+        if (ok) ok = byte_at(g, last) > ' ' && (after == -1 || is_line_end(after));
+        /* a contig or bases added at the end since the indexing: the file goes on after the last one */
+        for (long long p = last + 1; ok && e->last && (after = byte_at(g, p)) != -1; p++) ok = is_line_end(after);
     }
     if (!ok) {
         KRAIT_ERROR("%s: its index %s does not match it (contig %s, line %ld of the index): the FASTA was "
@@ -74,6 +117,8 @@ static int by_name(const void *a, const void *b) { return strcmp(((const fai_ent
 /* Read the .fai into g->e (every line must be one), check up to 1024 contigs of it. */
 static krait_status load_index(krait_dna_genome *g)
 {
+    char gzi[4200];
+    snprintf(gzi, sizeof gzi, "%s.gzi", g->path);
     FILE *f = fopen(g->fai_path, "r");
     g->fp = bgzf_open(g->path, "r");
     if (!f || !g->fp) {
@@ -81,13 +126,21 @@ static krait_status load_index(krait_dna_genome *g)
         KRAIT_ERROR("%s: cannot open it with its index %s to check them", g->path, g->fai_path);
         return KRAIT_STATUS_BAD_INPUT;
     }
-    if (bgzf_compression(g->fp) == 1 || (bgzf_compression(g->fp) == 2 && bgzf_index_load(g->fp, g->path, ".gzi") < 0)) {
+    if (bgzf_compression(g->fp) == 2 && bgzf_index_load(g->fp, g->path, ".gzi") < 0 && access(gzi, F_OK) == 0) {
+        KRAIT_ERROR("%s: its index %s cannot be read as one; re-index with samtools faidx %s", g->path, gzi, g->path);
+        fclose(f);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    if (bgzf_compression(g->fp) == 1 || (bgzf_compression(g->fp) == 2 && !g->fp->idx)) {
         bgzf_close(g->fp); /* plain gzip, or bgzip without its .gzi: faidx refuses it, saying why */
         g->fp = NULL;
         fclose(f);
         return KRAIT_STATUS_OK;
     }
     krait_status s = KRAIT_STATUS_OK;
+    struct stat st;
+    if (bgzf_compression(g->fp) == 2) s = check_gzi(g, gzi);
+    else g->size = stat(g->path, &st) == 0 ? (long long)st.st_size : 0;
     char *line = NULL, *name = NULL;
     size_t cap = 0, cap_e = 0;
     long line_no = 0;
@@ -122,6 +175,11 @@ static krait_status load_index(krait_dna_genome *g)
     free(line);
     free(name);
     fclose(f);
+    size_t end = 0; /* the contig nearest the file's end is always checked */
+    for (size_t i = 1; i < g->n_e; i++)
+        if (g->e[i].off > g->e[end].off) end = i;
+    if (g->n_e) g->e[end].last = 1;
+    if (!s && g->n_e) s = check_entry(g, &g->e[end]);
     size_t stride = g->n_e > 1024 ? g->n_e / 1024 : 1;
     for (size_t i = 0; !s && i < g->n_e; i += stride) s = check_entry(g, &g->e[i]);
     if (!s) qsort(g->e, g->n_e, sizeof *g->e, by_name);

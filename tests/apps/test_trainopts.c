@@ -269,13 +269,16 @@ int main(int argc, char **argv)
     krait_log_set(catch_warning, NULL, KRAIT_LOG_INFO); /* the warm-up: --warmup over the config, a warning when it outlasts the run */
     n_warned = 0;
     RUN(&r, "--set", "train.warmup=1000");
+    krait_train_warn_warmup(&r.tc, "train");
     tu_check(r.tc.warmup == 1000 && n_warned == 1 && strstr(warned, "warm-up (1000 steps) is not shorter than the run "
              "(100 steps): the rate peaks at 0.0001"), "a warm-up past the run warned: %d warnings (%s)", n_warned, warned);
     n_warned = 0;
     RUN(&r, "--set", "train.warmup=1000", "--warmup", "10");
+    krait_train_warn_warmup(&r.tc, "train");
     tu_check(r.tc.warmup == 10 && n_warned == 0, "--warmup over --set: %d, %d warnings", r.tc.warmup, n_warned);
     n_warned = 0;
     RUN(&r, "--warmup", "100", "--minutes", "1");
+    krait_train_warn_warmup(&r.tc, "train");
     tu_check(n_warned == 0, "a time budget alone: no steps to compare with (%d warnings)", n_warned);
     krait_log_set(NULL, NULL, KRAIT_LOG_INFO);
     char budget[64];

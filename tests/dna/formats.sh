@@ -163,7 +163,7 @@ bad_input "a float tag as the label" "rf.sam: read 5 ('read3'): its XC tag (type
 # a CRAM without its reference (moved away, the header's path and REF_PATH unusable): the reason, not "corrupt"
 mkdir -p "$dir/cr" && cp "$dir/g.fa" "$dir/cr/ref.fa" && samtools faidx "$dir/cr/ref.fa" &&
   samtools view -C -T "$dir/cr/ref.fa" -o "$dir/cr/r.cram" "$dir/r.sam" && rm "$dir/cr/ref.fa" "$dir/cr/ref.fa.fai"
-REF_PATH=/nonexistent REF_CACHE=/nonexistent bad_input "a CRAM whose reference is gone" "r.cram: cannot decode record 1: a CRAM needs the reference" \
+REF_PATH="$dir/no-ref" REF_CACHE="$dir/no-ref-cache" bad_input "a CRAM whose reference is gone" "r.cram: cannot decode record 1: a CRAM needs the reference" \
   "$dump" --label-key XC "$dir/cr/r.cram"
 head -c 200 "$dir/r.cram" > "$dir/cut.cram"
 bad_input "a CRAM cut to its first 200 bytes" "cut.cram: not a sequence file krait reads" "$dump" "$dir/cut.cram"
@@ -202,7 +202,7 @@ printf 'chrZ\t1\t10\n' > "$dir/z.bed"
 bad_input "unknown contig" "contig 'chrZ' is not in" "$dump" --genome "$dir/g.fa" "$dir/z.bed"
 head -c 2000 "$dir/g.fa" > "$dir/cut.fa" && cp "$dir/g.fa.fai" "$dir/cut.fa.fai"   # the old index kept
 printf 'chrI_excerpt\t5000\t5100\n' > "$dir/far.bed"
-bad_input "a stale index (the FASTA cut short)" "cut.fa.fai does not match it (contig chrI_excerpt" "$dump" --genome "$dir/cut.fa" "$dir/far.bed"
+bad_input "a stale index (the FASTA cut short)" "cut.fa.fai does not match it (contig chrM_excerpt" "$dump" --genome "$dir/cut.fa" "$dir/far.bed"
 # a stale index of a re-wrapped FASTA (80 columns, the 60-column index kept): htslib alone reads other bases
 awk '/^>/ { if (s != "") print s; s = ""; print; next } { s = s $0 } END { print s }' "$dir/g.fa" |
   awk '/^>/ { print; next } { for (i = 1; i <= length($0); i += 80) print substr($0, i, 80) }' > "$dir/w80.fa"
@@ -222,6 +222,26 @@ bad_input "a stale index (re-wrapped, the last base where the index expects it)"
 printf '>c\nACGTACGTAC' > "$dir/nonl.fa" && samtools faidx "$dir/nonl.fa" && printf 'c\t2\t8\n' > "$dir/nonl.bed"
 printf 'c:2-8(+)\t-\tGTACGT\n' > "$dir/nonl.want"
 same "a genome FASTA without a final newline" "$dir/nonl.want" "$dump" --genome "$dir/nonl.fa" "$dir/nonl.bed"
+# a contig, or bases, added at the end after indexing: the old index does not reach the file's end
+# (htslib would say the new contig is not in the FASTA, and pad with N where there are bases)
+cp "$dir/g.fa" "$dir/ap.fa" && cp "$dir/g.fa.fai" "$dir/ap.fa.fai" && printf '>plasmid\nACGTACGTAC\n' >> "$dir/ap.fa"
+bad_input "a stale index (a contig appended)" "ap.fa.fai does not match it (contig chrM_excerpt" "$dump" --genome "$dir/ap.fa" "$dir/r.bed"
+cp "$dir/g.fa" "$dir/ext.fa" && cp "$dir/g.fa.fai" "$dir/ext.fa.fai" && printf 'ACGTACGTAC\n' >> "$dir/ext.fa"
+bad_input "a stale index (bases appended to the last contig)" "ext.fa.fai does not match it" "$dump" --genome "$dir/ext.fa" "$dir/r.bed"
+cp "$dir/g.fa" "$dir/tail.fa" && printf '\n\r\n' >> "$dir/tail.fa" && samtools faidx "$dir/tail.fa"
+same "blank lines after the last contig" "$dir/r.want" "$dump" --genome "$dir/tail.fa" "$dir/r.bed"
+# a bgzipped genome of several blocks whose .gzi is an older, shorter version's: htslib asserts
+# (abort) on a seek past what it covers; krait refuses the index
+awk 'BEGIN { srand(5); for (c = 0; c < 3; c++) { print ">k" c; for (l = 0; l < 1200; l++) { s = ""
+  for (i = 0; i < 60; i++) s = s substr("ACGT", 1 + int(rand() * 4), 1); print s } } }' > "$dir/k.fa"
+bgzip -c "$dir/k.fa" > "$dir/k.fa.gz" && samtools faidx "$dir/k.fa.gz"
+printf 'k2\t70000\t70040\n' > "$dir/k.bed"
+printf 'k2:70000-70040(+)\t-\t%s\n' "$(fa_seq "$dir/k.fa.gz" k2:70001-70040)" > "$dir/k.want"
+same "a region in the last block of a bgzipped genome" "$dir/k.want" "$dump" --genome "$dir/k.fa.gz" "$dir/k.bed"
+head -c 100000 "$dir/k.fa" | bgzip -c -i -I "$dir/k.fa.gz.gzi" > "$dir/k.old.gz"
+bad_input "a .gzi of an older, shorter version" "k.fa.gz.gzi does not match it" "$dump" --genome "$dir/k.fa.gz" "$dir/k.bed"
+printf 'junk' > "$dir/k.fa.gz.gzi"
+bad_input "a .gzi that is not one" "k.fa.gz.gzi cannot be read as one" "$dump" --genome "$dir/k.fa.gz" "$dir/k.bed"
 cp "$dir/g.fa.gz" "$dir/nogzi.fa.gz" && cp "$dir/g.fa.gz.fai" "$dir/nogzi.fa.gz.fai"
 bad_input "a bgzipped genome without its .gzi" "nogzi.fa.gz.gzi" "$dump" --genome "$dir/nogzi.fa.gz" "$dir/r.bed"
 gzip -c "$dir/g.fa" > "$dir/gz.fa.gz" && cp "$dir/g.fa.fai" "$dir/gz.fa.gz.fai"
