@@ -44,6 +44,45 @@ int krait_fs_same(const char *a, const char *b)
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+static size_t seen_slot(const krait_fs_seen *s, unsigned long long dev, unsigned long long ino)
+{
+    unsigned long long h = (dev * 0x9E3779B97F4A7C15ull) ^ (ino * 0xC2B2AE3D27D4EB4Full);
+    size_t i = (size_t)(h ^ h >> 29) & (s->cap - 1);
+    while (s->key[2 * i + 1] && !(s->key[2 * i] == dev && s->key[2 * i + 1] == ino)) i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+int krait_fs_seen_add(krait_fs_seen *s, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return -1;
+    if (2 * (s->n + 1) > s->cap) { /* grow: at most half full */
+        krait_fs_seen g = { calloc(s->cap ? 4 * s->cap : 128, sizeof *g.key), 0, s->cap ? 2 * s->cap : 64 };
+        if (!g.key) {
+            KRAIT_ERROR("out of memory");
+            return -1;
+        }
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->key[2 * i + 1]) {
+                size_t j = seen_slot(&g, s->key[2 * i], s->key[2 * i + 1]);
+                g.key[2 * j] = s->key[2 * i], g.key[2 * j + 1] = s->key[2 * i + 1], g.n++;
+            }
+        free(s->key);
+        *s = g;
+    }
+    const unsigned long long dev = (unsigned long long)st.st_dev, ino = (unsigned long long)st.st_ino + 1;
+    size_t i = seen_slot(s, dev, ino);
+    if (s->key[2 * i + 1]) return 0;
+    s->key[2 * i] = dev, s->key[2 * i + 1] = ino, s->n++;
+    return 1;
+}
+
+void krait_fs_seen_free(krait_fs_seen *s)
+{
+    free(s->key);
+    memset(s, 0, sizeof *s);
+}
+
 int krait_fs_within(const char *path, const char *dir)
 {
     char *p = realpath(path, NULL); /* then up one folder at a time, to the root */

@@ -27,6 +27,18 @@ int krait_fs_same(const char *a, const char *b); /* 1 if both name one existing 
 int krait_fs_within(const char *path, const char *dir); /* 1 if path is dir or lies inside it (both existing) */
 int krait_fs_is_file(const char *path);   /* 1 if path is a regular file (symlinks followed) */
 
+/* Files or folders by identity (device, inode), for walks that must not read one twice: a link
+ * loop, two links to one folder, a file given as an input and found again in a given folder.
+ * Zero-initialise; a hash set, so a walk of many files stays linear. */
+typedef struct krait_fs_seen {
+    unsigned long long *key; /* (cap) pairs of (device, inode + 1); 0 marks a free slot */
+    size_t n, cap;
+} krait_fs_seen;
+/* 1 the first time path's file is added, 0 when it was added before (under any name), -1 when it
+ * cannot be stat'ed (the caller's open will say why) or memory ran out (logged). */
+int krait_fs_seen_add(krait_fs_seen *s, const char *path);
+void krait_fs_seen_free(krait_fs_seen *s);
+
 /* Write n bytes to path: `path.tmp-XXXXXX` beside it, fsync, rename over path, fsync the
  * folder. On failure path is untouched and the temporary is removed. A device or pipe is
  * written in place, a link's file through the link (krait_fs_output_target). The file's mode is 0666

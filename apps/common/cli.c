@@ -42,6 +42,7 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "leak_check_at_exit=0"; }
 #endif
 
+static int threads_from_env; /* --threads came from OMP_NUM_THREADS (the device line says so) */
 static const char *prog_name = "krait";
 static volatile sig_atomic_t stop_flag;
 static int plain_progress; /* krait_cli_child: progress as plain lines even on a terminal */
@@ -422,7 +423,7 @@ static void print_usage(const char *usage, const krait_opt *opts, int nopts)
     }
     static const struct { const char *name, *meta, *help; } common[] = {
         { "--device", "D", "auto | cpu | cpu-ref | cuda (default auto)" },
-        { "--threads", "N", "CPU threads (default: all cores)" },
+        { "--threads", "N", "CPU threads (default: OMP_NUM_THREADS if set, else all cores)" },
         { "--seed", "N", "random seed" },
         { "--json", NULL, "last stdout line is one JSON object" },
         { "--help", NULL, "this text" },
@@ -543,6 +544,11 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
     if (!strcmp(c->device, "cuda")) check_cuda_answers();
     if (c->threads < 0) krait_cli_die(2, "option --threads: must be >= 0");
     if (c->threads > 1024) krait_cli_die(2, "option --threads: %d is more than krait uses (at most 1024)", c->threads);
+    const char *omp = getenv("OMP_NUM_THREADS"); /* without --threads, the usual way to say it (its first level) */
+    char *end = NULL;
+    long n = omp ? strtol(omp, &end, 10) : 0;
+    if (!c->threads && omp && end != omp && (*end == '\0' || *end == ',') && n > 0)
+        c->threads = n < 1024 ? (int)n : 1024, threads_from_env = 1;
 }
 
 krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype)
@@ -554,9 +560,10 @@ krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype)
     }
     if (!strcmp(d, "cpu")) {
         be = krait_backend_cpu_init(c->threads);
-        char nthreads[32] = "all threads";
+        char nthreads[64] = "all threads";
         if (c->threads)
-            snprintf(nthreads, sizeof nthreads, "%d thread%s", c->threads, c->threads > 1 ? "s" : "");
+            snprintf(nthreads, sizeof nthreads, "%d thread%s%s", c->threads, c->threads > 1 ? "s" : "",
+                     threads_from_env ? " from OMP_NUM_THREADS" : "");
         if (be) fprintf(stderr, "%s: device cpu (%s, OpenBLAS %s)\n", prog_name, nthreads,
                         krait_blas_corename());
     } else if (!strcmp(d, "cpu-ref")) {

@@ -51,6 +51,37 @@ static krait_status cut_metrics(const char *path, int last, int *val_at_last)
     return s;
 }
 
+/* A run resumed into a new folder starts there with the source run's history, which
+ * krait_run_files_open then cuts at the checkpoint's step: metrics.jsonl and curves.svg show the
+ * whole run, as in a run resumed in place. The source run is the --resume folder, or the one
+ * whose checkpoints/ holds the --resume checkpoint. Nothing when out has a history already. */
+static void carry_history(const char *resume, const char *out)
+{
+    char *want = krait_fs_join(out, METRICS), *ck = realpath(resume, NULL), *from = NULL;
+    if (!want || krait_fs_is_file(want) || !ck) goto done;
+    from = krait_fs_join(ck, METRICS);
+    char *slash = strrchr(ck, '/');
+    if (from && !krait_fs_is_file(from) && slash && slash > ck) { /* RUN/checkpoints/step-N */
+        *slash = 0;
+        char *up = strrchr(ck, '/');
+        if (up && !strcmp(up + 1, "checkpoints")) {
+            *up = 0;
+            free(from);
+            from = krait_fs_join(ck, METRICS);
+        }
+    }
+    if (from && krait_fs_is_file(from) && !krait_fs_same(from, want)) {
+        krait_status s;
+        size_t n = 0;
+        char *text = krait_fs_read_file(from, (size_t)1 << 30, &n, &s);
+        if (text && krait_fs_write_atomic(want, text, n) == KRAIT_STATUS_OK)
+            fprintf(stderr, "%s: %s starts with the history of %s up to the checkpoint\n", krait_cli_prog(), want, from);
+        free(text);
+    }
+done:
+    free(want), free(ck), free(from);
+}
+
 void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int resumed_step)
 {
     memset(rf, 0, sizeof *rf);
@@ -286,6 +317,7 @@ int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
         krait_status s = krait_checkpoint_restore_top(r->o->out, resumed);
         if (s) return krait_cli_exit_code(s);
     }
+    if (resumed >= 0 && r->o->out) carry_history(r->o->resume, r->o->out);
     krait_run_files_open(&r->rf, r->o->out, tc->keep_ckpts, resumed);
     krait_train_warn_warmup(tc, r->o->cmd);
     return 0;

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "dnaapp.h"
+#include "log.h"
 #include "metrics.h"
 #include "rng.h"
 
@@ -152,6 +153,27 @@ static void read_predictions(const char *path, const krait_dna_set *set, pred_fi
     if (i != set->n) krait_cli_die(2, "%s: %zu predictions, the input has %zu sequences", path, i, set->n);
 }
 
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Rows are matched to the input by position, their ids checked against its names: where a name
+ * repeats (reads of a pair, duplicate FASTA names) two rows may be swapped unseen. Said once. */
+static void warn_repeated_ids(const krait_dna_set *set, const char *input)
+{
+    char **names = malloc(set->n * sizeof *names);
+    if (!names) krait_cli_die(1, "out of memory");
+    memcpy(names, set->name, set->n * sizeof *names);
+    qsort(names, set->n, sizeof *names, cmp_name);
+    size_t rep = 0;
+    const char *first = NULL;
+    for (size_t i = 1; i < set->n; i++)
+        if (!strcmp(names[i - 1], names[i])) rep++, first = first ? first : names[i];
+    if (rep)
+        KRAIT_WARN("%s: %zu sequence%s repeat%s an earlier name ('%s', ...): rows are matched by position, which "
+                   "their ids cannot check there (keep the predictions in the input's order)", input, rep,
+                   rep == 1 ? "" : "s", rep == 1 ? "s" : "", first);
+    free(names);
+}
+
 int dna_cmd_compare(int argc, char **argv)
 {
     krait_str_list inputs = { 0 }, preds = { 0 };
@@ -181,6 +203,7 @@ int dna_cmd_compare(int argc, char **argv)
             krait_cli_die(2, "%s: sequence '%s' has no label", krait_dna_set_where(&set, i, inputs.items[0], at, sizeof at),
                           set.name[i]);
         }
+    warn_repeated_ids(&set, inputs.items[0]);
     const size_t n = set.n;
     pred_file a = { .right = malloc(n), .pos = malloc(n * sizeof(float)) };
     pred_file b = { .right = malloc(n), .pos = malloc(n * sizeof(float)) };

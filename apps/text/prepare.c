@@ -57,30 +57,6 @@ static void list_add(file_list *l, const char *path)
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* The folders a walk has entered (device, inode), so that a link back up is not followed again. */
-typedef struct visited {
-    dev_t *dev;
-    ino_t *ino;
-    int n, cap;
-} visited;
-
-/* 1 (and dir recorded) the first time a walk reaches dir, 0 after. */
-static int first_visit(visited *v, const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) != 0) return 1; /* opendir says why */
-    for (int i = 0; i < v->n; i++)
-        if (v->dev[i] == st.st_dev && v->ino[i] == st.st_ino) return 0;
-    if (v->n == v->cap) {
-        v->cap = v->cap ? 2 * v->cap : 64;
-        v->dev = realloc(v->dev, sizeof *v->dev * (size_t)v->cap);
-        v->ino = realloc(v->ino, sizeof *v->ino * (size_t)v->cap);
-        if (!v->dev || !v->ino) krait_cli_die(1, "out of memory");
-    }
-    v->dev[v->n] = st.st_dev, v->ino[v->n++] = st.st_ino;
-    return 1;
-}
-
 /* 1 when dir holds a prepared data set (meta.json and train.bin): its files are no text. */
 static int is_data_folder(const char *dir)
 {
@@ -92,12 +68,22 @@ static int is_data_folder(const char *dir)
     return yes;
 }
 
-/* Text files under dir, in name order (depth first), skipping hidden entries, skip_dir, prepared
- * data folders (an earlier --output inside an input folder; with a warning) and a folder
- * reached a second time (a link loop, or two links to one folder: its files would count twice). */
-static void walk(file_list *l, const char *dir, const char *skip_real, int *skipped, visited *seen)
+/* path added to l unless seen holds its file already (given as an input and found again in an
+ * input folder, or reached through a link): its text would count twice. */
+static void add_file(file_list *l, const char *path, krait_fs_seen *seen)
 {
-    if (!first_visit(seen, dir)) {
+    if (krait_fs_seen_add(seen, path) == 0)
+        KRAIT_WARN("%s: a file already read (as an input or through a link); not read again", path);
+    else
+        list_add(l, path);
+}
+
+/* Text files under dir, in name order (depth first), skipping hidden entries, skip_dir, prepared
+ * data folders (an earlier --output inside an input folder; with a warning) and a folder or file
+ * reached a second time (a link loop, or two links to one folder: its files would count twice). */
+static void walk(file_list *l, const char *dir, const char *skip_real, int *skipped, krait_fs_seen *seen)
+{
+    if (krait_fs_seen_add(seen, dir) == 0) {
         KRAIT_WARN("%s: a folder already read (through a link); not read again", dir);
         return;
     }
@@ -119,7 +105,7 @@ static void walk(file_list *l, const char *dir, const char *skip_real, int *skip
         } else if (krait_fs_is_dir(p)) {
             walk(l, p, skip_real, skipped, seen);
         } else if (krait_fs_is_file(p)) {
-            if (krait_textsrc_sniff_text(p)) list_add(l, p);
+            if (krait_textsrc_sniff_text(p)) add_file(l, p, seen);
             else ++*skipped;
         } else { /* neither a file nor a folder once links are followed: a broken link or a loop */
             struct stat st;
@@ -203,7 +189,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     struct stat ost;
     char out_real[PATH_MAX];
     const char *skip = stat(out, &ost) == 0 && realpath(out, out_real) ? out_real : NULL;
-    visited seen = { 0 };
+    krait_fs_seen seen = { 0 };
     krait_cli_refuse_repeated(&inputs, "--input");
     for (int i = 0; i < inputs.n; i++) {
         const char *p = inputs.items[i];
@@ -225,12 +211,12 @@ int text_cmd_prepare(int argc0, char **argv0)
             if (files.n == before)
                 krait_cli_die(2, "%s: no text files in the folder (%d non-text files skipped)", p, skipped - sk);
         } else if (S_ISREG(st.st_mode)) {
-            list_add(&files, p);
+            add_file(&files, p, &seen);
         } else {
             krait_cli_die(2, "%s: not a file or a folder", p);
         }
     }
-    free(seen.dev), free(seen.ino);
+    krait_fs_seen_free(&seen);
     if (skipped) fprintf(stderr, "krait-text: skipped %d non-text files in the input folders\n", skipped);
     static const char *const model_files[] = { "config.json", "model.safetensors", "model.safetensors.index.json",
                                                "checkpoints" };

@@ -14,6 +14,7 @@
 
 #include "audio_data.h"
 #include "audio_io.h"
+#include "fsutil.h"
 #include "hash.h"
 #include "log.h"
 
@@ -189,28 +190,46 @@ static int cmp_item_path(const void *a, const void *b)
 
 
 /* A manifest that lists a file twice counts it twice (it may mean to weight it): say so once. */
-static int cmp_item_ptr(const void *a, const void *b)
+/* An entry of a manifest by the file it names: (device, inode) when it exists, else its path. */
+typedef struct entry_id {
+    const krait_audio_item *it;
+    int found;
+    unsigned long long dev, ino;
+} entry_id;
+
+static int cmp_entry(const void *pa, const void *pb)
 {
-    return strcmp((*(const krait_audio_item *const *)a)->path, (*(const krait_audio_item *const *)b)->path);
+    const entry_id *a = pa, *b = pb;
+    if (a->found != b->found) return a->found - b->found;
+    if (a->found && (a->dev != b->dev || a->ino != b->ino))
+        return a->dev != b->dev ? (a->dev < b->dev ? -1 : 1) : (a->ino < b->ino ? -1 : 1);
+    return a->found ? 0 : strcmp(a->it->path, b->it->path);
 }
 
-/* A file listed twice is counted twice (a warning says so); listed with two labels it is an error. */
+/* A file listed twice (by one name or two: "a.wav" and "./a.wav") is counted twice (a warning
+ * says so); listed with two labels it is an error. */
 static krait_status check_duplicates(const krait_audio_list *l, const char *origin)
 {
     if (l->n < 2) return KRAIT_STATUS_OK;
-    const krait_audio_item **ix = malloc(sizeof *ix * (size_t)l->n);
+    entry_id *ix = malloc(sizeof *ix * (size_t)l->n);
     if (!ix) return KRAIT_STATUS_NO_MEMORY;
-    for (int i = 0; i < l->n; i++) ix[i] = &l->items[i];
-    qsort(ix, (size_t)l->n, sizeof *ix, cmp_item_ptr);
+    for (int i = 0; i < l->n; i++) {
+        struct stat st;
+        ix[i] = (entry_id){ &l->items[i], stat(l->items[i].path, &st) == 0, 0, 0 };
+        if (ix[i].found) ix[i].dev = (unsigned long long)st.st_dev, ix[i].ino = (unsigned long long)st.st_ino;
+    }
+    qsort(ix, (size_t)l->n, sizeof *ix, cmp_entry);
     int dup = 0;
     const char *first = NULL;
     krait_status s = KRAIT_STATUS_OK;
     for (int i = 1; i < l->n && !s; i++) {
-        const krait_audio_item *a = ix[i - 1], *b = ix[i];
-        if (strcmp(a->path, b->path)) continue;
+        const krait_audio_item *a = ix[i - 1].it, *b = ix[i].it;
+        if (cmp_entry(&ix[i - 1], &ix[i])) continue;
         dup++, first = first ? first : b->path;
         if (a->label && b->label && strcmp(a->label, b->label)) {
-            KRAIT_ERROR("%s: %s is listed with two labels, '%s' and '%s'", origin, a->path, a->label, b->label);
+            char also[4200] = "";
+            if (strcmp(a->path, b->path)) snprintf(also, sizeof also, " (also named %s)", b->path);
+            KRAIT_ERROR("%s: %s is listed with two labels, '%s' and '%s'%s", origin, a->path, a->label, b->label, also);
             s = KRAIT_STATUS_BAD_INPUT;
         }
     }
@@ -221,8 +240,14 @@ static krait_status check_duplicates(const krait_audio_list *l, const char *orig
     return s;
 }
 
-static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *ignored)
+/* Audio files under dir; a folder or file reached a second time (a link loop, two links to one
+ * folder) is not read again, with a warning: its clips would count twice. */
+static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *ignored, krait_fs_seen *seen)
 {
+    if (krait_fs_seen_add(seen, dir) == 0) {
+        KRAIT_WARN("%s: a folder already read (through a link); not read again", dir);
+        return KRAIT_STATUS_OK;
+    }
     if (depth > 64) {
         KRAIT_ERROR("%s: folders nested more than 64 deep (a link loop?)", dir);
         return KRAIT_STATUS_BAD_INPUT;
@@ -243,7 +268,9 @@ static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *i
             if (is_audio_name(e->d_name)) KRAIT_WARN("%s: cannot read (%s); skipped", p, strerror(errno));
             (*ignored)++, free(p);
         }
-        else if (S_ISDIR(st.st_mode)) s = walk(l, p, depth + 1, ignored), free(p);
+        else if (S_ISDIR(st.st_mode)) s = walk(l, p, depth + 1, ignored, seen), free(p);
+        else if (S_ISREG(st.st_mode) && is_audio_name(e->d_name) && krait_fs_seen_add(seen, p) == 0)
+            KRAIT_WARN("%s: a file already read (through a link); not read again", p), free(p);
         else if (S_ISREG(st.st_mode) && is_audio_name(e->d_name)) s = list_add(l, p, NULL, 0);
         else (*ignored)++, free(p);
     }
@@ -369,7 +396,10 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
     krait_status s;
     if (S_ISDIR(st.st_mode)) {
         int ignored = 0;
-        if ((s = walk(l, path, 0, &ignored))) return s;
+        krait_fs_seen seen = { 0 };
+        s = walk(l, path, 0, &ignored, &seen);
+        krait_fs_seen_free(&seen);
+        if (s) return s;
         if (!l->n) {
             KRAIT_ERROR("%s: no audio files in the folder (looked for .wav .flac .ogg .aiff ... recursively)", path);
             return KRAIT_STATUS_BAD_INPUT;

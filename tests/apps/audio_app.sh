@@ -468,6 +468,17 @@ bad_input "a manifest label ending in a space" "$dir/sp.tsv:1: the label 'hi ' b
 printf '%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/b/c/hi_0.wav" > "$dir/twolab.tsv"
 bad_input "a manifest listing one file with two labels" "$dir/twolab.tsv: $d/b/c/hi_0.wav is listed with two labels, 'hi' and 'lo'" -- \
   "$k" classify --model "$dir/CL" --data "$dir/twolab.tsv"
+printf '%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/b/c/../c/hi_0.wav" > "$dir/twoname.tsv"
+bad_input "... one file under two names" "$dir/twoname.tsv: $d/b/c/hi_0.wav is listed with two labels, 'hi' and 'lo' (also named $d/b/c/../c/hi_0.wav)" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/twoname.tsv"
+# a folder that links back to itself, or to a file it holds: each clip read once, with a warning
+mkdir -p "$dir/selfd" && cp "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" "$dir/selfd/" && ln -s . "$dir/selfd/self" &&
+  ln -s hi_0.wav "$dir/selfd/zz.wav"
+"$k" encode --data "$dir/selfd" --out "$dir/eself" 2>"$dir/eself.err" &&
+  [ "$(ls "$dir/eself/files" | wc -l)" = 2 ] &&
+  grep -q "selfd/self: a folder already read" "$dir/eself.err" && grep -q "a file already read" "$dir/eself.err" &&
+  ok "a folder linking to itself and to its own file: 2 clips, each read once, with warnings" ||
+  { bad "self-linked folder"; cat "$dir/eself.err"; ls "$dir/eself/files"; }
 bad_input "a device as a manifest" "/dev/zero: not a regular file" -- "$k" eval --model "$dir/LM" --data /dev/zero
 # --label-from-dir: files directly in the folder have no label, however the folder is spelled
 # (they were labelled "flat", "" or "." by its spelling)

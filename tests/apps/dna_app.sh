@@ -128,6 +128,15 @@ va=$(jget "$dir/tr" val_accuracy)
 "$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/pred2.tsv" --json >"$dir/pj" 2>/dev/null &&
   [ "$(jget "$dir/pj" n)" = 12 ] && tail -1 "$dir/pj" | grep -q '"classes":\["0","1"\]' && cmp -s "$dir/pred.tsv" "$dir/pred2.tsv" &&
   ok "predict --json: $(tail -1 "$dir/pj" | cut -c1-60)..." || { bad "predict --json"; cat "$dir/pj"; }
+# OMP_NUM_THREADS stands for --threads when that is not given (a scheduler's or --jobs' share)
+OMP_NUM_THREADS=1 "$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/pred3.tsv" 2>"$dir/e3" &&
+  OMP_NUM_THREADS=1 "$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/pred4.tsv" --threads 2 2>"$dir/e4" &&
+  OMP_NUM_THREADS=x "$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/pred5.tsv" 2>"$dir/e5" &&
+  grep -q "device cpu (1 thread from OMP_NUM_THREADS" "$dir/e3" && grep -q "device cpu (2 threads," "$dir/e4" &&
+  grep -q "device cpu (all threads" "$dir/e5" &&
+  paste "$dir/pred.tsv" "$dir/pred3.tsv" | awk -F'\t' 'NR > 1 { d = $3 - $7; if (d > 2e-6 || d < -2e-6 || $1 != $5) exit 1 }' &&
+  ok "OMP_NUM_THREADS=1 without --threads: one thread, the same predictions; --threads wins; a bad value is ignored" ||
+  { bad "OMP_NUM_THREADS"; cat "$dir/e3" "$dir/e4" "$dir/e5"; }
 "$k" eval --model "$dir/cls" --input "$dir/s1/test.tsv" --json --confusion "$dir/cm.svg" > "$dir/ev" 2>"$dir/e" || { bad "eval"; cat "$dir/e"; }
 acc=$(jget "$dir/ev" accuracy)
 for key in accuracy mcc macro_f1 auroc confusion; do grep -q "\"$key\"" <(tail -1 "$dir/ev") || bad "eval json lacks $key"; done

@@ -218,6 +218,15 @@ cp "$dir/A/model.safetensors" "$dir/B/model.safetensors"
 "$k" "${targs[@]}" --out "$dir/B2" --steps 2 --resume "$dir/B" >/dev/null 2>&1 &&
   cmp -s "$dir/B/model.safetensors" "$dir/A/model.safetensors" &&
   ok "resume into another --out: the source run's top level untouched" || bad "resume into another --out changed the source"
+# ... and the new folder starts with the source's history up to the checkpoint (the curves show the whole run)
+last=$(ls "$dir/B/checkpoints" | sed -n 's/^step-\([0-9]*\)$/\1/p' | sort -n | head -1)
+"$k" "${targs[@]}" --out "$dir/B3" --steps $((last + 1)) --resume "$dir/B/checkpoints/step-$last" >/dev/null 2>"$dir/eB3" &&
+  awk -v s="$last" '{ if (match($0, /"step": [0-9]+/)) { n = substr($0, RSTART + 8, RLENGTH - 8) + 0; if (n <= s) print } }' \
+    "$dir/B/metrics.jsonl" > "$dir/B3.want" && [ -s "$dir/B3.want" ] &&
+  head -n "$(wc -l < "$dir/B3.want")" "$dir/B3/metrics.jsonl" | cmp -s - "$dir/B3.want" &&
+  grep -q '"step": '$((last + 1)) "$dir/B3/metrics.jsonl" && grep -q "starts with the history of" "$dir/eB3" &&
+  ok "resume of step-$last into another --out: its metrics.jsonl starts with the source's lines to step $last" ||
+  { bad "history of a resume into another --out"; cat "$dir/eB3"; head -3 "$dir/B3/metrics.jsonl"; }
 # killed during its first checkpoint (no complete one): said so, --overwrite starts over
 mkdir -p "$dir/Z/checkpoints/step-3.tmp-q1w2e3"
 bad_input "a run killed in its first checkpoint" "$dir/Z: already holds a run that stopped during its first checkpoint" \
@@ -380,6 +389,9 @@ mkdir -p "$dir/loop/sub" && head -c 3000 "$sample" > "$dir/loop/a.txt" && ln -s 
 "$k" prepare --input "$dir/loop" --output "$dir/dl" --val-fraction 0 --json >"$dir/pl" 2>"$dir/el" &&
   [ "$(jget "$dir/pl" documents)" = 1 ] && grep -q "loop/sub/up: a folder already read" "$dir/el" &&
   ok "prepare: a link back up the folder is read once (1 document, a warning)" || { bad "prepare link loop"; cat "$dir/pl" "$dir/el"; }
+"$k" prepare --input "$dir/loop" "$dir/loop/a.txt" --output "$dir/dl1" --val-fraction 0 --json >"$dir/pl1" 2>"$dir/el1" &&
+  [ "$(jget "$dir/pl1" documents)" = 1 ] && grep -q "loop/a.txt: a file already read" "$dir/el1" &&
+  ok "prepare: a file given and found again in a given folder is read once" || { bad "prepare file twice"; cat "$dir/pl1" "$dir/el1"; }
 ln -s nowhere "$dir/loop/broken.txt" && ln -s self "$dir/loop/self" && ln -s nowhere "$dir/loop/new"$'\n'"line"
 "$k" prepare --input "$dir/loop" --output "$dir/dl2" --val-fraction 0 --json >"$dir/pl2" 2>"$dir/el2" &&
   [ "$(jget "$dir/pl2" documents)" = 1 ] && grep -q "loop/broken.txt: a link that leads nowhere readable" "$dir/el2" &&

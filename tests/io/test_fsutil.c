@@ -55,6 +55,32 @@ int main(void)
     snprintf(c, sizeof c, "%s/none", root);
     tu_check(!krait_fs_within(c, root) && !krait_fs_within(root, c), "within: a missing path lies nowhere, holds nothing");
 
+    { /* the seen set: 300 files (the table grows past 64 slots) once each, then each by a second name */
+        krait_fs_seen seen = { 0 };
+        int firsts = 0, agains = 0;
+        char f[800], g[800];
+        for (int i = 0; i < 300; i++) {
+            snprintf(f, sizeof f, "%s/x/y/f%d", root, i);
+            FILE *h = fopen(f, "w");
+            if (h) fclose(h);
+            firsts += krait_fs_seen_add(&seen, f) == 1;
+        }
+        for (int i = 0; i < 300; i++) {
+            snprintf(g, sizeof g, "%s/x/./y/f%d", root, i);
+            agains += krait_fs_seen_add(&seen, g) == 0;
+        }
+        snprintf(g, sizeof g, "%s/x/y", root);
+        snprintf(f, sizeof f, "%s/x/nowhere", root);
+        tu_check(firsts == 300 && agains == 300 && seen.n == 300 && krait_fs_seen_add(&seen, g) == 1 &&
+                 krait_fs_seen_add(&seen, f) == -1, "seen: 300 files new once, then known by another name (%d, %d)",
+                 firsts, agains);
+        krait_fs_seen_free(&seen);
+        for (int i = 0; i < 300; i++) {
+            snprintf(f, sizeof f, "%s/x/y/f%d", root, i);
+            unlink(f);
+        }
+    }
+
     snprintf(a, sizeof a, "%s/a.txt", dir);
     tu_check(krait_fs_write_atomic(a, "first", 5) == 0 && same_text(a, "first"), "write_atomic creates");
     tu_check(krait_fs_write_atomic(a, "second!", 7) == 0 && same_text(a, "second!"), "write_atomic replaces");
