@@ -155,11 +155,58 @@ krait_status krait_plot_svg(const char *path, const krait_plot *p, const krait_p
     return st;
 }
 
+/* Characters (UTF-8 code points) of s, up to max (0: no limit). */
+static int chars(const char *s, int max)
+{
+    int n = 0;
+    for (; s && *s && (!max || n <= max); s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* An estimate of the width of n characters of sans-serif at size px: wide enough for most Latin
+ * text, so that a layout sized from it keeps the text on the canvas. */
+static double text_width(int n, double size) { return n * size * 0.62; }
+
+/* s escaped, cut to max characters with an ellipsis when longer. */
+static void escape_cut(FILE *f, const char *s, int max)
+{
+    if (chars(s, max) <= max) {
+        escape(f, s);
+        return;
+    }
+    const char *p = s;
+    for (int n = 0; *p && n < max - 1; n++) /* past max - 1 whole characters */
+        for (p++; ((unsigned char)*p & 0xC0) == 0x80; p++) {}
+    char *cut = strndup(s, (size_t)(p - s));
+    escape(f, cut ? cut : "");
+    fputs("\u2026", f);
+    free(cut);
+}
+
+enum { CONF_LABEL_CHARS = 24 }; /* a class name longer than this is cut (the TSV has it whole) */
+
 krait_status krait_plot_confusion_svg(const char *path, const char *title, const char *const *names, int C,
                                       const long *confusion)
 {
-    const double cell = C <= 10 ? 48 : C <= 30 ? 24 : 12, ml = 110, mt = 60, mb = 30, mr = 20;
-    const double W = ml + C * cell + mr, H = mt + C * cell + mb + 20;
+    /* the canvas is sized from its text: the widest class name sets the left margin and, when it
+     * does not fit a column, the column names stand upright above the grid */
+    const double cell = C <= 10 ? 48 : C <= 30 ? 24 : 12, mr = 20;
+    char num[16];
+    int widest = 1;
+    for (int i = 0; i < C; i++) {
+        snprintf(num, sizeof num, "%d", i);
+        int n = chars(names ? names[i] : num, CONF_LABEL_CHARS);
+        if (n > widest) widest = n > CONF_LABEL_CHARS ? CONF_LABEL_CHARS : n;
+    }
+    const double label_w = text_width(widest, 11), ml0 = 28 + label_w + 10;
+    const int upright = label_w > cell - 4;
+    const double mt = 52 + (upright ? label_w : 0), grid = C * cell;
+    static const char foot[] = "shading: share of the true class's examples";
+    double W = ml0 + grid + mr, H = mt + grid + 36;
+    const double title_w = text_width(chars(title, 0), 14) + 20, foot_w = text_width(chars(foot, 0), 11) + 20;
+    if (W < title_w) W = title_w;
+    if (W < foot_w) W = foot_w;
+    const double ml = ml0 + (W - (ml0 + grid + mr)) / 2; /* the grid and its labels centred under a wider title */
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -169,19 +216,26 @@ krait_status krait_plot_confusion_svg(const char *path, const char *title, const
             W, H, W, H);
     fprintf(f, "<text x=\"%.1f\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">", W / 2);
     escape(f, title);
-    fprintf(f, "</text>\n<text x=\"%.1f\" y=\"40\" text-anchor=\"middle\">predicted class</text>\n", ml + C * cell / 2);
+    double pc = ml + grid / 2; /* "predicted class" over the grid, kept on the canvas */
+    const double pc_half = text_width(15, 11) / 2 + 4;
+    if (pc + pc_half > W) pc = W - pc_half;
+    fprintf(f, "</text>\n<text x=\"%.1f\" y=\"38\" text-anchor=\"middle\">predicted class</text>\n", pc);
     fprintf(f, "<text x=\"14\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 14 %.1f)\">true class</text>\n",
-            mt + C * cell / 2, mt + C * cell / 2);
-    char num[16];
+            mt + grid / 2, mt + grid / 2);
     for (int i = 0; i < C; i++) {
         long row = 0;
         for (int j = 0; j < C; j++) row += confusion[(size_t)i * C + j];
         /* row label and column label */
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", ml - 6, mt + (i + 0.5) * cell + 4);
         snprintf(num, sizeof num, "%d", i);
-        escape(f, names ? names[i] : num);
-        fprintf(f, "</text>\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", ml + (i + 0.5) * cell, mt - 6);
-        escape(f, names ? names[i] : num);
+        escape_cut(f, names ? names[i] : num, CONF_LABEL_CHARS);
+        const double cx = ml + (i + 0.5) * cell;
+        if (upright)
+            fprintf(f, "</text>\n<text x=\"%.1f\" y=\"%.1f\" transform=\"rotate(-90 %.1f %.1f)\">", cx + 4, mt - 6,
+                    cx + 4, mt - 6);
+        else
+            fprintf(f, "</text>\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", cx, mt - 6);
+        escape_cut(f, names ? names[i] : num, CONF_LABEL_CHARS);
         fprintf(f, "</text>\n");
         for (int j = 0; j < C; j++) {
             long v = confusion[(size_t)i * C + j];
@@ -194,8 +248,7 @@ krait_status krait_plot_confusion_svg(const char *path, const char *title, const
                         ml + (j + 0.5) * cell, mt + (i + 0.5) * cell + 4, frac > 0.5 ? "white" : "black", v);
         }
     }
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">shading: share of the true class's examples</text>\n",
-            ml + C * cell / 2, H - 10);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", W / 2, H - 10, foot);
     fprintf(f, "</svg>\n");
     if (fclose(f) != 0 || !text) {
         free(text);

@@ -204,6 +204,8 @@ sox -n -r 8000 -c 1 -b 16 "$dir/onelong/hi/zlong.wav" synth 12 sine 2000 2>/dev/
   ok "classify-train: one clip 40x the others' length is named (not with --seq-len)" || { bad "long-clip warning"; cat "$dir/eol" "$dir/eol2"; }
 for f in config.json model.safetensors audio.json curves.svg confusion.svg test_metrics.json; do
   [ -s "$dir/CL/$f" ] || bad "classifier run folder lacks $f"; done
+python3 "$(dirname "$0")/svg_bounds.py" "$dir/CL/confusion.svg" "$dir/CL/curves.svg" &&
+  ok "classifier pictures: every text on the canvas" || bad "classifier picture text off the canvas"
 grep -q '"classes"' "$dir/CL/audio.json" && grep -q '"input":[[:space:]]*"logmel"' "$dir/CL/audio.json" &&
   ok "classifier folder: audio.json with classes and log-mel settings" || bad "classifier audio.json"
 "$k" classify --model "$dir/CL" "${split[@]}" --split test --output "$dir/pred.tsv" --confusion "$dir/conf.svg" --json \
