@@ -109,6 +109,22 @@ int main(void)
                  !strcmp(c2.head, c.head),
              "config survives to_json -> parse");
     tu_check(strstr(j, "\"bfloat16\"") != NULL, "torch_dtype written");
+    tu_check(strstr(j, "\"layer_norm_epsilon\":\t1e-05,") && strstr(j, "\"time_step_min\":\t0.001,") &&
+                 strstr(j, "\"time_step_max\":\t0.1,") && strstr(j, "\"time_step_floor\":\t0.0001,"),
+             "floats written as their shortest decimals (1e-05, 0.001, 0.1, 0.0001), as transformers does:\n%s", j);
+    free(j);
+    krait_train_config t3;
+    krait_train_default(&t3);
+    t3.lr = 3e-4f, t3.beta2 = 0.95f, t3.min_lr = 1.0f / 3;
+    j = krait_train_to_json(&t3);
+    krait_train_config t4;
+    krait_train_default(&t4);
+    char train_json[2048];
+    snprintf(train_json, sizeof train_json, "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
+             "\"train\": %s}", j);
+    expect_ok("train round trip", train_json, &c2, &t4);
+    tu_check(strstr(j, "\"lr\":0.0003,") && strstr(j, "\"beta2\":0.95,") && t4.lr == t3.lr && t4.beta2 == t3.beta2 &&
+             t4.min_lr == t3.min_lr, "train floats: shortest decimals that read back as the same floats: %s", j);
     free(j);
 
     /* edges of the accepted ranges and of the HF reading */
