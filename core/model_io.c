@@ -47,13 +47,17 @@ const char *krait_dtype_torch_name(krait_dtype t)
     }
 }
 
-int krait_config_same_shape(const krait_config *a, const krait_config *b, const char **key)
+/* krait_config_same_shape, with the two values of a numeric key that differs (NAN for the
+ * string keys krait.head and krait.pooling) */
+static int same_shape(const krait_config *a, const krait_config *b, const char **key, double *va, double *vb)
 {
 #define SAME(field, name)                                                                          \
     if (a->field != b->field) {                                                                    \
         if (key) *key = name;                                                                      \
+        *va = (double)a->field, *vb = (double)b->field;                                            \
         return 0;                                                                                  \
     }
+    *va = *vb = NAN;
     SAME(d_model, "hidden_size");
     SAME(n_layer, "num_hidden_layers");
     SAME(vocab_size, "vocab_size");
@@ -80,7 +84,12 @@ int krait_config_same_shape(const krait_config *a, const krait_config *b, const 
     return 1;
 }
 
-/* "[2, 3]" into out. */
+int krait_config_same_shape(const krait_config *a, const krait_config *b, const char **key)
+{
+    double va, vb;
+    return same_shape(a, b, key, &va, &vb);
+}
+
 /* The config.json that goes with path (a folder, or a file inside one). malloc'd. */
 static char *config_path_of(const char *path)
 {
@@ -330,9 +339,11 @@ krait_status krait_model_copy_matching(krait_model *dst, const krait_model *src,
         if (!t) continue;
         if (!krait_st_shape_equal(t->shape, t->ndim, d->shape, d->ndim)) {
             char got[96], want[96];
-            KRAIT_ERROR("%s: tensor '%s' has shape %s there but %s in this model", src_name, d->name,
-                        krait_st_shape_str(got, sizeof got, t->shape, t->ndim),
-                        krait_st_shape_str(want, sizeof want, d->shape, d->ndim));
+            KRAIT_ERROR("%s: tensor '%s' has shape %s there but %s in this model (it was made with hidden_size %d, "
+                        "num_hidden_layers %d, state_size %d: a model started from it needs its sizes)", src_name,
+                        d->name, krait_st_shape_str(got, sizeof got, t->shape, t->ndim),
+                        krait_st_shape_str(want, sizeof want, d->shape, d->ndim), src->cfg.d_model, src->cfg.n_layer,
+                        src->cfg.d_state);
             s = KRAIT_STATUS_BAD_INPUT;
             break;
         }
@@ -396,8 +407,16 @@ krait_status krait_model_load_weights(krait_model *m, const char *path)
     const char *key = NULL;
     krait_status s = read_config(&cfg, &cfg_path, path);
     if (s) return s;
-    if (!krait_config_same_shape(&cfg, &m->cfg, &key)) {
-        KRAIT_ERROR("%s: \"%s\" differs from the model being loaded into", cfg_path, key);
+    double va, vb;
+    if (!same_shape(&cfg, &m->cfg, &key, &va, &vb)) {
+        char there[64], here[64];
+        const int pool = !strcmp(key, "krait.pooling");
+        if (isnan(va)) snprintf(there, sizeof there, "%s", pool ? cfg.pooling : cfg.head);
+        else snprintf(there, sizeof there, "%g", va);
+        if (isnan(vb)) snprintf(here, sizeof here, "%s", pool ? m->cfg.pooling : m->cfg.head);
+        else snprintf(here, sizeof here, "%g", vb);
+        KRAIT_ERROR("%s: \"%s\" is %s there but %s in the model being loaded into (the same shapes are needed)",
+                    cfg_path, key, there, here);
         s = KRAIT_STATUS_BAD_INPUT;
         goto fail;
     }

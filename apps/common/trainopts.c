@@ -273,7 +273,7 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
     static char init_config[4096];
     if (!o->config && o->init && !o->resume) { /* fine-tuning: the pretrained model's own config */
         snprintf(init_config, sizeof init_config, "%s/config.json", o->init);
-        o->config = init_config;
+        o->config = init_config, o->config_from_init = 1;
         if (o->steps < 0 && o->minutes < 0)
             krait_cli_die(2, "%s: give --steps N or --minutes M (fine-tuning %s with its own config.json, which sets "
                           "no training budget)", cmd, o->init);

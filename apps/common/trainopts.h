@@ -23,6 +23,7 @@ typedef struct krait_train_opts {
                                  * ensemble member's: the ensemble's folder) */
     const char *init;           /* --init DIR: a pretrained model folder (NULL: fresh weights) */
     int overwrite;              /* --overwrite: start a new run in a folder that holds one */
+    int config_from_init;       /* no --config: config is the --init folder's own (krait_train_opts_check) */
     int steps, eval_every, ckpt_every, keep, batch, seq_len, stop_at, warmup; /* -1: not given */
     double minutes, lr;                                                 /* -1: not given */
     krait_str_list sets;

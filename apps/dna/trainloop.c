@@ -18,6 +18,10 @@ const char *dna_train_config(krait_config *cfg, krait_train_config *tc, const kr
 {
     const char *cpath = krait_train_opts_load(a, cfg, tc);
     krait_train_opts_apply(a, tc, c);
+    if (strcmp(cfg->head, want_head) && a->config_from_init) /* the --init folder's own config */
+        krait_cli_die(2, "%s: its \"head\" is \"%s\"; to train a \"%s\" model from it give --config with \"krait\": {\"head\": "
+                      "\"%s\"} and its sizes (hidden_size %d, num_hidden_layers %d, state_size %d)", cpath, cfg->head,
+                      want_head, want_head, cfg->d_model, cfg->n_layer, cfg->d_state);
     if (strcmp(cfg->head, want_head))
         krait_cli_die(2, "%s: this command trains \"krait\": {\"head\": \"%s\"} models (the config has \"%s\")", cpath,
                       want_head, cfg->head);

@@ -116,6 +116,11 @@ bad_input "pretrain --eval-every" "pretraining has no validation set" -- \
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --init "$dir/lm" \
   --out "$dir/cls" --steps 4 --eval-every 2 --json > "$dir/tr" 2>"$dir/e" || { bad "train"; cat "$dir/e"; }
 grep -q "tensors copied" "$dir/e" && ok "train --init: $(grep -o '[0-9]* of [0-9]* tensors copied' "$dir/e")" || bad "--init copied nothing"
+bad_input "train --init LM without --config: says what to give" "lm/config.json: its \"head\" is \"lm\"; to train a \"classify\" model from it give --config" -- \
+  "$k" train --init "$dir/lm" --train "$dir/s1/train.tsv" --out "$dir/clsx" --steps 2
+sed 's/"hidden_size": 16/"hidden_size": 24/' "$dir/tiny.json" > "$dir/tiny24.json"
+bad_input "train --init of other sizes: names the LM's" "(it was made with hidden_size 16, num_hidden_layers 2" -- \
+  "$k" train --config "$dir/tiny24.json" --init "$dir/lm" --train "$dir/s1/train.tsv" --out "$dir/clsy" --steps 2
 [ "$(cat "$dir/cls/classes.txt" | tr '\n' ' ')" = "0 1 " ] && ok "classes.txt: 0 1" || bad "classes.txt"
 [ "$(grep -c val_accuracy "$dir/cls/metrics.jsonl")" = 2 ] && [ -s "$dir/cls/curves.svg" ] &&
   ok "metrics.jsonl: 2 validations; curves.svg" || bad "metrics.jsonl / curves.svg"
