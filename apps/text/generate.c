@@ -251,13 +251,16 @@ int text_cmd_generate(int argc, char **argv)
             printf("\n");
         }
     }
-    double tps = st.decode_s > 0 ? st.step_tokens / st.decode_s : 0;
-    fprintf(stderr, "krait-text: %lld tokens in %.2fs: %.1f tokens/s (prompt %zu tokens, prefill %.2fs); stop: %s\n",
-            total, st.decode_s + st.prefill_s, tps, n_ids, st.prefill_s, stop_name(why[0]));
+    /* the rate of the decode steps; none when the first token (from the prefill) ended it */
+    double tps = st.decode_s > 0 && st.step_tokens > 0 ? st.step_tokens / st.decode_s : NAN;
+    char rate[32] = "no decode step";
+    if (isfinite(tps)) snprintf(rate, sizeof rate, "%.1f tokens/s", tps);
+    fprintf(stderr, "krait-text: %lld tokens in %.3gs: %s (prompt %zu tokens, prefill %.3gs); stop: %s\n", total,
+            st.decode_s + st.prefill_s, rate, n_ids, st.prefill_s, stop_name(why[0]));
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "tokens", (double)total);
-        cJSON_AddNumberToObject(o, "tokens_per_s", tps);
+        cJSON_AddNumberToObject(o, "tokens_per_s", tps); /* null when there was no decode step */
         cJSON_AddNumberToObject(o, "prompt_tokens", (double)n_ids);
         cJSON_AddNumberToObject(o, "prefill_s", st.prefill_s);
         cJSON_AddNumberToObject(o, "decode_s", st.decode_s);

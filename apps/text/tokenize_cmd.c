@@ -2,7 +2,7 @@
  *
  *   tokenize    stdin (text) -> ids: whitespace-separated on one line, or with --json a last line
  *               {"ids": [...], "tokens": N}
- *   detokenize  stdin (ids, whitespace-separated, or a JSON array, or {"ids": [...]}) -> the
+ *   detokenize  stdin (ids, separated by whitespace or commas, or a JSON array, or {"ids": [...]}) -> the
  *               decoded bytes on stdout as they are (no newline added); with --json a line
  *               {"text": "...", "bytes": N} instead
  *
@@ -129,13 +129,13 @@ static size_t parse_json_ids(const char *text, int32_t **ids, int vocab)
     return n;
 }
 
-/* Ids separated by whitespace. */
+/* Ids separated by whitespace or commas (as krait-model logits --ids takes them). */
 static size_t parse_plain_ids(char *text, int32_t **ids, int vocab)
 {
     size_t n = 0, cap = 1024;
     *ids = malloc(cap * sizeof **ids);
     if (!*ids) krait_cli_die(1, "stdin: out of memory");
-    const char *ws = " \t\r\n\f\v";
+    const char *ws = " \t\r\n\f\v,";
     for (char *save = NULL, *t = strtok_r(text, ws, &save); t; t = strtok_r(NULL, ws, &save)) {
         char *end;
         errno = 0;
@@ -161,7 +161,7 @@ int cmd_detokenize(int argc, char **argv)
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-text detokenize (--tokenizer tokenizer.json|bytes | --model DIR) [--json] < IDS\n"
-                    "Text of the ids on stdin (separated by whitespace, or a JSON array, or {\"ids\": [...]}),\n"
+                    "Text of the ids on stdin (separated by whitespace or commas, or a JSON array, or {\"ids\": [...]}),\n"
                     "written as bytes (--json: {\"text\": \"...\"}).");
     krait_tokenizer *tok = open_tokenizer("detokenize", spec, model_dir);
     int vocab = krait_tokenizer_vocab_size(tok);

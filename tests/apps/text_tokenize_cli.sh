@@ -43,6 +43,8 @@ json=$(printf 'hi' | "$kt" tokenize --model "$dir/model" --json | tail -n 1)
 [ "$json" = '{"ids": [104, 105], "tokens": 2}' ] && ok "--json: $json" || bad "--json: got '$json'"
 back=$(echo '[104, 105]' | "$kt" detokenize --model "$dir/model")
 [ "$back" = "hi" ] && ok "detokenize a JSON array" || bad "detokenize JSON array: got '$back'"
+back=$(echo '104,105, 33' | "$kt" detokenize --model "$dir/model")
+[ "$back" = "hi!" ] && ok "detokenize ids separated by commas (krait-model logits --ids' form)" || bad "detokenize commas: got '$back'"
 # a byte-level run as krait-text train writes it: vocab padded to 264, "krait": {"tokenizer": "bytes"}
 mkdir -p "$dir/run"
 echo '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 264, "krait": {"tokenizer": "bytes"}}' >"$dir/run/config.json"
