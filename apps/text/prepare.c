@@ -236,6 +236,8 @@ int text_cmd_prepare(int argc0, char **argv0)
         atexit(remove_empty_out);
     }
     if ((s = krait_fs_mkdirs(out))) return krait_cli_exit_code(s);
+    if (is_data_folder(out)) /* replaced once the new files are written: said, as trainers would refuse it */
+        fprintf(stderr, "krait-text: %s holds prepared data already; it is replaced\n", out);
     char *train_path = krait_fs_join(out, "train.bin"), *val_path = krait_fs_join(out, "val.bin");
     int width = krait_tokfile_id_bytes_for(vocab);
     split_out sp[2] = { { 0 } }; /* 0 train, 1 val */
