@@ -57,7 +57,7 @@ static void on_step(krait_run *k, const krait_step_info *i)
     const loop_ctx *c = (const loop_ctx *)k;
     char eta[32], tot[32] = "", val[48] = "";
     if (i->total_steps > 0) snprintf(tot, sizeof tot, "/%d", i->total_steps);
-    if (c->r->validate) snprintf(val, sizeof val, isfinite(c->last_val) ? " val %.4f" : " val -", c->last_val);
+    if (c->r->validate) snprintf(val, sizeof val, isfinite(c->last_val) ? " val acc %.4f" : " val acc -", c->last_val);
     krait_progress_line(&k->prog, 0, "step %d%s loss %.4f%s lr %.2e %.0f bases/s elapsed %.0fs ETA %s", i->step, tot,
                         i->loss, val, i->lr, i->tokens_per_s, i->elapsed_s, krait_fmt_duration(i->eta_s, eta));
 }

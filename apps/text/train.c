@@ -142,7 +142,7 @@ static void on_step(krait_run *r, const krait_step_info *i)
     char eta[32], tot[32] = "", val[32] = "-";
     if (i->total_steps > 0) snprintf(tot, sizeof tot, "/%d", i->total_steps);
     if (isfinite(c->last_val)) snprintf(val, sizeof val, "%.4f", c->last_val);
-    krait_progress_line(&r->prog, 0, "step %d%s loss %.4f val %s lr %.2e %.0f tok/s elapsed %.0fs ETA %s", i->step,
+    krait_progress_line(&r->prog, 0, "step %d%s loss %.4f val loss %s lr %.2e %.0f tok/s elapsed %.0fs ETA %s", i->step,
                         tot, i->loss, val, i->lr, i->tokens_per_s, i->elapsed_s,
                         krait_fmt_duration(i->eta_s, eta));
 }
