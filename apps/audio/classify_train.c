@@ -323,6 +323,9 @@ int audio_cmd_classify_train(int argc, char **argv)
         cJSON_AddNumberToObject(o, "n", test.n);
         if (finished && isfinite(rc_.last_acc)) cJSON_AddNumberToObject(o, "accuracy", rc_.last_acc);
         if (mt.confusion) cJSON_AddNumberToObject(o, "macro_f1", mt.macro_f1);
+        if (mt.confusion) cJSON_AddNumberToObject(o, "mcc", mt.mcc); /* as in test_metrics.json and krait-dna's */
+        cJSON *cls = cJSON_AddArrayToObject(o, "classes");
+        for (int k = 0; cls && k < list.n_classes; k++) cJSON_AddItemToArray(cls, cJSON_CreateString(list.names[k]));
         cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
         cJSON_AddNumberToObject(o, "seconds", secs);
         cJSON_AddStringToObject(o, "out", out);

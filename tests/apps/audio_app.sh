@@ -186,6 +186,11 @@ JSON
 "$k" classify-train --config "$dir/cls.json" "${split[@]}" --out "$dir/CL" --steps 40 --eval-every 20 --device cpu --json \
   >"$dir/c1" 2>"$dir/ec1" || { bad "classify-train"; cat "$dir/ec1"; }
 grep -q "skipped 1 unreadable" "$dir/ec1" && ok "classify-train: the bad file skipped and counted" || bad "classify-train skip"
+python3 - "$dir/c1" "$dir/CL/test_metrics.json" <<'PY' && ok "classify-train --json: mcc and classes, as test_metrics.json" || { bad "classify-train --json keys"; cat "$dir/c1"; }
+import json, sys
+j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); t = json.load(open(sys.argv[2]))
+sys.exit(not (abs(j["mcc"] - t["mcc"]) < 1e-12 and j["classes"] == t["classes"]))
+PY
 # log-mel frames: the longest clip, or train.seq_len when the config sets it (it was ignored)
 "$k" classify-train --config "$dir/cls.json" "${split[@]}" --out "$dir/CLL" --steps 1 --device cpu --set train.seq_len=7 \
   >/dev/null 2>"$dir/e"
