@@ -51,7 +51,7 @@ typedef struct tok_stream {
     long long base, total_bytes;
 } tok_stream;
 
-static krait_status stream_open(tok_stream *s, const char *path, const krait_tokenizer *tok)
+static krait_status stream_open(tok_stream *s, const char *path, const krait_tokenizer *tok, const char *json_key)
 {
     memset(s, 0, sizeof *s);
     s->path = path;
@@ -59,7 +59,7 @@ static krait_status stream_open(tok_stream *s, const char *path, const krait_tok
     s->eos = krait_tokenizer_eos(tok);
     krait_status st = krait_textsrc_open(path, &s->src);
     if (!st) {
-        text_source_setup(s->src, tok);
+        text_source_setup(s->src, tok, json_key);
     }
     return st;
 }
@@ -162,10 +162,12 @@ static void write_positions(FILE *f, const krait_eval_result *r)
 int text_cmd_eval(int argc, char **argv)
 {
     const char *model_dir = NULL, *input = NULL, *tsv = NULL, *plot = NULL;
+    const char *json_key = NULL;
     int chunk = 2048, positions = 0;
     krait_opt opts[] = {
         { "--model", OPT_STR, &model_dir, "DIR", "model folder (config.json + model.safetensors [+ tokenizer.json])" },
         { "--input", OPT_STR, &input, "FILE", "text to score (.gz read on the fly; .jsonl: documents joined by EOS)" },
+        { "--jsonl-key", OPT_STR, &json_key, "KEY", "the text field of a .jsonl input's lines (default text)" },
         { "--chunk", OPT_INT, &chunk, "N", "tokens per forward chunk (default 2048; memory depends on it)" },
         { "--positions", OPT_FLAG, &positions, NULL, "also the loss by position bucket, as TSV on stdout" },
         { "--tsv", OPT_STR, &tsv, "FILE", "write the positions TSV to FILE (implies --positions)" },
@@ -208,7 +210,7 @@ int text_cmd_eval(int argc, char **argv)
     /* pass 1: count the ids and the text bytes */
     tok_stream ts;
     long long n_ids = 0;
-    if ((s = stream_open(&ts, input, tok))) return krait_cli_exit_code(s);
+    if ((s = stream_open(&ts, input, tok, json_key))) return krait_cli_exit_code(s);
     while (!ts.ended) {
         if ((s = stream_more(&ts))) return krait_cli_exit_code(s);
         int at_start;
@@ -223,7 +225,7 @@ int text_cmd_eval(int argc, char **argv)
     if (n_ids < 2) krait_cli_die(2, "%s: needs at least 2 tokens to score a next token (has %lld)", input, n_ids);
 
     /* pass 2: score them */
-    if ((s = stream_open(&ts, input, tok))) return krait_cli_exit_code(s);
+    if ((s = stream_open(&ts, input, tok, json_key))) return krait_cli_exit_code(s);
     eval_progress ep;
     krait_progress_init(&ep.p, KRAIT_PROGRESS_FORCED_ONLY);
     ep.t0 = krait_now();

@@ -2,7 +2,7 @@
  *
  * Inputs: text files, folders (walked recursively in name order; hidden entries skipped; a file
  * counts as text when its first 8 KiB hold no NUL byte), `.gz` files (decompressed on the fly)
- * and JSONL with a "text" field per line (`.jsonl`, `.jsonl.gz`). A text file is one document,
+ * and JSONL with a "text" field per line (`.jsonl`, `.jsonl.gz`; --jsonl-key names another). A text file is one document,
  * a JSONL line is one document. Output in DIR:
  *   train.bin, val.bin   token files (modalities/text/tokfile.h), documents separated by EOS
  *   meta.json            tokenizer, vocab, eos, max_id (the largest id used: train checks the
@@ -160,11 +160,13 @@ int text_cmd_prepare(int argc0, char **argv0)
     char **argv = expand_inputs(argc0, argv0, &argc);
     krait_str_list inputs = { 0 };
     const char *out = NULL, *tok_spec = "bytes";
+    const char *json_key = NULL;
     double val_fraction = -1, tail = -1;
     krait_opt opts[] = {
         { "--input", OPT_LIST, &inputs, "PATH...", "text files, folders, .gz, .jsonl (\"text\" field), .jsonl.gz" },
         { "--output", OPT_STR, &out, "DIR", "where train.bin, val.bin and meta.json go (created)" },
         { "--tokenizer", OPT_STR, &tok_spec, "T", "tokenizer.json (HF byte-level BPE) or bytes (default)" },
+        { "--jsonl-key", OPT_STR, &json_key, "KEY", "the text field of .jsonl inputs' lines (default text)" },
         { "--val-fraction", OPT_DOUBLE, &val_fraction, "F", "share of the documents drawn for validation (default 0.1)" },
         { "--split-tail", OPT_DOUBLE, &tail, "F", "instead: the last F of all ids go to validation (one document, "
                                                   "nanoGPT's tinyshakespeare split is 0.1)" },
@@ -263,7 +265,7 @@ int text_cmd_prepare(int argc0, char **argv0)
             rc = krait_cli_exit_code(s);
             break;
         }
-        text_source_setup(src, tok);
+        text_source_setup(src, tok, json_key);
         split_out *cur = NULL;
         for (;;) {
             const char *text;

@@ -23,7 +23,7 @@ krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg);
 
 /* A text source read for tok (prepare and eval read alike): where its pieces may be cut (the
  * byte tokenizer's special tokens) and whether they must be UTF-8 (BPE). tok outlives src. */
-void text_source_setup(krait_textsrc *src, const krait_tokenizer *tok);
+void text_source_setup(krait_textsrc *src, const krait_tokenizer *tok, const char *json_key);
 
 /* Where checked ids came from: ids[first..) encode text[0, len), which starts on line `line`
  * (from 1; 0: not known) of path, at that line's start or not. */

@@ -133,8 +133,9 @@ void text_read_meta(text_data_meta *meta, const char *data_dir)
     free(path);
 }
 
-void text_source_setup(krait_textsrc *src, const krait_tokenizer *tok)
+void text_source_setup(krait_textsrc *src, const krait_tokenizer *tok, const char *json_key)
 {
+    krait_textsrc_set_json_key(src, json_key);
     krait_textsrc_set_byte_cuts(src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BYTES);
     krait_textsrc_set_cut_guard(src, krait_tokenizer_cut_conflict, tok);
     krait_textsrc_set_utf8(src, krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE);

@@ -24,6 +24,7 @@ struct krait_textsrc {
                                                                            * tokenizer's own tokens) */
     const void *guard_ctx;
     int utf8;               /* plain pieces must be valid UTF-8 (BPE) */
+    const char *json_key;   /* JSONL: the field that holds the text (not owned; NULL: "text") */
     long long lines;        /* plain: line breaks handed out before buf[start] */
     int line_start;         /* plain: buf[start] starts a line */
     long long piece_line;   /* plain, lines counted (utf8): the line the last piece starts on; else 0 */
@@ -190,6 +191,7 @@ void krait_textsrc_set_cut_guard(krait_textsrc *s, int (*guard)(const void *ctx,
 
 void krait_textsrc_set_byte_cuts(krait_textsrc *s, int on) { s->byte_cuts = on; }
 void krait_textsrc_set_utf8(krait_textsrc *s, int on) { s->utf8 = on; }
+void krait_textsrc_set_json_key(krait_textsrc *s, const char *key) { s->json_key = key; }
 
 static long long count_lines(const char *b, size_t n)
 {
@@ -334,10 +336,12 @@ static krait_status next_jsonl(krait_textsrc *s, const char **text, size_t *len,
             cJSON_Delete(o);
             return KRAIT_STATUS_BAD_INPUT;
         }
-        const cJSON *t = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "text") : NULL;
+        const char *key = s->json_key ? s->json_key : "text";
+        const cJSON *t = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
         if (!cJSON_IsString(t) || !t->valuestring) {
-            KRAIT_ERROR("%s: %s", s->where, !cJSON_IsObject(o) ? "not a JSON object"
-                                            : t ? "\"text\" is not a string" : "no \"text\" field");
+            if (!cJSON_IsObject(o)) KRAIT_ERROR("%s: not a JSON object", s->where);
+            else if (t) KRAIT_ERROR("%s: \"%s\" is not a string", s->where, key);
+            else KRAIT_ERROR("%s: no \"%s\" field%s", s->where, key, s->json_key ? "" : " (--jsonl-key names another)");
             cJSON_Delete(o);
             return KRAIT_STATUS_BAD_INPUT;
         }

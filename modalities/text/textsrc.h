@@ -51,6 +51,9 @@ void krait_textsrc_set_cut_guard(krait_textsrc *s, int (*guard)(const void *ctx,
  * logged as "FILE:LINE:COLUMN: invalid UTF-8 at byte N of the text", N counted from the start
  * of the file's (decompressed) text, so the place is right even past the first piece). */
 void krait_textsrc_set_utf8(krait_textsrc *s, int on);
+/* JSONL: the text is the string field key of each line's object (default "text"); key must
+ * outlive s. */
+void krait_textsrc_set_json_key(krait_textsrc *s, const char *key);
 
 /* The next piece of text (valid until the next call): *new_doc is 1 when it starts a document.
  * At the end: OK with *text NULL and *len 0. */

@@ -70,6 +70,12 @@ gzip -c "$dir/c.jsonl" > "$dir/c2.jsonl.gz"
 # 2 x (15 + 9 + 5 bytes) + 5 separators
 [ "$(jget "$dir/p4" documents)" = 6 ] && [ "$(jget "$dir/p4" train_tokens)" = 63 ] &&
   ok "prepare .jsonl + .jsonl.gz: 6 documents, 63 ids" || { bad "prepare jsonl counts"; cat "$dir/p4"; }
+sed 's/"text"/"content"/' "$dir/c.jsonl" > "$dir/cc.jsonl"
+"$k" prepare --input "$dir/cc.jsonl" --jsonl-key content --output "$dir/d4c" --val-fraction 0 --json >"$dir/p4c" 2>"$dir/e4c" &&
+  [ "$(jget "$dir/p4c" train_tokens)" = 31 ] && ok "prepare --jsonl-key content: the same 3 documents, 31 ids" ||
+  { bad "prepare --jsonl-key"; cat "$dir/e4c" "$dir/p4c"; }
+bad_input "a .jsonl without the text key" "cc.jsonl:1: no \"text\" field (--jsonl-key names another)" -- \
+  "$k" prepare --input "$dir/cc.jsonl" --output "$dir/d4d" --val-fraction 0
 
 # ---- train, generate, eval ---------------------------------------------------------------------
 cat > "$dir/tiny.json" <<'JSON'
