@@ -121,12 +121,14 @@ int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krai
     if (rc) goto done;
     const krait_trainer *tr = lc.k.t;
     double secs = krait_now() - lc.k.t0;
+    const int lm = !strcmp(m->cfg.head, "lm"); /* next-base loss: also in bits per base */
     if (r->stopped) {
         krait_run_say_stopped(tr->opt->step, a->out, a->run_dir);
     } else {
         printf("%s: %d steps (%lld bases) in %.0fs", r->prog, tr->opt->step, tr->tokens, secs);
         if (r->validate) printf(" (%.0fs validating)", lc.k.eval_s);
         printf(": train loss %.4f", tr->last_loss);
+        if (lm) printf(" nats = %.4f bits per base (2: a uniform guess)", tr->last_loss / log(2.0));
         if (r->validate && isfinite(lc.last_val)) printf(", %s %.4f", r->val_name, lc.last_val);
         printf("; model in %s\n", a->out);
     }
@@ -136,6 +138,7 @@ int dna_train_run(dna_run *r, krait_model *m, const krait_train_config *tc, krai
         cJSON_AddNumberToObject(o, "steps", tr->opt->step);
         cJSON_AddNumberToObject(o, "tokens", (double)tr->tokens);
         cJSON_AddNumberToObject(o, "train_loss", tr->last_loss);
+        if (lm) cJSON_AddNumberToObject(o, "train_bits_per_base", tr->last_loss / log(2.0));
         cJSON_AddNumberToObject(o, "train_seconds", tr->elapsed_s);
         cJSON_AddNumberToObject(o, "seconds", secs);
         cJSON_AddStringToObject(o, "out", a->out);

@@ -69,7 +69,9 @@ cp "$data/promoters_tiny.tsv" "$dir/a=b.tsv"
 
 # ---- pretrain, train --init, predict, eval --------------------------------------------------------
 "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$data/ce_small.fa" --out "$dir/lm" --steps 3 --json > "$dir/pt" 2>"$dir/e" &&
-  [ -f "$dir/lm/model.safetensors" ] && [ "$(jget "$dir/pt" steps)" = 3 ] && ok "pretrain: 3 steps, model folder" ||
+  [ -f "$dir/lm/model.safetensors" ] && [ "$(jget "$dir/pt" steps)" = 3 ] &&
+  awk -v l="$(jget "$dir/pt" train_loss)" -v b="$(jget "$dir/pt" train_bits_per_base)" 'BEGIN { exit !(b > 0 && (l / log(2) - b)^2 < 1e-12) }' &&
+  ok "pretrain: 3 steps, model folder, bits per base = loss / ln 2" ||
   { bad "pretrain"; cat "$dir/e" "$dir/pt"; }
 # next-base targets: 60 steps leave the loss near DNA's entropy (about 1.3 nats); a model shown
 # the base it predicts would drive it to 0
