@@ -130,8 +130,9 @@ int audio_cmd_eval(int argc, char **argv)
     double bps = audio_bits_per_sample(nll, files, samples);
     double bpp = scored ? nll / log(2.0) / (double)scored : NAN;
     char pred[96] = "no sample after a file's first to predict"; /* clips of one sample each */
-    if (scored) snprintf(pred, sizeof pred, "%.4f bits per predicted sample, loss %.4f nats", bpp, nll / scored);
-    printf("%s: %d files, %lld samples (%.1f s at %d Hz): %.4f bits per sample (%s)%s\n", d.data, files, samples,
+    /* five decimals: the two figures differ only by the files' first samples */
+    if (scored) snprintf(pred, sizeof pred, "%.5f bits per predicted sample, loss %.4f nats", bpp, nll / scored);
+    printf("%s: %d files, %lld samples (%.1f s at %d Hz): %.5f bits per sample (%s)%s\n", d.data, files, samples,
            samples / (double)fe.rate, fe.rate, bps, pred, skipped ? "; some files skipped" : "");
     if (skipped) fprintf(stderr, "%s: skipped %d unreadable file%s\n", krait_cli_prog(), skipped, skipped == 1 ? "" : "s");
     if (c.json) {
@@ -139,6 +140,7 @@ int audio_cmd_eval(int argc, char **argv)
         cJSON_AddNumberToObject(o, "files", files);
         cJSON_AddNumberToObject(o, "skipped", skipped);
         cJSON_AddNumberToObject(o, "samples", (double)samples);
+        cJSON_AddNumberToObject(o, "audio_seconds", samples / (double)fe.rate); /* "seconds" is the time eval took */
         cJSON_AddNumberToObject(o, "bits_per_sample", bps);
         cJSON_AddNumberToObject(o, "bits_per_predicted_sample", bpp);
         cJSON_AddNumberToObject(o, "loss", scored ? nll / scored : NAN);
