@@ -238,8 +238,7 @@ int text_cmd_prepare(int argc0, char **argv0)
         atexit(remove_empty_out);
     }
     if ((s = krait_fs_mkdirs(out))) return krait_cli_exit_code(s);
-    if (is_data_folder(out)) /* replaced once the new files are written: said, as trainers would refuse it */
-        fprintf(stderr, "krait-text: %s holds prepared data already; it is replaced\n", out);
+    const int replacing = is_data_folder(out); /* said once the new files are in, as trainers would refuse it */
     char *train_path = krait_fs_join(out, "train.bin"), *val_path = krait_fs_join(out, "val.bin");
     int width = krait_tokfile_id_bytes_for(vocab);
     split_out sp[2] = { { 0 } }; /* 0 train, 1 val */
@@ -415,6 +414,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     if (!json || !meta_path || (s = krait_fs_write_atomic(meta_path, json, strlen(json))))
         return krait_cli_exit_code(s ? s : KRAIT_STATUS_NO_MEMORY);
     double secs = krait_now() - t0;
+    if (replacing) fprintf(stderr, "krait-text: %s held prepared data before; it is replaced\n", out);
     printf("prepared %s: %lld documents, %.2f MB of text -> train %llu ids (%lld documents), val %llu ids "
            "(%lld documents), vocab %d, %.1fs\n", out, doc_index, total_bytes / 1e6, (unsigned long long)nt,
            sp[0].docs, (unsigned long long)nv, sp[1].docs, vocab, secs);

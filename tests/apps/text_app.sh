@@ -396,7 +396,7 @@ mkdir -p "$dir/loop/sub" && head -c 3000 "$sample" > "$dir/loop/a.txt" && ln -s 
   [ "$(jget "$dir/pl" documents)" = 1 ] && grep -q "loop/sub/up: a folder already read" "$dir/el" &&
   ok "prepare: a link back up the folder is read once (1 document, a warning)" || { bad "prepare link loop"; cat "$dir/pl" "$dir/el"; }
 "$k" prepare --input "$dir/loop" --output "$dir/dl" --val-fraction 0 >/dev/null 2>"$dir/el0" &&
-  grep -q "$dir/dl holds prepared data already; it is replaced" "$dir/el0" &&
+  grep -q "$dir/dl held prepared data before; it is replaced" "$dir/el0" &&
   ok "prepare into a prepared folder: said to replace it" || { bad "prepare replacing"; cat "$dir/el0"; }
 "$k" prepare --input "$dir/loop" "$dir/loop/a.txt" --output "$dir/dl1" --val-fraction 0 --json >"$dir/pl1" 2>"$dir/el1" &&
   [ "$(jget "$dir/pl1" documents)" = 1 ] && grep -q "loop/a.txt: a file already read" "$dir/el1" &&
