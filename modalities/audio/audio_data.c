@@ -14,7 +14,6 @@
 
 #include "audio_data.h"
 #include "audio_io.h"
-#include "fsutil.h"
 #include "hash.h"
 #include "log.h"
 
@@ -240,17 +239,23 @@ static krait_status check_duplicates(const krait_audio_list *l, const char *orig
     return s;
 }
 
-/* Audio files under dir; a folder or file reached a second time (a link loop, two links to one
- * folder) is not read again, with a warning: its clips would count twice. */
-static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *ignored, krait_fs_seen *seen)
+/* Audio files under dir. A link back into a folder above (a loop) is not followed; a folder or
+ * file reached twice by other links is listed twice, and drop_repeats keeps one. anc holds the
+ * (device, inode) of dir's ancestors, depth of them. */
+static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *ignored, unsigned long long (*anc)[2])
 {
-    if (krait_fs_seen_add(seen, dir) == 0) {
-        KRAIT_WARN("%s: a folder already read (through a link); not read again", dir);
-        return KRAIT_STATUS_OK;
-    }
+    struct stat ds;
     if (depth > 64) {
-        KRAIT_ERROR("%s: folders nested more than 64 deep (a link loop?)", dir);
+        KRAIT_ERROR("%s: folders nested more than 64 deep", dir);
         return KRAIT_STATUS_BAD_INPUT;
+    }
+    if (stat(dir, &ds) == 0) {
+        for (int k = 0; k < depth; k++)
+            if (anc[k][0] == (unsigned long long)ds.st_dev && anc[k][1] == (unsigned long long)ds.st_ino) {
+                KRAIT_WARN("%s: a link back into a folder above it; not followed", dir);
+                return KRAIT_STATUS_OK;
+            }
+        anc[depth][0] = (unsigned long long)ds.st_dev, anc[depth][1] = (unsigned long long)ds.st_ino;
     }
     DIR *d = opendir(dir);
     if (!d) {
@@ -268,14 +273,77 @@ static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *i
             if (is_audio_name(e->d_name)) KRAIT_WARN("%s: cannot read (%s); skipped", p, strerror(errno));
             (*ignored)++, free(p);
         }
-        else if (S_ISDIR(st.st_mode)) s = walk(l, p, depth + 1, ignored, seen), free(p);
-        else if (S_ISREG(st.st_mode) && is_audio_name(e->d_name) && krait_fs_seen_add(seen, p) == 0)
-            KRAIT_WARN("%s: a file already read (through a link); not read again", p), free(p);
+        else if (S_ISDIR(st.st_mode)) s = walk(l, p, depth + 1, ignored, anc), free(p);
         else if (S_ISREG(st.st_mode) && is_audio_name(e->d_name)) s = list_add(l, p, NULL, 0);
         else (*ignored)++, free(p);
     }
     closedir(d);
     return s;
+}
+
+/* A walk's entry by the file it names, and whether its path reaches it without a link below the
+ * walked folder (its path is the real path). */
+typedef struct walked {
+    int i, direct;
+    unsigned long long dev, ino;
+} walked;
+
+static int cmp_walked(const void *pa, const void *pb)
+{
+    const walked *a = pa, *b = pb;
+    if (a->dev != b->dev) return a->dev < b->dev ? -1 : 1;
+    if (a->ino != b->ino) return a->ino < b->ino ? -1 : 1;
+    if (a->direct != b->direct) return b->direct - a->direct; /* the real path first */
+    return a->i - b->i;                                       /* then the first by name */
+}
+
+/* A file the walk reached more than once (through links) is kept once, under its own path when
+ * one of the entries is that, else the first by name; a warning names each dropped entry. l is
+ * sorted by path and stays so. */
+static krait_status drop_repeats(krait_audio_list *l, const char *root)
+{
+    if (l->n < 2) return KRAIT_STATUS_OK;
+    walked *w = malloc(sizeof *w * (size_t)l->n);
+    char *real_root = realpath(root, NULL);
+    if (!w || !real_root) {
+        free(w), free(real_root);
+        return w ? KRAIT_STATUS_OK : KRAIT_STATUS_NO_MEMORY; /* no real path: nothing to compare against */
+    }
+    size_t nroot = strlen(root);
+    while (nroot > 1 && root[nroot - 1] == '/') nroot--; /* as join wrote the paths */
+    const size_t nreal = strlen(real_root);
+    int n = 0;
+    for (int i = 0; i < l->n; i++) {
+        struct stat st;
+        if (stat(l->items[i].path, &st) != 0) continue; /* read later, and said then */
+        char *real = realpath(l->items[i].path, NULL);
+        const char *rel = l->items[i].path + nroot; /* the walk's paths start with root */
+        int direct = real && !strncmp(real, real_root, nreal) && !strcmp(real + nreal, rel);
+        free(real);
+        w[n++] = (walked){ i, direct, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino };
+    }
+    qsort(w, (size_t)n, sizeof *w, cmp_walked);
+    char *drop = calloc((size_t)l->n, 1);
+    if (!drop) {
+        free(w), free(real_root);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    for (int k = 1; k < n; k++)
+        if (w[k].dev == w[k - 1].dev && w[k].ino == w[k - 1].ino) {
+            int keep = k - 1;
+            while (keep > 0 && drop[w[keep].i]) keep--; /* the group's first entry */
+            drop[w[k].i] = 1;
+            KRAIT_WARN("%s: the same file as %s (reached through a link); not read twice", l->items[w[k].i].path,
+                       l->items[w[keep].i].path);
+        }
+    int m = 0;
+    for (int i = 0; i < l->n; i++) {
+        if (drop[i]) free(l->items[i].path), free(l->items[i].label);
+        else l->items[m++] = l->items[i];
+    }
+    l->n = m;
+    free(drop), free(w), free(real_root);
+    return KRAIT_STATUS_OK;
 }
 
 static const char *base_name(const char *path)
@@ -396,15 +464,14 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
     krait_status s;
     if (S_ISDIR(st.st_mode)) {
         int ignored = 0;
-        krait_fs_seen seen = { 0 };
-        s = walk(l, path, 0, &ignored, &seen);
-        krait_fs_seen_free(&seen);
-        if (s) return s;
+        unsigned long long anc[66][2];
+        if ((s = walk(l, path, 0, &ignored, anc))) return s;
         if (!l->n) {
             KRAIT_ERROR("%s: no audio files in the folder (looked for .wav .flac .ogg .aiff ... recursively)", path);
             return KRAIT_STATUS_BAD_INPUT;
         }
         qsort(l->items, (size_t)l->n, sizeof *l->items, cmp_item_path);
+        if ((s = drop_repeats(l, path))) return s;
         if (ignored) KRAIT_INFO("%s: %d files without an audio extension ignored", path, ignored);
         if ((s = label_folder(l, label_regex, label_from_dir, path))) return s;
     } else {

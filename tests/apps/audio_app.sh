@@ -485,9 +485,19 @@ mkdir -p "$dir/selfd" && cp "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" "$dir/selfd/" && 
   ln -s hi_0.wav "$dir/selfd/zz.wav"
 "$k" encode --data "$dir/selfd" --out "$dir/eself" 2>"$dir/eself.err" &&
   [ "$(ls "$dir/eself/files" | wc -l)" = 2 ] &&
-  grep -q "selfd/self: a folder already read" "$dir/eself.err" && grep -q "a file already read" "$dir/eself.err" &&
+  grep -q "selfd/self: a link back into a folder above it; not followed" "$dir/eself.err" &&
+  grep -q "selfd/zz.wav: the same file as $dir/selfd/hi_0.wav (reached through a link)" "$dir/eself.err" &&
   ok "a folder linking to itself and to its own file: 2 clips, each read once, with warnings" ||
   { bad "self-linked folder"; cat "$dir/eself.err"; ls "$dir/eself/files"; }
+# a file linked from another class's folder, and a link to a whole class folder sorted first: the
+# real paths are kept (so --label-from-dir labels by them), whatever the folders' order
+mkdir -p "$dir/lk/hi" "$dir/lk/lo" && cp "$d/b/c/hi_0.wav" "$dir/lk/hi/h1.wav" && cp "$d/a/lo_1.flac" "$dir/lk/lo/l1.flac" &&
+  ln -s ../hi/h1.wav "$dir/lk/lo/a9.wav" && ln -s hi "$dir/lk/aa"
+"$k" encode --data "$dir/lk/" --out "$dir/elk" 2>"$dir/elk.err" &&
+  [ "$(ls "$dir/elk/files" | tr '\n' ' ')" = "00000_h1.wav.u8 00001_l1.flac.u8 " ] &&
+  grep -q "lk/lo/a9.wav: the same file as $dir/lk/hi/h1.wav" "$dir/elk.err" &&
+  grep -q "lk/aa/h1.wav: the same file as $dir/lk/hi/h1.wav" "$dir/elk.err" &&
+  ok "files reached through links: kept once under their own paths" || { bad "linked files"; cat "$dir/elk.err"; ls "$dir/elk/files"; }
 bad_input "a device as a manifest" "/dev/zero: not a regular file" -- "$k" eval --model "$dir/LM" --data /dev/zero
 # --label-from-dir: files directly in the folder have no label, however the folder is spelled
 # (they were labelled "flat", "" or "." by its spelling)
