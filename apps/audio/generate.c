@@ -76,7 +76,7 @@ int audio_cmd_generate(int argc, char **argv)
      * cost more than they share (113 vs 11,400 samples/s measured on a busy 2-core machine), so
      * one thread unless --threads says otherwise */
     if (threads > 1024) krait_cli_die(2, "option --threads: %d is more than krait uses (at most 1024)", threads);
-    c.threads = threads < 0 ? 1 : threads;
+    c.threads = threads < 0 ? 1 : threads, c.threads_from_env = 0; /* its own default, not OMP_NUM_THREADS */
     if (!(seconds > 0) || seconds > 3600) krait_cli_die(2, "generate: --seconds must be in (0, 3600]");
     audio_frontend fe;
     audio_fe_load(&fe, model_dir);

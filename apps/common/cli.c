@@ -42,7 +42,6 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "leak_check_at_exit=0"; }
 #endif
 
-static int threads_from_env; /* --threads came from OMP_NUM_THREADS (the device line says so) */
 static const char *prog_name = "krait";
 static volatile sig_atomic_t stop_flag;
 static int plain_progress; /* krait_cli_child: progress as plain lines even on a terminal */
@@ -548,7 +547,7 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
     char *end = NULL;
     long n = omp ? strtol(omp, &end, 10) : 0;
     if (!c->threads && omp && end != omp && (*end == '\0' || *end == ',') && n > 0)
-        c->threads = n < 1024 ? (int)n : 1024, threads_from_env = 1;
+        c->threads = n < 1024 ? (int)n : 1024, c->threads_from_env = 1;
 }
 
 krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype)
@@ -563,7 +562,7 @@ krait_backend *krait_cli_backend(const krait_common *c, const char *cuda_dtype)
         char nthreads[64] = "all threads";
         if (c->threads)
             snprintf(nthreads, sizeof nthreads, "%d thread%s%s", c->threads, c->threads > 1 ? "s" : "",
-                     threads_from_env ? " from OMP_NUM_THREADS" : "");
+                     c->threads_from_env ? " from OMP_NUM_THREADS" : "");
         if (be) fprintf(stderr, "%s: device cpu (%s, OpenBLAS %s)\n", prog_name, nthreads,
                         krait_blas_corename());
     } else if (!strcmp(d, "cpu-ref")) {

@@ -28,6 +28,7 @@ typedef struct krait_str_list {
 typedef struct krait_common {
     const char *device;    /* auto | cpu | cpu-ref | cuda */
     int threads;           /* 0 = all cores */
+    int threads_from_env;  /* threads came from OMP_NUM_THREADS (no --threads): the process's whole share */
     uint64_t seed;
     int seed_set;
     int json;

@@ -374,9 +374,9 @@ static int usable_cores(void)
 enum { MEMBER_STOPPED = 3 }; /* between a member process and its parent only */
 static int train_members_forked(const members *mb, int jobs, int *stopped)
 {
-    int threads = mb->c->threads;
-    if (!threads) {
-        int cores = usable_cores();
+    int threads = mb->c->threads_from_env ? 0 : mb->c->threads;
+    if (!threads) { /* the cores shared out: the machine's, or OMP_NUM_THREADS's share for this run */
+        int cores = mb->c->threads_from_env ? mb->c->threads : usable_cores();
         threads = cores > jobs ? cores / jobs : 1;
     }
     const int rounds = (mb->n + jobs - 1) / jobs;
@@ -436,7 +436,7 @@ static int train_members_forked(const members *mb, int jobs, int *stopped)
                 snprintf(name, sizeof name, "%s member-%d", krait_cli_prog(), next + 1);
                 krait_cli_child(name, jobs);
                 krait_common c = *mb->c;
-                c.threads = threads;
+                c.threads = threads, c.threads_from_env = 0; /* this member's share */
                 if (!strcmp(c.device, "auto")) c.device = "cpu"; /* the parent found no GPU */
                 krait_backend *be = krait_cli_backend(&c, "f32");
                 krait_model *m = NULL;
@@ -567,7 +567,7 @@ int dna_cmd_train(int argc, char **argv)
         rc = train_members_forked(&mb, jobs, &stopped);
         /* the ensemble's figures need the members, on the cores the members had between them */
         const int cores = usable_cores();
-        if (c.threads) c.threads = c.threads * jobs < cores ? c.threads * jobs : cores;
+        if (c.threads && !c.threads_from_env) c.threads = c.threads * jobs < cores ? c.threads * jobs : cores;
         if (!rc && !stopped && va.n) be = krait_cli_backend(&c, "f32");
         for (int k = 0; k < ensemble && be; k++) {
             char *dir = dna_member_dir(out, k + 1);

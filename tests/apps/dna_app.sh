@@ -144,6 +144,9 @@ OMP_NUM_THREADS=1 "$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --o
   paste "$dir/pred.tsv" "$dir/pred3.tsv" | awk -F'\t' 'NR > 1 { d = $3 - $7; if (d > 2e-6 || d < -2e-6 || $1 != $5) exit 1 }' &&
   ok "OMP_NUM_THREADS=1 without --threads: one thread, the same predictions; --threads wins; a bad value is ignored" ||
   { bad "OMP_NUM_THREADS"; cat "$dir/e3" "$dir/e4" "$dir/e5"; }
+OMP_NUM_THREADS=2 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --out "$dir/ompj" --ensemble 2 --jobs 2 \
+  --steps 1 --device cpu >/dev/null 2>"$dir/e6" && [ "$(grep -c "member-[12]: device cpu (1 thread," "$dir/e6")" = 2 ] &&
+  ok "OMP_NUM_THREADS=2 with --jobs 2: shared out, one thread a member" || { bad "OMP_NUM_THREADS with --jobs"; cat "$dir/e6"; }
 "$k" eval --model "$dir/cls" --input "$dir/s1/test.tsv" --json --confusion "$dir/cm.svg" > "$dir/ev" 2>"$dir/e" || { bad "eval"; cat "$dir/e"; }
 acc=$(jget "$dir/ev" accuracy)
 for key in accuracy mcc macro_f1 auroc confusion; do grep -q "\"$key\"" <(tail -1 "$dir/ev") || bad "eval json lacks $key"; done
