@@ -126,7 +126,9 @@ static double eta_overhead(const krait_trainer *t, double train_left, double run
     const krait_train_config *tc = &t->tc;
     const int step = t->opt->step, every = tc->eval_every;
     if (tc->steps > 0 && every > 0 && t->n_evals > 0 && step <= tc->steps) {
-        int left = tc->steps / every - step / every + (tc->steps % every != 0); /* and the one at the end */
+        /* the validations after this step, this step's own (it runs after this estimate), and
+         * the one at the end when the steps are not a multiple */
+        int left = tc->steps / every - step / every + (step % every == 0) + (tc->steps % every != 0);
         return left * (t->eval_s / t->n_evals);
     }
     double wall = t->run_start > 0 ? krait_now() - t->run_start : 0;

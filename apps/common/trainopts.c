@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 #include "fsutil.h"
 #include "log.h"
+#include "optim.h"
 #include "runfiles.h"
 
 int krait_run_has(const char *out, const char *name)
@@ -376,10 +377,14 @@ void krait_train_opts_apply(const krait_train_opts *o, krait_train_config *tc, c
 
 void krait_train_warn_warmup(const krait_train_config *tc, const char *cmd)
 {
-    if (tc->steps > 0 && tc->warmup >= tc->steps) /* a short fine-tune of a preset made for long runs */
-        KRAIT_WARN("%s: the warm-up (%d steps) is not shorter than the run (%d steps): the rate peaks at %.3g, "
-                   "not %g (give --warmup N)", cmd, tc->warmup, tc->steps, tc->lr * (double)tc->steps / tc->warmup,
-                   tc->lr);
+    if (tc->steps <= 0 || tc->warmup < tc->steps) return; /* a short fine-tune of a preset made for long runs */
+    double peak = 0; /* the schedule's highest rate over the run's steps (the cosine falls as the ramp climbs) */
+    for (int s = 0; s < tc->steps; s++) {
+        double r = krait_lr_at(tc, s, (double)s / tc->steps);
+        if (r > peak) peak = r;
+    }
+    KRAIT_WARN("%s: the warm-up (%d steps) is not shorter than the run (%d steps): the rate peaks at %.3g, not %g "
+               "(give --warmup N)", cmd, tc->warmup, tc->steps, peak, tc->lr);
 }
 
 char *krait_train_budget(char *buf, size_t n, double minutes, int steps)

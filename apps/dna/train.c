@@ -543,7 +543,6 @@ int dna_cmd_train(int argc, char **argv)
     }
     const char *out = a.out;
     krait_run_clear_out(); /* --overwrite: the old run goes now that the data and config are read */
-    dna_warn_shared(&train, "--train", &valid, "--valid"); /* every check passed */
     save_classes(out, &cl, a.resume);
 
     cls_src src = { &tr, rc_aug, mutate, shift };
@@ -585,6 +584,7 @@ int dna_cmd_train(int argc, char **argv)
         }
     }
     if (!rc && !stopped && ensemble > 1) ensemble_summary(&t, ms, ensemble, out, c.json);
+    if (!rc) dna_warn_shared(&train, "--train", &valid, "--valid"); /* beside the figures, after every check */
     for (int k = 0; k < DNA_MAX_MEMBERS; k++) krait_model_free(ms[k]);
     free(t.best_dir);
     krait_backend_destroy(be);

@@ -100,7 +100,8 @@ static krait_status check_entry(const krait_dna_genome *g, fai_entry *e)
         int after = ok ? byte_at(g, last + 1) : 0;
         if (ok) ok = byte_at(g, last) > ' ' && (after == -1 || is_line_end(after));
         /* a contig or bases added at the end since the indexing: the file goes on after the last one */
-        for (long long p = last + 1; ok && e->last && (after = byte_at(g, p)) != -1; p++) ok = is_line_end(after);
+        for (long long p = last + 1; ok && e->last && (after = byte_at(g, p)) != -1; p++) /* blank lines may follow */
+            ok = is_line_end(after) || after == ' ' || after == '\t';
     }
     if (!ok) {
         KRAIT_ERROR("%s: its index %s does not match it (contig %s, line %ld of the index): the FASTA was "

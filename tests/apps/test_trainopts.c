@@ -271,7 +271,7 @@ int main(int argc, char **argv)
     RUN(&r, "--set", "train.warmup=1000");
     krait_train_warn_warmup(&r.tc, "train");
     tu_check(r.tc.warmup == 1000 && n_warned == 1 && strstr(warned, "warm-up (1000 steps) is not shorter than the run "
-             "(100 steps): the rate peaks at 0.0001"), "a warm-up past the run warned: %d warnings (%s)", n_warned, warned);
+             "(100 steps): the rate peaks at 2.7e-05, not 0.001"), "a warm-up past the run warned (peak by hand: max over s < 100 of (s + 1) / 1000 x the cosine): %d warnings (%s)", n_warned, warned);
     n_warned = 0;
     RUN(&r, "--set", "train.warmup=1000", "--warmup", "10");
     krait_train_warn_warmup(&r.tc, "train");

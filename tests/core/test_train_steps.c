@@ -217,12 +217,13 @@ static void check_past_the_end(uint64_t seed)
 }
 
 /* The ETA of a step budget adds the validations still to come at their mean time so far: with
- * 10 steps and one every 4, after step 5 come those at 8 and at the end (2 x 5 s); every 5,
- * after step 6 only the one at 10 (5 s). Training itself takes milliseconds here. */
+ * 10 steps and one every 4, after step 5 come those at 8 and at the end (2 x 5 s), after step 8
+ * its own (run after the estimate) and the end's; every 5, after step 6 only the one at 10
+ * (5 s), after step 10 that one still. Training itself takes milliseconds here. */
 static void check_eta(uint64_t seed)
 {
-    static const int every[2] = { 4, 5 }, at[2] = { 5, 6 }, want[2] = { 10, 5 };
-    for (int k = 0; k < 2; k++) {
+    static const int every[4] = { 4, 4, 5, 5 }, at[4] = { 5, 8, 6, 10 }, want[4] = { 10, 10, 5, 5 };
+    for (int k = 0; k < 4; k++) {
         krait_backend *be = krait_backend_cpu_ref_init();
         krait_model *m = small_model(be, seed);
         krait_train_config tc;

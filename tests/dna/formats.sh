@@ -230,6 +230,8 @@ cp "$dir/g.fa" "$dir/ext.fa" && cp "$dir/g.fa.fai" "$dir/ext.fa.fai" && printf '
 bad_input "a stale index (bases appended to the last contig)" "ext.fa.fai does not match it" "$dump" --genome "$dir/ext.fa" "$dir/r.bed"
 cp "$dir/g.fa" "$dir/tail.fa" && printf '\n\r\n' >> "$dir/tail.fa" && samtools faidx "$dir/tail.fa"
 same "blank lines after the last contig" "$dir/r.want" "$dump" --genome "$dir/tail.fa" "$dir/r.bed"
+cp "$dir/g.fa" "$dir/tail2.fa" && printf '  \t\n' >> "$dir/tail2.fa" && samtools faidx "$dir/tail2.fa"
+same "a line of spaces and a tab after the last contig (samtools indexes it)" "$dir/r.want" "$dump" --genome "$dir/tail2.fa" "$dir/r.bed"
 # a bgzipped genome of several blocks whose .gzi is an older, shorter version's: htslib asserts
 # (abort) on a seek past what it covers; krait refuses the index
 awk 'BEGIN { srand(5); for (c = 0; c < 3; c++) { print ">k" c; for (l = 0; l < 1200; l++) { s = ""
