@@ -255,9 +255,12 @@ int text_cmd_generate(int argc, char **argv)
     double tps = st.decode_s > 0 && st.step_tokens > 0 ? st.step_tokens / st.decode_s : NAN;
     char rate[32] = "no decode step";
     if (isfinite(tps)) snprintf(rate, sizeof rate, "%.1f tokens/s", tps);
-    const double all_s = st.decode_s + st.prefill_s; /* three decimals under a second, else two */
-    fprintf(stderr, "krait-text: %lld tokens in %.*fs: %s (prompt %zu tokens, prefill %.*fs); stop: %s\n", total,
-            all_s < 1 ? 3 : 2, all_s, rate, n_ids, st.prefill_s < 1 ? 3 : 2, st.prefill_s, stop_name(why[0]));
+    char all[32], pre[32]; /* three figures under a second (0.000465s), else two decimals (1234.50s) */
+    const double all_s = st.decode_s + st.prefill_s;
+    snprintf(all, sizeof all, all_s < 1 ? "%.3g" : "%.2f", all_s);
+    snprintf(pre, sizeof pre, st.prefill_s < 1 ? "%.3g" : "%.2f", st.prefill_s);
+    fprintf(stderr, "krait-text: %lld tokens in %ss: %s (prompt %zu tokens, prefill %ss); stop: %s\n", total, all, rate,
+            n_ids, pre, stop_name(why[0]));
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "tokens", (double)total);

@@ -14,6 +14,7 @@
 
 #include "audio_data.h"
 #include "audio_io.h"
+#include "fsutil.h"
 #include "hash.h"
 #include "log.h"
 
@@ -239,111 +240,133 @@ static krait_status check_duplicates(const krait_audio_list *l, const char *orig
     return s;
 }
 
-/* Audio files under dir. A link back into a folder above (a loop) is not followed; a folder or
- * file reached twice by other links is listed twice, and drop_repeats keeps one. anc holds the
- * (device, inode) of dir's ancestors, depth of them. */
-static krait_status walk(krait_audio_list *l, const char *dir, int depth, int *ignored, unsigned long long (*anc)[2])
+/* A folder walk that reads every folder and file once, by identity, under its own path where it
+ * has one: the first pass follows no link (the tree's own folders and files); the links it meets
+ * are followed after it, in the order met, each target read only when nothing read it before (a
+ * link back up, a second link to one folder, a link to a file of the tree: one warning each).
+ * A link's target outside the tree is read under the link's path. */
+typedef struct walk_state {
+    krait_audio_list *l;
+    krait_fs_seen seen;    /* the folders and files read */
+    char **links;          /* (n_links) links met, followed once the tree is read */
+    int n_links, cap_links;
+    int ignored;           /* entries that are not audio files */
+} walk_state;
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* p (malloc'd, taken) as a folder or file of the tree (not a link). */
+static krait_status take(walk_state *w, char *p, int depth);
+
+static krait_status walk_dir(walk_state *w, const char *dir, int depth)
 {
-    struct stat ds;
     if (depth > 64) {
         KRAIT_ERROR("%s: folders nested more than 64 deep", dir);
         return KRAIT_STATUS_BAD_INPUT;
-    }
-    if (stat(dir, &ds) == 0) {
-        for (int k = 0; k < depth; k++)
-            if (anc[k][0] == (unsigned long long)ds.st_dev && anc[k][1] == (unsigned long long)ds.st_ino) {
-                KRAIT_WARN("%s: a link back into a folder above it; not followed", dir);
-                return KRAIT_STATUS_OK;
-            }
-        anc[depth][0] = (unsigned long long)ds.st_dev, anc[depth][1] = (unsigned long long)ds.st_ino;
     }
     DIR *d = opendir(dir);
     if (!d) {
         KRAIT_ERROR("%s: cannot open the folder (%s)", dir, strerror(errno));
         return KRAIT_STATUS_BAD_INPUT;
     }
+    char **names = NULL;
+    int n = 0, cap = 0;
     krait_status s = KRAIT_STATUS_OK;
-    struct dirent *e;
-    while (!s && (e = readdir(d))) {
+    for (struct dirent *e; !s && (e = readdir(d));) {
         if (e->d_name[0] == '.') continue;
-        char *p = join(dir, e->d_name, strlen(e->d_name));
-        struct stat st;
-        if (!p) s = KRAIT_STATUS_NO_MEMORY;
-        else if (stat(p, &st) != 0) { /* a broken link: said when it looks like audio, not only counted */
-            if (is_audio_name(e->d_name)) KRAIT_WARN("%s: cannot read (%s); skipped", p, strerror(errno));
-            (*ignored)++, free(p);
+        if (n == cap) {
+            char **g = realloc(names, sizeof *g * (size_t)(cap = cap ? 2 * cap : 64));
+            if (!g) s = KRAIT_STATUS_NO_MEMORY;
+            else names = g;
         }
-        else if (S_ISDIR(st.st_mode)) s = walk(l, p, depth + 1, ignored, anc), free(p);
-        else if (S_ISREG(st.st_mode) && is_audio_name(e->d_name)) s = list_add(l, p, NULL, 0);
-        else (*ignored)++, free(p);
+        if (!s && !(names[n++] = join(dir, e->d_name, strlen(e->d_name)))) s = KRAIT_STATUS_NO_MEMORY;
     }
     closedir(d);
+    if (!s) qsort(names, (size_t)n, sizeof *names, cmp_name); /* a walk in name order: the same on every machine */
+    for (int k = 0; k < n; k++) {
+        struct stat st;
+        if (s) free(names[k]);
+        else if (lstat(names[k], &st) == 0 && S_ISLNK(st.st_mode)) { /* followed after the tree */
+            if (w->n_links == w->cap_links) {
+                w->cap_links = w->cap_links ? 2 * w->cap_links : 64;
+                char **g = realloc(w->links, sizeof *g * (size_t)w->cap_links);
+                if (!g) {
+                    s = KRAIT_STATUS_NO_MEMORY;
+                    free(names[k]);
+                    continue;
+                }
+                w->links = g;
+            }
+            w->links[w->n_links++] = names[k];
+        } else {
+            s = take(w, names[k], depth);
+        }
+    }
+    free(names);
     return s;
 }
 
-/* A walk's entry by the file it names, and whether its path reaches it without a link below the
- * walked folder (its path is the real path). */
-typedef struct walked {
-    int i, direct;
-    unsigned long long dev, ino;
-} walked;
-
-static int cmp_walked(const void *pa, const void *pb)
+static krait_status take(walk_state *w, char *p, int depth)
 {
-    const walked *a = pa, *b = pb;
-    if (a->dev != b->dev) return a->dev < b->dev ? -1 : 1;
-    if (a->ino != b->ino) return a->ino < b->ino ? -1 : 1;
-    if (a->direct != b->direct) return b->direct - a->direct; /* the real path first */
-    return a->i - b->i;                                       /* then the first by name */
+    struct stat st;
+    krait_status s = KRAIT_STATUS_OK;
+    if (stat(p, &st) != 0) { /* a broken link: said when it looks like audio, not only counted */
+        if (is_audio_name(p)) KRAIT_WARN("%s: cannot read (%s); skipped", p, strerror(errno));
+        w->ignored++;
+    } else if (S_ISDIR(st.st_mode)) {
+        if (krait_fs_seen_add(&w->seen, p) != 0) s = walk_dir(w, p, depth + 1);
+    } else if (S_ISREG(st.st_mode) && is_audio_name(p)) {
+        if (krait_fs_seen_add(&w->seen, p) == 0) /* a hard link of a file read before */
+            KRAIT_WARN("%s: another name of a file already read; not read twice", p);
+        else
+            return list_add(w->l, p, NULL, 0); /* takes p */
+    } else {
+        w->ignored++;
+    }
+    free(p);
+    return s;
 }
 
-/* A file the walk reached more than once (through links) is kept once, under its own path when
- * one of the entries is that, else the first by name; a warning names each dropped entry. l is
- * sorted by path and stays so. */
-static krait_status drop_repeats(krait_audio_list *l, const char *root)
+/* A link's entry (p malloc'd, taken): its target read unless something read it before. */
+static krait_status follow(walk_state *w, char *p, int depth)
 {
-    if (l->n < 2) return KRAIT_STATUS_OK;
-    walked *w = malloc(sizeof *w * (size_t)l->n);
-    char *real_root = realpath(root, NULL);
-    if (!w || !real_root) {
-        free(w), free(real_root);
-        return w ? KRAIT_STATUS_OK : KRAIT_STATUS_NO_MEMORY; /* no real path: nothing to compare against */
-    }
-    size_t nroot = strlen(root);
-    while (nroot > 1 && root[nroot - 1] == '/') nroot--; /* as join wrote the paths */
-    const size_t nreal = strlen(real_root);
-    int n = 0;
-    for (int i = 0; i < l->n; i++) {
-        struct stat st;
-        if (stat(l->items[i].path, &st) != 0) continue; /* read later, and said then */
-        char *real = realpath(l->items[i].path, NULL);
-        const char *rel = l->items[i].path + nroot; /* the walk's paths start with root */
-        int direct = real && !strncmp(real, real_root, nreal) && !strcmp(real + nreal, rel);
-        free(real);
-        w[n++] = (walked){ i, direct, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino };
-    }
-    qsort(w, (size_t)n, sizeof *w, cmp_walked);
-    char *drop = calloc((size_t)l->n, 1);
-    if (!drop) {
-        free(w), free(real_root);
-        return KRAIT_STATUS_NO_MEMORY;
-    }
-    for (int k = 1; k < n; k++)
-        if (w[k].dev == w[k - 1].dev && w[k].ino == w[k - 1].ino) {
-            int keep = k - 1;
-            while (keep > 0 && drop[w[keep].i]) keep--; /* the group's first entry */
-            drop[w[k].i] = 1;
-            KRAIT_WARN("%s: the same file as %s (reached through a link); not read twice", l->items[w[k].i].path,
-                       l->items[w[keep].i].path);
+    struct stat st;
+    if (stat(p, &st) == 0 && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && is_audio_name(p)))) {
+        int again = krait_fs_seen_add(&w->seen, p) == 0;
+        if (again) {
+            char *target = realpath(p, NULL);
+            KRAIT_WARN("%s: a link to %s, a %s already read; not read twice", p, target ? target : "?",
+                       S_ISDIR(st.st_mode) ? "folder" : "file");
+            free(target);
+            free(p);
+            return KRAIT_STATUS_OK;
         }
-    int m = 0;
-    for (int i = 0; i < l->n; i++) {
-        if (drop[i]) free(l->items[i].path), free(l->items[i].label);
-        else l->items[m++] = l->items[i];
+        if (S_ISDIR(st.st_mode)) {
+            krait_status s = walk_dir(w, p, depth);
+            free(p);
+            return s;
+        }
+        return list_add(w->l, p, NULL, 0);
     }
-    l->n = m;
-    free(drop), free(w), free(real_root);
-    return KRAIT_STATUS_OK;
+    return take(w, p, depth); /* broken, or not audio: counted and said as in the tree */
+}
+
+/* The audio files under root, each once (see walk_state); *ignored counts the other entries. */
+static krait_status walk(krait_audio_list *l, const char *root, int *ignored)
+{
+    walk_state w = { .l = l };
+    krait_fs_seen_add(&w.seen, root); /* a link back to it is a folder already read */
+    krait_status s = walk_dir(&w, root, 0);
+    for (int k = 0; k < w.n_links; k++) { /* links met while following links join the end */
+        char *p = w.links[k];
+        w.links[k] = NULL;
+        if (s) free(p);
+        else s = follow(&w, p, 0);
+    }
+    free(w.links);
+    krait_fs_seen_free(&w.seen);
+    *ignored = w.ignored;
+    return s;
 }
 
 static const char *base_name(const char *path)
@@ -464,14 +487,12 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
     krait_status s;
     if (S_ISDIR(st.st_mode)) {
         int ignored = 0;
-        unsigned long long anc[66][2];
-        if ((s = walk(l, path, 0, &ignored, anc))) return s;
+        if ((s = walk(l, path, &ignored))) return s;
         if (!l->n) {
             KRAIT_ERROR("%s: no audio files in the folder (looked for .wav .flac .ogg .aiff ... recursively)", path);
             return KRAIT_STATUS_BAD_INPUT;
         }
         qsort(l->items, (size_t)l->n, sizeof *l->items, cmp_item_path);
-        if ((s = drop_repeats(l, path))) return s;
         if (ignored) KRAIT_INFO("%s: %d files without an audio extension ignored", path, ignored);
         if ((s = label_folder(l, label_regex, label_from_dir, path))) return s;
     } else {
