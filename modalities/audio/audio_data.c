@@ -282,7 +282,7 @@ static krait_status walk_dir(walk_state *w, const char *dir, int depth)
         if (!s && !(names[n++] = join(dir, e->d_name, strlen(e->d_name)))) s = KRAIT_STATUS_NO_MEMORY;
     }
     closedir(d);
-    if (!s) qsort(names, (size_t)n, sizeof *names, cmp_name); /* a walk in name order: the same on every machine */
+    if (!s && n) qsort(names, (size_t)n, sizeof *names, cmp_name); /* name order: the same on every machine */
     for (int k = 0; k < n; k++) {
         struct stat st;
         if (s) free(names[k]);
