@@ -34,7 +34,7 @@ int audio_cmd_classify(int argc, char **argv)
         { "--model", OPT_STR, &model_dir, "DIR", "classifier folder (a krait-audio classify-train run folder)" },
         AUDIO_DATA_OPTS(d),
         { "--split", OPT_STR, &d.split, "PART", "which files of a folder or manifest: all (default), train or test" },
-        { "--output", OPT_STR, &output, "PRED.tsv", "predictions: path, label, predicted, probability of each class" },
+        { "--output", OPT_STR, &output, "PRED.tsv", "predictions: path, label, predicted, probability of each class (default for unlabelled clips: stdout)" },
         { "--confusion", OPT_STR, &confusion, "FILE.svg", "draw the confusion matrix (labelled data)" },
         { "--long", OPT_INT, &long_len, "N", "clips longer than N positions go in chunks (default 4096)" },
     };
@@ -147,7 +147,9 @@ int audio_cmd_classify(int argc, char **argv)
     audio_say_skipped(single ? "input" : d.split, skipped, n);
     if (!n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
 
-    FILE *f = output ? krait_cli_output_open(output) : NULL;
+    /* Unlabelled clips without --output: the predictions are the result, so they go to stdout
+     * (as krait-dna predict's); with labels the result is the accuracy and the confusion matrix. */
+    FILE *f = output ? krait_cli_output_open(output) : !labelled && !single && !c.json ? stdout : NULL;
     if (f) {
         fprintf(f, "path\tlabel\tpredicted");
         for (int k = 0; k < C; k++) fprintf(f, "\tp_%s", fe.classes[k]);
@@ -164,7 +166,7 @@ int audio_cmd_classify(int argc, char **argv)
         }
         if (single) printf("%s: %s (probability %.4f)\n", path[i], fe.classes[best], p[best]);
     }
-    if (f) krait_cli_output_close(f);
+    if (f && f != stdout) krait_cli_output_close(f);
     krait_cls_metrics mt = { 0 };
     if (labelled) {
         if ((s = krait_cls_metrics_compute(label, probs, n, C, &mt))) return krait_cli_exit_code(s);
@@ -179,7 +181,7 @@ int audio_cmd_classify(int argc, char **argv)
         }
     } else if (confusion) {
         krait_cli_die(2, "--confusion needs labelled data");
-    } else if (!single) { /* the predictions are in --output (or nowhere): say what was done */
+    } else if (!single && f != stdout) { /* the predictions are in --output (--json: or nowhere) */
         printf("%s: %d clips classified%s%s%s\n", d.data, n, skipped ? " (some files skipped)" : "",
                output ? "; predictions in " : " (give --output FILE for the predictions)", output ? output : "");
     }

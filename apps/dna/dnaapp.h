@@ -27,8 +27,11 @@ typedef struct dna_inputs {
 #define DNA_INPUTS_INIT { .window = -1 }
 
 #define DNA_INPUT_OPTS(in)                                                                                      \
-    { "--genome", OPT_STR, &(in)->genome, "FASTA", "indexed genome (samtools faidx) for BED inputs" },           \
     { "--label-key", OPT_STR, &(in)->label_key, "KEY", "labels from KEY=value in FASTA/FASTQ headers (a 2-letter aux tag for BAM/CRAM)" }, \
+    DNA_UNLABELLED_OPTS(in)
+/* The same without --label-key, for a command that reads no labels (pretrain). */
+#define DNA_UNLABELLED_OPTS(in)                                                                                 \
+    { "--genome", OPT_STR, &(in)->genome, "FASTA", "indexed genome (samtools faidx) for BED inputs" },           \
     { "--window", OPT_INT, &(in)->window, "W", "BED regions resized to W bases" },                                \
     { "--window-mode", OPT_STR, &(in)->window_mode, "center|pad", "the W bases centred on the region; center (default): a longer region is cut, a window past a contig end is an error; pad: a longer region is an error, bases past a contig end are N" }, \
     { "--reference", OPT_STR, &(in)->reference, "FASTA", "CRAM reference" }

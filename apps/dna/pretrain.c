@@ -95,7 +95,7 @@ int dna_cmd_pretrain(int argc, char **argv)
         { "--seq-len", OPT_INT, &a.seq_len, "N", "override train.seq_len (the window)" },
         { "--stop-at", OPT_INT, &a.stop_at, "N", "stop with a checkpoint after step N (the schedule is unchanged)" },
         { "--rc-aug", OPT_INT, &rc_aug, "0|1", "reverse-complement half the windows (default 1)" },
-        DNA_INPUT_OPTS(&in),
+        DNA_UNLABELLED_OPTS(&in),
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,

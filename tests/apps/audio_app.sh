@@ -262,6 +262,8 @@ mkdir -p "$dir/newrecs" && cp "$d/a/lo_0.wav" "$dir/newrecs/hello.wav"
 "$k" classify --model "$dir/CL" --data "$dir/newrecs" --output "$dir/np.tsv" >"$dir/cn" 2>"$dir/ecn" &&
   [ "$(wc -l < "$dir/np.tsv")" -eq 2 ] && grep -q "do not all fit the labels as trained" "$dir/ecn" &&
   ok "classify a folder of unlabelled names: predictions, a note, no accuracy" || { bad "classify unlabelled folder"; cat "$dir/ecn"; }
+"$k" classify --model "$dir/CL" --data "$dir/newrecs" >"$dir/cn2" 2>/dev/null && cmp -s "$dir/cn2" "$dir/np.tsv" &&
+  ok "classify unlabelled clips without --output: the predictions TSV on stdout" || { bad "unlabelled to stdout"; cat "$dir/cn2"; }
 # a preset may carry the split and labels ("audio": {"data"}): the same run as with the options
 sed 's/"mel": { "bands": 16 } }/"mel": { "bands": 16 }, "data": { "test_regex": "_[01]\\\\.[a-z]+$", "label_regex": "^([a-z]+)_" } }/' \
   "$dir/cls.json" > "$dir/cls_data.json"
