@@ -46,10 +46,10 @@ size_t krait_dna_check_bases(const char *s, size_t n)
 void krait_dna_bad_base(const char *origin, long line, size_t col0, unsigned char c)
 {
     if (c >= 0x21 && c < 0x7f)
-        KRAIT_ERROR("%s:%ld:%zu: '%c' is not a IUPAC nucleotide code (A C G T U R Y S W K M B D H V N)", origin, line,
+        KRAIT_ERROR("%s:%ld:%zu: '%c' is not an IUPAC nucleotide code (A C G T U R Y S W K M B D H V N)", origin, line,
                     col0 + 1, c);
     else
-        KRAIT_ERROR("%s:%ld:%zu: byte 0x%02x is not a IUPAC nucleotide code (A C G T U R Y S W K M B D H V N)", origin,
+        KRAIT_ERROR("%s:%ld:%zu: byte 0x%02x is not an IUPAC nucleotide code (A C G T U R Y S W K M B D H V N)", origin,
                     line, col0 + 1, c);
 }
 
@@ -167,7 +167,12 @@ static int next_fastx(krait_dna_reader *r, krait_dna_rec *rec)
     const char *h = r->line.s + 1;
     size_t nl = strcspn(h, " \t");
     if (!nl) {
-        KRAIT_ERROR("%s:%ld: record without a name", r->path, r->line_no);
+        KRAIT_ERROR("%s:%ld: record without a name%s", r->path, r->line_no,
+                    *h == ' ' || *h == '\t' ? " (a space after the header's '>' or '@': the name must follow it)" : "");
+        return -KRAIT_STATUS_BAD_INPUT;
+    }
+    if (memchr(h, '\r', nl)) { /* old Mac OS line ends: the whole file reads as one line */
+        KRAIT_ERROR("%s:%ld: lines end in a carriage return alone; convert them (tr '\\r' '\\n')", r->path, r->line_no);
         return -KRAIT_STATUS_BAD_INPUT;
     }
     if (kputsn(h, nl, &r->name) < 0) return -KRAIT_STATUS_NO_MEMORY;
@@ -329,8 +334,9 @@ static int next_sam(krait_dna_reader *r, krait_dna_rec *rec)
         r->seq.l = (size_t)n;
         size_t bad = krait_dna_check_bases(r->seq.s, (size_t)n);
         if (bad < (size_t)n) {
-            KRAIT_ERROR("%s: read %ld ('%s'), base %zu: '%c' is not a IUPAC nucleotide code", r->path, r->line_no,
-                        qname, bad + 1, r->seq.s[bad]);
+            KRAIT_ERROR("%s: read %ld ('%s'), base %zu: '%c' is not an IUPAC nucleotide code%s", r->path, r->line_no,
+                        qname, bad + 1, r->seq.s[bad],
+                        r->seq.s[bad] == '=' ? " ('=' stands for the reference's base: store the read's own bases)" : "");
             return -KRAIT_STATUS_BAD_INPUT;
         }
         r->name.l = 0;

@@ -282,9 +282,9 @@ krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const 
                         "(re-index with samtools faidx)", g->path, chrom, lo + (long long)bad + 1,
                         c == '>' ? "a '>' header" : "a line end");
         else if (c >= 0x21 && c < 0x7f)
-            KRAIT_ERROR("%s: %s:%lld: '%c' is not a IUPAC nucleotide code", g->path, chrom, lo + (long long)bad + 1, c);
+            KRAIT_ERROR("%s: %s:%lld: '%c' is not an IUPAC nucleotide code", g->path, chrom, lo + (long long)bad + 1, c);
         else
-            KRAIT_ERROR("%s: %s:%lld: byte 0x%02x is not a IUPAC nucleotide code", g->path, chrom,
+            KRAIT_ERROR("%s: %s:%lld: byte 0x%02x is not an IUPAC nucleotide code", g->path, chrom,
                         lo + (long long)bad + 1, c);
         free(s);
         return KRAIT_STATUS_BAD_INPUT;

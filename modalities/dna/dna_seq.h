@@ -21,11 +21,11 @@ extern "C" {
 
 enum { KRAIT_DNA_A = 0, KRAIT_DNA_C = 1, KRAIT_DNA_G = 2, KRAIT_DNA_T = 3, KRAIT_DNA_N = 4, KRAIT_DNA_VOCAB = 5 };
 
-/* The id of one character, or -1 when it is not a IUPAC nucleotide code. */
+/* The id of one character, or -1 when it is not an IUPAC nucleotide code. */
 int krait_dna_base_id(unsigned char c);
 
 /* Encode n characters into ids (n). Returns n on success, or the index of the first character
- * that is not a IUPAC code (the caller names file:line:column). */
+ * that is not an IUPAC code (the caller names file:line:column). */
 size_t krait_dna_encode(int32_t *ids, const char *seq, size_t n);
 /* The same into bytes (training sets keep their ids as uint8). */
 size_t krait_dna_encode_u8(uint8_t *ids, const char *seq, size_t n);

@@ -175,7 +175,7 @@ fi
 awk 'BEGIN { for (i = 0; i < 600; i++) printf ">r%d\nACGTACGTAC\n", i; printf ">bad\nAC-GT\n" }' > "$dir/badlate.fa"
 "$k" predict --model "$dir/pm" --input "$dir/badlate.fa" --threads 1 >"$dir/bl.out" 2>"$dir/bl.err"; blrc=$?
 [ $blrc = 2 ] && [ "$(wc -l < "$dir/bl.out")" = 601 ] && [ "$(tail -1 "$dir/bl.out" | cut -f1)" = r599 ] &&
-  [ "$(grep -c 'error: ' "$dir/bl.err")" = 1 ] && grep -q "badlate.fa:1202:3: '-' is not a IUPAC" "$dir/bl.err" &&
+  [ "$(grep -c 'error: ' "$dir/bl.err")" = 1 ] && grep -q "badlate.fa:1202:3: '-' is not an IUPAC" "$dir/bl.err" &&
   ok "predict: a bad record after 600 good ones: their 600 rows, then its one error line (exit 2)" ||
   { bad "predict rows before a bad record: exit $blrc, $(wc -l < "$dir/bl.out") lines"; cat "$dir/bl.err"; }
 # an index that no longer matches its FASTA in a way its checks miss (a line end moved within
@@ -825,7 +825,7 @@ bad_input "predict: an empty second input" "empty.fa: no sequences" -- \
 bad_input "predict: an empty class name in CLASS=FILE" "=$dir/unl.fa: empty class name before '='" -- \
   "$k" predict --model "$dir/cls" --input "=$dir/unl.fa"
 printf 'seq\tlabel\nACGT\t0\nACQT\t1\n' > "$dir/x.tsv"
-bad_input "non-IUPAC character" "x.tsv:3:3: 'Q' is not a IUPAC nucleotide code" -- "$k" predict --model "$dir/cls" --input "$dir/x.tsv"
+bad_input "non-IUPAC character" "x.tsv:3:3: 'Q' is not an IUPAC nucleotide code" -- "$k" predict --model "$dir/cls" --input "$dir/x.tsv"
 echo old > "$dir/pp.tsv"
 "$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --input "$dir/x.tsv" --output "$dir/pp.tsv" 2>/dev/null
 [ $? -eq 2 ] && [ "$(cat "$dir/pp.tsv")" = old ] && [ -z "$(ls "$dir" | grep 'pp.tsv.tmp')" ] &&
