@@ -25,6 +25,7 @@
 #include "audioapp.h"
 #include "checkpoint.h"
 #include "fsutil.h"
+#include "hash.h"
 #include "log.h"
 #include "metrics.h"
 #include "plot.h"
@@ -78,6 +79,7 @@ typedef struct run_ctx {
     int long_len;
     double last_loss, last_acc;
     long long data_clips;
+    uint64_t data_hash;        /* clips_fingerprint of the train clips: the same on --resume */
     const audio_frontend *fe;  /* its classes, kept in the checkpoint for --resume to compare */
 } run_ctx;
 
@@ -123,6 +125,7 @@ static char *app_state(void *user)
     const run_ctx *c = user;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "data_train_clips", (double)c->data_clips);
+    krait_run_state_add_fingerprint(o, c->data_hash);
     audio_state_add_front_end(o, c->fe);
     cJSON_AddItemToObject(o, "classes",
                           cJSON_CreateStringArray((const char *const *)c->fe->classes, c->fe->n_classes));
@@ -151,8 +154,31 @@ static krait_status check_app_state(void *user, const char *json, const char *di
         if (!ok)
             KRAIT_ERROR("--resume %s: the checkpoint was trained on other classes than --data's labels give", dir);
     }
+    if (ok && !krait_run_state_same_fingerprint(o, c->data_hash)) {
+        KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (as many clips, but other labels, samples "
+                    "or order)", dir);
+        ok = 0;
+    }
     cJSON_Delete(o);
     return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
+}
+
+/* The train clips' labels, lengths and samples (as 16-bit PCM: the features are made from
+ * them), in order. */
+static uint64_t clips_fingerprint(const krait_audio_set *set)
+{
+    uint64_t h = KRAIT_FINGERPRINT_INIT;
+    for (int i = 0; i < set->n; i++) {
+        const krait_audio_clip *k = &set->clips[i];
+        const int64_t head[2] = { k->cls, (int64_t)k->n };
+        h = krait_run_fingerprint(h, head, sizeof head);
+        for (size_t j = 0; j < k->n; j++) {
+            const float v = k->x[j] > 1.f ? 1.f : k->x[j] < -1.f ? -1.f : k->x[j];
+            const int16_t q = (int16_t)lrintf(v * 32767.f);
+            h = krait_run_fingerprint(h, &q, sizeof q);
+        }
+    }
+    return h;
 }
 
 /* test_metrics.json and confusion.svg from the last test predictions. */
@@ -255,6 +281,7 @@ int audio_cmd_classify_train(int argc, char **argv)
         if (!seen) KRAIT_WARN("class '%s' has no training clip (only test files, or unreadable ones)", list.names[k]);
     }
     audio_cls_data train, test;
+    const uint64_t data_hash = clips_fingerprint(&train_set); /* before the samples go */
     audio_cls_prepare(&train, &fe, &train_set);
     audio_cls_prepare(&test, &fe, &test_set);
     krait_audio_set_free(&train_set);
@@ -282,7 +309,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     float *probs = malloc(sizeof *probs * (size_t)(test.n ? test.n : 1) * (size_t)cfg.n_classes);
     if (!probs) krait_cli_die(1, "out of memory");
     run_ctx rc_ = { .test = &test, .probs = probs, .long_len = tc.seq_len > 4096 ? tc.seq_len : 4096,
-                    .last_loss = NAN, .last_acc = NAN, .data_clips = train.n, .fe = &fe };
+                    .last_loss = NAN, .last_acc = NAN, .data_clips = train.n, .data_hash = data_hash, .fe = &fe };
     krait_run r = { .ds = &ds, .o = &a, .user = &rc_, .step_line = on_step, .validate = test.n ? on_eval : NULL,
                     .curves = write_curves, .app_state = app_state, .check_state = check_app_state };
     const char *out = a.out;

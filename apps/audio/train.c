@@ -27,6 +27,7 @@
 #include "audioapp.h"
 #include "checkpoint.h"
 #include "fsutil.h"
+#include "hash.h"
 #include "log.h"
 #include "runfiles.h"
 #include "trainopts.h"
@@ -71,6 +72,7 @@ typedef struct run_ctx {
     int n_val;
     double last_val, last_bps;
     long long data_samples;
+    uint64_t data_hash;        /* of the quantised train samples and their clips: the same on --resume */
 } run_ctx;
 
 static void write_curves(krait_run *r)
@@ -120,6 +122,7 @@ static char *app_state(void *user)
     const run_ctx *c = user;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "data_train_samples", (double)c->data_samples);
+    krait_run_state_add_fingerprint(o, c->data_hash);
     audio_state_add_front_end(o, c->fe);
     char *j = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -133,7 +136,12 @@ static krait_status check_app_state(void *user, const char *json, const char *di
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "data_train_samples");
     int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == c->data_samples;
     if (!ok) KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (train samples differ from --data)", dir);
-    ok = ok && audio_state_same_front_end(o, c->fe, dir);
+    ok = ok && audio_state_same_front_end(o, c->fe, dir); /* (other settings also give other samples) */
+    if (ok && !krait_run_state_same_fingerprint(o, c->data_hash)) {
+        KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (as many samples, but others or in another "
+                    "order)", dir);
+        ok = 0;
+    }
     cJSON_Delete(o);
     return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
 }
@@ -239,7 +247,9 @@ int audio_cmd_train(int argc, char **argv)
     krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--seq-len");
     krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
     run_ctx rc_ = { .fe = &fe, .val_paths = val_paths, .n_val = n_val, .last_val = NAN, .last_bps = NAN,
-                    .data_samples = n_train };
+                    .data_samples = n_train,
+                    .data_hash = krait_run_fingerprint(krait_run_fingerprint(KRAIT_FINGERPRINT_INIT, cs.ids, (size_t)n_train),
+                                                       cs.start, sizeof *cs.start * (size_t)(cs.n + 1)) };
     krait_run r = { .ds = &ds, .o = &a, .user = &rc_, .step_line = on_step, .validate = n_val ? on_eval : NULL,
                     .curves = write_curves, .app_state = app_state, .check_state = check_app_state };
     const char *out = a.out;

@@ -12,6 +12,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "fsutil.h"
+#include "hash.h"
 #include "log.h"
 #include "model_io.h"
 #include "plot.h"
@@ -354,4 +355,27 @@ void krait_run_free(krait_run *r)
     krait_run_files_close(&r->rf);
     krait_trainer_free(r->t);
     r->t = NULL;
+}
+
+uint64_t krait_run_fingerprint(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = krait_fnv1a(h, b[i]);
+    return h;
+}
+
+void krait_run_state_add_fingerprint(cJSON *o, uint64_t h)
+{
+    char fp[24];
+    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)h);
+    cJSON_AddStringToObject(o, "data_train_fingerprint", fp);
+}
+
+int krait_run_state_same_fingerprint(const cJSON *o, uint64_t h)
+{
+    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(o, "data_train_fingerprint");
+    if (!fp) return 1;
+    char want[24];
+    snprintf(want, sizeof want, "%016llx", (unsigned long long)h);
+    return cJSON_IsString(fp) && !strcmp(fp->valuestring, want);
 }

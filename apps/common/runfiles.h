@@ -9,6 +9,7 @@
 #ifndef KRAIT_RUNFILES_H
 #define KRAIT_RUNFILES_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -60,6 +61,16 @@ void krait_run_files_close(krait_run_files *rf);
  * Best effort: nothing is written when the metrics cannot be read. */
 void krait_run_files_curves(const char *out, const char *title, const char *xlabel, const char *ylabel,
                             const char *val_key, const char *val_name);
+
+/* The training data's fingerprint in a checkpoint's app state ("data_train_fingerprint"), so
+ * that --resume refuses other data of the same size: krait_run_fingerprint folds n bytes into h
+ * (64-bit FNV-1a; start from KRAIT_FINGERPRINT_INIT), the app hashing its data in the order it
+ * draws from it. krait_run_state_same_fingerprint: 1 when o holds h, or none (a checkpoint
+ * written before the key). */
+struct cJSON;
+uint64_t krait_run_fingerprint(uint64_t h, const void *p, size_t n);
+void krait_run_state_add_fingerprint(struct cJSON *o, uint64_t h);
+int krait_run_state_same_fingerprint(const struct cJSON *o, uint64_t h);
 
 /* The model on be with fresh weights from tc->seed, after refusing (exit 2, one line naming
  * len_opt) a model and batch that cannot fit in this machine's memory; then, when init is a model folder (--init),

@@ -56,6 +56,10 @@ void dna_warn_shared(const krait_str_list *a, const char *opt_a, const krait_str
 void dna_refuse_overwrite(const char *path, const char *opt, const krait_str_list *a, const krait_str_list *b,
                           const dna_inputs *in);
 
+/* A fingerprint of s's sequences, their lengths and (labels: 1) class indices, in order (for
+ * --resume: krait_run_state_add_fingerprint). */
+uint64_t dna_set_fingerprint(const krait_dna_set *s, int labels);
+
 /* DIR/classes.txt; exits 2 with one line when missing. */
 void dna_model_classes(krait_dna_classes *c, const char *model_dir);
 /* Class probabilities probs (s->n, C) for every sequence of s (predict.c): batches of short

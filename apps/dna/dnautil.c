@@ -7,8 +7,10 @@
 
 #include "dnaapp.h"
 #include "fsutil.h"
+#include "hash.h"
 #include "log.h"
 #include "metrics.h"
+#include "runfiles.h"
 #include "trainopts.h"
 
 void dna_die_status(krait_status s) { exit(krait_cli_exit_code(s)); }
@@ -30,6 +32,17 @@ void dna_inputs_open(dna_inputs *in)
         in->opts.genome = krait_dna_genome_open(in->genome, &s);
         if (!in->opts.genome) dna_die_status(s);
     }
+}
+
+uint64_t dna_set_fingerprint(const krait_dna_set *s, int labels)
+{
+    uint64_t h = krait_run_fingerprint(KRAIT_FINGERPRINT_INIT, s->ids, s->n_ids);
+    for (size_t i = 0; i < s->n; i++) {
+        const uint64_t len = s->off[i + 1] - s->off[i];
+        h = krait_run_fingerprint(h, &len, sizeof len);
+        if (labels) h = krait_run_fingerprint(h, &s->y[i], sizeof s->y[i]);
+    }
+    return h;
 }
 
 void dna_inputs_close(dna_inputs *in)

@@ -15,6 +15,7 @@
 #include "dna_seq.h"
 #include "dnaapp.h"
 #include "log.h"
+#include "runfiles.h"
 #include "trainloop.h"
 
 typedef struct genome_src {
@@ -24,6 +25,7 @@ typedef struct genome_src {
     size_t n_rec;
     int rc_aug;
     int32_t *win;           /* (L + 1) scratch */
+    uint64_t data_hash;     /* dna_set_fingerprint: the same on --resume */
 } genome_src;
 
 /* --resume: the checkpoint's data must be this data (the record and base counts; the windows
@@ -35,6 +37,7 @@ static char *app_state(void *user)
     cJSON_AddNumberToObject(o, "n_records", (double)g->s->n);
     cJSON_AddNumberToObject(o, "n_bases", (double)g->s->n_ids);
     cJSON_AddNumberToObject(o, "rc_aug", g->rc_aug);
+    krait_run_state_add_fingerprint(o, g->data_hash);
     char *j = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return j;
@@ -51,6 +54,11 @@ static krait_status check_state(void *user, const char *json, const char *dir)
     if (!ok)
         KRAIT_ERROR("--resume %s: the checkpoint was pretrained on other data (%.0f records, %.0f bases; these are "
                     "%zu, %zu)", dir, r->valuedouble, b->valuedouble, g->s->n, g->s->n_ids);
+    else if (!krait_run_state_same_fingerprint(o, g->data_hash)) {
+        KRAIT_ERROR("--resume %s: the checkpoint was pretrained on other data (as many records and bases, but other "
+                    "sequences or order)", dir);
+        ok = 0;
+    }
     const cJSON *rc = cJSON_GetObjectItemCaseSensitive(o, "rc_aug"); /* absent in older checkpoints */
     if (ok && cJSON_IsNumber(rc) && (int)rc->valuedouble != g->rc_aug) {
         KRAIT_ERROR("--resume %s: the checkpoint was pretrained with --rc-aug %d; this run asks --rc-aug %d: the same "
@@ -113,7 +121,7 @@ int dna_cmd_pretrain(int argc, char **argv)
     krait_dna_set_init(&s);
     dna_load_sources(&s, &fasta, &in, "--fasta");
     if (rc_aug != 0 && rc_aug != 1) krait_cli_die(2, "pretrain: --rc-aug must be 0 or 1");
-    genome_src g = { .s = &s, .rc_aug = rc_aug };
+    genome_src g = { .s = &s, .rc_aug = rc_aug, .data_hash = dna_set_fingerprint(&s, 0) };
     g.rec = malloc(s.n * sizeof *g.rec);
     g.cum = malloc((s.n + 1) * sizeof *g.cum);
     g.win = malloc(((size_t)tc.seq_len + 1) * sizeof *g.win);

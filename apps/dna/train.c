@@ -89,6 +89,7 @@ typedef struct train_ctx {
     double best;         /* the best validation figure so far (when best_step >= 0) */
     int best_step;       /* -1: none yet */
     char augment[96];    /* "--rc-aug R --mutate P --shift N": kept in checkpoints, the same on --resume */
+    uint64_t data_hash;  /* dna_set_fingerprint of the training rows, the same on --resume */
 } train_ctx;
 
 static const char *const best_by_names[] = { "accuracy", "mcc", "auroc", "nll" };
@@ -206,6 +207,7 @@ static char *app_state(void *user)
     cJSON_AddNumberToObject(o, "n_classes", t->cl->n);
     cJSON_AddItemToObject(o, "classes", cJSON_CreateStringArray((const char *const *)t->cl->names, t->cl->n));
     cJSON_AddStringToObject(o, "augment", t->augment);
+    krait_run_state_add_fingerprint(o, t->data_hash);
     if (t->best_dir && t->best_step >= 0) {
         cJSON_AddStringToObject(o, "best_by", t->best_by);
         cJSON_AddNumberToObject(o, "best_val", t->best);
@@ -253,9 +255,13 @@ static krait_status check_state(void *user, const char *json, const char *dir)
         if (f && krait_fs_is_file(f)) t->best = b->valuedouble, t->best_step = (int)bs->valuedouble;
         free(f);
     }
+    const int same = ok && krait_run_state_same_fingerprint(o, t->data_hash);
     cJSON_Delete(o);
     if (!ok) KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (sequence or class count differs)", dir);
-    return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
+    else if (!same)
+        KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (as many rows, but other sequences, labels "
+                    "or order)", dir);
+    return same ? KRAIT_STATUS_OK : KRAIT_STATUS_BAD_INPUT;
 }
 
 
@@ -547,7 +553,7 @@ int dna_cmd_train(int argc, char **argv)
 
     cls_src src = { &tr, rc_aug, mutate, shift };
     krait_data_source ds = { .ctx = &src, .next_batch = cls_batch };
-    train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, best_by_names[by], -1, -1, "" };
+    train_ctx t = { &va, &cl, rc_avg, (long long)tr.n, NULL, best_by_names[by], -1, -1, "", dna_set_fingerprint(&tr, 1) };
     snprintf(t.augment, sizeof t.augment, "--rc-aug %d --mutate %g --shift %d", rc_aug, mutate, shift);
     members mb = { &cfg, tc, a, &c, &ds, &t, cpath, tr.n, best, ensemble };
     for (int k = 1; k <= ensemble && ensemble > 1; k++) { /* every member's folder first: a bad one fails now */

@@ -180,9 +180,7 @@ static char *app_state(void *user)
 {
     const run_ctx *c = user;
     cJSON *o = cJSON_CreateObject();
-    char fp[24];
-    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)c->data_hash);
-    cJSON_AddStringToObject(o, "data_train_fingerprint", fp);
+    krait_run_state_add_fingerprint(o, c->data_hash);
     cJSON_AddNumberToObject(o, "data_train_tokens", (double)c->data_tokens);
     cJSON_AddNumberToObject(o, "data_vocab", c->vocab);
     cJSON_AddStringToObject(o, "tokenizer", c->tokenizer);
@@ -199,10 +197,7 @@ static krait_status check_app_state(void *user, const char *json, const char *di
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "data_vocab");
     int ok = cJSON_IsNumber(n) && (long long)n->valuedouble == c->data_tokens && cJSON_IsNumber(v) &&
              (int)v->valuedouble == c->vocab;
-    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(o, "data_train_fingerprint"); /* older checkpoints lack it */
-    char want[24];
-    snprintf(want, sizeof want, "%016llx", (unsigned long long)c->data_hash);
-    if (ok && fp) ok = cJSON_IsString(fp) && !strcmp(fp->valuestring, want);
+    ok = ok && krait_run_state_same_fingerprint(o, c->data_hash);
     if (!ok)
         KRAIT_ERROR("--resume %s: the checkpoint was trained on other data (train ids or vocab differ from --data)", dir);
     cJSON_Delete(o);

@@ -528,6 +528,20 @@ sed 's/\thi$/\tup/; s/\tlo$/\tdown/' "$dir/m.tsv" > "$dir/m2.tsv"
 [ $? -eq 2 ] && grep -q "the checkpoint was trained on other classes" "$dir/ecm" && [ "$(grep -c error "$dir/ecm")" = 1 ] &&
   ! grep -q '"up"' "$dir/CM/audio.json" 2>/dev/null && ok "classify-train --resume with other labels: refused, the run's classes unchanged" ||
   { bad "resume with other labels"; cat "$dir/ecm"; }
+# ... and with the same clips and classes, the labels swapped (only the fingerprint tells), or the
+# waveform model with a clip reversed in time (as many samples)
+printf 'path\tlabel\n%s\tlo\n%s\thi\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$dir/msw.tsv"
+"$k" classify-train --config "$dir/cls.json" --data "$dir/msw.tsv" --test-fraction 0 --steps 4 --resume "$dir/CM" --device cpu >/dev/null 2>"$dir/esw"
+[ $? -eq 2 ] && grep -qF -- "--resume $dir/CM: the checkpoint was trained on other data" "$dir/esw" && [ "$(grep -c error "$dir/esw")" = 1 ] &&
+  ok "classify-train --resume with the labels swapped: refused" || { bad "resume with swapped labels"; cat "$dir/esw"; }
+sox "$d/b/c/hi_0.wav" "$dir/hi_0r.wav" reverse
+sed "s|$d/b/c/hi_0.wav|$dir/hi_0r.wav|" "$dir/m.tsv" > "$dir/mrev.tsv"
+"$k" train --config "$dir/lm.json" --data "$dir/m.tsv" --test-fraction 0 --out "$dir/RM" --steps 4 --stop-at 2 --device cpu >/dev/null 2>&1
+"$k" train --config "$dir/lm.json" --data "$dir/mrev.tsv" --test-fraction 0 --steps 4 --resume "$dir/RM" --device cpu >/dev/null 2>"$dir/erm"
+[ $? -eq 2 ] && grep -qF -- "--resume $dir/RM: the checkpoint was trained on other data" "$dir/erm" && [ "$(grep -c error "$dir/erm")" = 1 ] &&
+  ok "train --resume with a clip reversed in time (as many samples): refused" || { bad "resume with a reversed clip"; cat "$dir/erm"; }
+"$k" train --config "$dir/lm.json" --data "$dir/m.tsv" --test-fraction 0 --steps 4 --resume "$dir/RM" --device cpu >/dev/null 2>"$dir/erm2" &&
+  ok "train --resume with the same data: continues" || { bad "resume with the same data"; cat "$dir/erm2"; }
 # ... and with labels that give another number of classes, said as such (not as a config mismatch)
 { cat "$dir/m.tsv"; printf '%s\tmid\n' "$d/a/lo_0.wav"; } > "$dir/m3.tsv"
 "$k" classify-train --config "$dir/cls.json" --data "$dir/m3.tsv" --test-fraction 0 --steps 4 --resume "$dir/CM" --device cpu >/dev/null 2>"$dir/ecm3"

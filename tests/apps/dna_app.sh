@@ -113,6 +113,13 @@ rc=$? # (after the model's summary line, as train's own resume check)
 [ $rc -eq 2 ] && [ "$(grep -c 'error' "$dir/e")" = 1 ] &&
   tail -1 "$dir/e" | grep -qF "the checkpoint was pretrained on other data (2 records, 15000 bases" &&
   ok "pretrain --resume on other data: exit 2, $(tail -1 "$dir/e")" || { bad "pretrain resume on other data: exit $rc"; cat "$dir/e"; }
+awk '/^>/ { print; next } { gsub(/A/, "x"); gsub(/T/, "A"); gsub(/x/, "T"); print }' "$data/ce_small.fa" > "$dir/ce_swap.fa"
+"$k" pretrain --config "$dir/tiny_lm.json" --fasta "$dir/ce_swap.fa" --steps 4 --out "$dir/lm2s" --resume "$dir/lm2s" \
+  > /dev/null 2>"$dir/e"
+rc=$?
+[ $rc -eq 2 ] && [ "$(grep -c 'error' "$dir/e")" = 1 ] &&
+  tail -1 "$dir/e" | grep -qF "the checkpoint was pretrained on other data (as many records and bases, but other sequences" &&
+  ok "pretrain --resume on other bases (A and T swapped, the same counts): exit 2" || { bad "pretrain resume on swapped bases: exit $rc"; cat "$dir/e"; }
 bad_input "pretrain --eval-every" "pretraining has no validation set" -- \
   "$k" pretrain --config "$dir/tiny_lm.json" --fasta "$data/ce_small.fa" --out "$dir/lmx" --eval-every 5
 "$k" train --config "$dir/tiny.json" --train "$dir/s1/train.tsv" --valid "$dir/s1/test.tsv" --init "$dir/lm" \
@@ -244,6 +251,11 @@ done
 rc=$?
 [ $rc -eq 2 ] && [ "$(grep -c 'error' "$dir/e")" = 1 ] && tail -1 "$dir/e" | grep -q "trained on other data" &&
   ok "resume on other data: exit 2, $(tail -1 "$dir/e")" || { bad "resume on other data: exit $rc"; cat "$dir/e"; }
+{ head -1 "$dir/s1/train.tsv"; tail -n +2 "$dir/s1/train.tsv" | tac; } > "$dir/train_rev.tsv"
+"$k" train --config "$dir/tiny.json" --train "$dir/train_rev.tsv" --resume "$dir/r2" --out "$dir/r6" --steps 5 >/dev/null 2>"$dir/e"
+rc=$?
+[ $rc -eq 2 ] && [ "$(grep -c 'error' "$dir/e")" = 1 ] && tail -1 "$dir/e" | grep -q "as many rows, but other sequences, labels or order" &&
+  ok "resume on the same rows in another order: exit 2" || { bad "resume on reordered rows: exit $rc"; cat "$dir/e"; }
 [ ! -e "$dir/r5" ] && ok "a run that failed before writing anything leaves no --out folder" ||
   { bad "a failed run left $(ls -A "$dir/r5" | tr '\n' ' ') in its new --out"; }
 # a finished run resumed into another folder: no step left, but that folder gets the model
