@@ -153,8 +153,9 @@ void audio_cls_init(audio_cls_data *d, const audio_frontend *fe, int cap);
 void audio_cls_add(audio_cls_data *d, const audio_frontend *fe, krait_audio_clip *c);
 void audio_cls_free(audio_cls_data *d);
 /* probs (n, C) of every clip: batches of short clips through krait_classify, clips longer than
- * long_len in chunks (krait_cls_stream) in bounded memory. progress may be NULL. */
-krait_status audio_cls_predict(const krait_model *m, const audio_cls_data *d, float *probs, int long_len,
+ * long_len streamed in chunks of chunk positions (krait_cls_stream) in bounded memory. progress
+ * may be NULL. */
+krait_status audio_cls_predict(const krait_model *m, const audio_cls_data *d, float *probs, int long_len, int chunk,
                                krait_progress *progress);
 
 #endif /* KRAIT_AUDIOAPP_H */

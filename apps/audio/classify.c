@@ -6,7 +6,8 @@
  * --label-from-dir; names must be among the model's classes in audio.json); --split test with
  * the split options picks the test part. Clips are read through the model's front-end
  * (audio.json) one at a time, made into features (its samples freed then) and classified in
- * groups; a clip longer than --long N positions is classified in chunks with the state carried.
+ * groups; a clip longer than --stream-above N positions is classified in chunks of --chunk positions
+ * with the state carried.
  * Memory grows with the longest clip (its samples, then its features), not with the number of
  * clips. In a folder or manifest an unreadable file is skipped with a warning and counted; a
  * single --data file that cannot be read exits 2. */
@@ -28,7 +29,7 @@
 int audio_cmd_classify(int argc, char **argv)
 {
     const char *model_dir = NULL, *output = NULL, *confusion = NULL;
-    int long_len = 4096;
+    int long_len = 4096, chunk = 1024;
     audio_data_opts d = { .test_fraction = -1, .split = "all" };
     krait_opt opts[] = {
         { "--model", OPT_STR, &model_dir, "DIR", "classifier folder (a krait-audio classify-train run folder)" },
@@ -36,7 +37,8 @@ int audio_cmd_classify(int argc, char **argv)
         { "--split", OPT_STR, &d.split, "PART", "which files of a folder or manifest: all (default), train or test" },
         { "--output", OPT_STR, &output, "PRED.tsv", "predictions: path, label, predicted, probability of each class (default for unlabelled clips: stdout)" },
         { "--confusion", OPT_STR, &confusion, "FILE.svg", "draw the confusion matrix (labelled data)" },
-        { "--long", OPT_INT, &long_len, "N", "clips longer than N positions go in chunks (default 4096)" },
+        { "--stream-above", OPT_INT, &long_len, "N", "stream clips longer than N positions (samples or frames) in chunks (default 4096)" },
+        { "--chunk", OPT_INT, &chunk, "N", "positions per chunk when streaming long clips (default 1024)" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
@@ -46,7 +48,8 @@ int audio_cmd_classify(int argc, char **argv)
     if (!model_dir || !d.data) krait_cli_die(2, "classify: --model and --data are required");
     if (strcmp(d.split, "all") && strcmp(d.split, "train") && strcmp(d.split, "test"))
         krait_cli_die(2, "classify: --split must be all, train or test (not '%s')", d.split);
-    if (long_len < 1) krait_cli_die(2, "classify: --long must be >= 1");
+    if (long_len < 1) krait_cli_die(2, "classify: --stream-above must be >= 1");
+    if (chunk < 1) krait_cli_die(2, "classify: --chunk must be >= 1");
     const char *reads[2] = { model_dir, krait_fs_is_dir(d.data) ? NULL : d.data }; /* a data folder may hold outputs */
     krait_cli_refuse_overwrite(output, "--output", reads, 2);
     krait_cli_refuse_overwrite(confusion, "--confusion", reads, 2);
@@ -133,7 +136,7 @@ int audio_cmd_classify(int argc, char **argv)
             }
             krait_audio_set_free(&one);
         }
-        if (!s) s = audio_cls_predict(m, &data, probs + (size_t)n * C, long_len, NULL);
+        if (!s) s = audio_cls_predict(m, &data, probs + (size_t)n * C, long_len, chunk, NULL);
         for (int i = 0; i < data.n; i++) label[n + i] = data.label[i], path[n + i] = data.path[i];
         n += data.n;
         seen += k;

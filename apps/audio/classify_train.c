@@ -106,7 +106,7 @@ static krait_status on_eval(krait_run *r)
     run_ctx *c = r->user;
     const krait_trainer *t = r->t;
     double t0 = krait_now();
-    krait_status s = audio_cls_predict(t->model, c->test, c->probs, c->long_len, NULL);
+    krait_status s = audio_cls_predict(t->model, c->test, c->probs, c->long_len, 1024, NULL);
     if (s) return s;
     krait_cls_metrics mt; /* the figures krait-audio eval and krait-dna report, by one definition */
     if ((s = krait_cls_metrics_compute(c->test->label, c->probs, c->test->n, t->model->cfg.n_classes, &mt))) return s;

@@ -82,10 +82,10 @@ static krait_status predict_long(krait_cls_stream *s, const krait_model *m, cons
     return st ? st : krait_cls_stream_finish(s, probs);
 }
 
-krait_status audio_cls_predict(const krait_model *m, const audio_cls_data *d, float *probs, int long_len,
+krait_status audio_cls_predict(const krait_model *m, const audio_cls_data *d, float *probs, int long_len, int chunk,
                                krait_progress *progress)
 {
-    const int BM = 32, chunk = 1024, C = m->cfg.n_classes, F = d->F;
+    const int BM = 32, C = m->cfg.n_classes, F = d->F;
     int Lmax = 1;
     for (int i = 0; i < d->n; i++)
         if (d->len[i] <= long_len && d->len[i] > Lmax) Lmax = d->len[i];

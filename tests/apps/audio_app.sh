@@ -219,8 +219,8 @@ acc=$(jget "$dir/c2" accuracy)
 [ "$(jget "$dir/c2" n)" = 4 ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.75) }' &&
   ok "classify --split test: 4 clips, accuracy $acc (tones apart by 1 kHz)" || { bad "classify accuracy '$acc'"; cat "$dir/c2"; }
 [ "$(jget "$dir/c1" accuracy)" = "$acc" ] && ok "classify-train's final test accuracy == classify's" || bad "accuracy differs"
-# clips longer than --long go through the chunked path (the bidirectional model's reverse pass
-# included): with --long 7 every clip does, and the probabilities are the batched ones. A rising
+# clips longer than --stream-above go through the chunked path (the bidirectional model's reverse
+# pass included): with --stream-above 7 --chunk 5 every clip does, and the probabilities are the batched ones. A rising
 # sweep and a fading tone: a clip and its reversal differ (stationary tones barely tell). Their
 # lengths differ (0.3 s, 0.6 s): in the batch the sweep is padded, and must pool and reverse over
 # its own frames only, as alone
@@ -228,10 +228,10 @@ mkdir -p "$dir/nonstat"
 sox -n -r 8000 -c 1 -b 16 "$dir/nonstat/sweep.wav" synth 0.3 sine 200-3000 fade t 0 0.3 0.25 2>/dev/null
 sox -n -r 8000 -c 1 -b 16 "$dir/nonstat/fade.wav" synth 0.6 sine 1500 fade t 0 0.6 0.5 2>/dev/null
 "$k" classify --model "$dir/CL" --data "$dir/nonstat" --output "$dir/pb.tsv" >/dev/null 2>"$dir/e" &&
-  "$k" classify --model "$dir/CL" --data "$dir/nonstat" --long 7 --output "$dir/pl.tsv" >/dev/null 2>>"$dir/e" &&
+  "$k" classify --model "$dir/CL" --data "$dir/nonstat" --stream-above 7 --chunk 5 --output "$dir/pl.tsv" >/dev/null 2>>"$dir/e" &&
   paste "$dir/pb.tsv" "$dir/pl.tsv" | awk -F'\t' 'NR > 1 { rows++; for (j = 4; j <= 5; j++) { d = $j - $(5 + j); if (d > 1e-5 || d < -1e-5) bad = 1 } }
     END { exit !(rows == 2 && !bad) }' &&
-  ok "classify --long 7: clips in chunks (the reverse pass too) = batched ($(sed -n 2p "$dir/pl.tsv" | cut -f4-5 | tr '\t' ' '))" ||
+  ok "classify --stream-above 7 --chunk 5: clips in chunks (the reverse pass too) = batched ($(sed -n 2p "$dir/pl.tsv" | cut -f4-5 | tr '\t' ' '))" ||
   { bad "classify in chunks != batched"; cat "$dir/e"; paste "$dir/pb.tsv" "$dir/pl.tsv"; }
 # eval shows progress inside a long file on a terminal (it was silent until the file's end)
 if command -v script >/dev/null; then
