@@ -68,9 +68,12 @@ int audio_state_same_front_end(const struct cJSON *o, const audio_frontend *fe, 
 void audio_fe_check_init(const audio_frontend *fe, const char *init_dir);
 
 /* A preset or config file: the model and "train" keys into cfg/tc, the "audio" object into fe.
- * --set KEY=V overrides (audio.KEY=V for the front-end). Exits 2 with one line on bad input. */
+ * --set KEY=V overrides (audio.KEY=V for the front-end). fe_dir (or NULL): the model folder whose
+ * config.json path is (--init without --config): its audio.json's front-end (rate, samples or
+ * log-mel settings; not its classes or data split) is the start. Exits 2 with one line on bad
+ * input. */
 void audio_load_config(krait_config *cfg, krait_train_config *tc, audio_frontend *fe, const char *path,
-                       const krait_str_list *sets);
+                       const char *fe_dir, const krait_str_list *sets);
 
 /* The dataset options every command shares. */
 typedef struct audio_data_opts {

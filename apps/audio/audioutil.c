@@ -344,11 +344,17 @@ static void fe_set(audio_frontend *fe, const char *assign)
 }
 
 void audio_load_config(krait_config *cfg, krait_train_config *tc, audio_frontend *fe, const char *path,
-                       const krait_str_list *sets)
+                       const char *fe_dir, const krait_str_list *sets)
 {
     krait_config_default(cfg);
     krait_train_default(tc);
     audio_fe_default(fe);
+    if (fe_dir) { /* the model's own front-end: its weights learnt these inputs */
+        audio_frontend m;
+        audio_fe_load(&m, fe_dir);
+        fe->rate = m.rate, fe->quant = m.quant, fe->normalize = m.normalize, fe->logmel = m.logmel, fe->mel = m.mel;
+        audio_fe_free(&m);
+    }
     krait_status s;
     char *text = krait_fs_read_text(path, 1 << 20, &s);
     if (!text) exit(krait_cli_exit_code(s));

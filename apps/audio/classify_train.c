@@ -244,7 +244,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     krait_config cfg;
     krait_train_config tc;
     audio_frontend fe;
-    audio_load_config(&cfg, &tc, &fe, cpath, &a.sets);
+    audio_load_config(&cfg, &tc, &fe, cpath, a.config_from_init ? a.init : NULL, &a.sets);
     krait_train_opts_apply(&a, &tc, &c);
     if (strcmp(cfg.head, "classify")) krait_cli_die(2, "%s: a classifier config needs \"krait\": {\"head\": \"classify\"}", cpath);
 

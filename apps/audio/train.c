@@ -171,7 +171,7 @@ int audio_cmd_train(int argc, char **argv)
     krait_config cfg;
     krait_train_config tc;
     audio_frontend fe;
-    audio_load_config(&cfg, &tc, &fe, cpath, &a.sets);
+    audio_load_config(&cfg, &tc, &fe, cpath, a.config_from_init ? a.init : NULL, &a.sets);
     krait_train_opts_apply(&a, &tc, &c);
     if (strcmp(cfg.head, "lm")) krait_cli_die(2, "%s: krait-audio train trains waveform models (\"head\": \"lm\"); "
                                                   "classifiers: krait-audio classify-train", cpath);

@@ -175,6 +175,12 @@ cmp -s <(losses "$dir/LM") <(losses "$dir/R") && ok "stop at 12 + resume: losses
 "$k" "${targs[@]}" --steps 20 --resume "$dir/RQ" --set audio.quantization=linear8 >/dev/null 2>"$dir/e"
 [ $? = 2 ] && [ "$(grep -c error "$dir/e")" = 1 ] && grep -qF -- "--resume $dir/RQ: the checkpoint was trained on mulaw 8-bit at 8000 Hz" "$dir/e" &&
   ok "resume with other audio settings (quantization): refused" || { bad "resume with other audio settings"; cat "$dir/e"; }
+# --init DIR without --config: the model's own front-end (audio.json), not the defaults
+"$k" "${targs[@]}" --out "$dir/R16" --steps 2 --set audio.rate=16000 --set audio.quantization=linear8 >/dev/null 2>&1
+"$k" train "${split[@]}" --init "$dir/R16" --out "$dir/R16f" --steps 1 --val-files 0 --device cpu >/dev/null 2>"$dir/e16"
+grep -q '"rate":[[:space:]]*16000' "$dir/R16f/audio.json" && grep -q '"quantization":[[:space:]]*"linear8"' "$dir/R16f/audio.json" &&
+  ! grep -q 'its weights learnt' "$dir/e16" && ok "train --init alone: the model's front-end (16 kHz, linear8), not 8 kHz mu-law" ||
+  { bad "train --init alone: front-end"; cat "$dir/e16" "$dir/R16f/audio.json"; }
 
 # ---- classifier ---------------------------------------------------------------------------------
 cat > "$dir/cls.json" <<'JSON'
@@ -192,6 +198,9 @@ j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); t = json.load
 sys.exit(not (abs(j["mcc"] - t["mcc"]) < 1e-12 and j["classes"] == t["classes"]))
 PY
 # log-mel frames: the longest clip, or train.seq_len when the config sets it (it was ignored)
+"$k" classify-train "${split[@]}" --init "$dir/CL" --out "$dir/CLI" --steps 1 --device cpu >/dev/null 2>"$dir/ecli" &&
+  grep -q '"input":[[:space:]]*"logmel"' "$dir/CLI/audio.json" && ok "classify-train --init alone: a log-mel classifier fine-tuned as it is" ||
+  { bad "classify-train --init alone"; cat "$dir/ecli"; }
 "$k" classify-train --config "$dir/cls.json" "${split[@]}" --out "$dir/CLL" --steps 1 --device cpu --set train.seq_len=7 \
   >/dev/null 2>"$dir/e"
 grep -q "(up to 7 positions)" "$dir/e" && ! grep -q "(up to 7 positions)" "$dir/ec1" &&
