@@ -285,7 +285,10 @@ int bench_synthetic(int argc, char **argv)
     }
     if (steps == 0 && minutes == 0) krait_cli_die(2, "synthetic: --steps 0 and --minutes 0 leave no training budget");
     if (!out) out = krait_run_default_out(resume);
-    if (out) krait_run_claim_out(out, overwrite, resume, "synthetic");
+    if (out) {
+        krait_run_refuse_inside(out, 0); /* no run inside another's folder */
+        krait_run_claim_out(out, overwrite, resume, "synthetic");
+    }
     if (stop_at == 0) krait_cli_die(2, "synthetic: --stop-at must be > 0");
     if (stop_at > 0 && !out) krait_cli_die(2, "synthetic: --stop-at needs --out (where the checkpoint goes)");
     synth_opts so = { t, train_len, eval_len, n_data, vocab };
@@ -355,7 +358,7 @@ int bench_synthetic(int argc, char **argv)
         rc = krait_cli_exit_code(s);
         goto done;
     }
-    krait_run_files_open(&rf, out, keep, resumed_step);
+    krait_run_files_open(&rf, out, keep, resume, resumed_step);
     krait_train_hooks hooks = { .user = &tctx, .on_step = on_step, .on_eval = on_check,
                                 .on_checkpoint = on_checkpoint, .stop_requested = stop_requested };
     fprintf(stderr, "krait-bench: %s, %d layers, d_model %d, vocab %d, %.0fk params; batch %d x %d, lr %g, "

@@ -83,7 +83,7 @@ done:
     free(want), free(ck), free(from);
 }
 
-void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int resumed_step)
+void krait_run_files_open(krait_run_files *rf, const char *out, int keep, const char *resume, int resumed_step)
 {
     memset(rf, 0, sizeof *rf);
     rf->out = out;
@@ -95,6 +95,7 @@ void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int re
     if (!out) return;
     krait_status s = krait_fs_mkdirs(out);
     if (s) exit(krait_cli_exit_code(s));
+    if (resumed_step >= 0 && resume) carry_history(resume, out);
     char *path = krait_fs_join(out, METRICS);
     if (!path) krait_cli_die(1, "out of memory");
     int val = 0;
@@ -318,8 +319,7 @@ int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
         krait_status s = krait_checkpoint_restore_top(r->o->out, resumed);
         if (s) return krait_cli_exit_code(s);
     }
-    if (resumed >= 0 && r->o->out) carry_history(r->o->resume, r->o->out);
-    krait_run_files_open(&r->rf, r->o->out, tc->keep_ckpts, resumed);
+    krait_run_files_open(&r->rf, r->o->out, tc->keep_ckpts, r->o->resume, resumed);
     krait_train_warn_warmup(tc, r->o->cmd);
     return 0;
 }

@@ -30,8 +30,9 @@ typedef struct krait_run_files {
 const char *krait_run_default_out(const char *resume_dir);
 
 /* Create out (if non-NULL) and open metrics.jsonl: emptied for a new run (resumed_step < 0),
- * cut after resumed_step for a resumed one. Exits 1 or 2 with one line on failure. */
-void krait_run_files_open(krait_run_files *rf, const char *out, int keep, int resumed_step);
+ * cut after resumed_step for a resumed one; resumed (from resume) into a new folder, it starts
+ * with the source run's history. Exits 1 or 2 with one line on failure. */
+void krait_run_files_open(krait_run_files *rf, const char *out, int keep, const char *resume, int resumed_step);
 void krait_run_files_step(krait_run_files *rf, const krait_step_info *info);
 /* metrics.jsonl flushed; a failed write (full disk, file size limit) ends the run with one line,
  * exit 1 (its lines must not go missing in silence; the last checkpoint continues it). */

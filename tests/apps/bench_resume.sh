@@ -55,4 +55,13 @@ rc=$?
 rc=$?
 [ $rc -eq 2 ] && grep -q "train.lr" "$dir/errE" && ok "resume with another --lr: exit 2 naming train.lr" ||
   { bad "resume with another --lr (exit $rc)"; cat "$dir/errE"; }
+# resumed from an earlier checkpoint into a new folder: that folder's metrics are the whole run's
+first=$(ls "$dir/B/checkpoints" | grep '^step-' | sort -t- -k2 -n | head -1)
+"$bench" "${args[@]}" --resume "$dir/B/checkpoints/$first" --out "$dir/N" >/dev/null 2>"$dir/errN" &&
+  cmp -s <(losses "$dir/A") <(losses "$dir/N") && ok "resume from $first into a new --out: its metrics.jsonl is the whole run's" ||
+  { bad "resume into a new --out: history"; cat "$dir/errN"; wc -l "$dir/N/metrics.jsonl"; }
+"$bench" "${args[@]}" --out "$dir/A/checkpoints/x" >/dev/null 2>"$dir/errI"
+rc=$?
+[ $rc -eq 2 ] && grep -q "error: " "$dir/errI" && [ ! -e "$dir/A/checkpoints/x" ] && ok "--out inside another run: exit 2" ||
+  { bad "--out inside another run (exit $rc)"; cat "$dir/errI"; }
 exit $fail

@@ -203,7 +203,7 @@ static void metrics_json(void)
     char dir[256];
     snprintf(dir, sizeof dir, "/tmp/test_trainopts_%d.run", (int)getpid());
     krait_run_files rf;
-    krait_run_files_open(&rf, dir, 3, -1);
+    krait_run_files_open(&rf, dir, 3, NULL, -1);
     krait_optim opt = { .step = 5 };
     krait_trainer t;
     memset(&t, 0, sizeof t);
