@@ -76,10 +76,14 @@ static krait_status on_eval(krait_run *k)
         return s;
     }
     c->last_val = v;
-    if (k->rf.metrics) {
-        char *j = cJSON_PrintUnformatted(o);
+    cJSON *line = k->rf.metrics ? cJSON_Duplicate(o, 1) : NULL; /* + the counters every trainer's line ends with */
+    if (line) {
+        cJSON_AddNumberToObject(line, "tokens", (double)t->tokens);
+        cJSON_AddNumberToObject(line, "elapsed_s", round(t->elapsed_s * 1000) / 1000);
+        char *j = cJSON_PrintUnformatted(line);
         if (j) fprintf(k->rf.metrics, "%s\n", j), krait_run_files_flush(&k->rf);
         free(j);
+        cJSON_Delete(line);
     }
     cJSON_Delete(c->r->last_val);
     c->r->last_val = o;

@@ -132,7 +132,9 @@ bad_input "train --init of other sizes: names the LM's" "(it was made with hidde
   "$k" train --config "$dir/tiny24.json" --init "$dir/lm" --train "$dir/s1/train.tsv" --out "$dir/clsy" --steps 2
 [ "$(cat "$dir/cls/classes.txt" | tr '\n' ' ')" = "0 1 " ] && ok "classes.txt: 0 1" || bad "classes.txt"
 [ "$(grep -c val_accuracy "$dir/cls/metrics.jsonl")" = 2 ] && [ -s "$dir/cls/curves.svg" ] &&
-  ok "metrics.jsonl: 2 validations; curves.svg" || bad "metrics.jsonl / curves.svg"
+  [ "$(grep val_accuracy "$dir/cls/metrics.jsonl" | grep -c '"tokens":[0-9]*,"elapsed_s":[0-9.]*}$')" = 2 ] &&
+  ok "metrics.jsonl: 2 validations, each ending in tokens and elapsed_s as every trainer's; curves.svg" ||
+  { bad "metrics.jsonl / curves.svg"; grep val_ "$dir/cls/metrics.jsonl"; }
 va=$(jget "$dir/tr" val_accuracy)
 [ -n "$va" ] && ok "train --json: val_accuracy $va" || { bad "train json"; cat "$dir/tr"; }
 "$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/pred.tsv" 2>"$dir/e" || { bad "predict"; cat "$dir/e"; }
