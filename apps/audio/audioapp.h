@@ -88,10 +88,12 @@ typedef struct audio_data_opts {
 } audio_data_opts;
 #define AUDIO_DATA_OPTS(o)                                                                                         \
     { "--data", OPT_STR, &(o).data, "DIR|TSV", "a folder of audio files (recursive) or a manifest TSV (path[<TAB>label])" }, \
-    { "--label-regex", OPT_STR, &(o).label_regex, "RE", "label = capture group 1 of RE on the file name (e.g. '^([0-9])_')" }, \
-    { "--label-from-dir", OPT_FLAG, &(o).label_from_dir, NULL, "label = the name of the folder holding the file" }, \
     { "--test-regex", OPT_STR, &(o).test_regex, "RE", "test files: names matching RE (e.g. FSDD's '_[0-4]\\.wav$')" }, \
     { "--test-fraction", OPT_DOUBLE, &(o).test_fraction, "F", "without --test-regex: this fraction by name hash (default 0.1)" }
+/* The label options: the classifier's commands only (a waveform model uses no labels). */
+#define AUDIO_LABEL_OPTS(o)                                                                                        \
+    { "--label-regex", OPT_STR, &(o).label_regex, "RE", "label = capture group 1 of RE on the file name (e.g. '^([0-9])_')" }, \
+    { "--label-from-dir", OPT_FLAG, &(o).label_from_dir, NULL, "label = the name of the folder holding the file" }
 
 /* Training: record o's split and labels in fe (saved in audio.json). */
 void audio_fe_record_data(audio_frontend *fe, const audio_data_opts *o);

@@ -34,6 +34,7 @@ int audio_cmd_classify(int argc, char **argv)
     krait_opt opts[] = {
         { "--model", OPT_STR, &model_dir, "DIR", "classifier folder (a krait-audio classify-train run folder)" },
         AUDIO_DATA_OPTS(d),
+        AUDIO_LABEL_OPTS(d),
         { "--split", OPT_STR, &d.split, "PART", "which files of a folder or manifest: all (default), train or test" },
         { "--output", OPT_STR, &output, "PRED.tsv", "predictions: path, label, predicted, probability of each class (default for unlabelled clips: stdout)" },
         { "--confusion", OPT_STR, &confusion, "FILE.svg", "draw the confusion matrix (labelled data)" },

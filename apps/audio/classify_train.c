@@ -228,6 +228,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     krait_opt opts[] = {
         { "--config", OPT_STR, &a.config, "FILE", "classifier + train + audio config: a path or a preset in configs/ (required)" },
         AUDIO_DATA_OPTS(d),
+        AUDIO_LABEL_OPTS(d),
         { "--out", OPT_STR, &a.out, "DIR", "run folder: model, audio.json, checkpoints, metrics, curves.svg, confusion.svg" },
         KRAIT_TRAIN_OPTS(&a, "classify the test clips every N steps (default: config, else 200; 0: at the end)",
                          "override a config key (hidden_size=128, audio.input=tokens)"),

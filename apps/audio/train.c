@@ -183,7 +183,7 @@ int audio_cmd_train(int argc, char **argv)
 
     krait_audio_list list;
     int *is_test;
-    audio_data_as_trained(&d, &fe, 1); /* a preset's "audio": {"data"} as defaults */
+    audio_data_as_trained(&d, &fe, 0); /* a preset's "audio": {"data"} split as defaults */
     audio_list_split(&list, &is_test, &d);
     int *is_train = malloc(sizeof *is_train * (size_t)list.n);
     if (!is_train) krait_cli_die(1, "out of memory");

@@ -44,6 +44,7 @@ n_files=$(find "$d" -type f | wc -l)
 [ "$n_files" -eq 17 ] && ok "dataset: 16 clips (WAV, FLAC, OGG, AIFF; 8 kHz mono and 16 kHz stereo) + 1 bad file" ||
   bad "dataset: $n_files files"
 split=(--data "$d" --label-regex '^([a-z]+)_' --test-regex '_[01]\.[a-z]+$')
+lmsplit=(--data "$d" --test-regex '_[01]\.[a-z]+$') # a waveform model's commands take no labels
 
 cat > "$dir/lm.json" <<'JSON'
 { "hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 256, "state_size": 4,
@@ -51,7 +52,7 @@ cat > "$dir/lm.json" <<'JSON'
   "train": { "batch": 2, "seq_len": 256, "lr": 3e-3, "warmup": 5, "steps": 0 } }
 JSON
 # ---- waveform model -----------------------------------------------------------------------------
-targs=(train --config "$dir/lm.json" "${split[@]}" --device cpu --seed 3 --eval-every 10 --val-files 0)
+targs=(train --config "$dir/lm.json" "${lmsplit[@]}" --device cpu --seed 3 --eval-every 10 --val-files 0)
 "$k" "${targs[@]}" --out "$dir/LM" --steps 20 --json >"$dir/t1" 2>"$dir/e1" || { bad "train"; cat "$dir/e1"; }
 grep -q "skipped .*lo_9.wav.*unsupported or unrecognised" "$dir/e1" && grep -q "train: skipped 1 unreadable file" "$dir/e1" &&
   ok "train: the bad file is skipped with a warning naming it, and counted" || { bad "train skip"; cat "$dir/e1"; }
@@ -63,7 +64,7 @@ grep -q '"quantization":[[:space:]]*"mulaw"' "$dir/LM/audio.json" && grep -q '"t
 bps=$(jget "$dir/t1" val_bits_per_sample)
 awk -v b="$bps" 'BEGIN { exit !(b > 1 && b < 9) }' && ok "train --json: test files at $bps bits per sample" || bad "train bps '$bps'"
 
-"$k" eval --model "$dir/LM" "${split[@]}" --split test --tsv "$dir/ev.tsv" --json >"$dir/ev" 2>"$dir/eev" || { bad "eval"; cat "$dir/eev"; }
+"$k" eval --model "$dir/LM" "${lmsplit[@]}" --split test --tsv "$dir/ev.tsv" --json >"$dir/ev" 2>"$dir/eev" || { bad "eval"; cat "$dir/eev"; }
 want=0
 for f in $(find "$d" -name '*_[01].*'); do want=$(( want + $(soxi -s "$f") * 8000 / $(soxi -r "$f") )); done
 got=$(jget "$dir/ev" samples)
@@ -120,16 +121,20 @@ tail -n +2 "$dir/tabs.tsv" | cut -f1 > "$dir/tabs_man.tsv"
   ok "the eval TSV's escaped paths as a manifest: both files read" || { bad "escaped paths as a manifest"; cat "$dir/etabsm"; }
 # an unreadable test file is skipped at the start (it used to end the run at its first validation)
 cp -r "$d" "$dir/badtest" && printf 'junk' > "$dir/badtest/a/lo_1.wav"
-"$k" train --config "$dir/lm.json" --data "$dir/badtest" --label-regex '^([a-z]+)_' --test-regex '_[01]\.[a-z]+$' \
+"$k" train --config "$dir/lm.json" --data "$dir/badtest" --test-regex '_[01]\.[a-z]+$' \
   --out "$dir/BT" --steps 3 --eval-every 0 --device cpu --json >"$dir/bt" 2>"$dir/ebt" &&
   grep -q "warning: skipped test file .*badtest/a/lo_1.wav" "$dir/ebt" && [ -s "$dir/BT/model.safetensors" ] &&
   [ "$(grep -c val_loss "$dir/BT/metrics.jsonl")" -eq 1 ] &&
   ok "train: an unreadable test file is skipped with a warning; the run ends with a model" || { bad "unreadable test file"; cat "$dir/ebt"; }
-# a name that is not UTF-8 still matches --test-regex and --label-regex (it used to fall silently into train)
+# a name that is not UTF-8 still matches --test-regex (it used to fall silently into train); its
+# --label-regex below, with the classifier
 mkdir -p "$dir/latin1" && cp "$d/a/lo_0.wav" "$dir/latin1/$(printf 'lo\xe9_0.wav')" && cp "$d/a/lo_0.wav" "$dir/latin1/lo_5.wav"
-"$k" eval --model "$dir/LM" --data "$dir/latin1" --split test --test-regex '_0\.wav$' --label-regex '^([a-z]+)' --json \
+"$k" eval --model "$dir/LM" --data "$dir/latin1" --split test --test-regex '_0\.wav$' --json \
   >"$dir/evl" 2>"$dir/eevl" && [ "$(jget "$dir/evl" files)" = 1 ] &&
-  ok "a Latin-1 file name matches --test-regex and --label-regex" || { bad "non-UTF-8 name and regex"; cat "$dir/eevl"; }
+  ok "a Latin-1 file name matches --test-regex" || { bad "non-UTF-8 name and regex"; cat "$dir/eevl"; }
+bad_input "eval of a waveform model with --label-regex" "unknown option '--label-regex'" -- \
+  "$k" eval --model "$dir/LM" --data "$dir/latin1" --label-regex '^([a-z]+)'
+
 mkdir -p "$dir/mixed"; cp "$d/a/lo_0.wav" "$d/a/lo_9.wav" "$dir/mixed/"
 "$k" eval --model "$dir/LM" --data "$dir/mixed" --json >"$dir/evm" 2>"$dir/eevm"
 [ $? -eq 0 ] && [ "$(jget "$dir/evm" files)" = 1 ] && [ "$(grep -c 'lo_9.wav' "$dir/eevm")" -eq 1 ] &&
@@ -160,7 +165,7 @@ grep -q "generate: 4000/4000 samples" "$dir/eg" && ok "generate shows progress" 
   cmp -s <(sox "$dir/u.flac" -t raw -) <(sox "$dir/u2.flac" -t raw -) &&
   ok "generate unconditionally to FLAC: 2000 samples, the same seed gives the same audio" || bad "unconditional generate"
 
-"$k" encode "${split[@]}" --split test --model "$dir/LM" --out "$dir/enc" --json >"$dir/enc.out" 2>/dev/null
+"$k" encode "${lmsplit[@]}" --split test --model "$dir/LM" --out "$dir/enc" --json >"$dir/enc.out" 2>/dev/null
 [ "$(stat -c %s "$dir/enc/all.u8")" = "$(jget "$dir/enc.out" samples)" ] && [ "$(jget "$dir/enc.out" samples)" = "$got" ] &&
   [ "$(ls "$dir/enc/files" | wc -l)" = 4 ] && ok "encode: one byte per sample, the samples eval scored" || bad "encode"
 [ "$(ls "$dir/enc/files" | cut -c1-6 | tr '\n' ' ')" = "00000_ 00001_ 00002_ 00003_ " ] &&
@@ -177,7 +182,7 @@ cmp -s <(losses "$dir/LM") <(losses "$dir/R") && ok "stop at 12 + resume: losses
   ok "resume with other audio settings (quantization): refused" || { bad "resume with other audio settings"; cat "$dir/e"; }
 # --init DIR without --config: the model's own front-end (audio.json), not the defaults
 "$k" "${targs[@]}" --out "$dir/R16" --steps 2 --set audio.rate=16000 --set audio.quantization=linear8 >/dev/null 2>&1
-"$k" train "${split[@]}" --init "$dir/R16" --out "$dir/R16f" --steps 1 --val-files 0 --device cpu >/dev/null 2>"$dir/e16"
+"$k" train "${lmsplit[@]}" --init "$dir/R16" --out "$dir/R16f" --steps 1 --val-files 0 --device cpu >/dev/null 2>"$dir/e16"
 grep -q '"rate":[[:space:]]*16000' "$dir/R16f/audio.json" && grep -q '"quantization":[[:space:]]*"linear8"' "$dir/R16f/audio.json" &&
   ! grep -q 'its weights learnt' "$dir/e16" && ok "train --init alone: the model's front-end (16 kHz, linear8), not 8 kHz mu-law" ||
   { bad "train --init alone: front-end"; cat "$dir/e16" "$dir/R16f/audio.json"; }
@@ -343,7 +348,7 @@ grep -q -- "warning: --init $dir/LM: its weights learnt mulaw 8-bit at 8000 Hz, 
   ok "--init from a model of other inputs (mu-law into log-mel): a warning; from the same inputs: none" || { bad "--init front-end warning"; cat "$dir/eciw"; }
 # the presets the README pairs: a classifier on mu-law samples that starts from the waveform model
 presets="$(dirname "$0")/../../configs"
-"$k" train --config "$presets/audio-mulaw-fsdd.json" "${split[@]}" --out "$dir/PL" --steps 1 --batch 1 --seq-len 64 \
+"$k" train --config "$presets/audio-mulaw-fsdd.json" "${lmsplit[@]}" --out "$dir/PL" --steps 1 --batch 1 --seq-len 64 \
   --val-files 1 --device cpu >/dev/null 2>"$dir/epl" &&
   "$k" classify-train --config "$presets/audio-digits-mulaw.json" "${split[@]}" --init "$dir/PL" --out "$dir/PC" --steps 1 \
   --batch 2 --seq-len 64 --device cpu >/dev/null 2>>"$dir/epl" && grep -q -- "--init $dir/PL: 42 of 44 tensors copied" "$dir/epl" &&
@@ -408,7 +413,7 @@ bad_input "manifest mixing labels" "$dir/bad.tsv:2" "no label" -- "$k" classify 
 mkdir -p "$dir/empty"
 bad_input "folder without audio" "$dir/empty" "no audio files" -- "$k" train --config "$dir/lm.json" --data "$dir/empty" --out "$dir/x" --steps 1
 sed 's/"quantization": "mulaw"/"quantization": "alaw"/' "$dir/lm.json" > "$dir/alaw.json"
-bad_input "unknown quantisation" "$dir/alaw.json" "quantization" -- "$k" train --config "$dir/alaw.json" "${split[@]}" --out "$dir/x" --steps 1
+bad_input "unknown quantisation" "$dir/alaw.json" "quantization" -- "$k" train --config "$dir/alaw.json" "${lmsplit[@]}" --out "$dir/x" --steps 1
 mkdir -p "$dir/allbad"; cp "$dir/zero.wav" "$dir/text.wav" "$dir/allbad/"
 "$k" train --config "$dir/lm.json" --data "$dir/allbad" --test-fraction 0 --out "$dir/x" --steps 1 >/dev/null 2>"$dir/eab"
 [ $? -eq 2 ] && grep -q "skipped 2 unreadable" "$dir/eab" && grep -q "no readable train files" "$dir/eab" &&
@@ -454,20 +459,23 @@ diff -r "$dir/dcopy" "$dir/dorig" >/dev/null && ok "  ... the data folder's clip
 cmp -s "$dir/keep.tsv" "$dir/keep0.tsv" && cmp -s "$dir/prompt.wav" "$dir/prompt0.wav" && [ -s "$dir/CL/audio.json" ] &&
   [ ! -e "$dir/gg.wav" ] && ok "  ... the inputs as they were, nothing generated" || bad "an input was overwritten"
 # encode: a second, smaller encode into the same folder leaves no stale streams; nothing selected is an error
-"$k" encode "${split[@]}" --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1
-"$k" encode "${split[@]}" --split test --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1 &&
+"$k" encode "${lmsplit[@]}" --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1
+"$k" encode "${lmsplit[@]}" --split test --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1 &&
   [ "$(ls "$dir/enc2/files" | wc -l)" = 4 ] && ok "encode again into the same folder: only this encode's 4 streams" ||
   { bad "encode left stale streams"; ls "$dir/enc2/files"; }
 # a class name with a tab or newline would break the TSV outputs' columns and rows: refused
 mkdir -p "$dir/ctl/cat"$'\t'"A" "$dir/ctl/dog"$'\n'"B" && cp "$d/a/lo_0.wav" "$dir/ctl/cat"$'\t'"A/" && cp "$d/a/lo_1.flac" "$dir/ctl/dog"$'\n'"B/"
-"$k" encode --data "$dir/ctl" --label-from-dir --out "$dir/xctl" >/dev/null 2>"$dir/ectl"
+"$k" classify --model "$dir/CL" --data "$dir/ctl" --label-from-dir >/dev/null 2>"$dir/ectl"
 [ $? -eq 2 ] && grep -q "label 'cat?A' holds a tab, newline or other control character" "$dir/ectl" &&
   ok "a --label-from-dir class name with a tab: exit 2, said" || { bad "control character in a label"; cat "$dir/ectl"; }
-"$k" encode --data "$dir/ctl" --label-regex '^(l.)' --out "$dir/xctl" >/dev/null 2>&1 &&
+"$k" classify --model "$dir/CL" --data "$dir/ctl" --label-regex '^(l.)' >/dev/null 2>&1 &&
   ok "  ... the same files labelled by a clean --label-regex: fine" || bad "clean labels of odd folders"
+"$k" classify --model "$dir/CL" --data "$dir/latin1" --label-regex '^([a-z]+)' --json >"$dir/cll" 2>"$dir/ecll" &&
+  [ "$(jget "$dir/cll" n)" = 2 ] && [ -n "$(jget "$dir/cll" accuracy)" ] &&
+  ok "a Latin-1 file name matches --label-regex" || { bad "non-UTF-8 name and label regex"; cat "$dir/cll" "$dir/ecll"; }
 # a failed write (a file-size limit, as a full disk) leaves the earlier encode as it was, no partial file
 cp "$dir/enc2/all.u8" "$dir/enc2.all0" && ls "$dir/enc2/files" > "$dir/enc2.ls0"
-(ulimit -f 4; "$k" encode "${split[@]}" --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>"$dir/eenc2")
+(ulimit -f 4; "$k" encode "${lmsplit[@]}" --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>"$dir/eenc2")
 rc=$?
 [ $rc -eq 1 ] && grep -q "write failed" "$dir/eenc2" && cmp -s "$dir/enc2/all.u8" "$dir/enc2.all0" &&
   cmp -s <(ls "$dir/enc2/files") "$dir/enc2.ls0" && [ "$(ls -A "$dir/enc2")" = "$(printf 'all.u8\nfiles')" ] &&
