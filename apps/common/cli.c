@@ -391,8 +391,25 @@ void krait_cli_output_close(FILE *f)
     }
 }
 
+static int stdout_said; /* krait_cli_stdout_failed said it already */
+
+void krait_cli_stdout_failed(void)
+{
+    const int e = errno;
+    if (stdout_said++) return;
+    KRAIT_ERROR("stdout: write failed (%s): the output is cut short",
+                e ? strerror(e) : "an earlier write did not complete");
+}
+
 int krait_cli_done(int rc)
 {
+    /* Output cut short on stdout (a full disk, a file-size limit: SIGXFSZ is ignored) must not
+     * pass for a result: one line, exit 1. */
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        krait_cli_stdout_failed();
+        if (rc == 0 || rc == 130) rc = 1;
+    }
 #ifdef KRAIT_ASAN
     if (rc == 0 || rc == 130) __lsan_do_leak_check();
 #endif

@@ -76,8 +76,12 @@ void krait_cli_check_train_memory(const struct krait_config *cfg, krait_backend 
 /* main() returns krait_cli_done(command's exit code). In a sanitizer build the leak check runs
  * here, for runs that finished (0) or stopped on a signal with a checkpoint (130); a run that
  * fails exits at once (krait_cli_die, or an error returned up) and frees nothing on purpose, so
- * it is not leak-checked (leak_check_at_exit=0 is the default this build sets). */
+ * it is not leak-checked (leak_check_at_exit=0 is the default this build sets). stdout is
+ * flushed: a write that failed (full disk, ulimit -f) is one line and exit 1, not success. */
 int krait_cli_done(int rc);
+/* The one line (said once) for output on stdout that could not be written (errno: the reason,
+ * or 0); a command that notices it first says it with errno still set, then returns 1. */
+void krait_cli_stdout_failed(void);
 
 /* Exit code for a status (1 runtime, 2 bad input/unsupported, 130 interrupted). */
 int krait_cli_exit_code(krait_status s);

@@ -231,6 +231,11 @@ static void flush_block(out_ctx *o, krait_model *const *ms, int nm, krait_dna_se
     if (!s) s = dna_classify_ensemble(ms, nm, blk, rc_avg, stream_above, chunk, p, &o->prog);
     if (s) dna_die_status(s);
     for (size_t i = 0; i < blk->n; i++) emit(o, blk->name[i], blk->label[i], p + i * o->cl->n);
+    if (o->tsv == stdout && (ferror(stdout) || fflush(stdout))) { /* a full disk: no use predicting more */
+        krait_progress_clear(&o->prog);
+        krait_cli_stdout_failed();
+        exit(1);
+    }
     free(p);
     krait_dna_set_free(blk);
     krait_dna_set_init(blk);

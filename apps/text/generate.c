@@ -42,7 +42,7 @@ typedef struct gen_ctx {
     int eos, stream;
     gen_out *out;             /* (B) the decoded text of every sequence */
     const krait_str_list *stop;
-    int bad;
+    int bad;                  /* 1: a token that does not decode; 2: stdout failed */
     int steps, max_tokens, batch; /* progress of a --batch run (not streamed) */
     double t0;
     krait_progress prog;
@@ -79,9 +79,10 @@ static int on_token(void *user, int seq, int index, int32_t token)
             }
     }
     o->n = end;
-    if (g->stream) {
-        fwrite(o->buf + before, 1, o->n - before, stdout);
-        fflush(stdout);
+    if (g->stream && (fwrite(o->buf + before, 1, o->n - before, stdout) != o->n - before || fflush(stdout))) {
+        krait_cli_stdout_failed(); /* stdout cannot take the text (a full disk): no use generating more */
+        g->bad = 2;
+        return 1;
     }
     return stop;
 }
@@ -238,6 +239,7 @@ int text_cmd_generate(int argc, char **argv)
     krait_gen_stats st;
     s = krait_generate(inf, outs, n_out, why, &st, prompts, plen, batch, &gp, on_token, &g);
     if (!g.stream) krait_progress_done(&g.prog);
+    if (g.bad == 2) return 1; /* said */
     if (s || g.bad) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
     long long total = 0;
     for (int i = 0; i < batch; i++) total += n_out[i];

@@ -141,6 +141,11 @@ va=$(jget "$dir/tr" val_accuracy)
 [ "$(head -1 "$dir/pred.tsv")" = "$(printf 'id\tpredicted\tp_0\tp_1')" ] && [ "$(wc -l < "$dir/pred.tsv")" = 13 ] &&
   awk -F'\t' 'NR > 1 { s = $3 + $4; if (s < 0.9999 || s > 1.0001 || ($2 != "0" && $2 != "1")) exit 1 }' "$dir/pred.tsv" &&
   ok "predict: 12 rows, id / class / probabilities summing to 1" || { bad "predict TSV"; head -3 "$dir/pred.tsv"; }
+for _ in 1 2 3 4 5 6 7 8; do tail -n +2 "$dir/s1/test.tsv"; done | sed '1i seq\tlabel' > "$dir/big.tsv"
+(ulimit -f 4; "$k" predict --model "$dir/cls" --input "$dir/big.tsv" >"$dir/pf" 2>"$dir/epf")
+rc=$?
+[ $rc -eq 1 ] && [ "$(grep -c 'error' "$dir/epf")" = 1 ] && grep -q "error: stdout: write failed" "$dir/epf" &&
+  ok "predict into a full stdout: exit 1, $(grep error "$dir/epf")" || { bad "predict into a full stdout: exit $rc"; tail -3 "$dir/epf"; }
 "$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/pred2.tsv" --json >"$dir/pj" 2>/dev/null &&
   [ "$(jget "$dir/pj" n)" = 12 ] && tail -1 "$dir/pj" | grep -q '"classes":\["0","1"\]' && cmp -s "$dir/pred.tsv" "$dir/pred2.tsv" &&
   ok "predict --json: $(tail -1 "$dir/pj" | cut -c1-60)..." || { bad "predict --json"; cat "$dir/pj"; }

@@ -100,6 +100,12 @@ rc=$?
   ok "generate: $(tail -1 "$dir/ge1")" || { bad "generate (exit $rc)"; cat "$dir/ge1"; }
 "$k" generate --model "$dir/A" --prompt "The river" --max-tokens 24 --seed 2 >"$dir/g2" 2>/dev/null
 cmp -s "$dir/g1" "$dir/g2" && ok "generate: the same seed gives the same text" || bad "generate not reproducible"
+# stdout that cannot take the text (a file-size limit, as a full disk): one line, exit 1, stopped early
+(ulimit -f 8; "$k" generate --model "$dir/A" --max-tokens 200000 --temperature 0 >"$dir/gf" 2>"$dir/egf")
+rc=$?
+[ $rc -eq 1 ] && [ "$(grep -c 'error' "$dir/egf")" = 1 ] && grep -q "error: stdout: write failed (File too large)" "$dir/egf" &&
+  ! grep -q "200000 tokens" "$dir/egf" && ok "generate into a full stdout: exit 1, $(grep error "$dir/egf")" ||
+  { bad "generate into a full stdout: exit $rc"; tail -3 "$dir/egf"; }
 "$k" generate --model "$dir/A" --max-tokens 8 --batch 3 --temperature 0 --json >"$dir/g3" 2>"$dir/ge3" &&
   [ "$(grep -c '=== sample' "$dir/g3")" -eq 3 ] && grep -q 'token 8/8 of 3 sequences' "$dir/ge3" &&
   ok "generate --batch 3 from EOS, with progress on stderr" || { bad "generate batch"; cat "$dir/g3" "$dir/ge3"; }
