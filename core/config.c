@@ -429,8 +429,19 @@ cJSON *krait_json_parse_object(const char *text, const char *origin)
     return NULL;
 }
 
+static krait_status parse_json(krait_config *cfg, krait_train_config *tc, const char *json, const char *origin,
+                               int finalize);
+
 krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const char *json,
                                 const char *origin)
+{
+    return parse_json(cfg, tc, json, origin, 1);
+}
+
+/* The keys of json onto cfg and tc; the checks of the whole (krait_config_finalize) when
+ * finalize is set. */
+static krait_status parse_json(krait_config *cfg, krait_train_config *tc, const char *json, const char *origin,
+                               int finalize)
 {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
@@ -550,7 +561,7 @@ krait_status krait_config_parse(krait_config *cfg, krait_train_config *tc, const
     if (n_unknown)
         KRAIT_WARN("%s: ignored %d key%s krait does not use (first: \"%s\")", origin, n_unknown,
                    n_unknown > 1 ? "s" : "", first_unknown);
-    s = krait_config_finalize(cfg, origin);
+    if (finalize) s = krait_config_finalize(cfg, origin);
 done:
     cJSON_Delete(root);
     return s;
@@ -625,6 +636,12 @@ krait_status krait_config_load(krait_config *cfg, krait_train_config *tc, const 
 
 krait_status krait_config_set(krait_config *cfg, krait_train_config *tc, const char *assignment)
 {
+    return krait_config_set_many(cfg, tc, &assignment, 1);
+}
+
+/* One assignment, its key and value checked on their own (the whole config is not). */
+static krait_status set_one(krait_config *cfg, krait_train_config *tc, const char *assignment)
+{
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment) {
         KRAIT_ERROR("--set %s: expected key=value", assignment);
@@ -653,9 +670,23 @@ krait_status krait_config_set(krait_config *cfg, krait_train_config *tc, const c
     if (!json) return KRAIT_STATUS_NO_MEMORY;
     char origin[160];
     snprintf(origin, sizeof origin, "--set %s", assignment);
-    krait_status s = krait_config_parse(cfg, tc, json, origin);
+    krait_status s = parse_json(cfg, tc, json, origin, 0);
     free(json);
     return s;
+}
+
+krait_status krait_config_set_many(krait_config *cfg, krait_train_config *tc, const char *const *assignments, int n)
+{
+    krait_status s = KRAIT_STATUS_OK;
+    for (int i = 0; !s && i < n; i++) s = set_one(cfg, tc, assignments[i]);
+    if (s || !n) return s;
+    char origin[300];
+    size_t len = 0;
+    origin[0] = '\0';
+    for (int i = 0; i < n && len < sizeof origin; i++)
+        len += (size_t)snprintf(origin + len, sizeof origin - len, "%s--set %s", i ? " " : "", assignments[i]);
+    if (len >= sizeof origin) strcpy(origin + sizeof origin - 4, "...");
+    return krait_config_finalize(cfg, origin);
 }
 
 int krait_config_byte_level(const krait_config *c)

@@ -99,8 +99,11 @@ struct cJSON *krait_json_parse_object(const char *text, const char *origin);
 /* Fill derived sizes (E, R, padded V) and check every size; origin names the source. */
 krait_status krait_config_finalize(krait_config *cfg, const char *origin);
 
-/* Apply "key=value" (a model key, "krait.key" or "train.key"): command-line overrides. */
+/* Apply "key=value" (a model key, "krait.key" or "train.key"): command-line overrides. set_many
+ * applies every one, each key and value checked as it comes, then checks the whole once (so
+ * --set time_step_min=0.5 --set time_step_max=0.9 passes in either order); set is one of them. */
 krait_status krait_config_set(krait_config *cfg, krait_train_config *tc, const char *assignment);
+krait_status krait_config_set_many(krait_config *cfg, krait_train_config *tc, const char *const *assignments, int n);
 
 /* Whether the model reads bytes: its config says "tokenizer": "bytes", or names no tokenizer and
  * has 256 or 257 ids as written (257: the bytes and <|endoftext|>). */

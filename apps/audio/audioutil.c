@@ -381,10 +381,15 @@ void audio_load_config(krait_config *cfg, krait_train_config *tc, audio_frontend
     if (!rest) krait_cli_die(1, "out of memory");
     if ((s = krait_config_parse(cfg, tc, rest, path))) exit(krait_cli_exit_code(s));
     free(rest);
+    const char **model_sets = malloc(sizeof *model_sets * (size_t)(sets && sets->n ? sets->n : 1));
+    if (!model_sets) krait_cli_die(1, "out of memory");
+    int n_model = 0;
     for (int i = 0; sets && i < sets->n; i++) {
         if (!strncmp(sets->items[i], "audio.", 6)) fe_set(fe, sets->items[i]);
-        else if ((s = krait_config_set(cfg, tc, sets->items[i]))) exit(krait_cli_exit_code(s));
+        else model_sets[n_model++] = sets->items[i];
     }
+    if ((s = krait_config_set_many(cfg, tc, model_sets, n_model))) exit(krait_cli_exit_code(s));
+    free(model_sets);
     krait_train_opts_modality(cfg, path, "audio");
 }
 

@@ -345,7 +345,7 @@ const char *krait_train_opts_load(const krait_train_opts *o, krait_config *cfg, 
     krait_config_default(cfg);
     krait_train_default(tc);
     krait_status s = krait_config_load(cfg, tc, cpath);
-    for (int i = 0; !s && i < o->sets.n; i++) s = krait_config_set(cfg, tc, o->sets.items[i]);
+    if (!s) s = krait_config_set_many(cfg, tc, (const char *const *)o->sets.items, o->sets.n);
     if (s) exit(krait_cli_exit_code(s));
     return cpath;
 }

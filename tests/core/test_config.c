@@ -97,6 +97,21 @@ int main(void)
              "override hidden_size: E %d R %d", c.d_inner, c.dt_rank);
     tu_check(krait_config_set(&c, &t, "train.lr=0.01") == KRAIT_STATUS_OK && t.lr == 0.01f, "override train.lr");
     tu_check(krait_config_set(&c, &t, "train.nope=1") == KRAIT_STATUS_BAD_INPUT, "override of an unknown key fails");
+    /* the whole is checked once, after every override: a pair that is only valid together passes
+     * in either order (one at a time, min 0.5 over the default max 0.1 was refused) */
+    const char *pair[2] = { "time_step_min=0.5", "time_step_max=0.9" }, *swapped[2] = { pair[1], pair[0] };
+    const krait_config base = c; /* the preset's, valid */
+    tu_check(krait_config_set_many(&c, &t, pair, 2) == KRAIT_STATUS_OK && c.dt_min == 0.5f && c.dt_max == 0.9f,
+             "--set time_step_min then time_step_max");
+    c = base;
+    tu_check(krait_config_set_many(&c, &t, swapped, 2) == KRAIT_STATUS_OK && c.dt_min == 0.5f && c.dt_max == 0.9f,
+             "--set time_step_max then time_step_min");
+    c = base;
+    const char *bad_pair[2] = { "time_step_min=0.5", "hidden_size=64" };
+    n_msgs = 0;
+    tu_check(krait_config_set_many(&c, &t, bad_pair, 2) == KRAIT_STATUS_BAD_INPUT && n_msgs == 1 &&
+                 strstr(last_msg, "--set time_step_min=0.5 --set hidden_size=64: time_step_min/max"),
+             "an invalid whole names every --set: %s", last_msg);
 
     /* round trip */
     expect_ok("mamba-130m-hf", hf_130m, &c, NULL);
