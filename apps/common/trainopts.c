@@ -36,6 +36,22 @@ static void remove_in(const char *out, const char *name)
     if (s) exit(krait_cli_exit_code(s));
 }
 
+/* --overwrite empties a run folder by moving each of the old run's entries into OUT/TRASH (one
+ * rename each: whole, never half-deleted) and then removing TRASH: a process killed midway leaves
+ * every checkpoint complete, where it was or in TRASH, which the next --overwrite removes. */
+#define TRASH ".krait-old-run"
+static void trash_in(const char *out, const char *name)
+{
+    if (!krait_run_has(out, name)) return;
+    char *from = krait_fs_join(out, name), *dir = krait_fs_join(out, TRASH), *to = dir ? krait_fs_join(dir, name) : NULL;
+    if (!from || !to) krait_cli_die(1, "out of memory");
+    krait_status s = krait_fs_mkdirs(dir);
+    if (s) exit(krait_cli_exit_code(s));
+    if (rename(from, to) != 0)
+        krait_cli_die(1, "%s: cannot move it aside to remove it (%s)", from, strerror(errno));
+    free(from), free(dir), free(to);
+}
+
 static char created[4096]; /* the run folder this process made, if it did */
 static char created_top[4096]; /* ... and the topmost folder it made for it (new1 of new1/new2) */
 static pid_t created_by;    /* ... and that process (a forked child exits without touching it) */
@@ -87,7 +103,7 @@ static const char *run_mark(const char *dir)
 }
 
 /* out's member-K folders (not a file of that name: that is no member, and stays) */
-static void remove_members(const char *out)
+static void remove_members(const char *out, void (*remove)(const char *out, const char *name))
 {
     char member[32];
     for (int k = 1, n = krait_run_members(out); k <= n; k++) {
@@ -96,7 +112,7 @@ static void remove_members(const char *out)
         if (!p) krait_cli_die(1, "out of memory");
         int dir = krait_fs_is_dir(p);
         free(p);
-        if (dir) remove_in(out, member);
+        if (dir) remove(out, member);
     }
 }
 
@@ -177,21 +193,22 @@ void krait_run_clear_out(void)
     if (!clearing[0]) return;
     const char *out = clearing;
     if (!run_mark(out)) { /* member folders of an ensemble that never started: a new run makes its own */
-        remove_members(out);
+        remove_members(out, remove_in);
         clearing[0] = '\0';
         return;
     }
-    remove_in(out, "checkpoints");
-    remove_in(out, "best");
-    /* and the old run's files at the top level: a new run rewrites the ones it has, and one it
-     * lacks (a BPE run's tokenizer.json under a byte-level run) would speak for the new model */
-    static const char *const files[] = { "config.json", "model.safetensors", "metrics.jsonl", "curves.svg",
-                                         "test_metrics.json", "confusion.svg", "trainer_state.json" };
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
-        if (krait_run_has(out, files[i])) remove_in(out, files[i]);
-    for (int i = 0; krait_model_companions[i]; i++)
-        if (krait_run_has(out, krait_model_companions[i])) remove_in(out, krait_model_companions[i]);
-    remove_members(out);
+    remove_in(out, TRASH); /* what a killed --overwrite left */
+    /* the run's marks first (checkpoints/latest, metrics.jsonl: a kill after them leaves no run
+     * to resume by mistake), then the old run's files at the top level: a new run rewrites the
+     * ones it has, and one it lacks (a BPE run's tokenizer.json under a byte-level run) would
+     * speak for the new model */
+    static const char *const entries[] = { "checkpoints", "metrics.jsonl", "trainer_state.json", "best",
+                                           "config.json", "model.safetensors", "curves.svg",
+                                           "test_metrics.json", "confusion.svg" };
+    for (size_t i = 0; i < sizeof entries / sizeof *entries; i++) trash_in(out, entries[i]);
+    for (int i = 0; krait_model_companions[i]; i++) trash_in(out, krait_model_companions[i]);
+    remove_members(out, trash_in);
+    remove_in(out, TRASH);
     fprintf(stderr, "%s %s: --overwrite: starting a new run in %s (its checkpoints removed)\n", krait_cli_prog(),
             clearing_cmd, out);
     clearing[0] = '\0';
