@@ -208,7 +208,7 @@ static int stop_requested(void *user)
 int bench_synthetic(int argc, char **argv)
 {
     const char *task = NULL;
-    int train_len = -1, eval_len = -1, d_model = 64, layers = 2, vocab = 16, n_data = 16;
+    int train_len = -1, eval_len = -1, d_model = 64, layers = 2, vocab = 16, n_data = -1;
     int batch = 16, steps = 20000, check_every = 250, eval_seqs = 128, chunk = 4096;
     double minutes = 7.5, lr = -1, target = -1, wd = -1, min_lr = -1, dt_min = 1e-3, dt_max = 1e-1;
     int warmup = 200, settle = -1;
@@ -258,6 +258,9 @@ int bench_synthetic(int argc, char **argv)
      * learnt. Selective copying is the paper's task scaled from length 4096 to 128 to fit the
      * budget and stops when the target is held. */
     int induction = t == KRAIT_SYNTH_INDUCTION;
+    if (induction && n_data >= 0)
+        krait_cli_die(2, "synthetic: --n-data is selective copy's (the tokens to copy); induction heads has none");
+    if (n_data < 0) n_data = 16;
     if (train_len == 0 || eval_len == 0 || lr == 0)
         krait_cli_die(2, "synthetic: --train-len, --eval-len and --lr must be > 0");
     if (train_len < 0) train_len = induction ? 256 : 128;

@@ -466,7 +466,7 @@ int dna_cmd_train(int argc, char **argv)
     krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("train", 200);
     krait_str_list train = { 0 }, valid = { 0 };
     const char *classes = NULL;
-    int rc_aug = 1, rc_avg = 1, max_len = -1, ensemble = 1, jobs = 1, shift = 0, best = 0, check = 0; /* max_len -1: the longest */
+    int rc_aug = 1, rc_avg = -1, max_len = -1, ensemble = 1, jobs = 1, shift = 0, best = 0, check = 0; /* max_len -1: the longest */
     double mutate = 0;
     const char *best_by = NULL;
     dna_inputs in = DNA_INPUTS_INIT;
@@ -501,6 +501,8 @@ int dna_cmd_train(int argc, char **argv)
         a.init = init;
     }
     check_resume(&a, ensemble);
+    if (rc_avg >= 0 && !valid.n) krait_cli_die(2, "train: --rc-avg is how --valid is scored: give --valid too");
+    if (rc_avg < 0) rc_avg = 1;
     if (max_len == 0 || (rc_aug & ~1) || (rc_avg & ~1)) krait_cli_die(2, "train: --max-len > 0, --rc-aug and --rc-avg 0 or 1");
     if (!(mutate >= 0 && mutate <= 0.5)) krait_cli_die(2, "train: --mutate must be a probability from 0 to 0.5");
     if (shift < 0 || shift > 100000) krait_cli_die(2, "train: --shift must be 0 to 100000 bases");
@@ -543,6 +545,15 @@ int dna_cmd_train(int argc, char **argv)
         printf("train: --check: %zu training rows, %zu validation rows, classes %s; %s: %.2fM parameters, rows of up "
                "to %d bases; nothing trained or written\n", tr.n, va.n, class_list((char[256]){ 0 }, 256, &cl), cpath,
                m->n_params / 1e6, tc.seq_len);
+        if (c.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "n_train", (double)tr.n);
+            cJSON_AddNumberToObject(o, "n_valid", (double)va.n);
+            cJSON_AddItemToObject(o, "classes", cJSON_CreateStringArray((const char *const *)cl.names, cl.n));
+            cJSON_AddNumberToObject(o, "params", (double)m->n_params);
+            cJSON_AddNumberToObject(o, "max_len", tc.seq_len);
+            krait_cli_print_json(o);
+        }
         krait_model_free(m);
         krait_backend_destroy(be);
         goto done;

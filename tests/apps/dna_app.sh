@@ -913,6 +913,9 @@ done
 "$k" train --check --config "$dir/tiny.json" --train "$data/promoters_tiny.tsv" --out "$dir/chk" --steps 2 > "$dir/o" 2>"$dir/e" &&
   grep -q "train: --check: 64 training rows, 0 validation rows, classes 0, 1; .*tiny.json: 0\..*M parameters" "$dir/o" &&
   [ ! -e "$dir/chk" ] && ok "train --check: the data and model checked, no run folder" || { bad "train --check"; cat "$dir/o" "$dir/e"; }
+"$k" train --check --json --config "$dir/tiny.json" --train "$data/promoters_tiny.tsv" --out "$dir/chk" --steps 2 > "$dir/o" 2>"$dir/e" &&
+  [ "$(jget "$dir/o" n_train)" = 64 ] && [ "$(jget "$dir/o" n_valid)" = 0 ] && [ -n "$(jget "$dir/o" params)" ] &&
+  ok "train --check --json: n_train, n_valid, params" || { bad "train --check --json"; cat "$dir/o" "$dir/e"; }
 ONLY="4" KRAIT_DNA="$k" "$(dirname "$0")/../../scripts/dna-cv.sh" "$data/promoters_tiny.tsv" "$dir/cvx" 3 -- \
   --config "$dir/tiny.json" --steps 2 > /dev/null 2>"$dir/e"
 [ $? -eq 2 ] && grep -q "ONLY: '4' is not a fold of 1..3" "$dir/e" && ok "dna-cv.sh ONLY past FOLDS refused" ||
