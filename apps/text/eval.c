@@ -190,6 +190,8 @@ int text_cmd_eval(int argc, char **argv)
     struct stat st;
     if (stat(input, &st) != 0) krait_cli_die(2, "%s: cannot open the input (%s)", input, strerror(errno));
     if (!S_ISREG(st.st_mode)) krait_cli_die(2, "%s: not a regular file", input);
+    if (json_key && !krait_textsrc_is_jsonl(input))
+        krait_cli_die(2, "eval: --jsonl-key %s names the text field of a .jsonl input; %s is not one", json_key, input);
     krait_cli_refuse_same_output(tsv, "--tsv", plot, "--plot");
     const char *reads[2] = { model_dir, input };
     krait_cli_refuse_overwrite(tsv, "--tsv", reads, 2);

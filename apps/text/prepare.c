@@ -179,6 +179,8 @@ int text_cmd_prepare(int argc0, char **argv0)
                     "validation (by document, or by the tail of the ids with --split-tail).");
     if (!inputs.n || !out) krait_cli_die(2, "prepare: --input and --output are required");
     if (val_fraction >= 0 && tail >= 0) krait_cli_die(2, "prepare: give --val-fraction or --split-tail, not both");
+    if (tail >= 0 && c.seed_set)
+        krait_cli_die(2, "prepare: --seed draws --val-fraction's documents; --split-tail takes the last ids (no draw)");
     if (tail >= 1 || (tail < 0 && tail != -1))
         krait_cli_die(2, "prepare: --split-tail %g: the validation share must be in [0, 1)", tail);
     if (val_fraction >= 1 || (val_fraction < 0 && val_fraction != -1))
@@ -220,6 +222,10 @@ int text_cmd_prepare(int argc0, char **argv0)
     }
     krait_fs_seen_free(&seen);
     if (skipped) fprintf(stderr, "krait-text: skipped %d non-text files in the input folders\n", skipped);
+    int n_jsonl = 0;
+    for (int f = 0; f < files.n; f++) n_jsonl += krait_textsrc_is_jsonl(files.paths[f]);
+    if (json_key && !n_jsonl)
+        krait_cli_die(2, "prepare: --jsonl-key %s names the text field of .jsonl inputs, and none is given", json_key);
     static const char *const model_files[] = { "config.json", "model.safetensors", "model.safetensors.index.json",
                                                "checkpoints" };
     for (size_t k = 0; k < sizeof model_files / sizeof *model_files; k++) /* its tokenizer.json is not ours */
