@@ -226,7 +226,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     krait_train_opts a = KRAIT_TRAIN_OPTS_INIT("classify-train", 200);
     audio_data_opts d = { .test_fraction = -1 };
     krait_opt opts[] = {
-        { "--config", OPT_STR, &a.config, "FILE", "classifier + train + audio config: a path or a preset in configs/ (required)" },
+        { "--config", OPT_STR, &a.config, "FILE", "classifier + train + audio config: a path or a preset in configs/ (required unless --init DIR: then DIR's config.json)" },
         AUDIO_DATA_OPTS(d),
         AUDIO_LABEL_OPTS(d),
         { "--out", OPT_STR, &a.out, "DIR", "run folder: model, audio.json, checkpoints, metrics, curves.svg, confusion.svg" },

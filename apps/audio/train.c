@@ -152,7 +152,7 @@ int audio_cmd_train(int argc, char **argv)
     int val_files = 30;
     audio_data_opts d = { .test_fraction = -1 };
     krait_opt opts[] = {
-        { "--config", OPT_STR, &a.config, "FILE", "model + train + audio config: a path or a preset in configs/ (required)" },
+        { "--config", OPT_STR, &a.config, "FILE", "model + train + audio config: a path or a preset in configs/ (required unless --init DIR: then DIR's config.json)" },
         AUDIO_DATA_OPTS(d),
         { "--out", OPT_STR, &a.out, "DIR", "run folder: latest model, audio.json, checkpoints, metrics.jsonl, curves.svg" },
         KRAIT_TRAIN_OPTS(&a, "score the test files every N steps (default: config, else 250; 0: only at the end)",

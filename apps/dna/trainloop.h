@@ -17,7 +17,7 @@
 /* The options both commands take (trainopts.h); eval_help: --eval-every's (NULL: not listed, for
  * a command without validation, which refuses it). */
 #define DNA_TRAIN_OPTS(a, eval_help)                                                                             \
-    { "--config", OPT_STR, &(a)->config, "FILE", "model + train config: a path or a preset in configs/ (required)" }, \
+    { "--config", OPT_STR, &(a)->config, "FILE", "model + train config: a path or a preset in configs/ (required unless --init DIR: then DIR's config.json)" }, \
     { "--out", OPT_STR, &(a)->out, "DIR", "run folder: model, checkpoints, metrics.jsonl, curves.svg (required)" }, \
     KRAIT_TRAIN_OPTS(a, eval_help,                                                                               \
                      "override any config key (hidden_size=128, train.warmup=50, ...)")

@@ -28,7 +28,7 @@ static const char *usage =
     "  info DIR [--json]                               what a model folder holds\n"
     "  convert DIR --out OUT [--dtype f32|bf16|f16]    save a model folder as krait writes it\n"
     "  init CONFIG --out DIR [--seed N] [--dtype D]    a freshly initialised model\n"
-    "  logits DIR --ids 1,2,3 [--out FILE.f32]         fp32 logits of every position (CPU by default)\n"
+    "  logits DIR --ids 1,2,3 [--output FILE.f32]      fp32 logits of every position (CPU by default)\n"
     "\n"
     "krait-model <command> --help shows the command's options.";
 
@@ -343,15 +343,15 @@ fail:
 
 static int cmd_logits(int argc, char **argv)
 {
-    const char *u = "usage: krait-model logits DIR --ids 1,2,3 [--out FILE.f32] [--device D]\n"
+    const char *u = "usage: krait-model logits DIR --ids 1,2,3 [--output FILE.f32] [--device D]\n"
                     "Runs one sequence; writes (positions x vocab_size) fp32 little-endian values to FILE,\n"
                     "or prints one line of logits per position. The last line with --json has\n"
-                    "{\"positions\",\"vocab_size\",\"vocab_size_raw\",\"argmax\"} (and \"logits\" without --out).";
+                    "{\"positions\",\"vocab_size\",\"vocab_size_raw\",\"argmax\"} (and \"logits\" without --output).";
     const char *dir = positional(argc, argv, "a model folder");
     const char *ids_s = NULL, *out = NULL;
     krait_opt opts[] = {
         { "--ids", OPT_STR, &ids_s, "LIST", "comma-separated token ids" },
-        { "--out", OPT_STR, &out, "FILE", "write fp32 logits (positions x vocab) here" },
+        { "--output", OPT_STR, &out, "FILE", "write fp32 logits (positions x vocab) here" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, first_option(dir), opts, 2, &c, u);
@@ -362,7 +362,7 @@ static int cmd_logits(int argc, char **argv)
     if (strcmp(in.cfg.head, "lm"))
         krait_cli_die(2, "%s: a classifier (\"head\": \"%s\") has no per-position logits; krait-dna predict or "
                       "krait-audio classify give its class probabilities", dir, in.cfg.head);
-    krait_cli_refuse_overwrite(out, "--out", &dir, 1);
+    krait_cli_refuse_overwrite(out, "--output", &dir, 1);
     int L = 0;
     int32_t *ids = parse_ids(ids_s, in.cfg.vocab_size, &L);
     if (!strcmp(c.device, "auto")) c.device = "cpu";

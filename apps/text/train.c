@@ -252,7 +252,7 @@ int text_cmd_train(int argc, char **argv)
     long val_tokens = 131072;
     int val_tokens_i = -1;
     krait_opt opts[] = {
-        { "--config", OPT_STR, &a.config, "FILE", "model + train config: a path or a preset in configs/ (required)" },
+        { "--config", OPT_STR, &a.config, "FILE", "model + train config: a path or a preset in configs/ (required unless --init DIR: then DIR's config.json)" },
         { "--data", OPT_STR, &data, "DIR", "a folder from krait-text prepare (required)" },
         { "--out", OPT_STR, &a.out, "DIR", "run folder: latest model, checkpoints, metrics.jsonl, curves.svg" },
         KRAIT_TRAIN_OPTS(&a, "validate every N steps (default: config train.eval_every, else 250; 0: only at the end)",

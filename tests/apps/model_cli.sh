@@ -28,10 +28,10 @@ printf '{"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 8, "state_size
   grep -q "classification head: 4 classes, mean pooling; input: feature vectors of 5" "$dir/infof" && ! grep -q "tied" "$dir/infof" &&
   ok "info on classifiers: classes, pooling, input" || { bad "info on a classifier"; cat "$dir/infoc" "$dir/infof"; }
 
-"$km" logits "$dir/m" --ids 1,2,3,4,5 --out "$dir/a.f32" >/dev/null 2>"$dir/err" || { bad "logits"; cat "$dir/err"; }
+"$km" logits "$dir/m" --ids 1,2,3,4,5 --output "$dir/a.f32" >/dev/null 2>"$dir/err" || { bad "logits"; cat "$dir/err"; }
 [ "$(stat -c %s "$dir/a.f32")" -eq $((5 * 24 * 4)) ] && ok "logits file: 5 x 24 fp32" || bad "logits file size"
 "$km" convert "$dir/m" --out "$dir/m32" >/dev/null 2>"$dir/err" || { bad "convert f32"; cat "$dir/err"; }
-"$km" logits "$dir/m32" --ids 1,2,3,4,5 --out "$dir/b.f32" >/dev/null 2>&1
+"$km" logits "$dir/m32" --ids 1,2,3,4,5 --output "$dir/b.f32" >/dev/null 2>&1
 cmp -s "$dir/a.f32" "$dir/b.f32" && ok "convert f32: logits bit-identical" || bad "convert f32 logits differ"
 for dt in bf16 f16; do
   "$km" convert "$dir/m" --out "$dir/m$dt" --dtype $dt >/dev/null 2>"$dir/err" || { bad "convert $dt"; cat "$dir/err"; }
@@ -57,8 +57,8 @@ cp -r "$dir/m" "$dir/wide" && sed -i 's/"hidden_size":\s*16/"hidden_size": 32/; 
 check "sizes do not match" "$dir/wide/model.safetensors: tensor 'backbone.embeddings.weight' has shape" "$km" logits "$dir/wide" --ids 1
 check "id outside the vocabulary" "id 24 is outside" "$km" logits "$dir/m" --ids 1,24
 cp -r "$dir/m" "$dir/mo"
-check "logits --out over the model's weights" "that is a file of $dir/mo" "$km" logits "$dir/mo" --ids 1,2 --out "$dir/mo/model.safetensors"
-"$km" logits "$dir/mo" --ids 1,2 >/dev/null 2>&1 && ok "  ... and the model still loads" || bad "logits --out destroyed the model"
+check "logits --output over the model's weights" "that is a file of $dir/mo" "$km" logits "$dir/mo" --ids 1,2 --output "$dir/mo/model.safetensors"
+"$km" logits "$dir/mo" --ids 1,2 >/dev/null 2>&1 && ok "  ... and the model still loads" || bad "logits --output destroyed the model"
 check "convert without --out" "--out is required" "$km" convert "$dir/m"
 check "unknown dtype" "'f8' is not" "$km" convert "$dir/m" --out "$dir/x" --dtype f8
 check "no such folder" "$dir/none" "$km" info "$dir/none"
@@ -105,7 +105,7 @@ check "convert to a new folder below a run" "inside a training run ($dir/run2 ho
 check "convert into an ensemble's folder" "inside a training run ($dir/ens holds member-1)" "$km" convert "$dir/m" --out "$dir/ens"
 [ ! -e "$dir/run2/checkpoints/new" ] && [ ! -e "$dir/run2/checkpoints/config.json" ] &&
   [ ! -e "$dir/run2/checkpoints/step-1/config.json" ] && ok "  ... nothing written there" || bad "a model written into a run"
-"$km" convert "$dir/m" --out "$dir/m" --overwrite >/dev/null 2>&1 && "$km" logits "$dir/m" --ids 1,2,3,4,5 --out "$dir/a2.f32" >/dev/null 2>&1 &&
+"$km" convert "$dir/m" --out "$dir/m" --overwrite >/dev/null 2>&1 && "$km" logits "$dir/m" --ids 1,2,3,4,5 --output "$dir/a2.f32" >/dev/null 2>&1 &&
   cmp -s "$dir/a.f32" "$dir/a2.f32" && ok "convert --overwrite in place (f32): the same logits" || bad "convert in place"
 # in place with a side file (tokenizer.json, classes.txt), twice: no temporary names left beside them
 printf 'a\nb\n' > "$dir/m/classes.txt"

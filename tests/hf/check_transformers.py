@@ -71,7 +71,7 @@ class Krait:
     def logits(self, folder, ids):
         self.n += 1
         out = os.path.join(self.work, f"logits-{self.n}.f32")
-        stdout = self.run("logits", folder, "--ids", ",".join(str(i) for i in ids), "--out", out,
+        stdout = self.run("logits", folder, "--ids", ",".join(str(i) for i in ids), "--output", out,
                           "--device", "cpu", "--json")
         info = json.loads(stdout.strip().splitlines()[-1])
         L, V = int(info["positions"]), int(info["vocab_size"])

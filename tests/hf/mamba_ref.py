@@ -347,7 +347,7 @@ def read_f32(path, rows, cols):
 
 
 def krait_logits(binary, folder, ids, out):
-    cmd = [binary, "logits", folder, "--ids", ",".join(map(str, ids)), "--out", out,
+    cmd = [binary, "logits", folder, "--ids", ",".join(map(str, ids)), "--output", out,
            "--device", os.environ.get("MAMBA_REF_DEVICE", "cpu-ref"), "--threads", "1", "--json"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
