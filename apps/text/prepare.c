@@ -233,6 +233,13 @@ int text_cmd_prepare(int argc0, char **argv0)
             krait_cli_die(2, "--output %s: a model or run folder (it holds %s); prepare writes a data folder of its "
                           "own (train.bin, val.bin, meta.json, tokenizer.json): choose another", out, model_files[k]);
 
+    static const char *const writes[] = { "train.bin", "val.bin", "meta.json", "tokenizer.json" };
+    for (size_t k = 0; k < sizeof writes / sizeof *writes; k++) { /* before the work: none is half-replaced */
+        char *w = krait_fs_join(out, writes[k]);
+        if (!w) krait_cli_die(1, "out of memory");
+        if (krait_fs_is_dir(w)) krait_cli_die(2, "--output %s: %s is a folder, where prepare writes a file", out, w);
+        free(w);
+    }
     krait_tokenizer *tok = NULL;
     krait_status s = krait_tokenizer_open(tok_spec, &tok);
     if (s) return krait_cli_exit_code(s);
