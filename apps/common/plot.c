@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "fsutil.h"
 #include "log.h"
 
@@ -163,8 +165,28 @@ static int chars(const char *s, int max)
     return n;
 }
 
-/* An estimate of the width of n characters of sans-serif at size px: wide enough for most Latin
- * text, so that a layout sized from it keeps the text on the canvas. */
+/* The display width of s in character cells, of its first max characters (0: all): an East
+ * Asian wide or fullwidth character takes 2, a combining mark 0 (utf8proc's widths). Bytes that
+ * are not UTF-8 count 1 each. */
+static int columns(const char *s, int max)
+{
+    int cols = 0;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)(s ? s : "");
+    for (int n = 0; *p && (!max || n < max); n++) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t len = utf8proc_iterate(p, -1, &c);
+        if (len <= 0) {
+            cols++, p++;
+            continue;
+        }
+        cols += utf8proc_charwidth(c) > 1 ? 2 : utf8proc_charwidth(c) == 0 && utf8proc_category(c) == UTF8PROC_CATEGORY_MN ? 0 : 1;
+        p += len;
+    }
+    return cols;
+}
+
+/* An estimate of the width of n character cells (columns) of sans-serif at size px: wide enough
+ * for most Latin text, so that a layout sized from it keeps the text on the canvas. */
 static double text_width(int n, double size) { return n * size * 0.62; }
 
 /* s escaped, cut to max characters with an ellipsis when longer. */
@@ -195,15 +217,16 @@ krait_status krait_plot_confusion_svg(const char *path, const char *title, const
     int widest = 1;
     for (int i = 0; i < C; i++) {
         snprintf(num, sizeof num, "%d", i);
-        int n = chars(names ? names[i] : num, CONF_LABEL_CHARS);
-        if (n > widest) widest = n > CONF_LABEL_CHARS ? CONF_LABEL_CHARS : n;
+        const char *name = names ? names[i] : num; /* a long one is shown cut: max - 1 characters and an ellipsis */
+        int n = chars(name, CONF_LABEL_CHARS) > CONF_LABEL_CHARS ? columns(name, CONF_LABEL_CHARS - 1) + 1 : columns(name, 0);
+        if (n > widest) widest = n;
     }
     const double label_w = text_width(widest, 11), ml0 = 28 + label_w + 10;
     const int upright = label_w > cell - 4;
     const double mt = 52 + (upright ? label_w : 0), grid = C * cell;
     static const char foot[] = "shading: share of the true class's examples";
     double W = ml0 + grid + mr, H = mt + grid + 36;
-    const double title_w = text_width(chars(title, 0), 14) + 20, foot_w = text_width(chars(foot, 0), 11) + 20;
+    const double title_w = text_width(columns(title, 0), 14) + 20, foot_w = text_width(columns(foot, 0), 11) + 20;
     if (W < title_w) W = title_w;
     if (W < foot_w) W = foot_w;
     const double ml = ml0 + (W - (ml0 + grid + mr)) / 2; /* the grid and its labels centred under a wider title */

@@ -170,9 +170,12 @@ grep -q "<svg" "$dir/cm.svg" && ok "eval --confusion: SVG" || bad "confusion SVG
 # the confusion matrix is sized from its text: a long title and long class names stay on the canvas
 printf 'seq\tlabel\n' > "$dir/lc.tsv"
 for i in A C G T; do printf 'ACGTACGTA%s\tspoken_digit_zero_english_very_long_name\nGGGGCCCC%s\tb\n' $i $i >> "$dir/lc.tsv"; done
+sed 's/spoken_digit_zero_english_very_long_name/エンハンサー領域/; s/\tb$/\tプロモーター/' "$dir/lc.tsv" > "$dir/lcj.tsv"
 "$k" baseline --train "$dir/lc.tsv" --test "$dir/./lc.tsv" --confusion "$dir/lcm.svg" >/dev/null 2>&1 &&
-  python3 "$(dirname "$0")/svg_bounds.py" "$dir/cm.svg" "$dir/lcm.svg" &&
-  ok "confusion SVGs: every title, class name and note on the canvas" || bad "confusion SVG text off the canvas"
+  "$k" baseline --train "$dir/lcj.tsv" --test "$dir/./lcj.tsv" --confusion "$dir/lcj.svg" >/dev/null 2>&1 &&
+  python3 "$(dirname "$0")/svg_bounds.py" "$dir/cm.svg" "$dir/lcm.svg" "$dir/lcj.svg" &&
+  ok "confusion SVGs: every title, class name and note on the canvas (Japanese class names: two cells a character)" ||
+  bad "confusion SVG text off the canvas"
 # long sequences in batches: the activations are capped (32 sequences of 4,096 bases took 683 MB
 # with the promoter preset's 4 x 64 model), and 16 kb ones are streamed by default; not measured
 # under AddressSanitizer (its quarantine keeps freed memory)
