@@ -16,6 +16,11 @@
 #define GAP 6
 #define HS 256     /* spectrogram rows */
 #define H (HW + GAP + HS)
+#define ML 48      /* left margin: amplitude and frequency labels */
+#define MT 6       /* top margin: room for the +1 label */
+#define AX 18      /* bottom strip: the time axis */
+#define IW (ML + W)
+#define IH (MT + H + AX)
 
 /* A dark-blue -> teal -> yellow colour ramp (viridis-like) at v in [0, 1]. */
 static void ramp(unsigned char *rgb, double v)
@@ -26,6 +31,87 @@ static void ramp(unsigned char *rgb, double v)
     int i = p >= 4 ? 3 : (int)p;
     double f = p - i;
     for (int c = 0; c < 3; c++) rgb[c] = (unsigned char)lround(k[i][c] + f * (k[i + 1][c] - k[i][c]));
+}
+
+/* ---- axis labels: a 3 x 5 pixel font, drawn at twice its size ---------------------------------- */
+static const char glyph_chars[] = "0123456789.s-+kHz";
+static const unsigned char glyphs[][5] = {
+    { 7, 5, 5, 5, 7 }, { 2, 6, 2, 2, 7 }, { 7, 1, 7, 4, 7 }, { 7, 1, 7, 1, 7 }, { 5, 5, 7, 1, 1 }, /* 0-4 */
+    { 7, 4, 7, 1, 7 }, { 7, 4, 7, 5, 7 }, { 7, 1, 1, 1, 1 }, { 7, 5, 7, 5, 7 }, { 7, 5, 7, 1, 7 }, /* 5-9 */
+    { 0, 0, 0, 0, 2 }, { 3, 4, 2, 1, 6 }, { 0, 0, 7, 0, 0 }, { 0, 2, 7, 2, 0 }, { 4, 5, 6, 5, 5 }, /* . s - + k */
+    { 5, 5, 7, 5, 5 }, { 0, 7, 1, 2, 7 },                                                         /* H z */
+};
+enum { GS = 2, GW = 4 * GS }; /* glyph scale; advance per character */
+
+static int text_w(const char *t) { return (int)strlen(t) * GW - GS; }
+
+/* t at (x, y) = its top left, dark grey, clipped to the image */
+static void text_at(unsigned char *img, int x, int y, const char *t)
+{
+    for (; *t; t++, x += GW) {
+        const char *g = strchr(glyph_chars, *t);
+        if (!g) continue;
+        const unsigned char *rows = glyphs[g - glyph_chars];
+        for (int r = 0; r < 5 * GS; r++)
+            for (int c = 0; c < 3 * GS; c++) {
+                int px = x + c, py = y + r;
+                if (px < 0 || px >= IW || py < 0 || py >= IH || !(rows[r / GS] >> (2 - c / GS) & 1)) continue;
+                unsigned char *p = img + ((size_t)py * IW + px) * 3;
+                p[0] = p[1] = p[2] = 60;
+            }
+    }
+}
+
+static void hline(unsigned char *img, int x0, int x1, int y)
+{
+    for (int x = x0; x <= x1; x++) {
+        unsigned char *p = img + ((size_t)y * IW + x) * 3;
+        p[0] = p[1] = p[2] = 60;
+    }
+}
+
+/* The plot (W x H, from draw) at (ML, MT), the amplitude and frequency labels left of it and the
+ * time axis below: ticks at 1-2-5 steps of seconds, about ten over the clip. */
+static void frame(unsigned char *img, const unsigned char *plot, size_t n, int rate)
+{
+    memset(img, 255, (size_t)IW * IH * 3);
+    for (int y = 0; y < H; y++) memcpy(img + ((size_t)(MT + y) * IW + ML) * 3, plot + (size_t)y * W * 3, (size_t)W * 3);
+    static const struct { int y; const char *t; } amp[] = { { 0, "+1" }, { HW / 2, "0" }, { HW - 1, "-1" } };
+    for (int i = 0; i < 3; i++) {
+        hline(img, ML - 4, ML - 1, MT + amp[i].y);
+        text_at(img, ML - 6 - text_w(amp[i].t), MT + amp[i].y - 5 * GS / 2, amp[i].t);
+    }
+    krait_mel_params mp = krait_mel_default_params(rate);
+    mp.n_mels = 64;
+    static const int hz[] = { 250, 500, 1000, 2000, 4000, 8000, 16000, 32000 };
+    int last_y = MT + H + 100;
+    for (size_t i = 0; i < sizeof hz / sizeof *hz && hz[i] < rate / 2; i++) {
+        const double band = krait_mel_band_at(&mp, hz[i]);
+        const int y = MT + HW + GAP + HS - 1 - (int)lround((band + 0.5) / mp.n_mels * HS);
+        if (y < MT + HW + GAP + 5 || last_y - y < 5 * GS + 6) continue; /* off the picture, or on the label below it */
+        char t[16];
+        if (hz[i] >= 1000) snprintf(t, sizeof t, "%dkHz", hz[i] / 1000);
+        else snprintf(t, sizeof t, "%dHz", hz[i]);
+        hline(img, ML - 4, ML - 1, y);
+        text_at(img, ML - 6 - text_w(t), y - 5 * GS / 2, t);
+        last_y = y;
+    }
+    const double dur = rate > 0 ? (double)n / rate : 0;
+    if (dur <= 0) return;
+    double step = 1e-3;
+    for (int k = 0; dur / step > 10; k++) step *= k % 3 == 1 ? 2.5 : 2; /* 1, 2, 5, 10, 20, 50 ... ms */
+    for (int k = 0; k * step <= dur * (1 + 1e-9); k++) {
+        const int x = ML + (int)lround(k * step / dur * (W - 1));
+        for (int y = MT + H; y < MT + H + 4; y++) {
+            unsigned char *p = img + ((size_t)y * IW + x) * 3;
+            p[0] = p[1] = p[2] = 60;
+        }
+        char t[32];
+        snprintf(t, sizeof t, "%gs", k * step);
+        int tx = x - text_w(t) / 2;
+        if (tx + text_w(t) > IW - 1) tx = IW - 1 - text_w(t);
+        text_at(img, tx, MT + H + 6, t);
+    }
 }
 
 static void draw(unsigned char *img, const float *x, size_t n, int rate, size_t mark)
@@ -80,9 +166,14 @@ static void draw(unsigned char *img, const float *x, size_t n, int rate, size_t 
 
 krait_status audio_picture_png(const char *path, const float *x, size_t n, int rate, size_t mark, const char *title)
 {
-    unsigned char *img = malloc((size_t)W * H * 3);
-    if (!img) return KRAIT_STATUS_NO_MEMORY;
-    draw(img, x, n, rate, mark);
+    unsigned char *plot = malloc((size_t)W * H * 3), *img = malloc((size_t)IW * IH * 3);
+    if (!plot || !img) {
+        free(plot), free(img);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    draw(plot, x, n, rate, mark);
+    frame(img, plot, n, rate);
+    free(plot);
     FILE *f = fopen(path, "wb");
     if (!f) {
         KRAIT_ERROR("%s: cannot open for writing (%s)", path, strerror(errno));
@@ -99,12 +190,12 @@ krait_status audio_picture_png(const char *path, const float *x, size_t n, int r
         return KRAIT_STATUS_IO;
     }
     png_init_io(png, f);
-    png_set_IHDR(png, info, W, H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+    png_set_IHDR(png, info, IW, IH, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
     png_text text = { .compression = PNG_TEXT_COMPRESSION_NONE, .key = "Title", .text = (char *)title };
     if (title) png_set_text(png, info, &text, 1);
     png_write_info(png, info);
-    for (int y = 0; y < H; y++) png_write_row(png, img + (size_t)y * W * 3);
+    for (int y = 0; y < IH; y++) png_write_row(png, img + (size_t)y * IW * 3);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     free(img);

@@ -1,7 +1,8 @@
 /* apps/audio/picture.h — a picture of a waveform: the waveform (min/max envelope per pixel
  * column) above its log-mel spectrogram (64 bands, 25 ms windows), as one PNG (libpng).
  * Samples before `mark` (a prompt) are drawn on a grey background, with a red line at the
- * boundary. This file does not draw text beyond a PNG tEXt "Title" chunk. */
+ * boundary. Axes: amplitude (-1..+1) and frequency (Hz, on the mel scale) at the left, time in
+ * seconds below, labelled in a 3 x 5 pixel font of its own; the title goes in a PNG tEXt chunk. */
 #ifndef KRAIT_AUDIO_PICTURE_H
 #define KRAIT_AUDIO_PICTURE_H
 

@@ -76,6 +76,12 @@ krait_mel *krait_mel_init(const krait_mel_params *p)
     return m;
 }
 
+double krait_mel_band_at(const krait_mel_params *p, double hz)
+{
+    const double fmax = p->fmax > 0 ? p->fmax : p->rate / 2.0, lo = hz_to_mel(p->fmin), hi = hz_to_mel(fmax);
+    return (hz_to_mel(hz) - lo) / (hi - lo) * (p->n_mels + 1) - 1;
+}
+
 void krait_mel_free(krait_mel *m)
 {
     if (!m) return;

@@ -39,6 +39,9 @@ void krait_mel_free(krait_mel *m);
 int krait_mel_frames(const krait_mel *m, size_t n);
 /* out (frames, n_mels) for the n samples of x. */
 void krait_mel_compute(krait_mel *m, float *out, const float *x, size_t n);
+/* The band index (fractional; 0 .. n_mels - 1 inside the range) whose filter peaks at hz under p
+ * (fmax <= 0: rate / 2): where a frequency sits on a spectrogram's axis. */
+double krait_mel_band_at(const krait_mel_params *p, double hz);
 
 #ifdef __cplusplus
 }
