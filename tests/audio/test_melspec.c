@@ -136,6 +136,22 @@ int main(void)
                  krait_mel_frames(m, 1) == 1,
              "frame count: 1 + ceil((n - win) / hop), at least 1");
     krait_mel_free(m);
+    /* krait_mel_band_at places a frequency where the filters see it: a pure tone's loudest band */
+    m = krait_mel_init(&b);
+    static const double tones[] = { 300, 1000, 2000, 3500, 6000 };
+    const size_t n = 1600;
+    float *x = malloc(sizeof *x * n), *spec = malloc(sizeof *spec * (size_t)krait_mel_frames(m, n) * b.n_mels);
+    for (size_t k = 0; m && x && spec && k < sizeof tones / sizeof *tones; k++) {
+        for (size_t i = 0; i < n; i++) x[i] = (float)sin(2 * M_PI * tones[k] * (double)i / b.rate);
+        krait_mel_compute(m, spec, x, n);
+        const float *f = spec + (size_t)(krait_mel_frames(m, n) / 2) * b.n_mels; /* a frame inside the tone */
+        int loud = 0;
+        for (int j = 1; j < b.n_mels; j++) loud = f[j] > f[loud] ? j : loud;
+        const double at = krait_mel_band_at(&b, tones[k]);
+        tu_check(fabs(at - loud) <= 1.0, "a %g Hz tone: loudest band %d, krait_mel_band_at %.2f", tones[k], loud, at);
+    }
+    free(x), free(spec);
+    krait_mel_free(m);
     normalisation();
     return tu_finish();
 }
