@@ -349,7 +349,10 @@ void audio_load_config(krait_config *cfg, krait_train_config *tc, audio_frontend
     krait_config_default(cfg);
     krait_train_default(tc);
     audio_fe_default(fe);
-    if (fe_dir) { /* the model's own front-end: its weights learnt these inputs */
+    char *fe_json = fe_dir ? krait_fs_join(fe_dir, "audio.json") : NULL;
+    const int has_fe = fe_json && krait_fs_is_file(fe_json);
+    free(fe_json);
+    if (has_fe) { /* the model's own front-end: its weights learnt these inputs (none: the defaults) */
         audio_frontend m;
         audio_fe_load(&m, fe_dir);
         fe->rate = m.rate, fe->quant = m.quant, fe->normalize = m.normalize, fe->logmel = m.logmel, fe->mel = m.mel;

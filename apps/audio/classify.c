@@ -102,6 +102,7 @@ int audio_cmd_classify(int argc, char **argv)
         if (it->cls < 0) krait_cli_die(2, "%s: label '%s' is not one of the model's %d classes", it->path, it->label, fe.n_classes);
     }
     if (labelled && labelled != list.n) krait_cli_die(2, "%s: some files have labels and some do not", d.data);
+    if (confusion && !labelled) krait_cli_die(2, "--confusion needs labelled data (%s has no labels)", d.data);
     int *want = malloc(sizeof *want * (size_t)list.n), want_test = !strcmp(d.split, "test");
     if (!want) krait_cli_die(1, "out of memory");
     for (int i = 0; i < list.n; i++) want[i] = single || !strcmp(d.split, "all") || is_test[i] == want_test;
@@ -183,8 +184,6 @@ int audio_cmd_classify(int argc, char **argv)
             if ((s = krait_plot_confusion_svg(confusion, title, (const char *const *)fe.classes, C, mt.confusion)))
                 return krait_cli_exit_code(s);
         }
-    } else if (confusion) {
-        krait_cli_die(2, "--confusion needs labelled data");
     } else if (!single && f != stdout) { /* the predictions are in --output (--json: or nowhere) */
         printf("%s: %d clips classified%s%s%s\n", d.data, n, skipped ? " (some files skipped)" : "",
                output ? "; predictions in " : " (give --output FILE for the predictions)", output ? output : "");

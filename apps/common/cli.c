@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -138,6 +139,14 @@ void krait_cli_start(const char *prog, int argc, char **argv)
 {
     (void)argc;
     prog_name = prog;
+    /* stdin, stdout or stderr closed (`>&-`): /dev/null, read-only, takes its place, so that no
+     * file opened later becomes fd 1 (a summary would land in it) and a write there fails, as
+     * krait_cli_done reports */
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int got = open("/dev/null", O_RDONLY);
+            if (got >= 0 && got != fd) close(got); /* a lower one was free: not ours to fill */
+        }
     /* A file over the size limit (ulimit -f) makes write() fail with EFBIG, reported like a full
      * disk, instead of SIGXFSZ killing the process mid-checkpoint. */
     signal(SIGXFSZ, SIG_IGN);
@@ -499,7 +508,7 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         if (!o) krait_cli_die(2, "unknown option '%s' (see --help)", a);
         if (o->dst == &c->help) {
             print_usage(usage, opts, nopts);
-            exit(0);
+            exit(krait_cli_done(0)); /* a help text cut short (a full disk) is exit 1 too */
         }
         if (o->dst == &c->seed) c->seed_set = 1;
         if (o->type == OPT_FLAG) {

@@ -161,9 +161,15 @@ static char clearing[4096];  /* the folder krait_run_clear_out empties (set by k
 static const char *clearing_cmd;
 static int clearing_run;      /* ... of a run (else only of member folders that hold none) */
 
+static char stale_trash[4096]; /* OUT/TRASH left by a killed --overwrite: removed by krait_run_clear_out */
+
 void krait_run_claim_out(const char *out, int overwrite, const char *resume, const char *cmd)
 {
     krait_run_lock(out);
+    char *trash = krait_fs_join(out, TRASH);
+    if (!trash) krait_cli_die(1, "out of memory");
+    if (krait_run_has(out, TRASH) && strlen(trash) < sizeof stale_trash) snprintf(stale_trash, sizeof stale_trash, "%s", trash);
+    free(trash);
     if (resume && krait_fs_within(resume, out)) return; /* this folder's own run goes on */
     const char *found = run_mark(out);
     if (found && !overwrite) {
@@ -190,6 +196,13 @@ int krait_run_clearing(void) { return clearing[0] && clearing_run; }
 
 void krait_run_clear_out(void)
 {
+    if (stale_trash[0]) { /* the old run an --overwrite was removing when it was stopped */
+        krait_status s = krait_fs_remove_tree(stale_trash);
+        if (s) exit(krait_cli_exit_code(s));
+        fprintf(stderr, "%s: removed %s, the old run an --overwrite was removing when it was stopped\n",
+                krait_cli_prog(), stale_trash);
+        stale_trash[0] = '\0';
+    }
     if (!clearing[0]) return;
     const char *out = clearing;
     if (!run_mark(out)) { /* member folders of an ensemble that never started: a new run makes its own */
@@ -197,7 +210,6 @@ void krait_run_clear_out(void)
         clearing[0] = '\0';
         return;
     }
-    remove_in(out, TRASH); /* what a killed --overwrite left */
     /* the run's marks first (checkpoints/latest, metrics.jsonl: a kill after them leaves no run
      * to resume by mistake), then the old run's files at the top level: a new run rewrites the
      * ones it has, and one it lacks (a BPE run's tokenizer.json under a byte-level run) would

@@ -233,17 +233,17 @@ int text_cmd_prepare(int argc0, char **argv0)
             krait_cli_die(2, "--output %s: a model or run folder (it holds %s); prepare writes a data folder of its "
                           "own (train.bin, val.bin, meta.json, tokenizer.json): choose another", out, model_files[k]);
 
+    krait_tokenizer *tok = NULL;
+    krait_status s = krait_tokenizer_open(tok_spec, &tok);
+    if (s) return krait_cli_exit_code(s);
+    int bpe = krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE;
     static const char *const writes[] = { "train.bin", "val.bin", "meta.json", "tokenizer.json" };
-    for (size_t k = 0; k < sizeof writes / sizeof *writes; k++) { /* before the work: none is half-replaced */
+    for (size_t k = 0; k < sizeof writes / sizeof *writes - !bpe; k++) { /* before the work: none half-replaced */
         char *w = krait_fs_join(out, writes[k]);
         if (!w) krait_cli_die(1, "out of memory");
         if (krait_fs_is_dir(w)) krait_cli_die(2, "--output %s: %s is a folder, where prepare writes a file", out, w);
         free(w);
     }
-    krait_tokenizer *tok = NULL;
-    krait_status s = krait_tokenizer_open(tok_spec, &tok);
-    if (s) return krait_cli_exit_code(s);
-    int bpe = krait_tokenizer_kind_of(tok) == KRAIT_TOKENIZER_BPE;
     int vocab = krait_tokenizer_vocab_size(tok), eos = krait_tokenizer_eos(tok);
     if (eos < 0) fprintf(stderr, "krait-text: the tokenizer has no <|endoftext|>: documents are joined without a separator\n");
     if (!krait_fs_is_dir(out)) { /* made here: removed again if the command leaves it empty (a failure) */

@@ -171,7 +171,7 @@ static int next_fastx(krait_dna_reader *r, krait_dna_rec *rec)
                     *h == ' ' || *h == '\t' ? " (a space after the header's '>' or '@': the name must follow it)" : "");
         return -KRAIT_STATUS_BAD_INPUT;
     }
-    if (memchr(h, '\r', nl)) { /* old Mac OS line ends: the whole file reads as one line */
+    if (strchr(h, '\r')) { /* old Mac OS line ends: the whole file reads as one line (a CRLF's is gone) */
         KRAIT_ERROR("%s:%ld: lines end in a carriage return alone; convert them (tr '\\r' '\\n')", r->path, r->line_no);
         return -KRAIT_STATUS_BAD_INPUT;
     }

@@ -186,6 +186,10 @@ cmp -s <(losses "$dir/LM") <(losses "$dir/R") && ok "stop at 12 + resume: losses
 grep -q '"rate":[[:space:]]*16000' "$dir/R16f/audio.json" && grep -q '"quantization":[[:space:]]*"linear8"' "$dir/R16f/audio.json" &&
   ! grep -q 'its weights learnt' "$dir/e16" && ok "train --init alone: the model's front-end (16 kHz, linear8), not 8 kHz mu-law" ||
   { bad "train --init alone: front-end"; cat "$dir/e16" "$dir/R16f/audio.json"; }
+mkdir -p "$dir/bare" && cp "$dir/R16/config.json" "$dir/R16/model.safetensors" "$dir/bare/" # a model folder, no audio.json
+"$k" train "${lmsplit[@]}" --init "$dir/bare" --out "$dir/baref" --steps 1 --val-files 0 --device cpu >/dev/null 2>"$dir/eb" &&
+  grep -q '"rate":[[:space:]]*8000' "$dir/baref/audio.json" &&
+  ok "train --init of a model folder without audio.json: the default front-end" || { bad "--init without audio.json"; cat "$dir/eb"; }
 
 # ---- classifier ---------------------------------------------------------------------------------
 cat > "$dir/cls.json" <<'JSON'
@@ -276,6 +280,9 @@ mkdir -p "$dir/newrecs" && cp "$d/a/lo_0.wav" "$dir/newrecs/hello.wav"
 "$k" classify --model "$dir/CL" --data "$dir/newrecs" --output "$dir/np.tsv" >"$dir/cn" 2>"$dir/ecn" &&
   [ "$(wc -l < "$dir/np.tsv")" -eq 2 ] && grep -q "do not all fit the labels as trained" "$dir/ecn" &&
   ok "classify a folder of unlabelled names: predictions, a note, no accuracy" || { bad "classify unlabelled folder"; cat "$dir/ecn"; }
+"$k" classify --model "$dir/CL" --data "$dir/newrecs" --confusion "$dir/nc.svg" >"$dir/cn3" 2>"$dir/ecn3"
+[ $? -eq 2 ] && [ ! -s "$dir/cn3" ] && grep -q -- "--confusion needs labelled data" "$dir/ecn3" &&
+  ok "classify --confusion of unlabelled clips: exit 2 before the work, nothing on stdout" || { bad "--confusion unlabelled"; cat "$dir/ecn3"; }
 "$k" classify --model "$dir/CL" --data "$dir/newrecs" >"$dir/cn2" 2>/dev/null && cmp -s "$dir/cn2" "$dir/np.tsv" &&
   ok "classify unlabelled clips without --output: the predictions TSV on stdout" || { bad "unlabelled to stdout"; cat "$dir/cn2"; }
 # a preset may carry the split and labels ("audio": {"data"}): the same run as with the options

@@ -146,6 +146,12 @@ for _ in 1 2 3 4 5 6 7 8; do tail -n +2 "$dir/s1/test.tsv"; done | sed '1i seq\t
 rc=$?
 [ $rc -eq 1 ] && [ "$(grep -c 'error' "$dir/epf")" = 1 ] && grep -q "error: stdout: write failed" "$dir/epf" &&
   ok "predict into a full stdout: exit 1, $(grep error "$dir/epf")" || { bad "predict into a full stdout: exit $rc"; tail -3 "$dir/epf"; }
+(ulimit -f 1; "$k" train --help >"$dir/hf" 2>"$dir/ehf"); rc=$?
+[ $rc -eq 1 ] && grep -q "stdout: write failed" "$dir/ehf" && ok "--help cut short by a full stdout: exit 1" ||
+  { bad "--help into a full stdout: exit $rc"; cat "$dir/ehf"; }
+"$k" train --help >&- 2>"$dir/ehc"; rc=$?
+[ $rc -eq 1 ] && grep -q "stdout: write failed (Bad file descriptor)" "$dir/ehc" && ok "stdout closed: exit 1, said" ||
+  { bad "stdout closed: exit $rc"; cat "$dir/ehc"; }
 "$k" predict --model "$dir/cls" --input "$dir/s1/test.tsv" --output "$dir/pred2.tsv" --json >"$dir/pj" 2>/dev/null &&
   [ "$(jget "$dir/pj" n)" = 12 ] && tail -1 "$dir/pj" | grep -q '"classes":\["0","1"\]' && cmp -s "$dir/pred.tsv" "$dir/pred2.tsv" &&
   ok "predict --json: $(tail -1 "$dir/pj" | cut -c1-60)..." || { bad "predict --json"; cat "$dir/pj"; }

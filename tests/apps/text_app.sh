@@ -192,12 +192,17 @@ bad_input "a run killed before its first checkpoint" "$dir/K: already holds a ru
   "--overwrite starts over" -- "$k" "${targs[@]}" --out "$dir/K" --steps 2
 printf '{"model": {}}' > "$dir/B/tokenizer.json" # as a BPE run leaves it: a byte-level run over it must not keep it
 mkdir -p "$dir/B/best" && : > "$dir/B/best/model.safetensors" # as --keep-best leaves it
-mkdir -p "$dir/B/.krait-old-run/checkpoints/step-1" # as an --overwrite killed while removing leaves it
 "$k" "${targs[@]}" --out "$dir/B" --steps 2 --overwrite >/dev/null 2>"$dir/eB3" && [ ! -e "$dir/B/tokenizer.json" ] &&
   [ ! -e "$dir/B/best" ] && [ ! -e "$dir/B/.krait-old-run" ] &&
   [ "$(ls "$dir/B/checkpoints")" = "$(printf 'latest\nstep-2')" ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
   grep -q -- "--overwrite: starting a new run in $dir/B" "$dir/eB3" &&
-  ok "--overwrite: a new run, the old checkpoints, best model, metrics and a killed clear's leftovers gone" || { bad "--overwrite"; ls "$dir/B/checkpoints"; cat "$dir/eB3"; }
+  ok "--overwrite: a new run, the old checkpoints, best model and metrics gone" || { bad "--overwrite"; ls "$dir/B/checkpoints"; cat "$dir/eB3"; }
+# an --overwrite killed while it removed the old run leaves it whole in OUT/.krait-old-run (and no
+# run mark): the next run there, with or without --overwrite, removes it
+mkdir -p "$dir/T/.krait-old-run/checkpoints/step-1" && : > "$dir/T/.krait-old-run/checkpoints/step-1/model.safetensors"
+"$k" "${targs[@]}" --out "$dir/T" --steps 2 >/dev/null 2>"$dir/eT" && [ ! -e "$dir/T/.krait-old-run" ] &&
+  grep -q "removed $dir/T/.krait-old-run, the old run an --overwrite was removing when it was stopped" "$dir/eT" &&
+  ok "the remains of a stopped --overwrite: removed by the next run, said" || { bad "stopped --overwrite's remains"; cat "$dir/eT"; }
 # resuming a finished run (twice) validates again but logs that validation once
 for _ in 1 2; do "$k" "${targs[@]}" --out "$dir/B" --steps 2 --resume "$dir/B" >/dev/null 2>&1 || bad "resume a finished run"; done
 [ "$(grep -c '"step": 2, "val_loss"' "$dir/B/metrics.jsonl")" -eq 1 ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
