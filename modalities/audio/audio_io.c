@@ -408,14 +408,24 @@ krait_status krait_audio_write(const char *path, const float *x, size_t n, int r
         return KRAIT_STATUS_BAD_INPUT;
     }
     size_t pl = strlen(path);
+    const int ext = major == SF_FORMAT_WAV ? 4 : 5;
     char *tmp = malloc(pl + 16);
     if (!tmp) return KRAIT_STATUS_NO_MEMORY;
-    /* the temporary keeps the extension: libsndfile checks it against the format */
-    snprintf(tmp, pl + 16, "%.*s.tmp%s", (int)(pl - (major == SF_FORMAT_WAV ? 4 : 5)), path, path + pl - (major == SF_FORMAT_WAV ? 4 : 5));
+    /* a temporary of its own beside the output (never a name another file may have: a --prompt
+     * called OUT.tmp.wav was written over), renamed over it once whole */
+    snprintf(tmp, pl + 16, "%.*s.tmp-XXXXXX%s", (int)(pl - ext), path, path + pl - ext);
+    int fd = mkstemps(tmp, ext);
+    if (fd < 0) {
+        KRAIT_ERROR("%s: cannot create a temporary file beside it (%s)", path, strerror(errno));
+        free(tmp);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
     SF_INFO sfi = { .samplerate = rate, .channels = 1, .format = major | SF_FORMAT_PCM_16 };
-    SNDFILE *sf = sf_open(tmp, SFM_WRITE, &sfi);
+    SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &sfi, 1);
     if (!sf) {
         KRAIT_ERROR("%s: cannot write (libsndfile: %s)", path, sf_strerror(NULL));
+        close(fd);
+        unlink(tmp);
         free(tmp);
         return KRAIT_STATUS_BAD_INPUT;
     }

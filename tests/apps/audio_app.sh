@@ -159,6 +159,11 @@ grep -q "generate: 4000/4000 samples" "$dir/eg" && ok "generate shows progress" 
   ok "generate --prompt-seconds 0.1 --seconds 0.05: 800 prompt samples + 400 = 1200 in the WAV" ||
   { bad "generate --prompt-seconds ($(jget "$dir/gp" prompt_samples) prompt samples, $(soxi -s "$dir/gp.wav") in the WAV)"; cat "$dir/egp"; }
 [ "$(head -c 8 "$dir/g.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && ok "generate: picture g.png (PNG)" || bad "picture"
+# the output is written to a temporary of its own: a file named like a fixed temporary (OUT.tmp.wav) is untouched
+cp "$d/b/c/hi_1.flac" "$dir/q.tmp.flac" && cp "$dir/q.tmp.flac" "$dir/q.keep"
+"$k" generate --model "$dir/LM" --prompt "$dir/q.tmp.flac" --seconds 0.05 --output "$dir/q.flac" --no-picture >/dev/null 2>&1 &&
+  cmp -s "$dir/q.tmp.flac" "$dir/q.keep" && [ -s "$dir/q.flac" ] && [ -z "$(ls "$dir" | grep '^q\.tmp-')" ] &&
+  ok "generate --output q.flac: the prompt q.tmp.flac untouched, no temporary left" || { bad "generate's temporary"; ls "$dir" | grep '^q'; }
 "$k" generate --model "$dir/LM" --seconds 0.25 --no-prompt-audio --output "$dir/u.flac" --picture "$dir/u.png" --seed 5 >/dev/null 2>&1
 "$k" generate --model "$dir/LM" --seconds 0.25 --no-prompt-audio --output "$dir/u2.flac" --no-picture --seed 5 >/dev/null 2>&1
 [ "$(soxi -s "$dir/u.flac")" -eq 2000 ] && [ -s "$dir/u.png" ] && [ ! -e "$dir/u2.png" ] &&
