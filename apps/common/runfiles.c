@@ -273,6 +273,8 @@ static void on_step(void *user, const krait_step_info *i)
     r->step_line(r, i);
 }
 
+static krait_status on_checkpoint(void *user, krait_trainer *t);
+
 static krait_status on_eval(void *user, krait_trainer *t)
 {
     krait_run *r = user;
@@ -282,7 +284,20 @@ static krait_status on_eval(void *user, krait_trainer *t)
     if (r->rf.val_logged_step == t->opt->step) r->rf.metrics = NULL; /* logged before the resume */
     krait_status s = r->validate(r);
     r->rf.metrics = metrics;
-    if (s) return s;
+    const char *fault = getenv("KRAIT_FAULT_VALIDATE_STEP"); /* tests: this step's validation fails */
+    if (!s && fault && atoi(fault) == t->opt->step) {
+        KRAIT_ERROR("step %d: validation failed (KRAIT_FAULT_VALIDATE_STEP)", t->opt->step);
+        s = KRAIT_STATUS_BAD_INPUT;
+    }
+    if (s) {
+        /* the training so far is sound (a test file that became unreadable, say): keep it, so
+         * that the run goes on from here once the problem is fixed */
+        if (s != KRAIT_STATUS_INTERRUPTED && r->rf.out && !on_checkpoint(r, t))
+            fprintf(stderr, "%s: the validation at step %d failed (above); checkpoint in %s: --resume %s continues "
+                            "once that is fixed\n", krait_cli_prog(), t->opt->step, r->rf.out,
+                    r->o->run_dir ? r->o->run_dir : r->rf.out);
+        return s;
+    }
     r->eval_s += krait_now() - t0;
     r->last_val_step = t->opt->step;
     if (r->curves && r->rf.metrics) r->curves(r);

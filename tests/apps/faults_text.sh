@@ -9,7 +9,9 @@
 #    file, the previous checkpoint stays the latest and resumes to A's losses;
 #  - SIGTERM: exit 130 with a checkpoint, --resume gives A's losses;
 #  - a NaN loss (KRAIT_FAULT_NONFINITE_STEP, or lr 1e30): "stop" exits 1 with one line naming
-#    the step and keeps the last checkpoint; "skip" skips and counts the batch.
+#    the step and keeps the last checkpoint; "skip" skips and counts the batch;
+#  - a validation that fails (KRAIT_FAULT_VALIDATE_STEP: as a test file made unreadable mid-run):
+#    the error, a checkpoint of that step, and --resume gives A's losses.
 # (SIGINT and --stop-at are in text_app.sh; synthetic's SIGINT resume in bench_resume.sh.)
 set -u
 k="$1"
@@ -38,6 +40,15 @@ JSON
 targs=(train --config "$dir/tiny.json" --data "$dir/d" --eval-every 10 --val-tokens 256 --device cpu-ref --seed 3)
 "$k" "${targs[@]}" --out "$dir/A" >/dev/null 2>"$dir/eA" || { bad "straight run"; cat "$dir/eA"; }
 [ "$(losses "$dir/A" | wc -l)" -eq 44 ] && ok "straight run: 40 steps + 4 validations" || bad "straight run metrics"
+
+KRAIT_FAULT_VALIDATE_STEP=20 "$k" "${targs[@]}" --out "$dir/V" >/dev/null 2>"$dir/eV"
+rc=$?
+[ $rc -eq 2 ] && grep -q "step 20: validation failed" "$dir/eV" && [ "$(cat "$dir/V/checkpoints/latest")" = step-20 ] &&
+  grep -q "checkpoint in $dir/V: --resume $dir/V continues once that is fixed" "$dir/eV" &&
+  ok "a validation that fails at step 20: exit 2, the training kept in a checkpoint of step 20" ||
+  { bad "failed validation (exit $rc)"; cat "$dir/eV"; ls "$dir/V/checkpoints" 2>&1; }
+"$k" "${targs[@]}" --resume "$dir/V" >/dev/null 2>"$dir/eV2" || { bad "resume after a failed validation"; cat "$dir/eV2"; }
+same_as_A "failed validation + resume" "$dir/V"
 
 # ---- kill -9 mid-training --------------------------------------------------------------------
 "$k" "${targs[@]}" --out "$dir/B" --ckpt-every 5 >/dev/null 2>"$dir/eB" &
