@@ -101,7 +101,11 @@ static krait_audio_reader *reader_open(const char *path, int out_rate, krait_sta
     SNDFILE *sf = sf_open(path, SFM_READ, &sfi);
     if (!sf) {
         int e = sf_error(NULL);
-        if (e == SF_ERR_UNRECOGNISED_FORMAT)
+        /* libsndfile's MPEG probe says "not a regular file" of a regular file it cannot parse */
+        if (S_ISREG(st.st_mode) && strstr(sf_strerror(NULL), "not a regular file"))
+            fail_open(path, NULL, status, KRAIT_STATUS_BAD_INPUT, "%s",
+                      "unsupported or unrecognised audio format (libsndfile cannot parse it)", err, err_size);
+        else if (e == SF_ERR_UNRECOGNISED_FORMAT)
             fail_open(path, NULL, status, KRAIT_STATUS_BAD_INPUT,
                       "unsupported or unrecognised audio format (libsndfile: %s)", sf_strerror(NULL), err, err_size);
         else
@@ -137,7 +141,11 @@ static krait_audio_reader *reader_open(const char *path, int out_rate, krait_sta
     r->gain = 1.0f;
     r->info.channels = sfi.channels;
     r->info.rate = sfi.samplerate;
-    r->length_unknown = sfi.frames >= SF_COUNT_MAX;
+    /* An MPEG stream's frame count is libsndfile's estimate (from a Xing header or the bit rate):
+     * a constant-rate file behind a large ID3 tag ended before it ("truncated"), so read to the
+     * stream's end. (An estimate short of the real end is not caught: libsndfile stops reading
+     * there.) */
+    r->length_unknown = sfi.frames >= SF_COUNT_MAX || (sfi.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
     r->info.frames = r->length_unknown ? -1 : (long long)sfi.frames;
     SF_FORMAT_INFO fi = { .format = sfi.format & SF_FORMAT_TYPEMASK };
     if (sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0 && fi.name)
