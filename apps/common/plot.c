@@ -31,13 +31,20 @@ static void fmt_num(char *b, size_t n, double v)
     else snprintf(b, n, "%.6g", v);
 }
 
+/* s as XML text: < > & escaped, a byte that is not UTF-8 shown as U+FFFD and a control character
+ * as '?' (neither may stand in an SVG: a path or class name in a legacy encoding broke the file). */
 static void escape(FILE *f, const char *s)
 {
-    for (; s && *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else fputc(*s, f);
+    for (const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)(s ? s : ""); *p;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t len = utf8proc_iterate(p, -1, &c);
+        if (len <= 0) fputs("\uFFFD", f), len = 1;
+        else if (c == '<') fputs("&lt;", f);
+        else if (c == '>') fputs("&gt;", f);
+        else if (c == '&') fputs("&amp;", f);
+        else if (c < 0x20 || c == 0x7f) fputc('?', f);
+        else fwrite(p, 1, (size_t)len, f);
+        p += len;
     }
 }
 

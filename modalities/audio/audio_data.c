@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <pcre2.h>
+#include <utf8proc.h>
 
 #include "audio_data.h"
 #include "audio_io.h"
@@ -421,10 +422,23 @@ static krait_status check_label(const char *label, const char *path, const char 
         shown[n++] = ctl ? '?' : *c;
     }
     shown[n] = '\0';
-    if (!bad) return KRAIT_STATUS_OK;
-    KRAIT_ERROR("%s: its %s label '%s' holds a tab, newline or other control character (shown as ?), which no "
-                "class name may", path, how, shown);
-    return KRAIT_STATUS_BAD_INPUT;
+    if (bad) {
+        KRAIT_ERROR("%s: its %s label '%s' holds a tab, newline or other control character (shown as ?), which no "
+                    "class name may", path, how, shown);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    /* and it is written to audio.json and the pictures, which are UTF-8 */
+    for (const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)label; *p;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t len = utf8proc_iterate(p, -1, &cp);
+        if (len <= 0) {
+            KRAIT_ERROR("%s: its %s label is not UTF-8 text (byte 0x%02x at %zu), which a class name must be", path, how,
+                        *p, (size_t)(p - (const utf8proc_uint8_t *)label));
+            return KRAIT_STATUS_BAD_INPUT;
+        }
+        p += len;
+    }
+    return KRAIT_STATUS_OK;
 }
 
 /* Labels by --label-regex or --label-from-dir (the name of the file's folder; a file directly in

@@ -482,6 +482,15 @@ mkdir -p "$dir/ctl/cat"$'\t'"A" "$dir/ctl/dog"$'\n'"B" && cp "$d/a/lo_0.wav" "$d
   ok "a --label-from-dir class name with a tab: exit 2, said" || { bad "control character in a label"; cat "$dir/ectl"; }
 "$k" classify --model "$dir/CL" --data "$dir/ctl" --label-regex '^(l.)' >/dev/null 2>&1 &&
   ok "  ... the same files labelled by a clean --label-regex: fine" || bad "clean labels of odd folders"
+# a class name must be UTF-8 (audio.json, the pictures); a path that is not still makes a valid SVG
+mkdir -p "$dir/l1/$(printf 'caf\xe9')" "$dir/$(printf 'd\xe9s')/hi" "$dir/$(printf 'd\xe9s')/lo" &&
+  cp "$d/a/lo_0.wav" "$dir/l1/$(printf 'caf\xe9')/" && cp "$d/a/lo_0.wav" "$dir/$(printf 'd\xe9s')/lo/" &&
+  cp "$d/b/c/hi_0.wav" "$dir/$(printf 'd\xe9s')/hi/"
+bad_input "a Latin-1 folder name as a label" "label is not UTF-8 text (byte 0xe9 at 3), which a class name must be" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/l1" --label-from-dir
+"$k" classify --model "$dir/CL" --data "$dir/$(printf 'd\xe9s')" --label-from-dir --confusion "$dir/l1c.svg" >/dev/null 2>&1 &&
+  python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$dir/l1c.svg" &&
+  ok "a confusion SVG titled with a Latin-1 path: well-formed XML" || bad "SVG with a Latin-1 path"
 "$k" classify --model "$dir/CL" --data "$dir/latin1" --label-regex '^([a-z]+)' --json >"$dir/cll" 2>"$dir/ecll" &&
   [ "$(jget "$dir/cll" n)" = 2 ] && [ -n "$(jget "$dir/cll" accuracy)" ] &&
   ok "a Latin-1 file name matches --label-regex" || { bad "non-UTF-8 name and label regex"; cat "$dir/cll" "$dir/ecll"; }
