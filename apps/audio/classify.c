@@ -55,6 +55,8 @@ int audio_cmd_classify(int argc, char **argv)
     krait_cli_refuse_overwrite(output, "--output", reads, 2);
     krait_cli_refuse_overwrite(confusion, "--confusion", reads, 2);
     krait_cli_refuse_same_output(output, "--output", confusion, "--confusion");
+    krait_cli_check_output_path(output, "--output"); /* before the work, not after it */
+    krait_cli_check_output_path(confusion, "--confusion");
     audio_frontend fe;
     audio_fe_load(&fe, model_dir);
     audio_data_as_trained(&d, &fe, 1);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <png.h>
 
@@ -164,6 +165,13 @@ static void draw(unsigned char *img, const float *x, size_t n, int rate, size_t 
         }
 }
 
+/* libpng's own error line would come before krait's: the error is said once, by the caller */
+static void quiet_png_error(png_structp png, png_const_charp msg)
+{
+    (void)msg;
+    png_longjmp(png, 1);
+}
+
 krait_status audio_picture_png(const char *path, const float *x, size_t n, int rate, size_t mark, const char *title)
 {
     unsigned char *plot = malloc((size_t)W * H * 3), *img = malloc((size_t)IW * IH * 3);
@@ -174,19 +182,27 @@ krait_status audio_picture_png(const char *path, const float *x, size_t n, int r
     draw(plot, x, n, rate, mark);
     frame(img, plot, n, rate);
     free(plot);
-    FILE *f = fopen(path, "wb");
+    /* written to a temporary beside it, renamed over it once whole: a failed write (a full disk)
+     * leaves no cut PNG and the earlier picture as it was */
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 16);
+    int fd = -1;
+    if (tmp) snprintf(tmp, pl + 16, "%s.tmp-XXXXXX", path), fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
         KRAIT_ERROR("%s: cannot open for writing (%s)", path, strerror(errno));
-        free(img);
+        if (fd >= 0) close(fd), unlink(tmp);
+        free(tmp), free(img);
         return KRAIT_STATUS_BAD_INPUT;
     }
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, quiet_png_error, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info || setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
         fclose(f);
-        free(img);
-        KRAIT_ERROR("%s: PNG write failed", path);
+        unlink(tmp);
+        free(tmp), free(img);
+        KRAIT_ERROR("%s: PNG write failed (%s)", path, strerror(errno ? errno : EIO));
         return KRAIT_STATUS_IO;
     }
     png_init_io(png, f);
@@ -199,9 +215,12 @@ krait_status audio_picture_png(const char *path, const float *x, size_t n, int r
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     free(img);
-    if (fclose(f) != 0) {
-        KRAIT_ERROR("%s: write failed", path);
+    if (fflush(f) != 0 || ferror(f) || fclose(f) != 0 || rename(tmp, path) != 0) {
+        KRAIT_ERROR("%s: write failed (%s)", path, strerror(errno ? errno : EIO));
+        unlink(tmp);
+        free(tmp);
         return KRAIT_STATUS_IO;
     }
+    free(tmp);
     return KRAIT_STATUS_OK;
 }

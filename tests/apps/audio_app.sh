@@ -159,6 +159,10 @@ grep -q "generate: 4000/4000 samples" "$dir/eg" && ok "generate shows progress" 
   ok "generate --prompt-seconds 0.1 --seconds 0.05: 800 prompt samples + 400 = 1200 in the WAV" ||
   { bad "generate --prompt-seconds ($(jget "$dir/gp" prompt_samples) prompt samples, $(soxi -s "$dir/gp.wav") in the WAV)"; cat "$dir/egp"; }
 [ "$(head -c 8 "$dir/g.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && ok "generate: picture g.png (PNG)" || bad "picture"
+(ulimit -f 40; "$k" generate --model "$dir/LM" --seconds 2 --output "$dir/uf.wav" >/dev/null 2>"$dir/euf"); rc=$?
+[ $rc -eq 1 ] && [ "$(grep -c error "$dir/euf")" = 1 ] && grep -q "uf.png: PNG write failed (File too large)" "$dir/euf" &&
+  [ ! -e "$dir/uf.png" ] && [ -z "$(ls "$dir" | grep '^uf\.png\.tmp-')" ] &&
+  ok "generate: a picture the disk cannot hold: exit 1, one line, no cut PNG" || { bad "picture on a full disk (exit $rc)"; cat "$dir/euf"; ls "$dir" | grep '^uf'; }
 # the output is written to a temporary of its own: a file named like a fixed temporary (OUT.tmp.wav) is untouched
 cp "$d/b/c/hi_1.flac" "$dir/q.tmp.flac" && cp "$dir/q.tmp.flac" "$dir/q.keep"
 "$k" generate --model "$dir/LM" --prompt "$dir/q.tmp.flac" --seconds 0.05 --output "$dir/q.flac" --no-picture >/dev/null 2>&1 &&
@@ -482,6 +486,8 @@ mkdir -p "$dir/ctl/cat"$'\t'"A" "$dir/ctl/dog"$'\n'"B" && cp "$d/a/lo_0.wav" "$d
   ok "a --label-from-dir class name with a tab: exit 2, said" || { bad "control character in a label"; cat "$dir/ectl"; }
 "$k" classify --model "$dir/CL" --data "$dir/ctl" --label-regex '^(l.)' >/dev/null 2>&1 &&
   ok "  ... the same files labelled by a clean --label-regex: fine" || bad "clean labels of odd folders"
+bad_input "classify --confusion in a folder that is not there (before the work)" "--confusion $dir/nodir/c.svg" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/l1" --confusion "$dir/nodir/c.svg"
 # a class name must be UTF-8 (audio.json, the pictures); a path that is not still makes a valid SVG
 mkdir -p "$dir/l1/$(printf 'caf\xe9')" "$dir/$(printf 'd\xe9s')/hi" "$dir/$(printf 'd\xe9s')/lo" &&
   cp "$d/a/lo_0.wav" "$dir/l1/$(printf 'caf\xe9')/" && cp "$d/a/lo_0.wav" "$dir/$(printf 'd\xe9s')/lo/" &&
