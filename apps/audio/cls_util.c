@@ -85,10 +85,11 @@ static krait_status predict_long(krait_cls_stream *s, const krait_model *m, cons
 krait_status audio_cls_predict(const krait_model *m, const audio_cls_data *d, float *probs, int long_len, int chunk,
                                krait_progress *progress)
 {
-    const int BM = 32, C = m->cfg.n_classes, F = d->F;
-    int Lmax = 1;
+    const int C = m->cfg.n_classes, F = d->F;
+    int Lmax = 1, n_short = 0;
     for (int i = 0; i < d->n; i++)
-        if (d->len[i] <= long_len && d->len[i] > Lmax) Lmax = d->len[i];
+        if (d->len[i] <= long_len) n_short++, Lmax = d->len[i] > Lmax ? d->len[i] : Lmax;
+    const int BM = n_short < 32 ? (n_short > 0 ? n_short : 1) : 32; /* batches of up to 32 (memory for as many) */
     krait_acts *a = krait_acts_init(m, BM, Lmax, 0);
     krait_cls_stream *s = krait_cls_stream_init(m, chunk);
     float *fb = F ? malloc(sizeof *fb * (size_t)BM * Lmax * F) : NULL;

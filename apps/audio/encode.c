@@ -3,7 +3,7 @@
  * `xz -9` on exactly the samples `krait-audio eval` scores.
  *
  * The front-end is a model folder's (--model DIR: audio.json) or given by options (--rate,
- * --quantization, --normalize). Writes OUT/files/NNNNN_<file name>.u8 for every file (NNNNN its
+ * --quantization, --normalize). Writes OUT/files/NNNNN_<file name, at most 200 bytes>.u8 for every file (NNNNN its
  * place in the listing, from 00000) and OUT/all.u8, their concatenation in listing order; an
  * earlier encode in OUT is replaced only once every write succeeded. Prints the file and sample counts. No
  * files selected (or none readable) is an error, as in the other commands. */
@@ -134,11 +134,14 @@ int audio_cmd_encode(int argc, char **argv)
     for (int i = 0; i < set.n; i++) {
         const krait_audio_clip *k = &set.clips[i];
         int32_t *ids = audio_clip_ids(&fe, k->x, k->n);
-        const char *b = strrchr(k->path, '/');
-        size_t size = strlen(new_dir) + strlen(b ? b + 1 : k->path) + 32;
+        const char *b = strrchr(k->path, '/'), *base = b ? b + 1 : k->path;
+        size_t keep = strlen(base); /* a name the file system takes: NUMBER_ + at most 200 bytes of it + .u8 */
+        if (keep > 200)
+            for (keep = 200; keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80; keep--) {} /* whole characters */
+        size_t size = strlen(new_dir) + keep + 32;
         char *name = malloc(size);
         if (!name) krait_cli_die(1, "out of memory");
-        snprintf(name, size, "%s/%05d_%s.u8", new_dir, i, b ? b + 1 : k->path);
+        snprintf(name, size, "%s/%05d_%.*s.u8", new_dir, i, (int)keep, base);
         FILE *f = fopen(name, "wb");
         if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", name, strerror(errno));
         write_bytes(f, ids, k->n, name);

@@ -474,6 +474,11 @@ bad_input "classify --output naming a clip its manifest lists" "that is one of t
 diff -r "$dir/dcopy" "$dir/dorig" >/dev/null && ok "  ... the data folder's clips as they were" || bad "a listed clip was overwritten"
 cmp -s "$dir/keep.tsv" "$dir/keep0.tsv" && cmp -s "$dir/prompt.wav" "$dir/prompt0.wav" && [ -s "$dir/CL/audio.json" ] &&
   [ ! -e "$dir/gg.wav" ] && ok "  ... the inputs as they were, nothing generated" || bad "an input was overwritten"
+# a clip name as long as a file system takes (253 bytes): its stream's name is cut to fit
+mkdir -p "$dir/longname" && cp "$d/a/lo_0.wav" "$dir/longname/0_$(printf 'a%.0s' $(seq 247)).wav"
+"$k" encode --data "$dir/longname" --out "$dir/enc_long" >/dev/null 2>"$dir/elong" &&
+  [ "$(ls "$dir/enc_long/files" | wc -l)" = 1 ] && [ "$(ls "$dir/enc_long/files" | head -1 | wc -c)" -le 256 ] &&
+  ok "encode of a clip with a 253-byte name: its stream's name cut to fit" || { bad "encode long name"; cat "$dir/elong"; }
 # encode: a second, smaller encode into the same folder leaves no stale streams; nothing selected is an error
 "$k" encode "${lmsplit[@]}" --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1
 "$k" encode "${lmsplit[@]}" --split test --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1 &&
