@@ -514,6 +514,11 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
             KRAIT_ERROR("%s: not a regular file (a manifest is a text file: path<TAB>label lines)", path);
             return KRAIT_STATUS_BAD_INPUT;
         }
+        if (krait_audio_is_audio_name(path)) { /* a command that reads one clip takes it before this */
+            KRAIT_ERROR("%s: one audio file, where this command reads a folder of them or a manifest (path<TAB>label "
+                        "lines)", path);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
         FILE *f = fopen(path, "rb");
         if (!f) {
             KRAIT_ERROR("%s: cannot open (%s)", path, strerror(errno));
