@@ -44,14 +44,19 @@ static krait_status crop_batch(void *ctx, int32_t *ids, int32_t *targets, int B,
     crop_source *c = ctx;
     long long total = c->start[c->n];
     for (int b = 0; b < B; b++) {
-        long long p = (long long)(krait_rng_uniform(rng) * (double)total);
-        int lo = 0, hi = c->n - 1;          /* the clip holding position p */
-        while (lo < hi) {
-            int mid = (lo + hi + 1) / 2;
-            if (c->start[mid] <= p) lo = mid;
-            else hi = mid - 1;
-        }
-        long long len = c->start[lo + 1] - c->start[lo];
+        int lo;
+        long long len;
+        do { /* the clip holding a random position; again for a clip of one sample (nothing to predict) */
+            long long p = (long long)(krait_rng_uniform(rng) * (double)total);
+            int hi = c->n - 1;
+            lo = 0;
+            while (lo < hi) {
+                int mid = (lo + hi + 1) / 2;
+                if (c->start[mid] <= p) lo = mid;
+                else hi = mid - 1;
+            }
+            len = c->start[lo + 1] - c->start[lo];
+        } while (len < 2); /* the trainer starts only when some clip has 2 or more */
         long long span = len - (L + 1);
         long long s0 = span <= 0 ? 0 : span < UINT32_MAX ? (long long)krait_rng_below(rng, (uint32_t)(span + 1))
                                                    : (long long)(krait_rng_u64(rng) % (uint64_t)(span + 1));

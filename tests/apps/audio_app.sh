@@ -604,6 +604,11 @@ done
 "$k" train --config "$dir/lm.json" --data "$dir/one" --test-fraction 0 --out "$dir/x1" --steps 1 >/dev/null 2>"$dir/eone"
 [ $? -eq 2 ] && grep -q "every train file has fewer than 2 samples" "$dir/eone" && [ "$(grep -c error "$dir/eone")" = 1 ] &&
   ok "train on clips of one sample: exit 2, nothing to learn" || { bad "train on one-sample clips"; cat "$dir/eone"; }
+# ... and one clip of two samples among them: every step learns from it (never a step of padding alone)
+python3 -c "import wave, sys; w = wave.open(sys.argv[1], 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000); w.writeframes(b'\x00\x10\x00\x20'); w.close()" "$dir/one/c_3.wav"
+"$k" train --config "$dir/lm.json" --data "$dir/one" --test-fraction 0 --out "$dir/x1b" --steps 12 --batch 1 --eval-every 0 >/dev/null 2>"$dir/eone2" &&
+  [ "$(grep -c '"loss": 0,' "$dir/x1b/metrics.jsonl")" = 0 ] && [ "$(grep -c '"loss"' "$dir/x1b/metrics.jsonl")" = 12 ] &&
+  ok "train on 1-sample clips and one of 2: 12 steps, none with nothing to predict (loss 0)" || { bad "padding-only steps"; cat "$dir/eone2"; grep '"loss": 0,' "$dir/x1b/metrics.jsonl" | head -3; }
 "$k" eval --model "$dir/LM" --data "$dir/one/c_1.wav" >"$dir/evone" 2>/dev/null && grep -q "no sample after a file's first to predict" "$dir/evone" &&
   ! grep -qi nan "$dir/evone" && ok "eval of a one-sample clip: nothing predicted, said (no 'nan')" || { bad "eval one sample"; cat "$dir/evone"; }
 bad_input "mel bands above the Nyquist frequency, before any audio is read" "do not fit 8000 Hz audio" -- \
