@@ -106,6 +106,8 @@ int audio_cmd_generate(int argc, char **argv)
         krait_cli_die(2, "--picture %s: the picture is a PNG: give a name ending in .png", picture);
     /* check the output name before the work */
     size_t ol = strlen(output);
+    if (krait_fs_is_dir(output) || (ol && output[ol - 1] == '/'))
+        krait_cli_die(2, "--output %s: a folder; give the audio file's name (ending in .wav or .flac)", output);
     if (!(ol > 4 && !strcasecmp(output + ol - 4, ".wav")) && !(ol > 5 && !strcasecmp(output + ol - 5, ".flac")))
         krait_cli_die(2, "%s: unsupported output format (write .wav or .flac)", output);
     krait_cli_check_output_path(output, "--output"); /* and the picture's: a typo must not cost the generation */

@@ -115,6 +115,10 @@ krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, s
             return KRAIT_STATUS_BAD_INPUT;
         }
         if (n == 0 || s[0] == '#') continue;
+        if (memchr(s, '\r', n)) { /* old Mac OS line ends: the whole manifest reads as one line */
+            KRAIT_ERROR("%s:%d: lines end in a carriage return alone; convert them (tr '\\r' '\\n')", origin, line);
+            return KRAIT_STATUS_BAD_INPUT;
+        }
         const char *tab = memchr(s, '\t', n);
         size_t plen = tab ? (size_t)(tab - s) : n;
         const char *lab = tab ? tab + 1 : NULL;
