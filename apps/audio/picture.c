@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <png.h>
 
+#include "cli.h"
+#include "fsutil.h"
 #include "log.h"
 #include "melspec.h"
 #include "picture.h"
@@ -184,14 +187,16 @@ krait_status audio_picture_png(const char *path, const float *x, size_t n, int r
     free(plot);
     /* written to a temporary beside it, renamed over it once whole: a failed write (a full disk)
      * leaves no cut PNG and the earlier picture as it was */
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
+    const char *slash = strrchr(path, '/');
+    const int dir_len = slash ? (int)(slash - path + 1) : 0;
+    char *tmp = malloc((size_t)dir_len + 32);
     int fd = -1;
-    if (tmp) snprintf(tmp, pl + 16, "%s.tmp-XXXXXX", path), fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (tmp) snprintf(tmp, (size_t)dir_len + 32, "%.*s.krait-XXXXXX.png", dir_len, path), fd = mkstemps(tmp, 4);
+    if (fd >= 0) krait_cli_temp_add(tmp); /* removed if the process is stopped */
+    FILE *f = fd >= 0 && fchmod(fd, krait_fs_file_mode()) == 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
-        KRAIT_ERROR("%s: cannot open for writing (%s)", path, strerror(errno));
-        if (fd >= 0) close(fd), unlink(tmp);
+        KRAIT_ERROR("%s: cannot open a temporary file beside it for writing (%s)", path, strerror(errno));
+        if (fd >= 0) close(fd), unlink(tmp), krait_cli_temp_done(tmp);
         free(tmp), free(img);
         return KRAIT_STATUS_BAD_INPUT;
     }
@@ -200,7 +205,7 @@ krait_status audio_picture_png(const char *path, const float *x, size_t n, int r
     if (!png || !info || setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
         fclose(f);
-        unlink(tmp);
+        unlink(tmp), krait_cli_temp_done(tmp);
         free(tmp), free(img);
         KRAIT_ERROR("%s: PNG write failed (%s)", path, strerror(errno ? errno : EIO));
         return KRAIT_STATUS_IO;
@@ -217,10 +222,11 @@ krait_status audio_picture_png(const char *path, const float *x, size_t n, int r
     free(img);
     if (fflush(f) != 0 || ferror(f) || fclose(f) != 0 || rename(tmp, path) != 0) {
         KRAIT_ERROR("%s: write failed (%s)", path, strerror(errno ? errno : EIO));
-        unlink(tmp);
+        unlink(tmp), krait_cli_temp_done(tmp);
         free(tmp);
         return KRAIT_STATUS_IO;
     }
+    krait_cli_temp_done(tmp);
     free(tmp);
     return KRAIT_STATUS_OK;
 }

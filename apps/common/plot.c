@@ -31,14 +31,14 @@ static void fmt_num(char *b, size_t n, double v)
     else snprintf(b, n, "%.6g", v);
 }
 
-/* s as XML text: < > & escaped, a byte that is not UTF-8 shown as U+FFFD and a control character
+/* s as XML text: < > & escaped, a byte that is not UTF-8 (or a non-character) shown as U+FFFD and a control character
  * as '?' (neither may stand in an SVG: a path or class name in a legacy encoding broke the file). */
 static void escape(FILE *f, const char *s)
 {
     for (const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)(s ? s : ""); *p;) {
         utf8proc_int32_t c;
         utf8proc_ssize_t len = utf8proc_iterate(p, -1, &c);
-        if (len <= 0) fputs("\uFFFD", f), len = 1;
+        if (len <= 0 || (c & 0xFFFE) == 0xFFFE) fputs("\uFFFD", f), len = len <= 0 ? 1 : len; /* + U+FFFE/FFFF: not XML */
         else if (c == '<') fputs("&lt;", f);
         else if (c == '>') fputs("&gt;", f);
         else if (c == '&') fputs("&amp;", f);

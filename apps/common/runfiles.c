@@ -282,13 +282,15 @@ static krait_status on_eval(void *user, krait_trainer *t)
     double t0 = krait_now();
     FILE *metrics = r->rf.metrics;
     if (r->rf.val_logged_step == t->opt->step) r->rf.metrics = NULL; /* logged before the resume */
-    krait_status s = r->validate(r);
-    r->rf.metrics = metrics;
     const char *fault = getenv("KRAIT_FAULT_VALIDATE_STEP"); /* tests: this step's validation fails */
-    if (!s && fault && atoi(fault) == t->opt->step) {
+    krait_status s;
+    if (fault && atoi(fault) == t->opt->step) {
         KRAIT_ERROR("step %d: validation failed (KRAIT_FAULT_VALIDATE_STEP)", t->opt->step);
         s = KRAIT_STATUS_BAD_INPUT;
+    } else {
+        s = r->validate(r);
     }
+    r->rf.metrics = metrics;
     if (s) {
         /* the training so far is sound (a test file that became unreadable, say): keep it, so
          * that the run goes on from here once the problem is fixed */
@@ -344,7 +346,13 @@ int krait_run_train(krait_run *r)
     krait_train_hooks hooks = { .user = r, .on_step = on_step, .on_eval = on_eval, .on_checkpoint = on_checkpoint,
                                 .stop_requested = stop_requested };
     r->t0 = krait_now();
-    krait_status s = krait_trainer_run(r->t, r->ds, &hooks);
+    /* resumed from a step whose validation is not in metrics.jsonl (it failed, and that step was
+     * checkpointed so the run could go on): that validation first, as the straight run had it */
+    const int step0 = r->t->opt->step, every = r->t->tc.eval_every;
+    krait_status s = KRAIT_STATUS_OK;
+    if (r->o->resume && step0 > 0 && every > 0 && step0 % every == 0 && r->rf.val_logged_step != step0)
+        s = on_eval(r, r->t);
+    if (!s) s = krait_trainer_run(r->t, r->ds, &hooks);
     r->finished = s == KRAIT_STATUS_OK;
     if (r->finished && !(s = on_eval(r, r->t))) s = on_checkpoint(r, r->t); /* the end of the run */
     if (r->finished && !s && !r->validate && r->curves && r->rf.metrics) r->curves(r); /* else on_eval drew them */

@@ -38,7 +38,7 @@ static void remove_in(const char *out, const char *name)
 
 /* --overwrite empties a run folder by moving each of the old run's entries into OUT/TRASH (one
  * rename each: whole, never half-deleted) and then removing TRASH: a process killed midway leaves
- * every checkpoint complete, where it was or in TRASH, which the next --overwrite removes. */
+ * every checkpoint complete, where it was or in TRASH, which the next run in OUT removes. */
 #define TRASH ".krait-old-run"
 static void trash_in(const char *out, const char *name)
 {

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
     krait_dna_quiet_htslib(); /* krait-dna reports problems itself, in one line */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         printf("%s\n", usage);
-        return argc < 2 ? 2 : 0;
+        return krait_cli_done(argc < 2 ? 2 : 0); /* a usage cut short is exit 1 */
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "split")) return krait_cli_done(dna_cmd_split(argc, argv));

@@ -25,7 +25,7 @@ int main(int argc, char **argv)
     krait_cli_start("krait-text", argc, argv);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         printf("%s\n", usage);
-        return argc < 2 ? 2 : 0;
+        return krait_cli_done(argc < 2 ? 2 : 0); /* a usage cut short is exit 1 */
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "prepare")) return krait_cli_done(text_cmd_prepare(argc, argv));

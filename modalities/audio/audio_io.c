@@ -12,6 +12,8 @@
 #include <samplerate.h>
 #include <sndfile.h>
 
+#include "fsutil.h"
+
 #include "audio_io.h"
 #include "log.h"
 
@@ -141,11 +143,10 @@ static krait_audio_reader *reader_open(const char *path, int out_rate, krait_sta
     r->gain = 1.0f;
     r->info.channels = sfi.channels;
     r->info.rate = sfi.samplerate;
-    /* An MPEG stream's frame count is libsndfile's estimate (from a Xing header or the bit rate):
-     * a constant-rate file behind a large ID3 tag ended before it ("truncated"), so read to the
-     * stream's end. (An estimate short of the real end is not caught: libsndfile stops reading
-     * there.) */
-    r->length_unknown = sfi.frames >= SF_COUNT_MAX || (sfi.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
+    /* (An MPEG stream's frame count is libsndfile's estimate, from a Xing header or the bit rate:
+     * trusted, so that a file cut short is refused as truncated, at the cost of refusing a
+     * constant-rate file whose estimate runs past its end.) */
+    r->length_unknown = sfi.frames >= SF_COUNT_MAX;
     r->info.frames = r->length_unknown ? -1 : (long long)sfi.frames;
     SF_FORMAT_INFO fi = { .format = sfi.format & SF_FORMAT_TYPEMASK };
     if (sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0 && fi.name)
@@ -417,12 +418,16 @@ krait_status krait_audio_write(const char *path, const float *x, size_t n, int r
     }
     size_t pl = strlen(path);
     const int ext = major == SF_FORMAT_WAV ? 4 : 5;
-    char *tmp = malloc(pl + 16);
+    const char *slash = strrchr(path, '/');
+    const int dir_len = slash ? (int)(slash - path + 1) : 0;
+    char *tmp = malloc((size_t)dir_len + 32);
     if (!tmp) return KRAIT_STATUS_NO_MEMORY;
-    /* a temporary of its own beside the output (never a name another file may have: a --prompt
-     * called OUT.tmp.wav was written over), renamed over it once whole */
-    snprintf(tmp, pl + 16, "%.*s.tmp-XXXXXX%s", (int)(pl - ext), path, path + pl - ext);
+    /* a temporary of its own in the output's folder (never a name another file may have: a
+     * --prompt called OUT.tmp.wav was written over; short, so a long output name still fits),
+     * given the umask's mode and renamed over the output once whole */
+    snprintf(tmp, (size_t)dir_len + 32, "%.*s.krait-XXXXXX%s", dir_len, path, path + pl - ext);
     int fd = mkstemps(tmp, ext);
+    if (fd >= 0 && fchmod(fd, krait_fs_file_mode()) != 0) close(fd), unlink(tmp), fd = -1;
     if (fd < 0) {
         KRAIT_ERROR("%s: cannot create a temporary file beside it (%s)", path, strerror(errno));
         free(tmp);

@@ -161,13 +161,17 @@ grep -q "generate: 4000/4000 samples" "$dir/eg" && ok "generate shows progress" 
 [ "$(head -c 8 "$dir/g.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && ok "generate: picture g.png (PNG)" || bad "picture"
 (ulimit -f 40; "$k" generate --model "$dir/LM" --seconds 2 --output "$dir/uf.wav" >/dev/null 2>"$dir/euf"); rc=$?
 [ $rc -eq 1 ] && [ "$(grep -c error "$dir/euf")" = 1 ] && grep -q "uf.png: PNG write failed (File too large)" "$dir/euf" &&
-  [ ! -e "$dir/uf.png" ] && [ -z "$(ls "$dir" | grep '^uf\.png\.tmp-')" ] &&
+  [ ! -e "$dir/uf.png" ] && [ -z "$(ls -A "$dir" | grep '^\.krait-')" ] &&
   ok "generate: a picture the disk cannot hold: exit 1, one line, no cut PNG" || { bad "picture on a full disk (exit $rc)"; cat "$dir/euf"; ls "$dir" | grep '^uf'; }
 # the output is written to a temporary of its own: a file named like a fixed temporary (OUT.tmp.wav) is untouched
 cp "$d/b/c/hi_1.flac" "$dir/q.tmp.flac" && cp "$dir/q.tmp.flac" "$dir/q.keep"
 "$k" generate --model "$dir/LM" --prompt "$dir/q.tmp.flac" --seconds 0.05 --output "$dir/q.flac" --no-picture >/dev/null 2>&1 &&
-  cmp -s "$dir/q.tmp.flac" "$dir/q.keep" && [ -s "$dir/q.flac" ] && [ -z "$(ls "$dir" | grep '^q\.tmp-')" ] &&
-  ok "generate --output q.flac: the prompt q.tmp.flac untouched, no temporary left" || { bad "generate's temporary"; ls "$dir" | grep '^q'; }
+  cmp -s "$dir/q.tmp.flac" "$dir/q.keep" && [ -s "$dir/q.flac" ] && [ -z "$(ls -A "$dir" | grep '^\.krait-')" ] &&
+  [ "$(stat -c %a "$dir/q.flac")" = "$(printf '%o' $((0666 & ~0$(umask))))" ] &&
+  ok "generate --output q.flac: the prompt q.tmp.flac untouched, no temporary left, the umask's mode" ||
+  { bad "generate's temporary"; ls -lA "$dir" | grep ' q\| \.krait'; }
+(cd "$dir" && "$k" generate --model LM --seconds 0.05 --output "$(printf 'a%.0s' $(seq 246)).wav" >/dev/null 2>"$dir/elw") &&
+  ok "generate --output with a 250-byte name in the current folder (the temporary's name is short)" || { bad "long output name"; cat "$dir/elw"; }
 "$k" generate --model "$dir/LM" --seconds 0.25 --no-prompt-audio --output "$dir/u.flac" --picture "$dir/u.png" --seed 5 >/dev/null 2>&1
 "$k" generate --model "$dir/LM" --seconds 0.25 --no-prompt-audio --output "$dir/u2.flac" --no-picture --seed 5 >/dev/null 2>&1
 [ "$(soxi -s "$dir/u.flac")" -eq 2000 ] && [ -s "$dir/u.png" ] && [ ! -e "$dir/u2.png" ] &&

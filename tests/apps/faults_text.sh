@@ -11,7 +11,7 @@
 #  - a NaN loss (KRAIT_FAULT_NONFINITE_STEP, or lr 1e30): "stop" exits 1 with one line naming
 #    the step and keeps the last checkpoint; "skip" skips and counts the batch;
 #  - a validation that fails (KRAIT_FAULT_VALIDATE_STEP: as a test file made unreadable mid-run):
-#    the error, a checkpoint of that step, and --resume gives A's losses.
+#    the error, a checkpoint of that step, and --resume validates that step first: A's losses.
 # (SIGINT and --stop-at are in text_app.sh; synthetic's SIGINT resume in bench_resume.sh.)
 set -u
 k="$1"
