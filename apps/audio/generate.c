@@ -153,6 +153,7 @@ int audio_cmd_generate(int argc, char **argv)
     if (!y) krait_cli_die(1, "out of memory");
     if (keep) krait_quant_decode(fe.quant, y, ids, keep); /* the prompt as the model heard it */
     krait_quant_decode(fe.quant, y + keep, out, (size_t)n_out);
+    krait_audio_set_temp_hooks(krait_cli_temp_add, krait_cli_temp_done); /* a stop while writing leaves no temporary */
     if ((s = krait_audio_write(output, y, total, fe.rate))) return krait_cli_exit_code(s);
     if (picture) {
         char title[600];

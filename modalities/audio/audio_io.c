@@ -403,6 +403,13 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcasecmp(s + a - b, suffix);
 }
 
+static void (*temp_made)(const char *), (*temp_gone)(const char *);
+
+void krait_audio_set_temp_hooks(void (*made)(const char *path), void (*gone)(const char *path))
+{
+    temp_made = made, temp_gone = gone;
+}
+
 krait_status krait_audio_write(const char *path, const float *x, size_t n, int rate)
 {
     int major;
@@ -427,7 +434,11 @@ krait_status krait_audio_write(const char *path, const float *x, size_t n, int r
      * given the umask's mode and renamed over the output once whole */
     snprintf(tmp, (size_t)dir_len + 32, "%.*s.krait-XXXXXX%s", dir_len, path, path + pl - ext);
     int fd = mkstemps(tmp, ext);
-    if (fd >= 0 && fchmod(fd, krait_fs_file_mode()) != 0) close(fd), unlink(tmp), fd = -1;
+    if (fd >= 0 && temp_made) temp_made(tmp);
+    if (fd >= 0 && fchmod(fd, krait_fs_file_mode()) != 0) {
+        close(fd), unlink(tmp), fd = -1;
+        if (temp_gone) temp_gone(tmp);
+    }
     if (fd < 0) {
         KRAIT_ERROR("%s: cannot create a temporary file beside it (%s)", path, strerror(errno));
         free(tmp);
@@ -439,6 +450,7 @@ krait_status krait_audio_write(const char *path, const float *x, size_t n, int r
         KRAIT_ERROR("%s: cannot write (libsndfile: %s)", path, sf_strerror(NULL));
         close(fd);
         unlink(tmp);
+        if (temp_gone) temp_gone(tmp);
         free(tmp);
         return KRAIT_STATUS_BAD_INPUT;
     }
@@ -463,6 +475,7 @@ krait_status krait_audio_write(const char *path, const float *x, size_t n, int r
         KRAIT_ERROR("%s: write failed (%s)", path, strerror(errno ? errno : EIO));
         unlink(tmp);
     }
+    if (temp_gone) temp_gone(tmp); /* renamed into place, or removed */
     free(tmp);
     return ok ? KRAIT_STATUS_OK : KRAIT_STATUS_IO;
 }

@@ -68,8 +68,11 @@ krait_status krait_audio_read_all_err(const char *path, int out_rate, int normal
                                       size_t err_size);
 
 /* Write n mono samples (clipped to [-1, 1]) at rate as 16-bit PCM: .wav or .flac by the name
- * (any case); another extension is BAD_INPUT (logged). */
+ * (any case); another extension is BAD_INPUT (logged). Written to a temporary in the same folder,
+ * renamed over path once whole; temp_made / temp_gone (may be NULL) hear of the temporary, so
+ * that a program stopped meanwhile can remove it. */
 krait_status krait_audio_write(const char *path, const float *x, size_t n, int rate);
+void krait_audio_set_temp_hooks(void (*temp_made)(const char *path), void (*temp_gone)(const char *path));
 
 #ifdef __cplusplus
 }
