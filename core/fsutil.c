@@ -163,6 +163,27 @@ static mode_t fs_umask(void)
 }
 
 mode_t krait_fs_file_mode(void) { return 0666 & ~fs_umask(); }
+
+int krait_fs_temp_beside(const char *path, const char *suffix, char **tmp)
+{
+    const char *slash = strrchr(path, '/');
+    const int dir_len = slash ? (int)(slash - path + 1) : 0;
+    const size_t size = (size_t)dir_len + strlen(suffix) + 16;
+    char *t = *tmp = malloc(size);
+    if (!t) {
+        errno = ENOMEM;
+        return -1;
+    }
+    snprintf(t, size, "%.*s.krait-XXXXXX%s", dir_len, path, suffix);
+    int fd = mkstemps(t, (int)strlen(suffix));
+    if (fd >= 0 && fchmod(fd, krait_fs_file_mode()) != 0) {
+        const int e = errno;
+        close(fd), unlink(t), fd = -1;
+        errno = e;
+    }
+    if (fd < 0) free(t), *tmp = NULL;
+    return fd;
+}
 mode_t krait_fs_dir_mode(void) { return 0777 & ~fs_umask(); }
 
 static int write_all(int fd, const void *data, size_t n)

@@ -67,6 +67,11 @@ krait_status krait_fs_publish(const char *dst, const char *src);
 mode_t krait_fs_file_mode(void);
 /* The mode mkdir(2) gives a new folder with mode 0777: 0777 less the umask (for mkdtemp's 0700). */
 mode_t krait_fs_dir_mode(void);
+/* A new empty file in path's folder, for writing path whole and renaming it over path: named
+ * .krait-XXXXXX<suffix> (short, so that the folder of any path takes it; suffix keeps an
+ * extension a library checks), with krait_fs_file_mode's mode. Returns its descriptor and sets
+ * *tmp (malloc'd, the caller frees it), or returns -1 with errno set (*tmp NULL). */
+int krait_fs_temp_beside(const char *path, const char *suffix, char **tmp);
 
 /* mkdir -p with mode 0755; an existing folder is fine. */
 krait_status krait_fs_mkdirs(const char *path);

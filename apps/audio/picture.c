@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <png.h>
@@ -187,13 +186,10 @@ krait_status audio_picture_png(const char *path, const float *x, size_t n, int r
     free(plot);
     /* written to a temporary beside it, renamed over it once whole: a failed write (a full disk)
      * leaves no cut PNG and the earlier picture as it was */
-    const char *slash = strrchr(path, '/');
-    const int dir_len = slash ? (int)(slash - path + 1) : 0;
-    char *tmp = malloc((size_t)dir_len + 32);
-    int fd = -1;
-    if (tmp) snprintf(tmp, (size_t)dir_len + 32, "%.*s.krait-XXXXXX.png", dir_len, path), fd = mkstemps(tmp, 4);
+    char *tmp = NULL;
+    int fd = krait_fs_temp_beside(path, ".png", &tmp);
     if (fd >= 0) krait_cli_temp_add(tmp); /* removed if the process is stopped */
-    FILE *f = fd >= 0 && fchmod(fd, krait_fs_file_mode()) == 0 ? fdopen(fd, "wb") : NULL;
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
         KRAIT_ERROR("%s: cannot open a temporary file beside it for writing (%s)", path, strerror(errno));
         if (fd >= 0) close(fd), unlink(tmp), krait_cli_temp_done(tmp);

@@ -423,27 +423,16 @@ krait_status krait_audio_write(const char *path, const float *x, size_t n, int r
         KRAIT_ERROR("%s: sample rate %d must be positive", path, rate);
         return KRAIT_STATUS_BAD_INPUT;
     }
-    size_t pl = strlen(path);
-    const int ext = major == SF_FORMAT_WAV ? 4 : 5;
-    const char *slash = strrchr(path, '/');
-    const int dir_len = slash ? (int)(slash - path + 1) : 0;
-    char *tmp = malloc((size_t)dir_len + 32);
-    if (!tmp) return KRAIT_STATUS_NO_MEMORY;
-    /* a temporary of its own in the output's folder (never a name another file may have: a
-     * --prompt called OUT.tmp.wav was written over; short, so a long output name still fits),
-     * given the umask's mode and renamed over the output once whole */
-    snprintf(tmp, (size_t)dir_len + 32, "%.*s.krait-XXXXXX%s", dir_len, path, path + pl - ext);
-    int fd = mkstemps(tmp, ext);
-    if (fd >= 0 && temp_made) temp_made(tmp);
-    if (fd >= 0 && fchmod(fd, krait_fs_file_mode()) != 0) {
-        close(fd), unlink(tmp), fd = -1;
-        if (temp_gone) temp_gone(tmp);
-    }
+    /* a temporary of its own (never a name another file may have: a --prompt called
+     * OUT.tmp.wav was written over), renamed over the output once whole */
+    const size_t pl = strlen(path);
+    char *tmp = NULL;
+    int fd = krait_fs_temp_beside(path, path + pl - (major == SF_FORMAT_WAV ? 4 : 5), &tmp);
     if (fd < 0) {
         KRAIT_ERROR("%s: cannot create a temporary file beside it (%s)", path, strerror(errno));
-        free(tmp);
         return KRAIT_STATUS_BAD_INPUT;
     }
+    if (temp_made) temp_made(tmp);
     SF_INFO sfi = { .samplerate = rate, .channels = 1, .format = major | SF_FORMAT_PCM_16 };
     SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &sfi, 1);
     if (!sf) {
