@@ -410,6 +410,10 @@ static inline KRAIT_HOST_DEVICE int krait_dropout_keep(uint64_t seed, uint64_t i
  * nthreads <= 0 means all cores. */
 krait_backend *krait_backend_cpu_ref_init(void);
 krait_backend *krait_backend_cpu_init(int nthreads);
+/* The CPU backend runs an op on one more thread per `grain` float operations of its work, up to
+ * nthreads (default 32768: small ops stay on the calling thread). grain <= 0: every op on all
+ * nthreads, which the tests use to run the thread splits at small sizes. Other backends: no-op. */
+void krait_backend_cpu_set_grain(krait_backend *be, double grain);
 
 /* Built only with KRAIT_CUDA; elsewhere these return NULL / 0 with a one-line reason. */
 krait_backend *krait_backend_cuda_init(int device, krait_dtype act_dtype);

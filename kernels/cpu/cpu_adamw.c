@@ -17,7 +17,7 @@ krait_status adamw_cpu(krait_backend *be,
     const float step_size = (float)(hp->lr / (1.0 - pow(hp->beta1, hp->step)));
     const float inv_bc2_sqrt = (float)(1.0 / sqrt(1.0 - pow(hp->beta2, hp->step)));
     const long long nn = (long long)n;
-#pragma omp parallel for simd num_threads(cpu_threads(be)) schedule(static)
+#pragma omp parallel for simd num_threads(cpu_threads_for(be, 4.0 * nn)) schedule(static)
     for (long long i = 0; i < nn; i++) {
         float gi = gs * g[i];
         float mi = b1 * m[i] + (1.0f - b1) * gi;

@@ -63,7 +63,7 @@ krait_status sumsq_cpu(krait_backend *be, double *out_host, const float *x, size
 {
     double part[SUMSQ_PARTS];
     size_t step = (n + SUMSQ_PARTS - 1) / SUMSQ_PARTS;
-#pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)
+#pragma omp parallel for num_threads(cpu_threads_for(be, (double)n)) schedule(static)
     for (int p = 0; p < SUMSQ_PARTS; p++) {
         size_t lo = (size_t)p * step, hi = lo + step < n ? lo + step : n;
         double acc[8] = { 0 };
@@ -117,6 +117,11 @@ static void destroy_cpu(krait_backend *be)
     free(be);
 }
 
+void krait_backend_cpu_set_grain(krait_backend *be, double grain)
+{
+    if (be && be->destroy == destroy_cpu) ((cpu_impl *)be->impl)->grain = grain;
+}
+
 krait_backend *krait_backend_cpu_init(int nthreads)
 {
     krait_backend *be = calloc(1, sizeof *be);
@@ -128,6 +133,7 @@ krait_backend *krait_backend_cpu_init(int nthreads)
         return NULL;
     }
     im->nthreads = nthreads > 0 ? nthreads : omp_get_num_procs();
+    im->grain = CPU_PAR_GRAIN;
     openblas_set_num_threads(im->nthreads);
 
     be->name = "cpu";

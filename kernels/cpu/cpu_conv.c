@@ -66,7 +66,7 @@ krait_status conv1d_fwd_cpu(krait_backend *be,
 {
     float *out = out_;
     const float *x = x_;
-    int nt = cpu_threads(be), nblk = (E + VL - 1) / VL;
+    int nt = cpu_threads_for(be, (double)B * L * E * K), nblk = (E + VL - 1) / VL;
     krait_dims dims = { .E = E, .K = K };
     float *scratch = cpu_scratch(be, conv_scratch_cpu(&dims, nt), "conv1d_fwd");
     if (!scratch) return KRAIT_STATUS_UNSUPPORTED;
@@ -110,7 +110,7 @@ krait_status conv1d_bwd_cpu(krait_backend *be,
 {
     float *dx = dx_;
     const float *dout = dout_, *x = x_;
-    int nt = cpu_threads(be), nblk = (E + VL - 1) / VL;
+    int nt = cpu_threads_for(be, 2.0 * B * L * E * K), nblk = (E + VL - 1) / VL;
     krait_dims dims = { .E = E, .K = K };
     float *scratch = cpu_scratch(be, conv_scratch_cpu(&dims, nt), "conv1d_bwd");
     if (!scratch) return KRAIT_STATUS_UNSUPPORTED;

@@ -156,10 +156,7 @@ krait_status linear_fwd_small_cpu(krait_backend *be,
     const float *X = X_, *W = W_;
     if (M <= 0 || Nout <= 0) return KRAIT_STATUS_OK;
     const int blocks = (Nout + 3) / 4;
-    /* a thread per ~32 KB of W at least: tiny products stay on one thread */
-    int nth = cpu_threads(be);
-    long per = (long)blocks * 4 * K / 8192 + 1;
-    if (per < nth) nth = (int)per;
+    const int nth = cpu_threads_for(be, (double)M * Nout * K);
 #pragma omp parallel num_threads(nth)
     {
         int lo, hi;
@@ -221,7 +218,7 @@ krait_status ssm_scan_step_cpu(krait_backend *be,
         return KRAIT_STATUS_UNSUPPORTED;
     }
     const int nblk = (E + VL - 1) / VL;
-    int nth = cpu_threads(be);
+    int nth = cpu_threads_for(be, 4.0 * B * E * N);
     if (nblk < nth) nth = nblk;
 #pragma omp parallel for num_threads(nth) schedule(static)
     for (int k = 0; k < nblk; k++) {

@@ -25,7 +25,7 @@ krait_status softplus_fwd_cpu(krait_backend *be,
 {
     float *delta = delta_;
     const float *x = x_;
-#pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)
+#pragma omp parallel for num_threads(cpu_threads_for(be, (double)M * E * 4)) schedule(static)
     for (int r = 0; r < M; r++)
         for (int e = 0; e < E; e += VL) {
             int w = E - e < VL ? E - e : VL;
@@ -46,7 +46,7 @@ krait_status softplus_bwd_cpu(krait_backend *be,
     float *dx = dx_;
     const float *ddelta = ddelta_, *x = x_;
     int nblk = (E + VL - 1) / VL;
-#pragma omp parallel num_threads(cpu_threads(be))
+#pragma omp parallel num_threads(cpu_threads_for(be, (double)M * E * 4))
     {
         int lo, hi;
         cpu_split(nblk, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
@@ -70,7 +70,7 @@ krait_status gate_fwd_cpu(krait_backend *be,
 {
     float *out = out_;
     const float *y = y_, *z = z_;
-#pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)
+#pragma omp parallel for num_threads(cpu_threads_for(be, (double)M * E * 2)) schedule(static)
     for (int r = 0; r < M; r++)
         for (int e = 0; e < E; e += VL) {
             int w = E - e < VL ? E - e : VL;
@@ -89,7 +89,7 @@ krait_status gate_bwd_cpu(krait_backend *be,
 {
     float *dy = dy_, *dz = dz_;
     const float *dout = dout_, *y = y_, *z = z_;
-#pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)
+#pragma omp parallel for num_threads(cpu_threads_for(be, (double)M * E * 3)) schedule(static)
     for (int r = 0; r < M; r++)
         for (int e = 0; e < E; e += VL) {
             int w = E - e < VL ? E - e : VL;
@@ -108,7 +108,7 @@ krait_status dropout_cpu(krait_backend *be, void *x_, int f32, size_t n, uint32_
     (void)f32;
     float *x = x_;
     const long nn = (long)n;
-#pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)
+#pragma omp parallel for num_threads(cpu_threads_for(be, 2.0 * nn)) schedule(static)
     for (long i = 0; i < nn; i++) x[i] = krait_dropout_keep(seed, (uint64_t)i, threshold) ? x[i] * scale : 0.0f;
     return KRAIT_STATUS_OK;
 }

@@ -113,7 +113,8 @@ double *ref_scratch(krait_backend *be, size_t ndoubles, const char *op);
 /* Backend-private state. The backend runs one op at a time (ops are not re-entrant): every op
  * that needs scratch carves it from the one buffer that reserve() sized. */
 typedef struct cpu_impl {
-    int nthreads;          /* OpenMP team size of every parallel region, and OpenBLAS threads */
+    int nthreads;          /* OpenMP team size of large ops' parallel regions, and OpenBLAS threads */
+    double grain;          /* float operations worth each extra thread (cpu_threads_for) */
     float *scratch;        /* 64-byte aligned */
     size_t scratch_floats;
 } cpu_impl;
@@ -135,6 +136,24 @@ static inline void cpu_split(int n, int nth, int tid, int *lo, int *hi)
 }
 
 static inline int cpu_threads(const krait_backend *be) { return ((const cpu_impl *)be->impl)->nthreads; }
+
+/* Threads for an op of about `work` float operations: one more thread per grain (CPU_PAR_GRAIN
+ * unless krait_backend_cpu_set_grain said otherwise), up to
+ * the backend's count. Small ops (decode steps, small models) stay on the calling thread: a
+ * second thread saves microseconds there, while on a busy machine every parallel region waits at
+ * its end for a thread the kernel may have set aside for a whole time slice (seen in CI: a 5 s
+ * test of tiny models took over 120 s while other tests ran). The count depends on the shapes
+ * only, so a run is still the same bits each time. */
+#define CPU_PAR_GRAIN 32768.0
+static inline int cpu_threads_for(const krait_backend *be, double work)
+{
+    const cpu_impl *im = be->impl;
+    int nth = im->nthreads;
+    if (im->grain <= 0) return nth;
+    double want = work / im->grain;
+    if (want < nth) nth = want < 1.0 ? 1 : (int)want;
+    return nth;
+}
 
 /* The vectorised math of cpu_simd.h over arrays (for the tests; cpu_math.c). */
 void vexp_array_cpu(float *y, const float *x, size_t n);

@@ -27,7 +27,7 @@ krait_status linear_fwd_cpu(krait_backend *be,
         return linear_fwd_small_cpu(be, Y_, ldy, X_, ldx, W_, bias, M, Nout, K, beta);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Nout, K, 1.0f, X, ldx, W, K, beta, Y, ldy);
     if (bias) {
-#pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)
+#pragma omp parallel for num_threads(cpu_threads_for(be, (double)M * Nout)) schedule(static)
         for (int i = 0; i < M; i++) {
             float *y = Y + (size_t)i * ldy;
 #pragma omp simd
@@ -65,7 +65,7 @@ krait_status linear_bwd_weight_cpu(krait_backend *be,
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Nout, K, M, 1.0f, dY, ldy, X, ldx, 1.0f,
                     dW, K);
     if (dbias) {
-#pragma omp parallel num_threads(cpu_threads(be))
+#pragma omp parallel num_threads(cpu_threads_for(be, (double)M * Nout))
         {
             int lo, hi;
             cpu_split(Nout, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);

@@ -42,7 +42,7 @@ krait_status cross_entropy_cpu(krait_backend *be,
     float *dlogits = dlogits_;
     const float *logits = logits_;
     const vi lanes = lane_index();
-#pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)
+#pragma omp parallel for num_threads(cpu_threads_for(be, (double)M * V * 3)) schedule(static)
     for (int r = 0; r < M; r++) {
         const float *x = logits + (size_t)r * ld;
         int tgt = targets[r];

@@ -28,7 +28,7 @@ krait_status embedding_fwd_cpu(krait_backend *be,
                                const float *W,        /* (V, D) */
                                int M, int D)
 {
-#pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)
+#pragma omp parallel for num_threads(cpu_threads_for(be, (double)M * D)) schedule(static)
     for (int r = 0; r < M; r++)
         memcpy(out + (size_t)r * D, W + (size_t)ids[r] * D, (size_t)D * sizeof(float));
     return KRAIT_STATUS_OK;
@@ -40,7 +40,7 @@ krait_status embedding_bwd_cpu(krait_backend *be,
                                const int32_t *ids,    /* (M) */
                                int M, int D)
 {
-#pragma omp parallel num_threads(cpu_threads(be))
+#pragma omp parallel num_threads(cpu_threads_for(be, (double)M * D))
     {
         int lo, hi;
         cpu_split(D, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
@@ -76,7 +76,7 @@ krait_status add_rmsnorm_fwd_cpu(krait_backend *be,
 {
     float *y = y_;
     const float *x = x_;
-#pragma omp parallel for num_threads(cpu_threads(be)) schedule(static)
+#pragma omp parallel for num_threads(cpu_threads_for(be, (double)M * D * 3)) schedule(static)
     for (int r = 0; r < M; r++) {
         size_t o = (size_t)r * D;
         if (x) {
@@ -112,7 +112,7 @@ krait_status add_rmsnorm_bwd_cpu(krait_backend *be,
 {
     float *dx = dx_;
     const float *dy = dy_;
-    int nt = cpu_threads(be);
+    int nt = cpu_threads_for(be, (double)M * D * 4);
     krait_dims dims = { .D = D };
     float *part = cpu_scratch(be, norm_scratch_cpu(&dims, nt), "add_rmsnorm_bwd");
     if (!part) return KRAIT_STATUS_UNSUPPORTED;

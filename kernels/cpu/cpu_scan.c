@@ -178,7 +178,7 @@ krait_status ssm_scan_fwd_cpu(krait_backend *be,
     const float *u = u_, *delta = delta_, *Bm = Bm_, *Cm = Cm_;
     if (L == 1 && N == VL) /* a decode step: cpu_decode.c */
         return ssm_scan_step_cpu(be, y_, h_last, h_chunks, u_, delta_, A_log, Bm_, Cm_, ldbc, Dskip, h0, B, E, N);
-    int nt = cpu_threads(be), nblk = nblocks(E);
+    int nt = cpu_threads_for(be, 4.0 * B * L * E * N), nblk = nblocks(E);
     krait_dims d = { .N = N };
     float *scratch = cpu_scratch(be, scan_fwd_scratch_cpu(&d, nt), "ssm_scan_fwd");
     if (!scratch) return KRAIT_STATUS_UNSUPPORTED;
@@ -399,7 +399,7 @@ krait_status ssm_scan_bwd_cpu(krait_backend *be,
 {
     float *du = du_, *ddelta = ddelta_, *dBm = dBm_, *dCm = dCm_;
     const float *dy = dy_, *u = u_, *delta = delta_;
-    int nt = cpu_threads(be), nblk = nblocks(E), nch = (L + chunk - 1) / chunk;
+    int nt = cpu_threads_for(be, 8.0 * B * L * E * N), nblk = nblocks(E), nch = (L + chunk - 1) / chunk;
     krait_dims dims = { .B = B, .L = L, .E = E, .N = N, .chunk = chunk };
     float *scratch = cpu_scratch(be, scan_bwd_scratch_cpu(&dims, nt), "ssm_scan_bwd");
     if (!scratch) return KRAIT_STATUS_UNSUPPORTED;

@@ -223,6 +223,7 @@ int main(void)
     tu_init("test_cpu_decode");
     krait_backend *ref = krait_backend_cpu_ref_init(), *fast = krait_backend_cpu_init(2),
                   *fast1 = krait_backend_cpu_init(1);
+    krait_backend_cpu_set_grain(fast, 0); /* every op on both threads, however small */
     /* the 130m decode shapes at batch 1 and 32 */
     const int Ms[] = { 1, 32 };
     for (int i = 0; i < 2; i++) {

@@ -460,6 +460,8 @@ int main(void)
     krait_backend *ref = krait_backend_cpu_ref_init(), *fast2 = krait_backend_cpu_init(2);
     krait_backend *fast3 = krait_backend_cpu_init(3);
     if (!tu_check(ref && fast2 && fast3, "backends init")) return tu_finish();
+    krait_backend_cpu_set_grain(fast2, 0); /* every op on all threads, however small */
+    krait_backend_cpu_set_grain(fast3, 0);
     krait_dims max = { .B = 2, .L = 64, .D = 768, .E = 1536, .N = 16, .K = 4, .R = 48, .V = 50280,
                        .chunk = 64, .rows = 128 };
     krait_backend *all[3] = { ref, fast2, fast3 };
@@ -468,6 +470,17 @@ int main(void)
     tu_check(fast2->act_dtype == KRAIT_DTYPE_F32 && fast2->scan_chunk > 0, "fast: f32, chunk set");
     for (int op = 0; op < KRAIT_OP_COUNT; op++)
         tu_check(fast2->supports(fast2, (krait_op)op, &max), "fast supports op %d", op);
+
+    /* threads per op: by default one per CPU_PAR_GRAIN of work (small ops on the calling thread),
+     * all of them when the grain is 0 */
+    {
+        krait_backend *dflt = krait_backend_cpu_init(3);
+        tu_check(dflt && cpu_threads_for(dflt, 100) == 1 && cpu_threads_for(dflt, 1.5 * CPU_PAR_GRAIN) == 1 &&
+                     cpu_threads_for(dflt, 2.5 * CPU_PAR_GRAIN) == 2 && cpu_threads_for(dflt, 1e9) == 3,
+                 "default grain: 1, 1, 2, 3 threads for small to large ops");
+        tu_check(cpu_threads_for(fast3, 1) == 3, "grain 0: every op on all threads");
+        krait_backend_destroy(dflt);
+    }
 
     /* sumsq: double, and the same bits for any thread count */
     {

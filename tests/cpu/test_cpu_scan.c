@@ -242,6 +242,8 @@ int main(void)
     krait_backend *ref = krait_backend_cpu_ref_init(), *fast2 = krait_backend_cpu_init(2);
     krait_backend *fast3 = krait_backend_cpu_init(3);
     if (!tu_check(ref && fast2 && fast3, "backends init")) return tu_finish();
+    krait_backend_cpu_set_grain(fast2, 0); /* every op on all threads, however small */
+    krait_backend_cpu_set_grain(fast3, 0);
     krait_dims max = { .B = 4, .L = 300, .D = 768, .E = 1536, .N = 64, .K = 16, .R = 48, .chunk = 64 };
     krait_backend *all[3] = { ref, fast2, fast3 };
     for (int i = 0; i < 3; i++)
@@ -280,6 +282,8 @@ int main(void)
      * build (scripts/harden.sh) reports */
     {
         krait_backend *x3 = krait_backend_cpu_init(3), *x2 = krait_backend_cpu_init(2);
+        krait_backend_cpu_set_grain(x3, 0);
+        krait_backend_cpu_set_grain(x2, 0);
         krait_dims exact = { .B = 1, .L = 50, .D = 40, .E = 40, .N = 20, .K = 5, .R = 3, .chunk = 8, .rows = 50 };
         tu_check(x3 && x2 && x3->reserve(x3, &exact) == KRAIT_STATUS_OK && x2->reserve(x2, &exact) == KRAIT_STATUS_OK,
                  "exact reserve");
