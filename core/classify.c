@@ -6,7 +6,9 @@
  * once per pass, dL/dhf goes up once. The backbone work stays on the backend. */
 #include "classify.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -472,4 +474,28 @@ krait_status krait_cls_stream_finish(krait_cls_stream *s, float *probs)
     }
     krait_status r = stream_reset(s);
     return st ? st : r;
+}
+
+int krait_class_name_ok(const char *label, char *why, size_t n)
+{
+    char shown[52];
+    size_t k = 0, len = strlen(label);
+    int ctl = 0;
+    for (const char *c = label; *c; c++) {
+        int bad = (unsigned char)*c < 0x20 || *c == 0x7f;
+        ctl |= bad;
+        if (k < 48) shown[k++] = bad ? '?' : *c;
+    }
+    if (len > 48) shown[k++] = '.', shown[k++] = '.', shown[k++] = '.';
+    shown[k] = '\0';
+    if (!len)
+        snprintf(why, n, "the label is empty");
+    else if (ctl)
+        snprintf(why, n, "the label '%s' holds a tab, newline or other control character (shown as ?), which no "
+                 "class name may", shown);
+    else if (isspace((unsigned char)label[0]) || isspace((unsigned char)label[len - 1]))
+        snprintf(why, n, "the label '%s' begins or ends with white space", shown);
+    else
+        return 1;
+    return 0;
 }

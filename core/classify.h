@@ -38,6 +38,13 @@ extern "C" {
  * bidirectional: the reversed sequences ride in the same forward/backward pass). */
 int krait_cls_rows(const krait_model *m, int B);
 
+/* Whether label can be a class name. A class name becomes a TSV column and field, a line of a
+ * classes file and a JSON string: it must be non-empty, hold no tab, newline or other control
+ * character, and not begin or end with white space ("pos " beside "pos" would be two classes).
+ * 1 if so; else 0 and what is wrong, for one error line, in why (the label shown with ? for each
+ * control character, cut to 48 bytes). */
+int krait_class_name_ok(const char *label, char *why, size_t n);
+
 /* One training micro-step on B = krait's batch (a->B / krait_cls_rows(m, 1)) sequences of a->L
  * positions: ids (B, L) or feats (B, L, F) — whichever the model reads, the other NULL — and
  * targets (B, L) as above. *loss = mean cross-entropy over the scored rows, *n_rows their count.

@@ -23,6 +23,7 @@
 #include "blas_tune.h"
 #include "fsutil.h"
 #include "log.h"
+#include "plot.h"
 #include "train.h"
 
 #ifndef KRAIT_CONFIG_DIR
@@ -642,9 +643,11 @@ void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *w
 
 void krait_cli_print_confusion(FILE *f, const char *const *names, int C, const long *confusion)
 {
-    int row = 4, col = 6; /* widths: the longest name (never cut: two names may share a start), the largest count */
+    /* widths in character cells: the longest name (never cut: two names may share a start), the
+     * largest count */
+    int row = 4, col = 6;
     for (int c = 0; c < C; c++) {
-        int n = (int)strlen(names[c]);
+        int n = krait_plot_columns(names[c], 0);
         if (n > row) row = n;
         if (n > col) col = n;
     }
@@ -653,10 +656,10 @@ void krait_cli_print_confusion(FILE *f, const char *const *names, int C, const l
         if (n > col) col = n;
     }
     fprintf(f, "confusion (rows: true, columns: predicted)\n%*s", row, "");
-    for (int c = 0; c < C; c++) fprintf(f, " %*s", col, names[c]);
+    for (int c = 0; c < C; c++) fprintf(f, " %*s%s", col - krait_plot_columns(names[c], 0), "", names[c]);
     fprintf(f, "\n");
     for (int r = 0; r < C; r++) {
-        fprintf(f, "%-*s", row, names[r]);
+        fprintf(f, "%s%*s", names[r], row - krait_plot_columns(names[r], 0), "");
         for (int c = 0; c < C; c++) fprintf(f, " %*ld", col, confusion[(size_t)r * C + c]);
         fprintf(f, "\n");
     }

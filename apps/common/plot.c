@@ -172,10 +172,7 @@ static int chars(const char *s, int max)
     return n;
 }
 
-/* The display width of s in character cells, of its first max characters (0: all): an East
- * Asian wide or fullwidth character takes 2, a combining mark 0 (utf8proc's widths). Bytes that
- * are not UTF-8 count 1 each. */
-static int columns(const char *s, int max)
+int krait_plot_columns(const char *s, int max)
 {
     int cols = 0;
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)(s ? s : "");
@@ -225,7 +222,7 @@ krait_status krait_plot_confusion_svg(const char *path, const char *title, const
     for (int i = 0; i < C; i++) {
         snprintf(num, sizeof num, "%d", i);
         const char *name = names ? names[i] : num; /* a long one is shown cut: max - 1 characters and an ellipsis */
-        int n = chars(name, CONF_LABEL_CHARS) > CONF_LABEL_CHARS ? columns(name, CONF_LABEL_CHARS - 1) + 1 : columns(name, 0);
+        int n = chars(name, CONF_LABEL_CHARS) > CONF_LABEL_CHARS ? krait_plot_columns(name, CONF_LABEL_CHARS - 1) + 1 : krait_plot_columns(name, 0);
         if (n > widest) widest = n;
     }
     const double label_w = text_width(widest, 11), ml0 = 28 + label_w + 10;
@@ -233,7 +230,7 @@ krait_status krait_plot_confusion_svg(const char *path, const char *title, const
     const double mt = 52 + (upright ? label_w : 0), grid = C * cell;
     static const char foot[] = "shading: share of the true class's examples";
     double W = ml0 + grid + mr, H = mt + grid + 36;
-    const double title_w = text_width(columns(title, 0), 14) + 20, foot_w = text_width(columns(foot, 0), 11) + 20;
+    const double title_w = text_width(krait_plot_columns(title, 0), 14) + 20, foot_w = text_width(krait_plot_columns(foot, 0), 11) + 20;
     if (W < title_w) W = title_w;
     if (W < foot_w) W = foot_w;
     const double ml = ml0 + (W - (ml0 + grid + mr)) / 2; /* the grid and its labels centred under a wider title */

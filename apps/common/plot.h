@@ -33,4 +33,9 @@ krait_status krait_plot_svg(const char *path, const krait_plot *p, const krait_p
 krait_status krait_plot_confusion_svg(const char *path, const char *title, const char *const *names, int C,
                                       const long *confusion);
 
+/* The display width of s in character cells, of its first max characters (0: all): an East
+ * Asian wide or fullwidth character takes 2, a combining mark 0 (utf8proc's widths). Bytes that
+ * are not UTF-8 count 1 each. For laying out text in pictures and on the terminal. */
+int krait_plot_columns(const char *s, int max);
+
 #endif /* KRAIT_PLOT_H */

@@ -70,6 +70,8 @@ int dna_cmd_split(int argc, char **argv)
     krait_status st = krait_dna_classes_from_set(&cl, &s, inputs.items[0]);
     if (!st) st = krait_dna_set_map(&s, &cl, 1, inputs.items[0]);
     if (st) dna_die_status(st);
+    if (folds && (size_t)folds > s.n)
+        krait_cli_die(2, "split: --folds %d is more folds than the %zu sequences; at most %zu", folds, s.n, s.n);
     uint8_t *held = malloc(s.n);
     if (!held) krait_cli_die(1, "out of memory");
     if (folds) krait_dna_fold(held, s.y, s.n, folds, fold - 1, c.seed);
@@ -80,6 +82,16 @@ int dna_cmd_split(int argc, char **argv)
         krait_cli_die(2, "split: %zu sequences (%d classes) leave the %s part empty with %s; more rows, or another "
                       "--fraction / --folds", s.n, cl.n, n_test ? "training" : "held-out",
                       folds ? "these folds" : "this fraction");
+    /* a class with all its rows held out: a classifier trained on this part cannot know it */
+    for (int k = 0; k < cl.n; k++) {
+        size_t all = 0, kept = 0;
+        for (size_t i = 0; i < s.n; i++)
+            if (s.y[i] == k) all++, kept += !held[i];
+        if (!kept)
+            krait_cli_die(2, "split: class '%s' (%zu sequence%s) has none left in the training part with %s; more rows "
+                          "of it, or %s", cl.names[k], all, all == 1 ? "" : "s", folds ? "these folds" : "this fraction",
+                          folds ? "fewer --folds" : "a smaller --fraction");
+    }
     if ((st = krait_fs_mkdirs(out))) dna_die_status(st); /* krait_fs_mkdirs logs why not */
     char *tr = krait_fs_join(out, "train.tsv"), *te = krait_fs_join(out, "test.tsv");
     if (!tr || !te) krait_cli_die(1, "out of memory");

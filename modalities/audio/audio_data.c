@@ -15,6 +15,7 @@
 
 #include "audio_data.h"
 #include "audio_io.h"
+#include "classify.h"
 #include "fsutil.h"
 #include "hash.h"
 #include "log.h"
@@ -418,17 +419,9 @@ static int match(pcre2_code *re, pcre2_match_data *md, const char *s, size_t *so
  * other control character in it would break them. */
 static krait_status check_label(const char *label, const char *path, const char *how)
 {
-    char shown[64];
-    size_t n = 0, bad = 0;
-    for (const char *c = label; *c && n + 1 < sizeof shown; c++) {
-        int ctl = (unsigned char)*c < 0x20 || *c == 0x7f;
-        bad |= ctl;
-        shown[n++] = ctl ? '?' : *c;
-    }
-    shown[n] = '\0';
-    if (bad) {
-        KRAIT_ERROR("%s: its %s label '%s' holds a tab, newline or other control character (shown as ?), which no "
-                    "class name may", path, how, shown);
+    char why[200];
+    if (!krait_class_name_ok(label, why, sizeof why)) {
+        KRAIT_ERROR("%s: by %s, %s", path, how, why);
         return KRAIT_STATUS_BAD_INPUT;
     }
     /* and it is written to audio.json and the pictures, which are UTF-8 */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "classify.h"
 #include "dna_seq.h"
 #include "log.h"
 #include "rng.h"
@@ -173,16 +174,12 @@ static krait_status classes_add(krait_dna_classes *c, const char *name, size_t l
     return KRAIT_STATUS_OK;
 }
 
-/* A label that begins or ends with white space ("pos " beside "pos" would be two classes) or is
- * empty: one line, and 0. */
+/* A label that cannot be a class name (krait_class_name_ok): one line, and 0. */
 static int label_ok(const krait_dna_set *s, size_t i, const char *origin)
 {
-    const char *lab = s->label[i];
-    const size_t n = strlen(lab);
-    if (n && !isspace((unsigned char)lab[0]) && !isspace((unsigned char)lab[n - 1])) return 1;
-    char at[4200];
-    KRAIT_ERROR("%s: record '%s': the label '%s' %s", krait_dna_set_where(s, i, origin, at, sizeof at), s->name[i],
-                lab, n ? "begins or ends with white space" : "is empty");
+    char at[4200], why[200];
+    if (krait_class_name_ok(s->label[i], why, sizeof why)) return 1;
+    KRAIT_ERROR("%s: record '%s': %s", krait_dna_set_where(s, i, origin, at, sizeof at), s->name[i], why);
     return 0;
 }
 

@@ -799,6 +799,12 @@ awk 'BEGIN { print "seq\tlabel"; for (i = 0; i < 20; i++) print "ACGTTGCAAC" (i 
   "$k" eval --model "$dir/u8m" --input "$dir/u8.tsv" --json 2>/dev/null | tail -1 > "$dir/u8e.json" &&
   iconv -f UTF-8 -t UTF-8 "$dir/u8e.json" >/dev/null 2>&1 && grep -qF '"a\ufffd"' "$dir/u8e.json" &&
   ok "--json with a label that is not UTF-8: valid UTF-8, the byte as \\ufffd" || { bad "non-UTF-8 label in --json"; cat "$dir/u8.json"; }
+# the printed confusion matrix lines up non-ASCII class names by character cells, not bytes
+awk 'BEGIN { print "seq\tlabel"; for (i = 0; i < 20; i++) print "ACGTTGCAAC" (i % 2 ? "GG\tpromöter ✓" : "CC\tnon promoter") }' > "$dir/uni.tsv"
+"$k" train --config "$dir/tiny.json" --train "$dir/uni.tsv" --out "$dir/unim" --steps 1 >/dev/null 2>&1 &&
+  "$k" eval --model "$dir/unim" --input "$dir/uni.tsv" 2>/dev/null | grep -A2 "^confusion" | tail -2 > "$dir/uni.txt" &&
+  [ "$(python3 -c 'import sys; print(len(set(len(l.rstrip("\n")) for l in open(sys.argv[1], encoding="utf-8"))))' "$dir/uni.txt")" = 1 ] &&
+  ok "confusion rows of non-ASCII class names line up" || { bad "confusion rows misaligned"; cat "$dir/uni.txt"; }
 # one class only: AUROC said to be undefined (not "nan"), compare says why it leaves it out; a
 # training set too small to hold a tenth out: the L2 penalty said to be unchosen
 "$k" baseline --train "$dir/s1/train.tsv" --test "$dir/ten.tsv" --k 1 --epochs 1 --l2 0.01 --output "$dir/b10.tsv" > "$dir/o" 2>&1 &&
