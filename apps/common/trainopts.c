@@ -413,6 +413,7 @@ void krait_train_warn_warmup(const krait_train_config *tc, const char *cmd)
         double r = krait_lr_at(tc, s, (double)s / tc->steps);
         if (r > peak) peak = r;
     }
+    if (peak >= 0.995 * tc->lr) return; /* near enough the peak: nothing to warn of */
     KRAIT_WARN("%s: the warm-up (%d steps) is not shorter than the run (%d steps): the rate peaks at %.3g, not %g "
                "(give --warmup N)", cmd, tc->warmup, tc->steps, peak, tc->lr);
 }

@@ -9,7 +9,7 @@
  *
  *   bits per byte   = mean loss x ids / (text bytes x ln 2)   (byte tokenizer: loss / ln 2)
  *   word perplexity = exp(summed loss / words)   (words: runs of bytes that are not ASCII white
- *                     space, as `wc -w` counts them — lm-evaluation-harness's re.split count
+ *                     space, as `wc -w` counts ASCII text — lm-evaluation-harness's re.split count
  *                     adds one per document that starts or ends with white space; the summed
  *                     loss is that of every scored token, all but the first)
  *
@@ -260,7 +260,7 @@ int text_cmd_eval(int argc, char **argv)
         if ((s = krait_plot_svg(plot, &p, &se, 1))) return krait_cli_exit_code(s);
     }
     char wp[48] = "- (no words)";
-    if (n_words) snprintf(wp, sizeof wp, "%.4f", word_ppl);
+    if (n_words) snprintf(wp, sizeof wp, word_ppl < 1e9 ? "%.4f" : "%.4e", word_ppl);
     printf("%s: %lld tokens, %lld bytes, %lld words, loss %.6f nats, perplexity %.4f, %.4f bits per byte, word "
            "perplexity %s\n", input, n_ids, n_bytes, n_words, loss, ppl, bpb, wp);
     if (c.json) {

@@ -359,9 +359,8 @@ int text_cmd_prepare(int argc0, char **argv0)
     free(ids);
     uint64_t nt = krait_tokfile_written(sp[0].w), nv = krait_tokfile_written(sp[1].w);
     if (!rc && nt == 0) { /* nothing to train on: refuse rather than write an empty split */
-        fprintf(stderr, "krait-text: prepare: the train split is empty (%lld documents, %llu validation ids); %s\n",
-                doc_index, (unsigned long long)nv,
-                tail >= 0 ? "lower --split-tail" : "lower --val-fraction, or use --split-tail F");
+        KRAIT_ERROR("prepare: the train split is empty (%lld documents, %llu validation ids); %s", doc_index,
+                    (unsigned long long)nv, tail >= 0 ? "lower --split-tail" : "lower --val-fraction, or use --split-tail F");
         rc = 2;
     }
     if (rc) {

@@ -20,6 +20,9 @@ int text_cmd_eval(int argc, char **argv);      /* eval.c */
  * them). Narrows cfg->vocab_size_raw (the model folder's config) to a smaller tokenizer's vocabulary, so padded ids are
  * never sampled. */
 krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg);
+/* The least vocab_size a model needs for tok: every id past it must be an added token (the shared
+ * GPT-NeoX file adds the specials 50277..50280 to the 50280 ids of mamba-*-hf). */
+int text_tokenizer_min_vocab(const krait_tokenizer *tok);
 
 /* A text source read for tok (prepare and eval read alike): where its pieces may be cut (the
  * byte tokenizer's special tokens) and whether they must be UTF-8 (BPE). tok outlives src. */

@@ -10,6 +10,13 @@
 #include "textapp.h"
 #include "textsrc.h"
 
+int text_tokenizer_min_vocab(const krait_tokenizer *tok)
+{
+    int v = krait_tokenizer_vocab_size(tok);
+    while (v > 0 && krait_tokenizer_is_added(tok, v - 1)) v--;
+    return v;
+}
+
 krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg)
 {
     char *path = krait_fs_join(model_dir, "tokenizer.json");
@@ -33,14 +40,12 @@ krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg)
         krait_cli_die(2, "%s: no tokenizer.json, and with vocab_size %d the model is not a byte-level one (256 or "
                       "257); put the model's tokenizer.json in the folder", model_dir, cfg->vocab_size_raw);
     }
-    /* A tokenizer may know a few ids more than the model: the shared GPT-NeoX file adds the
-     * specials 50277..50280 to the 50280 ids of mamba-*-hf. It fits when every id past the
-     * model's is an added token; text that uses one is refused where it is encoded. */
+    /* A tokenizer may know a few ids more than the model, added tokens all; text that uses one is
+     * refused where it is encoded. */
     int tv = krait_tokenizer_vocab_size(tok);
-    for (int id = cfg->vocab_size_raw; id < tv; id++)
-        if (!krait_tokenizer_is_added(tok, id))
-            krait_cli_die(2, "%s: %s has %d ids but the model's vocab_size is %d: the tokenizer does not fit the model",
-                          model_dir, what, tv, cfg->vocab_size_raw);
+    if (cfg->vocab_size_raw < text_tokenizer_min_vocab(tok))
+        krait_cli_die(2, "%s: %s has %d ids but the model's vocab_size is %d: the tokenizer does not fit the model",
+                      model_dir, what, tv, cfg->vocab_size_raw);
     if (tv < cfg->vocab_size_raw) cfg->vocab_size_raw = tv;
     free(path);
     return tok;

@@ -299,6 +299,21 @@ int text_cmd_train(int argc, char **argv)
     if (need > cfg.vocab_size_raw)
         krait_cli_die(2, "%s: vocab_size %d is too small for the data in %s (tokenizer %s, ids up to %d): set vocab_size >= %d",
                       cpath, cfg.vocab_size_raw, data, meta.tokenizer, need - 1, need);
+    /* and the model must fit the tokenizer that generate and eval will load with it */
+    int fit = 256; /* the byte tokenizer: 256 byte ids (and an added end-of-text) */
+    if (!strcmp(meta.tokenizer, "tokenizer.json")) {
+        char *tj = krait_fs_join(data, "tokenizer.json");
+        krait_tokenizer *tok = NULL;
+        krait_status ts = tj ? krait_tokenizer_load(tj, &tok) : KRAIT_STATUS_NO_MEMORY;
+        if (ts) return krait_cli_exit_code(ts);
+        fit = text_tokenizer_min_vocab(tok);
+        krait_tokenizer_free(tok);
+        free(tj);
+    }
+    if (fit > cfg.vocab_size_raw)
+        krait_cli_die(2, "%s: vocab_size %d is too small for the tokenizer of %s (%s): generate and eval need a row "
+                      "for every id up to its last that is not an added token, %d: set vocab_size >= %d", cpath,
+                      cfg.vocab_size_raw, data, meta.tokenizer, fit - 1, fit);
     if (strcmp(cfg.head, "lm")) krait_cli_die(2, "%s: krait-text trains language models (\"krait\": {\"head\": \"lm\"})", cpath);
     snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", meta.tokenizer);
     krait_train_opts_modality(&cfg, cpath, "text");
