@@ -146,14 +146,20 @@ void krait_run_lock(const char *out)
     }
     krait_status s = krait_fs_mkdirs(out);
     if (s) exit(krait_cli_exit_code(s));
+    /* tests: another process takes the lock in this gap (and holds it before writing anything) */
+    const char *delay = getenv("KRAIT_FAULT_LOCK_DELAY_MS"), *hold = getenv("KRAIT_FAULT_LOCKED_DELAY_MS");
+    if (delay) usleep((useconds_t)atoi(delay) * 1000u);
     char *p = krait_fs_join(out, ".lock");
     if (!p) krait_cli_die(1, "out of memory");
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) krait_cli_die(2, "%s: cannot create the run folder's lock file (%s)", p, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB))
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        created_by = 0; /* the folder is the lock holder's now, even if this process made it: never removed here */
         krait_cli_die(2, "%s: another krait process is writing this run folder now (wait for it, or choose another "
                       "--out)", out);
+    }
     free(p); /* fd stays open: the lock lasts until exit */
+    if (hold) usleep((useconds_t)atoi(hold) * 1000u);
     snprintf(held, sizeof held, "%s", out);
 }
 

@@ -12,6 +12,7 @@
 #    the step and keeps the last checkpoint; "skip" skips and counts the batch;
 #  - a validation that fails (KRAIT_FAULT_VALIDATE_STEP: as a test file made unreadable mid-run):
 #    the error, a checkpoint of that step, and --resume validates that step first: A's losses.
+#  - two trainers on one new --out (KRAIT_FAULT_LOCK_DELAY_MS, _LOCKED_): the loser leaves the winner's folder.
 # (SIGINT and --stop-at are in text_app.sh; synthetic's SIGINT resume in bench_resume.sh.)
 set -u
 k="$1"
@@ -136,4 +137,18 @@ rc=$?
 rc=$?
 [ $rc -eq 1 ] && grep -q "step [0-9]*: the loss is .*nan: training stopped" "$dir/eH" &&
   ok "lr 1e30: $(grep error "$dir/eH")" || { bad "lr 1e30 (exit $rc)"; cat "$dir/eH"; }
+
+# ---- two trainers start on one new --out: the one that loses the lock leaves the winner's folder
+# alone (it used to remove it, having made it, while the winner trained on into deleted files)
+KRAIT_FAULT_LOCK_DELAY_MS=1000 "$k" "${targs[@]}" --out "$dir/L" >/dev/null 2>"$dir/eLb" &
+b=$!
+sleep 0.3
+KRAIT_FAULT_LOCKED_DELAY_MS=2000 "$k" "${targs[@]}" --out "$dir/L" --steps 100 >/dev/null 2>"$dir/eLa"
+rca=$?
+wait $b
+rcb=$?
+[ $rca -eq 0 ] && [ $rcb -eq 2 ] && grep -q "another krait process is writing this run folder now" "$dir/eLb" &&
+  [ -f "$dir/L/.lock" ] && [ "$(grep -c '"loss"' "$dir/L/metrics.jsonl" 2>/dev/null)" = 100 ] &&
+  ok "the trainer that loses the lock exits 2 and leaves the winner's run folder whole" ||
+  { bad "lock race (exits $rca, $rcb)"; cat "$dir/eLb"; ls -A "$dir/L"; }
 exit $fail
