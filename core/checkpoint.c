@@ -378,6 +378,8 @@ krait_status krait_checkpoint_resume(krait_trainer *t, krait_data_source *ds, ch
     if ((s = krait_ckpt_read_moments(t, ck, st.step))) goto fail;
     t->opt->step = st.step;
     t->tokens = st.tokens;
+    t->skipped = st.skipped;
+    t->skipped_in_row = st.skipped_in_row;
     t->elapsed_s = st.elapsed_s;
     t->last_loss = st.last_loss;
     t->data_rng = st.data_rng;

@@ -13,6 +13,8 @@
 typedef struct krait_ckpt_state {
     int step;
     long long tokens;
+    long long skipped;     /* batches skipped for a non-finite loss (0 in states written before it was kept) */
+    int skipped_in_row;
     double elapsed_s, last_loss;
     krait_rng data_rng, eval_rng;
     char *data_position;   /* JSON text, or NULL when the checkpoint has none */

@@ -114,6 +114,8 @@ krait_status krait_ckpt_write_state(const krait_trainer *t, const krait_data_sou
     cJSON_AddNumberToObject(r, "version", STATE_VERSION);
     cJSON_AddNumberToObject(r, "step", t->opt->step);
     cJSON_AddNumberToObject(r, "tokens", (double)t->tokens);
+    cJSON_AddNumberToObject(r, "skipped", (double)t->skipped);
+    cJSON_AddNumberToObject(r, "skipped_in_row", t->skipped_in_row);
     add_exact(r, "elapsed_s", t->elapsed_s);
     add_exact(r, "last_loss", isfinite(t->last_loss) ? t->last_loss : 0.0);
     cJSON *rng = cJSON_AddObjectToObject(r, "rng");
@@ -263,6 +265,17 @@ krait_status krait_ckpt_read_state(krait_ckpt_state *st, const krait_trainer *t,
     }
     st->step = (int)step;
     st->tokens = (long long)tokens;
+    /* the run's skipped batches: absent in older states (0) */
+    double skipped = 0, in_row = 0;
+    const int has_skipped = cJSON_GetObjectItemCaseSensitive(r, "skipped") != NULL,
+              has_in_row = cJSON_GetObjectItemCaseSensitive(r, "skipped_in_row") != NULL;
+    if ((has_skipped && !get_num(&skipped, r, "skipped", 0, 1)) ||
+        (has_in_row && (!get_num(&in_row, r, "skipped_in_row", 0, 1) || in_row > 2147483647.0))) {
+        KRAIT_ERROR("%s: \"skipped\" and \"skipped_in_row\" must be non-negative integers", path);
+        goto fail;
+    }
+    st->skipped = (long long)skipped;
+    st->skipped_in_row = (int)in_row;
     const cJSON *rng = cJSON_GetObjectItemCaseSensitive(r, "rng");
     if (!parse_rng(&st->data_rng, cJSON_GetObjectItemCaseSensitive(rng, "data")) ||
         !parse_rng(&st->eval_rng, cJSON_GetObjectItemCaseSensitive(rng, "eval"))) {

@@ -70,7 +70,7 @@ typedef struct krait_trainer {
     double last_loss;
     double lr_scale;       /* multiplies the scheduled rate (1 after init); an app may set it from
                             * state it saves itself, e.g. an anneal that starts at an event */
-    long long skipped;     /* batches skipped for a non-finite loss or gradient, this process */
+    long long skipped;     /* batches skipped for a non-finite loss or gradient, the run's (kept in checkpoints) */
     int skipped_in_row;    /* ... in a row; KRAIT_MAX_SKIPS_IN_ROW of them stop the run */
     int fault_step;        /* tests only: the loss of this step is taken as NaN (environment
                             * KRAIT_FAULT_NONFINITE_STEP at init; 0: never) */

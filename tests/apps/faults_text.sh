@@ -133,6 +133,13 @@ rc=$?
 [ $rc -eq 0 ] && grep -q "step 17: the loss is nan: batch skipped (1 skipped so far)" "$dir/eG" &&
   tail -1 "$dir/oG" | grep -q '"steps":40,"skipped_batches":1' && [ "$(grep -c '"loss"' "$dir/G/metrics.jsonl")" -eq 40 ] &&
   ok "NaN at step 17, on_nonfinite skip: 40 steps, 1 batch skipped and counted" || { bad "NaN skip (exit $rc)"; cat "$dir/eG"; tail -1 "$dir/oG"; }
+# the skip count is the run's: a stop after the skipped batch and a resume still count it
+KRAIT_FAULT_NONFINITE_STEP=17 "$k" "${targs[@]}" --out "$dir/G2" --set train.on_nonfinite=skip --ckpt-every 5 \
+  --stop-at 25 >/dev/null 2>&1
+"$k" "${targs[@]}" --out "$dir/G2" --set train.on_nonfinite=skip --ckpt-every 5 --resume "$dir/G2" --json >"$dir/oG2" 2>"$dir/eG2"
+tail -1 "$dir/oG2" | grep -q '"steps":40,"skipped_batches":1' && cmp -s "$dir/G/model.safetensors" "$dir/G2/model.safetensors" &&
+  ok "a skipped batch before a stop is still counted after --resume (same model as straight)" ||
+  { bad "skip count after resume"; tail -1 "$dir/oG2"; cat "$dir/eG2"; }
 "$k" "${targs[@]}" --out "$dir/H" --lr 1e30 >/dev/null 2>"$dir/eH"
 rc=$?
 [ $rc -eq 1 ] && grep -q "step [0-9]*: the loss is .*nan: training stopped" "$dir/eH" &&
