@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <zlib.h>
 
 #include "cli.h"
 #include "fsutil.h"
@@ -31,6 +30,7 @@
 #include "model_io.h"
 #include "textapp.h"
 #include "train.h"
+#include "zin.h"
 
 typedef struct gen_out {
     char *buf;
@@ -94,36 +94,27 @@ static const char *stop_name(krait_stop_reason r)
 }
 
 /* A --prompt-file's bytes, every one (NUL included), a .gz decompressed as eval and prepare do
- * (zlib reads a plain file as it is); at most 1 GiB. Exits 2 with one line on failure. */
+ * (core/zin.h); at most 1 GiB. Exits with one line on failure. */
 static char *read_prompt_file(const char *path, size_t *len)
 {
-    gzFile g = gzopen(path, "rb");
-    if (!g) krait_cli_die(2, "%s: cannot open the prompt file (%s)", path, strerror(errno));
+    krait_zin *g;
+    krait_status s = krait_zin_open(path, &g);
+    if (s) exit(krait_cli_exit_code(s));
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
-    for (int got = 1; buf && got > 0;) {
+    for (long got = 1; buf && got > 0;) {
         if (n == cap) {
             if (cap >= (size_t)1 << 30) krait_cli_die(2, "%s: a prompt of more than 1 GiB", path);
             char *b = realloc(buf, 2 * cap + 1);
             if (!b) krait_cli_die(1, "out of memory");
             buf = b, cap *= 2;
         }
-        got = gzread(g, buf + n, (unsigned)(cap - n));
-        if (got < 0) {
-            int e;
-            const char *why = gzerror(g, &e);
-            krait_cli_die(2, "%s: cannot read the prompt file (%s)", path, e == Z_ERRNO ? strerror(errno) : why);
-        }
+        got = krait_zin_read(g, buf + n, cap - n);
+        if (got < 0) exit(krait_cli_exit_code(krait_zin_status(g))); /* logged */
         n += (size_t)got;
     }
     if (!buf) krait_cli_die(1, "out of memory");
-    int e;
-    const char *why = gzerror(g, &e); /* a .gz cut short ends in Z_BUF_ERROR, not a read error */
-    size_t pl = strlen(path);
-    if (e != Z_OK && e != Z_STREAM_END)
-        krait_cli_die(2, "%s: cannot read the prompt file (%s)", path,
-                      !strncmp(why, path, pl) && why[pl] == ':' ? why + pl + 2 : why); /* zlib names the file too */
-    gzclose(g);
+    krait_zin_close(g);
     buf[n] = '\0';
     *len = n;
     return buf;

@@ -11,13 +11,14 @@
 
 #include "log.h"
 #include "tokenizer.h"
+#include "zin.h"
 
 #define PIECE ((size_t)1 << 20)
 #define MAX_STRETCH ((size_t)64 << 20)
 
 struct krait_textsrc {
     char *path;
-    gzFile gz;
+    krait_zin *zin;         /* plain or gzip (core/zin.h: trailing garbage refused) */
     int jsonl, eof, started, warned;
     int byte_cuts;          /* cut at any byte (byte tokenizer), not only after line breaks */
     int (*guard)(const void *ctx, const char *b, size_t have, size_t p); /* 1: no cut at p (the
@@ -67,14 +68,11 @@ krait_status krait_textsrc_open(const char *path, krait_textsrc **out)
         return KRAIT_STATUS_NO_MEMORY;
     }
     s->jsonl = krait_textsrc_is_jsonl(path);
-    errno = 0;
-    s->gz = gzopen(path, "rb");
-    if (!s->gz) {
-        KRAIT_ERROR("%s: cannot open (%s)", path, errno ? strerror(errno) : "out of memory");
+    krait_status st = krait_zin_open(path, &s->zin);
+    if (st) {
         krait_textsrc_close(s);
-        return KRAIT_STATUS_BAD_INPUT;
+        return st;
     }
-    gzbuffer(s->gz, 1 << 17);
     s->line_start = 1;
     snprintf(s->where, sizeof s->where, "%s", path);
     *out = s;
@@ -84,7 +82,7 @@ krait_status krait_textsrc_open(const char *path, krait_textsrc **out)
 void krait_textsrc_close(krait_textsrc *s)
 {
     if (!s) return;
-    if (s->gz) gzclose(s->gz);
+    krait_zin_close(s->zin);
     cJSON_Delete(s->doc);
     free(s->buf);
     free(s->path);
@@ -119,25 +117,9 @@ static krait_status fill(krait_textsrc *s, size_t want)
     while (!s->eof && s->len < want) {
         size_t ask = want - s->len; /* no more: a stretch is as long as asked (MAX_STRETCH) */
         if (ask > (1u << 30)) ask = 1u << 30;
-        int n = gzread(s->gz, s->buf + s->len, (unsigned)ask);
-        if (n < 0) {
-            int err;
-            const char *msg = gzerror(s->gz, &err);
-            KRAIT_ERROR("%s: read error after %lld bytes (%s)", s->path, s->consumed + (long long)s->len,
-                        err == Z_ERRNO ? strerror(errno) : msg);
-            return KRAIT_STATUS_BAD_INPUT;
-        }
-        if (n == 0) {
-            /* zlib reports a gzip stream cut short only through gzerror, as Z_BUF_ERROR */
-            int err;
-            const char *msg = gzerror(s->gz, &err);
-            if (err == Z_BUF_ERROR) {
-                KRAIT_ERROR("%s: the compressed data ends early after %lld bytes of text (%s): a truncated file",
-                            s->path, s->consumed + (long long)s->len, msg);
-                return KRAIT_STATUS_BAD_INPUT;
-            }
-            s->eof = 1;
-        }
+        long n = krait_zin_read(s->zin, s->buf + s->len, ask);
+        if (n < 0) return krait_zin_status(s->zin); /* logged */
+        if (n == 0) s->eof = 1;
         s->len += (size_t)n;
     }
     return KRAIT_STATUS_OK;

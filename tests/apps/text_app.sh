@@ -63,6 +63,11 @@ gzip -c "$sample" > "$dir/s.txt.gz"
 "$k" prepare --input "$dir/s.txt.gz" --output "$dir/d3" --split-tail 0.2 >/dev/null 2>"$dir/e3" || { bad "prepare .gz"; cat "$dir/e3"; }
 cmp -s "$dir/d1/train.bin" "$dir/d3/train.bin" && cmp -s "$dir/d1/val.bin" "$dir/d3/val.bin" &&
   ok "prepare .gz == prepare of the text" || bad "prepare .gz differs"
+# the same text as two gzip members with zero padding after them (as gzip -dc reads it)
+{ head -c 5000 "$sample" | gzip -c; tail -c +5001 "$sample" | gzip -c; head -c 700 /dev/zero; } > "$dir/s2.txt.gz"
+"$k" prepare --input "$dir/s2.txt.gz" --output "$dir/d3b" --split-tail 0.2 >/dev/null 2>"$dir/e3b" &&
+  cmp -s "$dir/d1/train.bin" "$dir/d3b/train.bin" && cmp -s "$dir/d1/val.bin" "$dir/d3b/val.bin" &&
+  ok "prepare of two gzip members and zero padding == prepare of the text" || { bad "two members + padding"; cat "$dir/e3b"; }
 
 printf '{"text": "first document\\n"}\n\n{"id": 2, "text": "second \\u00e9"}\n{"text": "third"}\n' > "$dir/c.jsonl"
 gzip -c "$dir/c.jsonl" > "$dir/c2.jsonl.gz"
@@ -130,7 +135,7 @@ gzip -c "$dir/nulprompt" > "$dir/nulprompt.gz"
   [ "$(jget "$dir/gnulz" prompt_tokens)" = 5 ] && ok "generate --prompt-file F.gz: decompressed, as eval and prepare read .gz" ||
   { bad "generate --prompt-file .gz"; cat "$dir/gnulz"; }
 head -c 10 "$dir/nulprompt.gz" > "$dir/cut.gz"
-bad_input "a cut-short .gz prompt file" "$dir/cut.gz: cannot read the prompt file" -- "$k" generate --model "$dir/A" --prompt-file "$dir/cut.gz"
+bad_input "a cut-short .gz prompt file" "$dir/cut.gz: the compressed data ends early after 0 bytes of text" -- "$k" generate --model "$dir/A" --prompt-file "$dir/cut.gz"
 # a hot sample of a barely trained byte model draws NUL and stray UTF-8 bytes: --json keeps them all
 "$k" generate --model "$dir/A" --max-tokens 400 --temperature 5 --seed 3 --json >"$dir/g4" 2>/dev/null &&
   tail -1 "$dir/g4" | python3 -c 'import json, sys; o = json.loads(sys.stdin.buffer.read()); t = o["texts"][0]
