@@ -478,23 +478,31 @@ krait_status krait_cls_stream_finish(krait_cls_stream *s, float *probs)
 
 int krait_class_name_ok(const char *label, char *why, size_t n)
 {
-    char shown[52];
-    size_t k = 0, len = strlen(label);
+    /* the label as shown: control characters as ?, cut after 120 bytes at a character's start */
+    char shown[128];
+    const size_t len = strlen(label);
+    size_t keep = len, k = 0;
     int ctl = 0;
-    for (const char *c = label; *c; c++) {
-        int bad = (unsigned char)*c < 0x20 || *c == 0x7f;
-        ctl |= bad;
-        if (k < 48) shown[k++] = bad ? '?' : *c;
+    for (size_t i = 0; i < len; i++) ctl |= (unsigned char)label[i] < 0x20 || label[i] == 0x7f;
+    if (keep > 120) {
+        keep = 120;
+        while (keep > 0 && ((unsigned char)label[keep] & 0xC0) == 0x80) keep--;
     }
-    if (len > 48) shown[k++] = '.', shown[k++] = '.', shown[k++] = '.';
+    for (; k < keep; k++) {
+        const unsigned char c = (unsigned char)label[k];
+        shown[k] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    if (keep < len) memcpy(shown + k, "...", 3), k += 3;
     shown[k] = '\0';
     if (!len)
         snprintf(why, n, "the label is empty");
     else if (ctl)
         snprintf(why, n, "the label '%s' holds a tab, newline or other control character (shown as ?), which no "
                  "class name may", shown);
-    else if (isspace((unsigned char)label[0]) || isspace((unsigned char)label[len - 1]))
-        snprintf(why, n, "the label '%s' begins or ends with white space", shown);
+    else if (isspace((unsigned char)label[0]))
+        snprintf(why, n, "the label '%s' begins with white space", shown);
+    else if (isspace((unsigned char)label[len - 1]))
+        snprintf(why, n, "the label '%s' ends with white space (its byte %zu)", shown, len);
     else
         return 1;
     return 0;

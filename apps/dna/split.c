@@ -70,8 +70,17 @@ int dna_cmd_split(int argc, char **argv)
     krait_status st = krait_dna_classes_from_set(&cl, &s, inputs.items[0]);
     if (!st) st = krait_dna_set_map(&s, &cl, 1, inputs.items[0]);
     if (st) dna_die_status(st);
-    if (folds && (size_t)folds > s.n)
-        krait_cli_die(2, "split: --folds %d is more folds than the %zu sequences; at most %zu", folds, s.n, s.n);
+    if (folds) { /* each class is cut into K parts: a fold holds something out only when a class has K rows */
+        size_t most = 0;
+        for (int k = 0; k < cl.n; k++) {
+            size_t nk = 0;
+            for (size_t i = 0; i < s.n; i++) nk += s.y[i] == k;
+            if (nk > most) most = nk;
+        }
+        if ((size_t)folds > most)
+            krait_cli_die(2, "split: --folds %d is more folds than the largest class has sequences (%zu): some folds "
+                          "would hold nothing out; at most %zu", folds, most, most);
+    }
     uint8_t *held = malloc(s.n);
     if (!held) krait_cli_die(1, "out of memory");
     if (folds) krait_dna_fold(held, s.y, s.n, folds, fold - 1, c.seed);

@@ -419,7 +419,7 @@ static int match(pcre2_code *re, pcre2_match_data *md, const char *s, size_t *so
  * other control character in it would break them. */
 static krait_status check_label(const char *label, const char *path, const char *how)
 {
-    char why[200];
+    char why[320];
     if (!krait_class_name_ok(label, why, sizeof why)) {
         KRAIT_ERROR("%s: by %s, %s", path, how, why);
         return KRAIT_STATUS_BAD_INPUT;

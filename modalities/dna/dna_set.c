@@ -177,7 +177,7 @@ static krait_status classes_add(krait_dna_classes *c, const char *name, size_t l
 /* A label that cannot be a class name (krait_class_name_ok): one line, and 0. */
 static int label_ok(const krait_dna_set *s, size_t i, const char *origin)
 {
-    char at[4200], why[200];
+    char at[4200], why[320];
     if (krait_class_name_ok(s->label[i], why, sizeof why)) return 1;
     KRAIT_ERROR("%s: record '%s': %s", krait_dna_set_where(s, i, origin, at, sizeof at), s->name[i], why);
     return 0;
