@@ -32,6 +32,12 @@ char *krait_fs_join(const char *a, const char *b)
     return p;
 }
 
+char *krait_fs_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return !slash ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+}
+
 int krait_fs_is_dir(const char *path)
 {
     struct stat sb;

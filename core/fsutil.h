@@ -21,6 +21,9 @@ extern "C" {
 
 /* a + "/" + b, malloc'd (NULL on out of memory). */
 char *krait_fs_join(const char *a, const char *b);
+/* The folder path names a file in: what comes before its last '/' ("." without one, "/" for a
+ * file at the root), malloc'd (NULL on out of memory). */
+char *krait_fs_dirname(const char *path);
 
 int krait_fs_is_dir(const char *path);    /* 1 if path is a folder (symlinks followed) */
 int krait_fs_same(const char *a, const char *b); /* 1 if both name one existing file or folder */

@@ -94,15 +94,9 @@ int krait_config_same_shape(const krait_config *a, const krait_config *b, const 
 static char *config_path_of(const char *path)
 {
     if (krait_fs_is_dir(path)) return krait_fs_join(path, "config.json");
-    const char *slash = strrchr(path, '/');
-    if (!slash) return strdup("config.json");
-    size_t k = (size_t)(slash - path);
-    char *dir = malloc(k + 2);
-    if (!dir) return NULL;
-    memcpy(dir, path, k);
-    dir[k] = '\0';
-    if (k == 0) strcpy(dir, "/");
-    char *p = krait_fs_join(dir, "config.json");
+    if (!strchr(path, '/')) return strdup("config.json");
+    char *dir = krait_fs_dirname(path);
+    char *p = dir ? krait_fs_join(dir, "config.json") : NULL;
     free(dir);
     return p;
 }

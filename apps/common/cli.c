@@ -314,8 +314,7 @@ void krait_cli_check_output_path(const char *path, const char *opt)
 {
     if (!path) return;
     if (krait_fs_is_dir(path)) krait_cli_die(2, "%s %s: a folder; give a file name to write", opt, path);
-    const char *slash = strrchr(path, '/');
-    char *dir = !slash ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+    char *dir = krait_fs_dirname(path);
     if (!dir) krait_cli_die(1, "out of memory");
     if (!krait_fs_is_dir(dir)) krait_cli_die(2, "%s: no such folder for %s %s", dir, opt, path);
     if (access(dir, W_OK | X_OK) != 0) /* the output is written under a temporary name in dir */

@@ -112,19 +112,31 @@ static krait_dtype parse_dtype(const char *name)
 }
 
 /* The files an app reads beside the weights travel with the model when present: the tokenizer
- * (krait-text), the audio front-end (krait-audio) and the class names (krait-dna). */
-static int copy_side_files(const char *from, const char *to, char *copied, size_t cap)
+ * (krait-text), the audio front-end (krait-audio) and the class names (krait-dna). from: the
+ * source model's folder, or NULL (init: none). A replaced model's own side files that the new
+ * one lacks are removed (replacing), else the new model would be read with the old tokenizer
+ * or class names; removed names go to gone. */
+static int copy_side_files(const char *from, const char *to, int replacing, char *copied, char *gone, size_t cap)
 {
     static const char *names[] = { "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                                    "audio.json", "classes.txt" };
-    int n = 0;
-    copied[0] = '\0';
+    int n = 0, ng = 0;
+    copied[0] = gone[0] = '\0';
+    if (from && krait_fs_same(from, to)) return 0; /* converted in place: they are there */
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char *src = krait_fs_join(from, names[i]), *dst = krait_fs_join(to, names[i]);
-        if (src && dst && krait_fs_is_file(src) && krait_fs_publish(dst, src) == KRAIT_STATUS_OK) {
+        char *src = from ? krait_fs_join(from, names[i]) : NULL, *dst = krait_fs_join(to, names[i]);
+        if (!dst || (from && !src)) krait_cli_die(1, "out of memory");
+        if (src && krait_fs_is_file(src)) {
+            krait_status s = krait_fs_publish(dst, src);
+            if (s) exit(krait_cli_exit_code(s));
             size_t l = strlen(copied);
             snprintf(copied + l, cap - l, "%s%s", n ? ", " : "", names[i]);
             n++;
+        } else if (replacing && krait_fs_is_file(dst)) {
+            if (unlink(dst)) krait_cli_die(1, "%s: cannot remove the replaced model's file (%s)", dst, strerror(errno));
+            size_t l = strlen(gone);
+            snprintf(gone + l, cap - l, "%s%s", ng ? ", " : "", names[i]);
+            ng++;
         }
         free(src);
         free(dst);
@@ -140,8 +152,9 @@ static void drop_model_lock(void)
 }
 
 /* --out of convert/init: a training run folder is never written into (its model would no longer
- * match its checkpoints and metrics); a folder that holds a model only with --overwrite. */
-static void claim_model_out(const char *out, int overwrite)
+ * match its checkpoints and metrics); a folder that holds a model only with --overwrite. 1 if
+ * it holds one (to be replaced). */
+static int claim_model_out(const char *out, int overwrite)
 {
     krait_run_refuse_inside(out, 1);
     krait_run_lock(out); /* two converts into one folder at once would mix their files (removed at the end) */
@@ -155,12 +168,22 @@ static void claim_model_out(const char *out, int overwrite)
         free(p);
         if (has) krait_cli_die(2, "%s: a training run folder (%s): write the model to another --out", out, run[i]);
     }
-    for (size_t i = 0; i < 3 && !overwrite; i++) {
+    int holds = 0;
+    for (size_t i = 0; i < 3; i++) {
         char *p = krait_fs_join(out, model[i]);
         int has = p && krait_fs_is_file(p);
         free(p);
-        if (has) krait_cli_die(2, "%s: already holds a model (%s); --overwrite replaces it", out, model[i]);
+        if (has && !overwrite) krait_cli_die(2, "%s: already holds a model (%s); --overwrite replaces it", out, model[i]);
+        holds |= has;
     }
+    return holds;
+}
+
+/* ", with A, B" and "; removed the replaced model's C" for the summary line */
+static void say_side_files(int side, const char *copied, const char *gone)
+{
+    if (side) printf(", with %s", copied);
+    if (gone[0]) printf("; removed the replaced model's %s", gone);
 }
 
 static int cmd_convert(int argc, char **argv)
@@ -177,18 +200,24 @@ static int cmd_convert(int argc, char **argv)
     krait_common c;
     krait_cli_parse(argc, argv, first_option(dir), opts, 3, &c, u);
     if (!out) krait_cli_die(2, "convert: --out is required");
-    claim_model_out(out, overwrite);
+    const int replacing = claim_model_out(out, overwrite);
     krait_dtype t = parse_dtype(dtype);
     krait_backend *be = krait_backend_cpu_ref_init();   /* host memory; no compute needed */
     if (!be) krait_cli_die(1, "cannot start the CPU backend");
     krait_status s;
     krait_model *m = krait_model_load(dir, be, &s);
     if (m) s = krait_model_save(m, out, t);
-    char copied[160];
-    int side = s || !krait_fs_is_dir(dir) ? 0 : copy_side_files(dir, out, copied, sizeof copied);
+    char copied[160] = "", gone[160] = "";
+    int side = 0;
+    if (!s) { /* the side files of DIR, or of the folder of DIR when it names a .safetensors file */
+        char *from = krait_fs_is_dir(dir) ? strdup(dir) : krait_fs_dirname(dir);
+        if (!from) krait_cli_die(1, "out of memory");
+        side = copy_side_files(from, out, replacing, copied, gone, sizeof copied);
+        free(from);
+    }
     if (!s) {
         printf("%s -> %s: %zu tensors as %s", dir, out, (size_t)m->n_tensors, dtype);
-        if (side) printf(", with %s", copied);
+        say_side_files(side, copied, gone);
         printf("\n");
         if (c.json) {
             cJSON *o = cJSON_CreateObject();
@@ -235,7 +264,7 @@ static int cmd_init(int argc, char **argv)
     krait_common c;
     krait_cli_parse(argc, argv, first_option(cfg_name), opts, 3, &c, u);
     if (!out) krait_cli_die(2, "init: --out is required");
-    claim_model_out(out, overwrite);
+    const int replacing = claim_model_out(out, overwrite);
     krait_dtype t = parse_dtype(dtype);
     krait_config cfg;
     krait_train_config tc;
@@ -268,9 +297,13 @@ static int cmd_init(int argc, char **argv)
     krait_rng_init_stream(&rng, c.seed, 0);   /* the stream the training apps initialise from */
     s = krait_model_init_weights(m, &rng);
     if (!s) s = krait_model_save(m, out, t);
+    char none[2], gone[160] = "";
+    if (!s) copy_side_files(NULL, out, replacing, none, gone, sizeof gone);
     if (!s) {
-        printf("%s: %d layers, d_model %d, vocab %d, seed %llu, %s\n", out, cfg.n_layer, cfg.d_model,
-               cfg.vocab_size, (unsigned long long)c.seed, dtype);
+        printf("%s: %d layers, d_model %d, vocab %d, seed %llu, %s", out, cfg.n_layer, cfg.d_model, cfg.vocab_size,
+               (unsigned long long)c.seed, dtype);
+        say_side_files(0, "", gone);
+        printf("\n");
         if (c.json) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "out", out);
@@ -384,8 +417,8 @@ static int cmd_logits(int argc, char **argv)
         }
         for (int t = 0; t < L; t++) {
             const float *row = lg + (size_t)t * V;
-            int best = 0;
-            for (int v = 1; v < V; v++)
+            int best = 0; /* over the real ids: the padding rows are no tokens */
+            for (int v = 1; v < m->cfg.vocab_size_raw && v < V; v++)
                 if (row[v] > row[best]) best = v;
             if (am) cJSON_AddItemToArray(am, cJSON_CreateNumber(best));
             if (all) cJSON_AddItemToArray(all, cJSON_CreateFloatArray(row, V));

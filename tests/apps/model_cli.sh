@@ -113,4 +113,15 @@ printf 'a\nb\n' > "$dir/m/classes.txt"
   "$km" convert "$dir/m" --out "$dir/m" --overwrite --dtype bf16 >/dev/null 2>&1 &&
   [ -z "$(ls "$dir/m" | grep '\.tmp-')" ] && [ "$(cat "$dir/m/classes.txt")" = "$(printf 'a\nb')" ] &&
   ok "convert in place twice with classes.txt: no temporary files left" || { bad "convert in place leaves temporaries"; ls "$dir/m"; }
+# convert --overwrite of another model: its side files replace the old model's, and the old ones
+# it lacks are removed (a stale classes.txt or tokenizer.json would pair with the new weights)
+"$km" convert "$dir/m" --out "$dir/side" >/dev/null 2>&1 && printf '{}' > "$dir/side/tokenizer.json" &&
+  "$km" init "$dir/c.json" --out "$dir/fresh" >/dev/null 2>&1 &&
+  "$km" convert "$dir/fresh" --out "$dir/side" --overwrite > "$dir/o.side" 2>&1 &&
+  [ ! -e "$dir/side/classes.txt" ] && [ ! -e "$dir/side/tokenizer.json" ] &&
+  grep -q "removed the replaced model's tokenizer.json, classes.txt" "$dir/o.side" &&
+  ok "convert --overwrite removes the replaced model's side files the new one lacks" || { bad "stale side files"; cat "$dir/o.side"; ls "$dir/side"; }
+# convert DIR/model.safetensors (a file): the side files of its folder travel too
+"$km" convert "$dir/m/model.safetensors" --out "$dir/fromfile" > "$dir/o.file" 2>&1 && [ -f "$dir/fromfile/classes.txt" ] &&
+  ok "convert of a .safetensors file carries its folder's classes.txt" || { bad "convert of a file: side files"; cat "$dir/o.file"; }
 exit $fail
