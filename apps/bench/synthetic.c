@@ -45,8 +45,13 @@ static krait_status synth_batch(void *ctx, int32_t *ids, int32_t *targets, int B
     return KRAIT_STATUS_OK;
 }
 
+/* 1 during the evaluations after training, which Ctrl-C stops (the checks during training end
+ * with the trainer's own stop, and its checkpoint) */
+static int final_eval;
+
 static krait_status synth_stream(void *ctx, int32_t *ids, int32_t *targets, int B, long t0, int len)
 {
+    if (final_eval && krait_cli_stop_requested()) return KRAIT_STATUS_INTERRUPTED;
     krait_synth *s = ctx;
     (void)B;
     krait_synth_fill(s, ids, targets, t0, len);
@@ -56,14 +61,14 @@ static krait_status synth_stream(void *ctx, int32_t *ids, int32_t *targets, int 
 typedef struct eval_progress {
     krait_progress *p;
     const char *what;
-    int group, groups;
+    int done, b, n;        /* the sequences being scored: done+1 .. done+b of n */
 } eval_progress;
 
 static void on_eval_progress(void *user, long done, long total)
 {
     eval_progress *e = user;
-    krait_progress_line(e->p, 0, "%s: sequences %d/%d, position %ld/%ld", e->what, e->group + 1, e->groups,
-                        done, total);
+    krait_progress_line(e->p, 0, "%s: sequences %d-%d of %d, position %ld/%ld", e->what, e->done + 1,
+                        e->done + e->b, e->n, done, total);
 }
 
 /* Accuracy over n_seqs fresh sequences of length len, B at a time, streamed in chunks. */
@@ -72,9 +77,10 @@ static krait_status accuracy(const krait_model *m, const synth_opts *o, long len
 {
     int B = n_seqs < 32 ? n_seqs : 32;
     long long correct = 0, scored = 0;
-    eval_progress ep = { prog, what, 0, (n_seqs + B - 1) / B };
-    for (int done = 0; done < n_seqs; done += B, ep.group++) {
+    eval_progress ep = { prog, what, 0, 0, n_seqs };
+    for (int done = 0; done < n_seqs; done += B) {
         int b = n_seqs - done < B ? n_seqs - done : B;
+        ep.done = done, ep.b = b;
         krait_synth s;
         krait_status st = krait_synth_init(&s, o->task, o->vocab, len, o->n_data, b, rng);
         if (st) return st;
@@ -404,16 +410,21 @@ int bench_synthetic(int argc, char **argv)
     krait_rng erng;
     krait_rng_init_stream(&erng, c.seed, 11);
     double train_acc = 0, eval_acc = 0;
+    s = KRAIT_STATUS_OK;
+    final_eval = 1;
     if (sweep) { /* accuracy against length, between the two lengths */
         for (long len = 2L * train_len; len < eval_len; len *= 4) {
             double a = 0;
-            accuracy(m, &so, len, 64, chunk, &erng, NULL, "", &a);
+            if ((s = accuracy(m, &so, len, 64, chunk, &erng, NULL, "", &a))) break;
             fprintf(stderr, "krait-bench: sweep length %ld accuracy %.4f\n", len, a);
         }
     }
-    if ((s = accuracy(m, &so, train_len, eval_seqs < 256 ? 256 : eval_seqs, chunk, &erng, &prog, "eval train-len",
-                      &train_acc)) ||
+    if (s || (s = accuracy(m, &so, train_len, eval_seqs < 256 ? 256 : eval_seqs, chunk, &erng, &prog,
+                           "eval train-len", &train_acc)) ||
         (s = accuracy(m, &so, eval_len, eval_seqs, chunk, &erng, &prog, "eval eval-len", &eval_acc))) {
+        if (s == KRAIT_STATUS_INTERRUPTED)
+            fprintf(stderr, "\nkrait-bench: stopped during the evaluation after %d training steps (their "
+                    "checkpoints, if any, are kept)\n", steps_done);
         rc = krait_cli_exit_code(s);
         goto done;
     }

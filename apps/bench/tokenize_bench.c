@@ -39,10 +39,13 @@ int bench_tokenize(int argc, char **argv)
         krait_cli_die(2, "%s: cannot read the input (%s; give --input FILE)", input,
                       krait_fs_is_dir(input) ? "a folder, not a file" : "no such file");
     krait_status st;
-    char *text = krait_fs_read_text(input, (size_t)1 << 31, &st);
+    size_t len = 0;
+    char *text = krait_fs_read_file(input, (size_t)1 << 31, &len, &st);
     if (!text)
         return krait_cli_exit_code(st);
-    size_t len = strlen(text);
+    const char *nul = memchr(text, '\0', len);
+    if (nul) /* the encoders take C strings: the text would end there */
+        krait_cli_die(2, "%s: a NUL byte at byte %zu: not text (the encoders stop at it)", input, (size_t)(nul - text));
     if (!len) krait_cli_die(2, "%s: no text to encode (empty)", input);
     double t0 = krait_now();
     krait_tokenizer *tok = NULL;

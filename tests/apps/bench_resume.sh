@@ -3,7 +3,7 @@
 # stopped with --stop-at and resumed, and a run interrupted by SIGINT at a random moment (exit
 # 130 with a checkpoint) and resumed, both repeat the per-step losses of an uninterrupted run
 # exactly (metrics.jsonl, loss printed with %.17g); the run folder holds the latest model at its
-# top level and keeps --keep checkpoints.
+# top level and keeps --keep checkpoints. Ctrl-C during the evaluation after training ends it (exit 130).
 set -u
 bench="$1"
 dir=$(mktemp -d)
@@ -64,4 +64,16 @@ first=$(ls "$dir/B/checkpoints" | grep '^step-' | sort -t- -k2 -n | head -1)
 rc=$?
 [ $rc -eq 2 ] && grep -q "error: " "$dir/errI" && [ ! -e "$dir/A/checkpoints/x" ] && ok "--out inside another run: exit 2" ||
   { bad "--out inside another run (exit $rc)"; cat "$dir/errI"; }
+
+# Ctrl-C during the evaluation after training: exit 130 promptly (it used to run the evaluation out)
+"$bench" "${args[@]}" --steps 2 --eval-len 4000000 --eval-seqs 4 --device cpu --threads 1 >/dev/null 2>"$dir/errE" &
+p=$!
+for _ in $(seq 300); do grep -q "eval eval-len" "$dir/errE" && break; sleep 0.1; done
+kill -INT $p
+for _ in $(seq 50); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
+kill -0 $p 2>/dev/null && { bad "still evaluating 5 s after Ctrl-C"; kill -9 $p; }
+wait $p
+rc=$?
+[ $rc -eq 130 ] && grep -q "stopped during the evaluation after 2 training steps" "$dir/errE" &&
+  ok "Ctrl-C during the final evaluation: exit 130, said" || { bad "Ctrl-C in the evaluation (exit $rc)"; tail -c 300 "$dir/errE"; }
 exit $fail
