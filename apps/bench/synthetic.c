@@ -422,9 +422,9 @@ int bench_synthetic(int argc, char **argv)
     if (s || (s = accuracy(m, &so, train_len, eval_seqs < 256 ? 256 : eval_seqs, chunk, &erng, &prog,
                            "eval train-len", &train_acc)) ||
         (s = accuracy(m, &so, eval_len, eval_seqs, chunk, &erng, &prog, "eval eval-len", &eval_acc))) {
-        if (s == KRAIT_STATUS_INTERRUPTED)
-            fprintf(stderr, "\nkrait-bench: stopped during the evaluation after %d training steps (their "
-                    "checkpoints, if any, are kept)\n", steps_done);
+        if (s == KRAIT_STATUS_INTERRUPTED) /* as a stop during training says it */
+            fprintf(stderr, "\nkrait-bench: interrupted at step %d, during the evaluation after training%s%s\n",
+                    steps_done, out ? "; checkpoint in " : "", out ? out : "");
         rc = krait_cli_exit_code(s);
         goto done;
     }

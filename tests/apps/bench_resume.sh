@@ -74,6 +74,6 @@ for _ in $(seq 50); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
 kill -0 $p 2>/dev/null && { bad "still evaluating 5 s after Ctrl-C"; kill -9 $p; }
 wait $p
 rc=$?
-[ $rc -eq 130 ] && grep -q "stopped during the evaluation after 2 training steps" "$dir/errE" &&
+[ $rc -eq 130 ] && grep -q "interrupted at step 2, during the evaluation after training" "$dir/errE" &&
   ok "Ctrl-C during the final evaluation: exit 130, said" || { bad "Ctrl-C in the evaluation (exit $rc)"; tail -c 300 "$dir/errE"; }
 exit $fail
