@@ -141,13 +141,15 @@ krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, s
             KRAIT_ERROR("%s:%d: empty path", origin, line);
             return KRAIT_STATUS_BAD_INPUT;
         }
-        if (lab && llen == 0) {
-            KRAIT_ERROR("%s:%d: empty label after the tab", origin, line);
-            return KRAIT_STATUS_BAD_INPUT;
-        }
-        if (lab && (lab[0] == ' ' || lab[llen - 1] == ' ')) { /* "0 " and "0" would be two classes */
-            KRAIT_ERROR("%s:%d: the label '%.*s' begins or ends with a space", origin, line, (int)llen, lab);
-            return KRAIT_STATUS_BAD_INPUT;
+        if (lab) { /* the class-name rules (krait_class_name_ok): "0 " and "0" would be two classes */
+            char *name = dup_n(lab, llen), why[320];
+            if (!name) return KRAIT_STATUS_NO_MEMORY;
+            const int good = krait_class_name_ok(name, why, sizeof why);
+            free(name);
+            if (!good) {
+                KRAIT_ERROR("%s:%d: %s", origin, line, why);
+                return KRAIT_STATUS_BAD_INPUT;
+            }
         }
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)s[i] < 0x20 && s[i] != '\t') {

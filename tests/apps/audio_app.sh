@@ -527,7 +527,7 @@ printf 'file\tlabel\n%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/a/lo_1.flac" > "$di
 "$k" classify --model "$dir/CL" --data "$dir/mf.tsv" --json >"$dir/c6" 2>"$dir/ec6" && [ "$(jget "$dir/c6" n)" = 2 ] &&
   ! grep -q "skipped" "$dir/ec6" && ok "a manifest with a file<TAB>label header" || { bad "file header"; cat "$dir/ec6"; }
 printf '%s\thi \n' "$d/b/c/hi_0.wav" > "$dir/sp.tsv"
-bad_input "a manifest label ending in a space" "$dir/sp.tsv:1: the label 'hi ' begins or ends with a space" -- \
+bad_input "a manifest label ending in a space" "$dir/sp.tsv:1: the label 'hi ' ends with white space" -- \
   "$k" classify --model "$dir/CL" --data "$dir/sp.tsv"
 printf '%s\thi\n%s\tlo\n' "$d/b/c/hi_0.wav" "$d/b/c/hi_0.wav" > "$dir/twolab.tsv"
 bad_input "a manifest listing one file with two labels" "$dir/twolab.tsv: $d/b/c/hi_0.wav is listed with two labels, 'hi' and 'lo'" -- \

@@ -95,7 +95,7 @@ int main(void)
         { "a.wav\nb.wav\tx\n", "m.tsv:2: has a label" },
         { "a.wav\tx\tmore\n", "m.tsv:1: more than two" },
         { "\tx\n", "m.tsv:1: empty path" },
-        { "a.wav\t\n", "m.tsv:1: empty label" },
+        { "a.wav\t\n", "m.tsv:1: the label is empty" },
         { "ok.wav\tx\nb\x01.wav\tx\n", "m.tsv:2: a control character" },
         { "# only a comment\n\n", "lists no files" },
         { "", "lists no files" },
