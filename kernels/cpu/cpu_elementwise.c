@@ -75,7 +75,7 @@ krait_status gate_fwd_cpu(krait_backend *be,
         for (int e = 0; e < E; e += VL) {
             int w = E - e < VL ? E - e : VL;
             vf zv = vload_n(z + (size_t)r * ldz + e, w);
-            vstore_n(out + (size_t)r * E + e, vload_n(y + (size_t)r * E + e, w) * zv * vsigmoid(zv), w);
+            vstore_n(out + (size_t)r * E + e, vload_n(y + (size_t)r * E + e, w) * (zv * vsigmoid(zv)), w);
         }
     return KRAIT_STATUS_OK;
 }

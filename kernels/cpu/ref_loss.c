@@ -29,13 +29,14 @@ krait_status cross_entropy_ref(krait_backend *be,
             if (x[v] > x[arg]) arg = v;
         double mx = x[arg], sum = 0.0;
         for (int v = 0; v < V; v++) sum += exp((double)x[v] - mx);
-        double lse = mx + log(sum);
-        loss[r] = tgt >= 0 ? (float)(lse - x[tgt]) : 0.0f;
+        /* relative to the maximum: mx + log(sum) would lose log(sum) once |mx| passes ~1e15 */
+        double ls = log(sum);
+        loss[r] = tgt >= 0 ? (float)((mx - x[tgt]) + ls) : 0.0f;
         if (pred) pred[r] = arg;
         if (dlogits) {
             float *dx = dlogits + (size_t)r * ld;
             for (int v = 0; v < V; v++) {
-                double g = tgt >= 0 ? exp((double)x[v] - lse) - (v == tgt ? 1.0 : 0.0) : 0.0;
+                double g = tgt >= 0 ? exp(((double)x[v] - mx) - ls) - (v == tgt ? 1.0 : 0.0) : 0.0;
                 dx[v] = (float)(scale * g);
             }
         }

@@ -94,7 +94,7 @@ ssm_step_kernel(T *out, float *h, const T *u, const T *dbc, int ldbc, const T *d
     }
     y = rnd<T>(y);
     const float zv = ldf(z + (size_t)b * ldz + e);
-    stf(out + (size_t)b * E + e, y * zv * sigmoidf_(zv));
+    stf(out + (size_t)b * E + e, y * (zv * sigmoidf_(zv)));
 }
 
 krait_status ssm_step_cuda(krait_backend *be, void *out, float *h, const void *u, const void *dbc,

@@ -454,6 +454,48 @@ static void nan_case(krait_backend *ref, krait_backend *fast)
     }
 }
 
+/* Far outside real activations the ops still give the true values on both backends: silu of a
+ * very negative z is -0 (gate, its gradient, the conv's silu and its backward; the fast sigmoid
+ * once stopped shrinking at -88 and gave -2 at -3.4e38), and cross-entropy over tied logits of
+ * 1e17 is log 4 with the gradient softmax - onehot (the reference once formed mx + log(sum),
+ * which loses log(sum) past ~1e15, and gave loss 0). */
+static void extremes_case(krait_backend *ref, krait_backend *fast)
+{
+    printf("extreme values %s\n", fast->name);
+    enum { E = 19 };
+    const float zs[4] = { -100.0f, -1e20f, -1e36f, -3.4e38f };
+    float z[E], y[E], g1[E];
+    for (int i = 0; i < E; i++) z[i] = zs[i % 4], y[i] = 1.5f, g1[i] = 1.0f;
+    krait_backend *bes[2] = { ref, fast };
+    for (int k = 0; k < 2; k++) {
+        krait_backend *be = bes[k];
+        float out[E], dy[E], dz[E], cv[E], dx[E], wk[E], bias[E], dw[E];
+        for (int i = 0; i < E; i++) wk[i] = 1.0f, bias[i] = 0.0f, dw[i] = 0.0f;
+        be->gate_fwd(be, out, y, z, E, 1, E);
+        be->gate_bwd(be, dy, dz, E, g1, y, z, 1, E);
+        be->conv1d_fwd(be, cv, NULL, z, E, wk, bias, NULL, 1, 1, E, 1, 1);
+        be->conv1d_bwd(be, dx, E, dw, NULL, g1, z, wk, bias, NULL, 1, 1, E, 1, 1);
+        int bad = 0;
+        for (int i = 0; i < E; i++)
+            bad += !(fabsf(out[i]) <= 1e-30f && fabsf(dy[i]) <= 1e-30f && fabsf(dz[i]) <= 1e-30f &&
+                     fabsf(cv[i]) <= 1e-30f && fabsf(dx[i]) <= 1e-30f);
+        tu_check(!bad, "%s: silu at z from -100 to -3.4e38 is not ~0 in %d of %d places (z %g: gate %g, dz %g, "
+                 "conv %g, its dx %g)", be->name, bad, E, z[3], out[3], dz[3], cv[3], dx[3]);
+    }
+    enum { V = 4 };
+    const float lg[V] = { 1e17f, 1e17f, 1e17f, 1e17f };
+    const int32_t tgt = 0;
+    for (int k = 0; k < 2; k++) {
+        float loss, dl[V];
+        int32_t pred;
+        bes[k]->cross_entropy(bes[k], &loss, dl, &pred, lg, &tgt, 1, V, V, 1.0f);
+        tu_check(fabsf(loss - logf(4.0f)) <= 1e-6f && fabsf(dl[0] + 0.75f) <= 1e-6f && fabsf(dl[1] - 0.25f) <= 1e-6f &&
+                     fabsf(dl[3] - 0.25f) <= 1e-6f,
+                 "%s: cross-entropy over four logits tied at 1e17: loss %g (log 4 = 1.386), gradient %g %g %g %g",
+                 bes[k]->name, loss, dl[0], dl[1], dl[2], dl[3]);
+    }
+}
+
 int main(void)
 {
     tu_init("test_cpu_ops");
@@ -519,6 +561,7 @@ int main(void)
     ce_case(ref, fast2, 4, 17, 17, 2);
     ce_precise_case(ref, fast2);
     nan_case(ref, fast2);
+    extremes_case(ref, fast2);
     adamw_case(ref, fast2, 100003);
     dropout_case(ref, fast2, 100003, 0.1f);
     dropout_case(ref, fast3, 4099, 0.5f);
