@@ -241,6 +241,7 @@ int audio_cmd_classify_train(int argc, char **argv)
                     "                                  --out DIR [--steps N | --minutes M] [--init WAVEFORM_MODEL]\n"
                     "Train a clip classifier; test accuracy and the confusion matrix at the end.");
     krait_train_opts_check(&a, "--data", d.data != NULL);
+    krait_run_refuse_inputs(a.out, "--data", &d.data, 1);
     const char *cpath = krait_cli_config_path(a.config);
     krait_config cfg;
     krait_train_config tc;

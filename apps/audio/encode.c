@@ -123,6 +123,13 @@ int audio_cmd_encode(int argc, char **argv)
             krait_cli_die(2, "%s: in the way (encode swaps files/ through this name): move it away", spare[k]);
         krait_fs_remove_tree(spare[k]);
     }
+    /* OUT/files is replaced whole: only an earlier encode's (streams only) may be there */
+    {
+        struct stat sb;
+        if (lstat(files_dir, &sb) == 0 && (!S_ISDIR(sb.st_mode) || !only_streams(files_dir)))
+            krait_cli_die(2, "%s: holds files that are not an encode's streams (*.u8), and encode replaces this "
+                          "folder: move them away or choose another --out", files_dir);
+    }
     krait_audio_set set;
     audio_load_set(&set, &list, want, &fe, d.split);
     if (!set.n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);

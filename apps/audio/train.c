@@ -171,6 +171,7 @@ int audio_cmd_train(int argc, char **argv)
                     "usage: krait-audio train --config FILE --data DIR|TSV --out DIR [--steps N | --minutes M] [--resume DIR]\n"
                     "Train an autoregressive waveform model on random crops of the train files.");
     krait_train_opts_check(&a, "--data", d.data != NULL);
+    krait_run_refuse_inputs(a.out, "--data", &d.data, 1);
 
     const char *cpath = krait_cli_config_path(a.config);
     krait_config cfg;

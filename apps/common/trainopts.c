@@ -200,6 +200,44 @@ void krait_run_claim_out(const char *out, int overwrite, const char *resume, con
 
 int krait_run_clearing(void) { return clearing[0] && clearing_run; }
 
+/* The entries a run writes at the top of its folder (besides the model's companions and the
+ * member-K folders of an ensemble), and --overwrite removes. */
+static const char *const run_entries[] = { "checkpoints", "metrics.jsonl", "trainer_state.json", "best",
+                                           "config.json", "model.safetensors", "curves.svg",
+                                           "test_metrics.json", "confusion.svg", TRASH, ".lock" };
+
+static int run_entry(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof run_entries / sizeof *run_entries; i++)
+        if (strlen(run_entries[i]) == len && !strncmp(name, run_entries[i], len)) return 1;
+    for (int i = 0; krait_model_companions[i]; i++)
+        if (strlen(krait_model_companions[i]) == len && !strncmp(name, krait_model_companions[i], len)) return 1;
+    int k, n = 0;
+    return sscanf(name, "member-%d%n", &k, &n) == 1 && (size_t)n == len;
+}
+
+void krait_run_refuse_inputs(const char *out, const char *opt, const char *const *paths, int n)
+{
+    char *rout = realpath(out, NULL);
+    if (!rout) return;
+    size_t lo = strlen(rout);
+    for (int i = 0; i < n; i++) {
+        if (!paths[i]) continue;
+        char *rp = realpath(paths[i], NULL);
+        const char *eq = strchr(paths[i], '=');
+        if (!rp && eq) rp = realpath(eq + 1, NULL); /* krait-dna's CLASS=FILE */
+        if (rp && !strncmp(rp, rout, lo) && rp[lo] == '/') {
+            const char *rel = rp + lo + 1;
+            size_t k = strcspn(rel, "/");
+            if (run_entry(rel, k))
+                krait_cli_die(2, "%s %s: lies in the run folder %s, where the run writes %.*s: move it out of the "
+                              "folder, or choose another --out", opt, paths[i], out, (int)k, rel);
+        }
+        free(rp);
+    }
+    free(rout);
+}
+
 void krait_run_clear_out(void)
 {
     if (stale_trash[0]) { /* the old run an --overwrite was removing when it was stopped */
@@ -220,10 +258,7 @@ void krait_run_clear_out(void)
      * to resume by mistake), then the old run's files at the top level: a new run rewrites the
      * ones it has, and one it lacks (a BPE run's tokenizer.json under a byte-level run) would
      * speak for the new model */
-    static const char *const entries[] = { "checkpoints", "metrics.jsonl", "trainer_state.json", "best",
-                                           "config.json", "model.safetensors", "curves.svg",
-                                           "test_metrics.json", "confusion.svg" };
-    for (size_t i = 0; i < sizeof entries / sizeof *entries; i++) trash_in(out, entries[i]);
+    for (size_t i = 0; i < sizeof run_entries / sizeof *run_entries; i++) trash_in(out, run_entries[i]);
     for (int i = 0; krait_model_companions[i]; i++) trash_in(out, krait_model_companions[i]);
     remove_members(out, trash_in);
     remove_in(out, TRASH);

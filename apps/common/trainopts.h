@@ -83,6 +83,12 @@ void krait_run_lock(const char *out);
  * by its --resume, or go with its --overwrite. */
 void krait_run_refuse_inside(const char *out, int self);
 
+/* Exit 2 with one line when one of paths (an input file or folder of option opt; krait-dna's
+ * CLASS=FILE too) lies in out under a name the run writes or --overwrite removes (config.json,
+ * curves.svg, a companion such as audio.json, checkpoints/, member-K/ ...): the run would write
+ * over it. Call after krait_train_opts_check. */
+void krait_run_refuse_inputs(const char *out, const char *opt, const char *const *paths, int n);
+
 /* The highest K of a member-K entry in dir (an ensemble's members; 0: none). */
 int krait_run_members(const char *dir);
 

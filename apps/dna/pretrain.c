@@ -110,6 +110,8 @@ int dna_cmd_pretrain(int argc, char **argv)
                     "usage: krait-dna pretrain --config FILE --fasta GENOME --out DIR [--steps N | --minutes M]\n"
                     "A next-base language model on random windows of a genome (for train --init DIR).");
     krait_train_opts_check(&a, "--fasta", fasta.n > 0);
+    krait_run_refuse_inputs(a.out, "--fasta", (const char *const *)fasta.items, fasta.n);
+    krait_run_refuse_inputs(a.out, "--reference", &in.reference, 1);
     if (a.eval_every >= 0)
         krait_cli_die(2, "pretrain: --eval-every: pretraining has no validation set (the figure is the training loss)");
     krait_config cfg;

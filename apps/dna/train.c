@@ -496,6 +496,10 @@ int dna_cmd_train(int argc, char **argv)
     const char *init = a.init; /* with an ensemble's --resume: for the members never begun */
     if (ensemble > 1 && a.resume) a.init = NULL;
     krait_train_opts_check(&a, "--train", train.n > 0);
+    krait_run_refuse_inputs(a.out, "--train", (const char *const *)train.items, train.n);
+    krait_run_refuse_inputs(a.out, "--valid", (const char *const *)valid.items, valid.n);
+    krait_run_refuse_inputs(a.out, "--genome", &in.genome, 1);
+    krait_run_refuse_inputs(a.out, "--reference", &in.reference, 1);
     if (init && !a.init && ensemble > 1) {
         if (!krait_fs_is_dir(init)) krait_cli_die(2, "%s: no such model folder (--init)", init);
         a.init = init;

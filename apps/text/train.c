@@ -267,6 +267,7 @@ int text_cmd_train(int argc, char **argv)
                     "       krait-text train --init MODEL_DIR --data DIR --out DIR --steps N     (fine-tune MODEL_DIR)\n"
                     "Train a language model on random crops of DIR/train.bin, validating on DIR/val.bin.");
     krait_train_opts_check(&a, "--data", data != NULL);
+    krait_run_refuse_inputs(a.out, "--data", &data, 1);
     if (val_tokens_i >= 0) val_tokens = val_tokens_i;
 
     text_data_meta meta;
