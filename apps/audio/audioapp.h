@@ -92,7 +92,7 @@ typedef struct audio_data_opts {
     { "--test-fraction", OPT_DOUBLE, &(o).test_fraction, "F", "without --test-regex: this fraction by name hash (default 0.1)" }
 /* The label options: the classifier's commands only (a waveform model uses no labels). */
 #define AUDIO_LABEL_OPTS(o)                                                                                        \
-    { "--label-regex", OPT_STR, &(o).label_regex, "RE", "label = capture group 1 of RE on the file name (e.g. '^([0-9])_')" }, \
+    { "--label-regex", OPT_STR, &(o).label_regex, "RE", "label = capture group 1 of RE on the file name, or the whole match when RE has no group (e.g. '^([0-9])_')" }, \
     { "--label-from-dir", OPT_FLAG, &(o).label_from_dir, NULL, "label = the name of the folder holding the file" }
 
 /* Training: record o's split and labels in fe (saved in audio.json). */

@@ -105,6 +105,7 @@ int audio_cmd_classify(int argc, char **argv)
     }
     if (labelled && labelled != list.n) krait_cli_die(2, "%s: some files have labels and some do not", d.data);
     if (confusion && !labelled) krait_cli_die(2, "--confusion needs labelled data (%s has no labels)", d.data);
+    krait_cli_check_picture(confusion, "--confusion", ".svg", "an SVG");
     int *want = malloc(sizeof *want * (size_t)list.n), want_test = !strcmp(d.split, "test");
     if (!want) krait_cli_die(1, "out of memory");
     for (int i = 0; i < list.n; i++) want[i] = single || !strcmp(d.split, "all") || is_test[i] == want_test;

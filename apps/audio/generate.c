@@ -101,9 +101,7 @@ int audio_cmd_generate(int argc, char **argv)
         snprintf(pic_buf, sizeof pic_buf, "%.*s.png", (int)(dot ? dot - output : (long)strlen(output)), output);
         picture = pic_buf;
     }
-    size_t pl = picture ? strlen(picture) : 0;
-    if (picture && !(pl > 4 && !strcasecmp(picture + pl - 4, ".png")))
-        krait_cli_die(2, "--picture %s: the picture is a PNG: give a name ending in .png", picture);
+    krait_cli_check_picture(picture, "--picture", ".png", "a PNG");
     /* check the output name before the work */
     size_t ol = strlen(output);
     if (krait_fs_is_dir(output) || (ol && output[ol - 1] == '/'))

@@ -310,6 +310,15 @@ void krait_cli_refuse_repeated(const krait_str_list *l, const char *opt)
                 krait_cli_die(2, "%s %s: given twice (its contents would count twice)", opt, l->items[i]);
 }
 
+void krait_cli_check_picture(const char *path, const char *opt, const char *ext, const char *kind)
+{
+    struct stat sb;
+    if (!path || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))) return; /* a device, a pipe */
+    size_t l = strlen(path), e = strlen(ext);
+    if (!(l > e && !strcasecmp(path + l - e, ext)))
+        krait_cli_die(2, "%s %s: the picture is %s: give a name ending in %s", opt, path, kind, ext);
+}
+
 void krait_cli_check_output_path(const char *path, const char *opt)
 {
     if (!path) return;

@@ -131,6 +131,11 @@ void krait_cli_output_unlink_old(const char *path);
  * folder, or in a folder that does not exist. For outputs written only after the work. */
 void krait_cli_check_output_path(const char *path, const char *opt);
 
+/* Exits 2 with one line when a picture's file name (of option opt) does not end in ext (".svg",
+ * ".png"; any case), the format it is written in (kind: "an SVG"): a photo viewer would not open
+ * SVG text named .png. A device or pipe (/dev/stdout) is taken as it is. */
+void krait_cli_check_picture(const char *path, const char *opt, const char *ext, const char *kind);
+
 /* s as one TSV field: a tab, newline, carriage return or backslash in it written as \t \n \r \\
  * (a file name may hold any of them; the row must stay one row). */
 void krait_cli_tsv_field(FILE *f, const char *s);

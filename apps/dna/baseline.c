@@ -149,6 +149,7 @@ int dna_cmd_baseline(int argc, char **argv)
     dna_refuse_overwrite(output, "--output", &train, &test, &in);
     dna_refuse_overwrite(confusion, "--confusion", &train, &test, &in);
     krait_cli_refuse_same_output(output, "--output", confusion, "--confusion");
+    krait_cli_check_picture(confusion, "--confusion", ".svg", "an SVG");
     FILE *out = output ? krait_cli_output_open(output) : NULL; /* before the work: a bad path fails at once */
     dna_inputs_open(&in);
     krait_dna_set tr, te;

@@ -326,6 +326,7 @@ int dna_cmd_predict(int argc, char **argv)
     dna_refuse_overwrite(output, "--output", &inputs, NULL, &in);
     dna_refuse_overwrite(confusion, "--confusion", &inputs, NULL, &in);
     krait_cli_refuse_same_output(output, "--output", confusion, "--confusion");
+    krait_cli_check_picture(confusion, "--confusion", ".svg", "an SVG");
     krait_cli_refuse_overwrite(output, "--output", (const char *const *)models.items, models.n);
     krait_cli_refuse_overwrite(confusion, "--confusion", (const char *const *)models.items, models.n);
     if (output) {

@@ -198,6 +198,7 @@ int text_cmd_eval(int argc, char **argv)
     krait_cli_refuse_overwrite(plot, "--plot", reads, 2);
     krait_cli_check_output_path(tsv, "--tsv"); /* first: the plot's name is made from it */
     krait_cli_check_output_path(plot, "--plot");
+    krait_cli_check_picture(plot, "--plot", ".svg", "an SVG");
     FILE *tsv_f = tsv ? krait_cli_output_open(tsv) : NULL; /* before the work: a bad path fails at once */
 
     krait_backend *be = krait_cli_backend(&c, "f32");

@@ -465,6 +465,8 @@ bad_input "generate --picture into a missing folder, before generating" "no such
 cp -r "$d" "$dir/dcopy" && cp -r "$d" "$dir/dorig"
 bad_input "classify --output naming a clip of the --data folder" "that is one of the audio files this command reads" -- \
   "$k" classify --model "$dir/CL" --data "$dir/dcopy" --label-regex '^([a-z]+)_' --output "$dir/dcopy/a/lo_0.wav"
+bad_input "classify --confusion FILE.png (the picture is SVG)" "--confusion $dir/conf.png: the picture is an SVG" -- \
+  "$k" classify --model "$dir/CL" --data "$dir/dcopy" --label-regex '^([a-z]+)_' --confusion "$dir/conf.png"
 bad_input "classify --confusion naming a clip of the --data folder" "--confusion $dir/dcopy/b/c/../c/hi_0.wav: that is one of the audio files this command reads ($dir/dcopy/b/c/hi_0.wav)" -- \
   "$k" classify --model "$dir/CL" --data "$dir/dcopy" --label-regex '^([a-z]+)_' --confusion "$dir/dcopy/b/c/../c/hi_0.wav"
 bad_input "eval --tsv naming a clip of the --data folder" "--tsv $dir/dcopy/a/lo_0.wav: that is one of the audio files" -- \
