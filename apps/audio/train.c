@@ -71,6 +71,26 @@ static krait_status crop_batch(void *ctx, int32_t *ids, int32_t *targets, int B,
     return KRAIT_STATUS_OK;
 }
 
+/* A crop from a file shorter than seq_len + 1 samples is padded: the padding is not scored, but
+ * the samples counted (and samples/s) include it, so a crop far longer than the files is a
+ * warning, with the expected share: a clip is drawn in proportion to its length and scores
+ * min(len - 1, seq_len) positions (clips of one sample are never drawn). */
+static void warn_padding(const crop_source *c, int seq_len)
+{
+    double scored = 0, weight = 0;
+    for (int i = 0; i < c->n; i++) {
+        long long len = c->start[i + 1] - c->start[i];
+        if (len < 2) continue;
+        scored += (double)len * (double)(len - 1 < seq_len ? len - 1 : seq_len);
+        weight += (double)len;
+    }
+    double pad = weight > 0 ? 1.0 - scored / (weight * seq_len) : 0;
+    if (pad > 0.25)
+        KRAIT_WARN("train.seq_len %d: about %.0f%% of each crop is padding (the train files are shorter); it is not "
+                   "scored, but the samples counted and samples/s include it: a shorter --seq-len trains faster",
+                   seq_len, 100 * pad);
+}
+
 typedef struct run_ctx {
     const audio_frontend *fe;
     const char **val_paths;
@@ -251,6 +271,7 @@ int audio_cmd_train(int argc, char **argv)
     krait_backend *be = krait_cli_backend(&c, "f32");
     audio_fe_check_init(&fe, a.resume ? NULL : a.init);
     krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--seq-len");
+    warn_padding(&cs, tc.seq_len);
     krait_data_source ds = { .ctx = &cs, .next_batch = crop_batch };
     run_ctx rc_ = { .fe = &fe, .val_paths = val_paths, .n_val = n_val, .last_val = NAN, .last_bps = NAN,
                     .data_samples = n_train,
