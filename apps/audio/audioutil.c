@@ -454,7 +454,9 @@ void audio_die_empty(const krait_audio_list *l, const int *want, const char *dat
 {
     int wanted = 0;
     for (int i = 0; i < l->n; i++) wanted += !want || want[i];
-    if (wanted) krait_cli_die(2, "%s: no readable %s files (%d listed, all skipped)", data, what, wanted);
+    if (wanted) /* "train", "test", "input"; the split "all" is every file: audio files */
+        krait_cli_die(2, "%s: no readable %s files (%d listed, all skipped)", data, strcmp(what, "all") ? what : "audio",
+                      wanted);
     krait_cli_die(2, "%s: the %s split is empty: none of the %d files falls in it (see --test-regex, --test-fraction, "
                   "--split)", data, what, l->n);
 }
@@ -571,7 +573,9 @@ krait_status audio_score_file(const krait_model *m, const audio_frontend *fe, co
     if ((s = krait_audio_reader_rewind(st.r))) goto done;
     *samples = n;
     if (n == 0) {
-        KRAIT_ERROR("%s: zero-length audio: no samples", path);
+        char why[160];
+        krait_audio_reader_too_short(st.r, why, sizeof why);
+        KRAIT_ERROR("%s: %s", path, why);
         s = KRAIT_STATUS_BAD_INPUT;
         goto done;
     }

@@ -331,6 +331,12 @@ float krait_audio_peak_gain(float peak)
     return peak * KRAIT_AUDIO_MAX_GAIN > 1.0f ? 1.0f / peak : peak > 0 ? KRAIT_AUDIO_MAX_GAIN : 1.0f;
 }
 
+void krait_audio_reader_too_short(const krait_audio_reader *r, char *buf, size_t size)
+{
+    snprintf(buf, size, "too short: its %lld sample%s at %d Hz make none at %d Hz", r->info.frames,
+             r->info.frames == 1 ? "" : "s", r->info.rate, r->out_rate);
+}
+
 krait_status krait_audio_read_all(const char *path, int out_rate, int normalize, float **x, size_t *n)
 {
     return krait_audio_read_all_err(path, out_rate, normalize, x, n, NULL, 0);
@@ -370,13 +376,15 @@ krait_status krait_audio_read_all_err(const char *path, int out_rate, int normal
         len += (size_t)g;
     }
     const int unknown = r->length_unknown;
+    char why[160];
+    krait_audio_reader_too_short(r, why, sizeof why);
     krait_audio_reader_close(r);
     if (!len) {
         free(buf);
         report(err, err_size, path,
                unknown ? "no audio could be decoded: the stream does not say its length and holds no readable samples "
                          "(truncated or damaged?)"
-                       : "zero-length audio: no samples after resampling");
+                       : why);
         return KRAIT_STATUS_BAD_INPUT;
     }
     if (normalize) { /* the peak of the samples read (resampled), then one scaling: no second pass */

@@ -48,6 +48,9 @@ void krait_audio_reader_set_gain(krait_audio_reader *r, float gain);
 long krait_audio_reader_read(krait_audio_reader *r, float *out, long n);
 /* Back to the start (the resampler restarts). */
 krait_status krait_audio_reader_rewind(krait_audio_reader *r);
+/* Why a file that has samples gives none at the output rate (one or a few samples resampled
+ * down), as "too short: its N samples at R Hz make none at OUT Hz", into buf. */
+void krait_audio_reader_too_short(const krait_audio_reader *r, char *buf, size_t size);
 /* The largest |sample| of the mono signal as reading gives it, at the output rate (a resampling
  * filter rings a little above the file's own peak), ignoring the gain: a pass over the file,
  * then back to the start. */
