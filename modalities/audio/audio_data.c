@@ -320,7 +320,7 @@ static krait_status take(walk_state *w, char *p, int depth)
     krait_status s = KRAIT_STATUS_OK;
     if (stat(p, &st) != 0) { /* a broken link: said when it looks like audio, not only counted */
         if (is_audio_name(p)) KRAIT_WARN("%s: cannot read (%s); skipped", p, strerror(errno));
-        w->ignored++;
+        else w->ignored++; /* counted with the other names that are not audio */
     } else if (S_ISDIR(st.st_mode)) {
         if (krait_fs_seen_add(&w->seen, p) != 0) s = walk_dir(w, p, depth + 1);
     } else if (S_ISREG(st.st_mode) && is_audio_name(p)) {

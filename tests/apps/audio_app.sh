@@ -572,10 +572,12 @@ for spell in "$dir/flat" "$dir/flat/"; do
     [ "$(awk -F'\t' 'NR > 1 && $2 != "" { n++ } END { print n + 0 }' "$dir/fd.tsv")" = 0 ] &&
     ok "--label-from-dir on files directly in $spell: unlabelled, classified" || { bad "label-from-dir top level ($spell)"; cat "$dir/efd" "$dir/fd.tsv"; }
 done
-# a broken link that looks like audio is said, not only counted
-mkdir -p "$dir/gh" && cp "$d/a/lo_2.ogg" "$dir/gh/" && ln -s "$dir/nowhere.wav" "$dir/gh/ghost.wav"
+# a broken link that looks like audio is said, not counted with the names that are not audio
+mkdir -p "$dir/gh" && cp "$d/a/lo_2.ogg" "$dir/gh/" && ln -s "$dir/nowhere.wav" "$dir/gh/ghost.wav" && echo x > "$dir/gh/notes.txt"
 "$k" classify --model "$dir/CL" --data "$dir/gh" >/dev/null 2>"$dir/egh" &&
-  grep -q "ghost.wav: cannot read" "$dir/egh" && ok "a broken link named in a warning" || { bad "broken link silent"; cat "$dir/egh"; }
+  grep -q "ghost.wav: cannot read" "$dir/egh" && grep -q "gh: 1 files without an audio extension ignored" "$dir/egh" &&
+  ok "a broken link named in a warning, not counted as a file without an audio extension" ||
+  { bad "broken link silent or counted twice"; cat "$dir/egh"; }
 # resuming a classifier with other labels for the same clips is refused
 sed 's/\thi$/\tup/; s/\tlo$/\tdown/' "$dir/m.tsv" > "$dir/m2.tsv"
 "$k" classify-train --config "$dir/cls.json" --data "$dir/m.tsv" --test-fraction 0 --out "$dir/CM" --steps 4 --stop-at 2 --device cpu >/dev/null 2>&1
