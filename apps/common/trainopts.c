@@ -204,7 +204,7 @@ int krait_run_clearing(void) { return clearing[0] && clearing_run; }
  * member-K folders of an ensemble), and --overwrite removes. */
 static const char *const run_entries[] = { "checkpoints", "metrics.jsonl", "trainer_state.json", "best",
                                            "config.json", "model.safetensors", "curves.svg",
-                                           "test_metrics.json", "confusion.svg", TRASH, ".lock" };
+                                           "test_metrics.json", "confusion.svg" };
 
 static int run_entry(const char *name, size_t len)
 {
@@ -212,6 +212,7 @@ static int run_entry(const char *name, size_t len)
         if (strlen(run_entries[i]) == len && !strncmp(name, run_entries[i], len)) return 1;
     for (int i = 0; krait_model_companions[i]; i++)
         if (strlen(krait_model_companions[i]) == len && !strncmp(name, krait_model_companions[i], len)) return 1;
+    if ((len == strlen(TRASH) && !strncmp(name, TRASH, len)) || (len == 5 && !strncmp(name, ".lock", 5))) return 1;
     int k, n = 0;
     return sscanf(name, "member-%d%n", &k, &n) == 1 && (size_t)n == len;
 }

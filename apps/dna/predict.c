@@ -1,7 +1,8 @@
 /* apps/dna/predict.c — `krait-dna predict` and `krait-dna eval` with a trained classifier
  * (a run folder of `krait-dna train`: config.json, model.safetensors, classes.txt).
  *
- * Inputs are read a block of records at a time (bounded memory for any number of reads). Short
+ * Inputs are read a block of records (512, or 8 Mb) at a time: memory is bounded by the longest
+ * record, not by the number of reads or their total length. Short
  * sequences go through krait_classify in padded batches; a sequence longer than --stream-above
  * (and every BED region longer than that, which is never held in memory: dna_region.h fetches
  * it a chunk at a time) is classified by krait_cls_stream in chunks of --chunk bases, so memory
@@ -34,7 +35,9 @@
 #include "plot.h"
 #include "train.h"
 
-enum { BATCH = 32, BLOCK = 512 };
+/* A block is flushed at BLOCK records or BLOCK_BASES bases, whichever comes first: 512 records
+ * of a few Mb each (an assembly's scaffolds) would otherwise be held at once. */
+enum { BATCH = 32, BLOCK = 512, BLOCK_BASES = 8 << 20 };
 /* The batched path's activations at most this large: fewer rows of long sequences (a batch of
  * 32 sequences of 16 kb took 2.7 GB with the smallest preset) */
 #define BATCH_BYTES ((size_t)128 << 20)
@@ -361,7 +364,7 @@ int dna_cmd_predict(int argc, char **argv)
             if (!got) break;
             n_read++;
             if (rec.seq) {
-                if (blk.n >= BLOCK) flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
+                if (blk.n >= BLOCK || blk.n_ids >= BLOCK_BASES) flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
                 continue;
             }
             /* a long region: streamed from the genome, after the block before it (output order) */

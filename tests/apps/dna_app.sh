@@ -192,6 +192,23 @@ if [ -x /usr/bin/time ] && ! ldd "$k" 2>/dev/null | grep -q libasan; then
   r4k=$(tail -1 "$dir/rss4k")
   [ "$r4k" -lt 300000 ] && ok "predict of 32 sequences of 4,096 bases: peak memory $r4k KB (under 300 MB)" ||
     bad "predict of 32 x 4,096 bases: peak memory $r4k KB"
+  # many long records: a block holds up to 8 Mb, not 512 records (24 x 1 Mb took 21.5 MB more than
+  # 2 x 1 Mb; now about 12 MB more)
+  sed 's/"num_hidden_layers": 2/"num_hidden_layers": 1/; s/"bidirectional": true/"bidirectional": false/' \
+    "$dir/tiny.json" > "$dir/tiny1.json"
+  "$k" train --config "$dir/tiny1.json" --train "$dir/s1/train.tsv" --out "$dir/t1m" --steps 1 --threads 1 >/dev/null 2>&1
+  awk 'BEGIN { srand(6); l = ""; for (i = 0; i < 60; i++) l = l substr("ACGT", 1 + int(rand() * 4), 1);
+               for (r = 0; r < 24; r++) { printf ">r%d\n", r; for (i = 0; i < 16667; i++) print l } }' > "$dir/m24.fa"
+  awk '/^>r2$/ { exit } { print }' "$dir/m24.fa" > "$dir/m2.fa"
+  for f in m2 m24; do
+    /usr/bin/time -f "%M" -o "$dir/rss$f" "$k" predict --model "$dir/t1m" --input "$dir/$f.fa" --rc-avg 0 --threads 1 \
+      --output "$dir/$f.tsv" >/dev/null 2>&1
+  done
+  rm -f "$dir/m24.fa" "$dir/m2.fa"
+  r2=$(tail -1 "$dir/rssm2") r24=$(tail -1 "$dir/rssm24")
+  [ "$(wc -l < "$dir/m24.tsv")" = 25 ] && [ $((r24 - r2)) -lt 17000 ] &&
+    ok "predict of 24 records of 1 Mb: peak memory $r24 KB, $((r24 - r2)) KB above 2 records (under 17 MB)" ||
+    bad "predict of 24 x 1 Mb: peak memory $r24 KB against $r2 KB for 2 records, $(wc -l < "$dir/m24.tsv") lines"
 fi
 # a bad record: stdout has the rows of every record before it (a block of 512 was dropped), then
 # exit 2 with its one line
