@@ -325,6 +325,7 @@ int bench_synthetic(int argc, char **argv)
     tc.eval_every = check_every;
     tc.ckpt_every = ckpt_every;
     tc.keep_ckpts = keep;
+    krait_train_warn_warmup(&tc, "synthetic");
 
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_cli_check_train_memory(&cfg, be, &tc, "--train-len");
@@ -430,7 +431,8 @@ int bench_synthetic(int argc, char **argv)
     }
     krait_progress_done(&prog);
     double seconds = krait_now() - t0;
-    printf("task %s: %d steps in %.0fs; train_acc %.4f at length %d; eval_acc %.4f at length %d; total %.0fs\n",
+    printf("task %s: %d steps in %.0fs of training; train_acc %.4f at length %d; eval_acc %.4f at length %d; %.0fs in this "
+           "process\n",
            task, steps_done, train_s, train_acc, train_len, eval_acc, eval_len, seconds);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();

@@ -476,7 +476,9 @@ static void print_usage(const char *usage, const krait_opt *opts, int nopts)
 /* --device cuda where no GPU can run it: one line, exit 2 */
 static void check_cuda_answers(void)
 {
-    if (!krait_cuda_compiled()) krait_cli_die(2, "--device cuda: this krait was built without CUDA");
+    if (!krait_cuda_compiled())
+        krait_cli_die(2, "--device cuda: this krait was built without CUDA (rebuild with -DKRAIT_CUDA=ON on a machine with "
+                      "nvcc, or use --device cpu)");
     if (krait_cuda_device_count() <= 0) krait_cli_die(2, "--device cuda: no CUDA device answers on this machine");
 }
 

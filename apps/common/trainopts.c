@@ -350,7 +350,8 @@ void krait_train_opts_check(krait_train_opts *o, const char *data_opt, int have_
             krait_cli_die(2, "%s: give --steps N or --minutes M (fine-tuning %s with its own config.json, which sets "
                           "no training budget)", cmd, o->init);
     }
-    if (!o->config || !have_data) krait_cli_die(2, "%s: --config and %s are required", cmd, data_opt);
+    if (!o->config || !have_data)
+        krait_cli_die(2, "%s: --config (or --init MODEL_DIR to fine-tune) and %s are required", cmd, data_opt);
     if (o->resume && !krait_fs_is_dir(o->resume))
         krait_cli_die(2, "%s: no such checkpoint or run folder (--resume)", o->resume);
     if (o->resume && !krait_run_default_out(o->resume) && !krait_run_has(o->resume, "trainer_state.json"))
