@@ -1,5 +1,6 @@
 /* apps/text/eval.c — `krait-text eval`: loss, perplexity and bits per byte of a text under a
- * model, over a document of any length in constant memory.
+ * model, over a document of any length in constant memory (a .jsonl line is parsed whole: memory grows
+ * with the longest line).
  *
  * The text is read and encoded in pieces (modalities/text/textsrc.h: plain, .gz, or JSONL whose
  * documents are joined by EOS) with the model folder's tokenizer (textapp.h), and fed to

@@ -427,9 +427,11 @@ int text_cmd_prepare(int argc0, char **argv0)
         return krait_cli_exit_code(s ? s : KRAIT_STATUS_NO_MEMORY);
     double secs = krait_now() - t0;
     if (replacing) fprintf(stderr, "krait-text: %s held prepared data before; it is replaced\n", out);
-    printf("prepared %s: %lld documents, %.2f MB of text -> train %llu ids (%lld documents), val %llu ids "
-           "(%lld documents), vocab %d, %.1fs\n", out, doc_index, total_bytes / 1e6, (unsigned long long)nt,
-           sp[0].docs, (unsigned long long)nv, sp[1].docs, vocab, secs);
+#define DOCS(n) (n), (n) == 1 ? "" : "s"
+    printf("prepared %s: %lld document%s, %.2f MB of text -> train %llu ids (%lld document%s), val %llu ids "
+           "(%lld document%s), vocab %d, %.1fs\n", out, DOCS(doc_index), total_bytes / 1e6, (unsigned long long)nt,
+           DOCS(sp[0].docs), (unsigned long long)nv, DOCS(sp[1].docs), vocab, secs);
+#undef DOCS
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "output", out);
