@@ -133,9 +133,20 @@ krait_status krait_generate(krait_infer *inf, int32_t *out, int *n_out, krait_st
     s = KRAIT_STATUS_NO_MEMORY;
 
     double t0 = krait_now();
+    /* a long prompt in pieces of whole chunks (the same sums as at once), each reported */
+    const long piece = (long)krait_infer_chunk(inf) * 128;
     for (int i = 0; i < B; i++) {
         if ((s = krait_state_view_set(m, live, st, i, 1))) goto fail;
-        if ((s = krait_prefill(inf, logits + (size_t)i * V, live, prompts[i], 1, prompt_len[i]))) goto fail;
+        for (long f0 = 0; f0 < prompt_len[i]; f0 += piece) {
+            const long n = prompt_len[i] - f0 < piece ? prompt_len[i] - f0 : piece, done = f0 + n;
+            if ((s = krait_prefill(inf, done == prompt_len[i] ? logits + (size_t)i * V : NULL, live, prompts[i] + f0, 1,
+                                   n)))
+                goto fail;
+            if (p->on_prefill && prompt_len[i] > piece) {
+                if ((s = m->be->sync(m->be))) goto fail;
+                p->on_prefill(p->prefill_user, i, done, prompt_len[i]);
+            }
+        }
         gs.prefill_tokens += prompt_len[i];
         seq[i] = i;
     }

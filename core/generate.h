@@ -52,6 +52,10 @@ typedef struct krait_gen_params {
                                  * generator there, see infer.h) */
     int n_forbid;               /* ids never generated (krait_sampler_forbid), e.g. ids the */
     const int32_t *forbid;      /* tokenizer has no token for; any forces host sampling */
+    /* or NULL: called after each piece (128 chunks of the infer's) of a prompt longer than one
+     * piece, with the tokens of sequence seq fed so far (synchronised: they are done) */
+    void (*on_prefill)(void *user, int seq, long done, long total);
+    void *prefill_user;
 } krait_gen_params;
 
 /* Plain sampling (krait_sample_default_params), max_tokens 64, no EOS, no stop sequences, seed 1. */

@@ -45,8 +45,21 @@ typedef struct gen_ctx {
     int bad;                  /* 1: a token that does not decode; 2: stdout failed */
     int steps, max_tokens, batch; /* progress of a --batch run (not streamed) */
     double t0;
-    krait_progress prog;
+    krait_progress prog, pprog; /* the tokens; the prefill of a long prompt */
 } gen_ctx;
+
+/* A prompt longer than one prefill piece (64k tokens) shows its progress: a 1M-token prompt is
+ * a minute and more on the CPU. */
+static void on_prefill(void *user, int seq, long done, long total)
+{
+    gen_ctx *g = user;
+    const int last = done == total && seq == g->batch - 1;
+    double el = krait_now() - g->t0, rate = el > 0 ? ((double)seq * total + done) / el : 0;
+    char of[48] = "";
+    if (g->batch > 1) snprintf(of, sizeof of, " of sequence %d/%d", seq + 1, g->batch);
+    krait_progress_line(&g->pprog, last, "prefill: %ld/%ld prompt tokens%s, %.0f tokens/s", done, total, of, rate);
+    if (last) krait_progress_done(&g->pprog);
+}
 
 static int on_token(void *user, int seq, int index, int32_t token)
 {
@@ -223,6 +236,8 @@ int text_cmd_generate(int argc, char **argv)
     gen_ctx g = { .tok = tok, .eos = eos, .stream = batch == 1, .out = texts, .stop = &stops,
                   .max_tokens = max_tokens, .batch = batch, .t0 = krait_now() };
     krait_progress_init(&g.prog, max_tokens >= 10 ? max_tokens / 10 : 1);
+    krait_progress_init(&g.pprog, 8); /* off a terminal: every 8 pieces (512k tokens) and the end */
+    gp.on_prefill = on_prefill, gp.prefill_user = &g;
     if (echo && batch == 1) {
         fwrite(prompt ? prompt : "", 1, prompt_len, stdout);
         fflush(stdout);

@@ -141,18 +141,40 @@ static void batched_equals_alone(krait_model *m, const char *bname, const krait_
     krait_infer_free(inf);
 }
 
-static void equals_hand_loop(krait_model *m, const char *bname)
+typedef struct prefill_log {
+    int calls;
+    long done[8], total;
+} prefill_log;
+
+static void log_prefill(void *user, int seq, long done, long total)
 {
-    const int V = m->cfg.vocab_size, Vr = m->cfg.vocab_size_raw, P = 12;
-    int32_t prompt[12], out[MAXT], hand[MAXT];
+    prefill_log *l = user;
+    if (seq == 0 && l->calls < 8) l->done[l->calls] = done;
+    l->calls++, l->total = total;
+}
+
+/* Greedy generate == prefill + argmax + step by hand; with chunk 1 and a 300-token prompt
+ * generate feeds it in pieces of 128 chunks (128 + 128 + 44 tokens), each reported. */
+static void equals_hand_loop(krait_model *m, const char *bname, int P, int chunk)
+{
+    const int V = m->cfg.vocab_size, Vr = m->cfg.vocab_size_raw;
+    int32_t prompt[300], out[MAXT], hand[MAXT];
     for (int t = 0; t < P; t++) prompt[t] = (int32_t)(tu_next() % 23);
     const int32_t *pp = prompt;
     krait_gen_params p = krait_gen_default_params();
     p.sample.temperature = 0;
     p.max_tokens = MAXT;
-    krait_infer *inf = krait_infer_init(m, 1, 5);
+    prefill_log pl = { 0 };
+    p.on_prefill = log_prefill, p.prefill_user = &pl;
+    krait_infer *inf = krait_infer_init(m, 1, chunk);
     int n;
     if (krait_generate(inf, out, &n, NULL, NULL, &pp, &P, 1, &p, NULL, NULL)) exit(1);
+    if (P > 128 * chunk)
+        tu_check(pl.calls == 3 && pl.done[0] == 128 && pl.done[1] == 256 && pl.done[2] == 300 && pl.total == 300,
+                 "%s: a 300-token prompt in pieces of 128 chunks of 1: %d reports (%ld, %ld, %ld of %ld)", bname, pl.calls,
+                 pl.done[0], pl.done[1], pl.done[2], pl.total);
+    else
+        tu_check(pl.calls == 0, "%s: a prompt of one piece is not reported (%d calls)", bname, pl.calls);
     krait_state *s = krait_state_init(m, 1);
     float *lg = malloc((size_t)V * sizeof *lg);
     if (krait_prefill(inf, lg, s, prompt, 1, P)) exit(1);
@@ -160,7 +182,8 @@ static void equals_hand_loop(krait_model *m, const char *bname)
         hand[t] = it_argmax(lg, Vr);
         if (t + 1 < MAXT && krait_step(inf, lg, s, &hand[t])) exit(1);
     }
-    tu_check(n == MAXT && !memcmp(out, hand, sizeof out), "%s: greedy generate == prefill + argmax + step by hand", bname);
+    tu_check(n == MAXT && !memcmp(out, hand, sizeof out),
+             "%s: greedy generate == prefill + argmax + step by hand (prompt %d, chunk %d)", bname, P, chunk);
     free(lg);
     krait_state_free(m, s);
     krait_infer_free(inf);
@@ -379,7 +402,8 @@ int main(void)
         p.sample.min_p = 0.05f;
         p.sample.repetition_penalty = 1.3f;
         batched_equals_alone(m, bname, &p, "sampled");
-        equals_hand_loop(m, bname);
+        equals_hand_loop(m, bname, 12, 5);
+        equals_hand_loop(m, bname, 300, 1);
         stops(m, bname);
         prompt_penalty(m, bname);
         nan_scores(m, bname);
