@@ -147,7 +147,10 @@ int audio_cmd_classify(int argc, char **argv)
         seen += k;
         audio_cls_free(&data);
         double dt = krait_now() - t0;
-        krait_progress_line(&prog, seen == n_want, "classify: %d/%d clips, %.1f clips/s", seen, n_want, dt > 0 ? seen / dt : 0);
+        char sk[48] = "";
+        if (skipped) snprintf(sk, sizeof sk, " (%d unreadable, skipped)", skipped);
+        krait_progress_line(&prog, seen == n_want, "classify: %d/%d clips%s, %.1f clips/s", seen, n_want, sk,
+                            dt > 0 ? seen / dt : 0);
         start = end;
     }
     krait_progress_done(&prog);
