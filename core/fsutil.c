@@ -12,7 +12,7 @@
 
 #include "log.h"
 
-static krait_status errno_status(int err)
+krait_status krait_fs_errno_status(int err)
 {
     return err == ENOENT || err == ENOTDIR || err == EACCES || err == EISDIR || err == ELOOP ||
                    err == ENAMETOOLONG || err == EROFS || err == EPERM
@@ -147,7 +147,7 @@ krait_status krait_fs_sync_dir(const char *dir)
         int err = errno;
         KRAIT_ERROR("%s: cannot sync the folder: %s", dir, strerror(err));
         if (fd >= 0) close(fd);
-        return errno_status(err);
+        return krait_fs_errno_status(err);
     }
     close(fd);
     return KRAIT_STATUS_OK;
@@ -224,7 +224,7 @@ static krait_status write_direct(const char *path, const char *target, int (*emi
         int err = errno;
         KRAIT_ERROR("%s: cannot write: %s", path, strerror(err));
         if (fd >= 0) close(fd);
-        return errno_status(err);
+        return krait_fs_errno_status(err);
     }
     if (close(fd) != 0) {
         KRAIT_ERROR("%s: close failed: %s", path, strerror(errno));
@@ -256,7 +256,7 @@ krait_status krait_fs_write_atomic_with(const char *path_asked, int (*emit)(int 
     }
     fd = mkstemp(tmp);
     if (fd < 0) {
-        st = errno_status(errno);
+        st = krait_fs_errno_status(errno);
         KRAIT_ERROR("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
         free(tmp);
         tmp = NULL;
@@ -269,7 +269,7 @@ krait_status krait_fs_write_atomic_with(const char *path_asked, int (*emit)(int 
     int rc = close(fd);
     fd = -1;
     if (rc != 0 || rename(tmp, path) != 0) {
-        st = errno_status(errno);
+        st = krait_fs_errno_status(errno);
         KRAIT_ERROR("%s: %s failed: %s", path, rc ? "close" : "rename", strerror(errno));
         goto fail;
     }
@@ -339,7 +339,7 @@ krait_status krait_fs_publish(const char *dst, const char *src)
     /* mkstemp reserves a unique name; the link replaces that empty file's name. */
     fd = mkstemp(tmp);
     if (fd < 0) {
-        st = errno_status(errno);
+        st = krait_fs_errno_status(errno);
         KRAIT_ERROR("%s: cannot create a temporary file beside it: %s", dst, strerror(errno));
         free(tmp);
         tmp = NULL;
@@ -364,7 +364,7 @@ krait_status krait_fs_publish(const char *dst, const char *src)
         fd = -1;
     }
     if (rename(tmp, dst) != 0) {
-        st = errno_status(errno);
+        st = krait_fs_errno_status(errno);
         KRAIT_ERROR("%s: rename failed: %s", dst, strerror(errno));
         goto fail;
     }
@@ -393,7 +393,7 @@ krait_status krait_fs_mkdirs(const char *path)
         char c = *s;
         *s = '\0';
         if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            st = errno_status(errno);
+            st = krait_fs_errno_status(errno);
             KRAIT_ERROR("%s: cannot create the folder: %s", p, strerror(errno));
             break;
         }
@@ -411,18 +411,18 @@ krait_status krait_fs_mkdirs(const char *path)
 krait_status krait_fs_remove_tree(const char *path)
 {
     struct stat sb;
-    if (lstat(path, &sb) != 0) return errno == ENOENT ? KRAIT_STATUS_OK : errno_status(errno);
+    if (lstat(path, &sb) != 0) return errno == ENOENT ? KRAIT_STATUS_OK : krait_fs_errno_status(errno);
     if (!S_ISDIR(sb.st_mode)) {
         if (unlink(path) != 0 && errno != ENOENT) {
             KRAIT_ERROR("%s: cannot remove: %s", path, strerror(errno));
-            return errno_status(errno);
+            return krait_fs_errno_status(errno);
         }
         return KRAIT_STATUS_OK;
     }
     DIR *d = opendir(path);
     if (!d) {
         KRAIT_ERROR("%s: cannot open the folder: %s", path, strerror(errno));
-        return errno_status(errno);
+        return krait_fs_errno_status(errno);
     }
     krait_status st = KRAIT_STATUS_OK;
     struct dirent *e;
@@ -435,7 +435,7 @@ krait_status krait_fs_remove_tree(const char *path)
     closedir(d);
     if (!st && rmdir(path) != 0 && errno != ENOENT) {
         KRAIT_ERROR("%s: cannot remove the folder: %s", path, strerror(errno));
-        st = errno_status(errno);
+        st = krait_fs_errno_status(errno);
     }
     return st;
 }
@@ -454,7 +454,7 @@ char *krait_fs_read_file(const char *path, size_t max_bytes, size_t *len, krait_
     FILE *f = fopen(path, "rb");
     struct stat sb;
     if (!f || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = f ? KRAIT_STATUS_BAD_INPUT : errno_status(errno);
+        st = f ? KRAIT_STATUS_BAD_INPUT : krait_fs_errno_status(errno);
         KRAIT_ERROR("%s: cannot read the file: %s", path, f ? "not a regular file" : strerror(errno));
         goto done;
     }

@@ -26,6 +26,10 @@ char *krait_fs_join(const char *a, const char *b);
 char *krait_fs_dirname(const char *path);
 
 int krait_fs_is_dir(const char *path);    /* 1 if path is a folder (symlinks followed) */
+/* What an errno of a file operation is: the user's to fix (a missing, unwritable or read-only
+ * place: KRAIT_STATUS_BAD_INPUT, exit 2) or the machine's (a full disk, an I/O error:
+ * KRAIT_STATUS_IO, exit 1). */
+krait_status krait_fs_errno_status(int err);
 int krait_fs_same(const char *a, const char *b); /* 1 if both name one existing file or folder */
 int krait_fs_within(const char *path, const char *dir); /* 1 if path is dir or lies inside it (both existing) */
 int krait_fs_is_file(const char *path);   /* 1 if path is a regular file (symlinks followed) */

@@ -375,14 +375,16 @@ FILE *krait_cli_output_open(const char *path)
     FILE *f;
     if (direct) {
         f = fopen(target, "w");
-        if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", path, strerror(errno));
+        if (!f) krait_cli_die(krait_cli_exit_code(krait_fs_errno_status(errno)), "%s: cannot open for writing (%s)", path,
+                              strerror(errno));
     } else {
         size_t n = strlen(target) + 16;
         if (!(tmp = malloc(n))) krait_cli_die(1, "out of memory");
         snprintf(tmp, n, "%s.tmp-XXXXXX", target);
         int fd = mkstemp(tmp);
         f = fd >= 0 ? fdopen(fd, "w") : NULL;
-        if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", path, strerror(errno));
+        if (!f) krait_cli_die(krait_cli_exit_code(krait_fs_errno_status(errno)), "%s: cannot open for writing (%s)", path,
+                              strerror(errno));
         fchmod(fd, krait_fs_file_mode()); /* mkstemp makes 0600; an output is an ordinary file */
     }
     pending[i].tmp = tmp, pending[i].path = target;

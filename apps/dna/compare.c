@@ -272,7 +272,10 @@ int dna_cmd_compare(int argc, char **argv)
     printf("B (%s): accuracy %.4f (%ld of %zu)\n", preds.items[1], acc_b, nb, n);
     printf("A - B: %+.4f, 95%% interval [%+.4f, %+.4f] (paired bootstrap, %d resamples, seed %llu)\n", diff, lo, hi,
            boot, (unsigned long long)c.seed);
-    printf("rows only A gets right: %ld, only B: %ld; McNemar exact p = %.4f\n", only_a, only_b, p);
+    char pbuf[32];
+    if (p < 1e-4) snprintf(pbuf, sizeof pbuf, "< 0.0001 (%.2g)", p);
+    else snprintf(pbuf, sizeof pbuf, "= %.4f", p);
+    printf("rows only A gets right: %ld, only B: %ld; McNemar exact p %s\n", only_a, only_b, pbuf);
     if (binary)
         printf("AUROC (p_%s): A %.4f, B %.4f; A - B: %+.4f, 95%% interval [%+.4f, %+.4f] (same resamples)\n", second,
                auc_a, auc_b, auc_a - auc_b, alo, ahi);

@@ -437,8 +437,9 @@ krait_status krait_audio_write(const char *path, const float *x, size_t n, int r
     char *tmp = NULL;
     int fd = krait_fs_temp_beside(path, path + pl - (major == SF_FORMAT_WAV ? 4 : 5), &tmp);
     if (fd < 0) {
-        KRAIT_ERROR("%s: cannot create a temporary file beside it (%s)", path, strerror(errno));
-        return KRAIT_STATUS_BAD_INPUT;
+        const int err = errno;
+        KRAIT_ERROR("%s: cannot create a temporary file beside it (%s)", path, strerror(err));
+        return krait_fs_errno_status(err);
     }
     if (temp_made) temp_made(tmp);
     SF_INFO sfi = { .samplerate = rate, .channels = 1, .format = major | SF_FORMAT_PCM_16 };

@@ -160,17 +160,18 @@ krait_status krait_tokfile_create(const char *path, int id_bytes, krait_tokfile_
     int fd = mkstemp(w->tmp);
     if (fd >= 0) (void)fchmod(fd, krait_fs_file_mode());
     if (fd < 0 || !(w->f = fdopen(fd, "w+b"))) {
-        KRAIT_ERROR("%s: cannot create (%s)", w->tmp, strerror(errno));
+        const int err = errno;
+        KRAIT_ERROR("%s: cannot create (%s)", w->path, strerror(err));
         if (fd >= 0) close(fd);
         free(w->tmp);
         free(w->path);
         free(w);
-        return KRAIT_STATUS_BAD_INPUT;
+        return krait_fs_errno_status(err);
     }
     w->width = id_bytes;
     unsigned char h[KRAIT_TOKFILE_HEADER] = { 0 };
     if (fwrite(h, 1, sizeof h, w->f) != sizeof h) {
-        KRAIT_ERROR("%s: write failed (%s)", w->tmp, strerror(errno));
+        KRAIT_ERROR("%s: write failed (%s)", w->path, strerror(errno));
         krait_tokfile_abort(w);
         return KRAIT_STATUS_IO;
     }
@@ -199,7 +200,7 @@ krait_status krait_tokfile_append(krait_tokfile_writer *w, const int32_t *ids, s
             }
         }
         if (fwrite(w->buf, (size_t)w->width, k, w->f) != k) {
-            KRAIT_ERROR("%s: write failed (%s)", w->tmp, strerror(errno));
+            KRAIT_ERROR("%s: write failed (%s)", w->path, strerror(errno));
             return KRAIT_STATUS_IO;
         }
         done += k;
@@ -215,7 +216,7 @@ krait_status krait_tokfile_truncate(krait_tokfile_writer *w, uint64_t n)
     KRAIT_ASSERT(n <= w->count);
     off_t end = (off_t)(KRAIT_TOKFILE_HEADER + n * (uint64_t)w->width);
     if (fflush(w->f) != 0 || ftruncate(fileno(w->f), end) != 0 || fseeko(w->f, end, SEEK_SET) != 0) {
-        KRAIT_ERROR("%s: cannot truncate (%s)", w->tmp, strerror(errno));
+        KRAIT_ERROR("%s: cannot truncate (%s)", w->path, strerror(errno));
         return KRAIT_STATUS_IO;
     }
     w->count = n;
@@ -237,7 +238,7 @@ krait_status krait_tokfile_reread(krait_tokfile_writer *w, int32_t *ids, uint64_
     }
     return KRAIT_STATUS_OK;
 fail:
-    KRAIT_ERROR("%s: cannot read back (%s)", w->tmp, strerror(errno));
+    KRAIT_ERROR("%s: cannot read back (%s)", w->path, strerror(errno));
     return KRAIT_STATUS_IO;
 }
 

@@ -759,6 +759,15 @@ awk 'BEGIN { print "id\tpredicted\tp_0\tp_1"; for (i = 2; i <= 11; i++) print "t
     'BEGIN { exit !(l >= 0.1 && l < 0.5 && h > 0.5 && h <= 0.9) }' &&
   ok "compare: 5 of 10 rows only A: McNemar p 0.0625, difference 0.5, interval $(jget "$dir/cmp" ci_low)..$(jget "$dir/cmp" ci_high)" ||
   { bad "compare hand-made"; cat "$dir/e" "$dir/cmp"; }
+# the printed p: four decimals, or "< 0.0001" with its value (20 rows only A: 2 / 2^20)
+"$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/pb.tsv" > "$dir/cmpt" 2>&1 &&
+  { printf 'seq\tlabel\n'; for i in $(seq 20); do printf 'ACGTACGT\t1\n'; done; } > "$dir/twenty.tsv" &&
+  awk 'BEGIN { print "id\tpredicted\tp_0\tp_1"; for (i = 2; i <= 21; i++) print "twenty.tsv:" i "\t1\t0.1\t0.9" }' > "$dir/qa.tsv" &&
+  awk 'BEGIN { print "id\tpredicted\tp_0\tp_1"; for (i = 2; i <= 21; i++) print "twenty.tsv:" i "\t0\t0.9\t0.1" }' > "$dir/qb.tsv" &&
+  "$k" compare --input "$dir/twenty.tsv" --pred "$dir/qa.tsv" --pred "$dir/qb.tsv" >> "$dir/cmpt" 2>&1 &&
+  grep -q "McNemar exact p = 0.0625$" "$dir/cmpt" && grep -q "McNemar exact p < 0.0001 (1.9e-06)$" "$dir/cmpt" &&
+  ok "compare prints p = 0.0625, and p < 0.0001 (1.9e-06) where four decimals would show 0.0000" ||
+  { bad "compare's printed p"; cat "$dir/cmpt"; }
 head -6 "$dir/pa.tsv" > "$dir/short.tsv"
 bad_input "compare: fewer predictions than sequences" "short.tsv: 5 predictions, the input has 10 sequences" -- \
   "$k" compare --input "$dir/ten.tsv" --pred "$dir/pa.tsv" --pred "$dir/short.tsv"
