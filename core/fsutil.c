@@ -12,6 +12,20 @@
 
 #include "log.h"
 
+static char mapped[8][512];
+static int n_mapped;
+
+void krait_fs_mapped_add(const char *path)
+{
+    for (int i = 0; i < n_mapped; i++)
+        if (!strcmp(mapped[i], path)) return;
+    if (n_mapped == 8) memmove(mapped[0], mapped[1], sizeof mapped - sizeof mapped[0]), n_mapped--;
+    snprintf(mapped[n_mapped], sizeof mapped[0], "%s", path);
+    n_mapped++;
+}
+
+const char *krait_fs_mapped_name(int i) { return i >= 0 && i < n_mapped ? mapped[i] : NULL; }
+
 krait_status krait_fs_errno_status(int err)
 {
     return err == ENOENT || err == ENOTDIR || err == EACCES || err == EISDIR || err == ELOOP ||

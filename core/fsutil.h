@@ -30,6 +30,12 @@ int krait_fs_is_dir(const char *path);    /* 1 if path is a folder (symlinks fol
  * place: KRAIT_STATUS_BAD_INPUT, exit 2) or the machine's (a full disk, an I/O error:
  * KRAIT_STATUS_IO, exit 1). */
 krait_status krait_fs_errno_status(int err);
+
+/* The files read through a memory map (token files, safetensors), newest last (up to 8 kept):
+ * when one is cut short or rewritten under a running command, the read faults (SIGBUS), and the
+ * apps' handler names them (krait_fs_mapped_name(i), NULL past the last). */
+void krait_fs_mapped_add(const char *path);
+const char *krait_fs_mapped_name(int i);
 int krait_fs_same(const char *a, const char *b); /* 1 if both name one existing file or folder */
 int krait_fs_within(const char *path, const char *dir); /* 1 if path is dir or lies inside it (both existing) */
 int krait_fs_is_file(const char *path);   /* 1 if path is a regular file (symlinks followed) */

@@ -12,6 +12,7 @@
 #include "safetensors_impl.h"
 
 #include "bf16.h"
+#include "fsutil.h"
 #include "log.h"
 
 #include <cJSON.h>
@@ -437,6 +438,7 @@ krait_st_file *krait_st_open(const char *path, krait_status *status)
         goto fail;
     }
     f->map = map;
+    krait_fs_mapped_add(path);
     close(fd);
     fd = -1;
 

@@ -256,6 +256,28 @@ static void on_fatal_signal(int sig)
     raise(sig);
 }
 
+/* A memory-mapped input cut short or rewritten while the command ran faults on its next read:
+ * one line naming the mapped files, the temporaries removed, exit 2 (not "Bus error"). Only
+ * async-signal-safe calls. */
+static void on_bus_error(int sig)
+{
+    (void)sig;
+    for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
+        if (pending[i].f && pending[i].tmp) unlink(pending[i].tmp);
+    for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
+        if (temps[i]) unlink(temps[i]);
+    const char *parts[] = { prog_name, ": error: " };
+    for (size_t i = 0; i < 2; i++) (void)!write(STDERR_FILENO, parts[i], strlen(parts[i]));
+    for (int i = 0; krait_fs_mapped_name(i); i++) {
+        if (i) (void)!write(STDERR_FILENO, ", ", 2);
+        (void)!write(STDERR_FILENO, krait_fs_mapped_name(i), strlen(krait_fs_mapped_name(i)));
+    }
+    static const char tail[] = ": a file this command reads through a memory map was cut short or rewritten while it "
+                               "ran (another program writing it?): nothing more can be read\n";
+    (void)!write(STDERR_FILENO, tail, sizeof tail - 1);
+    _exit(2);
+}
+
 static void remove_pending_on_signals(void)
 {
     static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
@@ -503,6 +525,7 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
     memset(c, 0, sizeof *c);
     c->device = "auto";
     c->seed = 1;
+    signal(SIGBUS, on_bus_error);
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         const krait_opt *o = NULL;

@@ -109,6 +109,7 @@ krait_status krait_tokfile_open(const char *path, krait_tokfile **out)
         s = KRAIT_STATUS_IO;
         goto fail;
     }
+    krait_fs_mapped_add(path);
     f->map = p;
     f->count = count;
     f->width = (int)width;

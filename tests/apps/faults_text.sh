@@ -158,4 +158,17 @@ rcb=$?
   [ -f "$dir/L/.lock" ] && [ "$(grep -c '"loss"' "$dir/L/metrics.jsonl" 2>/dev/null)" = 100 ] &&
   ok "the trainer that loses the lock exits 2 and leaves the winner's run folder whole" ||
   { bad "lock race (exits $rca, $rcb)"; cat "$dir/eLb"; ls -A "$dir/L"; }
+
+# ---- train.bin cut to nothing under a running trainer (it is read through a memory map): one
+# line naming it, exit 2 (it was "Bus error", exit 135)
+cp -r "$dir/d" "$dir/dcut"
+"$k" train --config "$dir/tiny.json" --data "$dir/dcut" --eval-every 0 --device cpu-ref --out "$dir/M" --steps 100000 \
+  >/dev/null 2>"$dir/eM" &
+m=$!
+wait_step "$dir/M" 3 && : > "$dir/dcut/train.bin"
+wait $m
+rcm=$?
+[ $rcm -eq 2 ] && [ "$(grep -c "error" "$dir/eM")" = 1 ] && grep -q "dcut/train.bin.*cut short or rewritten while it ran" "$dir/eM" &&
+  ok "train.bin emptied mid-run: exit 2, $(grep -o 'a file this command.*ran' "$dir/eM")" ||
+  { bad "train.bin emptied mid-run (exit $rcm)"; cat "$dir/eM"; }
 exit $fail
