@@ -11,6 +11,7 @@
 
 #include "classify.h"
 #include "dna_seq.h"
+#include "fsutil.h"
 #include "log.h"
 #include "rng.h"
 
@@ -268,19 +269,19 @@ krait_status krait_dna_classes_load(krait_dna_classes *c, const char *path)
     return st;
 }
 
+/* Written whole under a temporary name and renamed: a failed write (a full disk) leaves the
+ * file before it, never an empty one under its name (best/classes.txt is rewritten every time
+ * a better model is kept). */
 krait_status krait_dna_classes_save(const krait_dna_classes *c, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        KRAIT_ERROR("%s: cannot write (%s)", path, strerror(errno));
-        return KRAIT_STATUS_IO;
-    }
-    for (int i = 0; i < c->n; i++) fprintf(f, "%s\n", c->names[i]);
-    if (fclose(f) != 0) {
-        KRAIT_ERROR("%s: cannot write (%s)", path, strerror(errno));
-        return KRAIT_STATUS_IO;
-    }
-    return KRAIT_STATUS_OK;
+    size_t n = 0;
+    for (int i = 0; i < c->n; i++) n += strlen(c->names[i]) + 1;
+    char *text = malloc(n + 1), *p = text;
+    if (!text) return KRAIT_STATUS_NO_MEMORY;
+    for (int i = 0; i < c->n; i++) p += sprintf(p, "%s\n", c->names[i]);
+    krait_status s = krait_fs_write_atomic(path, text, n);
+    free(text);
+    return s;
 }
 
 void krait_dna_classes_free(krait_dna_classes *c)
