@@ -368,6 +368,15 @@ int text_cmd_prepare(int argc0, char **argv0)
         krait_tokfile_abort(sp[1].w);
         return rc;
     }
+    /* meta.json is written last and, when earlier data is replaced, removed first: a prepare
+     * stopped or failing between the renames below leaves a folder that says it is unfinished,
+     * never one old file beside new ones */
+    char *old_meta = krait_fs_join(out, "meta.json");
+    if (!old_meta) krait_cli_die(1, "out of memory");
+    const int had_meta = krait_fs_is_file(old_meta);
+    if (had_meta && unlink(old_meta) != 0)
+        krait_cli_die(1, "%s: cannot remove it before replacing the data (%s)", old_meta, strerror(errno));
+    free(old_meta);
     s = krait_tokfile_finish(sp[0].w);
     krait_status s2 = krait_tokfile_finish(sp[1].w);
     krait_cli_temp_done(temp[0]), krait_cli_temp_done(temp[1]); /* renamed into place, or removed by finish */
@@ -384,13 +393,12 @@ int text_cmd_prepare(int argc0, char **argv0)
         free(text);
         free(dst);
     } else { /* a byte-level dataset: a tokenizer.json left from an earlier prepare would mislead */
-        char *old = krait_fs_join(out, "tokenizer.json"), *meta = krait_fs_join(out, "meta.json");
-        if (old && meta && krait_fs_is_file(old)) {
-            if (krait_fs_is_file(meta)) remove(old); /* meta.json is about to name the byte tokenizer */
+        char *old = krait_fs_join(out, "tokenizer.json");
+        if (old && krait_fs_is_file(old)) {
+            if (had_meta) remove(old); /* meta.json is about to name the byte tokenizer */
             else KRAIT_WARN("%s: not written by prepare, kept; this byte-level data does not use it", old);
         }
         free(old);
-        free(meta);
     }
 
     cJSON *m = cJSON_CreateObject();

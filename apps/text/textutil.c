@@ -101,6 +101,9 @@ void text_read_meta(text_data_meta *meta, const char *data_dir)
     if (!krait_fs_is_dir(data_dir))
         krait_cli_die(2, "%s: not a folder (prepare one with krait-text prepare)", data_dir);
     char *path = krait_fs_join(data_dir, "meta.json");
+    if (path && !krait_fs_is_file(path))
+        krait_cli_die(2, "%s: missing: the folder is not prepared data, or a prepare did not finish (one stopped while "
+                      "replacing the data removes it first): run krait-text prepare again", path);
     krait_status s;
     char *text = path ? krait_fs_read_text(path, 64 << 20, &s) : NULL;
     if (!text) exit(path ? krait_cli_exit_code(s) : 1);
