@@ -10,8 +10,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bf16.h"
 #include "fsutil.h"
@@ -505,15 +507,42 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
         if ((s = krait_st_writer_add_f32(w, ti->name, sd, host + ti->offset, ti->shape, ti->ndim)))
             goto fail;
     }
-    /* one file whatever the size (transformers reads any size); removes an older index/shards */
-    if ((s = krait_st_writer_write_sharded(w, dir, UINT64_MAX))) goto fail;
     s = KRAIT_STATUS_NO_MEMORY;
     json = krait_config_to_json(&m->cfg, krait_dtype_torch_name(dtype));
     cfg_path = krait_fs_join(dir, "config.json");
     if (!json || !cfg_path) goto fail;
     size_t n = strlen(json);
     json[n] = '\n'; /* the NUL is replaced by a final newline; n + 1 bytes written */
-    s = krait_fs_write_atomic(cfg_path, json, n + 1);
+    /* the new config written whole beside config.json first, the weights next (renamed into
+     * place once whole), then the config renamed: a failure or a stop while the weights are
+     * written leaves the model before it whole, not new weights beside the old config (only the
+     * moment between the two renames pairs them) */
+    char *cfg_tmp = NULL;
+    int fd = krait_fs_temp_beside(cfg_path, ".json", &cfg_tmp);
+    if (fd < 0) {
+        KRAIT_ERROR("%s: cannot create a temporary file beside it (%s)", cfg_path, strerror(errno));
+        s = krait_fs_errno_status(errno);
+        goto fail;
+    }
+    int ok = write(fd, json, n + 1) == (ssize_t)(n + 1) && fsync(fd) == 0;
+    const int err = errno;
+    if (close(fd) != 0 || !ok) {
+        KRAIT_ERROR("%s: write failed (%s)", cfg_path, strerror(err));
+        unlink(cfg_tmp), free(cfg_tmp);
+        s = krait_fs_errno_status(err);
+        goto fail;
+    }
+    /* one file whatever the size (transformers reads any size); removes an older index/shards */
+    if ((s = krait_st_writer_write_sharded(w, dir, UINT64_MAX))) {
+        unlink(cfg_tmp), free(cfg_tmp);
+        goto fail;
+    }
+    if (rename(cfg_tmp, cfg_path) != 0) {
+        KRAIT_ERROR("%s: cannot rename %s over it (%s)", cfg_path, cfg_tmp, strerror(errno));
+        s = KRAIT_STATUS_IO;
+        unlink(cfg_tmp);
+    }
+    free(cfg_tmp);
 fail:
     free(cfg_path);
     free(json);
