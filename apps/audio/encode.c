@@ -137,8 +137,11 @@ int audio_cmd_encode(int argc, char **argv)
     if (s) exit(krait_cli_exit_code(s));
     pending = new_dir;
     atexit(drop_pending);
+    krait_cli_catch_signals(); /* a Ctrl-C ends the loop below, and exit removes files.new */
     FILE *all = krait_cli_output_open(all_path);
     for (int i = 0; i < set.n; i++) {
+        if (krait_cli_stop_requested())
+            krait_cli_die(130, "encode: interrupted after %d of %d files; nothing of this encode is kept in %s", i, set.n, out);
         const krait_audio_clip *k = &set.clips[i];
         int32_t *ids = audio_clip_ids(&fe, k->x, k->n);
         const char *b = strrchr(k->path, '/'), *base = b ? b + 1 : k->path;
