@@ -26,6 +26,16 @@ void krait_fs_mapped_add(const char *path)
 
 const char *krait_fs_mapped_name(int i) { return i >= 0 && i < n_mapped ? mapped[i] : NULL; }
 
+void krait_fs_mapped_remove(const char *path)
+{
+    for (int i = 0; i < n_mapped; i++)
+        if (!strcmp(mapped[i], path)) {
+            memmove(mapped[i], mapped[i + 1], sizeof mapped[0] * (size_t)(n_mapped - i - 1));
+            n_mapped--;
+            return;
+        }
+}
+
 krait_status krait_fs_errno_status(int err)
 {
     return err == ENOENT || err == ENOTDIR || err == EACCES || err == EISDIR || err == ELOOP ||

@@ -36,6 +36,7 @@ krait_status krait_fs_errno_status(int err);
  * apps' handler names them (krait_fs_mapped_name(i), NULL past the last). */
 void krait_fs_mapped_add(const char *path);
 const char *krait_fs_mapped_name(int i);
+void krait_fs_mapped_remove(const char *path); /* unmapped again */
 int krait_fs_same(const char *a, const char *b); /* 1 if both name one existing file or folder */
 int krait_fs_within(const char *path, const char *dir); /* 1 if path is dir or lies inside it (both existing) */
 int krait_fs_is_file(const char *path);   /* 1 if path is a regular file (symlinks followed) */

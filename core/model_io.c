@@ -541,6 +541,8 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
         KRAIT_ERROR("%s: cannot rename %s over it (%s)", cfg_path, cfg_tmp, strerror(errno));
         s = KRAIT_STATUS_IO;
         unlink(cfg_tmp);
+    } else {
+        s = krait_fs_sync_dir(dir); /* the rename on disk, as the weights' is */
     }
     free(cfg_tmp);
 fail:

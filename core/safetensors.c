@@ -467,7 +467,10 @@ fail:
 void krait_st_close(krait_st_file *f)
 {
     if (!f) return;
-    if (f->map) munmap((void *)f->map, f->size);
+    if (f->map) {
+        munmap((void *)f->map, f->size);
+        if (f->path) krait_fs_mapped_remove(f->path);
+    }
     free(f->arena);
     free(f->path);
     free(f);

@@ -153,7 +153,7 @@ int audio_cmd_encode(int argc, char **argv)
         if (!name) krait_cli_die(1, "out of memory");
         snprintf(name, size, "%s/%05d_%.*s.u8", new_dir, i, (int)keep, base);
         FILE *f = fopen(name, "wb");
-        if (!f) krait_cli_die(2, "%s: cannot open for writing (%s)", name, strerror(errno));
+        if (!f) krait_cli_die(krait_cli_exit_code(krait_fs_errno_status(errno)), "%s: cannot open for writing (%s)", name, strerror(errno));
         write_bytes(f, ids, k->n, name);
         write_bytes(all, ids, k->n, all_path);
         if (fclose(f) != 0) krait_cli_die(1, "%s: write failed", name);
@@ -163,6 +163,9 @@ int audio_cmd_encode(int argc, char **argv)
     /* the old encode out of the way whole before the new one takes its names: first its all.u8
      * (a folder without one is plainly unfinished), then files/ renamed aside (removed last), so
      * no moment pairs one encode's all.u8 with another's files/ */
+    if (krait_cli_stop_requested()) /* during the last file: before anything is replaced */
+        krait_cli_die(130, "encode: interrupted after %d of %d files; nothing of this encode is kept in %s", set.n, set.n,
+                      out);
     if (fflush(all) != 0 || ferror(all)) krait_cli_die(1, "%s: write failed (%s)", all_path, strerror(errno));
     krait_cli_output_unlink_old(all_path);
     if (krait_fs_is_dir(files_dir) && rename(files_dir, old_dir) != 0)

@@ -191,10 +191,11 @@ krait_status audio_picture_png(const char *path, const float *x, size_t n, int r
     if (fd >= 0) krait_cli_temp_add(tmp); /* removed if the process is stopped */
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
-        KRAIT_ERROR("%s: cannot open a temporary file beside it for writing (%s)", path, strerror(errno));
+        const int err = errno;
+        KRAIT_ERROR("%s: cannot open a temporary file beside it for writing (%s)", path, strerror(err));
         if (fd >= 0) close(fd), unlink(tmp), krait_cli_temp_done(tmp);
         free(tmp), free(img);
-        return KRAIT_STATUS_BAD_INPUT;
+        return krait_fs_errno_status(err);
     }
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, quiet_png_error, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;

@@ -266,12 +266,14 @@ static void on_bus_error(int sig)
         if (pending[i].f && pending[i].tmp) unlink(pending[i].tmp);
     for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
         if (temps[i]) unlink(temps[i]);
+    if (tty_line_open) (void)!write(STDERR_FILENO, "\n", 1); /* off a redrawn progress line */
     const char *parts[] = { prog_name, ": error: " };
     for (size_t i = 0; i < 2; i++) (void)!write(STDERR_FILENO, parts[i], strlen(parts[i]));
     for (int i = 0; krait_fs_mapped_name(i); i++) {
         if (i) (void)!write(STDERR_FILENO, ", ", 2);
         (void)!write(STDERR_FILENO, krait_fs_mapped_name(i), strlen(krait_fs_mapped_name(i)));
     }
+    if (!krait_fs_mapped_name(0)) (void)!write(STDERR_FILENO, "bus error", 9);
     static const char tail[] = ": a file this command reads through a memory map was cut short or rewritten while it "
                                "ran (another program writing it?): nothing more can be read\n";
     (void)!write(STDERR_FILENO, tail, sizeof tail - 1);

@@ -112,6 +112,7 @@ int dna_cmd_pretrain(int argc, char **argv)
     krait_train_opts_check(&a, "--fasta", fasta.n > 0);
     krait_run_refuse_inputs(a.out, "--fasta", (const char *const *)fasta.items, fasta.n);
     krait_run_refuse_inputs(a.out, "--reference", &in.reference, 1);
+    krait_run_refuse_inputs(a.out, "--genome", &in.genome, 1);
     if (a.eval_every >= 0)
         krait_cli_die(2, "pretrain: --eval-every: pretraining has no validation set (the figure is the training loss)");
     krait_config cfg;

@@ -126,7 +126,10 @@ fail:
 void krait_tokfile_close(krait_tokfile *f)
 {
     if (!f) return;
-    if (f->map) munmap((void *)f->map, f->map_len);
+    if (f->map) {
+        munmap((void *)f->map, f->map_len);
+        krait_fs_mapped_remove(f->path);
+    }
     free(f->path);
     free(f);
 }

@@ -165,7 +165,7 @@ cp -r "$dir/d" "$dir/dcut"
 "$k" train --config "$dir/tiny.json" --data "$dir/dcut" --eval-every 0 --device cpu-ref --out "$dir/M" --steps 100000 \
   >/dev/null 2>"$dir/eM" &
 m=$!
-wait_step "$dir/M" 3 && : > "$dir/dcut/train.bin"
+if wait_step "$dir/M" 3; then : > "$dir/dcut/train.bin"; else kill $m; fi
 wait $m
 rcm=$?
 [ $rcm -eq 2 ] && [ "$(grep -c "error" "$dir/eM")" = 1 ] && grep -q "dcut/train.bin.*cut short or rewritten while it ran" "$dir/eM" &&
