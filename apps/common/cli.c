@@ -504,7 +504,7 @@ static void check_cuda_answers(void)
 {
     if (!krait_cuda_compiled())
         krait_cli_die(2, "--device cuda: this krait was built without CUDA (rebuild with -DKRAIT_CUDA=ON on a machine with "
-                      "nvcc, or use --device cpu)");
+                      "nvcc, or run on the CPU: --device auto)");
     if (krait_cuda_device_count() <= 0) krait_cli_die(2, "--device cuda: no CUDA device answers on this machine");
 }
 
