@@ -520,8 +520,9 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
     char *cfg_tmp = NULL;
     int fd = krait_fs_temp_beside(cfg_path, ".json", &cfg_tmp);
     if (fd < 0) {
-        KRAIT_ERROR("%s: cannot create a temporary file beside it (%s)", cfg_path, strerror(errno));
-        s = krait_fs_errno_status(errno);
+        const int err = errno; /* before the log's own calls */
+        KRAIT_ERROR("%s: cannot create a temporary file beside it (%s)", cfg_path, strerror(err));
+        s = krait_fs_errno_status(err);
         goto fail;
     }
     int ok = write(fd, json, n + 1) == (ssize_t)(n + 1) && fsync(fd) == 0;

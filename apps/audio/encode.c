@@ -153,7 +153,7 @@ int audio_cmd_encode(int argc, char **argv)
         if (!name) krait_cli_die(1, "out of memory");
         snprintf(name, size, "%s/%05d_%.*s.u8", new_dir, i, (int)keep, base);
         FILE *f = fopen(name, "wb");
-        if (!f) krait_cli_die(krait_cli_exit_code(krait_fs_errno_status(errno)), "%s: cannot open for writing (%s)", name, strerror(errno));
+        if (!f) krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot open for writing (%s)", name, strerror(errno));
         write_bytes(f, ids, k->n, name);
         write_bytes(all, ids, k->n, all_path);
         if (fclose(f) != 0) krait_cli_die(1, "%s: write failed", name);

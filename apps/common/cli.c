@@ -246,12 +246,17 @@ static void remove_pending_outputs(void)
 /* A signal that ends the program (Ctrl-C, kill) while outputs are pending: their temporary
  * files removed (unlink is async-signal-safe), then the signal's own ending. Installed only where
  * the signal is not caught already (a trainer stops at a checkpoint and exits normally). */
-static void on_fatal_signal(int sig)
+static void unlink_temps_now(void)
 {
     for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
         if (pending[i].f && pending[i].tmp) unlink(pending[i].tmp);
     for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
         if (temps[i]) unlink(temps[i]);
+}
+
+static void on_fatal_signal(int sig)
+{
+    unlink_temps_now();
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -262,10 +267,7 @@ static void on_fatal_signal(int sig)
 static void on_bus_error(int sig)
 {
     (void)sig;
-    for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
-        if (pending[i].f && pending[i].tmp) unlink(pending[i].tmp);
-    for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
-        if (temps[i]) unlink(temps[i]);
+    unlink_temps_now();
     if (tty_line_open) (void)!write(STDERR_FILENO, "\n", 1); /* off a redrawn progress line */
     const char *parts[] = { prog_name, ": error: " };
     for (size_t i = 0; i < 2; i++) (void)!write(STDERR_FILENO, parts[i], strlen(parts[i]));
@@ -343,6 +345,8 @@ void krait_cli_check_picture(const char *path, const char *opt, const char *ext,
         krait_cli_die(2, "%s %s: the picture is %s: give a name ending in %s", opt, path, kind, ext);
 }
 
+int krait_cli_errno_exit(int err) { return krait_cli_exit_code(krait_fs_errno_status(err)); }
+
 void krait_cli_check_output_path(const char *path, const char *opt)
 {
     if (!path) return;
@@ -399,7 +403,7 @@ FILE *krait_cli_output_open(const char *path)
     FILE *f;
     if (direct) {
         f = fopen(target, "w");
-        if (!f) krait_cli_die(krait_cli_exit_code(krait_fs_errno_status(errno)), "%s: cannot open for writing (%s)", path,
+        if (!f) krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot open for writing (%s)", path,
                               strerror(errno));
     } else {
         size_t n = strlen(target) + 16;
@@ -407,7 +411,7 @@ FILE *krait_cli_output_open(const char *path)
         snprintf(tmp, n, "%s.tmp-XXXXXX", target);
         int fd = mkstemp(tmp);
         f = fd >= 0 ? fdopen(fd, "w") : NULL;
-        if (!f) krait_cli_die(krait_cli_exit_code(krait_fs_errno_status(errno)), "%s: cannot open for writing (%s)", path,
+        if (!f) krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot open for writing (%s)", path,
                               strerror(errno));
         fchmod(fd, krait_fs_file_mode()); /* mkstemp makes 0600; an output is an ordinary file */
     }

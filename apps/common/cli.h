@@ -131,6 +131,10 @@ void krait_cli_output_unlink_old(const char *path);
  * folder, or in a folder that does not exist. For outputs written only after the work. */
 void krait_cli_check_output_path(const char *path, const char *opt);
 
+/* The exit code of a failed file operation's errno: 2 for what the user must fix (a missing or
+ * read-only place), 1 for the machine's failure (a full disk) (krait_fs_errno_status). */
+int krait_cli_errno_exit(int err);
+
 /* Exits 2 with one line when a picture's file name (of option opt) does not end in ext (".svg",
  * ".png"; any case), the format it is written in (kind: "an SVG"): a photo viewer would not open
  * SVG text named .png. A device or pipe (/dev/stdout) is taken as it is. */

@@ -102,7 +102,7 @@ void krait_run_files_open(krait_run_files *rf, const char *out, int keep, const 
     if ((s = cut_metrics(path, resumed_step, &val))) exit(krait_cli_exit_code(s));
     if (val) rf->val_logged_step = resumed_step;
     rf->metrics = fopen(path, "a");
-    if (!rf->metrics) krait_cli_die(krait_cli_exit_code(krait_fs_errno_status(errno)), "%s: cannot open for writing (%s)", path, strerror(errno));
+    if (!rf->metrics) krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot open for writing (%s)", path, strerror(errno));
     free(path);
 }
 

@@ -153,7 +153,7 @@ void krait_run_lock(const char *out)
     if (!p) krait_cli_die(1, "out of memory");
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
-        krait_cli_die(krait_cli_exit_code(krait_fs_errno_status(errno)), "%s: cannot create the run folder's lock file (%s)", p, strerror(errno));
+        krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot create the run folder's lock file (%s)", p, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB)) {
         created_by = 0; /* the folder is the lock holder's now, even if this process made it: never removed here */
         krait_cli_die(2, "%s: another krait process is writing this run folder now (wait for it, or choose another "

@@ -375,7 +375,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     if (!old_meta) krait_cli_die(1, "out of memory");
     const int had_meta = krait_fs_is_file(old_meta);
     if (had_meta && unlink(old_meta) != 0)
-        krait_cli_die(krait_cli_exit_code(krait_fs_errno_status(errno)), "%s: cannot remove it before replacing the data (%s)", old_meta,
+        krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot remove it before replacing the data (%s)", old_meta,
                       strerror(errno));
     free(old_meta);
     s = krait_tokfile_finish(sp[0].w);
