@@ -4,10 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -34,6 +38,34 @@ void krait_fs_mapped_remove(const char *path)
             n_mapped--;
             return;
         }
+}
+
+/* The temporaries being written now, by name (the writer keeps the string alive until it
+ * untracks it). Slots are claimed by compare-and-swap, so writers on several threads and a
+ * signal handler reading them need no lock. */
+static const char *_Atomic live_temps[16];
+
+int krait_fs_temp_track(const char *tmp)
+{
+    if (!tmp) return -1;
+    for (int i = 0; i < (int)(sizeof live_temps / sizeof *live_temps); i++) {
+        const char *none = NULL;
+        if (atomic_compare_exchange_strong(&live_temps[i], &none, tmp)) return i;
+    }
+    return -1;
+}
+
+void krait_fs_temp_untrack(int slot)
+{
+    if (slot >= 0) atomic_store(&live_temps[slot], NULL);
+}
+
+void krait_fs_unlink_temps_now(void)
+{
+    for (size_t i = 0; i < sizeof live_temps / sizeof *live_temps; i++) {
+        const char *t = atomic_load(&live_temps[i]);
+        if (t) unlink(t);
+    }
 }
 
 krait_status krait_fs_errno_status(int err)
@@ -272,7 +304,7 @@ krait_status krait_fs_write_atomic_with(const char *path_asked, int (*emit)(int 
     }
     krait_status st = KRAIT_STATUS_IO;
     char *tmp = tmp_name(path), *dir = dir_of(path);
-    int fd = -1;
+    int fd = -1, slot = -1;
     if (!tmp || !dir) {
         KRAIT_ERROR("%s: out of memory", path);
         st = KRAIT_STATUS_NO_MEMORY;
@@ -286,23 +318,28 @@ krait_status krait_fs_write_atomic_with(const char *path_asked, int (*emit)(int 
         tmp = NULL;
         goto fail;
     }
+    slot = krait_fs_temp_track(tmp);
     if (fchmod(fd, krait_fs_file_mode()) != 0 || !emit(fd, ctx) || fsync(fd) != 0) {
         KRAIT_ERROR("%s: writing %s failed: %s", path, tmp, strerror(errno));
         goto fail;
     }
     int rc = close(fd);
     fd = -1;
+    const char *kill_at = getenv("KRAIT_FAULT_KILL_AT_RENAME"), *base = strrchr(path, '/');
+    if (kill_at && !strcmp(kill_at, base ? base + 1 : path)) raise(SIGTERM); /* tests: a stop with the temporary whole */
     if (rc != 0 || rename(tmp, path) != 0) {
         st = krait_fs_errno_status(errno);
         KRAIT_ERROR("%s: %s failed: %s", path, rc ? "close" : "rename", strerror(errno));
         goto fail;
     }
+    krait_fs_temp_untrack(slot);
     free(tmp);
     tmp = NULL;
     st = krait_fs_sync_dir(dir);
 fail:
     if (fd >= 0) close(fd);
     if (tmp) unlink(tmp);
+    krait_fs_temp_untrack(slot); /* before the name is freed */
     free(tmp);
     free(dir);
     free(path);
@@ -354,7 +391,7 @@ krait_status krait_fs_publish(const char *dst, const char *src)
         return KRAIT_STATUS_OK; /* already the same file (rename of a link over itself does nothing) */
     krait_status st = KRAIT_STATUS_IO;
     char *tmp = tmp_name(dst), *dir = dir_of(dst);
-    int fd = -1;
+    int fd = -1, slot = -1;
     if (!tmp || !dir) {
         KRAIT_ERROR("%s: out of memory", dst);
         st = KRAIT_STATUS_NO_MEMORY;
@@ -369,6 +406,7 @@ krait_status krait_fs_publish(const char *dst, const char *src)
         tmp = NULL;
         goto fail;
     }
+    slot = krait_fs_temp_track(tmp);
     if (unlink(tmp) != 0 || linkat(AT_FDCWD, src, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
         /* no hard links here (or the name was taken again): copy into a fresh temporary */
         close(fd);
@@ -377,6 +415,7 @@ krait_status krait_fs_publish(const char *dst, const char *src)
         if (fd < 0 || fchmod(fd, krait_fs_file_mode()) != 0 || !copy_into(fd, src)) {
             KRAIT_ERROR("%s: cannot copy %s: %s", dst, src, strerror(errno));
             if (fd < 0) {
+                krait_fs_temp_untrack(slot), slot = -1;
                 free(tmp);
                 tmp = NULL;
             }
@@ -392,12 +431,14 @@ krait_status krait_fs_publish(const char *dst, const char *src)
         KRAIT_ERROR("%s: rename failed: %s", dst, strerror(errno));
         goto fail;
     }
+    krait_fs_temp_untrack(slot);
     free(tmp);
     tmp = NULL;
     st = krait_fs_sync_dir(dir);
 fail:
     if (fd >= 0) close(fd);
     if (tmp) unlink(tmp);
+    krait_fs_temp_untrack(slot); /* before the name is freed */
     free(tmp);
     free(dir);
     return st;
@@ -462,6 +503,44 @@ krait_status krait_fs_remove_tree(const char *path)
         st = krait_fs_errno_status(errno);
     }
     return st;
+}
+
+/* The directory entries of getdents64 (glibc's readdir allocates; this needs none). */
+struct dirent_now {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+/* name in dirfd and everything under it, with system calls only; the recursion is capped so a
+ * handler's stack stays small (a deeper folder is left, as are entries that cannot go). */
+static void remove_at_now(int dirfd, const char *name, int depth)
+{
+    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT || (errno != EISDIR && errno != EPERM) || depth > 8) return;
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return;
+    _Alignas(8) char buf[1024];
+    for (int pass = 0; pass < 2; pass++) { /* entries removed while listing can hide others: once more */
+        long n;
+        while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+            for (long off = 0; off < n;) {
+                const struct dirent_now *e = (const void *)(buf + off);
+                off += e->reclen;
+                if (strcmp(e->name, ".") && strcmp(e->name, "..")) remove_at_now(fd, e->name, depth + 1);
+            }
+        if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno != ENOTEMPTY) break;
+        lseek(fd, 0, SEEK_SET);
+    }
+    close(fd);
+}
+
+void krait_fs_remove_tree_now(const char *path)
+{
+    const int saved = errno;
+    remove_at_now(AT_FDCWD, path, 0);
+    errno = saved;
 }
 
 char *krait_fs_read_text(const char *path, size_t max_bytes, krait_status *status)

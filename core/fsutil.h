@@ -87,12 +87,24 @@ mode_t krait_fs_dir_mode(void);
  * *tmp (malloc'd, the caller frees it), or returns -1 with errno set (*tmp NULL). */
 int krait_fs_temp_beside(const char *path, const char *suffix, char **tmp);
 
+/* The temporary files being written now, so that a signal that ends the process can remove them:
+ * krait_fs_write_atomic* and krait_fs_publish track theirs; a caller of krait_fs_temp_beside
+ * tracks its own. track returns a slot for untrack (-1 when all are taken: not tracked; untrack
+ * ignores -1); the name must stay valid until untracked. krait_fs_unlink_temps_now unlinks them
+ * all and is async-signal-safe. */
+int krait_fs_temp_track(const char *tmp);
+void krait_fs_temp_untrack(int slot);
+void krait_fs_unlink_temps_now(void);
+
 /* mkdir -p with mode 0755; an existing folder is fine. */
 krait_status krait_fs_mkdirs(const char *path);
 
 /* Remove path and everything under it (symlinks are removed, never followed). A missing
  * path is fine. */
 krait_status krait_fs_remove_tree(const char *path);
+/* The same with system calls only, for a signal handler (async-signal-safe; silent; errno kept;
+ * at most 9 levels deep). */
+void krait_fs_remove_tree_now(const char *path);
 
 /* Read a whole regular file of at most max_bytes into a NUL-terminated malloc'd buffer.
  * NULL (logged) when it is missing, larger, or unreadable; *status says which. */

@@ -518,7 +518,7 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
      * written leaves the model before it whole, not new weights beside the old config (only the
      * moment between the two renames pairs them) */
     char *cfg_tmp = NULL;
-    int fd = krait_fs_temp_beside(cfg_path, ".json", &cfg_tmp);
+    int fd = krait_fs_temp_beside(cfg_path, ".json", &cfg_tmp), slot = krait_fs_temp_track(cfg_tmp);
     if (fd < 0) {
         const int err = errno; /* before the log's own calls */
         KRAIT_ERROR("%s: cannot create a temporary file beside it (%s)", cfg_path, strerror(err));
@@ -529,13 +529,13 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
     const int err = errno;
     if (close(fd) != 0 || !ok) {
         KRAIT_ERROR("%s: write failed (%s)", cfg_path, strerror(err));
-        unlink(cfg_tmp), free(cfg_tmp);
+        unlink(cfg_tmp), krait_fs_temp_untrack(slot), free(cfg_tmp);
         s = krait_fs_errno_status(err);
         goto fail;
     }
     /* one file whatever the size (transformers reads any size); removes an older index/shards */
     if ((s = krait_st_writer_write_sharded(w, dir, UINT64_MAX))) {
-        unlink(cfg_tmp), free(cfg_tmp);
+        unlink(cfg_tmp), krait_fs_temp_untrack(slot), free(cfg_tmp);
         goto fail;
     }
     if (rename(cfg_tmp, cfg_path) != 0) {
@@ -545,6 +545,7 @@ krait_status krait_model_save(const krait_model *m, const char *dir, krait_dtype
     } else {
         s = krait_fs_sync_dir(dir); /* the rename on disk, as the weights' is */
     }
+    krait_fs_temp_untrack(slot);
     free(cfg_tmp);
 fail:
     free(cfg_path);

@@ -51,6 +51,8 @@ static int mem_sharers = 1; /* krait_cli_child: processes whose memory needs add
 
 const char *krait_cli_prog(void) { return prog_name; }
 
+static void remove_pending_on_signals(void);
+
 static int errors_held, n_held;
 /* A progress line is drawn on the terminal and not ended: a message wipes it first. */
 static volatile int tty_line_open;
@@ -151,6 +153,7 @@ void krait_cli_start(const char *prog, int argc, char **argv)
     /* A file over the size limit (ulimit -f) makes write() fail with EFBIG, reported like a full
      * disk, instead of SIGXFSZ killing the process mid-checkpoint. */
     signal(SIGXFSZ, SIG_IGN);
+    remove_pending_on_signals(); /* a kill removes the temporaries of writes in progress */
     krait_log_set(log_to_stderr, NULL, getenv("KRAIT_DEBUG") ? KRAIT_LOG_DEBUG : KRAIT_LOG_INFO);
     /* OpenBLAS and libgomp read their environment when they load: set what they need and
      * start again, once. OPENBLAS_CORETYPE: see blas_tune.h. GOMP_SPINCOUNT: OpenMP threads
@@ -252,11 +255,18 @@ static void unlink_temps_now(void)
         if (pending[i].f && pending[i].tmp) unlink(pending[i].tmp);
     for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
         if (temps[i]) unlink(temps[i]);
+    krait_fs_unlink_temps_now(); /* the library's atomic writes in progress */
 }
+
+/* The folder krait_cli_remove_on_kill named, and the process that made it (a forked child that
+ * inherits the handler leaves it). */
+static char kill_dir[4096];
+static volatile pid_t kill_dir_owner;
 
 static void on_fatal_signal(int sig)
 {
     unlink_temps_now();
+    if (kill_dir_owner && kill_dir_owner == getpid()) krait_fs_remove_tree_now(kill_dir);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -359,11 +369,21 @@ void krait_cli_check_output_path(const char *path, const char *opt)
     free(dir);
 }
 
-/* The clean-up of unfinished outputs, at exit and on a killing signal, set up once. */
+/* The clean-up of unfinished outputs at exit, set up once (on a killing signal: krait_cli_init). */
 static void register_cleanup(void)
 {
     static int registered;
-    if (!registered) atexit(remove_pending_outputs), remove_pending_on_signals(), registered = 1;
+    if (!registered) atexit(remove_pending_outputs), registered = 1;
+}
+
+void krait_cli_remove_on_kill(const char *dir)
+{
+    kill_dir_owner = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    if (!dir || strlen(dir) >= sizeof kill_dir) return;
+    snprintf(kill_dir, sizeof kill_dir, "%s", dir);
+    atomic_signal_fence(memory_order_seq_cst); /* on_fatal_signal sees the name whole */
+    kill_dir_owner = getpid();
 }
 
 void krait_cli_temp_add(const char *path)
@@ -844,7 +864,7 @@ static void on_signal(int sig)
     clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
     if (user_stops) {
         long long ms = (long long)(now.tv_sec - first_stop.tv_sec) * 1000 + (now.tv_nsec - first_stop.tv_nsec) / 1000000;
-        if (ms >= 1000) _exit(130);
+        if (ms >= 1000) unlink_temps_now(), _exit(130);
         return;
     }
     first_stop = now;
@@ -862,6 +882,7 @@ static void on_parent_stop(int sig)
 
 void krait_cli_catch_signals(void)
 {
+    krait_cli_remove_on_kill(NULL); /* the folder holds a run from now on (a SIGHUP still kills) */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

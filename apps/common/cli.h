@@ -177,6 +177,10 @@ const char *krait_fmt_duration(double s, char buf[32]);
  * second one exits at once. SIGUSR1 sets the flag too, but never exits: it is how a parent
  * passes a stop on to its children (which may have had the user's signal already). */
 void krait_cli_catch_signals(void);
+/* A signal that ends the process (SIGINT, SIGTERM, SIGHUP, where not caught) removes dir and all
+ * under it: a folder this process made for work not yet done (its lock, a class list, half a
+ * model). NULL: none (the folder holds finished work; krait_cli_catch_signals says the same). */
+void krait_cli_remove_on_kill(const char *dir);
 int krait_cli_stop_requested(void);
 
 /* This process is one of `sharers` running at once and writing to the same stderr (children

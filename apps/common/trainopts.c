@@ -143,6 +143,7 @@ void krait_run_lock(const char *out)
         }
         created_by = getpid();
         atexit(drop_unused_out);
+        krait_cli_remove_on_kill(created_top); /* killed before its run starts: gone too */
     }
     krait_status s = krait_fs_mkdirs(out);
     if (s) exit(krait_cli_exit_code(s));
@@ -156,6 +157,7 @@ void krait_run_lock(const char *out)
         krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot create the run folder's lock file (%s)", p, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB)) {
         created_by = 0; /* the folder is the lock holder's now, even if this process made it: never removed here */
+        krait_cli_remove_on_kill(NULL);
         krait_cli_die(2, "%s: another krait process is writing this run folder now (wait for it, or choose another "
                       "--out)", out);
     }

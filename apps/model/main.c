@@ -144,12 +144,6 @@ static int copy_side_files(const char *from, const char *to, int replacing, char
     return n;
 }
 
-/* The lock file claim_model_out takes: a model folder is no run folder, it does not keep one. */
-static char *model_lock;
-static void drop_model_lock(void)
-{
-    if (model_lock) unlink(model_lock);
-}
 
 /* --out of convert/init: a training run folder is never written into (its model would no longer
  * match its checkpoints and metrics); a folder that holds a model only with --overwrite. 1 if
@@ -158,8 +152,10 @@ static int claim_model_out(const char *out, int overwrite)
 {
     krait_run_refuse_inside(out, 1);
     krait_run_lock(out); /* two converts into one folder at once would mix their files (removed at the end) */
-    if (!(model_lock = krait_fs_join(out, ".lock"))) krait_cli_die(1, "out of memory");
-    atexit(drop_model_lock);
+    char *lock = krait_fs_join(out, ".lock");
+    if (!lock) krait_cli_die(1, "out of memory");
+    krait_cli_temp_add(lock); /* a model folder is no run folder: it keeps no lock file (at exit or a kill) */
+    free(lock);
     static const char *const run[] = { "checkpoints", "metrics.jsonl" }, *const model[] = { "config.json",
         "model.safetensors", "model.safetensors.index.json" };
     for (size_t i = 0; i < 2; i++) {
@@ -207,6 +203,7 @@ static int cmd_convert(int argc, char **argv)
     krait_status s;
     krait_model *m = krait_model_load(dir, be, &s);
     if (m) s = krait_model_save(m, out, t);
+    if (!s) krait_cli_remove_on_kill(NULL); /* a whole model now: a stop leaves it (a new folder too) */
     char copied[160] = "", gone[160] = "";
     int side = 0;
     if (!s) { /* the side files of DIR, or of the folder of DIR when it names a .safetensors file */
@@ -297,6 +294,7 @@ static int cmd_init(int argc, char **argv)
     krait_rng_init_stream(&rng, c.seed, 0);   /* the stream the training apps initialise from */
     s = krait_model_init_weights(m, &rng);
     if (!s) s = krait_model_save(m, out, t);
+    if (!s) krait_cli_remove_on_kill(NULL); /* as in convert */
     char none[2], gone[160] = "";
     if (!s) copy_side_files(NULL, out, replacing, none, gone, sizeof gone);
     if (!s) {

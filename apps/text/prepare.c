@@ -249,6 +249,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     if (!krait_fs_is_dir(out)) { /* made here: removed again if the command leaves it empty (a failure) */
         new_out = out;
         atexit(remove_empty_out);
+        krait_cli_remove_on_kill(out); /* a stop before the files go in: it goes (with the temporaries) */
     }
     if ((s = krait_fs_mkdirs(out))) return krait_cli_exit_code(s);
     const int replacing = is_data_folder(out); /* said once the new files are in, as trainers would refuse it */
@@ -371,6 +372,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     /* meta.json is written last and, when earlier data is replaced, removed first: a prepare
      * stopped or failing between the renames below leaves a folder that says it is unfinished,
      * never one old file beside new ones */
+    krait_cli_remove_on_kill(NULL); /* from here a stop leaves what is renamed in (meta.json last) */
     char *old_meta = krait_fs_join(out, "meta.json");
     if (!old_meta) krait_cli_die(1, "out of memory");
     const int had_meta = krait_fs_is_file(old_meta);

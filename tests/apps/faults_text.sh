@@ -12,7 +12,8 @@
 #    the step and keeps the last checkpoint; "skip" skips and counts the batch;
 #  - a validation that fails (KRAIT_FAULT_VALIDATE_STEP: as a test file made unreadable mid-run):
 #    the error, a checkpoint of that step, and --resume validates that step first: A's losses.
-#  - two trainers on one new --out (KRAIT_FAULT_LOCK_DELAY_MS, _LOCKED_): the loser leaves the winner's folder.
+#  - two trainers on one new --out (KRAIT_FAULT_LOCK_DELAY_MS, _LOCKED_): the loser leaves the winner's folder;
+#    SIGTERM before a run starts removes the folders the trainer made.
 # (SIGINT and --stop-at are in text_app.sh; synthetic's SIGINT resume in bench_resume.sh.)
 set -u
 k="$1"
@@ -158,6 +159,17 @@ rcb=$?
   [ -f "$dir/L/.lock" ] && [ "$(grep -c '"loss"' "$dir/L/metrics.jsonl" 2>/dev/null)" = 100 ] &&
   ok "the trainer that loses the lock exits 2 and leaves the winner's run folder whole" ||
   { bad "lock race (exits $rca, $rcb)"; cat "$dir/eLb"; ls -A "$dir/L"; }
+
+# a trainer stopped after making its --out (and the folder above it) but before its run starts
+# (KRAIT_FAULT_LOCKED_DELAY_MS holds it there): both folders go (they were left holding .lock)
+KRAIT_FAULT_LOCKED_DELAY_MS=20000 "$k" "${targs[@]}" --out "$dir/new/P" >/dev/null 2>"$dir/eP" &
+p=$!
+for _ in $(seq 200); do [ -e "$dir/new/P/.lock" ] && break; sleep 0.05; done
+kill -TERM $p
+wait $p
+rcp=$?
+[ $rcp -eq 143 ] && [ ! -e "$dir/new" ] && ok "SIGTERM before the run starts: exit 143, the folders it made are gone" ||
+  { bad "SIGTERM before the run starts (exit $rcp)"; ls -AR "$dir/new" 2>&1 | head; }
 
 # ---- train.bin cut to nothing under a running trainer (it is read through a memory map): one
 # line naming it, exit 2 (it was "Bus error", exit 135)

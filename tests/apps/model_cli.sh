@@ -124,4 +124,18 @@ printf 'a\nb\n' > "$dir/m/classes.txt"
 # convert DIR/model.safetensors (a file): the side files of its folder travel too
 "$km" convert "$dir/m/model.safetensors" --out "$dir/fromfile" > "$dir/o.file" 2>&1 && [ -f "$dir/fromfile/classes.txt" ] &&
   ok "convert of a .safetensors file carries its folder's classes.txt" || { bad "convert of a file: side files"; cat "$dir/o.file"; }
+# a stop while the weights are written (KRAIT_FAULT_KILL_AT_RENAME: SIGTERM with the temporaries
+# whole, just before the rename): the replaced model stays whole, no temporary or lock file is
+# left; a new folder goes with it (it was left holding .lock, a .krait-*.json and a .tmp- file)
+"$km" convert "$dir/m" --out "$dir/kept" >/dev/null 2>&1 && cp "$dir/kept/model.safetensors" "$dir/kept.st" &&
+  cp "$dir/kept/config.json" "$dir/kept.json"
+KRAIT_FAULT_KILL_AT_RENAME=model.safetensors "$km" convert "$dir/m" --out "$dir/kept" --dtype f16 --overwrite >/dev/null 2>&1
+rc=$?
+KRAIT_FAULT_KILL_AT_RENAME=model.safetensors "$km" convert "$dir/m" --out "$dir/new/k" >/dev/null 2>&1
+rc2=$?
+[ $rc -eq 143 ] && [ "$(ls -A "$dir/kept" | tr '\n' ' ')" = "classes.txt config.json model.safetensors " ] &&
+  cmp -s "$dir/kept.st" "$dir/kept/model.safetensors" && cmp -s "$dir/kept.json" "$dir/kept/config.json" &&
+  [ $rc2 -eq 143 ] && [ ! -e "$dir/new" ] &&
+  ok "convert stopped mid-write: the old model whole, no temporary left; a new folder removed" ||
+  { bad "convert stopped mid-write (exits $rc, $rc2)"; ls -A "$dir/kept" "$dir/new" 2>&1; }
 exit $fail
