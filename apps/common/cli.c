@@ -593,10 +593,10 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
         case OPT_INT:
             int got = parse_long(v, LLONG_MIN, LLONG_MAX, &n);
             if (got < 0)
-                krait_cli_die(2, v[0] == '-' ? "option %s: must be >= 0 (got %s)" : "option %s: %s is too large", a, v);
+                krait_cli_die(2, v[0] == '-' ? "option %s: %s is negative" : "option %s: %s is too large", a, v);
             if (!got) krait_cli_die(2, "option %s: '%s' is not an integer", a, v);
             if (n > INT_MAX) krait_cli_die(2, "option %s: %s is too large (at most %d)", a, v, INT_MAX);
-            if (n < 0) krait_cli_die(2, "option %s: must be >= 0 (got %s)", a, v);
+            if (n < 0) krait_cli_die(2, "option %s: %s is negative", a, v);
             *(int *)o->dst = (int)n;
             break;
         case OPT_U64:
@@ -608,7 +608,7 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
             *(double *)o->dst = strtod(v, &end);
             if (errno || end == v || *end || !isfinite(*(double *)o->dst) || strpbrk(v, "xX")) /* no hex: as integers */
                 krait_cli_die(2, "option %s: '%s' is not a number", a, v);
-            if (*(double *)o->dst < 0) krait_cli_die(2, "option %s: must be >= 0 (got %s)", a, v);
+            if (*(double *)o->dst < 0) krait_cli_die(2, "option %s: %s is negative", a, v);
             break;
         case OPT_STR:
             *(const char **)o->dst = v;

@@ -152,6 +152,7 @@ int dna_cmd_baseline(int argc, char **argv)
     krait_cli_check_picture(confusion, "--confusion", ".svg", "an SVG");
     FILE *out = output ? krait_cli_output_open(output) : NULL; /* before the work: a bad path fails at once */
     dna_inputs_open(&in);
+    dna_warn_unused_genome(&in, &train, &test);
     krait_dna_set tr, te;
     krait_dna_set_init(&tr);
     krait_dna_set_init(&te);

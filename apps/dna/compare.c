@@ -193,6 +193,7 @@ int dna_cmd_compare(int argc, char **argv)
     if (!inputs.n || preds.n != 2) krait_cli_die(2, "compare: --input and exactly two --pred files are required");
     if (boot < 100 || boot > 1000000) krait_cli_die(2, "compare: --bootstrap must be 100 to 1000000");
     dna_inputs_open(&in);
+    dna_warn_unused_genome(&in, &inputs, NULL);
     krait_dna_set set;
     krait_dna_set_init(&set);
     dna_load_sources(&set, &inputs, &in, "--input");

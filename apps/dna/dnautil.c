@@ -85,6 +85,21 @@ void dna_warn_shared(const krait_str_list *a, const char *opt_a, const krait_str
         }
 }
 
+void dna_warn_unused_genome(const dna_inputs *in, const krait_str_list *a, const krait_str_list *b)
+{
+    if (!in->genome) return;
+    const krait_str_list *lists[] = { a, b };
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; lists[l] && i < lists[l]->n; i++) {
+            char *cls = NULL;
+            const int bed = krait_dna_is_bed_name(krait_dna_source_split(lists[l]->items[i], &cls));
+            free(cls);
+            if (bed) return;
+        }
+    KRAIT_WARN("--genome %s: no input is named as a BED file (.bed, .bed.gz, .narrowPeak ...), the only kind it "
+               "serves: it is not used (a BED file under another name is read as a table: rename it)", in->genome);
+}
+
 static void refuse_source(const char *path, const char *opt, const char *source)
 {
     char *cls = NULL;

@@ -287,8 +287,9 @@ int dna_cmd_predict(int argc, char **argv)
     if (!eval && confusion) krait_cli_die(2, "predict: --confusion is eval's (it needs labels)");
     if (!eval && c.json && !output)
         krait_cli_die(2, "predict: --json needs --output FILE (without it the predictions TSV is stdout)");
-    if (chunk < 1 || stream_above < 1 || (rc_avg != 0 && rc_avg != 1))
-        krait_cli_die(2, "%s: --chunk and --stream-above must be >= 1, --rc-avg 0 or 1", argv[1]);
+    if (chunk < 1 || stream_above < 1)
+        krait_cli_die(2, "%s: %s must be at least 1 (bases)", argv[1], chunk < 1 ? "--chunk" : "--stream-above");
+    if (rc_avg != 0 && rc_avg != 1) krait_cli_die(2, "%s: --rc-avg must be 0 or 1 (got %d)", argv[1], rc_avg);
     krait_dna_classes cl;
     dna_model_classes(&cl, models.items[0]);
     const int nm = models.n;
@@ -323,6 +324,7 @@ int dna_cmd_predict(int argc, char **argv)
     snprintf(what, sizeof what, "streaming in chunks of %d bases", chunk);
     krait_cli_check_memory(be, stream_bytes, what, "lower --chunk");
     dna_inputs_open(&in);
+    dna_warn_unused_genome(&in, &inputs, NULL);
     in.opts.fetch_max = stream_above;
     out_ctx o = { .cl = &cl, .eval = eval, .origin = inputs.items[0], .t0 = krait_now() };
     krait_progress_init(&o.prog, 100000); /* a redrawn line on a terminal, else a line per 100,000 */
@@ -343,6 +345,7 @@ int dna_cmd_predict(int argc, char **argv)
     int32_t *buf = malloc((size_t)chunk * sizeof *buf);
     float *p = malloc((size_t)cl.n * sizeof *p), *pk = malloc((size_t)cl.n * sizeof *pk);
     if (!buf || !p || !pk) krait_cli_die(1, "out of memory");
+    if (eval) krait_cli_refuse_repeated(&inputs, "--input"); /* its rows would count twice */
     for (int i = 0; i < inputs.n; i++) {
         char *cls = NULL;
         const char *path = krait_dna_source_split(inputs.items[i], &cls);
@@ -369,9 +372,13 @@ int dna_cmd_predict(int argc, char **argv)
             }
             /* a long region: streamed from the genome, after the block before it (output order) */
             flush_block(&o, ms, nm, &blk, rc_avg, stream_above, chunk);
-            if (eval && (!rec.label || krait_dna_classes_find(&cl, rec.label) < 0))
-                krait_cli_die(2, "%s:%ld: region %s: label '%s' is not one of the model's classes", path, rec.line,
-                              rec.name, rec.label ? rec.label : "(none)");
+            if (eval && !rec.label)
+                krait_cli_die(2, "%s:%ld: record '%s' has no label", path, rec.line, rec.name);
+            if (eval && krait_dna_classes_find(&cl, rec.label) < 0) {
+                char names[200];
+                krait_cli_die(2, "%s:%ld: record '%s': label '%s' is not one of the model's classes (%s)", path, rec.line,
+                              rec.name, rec.label, krait_dna_classes_list(&cl, names, sizeof names));
+            }
             seq_view v = { .g = in.opts.genome, .chrom = rec.chrom, .beg = rec.beg, .end = rec.end, .strand = rec.strand,
                            .len = rec.len };
             for (int j = 0; j < cl.n; j++) p[j] = 0;

@@ -119,20 +119,23 @@ int dna_cmd_pretrain(int argc, char **argv)
     krait_train_config tc;
     dna_train_config(&cfg, &tc, &a, &c, "lm", 0, NULL);
 
+    if (rc_aug != 0 && rc_aug != 1) krait_cli_die(2, "pretrain: --rc-aug must be 0 or 1 (got %d)", rc_aug);
     dna_inputs_open(&in);
+    dna_warn_unused_genome(&in, &fasta, NULL);
     krait_dna_set s;
     krait_dna_set_init(&s);
     dna_load_sources(&s, &fasta, &in, "--fasta");
-    if (rc_aug != 0 && rc_aug != 1) krait_cli_die(2, "pretrain: --rc-aug must be 0 or 1");
     genome_src g = { .s = &s, .rc_aug = rc_aug, .data_hash = dna_set_fingerprint(&s, 0) };
     g.rec = malloc(s.n * sizeof *g.rec);
     g.cum = malloc((s.n + 1) * sizeof *g.cum);
     g.win = malloc(((size_t)tc.seq_len + 1) * sizeof *g.win);
     if (!g.rec || !g.cum || !g.win) krait_cli_die(1, "out of memory");
     g.cum[0] = 0;
+    size_t used_bases = 0;
     for (size_t i = 0; i < s.n; i++) {
         size_t len = krait_dna_set_len(&s, i);
-        if (len < (size_t)tc.seq_len + 1) continue;
+        if (len < (size_t)tc.seq_len + 1) continue; /* no whole window in it */
+        used_bases += len;
         g.rec[g.n_rec] = i;
         g.cum[g.n_rec + 1] = g.cum[g.n_rec] + (long long)(len - (size_t)tc.seq_len);
         g.n_rec++;
@@ -140,11 +143,14 @@ int dna_cmd_pretrain(int argc, char **argv)
     if (!g.n_rec)
         krait_cli_die(2, "%s: no record has seq_len + 1 = %d bases (the longest has %zu)", fasta.items[0], tc.seq_len + 1,
                       s.max_len);
+    if (g.n_rec < s.n)
+        KRAIT_WARN("pretrain: %zu of %zu records (%zu bases) are shorter than seq_len + 1 = %d bases and are not "
+                   "used (lower --seq-len to use them)", s.n - g.n_rec, s.n, s.n_ids - used_bases, tc.seq_len + 1);
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--seq-len");
     fprintf(stderr, "krait-dna pretrain: %d layers, d_model %d, %.2fM params; %zu records, %zu bases; windows of %d, "
-                    "batch %d, lr %g; %s\n", cfg.n_layer, cfg.d_model, m->n_params / 1e6, s.n,
-            s.n_ids, tc.seq_len, tc.batch, tc.lr, krait_train_budget((char[64]){ 0 }, 64, tc.minutes, tc.steps));
+                    "batch %d, lr %g; %s\n", cfg.n_layer, cfg.d_model, m->n_params / 1e6, g.n_rec,
+            used_bases, tc.seq_len, tc.batch, tc.lr, krait_train_budget((char[64]){ 0 }, 64, tc.minutes, tc.steps));
     krait_data_source ds = { .ctx = &g, .next_batch = genome_batch };
     tc.eval_every = 0;
     dna_run r = { .prog = "pretrain", .val_name = "", .user = &g, .app_state = app_state, .check_state = check_state };

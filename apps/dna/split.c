@@ -63,6 +63,7 @@ int dna_cmd_split(int argc, char **argv)
     }
     if (!folds && !(fraction > 0 && fraction < 1)) krait_cli_die(2, "split: --fraction must be in (0, 1)");
     dna_inputs_open(&in);
+    dna_warn_unused_genome(&in, &inputs, NULL);
     krait_dna_set s;
     krait_dna_set_init(&s);
     dna_load_sources(&s, &inputs, &in, "--input");

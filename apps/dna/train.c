@@ -123,17 +123,6 @@ static krait_status validate_models(train_ctx *t, krait_model *const *ms, int nm
     return KRAIT_STATUS_OK;
 }
 
-/* The class names "a, b, c" into buf (cut short with "..." when long). */
-static const char *class_list(char *buf, size_t size, const krait_dna_classes *cl)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < cl->n && n < size; k++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%s", k ? ", " : "", cl->names[k]);
-    if (n >= size && size > 4) strcpy(buf + size - 4, "...");
-    return buf;
-}
-
 /* dir/classes.txt := cl. A resumed run keeps its classes: when dir holds a class list already
  * (resume: the --resume given), it must be cl's, the same names in the same order (exit 2). */
 static void save_classes(const char *dir, const krait_dna_classes *cl, const char *resume)
@@ -148,8 +137,8 @@ static void save_classes(const char *dir, const krait_dna_classes *cl, const cha
         char was[200], now[200];
         if (!krait_dna_classes_equal(&old, cl))
             krait_cli_die(2, "train: --resume %s: the run's classes are %s (%s), these are %s: the same labels (or "
-                          "--classes in that order) continue it", resume, class_list(was, sizeof was, &old), cp,
-                          class_list(now, sizeof now, cl));
+                          "--classes in that order) continue it", resume, krait_dna_classes_list(&old, was, sizeof was), cp,
+                          krait_dna_classes_list(cl, now, sizeof now));
         krait_dna_classes_free(&old);
     } else if ((s = krait_dna_classes_save(cl, cp))) {
         dna_die_status(s);
@@ -231,7 +220,7 @@ static krait_status check_state(void *user, const char *json, const char *dir)
         if (cJSON_IsString(nm) && !strcmp(nm->valuestring, t->cl->names[c])) continue;
         char *was = cJSON_PrintUnformatted(names), now[200];
         KRAIT_ERROR("--resume %s: the checkpoint was trained on the classes %s, these are %s: the same labels (or "
-                    "--classes in its order) continue it", dir, was ? was : "?", class_list(now, sizeof now, t->cl));
+                    "--classes in its order) continue it", dir, was ? was : "?", krait_dna_classes_list(t->cl, now, sizeof now));
         free(was);
         cJSON_Delete(o);
         return KRAIT_STATUS_BAD_INPUT;
@@ -507,7 +496,9 @@ int dna_cmd_train(int argc, char **argv)
     check_resume(&a, ensemble);
     if (rc_avg >= 0 && !valid.n) krait_cli_die(2, "train: --rc-avg is how --valid is scored: give --valid too");
     if (rc_avg < 0) rc_avg = 1;
-    if (max_len == 0 || (rc_aug & ~1) || (rc_avg & ~1)) krait_cli_die(2, "train: --max-len > 0, --rc-aug and --rc-avg 0 or 1");
+    if (max_len == 0) krait_cli_die(2, "train: --max-len must be at least 1 (bases)");
+    if (rc_aug & ~1) krait_cli_die(2, "train: --rc-aug must be 0 or 1 (got %d)", rc_aug);
+    if (rc_avg & ~1) krait_cli_die(2, "train: --rc-avg must be 0 or 1 (got %d)", rc_avg);
     if (!(mutate >= 0 && mutate <= 0.5)) krait_cli_die(2, "train: --mutate must be a probability from 0 to 0.5");
     if (shift < 0 || shift > 100000) krait_cli_die(2, "train: --shift must be 0 to 100000 bases");
     if (ensemble < 1 || ensemble > DNA_MAX_MEMBERS) krait_cli_die(2, "train: --ensemble must be 1 to %d", DNA_MAX_MEMBERS);
@@ -527,6 +518,7 @@ int dna_cmd_train(int argc, char **argv)
     krait_config cfg;
     krait_train_config tc;
     dna_inputs_open(&in);
+    dna_warn_unused_genome(&in, &train, &valid);
     krait_dna_set tr, va;
     krait_dna_set_init(&tr);
     krait_dna_set_init(&va);
@@ -542,12 +534,13 @@ int dna_cmd_train(int argc, char **argv)
     /* the longest row, or the crop: --max-len, else train.seq_len when the config gives it */
     const int cap = max_len > 0 ? max_len : tc.seq_len_set ? tc.seq_len : (int)tr.max_len;
     tc.seq_len = (size_t)cap < tr.max_len ? cap : (int)tr.max_len;
+    dna_warn_shared(&train, "--train", &valid, "--valid"); /* before the run (and --check), not after it */
     int rc = 0;
     if (check) { /* everything a run would refuse before its first step, without a step or a file */
         krait_backend *be = krait_cli_backend(&c, "f32");
         krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--max-len");
         printf("train: --check: %zu training rows, %zu validation rows, classes %s; %s: %.2fM parameters, rows of up "
-               "to %d bases; nothing trained or written\n", tr.n, va.n, class_list((char[256]){ 0 }, 256, &cl), cpath,
+               "to %d bases; nothing trained or written\n", tr.n, va.n, krait_dna_classes_list(&cl, (char[256]){ 0 }, 256), cpath,
                m->n_params / 1e6, tc.seq_len);
         if (c.json) {
             cJSON *o = cJSON_CreateObject();
@@ -605,7 +598,6 @@ int dna_cmd_train(int argc, char **argv)
         }
     }
     if (!rc && !stopped && ensemble > 1) ensemble_summary(&t, ms, ensemble, out, c.json);
-    if (!rc) dna_warn_shared(&train, "--train", &valid, "--valid"); /* beside the figures, after every check */
     for (int k = 0; k < DNA_MAX_MEMBERS; k++) krait_model_free(ms[k]);
     free(t.best_dir);
     krait_backend_destroy(be);

@@ -383,7 +383,8 @@ static int next_bed(krait_dna_reader *r, krait_dna_rec *rec)
     krait_status s = krait_dna_bed_resolve(b, r->opts.genome, r->opts.window, r->opts.window_pad, r->path, r->line_no);
     if (s) return -(int)s;
     long long len = b->end - b->beg;
-    const char *label = r->opts.label ? r->opts.label : b->name[0] ? b->name : NULL;
+    const int named = b->name[0] && strcmp(b->name, "."); /* "." is BED's empty field */
+    const char *label = r->opts.label ? r->opts.label : named ? b->name : NULL;
     *rec = (krait_dna_rec){ .name = r->name.s, .label = label, .len = (size_t)len, .line = r->line_no, .region = 1,
                             .chrom = b->chrom, .beg = b->beg, .end = b->end, .strand = b->strand };
     if (r->opts.fetch_max > 0 && len > r->opts.fetch_max) return 1;
@@ -409,7 +410,7 @@ static int has_suffix(const char *s, const char *suf)
 
 /* BED by its name: .bed (.bed3 ... .bed12) and ENCODE's .narrowPeak / .broadPeak (BED6+4,
  * BED6+3), plain or compressed. */
-static int is_bed_name(const char *path)
+int krait_dna_is_bed_name(const char *path)
 {
     static const char *const ext[] = { ".bed", ".bed3", ".bed4", ".bed5", ".bed6", ".bed9", ".bed12", ".narrowPeak",
                                        ".broadPeak" };
@@ -442,9 +443,9 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
     r->opts = *opts;
     r->col_label = 1;
     r->col_id = -1;
-    if (opts->window > 0 && !is_bed_name(path))
+    if (opts->window > 0 && !krait_dna_is_bed_name(path))
         KRAIT_WARN("%s: --window sizes BED regions; this input is not one and is read as it is", path);
-    if (is_bed_name(path)) {
+    if (krait_dna_is_bed_name(path)) {
         r->kind = RD_BED;
         if (!opts->genome) {
             KRAIT_ERROR("%s: BED regions need a genome FASTA (--genome FILE, indexed with samtools faidx)", path);
@@ -507,6 +508,9 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
     }
     int first = r->kind == RD_TSV ? bgzf_peek(r->fp) : -1;
     if (first == '>' || first == '@') r->kind = RD_FASTX; /* FASTA htslib does not call FASTA (no bases) */
+    if (opts->label_key && (r->kind == RD_TSV || r->kind == RD_BED))
+        KRAIT_WARN("%s: --label-key reads FASTA/FASTQ headers and SAM/BAM/CRAM tags; this %s's labels are its %s "
+                   "column", path, r->kind == RD_TSV ? "table" : "BED file", r->kind == RD_TSV ? "label" : "name");
     *status = KRAIT_STATUS_OK;
     return r;
 fail:

@@ -75,6 +75,10 @@ krait_dna_reader *krait_dna_reader_open(const char *path, const krait_dna_read_o
 int krait_dna_reader_next(krait_dna_reader *r, krait_dna_rec *rec);
 void krait_dna_reader_close(krait_dna_reader *r);
 
+/* 1 when path is named as BED (.bed, .bed3 ... .bed12, .narrowPeak, .broadPeak; plain, .gz or
+ * .bgz): the reader takes it for regions of --genome by that name alone. */
+int krait_dna_is_bed_name(const char *path);
+
 /* Silence htslib's own messages on stderr (the reader logs one line per problem itself). */
 void krait_dna_quiet_htslib(void);
 

@@ -377,8 +377,10 @@ krait_status krait_dna_bed_resolve(krait_dna_bed *r, const krait_dna_genome *g, 
                     r->chrom, r->beg, r->end, len, window);
         return KRAIT_STATUS_BAD_INPUT;
     }
-    /* both modes read the same window: its middle base is the region's (the later of two) */
-    long long beg = r->beg + len / 2 - window / 2, end = beg + window;
+    /* both modes read the same window: in reading order (the reverse complement on '-') its
+     * middle base is the region's, the later of two; so on '-' it is the mirror of '+'s */
+    long long beg = r->strand == '-' ? r->end - len / 2 + window / 2 - window : r->beg + len / 2 - window / 2,
+              end = beg + window;
     if (!pad && (beg < 0 || end > clen)) {
         KRAIT_ERROR("%s:%ld: the %d bp window centred on %s:%lld-%lld (%lld-%lld) is past the %s of contig %s "
                     "(length %lld)", origin, line_no, window, r->chrom, r->beg, r->end, beg, end,

@@ -158,6 +158,16 @@ int krait_dna_classes_find(const krait_dna_classes *c, const char *name)
     return -1;
 }
 
+const char *krait_dna_classes_list(const krait_dna_classes *c, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < c->n && n < size; k++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", k ? ", " : "", c->names[k]);
+    if (n >= size && size > 4) strcpy(buf + size - 4, "...");
+    return buf;
+}
+
 int krait_dna_classes_equal(const krait_dna_classes *a, const krait_dna_classes *b)
 {
     int same = a->n == b->n;
@@ -306,12 +316,10 @@ krait_status krait_dna_set_map(krait_dna_set *s, const krait_dna_classes *c, int
         int k = krait_dna_classes_find(c, s->label[i]);
         if (k < 0 && !label_ok(s, i, origin)) return KRAIT_STATUS_BAD_INPUT;
         if (k < 0) {
-            char list[256] = "";
-            for (int j = 0; j < c->n && strlen(list) < 200; j++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", c->names[j]);
-            char at[4200];
+            char list[256], at[4200];
             KRAIT_ERROR("%s: record '%s': label '%s' is not one of the model's classes (%s)",
-                        krait_dna_set_where(s, i, origin, at, sizeof at), s->name[i], s->label[i], list);
+                        krait_dna_set_where(s, i, origin, at, sizeof at), s->name[i], s->label[i],
+                        krait_dna_classes_list(c, list, sizeof list));
             return KRAIT_STATUS_BAD_INPUT;
         }
         s->y[i] = k;

@@ -70,6 +70,8 @@ krait_status krait_dna_classes_parse(krait_dna_classes *c, const char *list);
 krait_status krait_dna_classes_load(krait_dna_classes *c, const char *path);
 krait_status krait_dna_classes_save(const krait_dna_classes *c, const char *path);
 int krait_dna_classes_find(const krait_dna_classes *c, const char *name);
+/* The names "a, b, c" into buf (cut short with "..." when long); returns buf. */
+const char *krait_dna_classes_list(const krait_dna_classes *c, char *buf, size_t size);
 /* 1 if a and b name the same classes in the same order (one model's probabilities line up with the other's) */
 int krait_dna_classes_equal(const krait_dna_classes *a, const krait_dna_classes *b);
 void krait_dna_classes_free(krait_dna_classes *c);

@@ -103,9 +103,14 @@ fa_seq() { samtools faidx "$@" | grep -v '^>' | tr -d '\n'; }
 same "BED regions = samtools faidx (strand - = samtools faidx -i)" "$dir/r.want" "$dump" --genome "$dir/g.fa" "$dir/r.bed"
 same "BED regions on a bgzipped genome (.fai + .gzi)" "$dir/r.want" "$dump" --genome "$dir/g.fa.gz" "$dir/r.bed"
 printf 'chrI_excerpt\t1000\t1011\tw\t0\t-\n' > "$dir/w.bed"
-# centred 20-base window on [1000, 1011): middle 1005, window [995, 1015); named by the line's region
-printf 'chrI_excerpt:1000-1011(-)\tw\t%s\n' "$(fa_seq -i "$dir/g.fa" chrI_excerpt:996-1015)" > "$dir/w.want"
+# centred 20-base window on [1000, 1011), strand -: read backwards its middle base 1005 is the
+# window's 11th (index 10, as on +), so the window is [996, 1016) (+ reads [995, 1015)); named by
+# the line's region
+printf 'chrI_excerpt:1000-1011(-)\tw\t%s\n' "$(fa_seq -i "$dir/g.fa" chrI_excerpt:997-1016)" > "$dir/w.want"
 same "centred window (strand -)" "$dir/w.want" "$dump" --genome "$dir/g.fa" --window 20 "$dir/w.bed"
+printf 'chrI_excerpt\t1000\t1011\tw\t0\t+\n' > "$dir/wp.bed"
+printf 'chrI_excerpt:1000-1011(+)\tw\t%s\n' "$(fa_seq "$dir/g.fa" chrI_excerpt:996-1015)" > "$dir/wp.want"
+same "centred window (strand +)" "$dir/wp.want" "$dump" --genome "$dir/g.fa" --window 20 "$dir/wp.bed"
 printf 'chrM_excerpt\t0\t4\tp\n' > "$dir/p.bed"
 # padded 10-base window: [-3, 7): three N before the contig start
 printf 'chrM_excerpt:0-4(+)\tp\tNNN%s\n' "$(fa_seq "$dir/g.fa" chrM_excerpt:1-7)" > "$dir/p.want"
