@@ -89,6 +89,7 @@ static const key_desc krait_keys[] = {
     { "pooling", STR(pooling) },
     { "bidirectional", K_BOOL, CF(bidirectional), 0, 0 },
     { "tokenizer", STR(tokenizer) },
+    { "vocab_size_raw", K_IGNORE, 0, 0, 0 }, /* after every key: apply_vocab_raw */
     { "init_std", K_FLOAT, CF(init_std), 0, 0 },
     { "rescale_prenorm_residual", K_BOOL, CF(rescale_prenorm_residual), 0, 0 },
 };
@@ -361,6 +362,29 @@ static krait_status check_structure(const cJSON *root, const char *origin)
 }
 
 /* "auto" or a positive integer, for time_step_rank / ssm_cfg.dt_rank. */
+/* "krait.vocab_size_raw": the ids a model really has when "vocab_size" counts its padded
+ * embedding rows (a state-spaces model of 50277 ids in 50280 rows, saved here with the rows in
+ * "vocab_size" as transformers reads it). Read after every key, whatever their order. */
+static krait_status apply_vocab_raw(krait_config *cfg, const cJSON *kb, const char *origin)
+{
+    const cJSON *raw = cJSON_GetObjectItemCaseSensitive(kb, "vocab_size_raw");
+    if (!raw) return KRAIT_STATUS_OK;
+    const long long rows = cfg->vocab_size_raw, mult = cfg->pad_vocab_multiple > 0 ? cfg->pad_vocab_multiple : 1;
+    const double v = cJSON_IsNumber(raw) ? raw->valuedouble : -1;
+    if (!(v >= 2 && v <= rows && v == floor(v))) {
+        KRAIT_ERROR("%s: \"krait.vocab_size_raw\" must be an integer from 2 to \"vocab_size\" (%lld)", origin, rows);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    const long long n = (long long)v, padded = (n + mult - 1) / mult * mult;
+    if (padded != rows) {
+        KRAIT_ERROR("%s: \"krait.vocab_size_raw\" %lld pads to %lld rows (pad_vocab_size_multiple %lld), not "
+                    "\"vocab_size\" %lld", origin, n, padded, mult, rows);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    cfg->vocab_size_raw = (int)n;
+    return KRAIT_STATUS_OK;
+}
+
 static krait_status apply_rank(krait_config *cfg, const cJSON *v, const char *origin, const char *key)
 {
     if (cJSON_IsString(v) && strcmp(v->valuestring, "auto") == 0) {
@@ -557,7 +581,10 @@ static krait_status parse_json(krait_config *cfg, krait_train_config *tc, const 
         if (k->off == CF(d_inner)) cfg->d_inner_set = 1;
     }
     /* transformers uses vocab_size as written (it does not pad; the -hf repos store 50280) */
-    if (from_hf) cfg->pad_vocab_multiple = 1;
+    const cJSON *kb = cJSON_GetObjectItemCaseSensitive(root, "krait");
+    if (from_hf && !cJSON_GetObjectItemCaseSensitive(kb, "vocab_size_raw"))
+        cfg->pad_vocab_multiple = 1; /* (krait's file, saved again by transformers: its multiple pads the raw ids) */
+    if ((s = apply_vocab_raw(cfg, kb, origin))) goto done;
     if (n_unknown)
         KRAIT_WARN("%s: ignored %d key%s krait does not use (first: \"%s\")", origin, n_unknown,
                    n_unknown > 1 ? "s" : "", first_unknown);
@@ -751,6 +778,8 @@ char *krait_config_to_json(const krait_config *c, const char *torch_dtype)
     }
     if (c->bidirectional) cJSON_AddBoolToObject(k, "bidirectional", 1);
     if (c->tokenizer[0]) cJSON_AddStringToObject(k, "tokenizer", c->tokenizer);
+    if (c->input_dim == 0 && c->vocab_size_raw < c->vocab_size) /* "vocab_size" holds the padded rows */
+        cJSON_AddNumberToObject(k, "vocab_size_raw", c->vocab_size_raw);
     char *out = cJSON_Print(r);
     cJSON_Delete(r);
     return out;

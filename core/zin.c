@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -72,6 +73,13 @@ krait_status krait_zin_open(const char *path, krait_zin **out)
         if (n == 0) break;
     }
     z->gzip = z->zs.avail_in >= 2 && z->in[0] == 0x1f && z->in[1] == 0x8b;
+    const size_t pl = strlen(path);
+    if (!z->gzip && z->zs.avail_in > 0 && pl > 3 && !strcasecmp(path + pl - 3, ".gz")) { /* bzip2, say: not read raw */
+        KRAIT_ERROR("%s: named .gz but not gzip data (it starts with bytes 0x%02x 0x%02x, not 0x1f 0x8b)", path,
+                    z->in[0], z->zs.avail_in > 1 ? z->in[1] : 0);
+        krait_zin_close(z);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
     if (z->gzip && inflateInit2(&z->zs, 16 + MAX_WBITS) != Z_OK) {
         z->gzip = 0; /* nothing for inflateEnd to free */
         krait_zin_close(z);

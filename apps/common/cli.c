@@ -567,6 +567,9 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
             if (!strcmp(a, opts[k].name)) o = &opts[k];
         for (size_t k = 0; k < sizeof common / sizeof common[0] && !o; k++)
             if (!strcmp(a, common[k].name)) o = &common[k];
+        if (!o && (a[0] != '-' || !a[1]))
+            krait_cli_die(2, "unexpected argument '%s' (an option's second value? each takes one: repeat the option; "
+                          "see --help)", a);
         if (!o) krait_cli_die(2, "unknown option '%s' (see --help)", a);
         if (o->dst == &c->help) {
             print_usage(usage, opts, nopts);

@@ -330,6 +330,9 @@ int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
         krait_status s = krait_run_files_resume(r->t, r->ds, r->o->resume, r->check_state, r->user);
         if (s) return krait_cli_exit_code(s);
         resumed = r->t->opt->step;
+        if (tc->steps > 0 && resumed > tc->steps) /* (at the budget's end: the final validation and save, again) */
+            krait_cli_die(2, "--resume %s: the checkpoint is at step %d, past --steps %d: nothing to train (a budget "
+                          "counts every step of the run: give more steps)", r->o->resume, resumed, tc->steps);
     }
     krait_run_clear_out(); /* --overwrite: the old run goes once this one is ready to start */
     if (resumed >= 0 && r->o->out && krait_fs_within(r->o->resume, r->o->out)) { /* this folder's own run, every check passed */

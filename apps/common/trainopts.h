@@ -37,7 +37,7 @@ typedef struct krait_train_opts {
 /* The shared entries of a krait_opt table; the command adds --config, --out, and --seq-len and
  * --stop-at where it has them (their help says what they mean there). */
 #define KRAIT_TRAIN_OPTS(o, eval_help, set_help)                                                          \
-    { "--steps", OPT_INT, &(o)->steps, "N", "optimizer steps (alone: no time budget)" },                     \
+    { "--steps", OPT_INT, &(o)->steps, "N", "optimizer steps (alone: no time budget; default: the config's train.steps / train.minutes, else 1000)" }, \
     { "--minutes", OPT_DOUBLE, &(o)->minutes, "M", "training time budget, validation not counted (alone: no step limit)" }, \
     { "--eval-every", OPT_INT, &(o)->eval_every, "N", eval_help },                                          \
     { "--batch", OPT_INT, &(o)->batch, "N", "override train.batch" },                                       \

@@ -395,7 +395,7 @@ static int cmd_logits(int argc, char **argv)
                       "krait-audio classify give its class probabilities", dir, in.cfg.head);
     krait_cli_refuse_overwrite(out, "--output", &dir, 1);
     int L = 0;
-    int32_t *ids = parse_ids(ids_s, in.cfg.vocab_size, &L);
+    int32_t *ids = parse_ids(ids_s, in.cfg.vocab_size_raw, &L); /* the real ids, not the padding rows */
     if (!strcmp(c.device, "auto")) c.device = "cpu";
     krait_backend *be = krait_cli_backend(&c, "f32");
     krait_model *m = krait_model_load(dir, be, &s);

@@ -209,6 +209,9 @@ int text_cmd_prepare(int argc0, char **argv0)
             krait_cli_refuse_overwrite(o, "--output", &p, 1);
             free(o);
         }
+        if (S_ISDIR(st.st_mode) && is_data_folder(p))
+            krait_cli_die(2, "--input %s: a prepared data folder (meta.json, train.bin), not text: train on it with "
+                          "--data, or give the text it was prepared from", p);
         if (S_ISDIR(st.st_mode)) {
             int before = files.n, sk = skipped;
             walk(&files, p, skip, &skipped, &seen);

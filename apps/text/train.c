@@ -285,6 +285,10 @@ int text_cmd_train(int argc, char **argv)
                           "the tokenizer.json that was used)", tj, data);
         free(tj);
     }
+    if (!a.init && cfg.tokenizer[0] && strcmp(cfg.tokenizer, meta.tokenizer)) /* a config that names its tokenizer */
+        krait_cli_die(2, "%s: the config's krait.tokenizer is \"%s\" but %s was prepared with %s; prepare the data "
+                      "with the config's tokenizer, or choose a config for this data", cpath, cfg.tokenizer, data,
+                      !strcmp(meta.tokenizer, "bytes") ? "the byte tokenizer" : "a tokenizer.json");
     if (strcmp(meta.tokenizer, "tokenizer.json") && a.out && !krait_run_clearing()) {
         /* a byte-level run: generate and eval would take a tokenizer.json in OUT for the model's
          * (--overwrite of an old run removes that run's; one of no run stays, so it is refused) */

@@ -16,8 +16,15 @@ noise() { grep -v 'device cpu\|fast CPU backend' "$1"; }
 printf '{"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 20, "state_size": 8}' > "$dir/c.json"
 "$km" init "$dir/c.json" --out "$dir/m" --seed 3 >/dev/null 2>"$dir/err" && ok "init" || { bad "init"; cat "$dir/err"; }
 "$km" info "$dir/m" --json >"$dir/info" 2>"$dir/err"
-tail -1 "$dir/info" | grep -q '"vocab_size":24,"vocab_size_raw":24' && tail -1 "$dir/info" | grep -q '"dtype":"F32"' &&
+tail -1 "$dir/info" | grep -q '"vocab_size":24,"vocab_size_raw":20' && tail -1 "$dir/info" | grep -q '"dtype":"F32"' &&
   tail -1 "$dir/info" | grep -q '"tied":true,"lm_head_stored":false' && ok "info --json" || { bad "info"; cat "$dir/info"; }
+# the 20 ids stay 20 through a save and a convert (the file's vocab_size is its 24 padded rows:
+# ids 20..23 were valid after a convert), and logits refuses an id past them
+"$km" convert "$dir/m" --out "$dir/m20" --dtype bf16 >/dev/null 2>&1 && "$km" info "$dir/m20" --json 2>/dev/null | tail -1 |
+  grep -q '"vocab_size":24,"vocab_size_raw":20' && grep -q '"vocab_size_raw":[[:space:]]*20' "$dir/m20/config.json" &&
+  ! "$km" logits "$dir/m20" --ids 1,20 >/dev/null 2>"$dir/e20" && grep -q "id 20 is outside the vocabulary (0..19)" "$dir/e20" &&
+  ok "20 ids in 24 rows: kept by init and convert, id 20 refused by logits" ||
+  { bad "raw vocabulary through convert"; cat "$dir/m20/config.json" "$dir/e20"; }
 # a classifier: its head, not an LM head that is not there
 printf '{"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 8, "state_size": 8, "krait": {"head": "classify", "classes": 3, "pooling": "last", "bidirectional": true}}' > "$dir/cc.json"
 printf '{"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 8, "state_size": 8, "krait": {"head": "classify", "classes": 4, "input_dim": 5}}' > "$dir/cf.json"

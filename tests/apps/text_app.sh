@@ -212,6 +212,11 @@ mkdir -p "$dir/T/.krait-old-run/checkpoints/step-1" && : > "$dir/T/.krait-old-ru
 for _ in 1 2; do "$k" "${targs[@]}" --out "$dir/B" --steps 2 --resume "$dir/B" >/dev/null 2>&1 || bad "resume a finished run"; done
 [ "$(grep -c '"step": 2, "val_loss"' "$dir/B/metrics.jsonl")" -eq 1 ] && [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] &&
   ok "resume a finished run twice: one validation line for its last step" || { bad "resume finished: duplicate lines"; cat "$dir/B/metrics.jsonl"; }
+# ... but a budget the checkpoint is already past trains nothing: refused (it said "trained 2 steps", exit 0)
+"$k" "${targs[@]}" --out "$dir/B" --steps 1 --resume "$dir/B" >/dev/null 2>"$dir/eP"
+[ $? -eq 2 ] && grep -q "the checkpoint is at step 2, past --steps 1: nothing to train" "$dir/eP" &&
+  [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] && ok "resume with --steps below the checkpoint's step: exit 2, the run as it was" ||
+  { bad "resume past the budget"; cat "$dir/eP"; }
 # a save killed while it published its model: the top level holds another model and temporaries;
 # the resume makes the top level its latest checkpoint's again and removes them
 cp "$dir/A/model.safetensors" "$dir/B/model.safetensors"

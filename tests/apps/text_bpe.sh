@@ -89,7 +89,14 @@ rc=$?
 # the byte-level preset on BPE data: its vocabulary does not hold the tokenizer's ids
 "$k" train --config "$(dirname "$0")/../../configs/text-bytes-shakespeare.json" --data "$dir/d" --out "$dir/x" --steps 1 \
   >/dev/null 2>"$dir/ev3"
-[ $? -eq 2 ] && grep -q "vocab_size 257" "$dir/ev3" && ok "byte preset on BPE data refused" || { bad "byte preset on BPE data"; cat "$dir/ev3"; }
+[ $? -eq 2 ] && grep -q 'krait.tokenizer is "bytes" but .* was prepared with a tokenizer.json' "$dir/ev3" &&
+  [ "$(wc -l < "$dir/ev3")" -eq 1 ] && ok "byte preset on BPE data refused" || { bad "byte preset on BPE data"; cat "$dir/ev3"; }
+# ... and a BPE config on byte data (it trained a 50280-id "bytes" model, without a word)
+printf '{ "hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 50280, "krait": { "tokenizer": "tokenizer.json" } }' > "$dir/bpecfg.json"
+"$k" prepare --input "$sample" --output "$dir/dbytes" --val-fraction 0 >/dev/null 2>&1
+"$k" train --config "$dir/bpecfg.json" --data "$dir/dbytes" --out "$dir/x" --steps 1 >/dev/null 2>"$dir/ev4"
+[ $? -eq 2 ] && grep -q 'krait.tokenizer is "tokenizer.json" but .* was prepared with the byte tokenizer' "$dir/ev4" &&
+  ok "BPE config on byte data refused" || { bad "BPE config on byte data"; cat "$dir/ev4"; }
 
 # ---- a model with the pretrained LMs' 50280 ids and the 50281-id tokenizer ------------------------
 sed "s/\"vocab_size\": $vocab/\"vocab_size\": 50280/" "$dir/tiny.json" > "$dir/hf.json"
