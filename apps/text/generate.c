@@ -111,7 +111,7 @@ static const char *stop_name(krait_stop_reason r)
 static char *read_prompt_file(const char *path, size_t *len)
 {
     krait_zin *g;
-    krait_status s = krait_zin_open(path, &g);
+    krait_status s = krait_zin_open(strcmp(path, "-") ? path : "/dev/stdin", &g); /* "-": standard input */
     if (s) exit(krait_cli_exit_code(s));
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
@@ -143,7 +143,7 @@ int text_cmd_generate(int argc, char **argv)
     krait_opt opts[] = {
         { "--model", OPT_STR, &model_dir, "DIR", "model folder (a krait-text train run folder works as it is)" },
         { "--prompt", OPT_STR, &prompt, "TEXT", "the text to continue (default: start from EOS when there is one)" },
-        { "--prompt-file", OPT_STR, &prompt_file, "F", "read the prompt from a file" },
+        { "--prompt-file", OPT_STR, &prompt_file, "F", "read the prompt from a file (-: standard input)" },
         { "--max-tokens", OPT_INT, &max_tokens, "N", "new tokens per sequence (default 256)" },
         { "--temperature", OPT_DOUBLE, &temperature, "T", "sampling temperature (default 0.8; 0 = greedy)" },
         { "--top-k", OPT_INT, &top_k, "K", "keep the K most likely tokens (default 0: off)" },

@@ -110,7 +110,11 @@ int cmd_tokenize(int argc, char **argv)
 static size_t parse_json_ids(const char *text, int32_t **ids, int vocab)
 {
     cJSON *root = cJSON_Parse(text);
-    if (!root) krait_cli_die(2, "stdin: malformed JSON (expected an array of ids or {\"ids\": [...]})");
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr(); /* where parsing stopped */
+        krait_cli_die(2, "stdin: malformed JSON at byte %lld (expected an array of ids or {\"ids\": [...]})",
+                      at && at >= text ? (long long)(at - text) : 0LL);
+    }
     const cJSON *arr = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "ids") : root;
     if (!cJSON_IsArray(arr)) krait_cli_die(2, "stdin: expected a JSON array of ids or {\"ids\": [...]}");
     size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;

@@ -130,6 +130,9 @@ printf 'ab\0cd' > "$dir/nulprompt"
 "$k" generate --model "$dir/A" --prompt-file "$dir/nulprompt" --max-tokens 2 --json >"$dir/gnul" 2>/dev/null &&
   [ "$(jget "$dir/gnul" prompt_tokens)" = 5 ] && ok "generate --prompt-file: all 5 bytes, the NUL too" ||
   { bad "prompt file with NUL"; tail -1 "$dir/gnul"; }
+"$k" generate --model "$dir/A" --prompt-file - --max-tokens 2 --json < "$dir/nulprompt" >"$dir/gnul0" 2>/dev/null &&
+  [ "$(jget "$dir/gnul0" prompt_tokens)" = 5 ] && ok "generate --prompt-file -: the prompt from standard input" ||
+  { bad "prompt file -"; tail -1 "$dir/gnul0"; }
 gzip -c "$dir/nulprompt" > "$dir/nulprompt.gz"
 "$k" generate --model "$dir/A" --prompt-file "$dir/nulprompt.gz" --max-tokens 2 --json >"$dir/gnulz" 2>/dev/null &&
   [ "$(jget "$dir/gnulz" prompt_tokens)" = 5 ] && ok "generate --prompt-file F.gz: decompressed, as eval and prepare read .gz" ||
