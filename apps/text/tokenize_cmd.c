@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "config.h"
 #include "fsutil.h"
+#include "log.h"
 #include "textapp.h"
 #include "tokenize_cmd.h"
 #include "tokenizer.h"
@@ -50,6 +51,8 @@ static char *read_stdin(size_t *n)
     return buf;
 }
 
+static int model_vocab; /* the --model's ids (0: no --model) */
+
 static krait_tokenizer *open_tokenizer(const char *cmd, const char *spec, const char *model_dir)
 {
     if (!spec == !model_dir) krait_cli_die(2, "%s: give exactly one of --tokenizer and --model", cmd);
@@ -62,6 +65,7 @@ static krait_tokenizer *open_tokenizer(const char *cmd, const char *spec, const 
         krait_status st = krait_config_load(&cfg, NULL, cj);
         if (st) exit(krait_cli_exit_code(st)); /* the library said why, in one line */
         free(cj);
+        model_vocab = cfg.vocab_size_raw;
         return text_model_tokenizer(model_dir, &cfg);
     }
     krait_status st = krait_tokenizer_open(spec, &tok);
@@ -93,6 +97,12 @@ int cmd_tokenize(int argc, char **argv)
         krait_tokenizer_free(tok);
         return krait_cli_exit_code(st);
     }
+    for (size_t i = 0; model_vocab > 0 && i < n; i++)
+        if (ids[i] >= model_vocab) { /* the tokenizer has it, the model has no row for it */
+            KRAIT_WARN("stdin: token %zu is id %d, not in the model's vocabulary (ids 0..%d): generate and eval "
+                       "refuse this text", i, (int)ids[i], model_vocab - 1);
+            break;
+        }
     if (c.json) {
         fputs("{\"ids\": [", stdout);
         for (size_t i = 0; i < n; i++) printf(i ? ", %d" : "%d", (int)ids[i]);

@@ -115,6 +115,9 @@ one_line() { # name, fragment, -- command
 one_line "a prompt with a token the model lacks" 'token "RWKV" (id 50280) is not in the model' -- \
   "$k" generate --model "$dir/H" --prompt "about RWKV" --max-tokens 2 --device cpu
 printf 'first line\nthe RWKV line\n' > "$dir/rwkv.txt"
+"$k" tokenize --model "$dir/H" < "$dir/rwkv.txt" >"$dir/tk" 2>"$dir/etk" && grep -q "50280" "$dir/tk" &&
+  grep -q "warning: stdin: token 5 is id 50280, not in the model's vocabulary (ids 0..50279)" "$dir/etk" &&
+  ok "tokenize --model: an id the model lacks is printed and warned of" || { bad "tokenize --model, id past the model"; cat "$dir/tk" "$dir/etk"; }
 one_line "eval of text with a token the model lacks" "$dir/rwkv.txt:2:5: token \"RWKV\"" -- "$k" eval --model "$dir/H" --input "$dir/rwkv.txt" --device cpu
 one_line "generate --prompt-file with a token the model lacks" "$dir/rwkv.txt:2:5: token \"RWKV\"" -- \
   "$k" generate --model "$dir/H" --prompt-file "$dir/rwkv.txt" --max-tokens 2 --device cpu
