@@ -45,7 +45,10 @@ size_t krait_dna_check_bases(const char *s, size_t n)
 
 void krait_dna_bad_base(const char *origin, long line, size_t col0, unsigned char c)
 {
-    if (c >= 0x21 && c < 0x7f)
+    if (c == 0xef && line == 1 && col0 == 0) /* EF BB BF: an editor's UTF-8 byte-order mark */
+        KRAIT_ERROR("%s:1:1: byte 0xef, a UTF-8 byte-order mark? It is no nucleotide code: save the file without "
+                    "it (sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)", origin);
+    else if (c >= 0x21 && c < 0x7f)
         KRAIT_ERROR("%s:%ld:%zu: '%c' is not an IUPAC nucleotide code (A C G T U R Y S W K M B D H V N)", origin, line,
                     col0 + 1, c);
     else
