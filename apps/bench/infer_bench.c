@@ -83,6 +83,38 @@ static void random_prompts(int32_t *p, size_t n, const krait_config *c, uint64_t
     for (size_t i = 0; i < n; i++) p[i] = (int32_t)krait_rng_below(&r, (uint32_t)V);
 }
 
+/* Progress of a timed run: generate's tokens (sequence 0, every 256th: the check costs nothing
+ * next to a decode step) and a long prompt's pieces; prefill's pieces. */
+typedef struct bench_prog {
+    krait_progress p;
+    double t0;
+    long total;
+    int run;
+} bench_prog;
+
+static void prog_line(bench_prog *g, long done, const char *what)
+{
+    const double now = krait_now(), el = now - g->t0, rate = el > 0 ? done / el : 0;
+    const int plain = !g->p.tty && now - (g->p.last > g->t0 ? g->p.last : g->t0) >= 10; /* off a terminal: every 10 s */
+    if (!g->p.tty && !plain) return;
+    char eta[32];
+    krait_progress_line(&g->p, plain, "run %d: %s %ld/%ld, %.0f tokens/s, ETA %s", g->run, what, done, g->total, rate,
+                        krait_fmt_duration(rate > 0 ? (g->total - done) / rate : 0, eta));
+}
+
+static int on_bench_token(void *user, int seq, int index, int32_t token)
+{
+    (void)token;
+    if (seq == 0 && (index & 255) == 255) prog_line(user, index + 1L, "token");
+    return 0;
+}
+
+static void on_bench_prefill(void *user, int seq, long done, long total)
+{
+    (void)total;
+    if (seq == 0) prog_line(user, done, "prompt token");
+}
+
 int bench_generate(int argc, char **argv)
 {
     const char *shape = "small";
@@ -133,8 +165,13 @@ int bench_generate(int argc, char **argv)
     krait_status s = krait_generate(inf, out, n_out, NULL, &st, pp, lens, batch, &gp, NULL, NULL);
     gp.max_tokens = tokens;
     double best_tps = 0;
+    bench_prog bp = { .total = tokens };
+    krait_progress_init(&bp.p, KRAIT_PROGRESS_FORCED_ONLY);
+    gp.on_prefill = on_bench_prefill, gp.prefill_user = &bp;
     for (int r = 0; r < repeats && !s; r++) {
-        s = krait_generate(inf, out, n_out, NULL, &st, pp, lens, batch, &gp, NULL, NULL);
+        bp.run = r + 1, bp.t0 = krait_now();
+        s = krait_generate(inf, out, n_out, NULL, &st, pp, lens, batch, &gp, on_bench_token, &bp);
+        krait_progress_clear(&bp.p);
         double tps = st.step_tokens / st.decode_s;
         fprintf(stderr, "krait-bench: run %d: decode %.1f tokens/s (%lld steps in %.2fs), prefill %.0f tokens/s\n",
                 r + 1, tps, st.steps, st.decode_s, st.prefill_tokens / st.prefill_s);
@@ -230,11 +267,25 @@ int bench_prefill(int argc, char **argv)
     krait_status s = row0 ? krait_prefill(inf, logits, row0, ids, 1, warm) : KRAIT_STATUS_NO_MEMORY;
     krait_state_free(m, row0);
     double best = 0;
+    /* a long run in pieces of 128 chunks (the same sums), each shown: a copy of the piece's columns */
+    const int piece = tokens > 128 * chunk ? 128 * chunk : tokens;
+    int32_t *cols = piece < tokens ? malloc((size_t)batch * piece * sizeof *cols) : NULL;
+    if (piece < tokens && !cols) krait_cli_die(1, "out of memory");
+    bench_prog bp = { .total = (long)batch * tokens };
+    krait_progress_init(&bp.p, KRAIT_PROGRESS_FORCED_ONLY);
     for (int r = 0; r < repeats && !s; r++) {
         krait_state_reset(m, st);
         be->sync(be);
         double t0 = krait_now();
-        s = krait_prefill(inf, logits, st, ids, batch, tokens);
+        bp.run = r + 1, bp.t0 = t0;
+        for (int f0 = 0; f0 < tokens && !s; f0 += piece) {
+            const int n = tokens - f0 < piece ? tokens - f0 : piece;
+            for (int b = 0; cols && b < batch; b++)
+                memcpy(cols + (size_t)b * n, ids + (size_t)b * tokens + f0, (size_t)n * sizeof *cols);
+            s = krait_prefill(inf, f0 + n == tokens ? logits : NULL, st, cols ? cols : ids, batch, n);
+            if (cols) prog_line(&bp, (long)batch * (f0 + n), "token");
+        }
+        krait_progress_clear(&bp.p);
         be->sync(be);
         double tps = (double)batch * tokens / (krait_now() - t0);
         fprintf(stderr, "krait-bench: run %d: %.0f tokens/s\n", r + 1, tps);
@@ -322,6 +373,7 @@ int bench_longeval(int argc, char **argv)
                     "Loss of one synthetic sequence of any length in chunks, loss by position bucket,\n"
                     "and the peak resident memory of this process (compare two lengths).");
     if (tokens < 1 || tokens > (1ull << 40) || chunk < 1) krait_cli_die(2, "--tokens must be in 1..2^40 and --chunk >= 1");
+    if ((unsigned long long)chunk > tokens) chunk = (int)tokens; /* no bigger chunk is used (as generate, prefill) */
     krait_config cfg;
     krait_backend *be;
     krait_model *m = random_model(&c, shape, &cfg, &be);

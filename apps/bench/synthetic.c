@@ -226,7 +226,7 @@ int bench_synthetic(int argc, char **argv)
         { "--train-len", OPT_INT, &train_len, "N", "training sequence length (default 256 induction, 128 copy)" },
         { "--eval-len", OPT_INT, &eval_len, "N", "evaluation length (default 65536 induction, train-len copy)" },
         { "--minutes", OPT_DOUBLE, &minutes, "M", "training time budget (default 7.5; 0 = by --steps only, reproducible)" },
-        { "--steps", OPT_INT, &steps, "N", "at most this many steps (default 20000)" },
+        { "--steps", OPT_INT, &steps, "N", "at most this many steps (default 20000; 0: no step limit, --minutes only)" },
         { "--batch", OPT_INT, &batch, "N", "sequences per step (default 16)" },
         { "--lr", OPT_DOUBLE, &lr, "LR", "peak learning rate (default 2e-3 induction, 3e-3 copy)" },
         { "--weight-decay", OPT_DOUBLE, &wd, "W", "AdamW weight decay (default 0 induction, 0.1 copy)" },
@@ -240,7 +240,7 @@ int bench_synthetic(int argc, char **argv)
         { "--n-data", OPT_INT, &n_data, "N", "selective copy: tokens to copy (default 16)" },
         { "--target", OPT_DOUBLE, &target, "A", "two checks at this accuracy end the constant-rate phase (default 0.995)" },
         { "--check-every", OPT_INT, &check_every, "N", "steps between accuracy checks (default 250)" },
-        { "--eval-seqs", OPT_INT, &eval_seqs, "N", "sequences per final evaluation (default 128)" },
+        { "--eval-seqs", OPT_INT, &eval_seqs, "N", "sequences per final evaluation at --eval-len (default 128; at the training length at least 256)" },
         { "--chunk", OPT_INT, &chunk, "N", "evaluation chunk length (default 4096)" },
         { "--sweep", OPT_FLAG, &sweep, NULL, "also the accuracy of 64 sequences at 2, 8, 32, ... x train-len below eval-len" },
         { "--out", OPT_STR, &out, "DIR", "run folder: checkpoints, latest model, metrics.jsonl" },
@@ -283,6 +283,11 @@ int bench_synthetic(int argc, char **argv)
                     : layers < 1 ? "--layers must be >= 1" : eval_seqs < 1 ? "--eval-seqs must be >= 1"
                     : chunk < 1 ? "--chunk must be >= 1" : check_every < 1 ? "--check-every must be >= 1" : NULL;
     if (bad) krait_cli_die(2, "synthetic: %s", bad);
+    if (!(dt_min > 0 && dt_min <= dt_max))
+        krait_cli_die(2, "synthetic: --dt-min %g and --dt-max %g: the step-size range needs 0 < --dt-min <= --dt-max",
+                      dt_min, dt_max);
+    if (layers > 100000) krait_cli_die(2, "synthetic: --layers %d: at most 100000", layers);
+    if (d_model > 65536) krait_cli_die(2, "synthetic: --d-model %d: at most 65536", d_model);
     /* both lengths must make a task now, not after the training (the library says why) */
     const long lens[2] = { train_len, eval_len };
     for (int k = 0; k < 2; k++) {
@@ -361,6 +366,7 @@ int bench_synthetic(int argc, char **argv)
             goto done;
         }
         resumed_step = tr->opt->step;
+        krait_run_check_resumed(resume, resumed_step, steps, stop_at);
         set_settle_rate(&tctx, tr);
     }
     krait_run_clear_out();
@@ -413,11 +419,15 @@ int bench_synthetic(int argc, char **argv)
     double train_acc = 0, eval_acc = 0;
     s = KRAIT_STATUS_OK;
     final_eval = 1;
-    if (sweep) { /* accuracy against length, between the two lengths */
-        for (long len = 2L * train_len; len < eval_len; len *= 4) {
+    long sweep_len[32];
+    double sweep_acc[32];
+    int n_sweep = 0;
+    if (sweep) { /* accuracy against length, between the two lengths (64 sequences each) */
+        for (long len = 2L * train_len; len < eval_len && n_sweep < 32; len *= 4) {
             double a = 0;
             if ((s = accuracy(m, &so, len, 64, chunk, &erng, NULL, "", &a))) break;
             fprintf(stderr, "krait-bench: sweep length %ld accuracy %.4f\n", len, a);
+            sweep_len[n_sweep] = len, sweep_acc[n_sweep++] = a;
         }
     }
     if (s || (s = accuracy(m, &so, train_len, eval_seqs < 256 ? 256 : eval_seqs, chunk, &erng, &prog,
@@ -434,6 +444,7 @@ int bench_synthetic(int argc, char **argv)
     printf("task %s: %d steps in %.0fs of training; train_acc %.4f at length %d; eval_acc %.4f at length %d; %.0fs in this "
            "process\n",
            task, steps_done, train_s, train_acc, train_len, eval_acc, eval_len, seconds);
+    for (int k = 0; k < n_sweep; k++) printf("  sweep: eval_acc %.4f at length %ld (64 sequences)\n", sweep_acc[k], sweep_len[k]);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "task", task);
@@ -447,6 +458,15 @@ int bench_synthetic(int argc, char **argv)
         cJSON_AddNumberToObject(o, "eval_seqs", eval_seqs); /* at eval_len */
         cJSON_AddNumberToObject(o, "train_acc_seqs", eval_seqs < 256 ? 256 : eval_seqs);
         if (t == KRAIT_SYNTH_SELECTIVE_COPY) cJSON_AddNumberToObject(o, "n_data", n_data);
+        if (sweep) {
+            cJSON *sw = cJSON_AddArrayToObject(o, "sweep");
+            for (int k = 0; k < n_sweep; k++) {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddNumberToObject(e, "len", (double)sweep_len[k]);
+                cJSON_AddNumberToObject(e, "acc", sweep_acc[k]);
+                cJSON_AddItemToArray(sw, e);
+            }
+        }
         krait_cli_print_json(o);
     }
 done:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -37,7 +38,9 @@ int bench_tokenize(int argc, char **argv)
                     "Encoding speed of a tokenizer on one thread: MB/s of text and tokens/s.");
     if (!krait_fs_is_file(input))
         krait_cli_die(2, "%s: cannot read the input (%s; give --input FILE)", input,
-                      krait_fs_is_dir(input) ? "a folder, not a file" : "no such file");
+                      krait_fs_is_dir(input) ? "a folder, not a file"
+                      : access(input, F_OK) == 0 ? "not a regular file: a pipe or a device? save it to a file"
+                                                 : "no such file");
     krait_status st;
     size_t len = 0;
     char *text = krait_fs_read_file(input, (size_t)1 << 31, &len, &st);

@@ -61,7 +61,7 @@ int bench_train(int argc, char **argv)
     krait_opt opts[] = {
         { "--shape", OPT_STR, &shape, "S", "130m | 1.4b | small | CONFIG.json (default small)" },
         { "--seq-len", OPT_INT, &seq_len, "N", "tokens per sequence (default 1024)" },
-        { "--batch", OPT_INT, &batch, "N", "sequences per step (default 4 for 130m, 8 otherwise)" },
+        { "--batch", OPT_INT, &batch, "N", "sequences per step (default 4 when d_model >= 768, as 130m and 1.4b; else 8)" },
         { "--steps", OPT_INT, &steps, "N", "timed steps after one warm-up step (default 3)" },
         { "--dtype", OPT_STR, &dtype, "T", "CUDA activations: f32 (default, as krait's trainers) or bf16" },
     };
@@ -81,6 +81,8 @@ int bench_train(int argc, char **argv)
     if (strcmp(dtype, "f32") && strcmp(dtype, "bf16")) krait_cli_die(2, "train: --dtype %s: f32 or bf16", dtype);
 
     krait_backend *be = krait_cli_backend(&c, dtype);
+    if (strcmp(dtype, "f32") && strcmp(be->name, "cuda"))
+        KRAIT_WARN("train: --dtype %s shapes CUDA activations; the %s backend computes in f32", dtype, be->name);
     krait_cli_check_train_memory(&cfg, be, &tc, "--seq-len");
     krait_model *m = krait_model_init(&cfg, be);
     if (!m) krait_cli_die(1, "cannot create the model");

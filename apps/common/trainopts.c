@@ -174,6 +174,10 @@ static char stale_trash[4096]; /* OUT/TRASH left by a killed --overwrite: remove
 
 void krait_run_claim_out(const char *out, int overwrite, const char *resume, const char *cmd)
 {
+    if (!*out) krait_cli_die(2, "--out: an empty folder name");
+    if (overwrite && resume && krait_fs_within(resume, out))
+        krait_cli_die(2, "--overwrite and --resume %s: one starts the run in %s over, the other continues it: give one",
+                      resume, out);
     krait_run_lock(out);
     char *trash = krait_fs_join(out, TRASH);
     if (!trash) krait_cli_die(1, "out of memory");
@@ -191,6 +195,9 @@ void krait_run_claim_out(const char *out, int overwrite, const char *resume, con
         if (!strcmp(found, "checkpoints") && !krait_checkpoint_any(out) && !krait_run_has(out, "model.safetensors"))
             krait_cli_die(2, "%s: already holds a run that stopped during its first checkpoint (no complete one to "
                           "continue); --overwrite starts over", out);
+        if (!krait_checkpoint_any(out))
+            krait_cli_die(2, "%s: already holds a model (%s) and no checkpoint to continue: --overwrite replaces it, "
+                          "or choose another --out", out, found);
         krait_cli_die(2, "%s: already holds a run (%s); --resume %s continues it, --overwrite starts over",
                       out, found, out);
     }

@@ -29,10 +29,12 @@ krait_status krait_synth_init(krait_synth *s, krait_synth_task task, int vocab, 
 {
     memset(s, 0, sizeof *s);
     if (task == KRAIT_SYNTH_INDUCTION) n_data = 1;
-    if (vocab < (task == KRAIT_SYNTH_INDUCTION ? 3 : 4) || n_data < 1 ||
-        len < (task == KRAIT_SYNTH_INDUCTION ? 4 : 2L * n_data + 1)) {
-        KRAIT_ERROR("synthetic %s: vocab %d, length %ld and %d data tokens do not make a task",
-                    krait_synth_task_name(task), vocab, len, n_data);
+    const int min_vocab = task == KRAIT_SYNTH_INDUCTION ? 3 : 4;
+    const long min_len = task == KRAIT_SYNTH_INDUCTION ? 4 : 2L * (n_data > 0 ? n_data : 1) + 1;
+    if (vocab < min_vocab || n_data < 1 || len < min_len) {
+        KRAIT_ERROR("synthetic %s: vocab %d, length %ld and %d data tokens do not make a task (it needs vocab >= %d, "
+                    "data tokens >= 1 and length >= %ld%s)", krait_synth_task_name(task), vocab, len, n_data,
+                    min_vocab, min_len, task == KRAIT_SYNTH_INDUCTION ? "" : ", 2 x the data tokens + 1");
         return KRAIT_STATUS_BAD_INPUT;
     }
     s->task = task;

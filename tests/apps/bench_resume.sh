@@ -76,4 +76,11 @@ wait $p
 rc=$?
 [ $rc -eq 130 ] && grep -q "interrupted at step 2, during the evaluation after training" "$dir/errE" &&
   ok "Ctrl-C during the final evaluation: exit 130, said" || { bad "Ctrl-C in the evaluation (exit $rc)"; tail -c 300 "$dir/errE"; }
+
+# --sweep's accuracies are results: in stdout's lines and the JSON, not only in the progress on stderr
+"$bench" synthetic --task induction --steps 3 --minutes 0 --warmup 1 --train-len 32 --eval-len 2048 --eval-seqs 2 \
+  --sweep --device cpu --threads 1 --json >"$dir/sw" 2>/dev/null
+[ "$(grep -c '^  sweep: eval_acc' "$dir/sw")" = 3 ] &&
+  tail -1 "$dir/sw" | python3 -c 'import json, sys; s = json.load(sys.stdin)["sweep"]; assert [e["len"] for e in s] == [64, 256, 1024]' &&
+  ok "--sweep: lengths 64, 256, 1024 in stdout and the JSON" || { bad "--sweep results"; cat "$dir/sw"; }
 exit $fail
