@@ -144,6 +144,8 @@ static krait_status on_check(void *user, krait_trainer *t)
     krait_status s = accuracy(c->m, c->o, c->o->train_len, 128, (int)c->o->train_len, &t->eval_rng, NULL, "", &acc);
     if (s) return s;
     c->last_acc = acc;
+    static const char *const names[] = { "check_acc" }; /* in metrics.jsonl beside the losses */
+    krait_run_files_val(c->rf, t, 1, names, &acc);
     c->hits = acc >= c->target ? c->hits + 1 : 0;
     if (c->hits >= 2 && c->settle_from < 0) {
         c->settle_from = t->opt->step;
