@@ -195,7 +195,7 @@ void krait_run_claim_out(const char *out, int overwrite, const char *resume, con
         if (!strcmp(found, "checkpoints") && !krait_checkpoint_any(out) && !krait_run_has(out, "model.safetensors"))
             krait_cli_die(2, "%s: already holds a run that stopped during its first checkpoint (no complete one to "
                           "continue); --overwrite starts over", out);
-        if (!krait_checkpoint_any(out))
+        if (!strcmp(found, "model.safetensors") && !krait_checkpoint_any(out)) /* (an ensemble's are its members') */
             krait_cli_die(2, "%s: already holds a model (%s) and no checkpoint to continue: --overwrite replaces it, "
                           "or choose another --out", out, found);
         krait_cli_die(2, "%s: already holds a run (%s); --resume %s continues it, --overwrite starts over",
