@@ -159,8 +159,9 @@ int audio_cmd_classify(int argc, char **argv)
     if (!n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
 
     /* Unlabelled clips without --output: the predictions are the result, so they go to stdout
-     * (as krait-dna predict's); with labels the result is the accuracy and the confusion matrix. */
-    FILE *f = output ? krait_cli_output_open(output) : !labelled && !single && !c.json ? stdout : NULL;
+     * (as krait-dna predict's; with --json before its last line); with labels the result is the
+     * accuracy and the confusion matrix. */
+    FILE *f = output ? krait_cli_output_open(output) : !labelled && !single ? stdout : NULL;
     if (f) {
         fprintf(f, "path\tlabel\tpredicted");
         for (int k = 0; k < C; k++) fprintf(f, "\tp_%s", fe.classes[k]);
@@ -190,7 +191,7 @@ int audio_cmd_classify(int argc, char **argv)
             if ((s = krait_plot_confusion_svg(confusion, title, (const char *const *)fe.classes, C, mt.confusion)))
                 return krait_cli_exit_code(s);
         }
-    } else if (!single && f != stdout) { /* the predictions are in --output (--json: or nowhere) */
+    } else if (!single && f != stdout) { /* the predictions are in --output */
         printf("%s: %d clips classified%s%s%s\n", d.data, n, skipped ? " (some files skipped)" : "",
                output ? "; predictions in " : " (give --output FILE for the predictions)", output ? output : "");
     }

@@ -13,7 +13,7 @@ static const char *usage =
     "commands:\n"
     "  train          --config FILE --data DIR|TSV --out DIR [--steps N | --minutes M]   waveform model\n"
     "  eval           --model DIR --data FILE|DIR|TSV [--split test]     bits per sample of whole files\n"
-    "  generate       --model DIR --seconds S [--prompt FILE] --output OUT.wav   audio + picture\n"
+    "  generate       --model DIR [--seconds S] [--prompt FILE] --output OUT.wav   audio + picture\n"
     "  encode         --data DIR|TSV|FILE --out DIR         8-bit sample streams as bytes (for xz)\n"
     "  classify-train --config FILE --data DIR|TSV --out DIR [--init DIR]       clip classifier\n"
     "  classify       --model DIR --data FILE|DIR|TSV [--split test]  predictions, accuracy, confusion\n"

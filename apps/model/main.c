@@ -377,7 +377,8 @@ static int cmd_logits(int argc, char **argv)
     const char *u = "usage: krait-model logits DIR --ids 1,2,3 [--output FILE.f32] [--device D]\n"
                     "Runs one sequence; writes (positions x vocab_size) fp32 little-endian values to FILE,\n"
                     "or prints one line of logits per position. The last line with --json has\n"
-                    "{\"positions\",\"vocab_size\",\"vocab_size_raw\",\"argmax\"} (and \"logits\" without --output).";
+                    "{\"positions\",\"vocab_size\",\"vocab_size_raw\",\"argmax\"} (and \"logits\" without --output).\n"
+                    "Runs on the CPU unless --device cuda (--device auto means the CPU here).";
     const char *dir = positional(argc, argv, "a model folder");
     const char *ids_s = NULL, *out = NULL;
     krait_opt opts[] = {

@@ -299,11 +299,17 @@ int text_cmd_train(int argc, char **argv)
                           "would read the model's ids with it (another --out, or remove it)", a.out, data);
         free(tj);
     }
+    /* the vocabulary's place in the messages below: the last --set that gives it, else the config */
+    const char *vplace = cpath;
+    char vset[160];
+    for (int k = 0; k < a.sets.n; k++)
+        if (!strncmp(a.sets.items[k], "vocab_size=", 11))
+            snprintf(vset, sizeof vset, "--set %s", a.sets.items[k]), vplace = vset;
     /* the ids the data uses must have rows (a tokenizer's unused added tokens need none) */
     int need = meta.max_id >= 0 ? meta.max_id + 1 : meta.vocab;
     if (need > cfg.vocab_size_raw)
         krait_cli_die(2, "%s: vocab_size %d is too small for the data in %s (tokenizer %s, ids up to %d): set vocab_size >= %d",
-                      cpath, cfg.vocab_size_raw, data, meta.tokenizer, need - 1, need);
+                      vplace, cfg.vocab_size_raw, data, meta.tokenizer, need - 1, need);
     /* and the model must fit the tokenizer that generate and eval will load with it */
     int fit = 256; /* the byte tokenizer: 256 byte ids (and an added end-of-text) */
     if (!strcmp(meta.tokenizer, "tokenizer.json")) {
@@ -317,7 +323,7 @@ int text_cmd_train(int argc, char **argv)
     }
     if (fit > cfg.vocab_size_raw)
         krait_cli_die(2, "%s: vocab_size %d is too small for the tokenizer of %s (%s): generate and eval need a row "
-                      "for every id up to its last that is not an added token, %d: set vocab_size >= %d", cpath,
+                      "for every id up to its last that is not an added token, %d: set vocab_size >= %d", vplace,
                       cfg.vocab_size_raw, data, meta.tokenizer, fit - 1, fit);
     if (strcmp(cfg.head, "lm")) krait_cli_die(2, "%s: krait-text trains language models (\"krait\": {\"head\": \"lm\"})", cpath);
     snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "%s", meta.tokenizer);

@@ -264,6 +264,12 @@ sox -n -r 8000 -c 1 -b 16 "$dir/nonstat/fade.wav" synth 0.6 sine 1500 fade t 0 0
     END { exit !(rows == 2 && !bad) }' &&
   ok "classify --stream-above 7 --chunk 5: clips in chunks (the reverse pass too) = batched ($(sed -n 2p "$dir/pl.tsv" | cut -f4-5 | tr '\t' ' '))" ||
   { bad "classify in chunks != batched"; cat "$dir/e"; paste "$dir/pb.tsv" "$dir/pl.tsv"; }
+# unlabelled clips with --json and no --output: the TSV on stdout, the JSON its last line (the
+# predictions went nowhere)
+"$k" classify --model "$dir/CL" --data "$dir/nonstat" --json >"$dir/cj" 2>"$dir/e" &&
+  [ "$(head -1 "$dir/cj" | cut -f1-3)" = "$(printf 'path\tlabel\tpredicted')" ] && [ "$(grep -c '\.wav' "$dir/cj")" = 2 ] &&
+  tail -1 "$dir/cj" | grep -q '^{"n":2,' && ok "classify --json of unlabelled clips: the TSV on stdout, then the JSON" ||
+  { bad "classify --json, unlabelled"; cat "$dir/cj" "$dir/e"; }
 # eval shows progress inside a long file on a terminal (it was silent until the file's end)
 if command -v script >/dev/null; then
   sox -n -r 8000 -c 1 -b 16 "$dir/s60.wav" synth 60 pinknoise vol 0.3 2>/dev/null
