@@ -332,7 +332,7 @@ krait_status krait_fs_write_atomic_with(const char *path_asked, int (*emit)(int 
         KRAIT_ERROR("%s: %s failed: %s", path, rc ? "close" : "rename", strerror(errno));
         goto fail;
     }
-    krait_fs_temp_untrack(slot);
+    krait_fs_temp_untrack(slot), slot = -1; /* (the slot may be another writer's from here on) */
     free(tmp);
     tmp = NULL;
     st = krait_fs_sync_dir(dir);
@@ -431,7 +431,7 @@ krait_status krait_fs_publish(const char *dst, const char *src)
         KRAIT_ERROR("%s: rename failed: %s", dst, strerror(errno));
         goto fail;
     }
-    krait_fs_temp_untrack(slot);
+    krait_fs_temp_untrack(slot), slot = -1; /* (the slot may be another writer's from here on) */
     free(tmp);
     tmp = NULL;
     st = krait_fs_sync_dir(dir);
@@ -503,6 +503,22 @@ krait_status krait_fs_remove_tree(const char *path)
         st = krait_fs_errno_status(errno);
     }
     return st;
+}
+
+char *krait_fs_first_missing(const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return NULL;
+    struct stat sb;
+    for (char *slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        const int missing = lstat(p, &sb) != 0 && errno == ENOENT;
+        if (missing) return p;
+        *slash = '/';
+    }
+    if (lstat(p, &sb) != 0 && errno == ENOENT) return p;
+    free(p);
+    return NULL;
 }
 
 /* The directory entries of getdents64 (glibc's readdir allocates; this needs none). */

@@ -96,6 +96,11 @@ int krait_fs_temp_track(const char *tmp);
 void krait_fs_temp_untrack(int slot);
 void krait_fs_unlink_temps_now(void);
 
+/* The topmost missing folder of path (new1 of new1/new2/new3 when new1 is missing: what
+ * krait_fs_mkdirs(path) would make first), malloc'd; NULL when path exists (or on no memory).
+ * Only a name that is not there counts: an existing file or link on the way is not missing. */
+char *krait_fs_first_missing(const char *path);
+
 /* mkdir -p with mode 0755; an existing folder is fine. */
 krait_status krait_fs_mkdirs(const char *path);
 

@@ -92,27 +92,28 @@ typedef struct bench_prog {
     int run;
 } bench_prog;
 
-static void prog_line(bench_prog *g, long done, const char *what)
+static void prog_line(bench_prog *g, long done, long total, const char *what)
 {
     const double now = krait_now(), el = now - g->t0, rate = el > 0 ? done / el : 0;
     const int plain = !g->p.tty && now - (g->p.last > g->t0 ? g->p.last : g->t0) >= 10; /* off a terminal: every 10 s */
     if (!g->p.tty && !plain) return;
     char eta[32];
-    krait_progress_line(&g->p, plain, "run %d: %s %ld/%ld, %.0f tokens/s, ETA %s", g->run, what, done, g->total, rate,
-                        krait_fmt_duration(rate > 0 ? (g->total - done) / rate : 0, eta));
+    krait_progress_line(&g->p, plain, "run %d: %s %ld/%ld, %.0f tokens/s, ETA %s", g->run, what, done, total, rate,
+                        krait_fmt_duration(rate > 0 ? (total - done) / rate : 0, eta));
 }
 
 static int on_bench_token(void *user, int seq, int index, int32_t token)
 {
+    bench_prog *g = user;
     (void)token;
-    if (seq == 0 && (index & 255) == 255) prog_line(user, index + 1L, "token");
+    if (seq == 0 && index == 0) g->t0 = krait_now(); /* the decode's own rate, after the prefill */
+    if (seq == 0 && (index & 255) == 255) prog_line(g, index + 1L, g->total, "token");
     return 0;
 }
 
 static void on_bench_prefill(void *user, int seq, long done, long total)
 {
-    (void)total;
-    if (seq == 0) prog_line(user, done, "prompt token");
+    if (seq == 0) prog_line(user, done, total, "prompt token"); /* the rate from the run's start */
 }
 
 int bench_generate(int argc, char **argv)
@@ -268,7 +269,7 @@ int bench_prefill(int argc, char **argv)
     krait_state_free(m, row0);
     double best = 0;
     /* a long run in pieces of 128 chunks (the same sums), each shown: a copy of the piece's columns */
-    const int piece = tokens > 128 * chunk ? 128 * chunk : tokens;
+    const int piece = (long)tokens > 128L * chunk ? 128 * chunk : tokens;
     int32_t *cols = piece < tokens ? malloc((size_t)batch * piece * sizeof *cols) : NULL;
     if (piece < tokens && !cols) krait_cli_die(1, "out of memory");
     bench_prog bp = { .total = (long)batch * tokens };
@@ -283,7 +284,7 @@ int bench_prefill(int argc, char **argv)
             for (int b = 0; cols && b < batch; b++)
                 memcpy(cols + (size_t)b * n, ids + (size_t)b * tokens + f0, (size_t)n * sizeof *cols);
             s = krait_prefill(inf, f0 + n == tokens ? logits : NULL, st, cols ? cols : ids, batch, n);
-            if (cols) prog_line(&bp, (long)batch * (f0 + n), "token");
+            if (cols) prog_line(&bp, (long)batch * (f0 + n), bp.total, "token");
         }
         krait_progress_clear(&bp.p);
         be->sync(be);

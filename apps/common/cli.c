@@ -369,7 +369,7 @@ void krait_cli_check_output_path(const char *path, const char *opt)
     free(dir);
 }
 
-/* The clean-up of unfinished outputs at exit, set up once (on a killing signal: krait_cli_init). */
+/* The clean-up of unfinished outputs at exit, set up once (on a killing signal: krait_cli_start). */
 static void register_cleanup(void)
 {
     static int registered;

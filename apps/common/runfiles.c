@@ -321,8 +321,9 @@ static int stop_requested(void *user)
 void krait_run_check_resumed(const char *resume, int step, int steps, int stop_at)
 {
     if (steps > 0 && step > steps) /* (at the budget's end: the final validation and save, again) */
-        krait_cli_die(2, "--resume %s: the checkpoint is at step %d, past --steps %d: nothing to train (a budget "
-                      "counts every step of the run: give more steps)", resume, step, steps);
+        krait_cli_die(2, "--resume %s: the checkpoint is at step %d, past the run's budget of %d step%s (--steps, or "
+                      "the config's train.steps): nothing to train (a budget counts every step of the run: give more)",
+                      resume, step, steps, steps == 1 ? "" : "s");
     if (stop_at > 0 && step >= stop_at)
         krait_cli_die(2, "--stop-at %d: the checkpoint of --resume %s is at step %d already (give a later step)",
                       stop_at, resume, step);
@@ -340,7 +341,8 @@ int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc)
         krait_status s = krait_run_files_resume(r->t, r->ds, r->o->resume, r->check_state, r->user);
         if (s) return krait_cli_exit_code(s);
         resumed = r->t->opt->step;
-        krait_run_check_resumed(r->o->resume, resumed, tc->steps, r->o->stop_at);
+        /* an ensemble's member already at --stop-at is done, the next one goes on: not refused */
+        krait_run_check_resumed(r->o->resume, resumed, tc->steps, r->o->run_dir ? -1 : r->o->stop_at);
     }
     krait_run_clear_out(); /* --overwrite: the old run goes once this one is ready to start */
     if (resumed >= 0 && r->o->out && krait_fs_within(r->o->resume, r->o->out)) { /* this folder's own run, every check passed */

@@ -132,19 +132,14 @@ void krait_run_lock(const char *out)
 {
     static char held[4096]; /* the folder this process already holds (claimed twice: one lock) */
     if (!strcmp(held, out)) return;
-    if (!krait_fs_is_dir(out) && strlen(out) < sizeof created) {
+    char *top = krait_fs_is_dir(out) ? NULL : krait_fs_first_missing(out);
+    if (top && strlen(out) < sizeof created && strlen(top) < sizeof created_top) {
         snprintf(created, sizeof created, "%s", out);
-        snprintf(created_top, sizeof created_top, "%s", out);
-        for (char *slash = strchr(created_top + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-            *slash = '\0';
-            int exists = krait_fs_is_dir(created_top);
-            if (!exists) break;
-            *slash = '/';
-        }
+        snprintf(created_top, sizeof created_top, "%s", top);
         created_by = getpid();
         atexit(drop_unused_out);
-        krait_cli_remove_on_kill(created_top); /* killed before its run starts: gone too */
     }
+    free(top);
     krait_status s = krait_fs_mkdirs(out);
     if (s) exit(krait_cli_exit_code(s));
     /* tests: another process takes the lock in this gap (and holds it before writing anything) */
@@ -157,11 +152,12 @@ void krait_run_lock(const char *out)
         krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot create the run folder's lock file (%s)", p, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB)) {
         created_by = 0; /* the folder is the lock holder's now, even if this process made it: never removed here */
-        krait_cli_remove_on_kill(NULL);
         krait_cli_die(2, "%s: another krait process is writing this run folder now (wait for it, or choose another "
                       "--out)", out);
     }
     free(p); /* fd stays open: the lock lasts until exit */
+    /* killed before its run starts: the folders it made go too (only now: made, and its own) */
+    if (created_by == getpid() && !strcmp(created, out)) krait_cli_remove_on_kill(created_top);
     if (hold) usleep((useconds_t)atoi(hold) * 1000u);
     snprintf(held, sizeof held, "%s", out);
 }
@@ -195,9 +191,10 @@ void krait_run_claim_out(const char *out, int overwrite, const char *resume, con
         if (!strcmp(found, "checkpoints") && !krait_checkpoint_any(out) && !krait_run_has(out, "model.safetensors"))
             krait_cli_die(2, "%s: already holds a run that stopped during its first checkpoint (no complete one to "
                           "continue); --overwrite starts over", out);
-        if (!strcmp(found, "model.safetensors") && !krait_checkpoint_any(out)) /* (an ensemble's are its members') */
-            krait_cli_die(2, "%s: already holds a model (%s) and no checkpoint to continue: --overwrite replaces it, "
-                          "or choose another --out", out, found);
+        if (strncmp(found, "member-", 7) && krait_run_has(out, "model.safetensors") && !krait_checkpoint_any(out))
+            /* (an ensemble's checkpoints are its members') */
+            krait_cli_die(2, "%s: already holds a model (model.safetensors) and no checkpoint to continue: "
+                          "--overwrite replaces it, or choose another --out", out);
         krait_cli_die(2, "%s: already holds a run (%s); --resume %s continues it, --overwrite starts over",
                       out, found, out);
     }

@@ -38,6 +38,8 @@ typedef struct dna_inputs {
 
 /* Open the genome (when given) and fill in->opts; exits 2 with one line on bad options. */
 void dna_inputs_open(dna_inputs *in);
+/* Exit 2 when two sources of opt name one file (CLASS=FILE forms by their file). */
+void dna_refuse_repeated(const krait_str_list *sources, const char *opt);
 /* A warning when --genome is given but no source of a or b (b may be NULL) is a BED file. */
 void dna_warn_unused_genome(const dna_inputs *in, const krait_str_list *a, const krait_str_list *b);
 void dna_inputs_close(dna_inputs *in);

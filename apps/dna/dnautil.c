@@ -62,9 +62,22 @@ void dna_print_auroc(const krait_cls_metrics *mt)
     printf(", AUROC n/a (%s)", pos == 0 || pos == mt->n ? "one class only" : "scores that are not numbers");
 }
 
+void dna_refuse_repeated(const krait_str_list *sources, const char *opt)
+{
+    for (int i = 1; i < sources->n; i++)
+        for (int j = 0; j < i; j++) {
+            char *ci = NULL, *cj = NULL; /* CLASS=FILE: the files compared (one file under two classes too) */
+            const char *fi = krait_dna_source_split(sources->items[i], &ci), *fj = krait_dna_source_split(sources->items[j], &cj);
+            const int same = fi && fj && (!strcmp(fi, fj) || krait_fs_same(fi, fj));
+            free(ci), free(cj);
+            if (same) krait_cli_die(2, "%s %s: given twice (the file of %s %s; its rows would count twice)", opt,
+                                    sources->items[i], opt, sources->items[j]);
+        }
+}
+
 void dna_load_sources(krait_dna_set *s, const krait_str_list *sources, const dna_inputs *in, const char *opt)
 {
-    krait_cli_refuse_repeated(sources, opt);
+    dna_refuse_repeated(sources, opt);
     for (int i = 0; i < sources->n; i++) {
         krait_status st = krait_dna_set_read(s, sources->items[i], &in->opts);
         if (st) dna_die_status(st);

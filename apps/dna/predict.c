@@ -284,6 +284,7 @@ int dna_cmd_predict(int argc, char **argv)
                            "TSV: id, predicted class, per-class probabilities.");
     for (int k = 0; k < model_args.n; k++) dna_expand_models(&models, model_args.items[k]);
     if (!models.n || !inputs.n) krait_cli_die(2, "%s: --model and --input are required", argv[1]);
+    if (eval) dna_refuse_repeated(&inputs, "--input"); /* before the work */
     if (!eval && confusion) krait_cli_die(2, "predict: --confusion is eval's (it needs labels)");
     if (!eval && c.json && !output)
         krait_cli_die(2, "predict: --json needs --output FILE (without it the predictions TSV is stdout)");
@@ -345,7 +346,6 @@ int dna_cmd_predict(int argc, char **argv)
     int32_t *buf = malloc((size_t)chunk * sizeof *buf);
     float *p = malloc((size_t)cl.n * sizeof *p), *pk = malloc((size_t)cl.n * sizeof *pk);
     if (!buf || !p || !pk) krait_cli_die(1, "out of memory");
-    if (eval) krait_cli_refuse_repeated(&inputs, "--input"); /* its rows would count twice */
     for (int i = 0; i < inputs.n; i++) {
         char *cls = NULL;
         const char *path = krait_dna_source_split(inputs.items[i], &cls);

@@ -249,12 +249,15 @@ int text_cmd_prepare(int argc0, char **argv0)
     }
     int vocab = krait_tokenizer_vocab_size(tok), eos = krait_tokenizer_eos(tok);
     if (eos < 0) fprintf(stderr, "krait-text: the tokenizer has no <|endoftext|>: documents are joined without a separator\n");
+    char *made_top = NULL; /* the topmost folder mkdirs makes for out */
     if (!krait_fs_is_dir(out)) { /* made here: removed again if the command leaves it empty (a failure) */
         new_out = out;
         atexit(remove_empty_out);
-        krait_cli_remove_on_kill(out); /* a stop before the files go in: it goes (with the temporaries) */
+        made_top = krait_fs_first_missing(out);
     }
     if ((s = krait_fs_mkdirs(out))) return krait_cli_exit_code(s);
+    if (made_top) krait_cli_remove_on_kill(made_top); /* a stop before the files go in: they go (and the temporaries) */
+    free(made_top);
     const int replacing = is_data_folder(out); /* said once the new files are in, as trainers would refuse it */
     char *train_path = krait_fs_join(out, "train.bin"), *val_path = krait_fs_join(out, "val.bin");
     int width = krait_tokfile_id_bytes_for(vocab);

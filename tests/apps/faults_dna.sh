@@ -3,7 +3,7 @@
 # classification path of the trainer; faults_text.sh has the full set for the LM path): kill -9
 # mid-training, SIGTERM (exit 130 with a checkpoint) and a NaN loss with on_nonfinite "stop" (exit
 # 1, one line naming the step, the last checkpoint kept) each resume to the uninterrupted run's
-# losses; "skip" skips and counts the batch.
+# losses; "skip" skips and counts the batch; an ensemble resumed to a --stop-at one member reached.
 set -u
 k="$1"
 data="$2"
@@ -61,4 +61,14 @@ rc=$?
 [ $rc -eq 0 ] && grep -q "step 17: the loss is nan: batch skipped (1 skipped so far)" "$dir/eG" &&
   [ "$(grep -c '"loss"' "$dir/G/metrics.jsonl")" -eq 30 ] && ok "NaN at step 17, skip: 30 steps, 1 batch skipped" ||
   { bad "NaN skip (exit $rc)"; cat "$dir/eG"; }
+
+# an ensemble stopped with one member at --stop-at and the other behind it (a Ctrl-C while the
+# second trained): the same --stop-at again brings the second there (it was refused, the first
+# member's checkpoint being at that step already)
+"$k" "${targs[@]}" --out "$dir/S" --ensemble 2 --stop-at 2 >/dev/null 2>"$dir/eS" &&
+  "$k" "${targs[@]}" --resume "$dir/S/member-1" --out "$dir/S/member-1" --stop-at 4 >/dev/null 2>>"$dir/eS" &&
+  "$k" "${targs[@]}" --resume "$dir/S" --ensemble 2 --stop-at 4 >/dev/null 2>>"$dir/eS" &&
+  [ "$(cat "$dir/S/member-1/checkpoints/latest")" = step-4 ] && [ "$(cat "$dir/S/member-2/checkpoints/latest")" = step-4 ] &&
+  ok "ensemble resumed to a --stop-at one member has reached: the other brought there" ||
+  { bad "ensemble --stop-at resume"; cat "$dir/eS"; ls "$dir/S"/member-*/checkpoints; }
 exit $fail

@@ -217,7 +217,7 @@ for _ in 1 2; do "$k" "${targs[@]}" --out "$dir/B" --steps 2 --resume "$dir/B" >
   ok "resume a finished run twice: one validation line for its last step" || { bad "resume finished: duplicate lines"; cat "$dir/B/metrics.jsonl"; }
 # ... but a budget the checkpoint is already past trains nothing: refused (it said "trained 2 steps", exit 0)
 "$k" "${targs[@]}" --out "$dir/B" --steps 1 --resume "$dir/B" >/dev/null 2>"$dir/eP"
-[ $? -eq 2 ] && grep -q "the checkpoint is at step 2, past --steps 1: nothing to train" "$dir/eP" &&
+[ $? -eq 2 ] && grep -q "the checkpoint is at step 2, past the run's budget of 1 step (--steps" "$dir/eP" &&
   [ "$(grep -c '"loss"' "$dir/B/metrics.jsonl")" -eq 2 ] && ok "resume with --steps below the checkpoint's step: exit 2, the run as it was" ||
   { bad "resume past the budget"; cat "$dir/eP"; }
 # a save killed while it published its model: the top level holds another model and temporaries;
@@ -231,13 +231,13 @@ cp "$dir/A/model.safetensors" "$dir/B/model.safetensors"
   { bad "resume did not restore the top level"; ls -a "$dir/B"; }
 # prepare stopped by a signal leaves no token-file temporaries (caught while they exist)
 awk -v s="$(head -c 2000 "$sample" | tr '\n' ' ')" 'BEGIN { for (i = 0; i < 12000; i++) print s }' > "$dir/big.txt"
-"$k" prepare --input "$dir/big.txt" --output "$dir/PS" --split-tail 0.1 >/dev/null 2>&1 &
+"$k" prepare --input "$dir/big.txt" --output "$dir/PSnew/PS" --split-tail 0.1 >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 2000); do ls "$dir/PS" 2>/dev/null | grep -q 'train.bin.tmp-' && break; sleep 0.002; done
+for _ in $(seq 2000); do ls "$dir/PSnew/PS" 2>/dev/null | grep -q 'train.bin.tmp-' && break; sleep 0.002; done
 kill -TERM $pid 2>/dev/null; wait $pid; prc=$?
 if [ $prc = 143 ]; then
-  [ -z "$(ls "$dir/PS" | grep tmp-)" ] && ok "prepare stopped by SIGTERM: no token-file temporaries left" ||
-    { bad "prepare left temporaries"; ls -a "$dir/PS"; }
+  [ ! -e "$dir/PSnew" ] && ok "prepare stopped by SIGTERM: no token-file temporaries left, nor the folders it made" ||
+    { bad "prepare left temporaries or its folders"; ls -aR "$dir/PSnew"; }
 else ok "prepare finished before the signal (exit $prc): nothing to check"; fi
 rm -f "$dir/big.txt"
 # metrics.jsonl that cannot grow (a file size limit, as a full disk): the run stops with one line
