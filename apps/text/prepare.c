@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -148,6 +150,35 @@ static char **expand_inputs(int argc, char **argv, int *out_argc)
     return v;
 }
 
+/* One prepare at a time in a data folder: out/.lock held for the command's life and removed at
+ * its end (a data folder keeps none); then the temporaries a prepare killed with -9 left there
+ * (NAME.tmp-XXXXXX of the files it writes) are removed, with a warning. */
+static void lock_data_folder(const char *out)
+{
+    char *p = krait_fs_join(out, ".lock");
+    if (!p) krait_cli_die(1, "out of memory");
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot create the data folder's lock file (%s)", p, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB))
+        krait_cli_die(2, "--output %s: another krait process is writing this data folder now (wait for it, or choose "
+                      "another --output)", out);
+    krait_cli_temp_add(p); /* fd stays open: the lock lasts until exit */
+    free(p);
+    static const char *const made[] = { "train.bin", "val.bin", "meta.json", "tokenizer.json" };
+    DIR *d = opendir(out);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        for (size_t k = 0; k < sizeof made / sizeof *made; k++) {
+            const size_t l = strlen(made[k]);
+            if (strlen(e->d_name) == l + 11 && !strncmp(e->d_name, made[k], l) && !strncmp(e->d_name + l, ".tmp-", 5) &&
+                unlinkat(dirfd(d), e->d_name, 0) == 0)
+                n++;
+        }
+    if (d) closedir(d);
+    if (n) KRAIT_WARN("%s: removed %d temporar%s a stopped prepare left", out, n, n == 1 ? "y" : "ies");
+}
+
 static const char *new_out; /* the output folder this command created */
 static void remove_empty_out(void)
 {
@@ -256,6 +287,7 @@ int text_cmd_prepare(int argc0, char **argv0)
         made_top = krait_fs_first_missing(out);
     }
     if ((s = krait_fs_mkdirs(out))) return krait_cli_exit_code(s);
+    lock_data_folder(out);
     if (made_top) krait_cli_remove_on_kill(made_top); /* a stop before the files go in: they go (and the temporaries) */
     free(made_top);
     const int replacing = is_data_folder(out); /* said once the new files are in, as trainers would refuse it */

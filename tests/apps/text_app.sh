@@ -240,6 +240,18 @@ if [ $prc = 143 ]; then
     { bad "prepare left temporaries or its folders"; ls -aR "$dir/PSnew"; }
 else ok "prepare finished before the signal (exit $prc): nothing to check"; fi
 rm -f "$dir/big.txt"
+# ... while a prepare killed with -9 leaves them: the next prepare into the folder removes them (and
+# keeps no lock file there); a second prepare into a folder being written is refused
+: > "$dir/d1/train.bin.tmp-Ab3dE9" && : > "$dir/d1/meta.json.tmp-x0Y1z2" && : > "$dir/d1/notes.tmp-keep01"
+"$k" prepare --input "$sample" --output "$dir/d1" --split-tail 0.2 >/dev/null 2>"$dir/eK" &&
+  grep -q "warning: $dir/d1: removed 2 temporaries a stopped prepare left" "$dir/eK" &&
+  [ -z "$(ls -a "$dir/d1" | grep -e '\.tmp-[A-Za-z0-9]*$' -e '^\.lock$' | grep -v notes)" ] && [ -e "$dir/d1/notes.tmp-keep01" ] &&
+  ok "prepare removes a killed prepare's temporaries (only those), keeps no .lock" || { bad "prepare: stale temporaries"; cat "$dir/eK"; ls -a "$dir/d1"; }
+rm -f "$dir/d1/notes.tmp-keep01"
+flock "$dir/d1/.lock" "$k" prepare --input "$sample" --output "$dir/d1" >/dev/null 2>"$dir/eK2"
+[ $? -eq 2 ] && grep -q "another krait process is writing this data folder now" "$dir/eK2" &&
+  ok "prepare into a data folder another prepare holds: exit 2" || { bad "prepare lock"; cat "$dir/eK2"; }
+rm -f "$dir/d1/.lock" # flock(1)'s
 # metrics.jsonl that cannot grow (a file size limit, as a full disk): the run stops with one line
 (ulimit -f 20; "$k" "${targs[@]}" --out "$dir/U" --steps 3000 --ckpt-every 100000 >/dev/null 2>"$dir/eU")
 [ $? = 1 ] && grep -q "$dir/U/metrics.jsonl: write failed" "$dir/eU" &&
