@@ -23,6 +23,7 @@ struct krait_tokfile {
 
 struct krait_tokfile_writer {
     char *path, *tmp;
+    int slot;                   /* krait_fs_temp_track's: a kill removes tmp */
     FILE *f;
     uint64_t count;
     int width;
@@ -162,11 +163,13 @@ krait_status krait_tokfile_create(const char *path, int id_bytes, krait_tokfile_
     }
     snprintf(w->tmp, tl, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(w->tmp);
+    w->slot = fd >= 0 ? krait_fs_temp_track(w->tmp) : -1;
     if (fd >= 0) (void)fchmod(fd, krait_fs_file_mode());
     if (fd < 0 || !(w->f = fdopen(fd, "w+b"))) {
         const int err = errno;
         KRAIT_ERROR("%s: cannot create (%s)", w->path, strerror(err));
-        if (fd >= 0) close(fd);
+        if (fd >= 0) close(fd), unlink(w->tmp);
+        krait_fs_temp_untrack(w->slot);
         free(w->tmp);
         free(w->path);
         free(w);
@@ -248,6 +251,7 @@ fail:
 
 static void writer_free(krait_tokfile_writer *w)
 {
+    krait_fs_temp_untrack(w->slot); /* before the name goes */
     free(w->tmp);
     free(w->path);
     free(w);
