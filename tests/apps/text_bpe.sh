@@ -121,6 +121,9 @@ printf 'first line\nthe RWKV line\n' > "$dir/rwkv.txt"
 one_line "eval of text with a token the model lacks" "$dir/rwkv.txt:2:5: token \"RWKV\"" -- "$k" eval --model "$dir/H" --input "$dir/rwkv.txt" --device cpu
 one_line "generate --prompt-file with a token the model lacks" "$dir/rwkv.txt:2:5: token \"RWKV\"" -- \
   "$k" generate --model "$dir/H" --prompt-file "$dir/rwkv.txt" --max-tokens 2 --device cpu
+printf 'first line\nab\377cd\n' > "$dir/badp.txt"
+one_line "generate --prompt-file with invalid UTF-8: its line and column" "$dir/badp.txt:2:3: invalid UTF-8 at byte 13 of the text (0xff)" -- \
+  "$k" generate --model "$dir/H" --prompt-file "$dir/badp.txt" --max-tokens 2 --device cpu
 # past the first 1 MiB piece: the file's line and column, not the piece's
 for i in $(seq 1 30000); do echo "line $i of a long text to push the token past the first piece"; done > "$dir/long.txt"
 printf 'x\nsome words and RWKV here\n' >> "$dir/long.txt"
