@@ -165,7 +165,7 @@ void audio_fe_apply_json(audio_frontend *fe, const void *obj, const char *origin
         } else if (!strcmp(k, "classes")) {
             int n = cJSON_GetArraySize(v);
             if (!cJSON_IsArray(v) || n < 2) krait_cli_die(2, "%s: \"classes\" must be an array of >= 2 names", origin);
-            audio_fe_free(fe);
+            audio_fe_clear_classes(fe); /* only those: "data" read before them stays */
             fe->classes = calloc((size_t)n, sizeof *fe->classes);
             if (!fe->classes) krait_cli_die(1, "out of memory");
             for (int i = 0; i < n; i++) {

@@ -301,6 +301,10 @@ int audio_cmd_classify_train(int argc, char **argv)
     krait_status s;
     if ((s = krait_config_finalize(&cfg, cpath))) return krait_cli_exit_code(s);
 
+    if (!test.n)
+        KRAIT_WARN("no test clips in the split: no test accuracy, confusion.svg or test_metrics.json%s",
+                   d.test_regex && strchr(d.test_regex, '/') ? " (--test-regex is matched against a file's name alone, "
+                                                               "never its folders: its '/' cannot match)" : "");
     krait_backend *be = krait_cli_backend(&c, "f32");
     audio_fe_check_init(&fe, a.resume ? NULL : a.init);
     krait_model *m = krait_run_model(&cfg, &tc, be, a.init, "--seq-len");

@@ -24,6 +24,7 @@
 #include "fsutil.h"
 #include "generate.h"
 #include "infer.h"
+#include "log.h"
 #include "model_io.h"
 #include "picture.h"
 #include "train.h"
@@ -120,6 +121,9 @@ int audio_cmd_generate(int argc, char **argv)
     if (prompt) {
         if ((s = krait_audio_read_all(prompt, fe.rate, fe.normalize, &px, &pn))) return krait_cli_exit_code(s);
         if (prompt_seconds > 0 && pn > (size_t)(prompt_seconds * fe.rate)) pn = (size_t)(prompt_seconds * fe.rate);
+        else if (prompt_seconds > 0 && (double)pn < prompt_seconds * fe.rate)
+            KRAIT_WARN("%s: --prompt-seconds %g is longer than the prompt (%.2f s): all of it is used", prompt,
+                       prompt_seconds, (double)pn / fe.rate);
         if (!pn) krait_cli_die(2, "%s: --prompt-seconds leaves no samples", prompt);
     }
     int32_t *ids = prompt ? audio_clip_ids(&fe, px, pn) : malloc(sizeof *ids);

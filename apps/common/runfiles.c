@@ -368,7 +368,10 @@ int krait_run_train(krait_run *r)
     if (!s) s = krait_trainer_run(r->t, r->ds, &hooks);
     r->finished = s == KRAIT_STATUS_OK;
     if (r->finished && !(s = on_eval(r, r->t))) s = on_checkpoint(r, r->t); /* the end of the run */
-    if (r->finished && !s && !r->validate && r->curves && r->rf.metrics) r->curves(r); /* else on_eval drew them */
+    /* the curves of a finished run without validation, and of a stopped one (on_eval drew the others) */
+    if ((s == KRAIT_STATUS_OK || s == KRAIT_STATUS_INTERRUPTED) && !(r->finished && r->validate) && r->curves &&
+        r->rf.metrics)
+        r->curves(r);
     krait_progress_done(&r->prog);
     krait_run_files_close(&r->rf);
     if (s && s != KRAIT_STATUS_INTERRUPTED) return krait_cli_exit_code(s);

@@ -551,19 +551,25 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
         char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
         if (slash) *slash = 0;
         s = dir ? krait_audio_manifest_parse(l, text, len, path, slash ? dir : NULL) : KRAIT_STATUS_NO_MEMORY;
-        free(dir);
         free(text);
-        if (s) return s;
-        if ((s = check_duplicates(l, path))) return s;
+        if (!s) s = check_duplicates(l, path);
+        if (s) {
+            free(dir);
+            return s;
+        }
         if (label_regex || label_from_dir) { /* labels from the listed files' names or folders */
             for (int i = 0; i < l->n; i++)
                 if (l->items[i].label) {
                     KRAIT_ERROR("%s: the manifest has labels and %s was given too: use one", path,
                                 label_regex ? "--label-regex" : "--label-from-dir");
+                    free(dir);
                     return KRAIT_STATUS_BAD_INPUT;
                 }
-            if ((s = label_folder(l, label_regex, label_from_dir, NULL))) return s;
+            /* a file listed beside the manifest has no folder label, however the manifest is named */
+            s = label_folder(l, label_regex, label_from_dir, slash ? dir : NULL);
         }
+        free(dir);
+        if (s) return s;
     }
     return krait_audio_list_classes(l);
 }

@@ -398,6 +398,13 @@ krait_status krait_audio_read_all_err(const char *path, int out_rate, int normal
                 return KRAIT_STATUS_BAD_INPUT;
             }
     }
+    if (!normalize) { /* float audio may go past full scale: quantised, it is clipped; said when it is no stray sample */
+        size_t over = 0;
+        for (size_t i = 0; i < len; i++) over += fabsf(buf[i]) > 1.0f;
+        if (over > len / 1000)
+            KRAIT_WARN("%s: %zu of %zu samples are beyond full scale (louder than 1.0): they are clipped (peak "
+                       "normalisation would scale the clip instead)", path, over, len);
+    }
     *x = buf, *n = len;
     return KRAIT_STATUS_OK;
 fail:

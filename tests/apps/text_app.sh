@@ -280,8 +280,9 @@ for _ in $(seq 50); do grep -q '"step": 3,' "$dir/C/metrics.jsonl" 2>/dev/null &
 kill -INT $pid
 wait $pid
 rc=$?
-[ $rc -eq 130 ] && [ -f "$dir/C/checkpoints/latest" ] && grep -q "interrupted at step" "$dir/eC" &&
-  ok "SIGINT: exit 130 with a checkpoint at $(cat "$dir/C/checkpoints/latest")" || { bad "SIGINT (exit $rc)"; cat "$dir/eC"; }
+[ $rc -eq 130 ] && [ -f "$dir/C/checkpoints/latest" ] && grep -q "interrupted at step" "$dir/eC" && [ -s "$dir/C/curves.svg" ] &&
+  ok "SIGINT: exit 130 with a checkpoint at $(cat "$dir/C/checkpoints/latest"), and the curves (drawn before any validation)" ||
+  { bad "SIGINT (exit $rc)"; cat "$dir/eC"; ls "$dir/C"; }
 # a run never goes inside another (its checkpoints/, a checkpoint, a new folder below it)
 for o in "$dir/B/checkpoints" "$dir/B/checkpoints/step-2/deeper" "$dir/B/sub"; do
   bad_input "train --out inside a run: ${o#$dir/}" "$o: inside a training run (" -- "$k" "${targs[@]}" --out "$o" --steps 1
