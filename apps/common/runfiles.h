@@ -99,11 +99,11 @@ typedef struct krait_run {
     double eval_s, t0;             /* seconds validating; krait_now() when training began */
 } krait_run;
 
-/* A trainer for m (exits 1 when it cannot be set up), progress, SIGINT caught, --resume's state
- * restored and the run folder opened. Returns 0 or an exit code. */
 /* After a resume to step: exit 2 when --steps (steps > 0) is behind it or --stop-at (stop_at > 0)
  * is not ahead of it: nothing would be trained. */
 void krait_run_check_resumed(const char *resume, int step, int steps, int stop_at);
+/* A trainer for m (exits 1 when it cannot be set up), progress, SIGINT caught, --resume's state
+ * restored and the run folder opened. Returns 0 or an exit code. */
 int krait_run_start(krait_run *r, krait_model *m, const krait_train_config *tc);
 /* Train to the budget or --stop-at, then (when finished) the final validation and checkpoint.
  * Returns 0 (the app prints its summary), 130 after a signal (a checkpoint written and a line

@@ -126,6 +126,20 @@ static void drop_unused_out(void)
     krait_fs_remove_tree(created_top);
 }
 
+int krait_folder_lock(const char *dir, int remove_at_exit)
+{
+    char *p = krait_fs_join(dir, ".lock");
+    if (!p) krait_cli_die(1, "out of memory");
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot create the folder's lock file (%s)", p, strerror(errno));
+    const int locked = flock(fd, LOCK_EX | LOCK_NB) == 0; /* fd stays open: the lock lasts until exit */
+    if (!locked) close(fd);
+    if (locked && remove_at_exit) krait_cli_temp_add(p);
+    free(p);
+    return locked;
+}
+
 /* An exclusive lock on out/.lock for the life of the process (the kernel drops it at exit, even
  * on kill -9), so that two commands never write one run folder at once. */
 void krait_run_lock(const char *out)
@@ -145,17 +159,11 @@ void krait_run_lock(const char *out)
     /* tests: another process takes the lock in this gap (and holds it before writing anything) */
     const char *delay = getenv("KRAIT_FAULT_LOCK_DELAY_MS"), *hold = getenv("KRAIT_FAULT_LOCKED_DELAY_MS");
     if (delay) usleep((useconds_t)atoi(delay) * 1000u);
-    char *p = krait_fs_join(out, ".lock");
-    if (!p) krait_cli_die(1, "out of memory");
-    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot create the run folder's lock file (%s)", p, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB)) {
+    if (!krait_folder_lock(out, 0)) {
         created_by = 0; /* the folder is the lock holder's now, even if this process made it: never removed here */
         krait_cli_die(2, "%s: another krait process is writing this run folder now (wait for it, or choose another "
                       "--out)", out);
     }
-    free(p); /* fd stays open: the lock lasts until exit */
     /* killed before its run starts: the folders it made go too (only now: made, and its own) */
     if (created_by == getpid() && !strcmp(created, out)) krait_cli_remove_on_kill(created_top);
     if (hold) usleep((useconds_t)atoi(hold) * 1000u);

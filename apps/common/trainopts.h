@@ -76,6 +76,10 @@ int krait_run_clearing(void);
  * flock the kernel drops at exit, even on kill -9); a second process that wants it exits 2. A
  * folder this call made is removed at exit when it holds no run then (a failed command). */
 void krait_run_lock(const char *out);
+/* dir/.lock, an exclusive flock held for the life of the process: 1, or 0 when another process
+ * holds it (exits with one line when the file cannot be made). remove_at_exit: the lock file is
+ * removed at exit and on a kill (a data or model folder keeps none; a run folder keeps its). */
+int krait_folder_lock(const char *dir, int remove_at_exit);
 
 /* Exit 2 with one line when out lies inside a training run: a folder above it (and, with self,
  * out itself) holds checkpoints/latest, metrics.jsonl, trainer_state.json (a checkpoint) or

@@ -212,16 +212,13 @@ int text_cmd_generate(int argc, char **argv)
     if (prompt) {
         const size_t bad = prompt_file && krait_tokenizer_kind_of(tok) != KRAIT_TOKENIZER_BYTES
                                ? krait_utf8_invalid_at((const unsigned char *)prompt, prompt_len) : prompt_len;
+        text_place pl = { what, prompt, prompt_len, 0, 1, 1 }; /* a --prompt-file's lines */
         if (bad < prompt_len) { /* a file's line and column, as eval and prepare give them */
-            long line = 1;
-            size_t start = 0;
-            for (size_t i = 0; i < bad; i++)
-                if (prompt[i] == '\n') line++, start = i + 1;
-            krait_cli_die(2, "%s:%ld:%zu: invalid UTF-8 at byte %zu of the text (0x%02x)", what, line, bad - start + 1,
-                          bad, (unsigned char)prompt[bad]);
+            char at[4200];
+            text_place_at(at, sizeof at, &pl, bad);
+            krait_cli_die(2, "%s: invalid UTF-8 at byte %zu of the text (0x%02x)", at, bad, (unsigned char)prompt[bad]);
         }
         if ((s = krait_tokenizer_encode(tok, prompt, prompt_len, what, &ids, &n_ids, &cap))) return krait_cli_exit_code(s);
-        text_place pl = { what, prompt, prompt_len, 0, 1, 1 }; /* a --prompt-file's lines */
         text_check_ids(tok, ids, n_ids, m->cfg.vocab_size_raw, what, prompt_file ? &pl : NULL);
     } else {
         if (eos < 0)

@@ -24,9 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -155,16 +153,9 @@ static char **expand_inputs(int argc, char **argv, int *out_argc)
  * (NAME.tmp-XXXXXX of the files it writes) are removed, with a warning. */
 static void lock_data_folder(const char *out)
 {
-    char *p = krait_fs_join(out, ".lock");
-    if (!p) krait_cli_die(1, "out of memory");
-    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot create the data folder's lock file (%s)", p, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB))
+    if (!krait_folder_lock(out, 1))
         krait_cli_die(2, "--output %s: another krait process is writing this data folder now (wait for it, or choose "
                       "another --output)", out);
-    krait_cli_temp_add(p); /* fd stays open: the lock lasts until exit */
-    free(p);
     static const char *const made[] = { "train.bin", "val.bin", "meta.json", "tokenizer.json" };
     DIR *d = opendir(out);
     int n = 0;

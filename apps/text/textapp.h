@@ -37,6 +37,9 @@ typedef struct text_place {
     int at_line_start;
 } text_place;
 
+/* "FILE:LINE[:COLUMN]" of the byte at off of pl's text, into buf. */
+void text_place_at(char *buf, size_t cap, const text_place *pl, size_t off);
+
 /* Exit 2 with one line (where, the token and its id) when an id is n_model or more: an added
  * token of the tokenizer that the model has no row for. With place (may be NULL), the line
  * names the file's line and column ("FILE:LINE:COLUMN: token ..."; the column only when the

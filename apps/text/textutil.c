@@ -63,13 +63,18 @@ static int id_place(char *buf, size_t cap, const krait_tokenizer *tok, const int
              off <= pl->len && (!off || !memcmp(pre, pl->text, off));
     free(pre);
     if (!ok) return 0; /* the ids do not decode to the text's bytes: no place */
+    text_place_at(buf, cap, pl, off);
+    return 1;
+}
+
+void text_place_at(char *buf, size_t cap, const text_place *pl, size_t off)
+{
     long long line = pl->line;
     size_t line_at = 0; /* where off's line starts in the text */
     for (size_t k = 0; k < off; k++)
         if (pl->text[k] == '\n') line++, line_at = k + 1;
     if (line_at > 0 || pl->at_line_start) snprintf(buf, cap, "%s:%lld:%zu", pl->path, line, off - line_at + 1);
     else snprintf(buf, cap, "%s:%lld", pl->path, line);
-    return 1;
 }
 
 void text_check_ids(const krait_tokenizer *tok, const int32_t *ids, size_t n, int n_model, const char *where,
