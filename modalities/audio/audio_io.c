@@ -1,6 +1,7 @@
 /* modalities/audio/audio_io.c — libsndfile reading with downmix and libsamplerate resampling;
  * 16-bit WAV/FLAC writing. See audio_io.h. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@ struct krait_audio_reader {
     long long frames_read;    /* file frames read so far */
     int eof;                  /* every file frame has been read */
     int length_unknown;       /* libsndfile could not tell the frame count (a cut Ogg stream): read to the end */
+    long long out_total;      /* resampled samples the file holds: its duration at the output rate (-1: unknown) */
+    long long out_done;       /* resampled samples given so far */
     float gain;
     char *err;                /* where read errors go (NULL: the log) */
     size_t err_size;
@@ -162,6 +165,12 @@ static krait_audio_reader *reader_open(const char *path, int out_rate, krait_sta
         if (status) *status = KRAIT_STATUS_BAD_INPUT;
         return NULL;
     }
+    /* The file's duration at the output rate, to the nearest sample: round(frames * ratio), sox's
+     * count. (libsamplerate's own end of input stops one sample or more short of it: 7,999 of 8,000
+     * for a second at 44.1 kHz read at 8 kHz; so the end is padded with silence and cut here.) */
+    r->out_total = r->length_unknown || r->info.frames > (LLONG_MAX - sfi.samplerate) / r->out_rate
+                       ? -1
+                       : (r->info.frames * r->out_rate + sfi.samplerate / 2) / sfi.samplerate;
     if (r->out_rate != sfi.samplerate) {
         int e = 0;
         r->src = src_new(SRC_SINC_MEDIUM_QUALITY, 1, &e);
@@ -250,14 +259,21 @@ long krait_audio_reader_read(krait_audio_reader *r, float *out, long n)
         }
     } else {
         double ratio = (double)r->out_rate / r->info.rate;
-        while (done < n) {
+        const int exact = r->out_total >= 0; /* a known length: pad the end with silence, cut at out_total */
+        while (done < n && (!exact || r->out_done < r->out_total)) {
             if (r->in_n == 0 && !r->eof) {
                 long g = read_mono(r, r->in, CHUNK);
                 if (g < 0) return -1;
                 r->in_n = g, r->in_off = 0;
             }
+            if (r->in_n == 0 && r->eof && exact) {
+                memset(r->in, 0, sizeof *r->in * CHUNK);
+                r->in_n = CHUNK, r->in_off = 0;
+            }
+            long room = n - done;
+            if (exact && room > r->out_total - r->out_done) room = (long)(r->out_total - r->out_done);
             SRC_DATA d = { .data_in = r->in + r->in_off, .input_frames = r->in_n, .data_out = out + done,
-                           .output_frames = n - done, .end_of_input = r->eof && 1, .src_ratio = ratio };
+                           .output_frames = room, .end_of_input = r->eof && !exact, .src_ratio = ratio };
             int err = src_process(r->src, &d);
             if (err) {
                 report(r->err, r->err_size, r->path, src_strerror(err));
@@ -273,7 +289,8 @@ long krait_audio_reader_read(krait_audio_reader *r, float *out, long n)
             r->in_off += d.input_frames_used;
             r->in_n -= d.input_frames_used;
             done += d.output_frames_gen;
-            if (r->eof && r->in_n == 0 && d.output_frames_gen == 0) break;
+            r->out_done += d.output_frames_gen;
+            if (!exact && r->eof && r->in_n == 0 && d.output_frames_gen == 0) break;
         }
     }
     if (r->gain != 1.0f)
@@ -301,6 +318,7 @@ krait_status krait_audio_reader_rewind(krait_audio_reader *r)
     r->frames_read = 0;
     r->eof = 0;
     r->in_n = r->in_off = 0;
+    r->out_done = 0;
     if (r->src) src_reset(r->src);
     return KRAIT_STATUS_OK;
 }
