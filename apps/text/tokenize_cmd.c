@@ -143,14 +143,32 @@ static size_t parse_json_ids(const char *text, int32_t **ids, int vocab)
     return n;
 }
 
-/* Ids separated by whitespace or commas (as krait-model logits --ids takes them). */
+/* Ids separated by whitespace or commas (as krait-model logits --ids takes them). A comma with no
+ * id before it ("12,,13", ",12") is refused: a field left empty is a lost id, not a separator. */
 static size_t parse_plain_ids(char *text, int32_t **ids, int vocab)
 {
     size_t n = 0, cap = 1024;
     *ids = malloc(cap * sizeof **ids);
     if (!*ids) krait_cli_die(1, "stdin: out of memory");
-    const char *ws = " \t\r\n\f\v,";
-    for (char *save = NULL, *t = strtok_r(text, ws, &save); t; t = strtok_r(NULL, ws, &save)) {
+    const char *ws = " \t\r\n\f\v";
+    int id_since_comma = 0;
+    for (char *p = text; *p;) {
+        if (strchr(ws, *p)) {
+            p++;
+            continue;
+        }
+        if (*p == ',') {
+            if (!id_since_comma)
+                krait_cli_die(2, "stdin: byte %lld: a comma with no id before it (an empty field)",
+                              (long long)(p - text));
+            id_since_comma = 0;
+            p++;
+            continue;
+        }
+        char *t = p;
+        p += strcspn(p, " \t\r\n\f\v,");
+        const char sep = *p;
+        *p = 0;
         char *end;
         errno = 0;
         long long v = strtoll(t, &end, 10);
@@ -159,11 +177,13 @@ static size_t parse_plain_ids(char *text, int32_t **ids, int vocab)
             krait_cli_die(2, "stdin: id %.40s at position %zu is outside the vocabulary (0..%d)", t, n, vocab - 1);
         if (n == cap) {
             cap *= 2;
-            int32_t *p = realloc(*ids, cap * sizeof *p);
-            if (!p) krait_cli_die(1, "stdin: out of memory");
-            *ids = p;
+            int32_t *q = realloc(*ids, cap * sizeof *q);
+            if (!q) krait_cli_die(1, "stdin: out of memory");
+            *ids = q;
         }
         (*ids)[n++] = (int32_t)v;
+        id_since_comma = 1;
+        *p = sep;
     }
     return n;
 }

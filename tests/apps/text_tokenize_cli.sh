@@ -71,6 +71,12 @@ expect_fail "no tokenizer option" "exactly one of --tokenizer and --model" "$dir
 expect_fail "non-numeric id" "token 2 ('x3') is not an integer id" "$dir/nonnum" detokenize --model "$dir/model"
 expect_fail "id out of range" "id 256 at position 1 is outside the vocabulary (0..255)" "$dir/range" detokenize --model "$dir/model"
 expect_fail "negative id" "id -1 at position 0 is outside" "$dir/neg" detokenize --tokenizer bytes
+printf '12,,13\n' >"$dir/emptyfield"
+expect_fail "an empty field between commas" "stdin: byte 3: a comma with no id before it" "$dir/emptyfield" detokenize --tokenizer bytes
+printf ' ,12\n' >"$dir/leadcomma"
+expect_fail "a comma before the first id" "stdin: byte 1: a comma with no id before it" "$dir/leadcomma" detokenize --tokenizer bytes
+back=$(echo '104 , 105,' | "$kt" detokenize --tokenizer bytes)
+[ "$back" = "hi" ] && ok "detokenize: spaces around commas and a trailing comma" || bad "detokenize '104 , 105,': got '$back'"
 echo '{"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 1000}' >"$dir/model/config.json"
 expect_fail "model without tokenizer" "no tokenizer.json, and with vocab_size 1000 the model is not a byte-level one" "$dir/text" tokenize --model "$dir/model"
 
