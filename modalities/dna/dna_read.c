@@ -105,8 +105,13 @@ static int next_line(krait_dna_reader *r)
     if (n < -1 || (r->fp->errcode & (BGZF_ERR_ZLIB | BGZF_ERR_HEADER | BGZF_ERR_CRC))) {
         /* the file's fault (bad or cut-short compressed data: exit 2) or the system's */
         int corrupt = (r->fp->errcode & (BGZF_ERR_ZLIB | BGZF_ERR_HEADER | BGZF_ERR_CRC)) != 0;
-        KRAIT_ERROR("%s:%ld: %s", r->path, r->line_no + 1,
-                    corrupt ? "corrupt or truncated compressed data" : "read error");
+        if (!corrupt)
+            KRAIT_ERROR("%s:%ld: read error", r->path, r->line_no + 1);
+        else if (r->line_no) /* decoding runs a block ahead: the damage is somewhere after the last line given */
+            KRAIT_ERROR("%s: corrupt or truncated compressed data after line %ld (the last line decoded whole)",
+                        r->path, r->line_no);
+        else
+            KRAIT_ERROR("%s: corrupt or truncated compressed data before its first line", r->path);
         return corrupt ? -KRAIT_STATUS_BAD_INPUT : -KRAIT_STATUS_IO;
     }
     r->line_no++;
