@@ -68,6 +68,7 @@ int audio_cmd_encode(int argc, char **argv)
         { "--quantization", OPT_STR, &quant, "Q", "mulaw (default) or linear8" },
         { "--normalize", OPT_STR, &norm, "N", "peak (default) or none" },
         { "--out", OPT_STR, &out, "DIR", "output folder: files/NNNNN_<file name>.u8 and all.u8 (required)" },
+        KRAIT_OPTS_NO_MODEL,
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,

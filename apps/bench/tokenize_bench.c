@@ -31,6 +31,7 @@ int bench_tokenize(int argc, char **argv)
         { "--tokenizer", OPT_STR, &tok_path, "PATH", "tokenizer.json or \"bytes\" (default: the shared GPT-NeoX-20B one)" },
         { "--input", OPT_STR, &input, "FILE", "text to encode (default: the shared wikitext2 test.txt)" },
         { "--seconds", OPT_DOUBLE, &seconds, "S", "time to spend encoding, best pass reported (default 3)" },
+        KRAIT_OPTS_NO_MODEL, /* one thread: the encoders are serial */
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,

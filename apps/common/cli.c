@@ -575,6 +575,8 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
             print_usage(usage, opts, nopts);
             exit(krait_cli_done(0)); /* a help text cut short (a full disk) is exit 1 too */
         }
+        if (o->type == OPT_UNUSED)
+            krait_cli_die(2, "option %s has no use in this command: it runs no model (see --help)", a);
         if (o->dst == &c->seed) c->seed_set = 1;
         if (o->type == OPT_FLAG) {
             *(int *)o->dst = 1;
@@ -623,6 +625,7 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
             break;
         }
         case OPT_FLAG:
+        case OPT_UNUSED:
             break;
         }
     }

@@ -10,7 +10,9 @@
 
 #include "backend.h"
 
-typedef enum krait_opt_type { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STR, OPT_U64, OPT_LIST } krait_opt_type;
+/* OPT_UNUSED: a common option the command has no use for (dst NULL, help NULL): refused with one
+ * line and left out of --help, so that it is not taken in silence */
+typedef enum krait_opt_type { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STR, OPT_U64, OPT_LIST, OPT_UNUSED } krait_opt_type;
 
 typedef struct krait_opt {
     const char *name;      /* "--steps" */
@@ -19,6 +21,11 @@ typedef struct krait_opt {
     const char *meta;      /* "N" in the help text */
     const char *help;      /* NULL: not listed (a sibling command's option, refused here) */
 } krait_opt;
+
+/* The entries of a command that runs no model: --device, --threads and --seed mean nothing to it. */
+#define KRAIT_OPTS_NO_MODEL                                                                          \
+    { "--device", OPT_UNUSED, NULL, NULL, NULL }, { "--threads", OPT_UNUSED, NULL, NULL, NULL },     \
+    { "--seed", OPT_UNUSED, NULL, NULL, NULL }
 
 typedef struct krait_str_list {
     const char *items[64];

@@ -50,7 +50,8 @@ static int cmd_info(int argc, char **argv)
     const char *u = "usage: krait-model info DIR [--json]";
     const char *dir = positional(argc, argv, "a model folder");
     krait_common c;
-    krait_cli_parse(argc, argv, first_option(dir), NULL, 0, &c, u);
+    const krait_opt opts[] = { KRAIT_OPTS_NO_MODEL };
+    krait_cli_parse(argc, argv, first_option(dir), opts, sizeof opts / sizeof opts[0], &c, u);
     krait_model_file_info in;
     krait_status s = krait_model_inspect(&in, dir);
     if (s) return krait_cli_exit_code(s);
@@ -192,9 +193,10 @@ static int cmd_convert(int argc, char **argv)
         { "--out", OPT_STR, &out, "OUT", "folder to write (created if needed)" },
         { "--dtype", OPT_STR, &dtype, "D", "f32 | bf16 | f16 (default f32)" },
         { "--overwrite", OPT_FLAG, &overwrite, NULL, "replace the model an existing OUT holds (DIR itself included)" },
+        KRAIT_OPTS_NO_MODEL,
     };
     krait_common c;
-    krait_cli_parse(argc, argv, first_option(dir), opts, 3, &c, u);
+    krait_cli_parse(argc, argv, first_option(dir), opts, sizeof opts / sizeof opts[0], &c, u);
     if (!out) krait_cli_die(2, "convert: --out is required");
     const int replacing = claim_model_out(out, overwrite);
     krait_dtype t = parse_dtype(dtype);

@@ -80,7 +80,7 @@ static krait_tokenizer *open_tokenizer(const char *cmd, const char *spec, const 
 int cmd_tokenize(int argc, char **argv)
 {
     const char *spec = NULL, *model_dir = NULL;
-    krait_opt opts[] = { TOKENIZER_OPTS(spec, model_dir) };
+    krait_opt opts[] = { TOKENIZER_OPTS(spec, model_dir), KRAIT_OPTS_NO_MODEL };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-text tokenize (--tokenizer tokenizer.json|bytes | --model DIR) [--json] < TEXT\n"
@@ -191,7 +191,7 @@ static size_t parse_plain_ids(char *text, int32_t **ids, int vocab)
 int cmd_detokenize(int argc, char **argv)
 {
     const char *spec = NULL, *model_dir = NULL;
-    krait_opt opts[] = { TOKENIZER_OPTS(spec, model_dir) };
+    krait_opt opts[] = { TOKENIZER_OPTS(spec, model_dir), KRAIT_OPTS_NO_MODEL };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-text detokenize (--tokenizer tokenizer.json|bytes | --model DIR) [--json] < IDS\n"
