@@ -7,6 +7,7 @@
 #include "classify.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,6 +475,30 @@ krait_status krait_cls_stream_finish(krait_cls_stream *s, float *probs)
     }
     krait_status r = stream_reset(s);
     return st ? st : r;
+}
+
+static int class_name_is_int(const char *s)
+{
+    const char *d = *s == '-' ? s + 1 : s;
+    if (!*d || strspn(d, "0123456789") != strlen(d)) return 0;
+    errno = 0;
+    (void)strtoll(s, NULL, 10);
+    return errno == 0;
+}
+
+static int cmp_class_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int cmp_class_int(const void *a, const void *b)
+{
+    long long u = strtoll(*(char *const *)a, NULL, 10), v = strtoll(*(char *const *)b, NULL, 10);
+    return u != v ? (u < v ? -1 : 1) : cmp_class_text(a, b);
+}
+
+void krait_class_names_sort(char **names, int n)
+{
+    int all_int = 1;
+    for (int i = 0; i < n && all_int; i++) all_int = class_name_is_int(names[i]);
+    qsort(names, (size_t)n, sizeof *names, all_int ? cmp_class_int : cmp_class_text);
 }
 
 int krait_class_name_ok(const char *label, char *why, size_t n)

@@ -575,39 +575,20 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
 }
 
 /* ---- classes --------------------------------------------------------------------------------------- */
-static int is_int(const char *s)
-{
-    if (*s == '-') s++;
-    if (!*s) return 0;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9') return 0;
-    return 1;
-}
-
-/* Labels that are all integers sort as numbers (then as text, for "01" vs "1"). */
-static int cmp_label_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-static int cmp_label_num(const void *a, const void *b)
-{
-    long long u = atoll(*(char *const *)a), v = atoll(*(char *const *)b);
-    return u != v ? (u < v ? -1 : 1) : cmp_label_text(a, b);
-}
-
 krait_status krait_audio_list_classes(krait_audio_list *l)
 {
     for (int i = 0; i < l->n_classes; i++) free(l->names[i]);
     free(l->names);
     l->names = NULL, l->n_classes = 0;
-    int labelled = 0, numeric = 1;
-    for (int i = 0; i < l->n; i++)
-        if (l->items[i].label) labelled++, numeric &= is_int(l->items[i].label);
+    int labelled = 0;
+    for (int i = 0; i < l->n; i++) labelled += l->items[i].label != NULL;
     if (!labelled) return KRAIT_STATUS_OK;
     char **all = malloc(sizeof *all * (size_t)labelled);
     if (!all) return KRAIT_STATUS_NO_MEMORY;
     int k = 0;
     for (int i = 0; i < l->n; i++)
         if (l->items[i].label) all[k++] = l->items[i].label;
-    int (*cmp_label)(const void *, const void *) = numeric ? cmp_label_num : cmp_label_text;
-    qsort(all, (size_t)k, sizeof *all, cmp_label);
+    krait_class_names_sort(all, k); /* equal labels side by side: kept once below */
     int u = 0;
     for (int i = 0; i < k; i++)
         if (!u || strcmp(all[u - 1], all[i])) all[u++] = all[i];
@@ -627,18 +608,8 @@ krait_status krait_audio_list_classes(krait_audio_list *l)
     for (int i = 0; i < l->n; i++) {
         l->items[i].cls = -1;
         if (!l->items[i].label) continue;
-        int lo = 0, hi = u - 1;
-        while (lo <= hi) {   /* binary search in the sorted names */
-            int mid = (lo + hi) / 2;
-            const char *key = l->items[i].label;
-            int c = cmp_label(&key, &l->names[mid]);
-            if (!c) {
-                l->items[i].cls = mid;
-                break;
-            }
-            if (c < 0) hi = mid - 1;
-            else lo = mid + 1;
-        }
+        for (int c = 0; c < u && l->items[i].cls < 0; c++)
+            if (!strcmp(l->items[i].label, l->names[c])) l->items[i].cls = c;
     }
     return KRAIT_STATUS_OK;
 }

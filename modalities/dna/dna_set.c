@@ -136,21 +136,6 @@ krait_status krait_dna_set_read(krait_dna_set *s, const char *source, const krai
 }
 
 /* ---- classes ------------------------------------------------------------------------------------ */
-static int is_int(const char *s)
-{
-    char *end;
-    errno = 0;
-    (void)strtol(s, &end, 10);
-    return *s && !*end && !errno;
-}
-
-static int cmp_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-static int cmp_int(const void *a, const void *b)
-{
-    long u = strtol(*(char *const *)a, NULL, 10), v = strtol(*(char *const *)b, NULL, 10);
-    return (u > v) - (u < v);
-}
-
 int krait_dna_classes_find(const krait_dna_classes *c, const char *name)
 {
     for (int i = 0; i < c->n; i++)
@@ -197,7 +182,6 @@ static int label_ok(const krait_dna_set *s, size_t i, const char *origin)
 krait_status krait_dna_classes_from_set(krait_dna_classes *c, const krait_dna_set *s, const char *origin)
 {
     memset(c, 0, sizeof *c);
-    int all_int = 1;
     for (size_t i = 0; i < s->n; i++) {
         if (!s->label[i]) {
             char at[4200];
@@ -209,9 +193,8 @@ krait_status krait_dna_classes_from_set(krait_dna_classes *c, const krait_dna_se
         if (!label_ok(s, i, origin)) return KRAIT_STATUS_BAD_INPUT;
         krait_status st = classes_add(c, s->label[i], strlen(s->label[i]));
         if (st) return st;
-        all_int &= is_int(s->label[i]);
     }
-    qsort(c->names, (size_t)c->n, sizeof *c->names, all_int ? cmp_int : cmp_text);
+    krait_class_names_sort(c->names, c->n);
     if (c->n < 2) {
         KRAIT_ERROR("%s: %d class%s among the labels; a classifier needs at least 2", origin, c->n,
                     c->n == 1 ? "" : "es");

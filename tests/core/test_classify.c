@@ -590,9 +590,34 @@ static void comparison(void)
     tu_check(isnan(lo) && isnan(hi), "interval of no values: [%g, %g] (want NaN)", lo, hi);
 }
 
+/* One order of class names for every modality: integers by number (ties by text), else by text. */
+static void check_class_order(void)
+{
+    char *ints[] = { "10", "9", "01", "-2", "1", "0" }, *want_ints[] = { "-2", "0", "01", "1", "9", "10" };
+    char *ints2[] = { "1", "0", "9", "-2", "01", "10" }; /* the same names in another input order */
+    char *mixed[] = { "b", "10", "9", "a" }, *want_mixed[] = { "10", "9", "a", "b" };
+    char *huge[] = { "2", "99999999999999999999", "10" }, *want_huge[] = { "10", "2", "99999999999999999999" };
+    char *plus[] = { "+1", "2", "10" }, *want_plus[] = { "+1", "10", "2" };
+    krait_class_names_sort(ints, 6);
+    krait_class_names_sort(ints2, 6);
+    krait_class_names_sort(mixed, 4);
+    krait_class_names_sort(huge, 3);
+    krait_class_names_sort(plus, 3);
+    int ok_ints = 1, ok_ints2 = 1, ok_mixed = 1, ok_huge = 1, ok_plus = 1;
+    for (int i = 0; i < 6; i++) ok_ints &= !strcmp(ints[i], want_ints[i]), ok_ints2 &= !strcmp(ints2[i], want_ints[i]);
+    for (int i = 0; i < 4; i++) ok_mixed &= !strcmp(mixed[i], want_mixed[i]);
+    for (int i = 0; i < 3; i++) ok_huge &= !strcmp(huge[i], want_huge[i]), ok_plus &= !strcmp(plus[i], want_plus[i]);
+    tu_check(ok_ints && ok_ints2, "integer class names by number, \"01\" before \"1\", whatever the input order (%s %s %s %s %s %s)",
+             ints2[0], ints2[1], ints2[2], ints2[3], ints2[4], ints2[5]);
+    tu_check(ok_mixed, "a name that is not an integer: all by text (%s %s %s %s)", mixed[0], mixed[1], mixed[2], mixed[3]);
+    tu_check(ok_huge, "an integer past a long long: by text (%s %s %s)", huge[0], huge[1], huge[2]);
+    tu_check(ok_plus, "\"+1\" is not an integer name: by text (%s %s %s)", plus[0], plus[1], plus[2]);
+}
+
 int main(void)
 {
     tu_init("test_classify");
+    check_class_order();
     grad_check("mean", 0, 0, 0);
     grad_check("last", 1, 0, 0);
     grad_check("mean", 1, 5, 0);
