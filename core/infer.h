@@ -3,9 +3,14 @@
  *
  * The model (model.h) is immutable; each sequence's memory is one row of a krait_state: per
  * layer its K-1 last conv inputs and its (E, N) SSM state, fp32 always. One model serves many
- * states. A krait_infer is the scratch one thread needs to run a model on states: activations
- * for a prefill chunk and for one decode step of up to max_batch rows, and a logits buffer. It
- * is allocated once; prefill and step allocate nothing.
+ * states, one call at a time: a backend (and so every model, krait_infer and state on it) is
+ * used by one thread at a time, since its ops share the backend's scratch (two threads need two
+ * backends, each with its own model). A krait_infer is the scratch a run of the model needs:
+ * activations for a prefill chunk and for one decode step of up to max_batch rows, and a logits
+ * buffer. It is allocated once; prefill and step allocate nothing.
+ *
+ * Lifetimes: a krait_infer and a krait_state borrow their model, which borrows its backend; free
+ * them before the model, and the model before the backend.
  *
  *   prefill  feeds a prompt of any length chunk by chunk with the state carried (the parallel
  *            scan inside each chunk): memory depends on the chunk, never on the length.
@@ -72,7 +77,7 @@ krait_status krait_state_download(const krait_model *m, float *host, const krait
 typedef struct krait_infer krait_infer;
 
 /* Scratch for decode steps of up to max_batch rows and prefill chunks of `chunk` tokens
- * (chunk <= 0: 512). NULL (logged) on failure. */
+ * (chunk <= 0: 512). NULL (logged) on failure. It borrows m: free it before m. */
 krait_infer *krait_infer_init(const krait_model *m, int max_batch, int chunk);
 /* About the bytes krait_infer_init(m, max_batch, chunk) allocates (SIZE_MAX: too large). */
 size_t krait_infer_bytes(const krait_model *m, int max_batch, int chunk);

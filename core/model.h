@@ -4,7 +4,8 @@
  * in HF tensor order) + its compute copy in the backend's activation dtype (the same array on
  * f32 backends). Everything mutable lives elsewhere: activations and backward scratch in
  * krait_acts, gradients and AdamW moments in krait_optim (optim.h), per-sequence recurrent
- * state in krait_state. One model serves many of each.
+ * state in krait_state. One model serves many of each, one call at a time (the backend's ops
+ * share its scratch: one thread at a time per backend; see infer.h).
  *
  * Data flow (DESIGN.md): ids (B, L) -> embedding -> NL x [add + RMSNorm -> mixer] -> add +
  * RMSNorm (norm_f) -> head. The head (tied or untied lm_head) runs over blocks of rows so the

@@ -54,7 +54,7 @@ typedef struct krait_model_file_info {
 
 /* Load path — a model folder, or a `.safetensors` / `.index.json` file with config.json beside
  * it — onto backend be. NULL on failure with *status set (status may be NULL) and one line
- * logged. */
+ * logged. The model borrows be: free it (krait_model_free) before the backend. */
 krait_model *krait_model_load(const char *path, krait_backend *be, krait_status *status);
 
 /* Read the weights of path into an existing model m (same rules as krait_model_load). The

@@ -407,7 +407,9 @@ static inline KRAIT_HOST_DEVICE int krait_dropout_keep(uint64_t seed, uint64_t i
 }
 
 /* Backends that are always built. Each returns NULL (and says why through the log) on failure.
- * nthreads <= 0 means all cores. */
+ * nthreads <= 0 means all cores. A backend is used by one thread at a time (its ops share its
+ * scratch). The CPU backend sets OpenBLAS's thread count (openblas_set_num_threads: with the
+ * OpenMP build of OpenBLAS, the calling thread's OpenMP default too) and does not restore it. */
 krait_backend *krait_backend_cpu_ref_init(void);
 krait_backend *krait_backend_cpu_init(int nthreads);
 /* The CPU backend runs an op on one more thread per `grain` float operations of its work, up to

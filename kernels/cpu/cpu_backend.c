@@ -6,7 +6,9 @@
  * never call BLAS from inside our own parallel regions). Memory functions are the host ones
  * shared with the reference (ref_backend.c). The backend runs one op at a time.
  * Not here: any op's math (cpu_<op>.c), and any allocation after reserve(). Note that the
- * OpenBLAS thread count is process-wide: the last backend created sets it.
+ * OpenBLAS thread count is set by openblas_set_num_threads, which in the OpenMP build is the
+ * calling thread's omp_set_num_threads: the last backend created on a thread sets it there, and
+ * other threads keep their own (backend.h tells callers).
  */
 #include "cpu_internal.h"
 #include "cpu_simd.h"
