@@ -110,6 +110,17 @@ void *cuda_scratch(krait_backend *be, size_t bytes, const char *op);
 static inline size_t cuda_align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 static inline int cuda_cdiv(long long a, long long b) { return (int)((a + b - 1) / b); }
 
+/* The scan, conv and decode kernels put the batch in grid y or z, which CUDA caps at 65535:
+ * more sequences at once is refused with one line (the caller splits the batch), not launched. */
+#define CUDA_BATCH_MAX 65535
+static inline krait_status cuda_batch_fits(int B, const char *op)
+{
+    if (B <= CUDA_BATCH_MAX) return KRAIT_STATUS_OK;
+    KRAIT_ERROR("cuda: %s: a batch of %d sequences is more than the %d the kernels take at once (split the batch)",
+                op, B, CUDA_BATCH_MAX);
+    return KRAIT_STATUS_UNSUPPORTED;
+}
+
 /* ---- ops (one file per family; all with the krait_backend member signature) --------------- */
 /* cuda_backend.cu */
 krait_status to_act_cuda(krait_backend *be, void *dst, const float *src, size_t n);

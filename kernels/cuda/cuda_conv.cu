@@ -192,6 +192,7 @@ krait_status conv1d_fwd_cuda(krait_backend *be, void *out, float *state_out, con
                              int B, int L, int E, int K, int silu)
 {
     if (B <= 0 || E <= 0) return KRAIT_STATUS_OK;
+    if (cuda_batch_fits(B, "conv1d_fwd")) return KRAIT_STATUS_UNSUPPORTED;
     if (K < 1 || K > CUDA_CONV_KMAX) {
         KRAIT_ERROR("cuda: conv1d supports kernel widths 1..%d (got %d)", CUDA_CONV_KMAX, K);
         return KRAIT_STATUS_UNSUPPORTED;
@@ -231,6 +232,7 @@ krait_status conv1d_bwd_cuda(krait_backend *be, void *dx, int ldx, float *dw, fl
                              const float *state_in, int B, int L, int E, int K, int silu)
 {
     if (B <= 0 || L <= 0 || E <= 0) return KRAIT_STATUS_OK;
+    if (cuda_batch_fits(B, "conv1d_bwd")) return KRAIT_STATUS_UNSUPPORTED;
     if (K < 1 || K > CUDA_CONV_KMAX) {
         KRAIT_ERROR("cuda: conv1d supports kernel widths 1..%d (got %d)", CUDA_CONV_KMAX, K);
         return KRAIT_STATUS_UNSUPPORTED;

@@ -51,6 +51,7 @@ krait_status conv1d_step_cuda(krait_backend *be, void *u, float *state, const vo
                               const float *w, const float *bias, int B, int E, int K)
 {
     if (B <= 0 || E <= 0) return KRAIT_STATUS_OK;
+    if (cuda_batch_fits(B, "conv1d_step")) return KRAIT_STATUS_UNSUPPORTED;
     dim3 grid(cuda_cdiv(E, STEP_THREADS), B);
     if (cuda_bf16(be))
         KRAIT_LAUNCH((conv1d_step_kernel<bf16>), grid, STEP_THREADS, 0, cuda_stream(be), (bf16 *)u,
@@ -102,6 +103,7 @@ krait_status ssm_step_cuda(krait_backend *be, void *out, float *h, const void *u
                            const float *Dskip, const void *z, int ldz, int B, int E, int N, int R)
 {
     if (B <= 0 || E <= 0) return KRAIT_STATUS_OK;
+    if (cuda_batch_fits(B, "ssm_step")) return KRAIT_STATUS_UNSUPPORTED;
     dim3 grid(cuda_cdiv(E, STEP_THREADS), B);
     const size_t smem = (size_t)(R + 2 * N) * sizeof(float);
     if (cuda_bf16(be))

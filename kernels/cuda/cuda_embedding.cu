@@ -34,8 +34,10 @@ krait_status embedding_fwd_cuda(krait_backend *be, float *out, const int32_t *id
 static size_t sort_temp_bytes(int M)
 {
     size_t bytes = 0;
-    cub::DeviceRadixSort::SortPairs(NULL, bytes, (const int32_t *)NULL, (int32_t *)NULL,
-                                    (const int32_t *)NULL, (int32_t *)NULL, M, 0, 32);
+    cudaError_t e = cub::DeviceRadixSort::SortPairs(NULL, bytes, (const int32_t *)NULL, (int32_t *)NULL,
+                                                    (const int32_t *)NULL, (int32_t *)NULL, M, 0, 32);
+    if (e != cudaSuccess) /* said here; the sort itself then fails on its too-small scratch, checked */
+        KRAIT_ERROR("cuda: embedding backward: CUB's scratch size query failed (%s)", cudaGetErrorString(e));
     return bytes;
 }
 

@@ -141,6 +141,7 @@ krait_status ssm_scan_bwd_cuda(krait_backend *be, void *du, void *ddelta, void *
                                const float *h_chunks, int B, int L, int E, int N, int chunk)
 {
     if (B <= 0 || E <= 0 || L <= 0) return KRAIT_STATUS_OK;
+    if (cuda_batch_fits(B, "ssm_scan_bwd")) return KRAIT_STATUS_UNSUPPORTED;
     if (N < 1 || N > CUDA_SCAN_NMAX || chunk < 1) {
         KRAIT_ERROR("cuda: ssm_scan_bwd: unsupported N=%d or chunk=%d (N 1..%d, chunk >= 1)", N,
                     chunk, CUDA_SCAN_NMAX);

@@ -68,6 +68,7 @@ krait_status ssm_scan_fwd_launch(krait_backend *be, void *y, float *h_last, floa
                                  int chunk)
 {
     if (B <= 0 || E <= 0 || L <= 0) return KRAIT_STATUS_OK;
+    if (cuda_batch_fits(B, "ssm_scan_fwd")) return KRAIT_STATUS_UNSUPPORTED;
     if (N < 1 || N > CUDA_SCAN_NMAX || chunk < 1) {
         KRAIT_ERROR("cuda: ssm_scan_fwd: unsupported N=%d or chunk=%d (N 1..%d, chunk >= 1)", N,
                     chunk, CUDA_SCAN_NMAX);

@@ -228,6 +228,15 @@ int main(void)
         scan_case(&t, 1,   90,   40, 48,   64,  4, 1, 1);   /* N = 48 (Q = 16, partial) */
         scan_case(&t, 2,   65,   64, 64,   64,  0, 1, 1);   /* N = 64 (Q = 16) */
         scan_case(&t, 1, quick ? 700 : 3000, 64, 16, 64, 4, 1, 1);   /* longer sequence */
+        if (strstr(t.g->name, "cuda")) { /* CUDA and its emulation: the batch is a grid dimension, at most 65535 */
+            krait_status sf = t.g->ssm_scan_fwd(t.g, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 16, NULL, NULL,
+                                                65536, 1, 1, 16, 64);
+            krait_status sb = t.g->ssm_scan_bwd(t.g, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                                                NULL, NULL, 16, NULL, NULL, 65536, 1, 1, 16, 64);
+            tu_check(sf == KRAIT_STATUS_UNSUPPORTED && sb == KRAIT_STATUS_UNSUPPORTED,
+                     "%s: a batch of 65536 is refused, not launched (fwd %s, bwd %s)", t.dn, krait_status_string(sf),
+                     krait_status_string(sb));
+        }
         gt_close(&t);
     }
     return tu_finish();
