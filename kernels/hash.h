@@ -4,9 +4,10 @@
  *   golden ratio — a counter-based generator: the counter-th value of the splitmix64 sequence
  *   that starts at seed. Seeds the xoshiro generators, draws dropout masks and sampling
  *   uniforms, shuffles documents.
- * krait_fnv1a: one step of 64-bit FNV-1a (h ^ v) x prime, from KRAIT_FNV1A_INIT: fingerprints
- *   of data and names, and the tokenizer's string table. v is a byte in the standard use; a
- *   whole id is folded in as one value where only a fingerprint is wanted. */
+ * krait_fnv1a: one step of 64-bit FNV-1a (h ^ v) x prime: from KRAIT_FNV1A_INIT for the
+ *   tokenizer's string table, from KRAIT_FINGERPRINT_INIT (below) for fingerprints of data and
+ *   the name-hash splits of audio files. v is a byte in the standard use; a whole id is folded in
+ *   as one value where only a fingerprint is wanted. */
 #ifndef KRAIT_HASH_H
 #define KRAIT_HASH_H
 

@@ -78,7 +78,7 @@ static void add_file(file_list *l, const char *path, krait_fs_seen *seen)
         list_add(l, path);
 }
 
-/* Text files under dir, in name order (depth first), skipping hidden entries, skip_dir, prepared
+/* Text files under dir, in name order (depth first), skipping hidden entries, skip_real, prepared
  * data folders (an earlier --output inside an input folder; with a warning) and a folder or file
  * reached a second time (a link loop, or two links to one folder: its files would count twice). */
 static void walk(file_list *l, const char *dir, const char *skip_real, int *skipped, krait_fs_seen *seen)

@@ -3,7 +3,7 @@
  * exp2, deterministic warp and block sums, and the dynamic shared memory declaration.
  *
  * Kernel headers include only this file (not the CUDA runtime or cuBLAS), so that
- * tests/gpu/test_gpu_emu.cc can compile the kernels for the host with KRAIT_CUDA_EMU defined and
+ * tests/gpu/emu_backend.cc can compile the kernels for the host with KRAIT_CUDA_EMU defined and
  * run them on CPU threads (tests/gpu/cuda_emu.h supplies threadIdx, __syncthreads, shuffles...).
  */
 #ifndef KRAIT_CUDA_DEVICE_CUH

@@ -237,7 +237,7 @@ int main(void)
         }
     }
     /* resampling at exactly libsamplerate's limit, 256 times either way, is accepted (beyond it is
-     * refused: apps/audio_app.sh reads a 1 Hz WAV at 8 kHz). Up: 40 frames at 125 Hz read at
+     * refused: tests/apps/audio_app.sh reads a 1 Hz WAV at 8 kHz). Up: 40 frames at 125 Hz read at
      * 32 kHz give 40 x 256 samples. Down: 1 s at 25600 Hz read at 100 Hz gives 100 (libsamplerate's
      * own end of input stops a few short at this ratio, 97 of 100 in CHUNK pieces: the reader pads
      * the end with silence and cuts at the file's duration) */
