@@ -12,18 +12,9 @@ int text_cmd_train(int argc, char **argv);     /* train.c */
 int text_cmd_generate(int argc, char **argv);  /* generate.c */
 int text_cmd_eval(int argc, char **argv);      /* eval.c */
 
-/* The tokenizer of a model folder: DIR/tokenizer.json when present; else the byte tokenizer
- * when config.json says "krait": {"tokenizer": "bytes"} or has vocab_size 256 or 257 (ids
- * 0..255 are bytes; with 257 or more ids, 256 is "<|endoftext|>", the EOS). Exits 2 with one
- * line when there is none or when its vocabulary does not fit the model's: ids past the
- * model's vocab_size are allowed only for added tokens (text_check_ids refuses text that uses
- * them). Narrows cfg->vocab_size_raw (the model folder's config) to a smaller tokenizer's vocabulary, so padded ids are
- * never sampled. */
+/* krait_tokenizer_for_model (tokenizer.h: DIR/tokenizer.json, else bytes for a byte-level config;
+ * it must fit the model; cfg->vocab_size_raw narrowed to it), exiting with its code on failure. */
 krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg);
-/* The least vocab_size a model needs for tok: every id past it must be an added token (the shared
- * GPT-NeoX file adds the specials 50277..50280 to the 50280 ids of mamba-*-hf). */
-int text_tokenizer_min_vocab(const krait_tokenizer *tok);
-
 /* A text source read for tok (prepare and eval read alike): where its pieces may be cut (the
  * byte tokenizer's special tokens) and whether they must be UTF-8 (BPE). tok outlives src. */
 void text_source_setup(krait_textsrc *src, const krait_tokenizer *tok, const char *json_key);

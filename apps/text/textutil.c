@@ -10,44 +10,11 @@
 #include "textapp.h"
 #include "textsrc.h"
 
-int text_tokenizer_min_vocab(const krait_tokenizer *tok)
-{
-    int v = krait_tokenizer_vocab_size(tok);
-    while (v > 0 && krait_tokenizer_is_added(tok, v - 1)) v--;
-    return v;
-}
-
 krait_tokenizer *text_model_tokenizer(const char *model_dir, krait_config *cfg)
 {
-    char *path = krait_fs_join(model_dir, "tokenizer.json");
-    if (!path) krait_cli_die(1, "out of memory");
     krait_tokenizer *tok = NULL;
-    krait_status s;
-    const char *spec = cfg->tokenizer;
-    const char *what;
-    if (krait_fs_is_file(path)) {
-        what = "tokenizer.json";
-        if ((s = krait_tokenizer_load(path, &tok))) exit(krait_cli_exit_code(s));
-    } else if (krait_config_byte_level(cfg)) {
-        what = "the byte tokenizer";
-        const char *eot = "<|endoftext|>";
-        s = krait_tokenizer_bytes(&eot, cfg->vocab_size_raw >= 257 ? 1 : 0, &tok);
-        if (s) exit(krait_cli_exit_code(s));
-    } else if (spec[0]) {
-        krait_cli_die(2, "%s: config.json names the tokenizer \"%s\" but the folder has no tokenizer.json", model_dir,
-                      spec);
-    } else {
-        krait_cli_die(2, "%s: no tokenizer.json, and with vocab_size %d the model is not a byte-level one (256 or "
-                      "257); put the model's tokenizer.json in the folder", model_dir, cfg->vocab_size_raw);
-    }
-    /* A tokenizer may know a few ids more than the model, added tokens all; text that uses one is
-     * refused where it is encoded. */
-    int tv = krait_tokenizer_vocab_size(tok);
-    if (cfg->vocab_size_raw < text_tokenizer_min_vocab(tok))
-        krait_cli_die(2, "%s: %s has %d ids but the model's vocab_size is %d: the tokenizer does not fit the model",
-                      model_dir, what, tv, cfg->vocab_size_raw);
-    if (tv < cfg->vocab_size_raw) cfg->vocab_size_raw = tv;
-    free(path);
+    krait_status s = krait_tokenizer_for_model(&tok, model_dir, cfg);
+    if (s) exit(krait_cli_exit_code(s));
     return tok;
 }
 

@@ -317,7 +317,7 @@ int text_cmd_train(int argc, char **argv)
         krait_tokenizer *tok = NULL;
         krait_status ts = tj ? krait_tokenizer_load(tj, &tok) : KRAIT_STATUS_NO_MEMORY;
         if (ts) return krait_cli_exit_code(ts);
-        fit = text_tokenizer_min_vocab(tok);
+        fit = krait_tokenizer_min_vocab(tok);
         krait_tokenizer_free(tok);
         free(tj);
     }

@@ -243,3 +243,52 @@ krait_status krait_tokenizer_decode(const krait_tokenizer *tok, const int32_t *i
     }
     return KRAIT_STATUS_OK;
 }
+
+int krait_tokenizer_min_vocab(const krait_tokenizer *tok)
+{
+    int v = krait_tokenizer_vocab_size(tok);
+    while (v > 0 && krait_tokenizer_is_added(tok, v - 1)) v--;
+    return v;
+}
+
+krait_status krait_tokenizer_for_model(krait_tokenizer **out, const char *dir, krait_config *cfg)
+{
+    *out = NULL;
+    char *path = krait_fs_join(dir, "tokenizer.json");
+    if (!path) {
+        KRAIT_ERROR("%s: out of memory", dir);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    krait_tokenizer *tok = NULL;
+    krait_status s = KRAIT_STATUS_OK;
+    const char *what;
+    if (krait_fs_is_file(path)) {
+        what = "tokenizer.json";
+        s = krait_tokenizer_load(path, &tok);
+    } else if (krait_config_byte_level(cfg)) {
+        what = "the byte tokenizer";
+        const char *eot = "<|endoftext|>";
+        s = krait_tokenizer_bytes(&eot, cfg->vocab_size_raw >= 257 ? 1 : 0, &tok);
+    } else {
+        what = NULL;
+        if (cfg->tokenizer[0])
+            KRAIT_ERROR("%s: config.json names the tokenizer \"%s\" but the folder has no tokenizer.json", dir,
+                        cfg->tokenizer);
+        else
+            KRAIT_ERROR("%s: no tokenizer.json, and with vocab_size %d the model is not a byte-level one (256 or "
+                        "257); put the model's tokenizer.json in the folder", dir, cfg->vocab_size_raw);
+        s = KRAIT_STATUS_BAD_INPUT;
+    }
+    free(path);
+    if (s) return s;
+    const int tv = krait_tokenizer_vocab_size(tok);
+    if (cfg->vocab_size_raw < krait_tokenizer_min_vocab(tok)) {
+        KRAIT_ERROR("%s: %s has %d ids but the model's vocab_size is %d: the tokenizer does not fit the model", dir,
+                    what, tv, cfg->vocab_size_raw);
+        krait_tokenizer_free(tok);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
+    if (tv < cfg->vocab_size_raw) cfg->vocab_size_raw = tv;
+    *out = tok;
+    return KRAIT_STATUS_OK;
+}

@@ -41,6 +41,19 @@ krait_status krait_tokenizer_load(const char *path, krait_tokenizer **out);
 krait_status krait_tokenizer_open(const char *spec, krait_tokenizer **out);
 void krait_tokenizer_free(krait_tokenizer *tok);
 
+struct krait_config;
+/* The tokenizer of the model folder dir whose config is cfg, as every krait-text command finds
+ * it: dir/tokenizer.json when there is one, else the byte tokenizer for a byte-level config
+ * (vocab_size_raw 256, or 257 and up with "<|endoftext|>" = 256). It must not know more ids than
+ * the model has rows, added tokens aside (text using one of those is refused where it is
+ * encoded); when it knows fewer, cfg->vocab_size_raw is lowered to its count, so the model's
+ * padding rows are never scored or sampled (krait_model_vocab_used). BAD_INPUT with one logged
+ * line when the folder has no usable tokenizer or it does not fit the model. */
+krait_status krait_tokenizer_for_model(krait_tokenizer **out, const char *dir, struct krait_config *cfg);
+/* The least vocab_size a model needs for tok: every id past it must be an added token (the shared
+ * GPT-NeoX file adds the specials 50277..50280 to the 50280 ids of mamba-*-hf). */
+int krait_tokenizer_min_vocab(const krait_tokenizer *tok);
+
 /* Decoded bytes as a JSON string literal, quotes included (malloc'd; NULL when out of memory):
  * valid UTF-8 as it is, '"' '\\' and control bytes escaped (NUL as \u0000, so nothing is cut
  * off), and each byte of an invalid UTF-8 sequence (a byte model can stop mid-character) as
