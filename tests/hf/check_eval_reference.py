@@ -100,8 +100,7 @@ def main():
         mamba_ref.perturb(os.path.join(work, "init"), os.path.join(work, "f32"), seed=20261130)
         long_memory(os.path.join(work, "f32"), seed=7)
         for dt in ("bf16", "f16"):
-            run([krait_model, "convert", os.path.join(work, "f32"), "--out", os.path.join(work, dt), "--dtype", dt,
-                 "--threads", "1"])
+            run([krait_model, "convert", os.path.join(work, "f32"), "--out", os.path.join(work, dt), "--dtype", dt])
         variants = []
         for dt in ("f32", "bf16", "f16"):
             variants.append(dt)
