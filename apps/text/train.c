@@ -80,6 +80,7 @@ typedef struct val_set {
     long n_windows;        /* windows scored */
     double stride;         /* in windows: > 1 when --val-tokens keeps a subset */
     long first;            /* first window of the current group */
+    int group, chunk;      /* windows scored at once, in chunks of positions: group x chunk <= batch x L */
     double ids_per_byte;   /* val ids / val text bytes (0: unknown) */
 } val_set;
 
@@ -103,12 +104,12 @@ static krait_status validate(const krait_model *m, val_set *v, double *loss)
 {
     double sum = 0;
     long long n = 0;
-    const int G = 16;
+    const int G = v->group;
     for (long w = 0; w < v->n_windows; w += G) {
         int B = v->n_windows - w < G ? (int)(v->n_windows - w) : G;
         v->first = w;
         krait_eval_result r;
-        krait_status s = krait_eval_stream(m, B, v->L, v->L, val_fill, v, &r, NULL, NULL);
+        krait_status s = krait_eval_stream(m, B, v->L, v->chunk, val_fill, v, &r, NULL, NULL);
         if (s) return s;
         sum += r.loss_sum;
         n += r.n_scored;
@@ -348,6 +349,13 @@ int text_cmd_train(int argc, char **argv)
     long want = val_tokens > 0 ? (val_tokens + tc.seq_len - 1) / tc.seq_len : vs.n_windows;
     if (want < vs.n_windows) vs.stride = (double)vs.n_windows / want, vs.n_windows = want;
     vs.ids_per_byte = meta.val_bytes > 0 ? (double)meta.val_tokens / meta.val_bytes : 0;
+    /* Validation holds no more positions at once than a training batch (the memory check before
+     * the run counts that): windows in chunks of at most 2048 positions (the state carried: the
+     * same loss), up to 16 windows at a time. (It ran 16 whole windows at once: at --batch 1
+     * --seq-len 262144, 11 GB for a run that trained in 1.9 GB.) */
+    vs.chunk = tc.seq_len < 2048 ? tc.seq_len : 2048;
+    const long long per_group = (long long)tc.batch * tc.seq_len / vs.chunk;
+    vs.group = per_group < 1 ? 1 : per_group > 16 ? 16 : (int)per_group;
     if (!vs.n_windows)
         KRAIT_WARN("%s/val.bin has %llu ids, fewer than seq_len + 1: no validation", data,
                 (unsigned long long)n_val);

@@ -6,7 +6,8 @@
 # eval (bits per byte, positions TSV + SVG); a run stopped and resumed, and one interrupted by
 # SIGINT (exit 130) and resumed, repeat the uninterrupted run's train and validation losses
 # exactly; a new run into a run folder is refused unless --overwrite; fine-tuning from the trained model (--init: every tensor copied, a lower first loss;
-# another width refused); bad inputs exit 2 with one line naming the file and the problem.
+# another width refused); bad inputs exit 2 with one line naming the file and the problem;
+# validation at a long seq_len peaks near one window's memory, not 16 windows'.
 set -u
 k="$1"
 sample="$2"
@@ -477,4 +478,21 @@ if [ -x "$km" ]; then
   bad_input "eval with a classifier" "$dir/cls: a model with a \"classify\" head" -- \
     "$k" eval --model "$dir/cls" --input "$dir/in.txt"
 else echo "skip the classifier-head cases: no $km"; fi
+
+# validation holds no more positions at once than a training batch: with --batch 1 --seq-len
+# 16384, scoring all 18 validation windows peaks where scoring one does (it ran 16 whole windows
+# at once: 16 times the training batch's activations)
+python3 -c "import random; r = random.Random(5); print(''.join(r.choice('abc de\n') for _ in range(600000)))" >"$dir/long.txt"
+"$k" prepare --input "$dir/long.txt" --output "$dir/dl" --split-tail 0.5 >/dev/null 2>&1
+peak() { # max RSS in kB of the command
+  python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+vl=(train --config "$dir/tiny.json" --data "$dir/dl" --steps 1 --batch 1 --seq-len 16384 --threads 1 --eval-every 0 --overwrite)
+p_all=$(peak "$k" "${vl[@]}" --out "$dir/vall" --val-tokens 0)
+p_one=$(peak "$k" "${vl[@]}" --out "$dir/vone" --val-tokens 16384)
+if [ -n "$p_all" ] && [ -n "$p_one" ] && [ "$p_all" -lt $(( p_one * 3 )) ]; then
+  ok "validation of 18 windows at seq_len 16384: peak $p_all kB, of one window $p_one kB"
+else bad "validation memory: 18 windows peak '$p_all' kB, one window '$p_one' kB (3 times or more)"; fi
 exit $fail
