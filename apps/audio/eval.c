@@ -85,6 +85,9 @@ int audio_cmd_eval(int argc, char **argv)
     krait_model *m = krait_model_load(model_dir, be, &s);
     if (!m) return krait_cli_exit_code(s ? s : KRAIT_STATUS_BAD_INPUT);
     if (strcmp(m->cfg.head, "lm")) krait_cli_die(2, "%s: not a waveform model (head \"%s\")", model_dir, m->cfg.head);
+    char what[80]; /* the chunk's activations, refused before the work when they cannot fit */
+    snprintf(what, sizeof what, "evaluating in chunks of %d samples", chunk);
+    krait_cli_check_memory(be, krait_acts_bytes(m, 1, chunk, 0), what, "lower --chunk");
     FILE *tf = NULL;
     if (tsv) {
         tf = krait_cli_output_open(tsv);
