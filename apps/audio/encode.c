@@ -3,10 +3,11 @@
  * `xz -9` on exactly the samples `krait-audio eval` scores.
  *
  * The front-end is a model folder's (--model DIR: audio.json) or given by options (--rate,
- * --quantization, --normalize). Writes OUT/files/NNNNN_<file name, at most 200 bytes>.u8 for every file (NNNNN its
- * place in the listing, from 00000) and OUT/all.u8, their concatenation in listing order; an
- * earlier encode in OUT is replaced only once every write succeeded. Prints the file and sample counts. No
- * files selected (or none readable) is an error, as in the other commands. */
+ * --quantization, --normalize). Writes OUT/files/NNNNN_<file name, at most 200 bytes>.u8 for every file read
+ * (NNNNN its place among them, from 00000; an unreadable file is skipped with a warning) and
+ * OUT/all.u8, their concatenation in listing order; an earlier encode in OUT is replaced only
+ * once every write succeeded. One file is in memory at a time. Prints the file and sample
+ * counts. No files selected (or none readable) is an error, as in the other commands. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "audio_io.h"
 #include "audioapp.h"
 #include "fsutil.h"
+#include "log.h"
 
 static void write_bytes(FILE *f, const int32_t *ids, size_t n, const char *path)
 {
@@ -131,41 +133,64 @@ int audio_cmd_encode(int argc, char **argv)
             krait_cli_die(2, "%s: holds files that are not an encode's streams (*.u8), and encode replaces this "
                           "folder: move them away or choose another --out", files_dir);
     }
-    krait_audio_set set;
-    audio_load_set(&set, &list, want, &fe, d.split);
-    if (!set.n) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
+    /* one file at a time: read, quantise, write, free (memory is the largest file's, not the set's) */
     krait_status s = krait_fs_mkdirs(new_dir);
     if (s) exit(krait_cli_exit_code(s));
     pending = new_dir;
     atexit(drop_pending);
     krait_cli_catch_signals(); /* a Ctrl-C ends the loop below, and exit removes files.new */
     FILE *all = krait_cli_output_open(all_path);
-    for (int i = 0; i < set.n; i++) {
+    int total = 0, done = 0, written = 0, skipped = 0;
+    long long samples = 0;
+    for (int i = 0; i < list.n; i++) total += want[i];
+    krait_progress prog;
+    krait_progress_init(&prog, KRAIT_PROGRESS_FORCED_ONLY);
+    for (int i = 0; i < list.n; i++) {
+        if (!want[i]) continue;
         if (krait_cli_stop_requested())
-            krait_cli_die(130, "encode: interrupted after %d of %d files; nothing of this encode is kept in %s", i, set.n, out);
-        const krait_audio_clip *k = &set.clips[i];
-        int32_t *ids = audio_clip_ids(&fe, k->x, k->n);
-        const char *b = strrchr(k->path, '/'), *base = b ? b + 1 : k->path;
+            krait_cli_die(130, "encode: interrupted after %d of %d files; nothing of this encode is kept in %s", done,
+                          total, out);
+        float *x;
+        size_t n;
+        char why[600];
+        const char *path = list.items[i].path;
+        s = krait_audio_read_all_err(path, fe.rate, fe.normalize, &x, &n, why, sizeof why);
+        done++;
+        krait_progress_line(&prog, done == total, "encoding %s audio: %d/%d files", d.split, done, total);
+        if (s == KRAIT_STATUS_BAD_INPUT) {
+            KRAIT_WARN("skipped %s", why);
+            skipped++;
+            continue;
+        }
+        if (s) exit(krait_cli_exit_code(s));
+        int32_t *ids = audio_clip_ids(&fe, x, n);
+        free(x);
+        const char *b = strrchr(path, '/'), *base = b ? b + 1 : path;
         size_t keep = strlen(base); /* a name the file system takes: NUMBER_ + at most 200 bytes of it + .u8 */
         if (keep > 200)
             for (keep = 200; keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80; keep--) {} /* whole characters */
         size_t size = strlen(new_dir) + keep + 32;
         char *name = malloc(size);
         if (!name) krait_cli_die(1, "out of memory");
-        snprintf(name, size, "%s/%05d_%.*s.u8", new_dir, i, (int)keep, base);
+        snprintf(name, size, "%s/%05d_%.*s.u8", new_dir, written, (int)keep, base);
         FILE *f = fopen(name, "wb");
         if (!f) krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot open for writing (%s)", name, strerror(errno));
-        write_bytes(f, ids, k->n, name);
-        write_bytes(all, ids, k->n, all_path);
+        write_bytes(f, ids, n, name);
+        write_bytes(all, ids, n, all_path);
         if (fclose(f) != 0) krait_cli_die(1, "%s: write failed", name);
         free(ids);
         free(name);
+        written++;
+        samples += (long long)n;
     }
+    krait_progress_done(&prog);
+    audio_say_skipped(d.split, skipped, written);
+    if (!written) audio_die_empty(&list, want, d.data, single ? "input" : d.split);
     /* the old encode out of the way whole before the new one takes its names: first its all.u8
      * (a folder without one is plainly unfinished), then files/ renamed aside (removed last), so
      * no moment pairs one encode's all.u8 with another's files/ */
     if (krait_cli_stop_requested()) /* during the last file: before anything is replaced */
-        krait_cli_die(130, "encode: interrupted after %d of %d files; nothing of this encode is kept in %s", set.n, set.n,
+        krait_cli_die(130, "encode: interrupted after %d of %d files; nothing of this encode is kept in %s", total, total,
                       out);
     if (fflush(all) != 0 || ferror(all)) krait_cli_die(1, "%s: write failed (%s)", all_path, strerror(errno));
     krait_cli_output_unlink_old(all_path);
@@ -176,15 +201,14 @@ int audio_cmd_encode(int argc, char **argv)
     pending = NULL;
     krait_cli_output_close(all); /* exits on a failed write, the temporary removed */
     if (krait_fs_is_dir(old_dir) && (s = krait_fs_remove_tree(old_dir))) exit(krait_cli_exit_code(s));
-    printf("%s: %d files, %lld samples (%s) -> %s\n", d.data, set.n, set.samples, audio_fe_describe(&fe), out);
+    printf("%s: %d files, %lld samples (%s) -> %s\n", d.data, written, samples, audio_fe_describe(&fe), out);
     if (c.json) {
         cJSON *j = cJSON_CreateObject();
-        cJSON_AddNumberToObject(j, "files", set.n);
-        cJSON_AddNumberToObject(j, "samples", (double)set.samples);
-        cJSON_AddNumberToObject(j, "skipped", set.skipped);
+        cJSON_AddNumberToObject(j, "files", written);
+        cJSON_AddNumberToObject(j, "samples", (double)samples);
+        cJSON_AddNumberToObject(j, "skipped", skipped);
         krait_cli_print_json(j);
     }
-    krait_audio_set_free(&set);
     krait_audio_list_free(&list);
     free(is_test), free(want), free(files_dir), free(new_dir), free(old_dir), free(all_path);
     audio_fe_free(&fe);

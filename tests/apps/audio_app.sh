@@ -3,7 +3,8 @@
 # with sox: two classes of tones with noise ("lo", "hi"), WAV/FLAC/OGG/AIFF, mono and stereo,
 # 8 and 16 kHz, in subfolders, plus one bad file in the training folder. Trains a waveform
 # model a few steps (the bad file skipped and counted), evals bits per sample, generates WAVs
-# (continuing a prompt, and unconditionally) with their pictures, encodes byte streams,
+# (continuing a prompt, and unconditionally) with their pictures, encodes byte streams (one file in
+# memory at a time),
 # classify-train + classify (accuracy, confusion matrix), resume; and the bad-input cases: exit
 # 2 with one line naming the file (malformed, truncated, zero-length, unsupported).
 set -u
@@ -630,4 +631,20 @@ bad_input "mel bands above the Nyquist frequency, before any audio is read" "do 
 python3 -c "import wave, sys; w = wave.open(sys.argv[1], 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(1); w.writeframes(b'\x00\x10' * 4); w.close()" "$dir/onehz.wav"
 bad_input "a 1 Hz WAV (beyond the resampler's 256 times)" "$dir/onehz.wav" "a sample rate of 1 Hz cannot be resampled to 8000 Hz" -- \
   "$k" eval --model "$dir/LM" --data "$dir/onehz.wav"
+
+# encode holds one file at a time: six 5-minute files peak where one does (it decoded the whole
+# set first: about 4 bytes per sample of all the files)
+mkdir -p "$dir/long"
+for i in 1 2 3 4 5 6; do sox -n -r 16000 -c 1 -b 16 "$dir/long/t$i.wav" synth 300 sine $((300 + 50 * i)) 2>/dev/null; done
+peak() { # max RSS in kB of the command
+  python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+p_set=$(peak "$k" encode --data "$dir/long" --out "$dir/encset")
+p_one=$(peak "$k" encode --data "$dir/long/t1.wav" --out "$dir/encone")
+if [ -n "$p_set" ] && [ -n "$p_one" ] && [ $(( p_set * 4 )) -lt $(( p_one * 5 )) ] &&
+   [ "$(stat -c %s "$dir/encset/all.u8")" = 14400000 ]; then
+  ok "encode of six 5-minute files: peak $p_set kB, of one $p_one kB; 14,400,000 samples"
+else bad "encode memory: six files peak '$p_set' kB, one '$p_one' kB (more than 1.25 times), or all.u8 not 14,400,000 bytes"; fi
 exit $fail
