@@ -268,14 +268,14 @@ int text_cmd_generate(int argc, char **argv)
     }
     /* the rate of the decode steps; none when the first token (from the prefill) ended it */
     double tps = st.decode_s > 0 && st.step_tokens > 0 ? st.step_tokens / st.decode_s : NAN;
-    char rate[32] = "no decode step";
-    if (isfinite(tps)) snprintf(rate, sizeof rate, "%.1f tokens/s", tps);
+    char rate[48] = "no decode step";
+    if (isfinite(tps)) snprintf(rate, sizeof rate, "decode %.1f tokens/s", tps);
     char all[32], pre[32]; /* three figures under a second (0.000465s), else two decimals (1234.50s) */
     const double all_s = st.decode_s + st.prefill_s;
     snprintf(all, sizeof all, all_s < 1 ? "%.3g" : "%.2f", all_s);
     snprintf(pre, sizeof pre, st.prefill_s < 1 ? "%.3g" : "%.2f", st.prefill_s);
-    fprintf(stderr, "krait-text: %lld tokens in %ss: %s (prompt %zu tokens, prefill %ss); stop: %s\n", total, all, rate,
-            n_ids, pre, stop_name(why[0]));
+    fprintf(stderr, "krait-text: %lld tokens in %ss (prefill of the %zu-token prompt %ss; %s); stop: %s\n", total, all,
+            n_ids, pre, rate, stop_name(why[0]));
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "tokens", (double)total);
