@@ -43,21 +43,6 @@ struct krait_st_file {
     void *arena;                       /* holds tensors, by_name, shapes, meta and strings */
 };
 
-static void st_err(const char *path, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void st_err(const char *path, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    KRAIT_ERROR("%s: %s", path, msg);
-}
-
 /* ---- entries (after the lexical scan and cJSON) ------------------------------------------ */
 
 /* A JSON integer 0 <= v < 2^53. Returns NULL when fine, else a reason. */
@@ -93,7 +78,7 @@ static int st_entry(st_parse *p, krait_st_tensor *t, const cJSON *e)
     char q[96];
     krait_sti_quote(q, sizeof q, e->string);
     if (!cJSON_IsObject(e)) {
-        st_err(p->path, "tensor '%s': entry is not a JSON object", q);
+        krait_sti_err(p->path, "tensor '%s': entry is not a JSON object", q);
         return 0;
     }
     static const char *fields[3] = { "dtype", "shape", "data_offsets" };
@@ -103,36 +88,36 @@ static int st_entry(st_parse *p, krait_st_tensor *t, const cJSON *e)
         while (k < 3 && strcmp(c->string, fields[k]) != 0) k++;
         if (k == 3) {
             char fq[96];
-            st_err(p->path, "tensor '%s': unknown field '%s'", q,
+            krait_sti_err(p->path, "tensor '%s': unknown field '%s'", q,
                    krait_sti_quote(fq, sizeof fq, c->string));
             return 0;
         }
         if (f[k]) {
-            st_err(p->path, "tensor '%s': field '%s' given twice", q, fields[k]);
+            krait_sti_err(p->path, "tensor '%s': field '%s' given twice", q, fields[k]);
             return 0;
         }
         f[k] = c;
     }
     for (int k = 0; k < 3; k++) {
         if (!f[k]) {
-            st_err(p->path, "tensor '%s': missing field '%s'", q, fields[k]);
+            krait_sti_err(p->path, "tensor '%s': missing field '%s'", q, fields[k]);
             return 0;
         }
     }
     /* dtype */
     if (!cJSON_IsString(f[0])) {
-        st_err(p->path, "tensor '%s': dtype is not a string", q);
+        krait_sti_err(p->path, "tensor '%s': dtype is not a string", q);
         return 0;
     }
     if (!krait_st_dtype_from_string(&t->dtype, f[0]->valuestring)) {
         char dq[96];
-        st_err(p->path, "tensor '%s': unknown dtype '%s'", q,
+        krait_sti_err(p->path, "tensor '%s': unknown dtype '%s'", q,
                krait_sti_quote(dq, sizeof dq, f[0]->valuestring));
         return 0;
     }
     /* shape */
     if (!cJSON_IsArray(f[1])) {
-        st_err(p->path, "tensor '%s': shape is not an array", q);
+        krait_sti_err(p->path, "tensor '%s': shape is not an array", q);
         return 0;
     }
     t->rank = 0;
@@ -141,7 +126,7 @@ static int st_entry(st_parse *p, krait_st_tensor *t, const cJSON *e)
         uint64_t v = 0;
         const char *bad = st_uint(&v, c);
         if (bad) {
-            st_err(p->path, "tensor '%s': shape[%d] %s", q, t->rank, bad);
+            krait_sti_err(p->path, "tensor '%s': shape[%d] %s", q, t->rank, bad);
             return 0;
         }
         p->dims[t->rank++] = (int64_t)v;
@@ -150,18 +135,18 @@ static int st_entry(st_parse *p, krait_st_tensor *t, const cJSON *e)
     /* data_offsets */
     uint64_t off[2];
     if (!cJSON_IsArray(f[2]) || cJSON_GetArraySize(f[2]) != 2) {
-        st_err(p->path, "tensor '%s': data_offsets must be an array [begin, end]", q);
+        krait_sti_err(p->path, "tensor '%s': data_offsets must be an array [begin, end]", q);
         return 0;
     }
     for (int k = 0; k < 2; k++) {
         const char *bad = st_uint(&off[k], cJSON_GetArrayItem(f[2], k));
         if (bad) {
-            st_err(p->path, "tensor '%s': data_offsets[%d] %s", q, k, bad);
+            krait_sti_err(p->path, "tensor '%s': data_offsets[%d] %s", q, k, bad);
             return 0;
         }
     }
     if (off[0] > off[1]) {
-        st_err(p->path, "tensor '%s': data_offsets [%llu, %llu] have begin > end", q,
+        krait_sti_err(p->path, "tensor '%s': data_offsets [%llu, %llu] have begin > end", q,
                (unsigned long long)off[0], (unsigned long long)off[1]);
         return 0;
     }
@@ -169,19 +154,19 @@ static int st_entry(st_parse *p, krait_st_tensor *t, const cJSON *e)
     krait_st_shape_str(sh, sizeof sh, t->shape, t->rank);
     const char *bad = krait_sti_size(&t->numel, &t->nbytes, t->shape, t->rank, t->dtype);
     if (bad) {
-        st_err(p->path, "tensor '%s': shape %s of %s: %s", q, sh,
+        krait_sti_err(p->path, "tensor '%s': shape %s of %s: %s", q, sh,
                krait_st_dtype_to_string(t->dtype), bad);
         return 0;
     }
     if (t->nbytes != off[1] - off[0]) {
-        st_err(p->path, "tensor '%s': shape %s of %s is %llu bytes but data_offsets [%llu, %llu] "
+        krait_sti_err(p->path, "tensor '%s': shape %s of %s is %llu bytes but data_offsets [%llu, %llu] "
                "span %llu", q, sh, krait_st_dtype_to_string(t->dtype),
                (unsigned long long)t->nbytes, (unsigned long long)off[0],
                (unsigned long long)off[1], (unsigned long long)(off[1] - off[0]));
         return 0;
     }
     if (off[1] > p->data_len) {
-        st_err(p->path, "tensor '%s': data_offsets [%llu, %llu] end past the data (%llu bytes)",
+        krait_sti_err(p->path, "tensor '%s': data_offsets [%llu, %llu] end past the data (%llu bytes)",
                q, (unsigned long long)off[0], (unsigned long long)off[1],
                (unsigned long long)p->data_len);
         return 0;
@@ -194,13 +179,13 @@ static int st_entry(st_parse *p, krait_st_tensor *t, const cJSON *e)
 static int st_metadata(st_parse *p, st_meta *meta, size_t *nmeta, const cJSON *m)
 {
     if (!cJSON_IsObject(m)) {
-        st_err(p->path, "__metadata__ is not a JSON object");
+        krait_sti_err(p->path, "__metadata__ is not a JSON object");
         return 0;
     }
     for (const cJSON *c = m->child; c; c = c->next) {
         if (!cJSON_IsString(c)) {
             char q[96];
-            st_err(p->path, "__metadata__ '%s': value is not a string",
+            krait_sti_err(p->path, "__metadata__ '%s': value is not a string",
                    krait_sti_quote(q, sizeof q, c->string));
             return 0;
         }
@@ -245,14 +230,14 @@ static int st_check_layout(krait_st_file *f, uint64_t data_len)
     st_index_names(f);
     for (size_t i = 1; i < f->n; i++) {
         if (strcmp(f->by_name[i - 1]->name, f->by_name[i]->name) == 0) {
-            st_err(f->path, "tensor '%s' is defined twice",
+            krait_sti_err(f->path, "tensor '%s' is defined twice",
                    krait_sti_quote(q, sizeof q, f->by_name[i]->name));
             return 0;
         }
     }
     for (size_t i = 1; i < f->nmeta; i++) {
         if (strcmp(f->meta[i - 1].key, f->meta[i].key) == 0) {
-            st_err(f->path, "__metadata__ key '%s' is given twice",
+            krait_sti_err(f->path, "__metadata__ key '%s' is given twice",
                    krait_sti_quote(q, sizeof q, f->meta[i].key));
             return 0;
         }
@@ -264,7 +249,7 @@ static int st_check_layout(krait_st_file *f, uint64_t data_len)
         const krait_st_tensor *t = &f->tensors[i];
         uint64_t b = t->file_offset, e = b + t->nbytes;
         if (b < pos) {
-            st_err(f->path, "tensor '%s': data_offsets [%llu, %llu] overlap tensor '%s' "
+            krait_sti_err(f->path, "tensor '%s': data_offsets [%llu, %llu] overlap tensor '%s' "
                    "(which ends at %llu)", krait_sti_quote(q, sizeof q, t->name),
                    (unsigned long long)b, (unsigned long long)e,
                    krait_sti_quote(q2, sizeof q2, prev->name), (unsigned long long)pos);
@@ -272,7 +257,7 @@ static int st_check_layout(krait_st_file *f, uint64_t data_len)
         }
         if (b > pos) {
             if (prev) krait_sti_quote(q2, sizeof q2, prev->name);
-            st_err(f->path, "tensor '%s': data_offsets [%llu, %llu] leave a hole of %llu unused "
+            krait_sti_err(f->path, "tensor '%s': data_offsets [%llu, %llu] leave a hole of %llu unused "
                    "bytes %s%s%s", krait_sti_quote(q, sizeof q, t->name),
                    (unsigned long long)b, (unsigned long long)e, (unsigned long long)(b - pos),
                    prev ? "after tensor '" : "at the start of the data",
@@ -283,7 +268,7 @@ static int st_check_layout(krait_st_file *f, uint64_t data_len)
         prev = t;
     }
     if (pos != data_len) {
-        st_err(f->path, "%llu trailing bytes after the last tensor (the data is %llu bytes, the "
+        krait_sti_err(f->path, "%llu trailing bytes after the last tensor (the data is %llu bytes, the "
                "tensors cover %llu)", (unsigned long long)(data_len - pos),
                (unsigned long long)data_len, (unsigned long long)pos);
         return 0;
@@ -305,14 +290,14 @@ static int st_parse_header(krait_st_file *f, uint64_t hlen, krait_status *st)
 
     if (!krait_sti_json_scan(f->path, h, (size_t)hlen, 8, 1)) goto fail;
     if (hlen == 0 || h[0] != '{') {
-        st_err(f->path, "header is not a JSON object (it does not start with '{')");
+        krait_sti_err(f->path, "header is not a JSON object (it does not start with '{')");
         goto fail;
     }
     /* cJSON gets a NUL-terminated private copy: bounded reads, and ASan sees overreads. */
     text = malloc((size_t)hlen + 1);
     if (!text) {
         *st = KRAIT_STATUS_NO_MEMORY;
-        st_err(f->path, "out of memory for a %llu-byte header", (unsigned long long)hlen);
+        krait_sti_err(f->path, "out of memory for a %llu-byte header", (unsigned long long)hlen);
         goto fail;
     }
     memcpy(text, h, (size_t)hlen);
@@ -320,19 +305,19 @@ static int st_parse_header(krait_st_file *f, uint64_t hlen, krait_status *st)
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts(text, (size_t)hlen, &end, 0);
     if (!root) {
-        st_err(f->path, "header is not valid JSON (error near file offset %llu)",
+        krait_sti_err(f->path, "header is not valid JSON (error near file offset %llu)",
                (unsigned long long)(8 + (end ? (uint64_t)(end - text) : 0)));
         goto fail;
     }
     for (const char *c = end; c < text + hlen; c++) {
         if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r') {
-            st_err(f->path, "trailing bytes after the JSON object in the header (file offset %llu)",
+            krait_sti_err(f->path, "trailing bytes after the JSON object in the header (file offset %llu)",
                    (unsigned long long)(8 + (uint64_t)(c - text)));
             goto fail;
         }
     }
     if (!cJSON_IsObject(root)) {
-        st_err(f->path, "header is not a JSON object");
+        krait_sti_err(f->path, "header is not a JSON object");
         goto fail;
     }
 
@@ -358,7 +343,7 @@ static int st_parse_header(krait_st_file *f, uint64_t hlen, krait_status *st)
     f->arena = malloc(bytes ? bytes : 1);
     if (!f->arena) {
         *st = KRAIT_STATUS_NO_MEMORY;
-        st_err(f->path, "out of memory for the index of %zu tensors", n);
+        krait_sti_err(f->path, "out of memory for the index of %zu tensors", n);
         goto fail;
     }
     char *a = f->arena;
@@ -376,7 +361,7 @@ static int st_parse_header(krait_st_file *f, uint64_t hlen, krait_status *st)
     for (const cJSON *c = root->child; c; c = c->next) {
         if (strcmp(c->string, "__metadata__") == 0) {
             if (seen_meta++) {
-                st_err(f->path, "__metadata__ is given twice");
+                krait_sti_err(f->path, "__metadata__ is given twice");
                 goto fail;
             }
             if (!st_metadata(&p, f->meta, &f->nmeta, c)) goto fail;
@@ -417,24 +402,24 @@ krait_st_file *krait_st_open(const char *path, krait_status *status)
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
         st = krait_sti_errno_status(errno);
-        st_err(path, "cannot open: %s", strerror(errno));
+        krait_sti_err(path, "cannot open: %s", strerror(errno));
         goto fail;
     }
     if (!S_ISREG(sb.st_mode)) {
         st = KRAIT_STATUS_BAD_INPUT;
-        st_err(path, "not a regular file");
+        krait_sti_err(path, "not a regular file");
         goto fail;
     }
     f->size = (size_t)sb.st_size;
     st = KRAIT_STATUS_BAD_INPUT;
     if (f->size < 8) {
-        st_err(path, "file is %zu bytes, too short for the 8-byte header length", f->size);
+        krait_sti_err(path, "file is %zu bytes, too short for the 8-byte header length", f->size);
         goto fail;
     }
     void *map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
         st = KRAIT_STATUS_IO;
-        st_err(path, "cannot map %zu bytes: %s", f->size, strerror(errno));
+        krait_sti_err(path, "cannot map %zu bytes: %s", f->size, strerror(errno));
         goto fail;
     }
     f->map = map;
@@ -445,12 +430,12 @@ krait_st_file *krait_st_open(const char *path, krait_status *status)
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | f->map[i];
     if (hlen > KRAIT_ST_MAX_HEADER) {
-        st_err(path, "header length %llu exceeds the limit of %llu bytes",
+        krait_sti_err(path, "header length %llu exceeds the limit of %llu bytes",
                (unsigned long long)hlen, KRAIT_ST_MAX_HEADER);
         goto fail;
     }
     if (hlen > f->size - 8) {
-        st_err(path, "header length %llu is larger than the file (%zu bytes after the length)",
+        krait_sti_err(path, "header length %llu is larger than the file (%zu bytes after the length)",
                (unsigned long long)hlen, f->size - 8);
         goto fail;
     }
@@ -488,15 +473,7 @@ const krait_st_tensor *krait_st_tensor_at(const krait_st_file *f, size_t i)
 
 const krait_st_tensor *krait_st_find(const krait_st_file *f, const char *name)
 {
-    size_t lo = 0, hi = f->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(f->by_name[mid]->name, name);
-        if (c == 0) return f->by_name[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
-    }
-    return NULL;
+    return krait_sti_find(f->by_name, f->n, name);
 }
 
 size_t krait_st_metadata_count(const krait_st_file *f) { return f->nmeta; }
@@ -522,12 +499,12 @@ krait_status krait_st_tensor_read_f32(const krait_st_tensor *t, float *dst, size
     krait_sti_quote(q, sizeof q, t->name);
     if (t->dtype != KRAIT_ST_DTYPE_F32 && t->dtype != KRAIT_ST_DTYPE_F16 &&
         t->dtype != KRAIT_ST_DTYPE_BF16) {
-        st_err(t->file->path, "tensor '%s': dtype %s cannot be read as fp32 (F32, F16 or BF16 "
+        krait_sti_err(t->file->path, "tensor '%s': dtype %s cannot be read as fp32 (F32, F16 or BF16 "
                "only)", q, krait_st_dtype_to_string(t->dtype));
         return KRAIT_STATUS_BAD_INPUT;
     }
     if (t->numel != (uint64_t)n) {
-        st_err(t->file->path, "tensor '%s': has %llu elements (shape %s) where %zu were expected",
+        krait_sti_err(t->file->path, "tensor '%s': has %llu elements (shape %s) where %zu were expected",
                q, (unsigned long long)t->numel,
                krait_st_shape_str(sh, sizeof sh, t->shape, t->rank), n);
         return KRAIT_STATUS_BAD_INPUT;
@@ -550,7 +527,7 @@ krait_status krait_st_tensor_read_f32_shape(const krait_st_tensor *t, float *dst
 {
     if (!krait_st_shape_equal(t->shape, t->rank, shape, rank)) {
         char q[96], got[128], want[128];
-        st_err(t->file->path, "tensor '%s': shape %s where %s was expected",
+        krait_sti_err(t->file->path, "tensor '%s': shape %s where %s was expected",
                krait_sti_quote(q, sizeof q, t->name),
                krait_st_shape_str(got, sizeof got, t->shape, t->rank),
                krait_st_shape_str(want, sizeof want, shape, rank));
@@ -564,7 +541,7 @@ static const krait_st_tensor *st_need(const krait_st_file *f, const char *name)
     const krait_st_tensor *t = krait_st_find(f, name);
     if (!t) {
         char q[96];
-        st_err(f->path, "no tensor '%s'", krait_sti_quote(q, sizeof q, name));
+        krait_sti_err(f->path, "no tensor '%s'", krait_sti_quote(q, sizeof q, name));
     }
     return t;
 }

@@ -24,7 +24,16 @@ int krait_sti_utf8_ok(const char *s);
 /* A name made safe for a one-line message: at most ~80 bytes, control bytes as '?', "..." when
  * cut. Returns out. */
 const char *krait_sti_quote(char *out, size_t cap, const char *name);
-/* "[2, 3]" (cut with "..." when long). Returns out. */
+/* One error line "path: message" through the log. */
+void krait_sti_err(const char *path, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The tensor named name among the n of by_name, which are in strcmp order of their names (binary
+ * search), or NULL. */
+const krait_st_tensor *krait_sti_find(const krait_st_tensor *const *by_name, size_t n, const char *name);
 
 /* numel and nbytes of a shape with overflow checks. Returns NULL when fine, else a short reason
  * ("overflows", "is not a whole number of bytes"). */

@@ -411,15 +411,7 @@ const krait_st_tensor *krait_st_model_tensor_at(const krait_st_model *m, size_t 
 
 const krait_st_tensor *krait_st_model_find(const krait_st_model *m, const char *name)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(m->by_name[mid]->name, name);
-        if (c == 0) return m->by_name[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
-    }
-    return NULL;
+    return krait_sti_find(m->by_name, m->n, name);
 }
 
 size_t krait_st_model_file_count(const krait_st_model *m) { return m->nfiles; }

@@ -181,19 +181,27 @@ const char *krait_sti_size(uint64_t *numel, uint64_t *nbytes, const int64_t *sha
 
 /* ---- lexical JSON checks ------------------------------------------------------------------ */
 
-static void scan_err(const char *path, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void scan_err(const char *path, const char *fmt, ...)
+void krait_sti_err(const char *path, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[768];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     KRAIT_ERROR("%s: %s", path, msg);
+}
+
+const krait_st_tensor *krait_sti_find(const krait_st_tensor *const *by_name, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(by_name[mid]->name, name);
+        if (c == 0) return by_name[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
 }
 
 static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -208,7 +216,7 @@ int krait_sti_json_scan(const char *path, const uint8_t *h, size_t n, uint64_t b
         if (c >= 0x80) {
             size_t k = krait_sti_utf8_len(h + i, n - i);
             if (k == 0) {
-                scan_err(path, "invalid UTF-8 at file offset %llu",
+                krait_sti_err(path, "invalid UTF-8 at file offset %llu",
                        (unsigned long long)(base + i));
                 return 0;
             }
@@ -220,13 +228,13 @@ int krait_sti_json_scan(const char *path, const uint8_t *h, size_t n, uint64_t b
                 in_str = 0;
             } else if (c == '\\') {
                 if (i + 5 < n && h[i + 1] == 'u' && memcmp(h + i + 2, "0000", 4) == 0) {
-                    scan_err(path, "\\u0000 in a string at file offset %llu is not allowed",
+                    krait_sti_err(path, "\\u0000 in a string at file offset %llu is not allowed",
                            (unsigned long long)(base + i));
                     return 0;
                 }
                 i++;   /* skip the escaped character (cJSON checks the escape itself) */
             } else if (c < 0x20) {
-                scan_err(path, "raw control character 0x%02x in a string at file offset %llu",
+                krait_sti_err(path, "raw control character 0x%02x in a string at file offset %llu",
                        c, (unsigned long long)(base + i));
                 return 0;
             }
@@ -236,7 +244,7 @@ int krait_sti_json_scan(const char *path, const uint8_t *h, size_t n, uint64_t b
         if (c == '"') {
             in_str = 1;
         } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            scan_err(path, "control character 0x%02x at file offset %llu",
+            krait_sti_err(path, "control character 0x%02x at file offset %llu",
                    c, (unsigned long long)(base + i));
             return 0;
         } else if (integers_only && (c == '-' || is_digit(c))) {
@@ -255,7 +263,7 @@ int krait_sti_json_scan(const char *path, const uint8_t *h, size_t n, uint64_t b
                     tok[k] = (char)t;
                 }
                 tok[k] = '\0';
-                scan_err(path, "number '%s' at file offset %llu is not an integer%s", tok,
+                krait_sti_err(path, "number '%s' at file offset %llu is not an integer%s", tok,
                        (unsigned long long)(base + start),
                        frac ? "" : " (leading zero)");
                 return 0;
