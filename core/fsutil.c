@@ -289,6 +289,28 @@ static krait_status write_direct(const char *path, const char *target, int (*emi
     return KRAIT_STATUS_OK;
 }
 
+/* A new empty temporary file beside path (mkstemp on tmp_name), tracked for a killing signal:
+ * *tmp (NULL when none was made), *dir (path's folder), *fd and *slot set for the caller's fail:
+ * label either way; not OK with one line logged. */
+static krait_status temp_beside(const char *path, char **tmp, char **dir, int *fd, int *slot)
+{
+    *tmp = tmp_name(path), *dir = dir_of(path), *fd = -1, *slot = -1;
+    if (!*tmp || !*dir) {
+        KRAIT_ERROR("%s: out of memory", path);
+        return KRAIT_STATUS_NO_MEMORY;
+    }
+    *fd = mkstemp(*tmp);
+    if (*fd < 0) {
+        const int e = errno;
+        KRAIT_ERROR("%s: cannot create a temporary file beside it: %s", path, strerror(e));
+        free(*tmp);
+        *tmp = NULL;
+        return krait_fs_errno_status(e);
+    }
+    *slot = krait_fs_temp_track(*tmp);
+    return KRAIT_STATUS_OK;
+}
+
 krait_status krait_fs_write_atomic_with(const char *path_asked, int (*emit)(int fd, void *ctx), void *ctx)
 {
     int direct;
@@ -302,23 +324,11 @@ krait_status krait_fs_write_atomic_with(const char *path_asked, int (*emit)(int 
         free(path);
         return ds;
     }
-    krait_status st = KRAIT_STATUS_IO;
-    char *tmp = tmp_name(path), *dir = dir_of(path);
-    int fd = -1, slot = -1;
-    if (!tmp || !dir) {
-        KRAIT_ERROR("%s: out of memory", path);
-        st = KRAIT_STATUS_NO_MEMORY;
-        goto fail;
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = krait_fs_errno_status(errno);
-        KRAIT_ERROR("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-        free(tmp);
-        tmp = NULL;
-        goto fail;
-    }
-    slot = krait_fs_temp_track(tmp);
+    char *tmp, *dir;
+    int fd, slot;
+    krait_status st = temp_beside(path, &tmp, &dir, &fd, &slot);
+    if (st) goto fail;
+    st = KRAIT_STATUS_IO;
     if (fchmod(fd, krait_fs_file_mode()) != 0 || !emit(fd, ctx) || fsync(fd) != 0) {
         KRAIT_ERROR("%s: writing %s failed: %s", path, tmp, strerror(errno));
         goto fail;
@@ -389,24 +399,12 @@ krait_status krait_fs_publish(const char *dst, const char *src)
     struct stat sd, ss;
     if (stat(dst, &sd) == 0 && stat(src, &ss) == 0 && sd.st_dev == ss.st_dev && sd.st_ino == ss.st_ino)
         return KRAIT_STATUS_OK; /* already the same file (rename of a link over itself does nothing) */
-    krait_status st = KRAIT_STATUS_IO;
-    char *tmp = tmp_name(dst), *dir = dir_of(dst);
-    int fd = -1, slot = -1;
-    if (!tmp || !dir) {
-        KRAIT_ERROR("%s: out of memory", dst);
-        st = KRAIT_STATUS_NO_MEMORY;
-        goto fail;
-    }
     /* mkstemp reserves a unique name; the link replaces that empty file's name. */
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = krait_fs_errno_status(errno);
-        KRAIT_ERROR("%s: cannot create a temporary file beside it: %s", dst, strerror(errno));
-        free(tmp);
-        tmp = NULL;
-        goto fail;
-    }
-    slot = krait_fs_temp_track(tmp);
+    char *tmp, *dir;
+    int fd, slot;
+    krait_status st = temp_beside(dst, &tmp, &dir, &fd, &slot);
+    if (st) goto fail;
+    st = KRAIT_STATUS_IO;
     if (unlink(tmp) != 0 || linkat(AT_FDCWD, src, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
         /* no hard links here (or the name was taken again): copy into a fresh temporary */
         close(fd);
