@@ -52,9 +52,13 @@ static int only_streams(const char *dir)
     return ok;
 }
 
+static const char *new_out; /* OUT, when this encode made it: removed again on a failure */
+
 static void drop_pending(void)
 {
-    if (pending) krait_fs_remove_tree(pending);
+    if (!pending) return;
+    krait_fs_remove_tree(pending);
+    if (new_out) rmdir(new_out); /* fails, harmlessly, unless it is empty */
 }
 
 int audio_cmd_encode(int argc, char **argv)
@@ -95,7 +99,7 @@ int audio_cmd_encode(int argc, char **argv)
 
     krait_audio_list list = { 0 };
     int *is_test = NULL, single = !krait_fs_is_dir(d.data) && krait_audio_is_audio_name(d.data);
-    if (single) { /* one file: its problem is the command's error, not a skip */
+    if (single) { /* one file: its problem is the command's error, not a skip (checked before OUT is made) */
         float *x;
         size_t n;
         krait_status rs = krait_audio_read_all(d.data, fe.rate, 0, &x, &n);
@@ -134,6 +138,7 @@ int audio_cmd_encode(int argc, char **argv)
                           "folder: move them away or choose another --out", files_dir);
     }
     /* one file at a time: read, quantise, write, free (memory is the largest file's, not the set's) */
+    if (!krait_fs_is_dir(out)) new_out = out;
     krait_status s = krait_fs_mkdirs(new_dir);
     if (s) exit(krait_cli_exit_code(s));
     pending = new_dir;
@@ -156,10 +161,10 @@ int audio_cmd_encode(int argc, char **argv)
         const char *path = list.items[i].path;
         s = krait_audio_read_all_err(path, fe.rate, fe.normalize, &x, &n, why, sizeof why);
         done++;
-        krait_progress_line(&prog, done == total, "encoding %s audio: %d/%d files", d.split, done, total);
         if (s == KRAIT_STATUS_BAD_INPUT) {
             KRAIT_WARN("skipped %s", why);
             skipped++;
+            krait_progress_line(&prog, done == total, "encoding %s audio: %d/%d files", d.split, done, total);
             continue;
         }
         if (s) exit(krait_cli_exit_code(s));
@@ -182,6 +187,7 @@ int audio_cmd_encode(int argc, char **argv)
         free(name);
         written++;
         samples += (long long)n;
+        krait_progress_line(&prog, done == total, "encoding %s audio: %d/%d files", d.split, done, total);
     }
     krait_progress_done(&prog);
     audio_say_skipped(d.split, skipped, written);

@@ -647,4 +647,10 @@ if [ -n "$p_set" ] && [ -n "$p_one" ] && [ $(( p_set * 4 )) -lt $(( p_one * 5 ))
    [ "$(stat -c %s "$dir/encset/all.u8")" = 14400000 ]; then
   ok "encode of six 5-minute files: peak $p_set kB, of one $p_one kB; 14,400,000 samples"
 else bad "encode memory: six files peak '$p_set' kB, one '$p_one' kB (more than 1.25 times), or all.u8 not 14,400,000 bytes"; fi
+# ... and an encode that fails (no file readable) leaves no OUT it made
+mkdir -p "$dir/allbad" && head -c 1000 "$dir/long/t1.wav" >"$dir/allbad/a.wav" && cp "$dir/allbad/a.wav" "$dir/allbad/b.wav"
+"$k" encode --data "$dir/allbad" --out "$dir/encbad/new" >/dev/null 2>"$dir/eencbad"
+rc=$?
+[ $rc = 2 ] && [ ! -e "$dir/encbad/new" ] && grep -q "no readable audio files" "$dir/eencbad" &&
+  ok "encode of unreadable files only: exit 2, the OUT it made removed" || { bad "encode all unreadable: exit $rc, OUT left: $(ls -A "$dir/encbad" 2>&1)"; cat "$dir/eencbad"; }
 exit $fail
