@@ -479,7 +479,7 @@ krait_status krait_cls_stream_finish(krait_cls_stream *s, float *probs)
 
 static int class_name_is_int(const char *s)
 {
-    const char *d = *s == '-' ? s + 1 : s;
+    const char *d = *s == '-' || *s == '+' ? s + 1 : s;
     if (!*d || strspn(d, "0123456789") != strlen(d)) return 0;
     errno = 0;
     (void)strtoll(s, NULL, 10);

@@ -46,8 +46,9 @@ int krait_cls_rows(const krait_model *m, int B);
 int krait_class_name_ok(const char *label, char *why, size_t n);
 
 /* Put class names in the order their ids follow, one rule for every modality: when every name is
- * an integer ("-3", "0", "17": an optional minus and digits, within a long long) by number, equal
- * numbers ("1", "01") then by text; else by text (strcmp). The order never depends on the input's. */
+ * an integer ("-3", "+1", "0", "17": an optional sign and digits, within a long long) by number,
+ * equal numbers ("1", "01", "+1") then by text; else by text (strcmp). The order never depends on
+ * the input's. */
 void krait_class_names_sort(char **names, int n);
 
 /* One training micro-step on B = krait's batch (a->B / krait_cls_rows(m, 1)) sequences of a->L

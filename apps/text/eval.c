@@ -228,7 +228,7 @@ int text_cmd_eval(int argc, char **argv)
     stream_close(&ts);
     if (n_ids < 2) krait_cli_die(2, "%s: needs at least 2 tokens to score a next token (has %lld)", input, n_ids);
     {   /* the chunk's activations, refused before the work when they cannot fit */
-        const int used = n_ids - 1 < chunk ? (int)(n_ids - 1) : chunk;
+        const int used = n_ids < chunk ? (int)n_ids : chunk; /* krait_eval_stream's clamp */
         char what[80];
         snprintf(what, sizeof what, "evaluating in chunks of %d tokens", used);
         krait_cli_check_memory(be, krait_acts_bytes(m, 1, used, 0), what, "lower --chunk");

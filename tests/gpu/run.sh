@@ -47,7 +47,7 @@ say() { echo "[run.sh $(( $(date +%s) - T0 ))s] $*" | tee -a "$LOGS/run.log"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 # limit SECONDS: SECONDS, or what is left before the deadline less 30 s for the summary (0: skip)
 limit() { local left=$(( DEADLINE - ($(date +%s) - T0) - 30 )); [ $left -lt 20 ] && left=0; echo $(( $1 < left ? $1 : left )); }
-# tl SECONDS COMMAND...: COMMAND under timeout(1) within the deadline; not run (124) when too little is left
+# tl SECONDS COMMAND...: COMMAND under timeout(1) within the deadline; not run (200) when too little is left
 tl() {
   local l; l=$(limit "$1"); shift
   [ "$l" -gt 0 ] || { echo "run.sh: deadline: not run: $*" | tee -a "$LOGS/skipped.txt" >&2; return 200; }
