@@ -1,4 +1,10 @@
-/* apps/common/cli.c — see cli.h. */
+/* apps/common/cli.c — the core of what every krait app shares (see cli.h): start-up
+ * (krait_cli_start: OpenBLAS and OpenMP settings, closed standard streams, library messages on
+ * stderr as "prog: ..." and holding them for a loop that skips bad files), option parsing and
+ * --help, the backend --device picks, the memory checks before allocating, presets, --json
+ * output, krait_cli_die, the end of a run (krait_cli_done, stdout that failed) and exit codes.
+ * Deliberately not here: output files and the refusals to write over inputs (cli_output.c),
+ * signals and clean-up on a kill (cli_signal.c), progress lines (progress.c). */
 #include "cli.h"
 
 #include <errno.h>
@@ -6,24 +12,21 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <utf8proc.h>
 
 #include "blas_tune.h"
+#include "cli_impl.h"
 #include "fsutil.h"
 #include "log.h"
-#include "plot.h"
 #include "train.h"
 
 #ifndef KRAIT_CONFIG_DIR
@@ -45,25 +48,11 @@ const char *__asan_default_options(void) { return "leak_check_at_exit=0"; }
 #endif
 
 static const char *prog_name = "krait";
-static volatile sig_atomic_t stop_flag;
-static int plain_progress; /* krait_cli_child: progress as plain lines even on a terminal */
 static int mem_sharers = 1; /* krait_cli_child: processes whose memory needs add up */
 
 const char *krait_cli_prog(void) { return prog_name; }
 
-static void remove_pending_on_signals(void);
-
 static int errors_held, n_held;
-/* A progress line is drawn on the terminal and not ended: a message wipes it first. */
-static volatile int tty_line_open;
-
-static void end_tty_line(void)
-{
-    if (!tty_line_open) return;
-    tty_line_open = 0;
-    ssize_t w = write(STDERR_FILENO, "\r\033[K", 4);
-    (void)w;
-}
 static char held[4][1024];
 
 /* A program that exits while holding errors (a failure on the way to releasing them) still says
@@ -117,7 +106,7 @@ static void one_line(char *s, size_t cap)
 
 void krait_cli_errors_release(int skipped)
 {
-    if (n_held) end_tty_line();
+    if (n_held) krait_cli_end_tty_line();
     for (int i = 0; i < n_held; i++)
         fprintf(stderr, "%s: %s%s\n", prog_name, skipped ? "warning: skipped " : "error: ", held[i]);
     errors_held = n_held = 0;
@@ -134,7 +123,7 @@ static void log_to_stderr(krait_log_level level, const char *msg, void *user)
         snprintf(held[n_held++], sizeof held[0], "%.1023s", line);
         return;
     }
-    end_tty_line();
+    krait_cli_end_tty_line();
     fprintf(stderr, "%s: %s%s\n", prog_name, tag[level], line);
 }
 
@@ -153,7 +142,7 @@ void krait_cli_start(const char *prog, int argc, char **argv)
     /* A file over the size limit (ulimit -f) makes write() fail with EFBIG, reported like a full
      * disk, instead of SIGXFSZ killing the process mid-checkpoint. */
     signal(SIGXFSZ, SIG_IGN);
-    remove_pending_on_signals(); /* a kill removes the temporaries of writes in progress */
+    krait_cli_remove_pending_on_signals(); /* a kill removes the temporaries of writes in progress */
     krait_log_set(log_to_stderr, NULL, getenv("KRAIT_DEBUG") ? KRAIT_LOG_DEBUG : KRAIT_LOG_INFO);
     /* OpenBLAS and libgomp read their environment when they load: set what they need and
      * start again, once. OPENBLAS_CORETYPE: see blas_tune.h. GOMP_SPINCOUNT: OpenMP threads
@@ -218,245 +207,11 @@ void krait_cli_die(int code, const char *fmt, ...)
     size_t len = strlen(line);
     if (len > sizeof line - 2) len = sizeof line - 2;
     line[len++] = '\n';
-    end_tty_line();
+    krait_cli_end_tty_line();
     fflush(stderr);
     if (write(STDERR_FILENO, line, len) < 0) { /* nowhere left to say it */
     }
     exit(code);
-}
-
-/* Outputs being written (krait_cli_output_open), removed at exit unless closed. */
-static struct pending_output {
-    FILE *f;
-    char *tmp, *path;
-} pending[8];
-
-/* Temporaries written by other means (krait_cli_temp_add): removed with the pending outputs. */
-static char *temps[8];
-
-static void remove_pending_outputs(void)
-{
-    for (size_t i = 0; i < sizeof pending / sizeof *pending; i++) {
-        if (!pending[i].f) continue;
-        fclose(pending[i].f);
-        if (pending[i].tmp) unlink(pending[i].tmp);
-        pending[i].f = NULL;
-    }
-    for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
-        if (temps[i]) unlink(temps[i]), free(temps[i]), temps[i] = NULL;
-}
-
-/* A signal that ends the program (Ctrl-C, kill) while outputs are pending: their temporary
- * files removed (unlink is async-signal-safe), then the signal's own ending. Installed only where
- * the signal is not caught already (a trainer stops at a checkpoint and exits normally). */
-static void unlink_temps_now(void)
-{
-    for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
-        if (pending[i].f && pending[i].tmp) unlink(pending[i].tmp);
-    for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
-        if (temps[i]) unlink(temps[i]);
-    krait_fs_unlink_temps_now(); /* the library's atomic writes in progress */
-}
-
-/* The folder krait_cli_remove_on_kill named, and the process that made it (a forked child that
- * inherits the handler leaves it). */
-static char kill_dir[4096];
-static volatile pid_t kill_dir_owner;
-
-static void on_fatal_signal(int sig)
-{
-    unlink_temps_now();
-    if (kill_dir_owner && kill_dir_owner == getpid()) krait_fs_remove_tree_now(kill_dir);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/* A memory-mapped input cut short or rewritten while the command ran faults on its next read:
- * one line naming the mapped files, the temporaries removed, exit 2 (not "Bus error"). Only
- * async-signal-safe calls. */
-static void on_bus_error(int sig)
-{
-    (void)sig;
-    unlink_temps_now();
-    if (tty_line_open) (void)!write(STDERR_FILENO, "\n", 1); /* off a redrawn progress line */
-    const char *parts[] = { prog_name, ": error: " };
-    for (size_t i = 0; i < 2; i++) (void)!write(STDERR_FILENO, parts[i], strlen(parts[i]));
-    for (int i = 0; krait_fs_mapped_name(i); i++) {
-        if (i) (void)!write(STDERR_FILENO, ", ", 2);
-        (void)!write(STDERR_FILENO, krait_fs_mapped_name(i), strlen(krait_fs_mapped_name(i)));
-    }
-    if (!krait_fs_mapped_name(0)) (void)!write(STDERR_FILENO, "bus error", 9);
-    static const char tail[] = ": a file this command reads through a memory map was cut short or rewritten while it "
-                               "ran (another program writing it?): nothing more can be read\n";
-    (void)!write(STDERR_FILENO, tail, sizeof tail - 1);
-    _exit(2);
-}
-
-static void remove_pending_on_signals(void)
-{
-    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
-        struct sigaction old;
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
-            struct sigaction sa;
-            memset(&sa, 0, sizeof sa);
-            sa.sa_handler = on_fatal_signal;
-            sigaction(sigs[i], &sa, NULL);
-        }
-    }
-}
-
-void krait_cli_refuse_overwrite(const char *path, const char *opt, const char *const *reads, int n)
-{
-    if (!path) return;
-    for (int i = 0; i < n; i++) {
-        const char *r = reads[i];
-        if (!r) continue;
-        if (!strcmp(path, r) || krait_fs_same(path, r))
-            krait_cli_die(2, "%s %s: that is an input of this command; writing it would destroy it", opt, path);
-        if (krait_fs_is_dir(r) && krait_fs_is_file(path) && krait_fs_within(path, r))
-            krait_cli_die(2, "%s %s: that is a file of %s, which this command reads; writing it would destroy it", opt,
-                          path, r);
-    }
-}
-
-void krait_cli_refuse_same_output(const char *a, const char *opt_a, const char *b, const char *opt_b)
-{
-    struct stat sb; /* a device or pipe (/dev/null) is written in place: two outputs may share it */
-    if (a && stat(a, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) return;
-    if (a && b && (!strcmp(a, b) || krait_fs_same(a, b)))
-        krait_cli_die(2, "%s %s: the same file as %s (give each output its own name)", opt_b, b, opt_a);
-}
-
-void krait_cli_output_unlink_old(const char *path)
-{
-    int direct;
-    char *target = krait_fs_output_target(path, &direct); /* a link's file, not the link */
-    if (!target) krait_cli_die(1, "out of memory");
-    if (!direct && unlink(target) != 0 && errno != ENOENT)
-        krait_cli_die(1, "%s: cannot replace it (%s)", path, strerror(errno));
-    free(target);
-}
-
-void krait_cli_refuse_repeated(const krait_str_list *l, const char *opt)
-{
-    for (int i = 1; i < l->n; i++)
-        for (int j = 0; j < i; j++)
-            if (!strcmp(l->items[i], l->items[j]) || krait_fs_same(l->items[i], l->items[j]))
-                krait_cli_die(2, "%s %s: given twice (its contents would count twice)", opt, l->items[i]);
-}
-
-void krait_cli_check_picture(const char *path, const char *opt, const char *ext, const char *kind)
-{
-    struct stat sb;
-    if (!path || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))) return; /* a device, a pipe */
-    size_t l = strlen(path), e = strlen(ext);
-    if (!(l > e && !strcasecmp(path + l - e, ext)))
-        krait_cli_die(2, "%s %s: the picture is %s: give a name ending in %s", opt, path, kind, ext);
-}
-
-int krait_cli_errno_exit(int err) { return krait_cli_exit_code(krait_fs_errno_status(err)); }
-
-void krait_cli_check_output_path(const char *path, const char *opt)
-{
-    if (!path) return;
-    if (krait_fs_is_dir(path)) krait_cli_die(2, "%s %s: a folder; give a file name to write", opt, path);
-    char *dir = krait_fs_dirname(path);
-    if (!dir) krait_cli_die(1, "out of memory");
-    if (!krait_fs_is_dir(dir)) krait_cli_die(2, "%s: no such folder for %s %s", dir, opt, path);
-    if (access(dir, W_OK | X_OK) != 0) /* the output is written under a temporary name in dir */
-        krait_cli_die(2, "%s: cannot write in this folder for %s %s (%s)", dir, opt, path, strerror(errno));
-    free(dir);
-}
-
-/* The clean-up of unfinished outputs at exit, set up once (on a killing signal: krait_cli_start). */
-static void register_cleanup(void)
-{
-    static int registered;
-    if (!registered) atexit(remove_pending_outputs), registered = 1;
-}
-
-void krait_cli_remove_on_kill(const char *dir)
-{
-    kill_dir_owner = 0;
-    atomic_signal_fence(memory_order_seq_cst);
-    if (!dir || strlen(dir) >= sizeof kill_dir) return;
-    snprintf(kill_dir, sizeof kill_dir, "%s", dir);
-    atomic_signal_fence(memory_order_seq_cst); /* on_fatal_signal sees the name whole */
-    kill_dir_owner = getpid();
-}
-
-void krait_cli_temp_add(const char *path)
-{
-    register_cleanup();
-    size_t i = 0;
-    while (i < sizeof temps / sizeof *temps && temps[i]) i++;
-    if (i == sizeof temps / sizeof *temps) krait_cli_die(1, "%s: too many temporary files", path);
-    char *dup = strdup(path);
-    if (!dup) krait_cli_die(1, "out of memory");
-    atomic_signal_fence(memory_order_seq_cst); /* on_fatal_signal sees the name whole */
-    temps[i] = dup;
-}
-
-void krait_cli_temp_done(const char *path)
-{
-    for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
-        if (temps[i] && !strcmp(temps[i], path)) {
-            char *p = temps[i];
-            temps[i] = NULL;
-            free(p);
-        }
-}
-
-FILE *krait_cli_output_open(const char *path)
-{
-    register_cleanup();
-    size_t i = 0;
-    while (i < sizeof pending / sizeof *pending && pending[i].f) i++;
-    if (i == sizeof pending / sizeof *pending) krait_cli_die(1, "%s: too many output files open", path);
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) krait_cli_die(2, "%s: a folder; give a file name to write", path);
-    int direct; /* /dev/null, a pipe: written in place (a rename would replace the device itself) */
-    char *target = krait_fs_output_target(path, &direct);
-    if (!target) krait_cli_die(1, "out of memory");
-    char *tmp = NULL;
-    FILE *f;
-    if (direct) {
-        f = fopen(target, "w");
-        if (!f) krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot open for writing (%s)", path,
-                              strerror(errno));
-    } else {
-        size_t n = strlen(target) + 16;
-        if (!(tmp = malloc(n))) krait_cli_die(1, "out of memory");
-        snprintf(tmp, n, "%s.tmp-XXXXXX", target);
-        int fd = mkstemp(tmp);
-        f = fd >= 0 ? fdopen(fd, "w") : NULL;
-        if (!f) krait_cli_die(krait_cli_errno_exit(errno), "%s: cannot open for writing (%s)", path,
-                              strerror(errno));
-        fchmod(fd, krait_fs_file_mode()); /* mkstemp makes 0600; an output is an ordinary file */
-    }
-    pending[i].tmp = tmp, pending[i].path = target;
-    atomic_signal_fence(memory_order_seq_cst); /* on_fatal_signal sees f only with its name set */
-    pending[i].f = f;
-    return f;
-}
-
-void krait_cli_output_close(FILE *f)
-{
-    for (size_t i = 0; i < sizeof pending / sizeof *pending; i++) {
-        if (pending[i].f != f) continue;
-        struct pending_output o = pending[i];
-        pending[i].f = NULL;
-        int bad = ferror(f) != 0;
-        if (fclose(f) != 0) bad = 1;
-        if (bad || (o.tmp && rename(o.tmp, o.path) != 0)) {
-            int e = errno;
-            if (o.tmp) unlink(o.tmp);
-            krait_cli_die(1, "%s: write failed (%s)", o.path, strerror(e));
-        }
-        free(o.tmp), free(o.path);
-        return;
-    }
 }
 
 static int stdout_said; /* krait_cli_stdout_failed said it already */
@@ -494,6 +249,8 @@ int krait_cli_exit_code(krait_status s)
     default: return 1;
     }
 }
+
+int krait_cli_errno_exit(int err) { return krait_cli_exit_code(krait_fs_errno_status(err)); }
 
 static void print_usage(const char *usage, const krait_opt *opts, int nopts)
 {
@@ -551,7 +308,7 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
     memset(c, 0, sizeof *c);
     c->device = "auto";
     c->seed = 1;
-    signal(SIGBUS, on_bus_error);
+    signal(SIGBUS, krait_cli_on_bus_error);
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         const krait_opt *o = NULL;
@@ -708,39 +465,6 @@ void krait_cli_check_memory(const krait_backend *be, size_t bytes, const char *w
                    "rest): it may fail to allocate or swap; %s", what, need / 1e9, all, avail / 1e9, hint);
 }
 
-void krait_cli_print_confusion(FILE *f, const char *const *names, int C, const long *confusion)
-{
-    /* widths in character cells: the longest name (never cut: two names may share a start), the
-     * largest count */
-    int row = 4, col = 6;
-    for (int c = 0; c < C; c++) {
-        int n = krait_plot_columns(names[c], 0);
-        if (n > row) row = n;
-        if (n > col) col = n;
-    }
-    for (long i = 0; i < (long)C * C; i++) {
-        int n = snprintf(NULL, 0, "%ld", confusion[i]);
-        if (n > col) col = n;
-    }
-    fprintf(f, "confusion (rows: true, columns: predicted)\n%*s", row, "");
-    for (int c = 0; c < C; c++) fprintf(f, " %*s%s", col - krait_plot_columns(names[c], 0), "", names[c]);
-    fprintf(f, "\n");
-    for (int r = 0; r < C; r++) {
-        fprintf(f, "%s%*s", names[r], row - krait_plot_columns(names[r], 0), "");
-        for (int c = 0; c < C; c++) fprintf(f, " %*ld", col, confusion[(size_t)r * C + c]);
-        fprintf(f, "\n");
-    }
-}
-
-void krait_cli_tsv_field(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        const char *e = *s == '\t' ? "\\t" : *s == '\n' ? "\\n" : *s == '\r' ? "\\r" : *s == '\\' ? "\\\\" : NULL;
-        if (e) fputs(e, f);
-        else fputc(*s, f);
-    }
-}
-
 void krait_cli_check_train_memory(const krait_config *cfg, krait_backend *be, const krait_train_config *tc,
                                   const char *len_opt)
 {
@@ -797,112 +521,9 @@ const char *krait_cli_config_path(const char *name)
     return name; /* let the loader report it */
 }
 
-/* ---- progress ------------------------------------------------------------------------------ */
-
-void krait_progress_init(krait_progress *p, int every)
-{
-    p->tty = !plain_progress && isatty(2);
-    p->last = 0;
-    p->calls = 0;
-    p->every = every > 0 ? every : 1;
-}
-
-void krait_progress_line(krait_progress *p, int force, const char *fmt, ...)
-{
-    if (!force) p->calls++; /* a forced line (a validation's) keeps the others on the step grid */
-    double now = krait_now();
-    if (p->tty) {
-        if (!force && now - p->last < 0.2) return;
-    } else if (!force && (p->calls % p->every) != 0) {
-        return;
-    }
-    p->last = now;
-    /* one write, so that the lines of processes sharing stderr (krait_cli_child) never mix */
-    char line[1024];
-    int n = snprintf(line, sizeof line, p->tty ? "\r\033[K%s: " : "%s: ", prog_name);
-    va_list ap;
-    va_start(ap, fmt);
-    if (n >= 0 && (size_t)n < sizeof line) n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n >= sizeof line - 1) n = (int)sizeof line - 2; /* cut, keeping room for the newline */
-    if (!p->tty) line[n++] = '\n';
-    fflush(stderr);
-    ssize_t w = write(STDERR_FILENO, line, (size_t)n); /* a pipe takes up to PIPE_BUF bytes whole */
-    (void)w;
-    if (p->tty) tty_line_open = 1;
-}
-
-void krait_progress_clear(krait_progress *p)
-{
-    if (p->tty && tty_line_open) {
-        fflush(stdout);
-        end_tty_line();
-    }
-}
-
-void krait_progress_done(krait_progress *p)
-{
-    if (p->tty && tty_line_open) fprintf(stderr, "\n");
-    if (p->tty) tty_line_open = 0;
-}
-
-const char *krait_fmt_duration(double s, char buf[32])
-{
-    if (s < 0) s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, 32, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60) snprintf(buf, 32, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(buf, 32, "%lds", t);
-    return buf;
-}
-
-static volatile sig_atomic_t user_stops; /* SIGINT / SIGTERM received */
-static struct timespec first_stop;       /* when the first came (set before user_stops) */
-
-/* A second stop from a second after the first on is a second Ctrl-C: exit at once, without the
- * checkpoint. Sooner it is the same request sent twice: timeout(1) (and batch schedulers)
- * signal the process and then its process group, microseconds apart. */
-static void on_signal(int sig)
-{
-    (void)sig;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
-    if (user_stops) {
-        long long ms = (long long)(now.tv_sec - first_stop.tv_sec) * 1000 + (now.tv_nsec - first_stop.tv_nsec) / 1000000;
-        if (ms >= 1000) unlink_temps_now(), _exit(130);
-        return;
-    }
-    first_stop = now;
-    user_stops = 1;
-    stop_flag = 1;
-}
-
-/* SIGUSR1: a stop asked for by a parent process (krait_cli_child), which may come on top of the
- * user's own signal: never the immediate exit */
-static void on_parent_stop(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
-void krait_cli_catch_signals(void)
-{
-    krait_cli_remove_on_kill(NULL); /* the folder holds a run from now on (a SIGHUP still kills) */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = on_parent_stop;
-    sigaction(SIGUSR1, &sa, NULL);
-}
-
-int krait_cli_stop_requested(void) { return stop_flag != 0; }
-
 void krait_cli_child(const char *name, int sharers)
 {
     prog_name = name;
-    plain_progress = 1;
+    krait_cli_plain_progress = 1;
     mem_sharers = sharers > 1 ? sharers : 1;
 }

@@ -1,7 +1,15 @@
-/* apps/common/cli.h — what every krait app shares: option parsing, the common options
- * (--device --threads --seed --json --help), picking a backend, progress on stderr, presets,
- * and turning a status into an exit code (0 done, 1 runtime failure, 2 bad usage or input,
- * 130 interrupted). Only apps may exit(); this layer is where they decide to. */
+/* apps/common/cli.h — what every krait app shares, one header over four files:
+ *   cli.c         start-up and messages on stderr, option parsing and the common options
+ *                 (--device --threads --seed --json --help), picking a backend, the memory
+ *                 checks, presets, --json output, and turning a status into an exit code (0 done,
+ *                 1 runtime failure, 2 bad usage or input, 130 interrupted);
+ *   cli_output.c  output files that appear whole or not at all, temporaries, the refusals to
+ *                 write over an input or name two outputs alike, TSV fields, a confusion table;
+ *   cli_signal.c  signals: the stop flag a trainer polls, the clean-up when a signal kills the
+ *                 process (temporaries, krait_cli_remove_on_kill), SIGBUS on a cut mapped input;
+ *   progress.c    progress lines on stderr and durations.
+ * (cli_impl.h is what those files share, not for apps.) Only apps may exit(); this layer is
+ * where they decide to. */
 #ifndef KRAIT_CLI_H
 #define KRAIT_CLI_H
 
