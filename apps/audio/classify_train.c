@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "plot.h"
 #include "runfiles.h"
+#include "runfolder.h"
 #include "trainopts.h"
 #include "train.h"
 

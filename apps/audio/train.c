@@ -30,6 +30,7 @@
 #include "hash.h"
 #include "log.h"
 #include "runfiles.h"
+#include "runfolder.h"
 #include "trainopts.h"
 #include "train.h"
 

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "model.h"
 #include "runfiles.h"
+#include "runfolder.h"
 #include "synthetic.h"
 #include "train.h"
 #include "trainopts.h"

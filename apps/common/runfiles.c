@@ -16,6 +16,7 @@
 #include "log.h"
 #include "model_io.h"
 #include "plot.h"
+#include "runfolder.h"
 
 #define METRICS "metrics.jsonl"
 

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "runfiles.h"
+#include "runfolder.h"
 #include "trainopts.h"
 
 void dna_die_status(krait_status s) { exit(krait_cli_exit_code(s)); }

@@ -16,6 +16,7 @@
 #include "dnaapp.h"
 #include "log.h"
 #include "runfiles.h"
+#include "runfolder.h"
 #include "trainloop.h"
 
 typedef struct genome_src {

@@ -51,6 +51,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "model_io.h"
+#include "runfolder.h"
 #include "trainloop.h"
 
 typedef struct cls_src {

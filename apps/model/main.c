@@ -19,7 +19,7 @@
 #include "log.h"
 #include "model.h"
 #include "model_io.h"
-#include "trainopts.h"
+#include "runfolder.h"
 
 static const char *usage =
     "usage: krait-model <command> ...\n"

@@ -33,12 +33,12 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "log.h"
+#include "runfolder.h"
 #include "textapp.h"
 #include "textsrc.h"
 #include "tokenizer.h"
 #include "tokfile.h"
 #include "train.h"
-#include "trainopts.h"
 
 typedef struct file_list {
     char **paths;

@@ -30,6 +30,7 @@
 #include "model.h"
 #include "plot.h"
 #include "runfiles.h"
+#include "runfolder.h"
 #include "trainopts.h"
 #include "textapp.h"
 #include "tokfile.h"
