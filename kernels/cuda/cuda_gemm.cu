@@ -206,7 +206,8 @@ static krait_status gemm_lt(krait_backend *be, cublasOperation_t ta, cublasOpera
         if (e != cudaSuccess)
             st = cuda_fail(e, "cublasLtMatmul (synchronized)", __FILE__, __LINE__);
     }
-done:
+done: /* the descriptors' destroys are not checked: they free host objects and cannot leave the
+       * GEMM's result wrong; the status already says how the GEMM went */
     if (pref) cublasLtMatmulPreferenceDestroy(pref);
     if (lc) cublasLtMatrixLayoutDestroy(lc);
     if (lb) cublasLtMatrixLayoutDestroy(lb);
