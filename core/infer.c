@@ -1,16 +1,17 @@
-/* core/infer.c — state operations, chunked prefill and the recurrent step; see infer.h.
+/* core/infer.c — chunked prefill and the recurrent step; see infer.h. The state and its row
+ * operations live in state.c.
  *
- * Rows of a state are contiguous inside each layer's conv (B, K-1, E) and SSM (B, E, N) arrays,
- * so every row operation is two backend copies per layer. Prefill runs each row on its own
- * through a one-row view, so a prompt's state and logits are the same whatever else is in the
- * batch. The logits come from the head (tied embedding or lm_head) over the final-norm rows
- * that are needed: the last prompt position, or the one position of a step. */
+ * Prefill runs each row on its own through a one-row view, so a prompt's state and logits are
+ * the same whatever else is in the batch. The logits come from the head (tied embedding or
+ * lm_head) over the final-norm rows that are needed: the last prompt position, or the one
+ * position of a step. */
 #include "infer.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "state_impl.h"
 
 #define TRY KRAIT_TRY
 
@@ -49,138 +50,6 @@ struct krait_infer {
     krait_graph_stats gstats;
 };
 
-/* ---- state operations ------------------------------------------------------------------------ */
-
-static size_t conv_row(const krait_model *m) { return (size_t)(m->cfg.d_conv - 1) * m->cfg.d_inner; }
-static size_t ssm_row(const krait_model *m) { return (size_t)m->cfg.d_inner * m->cfg.d_state; }
-
-size_t krait_state_bytes_per_seq(const krait_model *m)
-{
-    return (conv_row(m) + ssm_row(m)) * (size_t)m->cfg.n_layer * sizeof(float);
-}
-
-static krait_state *view_alloc(const krait_model *m)
-{
-    krait_state *v = calloc(1, sizeof *v);
-    if (!v) return NULL;
-    v->conv = calloc((size_t)m->cfg.n_layer, sizeof *v->conv);
-    v->ssm = calloc((size_t)m->cfg.n_layer, sizeof *v->ssm);
-    if (!v->conv || !v->ssm) {
-        krait_state_free(m, v);
-        return NULL;
-    }
-    v->per_seq = (conv_row(m) + ssm_row(m)) * (size_t)m->cfg.n_layer;
-    return v;
-}
-
-static int range_ok(const krait_state *s, int row, int n, const char *what)
-{
-    if (row >= 0 && n >= 1 && row <= s->B - n) return 1;
-    KRAIT_ERROR("%s: rows [%d, %d) are outside a state of %d sequences", what, row, row + n, s->B);
-    return 0;
-}
-
-krait_status krait_state_view_set(const krait_model *m, krait_state *view, krait_state *parent,
-                                  int row, int n)
-{
-    if (!range_ok(parent, row, n, "state view")) return KRAIT_STATUS_BAD_INPUT;
-    if (view->buf) {
-        KRAIT_ERROR("state view: the target owns its memory (it is not a view)");
-        return KRAIT_STATUS_BAD_INPUT;
-    }
-    for (int i = 0; i < m->cfg.n_layer; i++) {
-        view->conv[i] = parent->conv[i] + (size_t)row * conv_row(m);
-        view->ssm[i] = parent->ssm[i] + (size_t)row * ssm_row(m);
-    }
-    view->B = n;
-    return KRAIT_STATUS_OK;
-}
-
-krait_state *krait_state_view(const krait_model *m, krait_state *parent, int row, int n)
-{
-    krait_state *v = view_alloc(m);
-    if (!v) {
-        KRAIT_ERROR("state view: out of memory");
-        return NULL;
-    }
-    if (krait_state_view_set(m, v, parent, row, n)) {
-        krait_state_free(m, v);
-        return NULL;
-    }
-    return v;
-}
-
-krait_status krait_state_reset_rows(const krait_model *m, krait_state *s, int row, int n)
-{
-    if (!range_ok(s, row, n, "state reset")) return KRAIT_STATUS_BAD_INPUT;
-    krait_backend *be = m->be;
-    for (int i = 0; i < m->cfg.n_layer; i++) {
-        TRY(be->zero(be, s->conv[i] + (size_t)row * conv_row(m), (size_t)n * conv_row(m) * sizeof(float)));
-        TRY(be->zero(be, s->ssm[i] + (size_t)row * ssm_row(m), (size_t)n * ssm_row(m) * sizeof(float)));
-    }
-    return KRAIT_STATUS_OK;
-}
-
-krait_status krait_state_copy_rows(const krait_model *m, krait_state *dst, int dst_row,
-                                   const krait_state *src, int src_row, int n)
-{
-    if (!range_ok(dst, dst_row, n, "state copy (destination)") ||
-        !range_ok(src, src_row, n, "state copy (source)"))
-        return KRAIT_STATUS_BAD_INPUT;
-    krait_backend *be = m->be;
-    const size_t cr = conv_row(m), sr = ssm_row(m);
-    for (int i = 0; i < m->cfg.n_layer; i++) {
-        TRY(be->copy(be, dst->conv[i] + (size_t)dst_row * cr, src->conv[i] + (size_t)src_row * cr,
-                     (size_t)n * cr * sizeof(float)));
-        TRY(be->copy(be, dst->ssm[i] + (size_t)dst_row * sr, src->ssm[i] + (size_t)src_row * sr,
-                     (size_t)n * sr * sizeof(float)));
-    }
-    return KRAIT_STATUS_OK;
-}
-
-krait_status krait_state_copy(const krait_model *m, krait_state *dst, const krait_state *src)
-{
-    if (dst->B != src->B) {
-        KRAIT_ERROR("state copy: the destination holds %d sequences, the source %d", dst->B, src->B);
-        return KRAIT_STATUS_BAD_INPUT;
-    }
-    return krait_state_copy_rows(m, dst, 0, src, 0, src->B);
-}
-
-krait_status krait_state_fork(const krait_model *m, krait_state *dst, const krait_state *src, int src_row)
-{
-    for (int j = 0; j < dst->B; j++) TRY(krait_state_copy_rows(m, dst, j, src, src_row, 1));
-    return KRAIT_STATUS_OK;
-}
-
-krait_status krait_state_gather(const krait_model *m, krait_state *dst, const krait_state *src,
-                                const int *idx)
-{
-    for (int j = 0; j < dst->B; j++) TRY(krait_state_copy_rows(m, dst, j, src, idx[j], 1));
-    return KRAIT_STATUS_OK;
-}
-
-krait_status krait_state_scatter(const krait_model *m, krait_state *dst, const int *idx,
-                                 const krait_state *src)
-{
-    for (int j = 0; j < src->B; j++) TRY(krait_state_copy_rows(m, dst, idx[j], src, j, 1));
-    return KRAIT_STATUS_OK;
-}
-
-krait_status krait_state_download(const krait_model *m, float *host, const krait_state *s)
-{
-    krait_backend *be = m->be;
-    const size_t cr = conv_row(m), sr = ssm_row(m), per = (cr + sr) * (size_t)m->cfg.n_layer;
-    for (int b = 0; b < s->B; b++) {
-        float *h = host + (size_t)b * per;
-        for (int i = 0; i < m->cfg.n_layer; i++, h += cr + sr) {
-            TRY(be->download(be, h, s->conv[i] + (size_t)b * cr, cr * sizeof(float)));
-            TRY(be->download(be, h + cr, s->ssm[i] + (size_t)b * sr, sr * sizeof(float)));
-        }
-    }
-    return KRAIT_STATUS_OK;
-}
-
 /* ---- the inference context ------------------------------------------------------------------- */
 
 size_t krait_infer_bytes(const krait_model *m, int max_batch, int chunk)
@@ -212,7 +81,7 @@ krait_infer *krait_infer_init(const krait_model *m, int max_batch, int chunk)
     inf->chunk = chunk > 0 ? chunk : DEFAULT_CHUNK;
     inf->step = krait_acts_init(m, max_batch, 1, 0);
     inf->pre = inf->step ? krait_acts_init(m, 1, inf->chunk, 0) : NULL;
-    inf->row = view_alloc(m);
+    inf->row = krait_state_view_alloc(m);
     if (!inf->step || !inf->pre || !inf->row) goto fail;
     krait_backend *be = m->be;
     if (be->act_dtype != KRAIT_DTYPE_F32) {

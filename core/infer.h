@@ -1,5 +1,5 @@
-/* core/infer.h — recurrent inference: operations on per-sequence state, chunked prefill and the
- * O(1) recurrent step.
+/* core/infer.h — recurrent inference: chunked prefill and the O(1) recurrent step over a
+ * per-sequence state (state.h: its allocation, views and row operations).
  *
  * The model (model.h) is immutable; each sequence's memory is one row of a krait_state: per
  * layer its K-1 last conv inputs and its (E, N) SSM state, fp32 always. One model serves many
@@ -36,42 +36,11 @@
 
 #include "model.h"
 #include "sample.h"
+#include "state.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- state operations ------------------------------------------------------------------------ */
-/* Bytes of state per sequence (all layers). */
-size_t krait_state_bytes_per_seq(const krait_model *m);
-
-/* A state of n rows aliasing rows [row, row + n) of parent: prefill and step on the view update
- * the parent. Free it with krait_state_free (the parent's memory is not touched); the parent
- * must outlive it. NULL on a bad range or out of memory. */
-krait_state *krait_state_view(const krait_model *m, krait_state *parent, int row, int n);
-/* Point an existing view at other rows (no allocation). */
-krait_status krait_state_view_set(const krait_model *m, krait_state *view, krait_state *parent,
-                                  int row, int n);
-
-/* Zero rows [row, row + n) (a fresh sequence). */
-krait_status krait_state_reset_rows(const krait_model *m, krait_state *s, int row, int n);
-/* dst = src; both hold the same number of rows. */
-krait_status krait_state_copy(const krait_model *m, krait_state *dst, const krait_state *src);
-/* dst rows [dst_row, dst_row + n) = src rows [src_row, src_row + n). dst may be src when the
- * ranges do not overlap. */
-krait_status krait_state_copy_rows(const krait_model *m, krait_state *dst, int dst_row,
-                                   const krait_state *src, int src_row, int n);
-/* Every row of dst = row src_row of src (fork one prompt's state into dst->B continuations). */
-krait_status krait_state_fork(const krait_model *m, krait_state *dst, const krait_state *src, int src_row);
-/* dst row j = src row idx[j] for j < dst->B (dst and src distinct). */
-krait_status krait_state_gather(const krait_model *m, krait_state *dst, const krait_state *src,
-                                const int *idx /* (dst->B) */);
-/* dst row idx[j] = src row j for j < src->B (dst and src distinct; idx without repeats). */
-krait_status krait_state_scatter(const krait_model *m, krait_state *dst, const int *idx /* (src->B) */,
-                                 const krait_state *src);
-/* host (B, per_seq) = the state, row by row: per layer its conv rows (K-1, E) then its SSM
- * state (E, N). For tests, inspection and saving. */
-krait_status krait_state_download(const krait_model *m, float *host, const krait_state *s);
 
 /* ---- prefill and step ------------------------------------------------------------------------ */
 typedef struct krait_infer krait_infer;

@@ -1,5 +1,6 @@
 /* core/model.c — the parameter arena: tensor table in HF order, the official initialisation,
- * the compute copy, and the per-sequence recurrent state. Forward/backward live in forward.c.
+ * the compute copy. Forward/backward live in forward.c, the per-sequence recurrent state in
+ * state.c.
  *
  * Every tensor starts at a multiple of 16 elements so each one is 64-byte aligned in fp32 and
  * 32-byte aligned in bf16; gradients and optimizer moments use the same offsets. */
@@ -200,56 +201,4 @@ krait_status krait_model_init_weights(krait_model *m, krait_rng *rng)
     free(h);
     if (s) return s;
     return krait_model_sync_act(m);
-}
-
-/* ---- recurrent state ------------------------------------------------------------------------ */
-
-krait_state *krait_state_init(const krait_model *m, int B)
-{
-    const krait_config *c = &m->cfg;
-    const int NL = c->n_layer;
-    krait_state *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    s->B = B;
-    size_t conv = (size_t)B * (c->d_conv - 1) * c->d_inner, ssm = (size_t)B * c->d_inner * c->d_state;
-    s->per_seq = ((size_t)(c->d_conv - 1) * c->d_inner + (size_t)c->d_inner * c->d_state) * NL;
-    s->conv = calloc((size_t)NL, sizeof *s->conv);
-    s->ssm = calloc((size_t)NL, sizeof *s->ssm);
-    s->buf = m->be->alloc(m->be, (conv + ssm) * NL * sizeof(float) + 64);
-    if (!s->conv || !s->ssm || !s->buf) {
-        KRAIT_ERROR("cannot allocate the recurrent state for %d sequences", B);
-        krait_state_free(m, s);
-        return NULL;
-    }
-    for (int i = 0; i < NL; i++) {
-        s->conv[i] = s->buf + (conv + ssm) * i;
-        s->ssm[i] = s->conv[i] + conv;
-    }
-    if (krait_state_reset(m, s)) {
-        krait_state_free(m, s);
-        return NULL;
-    }
-    return s;
-}
-
-void krait_state_free(const krait_model *m, krait_state *s)
-{
-    if (!s) return;
-    if (s->buf) m->be->free(m->be, s->buf);
-    free(s->conv);
-    free(s->ssm);
-    free(s);
-}
-
-krait_status krait_state_reset(const krait_model *m, krait_state *s)
-{
-    /* layer by layer: a view's rows are contiguous within each layer only */
-    const krait_config *c = &m->cfg;
-    size_t conv = (size_t)s->B * (c->d_conv - 1) * c->d_inner, ssm = (size_t)s->B * c->d_inner * c->d_state;
-    for (int i = 0; i < c->n_layer; i++) {
-        krait_status st = m->be->zero(m->be, s->conv[i], conv * sizeof(float));
-        if (!st) st = m->be->zero(m->be, s->ssm[i], ssm * sizeof(float));
-        if (st) return st;
-    }
-    return KRAIT_STATUS_OK;
 }

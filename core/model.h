@@ -4,8 +4,8 @@
  * in HF tensor order) + its compute copy in the backend's activation dtype (the same array on
  * f32 backends). Everything mutable lives elsewhere: activations and backward scratch in
  * krait_acts, gradients and AdamW moments in krait_optim (optim.h), per-sequence recurrent
- * state in krait_state. One model serves many of each, one call at a time (the backend's ops
- * share its scratch: one thread at a time per backend; see infer.h).
+ * state in krait_state (state.h). One model serves many of each, one call at a time (the
+ * backend's ops share its scratch: one thread at a time per backend; see infer.h).
  *
  * Data flow (DESIGN.md): ids (B, L) -> embedding -> NL x [add + RMSNorm -> mixer] -> add +
  * RMSNorm (norm_f) -> head. The head (tied or untied lm_head) runs over blocks of rows so the
@@ -21,6 +21,7 @@
 #include "backend.h"
 #include "config.h"
 #include "rng.h"
+#include "state.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,23 +100,6 @@ static inline const void *krait_act_at(const krait_model *m, size_t off)
 {
     return (const char *)m->params_act + off * krait_dtype_size(m->be->act_dtype);
 }
-
-/* ---- recurrent state: conv rows (B, K-1, E) and SSM state (B, E, N) per layer, fp32 ---------- */
-/* Rows are contiguous inside each layer's arrays, so rows [r, r + n) of every layer form a state
- * of n sequences: a view (infer.h: krait_state_view) has buf == NULL and points into its parent.
- * Copy, gather, scatter, fork and download live in infer.h. */
-typedef struct krait_state {
-    int B;
-    size_t per_seq;       /* floats per sequence over all layers */
-    float *buf;           /* device, layer-major: layer i at i*B*((K-1)*E + E*N), its conv (B, K-1, E) then
-                           * its SSM (B, E, N), so one sequence is not contiguous; NULL in a view */
-    float **conv;         /* (NL) -> (B, K-1, E) */
-    float **ssm;          /* (NL) -> (B, E, N) */
-} krait_state;
-
-krait_state *krait_state_init(const krait_model *m, int B);
-void krait_state_free(const krait_model *m, krait_state *s);
-krait_status krait_state_reset(const krait_model *m, krait_state *s);
 
 /* ---- activations for one (B, L) shape --------------------------------------------------------- */
 typedef struct krait_layer_acts {
