@@ -50,25 +50,24 @@ static long refill(krait_zin *z)
 krait_status krait_zin_open(const char *path, krait_zin **out)
 {
     *out = NULL;
+    krait_status s = KRAIT_STATUS_NO_MEMORY;
     krait_zin *z = calloc(1, sizeof *z);
     if (!z || !(z->path = strdup(path)) || !(z->in = malloc(ZIN_BUF))) {
-        krait_zin_close(z);
         KRAIT_ERROR("%s: out of memory opening the file", path);
-        return KRAIT_STATUS_NO_MEMORY;
+        goto fail;
     }
     z->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (z->fd < 0) {
         KRAIT_ERROR("%s: cannot open (%s)", path, strerror(errno));
-        krait_zin_close(z);
-        return KRAIT_STATUS_BAD_INPUT;
+        s = KRAIT_STATUS_BAD_INPUT;
+        goto fail;
     }
     z->zs.next_in = z->in;
     while (z->zs.avail_in < 2) { /* the magic, or the whole of a file shorter than it */
         long n = refill(z);
         if (n < 0) {
-            krait_status s = z->status;
-            krait_zin_close(z);
-            return s;
+            s = z->status;
+            goto fail;
         }
         if (n == 0) break;
     }
@@ -77,17 +76,19 @@ krait_status krait_zin_open(const char *path, krait_zin **out)
     if (!z->gzip && z->zs.avail_in > 0 && pl > 3 && !strcasecmp(path + pl - 3, ".gz")) { /* bzip2, say: not read raw */
         KRAIT_ERROR("%s: named .gz but not gzip data (it starts with bytes 0x%02x 0x%02x, not 0x1f 0x8b)", path,
                     z->in[0], z->zs.avail_in > 1 ? z->in[1] : 0);
-        krait_zin_close(z);
-        return KRAIT_STATUS_BAD_INPUT;
+        s = KRAIT_STATUS_BAD_INPUT;
+        goto fail;
     }
     if (z->gzip && inflateInit2(&z->zs, 16 + MAX_WBITS) != Z_OK) {
         z->gzip = 0; /* nothing for inflateEnd to free */
-        krait_zin_close(z);
         KRAIT_ERROR("%s: out of memory opening the file", path);
-        return KRAIT_STATUS_NO_MEMORY;
+        goto fail;
     }
     *out = z;
     return KRAIT_STATUS_OK;
+fail: /* krait_zin_close releases in reverse: the inflate stream, the descriptor, the buffer, the path */
+    krait_zin_close(z);
+    return s;
 }
 
 /* After a member: another member (reset), the end (nothing, or zeros only, follows), or bytes

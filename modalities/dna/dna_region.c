@@ -190,16 +190,15 @@ static krait_status load_index(krait_dna_genome *g)
 krait_dna_genome *krait_dna_genome_open(const char *fasta, krait_status *status)
 {
     *status = KRAIT_STATUS_BAD_INPUT;
-    if (access(fasta, R_OK) != 0) {
+    if (access(fasta, R_OK) != 0) { /* nothing acquired yet */
         KRAIT_ERROR("%s: cannot read the genome FASTA (%s)", fasta, strerror(errno));
         return NULL;
     }
     krait_dna_genome *g = calloc(1, sizeof *g);
     size_t n = strlen(fasta);
     if (!g || !(g->path = strdup(fasta)) || !(g->fai_path = malloc(n + 5))) {
-        krait_dna_genome_close(g);
         *status = KRAIT_STATUS_NO_MEMORY;
-        return NULL;
+        goto fail;
     }
     snprintf(g->fai_path, n + 5, "%s.fai", fasta);
     BGZF *z = bgzf_open(fasta, "r");
@@ -208,29 +207,28 @@ krait_dna_genome *krait_dna_genome_open(const char *fasta, krait_status *status)
     if (gzip) { /* faidx seeks: plain or bgzip only */
         KRAIT_ERROR("%s: compressed with gzip, which cannot be indexed; recompress it with bgzip (zcat %s | bgzip > "
                     "GENOME.fa.gz) and index that with samtools faidx", fasta, fasta);
-        krait_dna_genome_close(g);
-        return NULL;
+        goto fail;
     }
     if (access(g->fai_path, R_OK) != 0) {
         KRAIT_ERROR("%s: no index %s.fai (make one with: samtools faidx %s)", fasta, fasta, fasta);
-        krait_dna_genome_close(g);
-        return NULL;
+        goto fail;
     }
     krait_status cs = load_index(g);
     if (cs) {
-        krait_dna_genome_close(g);
         *status = cs;
-        return NULL;
+        goto fail;
     }
     g->fai = fai_load3(fasta, NULL, NULL, 0); /* flags 0: never build a missing index */
     if (!g->fai) {
         KRAIT_ERROR("%s: cannot load its faidx index (a bgzipped FASTA also needs %s.gzi: samtools faidx %s)",
                     fasta, fasta, fasta);
-        krait_dna_genome_close(g);
-        return NULL;
+        goto fail;
     }
     *status = KRAIT_STATUS_OK;
     return g;
+fail: /* krait_dna_genome_close releases in reverse: the faidx, the contig table, the two paths */
+    krait_dna_genome_close(g);
+    return NULL;
 }
 
 void krait_dna_genome_close(krait_dna_genome *g)
@@ -240,8 +238,8 @@ void krait_dna_genome_close(krait_dna_genome *g)
     if (g->fp) bgzf_close(g->fp);
     for (size_t i = 0; i < g->n_e; i++) free(g->e[i].name);
     free(g->e);
-    free(g->path);
     free(g->fai_path);
+    free(g->path);
     free(g);
 }
 

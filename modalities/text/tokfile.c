@@ -154,36 +154,42 @@ krait_status krait_tokfile_create(const char *path, int id_bytes, krait_tokfile_
 {
     *out = NULL;
     KRAIT_ASSERT(id_bytes == 2 || id_bytes == 4);
+    krait_status s = KRAIT_STATUS_NO_MEMORY;
+    int fd = -1;
+    unsigned char h[KRAIT_TOKFILE_HEADER] = { 0 };
     krait_tokfile_writer *w = calloc(1, sizeof *w);
     size_t tl = strlen(path) + 16;
-    if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(tl))) {
-        if (w) free(w->path);
-        free(w);
-        return KRAIT_STATUS_NO_MEMORY;
-    }
+    if (!w) return KRAIT_STATUS_NO_MEMORY; /* nothing acquired yet */
+    w->slot = -1; /* nothing tracked (calloc's 0 is a real slot) */
+    if (!(w->path = strdup(path)) || !(w->tmp = malloc(tl))) goto fail;
     snprintf(w->tmp, tl, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(w->tmp);
+    fd = mkstemp(w->tmp);
     w->slot = fd >= 0 ? krait_fs_temp_track(w->tmp) : -1;
     if (fd >= 0) (void)fchmod(fd, krait_fs_file_mode());
     if (fd < 0 || !(w->f = fdopen(fd, "w+b"))) {
         const int err = errno;
         KRAIT_ERROR("%s: cannot create (%s)", w->path, strerror(err));
-        if (fd >= 0) close(fd), unlink(w->tmp);
-        krait_fs_temp_untrack(w->slot);
-        free(w->tmp);
-        free(w->path);
-        free(w);
-        return krait_fs_errno_status(err);
+        s = krait_fs_errno_status(err);
+        goto fail;
     }
     w->width = id_bytes;
-    unsigned char h[KRAIT_TOKFILE_HEADER] = { 0 };
     if (fwrite(h, 1, sizeof h, w->f) != sizeof h) {
         KRAIT_ERROR("%s: write failed (%s)", w->path, strerror(errno));
-        krait_tokfile_abort(w);
-        return KRAIT_STATUS_IO;
+        s = KRAIT_STATUS_IO;
+        goto fail;
     }
     *out = w;
     return KRAIT_STATUS_OK;
+fail: /* in reverse: the stream (or its descriptor) and the temporary file, then its tracking
+       * (after the unlink, so a kill in between still removes it), the names, the writer */
+    if (w->f) fclose(w->f);
+    else if (fd >= 0) close(fd);
+    if (fd >= 0) unlink(w->tmp);
+    krait_fs_temp_untrack(w->slot);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+    return s;
 }
 
 krait_status krait_tokfile_append(krait_tokfile_writer *w, const int32_t *ids, size_t n)
