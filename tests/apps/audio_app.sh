@@ -643,7 +643,10 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
 }
 p_set=$(peak "$k" encode --data "$dir/long" --out "$dir/encset")
 p_one=$(peak "$k" encode --data "$dir/long/t1.wav" --out "$dir/encone")
-if [ -n "$p_set" ] && [ -n "$p_one" ] && [ $(( p_set * 4 )) -lt $(( p_one * 5 )) ] &&
+if ldd "$k" 2>/dev/null | grep -q libasan; then # its quarantine keeps freed memory: peaks say nothing
+  [ "$(stat -c %s "$dir/encset/all.u8")" = 14400000 ] && ok "encode of six 5-minute files: 14,400,000 samples (memory not measured under AddressSanitizer)" ||
+    bad "encode of six files: all.u8 not 14,400,000 bytes"
+elif [ -n "$p_set" ] && [ -n "$p_one" ] && [ $(( p_set * 4 )) -lt $(( p_one * 5 )) ] &&
    [ "$(stat -c %s "$dir/encset/all.u8")" = 14400000 ]; then
   ok "encode of six 5-minute files: peak $p_set kB, of one $p_one kB; 14,400,000 samples"
 else bad "encode memory: six files peak '$p_set' kB, one '$p_one' kB (more than 1.25 times), or all.u8 not 14,400,000 bytes"; fi

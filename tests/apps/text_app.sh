@@ -492,7 +492,9 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
 vl=(train --config "$dir/tiny.json" --data "$dir/dl" --steps 1 --batch 1 --seq-len 16384 --threads 1 --eval-every 0 --overwrite)
 p_all=$(peak "$k" "${vl[@]}" --out "$dir/vall" --val-tokens 0)
 p_one=$(peak "$k" "${vl[@]}" --out "$dir/vone" --val-tokens 16384)
-if [ -n "$p_all" ] && [ -n "$p_one" ] && [ "$p_all" -lt $(( p_one * 3 )) ]; then
+if ldd "$k" 2>/dev/null | grep -q libasan; then # its quarantine keeps freed memory: peaks say nothing
+  echo "skip validation memory: AddressSanitizer build"
+elif [ -n "$p_all" ] && [ -n "$p_one" ] && [ "$p_all" -lt $(( p_one * 3 )) ]; then
   ok "validation of 18 windows at seq_len 16384: peak $p_all kB, of one window $p_one kB"
 else bad "validation memory: 18 windows peak '$p_all' kB, one window '$p_one' kB (3 times or more)"; fi
 exit $fail
