@@ -21,7 +21,6 @@
 #include "audio_io.h"
 #include "audioapp.h"
 #include "fsutil.h"
-#include "log.h"
 
 static void write_bytes(FILE *f, const int32_t *ids, size_t n, const char *path)
 {
@@ -155,21 +154,20 @@ int audio_cmd_encode(int argc, char **argv)
         if (krait_cli_stop_requested())
             krait_cli_die(130, "encode: interrupted after %d of %d files; nothing of this encode is kept in %s", done,
                           total, out);
-        float *x;
-        size_t n;
-        char why[600];
-        const char *path = list.items[i].path;
-        s = krait_audio_read_all_err(path, fe.rate, fe.normalize, &x, &n, why, sizeof why);
+        krait_audio_list item = { .items = &list.items[i], .n = 1, .cap = 1 }; /* a view of one entry */
+        krait_audio_set one; /* an unreadable file is skipped there, with its warning */
+        if ((s = krait_audio_set_load(&one, &item, NULL, fe.rate, fe.normalize, NULL, NULL)))
+            exit(krait_cli_exit_code(s));
         done++;
-        if (s == KRAIT_STATUS_BAD_INPUT) {
-            KRAIT_WARN("skipped %s", why);
-            skipped++;
+        skipped += one.skipped;
+        if (!one.n) {
             krait_progress_line(&prog, done == total, "encoding %s audio: %d/%d files", d.split, done, total);
             continue;
         }
-        if (s) exit(krait_cli_exit_code(s));
-        int32_t *ids = audio_clip_ids(&fe, x, n);
-        free(x);
+        const char *path = list.items[i].path;
+        const size_t n = one.clips[0].n;
+        int32_t *ids = audio_clip_ids(&fe, one.clips[0].x, n);
+        krait_audio_set_free(&one);
         const char *b = strrchr(path, '/'), *base = b ? b + 1 : path;
         size_t keep = strlen(base); /* a name the file system takes: NUMBER_ + at most 200 bytes of it + .u8 */
         if (keep > 200)
