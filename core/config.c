@@ -721,16 +721,19 @@ int krait_config_byte_level(const krait_config *c)
     return !strcmp(c->tokenizer, "bytes") || (!c->tokenizer[0] && (c->vocab_size_raw == 256 || c->vocab_size_raw == 257));
 }
 
-/* A float as the double of its shortest decimal that reads back as the same float, so that
- * config.json says 1e-05 and 0.001 (as transformers' files do), not 9.99999974737875e-06. */
-static double json_float(float v)
+/* A float as its shortest decimal that reads back as the same float, so that config.json says
+ * 1e-05 and 0.001 (as transformers' files do), not 9.99999974737875e-06; and always as a float
+ * literal (1.0, not 1), since transformers 5 checks its config fields' types and refuses an
+ * integer where a float belongs. The values are finite (krait_config_finalize checks them). */
+static void add_float(cJSON *obj, const char *key, float v)
 {
-    char buf[32];
+    char buf[40];
     for (int digits = 6; digits <= 9; digits++) {
         snprintf(buf, sizeof buf, "%.*g", digits, (double)v);
         if (strtof(buf, NULL) == v) break;
     }
-    return strtod(buf, NULL);
+    if (!strpbrk(buf, ".e")) strcat(buf, ".0");
+    cJSON_AddRawToObject(obj, key, buf);
 }
 
 char *krait_config_to_json(const krait_config *c, const char *torch_dtype)
@@ -747,15 +750,15 @@ char *krait_config_to_json(const krait_config *c, const char *torch_dtype)
     cJSON_AddNumberToObject(r, "conv_kernel", c->d_conv);
     cJSON_AddNumberToObject(r, "intermediate_size", c->d_inner);
     cJSON_AddNumberToObject(r, "time_step_rank", c->dt_rank);
-    cJSON_AddNumberToObject(r, "layer_norm_epsilon", json_float(c->norm_eps));
+    add_float(r, "layer_norm_epsilon", c->norm_eps);
     cJSON_AddBoolToObject(r, "use_bias", c->use_bias);
     cJSON_AddBoolToObject(r, "use_conv_bias", c->use_conv_bias);
     cJSON_AddBoolToObject(r, "tie_word_embeddings", c->tie_embeddings);
     cJSON_AddNumberToObject(r, "pad_vocab_size_multiple", c->pad_vocab_multiple);
-    cJSON_AddNumberToObject(r, "time_step_min", json_float(c->dt_min));
-    cJSON_AddNumberToObject(r, "time_step_max", json_float(c->dt_max));
-    cJSON_AddNumberToObject(r, "time_step_floor", json_float(c->dt_init_floor));
-    cJSON_AddNumberToObject(r, "time_step_scale", json_float(c->dt_scale));
+    add_float(r, "time_step_min", c->dt_min);
+    add_float(r, "time_step_max", c->dt_max);
+    add_float(r, "time_step_floor", c->dt_init_floor);
+    add_float(r, "time_step_scale", c->dt_scale);
     cJSON_AddStringToObject(r, "time_step_init_scheme", c->dt_init_random ? "random" : "constant");
     cJSON_AddStringToObject(r, "hidden_act", "silu");
     cJSON_AddBoolToObject(r, "residual_in_fp32", 1);
@@ -792,16 +795,16 @@ char *krait_train_to_json(const krait_train_config *t)
     cJSON_AddNumberToObject(r, "minutes", t->minutes);
     cJSON_AddNumberToObject(r, "batch", t->batch);
     cJSON_AddNumberToObject(r, "seq_len", t->seq_len);
-    cJSON_AddNumberToObject(r, "lr", json_float(t->lr));
-    cJSON_AddNumberToObject(r, "min_lr", json_float(t->min_lr));
+    add_float(r, "lr", t->lr);
+    add_float(r, "min_lr", t->min_lr);
     cJSON_AddNumberToObject(r, "warmup", t->warmup);
-    cJSON_AddNumberToObject(r, "weight_decay", json_float(t->weight_decay));
-    cJSON_AddNumberToObject(r, "beta1", json_float(t->beta1));
-    cJSON_AddNumberToObject(r, "beta2", json_float(t->beta2));
-    cJSON_AddNumberToObject(r, "eps", json_float(t->eps));
-    cJSON_AddNumberToObject(r, "grad_clip", json_float(t->grad_clip));
-    cJSON_AddNumberToObject(r, "embed_dropout", json_float(t->embed_dropout));
-    cJSON_AddNumberToObject(r, "resid_dropout", json_float(t->resid_dropout));
+    add_float(r, "weight_decay", t->weight_decay);
+    add_float(r, "beta1", t->beta1);
+    add_float(r, "beta2", t->beta2);
+    add_float(r, "eps", t->eps);
+    add_float(r, "grad_clip", t->grad_clip);
+    add_float(r, "embed_dropout", t->embed_dropout);
+    add_float(r, "resid_dropout", t->resid_dropout);
     cJSON_AddNumberToObject(r, "seed", (double)t->seed);
     cJSON_AddNumberToObject(r, "log_every", t->log_every);
     cJSON_AddNumberToObject(r, "eval_every", t->eval_every);

@@ -127,10 +127,14 @@ int main(void)
     tu_check(strstr(j, "\"layer_norm_epsilon\":\t1e-05,") && strstr(j, "\"time_step_min\":\t0.001,") &&
                  strstr(j, "\"time_step_max\":\t0.1,") && strstr(j, "\"time_step_floor\":\t0.0001,"),
              "floats written as their shortest decimals (1e-05, 0.001, 0.1, 0.0001), as transformers does:\n%s", j);
+    /* transformers 5 refuses an integer in a float field ("time_step_scale expected float, got
+     * int"): a whole-valued float keeps its decimal point */
+    tu_check(c.dt_scale == 1.0f && strstr(j, "\"time_step_scale\":\t1.0,") && strstr(j, "\"expand\":\t2,"),
+             "a whole float is written 1.0, an integer field 2:\n%s", j);
     free(j);
     krait_train_config t3;
     krait_train_default(&t3);
-    t3.lr = 3e-4f, t3.beta2 = 0.95f, t3.min_lr = 1.0f / 3;
+    t3.lr = 3e-4f, t3.beta2 = 0.95f, t3.min_lr = 1.0f / 3, t3.grad_clip = 2.0f;
     j = krait_train_to_json(&t3);
     krait_train_config t4;
     krait_train_default(&t4);
@@ -138,8 +142,8 @@ int main(void)
     snprintf(train_json, sizeof train_json, "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
              "\"train\": %s}", j);
     expect_ok("train round trip", train_json, &c2, &t4);
-    tu_check(strstr(j, "\"lr\":0.0003,") && strstr(j, "\"beta2\":0.95,") && t4.lr == t3.lr && t4.beta2 == t3.beta2 &&
-             t4.min_lr == t3.min_lr, "train floats: shortest decimals that read back as the same floats: %s", j);
+    tu_check(strstr(j, "\"lr\":0.0003,") && strstr(j, "\"beta2\":0.95,") && strstr(j, "\"grad_clip\":2.0,") &&
+                 t4.lr == t3.lr && t4.beta2 == t3.beta2 && t4.min_lr == t3.min_lr && t4.grad_clip == 2.0f, "train floats: shortest decimals that read back as the same floats: %s", j);
     free(j);
 
     /* edges of the accepted ranges and of the HF reading */

@@ -9,6 +9,8 @@
 #      asynchronous kernel fault is reported at the op that caused it;
 #   4. run the GPU benchmark (JSON lines), and (full build) training throughput and the
 #      inference benchmarks: decode at batch 1 / 64 and prefill of 2k / 1M tokens, 130m and 1.4b;
+#      then, where python3 has torch and transformers, the Python stack on the same shapes and GPU
+#      (tests/gpu/hf_speed.py) and the transformers interoperability check;
 #   5. print a short summary table.
 # Logs go to build-gpu/logs; when $OUT is set (the device tool), summary.txt, tests.log,
 # bench.jsonl, infer.jsonl and logs.tgz (every log) are copied there: it returns 8 files at most.
@@ -20,10 +22,11 @@
 # them here into .gpu-deps/, and the device call names it in carry (".gpu-deps"). Without them
 # the run falls back to the standalone GPU-test build and exits 3: kernels tested, the whole-model
 # tests and benchmarks not run. Usage, from anywhere:
-#   bash tests/gpu/run.sh [--standalone] [--quick] [--sanitize]
+#   bash tests/gpu/run.sh [--standalone] [--quick] [--sanitize] [--profile]
 #     --standalone  use the standalone build even when the full project could be configured
 #     --quick       benchmark only copy/GEMM/scan at the 130m shape
 #     --sanitize    also run the scan and conv tests (quick sizes) under compute-sanitizer memcheck
+#     --profile     (full build) also time inference kernel by kernel with ncu (tests/gpu/profile.sh)
 # Exit status: 0 when every test passed (skips count as failures here: this script is for GPUs);
 # 3 when all that ran passed but the full build could not be made (standalone fallback).
 set -u -o pipefail
@@ -32,12 +35,13 @@ BUILD=${KRAIT_GPU_BUILD:-$ROOT/build-gpu}
 LOGS=$BUILD/logs
 DEADLINE=${KRAIT_GPU_DEADLINE:-540}
 JOBS=${KRAIT_GPU_JOBS:-16}
-STANDALONE=0 QUICK=0 SANITIZE=0
+STANDALONE=0 QUICK=0 SANITIZE=0 PROFILE=0
 for a in "$@"; do
   case $a in
     --standalone) STANDALONE=1 ;;
     --quick) QUICK=1 ;;
     --sanitize) SANITIZE=1 ;;
+    --profile) PROFILE=1 ;;
     *) echo "run.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -57,7 +61,7 @@ tl() {
 export_logs() {
   [ -n "${OUT:-}" ] || return 0
   mkdir -p "$OUT"
-  for f in summary.txt tests.log bench.jsonl infer.jsonl; do [ -f "$LOGS/$f" ] && cp "$LOGS/$f" "$OUT/"; done
+  for f in summary.txt tests.log bench.jsonl infer.jsonl hf_speed.jsonl; do [ -f "$LOGS/$f" ] && cp "$LOGS/$f" "$OUT/"; done
   tar -czf "$OUT/logs.tgz" -C "$BUILD" logs 2>/dev/null
   return 0
 }
@@ -210,7 +214,7 @@ BENCH_RC=$?
 [ $BENCH_RC = 200 ] && BENCH_RC=-   # skipped for time: listed under SKIPPED
 
 # ---- 4b. whole-model benchmark and the transformers check (full build only) ---------------------
-TRAIN_RC=- HF_RC=- INFER_RC=-
+TRAIN_RC=- HF_RC=- INFER_RC=- HFS_RC=- PROF_RC=-
 # ran_ok RC: true when RC is 0, or 200 (not run for lack of time: listed under SKIPPED, not a failure)
 ran_ok() { [ "$1" = 0 ] || [ "$1" = 200 ]; }
 if [ $MODE = full ]; then
@@ -239,6 +243,10 @@ if [ $MODE = full ]; then
     done
   done
   if have python3 && python3 -c "import torch, transformers" >/dev/null 2>&1; then
+    say "the Python stack on the same GPU: tests/gpu/hf_speed.py"
+    tl 150 python3 "$ROOT/tests/gpu/hf_speed.py" $([ $QUICK = 1 ] && echo --quick) > "$LOGS/hf_speed.jsonl" 2> "$LOGS/hf_speed.log"
+    HFS_RC=$?
+    [ $HFS_RC = 200 ] && HFS_RC=-
     say "transformers interoperability: tests/hf/check_transformers.py"
     tl 150 python3 "$ROOT/tests/hf/check_transformers.py" "$BUILD/apps/krait-model" \
       > "$LOGS/hf.log" 2>&1
@@ -246,6 +254,12 @@ if [ $MODE = full ]; then
     [ $HF_RC = 200 ] && HF_RC=-
   else
     say "python3 with torch + transformers: not found, transformers check skipped"
+  fi
+  if [ $PROFILE = 1 ]; then
+    say "kernel profile (ncu): tests/gpu/profile.sh"
+    tl 150 bash "$ROOT/tests/gpu/profile.sh" "$BUILD/apps/krait-bench" "$LOGS" > "$LOGS/profile.txt" 2>&1
+    PROF_RC=$?
+    [ $PROF_RC = 200 ] && PROF_RC=-
   fi
 fi
 
@@ -304,11 +318,28 @@ for line in open(sys.argv[1]):
 PY
   fi
   grep -h "1M-token prefill\|prefill of [0-9]* tokens" "$BUILD/Testing/Temporary/LastTest.log" 2>/dev/null | head -8 | sed 's/^/   /'
+  echo "-- the Python stack on the same GPU (rc=$HFS_RC; tests/gpu/hf_speed.py, bf16, random weights)"
+  if [ -s "$LOGS/hf_speed.jsonl" ] && have python3; then
+    python3 - "$LOGS/hf_speed.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    try: r = json.loads(line)
+    except ValueError: continue
+    what = f"decode  {r['shape']:<5} B{r['batch']:<3}" if r["bench"] == "decode" else f"prefill {r['shape']:<5} {r['tokens']:>8} tok"
+    print(f"   {what} {r['tokens_per_s']:10.0f} tok/s  ({r['stack']}, fused kernels: {r['fused_kernels']})")
+PY
+  fi
+  [ -f "$LOGS/hf_speed.log" ] && grep -E "Error|error" "$LOGS/hf_speed.log" | head -5 | sed 's/^/   /'
+  if [ $PROFILE = 1 ]; then
+    echo "-- kernel profile (rc=$PROF_RC; ncu, tests/gpu/profile.sh)"
+    [ -f "$LOGS/profile.txt" ] && sed 's/^/   /' "$LOGS/profile.txt"
+  fi
   echo "-- transformers check (rc=$HF_RC)"
   [ -f "$LOGS/hf.log" ] && grep -E "PASS|FAIL|SKIP|Error|error" "$LOGS/hf.log" | head -30 | sed 's/^/   /'
   echo "logs: $LOGS${OUT:+ (and \$OUT: summary.txt, tests.log, bench.jsonl, infer.jsonl, logs.tgz)}"
 } | tee "$LOGS/summary.txt"
 ok_rc() { [ "$1" = 0 ] || [ "$1" = - ]; } # -: not run (the standalone build; no python with torch)
-ok_rc $TEST_RC && ok_rc $BENCH_RC && ok_rc "$TRAIN_RC" && ok_rc "$HF_RC" && ok_rc "$INFER_RC" || exit 1
+ok_rc $TEST_RC && ok_rc $BENCH_RC && ok_rc "$TRAIN_RC" && ok_rc "$HF_RC" && ok_rc "$INFER_RC" && ok_rc "$HFS_RC" &&
+  ok_rc "$PROF_RC" || exit 1
 [ $MODE = standalone ] && [ $STANDALONE = 0 ] && exit 3
 exit 0
