@@ -10,6 +10,9 @@
 set -u -o pipefail
 kb=$1
 out=$2
+if ! command -v ncu >/dev/null 2>&1; then
+  for d in /usr/local/cuda/bin /opt/nvidia/nsight-compute/*; do [ -x "$d/ncu" ] && { PATH="$PATH:$d"; break; }; done
+fi
 command -v ncu >/dev/null 2>&1 || { echo "profile.sh: ncu not found" >&2; exit 3; }
 mkdir -p "$out"
 table() { # CSV: kernels by total time
