@@ -206,6 +206,7 @@ krait_status ssm_scan_bwd_cuda(krait_backend *be, void *du, void *ddelta, void *
                                const void *Cm, int ldbc, const float *Dskip,
                                const float *h_chunks, int B, int L, int E, int N, int chunk);
 size_t scan_scratch_bytes(int B, int L, int E, int N, int chunk);
+size_t scan_split_scratch_bytes(int B, int L, int E, int N); /* the forward cut in time */
 /* 1 if this device's shared memory fits the scan kernels for d_state N (N <= 64). */
 int scan_fits(krait_backend *be, int N);
 /* The forward with an initial state whose batch stride is h0_bstride floats (the backward

@@ -82,7 +82,9 @@ int scan_fits(krait_backend *be, int N)
 size_t scan_scratch_bytes(int B, int L, int E, int N, int chunk)
 {
     if (B <= 0 || L <= 0 || E <= 0 || N <= 0 || N > CUDA_SCAN_NMAX) return 0;
-    return scan_layout(B, L, E, N, chunk < 1 ? CUDA_SCAN_CHUNK : chunk).total;
+    const size_t bwd = scan_layout(B, L, E, N, chunk < 1 ? CUDA_SCAN_CHUNK : chunk).total;
+    const size_t split = scan_split_scratch_bytes(B, L, E, N);
+    return bwd > split ? bwd : split;
 }
 
 template <typename T, int Q>

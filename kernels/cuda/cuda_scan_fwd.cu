@@ -20,6 +20,17 @@
  * N=16: 384 blocks of 128 threads, about 3 per SM on an H200, 12 warps, balanced over the 4
  * schedulers). The kernels themselves are in cuda_scan.cuh.
  * bf16 mode uses ex2.approx on log2(e)-scaled A; fp32 mode uses expf for parity with the CPU.
+ *
+ * Inference (no h_chunks to write) at small B*E: one sequence of 130m (E 1536) is 48 blocks for
+ * 132 SMs, each walking L steps in turn, so the scan took 0.68 ms of a 4096-token layer on an
+ * H200, 69% of the prefill's GPU time (tests/gpu/profile.sh, 2026-12-04). There each sequence is
+ * cut into S equal segments, which the (B, L, E) layout already holds as B*S sequences of L/S
+ * steps, and the same kernel runs twice: from zero, for each segment's end state (no y), while
+ * scan_seg_dsum_kernel sums each segment's delta; scan_seg_chain_kernel chains the end states into
+ * start states (a segment's decay is exp(A times its sum of delta)) and writes h_last; then from
+ * those start states, writing y. Twice the exps, S times the blocks. S depends on the shape only
+ * (the same sums on every device): doubled while it divides L into segments of >= 64 steps and
+ * the blocks number under SCAN_SPLIT_BLOCKS.
  */
 #include "cuda_common.cuh"
 #include "cuda_scan.cuh"
@@ -61,49 +72,172 @@ static krait_status fwd_launch(krait_backend *be, const scan_fwd_args &a)
     return KRAIT_STATUS_UNSUPPORTED;
 }
 
-krait_status ssm_scan_fwd_launch(krait_backend *be, void *y, float *h_last, float *h_chunks,
-                                 const void *u, const void *delta, const float *A_log,
-                                 const void *Bm, const void *Cm, int ldbc, const float *Dskip,
-                                 const float *h0, size_t h0_bstride, int B, int L, int E, int N,
-                                 int chunk)
+/* ---- the forward cut in time (inference) ---- */
+
+/* dsum[bs E + e] = the sum of delta over segment bs (B*S segments of Ls steps each, in
+ * sequence order, as the (B, L, E) layout already holds them). */
+template <typename T>
+static __global__ void scan_seg_dsum_kernel(float *dsum, const T *delta, int Ls, int E)
 {
-    if (B <= 0 || E <= 0 || L <= 0) return KRAIT_STATUS_OK;
+    const int e = blockIdx.x * blockDim.x + threadIdx.x, bs = blockIdx.y;
+    if (e >= E) return;
+    const T *d = delta + (size_t)bs * Ls * E + e;
+    float acc = 0.0f;
+#pragma unroll 8
+    for (int t = 0; t < Ls; t++) acc += tof(d[(size_t)t * E]);
+    dsum[(size_t)bs * E + e] = acc;
+}
+
+/* hs (B*S, E, N): each segment's end state scanned from zero on entry, its start state on
+ * return: h_0 = h0[b] (or 0), h_{s+1} = exp(A dsum_s) h_s + end_s, the product of a segment's
+ * per-step decays being exp(A times its sum of delta). h_last[b] gets h_S. One thread per (b, e,
+ * n); h_last may alias h0 (each element is read before it is written, by the same thread). */
+static __global__ void scan_seg_chain_kernel(float *hs, float *h_last, const float *dsum,
+                                             const float *A_log, const float *h0, size_t h0_bstride,
+                                             int B, int S, int E, int N)
+{
+    const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x, EN = (size_t)E * N;
+    if (i >= (size_t)B * EN) return;
+    const size_t b = i / EN, en = i % EN, e = en / N;
+    const float A = -expf(A_log[en]);
+    float h = h0 ? h0[b * h0_bstride + en] : 0.0f;
+    for (int s = 0; s < S; s++) {
+        const size_t bs = b * S + s;
+        float *p = hs + bs * EN + en;
+        const float end = *p;
+        *p = h;
+        h = fmaf(expf(A * dsum[bs * E + e]), h, end);
+    }
+    if (h_last) h_last[b * EN + en] = h;
+}
+
+#define SCAN_SEG_MIN 64          /* shortest segment of a cut sequence */
+#define SCAN_SPLIT_BLOCKS 1024   /* a cut stops once the blocks reach this (~8 per SM) */
+
+/* The number of segments a sequence of L steps is cut into (1: not cut). */
+static int fwd_segments(int B, int L, int E)
+{
+    const long long blocks = (long long)B * cuda_cdiv(E, SCAN_EC);
+    int S = 1;
+    while (L % (2 * S) == 0 && L / (2 * S) >= SCAN_SEG_MIN && blocks * S < SCAN_SPLIT_BLOCKS) S *= 2;
+    return S;
+}
+
+/* Scratch for a cut forward: start states (B*S, E, N) and delta sums (B*S, E). B*S*E stays
+ * under 2 * SCAN_SPLIT_BLOCKS * SCAN_EC and under B * (L / SCAN_SEG_MIN) * E, so the bound holds
+ * for every call with B and L no larger than these. */
+size_t scan_split_scratch_bytes(int B, int L, int E, int N)
+{
+    if (B <= 0 || L <= 0 || E <= 0 || N <= 0) return 0;
+    long long bse = (long long)B * (L / SCAN_SEG_MIN) * E, cap = 2LL * SCAN_SPLIT_BLOCKS * SCAN_EC;
+    if (bse > cap) bse = cap;
+    return (size_t)bse * (size_t)(N + 1) * sizeof(float);
+}
+
+/* The cut forward (see the top of this file); a.h_chunks is NULL. */
+static krait_status fwd_split(krait_backend *be, const scan_fwd_args &a, int S)
+{
+    const int BS = a.B * S, Ls = a.L / S, E = a.E, N = a.N;
+    float *hs = (float *)cuda_scratch(be, (size_t)BS * E * (N + 1) * sizeof(float), "ssm_scan_fwd");
+    if (!hs) return KRAIT_STATUS_NO_MEMORY;
+    float *dsum = hs + (size_t)BS * E * N;
+    scan_fwd_args p = a;  /* each segment from zero: end states only */
+    p.y = NULL;
+    p.h_last = hs;
+    p.h0 = NULL;
+    p.B = BS;
+    p.L = p.chunk = Ls;
+    p.nchunks = 1;
+    krait_status st = cuda_bf16(be) ? fwd_launch<bf16>(be, p) : fwd_launch<float>(be, p);
+    if (st) return st;
+    dim3 gs(cuda_cdiv(E, 128), BS);
+    if (cuda_bf16(be))
+        KRAIT_LAUNCH((scan_seg_dsum_kernel), gs, 128, 0, cuda_stream(be), dsum, (const bf16 *)a.delta, Ls, E);
+    else
+        KRAIT_LAUNCH((scan_seg_dsum_kernel), gs, 128, 0, cuda_stream(be), dsum, (const float *)a.delta, Ls, E);
+    LAUNCH_CHECK(be, "scan_seg_dsum_kernel");
+    const size_t nt = (size_t)a.B * E * N;
+    KRAIT_LAUNCH((scan_seg_chain_kernel), dim3(cuda_cdiv((long long)nt, 256)), 256, 0, cuda_stream(be), hs,
+                 a.h_last, dsum, a.A_log, a.h0, a.h0_bstride, a.B, S, E, N);
+    LAUNCH_CHECK(be, "scan_seg_chain_kernel");
+    if (!a.y) return KRAIT_STATUS_OK;
+    p = a;  /* again from the start states, writing y */
+    p.h_last = NULL;
+    p.h0 = hs;
+    p.h0_bstride = (size_t)E * N;
+    p.B = BS;
+    p.L = p.chunk = Ls;
+    p.nchunks = 1;
+    return cuda_bf16(be) ? fwd_launch<bf16>(be, p) : fwd_launch<float>(be, p);
+}
+
+/* The arguments, or a status when there is nothing to launch (empty) or the call is refused. */
+static krait_status fwd_args(scan_fwd_args *a, void *y, float *h_last, float *h_chunks, const void *u,
+                             const void *delta, const float *A_log, const void *Bm, const void *Cm,
+                             int ldbc, const float *Dskip, const float *h0, size_t h0_bstride, int B,
+                             int L, int E, int N, int chunk, int *empty)
+{
+    *empty = B <= 0 || E <= 0 || L <= 0;
+    if (*empty) return KRAIT_STATUS_OK;
     if (cuda_batch_fits(B, "ssm_scan_fwd")) return KRAIT_STATUS_UNSUPPORTED;
     if (N < 1 || N > CUDA_SCAN_NMAX || chunk < 1) {
         KRAIT_ERROR("cuda: ssm_scan_fwd: unsupported N=%d or chunk=%d (N 1..%d, chunk >= 1)", N,
                     chunk, CUDA_SCAN_NMAX);
         return KRAIT_STATUS_UNSUPPORTED;
     }
-    scan_fwd_args a;
-    a.y = y;
-    a.h_last = h_last;
-    a.h_chunks = h_chunks;
-    a.u = u;
-    a.delta = delta;
-    a.A_log = A_log;
-    a.Bm = Bm;
-    a.Cm = Cm;
-    a.ldbc = ldbc;
-    a.Dskip = Dskip;
-    a.h0 = h0;
-    a.h0_bstride = h0_bstride;
-    a.B = B;
-    a.L = L;
-    a.E = E;
-    a.N = N;
-    a.chunk = chunk;
-    a.nchunks = cuda_cdiv(L, chunk);
-    if (cuda_bf16(be)) return fwd_launch<bf16>(be, a);
-    return fwd_launch<float>(be, a);
+    a->y = y;
+    a->h_last = h_last;
+    a->h_chunks = h_chunks;
+    a->u = u;
+    a->delta = delta;
+    a->A_log = A_log;
+    a->Bm = Bm;
+    a->Cm = Cm;
+    a->ldbc = ldbc;
+    a->Dskip = Dskip;
+    a->h0 = h0;
+    a->h0_bstride = h0_bstride;
+    a->B = B;
+    a->L = L;
+    a->E = E;
+    a->N = N;
+    a->chunk = chunk;
+    a->nchunks = cuda_cdiv(L, chunk);
+    return KRAIT_STATUS_OK;
 }
 
+krait_status ssm_scan_fwd_launch(krait_backend *be, void *y, float *h_last, float *h_chunks,
+                                 const void *u, const void *delta, const float *A_log,
+                                 const void *Bm, const void *Cm, int ldbc, const float *Dskip,
+                                 const float *h0, size_t h0_bstride, int B, int L, int E, int N,
+                                 int chunk)
+{
+    scan_fwd_args a;
+    int empty;
+    krait_status st = fwd_args(&a, y, h_last, h_chunks, u, delta, A_log, Bm, Cm, ldbc, Dskip, h0,
+                               h0_bstride, B, L, E, N, chunk, &empty);
+    if (st || empty) return st;
+    return cuda_bf16(be) ? fwd_launch<bf16>(be, a) : fwd_launch<float>(be, a);
+}
+
+/* The backend op: the kernel as it is when h_chunks are wanted (training), else cut in time
+ * where the shape leaves the GPU idle. (The backward's refine pass calls ssm_scan_fwd_launch,
+ * never the cut, which would share the scratch the backward is using.) */
 krait_status ssm_scan_fwd_cuda(krait_backend *be, void *y, float *h_last, float *h_chunks,
                                const void *u, const void *delta, const float *A_log,
                                const void *Bm, const void *Cm, int ldbc, const float *Dskip,
                                const float *h0, int B, int L, int E, int N, int chunk)
 {
-    return ssm_scan_fwd_launch(be, y, h_last, h_chunks, u, delta, A_log, Bm, Cm, ldbc, Dskip, h0,
-                               (size_t)E * N, B, L, E, N, chunk);
+    scan_fwd_args a;
+    int empty;
+    krait_status st = fwd_args(&a, y, h_last, h_chunks, u, delta, A_log, Bm, Cm, ldbc, Dskip, h0,
+                               (size_t)E * N, B, L, E, N, chunk, &empty);
+    if (st || empty) return st;
+    const int S = h_chunks ? 1 : fwd_segments(B, L, E);
+    if (S > 1 && (y || h_last) &&
+        (size_t)B * S * E * (N + 1) * sizeof(float) <= cuda_im(be)->scratch_bytes)
+        return fwd_split(be, a, S);
+    return cuda_bf16(be) ? fwd_launch<bf16>(be, a) : fwd_launch<float>(be, a);
 }
 
 KRAIT_CUDA_NS_END

@@ -4,7 +4,8 @@
  * and backward at B=8, L=2048, E=1536, N=16 (bf16) as a fraction of the bandwidth bound (minimal
  * bytes: every input read once, every output written once) and of the special-function-unit
  * bound (one exp per (t, e, n) in each direction at 16 exp/clk/SM), and the other memory-bound
- * training ops at 130m shapes as fractions of the copy bandwidth.
+ * training ops at 130m shapes as fractions of the copy bandwidth. Each scan shape also times the
+ * inference forward (no h_chunks: what prefill runs, cut in time for small B*E) as scan_fwd_infer.
  *
  * Timing: CUDA events on the backend's stream around each call, 3 warm-ups, median of the
  * repeats, on random data (never zeros). One JSON object per line on stdout; progress and the
@@ -176,6 +177,12 @@ static void bench_scan(int B, int L, int E, int N, int chunk)
                                          u, delta, A_log, bc + 2 * R, bc + 2 * (R + N), ldbc, D,
                                          hc, B, L, E, N, chunk),
                         "scan bwd"));
+    /* inference: no h_chunks, the end state kept; the backend may cut the sequence in time
+     * (cuda_scan_fwd.cu), so this is the figure prefill sees */
+    float *hl = dalloc((size_t)B * E * N * 4), inf;
+    TIME_MS(inf, 10, ok(be->ssm_scan_fwd(be, y, hl, NULL, u, delta, A_log, bc + 2 * R, bc + 2 * (R + N), ldbc,
+                                         D, NULL, B, L, E, N, chunk),
+                        "scan fwd (inference)"));
     const double act = 2.0, BLE = nME, BLN = (double)B * L * N, hcb = (double)B * nc * E * N * 4;
     const double fwd_bytes = 3 * BLE * act + 2 * BLN * act + hcb + nEN * 4 + E * 4;
     const double bwd_bytes = 5 * BLE * act + 4 * BLN * act + hcb + 3 * nEN * 4 + 3 * E * 4;
@@ -189,6 +196,9 @@ static void bench_scan(int B, int L, int E, int N, int chunk)
            "\"bytes\":%.0f,\"bw_bound_ms\":%.4f,\"bw_fraction\":%.3f,\"sfu_bound_ms\":%.4f,"
            "\"sfu_fraction\":%.3f}\n", B, L, E, N, chunk, fwd, fwd_bytes, bw_fwd, bw_fwd / fwd,
            sfu_ms, sfu_ms / fwd);
+    printf("{\"bench\":\"scan_fwd_infer\",\"B\":%d,\"L\":%d,\"E\":%d,\"N\":%d,\"ms\":%.4f,"
+           "\"train_fwd_ms\":%.4f,\"sfu_bound_ms\":%.4f,\"sfu_fraction\":%.3f}\n", B, L, E, N, inf, fwd,
+           sfu_ms, sfu_ms / inf);
     printf("{\"bench\":\"scan_bwd\",\"B\":%d,\"L\":%d,\"E\":%d,\"N\":%d,\"chunk\":%d,\"ms\":%.4f,"
            "\"bytes\":%.0f,\"bw_bound_ms\":%.4f,\"bw_fraction\":%.3f,\"sfu_bound_ms\":%.4f,"
            "\"sfu_fraction\":%.3f}\n", B, L, E, N, chunk, bwd, bwd_bytes, bw_bwd, bw_bwd / bwd,
@@ -211,7 +221,7 @@ static void bench_scan(int B, int L, int E, int N, int chunk)
     krait_backend_destroy(pb);
     be->free(be, u); be->free(be, dy); be->free(be, dbc); be->free(be, delta);
     be->free(be, A_log); be->free(be, D); be->free(be, dA); be->free(be, dD); be->free(be, hc);
-    be->free(be, y); be->free(be, du); be->free(be, dd); be->free(be, ddbc);
+    be->free(be, y); be->free(be, hl); be->free(be, du); be->free(be, dd); be->free(be, ddbc);
     free(hA);
 }
 
@@ -309,6 +319,8 @@ int main(int argc, char **argv)
         bench_scan(8, 2048, 1536, 16, 8);                /* h_chunks every 8 steps: no pass A */
         bench_scan(8, 2048, 2048, 16, be->scan_chunk);   /* mamba-370m width */
         bench_scan(1, 2048, 1536, 16, be->scan_chunk);   /* one sequence: few blocks */
+        bench_scan(1, 4096, 1536, 16, be->scan_chunk);   /* one 130m prefill chunk */
+        bench_scan(1, 4096, 4096, 16, be->scan_chunk);   /* one 1.4b prefill chunk */
         bench_ops();
     }
     cudaEventDestroy(ev0);

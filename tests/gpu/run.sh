@@ -288,6 +288,9 @@ for line in open(sys.argv[1]):
     b = r.get("bench")
     if b == "copy": print(f"   copy D2D           {r['gbps']:8.1f} GB/s")
     elif b == "gemm_bf16": print(f"   gemm {r['shape']:<14}{r['tflops']:8.1f} TFLOP/s  ({r['ms']:.3f} ms)")
+    elif b == "scan_fwd_infer":
+        print(f"   {b:<13} B{r['B']} L{r['L']} E{r['E']} N{r['N']}: {r['ms']:.3f} ms  "
+              f"(training forward {r['train_fwd_ms']:.3f} ms)  sfu {100*r['sfu_fraction']:.0f}% of {r['sfu_bound_ms']:.3f} ms")
     elif b.startswith("scan"):
         print(f"   {b:<13} B{r['B']} L{r['L']} E{r['E']} N{r['N']} c{r.get('chunk', '-')}: {r['ms']:.3f} ms  "
               f"bw {100*r['bw_fraction']:.0f}% of {r['bw_bound_ms']:.3f} ms  "

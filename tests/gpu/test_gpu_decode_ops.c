@@ -204,6 +204,12 @@ int main(void)
         ssm_step_case(&t, 1, 1536, 16, 48, 80, 3072, 1);          /* 130m */
         ssm_step_case(&t, q ? 4 : 64, 4096, 16, 128, 160, 8192, 1); /* 1.4b */
         ssm_step_case(&t, 3, 133, 4, 5, 20, 300, 0);              /* ragged, N = 4, no D */
+        /* the lanes per channel (a power of two >= N, at most 32): 1, 8 with idle lanes and
+         * R < lanes, 32 with two states per lane, 32 with a partial second state */
+        ssm_step_case(&t, 2, 70, 1, 3, 5, 70, 1);
+        ssm_step_case(&t, 2, 45, 5, 2, 12, 45, 1);
+        ssm_step_case(&t, 1, 40, 64, 4, 132, 40, 1);
+        ssm_step_case(&t, 1, 33, 48, 7, 103, 33, 0);
         /*              B      V     ld    T    min_p  rp */
         sample_case(&t, 4, 50280, 50280, 0.0f, 0.0f, 1.0f, 0);      /* greedy */
         sample_case(&t, 4, 50277, 50280, 0.0f, 0.0f, 1.3f, 0);      /* greedy + penalty, V < ld */

@@ -4,7 +4,8 @@
  * Q = 1, 2, 4, 8, 16 lanes per channel), L = 1, L not a multiple of the chunk or of the 32-step
  * tile, E not a multiple of 32, chunk = 1, odd chunks, chunks longer than the 64 the backward
  * stages (the refine path), h0 given or not, Dskip given or not, and Bm/Cm as column views of a
- * wider dbc buffer. Also: outputs are poisoned first, guard zones after every device buffer, the
+ * wider dbc buffer; the forward without h_chunks (inference), which the CUDA backend cuts in time
+ * for small B*E (one 130m sequence of 4096 steps: 32 segments). Also: outputs are poisoned first, guard zones after every device buffer, the
  * dt columns of the dbc gradient stay untouched, the backward is bitwise deterministic, and
  * h_last may alias h0.
  *
@@ -179,7 +180,29 @@ static void scan_case(gt *t, int B, int L, int E, int N, int chunk, int R, int w
     for (size_t i = 0; i < nEN; i++) h3[i] -= dA0[i];
     gt_same("bwd dA_log twice", h3, gdA, nEN * 4);
 
-    /* h_last aliasing h0 */
+    /* inference (no h_chunks): the CUDA forward may cut the sequence in time (segments scanned
+     * apart, their states chained, then scanned again from them): the same tolerances against
+     * the reference; without y, the same h_last bits */
+    gt_poison(t, d_y, nME * es);
+    gt_poison(t, d_hl, nBEN * 4);
+    st = g->ssm_scan_fwd(g, d_y, d_hl, NULL, d_u, d_dl, d_A, bc + R * es, bc + (R + N) * es, ldbc,
+                         with_D ? d_D : NULL, with_h0 ? d_h0 : NULL, B, L, E, N, chunk);
+    tu_check(st == KRAIT_STATUS_OK && g->sync(g) == KRAIT_STATUS_OK, "%s: fwd (no h_chunks) status %s", tag,
+             krait_status_string(st));
+    gt_down(t, gy, d_y, nME);
+    gt_downf(t, ghl, d_hl, nBEN * 4);
+    gt_cmp("fwd (no h_chunks) y", gy, ry, nME, ta.rt, ta.at, ta.l2);
+    gt_cmp("fwd (no h_chunks) h_last", ghl, rhl, nBEN, tf.rt, tf.at, tf.l2);
+    gt_poison(t, d_hl, nBEN * 4);
+    st = g->ssm_scan_fwd(g, NULL, d_hl, NULL, d_u, d_dl, d_A, bc + R * es, bc + (R + N) * es, ldbc,
+                         with_D ? d_D : NULL, with_h0 ? d_h0 : NULL, B, L, E, N, chunk);
+    tu_check(st == KRAIT_STATUS_OK, "%s: fwd (no y) status %s", tag, krait_status_string(st));
+    float *hn = gt_hmalloc(nBEN);
+    gt_downf(t, hn, d_hl, nBEN * 4);
+    gt_same("fwd (no h_chunks, no y) h_last", hn, ghl, nBEN * 4);
+    free(hn);
+
+    /* h_last aliasing h0 (as inference calls it): the same bits as the run just above */
     if (with_h0) {
         gt_poison(t, d_y, nME * es);
         st = g->ssm_scan_fwd(g, d_y, d_h0, NULL, d_u, d_dl, d_A, bc + R * es, bc + (R + N) * es,
@@ -228,6 +251,9 @@ int main(void)
         scan_case(&t, 1,   90,   40, 48,   64,  4, 1, 1);   /* N = 48 (Q = 16, partial) */
         scan_case(&t, 2,   65,   64, 64,   64,  0, 1, 1);   /* N = 64 (Q = 16) */
         scan_case(&t, 1, quick ? 700 : 3000, 64, 16, 64, 4, 1, 1);   /* longer sequence */
+        /* one 130m sequence, as prefill runs it: without h_chunks it is cut into 4 (quick) or 32 segments */
+        scan_case(&t, 1, quick ? 256 : 4096, 1536, 16, 64, 48, 1, 1);
+        scan_case(&t, 1, quick ? 192 : 2048, 96, 16, 64, 6, 0, 1);     /* cut, no h0 */
         if (strstr(t.g->name, "cuda")) { /* CUDA and its emulation: the batch is a grid dimension, at most 65535 */
             krait_status sf = t.g->ssm_scan_fwd(t.g, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 16, NULL, NULL,
                                                 65536, 1, 1, 16, 64);
