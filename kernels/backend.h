@@ -52,6 +52,10 @@ typedef enum krait_status {
 } krait_status;
 
 const char *krait_status_string(krait_status s);
+/* rel (e.g. "../share/krait/configs") joined to the folder of the running program (Linux:
+ * /proc/self/exe), malloc'd; NULL when that folder cannot be known. The installed commands find
+ * their presets and the CUDA backend library this way, wherever the tree was installed. */
+char *krait_exe_relative(const char *rel);
 
 /* Return the status of call from the enclosing function when it is not OK. */
 #define KRAIT_TRY(call)                                                                            \

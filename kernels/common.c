@@ -1,5 +1,6 @@
 /* kernels/common.c — the small shared pieces of kernels/: status and dtype names, dtype sizes,
- * and the logging callback. Nothing here touches an op or a device. */
+ * the logging callback and the running program's folder. Nothing here touches an op or a
+ * device. */
 #include "backend.h"
 #include "log.h"
 
@@ -7,6 +8,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 const char *krait_status_string(krait_status s)
 {
@@ -21,6 +24,21 @@ const char *krait_status_string(krait_status s)
     case KRAIT_STATUS_INTERRUPTED: return "interrupted";
     }
     return "unknown status";
+}
+
+char *krait_exe_relative(const char *rel)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || (size_t)n >= sizeof exe - 1) return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    slash[1] = '\0';
+    size_t need = strlen(exe) + strlen(rel) + 1;
+    char *out = malloc(need);
+    if (out) snprintf(out, need, "%s%s", exe, rel);
+    return out;
 }
 
 size_t krait_dtype_size(krait_dtype t)

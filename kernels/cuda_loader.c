@@ -6,7 +6,8 @@
  * which is known without loading anything else.
  *
  * The library is the environment's KRAIT_CUDA_LIBRARY (a path) when set, else where the build
- * put it, else found by its name on the usual search path. It resolves krait_log and
+ * put it, else where an install puts it (lib/krait/ beside the program's bin/, then the
+ * configured prefix's), else found by its name on the usual search path. It resolves krait_log and
  * krait_dtype_name from the program (executables are linked with exported symbols; this file's
  * own use of krait_log links them in), so its messages go through the program's log callback. */
 #include <dlfcn.h>
@@ -39,6 +40,14 @@ static void *backend_library(void)
         cuda_lib = dlopen(env, RTLD_NOW | RTLD_LOCAL);
     } else {
         cuda_lib = dlopen(KRAIT_CUDA_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+#ifdef KRAIT_CUDA_LIBRARY_REL
+        char *beside = cuda_lib ? NULL : krait_exe_relative(KRAIT_CUDA_LIBRARY_REL);
+        if (beside) cuda_lib = dlopen(beside, RTLD_NOW | RTLD_LOCAL);
+        free(beside);
+#endif
+#ifdef KRAIT_CUDA_LIBRARY_INSTALLED
+        if (!cuda_lib) cuda_lib = dlopen(KRAIT_CUDA_LIBRARY_INSTALLED, RTLD_NOW | RTLD_LOCAL);
+#endif
         if (!cuda_lib) cuda_lib = dlopen("libkrait_cuda.so", RTLD_NOW | RTLD_LOCAL);
     }
     if (!cuda_lib) { /* a driver but no usable backend: say so once, even where the CPU is used */

@@ -17,6 +17,7 @@ void bench_load_shape(const char *shape, krait_config *cfg, krait_train_config *
 
 /* Limits measured in this process through the backend's own ops. */
 double bench_sgemm_gflops(krait_backend *be);      /* fp32 GEMM (act dtype GEMM on CUDA), GFLOP/s */
+const char *bench_gemm_name(const krait_backend *be); /* what that rate is: "sgemm" or "bf16 GEMM" */
 double bench_copy_gbps(krait_backend *be);         /* device copy, bytes read + written, GB/s */
 
 #endif /* KRAIT_BENCH_H */

@@ -295,8 +295,9 @@ int bench_prefill(int argc, char **argv)
     if (s) krait_cli_die(krait_cli_exit_code(s), "prefill failed");
     double fpt = 2.0 * layer_matmul_weights(&cfg), gflops = best * fpt / 1e9;
     printf("prefill %s: %d x %d tokens in chunks of %d: %.0f tokens/s, %.1f GFLOP/s (%.3g GFLOP/token), "
-           "sgemm %.1f GFLOP/s -> %.1f%% of sgemm\n",
-           shape, batch, tokens, chunk, best, gflops, fpt / 1e9, sgemm, 100 * gflops / sgemm);
+           "%s %.1f GFLOP/s -> %.1f%% of %s\n",
+           shape, batch, tokens, chunk, best, gflops, fpt / 1e9, bench_gemm_name(be), sgemm, 100 * gflops / sgemm,
+           bench_gemm_name(be));
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "shape", shape);
@@ -309,6 +310,7 @@ int bench_prefill(int argc, char **argv)
         cJSON_AddNumberToObject(o, "gflops", gflops);
         cJSON_AddNumberToObject(o, "sgemm_gflops", sgemm);
         cJSON_AddNumberToObject(o, "sgemm_fraction", gflops / sgemm);
+        cJSON_AddStringToObject(o, "gemm", bench_gemm_name(be)); /* what sgemm_* measured */
         krait_cli_print_json(o);
     }
     free(ids);

@@ -41,6 +41,11 @@ double bench_sgemm_gflops(krait_backend *be)
     return best;
 }
 
+const char *bench_gemm_name(const krait_backend *be)
+{
+    return be->act_dtype == KRAIT_DTYPE_BF16 ? "bf16 GEMM" : "sgemm";
+}
+
 double bench_copy_gbps(krait_backend *be)
 {
     const size_t bytes = (size_t)512 << 20;

@@ -506,7 +506,12 @@ const char *krait_cli_config_path(const char *name)
 {
     static char buf[4096];
     if (access(name, R_OK) == 0 || strchr(name, '/') || strstr(name, ".json")) return name;
-    const char *dirs[] = { getenv("KRAIT_CONFIGS"), KRAIT_CONFIG_DIR, "configs" };
+    /* installed: share/krait/configs beside the program's bin/ (a build tree has none there) */
+    static char *installed;
+#ifdef KRAIT_CONFIG_DIR_REL
+    if (!installed) installed = krait_exe_relative(KRAIT_CONFIG_DIR_REL);
+#endif
+    const char *dirs[] = { getenv("KRAIT_CONFIGS"), installed, KRAIT_CONFIG_DIR, "configs" };
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         if (!dirs[i]) continue;
         snprintf(buf, sizeof buf, "%s/%s.json", dirs[i], name);
