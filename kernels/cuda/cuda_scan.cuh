@@ -88,9 +88,13 @@ struct scan_fwd_args {
     const void *Bm, *Cm;     /* (B, L, N) act, row stride ldbc */
     int ldbc;
     const float *Dskip;      /* (E) or NULL */
-    const float *h0;         /* (B, E, N) with batch stride h0_bstride, or NULL */
+    const float *h0;         /* (B*S, E, N) with batch stride h0_bstride, or NULL */
     size_t h0_bstride;
     int B, L, E, N, chunk, nchunks;
+    /* Each sequence as S segments of Ls steps (the last one shorter), scanned as B*S sequences
+     * with their own start and end states (h0, h_last indexed by b*S + s); S = 1, Ls = L: whole.
+     * h_chunks only with S = 1. */
+    int S, Ls;
 };
 
 template <int Q> inline size_t fwd_smem_floats()
@@ -108,9 +112,13 @@ __global__ void __launch_bounds__(32 * Q) ssm_scan_fwd_kernel(const scan_fwd_arg
     float *s_ud = (float *)smem4;                /* [2 buf][2: u, delta][TT][EC] */
     float *s_bc = s_ud + 2 * 2 * TT * EC;        /* [2 buf][TT][2 * NPAD]: B then C */
 
+    /* b: the sequence (segment) whose states this block holds; its steps are rows row0.. of
+     * the (B, L, ...) inputs, L of them */
     const int tid = threadIdx.x, b = blockIdx.y, e0 = blockIdx.x * EC;
     const scan_lane l = scan_lane_of<Q>(a.E);
-    const int L = a.L, E = a.E, N = a.N;
+    const int tbeg = (b % a.S) * a.Ls, E = a.E, N = a.N;
+    const int L = a.L - tbeg < a.Ls ? a.L - tbeg : a.Ls;
+    const size_t row0 = (size_t)(b / a.S) * a.L + tbeg;
     const T *u = (const T *)a.u, *dl = (const T *)a.delta;
     const T *Bm = (const T *)a.Bm, *Cm = (const T *)a.Cm;
 
@@ -133,7 +141,7 @@ __global__ void __launch_bounds__(32 * Q) ssm_scan_fwd_kernel(const scan_fwd_arg
     const int lane = tid & 31, warp = tid >> 5;
     const bool lane_ok = e0 + lane < E;
     auto load_tile = [&](int t0) {
-        const size_t base = ((size_t)b * L + t0) * E + e0 + lane;
+        const size_t base = (row0 + t0) * E + e0 + lane;
 #pragma unroll
         for (int i = 0; i < UPT / 2; i++) {
             const int tt = i * Q + warp;
@@ -146,7 +154,7 @@ __global__ void __launch_bounds__(32 * Q) ssm_scan_fwd_kernel(const scan_fwd_arg
             const int idx = i * NT + tid, tt = idx / (2 * NPAD), j = idx % (2 * NPAD);
             const int n = j % NPAD, t = t0 + tt;
             const T *src = j < NPAD ? Bm : Cm;
-            rb[i] = (t < L && n < N) ? src[((size_t)b * L + t) * a.ldbc + n] : fromf<T>(0.0f);
+            rb[i] = (t < L && n < N) ? src[(row0 + t) * a.ldbc + n] : fromf<T>(0.0f);
         }
     };
     auto store_tile = [&](int buf) {
@@ -187,7 +195,7 @@ __global__ void __launch_bounds__(32 * Q) ssm_scan_fwd_kernel(const scan_fwd_arg
             yp = lanes_sum<Q>(yp);
             const int t = t0 + tt;
             if (a.y && l.q == 0 && l.ve)
-                stf((T *)a.y + ((size_t)b * L + t) * E + l.e, yp + Dv * uf);
+                stf((T *)a.y + (row0 + t) * E + l.e, yp + Dv * uf);
             if (t + 1 == nextb) {
                 if (a.h_chunks && t + 1 < L && l.ve) {
                     float *hc = a.h_chunks + (((size_t)b * a.nchunks + (t + 1) / C) * E + l.e) * N;

@@ -24,13 +24,14 @@
  * Inference (no h_chunks to write) at small B*E: one sequence of 130m (E 1536) is 48 blocks for
  * 132 SMs, each walking L steps in turn, so the scan took 0.68 ms of a 4096-token layer on an
  * H200, 69% of the prefill's GPU time (tests/gpu/profile.sh, 2026-12-04). There each sequence is
- * cut into S equal segments, which the (B, L, E) layout already holds as B*S sequences of L/S
- * steps, and the same kernel runs twice: from zero, for each segment's end state (no y), while
- * scan_seg_dsum_kernel sums each segment's delta; scan_seg_chain_kernel chains the end states into
+ * cut into S segments and the same kernel runs twice over the B*S segments (scan_fwd_args.S):
+ * from zero, for each segment's end state (no y), while scan_seg_dsum_kernel sums each
+ * segment's delta; scan_seg_chain_kernel chains the end states into
  * start states (a segment's decay is exp(A times its sum of delta)) and writes h_last; then from
  * those start states, writing y. Twice the exps, S times the blocks. S depends on the shape only
- * (the same sums on every device): doubled while it divides L into segments of >= 64 steps and
- * the blocks number under SCAN_SPLIT_BLOCKS.
+ * (the same sums on every device): only when the uncut scan has under SCAN_CUT_BELOW blocks,
+ * doubled while the segments keep >= 64 steps and the blocks number under SCAN_SPLIT_BLOCKS; the
+ * last segment is shorter when S does not divide L.
  */
 #include "cuda_common.cuh"
 #include "cuda_scan.cuh"
@@ -52,7 +53,7 @@ static krait_status fwd_launch_q(krait_backend *be, const scan_fwd_args &a)
         CUDA_CHECK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         (int)smem));
     }
-    dim3 grid(cuda_cdiv(a.E, SCAN_EC), a.B);
+    dim3 grid(cuda_cdiv(a.E, SCAN_EC), a.B * a.S);
     KRAIT_LAUNCH((kern), grid, 32 * Q, smem, cuda_stream(be), a);
     LAUNCH_CHECK(be, "ssm_scan_fwd_kernel");
     return KRAIT_STATUS_OK;
@@ -74,17 +75,18 @@ static krait_status fwd_launch(krait_backend *be, const scan_fwd_args &a)
 
 /* ---- the forward cut in time (inference) ---- */
 
-/* dsum[bs E + e] = the sum of delta over segment bs (B*S segments of Ls steps each, in
- * sequence order, as the (B, L, E) layout already holds them). */
+/* dsum[bs E + e] = the sum of delta over segment bs = b S + s (steps s Ls .. of sequence b, the
+ * last segment shorter). */
 template <typename T>
-static __global__ void scan_seg_dsum_kernel(float *dsum, const T *delta, int Ls, int E)
+static __global__ void scan_seg_dsum_kernel(float *dsum, const T *delta, int L, int S, int Ls, int E)
 {
     const int e = blockIdx.x * blockDim.x + threadIdx.x, bs = blockIdx.y;
     if (e >= E) return;
-    const T *d = delta + (size_t)bs * Ls * E + e;
+    const int tbeg = (bs % S) * Ls, n = L - tbeg < Ls ? L - tbeg : Ls;
+    const T *d = delta + ((size_t)(bs / S) * L + tbeg) * E + e;
     float acc = 0.0f;
 #pragma unroll 8
-    for (int t = 0; t < Ls; t++) acc += tof(d[(size_t)t * E]);
+    for (int t = 0; t < n; t++) acc += tof(d[(size_t)t * E]);
     dsum[(size_t)bs * E + e] = acc;
 }
 
@@ -111,15 +113,19 @@ static __global__ void scan_seg_chain_kernel(float *hs, float *h_last, const flo
     if (h_last) h_last[b * EN + en] = h;
 }
 
-#define SCAN_SEG_MIN 64          /* shortest segment of a cut sequence */
-#define SCAN_SPLIT_BLOCKS 1024   /* a cut stops once the blocks reach this (~8 per SM) */
+#define SCAN_CUT_BELOW 256       /* cut only when the uncut scan has fewer blocks (~2 per SM) */
+#define SCAN_SPLIT_BLOCKS 1024   /* a cut stops doubling once the blocks reach this (~8 per SM) */
+#define SCAN_SEG_MIN 64          /* shortest segment but the last of a cut sequence */
+#define SCAN_SEG_MAX 64          /* most segments per sequence */
 
-/* The number of segments a sequence of L steps is cut into (1: not cut). */
+/* The number of segments a sequence of L steps is cut into (1: not cut). The segments are
+ * ceil(L / S) steps, the last one shorter, never empty: S <= 64 <= L / S. */
 static int fwd_segments(int B, int L, int E)
 {
     const long long blocks = (long long)B * cuda_cdiv(E, SCAN_EC);
     int S = 1;
-    while (L % (2 * S) == 0 && L / (2 * S) >= SCAN_SEG_MIN && blocks * S < SCAN_SPLIT_BLOCKS) S *= 2;
+    if (blocks >= SCAN_CUT_BELOW) return 1;
+    while (S < SCAN_SEG_MAX && L / (2 * S) >= SCAN_SEG_MIN && blocks * S < SCAN_SPLIT_BLOCKS) S *= 2;
     return S;
 }
 
@@ -134,27 +140,26 @@ size_t scan_split_scratch_bytes(int B, int L, int E, int N)
     return (size_t)bse * (size_t)(N + 1) * sizeof(float);
 }
 
-/* The cut forward (see the top of this file); a.h_chunks is NULL. */
-static krait_status fwd_split(krait_backend *be, const scan_fwd_args &a, int S)
+/* The cut forward (see the top of this file); a.h_chunks is NULL, hs the scratch. */
+static krait_status fwd_split(krait_backend *be, const scan_fwd_args &a, int S, float *hs)
 {
-    const int BS = a.B * S, Ls = a.L / S, E = a.E, N = a.N;
-    float *hs = (float *)cuda_scratch(be, (size_t)BS * E * (N + 1) * sizeof(float), "ssm_scan_fwd");
-    if (!hs) return KRAIT_STATUS_NO_MEMORY;
+    const int BS = a.B * S, Ls = cuda_cdiv(a.L, S), E = a.E, N = a.N;
     float *dsum = hs + (size_t)BS * E * N;
     scan_fwd_args p = a;  /* each segment from zero: end states only */
     p.y = NULL;
     p.h_last = hs;
     p.h0 = NULL;
-    p.B = BS;
-    p.L = p.chunk = Ls;
+    p.S = S;
+    p.Ls = p.chunk = Ls;
     p.nchunks = 1;
     krait_status st = cuda_bf16(be) ? fwd_launch<bf16>(be, p) : fwd_launch<float>(be, p);
     if (st) return st;
     dim3 gs(cuda_cdiv(E, 128), BS);
     if (cuda_bf16(be))
-        KRAIT_LAUNCH((scan_seg_dsum_kernel), gs, 128, 0, cuda_stream(be), dsum, (const bf16 *)a.delta, Ls, E);
+        KRAIT_LAUNCH((scan_seg_dsum_kernel), gs, 128, 0, cuda_stream(be), dsum, (const bf16 *)a.delta, a.L, S, Ls, E);
     else
-        KRAIT_LAUNCH((scan_seg_dsum_kernel), gs, 128, 0, cuda_stream(be), dsum, (const float *)a.delta, Ls, E);
+        KRAIT_LAUNCH((scan_seg_dsum_kernel), gs, 128, 0, cuda_stream(be), dsum, (const float *)a.delta, a.L, S, Ls,
+                     E);
     LAUNCH_CHECK(be, "scan_seg_dsum_kernel");
     const size_t nt = (size_t)a.B * E * N;
     KRAIT_LAUNCH((scan_seg_chain_kernel), dim3(cuda_cdiv((long long)nt, 256)), 256, 0, cuda_stream(be), hs,
@@ -165,8 +170,8 @@ static krait_status fwd_split(krait_backend *be, const scan_fwd_args &a, int S)
     p.h_last = NULL;
     p.h0 = hs;
     p.h0_bstride = (size_t)E * N;
-    p.B = BS;
-    p.L = p.chunk = Ls;
+    p.S = S;
+    p.Ls = p.chunk = Ls;
     p.nchunks = 1;
     return cuda_bf16(be) ? fwd_launch<bf16>(be, p) : fwd_launch<float>(be, p);
 }
@@ -203,6 +208,8 @@ static krait_status fwd_args(scan_fwd_args *a, void *y, float *h_last, float *h_
     a->N = N;
     a->chunk = chunk;
     a->nchunks = cuda_cdiv(L, chunk);
+    a->S = 1;
+    a->Ls = L;
     return KRAIT_STATUS_OK;
 }
 
@@ -233,10 +240,17 @@ krait_status ssm_scan_fwd_cuda(krait_backend *be, void *y, float *h_last, float 
     krait_status st = fwd_args(&a, y, h_last, h_chunks, u, delta, A_log, Bm, Cm, ldbc, Dskip, h0,
                                (size_t)E * N, B, L, E, N, chunk, &empty);
     if (st || empty) return st;
-    const int S = h_chunks ? 1 : fwd_segments(B, L, E);
-    if (S > 1 && (y || h_last) &&
-        (size_t)B * S * E * (N + 1) * sizeof(float) <= cuda_im(be)->scratch_bytes)
-        return fwd_split(be, a, S);
+    const int S = h_chunks || !(y || h_last) ? 1 : fwd_segments(B, L, E);
+    if (S > 1) {
+        const size_t need = (size_t)B * S * E * (N + 1) * sizeof(float);
+        if (need <= cuda_im(be)->scratch_bytes) return fwd_split(be, a, S, (float *)cuda_im(be)->scratch);
+        /* correct uncut too, only slower (and its sums in another order): say so once */
+        static int warned;
+        if (!warned++)
+            KRAIT_WARN("cuda: ssm_scan_fwd: %zu bytes of scratch would let one sequence of %d steps be "
+                       "scanned in %d parts, but reserve() provided %zu; scanning it whole (slower)",
+                       need, L, S, cuda_im(be)->scratch_bytes);
+    }
     return cuda_bf16(be) ? fwd_launch<bf16>(be, a) : fwd_launch<float>(be, a);
 }
 

@@ -5,7 +5,9 @@
  * tile, E not a multiple of 32, chunk = 1, odd chunks, chunks longer than the 64 the backward
  * stages (the refine path), h0 given or not, Dskip given or not, and Bm/Cm as column views of a
  * wider dbc buffer; the forward without h_chunks (inference), which the CUDA backend cuts in time
- * for small B*E (one 130m sequence of 4096 steps: 32 segments). Also: outputs are poisoned first, guard zones after every device buffer, the
+ * for small B*E (one 130m sequence of 4096 steps: 32 segments), at every lane count, at lengths
+ * the segment count does not divide, and with slow decay (long memory) so that the chained start
+ * states carry most of y. Also: outputs are poisoned first, guard zones after every device buffer, the
  * dt columns of the dbc gradient stay untouched, the backward is bitwise deterministic, and
  * h_last may alias h0.
  *
@@ -32,6 +34,10 @@ typedef struct tol {
     double rt, at, l2;
 } tol;
 
+/* 1: slow decay (A = -exp(-4 + noise), delta in [1e-3, 1e-2]), so a state lives for thousands
+ * of steps and a cut scan's chained start states carry most of y */
+static int long_memory;
+
 static void scan_case(gt *t, int B, int L, int E, int N, int chunk, int R, int with_h0,
                       int with_D)
 {
@@ -40,8 +46,8 @@ static void scan_case(gt *t, int B, int L, int E, int N, int chunk, int R, int w
     const tol tbc = bf ? (tol){ 1e-2, 2e-3, 5e-3 } : (tol){ 1e-4, 1e-4, 1e-5 };
     const tol tf = bf ? (tol){ 1e-3, 1e-4, 1e-4 } : (tol){ 1e-4, 1e-5, 1e-5 };
     char tag[160], w[224];
-    snprintf(tag, sizeof tag, "scan %s B%d L%d E%d N%d chunk%d R%d h0=%d D=%d", t->dn, B, L, E, N,
-             chunk, R, with_h0, with_D);
+    snprintf(tag, sizeof tag, "scan %s B%d L%d E%d N%d chunk%d R%d h0=%d D=%d%s", t->dn, B, L, E, N,
+             chunk, R, with_h0, with_D, long_memory ? " long-memory" : "");
     printf("%s\n", tag);
     const int M = B * L, ldbc = R + 2 * N, nch = (L + chunk - 1) / chunk;
     const size_t nME = (size_t)M * E, nEN = (size_t)E * N, nBEN = (size_t)B * E * N;
@@ -54,9 +60,11 @@ static void scan_case(gt *t, int B, int L, int E, int N, int chunk, int R, int w
     float *dbc = gt_hmalloc(nbc), *D = gt_hmalloc(E), *h0 = gt_hmalloc(nBEN), *dy = gt_hmalloc(nME);
     float *dA0 = gt_hmalloc(nEN), *dD0 = gt_hmalloc(E);
     tu_fill_normal(u, nME, 0, 1);
-    for (size_t i = 0; i < nME; i++) delta[i] = (float)log1p(exp(tu_uniform(-7.0, 0.5)));
+    for (size_t i = 0; i < nME; i++)
+        delta[i] = long_memory ? (float)tu_uniform(1e-3, 1e-2) : (float)log1p(exp(tu_uniform(-7.0, 0.5)));
     for (int e = 0; e < E; e++)
-        for (int n = 0; n < N; n++) A_log[(size_t)e * N + n] = (float)(log(n + 1.0) + 0.1 * tu_normal());
+        for (int n = 0; n < N; n++)
+            A_log[(size_t)e * N + n] = (float)((long_memory ? -4.0 : log(n + 1.0)) + 0.1 * tu_normal());
     tu_fill_normal(dbc, nbc, 0, 1);
     tu_fill_uniform(D, E, 0.5f, 1.5f);
     tu_fill_normal(h0, nBEN, 0, 0.5f);
@@ -201,6 +209,12 @@ static void scan_case(gt *t, int B, int L, int E, int N, int chunk, int R, int w
     gt_downf(t, hn, d_hl, nBEN * 4);
     gt_same("fwd (no h_chunks, no y) h_last", hn, ghl, nBEN * 4);
     free(hn);
+    gt_poison(t, d_y, nME * es);
+    st = g->ssm_scan_fwd(g, d_y, NULL, NULL, d_u, d_dl, d_A, bc + R * es, bc + (R + N) * es, ldbc,
+                         with_D ? d_D : NULL, with_h0 ? d_h0 : NULL, B, L, E, N, chunk);
+    tu_check(st == KRAIT_STATUS_OK, "%s: fwd (no h_last) status %s", tag, krait_status_string(st));
+    gt_down(t, h2, d_y, nME);
+    gt_same("fwd (no h_chunks, no h_last) y", h2, gy, nME * 4);
 
     /* h_last aliasing h0 (as inference calls it): the same bits as the run just above */
     if (with_h0) {
@@ -254,6 +268,19 @@ int main(void)
         /* one 130m sequence, as prefill runs it: without h_chunks it is cut into 4 (quick) or 32 segments */
         scan_case(&t, 1, quick ? 256 : 4096, 1536, 16, 64, 48, 1, 1);
         scan_case(&t, 1, quick ? 192 : 2048, 96, 16, 64, 6, 0, 1);     /* cut, no h0 */
+        /* cut at every lane count and at lengths S does not divide (the last segment shorter) */
+        scan_case(&t, 1, 1001, 64, 16, 64, 4, 1, 1);   /* 8 segments: 7 x 126 + 119 */
+        scan_case(&t, 2, 333, 40, 16, 64, 4, 1, 1);    /* 4 segments: 3 x 84 + 81 */
+        scan_case(&t, 3, 256, 45, 1, 64, 2, 1, 1);     /* N = 1 (Q = 1) */
+        scan_case(&t, 2, 259, 45, 5, 7, 3, 0, 0);      /* N = 5 (Q = 2), no h0, no D */
+        scan_case(&t, 1, 1024, 70, 32, 64, 4, 1, 1);   /* N = 32 (Q = 8), 16 segments */
+        scan_case(&t, 1, 515, 33, 48, 64, 4, 1, 1);    /* N = 48 (Q = 16, partial) */
+        scan_case(&t, 2, 256, 64, 64, 64, 0, 0, 1);    /* N = 64 (Q = 16), no h0 */
+        scan_case(&t, 1, 130, 1, 16, 64, 2, 1, 1);     /* E = 1 */
+        long_memory = 1;                               /* the chained states carry most of y */
+        scan_case(&t, 1, 777, 64, 16, 64, 4, 1, 1);
+        scan_case(&t, 2, 1024, 40, 16, 64, 4, 1, 1);
+        long_memory = 0;
         if (strstr(t.g->name, "cuda")) { /* CUDA and its emulation: the batch is a grid dimension, at most 65535 */
             krait_status sf = t.g->ssm_scan_fwd(t.g, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 16, NULL, NULL,
                                                 65536, 1, 1, 16, 64);
