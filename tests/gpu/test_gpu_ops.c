@@ -479,8 +479,14 @@ int main(void)
         rmsnorm_case(&t, 512, 768, 1, 0, 1);
         rmsnorm_case(&t, 300, 1024, 0, 1, 0);
         rmsnorm_case(&t, 7, 37, 1, 1, 1);
+        /* rows held in registers (D <= 16 x 256) and past that, at batch 1 as decode runs it */
+        rmsnorm_case(&t, 1, 2048, 1, 0, 0);
+        rmsnorm_case(&t, 2, 4096, 1, 1, 0);
+        rmsnorm_case(&t, 3, 4097, 1, 0, 1);
+        rmsnorm_case(&t, 1, 5120, 0, 1, 0);
         rmsnorm_large_case(&t, 768);
         rmsnorm_large_case(&t, 37);
+        rmsnorm_large_case(&t, 4100);
         softplus_case(&t, 512, 1536, 1, 0);
         softplus_case(&t, 33, 37, 0, 1);
         softplus_case(&t, 300, 2048, 1, 1);
