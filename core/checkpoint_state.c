@@ -63,8 +63,8 @@ fail:
 /* A finite double as a JSON number that reads back bit for bit. */
 static void add_exact(cJSON *obj, const char *key, double v)
 {
-    char num[32];
-    snprintf(num, sizeof num, "%.17g", v);
+    char num[40];
+    krait_json_number(num, sizeof num, v, 0);
     cJSON_AddRawToObject(obj, key, num);
 }
 
@@ -92,7 +92,9 @@ static krait_status add_json(cJSON *obj, const char *key, const char *text, cons
         KRAIT_ERROR("%s: the %s to save is not one JSON value", dir, what);
         return KRAIT_STATUS_BAD_INPUT;
     }
-    cJSON_AddItemToObject(obj, key, v);
+    cJSON_Delete(v);
+    /* as written (a parse and print again would turn 1.0 into 1) */
+    cJSON_AddRawToObject(obj, key, text);
     return KRAIT_STATUS_OK;
 }
 

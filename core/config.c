@@ -721,18 +721,23 @@ int krait_config_byte_level(const krait_config *c)
     return !strcmp(c->tokenizer, "bytes") || (!c->tokenizer[0] && (c->vocab_size_raw == 256 || c->vocab_size_raw == 257));
 }
 
-/* A float as its shortest decimal that reads back as the same float, so that config.json says
- * 1e-05 and 0.001 (as transformers' files do), not 9.99999974737875e-06; and always as a float
- * literal (1.0, not 1), since transformers 5 checks its config fields' types and refuses an
- * integer where a float belongs. The values are finite (krait_config_finalize checks them). */
+void krait_json_number(char *buf, size_t size, double v, int is_float)
+{
+    for (int digits = is_float ? 6 : 15; digits <= (is_float ? 9 : 17); digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (is_float ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v) break;
+    }
+    /* printf and strtod agree on the locale's decimal point; JSON wants '.' */
+    for (char *c = buf; *c; c++)
+        if (!strchr("0123456789+-e", *c)) *c = '.';
+    if (!strpbrk(buf, ".e") && strlen(buf) + 3 <= size) strcat(buf, ".0");
+}
+
+/* A float as transformers' files write it: 1e-05, 0.001, 1.0 (not 9.99999974737875e-06, not 1). */
 static void add_float(cJSON *obj, const char *key, float v)
 {
     char buf[40];
-    for (int digits = 6; digits <= 9; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, (double)v);
-        if (strtof(buf, NULL) == v) break;
-    }
-    if (!strpbrk(buf, ".e")) strcat(buf, ".0");
+    krait_json_number(buf, sizeof buf, v, 1);
     cJSON_AddRawToObject(obj, key, buf);
 }
 
@@ -792,7 +797,9 @@ char *krait_train_to_json(const krait_train_config *t)
 {
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "steps", t->steps);
-    cJSON_AddNumberToObject(r, "minutes", t->minutes);
+    char minutes[40];
+    krait_json_number(minutes, sizeof minutes, t->minutes, 0);
+    cJSON_AddRawToObject(r, "minutes", minutes);
     cJSON_AddNumberToObject(r, "batch", t->batch);
     cJSON_AddNumberToObject(r, "seq_len", t->seq_len);
     add_float(r, "lr", t->lr);

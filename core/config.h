@@ -96,6 +96,11 @@ krait_status krait_config_load(krait_config *cfg, krait_train_config *tc, const 
  * syntax error) otherwise. For the apps' own JSON files (audio.json). cJSON_Delete it. */
 struct cJSON;
 struct cJSON *krait_json_parse_object(const char *text, const char *origin);
+/* v (finite) as JSON number text in buf (32 bytes suffice): the shortest decimal that reads back
+ * as the same float (is_float) or double, always with a '.' or an exponent (1.0, not 1: strict
+ * readers such as transformers 5 refuse an integer where a float belongs), and a '.' as the
+ * decimal point whatever the C library's locale. */
+void krait_json_number(char *buf, size_t size, double v, int is_float);
 /* Fill derived sizes (E, R, padded V) and check every size; origin names the source. */
 krait_status krait_config_finalize(krait_config *cfg, const char *origin);
 

@@ -5,15 +5,16 @@
  * for CPU-only work and --help. A machine without the CUDA driver (libcuda.so.1) has no device,
  * which is known without loading anything else.
  *
- * The library is the environment's KRAIT_CUDA_LIBRARY (a path) when set, else where the build
- * put it, else where an install puts it (lib/krait/ beside the program's bin/, then the
- * configured prefix's), else found by its name on the usual search path. It resolves krait_log and
+ * The library is the environment's KRAIT_CUDA_LIBRARY (a path) when set, else the installed one
+ * beside the program (lib/krait/ next to its bin/), else where the build put it, else the
+ * configured install prefix's, else found by its name on the usual search path. It resolves krait_log and
  * krait_dtype_name from the program (executables are linked with exported symbols; this file's
  * own use of krait_log links them in), so its messages go through the program's log callback. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "log.h"
@@ -39,12 +40,14 @@ static void *backend_library(void)
     if (env && *env) {
         cuda_lib = dlopen(env, RTLD_NOW | RTLD_LOCAL);
     } else {
-        cuda_lib = dlopen(KRAIT_CUDA_LIBRARY, RTLD_NOW | RTLD_LOCAL);
 #ifdef KRAIT_CUDA_LIBRARY_REL
-        char *beside = cuda_lib ? NULL : krait_exe_relative(KRAIT_CUDA_LIBRARY_REL);
-        if (beside) cuda_lib = dlopen(beside, RTLD_NOW | RTLD_LOCAL);
+        /* an installed command's own first (a build tree has none there), so that it never takes
+         * the copy of a build tree rebuilt since, or gone and replaced */
+        char *beside = krait_exe_relative(KRAIT_CUDA_LIBRARY_REL);
+        if (beside && access(beside, F_OK) == 0) cuda_lib = dlopen(beside, RTLD_NOW | RTLD_LOCAL);
         free(beside);
 #endif
+        if (!cuda_lib) cuda_lib = dlopen(KRAIT_CUDA_LIBRARY, RTLD_NOW | RTLD_LOCAL);
 #ifdef KRAIT_CUDA_LIBRARY_INSTALLED
         if (!cuda_lib) cuda_lib = dlopen(KRAIT_CUDA_LIBRARY_INSTALLED, RTLD_NOW | RTLD_LOCAL);
 #endif

@@ -505,7 +505,9 @@ static void preset_names(const char *const *dirs, size_t n_dirs, char *buf, size
 const char *krait_cli_config_path(const char *name)
 {
     static char buf[4096];
-    if (access(name, R_OK) == 0 || strchr(name, '/') || strstr(name, ".json")) return name;
+    /* a file of that name, or a path; a folder named like a preset (often the run's own --out)
+     * is neither */
+    if (krait_fs_is_file(name) || strchr(name, '/') || strstr(name, ".json")) return name;
     /* installed: share/krait/configs beside the program's bin/ (a build tree has none there) */
     static char *installed;
 #ifdef KRAIT_CONFIG_DIR_REL

@@ -20,7 +20,7 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "log.h"
-#include "tokenizer_bpe.h"
+#include "tokenizer_bpe_impl.h"
 
 #define MAX_TOKENIZER_BYTES ((size_t)1 << 30)
 

@@ -28,7 +28,7 @@
 #include <utf8proc.h>
 
 #include "log.h"
-#include "tokenizer_bpe.h"
+#include "tokenizer_bpe_impl.h"
 
 /* HF's ByteLevel pattern with Oniguruma's \s (White_Space; the \x{85} is for a PCRE2 \s without UCP). */
 static const char BYTELEVEL_PATTERN[] =

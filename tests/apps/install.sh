@@ -39,6 +39,21 @@ if ls "$build"/kernels/cuda/libkrait_cuda.so >/dev/null 2>&1; then
 fi
 impl=$(ls "$prefix"/include/krait/ | grep -c '_impl\.h$')
 [ "$impl" -eq 0 ] && ok "no *_impl.h header installed" || bad "$impl *_impl.h headers installed"
+# each installed header compiles alone from include/krait (C11), as the README promises
+nh=0 hbad=""
+for h in "$prefix"/include/krait/*.h; do
+  nh=$((nh + 1))
+  printf '#include "%s"\nint main(void) { return 0; }\n' "$(basename "$h")" > "$dir/h.c"
+  cc -std=c11 -fsyntax-only -I"$prefix/include/krait" $(pkg-config --cflags-only-I libcjson 2>/dev/null) "$dir/h.c" 2>"$dir/h.err" ||
+    { hbad+=" $(basename "$h")"; head -3 "$dir/h.err"; }
+done
+[ -z "$hbad" ] && ok "each of the $nh installed headers compiles alone from include/krait" || bad "headers that do not compile alone:$hbad"
+# the commands keep the folder of the OpenBLAS they were linked with (its OpenMP build)
+blas=$(ldd "$build/apps/krait-text" | sed -n 's|.*libopenblas[^ ]* => \(/[^ ]*\)/libopenblas.*|\1|p' | head -1)
+if [ -n "$blas" ]; then
+  readelf -d "$prefix/bin/krait-text" | grep -E 'RUNPATH|RPATH' | grep -q "$blas" &&
+    ok "bin/krait-text keeps the run path of its OpenBLAS ($blas)" || bad "bin/krait-text lost the run path $blas"
+fi
 
 # presets from share/krait/configs beside bin/: one that only the install has
 sed 's/"num_hidden_layers": *[0-9]*/"num_hidden_layers": 3/' "$src/configs/small.json" > "$prefix/share/krait/configs/only-installed.json"

@@ -25,6 +25,11 @@ tail -1 "$dir/info" | grep -q '"vocab_size":24,"vocab_size_raw":20' && tail -1 "
   ! "$km" logits "$dir/m20" --ids 1,20 >/dev/null 2>"$dir/e20" && grep -q "id 20 is outside the vocabulary (0..19)" "$dir/e20" &&
   ok "20 ids in 24 rows: kept by init and convert, id 20 refused by logits" ||
   { bad "raw vocabulary through convert"; cat "$dir/m20/config.json" "$dir/e20"; }
+# a preset named like a folder in the working directory (here the run's own --out, made before
+# the config is read) is still the preset
+(cd "$dir" && "$km" init small --out small --seed 1 >/dev/null 2>"$dir/err") &&
+  grep -Eq '"hidden_size":[[:space:]]*256,' "$dir/small/config.json" &&
+  ok "init small --out small: the preset, though ./small is a folder" || { bad "preset beside a folder of its name"; cat "$dir/err"; }
 # a classifier: its head, not an LM head that is not there
 printf '{"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 8, "state_size": 8, "krait": {"head": "classify", "classes": 3, "pooling": "last", "bidirectional": true}}' > "$dir/cc.json"
 printf '{"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 8, "state_size": 8, "krait": {"head": "classify", "classes": 4, "input_dim": 5}}' > "$dir/cf.json"

@@ -1,6 +1,7 @@
 /* tests/core/test_config.c — config parsing: the pretrained HF and state-spaces key families,
  * derived sizes, overrides, the round trip through krait_config_to_json, and bad configs that
  * must fail with one line naming the source and the problem. */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,30 @@ static void expect_bad(const char *what, const char *json, const char *fragment)
              strstr(last_msg, "bad.json") && strstr(last_msg, fragment);
     tu_check(ok, "%s: status %d, %d messages, last '%s' (want '%s')", what, s, n_msgs, last_msg, fragment);
     if (ok) printf("  ok   %-28s -> %s\n", what, last_msg);
+}
+
+/* A locale whose decimal point is ',' for LC_NUMERIC: an installed one, else de_DE made by
+ * localedef (the `locales` package's sources) into a temporary folder named by LOCPATH, which
+ * setlocale reads. NULL when neither works (the check is then reported as not run). */
+static char made_locale[] = "/tmp/krait-locale-XXXXXX";
+static int made_locale_used;
+
+static const char *comma_locale(void)
+{
+    static const char *names[] = { "de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8" };
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (setlocale(LC_NUMERIC, names[i]) && localeconv()->decimal_point[0] == ',') return names[i];
+        if (pass) break;
+        char cmd[256];
+        if (!mkdtemp(made_locale)) break;
+        made_locale_used = 1;
+        snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", made_locale);
+        if (system(cmd) != 0) break;
+        setenv("LOCPATH", made_locale, 1);
+    }
+    setlocale(LC_NUMERIC, "C");
+    return NULL;
 }
 
 int main(void)
@@ -145,6 +170,48 @@ int main(void)
     tu_check(strstr(j, "\"lr\":0.0003,") && strstr(j, "\"beta2\":0.95,") && strstr(j, "\"grad_clip\":2.0,") &&
                  t4.lr == t3.lr && t4.beta2 == t3.beta2 && t4.min_lr == t3.min_lr && t4.grad_clip == 2.0f, "train floats: shortest decimals that read back as the same floats: %s", j);
     free(j);
+
+    /* in a locale that writes 0,001 (a program embedding krait may set one): the files keep '.',
+     * and read back */
+    const char *loc = comma_locale();
+    if (loc) {
+        char probe[16];
+        snprintf(probe, sizeof probe, "%g", 0.5);
+        expect_ok("mamba-130m-hf", hf_130m, &c, NULL);
+        j = krait_config_to_json(&c, "float32");
+        char *tj = krait_train_to_json(&t3);
+        krait_config c3;
+        krait_train_config t5;
+        krait_train_default(&t5);
+        snprintf(train_json, sizeof train_json, "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16, "
+                 "\"train\": %s}", tj);
+        tu_check(!strcmp(probe, "0,5") && strstr(j, "\"time_step_min\":\t0.001,") && strstr(j, "\"time_step_scale\":\t1.0,") &&
+                     strstr(tj, "\"beta2\":0.95,") && strstr(tj, "\"grad_clip\":2.0,"),
+                 "under %s (printf writes %s) the JSON keeps '.':\n%s\n%s", loc, probe, j, tj);
+        n_msgs = 0;
+        krait_config_default(&c3);
+        krait_status s1 = krait_config_parse(&c3, NULL, j, "comma locale");
+        tu_check(s1 == KRAIT_STATUS_OK && c3.dt_min == c.dt_min && c3.norm_eps == c.norm_eps,
+                 "under %s the config reads back (%s, %d messages: %s)", loc, krait_status_string(s1), n_msgs,
+                 n_msgs ? last_msg : "");
+        n_msgs = 0;
+        krait_config_default(&c3);
+        s1 = krait_config_parse(&c3, &t5, train_json, "comma locale train");
+        tu_check(s1 == KRAIT_STATUS_OK && t5.beta2 == t3.beta2 && t5.min_lr == t3.min_lr && t5.grad_clip == t3.grad_clip,
+                 "under %s the train settings read back (%s, %d messages: %s)", loc, krait_status_string(s1), n_msgs,
+                 n_msgs ? last_msg : "");
+        free(j);
+        free(tj);
+        setlocale(LC_NUMERIC, "C");
+    }
+    if (made_locale_used) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", made_locale);
+        tu_check(system(cmd) == 0, "removed %s", made_locale);
+    }
+    if (!loc) {
+        printf("  --   no comma-decimal locale here (none installed, localedef could not make one): locale check not run\n");
+    }
 
     /* edges of the accepted ranges and of the HF reading */
     expect_ok("defaults", "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 16}", &c, NULL);

@@ -1,8 +1,8 @@
-/* modalities/text/tokenizer_bpe.h — the loaded HF byte-level BPE tokenizer, shared by
+/* modalities/text/tokenizer_bpe_impl.h — the loaded HF byte-level BPE tokenizer, shared by
  * tokenizer_bpe.c (loading tokenizer.json, lookups, decoding) and tokenizer_bpe_encode.c (the
  * encode pipeline). Not a public header. Read-only after load. */
-#ifndef KRAIT_TOKENIZER_BPE_H
-#define KRAIT_TOKENIZER_BPE_H
+#ifndef KRAIT_TOKENIZER_BPE_IMPL_H
+#define KRAIT_TOKENIZER_BPE_IMPL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -78,4 +78,4 @@ void krait_bpe_regex_free(krait_bpe *b);
 /* NFC of n bytes of valid UTF-8 into a malloc'd buffer (*out, *out_n); NULL-free on failure. */
 krait_status krait_bpe_nfc(const char *s, size_t n, char **out, size_t *out_n);
 
-#endif /* KRAIT_TOKENIZER_BPE_H */
+#endif /* KRAIT_TOKENIZER_BPE_IMPL_H */
