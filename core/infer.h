@@ -5,7 +5,8 @@
  * layer its K-1 last conv inputs and its (E, N) SSM state, fp32 always. One model serves many
  * states, one call at a time: a backend (and so every model, krait_infer and state on it) is
  * used by one thread at a time, since its ops share the backend's scratch (two threads need two
- * backends, each with its own model). A krait_infer is the scratch a run of the model needs:
+ * backends; krait_model_share gives each its view of one model's weights, without a copy:
+ * tests/infer/test_share.c decodes on four threads at once). A krait_infer is the scratch a run of the model needs:
  * activations for a prefill chunk and for one decode step of up to max_batch rows, and a logits
  * buffer. It is allocated once; prefill and step allocate nothing.
  *

@@ -119,11 +119,44 @@ fail:
 void krait_model_free(krait_model *m)
 {
     if (!m) return;
-    if (m->params_act && m->params_act != m->params) m->be->free(m->be, m->params_act);
-    if (m->params) m->be->free(m->be, m->params);
+    if (!m->owner && m->params_act && m->params_act != m->params) m->be->free(m->be, m->params_act);
+    if (!m->owner && m->params) m->be->free(m->be, m->params);
     free(m->tensors);
     free(m->layers);
     free(m);
+}
+
+krait_model *krait_model_share(const krait_model *m, krait_backend *be)
+{
+    if (!m || !be || !m->params) {
+        KRAIT_ERROR("krait_model_share: %s", !m || !m->params ? "no model with weights to share" : "no backend");
+        return NULL;
+    }
+    if (strcmp(be->name, m->be->name) != 0 || be->act_dtype != m->be->act_dtype ||
+        (!strcmp(be->name, "cuda") && krait_cuda_device_of(be) != krait_cuda_device_of(m->be))) {
+        KRAIT_ERROR("krait_model_share: the model is on a %s backend (%s), the view's is %s (%s): a view "
+                    "needs the same kind, dtype and device", m->be->name, krait_dtype_name(m->be->act_dtype),
+                    be->name, krait_dtype_name(be->act_dtype));
+        return NULL;
+    }
+    krait_model *v = malloc(sizeof *v);
+    krait_tensor_info *t = malloc((size_t)m->n_tensors * sizeof *t);
+    krait_layer_offsets *l = malloc((size_t)(m->cfg.n_layer > 0 ? m->cfg.n_layer : 1) * sizeof *l);
+    if (!v || !t || !l) {
+        free(v);
+        free(t);
+        free(l);
+        KRAIT_ERROR("krait_model_share: out of memory");
+        return NULL;
+    }
+    *v = *m;
+    memcpy(t, m->tensors, (size_t)m->n_tensors * sizeof *t);
+    memcpy(l, m->layers, (size_t)m->cfg.n_layer * sizeof *l);
+    v->tensors = t;
+    v->layers = l;
+    v->be = be;
+    v->owner = m->owner ? m->owner : m;
+    return v;
 }
 
 const krait_tensor_info *krait_model_find(const krait_model *m, const char *name)

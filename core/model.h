@@ -5,7 +5,8 @@
  * f32 backends). Everything mutable lives elsewhere: activations and backward scratch in
  * krait_acts, gradients and AdamW moments in krait_optim (optim.h), per-sequence recurrent
  * state in krait_state (state.h). One model serves many of each, one call at a time (the
- * backend's ops share its scratch: one thread at a time per backend; see infer.h).
+ * backend's ops share its scratch: one thread at a time per backend; see infer.h); threads
+ * share one model's weights through krait_model_share, a view on each thread's own backend.
  *
  * Data flow (DESIGN.md): ids (B, L) -> embedding -> NL x [add + RMSNorm -> mixer] -> add +
  * RMSNorm (norm_f) -> head. The head (tied or untied lm_head) runs over blocks of rows so the
@@ -62,6 +63,7 @@ typedef struct krait_model {
                                     * for a feature-input model, lm_head SIZE_MAX for a classifier */
     size_t inp_w, inp_b;           /* input_dim F > 0: backbone.input_proj (D, F), (D); else SIZE_MAX */
     size_t cls_w, cls_b;           /* head "classify": classifier (C, D), (C); else SIZE_MAX */
+    const struct krait_model *owner; /* krait_model_share: the model whose arena this one reads */
 } krait_model;
 
 /* 1 for a model with the classification head (core/classify.h), 0 for a language model. */
@@ -86,6 +88,14 @@ static inline int krait_model_vocab_used(const krait_model *m)
  * be == NULL builds the table only (no arena), to check files against it. */
 krait_model *krait_model_init(const krait_config *cfg, krait_backend *be);
 void krait_model_free(krait_model *m);
+/* The same weights on another backend, for inference on another thread: a backend is used by one
+ * thread at a time, so each thread takes its own backend (krait_backend_cpu_init, or
+ * krait_backend_cuda_init on the same device), a view of the model on it, and its own infer and
+ * states. The view reads m's parameter arena (nothing is copied); it must be freed before m, and
+ * neither may be trained or have its weights changed while a view exists. be must be the same
+ * kind of backend as m's (name, activation dtype and, for CUDA, device). NULL, with one logged
+ * line, otherwise. */
+krait_model *krait_model_share(const krait_model *m, krait_backend *be);
 
 /* The official initialisation (mamba_simple.py, mixer_seq_simple.py:_init_weights), drawn from
  * rng on the host and uploaded; refreshes the compute copy. */

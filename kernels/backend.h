@@ -412,7 +412,7 @@ static inline KRAIT_HOST_DEVICE int krait_dropout_keep(uint64_t seed, uint64_t i
 
 /* Backends that are always built. Each returns NULL (and says why through the log) on failure.
  * nthreads <= 0 means all cores. A backend is used by one thread at a time (its ops share its
- * scratch). The CPU backend sets OpenBLAS's thread count (openblas_set_num_threads: with the
+ * scratch; threads take a backend each, and krait_model_share a view of one model on it). The CPU backend sets OpenBLAS's thread count (openblas_set_num_threads: with the
  * OpenMP build of OpenBLAS, the calling thread's OpenMP default too) and does not restore it. */
 krait_backend *krait_backend_cpu_ref_init(void);
 krait_backend *krait_backend_cpu_init(int nthreads);
@@ -425,6 +425,7 @@ void krait_backend_cpu_set_grain(krait_backend *be, double grain);
 krait_backend *krait_backend_cuda_init(int device, krait_dtype act_dtype);
 int krait_cuda_device_count(void);
 int krait_cuda_compiled(void);
+int krait_cuda_device_of(krait_backend *be); /* a CUDA backend's device (-1 without CUDA) */
 
 static inline void krait_backend_destroy(krait_backend *be) { if (be) be->destroy(be); }
 

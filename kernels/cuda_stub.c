@@ -14,3 +14,8 @@ krait_backend *krait_backend_cuda_init(int device, krait_dtype act_dtype)
 
 int krait_cuda_device_count(void) { return 0; }
 int krait_cuda_compiled(void) { return 0; }
+int krait_cuda_device_of(krait_backend *be)
+{
+    (void)be;
+    return -1;
+}
