@@ -280,23 +280,7 @@ fi
   grep -E "tests passed|tests failed" "$LOGS/tests.log" | sed 's/^/   /'
   echo "-- benchmark (rc=$BENCH_RC; full lines in bench.jsonl)"
   if have python3; then
-    python3 - "$LOGS/bench.jsonl" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    try: r = json.loads(line)
-    except ValueError: continue
-    b = r.get("bench")
-    if b == "copy": print(f"   copy D2D           {r['gbps']:8.1f} GB/s")
-    elif b == "gemm_bf16": print(f"   gemm {r['shape']:<14}{r['tflops']:8.1f} TFLOP/s  ({r['ms']:.3f} ms)")
-    elif b == "scan_fwd_infer":
-        print(f"   {b:<13} B{r['B']} L{r['L']} E{r['E']} N{r['N']}: {r['ms']:.3f} ms  "
-              f"(training forward {r['train_fwd_ms']:.3f} ms)  sfu {100*r['sfu_fraction']:.0f}% of {r['sfu_bound_ms']:.3f} ms")
-    elif b.startswith("scan"):
-        print(f"   {b:<13} B{r['B']} L{r['L']} E{r['E']} N{r['N']} c{r.get('chunk', '-')}: {r['ms']:.3f} ms  "
-              f"bw {100*r['bw_fraction']:.0f}% of {r['bw_bound_ms']:.3f} ms  "
-              f"sfu {100*r['sfu_fraction']:.0f}% of {r['sfu_bound_ms']:.3f} ms")
-    else: print(f"   {b:<18} {r['ms']:.3f} ms  {r['gbps']:.0f} GB/s  {100*r['bw_fraction']:.0f}% of copy")
-PY
+    python3 "$ROOT/tests/gpu/summary.py" bench "$LOGS/bench.jsonl"
   else
     sed 's/^/   /' "$LOGS/bench.jsonl"
   fi
@@ -306,31 +290,12 @@ PY
   [ -f "$LOGS/train.log" ] && grep -E "error|warning" "$LOGS/train.log" | head -5 | sed 's/^/   /'
   echo "-- inference (rc=$INFER_RC; full lines in infer.jsonl; targets: batch-1 decode >= 50% of the bound, batch 64 >= 10x batch 1)"
   if [ -s "$LOGS/infer.jsonl" ] && have python3; then
-    python3 - "$LOGS/infer.jsonl" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    try: r = json.loads(line)
-    except ValueError: continue
-    if "bandwidth_fraction" in r:
-        print(f"   decode  {r['shape']:<5} B{r['batch']:<3} {r['tokens_per_s']:10.0f} tok/s  {r['step_ms']:.3f} ms/step  "
-              f"{r['bytes_per_token']/1e6:7.1f} MB/tok  copy {r['copy_gbps']:.0f} GB/s  bound {r['bound_tokens_per_s']:.0f}  "
-              f"{100*r['bandwidth_fraction']:.0f}%  graphs={r.get('graphs')} dev_sampling={r.get('device_sampling')}")
-    else:
-        print(f"   prefill {r['shape']:<5} {r['tokens']:>8} tok {r['tokens_per_s']:10.0f} tok/s  {r['gflops']:.0f} GFLOP/s  "
-              f"{100*r['sgemm_fraction']:.0f}% of GEMM")
-PY
+    python3 "$ROOT/tests/gpu/summary.py" infer "$LOGS/infer.jsonl"
   fi
   grep -h "1M-token prefill\|prefill of [0-9]* tokens" "$BUILD/Testing/Temporary/LastTest.log" 2>/dev/null | head -8 | sed 's/^/   /'
   echo "-- the Python stack on the same GPU (rc=$HFS_RC; tests/gpu/hf_speed.py, bf16, random weights)"
   if [ -s "$LOGS/hf_speed.jsonl" ] && have python3; then
-    python3 - "$LOGS/hf_speed.jsonl" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    try: r = json.loads(line)
-    except ValueError: continue
-    what = f"decode  {r['shape']:<5} B{r['batch']:<3}" if r["bench"] == "decode" else f"prefill {r['shape']:<5} {r['tokens']:>8} tok"
-    print(f"   {what} {r['tokens_per_s']:10.0f} tok/s  ({r['stack']}, fused kernels: {r['fused_kernels']})")
-PY
+    python3 "$ROOT/tests/gpu/summary.py" hf_speed "$LOGS/hf_speed.jsonl"
   fi
   [ -f "$LOGS/hf_speed.log" ] && grep -E "Error|error" "$LOGS/hf_speed.log" | head -5 | sed 's/^/   /'
   if [ $PROFILE = 1 ]; then
