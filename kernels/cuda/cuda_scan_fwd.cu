@@ -73,6 +73,12 @@ static krait_status fwd_launch(krait_backend *be, const scan_fwd_args &a)
     return KRAIT_STATUS_UNSUPPORTED;
 }
 
+/* The kernel in the backend's activation dtype. */
+static krait_status fwd_run(krait_backend *be, const scan_fwd_args &a)
+{
+    return cuda_bf16(be) ? fwd_launch<bf16>(be, a) : fwd_launch<float>(be, a);
+}
+
 /* ---- the forward cut in time (inference) ---- */
 
 /* dsum[bs E + e] = the sum of delta over segment bs = b S + s (steps s Ls .. of sequence b, the
@@ -152,7 +158,7 @@ static krait_status fwd_split(krait_backend *be, const scan_fwd_args &a, int S, 
     p.S = S;
     p.Ls = p.chunk = Ls;
     p.nchunks = 1;
-    krait_status st = cuda_bf16(be) ? fwd_launch<bf16>(be, p) : fwd_launch<float>(be, p);
+    krait_status st = fwd_run(be, p);
     if (st) return st;
     dim3 gs(cuda_cdiv(E, 128), BS);
     if (cuda_bf16(be))
@@ -173,7 +179,7 @@ static krait_status fwd_split(krait_backend *be, const scan_fwd_args &a, int S, 
     p.S = S;
     p.Ls = p.chunk = Ls;
     p.nchunks = 1;
-    return cuda_bf16(be) ? fwd_launch<bf16>(be, p) : fwd_launch<float>(be, p);
+    return fwd_run(be, p);
 }
 
 /* The arguments, or a status when there is nothing to launch (empty) or the call is refused. */
@@ -224,7 +230,7 @@ krait_status ssm_scan_fwd_launch(krait_backend *be, void *y, float *h_last, floa
     krait_status st = fwd_args(&a, y, h_last, h_chunks, u, delta, A_log, Bm, Cm, ldbc, Dskip, h0,
                                h0_bstride, B, L, E, N, chunk, &empty);
     if (st || empty) return st;
-    return cuda_bf16(be) ? fwd_launch<bf16>(be, a) : fwd_launch<float>(be, a);
+    return fwd_run(be, a);
 }
 
 /* The backend op: the kernel as it is when h_chunks are wanted (training), else cut in time
@@ -251,7 +257,7 @@ krait_status ssm_scan_fwd_cuda(krait_backend *be, void *y, float *h_last, float 
                        "scanned in %d parts, but reserve() provided %zu; scanning it whole (slower)",
                        need, L, S, cuda_im(be)->scratch_bytes);
     }
-    return cuda_bf16(be) ? fwd_launch<bf16>(be, a) : fwd_launch<float>(be, a);
+    return fwd_run(be, a);
 }
 
 KRAIT_CUDA_NS_END
