@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev zlib1g-dev libpcre2-dev libutf8proc-dev python3
-      libhts-dev samtools tabix clang libclang-rt-14-dev libomp-dev
+      libhts-dev samtools tabix clang libclang-rt-14-dev libomp-dev locales
       libsndfile1-dev libsamplerate0-dev libfftw3-dev libpng-dev sox)
 
 missing=()
