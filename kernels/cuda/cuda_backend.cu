@@ -316,6 +316,8 @@ extern "C" krait_backend *krait_backend_cuda_init(int device, krait_dtype act_dt
     im->debug_sync = env && *env && strcmp(env, "0") != 0;
     env = getenv("KRAIT_CUDA_PROFILE");
     im->profile = env && *env && strcmp(env, "0") != 0;
+    env = getenv("KRAIT_CUDA_GEMV");
+    im->gemv_off = env && strcmp(env, "0") == 0;
 
 #define INIT_CHECK(call)                                                                      \
     do {                                                                                      \

@@ -6,6 +6,8 @@
  * bound (one exp per (t, e, n) in each direction at 16 exp/clk/SM), and the other memory-bound
  * training ops at 130m shapes as fractions of the copy bandwidth. Each scan shape also times the
  * inference forward (no h_chunks: what prefill runs, cut in time for small B*E) as scan_fwd_infer.
+ * The decode products (1 to 4 rows) are timed on gemv_kernel and on cuBLASLt against the copy
+ * bandwidth over the weight bytes.
  *
  * Timing: CUDA events on the backend's stream around each call, 3 warm-ups, median of the
  * repeats, on random data (never zeros). One JSON object per line on stdout; progress and the
@@ -142,6 +144,42 @@ static void bench_gemm(const char *name, int M, int N, int K)
            "\"tflops\":%.1f}\n", name, M, N, K, ms, tf);
     be->free(be, X);
     be->free(be, W);
+    be->free(be, Y);
+}
+
+/* A decode product (M rows, M <= 4) on gemv_kernel and on cuBLASLt (a second backend made with
+ * KRAIT_CUDA_GEMV=0), as a fraction of the copy bandwidth over the bytes it must move (W once,
+ * X and Y). The call is cycled over copies of W filling 2 x 256 MB, so that W comes from memory
+ * as in a decode step (48 layers of 1.4b weights), not from the 50 MB L2. */
+static krait_backend *be_lt;
+
+static void bench_gemv(const char *name, int M, int N, int K)
+{
+    const size_t wbytes = (size_t)N * K * 2;
+    int nw = (int)(((size_t)512 << 20) / wbytes);
+    nw = nw < 2 ? 2 : nw > 64 ? 64 : nw;
+    void *W[64];
+    for (int i = 0; i < nw; i++) W[i] = rand_act((size_t)N * K, 0, 0, 0.05f);
+    void *X = rand_act((size_t)M * K, 0, 0, 1), *Y = dalloc((size_t)M * N * 2);
+    const double bytes = (double)wbytes + 2.0 * M * ((double)K + N);
+    float ms[2];
+    for (int v = 0; v < 2; v++) {
+        krait_backend *b = v == 0 ? be : be_lt;
+        if (!b) {
+            ms[v] = 0.0f;
+            continue;
+        }
+        TIME_MS(ms[v], 10, for (int i = 0; i < nw; i++)
+                              ok(b->linear_fwd(b, Y, N, X, K, W[i], NULL, M, N, K, 0.0f), name));
+        ms[v] /= (float)nw;
+    }
+    const double gbps = bytes / (ms[0] * 1e-3) / 1e9;
+    printf("{\"bench\":\"gemv_bf16\",\"shape\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"ms\":%.4f,"
+           "\"gbps\":%.1f,\"bw_fraction\":%.3f,\"cublaslt_ms\":%.4f,\"cublaslt_bw_fraction\":%.3f}\n",
+           name, M, N, K, ms[0], gbps, gbps / copy_gbps, ms[1],
+           ms[1] > 0 ? bytes / (ms[1] * 1e-3) / 1e9 / copy_gbps : 0.0);
+    for (int i = 0; i < nw; i++) be->free(be, W[i]);
+    be->free(be, X);
     be->free(be, Y);
 }
 
@@ -314,6 +352,21 @@ int main(int argc, char **argv)
     bench_gemm("130m x_proj", 16384, 80, 1536);
     bench_gemm("130m dt_proj", 16384, 1536, 48);
     bench_gemm("130m lm_head", 16384, 50280, 768);
+    /* the decode products of mamba-1.4b (D 2048, E 4096, R 128) and -130m at batch 1 and 4;
+     * cuBLASLt's time from a backend that leaves them to it (the streams are ordered: the two
+     * backends never run at once here) */
+    setenv("KRAIT_CUDA_GEMV", "0", 1);
+    be_lt = krait_backend_cuda_init(0, KRAIT_DTYPE_BF16);
+    unsetenv("KRAIT_CUDA_GEMV");
+    bench_gemv("1.4b in_proj", 1, 8192, 2048);
+    bench_gemv("1.4b x_proj", 1, 160, 4096);
+    bench_gemv("1.4b dt_proj", 1, 4096, 128);
+    bench_gemv("1.4b out_proj", 1, 2048, 4096);
+    bench_gemv("1.4b lm_head", 1, 50280, 2048);
+    bench_gemv("1.4b in_proj B4", 4, 8192, 2048);
+    bench_gemv("130m in_proj", 1, 3072, 768);
+    bench_gemv("130m out_proj", 1, 768, 1536);
+    if (be_lt) krait_backend_destroy(be_lt);
     bench_scan(8, 2048, 1536, 16, be->scan_chunk);
     if (!quick) {
         bench_scan(8, 2048, 1536, 16, 8);                /* h_chunks every 8 steps: no pass A */

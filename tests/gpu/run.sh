@@ -22,11 +22,12 @@
 # them here into .gpu-deps/, and the device call names it in carry (".gpu-deps"). Without them
 # the run falls back to the standalone GPU-test build and exits 3: kernels tested, the whole-model
 # tests and benchmarks not run. Usage, from anywhere:
-#   bash tests/gpu/run.sh [--standalone] [--quick] [--sanitize] [--profile]
+#   bash tests/gpu/run.sh [--standalone] [--quick] [--sanitize] [--profile] [--no-python]
 #     --standalone  use the standalone build even when the full project could be configured
 #     --quick       benchmark only copy/GEMM/scan at the 130m shape
 #     --sanitize    also run the scan and conv tests (quick sizes) under compute-sanitizer memcheck
 #     --profile     (full build) also time inference kernel by kernel with ncu (tests/gpu/profile.sh)
+#     --no-python   skip the Python stack's speed and the transformers check (a rerun after a kernel change)
 # Exit status: 0 when every test passed (skips count as failures here: this script is for GPUs);
 # 3 when all that ran passed but the full build could not be made (standalone fallback).
 set -u -o pipefail
@@ -35,13 +36,14 @@ BUILD=${KRAIT_GPU_BUILD:-$ROOT/build-gpu}
 LOGS=$BUILD/logs
 DEADLINE=${KRAIT_GPU_DEADLINE:-540}
 JOBS=${KRAIT_GPU_JOBS:-16}
-STANDALONE=0 QUICK=0 SANITIZE=0 PROFILE=0
+STANDALONE=0 QUICK=0 SANITIZE=0 PROFILE=0 PYTHON=1
 for a in "$@"; do
   case $a in
     --standalone) STANDALONE=1 ;;
     --quick) QUICK=1 ;;
     --sanitize) SANITIZE=1 ;;
     --profile) PROFILE=1 ;;
+    --no-python) PYTHON=0 ;;
     *) echo "run.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -242,7 +244,9 @@ if [ $MODE = full ]; then
       ran_ok $? || INFER_RC=1
     done
   done
-  if have python3 && python3 -c "import torch, transformers" >/dev/null 2>&1; then
+  if [ $PYTHON = 0 ]; then
+    say "--no-python: the Python stack's speed and the transformers check not run"
+  elif have python3 && python3 -c "import torch, transformers" >/dev/null 2>&1; then
     say "the Python stack on the same GPU: tests/gpu/hf_speed.py"
     tl 150 python3 "$ROOT/tests/gpu/hf_speed.py" $([ $QUICK = 1 ] && echo --quick) > "$LOGS/hf_speed.jsonl" 2> "$LOGS/hf_speed.log"
     HFS_RC=$?

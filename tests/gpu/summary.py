@@ -20,6 +20,9 @@ def bench(r):
         return f"copy D2D           {r['gbps']:8.1f} GB/s"
     if b == "gemm_bf16":
         return f"gemm {r['shape']:<14}{r['tflops']:8.1f} TFLOP/s  ({r['ms']:.3f} ms)"
+    if b == "gemv_bf16":
+        return (f"gemv {r['shape']:<16} M{r['m']} {r['ms']*1e3:7.1f} us  {100*r['bw_fraction']:3.0f}% of copy  "
+                f"(cuBLASLt {r['cublaslt_ms']*1e3:.1f} us, {100*r['cublaslt_bw_fraction']:.0f}%)")
     if b == "scan_fwd_infer":
         return (f"{b:<13} B{r['B']} L{r['L']} E{r['E']} N{r['N']}: {r['ms']:.3f} ms  "
                 f"(training forward {r['train_fwd_ms']:.3f} ms)  sfu {100*r['sfu_fraction']:.0f}% of {r['sfu_bound_ms']:.3f} ms")

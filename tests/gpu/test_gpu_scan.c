@@ -22,6 +22,7 @@
  *        rtol 1e-2, atol_rel 2e-3, L2 5e-3. fp32 outputs (h_last, h_chunks, dA_log, dD) differ
  *        only by ex2.approx (about 2^-22 relative per step, accumulated over the decay window of
  *        up to ~1e3 steps): rtol 1e-3, atol_rel 1e-4, L2 1e-4.
+ *   long memory (f32 too): the window is the whole sequence, so every output gets that 1e-4.
  */
 #include "gpu_testutil.h"
 
@@ -42,9 +43,14 @@ static void scan_case(gt *t, int B, int L, int E, int N, int chunk, int R, int w
                       int with_D)
 {
     const int bf = t->dt == KRAIT_DTYPE_BF16;
-    const tol ta = bf ? (tol){ 1e-2, 2e-3, 5e-3 } : (tol){ 1e-4, 1e-5, 1e-5 };
-    const tol tbc = bf ? (tol){ 1e-2, 2e-3, 5e-3 } : (tol){ 1e-4, 1e-4, 1e-5 };
-    const tol tf = bf ? (tol){ 1e-3, 1e-4, 1e-4 } : (tol){ 1e-4, 1e-5, 1e-5 };
+    /* long memory in f32: every output carries the exp error of the whole ~1e3-step window
+     * (the GPU's expf vs glibc's, <= 2 ulp per step: 1e3 steps of it is ~1e-5 as a random walk,
+     * 2.4e-4 if every step rounds the same way; the H200 measured 1.05e-5 to 1.39e-5 L2), so the
+     * f32 tolerances are those the bf16 fp32 outputs get for the same reason */
+    const tol lm = { 1e-3, 1e-4, 1e-4 };
+    const tol ta = bf ? (tol){ 1e-2, 2e-3, 5e-3 } : long_memory ? lm : (tol){ 1e-4, 1e-5, 1e-5 };
+    const tol tbc = bf ? (tol){ 1e-2, 2e-3, 5e-3 } : long_memory ? lm : (tol){ 1e-4, 1e-4, 1e-5 };
+    const tol tf = bf ? (tol){ 1e-3, 1e-4, 1e-4 } : long_memory ? lm : (tol){ 1e-4, 1e-5, 1e-5 };
     char tag[160], w[224];
     snprintf(tag, sizeof tag, "scan %s B%d L%d E%d N%d chunk%d R%d h0=%d D=%d%s", t->dn, B, L, E, N,
              chunk, R, with_h0, with_D, long_memory ? " long-memory" : "");
