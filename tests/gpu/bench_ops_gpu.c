@@ -169,9 +169,11 @@ static void bench_gemv(const char *name, int M, int N, int K)
             ms[v] = 0.0f;
             continue;
         }
+        stream = (cudaStream_t)krait_cuda_stream_of(b);   /* the events on b's own stream */
         TIME_MS(ms[v], 10, for (int i = 0; i < nw; i++)
                               ok(b->linear_fwd(b, Y, N, X, K, W[i], NULL, M, N, K, 0.0f), name));
         ms[v] /= (float)nw;
+        stream = (cudaStream_t)krait_cuda_stream_of(be);
     }
     const double gbps = bytes / (ms[0] * 1e-3) / 1e9;
     printf("{\"bench\":\"gemv_bf16\",\"shape\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"ms\":%.4f,"

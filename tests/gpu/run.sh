@@ -22,12 +22,16 @@
 # them here into .gpu-deps/, and the device call names it in carry (".gpu-deps"). Without them
 # the run falls back to the standalone GPU-test build and exits 3: kernels tested, the whole-model
 # tests and benchmarks not run. Usage, from anywhere:
-#   bash tests/gpu/run.sh [--standalone] [--quick] [--sanitize] [--profile] [--no-python]
+#   bash tests/gpu/run.sh [--standalone] [--quick] [--sanitize] [--profile] [--no-python] [--ab]
 #     --standalone  use the standalone build even when the full project could be configured
 #     --quick       benchmark only copy/GEMM/scan at the 130m shape
 #     --sanitize    also run the scan and conv tests (quick sizes) under compute-sanitizer memcheck
 #     --profile     (full build) also time inference kernel by kernel with ncu (tests/gpu/profile.sh)
 #     --no-python   skip the Python stack's speed and the transformers check (a rerun after a kernel change)
+#     --ab          (full build) a short rerun: the quick ops benchmark, then only batch-1 decode of
+#                   130m and 1.4b, with the small-row products on gemv_kernel and on cuBLASLt
+#                   (KRAIT_CUDA_GEMV=0); no training, prefill, Python or profile stage
+# KRAIT_GPU_TESTS=REGEX runs only the GPU tests whose names match (ctest -R).
 # Exit status: 0 when every test passed (skips count as failures here: this script is for GPUs);
 # 3 when all that ran passed but the full build could not be made (standalone fallback).
 set -u -o pipefail
@@ -36,7 +40,7 @@ BUILD=${KRAIT_GPU_BUILD:-$ROOT/build-gpu}
 LOGS=$BUILD/logs
 DEADLINE=${KRAIT_GPU_DEADLINE:-540}
 JOBS=${KRAIT_GPU_JOBS:-16}
-STANDALONE=0 QUICK=0 SANITIZE=0 PROFILE=0 PYTHON=1
+STANDALONE=0 QUICK=0 SANITIZE=0 PROFILE=0 PYTHON=1 AB=0
 for a in "$@"; do
   case $a in
     --standalone) STANDALONE=1 ;;
@@ -44,6 +48,7 @@ for a in "$@"; do
     --sanitize) SANITIZE=1 ;;
     --profile) PROFILE=1 ;;
     --no-python) PYTHON=0 ;;
+    --ab) AB=1 QUICK=1 PYTHON=0 ;;
     *) echo "run.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -182,9 +187,11 @@ say "running the GPU tests (ctest -L gpu)"
 # test_gpu_decode measures device memory (cudaMemGetInfo: the whole device), so it runs alone,
 # after the others whether or not they passed (its checks are wanted from the one run we get)
 ( cd "$BUILD" || exit 1
-  KRAIT_CUDA_SYNC=1 tl 300 ctest -L gpu -E '^test_gpu_decode$' --output-on-failure --timeout 300 -j5
+  SEL=(-E '^test_gpu_decode$')
+  [ -n "${KRAIT_GPU_TESTS:-}" ] && SEL=(-R "$KRAIT_GPU_TESTS" -E '^test_gpu_decode$')
+  KRAIT_CUDA_SYNC=1 tl 300 ctest -L gpu "${SEL[@]}" --output-on-failure --timeout 300 -j5
   r1=$? r2=0
-  if [ $MODE = full ]; then
+  if [ $MODE = full ] && { [ -z "${KRAIT_GPU_TESTS:-}" ] || [[ test_gpu_decode =~ $KRAIT_GPU_TESTS ]]; }; then
     KRAIT_CUDA_SYNC=1 tl 240 ctest -R '^test_gpu_decode$' --output-on-failure --timeout 240
     r2=$?
   fi
@@ -219,7 +226,19 @@ BENCH_RC=$?
 TRAIN_RC=- HF_RC=- INFER_RC=- HFS_RC=- PROF_RC=-
 # ran_ok RC: true when RC is 0, or 200 (not run for lack of time: listed under SKIPPED, not a failure)
 ran_ok() { [ "$1" = 0 ] || [ "$1" = 200 ]; }
-if [ $MODE = full ]; then
+if [ $MODE = full ] && [ $AB = 1 ]; then
+  : > "$LOGS/infer.jsonl"
+  INFER_RC=0
+  for sh in 130m 1.4b; do
+    for g in 1 0; do
+      say "decode: KRAIT_CUDA_GEMV=$g krait-bench generate --device cuda --shape $sh --batch 1"
+      KRAIT_CUDA_GEMV=$g tl 120 "$BUILD/apps/krait-bench" generate --device cuda --shape $sh --batch 1 \
+        --prompt 16 --tokens 256 --repeats 2 --json 2>> "$LOGS/infer.log" | tail -1 |
+        sed "s/^{/{\"gemv\":$([ $g = 1 ] && echo true || echo false),/" >> "$LOGS/infer.jsonl"
+      ran_ok $? || INFER_RC=1
+    done
+  done
+elif [ $MODE = full ]; then
   say "training throughput: krait-bench train --device cuda --shape 130m --seq-len 2048 (f32 as the trainers, bf16)"
   TRAIN_RC=0
   for dt in f32 bf16; do

@@ -37,7 +37,8 @@ def infer(r):
     if "bandwidth_fraction" in r:
         return (f"decode  {r['shape']:<5} B{r['batch']:<3} {r['tokens_per_s']:10.0f} tok/s  {r['step_ms']:.3f} ms/step  "
                 f"{r['bytes_per_token']/1e6:7.1f} MB/tok  copy {r['copy_gbps']:.0f} GB/s  bound {r['bound_tokens_per_s']:.0f}  "
-                f"{100*r['bandwidth_fraction']:.0f}%  graphs={r.get('graphs')} dev_sampling={r.get('device_sampling')}")
+                f"{100*r['bandwidth_fraction']:.0f}%  graphs={r.get('graphs')} dev_sampling={r.get('device_sampling')}"
+                + ("" if "gemv" not in r else "  small-row products on " + ("gemv_kernel" if r["gemv"] else "cuBLASLt")))
     return (f"prefill {r['shape']:<5} {r['tokens']:>8} tok {r['tokens_per_s']:10.0f} tok/s  {r['gflops']:.0f} GFLOP/s  "
             f"{100*r['sgemm_fraction']:.0f}% of GEMM")
 

@@ -184,7 +184,11 @@ static void rmsnorm_case(gt *t, int M, int D, int with_x, int alias, int with_dx
         rdw[d] -= dw[d];
     }
     gt_cmp("bwd dr", gdr, rdr, n, T_RED.rt, T_RED.at, T_RED.l2);
-    gt_cmp("bwd dw (+=)", gdw, rdw, D, T_RED.rt, T_RED.at, T_RED.l2);
+    /* dw sums M rows in fp32 (per block, then the block partials): its error against the
+     * reference's double sum grows like sqrt(M); T_RED is for up to 4096 rows (the H200 measured
+     * 1.1e-5 L2 at 70001 rows with one seed in four) */
+    const double grow = M > 4096 ? sqrt(M / 4096.0) : 1.0;
+    gt_cmp("bwd dw (+=)", gdw, rdw, D, T_RED.rt * grow, T_RED.at * grow, T_RED.l2 * grow);
     if (with_dx) {
         gt_down(t, gdx, d_dx, n);
         tol tx = act_tol(t, T_RED);
