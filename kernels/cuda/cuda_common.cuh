@@ -46,7 +46,7 @@ struct cuda_impl {
     int debug_sync;            /* KRAIT_CUDA_SYNC=1: synchronize after every launch */
     int gemm_fallback_warned;  /* the slow GEMM fallback was announced once */
     int profile;               /* KRAIT_CUDA_PROFILE=1: ops that have stages log their times */
-    int gemv_off;              /* KRAIT_CUDA_GEMV=0: products of <= 4 rows on cuBLASLt too */
+    int gemv_off;              /* KRAIT_CUDA_GEMV=0: one-row products on cuBLASLt too */
     int capturing;             /* between graph_begin and graph_end: no synchronisation */
     cudaStream_t stream;
     cublasLtHandle_t lt;

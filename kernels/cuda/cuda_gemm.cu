@@ -246,99 +246,74 @@ static krait_status scale_bias(krait_backend *be, void *Y, int ldy, const float 
     return KRAIT_STATUS_OK;
 }
 
-/* ---- products of a few rows (decode) -------------------------------------------------------
- * Y (M <= 4 rows) = beta Y + X W^T + bias. A decode step is all such products, and at batch 1
- * they read each weight once, so their time is the weights' bytes over the memory bandwidth.
- * cuBLASLt ran them as split-K GEMMs (two kernels each; on the H200 the 1.4b decode step spent
- * 45% of its kernel time there, at 26% of the bandwidth bound). Here one kernel reads every
- * weight row once with 16-byte loads, for all M rows of X at a time: each output column gets
- * tpr threads (32, 64 or 128, by K; a block of GEMV_THREADS serves 128 / tpr columns), which walk
- * the row in 16-byte steps, sum in fp32, and add their partial sums in a fixed order (lanes,
- * then warps), so the result does not depend on timing. */
+/* ---- one-row products (batch-1 decode) -------------------------------------------------------
+ * y = beta y + W x + bias for one row x. A batch-1 decode step is all such products; they read
+ * each weight once, so their time is the weights' bytes over the memory bandwidth. cuBLASLt ran
+ * them as split-K GEMMs (two kernels each): on the H200, x_proj, dt_proj and out_proj of 1.4b took
+ * 15.4 / 11.1 / 15.9 us where this kernel takes 5.0 / 5.2 / 7.6, and a batch-1 decode step went
+ * from 2.01 to 1.74 ms (bench_ops_gpu and run.sh --ab, same run). Each output column gets tpr
+ * threads (32, 64 or 128, by K; a block of GEMV_THREADS serves 128 / tpr columns), which walk
+ * the weight row in 16-byte loads, sum in fp32 and add their partial sums in a fixed order
+ * (lanes, then warps), so the result does not depend on timing. Only one row: at 4 rows (the
+ * 1.4b in_proj) it measured 17.4 us against cuBLASLt's 11.9, so batches go to cuBLASLt. */
 #define GEMV_THREADS 128
-#define GEMV_MAX_M 4
 
 template <typename T> struct alignas(16) gemv_vec {
     T v[16 / sizeof(T)];
 };
 
-template <typename T, int MM>
+template <typename T>
 __global__ void __launch_bounds__(GEMV_THREADS)
-gemv_kernel(T *Y, int ldy, const T *X, int ldx, const T *W, const float *bias, int Nout, int K,
-            float beta, int tpr_log2)
+gemv_kernel(T *y, const T *x, const T *W, const float *bias, int Nout, int K, float beta,
+            int tpr_log2)
 {
     constexpr int VEC = 16 / sizeof(T);
-    __shared__ float red[MM][GEMV_THREADS / 32];
+    __shared__ float red[GEMV_THREADS / 32];
     const int tpr = 1 << tpr_log2, t = threadIdx.x & (tpr - 1);
     const int c = blockIdx.x * (GEMV_THREADS >> tpr_log2) + (threadIdx.x >> tpr_log2);
-    float acc[MM];
-#pragma unroll
-    for (int m = 0; m < MM; m++) acc[m] = 0.0f;
+    float acc = 0.0f;
     if (c < Nout) {
         const T *w = W + (size_t)c * K;
 #pragma unroll 4
         for (int k = t * VEC; k < K; k += tpr * VEC) {
             const gemv_vec<T> wv = *(const gemv_vec<T> *)(w + k);
+            const gemv_vec<T> xv = *(const gemv_vec<T> *)(x + k);
 #pragma unroll
-            for (int m = 0; m < MM; m++) {
-                const gemv_vec<T> xv = *(const gemv_vec<T> *)(X + (size_t)m * ldx + k);
-#pragma unroll
-                for (int j = 0; j < VEC; j++) acc[m] = fmaf(tof(wv.v[j]), tof(xv.v[j]), acc[m]);
-            }
+            for (int j = 0; j < VEC; j++) acc = fmaf(tof(wv.v[j]), tof(xv.v[j]), acc);
         }
     }
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-#pragma unroll
-    for (int m = 0; m < MM; m++) {
-        acc[m] = warp_sum(acc[m]);
-        if (lane == 0) red[m][warp] = acc[m];
-    }
+    acc = warp_sum(acc);
+    if (lane == 0) red[warp] = acc;
     __syncthreads();
     if (t != 0 || c >= Nout) return;
-    const int nw = tpr >> 5;                  /* the warps of this column, from `warp` on */
-#pragma unroll
-    for (int m = 0; m < MM; m++) {
-        float s = red[m][warp];
-        for (int i = 1; i < nw; i++) s += red[m][warp + i];
-        if (bias) s += bias[c];
-        T *y = Y + (size_t)m * ldy + c;
-        if (beta != 0.0f) s += beta * ldf(y);
-        stf(y, s);
-    }
+    float s = red[warp];                      /* the column's warps, from `warp` on */
+    for (int i = 1; i < (tpr >> 5); i++) s += red[warp + i];
+    if (bias) s += bias[c];
+    if (beta != 0.0f) s += beta * ldf(y + c);
+    stf(y + c, s);
 }
 
-template <typename T, int MM>
-static krait_status gemv_m(krait_backend *be, void *Y, int ldy, const void *X, int ldx,
-                           const void *W, const float *bias, int Nout, int K, float beta)
+template <typename T>
+static krait_status gemv_t(krait_backend *be, void *y, const void *x, const void *W,
+                           const float *bias, int Nout, int K, float beta)
 {
     const int nv = K / (int)(16 / sizeof(T));  /* 16-byte steps per row */
     const int tpr_log2 = nv <= 64 ? 5 : nv <= 256 ? 6 : 7;
-    const int cols = GEMV_THREADS >> tpr_log2;
-    KRAIT_LAUNCH((gemv_kernel<T, MM>), cuda_cdiv(Nout, cols), GEMV_THREADS, 0, cuda_stream(be),
-                 (T *)Y, ldy, (const T *)X, ldx, (const T *)W, bias, Nout, K, beta, tpr_log2);
+    KRAIT_LAUNCH((gemv_kernel<T>), cuda_cdiv(Nout, GEMV_THREADS >> tpr_log2), GEMV_THREADS, 0,
+                 cuda_stream(be), (T *)y, (const T *)x, (const T *)W, bias, Nout, K, beta,
+                 tpr_log2);
     LAUNCH_CHECK(be, "gemv_kernel");
     return KRAIT_STATUS_OK;
 }
 
-template <typename T>
-static krait_status gemv_t(krait_backend *be, void *Y, int ldy, const void *X, int ldx,
-                           const void *W, const float *bias, int M, int Nout, int K, float beta)
-{
-    switch (M) {
-    case 1: return gemv_m<T, 1>(be, Y, ldy, X, ldx, W, bias, Nout, K, beta);
-    case 2: return gemv_m<T, 2>(be, Y, ldy, X, ldx, W, bias, Nout, K, beta);
-    case 3: return gemv_m<T, 3>(be, Y, ldy, X, ldx, W, bias, Nout, K, beta);
-    default: return gemv_m<T, 4>(be, Y, ldy, X, ldx, W, bias, Nout, K, beta);
-    }
-}
-
-/* 1 when Y = X W^T runs on gemv_kernel: at most GEMV_MAX_M rows, and X's rows and W 16-byte
- * aligned with K a whole number of 16-byte steps (other layouts go to cuBLASLt). */
-static int gemv_fits(krait_backend *be, const void *X, int ldx, const void *W, int M, int K)
+/* 1 when Y = X W^T runs on gemv_kernel: one row, x and W 16-byte aligned and K a whole number
+ * of 16-byte steps (other layouts go to cuBLASLt). */
+static int gemv_fits(krait_backend *be, const void *X, const void *W, int M, int K)
 {
     const int vec = cuda_bf16(be) ? 8 : 4;
-    return !cuda_im(be)->gemv_off && M <= GEMV_MAX_M && K % vec == 0 && ldx % vec == 0 &&
-           (uintptr_t)X % 16 == 0 && (uintptr_t)W % 16 == 0;
+    return !cuda_im(be)->gemv_off && M == 1 && K % vec == 0 && (uintptr_t)X % 16 == 0 &&
+           (uintptr_t)W % 16 == 0;
 }
 
 static cudaDataType act_type(const krait_backend *be)
@@ -351,9 +326,9 @@ krait_status linear_fwd_cuda(krait_backend *be, void *Y, int ldy, const void *X,
 {
     if (M <= 0 || Nout <= 0) return KRAIT_STATUS_OK;
     if (K <= 0) return scale_bias(be, Y, ldy, bias, M, Nout, beta);
-    if (gemv_fits(be, X, ldx, W, M, K))
-        return cuda_bf16(be) ? gemv_t<bf16>(be, Y, ldy, X, ldx, W, bias, M, Nout, K, beta)
-                             : gemv_t<float>(be, Y, ldy, X, ldx, W, bias, M, Nout, K, beta);
+    if (gemv_fits(be, X, W, M, K))
+        return cuda_bf16(be) ? gemv_t<bf16>(be, Y, X, W, bias, Nout, K, beta)
+                             : gemv_t<float>(be, Y, X, W, bias, Nout, K, beta);
     RETURN_IF(gemm_lt(be, CUBLAS_OP_T, CUBLAS_OP_N, Nout, M, K, W, K, X, ldx, act_type(be), Y, ldy,
                       act_type(be), beta));
     if (bias) return scale_bias(be, Y, ldy, bias, M, Nout, 1.0f);
