@@ -15,7 +15,6 @@ KRAIT_CUDA_NS_BEGIN
 
 #define NORM_THREADS 256
 #define NORM_BWD_BLOCKS 256
-#define NORM_VPT 16          /* forward: row values per thread held in registers (D <= 4096) */
 
 /* r_out, r_in (M, D) fp32; y (M, D) act; rstd (M); x (M, D) act or NULL; w (D). */
 template <typename T>
@@ -24,38 +23,16 @@ add_rmsnorm_fwd_kernel(float *r_out, T *y, float *rstd, const float *r_in, const
                        const float *w, int M, int D, float eps)
 {
     __shared__ float red[32];
-    /* rows up to NORM_VPT x the block: the thread's values stay in registers between the sum and
-     * the scaling, and its loads are all issued before the first is used (at batch 1 a decode
-     * step's norm is one block, so its time is the latency of these two passes: 8.4 us per
-     * 2048-wide row on an H200 when each pass walked its loads one after another) */
-    const bool in_regs = D <= NORM_VPT * (int)blockDim.x;
     for (int r = blockIdx.x; r < M; r += gridDim.x) {
         const float *ri = r_in + (size_t)r * D;
         float *ro = r_out + (size_t)r * D;
         const T *xr = x ? x + (size_t)r * D : NULL;
-        float ss = 0.0f, v[NORM_VPT];
-        if (in_regs) {
-#pragma unroll
-            for (int k = 0; k < NORM_VPT; k++) {
-                const int d = threadIdx.x + k * (int)blockDim.x;
-                v[k] = d < D ? ri[d] : 0.0f;
-                if (xr && d < D) v[k] += ldf(xr + d);
-            }
-#pragma unroll
-            for (int k = 0; k < NORM_VPT; k++) {   /* the same order of sums as the loop below */
-                const int d = threadIdx.x + k * (int)blockDim.x;
-                if (d < D) {
-                    ro[d] = v[k];
-                    ss += v[k] * v[k];
-                }
-            }
-        } else {
-            for (int d = threadIdx.x; d < D; d += blockDim.x) {
-                float vd = ri[d];
-                if (xr) vd += ldf(xr + d);
-                ro[d] = vd;
-                ss += vd * vd;
-            }
+        float ss = 0.0f;
+        for (int d = threadIdx.x; d < D; d += blockDim.x) {
+            float v = ri[d];
+            if (xr) v += ldf(xr + d);
+            ro[d] = v;
+            ss += v * v;
         }
         ss = block_sum(ss, red);
         float rs = 1.0f / sqrtf(ss / (float)D + eps);
@@ -70,15 +47,7 @@ add_rmsnorm_fwd_kernel(float *r_out, T *y, float *rstd, const float *r_in, const
         }
         if (threadIdx.x == 0) rstd[r] = rs;
         T *yr = y + (size_t)r * D;
-        if (in_regs) {
-#pragma unroll
-            for (int k = 0; k < NORM_VPT; k++) {
-                const int d = threadIdx.x + k * (int)blockDim.x;
-                if (d < D) stf(yr + d, v[k] * rs * w[d]);
-            }
-        } else {
-            for (int d = threadIdx.x; d < D; d += blockDim.x) stf(yr + d, ro[d] * rs * w[d]);
-        }
+        for (int d = threadIdx.x; d < D; d += blockDim.x) stf(yr + d, ro[d] * rs * w[d]);
     }
 }
 
