@@ -119,6 +119,15 @@ static krait_status read_config(krait_config *cfg, char **cfg_path, const char *
     }
     char *cp = config_path_of(path);
     if (!cp) return KRAIT_STATUS_NO_MEMORY;
+    if (!krait_fs_is_file(cp) && !krait_fs_is_dir(cp)) { /* the user named another file: say both */
+        if (krait_fs_is_dir(path))
+            KRAIT_ERROR("%s: not a model folder: no %s in it", path, cp);
+        else
+            KRAIT_ERROR("%s: not a model: a model file is a .safetensors with config.json beside it, and there "
+                        "is no %s", path, cp);
+        free(cp);
+        return KRAIT_STATUS_BAD_INPUT;
+    }
     krait_config_default(cfg);
     krait_status s = krait_config_load(cfg, NULL, cp);
     if (!s && !strcmp(cfg->head, "classify") && cfg->n_classes < 2) {

@@ -182,17 +182,17 @@ int audio_cmd_classify(int argc, char **argv)
     krait_cls_metrics mt = { 0 };
     if (labelled) {
         if ((s = krait_cls_metrics_compute(label, probs, n, C, &mt))) return krait_cli_exit_code(s);
-        printf("%s: %d clips, accuracy %.4f, MCC %.4f, macro F1 %.4f%s\n", d.data, mt.n, mt.accuracy, mt.mcc, mt.macro_f1,
+        printf("%s: %d clip%s, accuracy %.4f, MCC %.4f, macro F1 %.4f%s\n", d.data, mt.n, mt.n == 1 ? "" : "s", mt.accuracy, mt.mcc, mt.macro_f1,
                skipped ? " (some files skipped)" : "");
         krait_cli_print_confusion(stdout, (const char *const *)fe.classes, C, mt.confusion);
         if (confusion) {
             char title[600];
-            snprintf(title, sizeof title, "%s: accuracy %.4f (%d clips)", d.data, mt.accuracy, mt.n);
+            snprintf(title, sizeof title, "%s: accuracy %.4f (%d clip%s)", d.data, mt.accuracy, mt.n, mt.n == 1 ? "" : "s");
             if ((s = krait_plot_confusion_svg(confusion, title, (const char *const *)fe.classes, C, mt.confusion)))
                 return krait_cli_exit_code(s);
         }
     } else if (!single && f != stdout) { /* the predictions are in --output */
-        printf("%s: %d clips classified%s%s%s\n", d.data, n, skipped ? " (some files skipped)" : "",
+        printf("%s: %d clip%s classified%s%s%s\n", d.data, n, n == 1 ? "" : "s", skipped ? " (some files skipped)" : "",
                output ? "; predictions in " : " (give --output FILE for the predictions)", output ? output : "");
     }
     if (c.json) {

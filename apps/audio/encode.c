@@ -205,7 +205,8 @@ int audio_cmd_encode(int argc, char **argv)
     pending = NULL;
     krait_cli_output_close(all); /* exits on a failed write, the temporary removed */
     if (krait_fs_is_dir(old_dir) && (s = krait_fs_remove_tree(old_dir))) exit(krait_cli_exit_code(s));
-    printf("%s: %d files, %lld samples (%s) -> %s\n", d.data, written, samples, audio_fe_describe(&fe), out);
+    printf("%s: %d file%s, %lld samples (%s) -> %s\n", d.data, written, written == 1 ? "" : "s", samples,
+           audio_fe_describe(&fe), out);
     if (c.json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "files", written);

@@ -135,7 +135,7 @@ int audio_cmd_eval(int argc, char **argv)
     char pred[96] = "no sample after a file's first to predict"; /* clips of one sample each */
     /* five decimals: the two figures differ only by the files' first samples */
     if (scored) snprintf(pred, sizeof pred, "%.5f bits per predicted sample, loss %.4f nats", bpp, nll / scored);
-    printf("%s: %d files, %lld samples (%.1f s at %d Hz): %.5f bits per sample (%s)%s\n", d.data, files, samples,
+    printf("%s: %d file%s, %lld samples (%.1f s at %d Hz): %.5f bits per sample (%s)%s\n", d.data, files, files == 1 ? "" : "s", samples,
            samples / (double)fe.rate, fe.rate, bps, pred, skipped ? "; some files skipped" : "");
     if (skipped) fprintf(stderr, "%s: skipped %d unreadable file%s\n", krait_cli_prog(), skipped, skipped == 1 ? "" : "s");
     if (c.json) {

@@ -309,6 +309,7 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
     c->device = "auto";
     c->seed = 1;
     signal(SIGBUS, krait_cli_on_bus_error);
+    int swallowed_at = -1; /* where free text took an option's name as its value ("--prompt --max-tokens 5") */
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         const krait_opt *o = NULL;
@@ -324,6 +325,9 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
             if (!strcmp(a, opts[k].name)) o = &opts[k];
         for (size_t k = 0; k < sizeof common / sizeof common[0] && !o; k++)
             if (!strcmp(a, common[k].name)) o = &common[k];
+        if (!o && (a[0] != '-' || !a[1]) && swallowed_at == i - 1)
+            krait_cli_die(2, "option %s needs a value: it took the option name %s as its text, which left '%s' "
+                          "without an option", argv[i - 2], argv[i - 1], a);
         if (!o && (a[0] != '-' || !a[1]))
             krait_cli_die(2, "unexpected argument '%s' (an option's second value? each takes one: repeat the option; "
                           "see --help)", a);
@@ -345,10 +349,11 @@ void krait_cli_parse(int argc, char **argv, int first, const krait_opt *opts, in
          * a stop string or a regex, may be anything) */
         const int free_text = o->meta && (!strcmp(o->meta, "TEXT") || !strcmp(o->meta, "STR") || !strcmp(o->meta, "RE"));
         int is_opt = 0;
-        for (int k = 0; k < nopts && !is_opt && !free_text; k++) is_opt = !strcmp(v, opts[k].name);
-        for (size_t k = 0; k < sizeof common / sizeof common[0] && !is_opt && !free_text; k++)
+        for (int k = 0; k < nopts && !is_opt; k++) is_opt = !strcmp(v, opts[k].name);
+        for (size_t k = 0; k < sizeof common / sizeof common[0] && !is_opt; k++)
             is_opt = !strcmp(v, common[k].name);
-        if (is_opt) krait_cli_die(2, "option %s needs a value (got the option %s)", a, v);
+        if (is_opt && !free_text) krait_cli_die(2, "option %s needs a value (got the option %s)", a, v);
+        if (is_opt) swallowed_at = i;
         long long n;
         char *end;
         switch (o->type) {

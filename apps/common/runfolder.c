@@ -245,6 +245,9 @@ void krait_run_refuse_inputs(const char *out, const char *opt, const char *const
         char *rp = realpath(paths[i], NULL);
         const char *eq = strchr(paths[i], '=');
         if (!rp && eq) rp = realpath(eq + 1, NULL); /* krait-dna's CLASS=FILE */
+        if (rp && !strcmp(rp, rout))
+            krait_cli_die(2, "%s %s: it is the --out folder; a run needs a folder of its own (its model, "
+                          "checkpoints and metrics would mix with the input)", opt, paths[i]);
         if (rp && !strncmp(rp, rout, lo) && rp[lo] == '/') {
             const char *rel = rp + lo + 1;
             size_t k = strcspn(rel, "/");

@@ -38,7 +38,7 @@ int krait_folder_lock(const char *dir, int remove_at_exit);
 void krait_run_refuse_inside(const char *out, int self);
 
 /* Exit 2 with one line when one of paths (an input file or folder of option opt; krait-dna's
- * CLASS=FILE too) lies in out under a name the run writes or --overwrite removes (config.json,
+ * CLASS=FILE too) is out itself, or lies in out under a name the run writes or --overwrite removes (config.json,
  * curves.svg, a companion such as audio.json, checkpoints/, member-K/ ...): the run would write
  * over it. Call after krait_train_opts_check. */
 void krait_run_refuse_inputs(const char *out, const char *opt, const char *const *paths, int n);

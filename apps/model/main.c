@@ -44,11 +44,25 @@ static const char *positional(int argc, char **argv, const char *what)
 
 static int first_option(const char *positional_arg) { return positional_arg ? 3 : 2; }
 
+/* The model folder argument; an ensemble's folder (krait-dna train --ensemble: member-K folders,
+ * no config.json of its own) is refused with its members named, not as a missing config.json. */
+static const char *model_arg(int argc, char **argv)
+{
+    const char *dir = positional(argc, argv, "a model folder");
+    if (dir && krait_fs_is_dir(dir) && !krait_run_has(dir, "config.json")) {
+        const int k = krait_run_members(dir);
+        if (k > 0)
+            krait_cli_die(2, "%s: an ensemble of %d models (member-1 .. member-%d), not one: give one member's folder, "
+                          "e.g. %s/member-1", dir, k, k, dir);
+    }
+    return dir;
+}
+
 
 static int cmd_info(int argc, char **argv)
 {
     const char *u = "usage: krait-model info DIR [--json]";
-    const char *dir = positional(argc, argv, "a model folder");
+    const char *dir = model_arg(argc, argv);
     krait_common c;
     const krait_opt opts[] = { KRAIT_OPTS_NO_MODEL };
     krait_cli_parse(argc, argv, first_option(dir), opts, sizeof opts / sizeof opts[0], &c, u);
@@ -186,7 +200,7 @@ static void say_side_files(int side, const char *copied, const char *gone)
 static int cmd_convert(int argc, char **argv)
 {
     const char *u = "usage: krait-model convert DIR --out OUT [--dtype f32|bf16|f16] [--overwrite]";
-    const char *dir = positional(argc, argv, "a model folder");
+    const char *dir = model_arg(argc, argv);
     const char *out = NULL, *dtype = "f32";
     int overwrite = 0;
     krait_opt opts[] = {
@@ -381,7 +395,7 @@ static int cmd_logits(int argc, char **argv)
                     "or prints one line of logits per position. The last line with --json has\n"
                     "{\"positions\",\"vocab_size\",\"vocab_size_raw\",\"argmax\"} (and \"logits\" without --output).\n"
                     "Runs on the CPU unless --device cuda (--device auto means the CPU here).";
-    const char *dir = positional(argc, argv, "a model folder");
+    const char *dir = model_arg(argc, argv);
     const char *ids_s = NULL, *out = NULL;
     krait_opt opts[] = {
         { "--ids", OPT_STR, &ids_s, "LIST", "comma-separated token ids" },
@@ -397,6 +411,7 @@ static int cmd_logits(int argc, char **argv)
         krait_cli_die(2, "%s: a classifier (\"head\": \"%s\") has no per-position logits; krait-dna predict or "
                       "krait-audio classify give its class probabilities", dir, in.cfg.head);
     krait_cli_refuse_overwrite(out, "--output", &dir, 1);
+    krait_cli_check_output_path(out, "--output"); /* before the model loads and runs, not after */
     int L = 0;
     int32_t *ids = parse_ids(ids_s, in.cfg.vocab_size_raw, &L); /* the real ids, not the padding rows */
     if (!strcmp(c.device, "auto")) c.device = "cpu";

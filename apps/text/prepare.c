@@ -184,6 +184,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     const char *out = NULL, *tok_spec = "bytes";
     const char *json_key = NULL;
     double val_fraction = -1, tail = -1;
+    int overwrite = 0;
     krait_opt opts[] = {
         { "--input", OPT_LIST, &inputs, "PATH...", "text files, folders, .gz, .jsonl (\"text\" field), .jsonl.gz" },
         { "--output", OPT_STR, &out, "DIR", "where train.bin, val.bin and meta.json go (created)" },
@@ -192,11 +193,12 @@ int text_cmd_prepare(int argc0, char **argv0)
         { "--val-fraction", OPT_DOUBLE, &val_fraction, "F", "share of the documents drawn for validation (default 0.1)" },
         { "--split-tail", OPT_DOUBLE, &tail, "F", "instead: the last F of all ids go to validation (one document, "
                                                   "nanoGPT's tinyshakespeare split is 0.1)" },
+        { "--overwrite", OPT_FLAG, &overwrite, NULL, "replace the prepared data DIR already holds" },
     };
     krait_common c;
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-text prepare --input PATH... --output DIR [--tokenizer tokenizer.json|bytes]\n"
-                    "                          [--val-fraction F | --split-tail F]\n"
+                    "                          [--val-fraction F | --split-tail F] [--overwrite]\n"
                     "Text into memory-mapped token files: documents separated by EOS, split into train and\n"
                     "validation (by document, or by the tail of the ids with --split-tail).");
     if (!inputs.n || !out) krait_cli_die(2, "prepare: --input and --output are required");
@@ -208,6 +210,9 @@ int text_cmd_prepare(int argc0, char **argv0)
     if (val_fraction >= 1 || (val_fraction < 0 && val_fraction != -1))
         krait_cli_die(2, "prepare: --val-fraction %g: the validation share must be in [0, 1)", val_fraction);
     if (val_fraction < 0) val_fraction = 0.1;
+    if (!overwrite && krait_fs_is_dir(out) && is_data_folder(out)) /* before reading a byte of the inputs */
+        krait_cli_die(2, "--output %s: holds prepared data already (meta.json, train.bin); --overwrite replaces it",
+                      out);
 
     /* inputs -> files */
     file_list files = { 0 };
@@ -466,7 +471,7 @@ int text_cmd_prepare(int argc0, char **argv0)
     if (!json || !meta_path || (s = krait_fs_write_atomic(meta_path, json, strlen(json))))
         return krait_cli_exit_code(s ? s : KRAIT_STATUS_NO_MEMORY);
     double secs = krait_now() - t0;
-    if (replacing) fprintf(stderr, "krait-text: %s held prepared data before; it is replaced\n", out);
+    if (replacing) fprintf(stderr, "krait-text: warning: %s held prepared data before; it is replaced (--overwrite)\n", out);
 #define DOCS(n) (n), (n) == 1 ? "" : "s"
     printf("prepared %s: %lld document%s, %.2f MB of text -> train %llu ids (%lld document%s), val %llu ids "
            "(%lld document%s), vocab %d, %.1fs\n", out, DOCS(doc_index), total_bytes / 1e6, (unsigned long long)nt,

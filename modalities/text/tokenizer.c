@@ -271,7 +271,13 @@ krait_status krait_tokenizer_for_model(krait_tokenizer **out, const char *dir, k
         s = krait_tokenizer_bytes(&eot, cfg->vocab_size_raw >= 257 ? 1 : 0, &tok);
     } else {
         what = NULL;
-        if (cfg->tokenizer[0])
+        const char *t = cfg->tokenizer;
+        if (!strcmp(t, "mulaw") || !strcmp(t, "linear8") || !strcmp(t, "logmel"))
+            KRAIT_ERROR("%s: an audio model (config.json: tokenizer \"%s\"), not a text one: krait-audio reads it",
+                        dir, t);
+        else if (!strcmp(t, "dna"))
+            KRAIT_ERROR("%s: a DNA model (config.json: tokenizer \"dna\"), not a text one: krait-dna reads it", dir);
+        else if (cfg->tokenizer[0])
             KRAIT_ERROR("%s: config.json names the tokenizer \"%s\" but the folder has no tokenizer.json", dir,
                         cfg->tokenizer);
         else

@@ -62,6 +62,11 @@ grep -q "skipped .*lo_9.wav.*unsupported or unrecognised" "$dir/e1" && grep -q "
 for f in config.json model.safetensors audio.json curves.svg; do [ -s "$dir/LM/$f" ] || bad "run folder lacks $f"; done
 grep -q '"quantization":[[:space:]]*"mulaw"' "$dir/LM/audio.json" && grep -q '"tokenizer":[[:space:]]*"mulaw"' "$dir/LM/config.json" &&
   ok "run folder: model, audio.json (mulaw, 8 kHz), curves.svg" || bad "audio.json / config"
+kt="$(dirname "$k")/krait-text" # an audio model given to the text app: said so, in one line
+if [ -x "$kt" ]; then
+  bad_input "krait-text generate with an audio model" "$dir/LM: an audio model (config.json: tokenizer \"mulaw\")" -- \
+    "$kt" generate --model "$dir/LM" --prompt hi --max-tokens 1
+fi
 bps=$(jget "$dir/t1" val_bits_per_sample)
 awk -v b="$bps" 'BEGIN { exit !(b > 1 && b < 9) }' && ok "train --json: test files at $bps bits per sample" || bad "train bps '$bps'"
 

@@ -244,12 +244,12 @@ rm -f "$dir/big.txt"
 # ... while a prepare killed with -9 leaves them: the next prepare into the folder removes them (and
 # keeps no lock file there); a second prepare into a folder being written is refused
 : > "$dir/d1/train.bin.tmp-Ab3dE9" && : > "$dir/d1/meta.json.tmp-x0Y1z2" && : > "$dir/d1/notes.tmp-keep01"
-"$k" prepare --input "$sample" --output "$dir/d1" --split-tail 0.2 >/dev/null 2>"$dir/eK" &&
+"$k" prepare --input "$sample" --output "$dir/d1" --split-tail 0.2 --overwrite >/dev/null 2>"$dir/eK" &&
   grep -q "warning: $dir/d1: removed 2 temporaries a stopped prepare left" "$dir/eK" &&
   [ -z "$(ls -a "$dir/d1" | grep -e '\.tmp-[A-Za-z0-9]*$' -e '^\.lock$' | grep -v notes)" ] && [ -e "$dir/d1/notes.tmp-keep01" ] &&
   ok "prepare removes a killed prepare's temporaries (only those), keeps no .lock" || { bad "prepare: stale temporaries"; cat "$dir/eK"; ls -a "$dir/d1"; }
 rm -f "$dir/d1/notes.tmp-keep01"
-flock "$dir/d1/.lock" "$k" prepare --input "$sample" --output "$dir/d1" >/dev/null 2>"$dir/eK2"
+flock "$dir/d1/.lock" "$k" prepare --input "$sample" --output "$dir/d1" --overwrite >/dev/null 2>"$dir/eK2"
 [ $? -eq 2 ] && grep -q "another krait process is writing this data folder now" "$dir/eK2" &&
   ok "prepare into a data folder another prepare holds: exit 2" || { bad "prepare lock"; cat "$dir/eK2"; }
 rm -f "$dir/d1/.lock" # flock(1)'s
@@ -434,9 +434,11 @@ mkdir -p "$dir/loop/sub" && head -c 3000 "$sample" > "$dir/loop/a.txt" && ln -s 
 "$k" prepare --input "$dir/loop" --output "$dir/dl" --val-fraction 0 --json >"$dir/pl" 2>"$dir/el" &&
   [ "$(jget "$dir/pl" documents)" = 1 ] && grep -q "loop/sub/up: a folder already read" "$dir/el" &&
   ok "prepare: a link back up the folder is read once (1 document, a warning)" || { bad "prepare link loop"; cat "$dir/pl" "$dir/el"; }
-"$k" prepare --input "$dir/loop" --output "$dir/dl" --val-fraction 0 >/dev/null 2>"$dir/el0" &&
+bad_input "prepare into a prepared folder without --overwrite" "--output $dir/dl: holds prepared data already" -- \
+  "$k" prepare --input "$dir/loop" --output "$dir/dl" --val-fraction 0
+"$k" prepare --input "$dir/loop" --output "$dir/dl" --val-fraction 0 --overwrite >/dev/null 2>"$dir/el0" &&
   grep -q "$dir/dl held prepared data before; it is replaced" "$dir/el0" &&
-  ok "prepare into a prepared folder: said to replace it" || { bad "prepare replacing"; cat "$dir/el0"; }
+  ok "prepare --overwrite into a prepared folder: said to replace it" || { bad "prepare replacing"; cat "$dir/el0"; }
 "$k" prepare --input "$dir/loop" "$dir/loop/a.txt" --output "$dir/dl1" --val-fraction 0 --json >"$dir/pl1" 2>"$dir/el1" &&
   [ "$(jget "$dir/pl1" documents)" = 1 ] && grep -q "loop/a.txt: a file already read" "$dir/el1" &&
   ok "prepare: a file given and found again in a given folder is read once" || { bad "prepare file twice"; cat "$dir/pl1" "$dir/el1"; }
@@ -483,13 +485,13 @@ else echo "skip the classifier-head cases: no $km"; fi
 # 16384, scoring all 18 validation windows peaks where scoring one does (it ran 16 whole windows
 # at once: 16 times the training batch's activations)
 python3 -c "import random; r = random.Random(5); print(''.join(r.choice('abc de\n') for _ in range(600000)))" >"$dir/long.txt"
-"$k" prepare --input "$dir/long.txt" --output "$dir/dl" --split-tail 0.5 >/dev/null 2>&1
+"$k" prepare --input "$dir/long.txt" --output "$dir/dlong" --split-tail 0.5 >/dev/null 2>&1
 peak() { # max RSS in kB of the command
   python3 -c 'import resource, subprocess, sys
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
 }
-vl=(train --config "$dir/tiny.json" --data "$dir/dl" --steps 1 --batch 1 --seq-len 16384 --threads 1 --eval-every 0 --overwrite)
+vl=(train --config "$dir/tiny.json" --data "$dir/dlong" --steps 1 --batch 1 --seq-len 16384 --threads 1 --eval-every 0 --overwrite)
 p_all=$(peak "$k" "${vl[@]}" --out "$dir/vall" --val-tokens 0)
 p_one=$(peak "$k" "${vl[@]}" --out "$dir/vone" --val-tokens 16384)
 if ldd "$k" 2>/dev/null | grep -q libasan; then # its quarantine keeps freed memory: peaks say nothing
