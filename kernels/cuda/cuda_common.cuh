@@ -47,6 +47,7 @@ struct cuda_impl {
     int gemm_fallback_warned;  /* the slow GEMM fallback was announced once */
     int profile;               /* KRAIT_CUDA_PROFILE=1: ops that have stages log their times */
     int gemv_off;              /* KRAIT_CUDA_GEMV=0: one-row products on cuBLASLt too */
+    int scan_cut_warned;       /* a cut scan fell back for lack of scratch: said once */
     int capturing;             /* between graph_begin and graph_end: no synchronisation */
     cudaStream_t stream;
     cublasLtHandle_t lt;

@@ -249,10 +249,12 @@ krait_status ssm_scan_fwd_cuda(krait_backend *be, void *y, float *h_last, float 
     const int S = h_chunks || !(y || h_last) ? 1 : fwd_segments(B, L, E);
     if (S > 1) {
         const size_t need = (size_t)B * S * E * (N + 1) * sizeof(float);
-        if (need <= cuda_im(be)->scratch_bytes) return fwd_split(be, a, S, (float *)cuda_im(be)->scratch);
+        if (need <= cuda_im(be)->scratch_bytes) {
+            krait_log(KRAIT_LOG_DEBUG, "cuda: ssm_scan_fwd: B %d L %d E %d cut into %d segments", B, L, E, S);
+            return fwd_split(be, a, S, (float *)cuda_im(be)->scratch);
+        }
         /* correct uncut too, only slower (and its sums in another order): say so once */
-        static int warned;
-        if (!warned++)
+        if (!cuda_im(be)->scan_cut_warned++)
             KRAIT_WARN("cuda: ssm_scan_fwd: %zu bytes of scratch would let one sequence of %d steps be "
                        "scanned in %d parts, but reserve() provided %zu; scanning it whole (slower)",
                        need, L, S, cuda_im(be)->scratch_bytes);

@@ -31,13 +31,18 @@ static int cols_equal(const float *got, const float *want, int rows, int ld, int
     return 1;
 }
 
+/* elements X and W start past their buffers' (aligned) starts, in every op: a view off the
+ * 16-byte grid, which gemv_kernel's vector loads must not be given (it leaves it to cuBLASLt) */
+static int x_off, w_off;
+
 static void linear_case(gt *t, const char *name, int M, int Nout, int K, int ldx, int ldy,
                         int with_bias, float beta)
 {
     const int bf = t->dt == KRAIT_DTYPE_BF16;
     printf("linear %s %s M%d N%d K%d ldx%d ldy%d bias=%d beta=%g\n", t->dn, name, M, Nout, K, ldx,
            ldy, with_bias, beta);
-    const size_t nx = (size_t)M * ldx, ny = (size_t)M * ldy, nw = (size_t)Nout * K, es = gt_esz(t);
+    const size_t nx = (size_t)M * ldx + x_off, ny = (size_t)M * ldy, nw = (size_t)Nout * K + w_off;
+    const size_t es = gt_esz(t);
     float *X = gt_hmalloc(nx), *W = gt_hmalloc(nw), *bias = gt_hmalloc(Nout);
     float *Y0 = gt_hmalloc(ny), *dY = gt_hmalloc(ny), *dX0 = gt_hmalloc(nx);
     float *dW0 = gt_hmalloc(nw), *db0 = gt_hmalloc(Nout);
@@ -57,9 +62,10 @@ static void linear_case(gt *t, const char *name, int M, int Nout, int K, int ldx
     const float *bp = with_bias ? bias : NULL;
     float *rY = gt_hcopy(Y0, ny), *rdX = gt_hcopy(dX0, nx), *rdW = gt_hcopy(dW0, nw);
     float *rdb = gt_hcopy(db0, Nout);
-    t->r->linear_fwd(t->r, rY, ldy, X, ldx, W, bp, M, Nout, K, beta);
-    t->r->linear_bwd_data(t->r, rdX, ldx, dY, ldy, W, M, Nout, K, beta);
-    t->r->linear_bwd_weight(t->r, rdW, with_bias ? rdb : NULL, dY, ldy, X, ldx, M, Nout, K);
+    const float *Xv = X + x_off, *Wv = W + w_off;
+    t->r->linear_fwd(t->r, rY, ldy, Xv, ldx, Wv, bp, M, Nout, K, beta);
+    t->r->linear_bwd_data(t->r, rdX, ldx, dY, ldy, Wv, M, Nout, K, beta);
+    t->r->linear_bwd_weight(t->r, rdW, with_bias ? rdb : NULL, dY, ldy, Xv, ldx, M, Nout, K);
 
     void *d_X = gt_dev(t, nx * es, "X"), *d_W = gt_dev(t, nw * es, "W"), *d_Y = gt_dev(t, ny * es, "Y");
     void *d_dY = gt_dev(t, ny * es, "dY"), *d_dX = gt_dev(t, nx * es, "dX");
@@ -73,12 +79,13 @@ static void linear_case(gt *t, const char *name, int M, int Nout, int K, int ldx
     gt_upf(t, d_b, bias, Nout * 4);
     gt_upf(t, d_dW, dW0, nw * 4);
     gt_upf(t, d_db, db0, Nout * 4);
-    krait_status st = t->g->linear_fwd(t->g, d_Y, ldy, d_X, ldx, d_W, with_bias ? d_b : NULL, M,
+    char *d_Xv = (char *)d_X + x_off * es, *d_Wv = (char *)d_W + w_off * es;
+    krait_status st = t->g->linear_fwd(t->g, d_Y, ldy, d_Xv, ldx, d_Wv, with_bias ? d_b : NULL, M,
                                        Nout, K, beta);
     tu_check(st == KRAIT_STATUS_OK, "linear_fwd status %s", krait_status_string(st));
-    st = t->g->linear_bwd_data(t->g, d_dX, ldx, d_dY, ldy, d_W, M, Nout, K, beta);
+    st = t->g->linear_bwd_data(t->g, d_dX, ldx, d_dY, ldy, d_Wv, M, Nout, K, beta);
     tu_check(st == KRAIT_STATUS_OK, "linear_bwd_data status %s", krait_status_string(st));
-    st = t->g->linear_bwd_weight(t->g, d_dW, with_bias ? d_db : NULL, d_dY, ldy, d_X, ldx, M, Nout,
+    st = t->g->linear_bwd_weight(t->g, d_dW, with_bias ? d_db : NULL, d_dY, ldy, d_Xv, ldx, M, Nout,
                                  K);
     tu_check(st == KRAIT_STATUS_OK, "linear_bwd_weight status %s", krait_status_string(st));
 
@@ -152,6 +159,12 @@ int main(void)
         linear_case(&t, "decode odd columns", 1, 13, 64, 64, 17, 1, 1.0f);
         linear_case(&t, "decode K 36 (bf16: cuBLASLt)", 1, 100, 36, 36, 100, 0, 0.0f);
         linear_case(&t, "two rows (cuBLASLt)", 2, 96, 768, 772, 96, 1, 1.0f);
+        linear_case(&t, "decode two columns a block, odd columns", 1, 13, 768, 768, 13, 1, 1.0f);
+        x_off = 1;
+        linear_case(&t, "one row, x off the 16-byte grid (cuBLASLt)", 1, 64, 768, 768, 64, 1, 0.0f);
+        x_off = 0, w_off = 1;
+        linear_case(&t, "one row, W off the 16-byte grid (cuBLASLt)", 1, 64, 768, 768, 64, 1, 0.0f);
+        w_off = 0;
         linear_case(&t, "five rows (cuBLASLt)", 5, 96, 768, 768, 96, 1, 0.0f);
         gt_close(&t);
     }

@@ -25,6 +25,7 @@
  *   long memory (f32 too): the window is the whole sequence, so every output gets that 1e-4.
  */
 #include "gpu_testutil.h"
+#include "log.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -34,6 +35,23 @@
 typedef struct tol {
     double rt, at, l2;
 } tol;
+
+/* The inference forward's cut: the segments the CUDA backend says (a debug line) it cut the
+ * last call into (0: not cut), and what the case expects (-1: not checked), so that a cut that
+ * stopped happening fails here and not only in the benchmark. */
+static int cut_said, cut_want = -1;
+
+static void on_log(krait_log_level level, const char *msg, void *user)
+{
+    (void)user;
+    const char *p = strstr(msg, "cut into ");
+    if (level == KRAIT_LOG_DEBUG) {
+        if (p) cut_said = atoi(p + 9);
+        return;
+    }
+    static const char *const tag[] = { "error: ", "warning: ", "", "" };
+    fprintf(stderr, "krait: %s%s\n", tag[level], msg);
+}
 
 /* 1: slow decay (A = -exp(-4 + noise), delta in [1e-3, 1e-2]), so a state lives for thousands
  * of steps and a cut scan's chained start states carry most of y */
@@ -199,10 +217,14 @@ static void scan_case(gt *t, int B, int L, int E, int N, int chunk, int R, int w
      * the reference; without y, the same h_last bits */
     gt_poison(t, d_y, nME * es);
     gt_poison(t, d_hl, nBEN * 4);
+    cut_said = 0;
     st = g->ssm_scan_fwd(g, d_y, d_hl, NULL, d_u, d_dl, d_A, bc + R * es, bc + (R + N) * es, ldbc,
                          with_D ? d_D : NULL, with_h0 ? d_h0 : NULL, B, L, E, N, chunk);
     tu_check(st == KRAIT_STATUS_OK && g->sync(g) == KRAIT_STATUS_OK, "%s: fwd (no h_chunks) status %s", tag,
              krait_status_string(st));
+    if (cut_want >= 0 && strstr(g->name, "cuda"))
+        tu_check(cut_said == cut_want, "%s: fwd (no h_chunks) cut into %d segments, expected %d", tag, cut_said,
+                 cut_want);
     gt_down(t, gy, d_y, nME);
     gt_downf(t, ghl, d_hl, nBEN * 4);
     gt_cmp("fwd (no h_chunks) y", gy, ry, nME, ta.rt, ta.at, ta.l2);
@@ -246,6 +268,7 @@ static void scan_case(gt *t, int B, int L, int E, int N, int chunk, int R, int w
 int main(void)
 {
     if (!gt_begin("test_gpu_scan")) return TU_SKIP;
+    krait_log_set(on_log, NULL, KRAIT_LOG_DEBUG);
     krait_dtype dts[2];
     const int ndt = gt_dtypes(dts);
     /* KRAIT_GPU_TEST_QUICK=1 (the emulated run): the real widths on fewer steps */
@@ -259,7 +282,9 @@ int main(void)
         scan_case(&t, 2,  300,   96, 16,   64,  8, 1, 1);   /* L % 64 != 0, L % 32 != 0 */
         scan_case(&t, 2, quick ? 40 : 512, 1536, 16, 64, 48, 1, 1);   /* mamba-130m */
         scan_case(&t, 1, quick ? 20 : 256, 2048, 16, 64, 64, 0, 1);   /* mamba-370m */
-        scan_case(&t, 3,    1,   37, 16,   64,  0, 1, 1);   /* L = 1, E % 32 != 0 */
+        cut_want = 0;
+        scan_case(&t, 3,    1,   37, 16,   64,  0, 1, 1);   /* L = 1, E % 32 != 0 (not cut) */
+        cut_want = -1;
         scan_case(&t, 2,   77,   33, 16,    7,  3, 1, 1);   /* odd chunk */
         scan_case(&t, 2,  200,   40, 16,  128,  4, 1, 1);   /* chunk > 64: refined */
         scan_case(&t, 2,   40,    8, 16,  100,  0, 0, 1);   /* chunk > L and > 64 */
@@ -272,14 +297,21 @@ int main(void)
         scan_case(&t, 2,   65,   64, 64,   64,  0, 1, 1);   /* N = 64 (Q = 16) */
         scan_case(&t, 1, quick ? 700 : 3000, 64, 16, 64, 4, 1, 1);   /* longer sequence */
         /* one 130m sequence, as prefill runs it: without h_chunks it is cut into 4 (quick) or 32 segments */
+        cut_want = quick ? 4 : 32;
         scan_case(&t, 1, quick ? 256 : 4096, 1536, 16, 64, 48, 1, 1);
+        cut_want = -1;
         scan_case(&t, 1, quick ? 192 : 2048, 96, 16, 64, 6, 0, 1);     /* cut, no h0 */
         /* cut at every lane count and at lengths S does not divide (the last segment shorter) */
+        cut_want = 8;
         scan_case(&t, 1, 1001, 64, 16, 64, 4, 1, 1);   /* 8 segments: 7 x 126 + 119 */
+        cut_want = 4;
         scan_case(&t, 2, 333, 40, 16, 64, 4, 1, 1);    /* 4 segments: 3 x 84 + 81 */
+        cut_want = -1;
         scan_case(&t, 3, 256, 45, 1, 64, 2, 1, 1);     /* N = 1 (Q = 1) */
         scan_case(&t, 2, 259, 45, 5, 7, 3, 0, 0);      /* N = 5 (Q = 2), no h0, no D */
+        cut_want = 16;
         scan_case(&t, 1, 1024, 70, 32, 64, 4, 1, 1);   /* N = 32 (Q = 8), 16 segments */
+        cut_want = -1;
         scan_case(&t, 1, 515, 33, 48, 64, 4, 1, 1);    /* N = 48 (Q = 16, partial) */
         scan_case(&t, 2, 256, 64, 64, 64, 0, 0, 1);    /* N = 64 (Q = 16), no h0 */
         scan_case(&t, 1, 130, 1, 16, 64, 2, 1, 1);     /* E = 1 */
