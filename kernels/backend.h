@@ -173,7 +173,7 @@ struct krait_backend {
                                     int M, int D);
 
     /* ---- linear (GEMM) ------------------------------------------------------------------- */
-    /* Y = beta * Y + X W^T (+ bias). beta is 0 or 1. */
+    /* Y = beta * Y + X W^T (+ bias). beta is 0 or 1. Y may not overlap X or W. */
     krait_status (*linear_fwd)(krait_backend *be,
                                void *Y, int ldy,         /* (M, Nout) act */
                                const void *X, int ldx,   /* (M, K) act */
