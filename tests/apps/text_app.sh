@@ -277,7 +277,7 @@ bad_input "a run killed in its first checkpoint" "$dir/Z: already holds a run th
   "--overwrite starts over" -- "$k" "${targs[@]}" --out "$dir/Z" --steps 2
 "$k" "${targs[@]}" --out "$dir/C" --steps 100000 >/dev/null 2>"$dir/eC" &
 pid=$!
-for _ in $(seq 50); do grep -q '"step": 3,' "$dir/C/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q '"step": 3,' "$dir/C/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done # up to 60 s on a loaded machine
 kill -INT $pid
 wait $pid
 rc=$?
@@ -294,7 +294,7 @@ done
 # the second Ctrl-C that exits without a checkpoint
 "$k" "${targs[@]}" --out "$dir/C2" --steps 100000 >/dev/null 2>"$dir/eC2" &
 pid=$!
-for _ in $(seq 50); do grep -q '"step": 3,' "$dir/C2/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q '"step": 3,' "$dir/C2/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
 kill -INT $pid; kill -TERM $pid
 wait $pid
 rc=$?
