@@ -10,8 +10,8 @@
  *
  * Variable lengths without padding artefacts: sequences are right-padded to L; the backbone is
  * causal, so the pad positions never reach positions 0..len-1, pooling reads only those, and the
- * reverse pass reverses only 0..len-1. A sequence's result does not depend on L or on the pad
- * values or on what else is in the batch (tested).
+ * reverse pass reverses only 0..len-1. A sequence's result does not depend on L or on the
+ * (valid) pad values or on what else is in the batch (tested).
  *
  * Training uses the ordinary trainer (train.h): a classification batch is ids (or features)
  * (B, L) plus targets (B, L) where targets[b*L + t] is row b's label for t < len_b and -1 for the
@@ -62,8 +62,10 @@ krait_status krait_cls_forward_backward(const krait_model *m, krait_acts *a, flo
                                         const int32_t *targets, double *loss, long *n_rows);
 
 /* Class probabilities (B, C) for B sequences of lengths lens[b] (1 <= lens[b] <= a->L_max),
- * given as ids (B, Lp) or feats (B, Lp, F) rows padded to Lp = max lens (pad values are
- * ignored). a: inference activations (krait_acts_init(m, B_max, L_max, 0)) with B <= B_max. */
+ * given as ids (B, Lp) or feats (B, Lp, F) rows padded to Lp = max lens (the pads run through
+ * the model and their outputs are ignored, so they must still be valid: ids in [0, V), finite
+ * features; 0 will do). a: inference activations (krait_acts_init(m, B_max, L_max, 0)) with
+ * B <= B_max. */
 krait_status krait_classify(const krait_model *m, krait_acts *a, const int32_t *ids, const float *feats,
                             const int32_t *lens, int B, float *probs);
 
