@@ -611,7 +611,7 @@ krait_status krait_config_finalize(krait_config *cfg, const char *origin)
     REQUIRE(cfg->input_dim == 0 || !strcmp(cfg->head, "classify"),
             "\"krait.input_dim\" (feature input) needs \"krait.head\": \"classify\"");
     REQUIRE(cfg->vocab_size_raw >= 2 || (cfg->input_dim > 0 && cfg->vocab_size_raw == 0),
-            "\"vocab_size\" must be an integer >= 2");
+            "\"vocab_size\" (krait_config.vocab_size_raw) must be an integer >= 2");
     REQUIRE(cfg->d_state >= 1 && cfg->d_state <= 256, "\"state_size\" must be in 1..256");
     REQUIRE(cfg->d_conv >= 1 && cfg->d_conv <= 16, "\"conv_kernel\" must be in 1..16");
     REQUIRE(cfg->expand > 0, "\"expand\" must be positive");

@@ -43,6 +43,16 @@ static size_t add_tensor(table_builder *tb, const char *name, int decay, int ndi
 
 krait_model *krait_model_init(const krait_config *cfg, krait_backend *be)
 {
+    /* the derived sizes are krait_config_finalize's: a config built by hand and not finalised
+     * has d_inner = dt_rank = 0 and would make a model of zero-width layers */
+    if (cfg->d_model < 1 || cfg->n_layer < 1 || cfg->d_inner < 1 || cfg->dt_rank < 1 || cfg->d_state < 1 ||
+        cfg->d_conv < 1 || (cfg->vocab_size < 1 && cfg->input_dim < 1)) {
+        KRAIT_ERROR("krait_model_init: the config is not finalised (d_model %d, n_layer %d, d_inner %d, "
+                    "dt_rank %d, d_state %d, d_conv %d, vocab_size %d): call krait_config_finalize first",
+                    cfg->d_model, cfg->n_layer, cfg->d_inner, cfg->dt_rank, cfg->d_state, cfg->d_conv,
+                    cfg->vocab_size);
+        return NULL;
+    }
     krait_model *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->cfg = *cfg;

@@ -84,8 +84,10 @@ static inline int krait_model_vocab_used(const krait_model *m)
     return raw > 0 && raw <= V ? raw : V;
 }
 
-/* Build the tensor table and allocate the arena on be (uninitialised). NULL on failure.
- * be == NULL builds the table only (no arena), to check files against it. */
+/* Build the tensor table and allocate the arena on be (uninitialised). cfg must be finalised
+ * (krait_config_finalize: it derives d_inner, dt_rank and the padded vocab_size); NULL with a
+ * logged line when it is not, or on failure. be == NULL builds the table only (no arena), to
+ * check files against it. */
 krait_model *krait_model_init(const krait_config *cfg, krait_backend *be);
 void krait_model_free(krait_model *m);
 /* The same weights on another backend, for inference on another thread: a backend is used by one

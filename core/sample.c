@@ -37,12 +37,12 @@ krait_sample_params krait_sample_default_params(void)
 krait_status krait_sample_check(const krait_sample_params *p)
 {
     const char *bad = NULL;
-    if (!(p->temperature >= 0.0f) || !isfinite(p->temperature)) bad = "--temperature must be >= 0";
-    else if (p->top_k < 0) bad = "--top-k must be >= 0";
-    else if (!(p->top_p > 0.0f && p->top_p <= 1.0f)) bad = "--top-p must be in (0, 1]";
-    else if (!(p->min_p >= 0.0f && p->min_p <= 1.0f)) bad = "--min-p must be in [0, 1]";
+    if (!(p->temperature >= 0.0f) || !isfinite(p->temperature)) bad = "temperature (--temperature) must be >= 0";
+    else if (p->top_k < 0) bad = "top_k (--top-k) must be >= 0";
+    else if (!(p->top_p > 0.0f && p->top_p <= 1.0f)) bad = "top_p (--top-p) must be in (0, 1]";
+    else if (!(p->min_p >= 0.0f && p->min_p <= 1.0f)) bad = "min_p (--min-p) must be in [0, 1]";
     else if (!(p->repetition_penalty > 0.0f) || !isfinite(p->repetition_penalty))
-        bad = "--repetition-penalty must be > 0";
+        bad = "repetition_penalty (--repetition-penalty) must be > 0";
     if (!bad) return KRAIT_STATUS_OK;
     KRAIT_ERROR("sampling: %s", bad);
     return KRAIT_STATUS_BAD_INPUT;

@@ -40,6 +40,12 @@
 #include "model.h"
 #include "train.h"
 
+/* Exit 2 with one line naming the option when v < min. */
+static void at_least(const char *opt, long long v, long long min)
+{
+    if (v < min) krait_cli_die(2, "%s %lld: must be >= %lld", opt, v, min);
+}
+
 static krait_model *random_model(const krait_common *c, const char *shape, krait_config *cfg, krait_backend **be)
 {
     krait_train_config tc;
@@ -132,8 +138,8 @@ int bench_generate(int argc, char **argv)
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-bench generate --shape 130m|1.4b|small|CONFIG.json [--batch N] [--tokens N]\n"
                     "Greedy decode tokens/s against the memory-bandwidth bound measured in this process.");
-    if (batch < 1 || tokens < 2 || prompt < 1 || chunk < 1 || repeats < 1)
-        krait_cli_die(2, "--batch, --prompt, --chunk and --repeats must be >= 1 and --tokens >= 2");
+    at_least("--batch", batch, 1), at_least("--tokens", tokens, 2), at_least("--prompt", prompt, 1);
+    at_least("--chunk", chunk, 1), at_least("--repeats", repeats, 1);
     if (chunk > prompt) chunk = prompt; /* the prompt is the only prefill: no bigger chunk is used */
     krait_config cfg;
     krait_backend *be;
@@ -197,6 +203,7 @@ int bench_generate(int argc, char **argv)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "shape", shape);
         cJSON_AddStringToObject(o, "device", be->name);
+        cJSON_AddStringToObject(o, "dtype", krait_dtype_name(be->act_dtype));
         cJSON_AddNumberToObject(o, "batch", batch);
         cJSON_AddNumberToObject(o, "prompt", prompt);
         cJSON_AddNumberToObject(o, "tokens", tokens);
@@ -242,8 +249,8 @@ int bench_prefill(int argc, char **argv)
     krait_cli_parse(argc, argv, 2, opts, sizeof opts / sizeof opts[0], &c,
                     "usage: krait-bench prefill --shape 130m|1.4b|small|CONFIG.json [--tokens N] [--chunk N]\n"
                     "Chunked prefill tokens/s against the sgemm rate measured in this process.");
-    if (batch < 1 || tokens < 1 || chunk < 1 || repeats < 1)
-        krait_cli_die(2, "--batch, --tokens, --chunk and --repeats must be >= 1");
+    at_least("--batch", batch, 1), at_least("--tokens", tokens, 1), at_least("--chunk", chunk, 1);
+    at_least("--repeats", repeats, 1);
     if (chunk > tokens) chunk = tokens; /* no bigger chunk is used */
     krait_config cfg;
     krait_backend *be;
@@ -302,6 +309,7 @@ int bench_prefill(int argc, char **argv)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "shape", shape);
         cJSON_AddStringToObject(o, "device", be->name);
+        cJSON_AddStringToObject(o, "dtype", krait_dtype_name(be->act_dtype));
         cJSON_AddNumberToObject(o, "batch", batch);
         cJSON_AddNumberToObject(o, "tokens", tokens);
         cJSON_AddNumberToObject(o, "chunk", chunk);
@@ -375,7 +383,8 @@ int bench_longeval(int argc, char **argv)
                     "usage: krait-bench longeval --shape 130m|1.4b|small|CONFIG.json [--tokens N] [--chunk N]\n"
                     "Loss of one synthetic sequence of any length in chunks, loss by position bucket,\n"
                     "and the peak resident memory of this process (compare two lengths).");
-    if (tokens < 1 || tokens > (1ull << 40) || chunk < 1) krait_cli_die(2, "--tokens must be in 1..2^40 and --chunk >= 1");
+    if (tokens < 1 || tokens > (1ull << 40)) krait_cli_die(2, "--tokens: must be in 1..2^40");
+    at_least("--chunk", chunk, 1);
     if ((unsigned long long)chunk > tokens) chunk = (int)tokens; /* no bigger chunk is used (as generate, prefill) */
     krait_config cfg;
     krait_backend *be;
@@ -394,15 +403,16 @@ int bench_longeval(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double loss = r.loss_sum / r.n_scored;
-    printf("longeval %s: %llu tokens in chunks of %d: loss %.4f, %.0f tokens/s, peak RSS %ld KB\n", shape, (unsigned long long)tokens,
+    printf("longeval %s: %llu tokens in chunks of %d: loss %.4f nats, %.0f tokens/s, peak RSS %ld KB\n", shape, (unsigned long long)tokens,
            chunk, loss, tokens / dt, ru.ru_maxrss);
     for (int b = 0; b < KRAIT_EVAL_BUCKETS && r.bucket_n[b]; b++)
-        printf("  positions %lld..%lld: loss %.4f (%lld)\n", krait_eval_bucket_start(b),
+        printf("  positions %lld..%lld: loss %.4f nats (%lld)\n", krait_eval_bucket_start(b),
                krait_eval_bucket_start(b) + r.bucket_n[b] - 1, r.bucket_loss[b] / r.bucket_n[b], r.bucket_n[b]);
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "shape", shape);
         cJSON_AddStringToObject(o, "device", be->name);
+        cJSON_AddStringToObject(o, "dtype", krait_dtype_name(be->act_dtype));
         cJSON_AddNumberToObject(o, "tokens", (double)tokens);
         cJSON_AddNumberToObject(o, "chunk", chunk);
         cJSON_AddNumberToObject(o, "loss", loss);

@@ -27,9 +27,13 @@ static const char *usage =
 int main(int argc, char **argv)
 {
     krait_cli_start("krait-bench", argc, argv);
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (argc < 2) { /* a mistake: the usage goes to stderr, exit 2 */
+        fprintf(stderr, "%s\n", usage);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         printf("%s\n", usage);
-        return krait_cli_done(argc < 2 ? 2 : 0); /* a usage cut short is exit 1 */
+        return krait_cli_done(0); /* a usage cut short is exit 1 */
     }
     if (!strcmp(argv[1], "synthetic")) return krait_cli_done(bench_synthetic(argc, argv));
     if (!strcmp(argv[1], "train")) return krait_cli_done(bench_train(argc, argv));

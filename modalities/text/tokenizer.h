@@ -47,7 +47,8 @@ struct krait_config;
  * (vocab_size_raw 256, or 257 and up with "<|endoftext|>" = 256). It must not know more ids than
  * the model has rows, added tokens aside (text using one of those is refused where it is
  * encoded); when it knows fewer, cfg->vocab_size_raw is lowered to its count, so the model's
- * padding rows are never scored or sampled (krait_model_vocab_used). BAD_INPUT with one logged
+ * padding rows are never scored or sampled (krait_model_vocab_used): pass the loaded model's
+ * own &model->cfg, not a copy. BAD_INPUT with one logged
  * line when the folder has no usable tokenizer or it does not fit the model. */
 krait_status krait_tokenizer_for_model(krait_tokenizer **out, const char *dir, struct krait_config *cfg);
 /* The least vocab_size a model needs for tok: every id past it must be an added token (the shared

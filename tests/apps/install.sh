@@ -39,15 +39,19 @@ if ls "$build"/kernels/cuda/libkrait_cuda.so >/dev/null 2>&1; then
 fi
 impl=$(ls "$prefix"/include/krait/ | grep -c '_impl\.h$')
 [ "$impl" -eq 0 ] && ok "no *_impl.h header installed" || bad "$impl *_impl.h headers installed"
-# each installed header compiles alone from include/krait (C11), as the README promises
+# each installed header compiles alone as <krait/NAME.h> (C11), as the README promises
 nh=0 hbad=""
 for h in "$prefix"/include/krait/*.h; do
   nh=$((nh + 1))
-  printf '#include "%s"\nint main(void) { return 0; }\n' "$(basename "$h")" > "$dir/h.c"
-  cc -std=c11 -fsyntax-only -I"$prefix/include/krait" $(pkg-config --cflags-only-I libcjson 2>/dev/null) "$dir/h.c" 2>"$dir/h.err" ||
+  printf '#include <krait/%s>\nint main(void) { return 0; }\n' "$(basename "$h")" > "$dir/h.c"
+  cc -std=c11 -fsyntax-only -I"$prefix/include" $(pkg-config --cflags-only-I libcjson 2>/dev/null) "$dir/h.c" 2>"$dir/h.err" ||
     { hbad+=" $(basename "$h")"; head -3 "$dir/h.err"; }
 done
-[ -z "$hbad" ] && ok "each of the $nh installed headers compiles alone from include/krait" || bad "headers that do not compile alone:$hbad"
+[ -z "$hbad" ] && ok "each of the $nh installed headers compiles alone as <krait/NAME.h>" || bad "headers that do not compile alone:$hbad"
+# the build tree has the same names (links), for projects that add_subdirectory() krait
+printf '#include <krait/model.h>\n#include <krait/tokenizer.h>\nint main(void) { return 0; }\n' > "$dir/hb.c"
+cc -std=c11 -fsyntax-only -I"$build/include" $(pkg-config --cflags-only-I libcjson 2>/dev/null) "$dir/hb.c" 2>"$dir/hb.err" &&
+  ok "the build tree: <krait/model.h> and <krait/tokenizer.h> from $build/include" || { bad "build-tree <krait/...> headers"; head -3 "$dir/hb.err"; }
 # the commands keep the folder of the OpenBLAS they were linked with (its OpenMP build)
 blas=$(ldd "$build/apps/krait-text" | sed -n 's|.*libopenblas[^ ]* => \(/[^ ]*\)/libopenblas.*|\1|p' | head -1)
 if [ -n "$blas" ]; then
@@ -77,8 +81,8 @@ pcs="krait-text krait-dna krait-audio krait-synthetic"
 if ! flags=$(pkg-config --cflags --libs $pcs 2>"$dir/pc.err"); then
   bad "pkg-config --cflags --libs $pcs"; cat "$dir/pc.err"
 else
-  inc=$(printf '%s\n' $flags | sed -n 's|^-I\(.*/include/krait\)$|\1|p' | head -1)
-  [ -n "$inc" ] && [ "$(cd "$inc" 2>/dev/null && pwd -P)" = "$(cd "$prefix/include/krait" && pwd -P)" ] &&
+  inc=$(printf '%s\n' $flags | sed -n 's|^-I\(.*/include\)$|\1|p' | head -1)
+  [ -n "$inc" ] && [ "$(cd "$inc" 2>/dev/null && pwd -P)" = "$(cd "$prefix/include" && pwd -P)" ] &&
     ok "pkg-config: -I$inc (the moved tree)" || bad "pkg-config cflags do not name the moved prefix: $flags"
   san=""
   ldd "$prefix/bin/krait-model" | grep -q libasan && san="-fsanitize=address,undefined"

@@ -1,5 +1,5 @@
 /* tests/apps/install_prog.c FASTA WAV — a program built against an installed krait through
- * pkg-config alone (tests/apps/install.sh): the headers from include/krait, the static libraries
+ * pkg-config alone (tests/apps/install.sh): the headers as <krait/NAME.h>, the static libraries
  * and every dependency they need from the .pc files. It tokenizes a string, reads the FASTA
  * (htslib) and the WAV (libsndfile), and builds a small model on the CPU backend (OpenBLAS,
  * OpenMP) whose next-token logits it checks for finiteness; prints one line per part. */
@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio_io.h"
-#include "dna_read.h"
-#include "infer.h"
-#include "krait_version.h"
-#include "model.h"
-#include "state.h"
-#include "synthetic.h"
-#include "tokenizer.h"
+#include <krait/audio_io.h>
+#include <krait/dna_read.h>
+#include <krait/infer.h>
+#include <krait/krait_version.h>
+#include <krait/model.h>
+#include <krait/state.h>
+#include <krait/synthetic.h>
+#include <krait/tokenizer.h>
 
 int main(int argc, char **argv)
 {

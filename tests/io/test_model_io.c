@@ -479,6 +479,24 @@ static void test_f16_range(const char *root)
     krait_model_free(m);
 }
 
+/* A config built by hand without krait_config_finalize (d_inner, dt_rank still 0) is refused
+ * with one line, not made into a model of zero-width layers whose every logit is 0. */
+static void test_unfinalised_config(void)
+{
+    krait_config c;
+    krait_config_default(&c);
+    c.d_model = 32, c.n_layer = 1, c.vocab_size = c.vocab_size_raw = 16;
+    io_cap_reset(&cap);
+    krait_model *m = krait_model_init(&c, be);
+    tu_check(!m && io_cap_one_error(&cap, "unfinalised config", "call krait_config_finalize first"),
+             "krait_model_init of an unfinalised config: refused with one line");
+    krait_model_free(m);
+    krait_config_finalize(&c, "test");
+    m = krait_model_init(&c, be);
+    tu_check(m != NULL, "krait_model_init of the same config finalised");
+    krait_model_free(m);
+}
+
 int main(void)
 {
     tu_init("test_model_io");
@@ -490,6 +508,7 @@ int main(void)
     test_hf_folders(root);
     test_original_config(root);
     test_f16_range(root);
+    test_unfinalised_config();
     io_cap_end();
     krait_fs_remove_tree(root);
     krait_backend_destroy(be);
