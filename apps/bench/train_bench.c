@@ -29,17 +29,17 @@ void bench_load_shape(const char *shape, krait_config *cfg, krait_train_config *
     krait_config_default(cfg);
     const char *path = krait_cli_config_path(name);
     krait_status s;
-    char *text = krait_fs_read_text(path, 1 << 20, &s); /* an audio preset said as such, not as an unknown key */
-    if (!text) exit(krait_cli_exit_code(s));
-    cJSON *o = krait_json_parse_object(text, path);
+    char *text = krait_fs_read_text(path, 16 << 20, &s); /* read once, as krait_config_load would */
+    if (!text) exit(s == KRAIT_STATUS_IO ? 2 : krait_cli_exit_code(s));
+    cJSON *o = krait_json_parse_object(text, path); /* an audio preset said as such, not as an unknown key */
     if (!o) exit(2); /* it said why */
     const int audio = cJSON_GetObjectItemCaseSensitive(o, "audio") != NULL;
     cJSON_Delete(o);
-    free(text);
     if (audio)
         krait_cli_die(2, "--shape %s: an audio preset (its \"audio\" front-end is krait-audio's); the benchmarks take "
                       "130m, 1.4b, small or a model config", shape);
-    s = krait_config_load(cfg, tc, path);
+    s = krait_config_parse(cfg, tc, text, path);
+    free(text);
     if (s) exit(krait_cli_exit_code(s));
     if (strcmp(cfg->head, "lm"))
         krait_cli_die(2, "--shape %s: a model with a \"%s\" head; the benchmarks measure language models (an \"lm\" head)",

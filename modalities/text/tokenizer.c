@@ -271,12 +271,10 @@ krait_status krait_tokenizer_for_model(krait_tokenizer **out, const char *dir, k
         s = krait_tokenizer_bytes(&eot, cfg->vocab_size_raw >= 257 ? 1 : 0, &tok);
     } else {
         what = NULL;
-        const char *t = cfg->tokenizer;
-        if (!strcmp(t, "mulaw") || !strcmp(t, "linear8") || !strcmp(t, "logmel"))
-            KRAIT_ERROR("%s: an audio model (config.json: tokenizer \"%s\"), not a text one: krait-audio reads it",
-                        dir, t);
-        else if (!strcmp(t, "dna"))
-            KRAIT_ERROR("%s: a DNA model (config.json: tokenizer \"dna\"), not a text one: krait-dna reads it", dir);
+        const char *md = cfg->modality;
+        if (md[0] && strcmp(md, "text"))
+            KRAIT_ERROR("%s: a%s %s model (config.json: \"modality\": \"%s\"), not a text one: krait-%s reads it", dir,
+                        md[0] == 'a' ? "n" : "", md, md, !strcmp(md, "synthetic") ? "bench" : md);
         else if (cfg->tokenizer[0])
             KRAIT_ERROR("%s: config.json names the tokenizer \"%s\" but the folder has no tokenizer.json", dir,
                         cfg->tokenizer);

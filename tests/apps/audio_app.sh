@@ -64,7 +64,7 @@ grep -q '"quantization":[[:space:]]*"mulaw"' "$dir/LM/audio.json" && grep -q '"t
   ok "run folder: model, audio.json (mulaw, 8 kHz), curves.svg" || bad "audio.json / config"
 kt="$(dirname "$k")/krait-text" # an audio model given to the text app: said so, in one line
 if [ -x "$kt" ]; then
-  bad_input "krait-text generate with an audio model" "$dir/LM: an audio model (config.json: tokenizer \"mulaw\")" -- \
+  bad_input "krait-text generate with an audio model" "$dir/LM: an audio model (config.json: \"modality\": \"audio\")" -- \
     "$kt" generate --model "$dir/LM" --prompt hi --max-tokens 1
 fi
 bps=$(jget "$dir/t1" val_bits_per_sample)

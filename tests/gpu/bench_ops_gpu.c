@@ -149,19 +149,19 @@ static void bench_gemm(const char *name, int M, int N, int K)
 
 /* A batch-1 decode product (one row) on gemv_kernel and on cuBLASLt (a second backend made with
  * KRAIT_CUDA_GEMV=0), as a fraction of the copy bandwidth over the bytes it must move (W once,
- * X and Y). The call is cycled over copies of W filling 2 x 256 MB, so that W comes from memory
+ * x and y). The call is cycled over copies of W filling 512 MB, so that W comes from memory
  * as in a decode step (48 layers of 1.4b weights), not from the 50 MB L2. */
 static krait_backend *be_lt;
 
-static void bench_gemv(const char *name, int M, int N, int K)
+static void bench_gemv(const char *name, int N, int K)
 {
     const size_t wbytes = (size_t)N * K * 2;
     int nw = (int)(((size_t)512 << 20) / wbytes);
     nw = nw < 2 ? 2 : nw > 64 ? 64 : nw;
     void *W[64];
     for (int i = 0; i < nw; i++) W[i] = rand_act((size_t)N * K, 0, 0, 0.05f);
-    void *X = rand_act((size_t)M * K, 0, 0, 1), *Y = dalloc((size_t)M * N * 2);
-    const double bytes = (double)wbytes + 2.0 * M * ((double)K + N);
+    void *X = rand_act((size_t)K, 0, 0, 1), *Y = dalloc((size_t)N * 2);
+    const double bytes = (double)wbytes + 2.0 * ((double)K + N);
     float ms[2];
     for (int v = 0; v < 2; v++) {
         krait_backend *b = v == 0 ? be : be_lt;
@@ -171,14 +171,14 @@ static void bench_gemv(const char *name, int M, int N, int K)
         }
         stream = (cudaStream_t)krait_cuda_stream_of(b);   /* the events on b's own stream */
         TIME_MS(ms[v], 10, for (int i = 0; i < nw; i++)
-                              ok(b->linear_fwd(b, Y, N, X, K, W[i], NULL, M, N, K, 0.0f), name));
+                              ok(b->linear_fwd(b, Y, N, X, K, W[i], NULL, 1, N, K, 0.0f), name));
         ms[v] /= (float)nw;
         stream = (cudaStream_t)krait_cuda_stream_of(be);
     }
     const double gbps = bytes / (ms[0] * 1e-3) / 1e9;
-    printf("{\"bench\":\"gemv_bf16\",\"shape\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"ms\":%.4f,"
+    printf("{\"bench\":\"gemv_bf16\",\"shape\":\"%s\",\"m\":1,\"n\":%d,\"k\":%d,\"ms\":%.4f,"
            "\"gbps\":%.1f,\"bw_fraction\":%.3f,\"cublaslt_ms\":%.4f,\"cublaslt_bw_fraction\":%.3f}\n",
-           name, M, N, K, ms[0], gbps, gbps / copy_gbps, ms[1],
+           name, N, K, ms[0], gbps, gbps / copy_gbps, ms[1],
            ms[1] > 0 ? bytes / (ms[1] * 1e-3) / 1e9 / copy_gbps : 0.0);
     for (int i = 0; i < nw; i++) be->free(be, W[i]);
     be->free(be, X);
@@ -360,13 +360,13 @@ int main(int argc, char **argv)
     setenv("KRAIT_CUDA_GEMV", "0", 1);
     be_lt = krait_backend_cuda_init(0, KRAIT_DTYPE_BF16);
     unsetenv("KRAIT_CUDA_GEMV");
-    bench_gemv("1.4b in_proj", 1, 8192, 2048);
-    bench_gemv("1.4b x_proj", 1, 160, 4096);
-    bench_gemv("1.4b dt_proj", 1, 4096, 128);
-    bench_gemv("1.4b out_proj", 1, 2048, 4096);
-    bench_gemv("1.4b lm_head", 1, 50280, 2048);
-    bench_gemv("130m in_proj", 1, 3072, 768);
-    bench_gemv("130m out_proj", 1, 768, 1536);
+    bench_gemv("1.4b in_proj", 8192, 2048);
+    bench_gemv("1.4b x_proj", 160, 4096);
+    bench_gemv("1.4b dt_proj", 4096, 128);
+    bench_gemv("1.4b out_proj", 2048, 4096);
+    bench_gemv("1.4b lm_head", 50280, 2048);
+    bench_gemv("130m in_proj", 3072, 768);
+    bench_gemv("130m out_proj", 768, 1536);
     if (be_lt) krait_backend_destroy(be_lt);
     bench_scan(8, 2048, 1536, 16, be->scan_chunk);
     if (!quick) {
