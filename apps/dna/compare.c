@@ -215,7 +215,12 @@ int dna_cmd_compare(int argc, char **argv)
     read_predictions(preds.items[0], &set, &a);
     read_predictions(preds.items[1], &set, &b);
     const uint8_t *ra = a.right, *rb = b.right;
-    /* AUROC when both files have the same two classes and every label is one of them */
+    /* AUROC when both files have the same two classes and every label is one of them; B's columns
+     * in the other order are matched by name (its pos becomes 1 - p: the two sum to 1, checked) */
+    if (a.two && b.two && strcmp(a.cls[0], b.cls[0]) && !strcmp(a.cls[0], b.cls[1]) && !strcmp(a.cls[1], b.cls[0])) {
+        for (size_t i = 0; i < n; i++) b.pos[i] = 1.0f - b.pos[i];
+        memcpy(b.cls[0], a.cls[0], sizeof b.cls[0]), memcpy(b.cls[1], a.cls[1], sizeof b.cls[1]);
+    }
     int binary = a.two && b.two && !strcmp(a.cls[0], b.cls[0]) && !strcmp(a.cls[1], b.cls[1]);
     if (a.two && b.two && !binary)
         fprintf(stderr, "krait-dna compare: AUROC left out: the two files' class columns differ (%s, %s against %s, %s)\n",

@@ -51,13 +51,16 @@ typedef struct seq_view {
     const char *chrom;
     long long beg, end;
     char strand;
+    const char *origin;          /* the region's BED file and line, for messages */
+    long line_no;
 } seq_view;
 
 static krait_status view_chunk(int32_t *out, int *n, const seq_view *v, int rc, int reverse, long long k, int chunk)
 {
     if (!v->ids) {
         char strand = (v->strand == '-') != (rc != 0) ? '-' : '+';
-        return krait_dna_region_chunk(out, n, v->g, v->chrom, v->beg, v->end, strand, reverse, k, chunk);
+        return krait_dna_region_chunk(out, n, v->g, v->chrom, v->beg, v->end, strand, reverse, k, chunk, v->origin,
+                                      v->line_no);
     }
     size_t p0 = (size_t)k * (size_t)chunk, p1 = p0 + (size_t)chunk < v->len ? p0 + (size_t)chunk : v->len;
     *n = p0 < v->len ? (int)(p1 - p0) : 0;
@@ -380,7 +383,7 @@ int dna_cmd_predict(int argc, char **argv)
                               rec.name, rec.label, krait_dna_classes_list(&cl, names, sizeof names));
             }
             seq_view v = { .g = in.opts.genome, .chrom = rec.chrom, .beg = rec.beg, .end = rec.end, .strand = rec.strand,
-                           .len = rec.len };
+                           .len = rec.len, .origin = path, .line_no = rec.line };
             for (int j = 0; j < cl.n; j++) p[j] = 0;
             for (int k = 0; k < nm; k++) {
                 if (!st[k] && !(st[k] = krait_cls_stream_init(ms[k], chunk))) krait_cli_die(1, "cannot set up streaming");

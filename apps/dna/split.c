@@ -1,6 +1,7 @@
 /* apps/dna/split.c — `krait-dna split`: a seeded, stratified train/test split of labelled
  * sequences into OUT/train.tsv and OUT/test.tsv ("seq<TAB>label" with a header, sequences as
- * A C G T N upper case, rows in input order). The held-out part takes round(fraction x count)
+ * A C G T N upper case, rows in input order; "id<TAB>seq<TAB>label" when the records have ids of
+ * their own: FASTA/FASTQ/read names, BED regions, a TSV id column). The held-out part takes round(fraction x count)
  * rows of each class, chosen by a Fisher-Yates shuffle of that class's rows with krait_rng
  * seeded by (--seed, class index): the same input, fraction and seed give the same files on
  * every machine (dna_set.h). The README's benchmark splits use the default seed 1 and 0.2.
@@ -20,13 +21,30 @@
 #include "dnaapp.h"
 #include "fsutil.h"
 
-/* One part into its output's temporary (krait_cli_output_open), flushed; exits on a failed write. */
-static FILE *write_part(const char *path, const krait_dna_set *s, const uint8_t *held, int want)
+/* 1 when record i has an id of its own (a FASTA/FASTQ/read name, a BED region, a TSV id column),
+ * not the "file:line" a TSV row without one is named by */
+static int own_id(const krait_dna_set *s, size_t i)
+{
+    if (s->src[i] < 0 || s->line[i] <= 0) return 1;
+    const char *p = s->paths[s->src[i]];
+    size_t n = strlen(p);
+    char line[32];
+    snprintf(line, sizeof line, ":%ld", s->line[i]);
+    return strncmp(s->name[i], p, n) || strcmp(s->name[i] + n, line);
+}
+
+/* One part into its output's temporary (krait_cli_output_open), flushed; exits on a failed write.
+ * ids: an id column first (the records' own ids, so predictions join back to the source). */
+static FILE *write_part(const char *path, const krait_dna_set *s, const uint8_t *held, int want, int ids)
 {
     FILE *f = krait_cli_output_open(path);
-    fprintf(f, "seq\tlabel\n");
+    fprintf(f, ids ? "id\tseq\tlabel\n" : "seq\tlabel\n");
     for (size_t i = 0; i < s->n; i++) {
         if (held[i] != want) continue;
+        if (ids) {
+            krait_cli_tsv_field(f, s->name[i]);
+            fputc('\t', f);
+        }
         for (size_t j = s->off[i]; j < s->off[i + 1]; j++) fputc(krait_dna_id_char(s->ids[j]), f);
         fprintf(f, "\t%s\n", s->label[i]);
     }
@@ -110,7 +128,9 @@ int dna_cmd_split(int argc, char **argv)
     /* both parts written before either replaces an earlier split's, and the old train.tsv gone
      * first: no moment (a kill, a full disk) leaves a train.tsv beside a test.tsv of another split,
      * whose rows it would hold */
-    FILE *ftr = write_part(tr, &s, held, 0), *fte = write_part(te, &s, held, 1);
+    int ids = 0; /* an id column when any record has an id of its own; TSV rows without one keep two columns */
+    for (size_t i = 0; !ids && i < s.n; i++) ids = own_id(&s, i);
+    FILE *ftr = write_part(tr, &s, held, 0, ids), *fte = write_part(te, &s, held, 1, ids);
     krait_cli_output_unlink_old(tr);
     krait_cli_output_close(fte);
     krait_cli_output_close(ftr);

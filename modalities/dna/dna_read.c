@@ -116,6 +116,10 @@ static int next_line(krait_dna_reader *r)
     }
     r->line_no++;
     if (r->line.l && r->line.s[r->line.l - 1] == '\r') r->line.s[--r->line.l] = '\0';
+    if (memchr(r->line.s, '\r', r->line.l)) { /* old Mac OS line ends: the whole file reads as one line */
+        KRAIT_ERROR("%s:%ld: lines end in a carriage return alone; convert them (tr '\\r' '\\n')", r->path, r->line_no);
+        return -KRAIT_STATUS_BAD_INPUT;
+    }
     if (memchr(r->line.s, '\0', r->line.l)) {
         KRAIT_ERROR("%s:%ld: a NUL byte in a text line (a binary file?)", r->path, r->line_no);
         return -KRAIT_STATUS_BAD_INPUT;
@@ -179,10 +183,6 @@ static int next_fastx(krait_dna_reader *r, krait_dna_rec *rec)
                     *h == ' ' || *h == '\t' ? " (a space after the header's '>' or '@': the name must follow it)" : "");
         return -KRAIT_STATUS_BAD_INPUT;
     }
-    if (strchr(h, '\r')) { /* old Mac OS line ends: the whole file reads as one line (a CRLF's is gone) */
-        KRAIT_ERROR("%s:%ld: lines end in a carriage return alone; convert them (tr '\\r' '\\n')", r->path, r->line_no);
-        return -KRAIT_STATUS_BAD_INPUT;
-    }
     if (kputsn(h, nl, &r->name) < 0) return -KRAIT_STATUS_NO_MEMORY;
     int lab = set_label_from_header(r, h);
     if (lab < 0) return lab;
@@ -200,19 +200,30 @@ static int next_fastx(krait_dna_reader *r, krait_dna_rec *rec)
         }
         if (got < 0) return got;
     } else {
-        while ((got = next_line(r)) > 0 && !(r->line.l && r->line.s[0] == '+'))
+        int seq_lines = 0;
+        while ((got = next_line(r)) > 0 && !(r->line.l && r->line.s[0] == '+')) {
             if ((got = add_bases(r, r->line.s, r->line.l, r->line_no, 0)) < 0) return got;
+            seq_lines++;
+        }
         if (got <= 0) {
             if (!got) KRAIT_ERROR("%s:%ld: FASTQ record '%s' ends before its '+' line", r->path, r->line_no, r->name.s);
             return got < 0 ? got : -KRAIT_STATUS_BAD_INPUT;
         }
+        /* the quality: one line after a one-line sequence (the usual FASTQ: a short quality is not
+         * made up by counting the next record's header); after a wrapped sequence, lines up to its
+         * length, as htslib's kseq reads them ('@' is a quality character too) */
         size_t q = 0;
-        while (q < r->seq.l && (got = next_line(r)) > 0) q += r->line.l;
+        long q_line = r->line_no;
+        while (q < r->seq.l && (got = next_line(r)) > 0) {
+            q += r->line.l;
+            q_line = r->line_no;
+            if (seq_lines == 1) break;
+        }
         if (got < 0) return got; /* said already (a cut-short file) */
         if (q != r->seq.l) {
-            KRAIT_ERROR("%s:%ld: FASTQ record '%s' has %zu quality characters for %zu bases", r->path, r->line_no,
+            KRAIT_ERROR("%s:%ld: FASTQ record '%s' has %zu quality characters for %zu bases", r->path, q_line,
                         r->name.s, q, r->seq.l);
-            return got < 0 ? got : -KRAIT_STATUS_BAD_INPUT;
+            return -KRAIT_STATUS_BAD_INPUT;
         }
     }
     if (!r->seq.l) {
@@ -267,6 +278,11 @@ static int next_tsv(krait_dna_reader *r, krait_dna_rec *rec)
                 r->col_seq = s, r->col_label = l, r->col_id = id, r->n_cols = nf;
                 continue;
             }
+        }
+        if (!r->n_cols && nf == 1 && strchr(r->line.s, ' ')) { /* "seq label", "ACGT 1": spaces for tabs */
+            KRAIT_ERROR("%s:%ld: one column holding spaces: a TSV's columns are separated by tabs", r->path,
+                        r->line_no);
+            return -KRAIT_STATUS_BAD_INPUT;
         }
         /* every row has as many columns as the header, or as the first row without one */
         if (!r->n_cols) r->n_cols = -nf; /* negative: set by a data row, not a header */
@@ -400,7 +416,8 @@ static int next_bed(krait_dna_reader *r, krait_dna_rec *rec)
     int32_t *ids = malloc((size_t)len * sizeof *ids);
     if (!ids) return -KRAIT_STATUS_NO_MEMORY;
     int n = 0;
-    s = krait_dna_region_chunk(ids, &n, r->opts.genome, b->chrom, b->beg, b->end, b->strand, 0, 0, (int)len);
+    s = krait_dna_region_chunk(ids, &n, r->opts.genome, b->chrom, b->beg, b->end, b->strand, 0, 0, (int)len, r->path,
+                               r->line_no);
     for (int i = 0; !s && i < n; i++) r->seq.s[i] = krait_dna_id_char(ids[i]);
     free(ids);
     if (s) return -(int)s;

@@ -2,6 +2,7 @@
  * (see dna_region.h). The only htslib calls here are faidx's. */
 #include "dna_region.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -250,11 +251,13 @@ long long krait_dna_genome_contig_len(const krait_dna_genome *g, const char *chr
 }
 
 krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const char *chrom, long long beg,
-                                    long long end)
+                                    long long end, const char *origin, long line_no)
 {
+    char at[300] = ""; /* "origin:line: ", the BED line the region is from */
+    if (origin) snprintf(at, sizeof at, "%s:%ld: ", origin, line_no);
     long long clen = krait_dna_genome_contig_len(g, chrom);
     if (clen < 0) {
-        KRAIT_ERROR("%s: no contig '%s' in its index", g->path, chrom);
+        KRAIT_ERROR("%s%s: no contig '%s' in its index", at, g->path, chrom);
         return KRAIT_STATUS_BAD_INPUT;
     }
     fai_entry key = { .name = (char *)chrom }, *e = bsearch(&key, g->e, g->n_e, sizeof *g->e, by_name);
@@ -267,8 +270,8 @@ krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const 
     char *s = faidx_fetch_seq64(g->fai, chrom, lo, hi - 1, &got);
     if (!s || got != hi - lo) {
         /* the index promises bases the file does not hold: a stale index or a cut-short file */
-        KRAIT_ERROR("%s: cannot read %s:%lld-%lld (faidx returned %lld bases): is the index stale or the "
-                    "file cut short? (re-index with samtools faidx)", g->path, chrom, lo, hi, (long long)(s ? got : -1));
+        KRAIT_ERROR("%s%s: cannot read %s:%lld-%lld (faidx returned %lld bases): is the index stale or the "
+                    "file cut short? (re-index with samtools faidx)", at, g->path, chrom, lo, hi, (long long)(s ? got : -1));
         free(s);
         return KRAIT_STATUS_BAD_INPUT;
     }
@@ -276,13 +279,13 @@ krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const 
     if (bad < (size_t)got) {
         unsigned char c = (unsigned char)s[bad];
         if (c == '>' || c == '\n' || c == '\r') /* a header or a line end inside a region: the index is wrong */
-            KRAIT_ERROR("%s: %s:%lld: %s inside the region's bases: the index (.fai) does not match the file "
-                        "(re-index with samtools faidx)", g->path, chrom, lo + (long long)bad + 1,
+            KRAIT_ERROR("%s%s: %s:%lld: %s inside the region's bases: the index (.fai) does not match the file "
+                        "(re-index with samtools faidx)", at, g->path, chrom, lo + (long long)bad + 1,
                         c == '>' ? "a '>' header" : "a line end");
         else if (c >= 0x21 && c < 0x7f)
-            KRAIT_ERROR("%s: %s:%lld: '%c' is not an IUPAC nucleotide code", g->path, chrom, lo + (long long)bad + 1, c);
+            KRAIT_ERROR("%s%s: %s:%lld: '%c' is not an IUPAC nucleotide code", at, g->path, chrom, lo + (long long)bad + 1, c);
         else
-            KRAIT_ERROR("%s: %s:%lld: byte 0x%02x is not an IUPAC nucleotide code", g->path, chrom,
+            KRAIT_ERROR("%s%s: %s:%lld: byte 0x%02x is not an IUPAC nucleotide code", at, g->path, chrom,
                         lo + (long long)bad + 1, c);
         free(s);
         return KRAIT_STATUS_BAD_INPUT;
@@ -292,9 +295,11 @@ krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const 
     return KRAIT_STATUS_OK;
 }
 
+/* a BED coordinate: decimal digits only (strtoll alone would also take a leading space, '+' or '-') */
 static int parse_ll(const char *s, long long *v)
 {
     char *end;
+    if (!isdigit((unsigned char)s[0])) return 0;
     errno = 0;
     long long x = strtoll(s, &end, 10);
     if (errno || end == s || *end) return 0;
@@ -390,7 +395,8 @@ krait_status krait_dna_bed_resolve(krait_dna_bed *r, const krait_dna_genome *g, 
 }
 
 krait_status krait_dna_region_chunk(int32_t *ids, int *n, const krait_dna_genome *g, const char *chrom,
-                                    long long beg, long long end, char strand, int reverse, long long k, int chunk)
+                                    long long beg, long long end, char strand, int reverse, long long k, int chunk,
+                                    const char *origin, long line_no)
 {
     long long len = end - beg, p0 = k * chunk, p1 = p0 + chunk < len ? p0 + chunk : len;
     *n = 0;
@@ -401,7 +407,7 @@ krait_status krait_dna_region_chunk(int32_t *ids, int *n, const krait_dna_genome
     long long lo = up ? beg + p0 : end - p1, hi = up ? beg + p1 : end - p0;
     char *buf = malloc((size_t)(hi - lo) + 1);
     if (!buf) return KRAIT_STATUS_NO_MEMORY;
-    krait_status s = krait_dna_genome_fetch(g, buf, chrom, lo, hi);
+    krait_status s = krait_dna_genome_fetch(g, buf, chrom, lo, hi, origin, line_no);
     if (!s) {
         krait_dna_encode(ids, buf, (size_t)(hi - lo));
         if (!up) krait_dna_reverse(ids, (size_t)(hi - lo));

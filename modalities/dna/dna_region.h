@@ -36,10 +36,11 @@ void krait_dna_genome_close(krait_dna_genome *g);
 long long krait_dna_genome_contig_len(const krait_dna_genome *g, const char *chrom);
 
 /* The characters of [beg, end) of chrom into out (end - beg + 1 bytes, NUL-terminated); bases
- * outside the contig are 'N'. Every base is checked (a non-IUPAC byte names the genome,
- * contig and position). */
+ * outside the contig are 'N'. Every base is checked: a non-IUPAC byte names the genome, contig
+ * and position, after "origin:line_no: " (the BED line that asked for the region) when origin
+ * is not NULL. */
 krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const char *chrom, long long beg,
-                                    long long end);
+                                    long long end, const char *origin, long line_no);
 
 /* One BED region. */
 typedef struct krait_dna_bed {
@@ -60,9 +61,11 @@ krait_status krait_dna_bed_resolve(krait_dna_bed *r, const krait_dna_genome *g, 
 
 /* Chunk k (pass positions [k * chunk, min((k + 1) * chunk, len))) of a pass over the region's
  * sequence S (the bases of [beg, end), reverse-complemented when strand is '-'), or over
- * reverse(S) when reverse = 1, as ids into ids (chunk); *n receives the count. */
+ * reverse(S) when reverse = 1, as ids into ids (chunk); *n receives the count. origin, line_no:
+ * the region's BED line, for messages (as krait_dna_genome_fetch). */
 krait_status krait_dna_region_chunk(int32_t *ids, int *n, const krait_dna_genome *g, const char *chrom,
-                                    long long beg, long long end, char strand, int reverse, long long k, int chunk);
+                                    long long beg, long long end, char strand, int reverse, long long k, int chunk,
+                                    const char *origin, long line_no);
 
 #ifdef __cplusplus
 }

@@ -62,6 +62,15 @@ cmp -s "$dir/f5/test.tsv" "$dir/s1/test.tsv" && ok "split: fold 1 of 5 == the de
 "$k" split --input "$data/promoters_tiny.tsv" --out "$dir/s30" --fraction 0.3 --json > "$dir/sp30" 2>/dev/null
 [ "$(jget "$dir/sp30" test)" = 20 ] && ok "split --fraction 0.3: 10 of each 32 held out (rounded)" ||
   { bad "split --fraction 0.3 rounding"; cat "$dir/sp30"; }
+# records with ids of their own (FASTA names) keep them in an id column; predictions name them
+for c in A B; do for i in 1 2 3 4 5; do printf '>%s%d\nACGT%sACGTTG\n' "$c" "$i" "$c"; done; done > "$dir/ids_all.fa"
+awk '/^>A/ { p = 1 } /^>B/ { p = 0 } p' "$dir/ids_all.fa" > "$dir/ids_a.fa"
+awk '/^>B/ { p = 1 } /^>A/ { p = 0 } p' "$dir/ids_all.fa" > "$dir/ids_b.fa"
+"$k" split --input "A=$dir/ids_a.fa" --input "B=$dir/ids_b.fa" --out "$dir/sid" > /dev/null 2>"$dir/e" &&
+  [ "$(head -1 "$dir/sid/test.tsv")" = "$(printf 'id\tseq\tlabel')" ] &&
+  [ "$(tail -q -n +2 "$dir/sid/train.tsv" "$dir/sid/test.tsv" | cut -f1 | sort | tr '\n' ' ')" = "A1 A2 A3 A4 A5 B1 B2 B3 B4 B5 " ] &&
+  [ "$(tail -n +2 "$dir/sid/test.tsv" | awk -F'\t' 'substr($1, 1, 1) != $3' | wc -l)" = 0 ] &&
+  ok "split keeps the records' own ids in an id column (FASTA names)" || { bad "split ids"; cat "$dir/e" "$dir/sid/test.tsv"; }
 # a file whose name holds '=' is that file, not CLASS=FILE
 cp "$data/promoters_tiny.tsv" "$dir/a=b.tsv"
 "$k" split --input "$dir/a=b.tsv" --out "$dir/seq" > /dev/null 2>"$dir/e" && cmp -s "$dir/seq/test.tsv" "$dir/s1/test.tsv" &&
@@ -311,6 +320,17 @@ printf 'chrI_excerpt\t1000\t1600\tr1\t0\t+\nchrI_excerpt\t2000\t2900\tr2\t0\t-\n
 if paste "$dir/batch.tsv" "$dir/stream.tsv" | awk -F'\t' 'NR > 1 { n++; if ($1 != $5 || $3 - $7 > 1e-4 || $7 - $3 > 1e-4) exit 1 } END { exit n != 2 }'; then
   ok "long BED regions streamed in 64-base chunks = one batch (strand + and -)"
 else bad "streamed != batch"; cat "$dir/batch.tsv" "$dir/stream.tsv"; fi
+
+# a bad base met while streaming a region names the BED line as well as the genome's place
+{ printf '>c1\n'; head -c 250 /dev/zero | tr '\0' A; printf 'X'; head -c 49 /dev/zero | tr '\0' C; printf '\n'; } > "$dir/bx.fa"
+printf 'c1\t300\t4\t300\t301\n' > "$dir/bx.fa.fai"
+printf 'c1\t0\t100\nc1\t100\t300\n' > "$dir/bx.bed"
+"$k" predict --model "$dir/cls" --genome "$dir/bx.fa" --input "$dir/bx.bed" --stream-above 150 --chunk 64 \
+  > /dev/null 2>"$dir/e"
+[ $? = 2 ] && [ "$(grep -c 'error: ' "$dir/e")" = 1 ] &&
+  grep -qF "error: $dir/bx.bed:2: $dir/bx.fa: c1:251: 'X' is not an IUPAC nucleotide code" "$dir/e" &&
+  ok "a non-IUPAC base in a streamed region: exit 2, one error line naming the BED line" ||
+  { bad "a non-IUPAC base in a streamed region"; cat "$dir/e"; }
 
 # a long sequence held in memory (TSV) is streamed the same way: chunks == one batch, with and
 # without reverse-complement averaging, probabilities summing to 1
@@ -744,6 +764,12 @@ awk -v a="$(jget "$dir/ev" auroc)" -v b="$(jget "$dir/cmp" auroc_a)" -v c="$(jge
   -v l="$(jget "$dir/cmp" auroc_ci_low)" -v h="$(jget "$dir/cmp" auroc_ci_high)" \
   'BEGIN { exit !(a != "" && c != "" && a - b < 1e-6 && b - a < 1e-6 && c - d < 1e-6 && d - c < 1e-6 && l <= b - d && b - d <= h) }' &&
   ok "compare: AUROCs = eval's and baseline's, their difference inside its interval" || { bad "compare AUROC"; cat "$dir/cmp"; }
+# B's class columns in the other order (p_1 before p_0): matched by name, the same AUROC
+awk -F'\t' -v OFS='\t' '{ t = $3; $3 = $4; $4 = t; print }' "$dir/blp.tsv" > "$dir/blp_swap.tsv"
+"$k" compare --input "$dir/s1/test.tsv" --pred "$dir/pred.tsv" --pred "$dir/blp_swap.tsv" --json > "$dir/cmp2" 2>"$dir/e" &&
+  awk -v b="$(jget "$dir/cmp" auroc_b)" -v d="$(jget "$dir/cmp2" auroc_b)" 'BEGIN { exit !(d != "" && b - d < 1e-6 && d - b < 1e-6) }' &&
+  ok "compare: a file with its class columns in the other order has the same AUROC" ||
+  { bad "compare swapped columns"; cat "$dir/e" "$dir/cmp2"; }
 "$k" compare --input "$dir/s1/test.tsv" --pred "$dir/pred.tsv" --pred "$dir/pred.tsv" --json > "$dir/cmp" 2>"$dir/e" &&
   [ "$(jget "$dir/cmp" difference)" = 0 ] && [ "$(jget "$dir/cmp" mcnemar_p)" = 1 ] && [ "$(jget "$dir/cmp" ci_low)" = 0 ] &&
   [ "$(jget "$dir/cmp" ci_high)" = 0 ] && [ "$(jget "$dir/cmp" auroc_ci_low)" = 0 ] && [ "$(jget "$dir/cmp" auroc_ci_high)" = 0 ] &&

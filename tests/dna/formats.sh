@@ -189,6 +189,14 @@ printf '@q\nACGT\n+\nII\n' > "$dir/t.fq"
 bad_input "truncated FASTQ quality" "2 quality characters for 4 bases" "$dump" "$dir/t.fq"
 printf '@q\nACGT\n+\nIIIIII\n' > "$dir/t6.fq"
 bad_input "FASTQ quality longer than its bases" "6 quality characters for 4 bases" "$dump" "$dir/t6.fq"
+# a one-line sequence's short quality followed by the next record: its header is not counted as
+# quality (it was, and the record passed when the header made up the length)
+printf '@r1\nACGTACGT\n+\nIIIII\n@r2\nACGTACGT\n+\nIIIIIIII\n' > "$dir/sq.fq"
+bad_input "FASTQ quality short by a header's length" "sq.fq:4: FASTQ record 'r1' has 5 quality characters for 8 bases" "$dump" "$dir/sq.fq"
+printf 'seq label\nACGT 1\n' > "$dir/sp.tsv"
+bad_input "TSV columns separated by spaces" "sp.tsv:1: one column holding spaces: a TSV's columns are separated by tabs" "$dump" "$dir/sp.tsv"
+printf 'seq\tlabel\rACGT\t1\rACGG\t0\r' > "$dir/cr.tsv"
+bad_input "TSV with carriage returns alone as line ends" "cr.tsv:1: lines end in a carriage return alone" "$dump" "$dir/cr.tsv"
 printf 'seq\tlabel\nACGT\t\n' > "$dir/el.tsv"
 bad_input "TSV row without its label" "el.tsv:2: empty label" "$dump" "$dir/el.tsv"
 printf '> r1 desc\nACGT\n' > "$dir/sp.fa"
@@ -203,6 +211,14 @@ same "FASTA ';' comment lines are skipped" "$dir/sc.want" "$dump" "$dir/sc.fa"
 cp "$dir/g.fa" "$dir/noidx.fa"
 bad_input "missing faidx index" "no index" "$dump" --genome "$dir/noidx.fa" "$dir/r.bed"
 printf 'chrM_excerpt\t2990\t3010\n' > "$dir/past.bed"
+# a base that is no IUPAC code inside a region: the genome's place and the BED line that asked for it
+printf '>c1\nACGTACGTXA\n' > "$dir/bx.fa" && printf 'c1\t10\t4\t10\t11\n' > "$dir/bx.fa.fai"
+printf 'c1\t0\t4\nc1\t2\t10\n' > "$dir/bx.bed"
+bad_input "a non-IUPAC base in a BED region of the genome" "bx.bed:2: $dir/bx.fa: c1:9: 'X' is not an IUPAC nucleotide code" \
+  "$dump" --genome "$dir/bx.fa" "$dir/bx.bed"
+printf 'chrM_excerpt\t 10\t+50\n' > "$dir/sg.bed"
+bad_input "BED coordinates with a space or a sign" "sg.bed:1: start ' 10' and end '+50' must be whole numbers" \
+  "$dump" --genome "$dir/g.fa" "$dir/sg.bed"
 bad_input "BED region past the contig end" "past.bed:1: region chrM_excerpt:2990-3010 is past the end of contig chrM_excerpt (length 3000)" \
   "$dump" --genome "$dir/g.fa" "$dir/past.bed"
 # a region that ends exactly at the contig's end is inside it
