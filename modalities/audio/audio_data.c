@@ -99,7 +99,7 @@ static char *unescaped_if_there(char *path, const char *base_dir, const char *s,
 krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, size_t len, const char *origin,
                                         const char *base_dir)
 {
-    int line = 0, labelled = -1, first = 1;
+    int line = 0, labelled = -1, first = 1, header_label = 0; /* header_label: a header naming a label column */
     size_t pos = len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0; /* a UTF-8 byte-order mark */
     while (pos < len) {
         size_t end = pos;
@@ -131,7 +131,25 @@ krait_status krait_audio_manifest_parse(krait_audio_list *l, const char *text, s
             int header = 0;
             for (size_t k = 0; k < sizeof names / sizeof *names; k++)
                 header |= plen == strlen(names[k]) && !strncasecmp(s, names[k], plen);
-            if (header) continue;
+            if (header) {
+                header_label = lab != NULL && llen > 0;
+                continue;
+            }
+            /* a first line that is no file and has no audio name is a header krait does not know
+             * ("clip<TAB>class"): read as a row, its label would become a class */
+            char *p = plen ? join(base_dir, s, plen) : NULL;
+            if (plen && !p) return KRAIT_STATUS_NO_MEMORY;
+            const int looks_header = p && access(p, F_OK) != 0 && !krait_audio_is_audio_name(p);
+            free(p);
+            if (looks_header) {
+                KRAIT_ERROR("%s:%d: '%.*s' is no file and no audio file name: a header's first column is named "
+                            "path, file, filename, file_name, audio or wav", origin, line, (int)plen, s);
+                return KRAIT_STATUS_BAD_INPUT;
+            }
+        }
+        if (header_label && !lab) {
+            KRAIT_ERROR("%s:%d: has no label, but the header names a label column", origin, line);
+            return KRAIT_STATUS_BAD_INPUT;
         }
         if (lab && memchr(lab, '\t', llen)) {
             KRAIT_ERROR("%s:%d: more than two tab-separated fields (expected path<TAB>label)", origin, line);
