@@ -188,7 +188,11 @@ static void write_test_results(const char *out, const audio_frontend *fe, krait_
     char *j = krait_cli_json_utf8(krait_cls_metrics_json(mt, (const char *const *)fe->classes));
     char *mp = krait_fs_join(out, "test_metrics.json"), *cp = krait_fs_join(out, "confusion.svg");
     if (!j || !mp || !cp) krait_cli_die(1, "out of memory");
-    krait_status s = krait_fs_write_atomic(mp, j, strlen(j));
+    size_t jn = strlen(j);
+    char *jl = realloc(j, jn + 2); /* a text file: its last line ends */
+    if (!jl) krait_cli_die(1, "out of memory");
+    j = jl, j[jn] = '\n', j[jn + 1] = '\0';
+    krait_status s = krait_fs_write_atomic(mp, j, jn + 1);
     char title[400];
     snprintf(title, sizeof title, "test confusion matrix: accuracy %.4f (%d clips)", mt->accuracy, mt->n);
     if (!s) s = krait_plot_confusion_svg(cp, title, (const char *const *)fe->classes, mt->C, mt->confusion);
@@ -277,6 +281,7 @@ int audio_cmd_classify_train(int argc, char **argv)
     krait_audio_set train_set, test_set;
     audio_load_set(&train_set, &list, is_train, &fe, "train");
     audio_load_set(&test_set, &list, is_test, &fe, "test");
+    const int skipped = train_set.skipped + test_set.skipped; /* unreadable files, said above; in the summary too */
     if (!train_set.n) audio_die_empty(&list, is_train, d.data, "train");
     for (int k = 0; k < list.n_classes; k++) { /* a class seen only in the test files cannot be learnt */
         int seen = 0;
@@ -344,17 +349,19 @@ int audio_cmd_classify_train(int argc, char **argv)
     if (!finished)
         krait_run_say_stopped(tr->opt->step, out, NULL);
     else if (!test.n)
-        printf("trained %d steps in %.0fs: train loss %.4f; no test clips; model in %s\n", tr->opt->step, secs,
-               tr->last_loss, out);
+        printf("trained %d steps in %.0fs: train loss %.4f; no test clips; model in %s%s\n", tr->opt->step, secs,
+               tr->last_loss, out, skipped ? " (unreadable files skipped)" : "");
     else
         printf("trained %d steps in %.0fs (%.0fs training, %.0fs testing): train loss %.4f; %d test clips: accuracy %.4f, "
-               "macro F1 %.4f; model in %s\n", tr->opt->step, secs, tr->elapsed_s - tr->run_elapsed0, r.eval_s,
-               tr->last_loss, test.n, rc_.last_acc, mt.confusion ? mt.macro_f1 : NAN, out);
+               "macro F1 %.4f; model in %s%s\n", tr->opt->step, secs, tr->elapsed_s - tr->run_elapsed0, r.eval_s,
+               tr->last_loss, test.n, rc_.last_acc, mt.confusion ? mt.macro_f1 : NAN, out,
+               skipped ? " (unreadable files skipped)" : "");
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "steps", tr->opt->step);
         cJSON_AddNumberToObject(o, "train_loss", tr->last_loss);
         cJSON_AddNumberToObject(o, "n", test.n);
+        cJSON_AddNumberToObject(o, "skipped", skipped); /* as classify, eval and encode report it */
         if (finished && isfinite(rc_.last_acc)) cJSON_AddNumberToObject(o, "accuracy", rc_.last_acc);
         if (mt.confusion) cJSON_AddNumberToObject(o, "macro_f1", mt.macro_f1);
         if (mt.confusion) cJSON_AddNumberToObject(o, "mcc", mt.mcc); /* as in test_metrics.json and krait-dna's */

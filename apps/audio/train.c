@@ -235,7 +235,7 @@ int audio_cmd_train(int argc, char **argv)
         cs.start[i + 1] = cs.start[i] + (long long)k->n;
     }
     long long n_train = train_set.samples;
-    int n_files = train_set.n;
+    int n_files = train_set.n, skipped = train_set.skipped; /* unreadable files, said above; in the summary too */
     krait_audio_set_free(&train_set);
     /* validation: evenly spaced test files, read from disk at every validation */
     int n_val = val_files == 0 || val_files > n_test ? n_test : val_files;
@@ -267,6 +267,7 @@ int audio_cmd_train(int argc, char **argv)
         fprintf(stderr, "krait-audio: test: skipped %d unreadable file%s (warnings above); %d kept for validation\n",
                 unreadable, unreadable == 1 ? "" : "s", kept);
     n_val = kept;
+    skipped += unreadable;
     if (!n_val) KRAIT_WARN("no test files in the split: no validation");
 
     krait_backend *be = krait_cli_backend(&c, "f32");
@@ -300,13 +301,14 @@ int audio_cmd_train(int argc, char **argv)
         char val[64] = "no test files";
         if (isfinite(rc_.last_bps)) snprintf(val, sizeof val, "%d test files %.4f bits per sample", n_val, rc_.last_bps);
         printf("trained %d steps (%lld samples) in %.0fs (%.0fs training, %.0f samples/s; %.0fs validating): train loss "
-               "%.4f nats, %s; model in %s\n", tr->opt->step, tr->tokens, secs, run_train_s, sps, r.eval_s,
-               tr->last_loss, val, out);
+               "%.4f nats, %s; model in %s%s\n", tr->opt->step, tr->tokens, secs, run_train_s, sps, r.eval_s,
+               tr->last_loss, val, out, skipped ? " (unreadable files skipped)" : "");
     }
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "steps", tr->opt->step);
         cJSON_AddNumberToObject(o, "samples", (double)tr->tokens);
+        cJSON_AddNumberToObject(o, "skipped", skipped); /* as classify, eval and encode report it */
         cJSON_AddNumberToObject(o, "train_loss", tr->last_loss);
         if (finished && isfinite(rc_.last_val)) cJSON_AddNumberToObject(o, "val_loss", rc_.last_val);
         if (finished && isfinite(rc_.last_bps)) cJSON_AddNumberToObject(o, "val_bits_per_sample", rc_.last_bps);

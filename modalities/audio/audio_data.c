@@ -524,7 +524,7 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
             return KRAIT_STATUS_BAD_INPUT;
         }
         qsort(l->items, (size_t)l->n, sizeof *l->items, cmp_item_path);
-        if (ignored) KRAIT_INFO("%s: %d files without an audio extension ignored", path, ignored);
+        if (ignored) KRAIT_INFO("%s: %d file%s without an audio extension ignored", path, ignored, ignored == 1 ? "" : "s");
         if ((s = label_folder(l, label_regex, label_from_dir, path))) return s;
     } else {
         if (!S_ISREG(st.st_mode)) {

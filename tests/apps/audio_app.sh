@@ -56,7 +56,8 @@ JSON
 targs=(train --config "$dir/lm.json" "${lmsplit[@]}" --device cpu --seed 3 --eval-every 10 --val-files 0)
 "$k" "${targs[@]}" --out "$dir/LM" --steps 20 --json >"$dir/t1" 2>"$dir/e1" || { bad "train"; cat "$dir/e1"; }
 grep -q "skipped .*lo_9.wav.*unsupported or unrecognised" "$dir/e1" && grep -q "train: skipped 1 unreadable file" "$dir/e1" &&
-  ok "train: the bad file is skipped with a warning naming it, and counted" || { bad "train skip"; cat "$dir/e1"; }
+  tail -1 "$dir/t1" | grep -q '"skipped":1[,}]' &&
+  ok "train: the bad file is skipped with a warning naming it, and counted (--json skipped 1)" || { bad "train skip"; cat "$dir/e1" "$dir/t1"; }
 [ "$(grep -c '"loss"' "$dir/LM/metrics.jsonl")" -eq 20 ] && [ "$(grep -c '"val_loss"' "$dir/LM/metrics.jsonl")" -eq 2 ] &&
   ok "train: 20 step lines, 2 test-file validations" || { bad "train metrics"; head -3 "$dir/LM/metrics.jsonl"; }
 for f in config.json model.safetensors audio.json curves.svg; do [ -s "$dir/LM/$f" ] || bad "run folder lacks $f"; done
@@ -131,7 +132,9 @@ cp -r "$d" "$dir/badtest" && printf 'junk' > "$dir/badtest/a/lo_1.wav"
   --out "$dir/BT" --steps 3 --eval-every 0 --device cpu --json >"$dir/bt" 2>"$dir/ebt" &&
   grep -q "warning: skipped test file .*badtest/a/lo_1.wav" "$dir/ebt" && [ -s "$dir/BT/model.safetensors" ] &&
   [ "$(grep -c val_loss "$dir/BT/metrics.jsonl")" -eq 1 ] &&
-  ok "train: an unreadable test file is skipped with a warning; the run ends with a model" || { bad "unreadable test file"; cat "$dir/ebt"; }
+  tail -1 "$dir/bt" | grep -q '"skipped":2[,}]' && grep -q "(unreadable files skipped)" "$dir/bt" &&
+  ok "train: an unreadable test file is skipped with a warning; the run ends with a model; the summary counts train's and test's" ||
+  { bad "unreadable test file"; cat "$dir/ebt" "$dir/bt"; }
 # a name that is not UTF-8 still matches --test-regex (it used to fall silently into train); its
 # --label-regex below, with the classifier
 mkdir -p "$dir/latin1" && cp "$d/a/lo_0.wav" "$dir/latin1/$(printf 'lo\xe9_0.wav')" && cp "$d/a/lo_0.wav" "$dir/latin1/lo_5.wav"
@@ -219,7 +222,10 @@ cat > "$dir/cls.json" <<'JSON'
 JSON
 "$k" classify-train --config "$dir/cls.json" "${split[@]}" --out "$dir/CL" --steps 40 --eval-every 20 --device cpu --json \
   >"$dir/c1" 2>"$dir/ec1" || { bad "classify-train"; cat "$dir/ec1"; }
-grep -q "skipped 1 unreadable" "$dir/ec1" && ok "classify-train: the bad file skipped and counted" || bad "classify-train skip"
+grep -q "skipped 1 unreadable" "$dir/ec1" && tail -1 "$dir/c1" | grep -q '"skipped":1[,}]' &&
+  [ "$(tail -c 1 "$dir/CL/test_metrics.json" | od -An -c | tr -d ' ')" = '\n' ] &&
+  ok "classify-train: the bad file skipped and counted (--json skipped 1); test_metrics.json ends its line" ||
+  { bad "classify-train skip"; cat "$dir/c1"; }
 python3 - "$dir/c1" "$dir/CL/test_metrics.json" <<'PY' && ok "classify-train --json: mcc and classes, as test_metrics.json" || { bad "classify-train --json keys"; cat "$dir/c1"; }
 import json, sys
 j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); t = json.load(open(sys.argv[2]))
@@ -587,7 +593,7 @@ done
 # a broken link that looks like audio is said, not counted with the names that are not audio
 mkdir -p "$dir/gh" && cp "$d/a/lo_2.ogg" "$dir/gh/" && ln -s "$dir/nowhere.wav" "$dir/gh/ghost.wav" && echo x > "$dir/gh/notes.txt"
 "$k" classify --model "$dir/CL" --data "$dir/gh" >/dev/null 2>"$dir/egh" &&
-  grep -q "ghost.wav: cannot read" "$dir/egh" && grep -q "gh: 1 files without an audio extension ignored" "$dir/egh" &&
+  grep -q "ghost.wav: cannot read" "$dir/egh" && grep -q "gh: 1 file without an audio extension ignored" "$dir/egh" &&
   ok "a broken link named in a warning, not counted as a file without an audio extension" ||
   { bad "broken link silent or counted twice"; cat "$dir/egh"; }
 # resuming a classifier with other labels for the same clips is refused
