@@ -222,6 +222,10 @@ cat > "$dir/cls.json" <<'JSON'
 JSON
 "$k" classify-train --config "$dir/cls.json" "${split[@]}" --out "$dir/CL" --steps 40 --eval-every 20 --device cpu --json \
   >"$dir/c1" 2>"$dir/ec1" || { bad "classify-train"; cat "$dir/ec1"; }
+# encode with a log-mel classifier's front-end writes its quantised samples and says so (it named log-mel)
+"$k" encode --data "$d" --model "$dir/CL" --out "$dir/encl" > "$dir/encl.out" 2>"$dir/e" &&
+  ! grep -q "log-mel" "$dir/encl.out" && grep -q "reads log-mel frames; written are its samples" "$dir/e" &&
+  ok "encode --model LOG-MEL-CLASSIFIER: the quantised samples, described as such" || { bad "encode log-mel model"; cat "$dir/encl.out" "$dir/e"; }
 grep -q "skipped 1 unreadable" "$dir/ec1" && tail -1 "$dir/c1" | grep -q '"skipped":1[,}]' &&
   [ "$(tail -c 1 "$dir/CL/test_metrics.json" | od -An -c | tr -d ' ')" = '\n' ] &&
   ok "classify-train: the bad file skipped and counted (--json skipped 1); test_metrics.json ends its line" ||
