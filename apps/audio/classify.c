@@ -131,7 +131,7 @@ int audio_cmd_classify(int argc, char **argv)
         for (; end < list.n && k < GROUP && positions < (long long)GROUP * long_len && !s; end++) {
             if (!want[end]) continue;
             k++;
-            krait_audio_list item = { .items = &list.items[end], .n = 1, .cap = 1 }; /* a view of one entry */
+            krait_audio_list item = { .items = &list.items[end], .n = 1, .cap = 1, .manifest = list.manifest }; /* a view of one entry */
             krait_audio_set one;
             if ((s = krait_audio_set_load(&one, &item, NULL, fe.rate, fe.normalize, NULL, NULL))) break;
             skipped += one.skipped;

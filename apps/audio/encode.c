@@ -159,7 +159,7 @@ int audio_cmd_encode(int argc, char **argv)
         if (krait_cli_stop_requested())
             krait_cli_die(130, "encode: interrupted after %d of %d files; nothing of this encode is kept in %s", done,
                           total, out);
-        krait_audio_list item = { .items = &list.items[i], .n = 1, .cap = 1 }; /* a view of one entry */
+        krait_audio_list item = { .items = &list.items[i], .n = 1, .cap = 1, .manifest = list.manifest }; /* a view of one entry */
         krait_audio_set one; /* an unreadable file is skipped there, with its warning */
         if ((s = krait_audio_set_load(&one, &item, NULL, fe.rate, fe.normalize, NULL, NULL)))
             exit(krait_cli_exit_code(s));

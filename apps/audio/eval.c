@@ -107,7 +107,8 @@ int audio_cmd_eval(int argc, char **argv)
         krait_cli_errors_hold();
         in_file ctx = { &prog, done, total, samples, t0 };
         s = audio_score_file(m, &fe, list.items[i].path, chunk, &l, &k, &n, on_positions, &ctx);
-        krait_cli_errors_release(s == KRAIT_STATUS_BAD_INPUT && !single);
+        char at[1100];
+        krait_cli_errors_release_at(s == KRAIT_STATUS_BAD_INPUT && !single, krait_audio_item_where(&list, i, at, sizeof at));
         done++;
         if (s == KRAIT_STATUS_BAD_INPUT && !single) {
             skipped++;

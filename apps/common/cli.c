@@ -104,13 +104,15 @@ static void one_line(char *s, size_t cap)
     memcpy(s, tmp, n + 1);
 }
 
-void krait_cli_errors_release(int skipped)
+void krait_cli_errors_release_at(int skipped, const char *where)
 {
     if (n_held) krait_cli_end_tty_line();
     for (int i = 0; i < n_held; i++)
-        fprintf(stderr, "%s: %s%s\n", prog_name, skipped ? "warning: skipped " : "error: ", held[i]);
+        fprintf(stderr, "%s: %s%s%s\n", prog_name, skipped ? "warning: skipped " : "error: ", where, held[i]);
     errors_held = n_held = 0;
 }
+
+void krait_cli_errors_release(int skipped) { krait_cli_errors_release_at(skipped, ""); }
 
 static void log_to_stderr(krait_log_level level, const char *msg, void *user)
 {

@@ -61,6 +61,8 @@ const char *krait_cli_prog(void);
  * are (the loop stops on a failure that is not bad input). */
 void krait_cli_errors_hold(void);
 void krait_cli_errors_release(int skipped);
+/* The same, each held line after where ("MANIFEST:LINE: ", or ""). */
+void krait_cli_errors_release_at(int skipped, const char *where);
 /* Forget the held messages (the caller recovers from the failure) and stop holding. */
 void krait_cli_errors_discard(void);
 

@@ -27,6 +27,7 @@ void krait_audio_list_free(krait_audio_list *l)
     for (int i = 0; i < l->n_classes; i++) free(l->names[i]);
     free(l->items);
     free(l->names);
+    free((char *)l->manifest);
     memset(l, 0, sizeof *l);
 }
 
@@ -571,6 +572,7 @@ krait_status krait_audio_list_open(krait_audio_list *l, const char *path, const 
         s = dir ? krait_audio_manifest_parse(l, text, len, path, slash ? dir : NULL) : KRAIT_STATUS_NO_MEMORY;
         free(text);
         if (!s) s = check_duplicates(l, path);
+        if (!s && !(l->manifest = strdup(path))) s = KRAIT_STATUS_NO_MEMORY;
         if (s) {
             free(dir);
             return s;
@@ -670,6 +672,13 @@ krait_status krait_audio_split(int *is_test, const krait_audio_list *l, const ch
     return s;
 }
 
+const char *krait_audio_item_where(const krait_audio_list *l, int i, char *buf, size_t size)
+{
+    if (!l->manifest || l->items[i].line <= 0) return "";
+    snprintf(buf, size, "%s:%d: ", l->manifest, l->items[i].line);
+    return buf;
+}
+
 /* ---- loading ----------------------------------------------------------------------------------------- */
 krait_status krait_audio_set_load(krait_audio_set *set, const krait_audio_list *l, const int *want, int rate,
                                   int normalize, krait_audio_load_progress progress, void *user)
@@ -687,7 +696,8 @@ krait_status krait_audio_set_load(krait_audio_set *set, const krait_audio_list *
         size_t n;
         krait_status s = krait_audio_read_all_err(l->items[i].path, rate, normalize, &x, &n, why, sizeof why);
         if (s == KRAIT_STATUS_BAD_INPUT) {
-            KRAIT_WARN("skipped %s", why);
+            char at[1100];
+            KRAIT_WARN("skipped %s%s", krait_audio_item_where(l, i, at, sizeof at), why);
             set->skipped++;
         } else if (s) {
             krait_audio_set_free(set);

@@ -40,7 +40,11 @@ typedef struct krait_audio_list {
     int n, cap;
     char **names;         /* (n_classes) class names */
     int n_classes;
+    const char *manifest; /* the manifest the items with a line came from (owned: freed with the list), or NULL */
 } krait_audio_list;
+
+/* "MANIFEST:LINE: " for item i of a manifest (the place to name when it is skipped), else "". */
+const char *krait_audio_item_where(const krait_audio_list *l, int i, char *buf, size_t size);
 
 void krait_audio_list_free(krait_audio_list *l);
 

@@ -222,6 +222,16 @@ cat > "$dir/cls.json" <<'JSON'
 JSON
 "$k" classify-train --config "$dir/cls.json" "${split[@]}" --out "$dir/CL" --steps 40 --eval-every 20 --device cpu --json \
   >"$dir/c1" 2>"$dir/ec1" || { bad "classify-train"; cat "$dir/ec1"; }
+# a manifest row that cannot be read is skipped with its manifest line named (classify, eval, encode)
+printf '%s\n' "$d/a/lo_2.ogg" "$d/a/nothere.wav" > "$dir/mm.tsv"
+"$k" classify --model "$dir/CL" --data "$dir/mm.tsv" > /dev/null 2>"$dir/emm1" &&
+  "$k" eval --model "$dir/LM" --data "$dir/mm.tsv" > /dev/null 2>"$dir/emm2" &&
+  "$k" encode --data "$dir/mm.tsv" --out "$dir/emm" > /dev/null 2>"$dir/emm3" &&
+  grep -qF "warning: skipped $dir/mm.tsv:2: $d/a/nothere.wav" "$dir/emm1" &&
+  grep -qF "warning: skipped $dir/mm.tsv:2: $d/a/nothere.wav" "$dir/emm2" &&
+  grep -qF "warning: skipped $dir/mm.tsv:2: $d/a/nothere.wav" "$dir/emm3" &&
+  ok "a missing manifest row is skipped with the manifest's line named (classify, eval, encode)" ||
+  { bad "skipped manifest row without its line"; cat "$dir/emm1" "$dir/emm2" "$dir/emm3"; }
 # encode with a log-mel classifier's front-end writes its quantised samples and says so (it named log-mel)
 "$k" encode --data "$d" --model "$dir/CL" --out "$dir/encl" > "$dir/encl.out" 2>"$dir/e" &&
   ! grep -q "log-mel" "$dir/encl.out" && grep -q "reads log-mel frames; written are its samples" "$dir/e" &&
