@@ -86,12 +86,12 @@ int audio_cmd_encode(int argc, char **argv)
                       "what it was trained on (leave them out)", model_dir);
     audio_frontend fe;
     if (model_dir) audio_fe_load(&fe, model_dir), audio_data_as_trained(&d, &fe, 0);
-    if (fe.logmel) { /* a log-mel classifier's: its samples are written, quantised, not its frames */
+    else audio_fe_default(&fe);
+    if (model_dir && fe.logmel) { /* a log-mel classifier's: its samples are written, quantised, not its frames */
         fe.logmel = 0;
         fprintf(stderr, "krait-audio: encode: %s reads log-mel frames; written are its samples, quantised: %s\n",
                 model_dir, audio_fe_describe(&fe));
     }
-    else audio_fe_default(&fe);
     cJSON *o = cJSON_CreateObject();
     if (rate > 0) cJSON_AddNumberToObject(o, "rate", rate);
     if (quant) cJSON_AddStringToObject(o, "quantization", quant);
@@ -166,6 +166,7 @@ int audio_cmd_encode(int argc, char **argv)
         done++;
         skipped += one.skipped;
         if (!one.n) {
+            krait_audio_set_free(&one);
             krait_progress_line(&prog, done == total, "encoding %s audio: %d/%d files", d.split, done, total);
             continue;
         }
