@@ -522,6 +522,10 @@ mkdir -p "$dir/longname" && cp "$d/a/lo_0.wav" "$dir/longname/0_$(printf 'a%.0s'
 "$k" encode "${lmsplit[@]}" --split test --model "$dir/LM" --out "$dir/enc2" >/dev/null 2>&1 &&
   [ "$(ls "$dir/enc2/files" | wc -l)" = 4 ] && ok "encode again into the same folder: only this encode's 4 streams" ||
   { bad "encode left stale streams"; ls "$dir/enc2/files"; }
+# encode --model takes the model's front-end (a 16 kHz linear8 model's), not the defaults
+"$k" encode "${lmsplit[@]}" --split test --model "$dir/R16" --out "$dir/enc16" > "$dir/enc16.out" 2>"$dir/e" &&
+  grep -q "linear8 8-bit at 16000 Hz" "$dir/enc16.out" &&
+  ok "encode --model: the model's front-end (16 kHz linear8)" || { bad "encode --model front-end"; cat "$dir/enc16.out" "$dir/e"; }
 # a class name with a tab or newline would break the TSV outputs' columns and rows: refused
 mkdir -p "$dir/ctl/cat"$'\t'"A" "$dir/ctl/dog"$'\n'"B" && cp "$d/a/lo_0.wav" "$dir/ctl/cat"$'\t'"A/" && cp "$d/a/lo_1.flac" "$dir/ctl/dog"$'\n'"B/"
 "$k" classify --model "$dir/CL" --data "$dir/ctl" --label-from-dir >/dev/null 2>"$dir/ectl"
