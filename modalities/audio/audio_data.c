@@ -27,7 +27,7 @@ void krait_audio_list_free(krait_audio_list *l)
     for (int i = 0; i < l->n_classes; i++) free(l->names[i]);
     free(l->items);
     free(l->names);
-    free((char *)l->manifest);
+    free(l->manifest);
     memset(l, 0, sizeof *l);
 }
 

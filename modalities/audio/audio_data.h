@@ -40,7 +40,7 @@ typedef struct krait_audio_list {
     int n, cap;
     char **names;         /* (n_classes) class names */
     int n_classes;
-    const char *manifest; /* the manifest the items with a line came from (owned: freed with the list), or NULL */
+    char *manifest;       /* the manifest the items with a line came from (owned: freed with the list), or NULL */
 } krait_audio_list;
 
 /* "MANIFEST:LINE: " for item i of a manifest (the place to name when it is skipped), else "". */

@@ -250,14 +250,22 @@ long long krait_dna_genome_contig_len(const krait_dna_genome *g, const char *chr
     return (long long)faidx_seq_len(g->fai, chrom); /* int in htslib 1.16: contigs < 2^31 */
 }
 
+/* "origin:line: " (the BED line a region is from) into buf, or "" without an origin; made only
+ * for a message, not on every fetch */
+static const char *bed_at(char *buf, size_t size, const char *origin, long line_no)
+{
+    if (!origin) return "";
+    snprintf(buf, size, "%s:%ld: ", origin, line_no);
+    return buf;
+}
+
 krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const char *chrom, long long beg,
                                     long long end, const char *origin, long line_no)
 {
-    char at[300] = ""; /* "origin:line: ", the BED line the region is from */
-    if (origin) snprintf(at, sizeof at, "%s:%ld: ", origin, line_no);
+    char at[4200];
     long long clen = krait_dna_genome_contig_len(g, chrom);
     if (clen < 0) {
-        KRAIT_ERROR("%s%s: no contig '%s' in its index", at, g->path, chrom);
+        KRAIT_ERROR("%s%s: no contig '%s' in its index", bed_at(at, sizeof at, origin, line_no), g->path, chrom);
         return KRAIT_STATUS_BAD_INPUT;
     }
     fai_entry key = { .name = (char *)chrom }, *e = bsearch(&key, g->e, g->n_e, sizeof *g->e, by_name);
@@ -271,7 +279,8 @@ krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const 
     if (!s || got != hi - lo) {
         /* the index promises bases the file does not hold: a stale index or a cut-short file */
         KRAIT_ERROR("%s%s: cannot read %s:%lld-%lld (faidx returned %lld bases): is the index stale or the "
-                    "file cut short? (re-index with samtools faidx)", at, g->path, chrom, lo, hi, (long long)(s ? got : -1));
+                    "file cut short? (re-index with samtools faidx)", bed_at(at, sizeof at, origin, line_no), g->path,
+                    chrom, lo, hi, (long long)(s ? got : -1));
         free(s);
         return KRAIT_STATUS_BAD_INPUT;
     }
@@ -280,12 +289,13 @@ krait_status krait_dna_genome_fetch(const krait_dna_genome *g, char *out, const 
         unsigned char c = (unsigned char)s[bad];
         if (c == '>' || c == '\n' || c == '\r') /* a header or a line end inside a region: the index is wrong */
             KRAIT_ERROR("%s%s: %s:%lld: %s inside the region's bases: the index (.fai) does not match the file "
-                        "(re-index with samtools faidx)", at, g->path, chrom, lo + (long long)bad + 1,
+                        "(re-index with samtools faidx)", bed_at(at, sizeof at, origin, line_no), g->path, chrom, lo + (long long)bad + 1,
                         c == '>' ? "a '>' header" : "a line end");
         else if (c >= 0x21 && c < 0x7f)
-            KRAIT_ERROR("%s%s: %s:%lld: '%c' is not an IUPAC nucleotide code", at, g->path, chrom, lo + (long long)bad + 1, c);
+            KRAIT_ERROR("%s%s: %s:%lld: '%c' is not an IUPAC nucleotide code", bed_at(at, sizeof at, origin, line_no),
+                        g->path, chrom, lo + (long long)bad + 1, c);
         else
-            KRAIT_ERROR("%s%s: %s:%lld: byte 0x%02x is not an IUPAC nucleotide code", at, g->path, chrom,
+            KRAIT_ERROR("%s%s: %s:%lld: byte 0x%02x is not an IUPAC nucleotide code", bed_at(at, sizeof at, origin, line_no), g->path, chrom,
                         lo + (long long)bad + 1, c);
         free(s);
         return KRAIT_STATUS_BAD_INPUT;
